@@ -1,0 +1,154 @@
+import type { HostDesired } from '../../shared/host-desired.js';
+import { runtimeConfigOf, type RuntimeConfig, type ServiceSpec } from '../../shared/fleet-spec.js';
+import { canonicalJson } from '../../shared/canonical.js';
+import { specHashOf } from './spec-hash.js';
+import { containerName, instanceKeyString, type InstanceKey, type ObservedContainer, type OwnerRecord, type RuntimeSnapshot } from './snapshot.js';
+
+/** What the journal knows, as the diff needs it: the latest record per instance and per token. */
+export interface JournalView {
+  latestRecordFor(key: InstanceKey): OwnerRecord | undefined;
+}
+
+/** One instance's (or one container's) difference between desired and observed. */
+export type DiffEntry =
+  | { readonly kind: 'create'; readonly key: InstanceKey; readonly name: string; readonly specHash: string; readonly config: RuntimeConfig; readonly cause: 'new' | 'missing' }
+  | { readonly kind: 'replace'; readonly key: InstanceKey; readonly name: string; readonly container: ObservedContainer; readonly specHash: string; readonly config: RuntimeConfig; readonly changedFields: readonly string[] }
+  | { readonly kind: 'stopped'; readonly key: InstanceKey; readonly container: ObservedContainer }
+  | { readonly kind: 'modified'; readonly key: InstanceKey; readonly name: string; readonly container: ObservedContainer; readonly specHash: string; readonly config: RuntimeConfig }
+  | { readonly kind: 'unhealthy'; readonly key: InstanceKey; readonly container: ObservedContainer }
+  | { readonly kind: 'remove'; readonly key: InstanceKey; readonly container: ObservedContainer; readonly cause: 'service-removed' | 'scaled-down' | 'duplicate' }
+  | { readonly kind: 'name-conflict'; readonly key: InstanceKey; readonly name: string; readonly holder: string }
+  | { readonly kind: 'unowned'; readonly container: ObservedContainer; readonly reason: string }
+  | { readonly kind: 'in-sync'; readonly key: InstanceKey; readonly container: ObservedContainer };
+
+export type DiffKind = DiffEntry['kind'];
+
+export interface ProjectDiff {
+  readonly project: string;
+  readonly revision: number;
+  readonly entries: readonly DiffEntry[];
+}
+
+export interface HostDiff {
+  readonly hostId: string;
+  readonly projects: readonly ProjectDiff[];
+}
+
+export interface DiffInput {
+  readonly desired: readonly HostDesired[];
+  readonly snapshot: RuntimeSnapshot;
+  readonly journal: JournalView;
+  readonly namePrefix: string;
+}
+
+/** Pure and deterministic: compares desired documents with one snapshot, entries sorted by instance. */
+export function diffHost(input: DiffInput): HostDiff {
+  const projects = [...input.desired].sort((a, b) => compareText(a.project, b.project)).map((desired) => diffProject(desired, input));
+  return { hostId: input.snapshot.hostId, projects };
+}
+
+function diffProject(desired: HostDesired, input: DiffInput): ProjectDiff {
+  const { snapshot, journal, namePrefix } = input;
+  const entries: DiffEntry[] = [];
+  const mine = snapshot.containers.filter((container) => container.identity.project === desired.project);
+  const owned = mine.filter((container) => container.ownership.owned);
+  for (const container of mine) {
+    if (!container.ownership.owned) entries.push({ kind: 'unowned', container, reason: container.ownership.reason });
+  }
+  const takenNames = new Map<string, string>();
+  for (const name of snapshot.foreignNames) takenNames.set(name, `container ${name} (not managed by Hostwright on this host)`);
+  for (const container of mine) {
+    if (!container.ownership.owned) takenNames.set(container.name, `container ${container.id.slice(0, 12)} (labelled as Hostwright's but not owned: ${container.ownership.reason})`);
+  }
+
+  const byKey = groupBy(owned, (container) => instanceKeyString(container.identity));
+  const wanted = new Set<string>();
+  for (const serviceName of Object.keys(desired.services).sort(compareText)) {
+    const service = desired.services[serviceName] as ServiceSpec;
+    const specHash = specHashOf(service);
+    const config = runtimeConfigOf(service);
+    for (let instance = 1; instance <= service.replicas; instance += 1) {
+      const key: InstanceKey = { project: desired.project, service: serviceName, instance };
+      const name = containerName(namePrefix, key);
+      wanted.add(instanceKeyString(key));
+      const candidates = byKey.get(instanceKeyString(key)) ?? [];
+      const [current, ...duplicates] = [...candidates].sort((a, b) => preferContainer(a, b, name, specHash));
+      for (const duplicate of duplicates) entries.push({ kind: 'remove', key, container: duplicate, cause: 'duplicate' });
+      if (!current) {
+        const holder = takenNames.get(name);
+        if (holder !== undefined) {
+          entries.push({ kind: 'name-conflict', key, name, holder });
+          continue;
+        }
+        const record = journal.latestRecordFor(key);
+        const cause = record !== undefined && !record.removed && record.containerId !== undefined ? 'missing' : 'new';
+        entries.push({ kind: 'create', key, name, specHash, config, cause });
+      } else if (current.identity.specHash !== specHash) {
+        const previous = journal.latestRecordFor(key);
+        const changedFields = previous?.specHash === current.identity.specHash ? changedConfigFields(previous.config, config) : ['(unknown: previous spec not in journal)'];
+        entries.push({ kind: 'replace', key, name, container: current, specHash, config, changedFields });
+      } else if (current.modifiedFields.length > 0 || current.name !== name) {
+        entries.push({ kind: 'modified', key, name, container: current, specHash, config });
+      } else if (current.state !== 'running' && current.state !== 'restarting') {
+        entries.push({ kind: 'stopped', key, container: current });
+      } else if (current.health === 'unhealthy') {
+        entries.push({ kind: 'unhealthy', key, container: current });
+      } else {
+        entries.push({ kind: 'in-sync', key, container: current });
+      }
+    }
+  }
+  for (const [keyText, containers] of byKey) {
+    if (wanted.has(keyText)) continue;
+    for (const container of containers) {
+      const cause = desired.services[container.identity.service] ? 'scaled-down' : 'service-removed';
+      entries.push({ kind: 'remove', key: container.identity, container, cause });
+    }
+  }
+  entries.sort(compareEntries);
+  return { project: desired.project, revision: desired.revision, entries };
+}
+
+/** Keeps the container that is most nearly right: expected name, current spec, running, newest. */
+function preferContainer(a: ObservedContainer, b: ObservedContainer, name: string, specHash: string): number {
+  const score = (c: ObservedContainer) => [c.name === name ? 0 : 1, c.identity.specHash === specHash ? 0 : 1, c.state === 'running' ? 0 : 1];
+  const [sa, sb] = [score(a), score(b)];
+  for (let i = 0; i < sa.length; i += 1) {
+    const delta = (sa[i] as number) - (sb[i] as number);
+    if (delta !== 0) return delta;
+  }
+  return b.createdAt - a.createdAt || compareText(a.id, b.id);
+}
+
+export function changedConfigFields(before: RuntimeConfig, after: RuntimeConfig): string[] {
+  const fields = new Set([...Object.keys(before), ...Object.keys(after)]) as Set<keyof RuntimeConfig>;
+  return [...fields].filter((field) => canonicalJson(before[field] ?? null) !== canonicalJson(after[field] ?? null)).sort(compareText);
+}
+
+function entryKey(entry: DiffEntry): [string, string, number, string] {
+  const key = entry.kind === 'unowned' ? entry.container.identity : entry.key;
+  const containerId = 'container' in entry ? entry.container.id : '';
+  return [key.project, key.service, key.instance, containerId];
+}
+
+function compareEntries(a: DiffEntry, b: DiffEntry): number {
+  const [pa, sa, ia, ca] = entryKey(a);
+  const [pb, sb, ib, cb] = entryKey(b);
+  return compareText(pa, pb) || compareText(sa, sb) || ia - ib || compareText(a.kind, b.kind) || compareText(ca, cb);
+}
+
+/** Locale-independent ordering, so output is identical on every machine. */
+export function compareText(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+function groupBy<T>(items: readonly T[], keyOf: (item: T) => string): Map<string, T[]> {
+  const groups = new Map<string, T[]>();
+  for (const item of items) {
+    const key = keyOf(item);
+    const group = groups.get(key);
+    if (group) group.push(item);
+    else groups.set(key, [item]);
+  }
+  return groups;
+}

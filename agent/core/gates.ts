@@ -1,0 +1,83 @@
+import type { HostDesired } from '../../shared/host-desired.js';
+import type { Action } from './actions.js';
+import type { HostDiff } from './diff.js';
+import { normalizeImageRef } from './images.js';
+import type { ActionPlan } from './planner.js';
+import type { RuntimeSnapshot } from './snapshot.js';
+
+export type GateName = 'unowned-target' | 'name-conflict' | 'empty-project' | 'image-unavailable';
+
+/** A reason the actions of one project must not run. */
+export interface GateBlock {
+  readonly project: string;
+  readonly gate: GateName;
+  readonly message: string;
+}
+
+export interface GateInput {
+  readonly plan: ActionPlan;
+  readonly diff: HostDiff;
+  readonly desired: readonly HostDesired[];
+  readonly snapshot: RuntimeSnapshot;
+}
+
+/** Pure: every gate that blocks a project, in project then gate order. */
+export function evaluateGates(input: GateInput): GateBlock[] {
+  const blocks: GateBlock[] = [];
+  const ownedIds = new Set(input.snapshot.containers.filter((c) => c.ownership.owned).map((c) => c.id));
+  const present = new Set(input.snapshot.images.map(normalizeImageRef));
+
+  for (const desired of input.desired) {
+    const project = desired.project;
+    const actions = input.plan.actions.filter((action) => projectOf(action) === project);
+
+    // Never touch a container without ownership proof, whatever its name or labels say.
+    for (const action of actions) {
+      if ((action.kind === 'stop' || action.kind === 'remove' || (action.kind === 'start' && action.containerId !== undefined)) && !ownedIds.has(action.containerId as string)) {
+        blocks.push({ project, gate: 'unowned-target', message: `${action.kind} of ${action.name} targets container ${String(action.containerId).slice(0, 12)}, which Hostwright does not own` });
+      }
+    }
+
+    const projectDiff = input.diff.projects.find((candidate) => candidate.project === project);
+    for (const entry of projectDiff?.entries ?? []) {
+      if (entry.kind === 'name-conflict') blocks.push({ project, gate: 'name-conflict', message: `${entry.name} is taken by ${entry.holder}; rename or remove it by hand` });
+    }
+
+    const running = input.snapshot.containers.filter((c) => c.ownership.owned && c.identity.project === project && c.state === 'running').length;
+    const desiredInstances = Object.values(desired.services).reduce((sum, service) => sum + service.replicas, 0);
+    if (running > 0 && desiredInstances === 0 && !desired.allowEmpty) {
+      blocks.push({ project, gate: 'empty-project', message: `the plan removes all ${running} running instance(s) of project ${project}; pass --allow-empty to permit it` });
+    }
+
+    for (const action of actions) {
+      if (action.kind !== 'create' || present.has(normalizeImageRef(action.config.image))) continue;
+      const service = desired.services[action.key.service];
+      if (service?.pull_policy === 'never') {
+        blocks.push({ project, gate: 'image-unavailable', message: `image ${action.config.image} for ${action.name} is not present locally and pull_policy is "never"` });
+      }
+    }
+  }
+  return dedupe(blocks);
+}
+
+/** The actions allowed to run: none from a blocked project, and only the image pulls a remaining create needs. */
+export function runnableActions(plan: ActionPlan, blocks: readonly GateBlock[]): Action[] {
+  const blocked = new Set(blocks.map((block) => block.project));
+  const kept = plan.actions.filter((action) => action.kind === 'pull-image' || !blocked.has(action.key.project));
+  const neededImages = new Set(kept.flatMap((action) => (action.kind === 'create' ? [action.config.image] : [])));
+  return kept.filter((action) => action.kind !== 'pull-image' || neededImages.has(action.image));
+}
+
+function projectOf(action: Action): string | undefined {
+  return action.kind === 'pull-image' ? undefined : action.key.project;
+}
+
+function dedupe(blocks: GateBlock[]): GateBlock[] {
+  const seen = new Set<string>();
+  return blocks.filter((block) => {
+    const key = `${block.project}\u0000${block.gate}\u0000${block.message}`;
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  });
+}

@@ -1,0 +1,167 @@
+import type { HostDesired } from '../../shared/host-desired.js';
+import { parseDurationMs } from '../../shared/duration.js';
+import { contentHash } from '../../shared/canonical.js';
+import type { RuntimeConfig } from '../../shared/fleet-spec.js';
+import type { Action, ActionDraft, Phase } from './actions.js';
+import { compareText, type HostDiff } from './diff.js';
+import { resolveDriftPolicy, type DriftKind } from './drift-policy.js';
+import { normalizeImageRef } from './images.js';
+import { instanceKeyString, type InstanceKey, type ObservedContainer, type RuntimeSnapshot } from './snapshot.js';
+
+/**
+ * converge: bring everything to the desired state (explicit apply, or a revision not yet applied).
+ * maintain: the revision is applied; repair only the drift kinds whose policy is "repair".
+ */
+export type PlanMode = 'converge' | 'maintain';
+
+export interface DriftFinding {
+  readonly kind: DriftKind;
+  readonly key: InstanceKey;
+  readonly containerId: string | undefined;
+  readonly action: 'repair' | 'report';
+  readonly message: string;
+}
+
+export interface ProjectRevision {
+  readonly project: string;
+  readonly revision: number;
+}
+
+/** The ordered, deterministic plan for one host. */
+export interface ActionPlan {
+  readonly hostId: string;
+  readonly mode: PlanMode;
+  readonly observedAt: string;
+  /** Changes when anything the plan was computed from changes (stale-plan detection). */
+  readonly observationFingerprint: string;
+  readonly projects: readonly ProjectRevision[];
+  readonly actions: readonly Action[];
+  readonly drift: readonly DriftFinding[];
+}
+
+export interface PlanInput {
+  readonly diff: HostDiff;
+  readonly desired: readonly HostDesired[];
+  readonly snapshot: RuntimeSnapshot;
+  readonly mode: PlanMode;
+}
+
+type Draft = ActionDraft;
+
+/** Pure: the same diff, desired state, snapshot and mode give the same plan, byte for byte. */
+export function planHost(input: PlanInput): ActionPlan {
+  const desiredByProject = new Map(input.desired.map((desired) => [desired.project, desired]));
+  const cleanup: Draft[] = [];
+  const instances: Draft[] = [];
+  const drift: DriftFinding[] = [];
+
+  for (const projectDiff of input.diff.projects) {
+    const desired = desiredByProject.get(projectDiff.project);
+    if (!desired) continue;
+    for (const entry of projectDiff.entries) {
+      const service = entry.kind === 'unowned' ? undefined : desired.services[entry.key.service];
+      const policy = resolveDriftPolicy(desired.drift, service?.drift);
+      const repairs = (kind: DriftKind): boolean => input.mode === 'converge' || (kind !== 'unhealthy' && policy[kind as Exclude<DriftKind, 'unhealthy'>] === 'repair');
+      switch (entry.kind) {
+        case 'create': {
+          if (entry.cause === 'missing') {
+            drift.push(finding('missing', entry.key, undefined, repairs('missing'), `${entry.name} is missing`));
+            if (!repairs('missing')) break;
+          }
+          instances.push(...createChain(entry.key, entry.name, entry.specHash, entry.config, entry.cause === 'missing' ? 'recreate missing container' : 'new instance'));
+          break;
+        }
+        case 'replace': {
+          const reason = `spec changed (${entry.changedFields.join(', ')})`;
+          instances.push(...removeChain(entry.container, entry.key, 'instances', reason, false, stopSeconds(entry.config)));
+          instances.push(...createChain(entry.key, entry.name, entry.specHash, entry.config, reason));
+          break;
+        }
+        case 'modified': {
+          const fields = entry.container.modifiedFields.length > 0 ? entry.container.modifiedFields.join(', ') : 'name';
+          const repair = repairs('modified');
+          drift.push(finding('modified', entry.key, entry.container.id, repair, `${entry.container.name} was modified outside Hostwright (${fields})`));
+          if (!repair) break;
+          instances.push(...removeChain(entry.container, entry.key, 'instances', `modified outside Hostwright (${fields})`, false, stopSeconds(entry.config)));
+          instances.push(...createChain(entry.key, entry.name, entry.specHash, entry.config, 'recreate modified container'));
+          break;
+        }
+        case 'stopped': {
+          const repair = repairs('stopped');
+          drift.push(finding('stopped', entry.key, entry.container.id, repair, `${entry.container.name} is ${entry.container.state}`));
+          if (!repair) break;
+          instances.push({ kind: 'start', phase: 'instances', chain: instanceKeyString(entry.key), key: entry.key, name: entry.container.name, containerId: entry.container.id, repair: true, reason: `container is ${entry.container.state}` });
+          break;
+        }
+        case 'unhealthy':
+          drift.push(finding('unhealthy', entry.key, entry.container.id, false, `${entry.container.name} is unhealthy`));
+          break;
+        case 'remove': {
+          const reason = entry.cause === 'duplicate' ? 'duplicate of the same instance' : entry.cause === 'scaled-down' ? 'instance beyond replicas' : 'service removed from desired state';
+          const spec = desired.services[entry.key.service];
+          cleanup.push(...removeChain(entry.container, entry.key, 'cleanup', reason, true, spec ? stopSeconds(spec) : 10));
+          break;
+        }
+        case 'name-conflict':
+        case 'unowned':
+        case 'in-sync':
+          break;
+        default:
+          assertNever(entry);
+      }
+    }
+  }
+
+  const present = new Set(input.snapshot.images.map(normalizeImageRef));
+  const pulls = [...new Set(instances.flatMap((draft) => (draft.kind === 'create' ? [draft.config.image] : [])))]
+    .filter((image) => !present.has(normalizeImageRef(image)))
+    .sort(compareText)
+    .map((image): Draft => ({ kind: 'pull-image', phase: 'images', chain: `image:${image}`, image, reason: 'image not present locally' }));
+
+  const actions = [...pulls, ...cleanup, ...instances].map((draft, index) => ({ ...draft, id: `a${index + 1}` }) as Action);
+  return {
+    hostId: input.snapshot.hostId,
+    mode: input.mode,
+    observedAt: input.snapshot.observedAt,
+    observationFingerprint: observationFingerprint(input.snapshot),
+    projects: input.diff.projects.map((project) => ({ project: project.project, revision: project.revision })),
+    actions,
+    drift,
+  };
+}
+
+function createChain(key: InstanceKey, name: string, specHash: string, config: RuntimeConfig, reason: string): Draft[] {
+  const chain = instanceKeyString(key);
+  return [
+    { kind: 'create', phase: 'instances', chain, key, name, specHash, config, reason },
+    { kind: 'start', phase: 'instances', chain, key, name, containerId: undefined, repair: false, reason },
+  ];
+}
+
+function removeChain(container: ObservedContainer, key: InstanceKey, phase: Phase, reason: string, cleanup: boolean, timeoutSeconds: number): Draft[] {
+  const chain = phase === 'cleanup' ? `container:${container.id}` : instanceKeyString(key);
+  const base = { phase, chain, key, name: container.name, containerId: container.id, reason };
+  const stop: Draft[] = container.state === 'running' || container.state === 'restarting' || container.state === 'paused' ? [{ ...base, kind: 'stop', timeoutSeconds }] : [];
+  return [...stop, { ...base, kind: 'remove', cleanup }];
+}
+
+function stopSeconds(config: Pick<RuntimeConfig, 'stop_timeout'>): number {
+  return Math.ceil(parseDurationMs(config.stop_timeout) / 1000);
+}
+
+function finding(kind: DriftKind, key: InstanceKey, containerId: string | undefined, repair: boolean, message: string): DriftFinding {
+  return { kind, key, containerId, action: repair ? 'repair' : 'report', message };
+}
+
+/** Identity and state of every labelled container; health is left out so a flapping check does not stale a plan. */
+export function observationFingerprint(snapshot: RuntimeSnapshot): string {
+  return contentHash({
+    containers: snapshot.containers.map((container) => [container.id, container.state, container.identity.specHash, container.ownership.owned]),
+    foreign: snapshot.foreignNames,
+  });
+}
+
+export function assertNever(value: never): never {
+  throw new Error(`unexpected value: ${JSON.stringify(value)}`);
+}
+

@@ -1,0 +1,90 @@
+import { z } from 'zod';
+import { runtimeConfigSchema } from '../../shared/fleet-spec.js';
+
+export type ContainerState = 'created' | 'running' | 'paused' | 'restarting' | 'removing' | 'exited' | 'dead';
+export type Health = 'none' | 'starting' | 'healthy' | 'unhealthy';
+
+/** Stable identity of one instance of a service on a host. */
+export interface InstanceKey {
+  readonly project: string;
+  readonly service: string;
+  readonly instance: number;
+}
+
+/** What a container's Hostwright labels claim; claims are checked against the journal. */
+export interface LabelledIdentity extends InstanceKey {
+  readonly hostId: string;
+  readonly specHash: string;
+  readonly ownerToken: string;
+}
+
+export type Ownership = { readonly owned: true } | { readonly owned: false; readonly reason: string };
+
+/** The part of a container's configuration read back from the runtime, compared to detect out-of-band changes. */
+export const containerConfigViewSchema = z.object({
+  name: z.string(),
+  image: z.string(),
+  command: z.array(z.string()),
+  env: z.array(z.string()),
+  labels: z.record(z.string(), z.string()),
+  ports: z.array(z.string()),
+  mounts: z.array(z.string()),
+  restart: z.string(),
+  healthcheck: z.array(z.string()),
+});
+export type ContainerConfigView = z.infer<typeof containerConfigViewSchema>;
+
+/** A container that carries Hostwright labels for this host. */
+export interface ObservedContainer {
+  readonly id: string;
+  readonly name: string;
+  readonly state: ContainerState;
+  readonly health: Health;
+  readonly createdAt: number;
+  readonly identity: LabelledIdentity;
+  readonly ownership: Ownership;
+  /** Fields that differ from what was read back right after creation; empty when unchanged or unknown. */
+  readonly modifiedFields: readonly string[];
+  readonly restartCount: number | undefined;
+}
+
+/** One observation of the runtime: every input the diff needs besides desired state. */
+export interface RuntimeSnapshot {
+  readonly hostId: string;
+  readonly observedAt: string;
+  /** Containers labelled for this host, sorted by name. */
+  readonly containers: readonly ObservedContainer[];
+  /** Names of every other container on the engine (they can block a create). */
+  readonly foreignNames: readonly string[];
+  /** Image references present locally, sorted. */
+  readonly images: readonly string[];
+}
+
+/** What the journal remembers about a container Hostwright created (stored; validated on read). */
+export const ownerRecordSchema = z.object({
+  ownerToken: z.string(),
+  /** Sequence number of the create intent that issued the token: later records win. */
+  intentSeq: z.number().int(),
+  hostId: z.string(),
+  project: z.string(),
+  service: z.string(),
+  instance: z.number().int(),
+  name: z.string(),
+  specHash: z.string(),
+  config: runtimeConfigSchema,
+  /** Set once the create succeeded (or was recovered). */
+  containerId: z.string().optional(),
+  /** Read back from the runtime right after creation. */
+  createdView: containerConfigViewSchema.optional(),
+  /** Set when Hostwright removed the container. */
+  removed: z.boolean(),
+});
+export type OwnerRecord = z.infer<typeof ownerRecordSchema>;
+
+export function instanceKeyString(key: InstanceKey): string {
+  return `${key.project}/${key.service}/${key.instance}`;
+}
+
+export function containerName(namePrefix: string, key: InstanceKey): string {
+  return `${namePrefix}${key.project}-${key.service}-${key.instance}`;
+}

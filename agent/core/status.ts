@@ -1,0 +1,132 @@
+import type { EventDraft } from '../../shared/events.js';
+import type { HostDiff } from './diff.js';
+import type { DriftKind } from './drift-policy.js';
+import type { GateBlock } from './gates.js';
+import type { ActionPlan } from './planner.js';
+import { containerName, instanceKeyString, type ContainerState, type Health } from './snapshot.js';
+
+export interface InstanceStatus {
+  readonly project: string;
+  readonly service: string;
+  readonly instance: number;
+  readonly name: string;
+  readonly containerId: string | undefined;
+  readonly state: ContainerState | 'missing';
+  readonly health: Health;
+  readonly specHash: string | undefined;
+  readonly restartCount: number | undefined;
+  readonly drift: readonly DriftKind[];
+}
+
+export interface UnownedContainer {
+  readonly project: string;
+  readonly containerId: string;
+  readonly name: string;
+  readonly reason: string;
+}
+
+export interface ProjectStatus {
+  readonly project: string;
+  readonly desiredRevision: number;
+  readonly appliedRevision: number | undefined;
+  /** True when a full converge would change nothing and nothing is blocked. */
+  readonly converged: boolean;
+  readonly pendingActions: number;
+  readonly instances: readonly InstanceStatus[];
+  readonly unowned: readonly UnownedContainer[];
+  readonly blocked: readonly GateBlock[];
+}
+
+export interface HostStatus {
+  readonly hostId: string;
+  readonly observedAt: string;
+  readonly projects: readonly ProjectStatus[];
+}
+
+export interface StatusInput {
+  readonly diff: HostDiff;
+  /** A plan in converge mode over the same diff: what would still change. */
+  readonly plan: ActionPlan;
+  readonly blocks: readonly GateBlock[];
+  readonly appliedRevisions: ReadonlyMap<string, number>;
+  readonly namePrefix: string;
+}
+
+/** Pure: per-instance state, health and drift from one diff and its converge plan. */
+export function hostStatus(input: StatusInput): HostStatus {
+  const projects = input.diff.projects.map((projectDiff): ProjectStatus => {
+    const driftByKey = new Map<string, DriftKind[]>();
+    for (const finding of input.plan.drift) {
+      if (finding.key.project !== projectDiff.project) continue;
+      const key = instanceKeyString(finding.key);
+      driftByKey.set(key, [...(driftByKey.get(key) ?? []), finding.kind]);
+    }
+    const instances: InstanceStatus[] = [];
+    const unowned: UnownedContainer[] = [];
+    for (const entry of projectDiff.entries) {
+      if (entry.kind === 'unowned') {
+        unowned.push({ project: projectDiff.project, containerId: entry.container.id, name: entry.container.name, reason: entry.reason });
+        continue;
+      }
+      if (entry.kind === 'remove') continue;
+      const container = 'container' in entry ? entry.container : undefined;
+      instances.push({
+        ...entry.key,
+        name: container?.name ?? containerName(input.namePrefix, entry.key),
+        containerId: container?.id,
+        state: container?.state ?? 'missing',
+        health: container?.health ?? 'none',
+        specHash: container?.identity.specHash,
+        restartCount: container?.restartCount,
+        drift: driftByKey.get(instanceKeyString(entry.key)) ?? [],
+      });
+    }
+    const pendingActions = input.plan.actions.filter((action) => action.kind !== 'pull-image' && action.key.project === projectDiff.project).length;
+    const blocked = input.blocks.filter((block) => block.project === projectDiff.project);
+    return {
+      project: projectDiff.project,
+      desiredRevision: projectDiff.revision,
+      appliedRevision: input.appliedRevisions.get(projectDiff.project),
+      converged: pendingActions === 0 && blocked.length === 0,
+      pendingActions,
+      instances,
+      unowned,
+      blocked,
+    };
+  });
+  return { hostId: input.diff.hostId, observedAt: input.plan.observedAt, projects };
+}
+
+/** Pure: the events that the change from one status to the next deserves (health, drift, restarts, ownership). */
+export function statusTransitionEvents(previous: HostStatus | undefined, current: HostStatus): EventDraft[] {
+  const before = new Map<string, InstanceStatus>();
+  const unownedBefore = new Set<string>();
+  for (const project of previous?.projects ?? []) {
+    for (const instance of project.instances) before.set(instanceKeyString(instance), instance);
+    for (const container of project.unowned) unownedBefore.add(container.containerId);
+  }
+  const events: EventDraft[] = [];
+  for (const project of current.projects) {
+    for (const instance of project.instances) {
+      const prior = before.get(instanceKeyString(instance));
+      const where = { project: instance.project, service: instance.service, instance: instance.instance };
+      const runtimeRef = instance.containerId;
+      const sameContainer = prior !== undefined && prior.containerId === instance.containerId && instance.containerId !== undefined;
+      if (sameContainer && prior.health !== instance.health) {
+        events.push({ type: 'health_changed', severity: instance.health === 'unhealthy' ? 'warning' : 'info', ...where, runtimeRef, message: `${instance.name} health ${prior.health} -> ${instance.health}` });
+      }
+      if (sameContainer && prior.restartCount !== undefined && instance.restartCount !== undefined && instance.restartCount > prior.restartCount) {
+        events.push({ type: 'restarted', severity: 'warning', ...where, runtimeRef, message: `${instance.name} was restarted by the runtime (restart count ${instance.restartCount})` });
+      }
+      for (const kind of instance.drift) {
+        if (prior?.drift.includes(kind)) continue;
+        events.push({ type: 'drift_detected', severity: 'warning', ...where, runtimeRef, message: `${instance.name}: ${kind}` });
+      }
+    }
+    for (const container of project.unowned) {
+      if (unownedBefore.has(container.containerId)) continue;
+      events.push({ type: 'drift_detected', severity: 'warning', project: project.project, runtimeRef: container.containerId, message: `${container.name} carries Hostwright labels but is not owned (${container.reason}); it will not be touched` });
+    }
+  }
+  return events;
+}

@@ -1,0 +1,179 @@
+import Docker from 'dockerode';
+import { ImageUnavailableError, NameConflictError, RuntimeError } from '../../shared/errors.js';
+import { configViewOf, containerStateOf, healthFromStatusText, toDockerCreateOptions } from './docker-container.js';
+import { dockerMessage, isConflict, isNotFound, isNotModified } from './docker-errors.js';
+import type { ContainerCreateRequest, RuntimeAdapter, RuntimeContainerDetails, RuntimeContainerSummary, RuntimeEvent } from './runtime-adapter.js';
+
+export interface DockerRuntimeOptions {
+  /** A dockerode instance; by default one built from DOCKER_HOST or the local socket. */
+  readonly docker?: Docker;
+  readonly reconnectMinMs?: number;
+  readonly reconnectMaxMs?: number;
+}
+
+/** RuntimeAdapter over the Docker Engine API (dockerode). */
+export class DockerRuntime implements RuntimeAdapter {
+  readonly docker: Docker;
+  readonly #reconnectMinMs: number;
+  readonly #reconnectMaxMs: number;
+
+  constructor(options: DockerRuntimeOptions = {}) {
+    this.docker = options.docker ?? new Docker();
+    this.#reconnectMinMs = options.reconnectMinMs ?? 250;
+    this.#reconnectMaxMs = options.reconnectMaxMs ?? 10_000;
+  }
+
+  async listContainers(): Promise<RuntimeContainerSummary[]> {
+    const containers = await this.#call('list containers', () => this.docker.listContainers({ all: true }));
+    return containers.map((container) => ({
+      id: container.Id,
+      name: (container.Names[0] ?? '').replace(/^\//, ''),
+      state: containerStateOf(container.State),
+      health: healthFromStatusText(container.Status),
+      labels: container.Labels ?? {},
+      createdAt: container.Created,
+    }));
+  }
+
+  async inspectContainer(id: string): Promise<RuntimeContainerDetails | undefined> {
+    try {
+      const inspect = await this.docker.getContainer(id).inspect();
+      return { view: configViewOf(inspect), restartCount: inspect.RestartCount };
+    } catch (error) {
+      if (isNotFound(error)) return undefined;
+      throw new RuntimeError(`inspect container ${id.slice(0, 12)}: ${dockerMessage(error)}`, { cause: error });
+    }
+  }
+
+  async listImages(): Promise<string[]> {
+    const images = await this.#call('list images', () => this.docker.listImages());
+    return images.flatMap((image) => image.RepoTags ?? []).filter((tag) => tag !== '<none>:<none>').sort();
+  }
+
+  async pullImage(image: string, signal?: AbortSignal): Promise<void> {
+    try {
+      const stream = await this.docker.pull(image, { abortSignal: signal });
+      await new Promise<void>((resolve, reject) => {
+        this.docker.modem.followProgress(stream, (error: Error | null, output: { error?: string }[]) => {
+          const failure = error?.message ?? output.find((line) => line.error)?.error;
+          if (failure) reject(new Error(failure));
+          else resolve();
+        });
+      });
+    } catch (error) {
+      throw new ImageUnavailableError(image, dockerMessage(error), { cause: error });
+    }
+  }
+
+  async createContainer(request: ContainerCreateRequest): Promise<string> {
+    try {
+      const container = await this.docker.createContainer(toDockerCreateOptions(request));
+      return container.id;
+    } catch (error) {
+      if (isConflict(error)) throw new NameConflictError(`container name ${request.name} is already in use`, { cause: error });
+      if (isNotFound(error)) throw new ImageUnavailableError(request.config.image, 'not present locally', { cause: error });
+      throw new RuntimeError(`create ${request.name}: ${dockerMessage(error)}`, { cause: error });
+    }
+  }
+
+  async startContainer(id: string): Promise<'started' | 'already-running'> {
+    try {
+      await this.docker.getContainer(id).start();
+      return 'started';
+    } catch (error) {
+      if (isNotModified(error)) return 'already-running';
+      throw new RuntimeError(`start ${id.slice(0, 12)}: ${dockerMessage(error)}`, { cause: error });
+    }
+  }
+
+  async stopContainer(id: string, timeoutSeconds: number): Promise<'stopped' | 'already-stopped' | 'missing'> {
+    try {
+      await this.docker.getContainer(id).stop({ t: timeoutSeconds });
+      return 'stopped';
+    } catch (error) {
+      if (isNotModified(error)) return 'already-stopped';
+      if (isNotFound(error)) return 'missing';
+      throw new RuntimeError(`stop ${id.slice(0, 12)}: ${dockerMessage(error)}`, { cause: error });
+    }
+  }
+
+  async removeContainer(id: string): Promise<'removed' | 'missing'> {
+    try {
+      await this.docker.getContainer(id).remove({ force: true, v: false });
+      return 'removed';
+    } catch (error) {
+      if (isNotFound(error)) return 'missing';
+      // 409 "removal already in progress": another remove of the same container wins; ours is done.
+      if (isConflict(error) && /already in progress/i.test(dockerMessage(error))) return 'removed';
+      throw new RuntimeError(`remove ${id.slice(0, 12)}: ${dockerMessage(error)}`, { cause: error });
+    }
+  }
+
+  watchEvents(onEvent: (event: RuntimeEvent) => void, signal: AbortSignal): void {
+    let delay = this.#reconnectMinMs;
+    let connectedOnce = false;
+    const connect = async (): Promise<void> => {
+      while (!signal.aborted) {
+        try {
+          const stream = (await this.docker.getEvents({ filters: { type: ['container'] }, abortSignal: signal })) as NodeJS.ReadableStream;
+          if (connectedOnce) onEvent({ type: 'reconnected' });
+          connectedOnce = true;
+          delay = this.#reconnectMinMs;
+          await consumeEventLines(stream, onEvent, signal);
+        } catch (error) {
+          if (signal.aborted) return;
+          onEvent({ type: 'disconnected', error: dockerMessage(error) });
+        }
+        if (signal.aborted) return;
+        // The stream ended or failed: events may have been missed, so the next connect reports a gap.
+        await sleep(delay, signal);
+        delay = Math.min(delay * 2, this.#reconnectMaxMs);
+      }
+    };
+    void connect();
+  }
+
+  async #call<T>(what: string, call: () => Promise<T>): Promise<T> {
+    try {
+      return await call();
+    } catch (error) {
+      throw new RuntimeError(`${what}: ${dockerMessage(error)}`, { cause: error });
+    }
+  }
+}
+
+async function consumeEventLines(stream: NodeJS.ReadableStream, onEvent: (event: RuntimeEvent) => void, signal: AbortSignal): Promise<void> {
+  let buffered = '';
+  const onAbort = () => (stream as unknown as { destroy?: () => void }).destroy?.();
+  signal.addEventListener('abort', onAbort, { once: true });
+  try {
+    for await (const chunk of stream) {
+      buffered += chunk.toString();
+      let newline = buffered.indexOf('\n');
+      while (newline >= 0) {
+        const line = buffered.slice(0, newline).trim();
+        buffered = buffered.slice(newline + 1);
+        newline = buffered.indexOf('\n');
+        if (line === '') continue;
+        try {
+          const message = JSON.parse(line) as { Type?: string; Action?: string; Actor?: { ID?: string }; id?: string };
+          const containerId = message.Actor?.ID ?? message.id;
+          if (message.Type === 'container' && containerId) onEvent({ type: 'container', action: message.Action ?? '', containerId });
+        } catch {
+          // A line we cannot parse still means something changed.
+          onEvent({ type: 'reconnected' });
+        }
+      }
+    }
+  } finally {
+    signal.removeEventListener('abort', onAbort);
+  }
+  if (!signal.aborted) throw new Error('docker event stream ended');
+}
+
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(resolve, ms);
+    signal.addEventListener('abort', () => { clearTimeout(timer); resolve(); }, { once: true });
+  });
+}

@@ -1,0 +1,53 @@
+import type { RuntimeConfig } from '../../shared/fleet-spec.js';
+import type { ContainerConfigView, ContainerState, Health } from '../core/snapshot.js';
+
+/** One container as the runtime lists it (cheap: no per-container inspect). */
+export interface RuntimeContainerSummary {
+  readonly id: string;
+  readonly name: string;
+  readonly state: ContainerState;
+  readonly health: Health;
+  readonly labels: Readonly<Record<string, string>>;
+  readonly createdAt: number;
+}
+
+/** The details only an inspect returns. */
+export interface RuntimeContainerDetails {
+  readonly view: ContainerConfigView;
+  readonly restartCount: number;
+}
+
+export interface ContainerCreateRequest {
+  readonly name: string;
+  readonly config: RuntimeConfig;
+  /** Hostwright's identity labels, merged over the service's own labels. */
+  readonly identityLabels: Readonly<Record<string, string>>;
+}
+
+/** A change the runtime reports; it only wakes the loop, which re-reads everything. */
+export type RuntimeEvent =
+  | { readonly type: 'container'; readonly action: string; readonly containerId: string }
+  | { readonly type: 'reconnected' }
+  | { readonly type: 'disconnected'; readonly error: string };
+
+/**
+ * The only way Hostwright reads or changes a host's containers. Every mutation is idempotent
+ * in the way the spec demands: starting a running container, stopping a stopped one and
+ * removing a missing one all succeed and say so.
+ */
+export interface RuntimeAdapter {
+  listContainers(): Promise<RuntimeContainerSummary[]>;
+  /** undefined when the container no longer exists. */
+  inspectContainer(id: string): Promise<RuntimeContainerDetails | undefined>;
+  /** Image references present locally. */
+  listImages(): Promise<string[]>;
+  /** Throws ImageUnavailableError with the runtime's reason when the image cannot be had. */
+  pullImage(image: string, signal?: AbortSignal): Promise<void>;
+  /** Throws NameConflictError when the name is taken. */
+  createContainer(request: ContainerCreateRequest): Promise<string>;
+  startContainer(id: string): Promise<'started' | 'already-running'>;
+  stopContainer(id: string, timeoutSeconds: number): Promise<'stopped' | 'already-stopped' | 'missing'>;
+  removeContainer(id: string): Promise<'removed' | 'missing'>;
+  /** Streams runtime events until the signal aborts, reconnecting with backoff after a failure. */
+  watchEvents(onEvent: (event: RuntimeEvent) => void, signal: AbortSignal): void;
+}

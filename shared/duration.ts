@@ -1,0 +1,16 @@
+import { z } from 'zod';
+
+const UNIT_MS = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 } as const;
+const DURATION_PATTERN = /^(\d+(?:\.\d+)?)(ms|s|m|h)$/;
+
+/** A compose-style duration string ("500ms", "2s", "1m", "1h"). */
+export const durationSchema = z
+  .string()
+  .regex(DURATION_PATTERN, 'expected a duration such as "500ms", "2s", "1m"');
+
+export function parseDurationMs(text: string): number {
+  const match = DURATION_PATTERN.exec(text);
+  if (!match) throw new RangeError(`not a duration: ${JSON.stringify(text)} (expected e.g. "2s", "10m")`);
+  const [, amount, unit] = match;
+  return Math.round(Number(amount) * UNIT_MS[unit as keyof typeof UNIT_MS]);
+}

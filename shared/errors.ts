@@ -1,0 +1,66 @@
+/** Base class: every Hostwright error has a stable `name` and keeps its `cause`. */
+export class HostwrightError extends Error {
+  override name = 'HostwrightError';
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+  }
+}
+
+/** Input that a user can fix (fleet file, flags, plan file). */
+export class InvalidInputError extends HostwrightError {
+  override name = 'InvalidInputError';
+}
+
+/** A desired or stored document that failed schema validation. */
+export class SchemaError extends HostwrightError {
+  override name = 'SchemaError';
+  constructor(
+    message: string,
+    readonly issues: readonly string[],
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}
+
+/** The container runtime failed or answered something unexpected. */
+export class RuntimeError extends HostwrightError {
+  override name = 'RuntimeError';
+}
+
+/** An image is not present locally and could not be pulled. */
+export class ImageUnavailableError extends RuntimeError {
+  override name = 'ImageUnavailableError';
+  constructor(
+    readonly image: string,
+    reason: string,
+    options?: { cause?: unknown },
+  ) {
+    super(`image ${image} is not present locally and could not be pulled: ${reason}`, options);
+  }
+}
+
+/** A container name is taken by a container Hostwright may not adopt. */
+export class NameConflictError extends RuntimeError {
+  override name = 'NameConflictError';
+}
+
+/** The intent journal could not be read or written; nothing is mutated without it. */
+export class JournalError extends HostwrightError {
+  override name = 'JournalError';
+}
+
+/** The data dir is held by another process (LevelDB allows one). */
+export class DataDirLockedError extends JournalError {
+  override name = 'DataDirLockedError';
+}
+
+/** A plan was refused by a safety gate. */
+export class GateBlockedError extends HostwrightError {
+  override name = 'GateBlockedError';
+}
+
+export function errorMessage(error: unknown): string {
+  if (error instanceof Error) return error.message;
+  return String(error);
+}

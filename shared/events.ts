@@ -1,0 +1,26 @@
+import { z } from 'zod';
+
+export const eventTypeSchema = z.enum(['planned', 'applied', 'failed', 'health_changed', 'drift_detected', 'restarted', 'cleaned']);
+export type EventType = z.infer<typeof eventTypeSchema>;
+
+export const severitySchema = z.enum(['info', 'warning', 'error']);
+export type Severity = z.infer<typeof severitySchema>;
+
+/** The seed's event schema, plus a unique id (also the JetStream msg id) and the host. */
+export const hostwrightEventSchema = z.strictObject({
+  id: z.string().min(1),
+  type: eventTypeSchema,
+  severity: severitySchema,
+  hostId: z.string(),
+  project: z.string(),
+  service: z.string().optional(),
+  instance: z.number().int().optional(),
+  message: z.string(),
+  runtimeRef: z.string().optional(),
+  timestamp: z.string(),
+  correlationID: z.string(),
+});
+export type HostwrightEvent = z.infer<typeof hostwrightEventSchema>;
+
+/** An event before the edge stamps it with an id, host, time and correlation id. */
+export type EventDraft = Omit<HostwrightEvent, 'id' | 'hostId' | 'timestamp' | 'correlationID'>;

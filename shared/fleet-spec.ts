@@ -1,0 +1,137 @@
+import { z } from 'zod';
+import { durationSchema } from './duration.js';
+import { LABEL_PREFIX } from './labels.js';
+
+/** Project and service names become container names: keep them DNS- and Docker-safe. */
+const NAME_PATTERN = /^[a-z0-9][a-z0-9_-]{0,62}$/;
+export const nameSchema = z.string().regex(NAME_PATTERN, 'expected lowercase letters, digits, "-" or "_" (max 63, starting with a letter or digit)');
+
+const HOST_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_-]{0,62}$/;
+export const hostIdSchema = z.string().regex(HOST_ID_PATTERN, 'expected letters, digits, "-" or "_" (max 63)');
+
+const PORT_PATTERN = /^(?:(?<ip>\d{1,3}(?:\.\d{1,3}){3}):)?(?:(?<host>\d{1,5}):)?(?<container>\d{1,5})(?:\/(?<proto>tcp|udp))?$/;
+/** Compose short syntax: "[ip:][hostPort:]containerPort[/tcp|udp]". */
+export const portSchema = z
+  .string()
+  .regex(PORT_PATTERN, 'expected "[ip:][hostPort:]containerPort[/proto]", e.g. "127.0.0.1:8080:80"')
+  .refine((text) => parsePort(text).every((n) => n === undefined || (n >= 1 && n <= 65535)), 'port numbers must be 1-65535');
+
+export interface PortMapping {
+  readonly hostIp: string | undefined;
+  readonly hostPort: number | undefined;
+  readonly containerPort: number;
+  readonly protocol: 'tcp' | 'udp';
+}
+
+function parsePort(text: string): (number | undefined)[] {
+  const groups = PORT_PATTERN.exec(text)?.groups ?? {};
+  return [groups.host === undefined ? undefined : Number(groups.host), Number(groups.container)];
+}
+
+export function parsePortMapping(text: string): PortMapping {
+  const groups = PORT_PATTERN.exec(text)?.groups;
+  if (!groups?.container) throw new RangeError(`not a port mapping: ${text}`);
+  return {
+    hostIp: groups.ip,
+    hostPort: groups.host === undefined ? undefined : Number(groups.host),
+    containerPort: Number(groups.container),
+    protocol: groups.proto === 'udp' ? 'udp' : 'tcp',
+  };
+}
+
+/** "source:/container/path[:ro|rw]" where source is a volume name or an absolute host path. */
+export const volumeSchema = z
+  .string()
+  .regex(/^(?:[A-Za-z0-9][A-Za-z0-9_.-]*|\/[^:]*):\/[^:]*(?::(?:ro|rw))?$/, 'expected "volume-or-/host/path:/container/path[:ro]"');
+
+const envValueSchema = z.union([z.string(), z.number(), z.boolean()]).transform(String);
+
+const labelsSchema = z
+  .record(z.string().min(1), z.string())
+  .refine((labels) => Object.keys(labels).every((key) => !key.startsWith(LABEL_PREFIX)), `label keys starting with "${LABEL_PREFIX}" are reserved for Hostwright`);
+
+export const healthcheckSchema = z.strictObject({
+  test: z.array(z.string()).min(2, 'expected ["CMD", "prog", ...] or ["CMD-SHELL", "command"]').refine((test) => test[0] === 'CMD' || test[0] === 'CMD-SHELL', 'the first element must be "CMD" or "CMD-SHELL"'),
+  interval: durationSchema.optional(),
+  timeout: durationSchema.optional(),
+  retries: z.number().int().min(0).max(100).optional(),
+  start_period: durationSchema.optional(),
+});
+
+export const driftActionSchema = z.enum(['repair', 'report']);
+export type DriftAction = z.infer<typeof driftActionSchema>;
+
+/** What the loop does on its own about each kind of drift; an explicit apply always converges. */
+export const driftPolicySchema = z.union([
+  driftActionSchema,
+  z.strictObject({ missing: driftActionSchema.optional(), stopped: driftActionSchema.optional(), modified: driftActionSchema.optional() }),
+]);
+export type DriftPolicyInput = z.infer<typeof driftPolicySchema>;
+
+export const placementSchema = z.union([
+  z.strictObject({ hosts: z.array(hostIdSchema).min(1) }),
+  z.strictObject({ selector: z.record(z.string().min(1), z.string()) }),
+]);
+export type Placement = z.infer<typeof placementSchema>;
+
+export const restartPolicySchema = z.enum(['no', 'always', 'on-failure', 'unless-stopped']);
+
+/** One service as written in the fleet file. */
+const serviceFieldsSchema = z.strictObject({
+  image: z.string().min(1).regex(/^[^\s]+$/, 'an image reference has no spaces'),
+    command: z.array(z.string()).optional(),
+    env: z.record(z.string().regex(/^[^=\s]+$/, 'env names have no "=" or spaces'), envValueSchema).default({}),
+    ports: z.array(portSchema).default([]),
+    volumes: z.array(volumeSchema).default([]),
+    labels: labelsSchema.default({}),
+    restart: restartPolicySchema.default('unless-stopped'),
+    healthcheck: healthcheckSchema.optional(),
+    replicas: z.number().int().min(0).max(1000).default(1),
+    pull_policy: z.enum(['missing', 'never']).default('missing'),
+    stop_timeout: durationSchema.default('10s'),
+    drift: driftPolicySchema.optional(),
+    placement: placementSchema.optional(),
+});
+
+export const serviceSpecSchema = serviceFieldsSchema.superRefine((service, ctx) => {
+  if (service.replicas > 1 && service.ports.some((port) => parsePortMapping(port).hostPort !== undefined)) {
+    ctx.addIssue({ code: 'custom', path: ['ports'], message: 'a fixed host port needs replicas: 1 (two instances cannot bind one port)' });
+  }
+});
+export type ServiceSpec = z.infer<typeof serviceSpecSchema>;
+
+/** A fleet file: one project and its services. */
+export const fleetFileSchema = z.strictObject({
+  project: nameSchema,
+  drift: driftPolicySchema.optional(),
+  services: z.record(nameSchema, serviceSpecSchema),
+});
+export type FleetFile = z.infer<typeof fleetFileSchema>;
+
+/** The fields that decide what a container is: a change to any of them replaces the container. */
+export const runtimeConfigSchema = serviceFieldsSchema.pick({
+  image: true,
+  command: true,
+  env: true,
+  ports: true,
+  volumes: true,
+  labels: true,
+  restart: true,
+  healthcheck: true,
+  stop_timeout: true,
+});
+export type RuntimeConfig = z.infer<typeof runtimeConfigSchema>;
+
+export function runtimeConfigOf(service: ServiceSpec): RuntimeConfig {
+  return {
+    image: service.image,
+    command: service.command,
+    env: service.env,
+    ports: service.ports,
+    volumes: service.volumes,
+    labels: service.labels,
+    restart: service.restart,
+    healthcheck: service.healthcheck,
+    stop_timeout: service.stop_timeout,
+  };
+}

@@ -1,0 +1,11 @@
+/** Labels Hostwright puts on every container it creates; the ownership proof reads them. */
+export const LABEL_PREFIX = 'io.hostwright.';
+
+export const LABELS = {
+  project: `${LABEL_PREFIX}project`,
+  service: `${LABEL_PREFIX}service`,
+  instance: `${LABEL_PREFIX}instance`,
+  host: `${LABEL_PREFIX}host`,
+  specHash: `${LABEL_PREFIX}spec-hash`,
+  ownerToken: `${LABEL_PREFIX}owner-token`,
+} as const;

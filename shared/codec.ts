@@ -4,7 +4,18 @@ import { SchemaError } from './errors.js';
 
 /** Plain MessagePack (no records extension) so any decoder can read the bytes. */
 export function encode(value: unknown): Uint8Array {
-  return pack(value);
+  return pack(withoutUndefined(value));
+}
+
+/** msgpackr writes `undefined` as an extension other decoders do not know; absent keys say the same. */
+function withoutUndefined(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map((item) => (item === undefined ? null : withoutUndefined(item)));
+  if (value !== null && typeof value === 'object' && !(value instanceof Uint8Array) && !(value instanceof Date)) {
+    const copy: Record<string, unknown> = {};
+    for (const [key, entry] of Object.entries(value)) if (entry !== undefined) copy[key] = withoutUndefined(entry);
+    return copy;
+  }
+  return value;
 }
 
 /** Decodes and validates; bad bytes or a wrong shape become a SchemaError, never a crash. */

@@ -13,7 +13,7 @@ export interface JournalView {
 export type DiffEntry =
   | { readonly kind: 'create'; readonly key: InstanceKey; readonly name: string; readonly specHash: string; readonly config: RuntimeConfig; readonly cause: 'new' | 'missing' }
   | { readonly kind: 'replace'; readonly key: InstanceKey; readonly name: string; readonly container: ObservedContainer; readonly specHash: string; readonly config: RuntimeConfig; readonly changedFields: readonly string[] }
-  | { readonly kind: 'stopped'; readonly key: InstanceKey; readonly container: ObservedContainer }
+  | { readonly kind: 'stopped'; readonly key: InstanceKey; readonly container: ObservedContainer; readonly neverStarted: boolean }
   | { readonly kind: 'modified'; readonly key: InstanceKey; readonly name: string; readonly container: ObservedContainer; readonly specHash: string; readonly config: RuntimeConfig }
   | { readonly kind: 'unhealthy'; readonly key: InstanceKey; readonly container: ObservedContainer }
   | { readonly kind: 'remove'; readonly key: InstanceKey; readonly container: ObservedContainer; readonly cause: 'service-removed' | 'scaled-down' | 'duplicate' }
@@ -90,7 +90,7 @@ function diffProject(desired: HostDesired, input: DiffInput): ProjectDiff {
       } else if (current.modifiedFields.length > 0 || current.name !== name) {
         entries.push({ kind: 'modified', key, name, container: current, specHash, config });
       } else if (current.state !== 'running' && current.state !== 'restarting') {
-        entries.push({ kind: 'stopped', key, container: current });
+        entries.push({ kind: 'stopped', key, container: current, neverStarted: current.state === 'created' });
       } else if (current.health === 'unhealthy') {
         entries.push({ kind: 'unhealthy', key, container: current });
       } else {

@@ -1,18 +1,12 @@
 import type { HostDesired } from '../../shared/host-desired.js';
+import type { GateBlock } from '../../shared/host-status.js';
 import type { Action } from './actions.js';
 import type { HostDiff } from './diff.js';
 import { normalizeImageRef } from './images.js';
 import type { ActionPlan } from './planner.js';
 import type { RuntimeSnapshot } from './snapshot.js';
 
-export type GateName = 'unowned-target' | 'name-conflict' | 'empty-project' | 'image-unavailable';
-
-/** A reason the actions of one project must not run. */
-export interface GateBlock {
-  readonly project: string;
-  readonly gate: GateName;
-  readonly message: string;
-}
+export type { GateBlock };
 
 export interface GateInput {
   readonly plan: ActionPlan;

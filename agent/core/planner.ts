@@ -25,12 +25,12 @@ export interface DriftFinding {
 export interface ProjectRevision {
   readonly project: string;
   readonly revision: number;
+  readonly mode: PlanMode;
 }
 
 /** The ordered, deterministic plan for one host. */
 export interface ActionPlan {
   readonly hostId: string;
-  readonly mode: PlanMode;
   readonly observedAt: string;
   /** Changes when anything the plan was computed from changes (stale-plan detection). */
   readonly observationFingerprint: string;
@@ -43,7 +43,8 @@ export interface PlanInput {
   readonly diff: HostDiff;
   readonly desired: readonly HostDesired[];
   readonly snapshot: RuntimeSnapshot;
-  readonly mode: PlanMode;
+  /** Per project; a project missing here is planned in converge mode. */
+  readonly modes: ReadonlyMap<string, PlanMode>;
 }
 
 type Draft = ActionDraft;
@@ -51,6 +52,7 @@ type Draft = ActionDraft;
 /** Pure: the same diff, desired state, snapshot and mode give the same plan, byte for byte. */
 export function planHost(input: PlanInput): ActionPlan {
   const desiredByProject = new Map(input.desired.map((desired) => [desired.project, desired]));
+  const modeOf = (project: string): PlanMode => input.modes.get(project) ?? 'converge';
   const cleanup: Draft[] = [];
   const instances: Draft[] = [];
   const drift: DriftFinding[] = [];
@@ -61,7 +63,7 @@ export function planHost(input: PlanInput): ActionPlan {
     for (const entry of projectDiff.entries) {
       const service = entry.kind === 'unowned' ? undefined : desired.services[entry.key.service];
       const policy = resolveDriftPolicy(desired.drift, service?.drift);
-      const repairs = (kind: DriftKind): boolean => input.mode === 'converge' || (kind !== 'unhealthy' && policy[kind as Exclude<DriftKind, 'unhealthy'>] === 'repair');
+      const repairs = (kind: DriftKind): boolean => modeOf(projectDiff.project) === 'converge' || (kind !== 'unhealthy' && policy[kind as Exclude<DriftKind, 'unhealthy'>] === 'repair');
       switch (entry.kind) {
         case 'create': {
           if (entry.cause === 'missing') {
@@ -87,10 +89,11 @@ export function planHost(input: PlanInput): ActionPlan {
           break;
         }
         case 'stopped': {
-          const repair = repairs('stopped');
-          drift.push(finding('stopped', entry.key, entry.container.id, repair, `${entry.container.name} is ${entry.container.state}`));
+          // A container created but never started (an apply interrupted between create and start) is not drift.
+          const repair = entry.neverStarted ? modeOf(entry.key.project) === 'converge' : repairs('stopped');
+          if (!entry.neverStarted) drift.push(finding('stopped', entry.key, entry.container.id, repair, `${entry.container.name} is ${entry.container.state}`));
           if (!repair) break;
-          instances.push({ kind: 'start', phase: 'instances', chain: instanceKeyString(entry.key), key: entry.key, name: entry.container.name, containerId: entry.container.id, repair: true, reason: `container is ${entry.container.state}` });
+          instances.push({ kind: 'start', phase: 'instances', chain: instanceKeyString(entry.key), key: entry.key, name: entry.container.name, containerId: entry.container.id, repair: !entry.neverStarted, reason: entry.neverStarted ? 'created but not started' : `container is ${entry.container.state}` });
           break;
         }
         case 'unhealthy':
@@ -121,10 +124,9 @@ export function planHost(input: PlanInput): ActionPlan {
   const actions = [...pulls, ...cleanup, ...instances].map((draft, index) => ({ ...draft, id: `a${index + 1}` }) as Action);
   return {
     hostId: input.snapshot.hostId,
-    mode: input.mode,
     observedAt: input.snapshot.observedAt,
     observationFingerprint: observationFingerprint(input.snapshot),
-    projects: input.diff.projects.map((project) => ({ project: project.project, revision: project.revision })),
+    projects: input.diff.projects.map((project) => ({ project: project.project, revision: project.revision, mode: modeOf(project.project) })),
     actions,
     drift,
   };

@@ -1,47 +1,9 @@
 import type { EventDraft } from '../../shared/events.js';
 import type { HostDiff } from './diff.js';
+import type { GateBlock, HostStatus, InstanceStatus, ProjectStatus, UnownedContainer } from '../../shared/host-status.js';
 import type { DriftKind } from './drift-policy.js';
-import type { GateBlock } from './gates.js';
 import type { ActionPlan } from './planner.js';
-import { containerName, instanceKeyString, type ContainerState, type Health } from './snapshot.js';
-
-export interface InstanceStatus {
-  readonly project: string;
-  readonly service: string;
-  readonly instance: number;
-  readonly name: string;
-  readonly containerId: string | undefined;
-  readonly state: ContainerState | 'missing';
-  readonly health: Health;
-  readonly specHash: string | undefined;
-  readonly restartCount: number | undefined;
-  readonly drift: readonly DriftKind[];
-}
-
-export interface UnownedContainer {
-  readonly project: string;
-  readonly containerId: string;
-  readonly name: string;
-  readonly reason: string;
-}
-
-export interface ProjectStatus {
-  readonly project: string;
-  readonly desiredRevision: number;
-  readonly appliedRevision: number | undefined;
-  /** True when a full converge would change nothing and nothing is blocked. */
-  readonly converged: boolean;
-  readonly pendingActions: number;
-  readonly instances: readonly InstanceStatus[];
-  readonly unowned: readonly UnownedContainer[];
-  readonly blocked: readonly GateBlock[];
-}
-
-export interface HostStatus {
-  readonly hostId: string;
-  readonly observedAt: string;
-  readonly projects: readonly ProjectStatus[];
-}
+import { containerName, instanceKeyString } from './snapshot.js';
 
 export interface StatusInput {
   readonly diff: HostDiff;
@@ -122,6 +84,10 @@ export function statusTransitionEvents(previous: HostStatus | undefined, current
         if (prior?.drift.includes(kind)) continue;
         events.push({ type: 'drift_detected', severity: 'warning', ...where, runtimeRef, message: `${instance.name}: ${kind}` });
       }
+    }
+    const blocksBefore = new Set(previous?.projects.find((candidate) => candidate.project === project.project)?.blocked.map((block) => block.message) ?? []);
+    for (const block of project.blocked) {
+      if (!blocksBefore.has(block.message)) events.push({ type: 'failed', severity: 'error', project: project.project, message: `plan blocked by the ${block.gate} gate: ${block.message}` });
     }
     for (const container of project.unowned) {
       if (unownedBefore.has(container.containerId)) continue;

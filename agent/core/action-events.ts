@@ -1,0 +1,32 @@
+import type { EventDraft } from '../../shared/events.js';
+import type { Action } from './actions.js';
+import type { ActionPlan } from './planner.js';
+
+/** The event a finished action deserves: cleanups are `cleaned`, drift repairs of a stopped container `restarted`. */
+export function actionResultEvent(action: Action, result: { ok: boolean; message: string; containerId: string | undefined }): EventDraft {
+  const where = action.kind === 'pull-image' ? { project: '' } : { project: action.key.project, service: action.key.service, instance: action.key.instance };
+  const runtimeRef = result.containerId;
+  if (!result.ok) return { type: 'failed', severity: 'error', ...where, runtimeRef, message: `${action.id} ${action.kind} failed: ${result.message}` };
+  const type = action.kind === 'remove' && action.cleanup ? 'cleaned' : action.kind === 'start' && action.repair ? 'restarted' : 'applied';
+  return { type, severity: 'info', ...where, runtimeRef, message: `${result.message} (${action.reason})` };
+}
+
+/** One `planned` event per project with runnable actions, counting them by kind. */
+export function plannedEvents(plan: ActionPlan, runnable: readonly Action[]): EventDraft[] {
+  const byProject = new Map<string, Map<string, number>>();
+  for (const action of runnable) {
+    const projects = action.kind === 'pull-image' ? plan.projects.map((p) => p.project) : [action.key.project];
+    for (const project of projects) {
+      const counts = byProject.get(project) ?? new Map<string, number>();
+      counts.set(action.kind, (counts.get(action.kind) ?? 0) + 1);
+      byProject.set(project, counts);
+    }
+  }
+  return [...byProject.entries()]
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+    .map(([project, counts]) => {
+      const revision = plan.projects.find((p) => p.project === project);
+      const summary = [...counts.entries()].sort(([a], [b]) => (a < b ? -1 : 1)).map(([kind, count]) => `${count} ${kind}`).join(', ');
+      return { type: 'planned' as const, severity: 'info' as const, project, message: `revision ${revision?.revision ?? '?'} (${revision?.mode ?? 'converge'}): ${summary}` };
+    });
+}

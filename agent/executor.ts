@@ -1,0 +1,95 @@
+import { NameConflictError } from '../shared/errors.js';
+import { LABELS } from '../shared/labels.js';
+import type { ActionKind, ActionOf } from './core/actions.js';
+import { proveOwnership } from './core/ownership.js';
+import type { ContainerConfigView, OwnerRecord } from './core/snapshot.js';
+import { identityOf, type OwnerLookup } from './observer.js';
+import type { RuntimeAdapter } from './runtime/runtime-adapter.js';
+
+/** What one action did. `already` means the runtime was already in the wanted state. */
+export interface ActionOutcome {
+  readonly outcome: 'done' | 'already';
+  readonly message: string;
+  readonly containerId?: string;
+  /** For create: the new container's configuration as read back, and the record that owns it. */
+  readonly createdView?: ContainerConfigView;
+  readonly adoptedRecord?: OwnerRecord;
+}
+
+export interface ExecutionContext {
+  readonly runtime: RuntimeAdapter;
+  readonly owners: OwnerLookup;
+  readonly hostId: string;
+  /** The token the create intent issued. */
+  readonly ownerToken: string | undefined;
+  /** The container created earlier in the same chain, for a start that follows a create. */
+  readonly chainContainerId: string | undefined;
+  readonly signal: AbortSignal;
+}
+
+type Handler<K extends ActionKind> = (action: ActionOf<K>, context: ExecutionContext) => Promise<ActionOutcome>;
+
+/** The only code that mutates the runtime: one handler per action kind, checked exhaustively. */
+export const actionHandlers: { readonly [K in ActionKind]: Handler<K> } = {
+  'pull-image': async (action, { runtime, signal }) => {
+    await runtime.pullImage(action.image, signal);
+    return { outcome: 'done', message: `pulled image ${action.image}` };
+  },
+
+  create: async (action, { runtime, owners, hostId, ownerToken }) => {
+    if (!ownerToken) throw new Error(`create ${action.name}: no owner token was issued`);
+    const identityLabels = {
+      [LABELS.project]: action.key.project,
+      [LABELS.service]: action.key.service,
+      [LABELS.instance]: String(action.key.instance),
+      [LABELS.host]: hostId,
+      [LABELS.specHash]: action.specHash,
+      [LABELS.ownerToken]: ownerToken,
+    };
+    try {
+      const containerId = await runtime.createContainer({ name: action.name, config: action.config, identityLabels });
+      const details = await runtime.inspectContainer(containerId);
+      return { outcome: 'done', message: `created ${action.name}`, containerId, createdView: details?.view };
+    } catch (error) {
+      if (!(error instanceof NameConflictError)) throw error;
+      return adoptOnConflict(action, runtime, owners, hostId);
+    }
+  },
+
+  start: async (action, { runtime, chainContainerId }) => {
+    const containerId = action.containerId ?? chainContainerId;
+    if (!containerId) throw new Error(`start ${action.name}: the chain created no container to start`);
+    const result = await runtime.startContainer(containerId);
+    return { outcome: result === 'started' ? 'done' : 'already', message: result === 'started' ? `started ${action.name}` : `${action.name} was already running`, containerId };
+  },
+
+  stop: async (action, { runtime }) => {
+    const result = await runtime.stopContainer(action.containerId, action.timeoutSeconds);
+    const message = result === 'stopped' ? `stopped ${action.name}` : result === 'already-stopped' ? `${action.name} was already stopped` : `${action.name} was already gone`;
+    return { outcome: result === 'stopped' ? 'done' : 'already', message, containerId: action.containerId };
+  },
+
+  remove: async (action, { runtime }) => {
+    const result = await runtime.removeContainer(action.containerId);
+    return { outcome: result === 'removed' ? 'done' : 'already', message: result === 'removed' ? `removed ${action.name}` : `${action.name} was already removed`, containerId: action.containerId };
+  },
+};
+
+/** A create hit an existing name: adopt it when it is ours and matches, otherwise report who holds it. */
+async function adoptOnConflict(action: ActionOf<'create'>, runtime: RuntimeAdapter, owners: OwnerLookup, hostId: string): Promise<ActionOutcome> {
+  const holder = (await runtime.listContainers()).find((container) => container.name === action.name);
+  if (!holder) throw new NameConflictError(`${action.name}: name in use, but no container by that name is listed`);
+  const identity = identityOf(holder);
+  const record = identity ? owners.ownerRecord(identity.ownerToken) : undefined;
+  const ownership = identity && identity.hostId === hostId ? proveOwnership(holder.id, identity, record) : { owned: false as const, reason: 'it carries no Hostwright labels for this host' };
+  if (!ownership.owned || !identity || !record) throw new NameConflictError(`${action.name} is taken by container ${holder.id.slice(0, 12)}, which Hostwright does not own (${ownership.owned ? 'no journal entry' : ownership.reason})`);
+  const sameInstance = identity.project === action.key.project && identity.service === action.key.service && identity.instance === action.key.instance;
+  if (!sameInstance || identity.specHash !== action.specHash) throw new NameConflictError(`${action.name} is taken by Hostwright container ${holder.id.slice(0, 12)} with another spec; it will be replaced on the next plan`);
+  const details = record.createdView ? undefined : await runtime.inspectContainer(holder.id);
+  return {
+    outcome: 'already',
+    message: `already converged: adopted existing ${action.name}`,
+    containerId: holder.id,
+    adoptedRecord: { ...record, containerId: holder.id, createdView: record.createdView ?? details?.view, removed: false },
+  };
+}

@@ -1,0 +1,277 @@
+import { randomUUID } from 'node:crypto';
+import type { Logger } from 'pino';
+import { errorMessage } from '../shared/errors.js';
+import type { EventDraft, HostwrightEvent } from '../shared/events.js';
+import type { HostDesired } from '../shared/host-desired.js';
+import type { GateBlock, HostStatus } from '../shared/host-status.js';
+import { hostStatusSchema } from '../shared/host-status.js';
+import { actionResultEvent, plannedEvents } from './core/action-events.js';
+import type { Action, ActionKind, ActionOf, Phase } from './core/actions.js';
+import { diffHost, type HostDiff } from './core/diff.js';
+import { evaluateGates, runnableActions } from './core/gates.js';
+import { planHost, type ActionPlan, type PlanMode } from './core/planner.js';
+import type { OwnerRecord, RuntimeSnapshot } from './core/snapshot.js';
+import { hostStatus, statusTransitionEvents } from './core/status.js';
+import { actionHandlers, type ActionOutcome, type ExecutionContext } from './executor.js';
+import { Observer } from './observer.js';
+import { resolveUnfinishedIntents } from './recovery.js';
+import type { RuntimeAdapter } from './runtime/runtime-adapter.js';
+import { Journal } from './store/journal.js';
+import type { Outcome } from './store/records.js';
+
+export interface ReconcilerOptions {
+  readonly runtime: RuntimeAdapter;
+  readonly journal: Journal;
+  readonly hostId: string;
+  /** Prepended to container names; lets several simulated hosts share one engine. */
+  readonly namePrefix?: string;
+  /** Chains of actions run at once within a phase. */
+  readonly parallelism?: number;
+  readonly logger: Logger;
+  readonly now?: () => Date;
+}
+
+export interface CycleRequest {
+  /** An explicit apply converges every project, whatever its drift policy or rejected revision. */
+  readonly explicit?: boolean;
+  /** Plan only: observe, diff, plan and gate, and change nothing (not even the journal). */
+  readonly dryRun?: boolean;
+  /** Plan against these documents instead of the stored ones (dry-run of a candidate spec). */
+  readonly candidate?: readonly HostDesired[];
+  readonly correlationID?: string;
+  readonly signal?: AbortSignal;
+  readonly onProgress?: (progress: CycleProgress) => void;
+}
+
+export type CycleProgress =
+  | { readonly type: 'planned'; readonly plan: ActionPlan; readonly runnable: readonly Action[]; readonly blocks: readonly GateBlock[] }
+  | { readonly type: 'action-started'; readonly action: Action }
+  | { readonly type: 'action-finished'; readonly report: ActionReport };
+
+export interface ActionReport {
+  readonly action: Action;
+  readonly outcome: Outcome;
+  readonly message: string;
+  readonly containerId: string | undefined;
+  readonly durationMs: number;
+}
+
+export interface CycleReport {
+  readonly correlationID: string;
+  readonly dryRun: boolean;
+  readonly diff: HostDiff;
+  readonly plan: ActionPlan;
+  readonly blocks: readonly GateBlock[];
+  readonly runnable: readonly Action[];
+  readonly results: readonly ActionReport[];
+  /** True when an action failed; the host was left as it was at that point. */
+  readonly failed: boolean;
+  /** After the cycle's second observation; undefined for a dry run. */
+  readonly status: HostStatus | undefined;
+}
+
+const PHASES: readonly Phase[] = ['images', 'cleanup', 'instances'];
+
+/**
+ * One reconcile cycle: load desired, observe, diff, plan, gate, persist plan and intent, apply
+ * idempotently, record events and status, observe again. Level-based: it never looks at what woke it.
+ */
+export class Reconciler {
+  readonly observer: Observer;
+  readonly #options: Required<Omit<ReconcilerOptions, 'now'>> & { now: () => Date };
+
+  constructor(options: ReconcilerOptions) {
+    this.#options = { namePrefix: '', parallelism: 4, now: () => new Date(), ...options };
+    this.observer = new Observer(options.runtime, options.journal, options.hostId, this.#options.now);
+  }
+
+  get hostId(): string {
+    return this.#options.hostId;
+  }
+
+  async runCycle(request: CycleRequest = {}): Promise<CycleReport> {
+    const { journal, logger } = this.#options;
+    const correlationID = request.correlationID ?? randomUUID();
+    const log = logger.child({ correlationID });
+    // Intents a crash (or a failed journal write) left open are resolved before anything new is planned.
+    if (!request.dryRun) await resolveUnfinishedIntents({ journal, runtime: this.#options.runtime, hostId: this.#options.hostId, logger: log, now: this.#options.now });
+    const desired = request.candidate ? [...request.candidate] : await journal.desiredDocuments();
+    const modes = await this.#modes(desired, request.explicit === true);
+
+    const snapshot = await this.observer.observe();
+    const { diff, plan, blocks } = this.#planFrom(desired, snapshot, modes);
+    const runnable = runnableActions(plan, blocks);
+    request.onProgress?.({ type: 'planned', plan, runnable, blocks });
+    log.debug({ actions: plan.actions.length, runnable: runnable.length, blocks: blocks.length }, 'planned');
+    if (request.dryRun) return { correlationID, dryRun: true, diff, plan, blocks, runnable, results: [], failed: false, status: undefined };
+
+    const previous = await journal.getStatus(hostStatusSchema);
+    const before = this.#statusFrom(diff, plan, blocks, await journal.appliedRevisions());
+    const earlyEvents = statusTransitionEvents(previous, before);
+    await journal.recordPlan(correlationID, { plan, blocks, runnable: runnable.map((action) => action.id) }, this.#stamp([...earlyEvents, ...plannedEvents(plan, runnable)], correlationID));
+
+    const results = await this.#execute(runnable, correlationID, request);
+    const failed = results.some((report) => report.outcome === 'failed');
+    for (const revision of plan.projects) {
+      const projectFailed = results.some((report) => report.outcome === 'failed' && (report.action.kind === 'pull-image' || report.action.key.project === revision.project));
+      if (revision.mode === 'converge' && !projectFailed && !blocks.some((block) => block.project === revision.project)) {
+        await journal.markApplied({ project: revision.project, revision: revision.revision, appliedAt: this.#options.now().toISOString() });
+      }
+    }
+    if (failed) log.warn({ failures: results.filter((r) => r.outcome === 'failed').map((r) => r.message) }, 'cycle stopped at a failed action');
+
+    // Observe again: status reflects what is running now, not what the plan hoped for.
+    const status = await this.observeStatus();
+    await journal.appendEvents(this.#stamp(statusTransitionEvents(before, status), correlationID));
+    await journal.putStatus(status);
+    log.info({ actions: results.length, failed, converged: status.projects.every((p) => p.converged) }, 'cycle finished');
+    return { correlationID, dryRun: false, diff, plan, blocks, runnable, results, failed, status };
+  }
+
+  /** Observes and computes status without changing anything. */
+  async observeStatus(desiredOverride?: readonly HostDesired[]): Promise<HostStatus> {
+    const { journal } = this.#options;
+    const desired = desiredOverride ? [...desiredOverride] : await journal.desiredDocuments();
+    const snapshot = await this.observer.observe();
+    const converge = new Map(desired.map((document) => [document.project, 'converge' as const]));
+    const { diff, plan, blocks } = this.#planFrom(desired, snapshot, converge);
+    const status = this.#statusFrom(diff, plan, blocks, await journal.appliedRevisions());
+    const rejected = await journal.rejectedRevisions();
+    return {
+      ...status,
+      projects: status.projects.map((project) => {
+        const rejection = rejected.get(project.project);
+        return rejection && rejection.revision === project.desiredRevision ? { ...project, rejected: { revision: rejection.revision, reason: rejection.reason } } : project;
+      }),
+    };
+  }
+
+  #planFrom(desired: readonly HostDesired[], snapshot: RuntimeSnapshot, modes: ReadonlyMap<string, PlanMode>) {
+    const diff = diffHost({ desired, snapshot, journal: this.#options.journal, namePrefix: this.#options.namePrefix });
+    const plan = planHost({ diff, desired, snapshot, modes });
+    const blocks = evaluateGates({ plan, diff, desired, snapshot });
+    return { diff, plan, blocks };
+  }
+
+  #statusFrom(diff: HostDiff, plan: ActionPlan, blocks: readonly GateBlock[], appliedRevisions: ReadonlyMap<string, number>): HostStatus {
+    return hostStatus({ diff, plan, blocks, appliedRevisions, namePrefix: this.#options.namePrefix });
+  }
+
+  /** Converge a revision not yet applied (unless it was rejected); otherwise only maintain it. */
+  async #modes(desired: readonly HostDesired[], explicit: boolean): Promise<Map<string, PlanMode>> {
+    const applied = await this.#options.journal.appliedRevisions();
+    const rejected = await this.#options.journal.rejectedRevisions();
+    return new Map(
+      desired.map((document): [string, PlanMode] => {
+        if (explicit) return [document.project, 'converge'];
+        const settled = applied.get(document.project) === document.revision || rejected.get(document.project)?.revision === document.revision;
+        return [document.project, settled ? 'maintain' : 'converge'];
+      }),
+    );
+  }
+
+  async #execute(actions: readonly Action[], correlationID: string, request: CycleRequest): Promise<ActionReport[]> {
+    const reports: ActionReport[] = [];
+    let failed = false;
+    for (const phase of PHASES) {
+      const chains = groupChains(actions.filter((action) => action.phase === phase));
+      await runPool(chains, this.#options.parallelism, async (chain) => {
+        let chainContainerId: string | undefined;
+        for (const action of chain) {
+          if (failed || request.signal?.aborted) return;
+          const report = await this.#runAction(action, chainContainerId, correlationID, request);
+          reports.push(report);
+          if (report.outcome === 'failed') {
+            // Partial apply: stop at the first failure and leave the host as it is.
+            failed = true;
+            return;
+          }
+          chainContainerId = report.containerId;
+        }
+      });
+      if (failed) break;
+    }
+    return reports;
+  }
+
+  async #runAction(action: Action, chainContainerId: string | undefined, correlationID: string, request: CycleRequest): Promise<ActionReport> {
+    const { journal, runtime, hostId } = this.#options;
+    request.onProgress?.({ type: 'action-started', action });
+    const started = Date.now();
+    const ownerToken = action.kind === 'create' ? Journal.newOwnerToken() : undefined;
+    const issuedRecord: Omit<OwnerRecord, 'intentSeq'> | undefined =
+      action.kind === 'create' && ownerToken
+        ? { ownerToken, hostId, ...action.key, name: action.name, specHash: action.specHash, config: action.config, containerId: undefined, createdView: undefined, removed: false }
+        : undefined;
+    // Intent first (fsync): if this write fails, nothing is mutated.
+    const startTarget = action.kind === 'start' ? (action.containerId ?? chainContainerId) : undefined;
+    const intent = await journal.recordIntent({ correlationID, action, ownerToken, containerId: startTarget, startedAt: this.#options.now().toISOString() }, issuedRecord);
+    const context: ExecutionContext = { runtime, owners: journal, hostId, ownerToken, chainContainerId, signal: request.signal ?? new AbortController().signal };
+    let outcome: ActionOutcome | undefined;
+    let failure: string | undefined;
+    try {
+      outcome = await dispatch(action, context);
+    } catch (error) {
+      failure = errorMessage(error);
+    }
+    const owners = ownerChanges(action, outcome, issuedRecord && { ...issuedRecord, intentSeq: intent.seq }, journal);
+    const report: ActionReport = {
+      action,
+      outcome: outcome?.outcome ?? 'failed',
+      message: outcome?.message ?? failure ?? 'unknown failure',
+      containerId: outcome?.containerId,
+      durationMs: Date.now() - started,
+    };
+    const event = actionResultEvent(action, { ok: outcome !== undefined, message: report.message, containerId: report.containerId });
+    // Result right after (fsync), atomically with its event and ownership change.
+    await journal.recordResult({ seq: intent.seq, outcome: report.outcome, message: report.message, containerId: report.containerId, finishedAt: this.#options.now().toISOString() }, this.#stamp([event], correlationID), owners);
+    request.onProgress?.({ type: 'action-finished', report });
+    return report;
+  }
+
+  #stamp(drafts: readonly EventDraft[], correlationID: string): HostwrightEvent[] {
+    const timestamp = this.#options.now().toISOString();
+    return drafts.map((draft) => ({ ...draft, id: randomUUID(), hostId: this.#options.hostId, timestamp, correlationID }));
+  }
+}
+
+/** How the journal's ownership records change with an action's outcome. */
+function ownerChanges(action: Action, outcome: ActionOutcome | undefined, issued: OwnerRecord | undefined, journal: Journal): OwnerRecord[] {
+  if (action.kind === 'create' && issued) {
+    if (!outcome) return [{ ...issued, removed: true }];
+    if (outcome.adoptedRecord) return [{ ...issued, removed: true }, { ...outcome.adoptedRecord, intentSeq: issued.intentSeq }];
+    return [{ ...issued, containerId: outcome.containerId, createdView: outcome.createdView }];
+  }
+  if (action.kind === 'remove' && outcome) {
+    const record = journal.ownerRecordOfContainer(action.containerId);
+    return record ? [{ ...record, removed: true }] : [];
+  }
+  return [];
+}
+
+function dispatch<K extends ActionKind>(action: ActionOf<K>, context: ExecutionContext): Promise<ActionOutcome> {
+  const handler = actionHandlers[action.kind] as (action: ActionOf<K>, context: ExecutionContext) => Promise<ActionOutcome>;
+  return handler(action, context);
+}
+
+function groupChains(actions: readonly Action[]): Action[][] {
+  const chains = new Map<string, Action[]>();
+  for (const action of actions) {
+    const chain = chains.get(action.chain);
+    if (chain) chain.push(action);
+    else chains.set(action.chain, [action]);
+  }
+  return [...chains.values()];
+}
+
+async function runPool<T>(items: readonly T[], limit: number, worker: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  const lanes = Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, async () => {
+    while (next < items.length) {
+      const item = items[next] as T;
+      next += 1;
+      await worker(item);
+    }
+  });
+  await Promise.all(lanes);
+}

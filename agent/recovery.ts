@@ -1,0 +1,109 @@
+import { randomUUID } from 'node:crypto';
+import type { Logger } from 'pino';
+import { errorMessage } from '../shared/errors.js';
+import type { HostwrightEvent } from '../shared/events.js';
+import { LABELS } from '../shared/labels.js';
+import type { Action } from './core/actions.js';
+import { normalizeImageRef } from './core/images.js';
+import type { OwnerRecord } from './core/snapshot.js';
+import type { RuntimeAdapter, RuntimeContainerSummary } from './runtime/runtime-adapter.js';
+import type { Journal } from './store/journal.js';
+import type { IntentRecord, Outcome } from './store/records.js';
+
+export interface RecoveryContext {
+  readonly journal: Journal;
+  readonly runtime: RuntimeAdapter;
+  readonly hostId: string;
+  readonly logger: Logger;
+  readonly now: () => Date;
+}
+
+export interface RecoveredIntent {
+  readonly intent: IntentRecord;
+  readonly outcome: Extract<Outcome, 'recovered' | 'abandoned'>;
+  readonly message: string;
+}
+
+/**
+ * Gives every intent without a result one: re-observes and records whether the mutation happened
+ * (recovered) or not (abandoned; the next plan redoes it). Containers a lost create made are
+ * adopted through their owner token, so they are neither duplicated nor orphaned.
+ */
+export async function resolveUnfinishedIntents(context: RecoveryContext): Promise<RecoveredIntent[]> {
+  const intents = await context.journal.unresolvedIntents();
+  if (intents.length === 0) return [];
+  const [containers, images] = await Promise.all([context.runtime.listContainers(), context.runtime.listImages()]);
+  const resolved: RecoveredIntent[] = [];
+  for (const intent of intents) {
+    const { outcome, message, containerId, owners } = await resolveOne(intent, containers, images, context);
+    const event: HostwrightEvent = {
+      id: randomUUID(),
+      type: outcome === 'recovered' ? 'applied' : 'failed',
+      severity: outcome === 'recovered' ? 'info' : 'warning',
+      hostId: context.hostId,
+      ...where(intent.action),
+      runtimeRef: containerId,
+      message,
+      timestamp: context.now().toISOString(),
+      correlationID: intent.correlationID,
+    };
+    await context.journal.recordResult({ seq: intent.seq, outcome, message, containerId, finishedAt: context.now().toISOString() }, [event], owners);
+    context.logger.warn({ correlationID: intent.correlationID, seq: intent.seq, outcome }, message);
+    resolved.push({ intent, outcome, message });
+  }
+  return resolved;
+}
+
+interface Resolution {
+  outcome: 'recovered' | 'abandoned';
+  message: string;
+  containerId: string | undefined;
+  owners: OwnerRecord[];
+}
+
+async function resolveOne(intent: IntentRecord, containers: readonly RuntimeContainerSummary[], images: readonly string[], context: RecoveryContext): Promise<Resolution> {
+  const action = intent.action;
+  const interrupted = `interrupted ${action.kind} of ${'name' in action ? action.name : action.image}`;
+  try {
+    switch (action.kind) {
+      case 'pull-image': {
+        const present = images.map(normalizeImageRef).includes(normalizeImageRef(action.image));
+        return present ? recovered(`${interrupted}: image is present`) : abandoned(`${interrupted}: image is not present; the next plan pulls it again`);
+      }
+      case 'create': {
+        const record = intent.ownerToken ? context.journal.ownerRecord(intent.ownerToken) : undefined;
+        const made = containers.find((container) => container.labels[LABELS.ownerToken] === intent.ownerToken);
+        if (made && record) {
+          const details = await context.runtime.inspectContainer(made.id);
+          return { ...recovered(`${interrupted}: the container was created; adopted it`), containerId: made.id, owners: [{ ...record, containerId: made.id, createdView: details?.view, removed: false }] };
+        }
+        // The token stays in the journal: should the create still land, its container is adopted, not orphaned.
+        return abandoned(`${interrupted}: no container was created; the next plan creates it`);
+      }
+      case 'start':
+      case 'stop':
+      case 'remove': {
+        const containerId = intent.containerId ?? ('containerId' in action ? action.containerId : undefined);
+        const container = containerId ? containers.find((candidate) => candidate.id === containerId) : undefined;
+        const done = action.kind === 'start' ? container?.state === 'running' : action.kind === 'stop' ? container === undefined || container.state !== 'running' : container === undefined;
+        if (!done) return { ...abandoned(`${interrupted}: not done; the next plan decides again`), containerId };
+        const record = action.kind === 'remove' && containerId ? context.journal.ownerRecordOfContainer(containerId) : undefined;
+        return { ...recovered(`${interrupted}: it had completed`), containerId, owners: record ? [{ ...record, removed: true }] : [] };
+      }
+    }
+  } catch (error) {
+    return abandoned(`${interrupted}: could not verify (${errorMessage(error)}); the next plan decides again`);
+  }
+}
+
+function recovered(message: string): Resolution {
+  return { outcome: 'recovered', message, containerId: undefined, owners: [] };
+}
+
+function abandoned(message: string): Resolution {
+  return { outcome: 'abandoned', message, containerId: undefined, owners: [] };
+}
+
+function where(action: Action): { project: string; service?: string; instance?: number } {
+  return action.kind === 'pull-image' ? { project: '' } : { project: action.key.project, service: action.key.service, instance: action.key.instance };
+}

@@ -1,0 +1,281 @@
+import { randomUUID } from 'node:crypto';
+import { mkdir } from 'node:fs/promises';
+import { Level } from 'level';
+import { z } from 'zod';
+import { decode, encode } from '../../shared/codec.js';
+import { DataDirLockedError, JournalError, errorMessage } from '../../shared/errors.js';
+import { hostwrightEventSchema, type HostwrightEvent } from '../../shared/events.js';
+import { hostDesiredSchema, type HostDesired } from '../../shared/host-desired.js';
+import type { JournalView } from '../core/diff.js';
+import { instanceKeyString, ownerRecordSchema, type InstanceKey, type OwnerRecord } from '../core/snapshot.js';
+import { appliedRevisionSchema, intentRecordSchema, rejectedRevisionSchema, resultRecordSchema, type AppliedRevision, type IntentRecord, type RejectedRevision, type ResultRecord } from './records.js';
+
+type Batch = { type: 'put'; key: string; value: Uint8Array } | { type: 'del'; key: string };
+
+const SEQ_WIDTH = 16;
+const seqKey = (prefix: string, seq: number) => `${prefix}${String(seq).padStart(SEQ_WIDTH, '0')}`;
+const PREFIX = {
+  desired: 'desired:',
+  applied: 'applied:',
+  intent: 'intent:',
+  result: 'result:',
+  pending: 'pending:',
+  owner: 'owner:',
+  event: 'event:',
+  outbox: 'outbox:',
+  plan: 'plan:',
+  rejected: 'rejected:',
+  status: 'status',
+} as const;
+
+/** A stored record that failed validation is reported, never silently used. */
+const EMPTY = new Uint8Array(0);
+
+export interface EventPage {
+  readonly events: readonly (HostwrightEvent & { readonly seq: number })[];
+  readonly lastSeq: number;
+}
+
+/**
+ * The agent's durable memory in LevelDB: desired documents, the intent journal, ownership
+ * records and the event outbox. Every write that guards a mutation is a sync (fsync'd) batch.
+ */
+export class Journal implements JournalView {
+  readonly #db: Level<string, Uint8Array>;
+  readonly #owners = new Map<string, OwnerRecord>();
+  readonly #latestByInstance = new Map<string, OwnerRecord>();
+  readonly #ownerByContainer = new Map<string, OwnerRecord>();
+  #intentSeq = 0;
+  #eventSeq = 0;
+  readonly #eventListeners = new Set<() => void>();
+
+  private constructor(db: Level<string, Uint8Array>) {
+    this.#db = db;
+  }
+
+  /** Opens (creating) the journal in dataDir; a second process on the same dir gets DataDirLockedError. */
+  static async open(dataDir: string): Promise<Journal> {
+    await mkdir(dataDir, { recursive: true });
+    const db = new Level<string, Uint8Array>(`${dataDir}/journal`, { keyEncoding: 'utf8', valueEncoding: 'view' });
+    try {
+      await db.open();
+    } catch (error) {
+      const code = (error as { code?: string; cause?: { code?: string } }).cause?.code ?? (error as { code?: string }).code;
+      if (code === 'LEVEL_LOCKED') throw new DataDirLockedError(`data dir ${dataDir} is in use by another Hostwright process (an agent?); stop it or pass another --data-dir`, { cause: error });
+      throw new JournalError(`cannot open the journal in ${dataDir}: ${errorMessage(error)}`, { cause: error });
+    }
+    const journal = new Journal(db);
+    await journal.#load();
+    return journal;
+  }
+
+  async close(): Promise<void> {
+    await this.#db.close();
+  }
+
+  async #load(): Promise<void> {
+    for await (const [key, value] of this.#db.iterator({ gte: PREFIX.owner, lt: `${PREFIX.owner}\xff` })) {
+      this.#remember(decode(ownerRecordSchema, value, `journal ${key}`));
+    }
+    this.#intentSeq = await this.#lastSeq(PREFIX.intent);
+    this.#eventSeq = await this.#lastSeq(PREFIX.event);
+  }
+
+  async #lastSeq(prefix: string): Promise<number> {
+    for await (const key of this.#db.keys({ gte: prefix, lt: `${prefix}\xff`, reverse: true, limit: 1 })) return Number(key.slice(prefix.length));
+    return 0;
+  }
+
+  async #write(operations: Batch[]): Promise<void> {
+    try {
+      await this.#db.batch(operations, { sync: true });
+    } catch (error) {
+      throw new JournalError(`journal write failed (${errorMessage(error)}); no runtime change is made without it`, { cause: error });
+    }
+  }
+
+  // --- desired state -------------------------------------------------------------------------
+
+  async desiredDocuments(): Promise<HostDesired[]> {
+    const documents: HostDesired[] = [];
+    for await (const [key, value] of this.#db.iterator({ gte: PREFIX.desired, lt: `${PREFIX.desired}\xff` })) {
+      documents.push(decode(hostDesiredSchema, value, `journal ${key}`));
+    }
+    return documents;
+  }
+
+  async putDesired(document: HostDesired): Promise<void> {
+    await this.#write([{ type: 'put', key: `${PREFIX.desired}${document.project}`, value: encode(document) }]);
+  }
+
+  async appliedRevisions(): Promise<Map<string, number>> {
+    const applied = new Map<string, number>();
+    for await (const [key, value] of this.#db.iterator({ gte: PREFIX.applied, lt: `${PREFIX.applied}\xff` })) {
+      const record = decode(appliedRevisionSchema, value, `journal ${key}`);
+      applied.set(record.project, record.revision);
+    }
+    return applied;
+  }
+
+  async markApplied(record: AppliedRevision): Promise<void> {
+    await this.#write([{ type: 'put', key: `${PREFIX.applied}${record.project}`, value: encode(record) }]);
+  }
+
+  // --- ownership -----------------------------------------------------------------------------
+
+  ownerRecord(token: string): OwnerRecord | undefined {
+    return this.#owners.get(token);
+  }
+
+  latestRecordFor(key: InstanceKey): OwnerRecord | undefined {
+    return this.#latestByInstance.get(instanceKeyString(key));
+  }
+
+  ownerRecordOfContainer(containerId: string): OwnerRecord | undefined {
+    return this.#ownerByContainer.get(containerId);
+  }
+
+  #remember(record: OwnerRecord): void {
+    this.#owners.set(record.ownerToken, record);
+    if (record.containerId !== undefined) this.#ownerByContainer.set(record.containerId, record);
+    const key = instanceKeyString(record);
+    const latest = this.#latestByInstance.get(key);
+    if (!latest || latest.intentSeq <= record.intentSeq) this.#latestByInstance.set(key, record);
+  }
+
+  static newOwnerToken(): string {
+    return randomUUID();
+  }
+
+  // --- intents and results -------------------------------------------------------------------
+
+  /** Persists (fsync) the intent before its mutation; a create also persists its owner record. */
+  async recordIntent(intent: Omit<IntentRecord, 'seq'>, owner?: Omit<OwnerRecord, 'intentSeq'>): Promise<IntentRecord> {
+    const seq = this.#intentSeq + 1;
+    const record: IntentRecord = { ...intent, seq };
+    const operations: Batch[] = [
+      { type: 'put', key: seqKey(PREFIX.intent, seq), value: encode(record) },
+      { type: 'put', key: seqKey(PREFIX.pending, seq), value: EMPTY },
+    ];
+    const ownerRecord = owner ? { ...owner, intentSeq: seq } : undefined;
+    if (ownerRecord) operations.push({ type: 'put', key: `${PREFIX.owner}${ownerRecord.ownerToken}`, value: encode(ownerRecord) });
+    this.#intentSeq = seq;
+    await this.#write(operations);
+    if (ownerRecord) this.#remember(ownerRecord);
+    return record;
+  }
+
+  /** Persists (fsync) the result with its events and ownership change, atomically, and resolves the intent. */
+  async recordResult(result: ResultRecord, events: readonly HostwrightEvent[], owners: readonly OwnerRecord[] = []): Promise<void> {
+    const operations: Batch[] = [
+      { type: 'put', key: seqKey(PREFIX.result, result.seq), value: encode(result) },
+      { type: 'del', key: seqKey(PREFIX.pending, result.seq) },
+      ...this.#eventOperations(events),
+      ...owners.map((owner): Batch => ({ type: 'put', key: `${PREFIX.owner}${owner.ownerToken}`, value: encode(owner) })),
+    ];
+    await this.#write(operations);
+    for (const owner of owners) this.#remember(owner);
+    this.#notifyEvents(events);
+  }
+
+  /** Persists (fsync) a cycle's plan with its `planned` events before any of its actions runs. */
+  async recordPlan(correlationID: string, plan: unknown, events: readonly HostwrightEvent[]): Promise<void> {
+    await this.#write([{ type: 'put', key: `${PREFIX.plan}${correlationID}`, value: encode(plan) }, ...this.#eventOperations(events)]);
+    this.#notifyEvents(events);
+  }
+
+  // --- rejected revisions --------------------------------------------------------------------
+
+  async rejectedRevisions(): Promise<Map<string, RejectedRevision>> {
+    const rejected = new Map<string, RejectedRevision>();
+    for await (const [key, value] of this.#db.iterator({ gte: PREFIX.rejected, lt: `${PREFIX.rejected}\xff` })) {
+      const record = decode(rejectedRevisionSchema, value, `journal ${key}`);
+      rejected.set(record.project, record);
+    }
+    return rejected;
+  }
+
+  async setRejected(record: RejectedRevision | { project: string; revision?: undefined }): Promise<void> {
+    const key = `${PREFIX.rejected}${record.project}`;
+    await this.#write([record.revision === undefined ? { type: 'del', key } : { type: 'put', key, value: encode(record) }]);
+  }
+
+  /** Intents with no recorded result: what a crash interrupted. */
+  async unresolvedIntents(): Promise<IntentRecord[]> {
+    const intents: IntentRecord[] = [];
+    for await (const key of this.#db.keys({ gte: PREFIX.pending, lt: `${PREFIX.pending}\xff` })) {
+      const seq = Number(key.slice(PREFIX.pending.length));
+      const value = await this.#db.get(seqKey(PREFIX.intent, seq));
+      if (value === undefined) throw new JournalError(`journal is inconsistent: pending intent ${seq} has no intent record`);
+      intents.push(decode(intentRecordSchema, value, `journal intent ${seq}`));
+    }
+    return intents;
+  }
+
+  async intentsWithResults(limit = 1000): Promise<{ intent: IntentRecord; result: ResultRecord | undefined }[]> {
+    const rows: { intent: IntentRecord; result: ResultRecord | undefined }[] = [];
+    for await (const [key, value] of this.#db.iterator({ gte: PREFIX.intent, lt: `${PREFIX.intent}\xff`, reverse: true, limit })) {
+      const intent = decode(intentRecordSchema, value, `journal ${key}`);
+      const resultBytes = await this.#db.get(seqKey(PREFIX.result, intent.seq));
+      rows.push({ intent, result: resultBytes === undefined ? undefined : decode(resultRecordSchema, resultBytes, `journal result ${intent.seq}`) });
+    }
+    return rows.reverse();
+  }
+
+  // --- events --------------------------------------------------------------------------------
+
+  /** Appends events to the log and the outbox in one sync batch. */
+  async appendEvents(events: readonly HostwrightEvent[]): Promise<void> {
+    if (events.length === 0) return;
+    await this.#write(this.#eventOperations(events));
+    this.#notifyEvents(events);
+  }
+
+  #eventOperations(events: readonly HostwrightEvent[]): Batch[] {
+    return events.flatMap((event) => {
+      this.#eventSeq += 1;
+      return [
+        { type: 'put' as const, key: seqKey(PREFIX.event, this.#eventSeq), value: encode(hostwrightEventSchema.parse(event)) },
+        { type: 'put' as const, key: seqKey(PREFIX.outbox, this.#eventSeq), value: EMPTY },
+      ];
+    });
+  }
+
+  /** Events after a sequence number, oldest first. */
+  async readEvents(afterSeq = 0, limit = 10_000): Promise<EventPage> {
+    const events: (HostwrightEvent & { seq: number })[] = [];
+    for await (const [key, value] of this.#db.iterator({ gt: seqKey(PREFIX.event, afterSeq), lt: `${PREFIX.event}\xff`, limit })) {
+      const seq = Number(key.slice(PREFIX.event.length));
+      events.push({ ...decode(hostwrightEventSchema, value, `journal ${key}`), seq });
+    }
+    return { events, lastSeq: events.at(-1)?.seq ?? afterSeq };
+  }
+
+  /** Sequence numbers of events not yet acknowledged by the event stream. */
+  async outboxDepth(): Promise<number> {
+    let depth = 0;
+    for await (const key of this.#db.keys({ gte: PREFIX.outbox, lt: `${PREFIX.outbox}\xff` })) if (key) depth += 1;
+    return depth;
+  }
+
+  onEvents(listener: () => void): () => void {
+    this.#eventListeners.add(listener);
+    return () => this.#eventListeners.delete(listener);
+  }
+
+  #notifyEvents(events: readonly HostwrightEvent[]): void {
+    if (events.length === 0) return;
+    for (const listener of this.#eventListeners) listener();
+  }
+
+  // --- status --------------------------------------------------------------------------------
+
+  async getStatus<T extends z.ZodType>(schema: T): Promise<z.infer<T> | undefined> {
+    const value = await this.#db.get(PREFIX.status);
+    return value === undefined ? undefined : decode(schema, value, 'journal status');
+  }
+
+  async putStatus(status: unknown): Promise<void> {
+    await this.#write([{ type: 'put', key: PREFIX.status, value: encode(status) }]);
+  }
+}

@@ -1,0 +1,50 @@
+import { z } from 'zod';
+
+const driftKindSchema = z.enum(['missing', 'stopped', 'modified', 'unhealthy']);
+
+export const instanceStatusSchema = z.object({
+  project: z.string(),
+  service: z.string(),
+  instance: z.number().int(),
+  name: z.string(),
+  containerId: z.string().optional(),
+  state: z.enum(['created', 'running', 'paused', 'restarting', 'removing', 'exited', 'dead', 'missing']),
+  health: z.enum(['none', 'starting', 'healthy', 'unhealthy']),
+  specHash: z.string().optional(),
+  restartCount: z.number().int().optional(),
+  drift: z.array(driftKindSchema),
+});
+export type InstanceStatus = z.infer<typeof instanceStatusSchema>;
+
+export const unownedContainerSchema = z.object({ project: z.string(), containerId: z.string(), name: z.string(), reason: z.string() });
+export type UnownedContainer = z.infer<typeof unownedContainerSchema>;
+
+export const gateBlockSchema = z.object({
+  project: z.string(),
+  gate: z.enum(['unowned-target', 'name-conflict', 'empty-project', 'image-unavailable']),
+  message: z.string(),
+});
+export type GateBlock = z.infer<typeof gateBlockSchema>;
+
+export const projectStatusSchema = z.object({
+  project: z.string(),
+  desiredRevision: z.number().int(),
+  appliedRevision: z.number().int().optional(),
+  /** True when a full converge would change nothing and nothing is blocked. */
+  converged: z.boolean(),
+  pendingActions: z.number().int(),
+  instances: z.array(instanceStatusSchema),
+  unowned: z.array(unownedContainerSchema),
+  blocked: z.array(gateBlockSchema),
+  /** Set when the agent gave up on the desired revision after repeated failures. */
+  rejected: z.object({ revision: z.number().int(), reason: z.string() }).optional(),
+});
+export type ProjectStatus = z.infer<typeof projectStatusSchema>;
+
+/** A host's latest observed status; the `status --json` schema and the status KV value. */
+export const hostStatusSchema = z.object({
+  hostId: z.string(),
+  observedAt: z.string(),
+  projects: z.array(projectStatusSchema),
+});
+export type HostStatus = z.infer<typeof hostStatusSchema>;

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import { errorMessage } from '../shared/errors.js';
-import type { HostwrightEvent } from '../shared/events.js';
+import { HOST_PROJECT, type HostwrightEvent } from '../shared/events.js';
 import { LABELS } from '../shared/labels.js';
 import type { Action } from './core/actions.js';
 import { normalizeImageRef } from './core/images.js';
@@ -105,5 +105,5 @@ function abandoned(message: string): Resolution {
 }
 
 function where(action: Action): { project: string; service?: string; instance?: number } {
-  return action.kind === 'pull-image' ? { project: '' } : { project: action.key.project, service: action.key.service, instance: action.key.instance };
+  return action.kind === 'pull-image' ? { project: HOST_PROJECT } : { project: action.key.project, service: action.key.service, instance: action.key.instance };
 }

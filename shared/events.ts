@@ -22,5 +22,8 @@ export const hostwrightEventSchema = z.strictObject({
 });
 export type HostwrightEvent = z.infer<typeof hostwrightEventSchema>;
 
+/** The `project` of events about the host itself (a failed cycle, an image pull). */
+export const HOST_PROJECT = '_host';
+
 /** An event before the edge stamps it with an id, host, time and correlation id. */
 export type EventDraft = Omit<HostwrightEvent, 'id' | 'hostId' | 'timestamp' | 'correlationID'>;

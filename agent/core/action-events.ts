@@ -1,10 +1,10 @@
-import type { EventDraft } from '../../shared/events.js';
+import { HOST_PROJECT, type EventDraft } from '../../shared/events.js';
 import type { Action } from './actions.js';
 import type { ActionPlan } from './planner.js';
 
 /** The event a finished action deserves: cleanups are `cleaned`, drift repairs of a stopped container `restarted`. */
 export function actionResultEvent(action: Action, result: { ok: boolean; message: string; containerId: string | undefined }): EventDraft {
-  const where = action.kind === 'pull-image' ? { project: '' } : { project: action.key.project, service: action.key.service, instance: action.key.instance };
+  const where = action.kind === 'pull-image' ? { project: HOST_PROJECT } : { project: action.key.project, service: action.key.service, instance: action.key.instance };
   const runtimeRef = result.containerId;
   if (!result.ok) return { type: 'failed', severity: 'error', ...where, runtimeRef, message: `${action.id} ${action.kind} failed: ${result.message}` };
   const type = action.kind === 'remove' && action.cleanup ? 'cleaned' : action.kind === 'start' && action.repair ? 'restarted' : 'applied';

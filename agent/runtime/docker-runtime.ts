@@ -137,7 +137,9 @@ export class DockerRuntime implements RuntimeAdapter {
     try {
       return await call();
     } catch (error) {
-      throw new RuntimeError(`${what}: ${dockerMessage(error)}`, { cause: error });
+      const code = (error as { code?: string }).code;
+      const unreachable = code === 'ECONNREFUSED' || code === 'ENOENT' || code === 'EACCES';
+      throw new RuntimeError(unreachable ? `cannot reach the Docker engine (${dockerMessage(error)}); is dockerd running, and is DOCKER_HOST right?` : `${what}: ${dockerMessage(error)}`, { cause: error });
     }
   }
 }

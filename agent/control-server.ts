@@ -1,0 +1,69 @@
+import { createServer, type Server, type ServerResponse } from 'node:http';
+import { rm } from 'node:fs/promises';
+import type { Logger } from 'pino';
+import { errorMessage } from '../shared/errors.js';
+import type { Reconciler } from './reconciler.js';
+import type { Journal } from './store/journal.js';
+
+/** Where a running agent answers local CLI reads (its data dir is locked to everyone else). */
+export function controlSocketPath(dataDir: string): string {
+  return `${dataDir}/agent.sock`;
+}
+
+/**
+ * A small read-only HTTP API on a unix socket in the data dir:
+ * GET /v1/status (fresh observation) and GET /v1/events?after=N[&follow=1] (NDJSON).
+ */
+export async function startControlServer(dataDir: string, reconciler: Reconciler, journal: Journal, logger: Logger): Promise<Server> {
+  const path = controlSocketPath(dataDir);
+  // We hold the data dir's lock, so a socket file left here is a dead agent's.
+  await rm(path, { force: true });
+  const server = createServer((request, response) => {
+    const url = new URL(request.url ?? '/', 'http://agent');
+    const handle = async () => {
+      if (request.method === 'GET' && url.pathname === '/v1/status') return sendJson(response, 200, await reconciler.observeStatus());
+      if (request.method === 'GET' && url.pathname === '/v1/events') return streamEvents(response, journal, Number(url.searchParams.get('after') ?? 0), url.searchParams.get('follow') === '1');
+      return sendJson(response, 404, { error: `no route ${request.method} ${url.pathname}` });
+    };
+    handle().catch((error: unknown) => {
+      logger.warn({ err: error }, 'control request failed');
+      if (!response.headersSent) sendJson(response, 500, { error: errorMessage(error) });
+      else response.end();
+    });
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(path, () => resolve());
+  });
+  return server;
+}
+
+function sendJson(response: ServerResponse, status: number, body: unknown): void {
+  response.writeHead(status, { 'content-type': 'application/json' });
+  response.end(JSON.stringify(body));
+}
+
+async function streamEvents(response: ServerResponse, journal: Journal, after: number, follow: boolean): Promise<void> {
+  response.writeHead(200, { 'content-type': 'application/x-ndjson' });
+  let cursor = after;
+  const flush = async () => {
+    for (;;) {
+      const page = await journal.readEvents(cursor, 1000);
+      for (const event of page.events) response.write(`${JSON.stringify(event)}\n`);
+      cursor = page.lastSeq;
+      if (page.events.length === 0) return;
+    }
+  };
+  await flush();
+  if (!follow) {
+    response.end();
+    return;
+  }
+  let flushing: Promise<void> = Promise.resolve();
+  const unsubscribe = journal.onEvents(() => {
+    flushing = flushing.then(flush).catch(() => {
+      response.end();
+    });
+  });
+  response.on('close', unsubscribe);
+}

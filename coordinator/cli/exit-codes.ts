@@ -1,0 +1,10 @@
+/** Exit codes scripts can rely on (documented in the README). */
+export const EXIT = {
+  ok: 0,
+  /** Bad input, an unreachable runtime, or a failed action. */
+  error: 1,
+  /** `plan --detailed-exitcode`: the plan has changes. */
+  changes: 2,
+  /** `apply`: a safety gate blocked the plan; nothing of the blocked project ran. */
+  blocked: 3,
+} as const;

@@ -1,0 +1,34 @@
+#!/usr/bin/env node
+import { Command, CommanderError } from 'commander';
+import { HostwrightError, InvalidInputError, errorMessage } from '../../shared/errors.js';
+import { registerAgent } from './commands/agent.js';
+import { registerApply } from './commands/apply.js';
+import { registerEvents } from './commands/events.js';
+import { registerPlan } from './commands/plan.js';
+import { registerStatus } from './commands/status.js';
+import { EXIT } from './exit-codes.js';
+
+const program = new Command('hostwright')
+  .description('Hostwright: declare containers, plan the change, apply it deterministically and crash-safely.')
+  .version('0.1.0')
+  .showHelpAfterError('(run with --help for usage)')
+  .exitOverride();
+registerPlan(program);
+registerApply(program);
+registerStatus(program);
+registerEvents(program);
+registerAgent(program);
+
+// The one top-level catch: every error becomes a message and an exit code, never a stack trace.
+try {
+  await program.parseAsync(process.argv);
+} catch (error) {
+  if (error instanceof CommanderError) {
+    process.exitCode = error.exitCode === 0 ? EXIT.ok : EXIT.error;
+  } else {
+    const prefix = error instanceof InvalidInputError ? 'error' : error instanceof HostwrightError ? 'error' : 'unexpected error';
+    process.stderr.write(`${prefix}: ${errorMessage(error)}\n`);
+    if (process.env.HOSTWRIGHT_DEBUG && error instanceof Error) process.stderr.write(`${error.stack ?? ''}\n`);
+    process.exitCode = EXIT.error;
+  }
+}

@@ -1,0 +1,31 @@
+import type { HostStatus } from '../../../shared/host-status.js';
+import { renderTable, shortId } from './table.js';
+
+/** The `status --json` document (schema "hostwright.status/v1", see docs/json.md). */
+export function statusJson(status: HostStatus) {
+  return { schema: 'hostwright.status/v1' as const, ...status };
+}
+
+export function renderStatus(status: HostStatus): string {
+  const lines: string[] = [`Host ${status.hostId} · observed ${status.observedAt}`];
+  if (status.projects.length === 0) lines.push('', 'No desired state yet: run `hostwright apply -f fleet.yaml --local`.');
+  for (const project of status.projects) {
+    const applied = project.appliedRevision === undefined ? 'never applied' : `applied r${project.appliedRevision}`;
+    const state = project.converged ? 'converged' : `NOT converged (${project.pendingActions} pending action${project.pendingActions === 1 ? '' : 's'})`;
+    lines.push('', `${project.project}  desired r${project.desiredRevision} · ${applied} · ${state}`);
+    if (project.rejected) lines.push(`  REJECTED r${project.rejected.revision}: ${project.rejected.reason}`);
+    if (project.instances.length > 0) {
+      const rows = project.instances.map((i) => [i.name, i.state, i.health, i.drift.length > 0 ? i.drift.join(',') : '-', shortId(i.containerId)]);
+      lines.push(indent(renderTable(['NAME', 'STATE', 'HEALTH', 'DRIFT', 'CONTAINER'], rows)));
+    } else {
+      lines.push('  (no instances desired)');
+    }
+    for (const block of project.blocked) lines.push(`  BLOCKED [${block.gate}] ${block.message}`);
+    for (const container of project.unowned) lines.push(`  UNOWNED ${container.name} [${shortId(container.containerId)}]: ${container.reason}`);
+  }
+  return lines.join('\n');
+}
+
+function indent(text: string): string {
+  return text.split('\n').map((line) => `  ${line}`).join('\n');
+}

@@ -6,7 +6,7 @@ export const TEST_IMAGE = 'hw/busybox:test';
 
 /** A service spec with defaults applied, as a parsed fleet file would give it. */
 export function service(fields: Partial<Record<keyof ServiceSpec, unknown>> = {}): ServiceSpec {
-  return serviceSpecSchema.parse({ image: TEST_IMAGE, command: ['sleep', '3600'], stop_timeout: '1s', ...fields });
+  return serviceSpecSchema.parse({ image: TEST_IMAGE, command: QUICK_STOP_COMMAND, stop_timeout: '1s', ...fields });
 }
 
 export function desired(project: string, services: Record<string, ServiceSpec>, fields: Partial<HostDesired> = {}): HostDesired {
@@ -17,3 +17,6 @@ export function desired(project: string, services: Record<string, ServiceSpec>, 
 export function uniqueName(prefix: string): string {
   return `${prefix}-${randomBytes(4).toString('hex')}`;
 }
+
+/** A command that stops at once on SIGTERM (a bare `sleep` as PID 1 ignores it until the stop timeout). */
+export const QUICK_STOP_COMMAND = ['sh', '-c', 'trap "exit 0" TERM; sleep 3600 & wait'];

@@ -4,7 +4,7 @@ import type { Document, Pair, YAMLError } from 'yaml';
 import { z } from 'zod';
 import { formatPath } from '../shared/codec.js';
 import { InvalidInputError, errorMessage } from '../shared/errors.js';
-import { fleetFileSchema, nameSchema, serviceSpecSchema } from '../shared/fleet-spec.js';
+import { fleetFileSchema } from '../shared/fleet-spec.js';
 import type { FleetFile } from '../shared/fleet-spec.js';
 
 /**
@@ -136,19 +136,8 @@ function findUnsupportedYaml(doc: Document): YamlProblem[] {
 
 // --- Schema problems -------------------------------------------------------------------------
 
-/** Same fields as the fleet schema without the cross-field service rule (see validateFleet). */
-const fleetFieldsOnlySchema = fleetFileSchema.extend({ services: z.record(nameSchema, z.strictObject(serviceSpecSchema.shape)) });
-
 function validateFleet(raw: unknown): z.ZodSafeParseResult<FleetFile> {
-  try {
-    return fleetFileSchema.safeParse(raw, { error: describeRawIssue });
-  } catch (cause) {
-    // The cross-field ports/replicas rule parses every port and throws on a malformed one;
-    // the fields alone then report that port properly.
-    const fieldsOnly = fleetFieldsOnlySchema.safeParse(raw, { error: describeRawIssue });
-    if (fieldsOnly.success) throw cause;
-    return { success: false, error: fieldsOnly.error };
-  }
+  return fleetFileSchema.safeParse(raw, { error: describeRawIssue });
 }
 
 interface Problem {

@@ -14,7 +14,7 @@ const PORT_PATTERN = /^(?:(?<ip>\d{1,3}(?:\.\d{1,3}){3}):)?(?:(?<host>\d{1,5}):)
 export const portSchema = z
   .string()
   .regex(PORT_PATTERN, 'expected "[ip:][hostPort:]containerPort[/proto]", e.g. "127.0.0.1:8080:80"')
-  .refine((text) => parsePort(text).every((n) => n === undefined || (n >= 1 && n <= 65535)), 'port numbers must be 1-65535');
+  .refine((text) => !PORT_PATTERN.test(text) || parsePort(text).every((n) => n === undefined || (n >= 1 && n <= 65535)), 'port numbers must be 1-65535');
 
 export interface PortMapping {
   readonly hostIp: string | undefined;
@@ -94,7 +94,8 @@ const serviceFieldsSchema = z.strictObject({
 });
 
 export const serviceSpecSchema = serviceFieldsSchema.superRefine((service, ctx) => {
-  if (service.replicas > 1 && service.ports.some((port) => parsePortMapping(port).hostPort !== undefined)) {
+  // Only well-formed ports reach the mapping parser; malformed ones were already reported.
+  if (service.replicas > 1 && service.ports.some((port) => PORT_PATTERN.test(port) && parsePortMapping(port).hostPort !== undefined)) {
     ctx.addIssue({ code: 'custom', path: ['ports'], message: 'a fixed host port needs replicas: 1 (two instances cannot bind one port)' });
   }
 });

@@ -1,0 +1,30 @@
+// A short-lived agent for the crash test: stores the desired state, runs one explicit cycle, and
+// prints a line per progress step so the parent can SIGKILL it at a chosen point.
+import { pino } from 'pino';
+import { Reconciler } from '../../agent/reconciler.js';
+import { DockerRuntime } from '../../agent/runtime/docker-runtime.js';
+import { Journal } from '../../agent/store/journal.js';
+import { desired, service } from './builders.js';
+
+const [dataDir, project, version, replicas] = process.argv.slice(2);
+if (!dataDir || !project || !version || !replicas) throw new Error('usage: crash-child <dataDir> <project> <version> <replicas>');
+
+export function crashTestDesired(projectName: string, revision: number, count: number) {
+  return desired(projectName, { web: service({ replicas: count, env: { VERSION: String(revision) } }) }, { revision });
+}
+
+const journal = await Journal.open(dataDir);
+const reconciler = new Reconciler({ runtime: new DockerRuntime(), journal, hostId: 'h1', logger: pino({ level: 'silent' }), parallelism: 4 });
+const document = crashTestDesired(project, Number(version), Number(replicas));
+const stored = (await journal.desiredDocuments()).find((d) => d.project === project);
+if (stored?.revision !== document.revision) await journal.putDesired(document);
+process.stdout.write('ready\n');
+let step = 0;
+const report = await reconciler.runCycle({
+  explicit: true,
+  onProgress: (progress) => {
+    if (progress.type !== 'planned') process.stdout.write(`step ${++step}\n`);
+  },
+});
+await journal.close();
+process.stdout.write(`done failed=${report.failed}\n`);

@@ -49,7 +49,7 @@ async function streamEvents(response: ServerResponse, journal: Journal, after: n
   const flush = async () => {
     for (;;) {
       const page = await journal.readEvents(cursor, 1000);
-      for (const event of page.events) response.write(`${JSON.stringify(event)}\n`);
+      for (const { seq: _seq, ...event } of page.events) response.write(`${JSON.stringify(event)}\n`);
       cursor = page.lastSeq;
       if (page.events.length === 0) return;
     }

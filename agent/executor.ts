@@ -63,6 +63,11 @@ export const actionHandlers: { readonly [K in ActionKind]: Handler<K> } = {
     return { outcome: result === 'started' ? 'done' : 'already', message: result === 'started' ? `started ${action.name}` : `${action.name} was already running`, containerId };
   },
 
+  unpause: async (action, { runtime }) => {
+    const result = await runtime.unpauseContainer(action.containerId);
+    return { outcome: result === 'unpaused' ? 'done' : 'already', message: result === 'unpaused' ? `unpaused ${action.name}` : `${action.name} was not paused`, containerId: action.containerId };
+  },
+
   stop: async (action, { runtime }) => {
     const result = await runtime.stopContainer(action.containerId, action.timeoutSeconds);
     const message = result === 'stopped' ? `stopped ${action.name}` : result === 'already-stopped' ? `${action.name} was already stopped` : `${action.name} was already gone`;

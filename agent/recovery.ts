@@ -81,11 +81,12 @@ async function resolveOne(intent: IntentRecord, containers: readonly RuntimeCont
         return abandoned(`${interrupted}: no container was created; the next plan creates it`);
       }
       case 'start':
+      case 'unpause':
       case 'stop':
       case 'remove': {
         const containerId = intent.containerId ?? ('containerId' in action ? action.containerId : undefined);
         const container = containerId ? containers.find((candidate) => candidate.id === containerId) : undefined;
-        const done = action.kind === 'start' ? container?.state === 'running' : action.kind === 'stop' ? container === undefined || container.state !== 'running' : container === undefined;
+        const done = action.kind === 'start' || action.kind === 'unpause' ? container?.state === 'running' : action.kind === 'stop' ? container === undefined || container.state !== 'running' : container === undefined;
         if (!done) return { ...abandoned(`${interrupted}: not done; the next plan decides again`), containerId };
         const record = action.kind === 'remove' && containerId ? context.journal.ownerRecordOfContainer(containerId) : undefined;
         return { ...recovered(`${interrupted}: it had completed`), containerId, owners: record ? [{ ...record, removed: true }] : [] };

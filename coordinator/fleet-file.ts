@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { LineCounter, isAlias, isMap, isPair, isScalar, isSeq, parseDocument, visit } from 'yaml';
 import type { Document, Pair, YAMLError } from 'yaml';
-import { z } from 'zod';
+import type { z } from 'zod';
 import { formatPath } from '../shared/codec.js';
 import { InvalidInputError, errorMessage } from '../shared/errors.js';
 import { fleetFileSchema } from '../shared/fleet-spec.js';

@@ -7,7 +7,7 @@ export function actionResultEvent(action: Action, result: { ok: boolean; message
   const where = action.kind === 'pull-image' ? { project: HOST_PROJECT } : { project: action.key.project, service: action.key.service, instance: action.key.instance };
   const runtimeRef = result.containerId;
   if (!result.ok) return { type: 'failed', severity: 'error', ...where, runtimeRef, message: `${action.id} ${action.kind} failed: ${result.message}` };
-  const type = action.kind === 'remove' && action.cleanup ? 'cleaned' : action.kind === 'start' && action.repair ? 'restarted' : 'applied';
+  const type = action.kind === 'remove' && action.cleanup ? 'cleaned' : (action.kind === 'start' && action.repair) || action.kind === 'unpause' ? 'restarted' : 'applied';
   return { type, severity: 'info', ...where, runtimeRef, message: `${result.message} (${action.reason})` };
 }
 

@@ -23,6 +23,7 @@ export const actionSchema = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('create'), ...instanceActionBase, specHash: z.string(), config: runtimeConfigSchema }),
   /** containerId is undefined when the container is created earlier in the same chain. */
   z.object({ kind: z.literal('start'), ...instanceActionBase, containerId: z.string().optional(), repair: z.boolean() }),
+  z.object({ kind: z.literal('unpause'), ...instanceActionBase, containerId: z.string() }),
   z.object({ kind: z.literal('stop'), ...instanceActionBase, containerId: z.string(), timeoutSeconds: z.number().int().min(0) }),
   z.object({ kind: z.literal('remove'), ...instanceActionBase, containerId: z.string(), cleanup: z.boolean() }),
 ]);
@@ -42,6 +43,8 @@ export function describeAction(action: Action): string {
       return `create ${action.name} (${action.config.image})`;
     case 'start':
       return `start ${action.name}`;
+    case 'unpause':
+      return `unpause ${action.name} [${action.containerId.slice(0, 12)}]`;
     case 'stop':
       return `stop ${action.name} [${action.containerId.slice(0, 12)}]`;
     case 'remove':

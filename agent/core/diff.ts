@@ -13,7 +13,7 @@ export interface JournalView {
 export type DiffEntry =
   | { readonly kind: 'create'; readonly key: InstanceKey; readonly name: string; readonly specHash: string; readonly config: RuntimeConfig; readonly cause: 'new' | 'missing' }
   | { readonly kind: 'replace'; readonly key: InstanceKey; readonly name: string; readonly container: ObservedContainer; readonly specHash: string; readonly config: RuntimeConfig; readonly changedFields: readonly string[] }
-  | { readonly kind: 'stopped'; readonly key: InstanceKey; readonly container: ObservedContainer; readonly neverStarted: boolean }
+  | { readonly kind: 'stopped'; readonly key: InstanceKey; readonly name: string; readonly container: ObservedContainer; readonly neverStarted: boolean; readonly specHash: string; readonly config: RuntimeConfig }
   | { readonly kind: 'modified'; readonly key: InstanceKey; readonly name: string; readonly container: ObservedContainer; readonly specHash: string; readonly config: RuntimeConfig }
   | { readonly kind: 'unhealthy'; readonly key: InstanceKey; readonly container: ObservedContainer }
   | { readonly kind: 'remove'; readonly key: InstanceKey; readonly container: ObservedContainer; readonly cause: 'service-removed' | 'scaled-down' | 'duplicate' }
@@ -43,11 +43,27 @@ export interface DiffInput {
 
 /** Pure and deterministic: compares desired documents with one snapshot, entries sorted by instance. */
 export function diffHost(input: DiffInput): HostDiff {
-  const projects = [...input.desired].sort((a, b) => compareText(a.project, b.project)).map((desired) => diffProject(desired, input));
+  const claims = nameClaims(input.desired, input.namePrefix);
+  const projects = [...input.desired].sort((a, b) => compareText(a.project, b.project)).map((desired) => diffProject(desired, input, claims));
   return { hostId: input.snapshot.hostId, projects };
 }
 
-function diffProject(desired: HostDesired, input: DiffInput): ProjectDiff {
+/** Container names every desired instance wants: "a-b" + "c" and "a" + "b-c" both make "a-b-c-1". */
+function nameClaims(documents: readonly HostDesired[], namePrefix: string): Map<string, string[]> {
+  const claims = new Map<string, string[]>();
+  for (const document of documents) {
+    for (const [service, spec] of Object.entries(document.services)) {
+      for (let instance = 1; instance <= spec.replicas; instance += 1) {
+        const key = { project: document.project, service, instance };
+        const name = containerName(namePrefix, key);
+        claims.set(name, [...(claims.get(name) ?? []), instanceKeyString(key)]);
+      }
+    }
+  }
+  return claims;
+}
+
+function diffProject(desired: HostDesired, input: DiffInput, claims: ReadonlyMap<string, readonly string[]>): ProjectDiff {
   const { snapshot, journal, namePrefix } = input;
   const entries: DiffEntry[] = [];
   const mine = snapshot.containers.filter((container) => container.identity.project === desired.project);
@@ -75,7 +91,8 @@ function diffProject(desired: HostDesired, input: DiffInput): ProjectDiff {
       const [current, ...duplicates] = [...candidates].sort((a, b) => preferContainer(a, b, name, specHash));
       for (const duplicate of duplicates) entries.push({ kind: 'remove', key, container: duplicate, cause: 'duplicate' });
       if (!current) {
-        const holder = takenNames.get(name);
+        const rivals = (claims.get(name) ?? []).filter((claimant) => claimant !== instanceKeyString(key));
+        const holder = takenNames.get(name) ?? (rivals.length > 0 ? `the desired instance ${rivals.join(', ')} (rename a project or service)` : undefined);
         if (holder !== undefined) {
           entries.push({ kind: 'name-conflict', key, name, holder });
           continue;
@@ -90,7 +107,7 @@ function diffProject(desired: HostDesired, input: DiffInput): ProjectDiff {
       } else if (current.modifiedFields.length > 0 || current.name !== name) {
         entries.push({ kind: 'modified', key, name, container: current, specHash, config });
       } else if (current.state !== 'running' && current.state !== 'restarting') {
-        entries.push({ kind: 'stopped', key, container: current, neverStarted: current.state === 'created' });
+        entries.push({ kind: 'stopped', key, name, container: current, neverStarted: current.state === 'created', specHash, config });
       } else if (current.health === 'unhealthy') {
         entries.push({ kind: 'unhealthy', key, container: current });
       } else {

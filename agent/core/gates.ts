@@ -20,6 +20,12 @@ export function evaluateGates(input: GateInput): GateBlock[] {
   const blocks: GateBlock[] = [];
   const ownedIds = new Set(input.snapshot.containers.filter((c) => c.ownership.owned).map((c) => c.id));
   const present = new Set(input.snapshot.images.map(normalizeImageRef));
+  const foreignHolders = new Map<string, string>(input.snapshot.foreignNames.map((name) => [name, `container ${name} (not managed by Hostwright on this host)`]));
+  for (const container of input.snapshot.containers) {
+    if (!container.ownership.owned) foreignHolders.set(container.name, `container ${container.id.slice(0, 12)} (not owned by Hostwright)`);
+  }
+  const createsByName = new Map<string, number>();
+  for (const action of input.plan.actions) if (action.kind === 'create') createsByName.set(action.name, (createsByName.get(action.name) ?? 0) + 1);
 
   for (const desired of input.desired) {
     const project = desired.project;
@@ -27,7 +33,7 @@ export function evaluateGates(input: GateInput): GateBlock[] {
 
     // Never touch a container without ownership proof, whatever its name or labels say.
     for (const action of actions) {
-      if ((action.kind === 'stop' || action.kind === 'remove' || (action.kind === 'start' && action.containerId !== undefined)) && !ownedIds.has(action.containerId as string)) {
+      if ((action.kind === 'stop' || action.kind === 'remove' || action.kind === 'unpause' || (action.kind === 'start' && action.containerId !== undefined)) && !ownedIds.has(action.containerId as string)) {
         blocks.push({ project, gate: 'unowned-target', message: `${action.kind} of ${action.name} targets container ${String(action.containerId).slice(0, 12)}, which Hostwright does not own` });
       }
     }
@@ -35,6 +41,12 @@ export function evaluateGates(input: GateInput): GateBlock[] {
     const projectDiff = input.diff.projects.find((candidate) => candidate.project === project);
     for (const entry of projectDiff?.entries ?? []) {
       if (entry.kind === 'name-conflict') blocks.push({ project, gate: 'name-conflict', message: `${entry.name} is taken by ${entry.holder}; rename or remove it by hand` });
+    }
+    // Every create, also one that replaces a container kept under another name, needs its name free.
+    for (const action of actions) {
+      if (action.kind !== 'create') continue;
+      const holder = foreignHolders.get(action.name) ?? (createsByName.get(action.name)! > 1 ? 'another create of this plan (rename a project or service)' : undefined);
+      if (holder !== undefined) blocks.push({ project, gate: 'name-conflict', message: `${action.name} is taken by ${holder}; rename or remove it by hand` });
     }
 
     const running = input.snapshot.containers.filter((c) => c.ownership.owned && c.identity.project === project && c.state === 'running').length;
@@ -51,7 +63,7 @@ export function evaluateGates(input: GateInput): GateBlock[] {
       }
     }
   }
-  return dedupe(blocks);
+  return dedupe(blocks).sort((a, b) => (a.project < b.project ? -1 : a.project > b.project ? 1 : 0));
 }
 
 /** The actions allowed to run: none from a blocked project, and only the image pulls a remaining create needs. */

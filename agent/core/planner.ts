@@ -93,7 +93,17 @@ export function planHost(input: PlanInput): ActionPlan {
           const repair = entry.neverStarted ? modeOf(entry.key.project) === 'converge' : repairs('stopped');
           if (!entry.neverStarted) drift.push(finding('stopped', entry.key, entry.container.id, repair, `${entry.container.name} is ${entry.container.state}`));
           if (!repair) break;
-          instances.push({ kind: 'start', phase: 'instances', chain: instanceKeyString(entry.key), key: entry.key, name: entry.container.name, containerId: entry.container.id, repair: !entry.neverStarted, reason: entry.neverStarted ? 'created but not started' : `container is ${entry.container.state}` });
+          const chain = instanceKeyString(entry.key);
+          const base = { phase: 'instances' as const, chain, key: entry.key, name: entry.container.name, containerId: entry.container.id };
+          if (entry.container.state === 'paused') {
+            instances.push({ ...base, kind: 'unpause', reason: 'container is paused' });
+          } else if (entry.container.state === 'dead') {
+            // Docker cannot start a dead container again: replace it.
+            instances.push(...removeChain(entry.container, entry.key, 'instances', 'container is dead', false, stopSeconds(entry.config)));
+            instances.push(...createChain(entry.key, entry.name, entry.specHash, entry.config, 'replace dead container'));
+          } else {
+            instances.push({ ...base, kind: 'start', repair: !entry.neverStarted, reason: entry.neverStarted ? 'created but not started' : `container is ${entry.container.state}` });
+          }
           break;
         }
         case 'unhealthy':
@@ -158,8 +168,8 @@ function finding(kind: DriftKind, key: InstanceKey, containerId: string | undefi
 /** Identity and state of every labelled container; health is left out so a flapping check does not stale a plan. */
 export function observationFingerprint(snapshot: RuntimeSnapshot): string {
   return contentHash({
-    containers: snapshot.containers.map((container) => [container.id, container.state, container.identity.specHash, container.ownership.owned]),
-    foreign: snapshot.foreignNames,
+    containers: snapshot.containers.map((container) => [container.id, container.state, container.identity.specHash, container.ownership.owned]).sort(),
+    foreign: [...snapshot.foreignNames].sort(),
   });
 }
 

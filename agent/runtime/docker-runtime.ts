@@ -86,6 +86,17 @@ export class DockerRuntime implements RuntimeAdapter {
     }
   }
 
+  async unpauseContainer(id: string): Promise<'unpaused' | 'not-paused'> {
+    try {
+      await this.docker.getContainer(id).unpause();
+      return 'unpaused';
+    } catch (error) {
+      // 409 "Container ... is not paused": already in the wanted state.
+      if (isConflict(error) && /not paused/i.test(dockerMessage(error))) return 'not-paused';
+      throw new RuntimeError(`unpause ${id.slice(0, 12)}: ${dockerMessage(error)}`, { cause: error });
+    }
+  }
+
   async stopContainer(id: string, timeoutSeconds: number): Promise<'stopped' | 'already-stopped' | 'missing'> {
     try {
       await this.docker.getContainer(id).stop({ t: timeoutSeconds });

@@ -46,6 +46,7 @@ export interface RuntimeAdapter {
   /** Throws NameConflictError when the name is taken. */
   createContainer(request: ContainerCreateRequest): Promise<string>;
   startContainer(id: string): Promise<'started' | 'already-running'>;
+  unpauseContainer(id: string): Promise<'unpaused' | 'not-paused'>;
   stopContainer(id: string, timeoutSeconds: number): Promise<'stopped' | 'already-stopped' | 'missing'>;
   removeContainer(id: string): Promise<'removed' | 'missing'>;
   /** Streams runtime events until the signal aborts, reconnecting with backoff after a failure. */

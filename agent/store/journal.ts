@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { mkdir } from 'node:fs/promises';
 import { Level } from 'level';
-import { z } from 'zod';
+import type { z } from 'zod';
 import { decode, encode } from '../../shared/codec.js';
 import { DataDirLockedError, JournalError, errorMessage } from '../../shared/errors.js';
 import { hostwrightEventSchema, type HostwrightEvent } from '../../shared/events.js';

@@ -1,0 +1,115 @@
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { once } from 'node:events';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { uniqueName } from '../lib/builders.js';
+import { runCli, startCli } from '../lib/cli.js';
+import { docker, projectContainers, removeProject } from '../lib/docker-harness.js';
+import { waitFor } from '../lib/wait.js';
+
+function fleetYaml(project: string, replicas: number, version: string): string {
+  return `project: ${project}
+services:
+  worker:
+    image: hw/busybox:test
+    command: ["sh", "-c", "trap 'exit 0' TERM; sleep 3600 & wait"]
+    env: { VERSION: "${version}" }
+    replicas: ${replicas}
+    stop_timeout: 1s
+`;
+}
+
+interface StatusJson {
+  projects: { desiredRevision: number; appliedRevision?: number; converged: boolean; instances: { name: string; state: string; containerId?: string }[] }[];
+}
+
+// The daemon form of local mode, driven as an operator would: a file, signals, and the CLI beside it.
+describe('hostwright agent --local (real Docker)', () => {
+  const project = uniqueName('agent');
+  let dir: string;
+  let file: string;
+  let dataDir: string;
+  let agent: ReturnType<typeof startCli>;
+
+  const status = async (): Promise<StatusJson> => {
+    const result = await runCli(['status', '--local', '--json', '--data-dir', dataDir]);
+    assert.equal(result.code, 0, result.stderr);
+    return JSON.parse(result.stdout) as StatusJson;
+  };
+  const convergedAt = (revision: number, count: number) =>
+    waitFor(`revision ${revision} converged with ${count} instance(s)`, async () => {
+      const current = await status();
+      const p = current.projects[0];
+      return p && p.appliedRevision === revision && p.converged && p.instances.length === count && p.instances.every((i) => i.state === 'running') ? current : undefined;
+    }, 30_000, 250);
+
+  before(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'hw-agent-'));
+    file = join(dir, 'fleet.yaml');
+    dataDir = join(dir, 'data');
+    await writeFile(file, fleetYaml(project, 2, 'one'));
+    agent = startCli(['agent', '--local', '-f', file, '--data-dir', dataDir, '--resync', '2s', '--log-level', 'info']);
+  });
+  after(async () => {
+    if (agent.exitCode === null) agent.kill('SIGKILL');
+    await removeProject(project);
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('converges on start; status is served by the running agent', async () => {
+    await convergedAt(1, 2);
+    assert.equal((await projectContainers(project)).length, 2);
+  });
+
+  it('a change of the fleet file is picked up and applied', async () => {
+    await writeFile(file, fleetYaml(project, 3, 'two'));
+    const current = await convergedAt(2, 3);
+    assert.equal(current.projects[0]?.instances.length, 3);
+  });
+
+  it('a bad edit keeps the last good desired state running', async () => {
+    await writeFile(file, 'project: [broken\n');
+    await waitFor('the agent logs the rejected file', async () => /fleet file rejected/.test(agent.output()));
+    const current = await status();
+    assert.equal(current.projects[0]?.desiredRevision, 2);
+    assert.equal((await projectContainers(project)).length, 3);
+    await writeFile(file, fleetYaml(project, 3, 'two'));
+  });
+
+  it('a container removed by hand is recreated (drift repair), visible in events', async () => {
+    const victim = `${project}-worker-2`;
+    const oldId = (await docker.getContainer(victim).inspect()).Id;
+    await docker.getContainer(victim).remove({ force: true });
+    await waitFor('the container is recreated', async () => {
+      const fresh = await docker.getContainer(victim).inspect().catch(() => undefined);
+      return fresh && fresh.Id !== oldId && fresh.State.Running;
+    }, 30_000, 250);
+    const events = await runCli(['events', '--local', '--json', '--data-dir', dataDir, '--type', 'drift_detected']);
+    assert.equal(events.code, 0, events.stderr);
+    assert.match(events.stdout, /missing/);
+  });
+
+  it('events --follow streams new events from the running agent', async () => {
+    const follower = startCli(['events', '--local', '--follow', '--json', '--data-dir', dataDir, '--type', 'applied']);
+    try {
+      const before = follower.output();
+      await writeFile(file, fleetYaml(project, 3, 'three'));
+      await waitFor('a followed applied event of the new revision', async () => follower.output().length > before.length && /started/.test(follower.output().slice(before.length)), 30_000, 200);
+    } finally {
+      follower.kill('SIGTERM');
+    }
+    await convergedAt(3, 3);
+  });
+
+  it('SIGTERM stops the agent cleanly and releases the data dir', async () => {
+    agent.kill('SIGTERM');
+    const [code] = (await once(agent, 'exit')) as [number | null];
+    assert.equal(code, 0, agent.output());
+    // The data dir is free again: a direct read works.
+    const current = await status();
+    assert.equal(current.projects[0]?.appliedRevision, 3);
+    assert.match(agent.output(), /"msg":"stopped"/);
+  });
+});

@@ -1,0 +1,138 @@
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { uniqueName } from '../lib/builders.js';
+import { runCli } from '../lib/cli.js';
+import { docker, projectContainers, removeProject } from '../lib/docker-harness.js';
+
+function fleetYaml(project: string, extra = ''): string {
+  return `project: ${project}
+services:
+  web:
+    image: hw/busybox:test
+    command: ["httpd", "-f", "-p", "8080", "-h", "/www"]
+    replicas: 2
+    stop_timeout: 1s
+${extra}`;
+}
+
+// The single-host CLI driven as a user would: files, flags, exit codes, output.
+describe('hostwright CLI, local mode (real Docker)', () => {
+  const project = uniqueName('cli');
+  let dir: string;
+  let file: string;
+  let env: Record<string, string>;
+
+  before(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'hw-cli-'));
+    file = join(dir, 'fleet.yaml');
+    env = { HOSTWRIGHT_DATA_DIR: join(dir, 'data') };
+    await writeFile(file, fleetYaml(project));
+  });
+  after(async () => {
+    await removeProject(project);
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('--help works on every command', async () => {
+    for (const command of [[], ['plan'], ['apply'], ['status'], ['events'], ['agent']]) {
+      const result = await runCli([...command, '--help'], env);
+      assert.equal(result.code, 0, `${command.join(' ')} --help`);
+      assert.match(result.stdout, /Usage: hostwright/);
+    }
+  });
+
+  it('plan --detailed-exitcode: 2 with changes, and changes nothing', async () => {
+    const result = await runCli(['plan', '-f', file, '--local', '--detailed-exitcode'], env);
+    assert.equal(result.code, 2, result.stderr);
+    assert.match(result.stdout, /a1 +create +.*-web-1/);
+    assert.match(result.stdout, /Plan: 2 create, 2 start\./);
+    assert.equal((await projectContainers(project)).length, 0);
+  });
+
+  it('plan --json has the documented schema', async () => {
+    const result = await runCli(['plan', '-f', file, '--local', '--json'], env);
+    assert.equal(result.code, 0);
+    const plan = JSON.parse(result.stdout) as { schema: string; changes: boolean; actions: { id: string; kind: string }[]; diff: { kind: string }[]; blocked: unknown[] };
+    assert.equal(plan.schema, 'hostwright.plan/v1');
+    assert.equal(plan.changes, true);
+    assert.deepEqual(plan.actions.map((a) => a.kind), ['create', 'start', 'create', 'start']);
+    assert.deepEqual(plan.diff.map((d) => d.kind), ['create', 'create']);
+  });
+
+  it('apply converges and prints each action; a second apply is already converged and changes nothing', async () => {
+    const first = await runCli(['apply', '-f', file, '--local'], env);
+    assert.equal(first.code, 0, first.stdout + first.stderr);
+    assert.match(first.stdout, /done: created .*-web-1/);
+    assert.match(first.stdout, /Converged: yes/);
+    const ids = (await projectContainers(project)).map((c) => c.Id).sort();
+    assert.equal(ids.length, 2);
+    const second = await runCli(['apply', '-f', file, '--local'], env);
+    assert.equal(second.code, 0);
+    assert.match(second.stdout, /Already converged: nothing to do\./);
+    assert.deepEqual((await projectContainers(project)).map((c) => c.Id).sort(), ids);
+    const plan = await runCli(['plan', '-f', file, '--local', '--detailed-exitcode'], env);
+    assert.equal(plan.code, 0);
+    assert.match(plan.stdout, /No changes/);
+  });
+
+  it('status shows state and drift, in a table and as JSON', async () => {
+    await docker.getContainer(`${project}-web-2`).stop({ t: 1 });
+    const table = await runCli(['status', '--local'], env);
+    assert.equal(table.code, 0);
+    assert.match(table.stdout, new RegExp(`${project}-web-2 +exited +none +stopped`));
+    const json = await runCli(['status', '--local', '--json'], env);
+    const status = JSON.parse(json.stdout) as { schema: string; projects: { converged: boolean; instances: { name: string; state: string; drift: string[] }[] }[] };
+    assert.equal(status.schema, 'hostwright.status/v1');
+    assert.equal(status.projects[0]?.converged, false);
+    assert.deepEqual(status.projects[0]?.instances.map((i) => [i.state, i.drift]), [['running', []], ['exited', ['stopped']]]);
+    const repaired = await runCli(['apply', '-f', file, '--local'], env);
+    assert.equal(repaired.code, 0);
+    assert.match(repaired.stdout, /started .*-web-2/);
+  });
+
+  it('events lists what happened, filtered, as text and JSON lines', async () => {
+    const text = await runCli(['events', '--local'], env);
+    assert.equal(text.code, 0);
+    assert.match(text.stdout, /planned/);
+    const json = await runCli(['events', '--local', '--json', '--type', 'restarted'], env);
+    const lines = json.stdout.trim().split('\n').map((line) => JSON.parse(line) as { schema: string; type: string; correlationID: string });
+    assert.ok(lines.length >= 1);
+    assert.ok(lines.every((event) => event.type === 'restarted' && event.schema === 'hostwright.event/v1' && event.correlationID.length > 0));
+    const none = await runCli(['events', '--local', '--since', '0s', '--json'], env);
+    assert.equal(none.stdout.trim(), '');
+  });
+
+  it('a safety gate blocks with exit code 3 and says why', async () => {
+    const empty = join(dir, 'empty.yaml');
+    await writeFile(empty, `project: ${project}\nservices: {}\n`);
+    const blocked = await runCli(['apply', '-f', empty, '--local'], env);
+    assert.equal(blocked.code, 3, blocked.stdout + blocked.stderr);
+    assert.match(blocked.stdout, /\[empty-project\].*--allow-empty/);
+    assert.equal((await projectContainers(project)).length, 2);
+  });
+
+  it('bad input: a clear message and exit 1, never a stack trace', async () => {
+    const bad = join(dir, 'bad.yaml');
+    await writeFile(bad, fleetYaml(project, '    ports: ["127.0.0.1:18999:8080"]\n'));
+    const cases: [string[], RegExp][] = [
+      [['plan', '-f', join(dir, 'missing.yaml'), '--local'], /fleet file not found/],
+      [['plan', '-f', bad, '--local'], /bad\.yaml:\d+:\d+ services\.web\.ports: a fixed host port needs replicas: 1/],
+      [['plan', '-f', file, '--local', '--frobnicate'], /unknown option '--frobnicate'/],
+      [['events', '--local', '--type', 'nope'], /--type nope: expected one of/],
+      [['plan', '-f', file], /pass --local/],
+    ];
+    for (const [args, message] of cases) {
+      const result = await runCli(args, env);
+      assert.equal(result.code, 1, args.join(' '));
+      assert.match(result.stderr, message);
+      assert.doesNotMatch(result.stderr, /^\s+at /m, 'no stack trace');
+    }
+    await writeFile(bad, 'project: [unclosed\n');
+    const yaml = await runCli(['plan', '-f', bad, '--local'], env);
+    assert.equal(yaml.code, 1);
+    assert.match(yaml.stderr, /bad\.yaml:\d+:\d+: YAML syntax error/);
+  });
+});

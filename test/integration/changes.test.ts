@@ -62,7 +62,7 @@ describe('spec changes (real Docker)', () => {
     const cleaned = (await h.journal.readEvents()).events.filter((e) => e.type === 'cleaned' && e.correlationID === down.correlationID);
     assert.equal(cleaned.length, 1);
     const up = await apply({ web: service({ replicas: 3 }), api: service(), db: service() });
-    assert.deepEqual(up.results.filter((r) => r.action.kind === 'create').map((r) => r.action.kind === 'create' && r.action.name), [`${project}-web-2`, `${project}-web-3`]);
+    assert.deepEqual(up.results.filter((r) => r.action.kind === 'create').map((r) => r.action.kind === 'create' && r.action.name).sort(), [`${project}-web-2`, `${project}-web-3`]);
   });
 
   it('removing a service removes its owned containers and nothing else', async () => {

@@ -93,12 +93,14 @@ export class AgentLoop {
   }
 
   async #cycle(trigger: PendingTrigger): Promise<void> {
-    const correlationID = trigger.correlationID ?? randomUUID();
-    const log = this.#options.logger.child({ correlationID });
+    let correlationID = trigger.correlationID ?? randomUUID();
+    let log = this.#options.logger.child({ correlationID });
     log.debug({ reasons: [...trigger.reasons] }, 'cycle triggered');
     const revisions = await this.#revisionsKey();
     try {
-      const report = await this.reconciler.runCycle({ explicit: trigger.explicit, correlationID });
+      const report = await this.reconciler.runCycle({ explicit: trigger.explicit, ...(trigger.correlationID ? { correlationID: trigger.correlationID } : {}) });
+      correlationID = report.correlationID;
+      log = log.child({ correlationID });
       this.#options.onCycle?.(report);
       if (!report.failed) {
         this.#failures = 0;

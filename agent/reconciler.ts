@@ -91,12 +91,13 @@ export class Reconciler {
 
   async runCycle(request: CycleRequest = {}): Promise<CycleReport> {
     const { journal, logger } = this.#options;
-    const correlationID = request.correlationID ?? randomUUID();
+    const desired = request.candidate ? [...request.candidate] : await journal.desiredDocuments();
+    const modes = await this.#modes(desired, request.explicit === true);
+    // A cycle that converges a new revision carries the correlation id of the request that wrote it.
+    const correlationID = request.correlationID ?? desired.find((document) => modes.get(document.project) === 'converge' && document.correlationID)?.correlationID ?? randomUUID();
     const log = logger.child({ correlationID });
     // Intents a crash (or a failed journal write) left open are resolved before anything new is planned.
     if (!request.dryRun) await resolveUnfinishedIntents({ journal, runtime: this.#options.runtime, hostId: this.#options.hostId, logger: log, now: this.#options.now });
-    const desired = request.candidate ? [...request.candidate] : await journal.desiredDocuments();
-    const modes = await this.#modes(desired, request.explicit === true);
 
     const snapshot = await this.observer.observe();
     const { diff, plan, blocks } = this.#planFrom(desired, snapshot, modes);

@@ -3,6 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { dirname, basename } from 'node:path';
 import type { Logger } from 'pino';
 import { AgentLoop } from '../agent/agent-loop.js';
+import { wakeOnRuntimeEvents } from '../agent/runtime-triggers.js';
 import { startControlServer } from '../agent/control-server.js';
 import { errorMessage } from '../shared/errors.js';
 import type { LocalHost, LocalOptions } from './cli/local-host.js';
@@ -51,19 +52,7 @@ export async function runLocalAgent(host: LocalHost, options: LocalAgentOptions)
   };
 
   await loadDesired('start');
-  const runtime = new DockerRuntime();
-  runtime.watchEvents((event) => {
-    if (event.type === 'container') {
-      host.reconciler.observer.invalidate(event.containerId);
-      loop.triggerDebounced(`docker:${event.action}`);
-    } else if (event.type === 'reconnected') {
-      // Events may have been missed: forget cached inspections and re-list.
-      host.reconciler.observer.invalidate();
-      loop.trigger('docker:reconnected');
-    } else {
-      log.warn({ error: event.error }, 'docker event stream lost; reconnecting with backoff');
-    }
-  }, options.signal);
+  wakeOnRuntimeEvents(new DockerRuntime(), host.reconciler, loop, log, options.signal);
 
   let fileTimer: NodeJS.Timeout | undefined;
   const watcher = watch(dirname(options.file), (_kind, name) => {

@@ -251,7 +251,24 @@ export class Journal implements JournalView {
     return { events, lastSeq: events.at(-1)?.seq ?? afterSeq };
   }
 
-  /** Sequence numbers of events not yet acknowledged by the event stream. */
+  /** The oldest events not yet acknowledged by the event stream, in order. */
+  async outboxEvents(limit = 256): Promise<(HostwrightEvent & { readonly seq: number })[]> {
+    const events: (HostwrightEvent & { seq: number })[] = [];
+    for await (const key of this.#db.keys({ gte: PREFIX.outbox, lt: `${PREFIX.outbox}\xff`, limit })) {
+      const seq = Number(key.slice(PREFIX.outbox.length));
+      const value = await this.#db.get(seqKey(PREFIX.event, seq));
+      if (value !== undefined) events.push({ ...decode(hostwrightEventSchema, value, `journal event ${seq}`), seq });
+    }
+    return events;
+  }
+
+  /** Removes acknowledged events from the outbox (the event log keeps them). */
+  async acknowledgeOutbox(seqs: readonly number[]): Promise<void> {
+    if (seqs.length === 0) return;
+    await this.#write(seqs.map((seq): Batch => ({ type: 'del', key: seqKey(PREFIX.outbox, seq) })));
+  }
+
+  /** Number of events not yet acknowledged by the event stream. */
   async outboxDepth(): Promise<number> {
     let depth = 0;
     for await (const key of this.#db.keys({ gte: PREFIX.outbox, lt: `${PREFIX.outbox}\xff` })) if (key) depth += 1;

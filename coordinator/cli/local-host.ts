@@ -23,12 +23,6 @@ export function defaultDataDir(): string {
   return process.env.HOSTWRIGHT_DATA_DIR ?? join(homedir(), '.hostwright', 'local');
 }
 
-export function requireLocal(options: LocalOptions, command: string): void {
-  if (!options.local) {
-    throw new InvalidInputError(`${command}: this build manages one host directly; pass --local (fleet mode over NATS needs --nats and is not part of this build)`);
-  }
-}
-
 export function parseLabels(pairs: readonly string[] = []): Record<string, string> {
   const labels: Record<string, string> = {};
   for (const pair of pairs) {

@@ -4,6 +4,7 @@ import { HostwrightError, InvalidInputError, errorMessage } from '../../shared/e
 import { registerAgent } from './commands/agent.js';
 import { registerApply } from './commands/apply.js';
 import { registerEvents } from './commands/events.js';
+import { registerHosts } from './commands/hosts.js';
 import { registerPlan } from './commands/plan.js';
 import { registerStatus } from './commands/status.js';
 import { EXIT } from './exit-codes.js';
@@ -18,6 +19,7 @@ registerApply(program);
 registerStatus(program);
 registerEvents(program);
 registerAgent(program);
+registerHosts(program);
 
 // The one top-level catch: every error becomes a message and an exit code, never a stack trace.
 try {

@@ -1,39 +1,64 @@
 import type { Command } from 'commander';
 import { pino } from 'pino';
-import { parseDurationMs } from '../../../shared/duration.js';
+import { runFleetAgent } from '../../../agent/fleet/fleet-agent.js';
 import { InvalidInputError } from '../../../shared/errors.js';
+import { hostIdSchema } from '../../../shared/fleet-spec.js';
 import { runLocalAgent } from '../../local-agent.js';
-import { defaultDataDir, openLocalHost, requireLocal, type LocalOptions } from '../local-host.js';
-import { withLocalOptions } from '../options.js';
+import { defaultDataDir, openLocalHost, parseLabels, parseParallel, type LocalOptions } from '../local-host.js';
+import { modeOf, withLocalOptions } from '../options.js';
+import { parseTimeout } from '../parse.js';
 
 interface AgentOptions extends LocalOptions {
-  readonly file: string;
+  readonly file?: string;
+  readonly nats?: string;
   readonly resync: string;
+  readonly heartbeat: string;
   readonly logLevel: string;
+  readonly namePrefix?: string;
+  readonly metricsAddr?: string;
 }
 
 export function registerAgent(program: Command): void {
   withLocalOptions(program.command('agent'))
-    .description('run the reconcile loop as a daemon: on Docker events, fleet file changes and a periodic resync')
-    .requiredOption('-f, --file <fleet.yaml>', 'the fleet file (re-read when it changes; a bad edit keeps the last good state)')
+    .description('run a host agent: the reconcile loop as a daemon (fleet mode: desired state from NATS; local mode: from a fleet file)')
+    .option('-f, --file <fleet.yaml>', 'local mode: the fleet file (re-read when it changes; a bad edit keeps the last good state)')
     .option('--resync <duration>', 'periodic resync interval', '30s')
+    .option('--heartbeat <duration>', 'fleet mode: heartbeat interval', '5s')
     .option('--parallel <n>', 'instances changed at once (default 4)')
+    .option('--name-prefix <prefix>', 'prefix for container names, so several agents can share one engine (e.g. "h1-")', '')
+    .option('--metrics-addr <host:port>', 'serve Prometheus /metrics and /healthz here, e.g. 127.0.0.1:9464')
     .option('--log-level <level>', 'pino log level (trace, debug, info, warn, error)', 'info')
     .action(async (options: AgentOptions) => {
-      requireLocal(options, 'agent');
-      let resyncMs: number;
-      try {
-        resyncMs = parseDurationMs(options.resync);
-      } catch {
-        throw new InvalidInputError(`--resync ${options.resync}: expected a duration such as 30s`);
-      }
+      const mode = modeOf(options, 'agent');
+      const resyncMs = parseTimeout(options.resync, '--resync');
       const logger = pino({ level: options.logLevel, base: { component: 'agent' } });
-      const dataDir = options.dataDir ?? defaultDataDir();
-      const host = await openLocalHost({ ...options, dataDir }, logger);
       const abort = new AbortController();
       for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => abort.abort());
+      const dataDir = options.dataDir ?? defaultDataDir();
+
+      if (mode.kind === 'fleet') {
+        if (!options.hostId) throw new InvalidInputError('agent: fleet mode needs --host-id (this host\'s id in the fleet)');
+        const hostId = hostIdSchema.safeParse(options.hostId);
+        if (!hostId.success) throw new InvalidInputError(`--host-id ${options.hostId}: ${hostId.error.issues[0]?.message ?? 'invalid'}`);
+        await runFleetAgent({
+          hostId: hostId.data,
+          labels: parseLabels(options.label),
+          natsUrl: mode.natsUrl,
+          dataDir,
+          namePrefix: options.namePrefix ?? '',
+          parallelism: parseParallel(options.parallel),
+          resyncMs,
+          heartbeatMs: parseTimeout(options.heartbeat, '--heartbeat'),
+          metricsAddr: options.metricsAddr,
+          logger: logger.child({ hostId: hostId.data }),
+          signal: abort.signal,
+        });
+        return;
+      }
+      if (!options.file) throw new InvalidInputError('agent: local mode needs -f fleet.yaml');
+      const host = await openLocalHost({ ...options, dataDir }, logger);
       try {
-        await runLocalAgent(host, { ...options, dataDir, resyncMs, logger, signal: abort.signal });
+        await runLocalAgent(host, { ...options, file: options.file, dataDir, resyncMs, logger, signal: abort.signal });
       } finally {
         await host.close();
       }

@@ -3,15 +3,18 @@ import { parseDurationMs } from '../../../shared/duration.js';
 import { DataDirLockedError, InvalidInputError } from '../../../shared/errors.js';
 import { eventTypeSchema, type HostwrightEvent } from '../../../shared/events.js';
 import { Journal } from '../../../agent/store/journal.js';
-import { defaultDataDir, requireLocal, type LocalOptions } from '../local-host.js';
+import { withFleet } from '../fleet/fleet-session.js';
+import { defaultDataDir, type LocalOptions } from '../local-host.js';
 import { fetchAgentEvents } from '../local-agent-client.js';
-import { withLocalOptions } from '../options.js';
+import { modeOf, withLocalOptions } from '../options.js';
 import { renderEvent } from '../render/events-view.js';
 
 interface EventsOptions extends LocalOptions {
+  readonly nats?: string;
   readonly json?: boolean;
   readonly follow?: boolean;
   readonly type?: string;
+  readonly host?: string;
   readonly project?: string;
   readonly since?: string;
 }
@@ -27,49 +30,63 @@ export function registerEvents(program: Command): void {
     .description('the recorded events, oldest first')
     .option('--follow', 'keep printing new events until interrupted')
     .option('--type <type>', `only this type (${eventTypeSchema.options.join(', ')})`)
+    .option('--host <id>', 'fleet mode: only this host')
     .option('--project <name>', 'only this project')
     .option('--since <duration>', 'only events newer than this, e.g. 10m, 2h')
     .option('--json', 'one JSON object per line (schema hostwright.event/v1)')
     .action(async (options: EventsOptions) => {
-      requireLocal(options, 'events');
+      const mode = modeOf(options, 'events');
       const filter = parseFilter(options);
       const print = (event: HostwrightEvent) => {
         if (!matches(event, filter)) return;
         process.stdout.write(options.json ? `${JSON.stringify({ schema: 'hostwright.event/v1', ...event })}\n` : `${renderEvent(event)}\n`);
       };
-      const dataDir = options.dataDir ?? defaultDataDir();
-      let journal: Journal;
-      try {
-        journal = await Journal.open(dataDir);
-      } catch (error) {
-        if (!(error instanceof DataDirLockedError)) throw error;
-        // A running local agent holds the data dir: read through it.
-        await fetchAgentEvents(dataDir, { follow: options.follow === true, onEvent: print });
+      if (mode.kind === 'fleet') {
+        const abort = new AbortController();
+        process.once('SIGINT', () => abort.abort());
+        process.once('SIGTERM', () => abort.abort());
+        await withFleet(mode.natsUrl, (client) =>
+          client.events({ hostId: options.host, project: filter.project, type: filter.type, since: filter.since ? new Date(filter.since) : undefined, follow: options.follow === true, signal: abort.signal }, print),
+        );
         return;
       }
-      try {
-        let after = 0;
-        for (;;) {
-          const page = await journal.readEvents(after);
-          page.events.forEach(print);
-          after = page.lastSeq;
-          if (page.events.length > 0) continue;
-          if (!options.follow) return;
-          await new Promise<void>((resolve) => {
-            const stop = journal.onEvents(() => {
-              stop();
-              resolve();
-            });
-            setTimeout(() => {
-              stop();
-              resolve();
-            }, 1000);
-          });
-        }
-      } finally {
-        await journal.close();
-      }
+      await localEvents(options, print);
     });
+}
+
+async function localEvents(options: EventsOptions, print: (event: HostwrightEvent) => void): Promise<void> {
+  const dataDir = options.dataDir ?? defaultDataDir();
+  let journal: Journal;
+  try {
+    journal = await Journal.open(dataDir);
+  } catch (error) {
+    if (!(error instanceof DataDirLockedError)) throw error;
+    // A running local agent holds the data dir: read through it.
+    await fetchAgentEvents(dataDir, { follow: options.follow === true, onEvent: print });
+    return;
+  }
+  try {
+    let after = 0;
+    for (;;) {
+      const page = await journal.readEvents(after);
+      page.events.forEach(({ seq: _seq, ...event }) => print(event));
+      after = page.lastSeq;
+      if (page.events.length > 0) continue;
+      if (!options.follow) return;
+      await new Promise<void>((resolve) => {
+        const stop = journal.onEvents(() => {
+          stop();
+          resolve();
+        });
+        setTimeout(() => {
+          stop();
+          resolve();
+        }, 1000);
+      });
+    }
+  } finally {
+    await journal.close();
+  }
 }
 
 function parseFilter(options: EventsOptions): EventFilter {

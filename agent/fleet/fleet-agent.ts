@@ -1,0 +1,175 @@
+import { randomUUID } from 'node:crypto';
+import type { Server } from 'node:http';
+import type { Msg } from '@nats-io/transport-node';
+import type { Logger } from 'pino';
+import { decode, encode, validate } from '../../shared/codec.js';
+import { errorMessage } from '../../shared/errors.js';
+import { HOST_PROJECT } from '../../shared/events.js';
+import { connectFleet, type FleetConnection } from '../../shared/nats-connection.js';
+import { planRpcSubject } from '../../shared/subjects.js';
+import { MAX_WIRE_BYTES, planReplySchema, planRequestSchema, type HostRegistration, type PlanReply, type StatusReport } from '../../shared/wire.js';
+import { AgentLoop } from '../agent-loop.js';
+import { startControlServer } from '../control-server.js';
+import { AgentMetrics } from '../metrics.js';
+import { planReport } from '../plan-report.js';
+import { Reconciler, type CycleReport } from '../reconciler.js';
+import { DockerRuntime } from '../runtime/docker-runtime.js';
+import { wakeOnRuntimeEvents } from '../runtime-triggers.js';
+import { Journal } from '../store/journal.js';
+import { watchDesired } from './desired-watcher.js';
+import { OutboxPublisher } from './outbox-publisher.js';
+
+export const AGENT_VERSION = '0.1.0';
+
+export interface FleetAgentOptions {
+  readonly hostId: string;
+  readonly labels: Readonly<Record<string, string>>;
+  readonly natsUrl: string;
+  readonly dataDir: string;
+  readonly namePrefix: string;
+  readonly parallelism: number;
+  readonly resyncMs: number;
+  readonly heartbeatMs: number;
+  readonly metricsAddr: string | undefined;
+  readonly logger: Logger;
+  readonly signal: AbortSignal;
+  /** Told once everything is started (tests, the CLI). */
+  readonly onReady?: () => void;
+}
+
+/**
+ * A host agent in a fleet: reconciles from its journal (so it keeps working without NATS),
+ * takes desired state from KV, publishes events from its outbox, its status and a heartbeat,
+ * and answers dry-run plan requests. Stops cleanly when the signal aborts.
+ */
+export async function runFleetAgent(options: FleetAgentOptions): Promise<void> {
+  const { hostId, logger: log } = options;
+  const journal = await Journal.open(options.dataDir);
+  const runtime = new DockerRuntime();
+  const reconciler = new Reconciler({ runtime, journal, hostId, namePrefix: options.namePrefix, parallelism: options.parallelism, logger: log.child({ component: 'reconciler' }) });
+  const metrics = new AgentMetrics();
+  const startedAt = new Date().toISOString();
+  let fleet: FleetConnection | undefined;
+  let lastReport = '';
+
+  const publishStatus = async (force: boolean): Promise<void> => {
+    if (!fleet || fleet.nc.isClosed()) return;
+    const status = await reconciler.observeStatus();
+    const outboxDepth = await journal.outboxDepth();
+    metrics.outboxDepth.set(outboxDepth);
+    const body = JSON.stringify({ status: { ...status, observedAt: '' }, outboxDepth });
+    if (!force && body === lastReport) return;
+    const report: StatusReport = { hostId, reportedAt: new Date().toISOString(), agentVersion: AGENT_VERSION, outboxDepth, status };
+    await fleet.status.put(hostId, encode(report));
+    lastReport = body;
+  };
+  const publishStatusSafely = (force: boolean) => publishStatus(force).catch((error: unknown) => log.debug({ error: errorMessage(error) }, 'status not published'));
+
+  let cycleStarted = Date.now();
+  const loop = new AgentLoop(reconciler, journal, {
+    resyncMs: options.resyncMs,
+    logger: log.child({ component: 'loop' }),
+    onCycle: (report: CycleReport | Error) => {
+      metrics.recordCycle(report, (Date.now() - cycleStarted) / 1000);
+      cycleStarted = Date.now();
+      void publishStatusSafely(false);
+    },
+  });
+
+  wakeOnRuntimeEvents(runtime, reconciler, loop, log, options.signal);
+  const control = await startControlServer(options.dataDir, reconciler, journal, log.child({ component: 'control' }));
+  const metricsServer: Server | undefined = options.metricsAddr ? await metrics.serve(options.metricsAddr) : undefined;
+  loop.start();
+
+  const background = connectAndServe();
+  options.onReady?.();
+  log.info({ hostId, nats: options.natsUrl, dataDir: options.dataDir }, 'agent running');
+
+  await new Promise<void>((resolve) => options.signal.addEventListener('abort', () => resolve(), { once: true }));
+  log.info('stopping: finishing the cycle in flight');
+  await loop.stop();
+  // A connect still waiting for the server must not hold up the shutdown.
+  await Promise.race([background.catch(() => undefined), sleep(3_000, new AbortController().signal)]);
+  if (fleet) {
+    await publishStatusSafely(true);
+    await fleet.close();
+  }
+  await new Promise<void>((resolve) => control.close(() => resolve()));
+  if (metricsServer) await new Promise<void>((resolve) => metricsServer.close(() => resolve()));
+  await journal.close();
+  log.info('stopped');
+
+  /** Connects (retrying forever) and runs the NATS-facing parts until the signal aborts. */
+  async function connectAndServe(): Promise<void> {
+    let delay = 500;
+    while (!options.signal.aborted) {
+      try {
+        fleet = await connectFleet({ servers: options.natsUrl, name: `hostwright-agent-${hostId}`, logger: log, waitOnFirstConnect: true });
+        break;
+      } catch (error) {
+        log.warn({ error: errorMessage(error), retryInMs: delay }, 'NATS not reachable; reconciling from the local journal meanwhile');
+        await sleep(delay, options.signal);
+        delay = Math.min(delay * 2, 15_000);
+      }
+    }
+    const connection = fleet;
+    if (!connection) return;
+    metrics.natsConnected.set(1);
+    void (async () => {
+      for await (const status of connection.nc.status()) {
+        if (status.type === 'disconnect') metrics.natsConnected.set(0);
+        if (status.type === 'reconnect') {
+          metrics.natsConnected.set(1);
+          void publishStatusSafely(true);
+        }
+      }
+    })();
+
+    const register = async () => {
+      const registration: HostRegistration = { hostId, labels: { ...options.labels }, agentVersion: AGENT_VERSION, startedAt, heartbeatAt: new Date().toISOString() };
+      await connection.hosts.put(hostId, encode(registration));
+    };
+    const heartbeat = setInterval(() => {
+      register().catch((error: unknown) => log.debug({ error: errorMessage(error) }, 'heartbeat not published'));
+    }, options.heartbeatMs);
+    options.signal.addEventListener('abort', () => clearInterval(heartbeat), { once: true });
+    await register().catch((error: unknown) => log.warn({ error: errorMessage(error) }, 'registration not published yet'));
+
+    connection.nc.subscribe(planRpcSubject(hostId), { callback: (error, msg) => (error ? log.warn({ error: errorMessage(error) }, 'plan subscription error') : void answerPlan(msg)) });
+    const publisher = new OutboxPublisher(connection.js, journal, log.child({ component: 'outbox' }));
+    await Promise.all([publisher.run(options.signal), keepWatchingDesired(connection), publishStatusSafely(true)]);
+  }
+
+  async function keepWatchingDesired(connection: FleetConnection): Promise<void> {
+    while (!options.signal.aborted) {
+      try {
+        await watchDesired(connection.desired, { hostId, journal, logger: log.child({ component: 'desired' }), signal: options.signal, onAccepted: (document) => loop.trigger('desired', { correlationID: document.correlationID }) });
+      } catch (error) {
+        log.warn({ error: errorMessage(error) }, 'desired-state watch ended; restarting it');
+      }
+      await sleep(1_000, options.signal);
+    }
+  }
+
+  async function answerPlan(msg: Msg): Promise<void> {
+    let reply: PlanReply;
+    try {
+      if (msg.data.byteLength > MAX_WIRE_BYTES) throw new Error(`request of ${msg.data.byteLength} bytes exceeds the ${MAX_WIRE_BYTES}-byte limit`);
+      const request = decode(planRequestSchema, msg.data, 'plan request');
+      if (request.candidate.hostId !== hostId) throw new Error(`candidate is for host ${request.candidate.hostId}, not ${hostId}`);
+      const report = await reconciler.runCycle({ dryRun: true, explicit: true, candidate: [request.candidate], correlationID: request.correlationID });
+      reply = { ok: true, hostId, plan: planReport(report) };
+    } catch (error) {
+      reply = { ok: false, hostId, error: errorMessage(error) };
+      await journal.appendEvents([{ id: randomUUID(), type: 'failed', severity: 'error', hostId, project: HOST_PROJECT, message: `rejected a plan request: ${errorMessage(error)}`, timestamp: new Date().toISOString(), correlationID: randomUUID() }]).catch(() => undefined);
+    }
+    if (msg.reply) msg.respond(encode(validate(planReplySchema, reply, 'plan reply')));
+  }
+}
+
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(resolve, ms);
+    signal.addEventListener('abort', () => { clearTimeout(timer); resolve(); }, { once: true });
+  });
+}

@@ -1,0 +1,86 @@
+import type { JetStreamClient } from '@nats-io/jetstream';
+import type { Logger } from 'pino';
+import { encode } from '../../shared/codec.js';
+import { errorMessage } from '../../shared/errors.js';
+import { eventSubject } from '../../shared/subjects.js';
+import type { Journal } from '../store/journal.js';
+
+/**
+ * Publishes the journal's outbox in order, with the event id as the JetStream msg id, and removes
+ * an event from the outbox only once the stream acknowledged it: a partition loses nothing, and a
+ * re-send inside the duplicate window is dropped by the server.
+ */
+export class OutboxPublisher {
+  #wake: (() => void) | undefined;
+  #published = 0;
+  #duplicates = 0;
+
+  constructor(
+    private readonly js: JetStreamClient,
+    private readonly journal: Journal,
+    private readonly logger: Logger,
+  ) {}
+
+  get published(): number {
+    return this.#published;
+  }
+
+  get duplicates(): number {
+    return this.#duplicates;
+  }
+
+  async run(signal: AbortSignal): Promise<void> {
+    const unsubscribe = this.journal.onEvents(() => this.#wake?.());
+    let backoff = 250;
+    try {
+      while (!signal.aborted) {
+        let drained = false;
+        try {
+          drained = await this.flushOnce();
+          backoff = 250;
+        } catch (error) {
+          this.logger.warn({ error: errorMessage(error), retryInMs: backoff }, 'event publish failed; will retry');
+          await sleep(backoff, signal);
+          backoff = Math.min(backoff * 2, 10_000);
+          continue;
+        }
+        if (drained) await this.#waitForEvents(signal, 5_000);
+      }
+    } finally {
+      unsubscribe();
+    }
+  }
+
+  /** Publishes one batch; true when the outbox is empty afterwards. */
+  async flushOnce(): Promise<boolean> {
+    const batch = await this.journal.outboxEvents(256);
+    for (const { seq, ...event } of batch) {
+      const ack = await this.js.publish(eventSubject(event.hostId, event.project, event.type), encode(event), { msgID: event.id, timeout: 5_000 });
+      if (ack.duplicate) this.#duplicates += 1;
+      else this.#published += 1;
+      await this.journal.acknowledgeOutbox([seq]);
+    }
+    return batch.length < 256;
+  }
+
+  #waitForEvents(signal: AbortSignal, timeoutMs: number): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(done, timeoutMs);
+      const onAbort = () => done();
+      signal.addEventListener('abort', onAbort, { once: true });
+      this.#wake = done;
+      function done() {
+        clearTimeout(timer);
+        signal.removeEventListener('abort', onAbort);
+        resolve();
+      }
+    });
+  }
+}
+
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(resolve, ms);
+    signal.addEventListener('abort', () => { clearTimeout(timer); resolve(); }, { once: true });
+  });
+}

@@ -1,0 +1,51 @@
+import { describeAction } from './core/actions.js';
+import type { DiffEntry } from './core/diff.js';
+import type { PlanReport, DiffEntryReport } from '../shared/plan-report.js';
+import type { CycleReport } from './reconciler.js';
+
+/** A cycle's plan as `plan --json` prints it and an agent answers a dry-run request (schema hostwright.plan/v1). */
+export function planReport(report: CycleReport): PlanReport {
+  const runnable = new Set(report.runnable.map((action) => action.id));
+  return {
+    schema: 'hostwright.plan/v1',
+    hostId: report.plan.hostId,
+    observedAt: report.plan.observedAt,
+    observationFingerprint: report.plan.observationFingerprint,
+    projects: [...report.plan.projects],
+    changes: report.plan.actions.length > 0,
+    diff: report.diff.projects.flatMap((project) => project.entries.filter((entry) => entry.kind !== 'in-sync').map(diffEntryReport)),
+    actions: report.plan.actions.map((action) => ({ ...action, description: describeAction(action), blocked: !runnable.has(action.id) })),
+    blocked: [...report.blocks],
+    drift: report.plan.drift.map((finding) => ({ kind: finding.kind, ...finding.key, action: finding.action, message: finding.message })),
+  };
+}
+
+function diffEntryReport(entry: DiffEntry): DiffEntryReport {
+  const key = entry.kind === 'unowned' ? entry.container.identity : entry.key;
+  const container = 'container' in entry ? entry.container : undefined;
+  const name = 'name' in entry ? entry.name : (container?.name ?? '');
+  return { kind: entry.kind, project: key.project, service: key.service, instance: key.instance, name, containerId: container?.id ?? null, detail: diffDetail(entry) };
+}
+
+function diffDetail(entry: DiffEntry): string {
+  switch (entry.kind) {
+    case 'create':
+      return entry.cause === 'missing' ? 'missing (drift): will be recreated' : 'new instance';
+    case 'replace':
+      return `spec changed: ${entry.changedFields.join(', ')} (forces replacement)`;
+    case 'modified':
+      return `modified outside Hostwright: ${entry.container.modifiedFields.join(', ') || 'name'}`;
+    case 'stopped':
+      return entry.neverStarted ? 'created but never started' : `container is ${entry.container.state}`;
+    case 'unhealthy':
+      return 'unhealthy (reported, not restarted)';
+    case 'remove':
+      return entry.cause === 'duplicate' ? 'duplicate of the same instance' : entry.cause === 'scaled-down' ? 'beyond replicas' : 'service removed';
+    case 'name-conflict':
+      return `name taken by ${entry.holder}`;
+    case 'unowned':
+      return `not owned: ${entry.reason} (never touched)`;
+    case 'in-sync':
+      return 'in sync';
+  }
+}

@@ -1,0 +1,83 @@
+import { readFile } from 'node:fs/promises';
+import { validate } from '../../../shared/codec.js';
+import { InvalidInputError, errorMessage } from '../../../shared/errors.js';
+import type { HostDesired } from '../../../shared/host-desired.js';
+import type { StatusReport } from '../../../shared/wire.js';
+import type { FleetClient } from '../../fleet-client.js';
+import type { HostTarget } from '../../fleet-targets.js';
+import { collectPlans, savedPlanSchema, type HostPlan, type SavedPlan } from './fleet-plan.js';
+import { isStale } from './fleet-session.js';
+
+export async function readSavedPlan(path: string): Promise<SavedPlan> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (error) {
+    throw new InvalidInputError(`cannot read plan file ${path}: ${errorMessage(error)}`);
+  }
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch {
+    throw new InvalidInputError(`${path} is not JSON: expected a plan saved with \`hostwright plan -f fleet.yaml --out ${path}\``);
+  }
+  try {
+    return validate(savedPlanSchema, raw, `plan file ${path}`);
+  } catch (error) {
+    throw new InvalidInputError(errorMessage(error));
+  }
+}
+
+/**
+ * Why each host of a saved plan can no longer be applied exactly: its desired key moved, or its
+ * agent now observes something else than when the plan was made. Empty: the plan is current.
+ */
+export async function stalePlanReasons(client: FleetClient, saved: SavedPlan, timeoutMs: number): Promise<string[]> {
+  const reasons: string[] = [];
+  const existing = await client.desiredOf(saved.project);
+  for (const host of saved.hosts) {
+    if (!host.plan) reasons.push(`${host.hostId}: the plan has no answer from this host (${host.error ?? 'unknown'})`);
+    const current = existing.get(host.hostId)?.kvRevision ?? 0;
+    if (current !== host.kvRevision) reasons.push(`${host.hostId}: its desired state changed since the plan (revision ${current}, plan made at ${host.kvRevision})`);
+  }
+  const fresh = await collectPlans(client, saved.hosts.map((host): HostTarget => ({ hostId: host.hostId, document: host.document, kvRevision: host.kvRevision, changed: host.changed })), saved.correlationID, timeoutMs);
+  for (const { target, plan, error } of fresh) {
+    const planned = saved.hosts.find((host) => host.hostId === target.hostId)?.plan;
+    if (error) reasons.push(`${target.hostId}: ${error}`);
+    else if (planned && plan && planned.observationFingerprint !== plan.observationFingerprint) reasons.push(`${target.hostId}: its containers changed since the plan (observation ${plan.observationFingerprint.slice(0, 8)}, plan made at ${planned.observationFingerprint.slice(0, 8)})`);
+  }
+  return reasons;
+}
+
+export interface WrittenHost {
+  readonly hostId: string;
+  readonly document: HostDesired;
+}
+
+/** Writes every host that must act (a new document, or a plan with changes) with compare-and-set. */
+export async function writeTargets(client: FleetClient, plans: readonly HostPlan[]): Promise<WrittenHost[]> {
+  const written: WrittenHost[] = [];
+  for (const { target, plan } of plans) {
+    if (!target.changed && !plan?.changes) continue;
+    // An unchanged document still gets a new revision when its host must act: the agent converges new revisions.
+    const document = target.changed ? target.document : { ...target.document, revision: target.document.revision + 1 };
+    await client.writeDesired(document, target.kvRevision);
+    written.push({ hostId: target.hostId, document });
+  }
+  return written;
+}
+
+export type HostProgress = 'waiting' | 'applying' | 'converged' | 'blocked' | 'failed' | 'stale' | 'timed-out';
+
+/** Where one host stands on the revision it was given. */
+export function progressOf(host: WrittenHost, report: StatusReport | undefined, heartbeatAt: string | undefined): { state: HostProgress; detail: string } {
+  const project = report?.status.projects.find((p) => p.project === host.document.project);
+  if (project?.rejected?.revision === host.document.revision) return { state: 'failed', detail: project.rejected.reason };
+  if (project && project.desiredRevision === host.document.revision) {
+    if (project.blocked.length > 0) return { state: 'blocked', detail: project.blocked.map((b) => b.message).join('; ') };
+    if (project.appliedRevision === host.document.revision && project.converged) return { state: 'converged', detail: `${project.instances.length} instance(s)` };
+    return { state: 'applying', detail: `${project.pendingActions} pending action(s)` };
+  }
+  if (isStale(heartbeatAt)) return { state: 'stale', detail: 'no heartbeat: the agent is down or cut off; it applies the change when it is back' };
+  return { state: 'waiting', detail: 'the agent has not picked up the revision yet' };
+}

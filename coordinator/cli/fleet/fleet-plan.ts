@@ -1,0 +1,71 @@
+import { writeFile } from 'node:fs/promises';
+import { z } from 'zod';
+import { hostDesiredSchema } from '../../../shared/host-desired.js';
+import { planReportSchema, type PlanReport } from '../../../shared/plan-report.js';
+import { renderPlan } from '../render/plan-view.js';
+import type { FleetClient } from '../../fleet-client.js';
+import type { HostTarget } from '../../fleet-targets.js';
+
+/** A saved fleet plan: exactly what `apply plan.json` writes, and what it must still find to do so. */
+export const savedPlanSchema = z.object({
+  schema: z.literal('hostwright.fleetplan/v1'),
+  createdAt: z.string(),
+  correlationID: z.string(),
+  project: z.string(),
+  hosts: z.array(
+    z.object({
+      hostId: z.string(),
+      document: hostDesiredSchema,
+      /** The desired key's KV revision when planned (0: absent). */
+      kvRevision: z.number().int(),
+      changed: z.boolean(),
+      /** undefined when the host did not answer. */
+      plan: planReportSchema.optional(),
+      error: z.string().optional(),
+    }),
+  ),
+});
+export type SavedPlan = z.infer<typeof savedPlanSchema>;
+
+export interface HostPlan {
+  readonly target: HostTarget;
+  readonly plan: PlanReport | undefined;
+  readonly error: string | undefined;
+}
+
+/** Asks every target host for a dry-run plan of its candidate document, in parallel. */
+export async function collectPlans(client: FleetClient, targets: readonly HostTarget[], correlationID: string, timeoutMs: number): Promise<HostPlan[]> {
+  return Promise.all(
+    targets.map(async (target): Promise<HostPlan> => {
+      const reply = await client.requestPlan(target.document, correlationID, timeoutMs);
+      if (!reply) return { target, plan: undefined, error: `no answer within ${timeoutMs} ms (is its agent running?)` };
+      return reply.ok ? { target, plan: reply.plan, error: undefined } : { target, plan: undefined, error: reply.error };
+    }),
+  );
+}
+
+export function savedPlan(project: string, correlationID: string, plans: readonly HostPlan[]): SavedPlan {
+  return {
+    schema: 'hostwright.fleetplan/v1',
+    createdAt: new Date().toISOString(),
+    correlationID,
+    project,
+    hosts: plans.map(({ target, plan, error }) => ({ hostId: target.hostId, document: target.document, kvRevision: target.kvRevision, changed: target.changed, ...(plan ? { plan } : {}), ...(error ? { error } : {}) })),
+  };
+}
+
+export async function writeSavedPlan(path: string, plan: SavedPlan): Promise<void> {
+  await writeFile(path, `${JSON.stringify(plan, null, 2)}\n`);
+}
+
+export function renderFleetPlan(project: string, plans: readonly HostPlan[]): string {
+  if (plans.length === 0) return `Project ${project}: no host is placed (no registered host matches; see \`hostwright hosts\`).`;
+  const sections = plans.map(({ target, plan, error }) => {
+    const revision = target.changed ? `desired r${target.document.revision} (new)` : `desired r${target.document.revision} (unchanged)`;
+    const header = `=== ${target.hostId} · ${revision}`;
+    return error ? `${header}\n${target.hostId}: ${error}` : `${header}\n${renderPlan(plan as PlanReport)}`;
+  });
+  const changing = plans.filter((p) => p.plan?.changes).length;
+  const silent = plans.filter((p) => p.error).length;
+  return `${sections.join('\n\n')}\n\nFleet: ${plans.length} host(s), ${changing} with changes${silent ? `, ${silent} did not answer` : ''}.`;
+}

@@ -1,0 +1,38 @@
+import { pino, type Logger } from 'pino';
+import { loadFleetFile } from '../../fleet-file.js';
+import { FleetClient } from '../../fleet-client.js';
+import { fleetTargets, type HostTarget } from '../../fleet-targets.js';
+
+export function cliLogger(): Logger {
+  return pino({ level: process.env.HOSTWRIGHT_LOG ?? 'warn' }, pino.destination(2));
+}
+
+/** Runs `work` with a connected client and always closes it. */
+export async function withFleet<T>(natsUrl: string, work: (client: FleetClient) => Promise<T>): Promise<T> {
+  const client = await FleetClient.connect(natsUrl, cliLogger());
+  try {
+    return await work(client);
+  } finally {
+    await client.close();
+  }
+}
+
+/** The fleet file resolved against the registered hosts and what each host was told before. */
+export async function targetsFor(client: FleetClient, file: string, correlationID: string): Promise<{ project: string; targets: HostTarget[] }> {
+  const fleet = await loadFleetFile(file);
+  const [hosts, existing] = await Promise.all([client.hosts(), client.desiredOf(fleet.project)]);
+  return { project: fleet.project, targets: fleetTargets(fleet, hosts.map((host) => ({ hostId: host.hostId, labels: host.labels })), existing, correlationID) };
+}
+
+/** A host is stale when its heartbeat is older than this. */
+export const STALE_AFTER_MS = 15_000;
+
+export function isStale(heartbeatAt: string | undefined, now = Date.now()): boolean {
+  return heartbeatAt === undefined || now - Date.parse(heartbeatAt) > STALE_AFTER_MS;
+}
+
+export function ago(timestamp: string | undefined, now = Date.now()): string {
+  if (!timestamp) return 'never';
+  const seconds = Math.max(0, Math.round((now - Date.parse(timestamp)) / 1000));
+  return seconds < 120 ? `${seconds}s ago` : seconds < 7200 ? `${Math.round(seconds / 60)}m ago` : `${Math.round(seconds / 3600)}h ago`;
+}

@@ -1,0 +1,46 @@
+import type { HostRegistration, StatusReport } from '../../../shared/wire.js';
+import { renderTable } from '../render/table.js';
+import { ago, isStale } from './fleet-session.js';
+
+/** One host in `status --json` (schema hostwright.fleetstatus/v1). */
+export interface FleetHostStatus {
+  readonly hostId: string;
+  readonly labels: Readonly<Record<string, string>>;
+  readonly heartbeatAt: string | null;
+  /** No heartbeat for a while: the agent is down or cut off from NATS; its status may be old. */
+  readonly stale: boolean;
+  readonly reportedAt: string | null;
+  readonly outboxDepth: number | null;
+  readonly status: StatusReport['status'] | null;
+}
+
+export function fleetStatus(hosts: readonly HostRegistration[], reports: readonly StatusReport[], only?: string, now = Date.now()): FleetHostStatus[] {
+  const ids = new Set([...hosts.map((h) => h.hostId), ...reports.map((r) => r.hostId)]);
+  return [...ids]
+    .filter((id) => only === undefined || id === only)
+    .sort()
+    .map((hostId) => {
+      const host = hosts.find((h) => h.hostId === hostId);
+      const report = reports.find((r) => r.hostId === hostId);
+      return { hostId, labels: host?.labels ?? {}, heartbeatAt: host?.heartbeatAt ?? null, stale: isStale(host?.heartbeatAt, now), reportedAt: report?.reportedAt ?? null, outboxDepth: report?.outboxDepth ?? null, status: report?.status ?? null };
+    });
+}
+
+export function renderFleetStatus(hosts: readonly FleetHostStatus[], now = Date.now()): string {
+  if (hosts.length === 0) return 'No hosts have registered yet: start an agent with `hostwright agent --host-id ID --nats URL`.';
+  const rows: string[][] = [];
+  for (const host of hosts) {
+    const seen = `${host.stale ? 'STALE ' : ''}${ago(host.heartbeatAt ?? undefined, now)}`;
+    const projects = host.status?.projects ?? [];
+    if (projects.length === 0) rows.push([host.hostId, seen, '-', '-', '-', '-', '-', '-', '-']);
+    for (const project of projects) {
+      const running = project.instances.filter((i) => i.state === 'running').length;
+      const healthy = project.instances.filter((i) => i.health === 'healthy').length;
+      const unhealthy = project.instances.filter((i) => i.health === 'unhealthy').length;
+      const drift = project.instances.flatMap((i) => i.drift.map((kind) => `${i.name}:${kind}`));
+      const converged = project.rejected ? `REJECTED r${project.rejected.revision}` : project.blocked.length > 0 ? 'BLOCKED' : project.converged ? 'yes' : 'no';
+      rows.push([host.hostId, seen, project.project, `r${project.desiredRevision}`, project.appliedRevision === undefined ? '-' : `r${project.appliedRevision}`, converged, `${running}/${project.instances.length} running`, unhealthy > 0 ? `${unhealthy} unhealthy` : healthy > 0 ? `${healthy} healthy` : '-', drift.length > 0 ? drift.join(' ') : '-']);
+    }
+  }
+  return renderTable(['HOST', 'SEEN', 'PROJECT', 'DESIRED', 'APPLIED', 'CONVERGED', 'INSTANCES', 'HEALTH', 'DRIFT'], rows);
+}

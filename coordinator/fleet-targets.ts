@@ -1,0 +1,43 @@
+import type { FleetFile } from '../shared/fleet-spec.js';
+import type { HostDesired } from '../shared/host-desired.js';
+import type { DesiredEntry } from './fleet-client.js';
+import { desiredContentHash, desiredForHost, type HostInfo } from './placement.js';
+
+/** What one host should run of a project, and whether that differs from what it was told before. */
+export interface HostTarget {
+  readonly hostId: string;
+  readonly document: HostDesired;
+  /** The KV revision the document replaces (0: new key), for compare-and-set. */
+  readonly kvRevision: number;
+  readonly changed: boolean;
+}
+
+/**
+ * Pure: resolves placement into one document per host. Hosts are the registered ones, the ones a
+ * placement names, and the ones that already run the project (a host placed nothing any more gets
+ * an explicit empty document, never a silent absence).
+ */
+export function fleetTargets(fleet: FleetFile, registered: readonly HostInfo[], existing: ReadonlyMap<string, DesiredEntry>, correlationID: string): HostTarget[] {
+  const hosts = new Map<string, HostInfo>(registered.map((host) => [host.hostId, host]));
+  for (const service of Object.values(fleet.services)) {
+    if (service.placement && 'hosts' in service.placement) for (const hostId of service.placement.hosts) if (!hosts.has(hostId)) hosts.set(hostId, { hostId, labels: {} });
+  }
+  for (const hostId of existing.keys()) if (!hosts.has(hostId)) hosts.set(hostId, { hostId, labels: {} });
+
+  const targets: HostTarget[] = [];
+  for (const hostId of [...hosts.keys()].sort()) {
+    const host = hosts.get(hostId) as HostInfo;
+    const previous = existing.get(hostId);
+    const draft = desiredForHost(fleet, host, { revision: 1, correlationID });
+    const placedNothing = Object.keys(draft.services).length === 0;
+    if (placedNothing && !previous) continue;
+    // Moving a project off a host is the fleet file's explicit intent: allow it to empty the project there.
+    const document: HostDesired = placedNothing ? { ...draft, allowEmpty: true } : draft;
+    if (previous && desiredContentHash(previous.document) === desiredContentHash(document)) {
+      targets.push({ hostId, document: { ...previous.document, correlationID }, kvRevision: previous.kvRevision, changed: false });
+    } else {
+      targets.push({ hostId, document: { ...document, revision: (previous?.document.revision ?? 0) + 1 }, kvRevision: previous?.kvRevision ?? 0, changed: true });
+    }
+  }
+  return targets;
+}

@@ -1,0 +1,29 @@
+import { z } from 'zod';
+import { actionSchema } from '../agent/core/actions.js';
+import { gateBlockSchema } from './host-status.js';
+
+export const diffEntryReportSchema = z.object({
+  kind: z.enum(['create', 'replace', 'modified', 'stopped', 'unhealthy', 'remove', 'name-conflict', 'unowned', 'in-sync']),
+  project: z.string(),
+  service: z.string(),
+  instance: z.number().int(),
+  name: z.string(),
+  containerId: z.string().nullable(),
+  detail: z.string(),
+});
+export type DiffEntryReport = z.infer<typeof diffEntryReportSchema>;
+
+/** One host's plan: what `plan --json` prints and what an agent answers a dry-run request with. */
+export const planReportSchema = z.object({
+  schema: z.literal('hostwright.plan/v1'),
+  hostId: z.string(),
+  observedAt: z.string(),
+  observationFingerprint: z.string(),
+  projects: z.array(z.object({ project: z.string(), revision: z.number().int(), mode: z.enum(['converge', 'maintain']) })),
+  changes: z.boolean(),
+  diff: z.array(diffEntryReportSchema),
+  actions: z.array(z.intersection(actionSchema, z.object({ description: z.string(), blocked: z.boolean() }))),
+  blocked: z.array(gateBlockSchema),
+  drift: z.array(z.object({ kind: z.string(), project: z.string(), service: z.string(), instance: z.number().int(), action: z.enum(['repair', 'report']), message: z.string() })),
+});
+export type PlanReport = z.infer<typeof planReportSchema>;

@@ -1,0 +1,37 @@
+/** Every NATS name Hostwright uses, in one place. */
+export const BUCKETS = {
+  /** key `<hostId>.<project>`: the HostDesired document; history kept for rollback. */
+  desired: 'hw_desired',
+  /** key `<hostId>`: labels, agent version, start time, heartbeat. */
+  hosts: 'hw_hosts',
+  /** key `<hostId>`: the host's latest status. */
+  status: 'hw_status',
+} as const;
+
+export const DESIRED_HISTORY = 16;
+
+export const EVENTS_STREAM = 'HW_EVENTS';
+export const EVENTS_SUBJECTS = 'hw.events.>';
+/** The server drops a re-send with the same msg id within this window (the outbox re-sends until acked). */
+export const EVENTS_DUPLICATE_WINDOW_NS = 60 * 60 * 1_000_000_000;
+
+export function desiredKey(hostId: string, project: string): string {
+  return `${hostId}.${project}`;
+}
+
+export function desiredKeysOf(hostId: string): string {
+  return `${hostId}.>`;
+}
+
+export function eventSubject(hostId: string, project: string, type: string): string {
+  return `hw.events.${hostId}.${project}.${type}`;
+}
+
+/** Filter for `events`: any of host, project and type may be left open. */
+export function eventFilter(filter: { hostId?: string; project?: string; type?: string }): string {
+  return `hw.events.${filter.hostId ?? '*'}.${filter.project ?? '*'}.${filter.type ?? '*'}`;
+}
+
+export function planRpcSubject(hostId: string): string {
+  return `hw.rpc.${hostId}.plan`;
+}

@@ -1,15 +1,33 @@
 #!/usr/bin/env bash
-# Hostwright quick start on one machine (local mode): installs what is missing, starts Docker,
-# builds the local test image, and applies examples/local.yaml. Safe to re-run.
+# Hostwright quick start on one machine: a local NATS with JetStream, three agents (h1, h2, h3)
+# sharing the local Docker engine, and the example fleet applied. Safe to re-run.
+#   bash deploy/quickstart.sh          start (or check) everything and apply examples/fleet.yaml
+#   bash deploy/quickstart.sh --stop   stop the agents and NATS (containers are left running)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-export HOSTWRIGHT_DATA_DIR="${HOSTWRIGHT_DATA_DIR:-$HOME/.hostwright/quickstart}"
+BASE="${HOSTWRIGHT_QUICKSTART_DIR:-$HOME/.hostwright/quickstart}"
+NATS_PORT="${HOSTWRIGHT_NATS_PORT:-4222}"
+export HOSTWRIGHT_NATS="nats://127.0.0.1:$NATS_PORT"
+HOSTS=("h1:role=web" "h2:role=web" "h3:role=db")
 step() { printf '\n== %s\n' "$*"; }
+hw() { node dist/coordinator/cli/main.js "$@"; }
+alive() { [[ -f "$1" ]] && kill -0 "$(cat "$1")" 2>/dev/null; }
+
+if [[ "${1:-}" == "--stop" ]]; then
+  for entry in "${HOSTS[@]}"; do
+    id="${entry%%:*}"; pidfile="$BASE/agents/$id.pid"
+    if alive "$pidfile"; then kill -TERM "$(cat "$pidfile")" && echo "stopped agent $id"; fi
+  done
+  bash deploy/start-nats.sh --stop --store "$BASE/nats" || true
+  echo "The example's containers keep running; remove them with: hostwright apply -f examples/empty.yaml --nats $HOSTWRIGHT_NATS --wait"
+  exit 0
+fi
 
 step "checking prerequisites"
 need=()
 command -v dockerd >/dev/null 2>&1 || need+=(docker.io)
+command -v nats-server >/dev/null 2>&1 || need+=(nats-server)
 [[ -x /bin/busybox ]] || need+=(busybox-static)
 if [[ ${#need[@]} -gt 0 ]]; then
   if [[ $(id -u) -ne 0 ]]; then
@@ -26,35 +44,51 @@ step "installing and building Hostwright"
 npm run build --silent
 bash deploy/build-test-image.sh
 
-hw() { node dist/coordinator/cli/main.js "$@"; }
+step "starting NATS with JetStream on 127.0.0.1:$NATS_PORT"
+bash deploy/start-nats.sh --port "$NATS_PORT" --store "$BASE/nats"
 
-step "plan: what would change (nothing is touched)"
-hw plan -f examples/local.yaml --local || true
-
-step "apply"
-hw apply -f examples/local.yaml --local
-
-step "status"
-for _ in $(seq 1 20); do
-  hw status --local --json | grep -q '"health": "starting"' || break
+step "starting agents"
+mkdir -p "$BASE/agents"
+for entry in "${HOSTS[@]}"; do
+  id="${entry%%:*}"; label="${entry#*:}"; pidfile="$BASE/agents/$id.pid"
+  if alive "$pidfile"; then echo "agent $id already running (pid $(cat "$pidfile"))"; continue; fi
+  nohup node dist/coordinator/cli/main.js agent --host-id "$id" --label "$label" --name-prefix "$id-" \
+    --data-dir "$BASE/agents/$id" --resync 10s >"$BASE/agents/$id.log" 2>&1 &
+  echo $! >"$pidfile"
+  echo "agent $id started (pid $!, log $BASE/agents/$id.log)"
+done
+for _ in $(seq 1 30); do
+  [[ $(hw hosts --json | grep -c '"stale": false') -ge 3 ]] && break
   sleep 1
 done
-hw status --local
+hw hosts
 
-step "the web service answers on 127.0.0.1:18080"
-node -e "fetch('http://127.0.0.1:18080/').then(r=>r.text()).then(t=>process.stdout.write(t)).catch(e=>{console.error('not reachable:',e.message);process.exit(1)})"
+step "plan: what each host would do (nothing is touched)"
+hw plan -f examples/fleet.yaml || true
+
+step "apply, waiting for every host to converge"
+hw apply -f examples/fleet.yaml --wait --timeout 2m
+
+step "status"
+hw status
+
+step "the web service on h1 answers on 127.0.0.1:18080"
+for _ in $(seq 1 20); do
+  node -e "fetch('http://127.0.0.1:18080/').then(r=>r.text()).then(t=>{process.stdout.write(t);process.exit(0)}).catch(()=>process.exit(1))" && break
+  sleep 1
+done
 
 step "last events"
-hw events --local | tail -n 8
+hw events --since 10m | tail -n 10
 
 cat <<MSG
 
-Hostwright is running the example (data dir: $HOSTWRIGHT_DATA_DIR). Try next:
-  export HOSTWRIGHT_DATA_DIR=$HOSTWRIGHT_DATA_DIR
-  npx hostwright plan -f examples/local.yaml --local --detailed-exitcode   # 0: converged
-  docker stop demo-worker-1 && npx hostwright status --local                # drift: stopped
-  npx hostwright apply -f examples/local.yaml --local                       # repairs it, visibly
-  npx hostwright agent --local -f examples/local.yaml                       # the loop as a daemon (Ctrl-C stops it)
-  npx hostwright events --local --follow                                    # in another terminal
-To remove the example: npx hostwright apply -f examples/empty.yaml --local --allow-empty
+The quick-start fleet is running (state under $BASE). Try next:
+  export HOSTWRIGHT_NATS=$HOSTWRIGHT_NATS
+  npx hostwright status --watch                          # live per-host status (Ctrl-C stops)
+  npx hostwright events --follow --type drift_detected   # in another terminal
+  docker rm -f h2-shop-api-1                             # drift: h2's agent recreates it, visibly
+  npx hostwright plan -f examples/fleet.yaml --out plan.json && npx hostwright apply plan.json
+  npx hostwright hosts
+Stop it: bash deploy/quickstart.sh --stop
 MSG

@@ -107,33 +107,42 @@ export class Reconciler {
     if (request.dryRun) return { correlationID, dryRun: true, diff, plan, blocks, runnable, results: [], failed: false, status: undefined };
 
     const previous = await journal.getStatus(hostStatusSchema);
-    const before = this.#statusFrom(diff, plan, blocks, await journal.appliedRevisions());
-    const earlyEvents = statusTransitionEvents(previous, before);
-    await journal.recordPlan(correlationID, { plan, blocks, runnable: runnable.map((action) => action.id) }, this.#stamp([...earlyEvents, ...plannedEvents(plan, runnable)], correlationID));
+    const appliedBefore = await journal.appliedRevisions();
+    const before = this.#statusFrom(diff, plan, blocks, appliedBefore);
+    const earlyEvents = [...statusTransitionEvents(previous, before), ...plannedEvents(plan, runnable)];
+    // A cycle with nothing to do and nothing new to say writes nothing: no fsync on the no-op path.
+    if (runnable.length > 0 || earlyEvents.length > 0) {
+      await journal.recordPlan(correlationID, { plan, blocks, runnable: runnable.map((action) => action.id) }, this.#stamp(earlyEvents, correlationID));
+    }
 
     const results = await this.#execute(runnable, correlationID, request);
     const failed = results.some((report) => report.outcome === 'failed');
     for (const revision of plan.projects) {
       const projectFailed = results.some((report) => report.outcome === 'failed' && (report.action.kind === 'pull-image' || report.action.key.project === revision.project));
-      if (revision.mode === 'converge' && !projectFailed && !blocks.some((block) => block.project === revision.project)) {
+      if (revision.mode === 'converge' && !projectFailed && !blocks.some((block) => block.project === revision.project) && appliedBefore.get(revision.project) !== revision.revision) {
         await journal.markApplied({ project: revision.project, revision: revision.revision, appliedAt: this.#options.now().toISOString() });
       }
     }
     if (failed) log.warn({ failures: results.filter((r) => r.outcome === 'failed').map((r) => r.message) }, 'cycle stopped at a failed action');
 
-    // Observe again: status reflects what is running now, not what the plan hoped for.
-    const status = await this.observeStatus();
-    await journal.appendEvents(this.#stamp(statusTransitionEvents(before, status), correlationID));
-    await journal.putStatus(status);
+    // Observe again when something ran: status reflects what is running now, not what the plan hoped for.
+    const status = results.length > 0 ? await this.observeStatus() : await this.#statusOf(desired, snapshot);
+    const lateEvents = statusTransitionEvents(before, status);
+    if (lateEvents.length > 0) await journal.appendEvents(this.#stamp(lateEvents, correlationID));
+    if (!sameStatus(previous, status)) await journal.putStatus(status);
     log.info({ actions: results.length, failed, converged: status.projects.every((p) => p.converged) }, 'cycle finished');
     return { correlationID, dryRun: false, diff, plan, blocks, runnable, results, failed, status };
   }
 
   /** Observes and computes status without changing anything. */
   async observeStatus(desiredOverride?: readonly HostDesired[]): Promise<HostStatus> {
+    const desired = desiredOverride ? [...desiredOverride] : await this.#options.journal.desiredDocuments();
+    return this.#statusOf(desired, await this.observer.observe());
+  }
+
+  /** Status of one snapshot: what a full converge would still change, drift, blocks and rejections. */
+  async #statusOf(desired: readonly HostDesired[], snapshot: RuntimeSnapshot): Promise<HostStatus> {
     const { journal } = this.#options;
-    const desired = desiredOverride ? [...desiredOverride] : await journal.desiredDocuments();
-    const snapshot = await this.observer.observe();
     const converge = new Map(desired.map((document) => [document.project, 'converge' as const]));
     const { diff, plan, blocks } = this.#planFrom(desired, snapshot, converge);
     const status = this.#statusFrom(diff, plan, blocks, await journal.appliedRevisions());
@@ -234,6 +243,11 @@ export class Reconciler {
     const timestamp = this.#options.now().toISOString();
     return drafts.map((draft) => ({ ...draft, id: randomUUID(), hostId: this.#options.hostId, timestamp, correlationID }));
   }
+}
+
+/** Equal apart from the observation time: no need to write it again. */
+function sameStatus(previous: HostStatus | undefined, next: HostStatus): boolean {
+  return previous !== undefined && JSON.stringify({ ...previous, observedAt: '' }) === JSON.stringify({ ...next, observedAt: '' });
 }
 
 /** How the journal's ownership records change with an action's outcome. */

@@ -8,12 +8,17 @@ import { hostwrightEventSchema, type HostwrightEvent } from '../shared/events.js
 import { hostDesiredSchema, type HostDesired } from '../shared/host-desired.js';
 import { connectFleet, type FleetConnection } from '../shared/nats-connection.js';
 import { EVENTS_STREAM, desiredKey, eventFilter, planRpcSubject } from '../shared/subjects.js';
-import { hostRegistrationSchema, planReplySchema, statusReportSchema, type HostRegistration, type PlanReply, type StatusReport } from '../shared/wire.js';
+import { MAX_WIRE_BYTES, hostRegistrationSchema, planReplySchema, statusReportSchema, type HostRegistration, type PlanReply, type StatusReport } from '../shared/wire.js';
 
 export interface DesiredEntry {
   readonly document: HostDesired;
   /** The KV revision, for compare-and-set. */
   readonly kvRevision: number;
+  /**
+   * The key holds a value its agent rejects (not a document, too large, another host's): `document`
+   * is then the key's last good one (or a stand-in with a revision no document of the key can exceed).
+   */
+  readonly damaged?: boolean;
 }
 
 export interface EventQuery {
@@ -45,15 +50,30 @@ export class FleetClient {
     return readAll(this.connection.status, (value, key) => decode(statusReportSchema, value, `status of ${key}`));
   }
 
-  /** Every host's desired document of one project. */
+  /**
+   * Every host's desired document of one project, by the host its key names. A value the agent
+   * rejects must not lock the coordinator out of the key (it used to fail every apply, or file the
+   * entry under another host): such an entry is marked damaged, so the next apply rewrites it.
+   */
   async desiredOf(project: string): Promise<Map<string, DesiredEntry>> {
     const entries = new Map<string, DesiredEntry>();
     const keys = await this.connection.desired.keys(`*.${project}`);
     for await (const key of keys) {
+      const hostId = key.slice(0, key.length - project.length - 1);
       const entry = await this.connection.desired.get(key);
       if (!entry || entry.operation !== 'PUT') continue;
-      const document = decode(hostDesiredSchema, entry.value, `desired ${key}`);
-      entries.set(document.hostId, { document, kvRevision: entry.revision });
+      const document = acceptableDesired(entry.value, hostId, project);
+      if (document) {
+        entries.set(hostId, { document, kvRevision: entry.revision });
+        continue;
+      }
+      let lastGood: HostDesired | undefined;
+      for await (const old of await this.connection.desired.history({ key })) {
+        if (old.operation === 'PUT' && old.revision < entry.revision) lastGood = acceptableDesired(old.value, hostId, project) ?? lastGood;
+      }
+      // Without a good one in the history: a document's revision grows by one per write of its key,
+      // the KV revision by at least one, so the key's KV revision is never below the agent's.
+      entries.set(hostId, { document: lastGood ?? { hostId, project, revision: entry.revision, services: {}, allowEmpty: false }, kvRevision: entry.revision, damaged: true });
     }
     return entries;
   }
@@ -74,8 +94,10 @@ export class FleetClient {
       const reply = await this.connection.nc.request(planRpcSubject(candidate.hostId), encode({ correlationID, candidate }), { timeout: timeoutMs });
       return decode(planReplySchema, reply.data, `plan reply of ${candidate.hostId}`);
     } catch (error) {
+      // A stopped agent has no subscription: the server answers at once with "no responders: <subject>"
+      // (with a space), which is as much "no answer" as a timeout; it used to fail the whole command.
       const code = (error as { code?: string; name?: string }).name ?? '';
-      if (/timeout|noresponders|NoResponders|503/i.test(`${code} ${errorMessage(error)}`)) return undefined;
+      if (/timeout|no ?responders|503/i.test(`${code} ${errorMessage(error)}`)) return undefined;
       throw error;
     }
   }
@@ -111,6 +133,17 @@ export class FleetClient {
 
   newCorrelationID(): string {
     return randomUUID();
+  }
+}
+
+/** The document if its agent would accept it (the same checks as agent/fleet/desired-watcher.ts). */
+function acceptableDesired(value: Uint8Array, hostId: string, project: string): HostDesired | undefined {
+  if (value.byteLength > MAX_WIRE_BYTES) return undefined;
+  try {
+    const document = decode(hostDesiredSchema, value, 'desired state');
+    return document.hostId === hostId && document.project === project ? document : undefined;
+  } catch {
+    return undefined;
   }
 }
 

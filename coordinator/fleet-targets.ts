@@ -33,7 +33,8 @@ export function fleetTargets(fleet: FleetFile, registered: readonly HostInfo[], 
     if (placedNothing && !previous) continue;
     // Moving a project off a host is the fleet file's explicit intent: allow it to empty the project there.
     const document: HostDesired = placedNothing ? { ...draft, allowEmpty: true } : draft;
-    if (previous && desiredContentHash(previous.document) === desiredContentHash(document)) {
+    // A damaged key (a value its agent rejected) is rewritten even when the fleet file did not change.
+    if (previous && !previous.damaged && desiredContentHash(previous.document) === desiredContentHash(document)) {
       targets.push({ hostId, document: { ...previous.document, correlationID }, kvRevision: previous.kvRevision, changed: false });
     } else {
       targets.push({ hostId, document: { ...document, revision: (previous?.document.revision ?? 0) + 1 }, kvRevision: previous?.kvRevision ?? 0, changed: true });

@@ -11,6 +11,8 @@ export const hostDesiredSchema = z.strictObject({
   services: z.record(nameSchema, serviceSpecSchema),
   /** Permits a plan that leaves the project with no running instance. */
   allowEmpty: z.boolean().default(false),
+  /** How instances are replaced (a rollout's --order); absent: each service's update_order. */
+  updateOrder: z.enum(['stop-first', 'start-first']).optional(),
   /** Correlates the agent's cycle with the request that wrote this document. */
   correlationID: z.string().optional(),
 });

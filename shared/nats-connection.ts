@@ -14,6 +14,7 @@ export interface FleetConnection {
   readonly desired: KV;
   readonly hosts: KV;
   readonly status: KV;
+  readonly rollouts: KV;
   close(): Promise<void>;
 }
 
@@ -55,10 +56,11 @@ export async function connectFleet(options: ConnectOptions): Promise<FleetConnec
   await ensureEventStream(jsm);
   const js = jetstream(nc, { timeout: options.timeoutMs ?? 5_000 });
   const kvm = new Kvm(js);
-  const [desired, hosts, status] = await Promise.all([
+  const [desired, hosts, status, rollouts] = await Promise.all([
     kvm.create(BUCKETS.desired, { history: DESIRED_HISTORY }),
     kvm.create(BUCKETS.hosts, { history: 1 }),
     kvm.create(BUCKETS.status, { history: 1 }),
+    kvm.create(BUCKETS.rollouts, { history: 8 }),
   ]);
   return {
     nc,
@@ -66,6 +68,7 @@ export async function connectFleet(options: ConnectOptions): Promise<FleetConnec
     desired,
     hosts,
     status,
+    rollouts,
     close: async () => {
       await nc.drain().catch(() => nc.close());
     },

@@ -6,6 +6,8 @@ export const BUCKETS = {
   hosts: 'hw_hosts',
   /** key `<hostId>`: the host's latest status. */
   status: 'hw_status',
+  /** key `<rolloutId>`: a rollout's waves and per-host progress, so any coordinator can resume it. */
+  rollouts: 'hw_rollouts',
 } as const;
 
 export const DESIRED_HISTORY = 16;

@@ -56,7 +56,9 @@ function nameClaims(documents: readonly HostDesired[], namePrefix: string): Map<
       for (let instance = 1; instance <= spec.replicas; instance += 1) {
         const key = { project: document.project, service, instance };
         const name = containerName(namePrefix, key);
-        claims.set(name, [...(claims.get(name) ?? []), instanceKeyString(key)]);
+        const claimants = claims.get(name);
+        if (claimants) claimants.push(instanceKeyString(key));
+        else claims.set(name, [instanceKeyString(key)]);
       }
     }
   }
@@ -86,12 +88,13 @@ function diffProject(desired: HostDesired, input: DiffInput, claims: ReadonlyMap
     for (let instance = 1; instance <= service.replicas; instance += 1) {
       const key: InstanceKey = { project: desired.project, service: serviceName, instance };
       const name = containerName(namePrefix, key);
-      wanted.add(instanceKeyString(key));
-      const candidates = byKey.get(instanceKeyString(key)) ?? [];
-      const [current, ...duplicates] = [...candidates].sort((a, b) => preferContainer(a, b, name, specHash));
+      const keyText = instanceKeyString(key);
+      wanted.add(keyText);
+      const candidates = byKey.get(keyText) ?? [];
+      const [current, ...duplicates] = candidates.length > 1 ? [...candidates].sort((a, b) => preferContainer(a, b, name, specHash)) : candidates;
       for (const duplicate of duplicates) entries.push({ kind: 'remove', key, container: duplicate, cause: 'duplicate' });
       if (!current) {
-        const rivals = (claims.get(name) ?? []).filter((claimant) => claimant !== instanceKeyString(key));
+        const rivals = (claims.get(name) ?? []).filter((claimant) => claimant !== keyText);
         const holder = takenNames.get(name) ?? (rivals.length > 0 ? `the desired instance ${rivals.join(', ')} (rename a project or service)` : undefined);
         if (holder !== undefined) {
           entries.push({ kind: 'name-conflict', key, name, holder });
@@ -122,8 +125,7 @@ function diffProject(desired: HostDesired, input: DiffInput, claims: ReadonlyMap
       entries.push({ kind: 'remove', key: container.identity, container, cause });
     }
   }
-  entries.sort(compareEntries);
-  return { project: desired.project, revision: desired.revision, entries };
+  return { project: desired.project, revision: desired.revision, entries: sortEntries(entries) };
 }
 
 /** Keeps the container that is most nearly right: expected name, current spec, running, newest. */
@@ -142,16 +144,16 @@ export function changedConfigFields(before: RuntimeConfig, after: RuntimeConfig)
   return [...fields].filter((field) => canonicalJson(before[field] ?? null) !== canonicalJson(after[field] ?? null)).sort(compareText);
 }
 
-function entryKey(entry: DiffEntry): [string, string, number, string] {
-  const key = entry.kind === 'unowned' ? entry.container.identity : entry.key;
-  const containerId = 'container' in entry ? entry.container.id : '';
-  return [key.project, key.service, key.instance, containerId];
-}
-
-function compareEntries(a: DiffEntry, b: DiffEntry): number {
-  const [pa, sa, ia, ca] = entryKey(a);
-  const [pb, sb, ib, cb] = entryKey(b);
-  return compareText(pa, pb) || compareText(sa, sb) || ia - ib || compareText(a.kind, b.kind) || compareText(ca, cb);
+/** Sorted by project, service, instance, kind, container: each entry's key is built once (10,000 services sort in milliseconds). */
+function sortEntries(entries: readonly DiffEntry[]): DiffEntry[] {
+  const keyed = entries.map((entry): [string, DiffEntry] => {
+    const key = entry.kind === 'unowned' ? entry.container.identity : entry.key;
+    const containerId = 'container' in entry ? entry.container.id : '';
+    // NUL sorts before every character a name may contain, so the joined key orders like the tuple.
+    return [`${key.project}\u0000${key.service}\u0000${String(key.instance).padStart(7, '0')}\u0000${entry.kind}\u0000${containerId}`, entry];
+  });
+  keyed.sort(([a], [b]) => compareText(a, b));
+  return keyed.map(([, entry]) => entry);
 }
 
 /** Locale-independent ordering, so output is identical on every machine. */

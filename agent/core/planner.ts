@@ -168,7 +168,8 @@ function finding(kind: DriftKind, key: InstanceKey, containerId: string | undefi
 /** Identity and state of every labelled container; health is left out so a flapping check does not stale a plan. */
 export function observationFingerprint(snapshot: RuntimeSnapshot): string {
   return contentHash({
-    containers: snapshot.containers.map((container) => [container.id, container.state, container.identity.specHash, container.ownership.owned]).sort(),
+    // Joined to strings before sorting: sorting arrays would stringify them on every comparison.
+    containers: snapshot.containers.map((container) => `${container.id}:${container.state}:${container.identity.specHash}:${container.ownership.owned}`).sort(),
     foreign: [...snapshot.foreignNames].sort(),
   });
 }

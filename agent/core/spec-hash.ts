@@ -1,7 +1,15 @@
 import { contentHash } from '../../shared/canonical.js';
 import { runtimeConfigOf, type ServiceSpec } from '../../shared/fleet-spec.js';
 
+/** Desired documents are immutable values: a spec object hashes to the same value every cycle. */
+const hashes = new WeakMap<ServiceSpec, string>();
+
 /** Hash of the fields that define a container; replicas, placement and drift policy are left out. */
 export function specHashOf(service: ServiceSpec): string {
-  return contentHash(runtimeConfigOf(service));
+  let hash = hashes.get(service);
+  if (hash === undefined) {
+    hash = contentHash(runtimeConfigOf(service));
+    hashes.set(service, hash);
+  }
+  return hash;
 }

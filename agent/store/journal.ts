@@ -45,6 +45,7 @@ export class Journal implements JournalView {
   readonly #owners = new Map<string, OwnerRecord>();
   readonly #latestByInstance = new Map<string, OwnerRecord>();
   readonly #ownerByContainer = new Map<string, OwnerRecord>();
+  #desired = new Map<string, HostDesired>();
   #intentSeq = 0;
   #eventSeq = 0;
   readonly #eventListeners = new Set<() => void>();
@@ -77,6 +78,10 @@ export class Journal implements JournalView {
     for await (const [key, value] of this.#db.iterator({ gte: PREFIX.owner, lt: `${PREFIX.owner}\xff` })) {
       this.#remember(decode(ownerRecordSchema, value, `journal ${key}`));
     }
+    for await (const [key, value] of this.#db.iterator({ gte: PREFIX.desired, lt: `${PREFIX.desired}\xff` })) {
+      const document = decode(hostDesiredSchema, value, `journal ${key}`);
+      this.#desired.set(document.project, document);
+    }
     this.#intentSeq = await this.#lastSeq(PREFIX.intent);
     this.#eventSeq = await this.#lastSeq(PREFIX.event);
   }
@@ -96,16 +101,16 @@ export class Journal implements JournalView {
 
   // --- desired state -------------------------------------------------------------------------
 
+  /** The stored desired documents, by project; read once at open and kept in step with every write. */
   async desiredDocuments(): Promise<HostDesired[]> {
-    const documents: HostDesired[] = [];
-    for await (const [key, value] of this.#db.iterator({ gte: PREFIX.desired, lt: `${PREFIX.desired}\xff` })) {
-      documents.push(decode(hostDesiredSchema, value, `journal ${key}`));
-    }
-    return documents;
+    return [...this.#desired.values()];
   }
 
   async putDesired(document: HostDesired): Promise<void> {
-    await this.#write([{ type: 'put', key: `${PREFIX.desired}${document.project}`, value: encode(document) }]);
+    const validated = hostDesiredSchema.parse(document);
+    await this.#write([{ type: 'put', key: `${PREFIX.desired}${document.project}`, value: encode(validated) }]);
+    const documents = new Map(this.#desired).set(validated.project, validated);
+    this.#desired = new Map([...documents.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
   }
 
   async appliedRevisions(): Promise<Map<string, number>> {

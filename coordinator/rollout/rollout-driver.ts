@@ -1,0 +1,96 @@
+import { decode, encode } from '../../shared/codec.js';
+import { HostwrightError } from '../../shared/errors.js';
+import type { HostDesired } from '../../shared/host-desired.js';
+import type { FleetClient } from '../fleet-client.js';
+import { desiredContentHash } from '../placement.js';
+import { FINISHED_STATUSES, rolloutStateSchema, type RolloutState } from './rollout-state.js';
+import { advanceRollout, type HostObservation } from './rollout-step.js';
+
+/** Rollout state in KV `hw_rollouts`, written with compare-and-set so two coordinators cannot both drive one. */
+export class RolloutStore {
+  constructor(private readonly client: FleetClient) {}
+
+  async get(id: string): Promise<{ state: RolloutState; revision: number } | undefined> {
+    const entry = await this.client.connection.rollouts.get(id);
+    if (!entry || entry.operation !== 'PUT') return undefined;
+    return { state: decode(rolloutStateSchema, entry.value, `rollout ${id}`), revision: entry.revision };
+  }
+
+  async create(state: RolloutState): Promise<number> {
+    return this.client.connection.rollouts.create(state.id, encode(state));
+  }
+
+  /** undefined when someone else changed the rollout since `revision` (pause, abort, another driver). */
+  async update(state: RolloutState, revision: number): Promise<number | undefined> {
+    try {
+      return await this.client.connection.rollouts.update(state.id, encode(state), revision);
+    } catch {
+      return undefined;
+    }
+  }
+
+  async list(): Promise<RolloutState[]> {
+    const states: RolloutState[] = [];
+    for await (const key of await this.client.connection.rollouts.keys()) {
+      const found = await this.get(key).catch(() => undefined);
+      if (found) states.push(found.state);
+    }
+    return states.sort((a, b) => (a.createdAt < b.createdAt ? -1 : 1));
+  }
+
+  /** Sets a new status with compare-and-set, retrying on a concurrent change. */
+  async setStatus(id: string, change: (state: RolloutState) => RolloutState): Promise<RolloutState> {
+    for (let attempt = 0; attempt < 10; attempt += 1) {
+      const found = await this.get(id);
+      if (!found) throw new HostwrightError(`no rollout ${id} (see \`hostwright rollout list\`)`);
+      const next = change(found.state);
+      if ((await this.update(next, found.revision)) !== undefined) return next;
+    }
+    throw new HostwrightError(`rollout ${id} keeps changing; try again`);
+  }
+}
+
+export interface DriveOptions {
+  readonly pollMs: number;
+  readonly signal?: AbortSignal;
+  readonly onStep?: (state: RolloutState, previous: RolloutState) => void;
+}
+
+/**
+ * Drives a stored rollout until it finishes or pauses: observe, step, write, save. Every step is
+ * saved before the next, so a coordinator killed at any point resumes from KV.
+ */
+export async function driveRollout(client: FleetClient, store: RolloutStore, id: string, options: DriveOptions): Promise<RolloutState> {
+  for (;;) {
+    const found = await store.get(id);
+    if (!found) throw new HostwrightError(`no rollout ${id}`);
+    const { state, revision } = found;
+    if (FINISHED_STATUSES.includes(state.status) || state.status === 'paused' || options.signal?.aborted) return state;
+    const [reports, hosts] = await Promise.all([client.statuses(), client.hosts()]);
+    const observe = (hostId: string): HostObservation => ({ report: reports.find((r) => r.hostId === hostId), heartbeatAt: hosts.find((h) => h.hostId === hostId)?.heartbeatAt });
+    const step = advanceRollout(state, observe, new Date());
+    let next = step.state;
+    for (const write of step.writes) {
+      const writtenRevision = await writeIdempotently(client, write.document, state.correlationID);
+      next = { ...next, hosts: next.hosts.map((host) => (host.hostId === write.hostId ? { ...host, writtenRevision } : host)) };
+    }
+    if ((await store.update(next, revision)) !== undefined) options.onStep?.(next, state);
+    if (!FINISHED_STATUSES.includes(next.status) && next.status !== 'paused') await sleep(options.pollMs, options.signal);
+  }
+}
+
+/** Writes a document unless the host already has exactly this content; returns the revision the host must reach. */
+export async function writeIdempotently(client: FleetClient, document: HostDesired, correlationID: string): Promise<number> {
+  const current = (await client.desiredOf(document.project)).get(document.hostId);
+  if (current && desiredContentHash(current.document) === desiredContentHash(document)) return current.document.revision;
+  const revision = (current?.document.revision ?? 0) + 1;
+  await client.writeDesired({ ...document, revision, correlationID }, current?.kvRevision ?? 0);
+  return revision;
+}
+
+function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(resolve, ms);
+    signal?.addEventListener('abort', () => { clearTimeout(timer); resolve(); }, { once: true });
+  });
+}

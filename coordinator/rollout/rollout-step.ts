@@ -1,0 +1,164 @@
+import type { HostDesired } from '../../shared/host-desired.js';
+import type { StatusReport } from '../../shared/wire.js';
+import { TERMINAL_HOST_STATES, type RolloutHost, type RolloutOptions, type RolloutState } from './rollout-state.js';
+
+/** What the driver knows about a host right now. */
+export interface HostObservation {
+  readonly report: StatusReport | undefined;
+  /** undefined when the host never registered. */
+  readonly heartbeatAt: string | undefined;
+}
+
+/** A document the driver must write (with compare-and-set, at the next revision) for a host. */
+export interface RolloutWrite {
+  readonly hostId: string;
+  readonly document: HostDesired;
+}
+
+export interface RolloutStep {
+  readonly state: RolloutState;
+  readonly writes: readonly RolloutWrite[];
+}
+
+export const STALE_HEARTBEAT_MS = 15_000;
+
+/** Canaries first, then batches of maxParallel, in host order. */
+export function planWaves(hostIds: readonly string[], canary: number, maxParallel: number): string[][] {
+  const sorted = [...hostIds].sort();
+  const waves: string[][] = [];
+  if (canary > 0 && sorted.length > 0) waves.push(sorted.splice(0, canary));
+  while (sorted.length > 0) waves.push(sorted.splice(0, maxParallel));
+  return waves;
+}
+
+export interface RolloutStart {
+  readonly id: string;
+  readonly project: string;
+  readonly correlationID: string;
+  readonly now: Date;
+  readonly options: RolloutOptions;
+  readonly targets: readonly { readonly hostId: string; readonly target: HostDesired; readonly previous: HostDesired | null }[];
+}
+
+export function startRollout(start: RolloutStart): RolloutState {
+  const waves = planWaves(start.targets.map((t) => t.hostId), start.options.canary, start.options.maxParallel);
+  const waveOf = new Map(waves.flatMap((wave, index) => wave.map((hostId): [string, number] => [hostId, index])));
+  const at = start.now.toISOString();
+  return {
+    schema: 'hostwright.rollout/v1',
+    id: start.id,
+    project: start.project,
+    correlationID: start.correlationID,
+    createdAt: at,
+    updatedAt: at,
+    options: start.options,
+    waves,
+    currentWave: 0,
+    status: waves.length === 0 ? 'succeeded' : 'running',
+    ...(waves.length === 0 ? { reason: 'no host needs a change' } : {}),
+    hosts: [...start.targets].sort((a, b) => (a.hostId < b.hostId ? -1 : 1)).map((t) => ({ hostId: t.hostId, wave: waveOf.get(t.hostId) ?? 0, state: 'pending' as const, previous: t.previous, target: t.target })),
+  };
+}
+
+/**
+ * Pure: one step of the rollout state machine. Moves hosts of the current wave forward from their
+ * observed status, gates the wave on convergence plus health held for minHealthy, counts failures,
+ * and pauses or rolls back past maxFailures. Returns the documents the driver must write.
+ */
+export function advanceRollout(state: RolloutState, observe: (hostId: string) => HostObservation, now: Date): RolloutStep {
+  if (state.status !== 'running' && state.status !== 'rolling-back') return { state, writes: [] };
+  const at = now.toISOString();
+  const writes: RolloutWrite[] = [];
+  const hosts = state.hosts.map((host): RolloutHost => {
+    const inPlay = state.status === 'rolling-back' ? host.state === 'rolling-back' : host.wave === state.currentWave;
+    if (!inPlay) return host;
+    const observation = observe(host.hostId);
+    if (host.state === 'pending') {
+      if (state.options.skipOffline && isOffline(observation, now)) return { ...host, state: 'skipped', finishedAt: at, message: 'offline when its wave came (--skip-offline)' };
+      writes.push({ hostId: host.hostId, document: host.target });
+      return { ...host, state: 'applying', startedAt: at, writtenRevision: undefined, healthySince: undefined };
+    }
+    if (host.state !== 'applying' && host.state !== 'rolling-back') return host;
+    const document = host.state === 'applying' ? host.target : rollbackDocument(host);
+    if (host.writtenRevision === undefined) {
+      // Written by a driver that stopped before recording it, or not yet: (re)write; the driver is idempotent by content.
+      writes.push({ hostId: host.hostId, document });
+      return host;
+    }
+    return judge(host, document, observation, state.options, now);
+  });
+
+  let next: RolloutState = { ...state, hosts, updatedAt: at };
+  if (state.status === 'rolling-back') {
+    if (hosts.every((host) => host.state !== 'rolling-back')) {
+      const stuck = hosts.filter((host) => host.message?.startsWith('rollback failed'));
+      next = { ...next, status: stuck.length > 0 ? 'failed' : 'rolled-back', reason: stuck.length > 0 ? `rollback did not converge on ${stuck.map((h) => h.hostId).join(', ')}` : next.reason };
+    }
+    return { state: next, writes };
+  }
+
+  const wave = hosts.filter((host) => host.wave === state.currentWave);
+  if (!wave.every((host) => TERMINAL_HOST_STATES.includes(host.state))) return { state: next, writes };
+  const failed = hosts.filter((host) => host.state === 'failed');
+  if (failed.length > state.options.maxFailures) {
+    const reason = `${failed.length} host(s) failed (${failed.map((h) => `${h.hostId}: ${h.message ?? 'failed'}`).join('; ')}); more than --max-failures ${state.options.maxFailures}`;
+    if (state.options.onFailure === 'pause') return { state: { ...next, status: 'paused', reason }, writes };
+    return startRollback({ ...next, reason }, now, writes);
+  }
+  const currentWave = state.currentWave + 1;
+  if (currentWave >= state.waves.length) {
+    const skipped = hosts.filter((host) => host.state === 'skipped').length;
+    return { state: { ...next, currentWave, status: failed.length > 0 || skipped > 0 ? 'failed' : 'succeeded', reason: failed.length > 0 || skipped > 0 ? `${failed.length} failed and ${skipped} skipped host(s) are not on the new revision` : 'every host is on the new revision' }, writes };
+  }
+  // The next wave starts on the next step: its hosts are observed fresh.
+  return { state: { ...next, currentWave }, writes };
+}
+
+/** Rolls every host the rollout touched back to what it ran before, all at once (no canary gating). */
+export function startRollback(state: RolloutState, now: Date, writes: RolloutWrite[] = []): RolloutStep {
+  const at = now.toISOString();
+  const hosts = state.hosts.map((host): RolloutHost => {
+    if (host.state === 'pending' || host.state === 'skipped' || host.state === 'rolled-back') return host;
+    writes.push({ hostId: host.hostId, document: rollbackDocument(host) });
+    return { ...host, state: 'rolling-back', startedAt: at, writtenRevision: undefined, healthySince: undefined, message: undefined };
+  });
+  const touched = hosts.some((host) => host.state === 'rolling-back');
+  return { state: { ...state, hosts, status: touched ? 'rolling-back' : 'rolled-back', updatedAt: at }, writes };
+}
+
+/** What a host goes back to: its previous document, or an explicit empty one where the project was new. */
+export function rollbackDocument(host: RolloutHost): HostDesired {
+  return host.previous ?? { ...host.target, services: {}, allowEmpty: true };
+}
+
+function judge(host: RolloutHost, document: HostDesired, observation: HostObservation, options: RolloutOptions, now: Date): RolloutHost {
+  const at = now.toISOString();
+  const rollingBack = host.state === 'rolling-back';
+  const fail = (message: string): RolloutHost => ({ ...host, state: 'failed', finishedAt: at, message: rollingBack ? `rollback failed: ${message}` : message });
+  const project = observation.report?.status.projects.find((p) => p.project === document.project);
+  const revision = host.writtenRevision;
+  if (project?.rejected && project.rejected.revision === revision) return fail(`revision ${revision} rejected: ${project.rejected.reason}`);
+  if (project && project.desiredRevision === revision && project.blocked.length > 0) return fail(`blocked: ${project.blocked.map((b) => b.message).join('; ')}`);
+  const unhealthy = project && project.desiredRevision === revision ? project.instances.filter((i) => i.health === 'unhealthy') : [];
+  if (unhealthy.length > 0 && !rollingBack) return fail(`unhealthy: ${unhealthy.map((i) => i.name).join(', ')}`);
+
+  const healthy =
+    project !== undefined &&
+    project.desiredRevision === revision &&
+    project.appliedRevision === revision &&
+    project.converged &&
+    project.instances.every((instance) => instance.state === 'running' && (instance.health === 'healthy' || (instance.health === 'none' && !document.services[instance.service]?.healthcheck)));
+  if (healthy) {
+    const since = host.healthySince ?? at;
+    if (now.getTime() - Date.parse(since) >= options.minHealthyMs) return { ...host, state: rollingBack ? 'rolled-back' : 'healthy', healthySince: since, finishedAt: at, message: rollingBack ? 'back on its previous revision' : 'converged and healthy' };
+    return { ...host, healthySince: since };
+  }
+  if (now.getTime() - Date.parse(host.startedAt ?? at) > options.healthyDeadlineMs) {
+    return fail(isOffline(observation, now) ? 'offline: no heartbeat until the deadline' : `not converged and healthy within ${Math.round(options.healthyDeadlineMs / 1000)}s`);
+  }
+  return { ...host, healthySince: undefined };
+}
+
+function isOffline(observation: HostObservation, now: Date): boolean {
+  return observation.heartbeatAt === undefined || now.getTime() - Date.parse(observation.heartbeatAt) > STALE_HEARTBEAT_MS;
+}

@@ -1,0 +1,222 @@
+import { loadavg } from 'node:os';
+import { parseArgs } from 'node:util';
+import { convergeRows, runConverge, type ConvergeResult } from './converge.js';
+import { noopRows, runNoop, type NoopResult } from './noop-cycle.js';
+import { plannerRows, runPlanner, type PlannerResult } from './planner.js';
+import { round } from './stats.js';
+import { InterruptedError, checkEngine, installInterruptHandler, throwIfInterrupted } from './support.js';
+
+/** The engine and the CPUs are shared: every result says how busy the machine was around it. */
+type Measured<T> = T & { readonly load_avg_1m: { readonly start: number; readonly end: number } };
+type BenchResult = Measured<ConvergeResult> | Measured<NoopResult> | Measured<PlannerResult>;
+
+async function measured<T>(body: () => T | Promise<T>): Promise<Measured<T>> {
+  const start = loadavg()[0] ?? 0;
+  const result = await body();
+  return { ...result, load_avg_1m: { start: round(start, 2), end: round(loadavg()[0] ?? 0, 2) } };
+}
+
+const USAGE = `Usage: npm run --silent bench -- <benchmark> [options]
+
+Benchmarks (they print figures and never assert timing):
+  converge   Raw dockerode create+start vs one Hostwright reconcile cycle, same N and parallelism,
+             alternating which goes first each round; median seconds per side and their ratio.
+               --containers N     containers to converge (1-1000, default 20)
+               --parallelism P    concurrent create+start chains on both sides (1-64, default 4)
+               --runs R           rounds (1-100, default 3)
+               --breakdown        also sum the time of every engine and journal call per side
+  noop       No-op cycles on a host already converged to N containers vs a raw list call.
+               --containers N     containers on the host (1-1000, default 100)
+               --iterations I     measured rounds (1-100000, default 50)
+               --warmup W         untimed rounds first (0-1000, default 3)
+               --parallelism P    parallelism of the untimed converging cycle (1-64, default 4)
+               --breakdown        then time as many instrumented full cycles, per runtime/journal call
+  planner    Pure diff + plan + gates (no Docker) for S single-replica services, ~1% to replace
+             and ~1% missing.
+               --services S       services (1-1000000, default 10000)
+               --iterations I     measured iterations (1-100000, default 20)
+               --warmup W         untimed iterations first (0-1000, default 2)
+  all        converge (20 containers), noop (100 containers) and planner (10000 services) with defaults.
+
+Options for every benchmark:
+  --json       print one JSON object on stdout and nothing else (progress goes to stderr)
+  -h, --help   print this help
+
+Needs a local Docker engine and the image hw/busybox:test (deploy/build-test-image.sh) for
+converge, noop and all; nothing is ever pulled. Every container a run creates is removed again.
+`;
+
+class UsageError extends Error {
+  override name = 'UsageError';
+}
+
+const OPTIONS = {
+  containers: { type: 'string' },
+  parallelism: { type: 'string' },
+  runs: { type: 'string' },
+  iterations: { type: 'string' },
+  warmup: { type: 'string' },
+  services: { type: 'string' },
+  breakdown: { type: 'boolean' },
+  json: { type: 'boolean' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
+type OptionName = keyof typeof OPTIONS;
+type Values = { [K in OptionName]?: (typeof OPTIONS)[K]['type'] extends 'boolean' ? boolean : string };
+
+const COMMANDS = ['converge', 'noop', 'planner', 'all'] as const;
+type Command = (typeof COMMANDS)[number];
+
+/** The numeric options each benchmark accepts (json and help go with every one). */
+const ALLOWED: Record<Command, readonly OptionName[]> = {
+  converge: ['containers', 'parallelism', 'runs', 'breakdown'],
+  noop: ['containers', 'iterations', 'warmup', 'parallelism', 'breakdown'],
+  planner: ['services', 'iterations', 'warmup'],
+  all: [],
+};
+
+interface Parsed {
+  readonly command: Command | undefined;
+  readonly values: Values;
+}
+
+function parse(argv: readonly string[]): Parsed {
+  let parsed: { values: Values; positionals: string[] };
+  try {
+    parsed = parseArgs({ args: [...argv], options: OPTIONS, allowPositionals: true, strict: true });
+  } catch (error) {
+    throw new UsageError((error as Error).message);
+  }
+  const { values, positionals } = parsed;
+  if (values.help) return { command: undefined, values };
+  const [command, ...extra] = positionals;
+  if (command === undefined) throw new UsageError(`missing benchmark: expected one of ${COMMANDS.join(', ')}`);
+  if (!isCommand(command)) throw new UsageError(`unknown benchmark "${command}": expected one of ${COMMANDS.join(', ')}`);
+  if (extra.length > 0) throw new UsageError(`unexpected argument(s): ${extra.join(' ')}`);
+  for (const name of Object.keys(values) as OptionName[]) {
+    if (name === 'json' || name === 'help') continue;
+    if (!ALLOWED[command].includes(name)) throw new UsageError(`option --${name} does not apply to "${command}"${ALLOWED[command].length > 0 ? ` (it takes ${ALLOWED[command].map((n) => `--${n}`).join(', ')})` : ' (it runs every benchmark with its defaults)'}`);
+  }
+  return { command, values };
+}
+
+function isCommand(text: string): text is Command {
+  return (COMMANDS as readonly string[]).includes(text);
+}
+
+function integer(values: Values, name: OptionName, fallback: number, min: number, max: number): number {
+  const text = values[name];
+  if (text === undefined) return fallback;
+  if (typeof text !== 'string' || !/^\d+$/.test(text.trim())) throw new UsageError(`--${name} must be a whole number, got "${String(text)}"`);
+  const value = Number(text.trim());
+  if (!Number.isSafeInteger(value) || value < min || value > max) throw new UsageError(`--${name} must be between ${min} and ${max}, got ${text}`);
+  return value;
+}
+
+async function run(command: Command, values: Values): Promise<BenchResult[]> {
+  switch (command) {
+    case 'converge': {
+      const options = { containers: integer(values, 'containers', 20, 1, 1000), parallelism: integer(values, 'parallelism', 4, 1, 64), runs: integer(values, 'runs', 3, 1, 100), breakdown: values.breakdown === true };
+      await checkEngine();
+      return [await measured(() => runConverge(options))];
+    }
+    case 'noop': {
+      const options = {
+        containers: integer(values, 'containers', 100, 1, 1000),
+        iterations: integer(values, 'iterations', 50, 1, 100_000),
+        warmup: integer(values, 'warmup', 3, 0, 1000),
+        parallelism: integer(values, 'parallelism', 4, 1, 64),
+        breakdown: values.breakdown === true,
+      };
+      await checkEngine();
+      return [await measured(() => runNoop(options))];
+    }
+    case 'planner': {
+      const options = { services: integer(values, 'services', 10_000, 1, 1_000_000), iterations: integer(values, 'iterations', 20, 1, 100_000), warmup: integer(values, 'warmup', 2, 0, 1000) };
+      return [await measured(() => runPlanner(options))];
+    }
+    case 'all': {
+      await checkEngine();
+      const converge = await measured(() => runConverge({ containers: 20, parallelism: 4, runs: 3, breakdown: false }));
+      throwIfInterrupted();
+      const noop = await measured(() => runNoop({ containers: 100, iterations: 50, warmup: 3, parallelism: 4, breakdown: false }));
+      throwIfInterrupted();
+      const planner = await measured(() => runPlanner({ services: 10_000, iterations: 20, warmup: 2 }));
+      throwIfInterrupted();
+      return [converge, noop, planner];
+    }
+  }
+}
+
+const TITLES: Record<BenchResult['benchmark'], string> = {
+  converge: 'converge: Hostwright runCycle vs raw dockerode create+start',
+  noop: 'noop: cycles on a converged host',
+  planner: 'planner: diff + plan + gates (pure, no Docker)',
+};
+
+function rowsOf(result: BenchResult): [string, string][] {
+  switch (result.benchmark) {
+    case 'converge':
+      return convergeRows(result);
+    case 'noop':
+      return noopRows(result);
+    case 'planner':
+      return plannerRows(result);
+  }
+}
+
+function rowsWithLoad(result: BenchResult): [string, string][] {
+  return [...rowsOf(result), ['1-min load average (start / end)', `${result.load_avg_1m.start} / ${result.load_avg_1m.end}`]];
+}
+
+function table(title: string, rows: readonly [string, string][]): string {
+  const left = Math.max(...rows.map(([label]) => label.length));
+  const right = Math.max(...rows.map(([, value]) => value.length));
+  const rule = `+${'-'.repeat(left + 2)}+${'-'.repeat(right + 2)}+`;
+  return [title, rule, ...rows.map(([label, value]) => `| ${label.padEnd(left)} | ${value.padEnd(right)} |`), rule].join('\n');
+}
+
+async function main(argv: readonly string[]): Promise<number> {
+  let parsed: Parsed;
+  try {
+    parsed = parse(argv);
+  } catch (error) {
+    if (!(error instanceof UsageError)) throw error;
+    process.stderr.write(`bench: ${error.message}\nRun with --help for usage.\n`);
+    return 2;
+  }
+  const { command, values } = parsed;
+  if (command === undefined) {
+    process.stdout.write(USAGE);
+    return 0;
+  }
+  // Benchmarks that make containers stop and clean up on Ctrl-C; the pure planner just exits.
+  if (command !== 'planner') installInterruptHandler();
+  let results: BenchResult[];
+  try {
+    results = await run(command, values);
+  } catch (error) {
+    if (error instanceof UsageError) {
+      process.stderr.write(`bench: ${error.message}\nRun with --help for usage.\n`);
+      return 2;
+    }
+    if (error instanceof InterruptedError) {
+      process.stderr.write(`bench: ${command} interrupted; its containers were removed\n`);
+      return 130;
+    }
+    process.stderr.write(`bench: ${command} failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+    return 1;
+  }
+  if (values.json) {
+    const output = command === 'all' ? { results } : results[0];
+    process.stdout.write(`${JSON.stringify(output)}\n`);
+  } else {
+    process.stdout.write(`${results.map((result) => table(TITLES[result.benchmark], rowsWithLoad(result))).join('\n\n')}\n`);
+  }
+  return 0;
+}
+
+const code = await main(process.argv.slice(2));
+// Idle keep-alive sockets to the engine must not hold the process open once the figures are out.
+process.stdout.write('', () => process.exit(code));

@@ -63,6 +63,26 @@ export const actionHandlers: { readonly [K in ActionKind]: Handler<K> } = {
     return { outcome: result === 'started' ? 'done' : 'already', message: result === 'started' ? `started ${action.name}` : `${action.name} was already running`, containerId };
   },
 
+  rename: async (action, { runtime }) => {
+    const result = await runtime.renameContainer(action.containerId, action.newName);
+    return { outcome: result === 'renamed' ? 'done' : 'already', message: result === 'renamed' ? `renamed ${action.name} to ${action.newName}` : `${action.newName} already had that name`, containerId: action.containerId };
+  },
+
+  'await-healthy': async (action, { runtime, chainContainerId, signal }) => {
+    if (!chainContainerId) throw new Error(`${action.name}: the chain created no container to wait for`);
+    const deadline = Date.now() + action.timeoutSeconds * 1000;
+    for (;;) {
+      const details = await runtime.inspectContainer(chainContainerId);
+      if (!details) throw new Error(`${action.name} disappeared while starting`);
+      if (details.state === 'exited' || details.state === 'dead') throw new Error(`${action.name} ${details.state} before it was healthy; the old instance keeps running`);
+      if (details.health === 'unhealthy') throw new Error(`${action.name} is unhealthy; the old instance keeps running`);
+      const hasCheck = details.view.healthcheck.length > 0;
+      if (details.state === 'running' && (details.health === 'healthy' || !hasCheck)) return { outcome: 'done', message: `${action.name} is ${hasCheck ? 'healthy' : 'running'}`, containerId: chainContainerId };
+      if (Date.now() > deadline || signal.aborted) throw new Error(`${action.name} was not healthy within ${action.timeoutSeconds}s; the old instance keeps running`);
+      await new Promise((resolve) => setTimeout(resolve, 250));
+    }
+  },
+
   unpause: async (action, { runtime }) => {
     const result = await runtime.unpauseContainer(action.containerId);
     return { outcome: result === 'unpaused' ? 'done' : 'already', message: result === 'unpaused' ? `unpaused ${action.name}` : `${action.name} was not paused`, containerId: action.containerId };

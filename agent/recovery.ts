@@ -80,6 +80,13 @@ async function resolveOne(intent: IntentRecord, containers: readonly RuntimeCont
         // The token stays in the journal: should the create still land, its container is adopted, not orphaned.
         return abandoned(`${interrupted}: no container was created; the next plan creates it`);
       }
+      case 'rename': {
+        const container = containers.find((candidate) => candidate.id === action.containerId);
+        return container?.name === action.newName ? { ...recovered(`${interrupted}: it had completed`), containerId: action.containerId } : { ...abandoned(`${interrupted}: not done; the next plan decides again`), containerId: action.containerId };
+      }
+      case 'await-healthy':
+        // Waiting changes nothing: the next plan waits again if it still must.
+        return abandoned(`${interrupted}: the wait was cut short; the next plan decides again`);
       case 'start':
       case 'unpause':
       case 'stop':

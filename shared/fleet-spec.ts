@@ -89,6 +89,8 @@ const serviceFieldsSchema = z.strictObject({
     replicas: z.number().int().min(0).max(1000).default(1),
     pull_policy: z.enum(['missing', 'never']).default('missing'),
     stop_timeout: durationSchema.default('10s'),
+    /** start-first: a replacement starts and turns healthy before the old instance stops (needs no fixed host port). */
+    update_order: z.enum(['stop-first', 'start-first']).default('stop-first'),
     drift: driftPolicySchema.optional(),
     placement: placementSchema.optional(),
 });

@@ -23,6 +23,10 @@ export const actionSchema = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('create'), ...instanceActionBase, specHash: z.string(), config: runtimeConfigSchema }),
   /** containerId is undefined when the container is created earlier in the same chain. */
   z.object({ kind: z.literal('start'), ...instanceActionBase, containerId: z.string().optional(), repair: z.boolean() }),
+  /** Moves the old instance out of the way of its start-first successor. */
+  z.object({ kind: z.literal('rename'), ...instanceActionBase, containerId: z.string(), newName: z.string() }),
+  /** Waits until the container the chain created is healthy (or running, without a health check). */
+  z.object({ kind: z.literal('await-healthy'), ...instanceActionBase, timeoutSeconds: z.number().int().min(1) }),
   z.object({ kind: z.literal('unpause'), ...instanceActionBase, containerId: z.string() }),
   z.object({ kind: z.literal('stop'), ...instanceActionBase, containerId: z.string(), timeoutSeconds: z.number().int().min(0) }),
   z.object({ kind: z.literal('remove'), ...instanceActionBase, containerId: z.string(), cleanup: z.boolean() }),
@@ -43,6 +47,10 @@ export function describeAction(action: Action): string {
       return `create ${action.name} (${action.config.image})`;
     case 'start':
       return `start ${action.name}`;
+    case 'rename':
+      return `rename ${action.name} [${action.containerId.slice(0, 12)}] to ${action.newName}`;
+    case 'await-healthy':
+      return `wait until ${action.name} is healthy (up to ${action.timeoutSeconds}s)`;
     case 'unpause':
       return `unpause ${action.name} [${action.containerId.slice(0, 12)}]`;
     case 'stop':

@@ -92,7 +92,17 @@ function diffProject(desired: HostDesired, input: DiffInput, claims: ReadonlyMap
       wanted.add(keyText);
       const candidates = byKey.get(keyText) ?? [];
       const [current, ...duplicates] = candidates.length > 1 ? [...candidates].sort((a, b) => preferContainer(a, b, name, specHash)) : candidates;
-      for (const duplicate of duplicates) entries.push({ kind: 'remove', key, container: duplicate, cause: 'duplicate' });
+      let nameKeptByDuplicate = false;
+      const currentNeedsCreate = current !== undefined && (current.identity.specHash !== specHash || current.modifiedFields.some((field) => field !== 'name') || current.state === 'dead');
+      for (const duplicate of duplicates) {
+        // Never remove the only serving copy: a start-first successor that is not healthy yet keeps its
+        // predecessor. (When the current container must be recreated anyway, every duplicate goes.)
+        if (current && !currentNeedsCreate && current.state === 'running' && !serving(current) && serving(duplicate)) {
+          nameKeptByDuplicate ||= duplicate.name === name;
+          continue;
+        }
+        entries.push({ kind: 'remove', key, container: duplicate, cause: 'duplicate' });
+      }
       if (!current) {
         const rivals = (claims.get(name) ?? []).filter((claimant) => claimant !== keyText);
         const holder = takenNames.get(name) ?? (rivals.length > 0 ? `the desired instance ${rivals.join(', ')} (rename a project or service)` : undefined);
@@ -107,7 +117,7 @@ function diffProject(desired: HostDesired, input: DiffInput, claims: ReadonlyMap
         const previous = journal.latestRecordFor(key);
         const changedFields = previous?.specHash === current.identity.specHash ? changedConfigFields(previous.config, config) : ['(unknown: previous spec not in journal)'];
         entries.push({ kind: 'replace', key, name, container: current, specHash, config, changedFields });
-      } else if (current.modifiedFields.length > 0 || current.name !== name) {
+      } else if (current.modifiedFields.some((field) => field !== 'name') || (current.name !== name && !nameKeptByDuplicate)) {
         entries.push({ kind: 'modified', key, name, container: current, specHash, config });
       } else if (current.state !== 'running' && current.state !== 'restarting') {
         entries.push({ kind: 'stopped', key, name, container: current, neverStarted: current.state === 'created', specHash, config });
@@ -128,9 +138,14 @@ function diffProject(desired: HostDesired, input: DiffInput, claims: ReadonlyMap
   return { project: desired.project, revision: desired.revision, entries: sortEntries(entries) };
 }
 
-/** Keeps the container that is most nearly right: expected name, current spec, running, newest. */
+/** Running, and healthy or without a health check. */
+function serving(container: ObservedContainer): boolean {
+  return container.state === 'running' && (container.health === 'healthy' || container.health === 'none');
+}
+
+/** Keeps the container that is most nearly right: current spec, serving, expected name, running, newest. */
 function preferContainer(a: ObservedContainer, b: ObservedContainer, name: string, specHash: string): number {
-  const score = (c: ObservedContainer) => [c.name === name ? 0 : 1, c.identity.specHash === specHash ? 0 : 1, c.state === 'running' ? 0 : 1];
+  const score = (c: ObservedContainer) => [c.identity.specHash === specHash ? 0 : 1, serving(c) ? 0 : 1, c.name === name ? 0 : 1, c.state === 'running' ? 0 : 1];
   const [sa, sb] = [score(a), score(b)];
   for (let i = 0; i < sa.length; i += 1) {
     const delta = (sa[i] as number) - (sb[i] as number);

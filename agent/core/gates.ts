@@ -33,7 +33,7 @@ export function evaluateGates(input: GateInput): GateBlock[] {
 
     // Never touch a container without ownership proof, whatever its name or labels say.
     for (const action of actions) {
-      if ((action.kind === 'stop' || action.kind === 'remove' || action.kind === 'unpause' || (action.kind === 'start' && action.containerId !== undefined)) && !ownedIds.has(action.containerId as string)) {
+      if ((action.kind === 'stop' || action.kind === 'remove' || action.kind === 'unpause' || action.kind === 'rename' || (action.kind === 'start' && action.containerId !== undefined)) && !ownedIds.has(action.containerId as string)) {
         blocks.push({ project, gate: 'unowned-target', message: `${action.kind} of ${action.name} targets container ${String(action.containerId).slice(0, 12)}, which Hostwright does not own` });
       }
     }
@@ -44,6 +44,10 @@ export function evaluateGates(input: GateInput): GateBlock[] {
     }
     // Every create, also one that replaces a container kept under another name, needs its name free.
     for (const action of actions) {
+      if (action.kind === 'rename') {
+        const holder = foreignHolders.get(action.newName);
+        if (holder !== undefined) blocks.push({ project, gate: 'name-conflict', message: `${action.newName} (to move ${action.name} aside) is taken by ${holder}; rename or remove it by hand` });
+      }
       if (action.kind !== 'create') continue;
       const holder = foreignHolders.get(action.name) ?? (createsByName.get(action.name)! > 1 ? 'another create of this plan (rename a project or service)' : undefined);
       if (holder !== undefined) blocks.push({ project, gate: 'name-conflict', message: `${action.name} is taken by ${holder}; rename or remove it by hand` });

@@ -1,7 +1,7 @@
 import type { HostDesired } from '../../shared/host-desired.js';
 import { parseDurationMs } from '../../shared/duration.js';
 import { contentHash } from '../../shared/canonical.js';
-import type { RuntimeConfig } from '../../shared/fleet-spec.js';
+import { parsePortMapping, type RuntimeConfig } from '../../shared/fleet-spec.js';
 import type { Action, ActionDraft, Phase } from './actions.js';
 import { compareText, type HostDiff } from './diff.js';
 import { resolveDriftPolicy, type DriftKind } from './drift-policy.js';
@@ -75,8 +75,7 @@ export function planHost(input: PlanInput): ActionPlan {
         }
         case 'replace': {
           const reason = `spec changed (${entry.changedFields.join(', ')})`;
-          instances.push(...removeChain(entry.container, entry.key, 'instances', reason, false, stopSeconds(entry.config)));
-          instances.push(...createChain(entry.key, entry.name, entry.specHash, entry.config, reason));
+          instances.push(...replaceChain(entry.container, entry.key, entry.name, entry.specHash, entry.config, reason, orderOf(desired, entry.key.service)));
           break;
         }
         case 'modified': {
@@ -84,8 +83,15 @@ export function planHost(input: PlanInput): ActionPlan {
           const repair = repairs('modified');
           drift.push(finding('modified', entry.key, entry.container.id, repair, `${entry.container.name} was modified outside Hostwright (${fields})`));
           if (!repair) break;
-          instances.push(...removeChain(entry.container, entry.key, 'instances', `modified outside Hostwright (${fields})`, false, stopSeconds(entry.config)));
-          instances.push(...createChain(entry.key, entry.name, entry.specHash, entry.config, 'recreate modified container'));
+          if (entry.container.modifiedFields.every((field) => field === 'name') && entry.container.state !== 'dead') {
+            // Only the name moved (by hand, or a start-first that did not finish): give it its name back.
+            const base = { phase: 'instances' as const, chain: instanceKeyString(entry.key), key: entry.key, containerId: entry.container.id };
+            instances.push({ ...base, kind: 'rename', name: entry.container.name, newName: entry.name, reason: 'restore the instance\'s name' });
+            if (entry.container.state === 'paused') instances.push({ ...base, kind: 'unpause', name: entry.name, reason: 'container is paused' });
+            else if (entry.container.state !== 'running' && entry.container.state !== 'restarting') instances.push({ ...base, kind: 'start', name: entry.name, repair: true, reason: `container is ${entry.container.state}` });
+            break;
+          }
+          instances.push(...replaceChain(entry.container, entry.key, entry.name, entry.specHash, entry.config, `modified outside Hostwright (${fields})`, orderOf(desired, entry.key.service)));
           break;
         }
         case 'stopped': {
@@ -148,6 +154,42 @@ function createChain(key: InstanceKey, name: string, specHash: string, config: R
     { kind: 'create', phase: 'instances', chain, key, name, specHash, config, reason },
     { kind: 'start', phase: 'instances', chain, key, name, containerId: undefined, repair: false, reason },
   ];
+}
+
+function orderOf(desired: HostDesired, service: string): 'stop-first' | 'start-first' {
+  return desired.updateOrder ?? desired.services[service]?.update_order ?? 'stop-first';
+}
+
+/**
+ * stop-first: stop, remove, create, start. start-first (when no fixed host port forbids two
+ * instances at once): move the old one aside, create and start the new one, wait until it is
+ * healthy, then stop and remove the old one — at no moment is the instance without a running copy.
+ */
+function replaceChain(container: ObservedContainer, key: InstanceKey, name: string, specHash: string, config: RuntimeConfig, reason: string, order: 'stop-first' | 'start-first'): Draft[] {
+  const fixedPort = config.ports.some((port) => parsePortMapping(port).hostPort !== undefined);
+  if (order === 'stop-first' || fixedPort || container.state !== 'running') {
+    return [...removeChain(container, key, 'instances', reason, false, stopSeconds(config)), ...createChain(key, name, specHash, config, reason)];
+  }
+  const chain = instanceKeyString(key);
+  const asideName = `${name}-old`;
+  const aside: Draft[] = container.name === asideName ? [] : [{ kind: 'rename', phase: 'instances', chain, key, name: container.name, containerId: container.id, newName: asideName, reason: `${reason}; start-first` }];
+  const old = { ...container, name: asideName };
+  return [
+    ...aside,
+    ...createChain(key, name, specHash, config, `${reason}; start-first`),
+    { kind: 'await-healthy', phase: 'instances', chain, key, name, timeoutSeconds: healthTimeoutSeconds(config), reason: 'start-first: the new instance must be healthy before the old one stops' },
+    ...removeChain(old, key, 'instances', `${reason}; replaced by a healthy successor`, false, stopSeconds(config)),
+  ];
+}
+
+/** Long enough for the health check to pass: start period plus (retries + 1) intervals, at least 10 s. */
+function healthTimeoutSeconds(config: RuntimeConfig): number {
+  const check = config.healthcheck;
+  if (!check) return 10;
+  const intervalMs = parseDurationMs(check.interval ?? '30s');
+  const timeoutMs = parseDurationMs(check.timeout ?? '30s');
+  const total = parseDurationMs(check.start_period ?? '0s') + ((check.retries ?? 3) + 1) * (intervalMs + timeoutMs);
+  return Math.max(10, Math.min(600, Math.ceil(total / 1000)));
 }
 
 function removeChain(container: ObservedContainer, key: InstanceKey, phase: Phase, reason: string, cleanup: boolean, timeoutSeconds: number): Draft[] {

@@ -38,7 +38,8 @@ export class DockerRuntime implements RuntimeAdapter {
   async inspectContainer(id: string): Promise<RuntimeContainerDetails | undefined> {
     try {
       const inspect = await this.docker.getContainer(id).inspect();
-      return { view: configViewOf(inspect), restartCount: inspect.RestartCount };
+      const health = (inspect.State.Health?.Status ?? 'none') as string;
+      return { view: configViewOf(inspect), restartCount: inspect.RestartCount, state: containerStateOf(inspect.State.Status), health: health === 'healthy' || health === 'unhealthy' || health === 'starting' ? health : 'none' };
     } catch (error) {
       if (isNotFound(error)) return undefined;
       throw new RuntimeError(`inspect container ${id.slice(0, 12)}: ${dockerMessage(error)}`, { cause: error });
@@ -83,6 +84,18 @@ export class DockerRuntime implements RuntimeAdapter {
     } catch (error) {
       if (isNotModified(error)) return 'already-running';
       throw new RuntimeError(`start ${id.slice(0, 12)}: ${dockerMessage(error)}`, { cause: error });
+    }
+  }
+
+  async renameContainer(id: string, name: string): Promise<'renamed' | 'already-named'> {
+    try {
+      const current = await this.docker.getContainer(id).inspect();
+      if (current.Name.replace(/^\//, '') === name) return 'already-named';
+      await this.docker.getContainer(id).rename({ name });
+      return 'renamed';
+    } catch (error) {
+      if (isConflict(error)) throw new NameConflictError(`cannot rename ${id.slice(0, 12)} to ${name}: the name is in use`, { cause: error });
+      throw new RuntimeError(`rename ${id.slice(0, 12)}: ${dockerMessage(error)}`, { cause: error });
     }
   }
 

@@ -15,6 +15,8 @@ export interface RuntimeContainerSummary {
 export interface RuntimeContainerDetails {
   readonly view: ContainerConfigView;
   readonly restartCount: number;
+  readonly state: ContainerState;
+  readonly health: Health;
 }
 
 export interface ContainerCreateRequest {
@@ -46,6 +48,8 @@ export interface RuntimeAdapter {
   /** Throws NameConflictError when the name is taken. */
   createContainer(request: ContainerCreateRequest): Promise<string>;
   startContainer(id: string): Promise<'started' | 'already-running'>;
+  /** Throws NameConflictError when the new name is taken. */
+  renameContainer(id: string, name: string): Promise<'renamed' | 'already-named'>;
   unpauseContainer(id: string): Promise<'unpaused' | 'not-paused'>;
   stopContainer(id: string, timeoutSeconds: number): Promise<'stopped' | 'already-stopped' | 'missing'>;
   removeContainer(id: string): Promise<'removed' | 'missing'>;

@@ -43,7 +43,7 @@ export function applyPlanToSnapshot(snapshot: RuntimeSnapshot, actions: readonly
   let createdAt = Math.max(0, ...snapshot.containers.map((container) => container.createdAt));
   let intentSeq = Math.max(0, ...[...owners.values()].map((record) => record.intentSeq));
 
-  const target = (action: ActionOf<'start' | 'unpause' | 'stop' | 'remove'>): ObservedContainer => {
+  const target = (action: ActionOf<'start' | 'rename' | 'unpause' | 'stop' | 'remove'>): ObservedContainer => {
     const id = action.containerId ?? createdInChain.get(action.chain);
     if (id === undefined) throw new SimulationError(`${action.id} ${action.kind} ${action.name}: no container id and none created earlier in chain ${action.chain}`);
     const container = containers.get(id);
@@ -107,6 +107,13 @@ export function applyPlanToSnapshot(snapshot: RuntimeSnapshot, actions: readonly
         containers.set(container.id, { ...container, state: 'running', health });
         break;
       }
+      case 'rename': {
+        const container = target(action);
+        containers.set(container.id, { ...container, name: action.newName });
+        break;
+      }
+      case 'await-healthy':
+        break;
       case 'unpause': {
         const container = target(action);
         if (container.state === 'paused') containers.set(container.id, { ...container, state: 'running' });

@@ -179,11 +179,12 @@ describe('diffHost: remove', () => {
     );
   });
 
-  it('duplicates: keeps expected name first, then current spec, then running, then newest, then smallest id', () => {
+  it('duplicates: keeps current spec first, then serving, then expected name, then running, then newest, then smallest id', () => {
     const cases: { readonly name: string; readonly keep: ReturnType<typeof ownedFixture>; readonly other: ReturnType<typeof ownedFixture> }[] = [
-      { name: 'expected name', keep: ownedFixture(key(1), service({ image: 'nginx:1.27' }), { id: 'b', state: 'exited', ownerToken: 't1' }), other: ownedFixture(key(1), web, { id: 'a', name: 'x', createdAt: 5, ownerToken: 't2' }) },
-      { name: 'current spec', keep: ownedFixture(key(1), web, { id: 'b', name: 'x', state: 'exited', ownerToken: 't1' }), other: ownedFixture(key(1), service({ image: 'nginx:1.27' }), { id: 'a', name: 'y', createdAt: 5, ownerToken: 't2' }) },
-      { name: 'running', keep: ownedFixture(key(1), web, { id: 'b', name: 'x', ownerToken: 't1' }), other: ownedFixture(key(1), web, { id: 'a', name: 'y', state: 'exited', createdAt: 5, ownerToken: 't2' }) },
+      { name: 'current spec', keep: ownedFixture(key(1), web, { id: 'b', name: 'x', state: 'exited', ownerToken: 't1' }), other: ownedFixture(key(1), service({ image: 'nginx:1.27' }), { id: 'a', createdAt: 5, ownerToken: 't2' }) },
+      { name: 'serving', keep: ownedFixture(key(1), web, { id: 'b', name: 'x', ownerToken: 't1' }), other: ownedFixture(key(1), web, { id: 'a', state: 'exited', createdAt: 5, ownerToken: 't2' }) },
+      { name: 'expected name', keep: ownedFixture(key(1), web, { id: 'b', ownerToken: 't1' }), other: ownedFixture(key(1), web, { id: 'a', name: 'x', createdAt: 5, ownerToken: 't2' }) },
+      { name: 'running', keep: ownedFixture(key(1), web, { id: 'b', name: 'x', health: 'unhealthy', ownerToken: 't1' }), other: ownedFixture(key(1), web, { id: 'a', name: 'y', state: 'exited', createdAt: 5, ownerToken: 't2' }) },
       { name: 'newest', keep: ownedFixture(key(1), web, { id: 'b', name: 'x', createdAt: 2, ownerToken: 't1' }), other: ownedFixture(key(1), web, { id: 'a', name: 'y', createdAt: 1, ownerToken: 't2' }) },
       { name: 'smallest id', keep: ownedFixture(key(1), web, { id: 'a', name: 'x', ownerToken: 't1' }), other: ownedFixture(key(1), web, { id: 'b', name: 'y', ownerToken: 't2' }) },
     ];
@@ -281,7 +282,12 @@ describe('diffHost: shape', () => {
           const wanted = Object.entries(doc.services).flatMap(([name, spec]) => Array.from({ length: spec.replicas }, (_, i) => instanceKeyString({ project: doc.project, service: name, instance: i + 1 })));
           assert.deepEqual([...instanceEntries].sort(), [...wanted].sort());
           const seen = entries.flatMap((e) => ('container' in e ? [e.container.id] : []));
-          const expected = scenario.snapshot.containers.filter((c) => c.identity.project === doc.project).map((c) => c.id);
+          // A serving duplicate is kept (not listed) while the instance's current container runs but does not serve yet.
+          const serving = (c: { state: string; health: string }) => c.state === 'running' && (c.health === 'healthy' || c.health === 'none');
+          const keepsItsContainer = (e: (typeof entries)[number]) => e.kind === 'in-sync' || e.kind === 'unhealthy' || (e.kind === 'modified' && e.container.modifiedFields.every((field) => field === 'name'));
+          const waiting = entries.flatMap((e) => (keepsItsContainer(e) && 'container' in e && e.container.state === 'running' && !serving(e.container) ? [e.container] : []));
+          const kept = scenario.snapshot.containers.filter((c) => c.ownership.owned && serving(c) && waiting.some((w) => w.id !== c.id && instanceKeyString(w.identity) === instanceKeyString(c.identity)));
+          const expected = scenario.snapshot.containers.filter((c) => c.identity.project === doc.project && !kept.includes(c)).map((c) => c.id);
           assert.deepEqual([...seen].sort(), [...expected].sort());
         }
       }),

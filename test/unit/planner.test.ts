@@ -154,7 +154,7 @@ describe('planHost: modified', () => {
     const result = plan([desired('shop', { web: service({ drift: { modified: 'repair' } }) })], [container], [record], { mode: 'maintain' });
     assert.deepEqual(lines(result.actions), ['a1 instances stop hw-shop-web-1', 'a2 instances remove hw-shop-web-1', 'a3 instances create hw-shop-web-1', 'a4 instances start hw-shop-web-1']);
     assert.equal(result.actions[0]?.reason, 'modified outside Hostwright (env, labels)');
-    assert.equal(result.actions[2]?.reason, 'recreate modified container');
+    assert.equal(result.actions[2]?.reason, 'modified outside Hostwright (env, labels)');
     assert.equal(result.drift[0]?.action, 'repair');
   });
 

@@ -43,6 +43,8 @@ export function renderPlan(json: PlanReport): string {
 function target(action: Action): string {
   if (action.kind === 'pull-image') return action.image;
   if (action.kind === 'create') return `${action.name} (${action.config.image})`;
+  if (action.kind === 'rename') return `${action.name} [${shortId(action.containerId)}] -> ${action.newName}`;
+  if (action.kind === 'await-healthy') return `${action.name} (up to ${action.timeoutSeconds}s)`;
   return action.kind === 'start' && action.containerId === undefined ? action.name : `${action.name} [${shortId(action.containerId)}]`;
 }
 

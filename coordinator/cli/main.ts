@@ -6,6 +6,7 @@ import { registerApply } from './commands/apply.js';
 import { registerEvents } from './commands/events.js';
 import { registerHosts } from './commands/hosts.js';
 import { registerPlan } from './commands/plan.js';
+import { registerRollback } from './commands/rollback.js';
 import { registerRollout } from './commands/rollout.js';
 import { registerStatus } from './commands/status.js';
 import { EXIT } from './exit-codes.js';
@@ -22,6 +23,7 @@ registerEvents(program);
 registerAgent(program);
 registerHosts(program);
 registerRollout(program);
+registerRollback(program);
 
 // The one top-level catch: every error becomes a message and an exit code, never a stack trace.
 try {

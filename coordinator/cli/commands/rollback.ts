@@ -1,0 +1,84 @@
+import type { Command } from 'commander';
+import { decode } from '../../../shared/codec.js';
+import { InvalidInputError } from '../../../shared/errors.js';
+import { hostDesiredSchema, type HostDesired } from '../../../shared/host-desired.js';
+import { desiredKey } from '../../../shared/subjects.js';
+import type { FleetClient } from '../../fleet-client.js';
+import { driveRollout, RolloutStore, writeIdempotently } from '../../rollout/rollout-driver.js';
+import { FINISHED_STATUSES } from '../../rollout/rollout-state.js';
+import { rollbackDocument, startRollback } from '../../rollout/rollout-step.js';
+import { EXIT } from '../exit-codes.js';
+import { collectPlans, renderFleetPlan } from '../fleet/fleet-plan.js';
+import { withFleet } from '../fleet/fleet-session.js';
+import { modeOf } from '../options.js';
+import { renderRollout, rolloutProgressLines } from '../render/rollout-view.js';
+
+interface RollbackOptions {
+  readonly nats?: string;
+  readonly rollout?: string;
+  readonly host?: string;
+  readonly project?: string;
+  readonly dryRun?: boolean;
+  readonly json?: boolean;
+}
+
+export function registerRollback(program: Command): void {
+  program
+    .command('rollback')
+    .description('put hosts back on their previous desired revision: every host a rollout touched (at once, no canary gating), or one host\'s project')
+    .option('--rollout <id>', 'roll back every host this rollout touched')
+    .option('--host <id>', 'roll back one host (with --project) to the revision before its current one')
+    .option('--project <name>', 'the project to roll back on --host')
+    .option('--nats <url>', 'the fleet\'s NATS (default: $HOSTWRIGHT_NATS)')
+    .option('--dry-run', 'only show the plan of each host')
+    .option('--json', 'print the final state as JSON')
+    .action(async (options: RollbackOptions) => {
+      const mode = modeOf(options, 'rollback');
+      if (mode.kind !== 'fleet') return;
+      if (!options.rollout && !(options.host && options.project)) throw new InvalidInputError('rollback: pass --rollout ID, or --host ID --project NAME');
+      await withFleet(mode.natsUrl, (client) => (options.rollout ? rollbackRollout(client, options.rollout, options) : rollbackHost(client, options.host as string, options.project as string, options)));
+    });
+}
+
+async function rollbackRollout(client: FleetClient, id: string, options: RollbackOptions): Promise<void> {
+  const store = new RolloutStore(client);
+  const found = await store.get(id);
+  if (!found) throw new InvalidInputError(`no rollout ${id} (see \`hostwright rollout list\`)`);
+  const touched = found.state.hosts.filter((host) => host.state !== 'pending' && host.state !== 'skipped' && host.state !== 'rolled-back');
+  if (touched.length === 0) throw new InvalidInputError(`rollout ${id} touched no host that is not already back`);
+  await showPlans(client, touched.map((host) => rollbackDocument(host)), found.state.correlationID);
+  if (options.dryRun) return;
+  // Each host goes straight back to what it ran before the rollout: no waves, no canary.
+  const started = await store.setStatus(id, (state) => ({ ...startRollback({ ...state, status: state.status === 'aborted' ? 'paused' : state.status, reason: 'rolled back by an operator' }, new Date()).state }));
+  process.stdout.write(`rolling back ${touched.length} host(s) of rollout ${id}\n`);
+  const final = FINISHED_STATUSES.includes(started.status) ? started : await driveRollout(client, store, id, { pollMs: 500, onStep: (next, previous) => rolloutProgressLines(next, previous).forEach((line) => process.stdout.write(`${line}\n`)) });
+  process.stdout.write(options.json ? `${JSON.stringify(final)}\n` : `\n${renderRollout(final)}\n`);
+  if (final.status !== 'rolled-back') process.exitCode = EXIT.error;
+}
+
+async function rollbackHost(client: FleetClient, hostId: string, project: string, options: RollbackOptions): Promise<void> {
+  const key = desiredKey(hostId, project);
+  const history = await client.connection.desired.history({ key });
+  const documents: HostDesired[] = [];
+  for await (const entry of history) {
+    if (entry.operation !== 'PUT') continue;
+    try {
+      documents.push(decode(hostDesiredSchema, entry.value, `desired ${key}`));
+    } catch {
+      // A damaged value in the history is never a rollback target.
+    }
+  }
+  const current = documents.at(-1);
+  const previous = [...documents].reverse().find((document) => current && document.revision < current.revision && JSON.stringify(document.services) !== JSON.stringify(current.services));
+  if (!current || !previous) throw new InvalidInputError(`${key} has no earlier revision with other content in its history`);
+  process.stdout.write(`${key}: r${current.revision} -> content of r${previous.revision}\n`);
+  await showPlans(client, [previous], client.newCorrelationID());
+  if (options.dryRun) return;
+  const revision = await writeIdempotently(client, previous, client.newCorrelationID());
+  process.stdout.write(`wrote ${key} r${revision}; follow it with \`hostwright status --host ${hostId} --watch\`\n`);
+}
+
+async function showPlans(client: FleetClient, documents: readonly HostDesired[], correlationID: string): Promise<void> {
+  const plans = await collectPlans(client, documents.map((document) => ({ hostId: document.hostId, document, kvRevision: 0, changed: true })), correlationID, 5_000);
+  process.stdout.write(`${renderFleetPlan(documents[0]?.project ?? '', plans)}\n\n`);
+}

@@ -1,6 +1,7 @@
 import { loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
 import { convergeRows, runConverge, type ConvergeResult } from './converge.js';
+import { fleetRows, runFleet, type FleetResult } from './fleet.js';
 import { noopRows, runNoop, type NoopResult } from './noop-cycle.js';
 import { plannerRows, runPlanner, type PlannerResult } from './planner.js';
 import { round } from './stats.js';
@@ -8,7 +9,7 @@ import { InterruptedError, checkEngine, installInterruptHandler, throwIfInterrup
 
 /** The engine and the CPUs are shared: every result says how busy the machine was around it. */
 type Measured<T> = T & { readonly load_avg_1m: { readonly start: number; readonly end: number } };
-type BenchResult = Measured<ConvergeResult> | Measured<NoopResult> | Measured<PlannerResult>;
+type BenchResult = Measured<ConvergeResult> | Measured<NoopResult> | Measured<PlannerResult> | Measured<FleetResult>;
 
 async function measured<T>(body: () => T | Promise<T>): Promise<Measured<T>> {
   const start = loadavg()[0] ?? 0;
@@ -36,6 +37,12 @@ Benchmarks (they print figures and never assert timing):
                --services S       services (1-1000000, default 10000)
                --iterations I     measured iterations (1-100000, default 20)
                --warmup W         untimed iterations first (0-1000, default 2)
+  fleet      A real nats-server and H agents (in this process) on the local engine: one apply of
+             H x N containers until every host reports converged, next to one host converging
+             the same H*N containers directly; then desired-state write -> status latency.
+               --hosts H          agents (1-20, default 3)
+               --containers N     containers per host (1-100, default 5)
+               --iterations I     latency samples (1-10000, default 30)
   all        converge (20 containers), noop (100 containers) and planner (10000 services) with defaults.
 
 Options for every benchmark:
@@ -57,6 +64,7 @@ const OPTIONS = {
   iterations: { type: 'string' },
   warmup: { type: 'string' },
   services: { type: 'string' },
+  hosts: { type: 'string' },
   breakdown: { type: 'boolean' },
   json: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
@@ -65,7 +73,7 @@ const OPTIONS = {
 type OptionName = keyof typeof OPTIONS;
 type Values = { [K in OptionName]?: (typeof OPTIONS)[K]['type'] extends 'boolean' ? boolean : string };
 
-const COMMANDS = ['converge', 'noop', 'planner', 'all'] as const;
+const COMMANDS = ['converge', 'noop', 'planner', 'fleet', 'all'] as const;
 type Command = (typeof COMMANDS)[number];
 
 /** The numeric options each benchmark accepts (json and help go with every one). */
@@ -73,6 +81,7 @@ const ALLOWED: Record<Command, readonly OptionName[]> = {
   converge: ['containers', 'parallelism', 'runs', 'breakdown'],
   noop: ['containers', 'iterations', 'warmup', 'parallelism', 'breakdown'],
   planner: ['services', 'iterations', 'warmup'],
+  fleet: ['hosts', 'containers', 'iterations'],
   all: [],
 };
 
@@ -136,6 +145,11 @@ async function run(command: Command, values: Values): Promise<BenchResult[]> {
       const options = { services: integer(values, 'services', 10_000, 1, 1_000_000), iterations: integer(values, 'iterations', 20, 1, 100_000), warmup: integer(values, 'warmup', 2, 0, 1000) };
       return [await measured(() => runPlanner(options))];
     }
+    case 'fleet': {
+      const options = { hosts: integer(values, 'hosts', 3, 1, 20), containers: integer(values, 'containers', 5, 1, 100), writes: integer(values, 'iterations', 30, 1, 10_000) };
+      await checkEngine();
+      return [await measured(() => runFleet(options))];
+    }
     case 'all': {
       await checkEngine();
       const converge = await measured(() => runConverge({ containers: 20, parallelism: 4, runs: 3, breakdown: false }));
@@ -153,6 +167,7 @@ const TITLES: Record<BenchResult['benchmark'], string> = {
   converge: 'converge: Hostwright runCycle vs raw dockerode create+start',
   noop: 'noop: cycles on a converged host',
   planner: 'planner: diff + plan + gates (pure, no Docker)',
+  fleet: 'fleet: apply over NATS to H agents vs one host doing the same work',
 };
 
 function rowsOf(result: BenchResult): [string, string][] {
@@ -163,6 +178,8 @@ function rowsOf(result: BenchResult): [string, string][] {
       return noopRows(result);
     case 'planner':
       return plannerRows(result);
+    case 'fleet':
+      return fleetRows(result);
   }
 }
 

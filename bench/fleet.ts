@@ -1,0 +1,132 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pino } from 'pino';
+import { runFleetAgent } from '../agent/fleet/fleet-agent.js';
+import { FleetClient } from '../coordinator/fleet-client.js';
+import { fleetTargets } from '../coordinator/fleet-targets.js';
+import { decode } from '../shared/codec.js';
+import { fleetFileSchema, type FleetFile } from '../shared/fleet-spec.js';
+import { statusReportSchema } from '../shared/wire.js';
+import { startNatsServer } from '../test/lib/nats-server.js';
+import { percentile, round, summarize, type Summary } from './stats.js';
+import { BENCH_COMMAND, BENCH_IMAGE, benchDesired, benchService, openHostwright, progress, removeProjectContainers, uniqueName } from './support.js';
+
+export interface FleetOptions {
+  readonly hosts: number;
+  readonly containers: number;
+  readonly writes: number;
+}
+
+export interface FleetResult {
+  readonly benchmark: 'fleet';
+  readonly hosts: number;
+  readonly containers_per_host: number;
+  /** From the coordinator's first write to every host reporting the revision applied and converged. */
+  readonly fleet_s: number;
+  /** One host converging hosts × containers through the reconciler directly, in the same run. */
+  readonly single_host_same_work_s: number;
+  readonly ratio: number;
+  /** A desired-state write until the host's status reports that revision (agent picked it up, reconciled, published). */
+  readonly write_to_status_ms: Summary & { readonly p99: number };
+}
+
+/** Real nats-server, real agents (in this process, each with its own journal and name prefix), real Docker. */
+export async function runFleet(options: FleetOptions): Promise<FleetResult> {
+  const run = uniqueName('hwfleet');
+  const project = run;
+  const nats = await startNatsServer();
+  const abort = new AbortController();
+  const dirs: string[] = [];
+  const agents: Promise<void>[] = [];
+  let client: FleetClient | undefined;
+  const hostIds = Array.from({ length: options.hosts }, (_, i) => `${run}-h${i + 1}`);
+  try {
+    for (const hostId of hostIds) {
+      const dataDir = await mkdtemp(join(tmpdir(), 'hw-bench-fleet-'));
+      dirs.push(dataDir);
+      agents.push(runFleetAgent({ hostId, labels: {}, natsUrl: nats.url, dataDir, namePrefix: `${hostId}-`, parallelism: 4, resyncMs: 60_000, heartbeatMs: 1_000, metricsAddr: undefined, logger: pino({ level: 'silent' }), signal: abort.signal }));
+    }
+    client = await FleetClient.connect(nats.url, pino({ level: 'silent' }));
+    await until(async () => (await client!.hosts()).length >= options.hosts, 30_000, 'agents to register');
+
+    const fleet: FleetFile = fleetFileSchema.parse({ project, services: { app: { image: BENCH_IMAGE, command: [...BENCH_COMMAND], replicas: options.containers, stop_timeout: '1s' } } });
+    progress(`fleet: applying ${options.hosts} x ${options.containers} containers`);
+    const started = performance.now();
+    const hosts = (await client.hosts()).filter((h) => hostIds.includes(h.hostId)).map((h) => ({ hostId: h.hostId, labels: h.labels }));
+    const targets = fleetTargets(fleet, hosts, await client.desiredOf(project), client.newCorrelationID());
+    for (const target of targets) await client.writeDesired(target.document, target.kvRevision);
+    await until(async () => {
+      const statuses = await client!.statuses();
+      return hostIds.every((hostId) => statuses.find((s) => s.hostId === hostId)?.status.projects.some((p) => p.project === project && p.appliedRevision === 1 && p.converged && p.instances.length === options.containers));
+    }, 600_000, 'the fleet to converge');
+    const fleetSeconds = (performance.now() - started) / 1000;
+
+    progress(`fleet: ${options.writes} desired-state writes, timing each until the host reports it`);
+    const latencies: number[] = [];
+    const host = hostIds[0] as string;
+    for (let i = 0; i < options.writes; i += 1) {
+      const current = (await client.desiredOf(project)).get(host);
+      if (!current) throw new Error('desired state vanished');
+      // allowEmpty is part of the document but not of any container: a new revision with no container work.
+      const next = { ...current.document, revision: current.document.revision + 1, allowEmpty: !current.document.allowEmpty };
+      const watcher = await client.connection.status.watch({ key: host, include: 'updates' });
+      const t = performance.now();
+      await client.writeDesired(next, current.kvRevision);
+      for await (const entry of watcher) {
+        const report = decode(statusReportSchema, entry.value, 'status');
+        if (report.status.projects.some((p) => p.project === project && p.desiredRevision === next.revision)) break;
+      }
+      latencies.push(performance.now() - t);
+      watcher.stop();
+    }
+
+    progress(`fleet: single-host baseline, ${options.hosts * options.containers} containers`);
+    const single = await openHostwright(uniqueName('bench'), 4);
+    const singleProject = uniqueName('hwfleet-single');
+    let singleSeconds: number;
+    try {
+      await single.journal.putDesired(benchDesired(single.reconciler.hostId, singleProject, { app: benchService({ replicas: options.hosts * options.containers }) }));
+      const t = performance.now();
+      await single.reconciler.runCycle();
+      singleSeconds = (performance.now() - t) / 1000;
+    } finally {
+      await removeProjectContainers(singleProject);
+      await single.close();
+    }
+    return {
+      benchmark: 'fleet',
+      hosts: options.hosts,
+      containers_per_host: options.containers,
+      fleet_s: round(fleetSeconds),
+      single_host_same_work_s: round(singleSeconds),
+      ratio: round(fleetSeconds / singleSeconds),
+      write_to_status_ms: { ...summarize(latencies), p99: round(percentile(latencies, 99)) },
+    };
+  } finally {
+    abort.abort();
+    await Promise.allSettled(agents);
+    await client?.close().catch(() => undefined);
+    await removeProjectContainers(project);
+    await nats.cleanup();
+    await Promise.all(dirs.map((dir) => rm(dir, { recursive: true, force: true })));
+  }
+}
+
+export function fleetRows(result: FleetResult): [string, string][] {
+  return [
+    ['hosts x containers per host', `${result.hosts} x ${result.containers_per_host}`],
+    ['fleet: apply -> all hosts converged (s)', String(result.fleet_s)],
+    ['single host, same containers (s)', String(result.single_host_same_work_s)],
+    ['ratio fleet / single host', String(result.ratio)],
+    ['write -> host status reports it (ms, p50 / p99)', `${result.write_to_status_ms.median} / ${result.write_to_status_ms.p99}`],
+  ];
+}
+
+async function until(check: () => Promise<boolean | undefined>, timeoutMs: number, what: string): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}

@@ -2,6 +2,7 @@ import { loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
 import { convergeRows, runConverge, type ConvergeResult } from './converge.js';
 import { fleetRows, runFleet, type FleetResult } from './fleet.js';
+import { rolloutRows, runRolloutBench, type RolloutBenchResult } from './rollout.js';
 import { noopRows, runNoop, type NoopResult } from './noop-cycle.js';
 import { plannerRows, runPlanner, type PlannerResult } from './planner.js';
 import { round } from './stats.js';
@@ -9,7 +10,7 @@ import { InterruptedError, checkEngine, installInterruptHandler, throwIfInterrup
 
 /** The engine and the CPUs are shared: every result says how busy the machine was around it. */
 type Measured<T> = T & { readonly load_avg_1m: { readonly start: number; readonly end: number } };
-type BenchResult = Measured<ConvergeResult> | Measured<NoopResult> | Measured<PlannerResult> | Measured<FleetResult>;
+type BenchResult = Measured<ConvergeResult> | Measured<NoopResult> | Measured<PlannerResult> | Measured<FleetResult> | Measured<RolloutBenchResult>;
 
 async function measured<T>(body: () => T | Promise<T>): Promise<Measured<T>> {
   const start = loadavg()[0] ?? 0;
@@ -43,6 +44,11 @@ Benchmarks (they print figures and never assert timing):
                --hosts H          agents (1-20, default 3)
                --containers N     containers per host (1-100, default 5)
                --iterations I     latency samples (1-10000, default 30)
+  rollout    A real nats-server and H agents: a version change rolled out with canary 1 and
+             --max-parallel, min-healthy 0, next to the sum of one single-host replacement per wave.
+               --hosts H          agents (2-20, default 4)
+               --containers N     containers per host (1-100, default 3)
+               --parallelism P    the rollout's --max-parallel (1-20, default 2)
   all        converge (20 containers), noop (100 containers) and planner (10000 services) with defaults.
 
 Options for every benchmark:
@@ -73,7 +79,7 @@ const OPTIONS = {
 type OptionName = keyof typeof OPTIONS;
 type Values = { [K in OptionName]?: (typeof OPTIONS)[K]['type'] extends 'boolean' ? boolean : string };
 
-const COMMANDS = ['converge', 'noop', 'planner', 'fleet', 'all'] as const;
+const COMMANDS = ['converge', 'noop', 'planner', 'fleet', 'rollout', 'all'] as const;
 type Command = (typeof COMMANDS)[number];
 
 /** The numeric options each benchmark accepts (json and help go with every one). */
@@ -82,6 +88,7 @@ const ALLOWED: Record<Command, readonly OptionName[]> = {
   noop: ['containers', 'iterations', 'warmup', 'parallelism', 'breakdown'],
   planner: ['services', 'iterations', 'warmup'],
   fleet: ['hosts', 'containers', 'iterations'],
+  rollout: ['hosts', 'containers', 'parallelism'],
   all: [],
 };
 
@@ -150,6 +157,11 @@ async function run(command: Command, values: Values): Promise<BenchResult[]> {
       await checkEngine();
       return [await measured(() => runFleet(options))];
     }
+    case 'rollout': {
+      const options = { hosts: integer(values, 'hosts', 4, 2, 20), containers: integer(values, 'containers', 3, 1, 100), maxParallel: integer(values, 'parallelism', 2, 1, 20) };
+      await checkEngine();
+      return [await measured(() => runRolloutBench(options))];
+    }
     case 'all': {
       await checkEngine();
       const converge = await measured(() => runConverge({ containers: 20, parallelism: 4, runs: 3, breakdown: false }));
@@ -168,6 +180,7 @@ const TITLES: Record<BenchResult['benchmark'], string> = {
   noop: 'noop: cycles on a converged host',
   planner: 'planner: diff + plan + gates (pure, no Docker)',
   fleet: 'fleet: apply over NATS to H agents vs one host doing the same work',
+  rollout: 'rollout: waves over NATS vs the sum of single-host replacements per wave',
 };
 
 function rowsOf(result: BenchResult): [string, string][] {
@@ -180,6 +193,8 @@ function rowsOf(result: BenchResult): [string, string][] {
       return plannerRows(result);
     case 'fleet':
       return fleetRows(result);
+    case 'rollout':
+      return rolloutRows(result);
   }
 }
 

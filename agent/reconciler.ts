@@ -4,7 +4,6 @@ import { errorMessage } from '../shared/errors.js';
 import type { EventDraft, HostwrightEvent } from '../shared/events.js';
 import type { HostDesired } from '../shared/host-desired.js';
 import type { GateBlock, HostStatus } from '../shared/host-status.js';
-import { hostStatusSchema } from '../shared/host-status.js';
 import { actionResultEvent, plannedEvents } from './core/action-events.js';
 import type { Action, ActionKind, ActionOf, Phase } from './core/actions.js';
 import { diffHost, type HostDiff } from './core/diff.js';
@@ -106,7 +105,7 @@ export class Reconciler {
     log.debug({ actions: plan.actions.length, runnable: runnable.length, blocks: blocks.length }, 'planned');
     if (request.dryRun) return { correlationID, dryRun: true, diff, plan, blocks, runnable, results: [], failed: false, status: undefined };
 
-    const previous = await journal.getStatus(hostStatusSchema);
+    const previous = await journal.getStatus();
     const appliedBefore = await journal.appliedRevisions();
     const before = this.#statusFrom(diff, plan, blocks, appliedBefore);
     const earlyEvents = [...statusTransitionEvents(previous, before), ...plannedEvents(plan, runnable)];

@@ -1,11 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import { mkdir } from 'node:fs/promises';
 import { Level } from 'level';
-import type { z } from 'zod';
 import { decode, encode } from '../../shared/codec.js';
 import { DataDirLockedError, JournalError, errorMessage } from '../../shared/errors.js';
 import { hostwrightEventSchema, type HostwrightEvent } from '../../shared/events.js';
 import { hostDesiredSchema, type HostDesired } from '../../shared/host-desired.js';
+import { hostStatusSchema, type HostStatus } from '../../shared/host-status.js';
 import type { JournalView } from '../core/diff.js';
 import { instanceKeyString, ownerRecordSchema, type InstanceKey, type OwnerRecord } from '../core/snapshot.js';
 import { appliedRevisionSchema, intentRecordSchema, rejectedRevisionSchema, resultRecordSchema, type AppliedRevision, type IntentRecord, type RejectedRevision, type ResultRecord } from './records.js';
@@ -46,6 +46,11 @@ export class Journal implements JournalView {
   readonly #latestByInstance = new Map<string, OwnerRecord>();
   readonly #ownerByContainer = new Map<string, OwnerRecord>();
   #desired = new Map<string, HostDesired>();
+  readonly #applied = new Map<string, number>();
+  readonly #rejected = new Map<string, RejectedRevision>();
+  #pending = 0;
+  #status: HostStatus | undefined;
+  #statusLoaded = false;
   #intentSeq = 0;
   #eventSeq = 0;
   readonly #eventListeners = new Set<() => void>();
@@ -82,6 +87,15 @@ export class Journal implements JournalView {
       const document = decode(hostDesiredSchema, value, `journal ${key}`);
       this.#desired.set(document.project, document);
     }
+    for await (const [key, value] of this.#db.iterator({ gte: PREFIX.applied, lt: `${PREFIX.applied}\xff` })) {
+      const record = decode(appliedRevisionSchema, value, `journal ${key}`);
+      this.#applied.set(record.project, record.revision);
+    }
+    for await (const [key, value] of this.#db.iterator({ gte: PREFIX.rejected, lt: `${PREFIX.rejected}\xff` })) {
+      const record = decode(rejectedRevisionSchema, value, `journal ${key}`);
+      this.#rejected.set(record.project, record);
+    }
+    for await (const key of this.#db.keys({ gte: PREFIX.pending, lt: `${PREFIX.pending}\xff` })) if (key) this.#pending += 1;
     this.#intentSeq = await this.#lastSeq(PREFIX.intent);
     this.#eventSeq = await this.#lastSeq(PREFIX.event);
   }
@@ -114,16 +128,12 @@ export class Journal implements JournalView {
   }
 
   async appliedRevisions(): Promise<Map<string, number>> {
-    const applied = new Map<string, number>();
-    for await (const [key, value] of this.#db.iterator({ gte: PREFIX.applied, lt: `${PREFIX.applied}\xff` })) {
-      const record = decode(appliedRevisionSchema, value, `journal ${key}`);
-      applied.set(record.project, record.revision);
-    }
-    return applied;
+    return new Map(this.#applied);
   }
 
   async markApplied(record: AppliedRevision): Promise<void> {
     await this.#write([{ type: 'put', key: `${PREFIX.applied}${record.project}`, value: encode(record) }]);
+    this.#applied.set(record.project, record.revision);
   }
 
   // --- ownership -----------------------------------------------------------------------------
@@ -166,6 +176,7 @@ export class Journal implements JournalView {
     if (ownerRecord) operations.push({ type: 'put', key: `${PREFIX.owner}${ownerRecord.ownerToken}`, value: encode(ownerRecord) });
     this.#intentSeq = seq;
     await this.#write(operations);
+    this.#pending += 1;
     if (ownerRecord) this.#remember(ownerRecord);
     return record;
   }
@@ -179,6 +190,7 @@ export class Journal implements JournalView {
       ...owners.map((owner): Batch => ({ type: 'put', key: `${PREFIX.owner}${owner.ownerToken}`, value: encode(owner) })),
     ];
     await this.#write(operations);
+    this.#pending = Math.max(0, this.#pending - 1);
     for (const owner of owners) this.#remember(owner);
     this.#notifyEvents(events);
   }
@@ -192,21 +204,19 @@ export class Journal implements JournalView {
   // --- rejected revisions --------------------------------------------------------------------
 
   async rejectedRevisions(): Promise<Map<string, RejectedRevision>> {
-    const rejected = new Map<string, RejectedRevision>();
-    for await (const [key, value] of this.#db.iterator({ gte: PREFIX.rejected, lt: `${PREFIX.rejected}\xff` })) {
-      const record = decode(rejectedRevisionSchema, value, `journal ${key}`);
-      rejected.set(record.project, record);
-    }
-    return rejected;
+    return new Map(this.#rejected);
   }
 
   async setRejected(record: RejectedRevision | { project: string; revision?: undefined }): Promise<void> {
     const key = `${PREFIX.rejected}${record.project}`;
     await this.#write([record.revision === undefined ? { type: 'del', key } : { type: 'put', key, value: encode(record) }]);
+    if (record.revision === undefined) this.#rejected.delete(record.project);
+    else this.#rejected.set(record.project, record);
   }
 
   /** Intents with no recorded result: what a crash interrupted. */
   async unresolvedIntents(): Promise<IntentRecord[]> {
+    if (this.#pending === 0) return [];
     const intents: IntentRecord[] = [];
     for await (const key of this.#db.keys({ gte: PREFIX.pending, lt: `${PREFIX.pending}\xff` })) {
       const seq = Number(key.slice(PREFIX.pending.length));
@@ -292,12 +302,19 @@ export class Journal implements JournalView {
 
   // --- status --------------------------------------------------------------------------------
 
-  async getStatus<T extends z.ZodType>(schema: T): Promise<z.infer<T> | undefined> {
-    const value = await this.#db.get(PREFIX.status);
-    return value === undefined ? undefined : decode(schema, value, 'journal status');
+  /** The last stored status (read once, then kept in step with every write). */
+  async getStatus(): Promise<HostStatus | undefined> {
+    if (!this.#statusLoaded) {
+      const value = await this.#db.get(PREFIX.status);
+      this.#status = value === undefined ? undefined : decode(hostStatusSchema, value, 'journal status');
+      this.#statusLoaded = true;
+    }
+    return this.#status;
   }
 
-  async putStatus(status: unknown): Promise<void> {
+  async putStatus(status: HostStatus): Promise<void> {
     await this.#write([{ type: 'put', key: PREFIX.status, value: encode(status) }]);
+    this.#status = status;
+    this.#statusLoaded = true;
   }
 }

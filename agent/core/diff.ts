@@ -48,9 +48,13 @@ export function diffHost(input: DiffInput): HostDiff {
   return { hostId: input.snapshot.hostId, projects };
 }
 
-/** Container names every desired instance wants: "a-b" + "c" and "a" + "b-c" both make "a-b-c-1". */
+/**
+ * Container names every desired instance wants: "a-b" + "c" and "a" + "b-c" both make "a-b-c-1".
+ * Names can only collide across projects (an instance number has no "-"), so one project needs no map.
+ */
 function nameClaims(documents: readonly HostDesired[], namePrefix: string): Map<string, string[]> {
   const claims = new Map<string, string[]>();
+  if (documents.length < 2) return claims;
   for (const document of documents) {
     for (const [service, spec] of Object.entries(document.services)) {
       for (let instance = 1; instance <= spec.replicas; instance += 1) {
@@ -79,19 +83,27 @@ function diffProject(desired: HostDesired, input: DiffInput, claims: ReadonlyMap
     if (!container.ownership.owned) takenNames.set(container.name, `container ${container.id.slice(0, 12)} (labelled as Hostwright's but not owned: ${container.ownership.reason})`);
   }
 
-  const byKey = groupBy(owned, (container) => instanceKeyString(container.identity));
-  const wanted = new Set<string>();
+  // Owned containers by service, then instance: no string keys on the per-instance path.
+  const byService = new Map<string, Map<number, ObservedContainer[]>>();
+  for (const container of owned) {
+    const instances = byService.get(container.identity.service) ?? new Map<number, ObservedContainer[]>();
+    byService.set(container.identity.service, instances);
+    const group = instances.get(container.identity.instance);
+    if (group) group.push(container);
+    else instances.set(container.identity.instance, [container]);
+  }
   for (const serviceName of Object.keys(desired.services).sort(compareText)) {
     const service = desired.services[serviceName] as ServiceSpec;
     const specHash = specHashOf(service);
     const config = runtimeConfigOf(service);
+    const ofService = byService.get(serviceName);
     for (let instance = 1; instance <= service.replicas; instance += 1) {
       const key: InstanceKey = { project: desired.project, service: serviceName, instance };
       const name = containerName(namePrefix, key);
-      const keyText = instanceKeyString(key);
-      wanted.add(keyText);
-      const candidates = byKey.get(keyText) ?? [];
-      const [current, ...duplicates] = candidates.length > 1 ? [...candidates].sort((a, b) => preferContainer(a, b, name, specHash)) : candidates;
+      const candidates = ofService?.get(instance) ?? NONE;
+      const sorted = candidates.length > 1 ? [...candidates].sort((a, b) => preferContainer(a, b, name, specHash)) : candidates;
+      const current = sorted[0];
+      const duplicates = sorted.length > 1 ? sorted.slice(1) : NONE;
       let nameKeptByDuplicate = false;
       const currentNeedsCreate = current !== undefined && (current.identity.specHash !== specHash || current.modifiedFields.some((field) => field !== 'name') || current.state === 'dead');
       for (const duplicate of duplicates) {
@@ -104,7 +116,7 @@ function diffProject(desired: HostDesired, input: DiffInput, claims: ReadonlyMap
         entries.push({ kind: 'remove', key, container: duplicate, cause: 'duplicate' });
       }
       if (!current) {
-        const rivals = (claims.get(name) ?? []).filter((claimant) => claimant !== keyText);
+        const rivals = (claims.get(name) ?? []).filter((claimant) => claimant !== instanceKeyString(key));
         const holder = takenNames.get(name) ?? (rivals.length > 0 ? `the desired instance ${rivals.join(', ')} (rename a project or service)` : undefined);
         if (holder !== undefined) {
           entries.push({ kind: 'name-conflict', key, name, holder });
@@ -128,11 +140,12 @@ function diffProject(desired: HostDesired, input: DiffInput, claims: ReadonlyMap
       }
     }
   }
-  for (const [keyText, containers] of byKey) {
-    if (wanted.has(keyText)) continue;
-    for (const container of containers) {
-      const cause = desired.services[container.identity.service] ? 'scaled-down' : 'service-removed';
-      entries.push({ kind: 'remove', key: container.identity, container, cause });
+  for (const [serviceName, instances] of byService) {
+    // hasOwn: a label value such as "constructor" must not find an inherited property.
+    const service = Object.hasOwn(desired.services, serviceName) ? desired.services[serviceName] : undefined;
+    for (const [instance, containers] of instances) {
+      if (service && instance >= 1 && instance <= service.replicas) continue;
+      for (const container of containers) entries.push({ kind: 'remove', key: container.identity, container, cause: service ? 'scaled-down' : 'service-removed' });
     }
   }
   return { project: desired.project, revision: desired.revision, entries: sortEntries(entries) };
@@ -176,13 +189,4 @@ export function compareText(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }
 
-function groupBy<T>(items: readonly T[], keyOf: (item: T) => string): Map<string, T[]> {
-  const groups = new Map<string, T[]>();
-  for (const item of items) {
-    const key = keyOf(item);
-    const group = groups.get(key);
-    if (group) group.push(item);
-    else groups.set(key, [item]);
-  }
-  return groups;
-}
+const NONE: readonly ObservedContainer[] = [];

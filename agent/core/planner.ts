@@ -210,10 +210,15 @@ function finding(kind: DriftKind, key: InstanceKey, containerId: string | undefi
 /** Identity and state of every labelled container; health is left out so a flapping check does not stale a plan. */
 export function observationFingerprint(snapshot: RuntimeSnapshot): string {
   return contentHash({
-    // Joined to strings before sorting: sorting arrays would stringify them on every comparison.
-    containers: snapshot.containers.map((container) => `${container.id}:${container.state}:${container.identity.specHash}:${container.ownership.owned}`).sort(),
+    containers: sortedOnce(snapshot.containers.map((container) => `${container.name}\u0000${container.id}:${container.state}:${container.identity.specHash}:${container.ownership.owned}`)),
     foreign: [...snapshot.foreignNames].sort(),
   });
+}
+
+/** The observer already lists containers by name and id: check in one pass before paying for a sort. */
+function sortedOnce(items: string[]): string[] {
+  for (let i = 1; i < items.length; i += 1) if ((items[i - 1] as string) > (items[i] as string)) return items.sort();
+  return items;
 }
 
 export function assertNever(value: never): never {

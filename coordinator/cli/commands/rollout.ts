@@ -78,7 +78,8 @@ export function registerRollout(program: Command): void {
     .option('--nats <url>', 'the fleet\'s NATS (default: $HOSTWRIGHT_NATS)')
     .option('--watch', 'keep printing until the rollout finishes or pauses')
     .option('--json', 'print JSON (schema hostwright.rollout/v1)')
-    .action(async (id: string | undefined, options: { nats?: string; watch?: boolean; json?: boolean }) => {
+    .action(async (id: string | undefined, _options: unknown, command: Command) => {
+      const options = subcommandOptions<{ nats?: string; watch?: boolean; json?: boolean }>(command);
       const mode = modeOf(options, 'rollout status');
       if (mode.kind !== 'fleet') return;
       await withFleet(mode.natsUrl, async (client) => {
@@ -107,7 +108,8 @@ export function registerRollout(program: Command): void {
     .description('every stored rollout, oldest first')
     .option('--nats <url>', 'the fleet\'s NATS (default: $HOSTWRIGHT_NATS)')
     .option('--json', 'print JSON')
-    .action(async (options: { nats?: string; json?: boolean }) => {
+    .action(async (_options: unknown, command: Command) => {
+      const options = subcommandOptions<{ nats?: string; json?: boolean }>(command);
       const mode = modeOf(options, 'rollout list');
       if (mode.kind !== 'fleet') return;
       await withFleet(mode.natsUrl, async (client) => {
@@ -127,7 +129,8 @@ export function registerRollout(program: Command): void {
       .description(description)
       .option('--nats <url>', 'the fleet\'s NATS (default: $HOSTWRIGHT_NATS)')
       .option('--json', 'print progress and the final state as JSON lines')
-      .action(async (id: string, options: { nats?: string; json?: boolean }) => {
+      .action(async (id: string, _options: unknown, command: Command) => {
+        const options = subcommandOptions<{ nats?: string; json?: boolean }>(command);
         const mode = modeOf(options, `rollout ${name}`);
         if (mode.kind !== 'fleet') return;
         await withFleet(mode.natsUrl, async (client) => {
@@ -175,6 +178,14 @@ function parseRolloutOptions(options: RolloutCommandOptions): Omit<RolloutOption
     order: options.order,
     skipOffline: options.skipOffline === true,
   };
+}
+
+/**
+ * A subcommand's options merged with those of `rollout`: commander gives `--nats` and `--json` written
+ * after `rollout status ID` to the parent (which defines them too), so the subcommand never saw them.
+ */
+function subcommandOptions<T extends { nats?: string; json?: boolean }>(command: Command): T {
+  return command.optsWithGlobals<T>();
 }
 
 function withOrder(document: HostDesired, order: RolloutOptions['order']): HostDesired {

@@ -11,10 +11,11 @@ export function renderRollout(state: RolloutState): string {
 /** One line per host whose state changed, and one per wave or status change. */
 export function rolloutProgressLines(next: RolloutState, previous: RolloutState): string[] {
   const lines: string[] = [];
-  const waveLabel = (state: RolloutState) => `[wave ${Math.min(state.currentWave + 1, state.waves.length)}/${state.waves.length}]`;
   for (const host of next.hosts) {
     const before = previous.hosts.find((h) => h.hostId === host.hostId);
-    if (before?.state !== host.state) lines.push(`${waveLabel(next)} ${host.hostId.padEnd(12)} ${host.state.padEnd(12)} ${host.message ?? ''}`.trimEnd());
+    // The host's own wave: the step that passes a wave already points at the next one, which put
+    // the last host of wave 1 under "[wave 2/3]".
+    if (before?.state !== host.state) lines.push(`[wave ${host.wave + 1}/${next.waves.length}] ${host.hostId.padEnd(12)} ${host.state.padEnd(12)} ${host.message ?? ''}`.trimEnd());
   }
   if (next.status !== previous.status) lines.push(`rollout ${next.status}${next.reason ? `: ${next.reason}` : ''}`);
   return lines;

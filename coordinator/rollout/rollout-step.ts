@@ -74,9 +74,16 @@ export function advanceRollout(state: RolloutState, observe: (hostId: string) =>
     if (!inPlay) return host;
     const observation = observe(host.hostId);
     if (host.state === 'pending') {
-      if (state.options.skipOffline && isOffline(observation, now)) return { ...host, state: 'skipped', finishedAt: at, message: 'offline when its wave came (--skip-offline)' };
+      if (isOffline(observation, now)) {
+        if (state.options.skipOffline) return { ...host, state: 'skipped', finishedAt: at, message: 'offline when its wave came (--skip-offline)' };
+        // Nothing is written to an offline host: should it never come back in time, it keeps what it ran.
+        const since = host.startedAt ?? at;
+        if (now.getTime() - Date.parse(since) > state.options.healthyDeadlineMs) return { ...host, state: 'failed', startedAt: since, finishedAt: at, message: 'offline: no heartbeat until the deadline (nothing was written to it)' };
+        return { ...host, startedAt: since, message: 'waiting for the host to come online' };
+      }
       writes.push({ hostId: host.hostId, document: host.target });
-      return { ...host, state: 'applying', startedAt: at, writtenRevision: undefined, healthySince: undefined };
+      // The deadline runs from the wave's start, also for a host that came online late.
+      return { ...host, state: 'applying', startedAt: host.startedAt ?? at, writtenRevision: undefined, healthySince: undefined, message: undefined };
     }
     if (host.state !== 'applying' && host.state !== 'rolling-back') return host;
     const document = host.state === 'applying' ? host.target : rollbackDocument(host);

@@ -139,7 +139,10 @@ export function registerRollout(program: Command): void {
             if (FINISHED_STATUSES.includes(current.status)) throw new InvalidInputError(`rollout ${id} already ${current.status}`);
             if (name === 'pause') return { ...current, status: current.status === 'running' ? 'paused' : current.status, reason: 'paused by an operator', updatedAt: new Date().toISOString() };
             if (name === 'abort') return { ...current, status: 'aborted', reason: 'aborted by an operator', updatedAt: new Date().toISOString() };
-            return { ...current, status: current.status === 'paused' ? 'running' : current.status, updatedAt: new Date().toISOString() };
+            if (current.status !== 'paused') return current;
+            // Resuming accepts the failures so far (the operator looked at them) and goes on with the next wave.
+            const failures = current.hosts.filter((host) => host.state === 'failed').length;
+            return { ...current, status: 'running', options: { ...current.options, maxFailures: Math.max(current.options.maxFailures, failures) }, reason: failures > 0 ? `resumed accepting ${failures} failed host(s)` : 'resumed', updatedAt: new Date().toISOString() };
           });
           if (name === 'resume') await follow(client, store, state, { json: options.json });
           else process.stdout.write(options.json ? `${JSON.stringify(state)}\n` : `${renderRollout(state)}\n`);

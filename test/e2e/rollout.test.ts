@@ -312,14 +312,17 @@ describe('rollout: waves, gates, pause, rollback, resume, offline hosts and star
         return hosts.find((h) => h.hostId === h4)?.stale === true;
       }, 40_000, 1_000);
 
-      // Without --skip-offline: h4 is written and waited for until the deadline.
+      // Without --skip-offline: h4 is waited for until the deadline, and nothing is written to it.
+      const h4RevisionBefore = await desiredRevision(h4);
       const first = await rollout({ version: '5' }, flags, 1);
       assert.equal(first.state.status, 'paused', first.result.stdout);
       const offline = rolloutHost(first.state, h4);
       assert.equal(offline.state, 'failed');
-      assert.equal(offline.message, 'offline: no heartbeat until the deadline');
+      assert.equal(offline.message, 'offline: no heartbeat until the deadline (nothing was written to it)');
+      assert.equal(offline.writtenRevision, undefined);
+      assert.equal(await desiredRevision(h4), h4RevisionBefore, 'an offline host is not given the new version');
       assert.ok(Date.parse(offline.finishedAt ?? '') - Date.parse(offline.startedAt ?? '') >= 8_000, 'failed only after the deadline');
-      assert.match(first.state.reason ?? '', new RegExp(`1 host\\(s\\) failed \\(${h4}: offline: no heartbeat until the deadline\\)`));
+      assert.match(first.state.reason ?? '', new RegExp(`1 host\\(s\\) failed \\(${h4}: offline: no heartbeat until the deadline \\(nothing was written to it\\)\\)`));
       const status = await fleetStatus();
       for (const hostId of [h1, h2, h3]) {
         const host = rolloutHost(first.state, hostId);
@@ -329,7 +332,7 @@ describe('rollout: waves, gates, pause, rollback, resume, offline hosts and star
       }
       // h4 still runs what it ran before it went away; the report says it failed, and why.
       assert.equal(projectOn(status, h4)?.appliedRevision, h4Before.appliedRevision);
-      assert.match(first.result.stdout, new RegExp(`^${h4}\\s+3\\s+failed\\s+r\\d+\\s+offline: no heartbeat until the deadline$`, 'm'));
+      assert.match(first.result.stdout, new RegExp(`^${h4}\\s+3\\s+failed\\s+-\\s+offline: no heartbeat until the deadline \\(nothing was written to it\\)$`, 'm'));
       await cli(['rollout', 'abort', first.id]);
       assert.equal((await rolloutState(first.id)).status, 'aborted');
 

@@ -256,16 +256,18 @@ describe('advanceRollout: failures', () => {
     const fleet = new Fleet();
     fleet.heartbeats.set('h1', undefined); // never registered
     let s = fleet.step(start(['h1', 'h2', 'h3'], { canary: 2 }), 0).state;
-    assert.deepEqual(states(s), { h1: 'applying', h2: 'applying', h3: 'pending' }, 'an offline host is written without --skip-offline');
+    assert.deepEqual(states(s), { h1: 'pending', h2: 'applying', h3: 'pending' }, 'an offline host is waited for, not written');
+    assert.equal(host(s, 'h1').message, 'waiting for the host to come online');
     fleet.at('h2', 2, { appliedRevision: 1, converged: false, pendingActions: 1 });
     s = fleet.step(s, 60_000).state;
-    assert.deepEqual(states(s), { h1: 'applying', h2: 'applying', h3: 'pending' }, 'not before the deadline');
+    assert.deepEqual(states(s), { h1: 'pending', h2: 'applying', h3: 'pending' }, 'not before the deadline');
     s = fleet.step(s, 60_001).state;
     assert.deepEqual(states(s), { h1: 'failed', h2: 'failed', h3: 'pending' });
-    assert.equal(host(s, 'h1').message, 'offline: no heartbeat until the deadline');
+    assert.equal(host(s, 'h1').message, 'offline: no heartbeat until the deadline (nothing was written to it)');
+    assert.equal(host(s, 'h1').writtenRevision, undefined);
     assert.equal(host(s, 'h2').message, 'not converged and healthy within 60s');
     assert.equal(s.status, 'paused');
-    assert.match(s.reason ?? '', /2 host\(s\) failed \(h1: offline: no heartbeat until the deadline; h2: not converged/);
+    assert.match(s.reason ?? '', /2 host\(s\) failed \(h1: offline: no heartbeat until the deadline \(nothing was written to it\); h2: not converged/);
 
     // A heartbeat older than 15 s is offline too.
     const stale = new Fleet();
@@ -314,12 +316,16 @@ describe('advanceRollout: --skip-offline', () => {
     assert.equal(step.state.reason, '0 failed and 2 skipped host(s) are not on the new revision');
   });
 
-  it('without --skip-offline the same host is written and waited for', () => {
+  it('without --skip-offline the same host is waited for, and written once it is back', () => {
     const fleet = new Fleet();
     fleet.heartbeats.set('h1', at(-20_000).toISOString());
-    const step = fleet.step(start(['h1', 'h2']), 0);
-    assert.deepEqual(written(step), ['h1']);
-    assert.equal(host(step.state, 'h1').state, 'applying');
+    const waiting = fleet.step(start(['h1', 'h2']), 0);
+    assert.deepEqual(written(waiting), []);
+    assert.equal(host(waiting.state, 'h1').state, 'pending');
+    fleet.heartbeats.set('h1', at(5_000).toISOString());
+    const back = fleet.step(waiting.state, 5_000);
+    assert.deepEqual(written(back), ['h1']);
+    assert.deepEqual([host(back.state, 'h1').state, host(back.state, 'h1').startedAt], ['applying', at(0).toISOString()], 'the deadline runs from the wave\'s start');
   });
 });
 

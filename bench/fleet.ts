@@ -1,14 +1,8 @@
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { pino } from 'pino';
-import { runFleetAgent } from '../agent/fleet/fleet-agent.js';
-import { FleetClient } from '../coordinator/fleet-client.js';
 import { fleetTargets } from '../coordinator/fleet-targets.js';
 import { decode } from '../shared/codec.js';
 import { fleetFileSchema, type FleetFile } from '../shared/fleet-spec.js';
 import { statusReportSchema } from '../shared/wire.js';
-import { startNatsServer } from '../test/lib/nats-server.js';
+import { startInProcessFleet, until } from './in-process-fleet.js';
 import { percentile, round, summarize, type Summary } from './stats.js';
 import { BENCH_COMMAND, BENCH_IMAGE, benchDesired, benchService, openHostwright, progress, removeProjectContainers, uniqueName } from './support.js';
 
@@ -35,29 +29,15 @@ export interface FleetResult {
 export async function runFleet(options: FleetOptions): Promise<FleetResult> {
   const run = uniqueName('hwfleet');
   const project = run;
-  const nats = await startNatsServer();
-  const abort = new AbortController();
-  const dirs: string[] = [];
-  const agents: Promise<void>[] = [];
-  let client: FleetClient | undefined;
-  const hostIds = Array.from({ length: options.hosts }, (_, i) => `${run}-h${i + 1}`);
+  const { client, hostIds, hosts, close } = await startInProcessFleet(run, options.hosts);
   try {
-    for (const hostId of hostIds) {
-      const dataDir = await mkdtemp(join(tmpdir(), 'hw-bench-fleet-'));
-      dirs.push(dataDir);
-      agents.push(runFleetAgent({ hostId, labels: {}, natsUrl: nats.url, dataDir, namePrefix: `${hostId}-`, parallelism: 4, resyncMs: 60_000, heartbeatMs: 1_000, metricsAddr: undefined, logger: pino({ level: 'silent' }), signal: abort.signal }));
-    }
-    client = await FleetClient.connect(nats.url, pino({ level: 'silent' }));
-    await until(async () => (await client!.hosts()).length >= options.hosts, 30_000, 'agents to register');
-
     const fleet: FleetFile = fleetFileSchema.parse({ project, services: { app: { image: BENCH_IMAGE, command: [...BENCH_COMMAND], replicas: options.containers, stop_timeout: '1s' } } });
     progress(`fleet: applying ${options.hosts} x ${options.containers} containers`);
     const started = performance.now();
-    const hosts = (await client.hosts()).filter((h) => hostIds.includes(h.hostId)).map((h) => ({ hostId: h.hostId, labels: h.labels }));
     const targets = fleetTargets(fleet, hosts, await client.desiredOf(project), client.newCorrelationID());
     for (const target of targets) await client.writeDesired(target.document, target.kvRevision);
     await until(async () => {
-      const statuses = await client!.statuses();
+      const statuses = await client.statuses();
       return hostIds.every((hostId) => statuses.find((s) => s.hostId === hostId)?.status.projects.some((p) => p.project === project && p.appliedRevision === 1 && p.converged && p.instances.length === options.containers));
     }, 600_000, 'the fleet to converge');
     const fleetSeconds = (performance.now() - started) / 1000;
@@ -104,12 +84,7 @@ export async function runFleet(options: FleetOptions): Promise<FleetResult> {
       write_to_status_ms: { ...summarize(latencies), p99: round(percentile(latencies, 99)) },
     };
   } finally {
-    abort.abort();
-    await Promise.allSettled(agents);
-    await client?.close().catch(() => undefined);
-    await removeProjectContainers(project);
-    await nats.cleanup();
-    await Promise.all(dirs.map((dir) => rm(dir, { recursive: true, force: true })));
+    await close(project);
   }
 }
 
@@ -121,12 +96,4 @@ export function fleetRows(result: FleetResult): [string, string][] {
     ['ratio fleet / single host', String(result.ratio)],
     ['write -> host status reports it (ms, p50 / p99)', `${result.write_to_status_ms.median} / ${result.write_to_status_ms.p99}`],
   ];
-}
-
-async function until(check: () => Promise<boolean | undefined>, timeoutMs: number, what: string): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
 }

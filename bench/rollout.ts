@@ -1,14 +1,8 @@
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { pino } from 'pino';
-import { runFleetAgent } from '../agent/fleet/fleet-agent.js';
-import { FleetClient } from '../coordinator/fleet-client.js';
 import { fleetTargets } from '../coordinator/fleet-targets.js';
 import { RolloutStore, driveRollout } from '../coordinator/rollout/rollout-driver.js';
 import { startRollout } from '../coordinator/rollout/rollout-step.js';
 import { fleetFileSchema, type FleetFile } from '../shared/fleet-spec.js';
-import { startNatsServer } from '../test/lib/nats-server.js';
+import { startInProcessFleet, until } from './in-process-fleet.js';
 import { round } from './stats.js';
 import { BENCH_COMMAND, BENCH_IMAGE, benchDesired, benchService, openHostwright, progress, removeProjectContainers, uniqueName } from './support.js';
 
@@ -36,27 +30,12 @@ export interface RolloutBenchResult {
 /** A real nats-server and H in-process agents; the rollout engine drives a version change in waves. */
 export async function runRolloutBench(options: RolloutBenchOptions): Promise<RolloutBenchResult> {
   const run = uniqueName('hwroll');
-  const nats = await startNatsServer();
-  const abort = new AbortController();
-  const dirs: string[] = [];
-  const agents: Promise<void>[] = [];
-  let client: FleetClient | undefined;
-  const hostIds = Array.from({ length: options.hosts }, (_, i) => `${run}-h${i + 1}`);
   const fleetOf = (version: string): FleetFile => fleetFileSchema.parse({ project: run, services: { app: { image: BENCH_IMAGE, command: [...BENCH_COMMAND], replicas: options.containers, stop_timeout: '1s', env: { VERSION: version } } } });
+  const { client: fleet, hostIds, hosts, close } = await startInProcessFleet(run, options.hosts);
   try {
-    for (const hostId of hostIds) {
-      const dataDir = await mkdtemp(join(tmpdir(), 'hw-bench-rollout-'));
-      dirs.push(dataDir);
-      agents.push(runFleetAgent({ hostId, labels: {}, natsUrl: nats.url, dataDir, namePrefix: `${hostId}-`, parallelism: 4, resyncMs: 60_000, heartbeatMs: 1_000, metricsAddr: undefined, logger: pino({ level: 'silent' }), signal: abort.signal }));
-    }
-    client = await FleetClient.connect(nats.url, pino({ level: 'silent' }));
-    const fleet = client;
-    await until(async () => (await fleet.hosts()).filter((h) => hostIds.includes(h.hostId)).length === options.hosts, 30_000);
-    const hosts = (await fleet.hosts()).filter((h) => hostIds.includes(h.hostId)).map((h) => ({ hostId: h.hostId, labels: h.labels }));
-
     progress('rollout: version 1 everywhere (untimed)');
     for (const target of fleetTargets(fleetOf('1'), hosts, await fleet.desiredOf(run), fleet.newCorrelationID())) await fleet.writeDesired(target.document, target.kvRevision);
-    await until(async () => (await fleet.statuses()).filter((s) => s.status.projects.some((p) => p.project === run && p.appliedRevision === 1 && p.converged)).length === options.hosts, 600_000);
+    await until(async () => (await fleet.statuses()).filter((s) => hostIds.includes(s.hostId) && s.status.projects.some((p) => p.project === run && p.appliedRevision === 1 && p.converged)).length === options.hosts, 600_000, 'version 1 everywhere');
 
     progress(`rollout: version 2, canary 1, max-parallel ${options.maxParallel}`);
     const existing = await fleet.desiredOf(run);
@@ -107,12 +86,7 @@ export async function runRolloutBench(options: RolloutBenchOptions): Promise<Rol
       ratio: round(rolloutSeconds / baseline),
     };
   } finally {
-    abort.abort();
-    await Promise.allSettled(agents);
-    await client?.close().catch(() => undefined);
-    await removeProjectContainers(run);
-    await nats.cleanup();
-    await Promise.all(dirs.map((dir) => rm(dir, { recursive: true, force: true })));
+    await close(run);
   }
 }
 
@@ -124,12 +98,4 @@ export function rolloutRows(result: RolloutBenchResult): [string, string][] {
     ['sum of per-wave single-host replacements (s)', String(result.sum_of_wave_single_host_s)],
     ['ratio', String(result.ratio)],
   ];
-}
-
-async function until(check: () => Promise<boolean>, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error('timed out');
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
 }

@@ -1,0 +1,58 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pino } from 'pino';
+import { runFleetAgent } from '../agent/fleet/fleet-agent.js';
+import { FleetClient } from '../coordinator/fleet-client.js';
+import type { HostInfo } from '../coordinator/placement.js';
+import { startNatsServer } from '../test/lib/nats-server.js';
+import { removeProjectContainers } from './support.js';
+
+export interface InProcessFleet {
+  readonly client: FleetClient;
+  readonly hostIds: readonly string[];
+  readonly hosts: readonly HostInfo[];
+  /** Stops the agents and the server, removes the project's containers and the data dirs. */
+  close(project: string): Promise<void>;
+}
+
+/** A real nats-server and `count` real agents in this process (own journal and name prefix each), registered. */
+export async function startInProcessFleet(run: string, count: number): Promise<InProcessFleet> {
+  const nats = await startNatsServer();
+  const abort = new AbortController();
+  const dirs: string[] = [];
+  const agents: Promise<void>[] = [];
+  const hostIds = Array.from({ length: count }, (_, i) => `${run}-h${i + 1}`);
+  let client: FleetClient | undefined;
+  const close = async (project: string) => {
+    abort.abort();
+    await Promise.allSettled(agents);
+    await client?.close().catch(() => undefined);
+    await removeProjectContainers(project);
+    await nats.cleanup();
+    await Promise.all(dirs.map((dir) => rm(dir, { recursive: true, force: true })));
+  };
+  try {
+    for (const hostId of hostIds) {
+      const dataDir = await mkdtemp(join(tmpdir(), 'hw-bench-fleet-'));
+      dirs.push(dataDir);
+      agents.push(runFleetAgent({ hostId, labels: {}, natsUrl: nats.url, dataDir, namePrefix: `${hostId}-`, parallelism: 4, resyncMs: 60_000, heartbeatMs: 1_000, metricsAddr: undefined, logger: pino({ level: 'silent' }), signal: abort.signal }));
+    }
+    const connected = await FleetClient.connect(nats.url, pino({ level: 'silent' }));
+    client = connected;
+    await until(async () => (await connected.hosts()).filter((h) => hostIds.includes(h.hostId)).length === count, 30_000, 'agents to register');
+    const hosts = (await connected.hosts()).filter((h) => hostIds.includes(h.hostId)).map((h) => ({ hostId: h.hostId, labels: h.labels }));
+    return { client: connected, hostIds, hosts, close };
+  } catch (error) {
+    await close(run);
+    throw error;
+  }
+}
+
+export async function until(check: () => Promise<boolean | undefined>, timeoutMs: number, what: string): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}

@@ -418,4 +418,17 @@ describe('rollout: waves, gates, pause, rollback, resume, offline hosts and star
       assert.ok(!app?.name.endsWith('-old'), `${hostId}: the new instance has the instance's own name`);
     }
   });
+  it('g: rollback --host puts one host back on the content of its previous revision (KV history), as a new revision', { timeout: 90_000 }, async () => {
+    const [h1] = hostIds as [string];
+    const before = await desiredRevision(h1);
+    assert.ok(before !== undefined);
+    const others = new Map(await Promise.all(hostIds.slice(1).map(async (hostId) => [hostId, await idsOf(hostId)] as const)));
+    const result = await cli(['rollback', '--host', h1, '--project', project]);
+    assert.match(result.stdout, new RegExp(`${h1}\\.${project}: r${before} -> content of r\\d+`));
+    assert.match(result.stdout, /Plan/);
+    const after = await desiredRevision(h1);
+    assert.equal(after, before + 1, 'written as the next revision, not by rewinding the counter');
+    await waitFor(`${h1} back on f1`, async () => (await notOn(await fleetStatus(), h1, after ?? -1, 'f1')) === undefined, 60_000, 250);
+    for (const [hostId, ids] of others) assert.deepEqual(await idsOf(hostId), ids, `${hostId}: untouched`);
+  });
 });

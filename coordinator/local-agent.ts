@@ -64,7 +64,8 @@ export async function runLocalAgent(host: LocalHost, options: LocalAgentOptions)
   loop.start();
   log.info({ hostId: host.hostId, dataDir: options.dataDir, file: options.file }, 'agent running');
 
-  await new Promise<void>((resolve) => options.signal.addEventListener('abort', () => resolve(), { once: true }));
+  // A stop requested during startup has already fired its event: check before waiting for it.
+  if (!options.signal.aborted) await new Promise<void>((resolve) => options.signal.addEventListener('abort', () => resolve(), { once: true }));
   log.info('stopping: finishing the cycle in flight');
   watcher.close();
   clearTimeout(fileTimer);

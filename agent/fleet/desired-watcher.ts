@@ -25,6 +25,10 @@ export interface DesiredWatcherOptions {
  */
 export async function watchDesired(kv: KV, options: DesiredWatcherOptions): Promise<void> {
   const watcher = await kv.watch({ key: desiredKeysOf(options.hostId) });
+  if (options.signal.aborted) {
+    watcher.stop();
+    return;
+  }
   options.signal.addEventListener('abort', () => watcher.stop(), { once: true });
   for await (const entry of watcher) {
     if (entry.operation !== 'PUT') {

@@ -85,7 +85,8 @@ export async function runFleetAgent(options: FleetAgentOptions): Promise<void> {
   options.onReady?.();
   log.info({ hostId, nats: options.natsUrl, dataDir: options.dataDir }, 'agent running');
 
-  await new Promise<void>((resolve) => options.signal.addEventListener('abort', () => resolve(), { once: true }));
+  // A stop requested during startup has already fired its event: check before waiting for it.
+  if (!options.signal.aborted) await new Promise<void>((resolve) => options.signal.addEventListener('abort', () => resolve(), { once: true }));
   log.info('stopping: finishing the cycle in flight');
   await loop.stop();
   // A connect still waiting for the server must not hold up the shutdown.
@@ -114,6 +115,11 @@ export async function runFleetAgent(options: FleetAgentOptions): Promise<void> {
     }
     const connection = fleet;
     if (!connection) return;
+    if (options.signal.aborted) {
+      // Connected only after the stop began: nothing may start now (the listeners below would never fire).
+      await connection.close();
+      return;
+    }
     metrics.natsConnected.set(1);
     void (async () => {
       for await (const status of connection.nc.status()) {

@@ -43,4 +43,19 @@ describe('agent metrics endpoint', () => {
     }
     await assert.rejects(fetch(`http://127.0.0.1:${port}/healthz`), 'the endpoint closes with the agent');
   });
+  it('stops cleanly when told to stop while still starting (before NATS answered)', { timeout: 30_000 }, async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'hw-early-stop-'));
+    const abort = new AbortController();
+    const hostId = uniqueName('hs');
+    try {
+      // A port nothing listens on: the agent is still trying to connect when the stop comes.
+      const agent = runFleetAgent({ hostId, labels: {}, natsUrl: `nats://127.0.0.1:${await freePort()}`, dataDir: dir, namePrefix: `${hostId}-`, parallelism: 1, resyncMs: 60_000, heartbeatMs: 1_000, metricsAddr: undefined, logger: pino({ level: 'silent' }), signal: abort.signal });
+      abort.abort();
+      const started = Date.now();
+      await agent;
+      assert.ok(Date.now() - started < 15_000, 'the stop did not wait for NATS');
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
 });

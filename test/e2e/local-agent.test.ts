@@ -38,12 +38,16 @@ describe('hostwright agent --local (real Docker)', () => {
     assert.equal(result.code, 0, result.stderr);
     return JSON.parse(result.stdout) as StatusJson;
   };
+  let lastStatus: StatusJson | undefined;
   const convergedAt = (revision: number, count: number) =>
     waitFor(`revision ${revision} converged with ${count} instance(s)`, async () => {
-      const current = await status();
+      const current = (lastStatus = await status());
       const p = current.projects[0];
       return p && p.appliedRevision === revision && p.converged && p.instances.length === count && p.instances.every((i) => i.state === 'running') ? current : undefined;
-    }, 30_000, 250);
+    }, 30_000, 250).catch((error: unknown) => {
+      // Say what the agent said and saw: a timeout alone explains nothing.
+      throw new Error(`${String(error)}\nlast status: ${JSON.stringify(lastStatus)}\nagent output (tail):\n${agent.output().slice(-3000)}`);
+    });
 
   before(async () => {
     dir = await mkdtemp(join(tmpdir(), 'hw-agent-'));

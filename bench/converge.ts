@@ -5,19 +5,15 @@ import { elapsedMs, median, round } from './stats.js';
 import {
   BENCH_COMMAND,
   BENCH_IMAGE,
-  benchDesired,
-  benchService,
   docker,
-  openHostwright,
   progress,
   removeContainersNamed,
-  removeProjectContainers,
   runPool,
   interrupted,
   throwIfInterrupted,
   uniqueName,
+  withBenchHost,
   withInterruptCleanup,
-  type HostwrightHarness,
 } from './support.js';
 
 export interface ConvergeOptions {
@@ -167,21 +163,7 @@ async function rawConverge(count: number, parallelism: number, timer: CallTimer 
 
 /** Hostwright: fresh data dir and journal, one service with N replicas, one timed `runCycle()`. */
 async function hostwrightConverge(count: number, parallelism: number, timer: CallTimer | undefined): Promise<{ seconds: number; phases: CyclePhases }> {
-  const hostId = uniqueName('bench');
-  const project = uniqueName('hwbench-hw');
-  let opened: HostwrightHarness | undefined;
-  return withInterruptCleanup(
-    async () => {
-      try {
-        await removeProjectContainers(project);
-      } finally {
-        await opened?.close();
-      }
-    },
-    async () => {
-      const harness = await openHostwright(hostId, parallelism);
-      opened = harness;
-      await harness.journal.putDesired(benchDesired(hostId, project, { app: benchService({ replicas: count }) }));
+  return withBenchHost('hwbench-hw', parallelism, count, async (harness) => {
       if (timer) {
         timer.wrap(harness.runtime, 'runtime', ['listContainers', 'listImages', 'inspectContainer', 'createContainer', 'startContainer']);
         timer.wrap(harness.journal, 'journal', ['unresolvedIntents', 'desiredDocuments', 'appliedRevisions', 'rejectedRevisions', 'getStatus', 'recordPlan', 'recordIntent', 'recordResult', 'markApplied', 'appendEvents', 'putStatus']);
@@ -211,8 +193,7 @@ async function hostwrightConverge(count: number, parallelism: number, timer: Cal
         seconds: (endedAt - startedAt) / 1000,
         phases: { plan_s: (planned - startedAt) / 1000, execute_s: (lastResult - planned) / 1000, finish_s: (endedAt - lastResult) / 1000 },
       };
-    },
-  );
+  });
 }
 
 function breakdownRows(result: ConvergeResult): [string, string][] {

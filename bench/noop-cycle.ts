@@ -1,7 +1,7 @@
 import type { CycleReport } from '../agent/reconciler.js';
 import { CallTimer } from './instrument.js';
 import { elapsedMs, median, round, summarize, type Summary } from './stats.js';
-import { benchDesired, benchService, docker, openHostwright, progress, removeProjectContainers, throwIfInterrupted, uniqueName, withInterruptCleanup, interrupted, type HostwrightHarness } from './support.js';
+import { docker, progress, throwIfInterrupted, withBenchHost, interrupted, type HostwrightHarness } from './support.js';
 
 export interface NoopOptions {
   readonly containers: number;
@@ -42,21 +42,7 @@ export interface NoopResult {
 /** Converges N containers once, then times no-op cycles on the converged host against a raw list call. */
 export async function runNoop(options: NoopOptions): Promise<NoopResult> {
   const { containers, iterations, warmup, parallelism, breakdown } = options;
-  const hostId = uniqueName('bench');
-  const project = uniqueName('hwbench-noop');
-  let opened: HostwrightHarness | undefined;
-  return withInterruptCleanup(
-    async () => {
-      try {
-        await removeProjectContainers(project);
-      } finally {
-        await opened?.close();
-      }
-    },
-    async () => {
-      const harness = await openHostwright(hostId, parallelism);
-      opened = harness;
-      await harness.journal.putDesired(benchDesired(hostId, project, { app: benchService({ replicas: containers }) }));
+  return withBenchHost('hwbench-noop', parallelism, containers, async (harness) => {
       progress(`noop: converging ${containers} containers (untimed)`);
       const setup = await harness.reconciler.runCycle({ signal: interrupted });
       throwIfInterrupted();
@@ -120,8 +106,7 @@ export async function runNoop(options: NoopOptions): Promise<NoopResult> {
         ...(unexpected > 0 ? { unexpected_actions: unexpected } : {}),
         ...(instrumented ? { full_cycle_breakdown: instrumented } : {}),
       };
-    },
-  );
+  });
 }
 
 /** Full no-op cycles with every runtime and journal call (and the observer) timed, one bucket per method. */

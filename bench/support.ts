@@ -215,3 +215,28 @@ export async function checkEngine(): Promise<void> {
     throw new Error(`image ${BENCH_IMAGE} is not present locally; build it with deploy/build-test-image.sh (benchmarks never pull)`);
   }
 }
+
+/**
+ * Runs `body` on a fresh Hostwright host whose desired state is one service of `replicas`
+ * instances; the project's containers and the data dir are removed afterwards, also on Ctrl-C.
+ */
+export async function withBenchHost<T>(projectPrefix: string, parallelism: number, replicas: number, body: (harness: HostwrightHarness) => Promise<T>): Promise<T> {
+  const hostId = uniqueName('bench');
+  const project = uniqueName(projectPrefix);
+  let opened: HostwrightHarness | undefined;
+  return withInterruptCleanup(
+    async () => {
+      try {
+        await removeProjectContainers(project);
+      } finally {
+        await opened?.close();
+      }
+    },
+    async () => {
+      const harness = await openHostwright(hostId, parallelism);
+      opened = harness;
+      await harness.journal.putDesired(benchDesired(hostId, project, { app: benchService({ replicas }) }));
+      return body(harness);
+    },
+  );
+}

@@ -278,16 +278,8 @@ function buildScenario(docs: readonly HostDesired[], world: WorldRecipe, options
 const EMPTY_SLOT: SlotRecipe = { removedHistory: false, vanished: false, primary: undefined, duplicates: [], pendingNewer: false, unowned: [] };
 const RUNNING: ContainerRecipe = { spec: 'current', state: 'running', health: 'none', modified: false, pending: false, createdAt: 0, restartCount: 0 };
 
-interface PendingContainer {
-  readonly id: string;
-  readonly name: string;
-  readonly state: ContainerState;
-  readonly health: Health;
-  readonly createdAt: number;
-  readonly identity: LabelledIdentity;
-  readonly modifiedFields: readonly string[];
-  readonly restartCount: number | undefined;
-}
+/** An observed container before its ownership is proven against the generated journal. */
+type PendingContainer = Omit<ObservedContainer, 'ownership'>;
 
 /** Accumulates containers and records; ownership and intent sequence numbers are settled at the end. */
 class WorldBuilder {

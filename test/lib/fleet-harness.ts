@@ -16,6 +16,7 @@ import { join } from 'node:path';
 import { controlSocketPath } from '../../agent/control-server.js';
 import { hostwrightEventSchema, type HostwrightEvent } from '../../shared/events.js';
 import { LABELS } from '../../shared/labels.js';
+import { killOnExit } from './child-reaper.js';
 import { runCli, startCli } from './cli.js';
 import { docker } from './docker-harness.js';
 import { startTcpProxy, type TcpProxy } from './tcp-proxy.js';
@@ -49,18 +50,6 @@ interface HostsJson {
   readonly hosts: { hostId: string; labels: Record<string, string>; startedAt: string; heartbeatAt: string; stale: boolean }[];
 }
 
-/** Children still alive; SIGKILLed synchronously if the test process exits. */
-const running = new Set<ChildProcess>();
-let exitHookInstalled = false;
-
-function installExitHook(): void {
-  if (exitHookInstalled) return;
-  exitHookInstalled = true;
-  process.on('exit', () => {
-    for (const child of running) child.kill('SIGKILL');
-  });
-}
-
 function isAlive(child: ChildProcess): boolean {
   return child.exitCode === null && child.signalCode === null;
 }
@@ -88,12 +77,10 @@ class Agent implements FleetAgent {
   }
 
   launch(): ChildProcess & { output: () => string } {
-    installExitHook();
     this.launchedAt = Date.now();
     const labels = Object.entries(this.labels).flatMap(([key, value]) => ['--label', `${key}=${value}`]);
     const child = startCli(['agent', '--nats', this.proxy?.url ?? this.natsUrl, '--host-id', this.hostId, '--data-dir', this.dataDir, '--name-prefix', this.namePrefix, ...labels, '--resync', '3s', '--heartbeat', '1s', '--log-level', 'info']);
-    running.add(child);
-    child.once('exit', () => running.delete(child));
+    killOnExit(child);
     this.process = child;
     return child;
   }

@@ -11,6 +11,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { killOnExit } from './child-reaper.js';
 
 export interface NatsServerOptions {
   /** JetStream store dir; a fresh temp dir (removed by cleanup()) when omitted. */
@@ -46,25 +47,6 @@ const NATS_SERVER_BIN = process.env.HW_NATS_SERVER ?? 'nats-server';
 const READY_TIMEOUT_MS = 15_000;
 const STOP_GRACE_MS = 5_000;
 const MAX_OUTPUT_LINES = 200;
-
-/** Children still alive; SIGKILLed synchronously if the test process exits. */
-const running = new Set<ChildProcess>();
-let exitHookInstalled = false;
-
-function installExitHook(): void {
-  if (exitHookInstalled) return;
-  exitHookInstalled = true;
-  process.on('exit', () => {
-    for (const child of running) {
-      try {
-        child.kill('SIGKILL');
-      } catch {
-        // already gone
-      }
-    }
-    running.clear();
-  });
-}
 
 /** A port that was free on 127.0.0.1 a moment ago (bind :0, read it, close). */
 export async function freePort(): Promise<number> {
@@ -164,11 +146,10 @@ class RunningNatsServer implements NatsServerHandle {
   async start(): Promise<void> {
     if (this.cleanedUp) throw new Error('nats-server handle was cleaned up');
     if (this.child && isAlive(this.child)) throw new Error(`nats-server already running (pid ${this.child.pid})`);
-    installExitHook();
     this.tail.mark(`starting ${NATS_SERVER_BIN} -c ${this.configFile}`);
     const child = spawn(NATS_SERVER_BIN, ['-c', this.configFile], { stdio: ['ignore', 'pipe', 'pipe'] });
     this.child = child;
-    running.add(child);
+    killOnExit(child);
     child.stdout?.setEncoding('utf8');
     child.stderr?.setEncoding('utf8');
     child.stdout?.on('data', (chunk: string) => this.tail.push(chunk));
@@ -176,10 +157,8 @@ class RunningNatsServer implements NatsServerHandle {
     let spawnError: Error | undefined;
     child.once('error', (error) => {
       spawnError = error;
-      running.delete(child);
     });
     child.once('exit', (code, signal) => {
-      running.delete(child);
       this.tail.mark(`nats-server exited (code ${code}, signal ${signal})`);
     });
 

@@ -27,17 +27,18 @@ export async function loadFleetFile(path: string): Promise<FleetFile> {
  */
 export function parseFleetFile(text: string, sourceName: string): FleetFile {
   const lineCounter = new LineCounter();
-  const doc = parseDocument(text, { lineCounter, prettyErrors: true, uniqueKeys: true });
+  const doc = parseDocument(text, { lineCounter, prettyErrors: true, uniqueKeys: true, logLevel: 'error' });
   const at = (offset: number): string => {
     const { line, col } = lineCounter.linePos(offset);
     return `${sourceName}:${line}:${col}`;
   };
 
   if (doc.errors.length > 0) {
-    throw new InvalidInputError(doc.errors.map((error) => describeYamlError(doc, error, sourceName)).join('\n'));
+    // The first YAML error usually causes the rest; a long cascade hides it.
+    throw new InvalidInputError(firstLines(doc.errors.map((error) => describeYamlError(doc, error, sourceName)), MAX_YAML_ERRORS, 'YAML errors'));
   }
   const structureProblems = findUnsupportedYaml(doc).map((problem) => `${at(problem.offset)}: YAML syntax error: ${problem.message}`);
-  if (structureProblems.length > 0) throw new InvalidInputError(structureProblems.join('\n'));
+  if (structureProblems.length > 0) throw new InvalidInputError(firstLines(structureProblems, MAX_PROBLEMS, 'problems'));
 
   let raw: unknown;
   try {
@@ -58,7 +59,16 @@ export function parseFleetFile(text: string, sourceName: string): FleetFile {
     .map((problem, index) => ({ index, offset: offsetOf(doc, problem.path, problem.key), problem }))
     .sort((a, b) => a.offset - b.offset || a.index - b.index)
     .map(({ offset, problem }) => `${at(offset)} ${formatPath(problem.path)}: ${problem.message}`);
-  throw new InvalidInputError([...new Set(lines)].join('\n'));
+  throw new InvalidInputError(firstLines([...new Set(lines)], MAX_PROBLEMS, 'problems'));
+}
+
+const MAX_YAML_ERRORS = 3;
+const MAX_PROBLEMS = 25;
+
+/** At most `limit` entries, then one line saying how many more there are. */
+function firstLines(lines: readonly string[], limit: number, what: string): string {
+  if (lines.length <= limit) return lines.join('\n');
+  return [...lines.slice(0, limit), `… and ${lines.length - limit} more ${what} (fix the first ones and run again)`].join('\n');
 }
 
 function describeReadFailure(path: string, cause: unknown): string {
@@ -129,6 +139,8 @@ function findUnsupportedYaml(doc: Document): YamlProblem[] {
     },
     Pair(_, pair) {
       if (isMap(pair.key) || isSeq(pair.key)) problems.push({ offset: pair.key.range?.[0] ?? 0, message: 'a mapping key must be a plain value, not a list or mapping' });
+      // A JavaScript object cannot hold this key (it would be dropped without a word): say so.
+      if (isScalar(pair.key) && pair.key.value === '__proto__') problems.push({ offset: pair.key.range?.[0] ?? 0, message: 'the key "__proto__" is not allowed' });
     },
   });
   return problems;

@@ -12,7 +12,10 @@ function withoutUndefined(value: unknown): unknown {
   if (Array.isArray(value)) return value.map((item) => (item === undefined ? null : withoutUndefined(item)));
   if (value !== null && typeof value === 'object' && !(value instanceof Uint8Array) && !(value instanceof Date)) {
     const copy: Record<string, unknown> = {};
-    for (const [key, entry] of Object.entries(value)) if (entry !== undefined) copy[key] = withoutUndefined(entry);
+    for (const [key, entry] of Object.entries(value)) {
+      // defineProperty: a plain assignment to "__proto__" would replace the copy's prototype.
+      if (entry !== undefined) Object.defineProperty(copy, key, { value: withoutUndefined(entry), enumerable: true, writable: true, configurable: true });
+    }
     return copy;
   }
   return value;

@@ -201,6 +201,17 @@ describe('parseFleetFile', () => {
     assert.equal(parseErrorMessage('- web\n'), 'fleet.yaml:1:1 (root): expected a mapping, got a list');
   });
 
+  it('rejects a "__proto__" key instead of dropping it', () => {
+    assert.equal(parseErrorMessage(yamlText('project: p', 'services:', '  web:', '    image: x', '    env: {__proto__: "1", A: "2"}')), 'fleet.yaml:5:11: YAML syntax error: the key "__proto__" is not allowed');
+  });
+
+  it('shows the first YAML errors of a cascade and counts the rest', () => {
+    const message = parseErrorMessage(yamlText('a: b', '  - c: d', ...Array.from({ length: 30 }, (_, i) => `  k${i}: v`)));
+    const lines = message.split('\n').filter((line) => line.startsWith('fleet.yaml:'));
+    assert.equal(lines.length, 3, message);
+    assert.match(message, /… and \d+ more YAML errors \(fix the first ones and run again\)$/);
+  });
+
   it('throws only InvalidInputError for arbitrary text', () => {
     fc.assert(
       fc.property(fc.string(), (text) => {

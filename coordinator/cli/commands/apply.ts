@@ -23,6 +23,7 @@ interface ApplyOptions extends LocalOptions {
   readonly allowEmpty?: boolean;
   readonly wait?: boolean;
   readonly timeout: string;
+  readonly signingKey?: string;
 }
 
 export function registerApply(program: Command): void {
@@ -35,6 +36,7 @@ export function registerApply(program: Command): void {
     .option('--wait', 'fleet mode: wait until every host reports converged (or failed), with progress')
     .option('--timeout <duration>', 'fleet mode: how long to wait for answers and convergence', '2m')
     .option('--json', 'print the result as JSON instead of progress lines')
+    .option('--signing-key <file>', 'fleet mode: the coordinator\'s signing seed (coordinator-signing.nk); every desired document is signed with it (default: $HOSTWRIGHT_SIGNING_KEY)')
     .action(async (planFile: string | undefined, options: ApplyOptions) => {
       const mode = modeOf(options, 'apply');
       if (!options.file && !planFile) throw new InvalidInputError('apply: pass -f fleet.yaml, or a saved plan file');
@@ -44,11 +46,12 @@ export function registerApply(program: Command): void {
         return applyLocal(options.file, options);
       }
       const timeoutMs = parseTimeout(options.timeout, '--timeout');
-      await withFleet(mode.natsUrl, (client) => applyFleet(client, planFile, options, timeoutMs));
+      await withFleet(mode.natsUrl, (client) => applyFleet(client, planFile, options, timeoutMs), options.signingKey);
     });
 }
 
 async function applyFleet(client: FleetClient, planFile: string | undefined, options: ApplyOptions, timeoutMs: number): Promise<void> {
+  client.requireSigner('apply');
   const say = (line: string) => {
     if (!options.json) process.stdout.write(`${line}\n`);
   };

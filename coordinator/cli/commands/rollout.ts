@@ -25,9 +25,11 @@ interface RolloutCommandOptions {
   readonly skipOffline?: boolean;
   readonly json?: boolean;
   readonly detach?: boolean;
+  readonly signingKey?: string;
 }
 
 const POLL_MS = 500;
+const SIGNING_KEY_HELP = 'the coordinator\'s signing seed (coordinator-signing.nk); every desired document is signed with it (default: $HOSTWRIGHT_SIGNING_KEY)';
 
 export function registerRollout(program: Command): void {
   const rollout = program
@@ -45,12 +47,14 @@ export function registerRollout(program: Command): void {
     .option('--skip-offline', 'skip hosts that are offline when their wave comes, instead of waiting until the deadline')
     .option('--detach', 'start the rollout and return; follow it with `rollout status --watch`')
     .option('--json', 'print progress records and the final state as JSON lines')
+    .option('--signing-key <file>', SIGNING_KEY_HELP)
     .action(async (options: RolloutCommandOptions) => {
       if (!options.file) throw new InvalidInputError('rollout: pass -f fleet.yaml (or a subcommand: status, list, pause, resume, abort)');
       const mode = modeOf(options, 'rollout');
       if (mode.kind !== 'fleet') return;
       const parsed = parseRolloutOptions(options);
       await withFleet(mode.natsUrl, async (client) => {
+        client.requireSigner('rollout');
         const store = new RolloutStore(client);
         const correlationID = randomUUID();
         const { project, targets } = await targetsFor(client, options.file as string, correlationID);
@@ -69,7 +73,7 @@ export function registerRollout(program: Command): void {
         });
         await store.create(state);
         await follow(client, store, state, options);
-      });
+      }, options.signingKey);
     });
 
   rollout
@@ -129,11 +133,14 @@ export function registerRollout(program: Command): void {
       .description(description)
       .option('--nats <url>', 'the fleet\'s NATS (default: $HOSTWRIGHT_NATS)')
       .option('--json', 'print progress and the final state as JSON lines')
+      .option('--signing-key <file>', `resume: ${SIGNING_KEY_HELP}`)
       .action(async (id: string, _options: unknown, command: Command) => {
-        const options = subcommandOptions<{ nats?: string; json?: boolean }>(command);
+        const options = subcommandOptions<{ nats?: string; json?: boolean; signingKey?: string }>(command);
         const mode = modeOf(options, `rollout ${name}`);
         if (mode.kind !== 'fleet') return;
         await withFleet(mode.natsUrl, async (client) => {
+          // Resuming drives the rollout, which writes desired state.
+          if (name === 'resume') client.requireSigner('rollout resume');
           const store = new RolloutStore(client);
           const state = await store.setStatus(id, (current) => {
             if (FINISHED_STATUSES.includes(current.status)) throw new InvalidInputError(`rollout ${id} already ${current.status}`);
@@ -146,7 +153,7 @@ export function registerRollout(program: Command): void {
           });
           if (name === 'resume') await follow(client, store, state, { json: options.json });
           else process.stdout.write(options.json ? `${JSON.stringify(state)}\n` : `${renderRollout(state)}\n`);
-        });
+        }, options.signingKey);
       });
   }
 }

@@ -82,17 +82,19 @@ export class FleetClient {
       const hostId = key.slice(0, key.length - project.length - 1);
       const entry = await this.connection.desired.get(key);
       if (!entry || entry.operation !== 'PUT') continue;
+      // The newest good document of the key's history: a replayed older one is damage too, or the
+      // next write would reuse a revision the agent already holds (and silently ignores).
+      let lastGood: HostDesired | undefined;
+      for await (const old of await this.connection.desired.history({ key })) {
+        if (old.operation !== 'PUT' || old.revision >= entry.revision) continue;
+        const candidate = this.#acceptableDesired(old.value, hostId, project);
+        if (candidate && (!lastGood || candidate.revision > lastGood.revision)) lastGood = candidate;
+      }
       const document = this.#acceptableDesired(entry.value, hostId, project);
-      if (document) {
+      if (document && (!lastGood || document.revision > lastGood.revision)) {
         entries.set(hostId, { document, kvRevision: entry.revision });
         continue;
       }
-      let lastGood: HostDesired | undefined;
-      for await (const old of await this.connection.desired.history({ key })) {
-        if (old.operation === 'PUT' && old.revision < entry.revision) lastGood = this.#acceptableDesired(old.value, hostId, project) ?? lastGood;
-      }
-      // Without a good one in the history: a document's revision grows by one per write of its key,
-      // the KV revision by at least one, so the key's KV revision is never below the agent's.
       entries.set(hostId, { document: lastGood ?? { hostId, project, revision: entry.revision, services: {}, allowEmpty: false }, kvRevision: entry.revision, damaged: true });
     }
     return entries;

@@ -2,6 +2,7 @@ import { NameConflictError } from '../shared/errors.js';
 import { LABELS } from '../shared/labels.js';
 import type { ActionKind, ActionOf } from './core/actions.js';
 import { proveOwnership } from './core/ownership.js';
+import { resolveEnv } from './runtime/secret-env-resolver.js';
 import type { ContainerConfigView, OwnerRecord } from './core/snapshot.js';
 import { identityOf, type OwnerLookup } from './observer.js';
 import type { RuntimeAdapter } from './runtime/runtime-adapter.js';
@@ -47,7 +48,8 @@ export const actionHandlers: { readonly [K in ActionKind]: Handler<K> } = {
       [LABELS.ownerToken]: ownerToken,
     };
     try {
-      const containerId = await runtime.createContainer({ name: action.name, config: action.config, identityLabels });
+      const env = await resolveEnv(action.config.env);
+      const containerId = await runtime.createContainer({ name: action.name, config: action.config, env, identityLabels });
       const details = await runtime.inspectContainer(containerId);
       return { outcome: 'done', message: `created ${action.name}`, containerId, createdView: details?.view };
     } catch (error) {

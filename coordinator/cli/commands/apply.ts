@@ -4,6 +4,7 @@ import { describeAction } from '../../../agent/core/actions.js';
 import { planReport } from '../../../agent/plan-report.js';
 import type { CycleProgress } from '../../../agent/reconciler.js';
 import { InvalidInputError } from '../../../shared/errors.js';
+import { unmaskServices } from '../../../shared/secret-env.js';
 import { loadFleetFile } from '../../fleet-file.js';
 import type { FleetClient } from '../../fleet-client.js';
 import { EXIT } from '../exit-codes.js';
@@ -67,7 +68,12 @@ async function applyFleet(client: FleetClient, planFile: string | undefined, opt
       return;
     }
     correlationID = saved.correlationID;
-    plans = saved.hosts.map((host) => ({ target: { hostId: host.hostId, document: host.document, kvRevision: host.kvRevision, changed: host.changed }, plan: host.plan, error: host.error }));
+    const current = await client.desiredOf(saved.project);
+    plans = saved.hosts.map((host) => {
+      const { document, missing } = unmaskServices(host.document, current.get(host.hostId)?.document);
+      if (missing.length > 0) throw new InvalidInputError(`${host.hostId}: the saved plan holds ${missing.join(', ')} only as a digest (plan files never store secret values) and the current desired state has no such value; apply the fleet file itself: \`hostwright apply -f fleet.yaml\``);
+      return { target: { hostId: host.hostId, document, kvRevision: host.kvRevision, changed: host.changed }, plan: host.plan, error: host.error };
+    });
   } else {
     correlationID = client.newCorrelationID();
     const { targets } = await targetsFor(client, options.file as string, correlationID);

@@ -4,7 +4,7 @@ import type { HostDesired } from '../../../shared/host-desired.js';
 import { desiredKey } from '../../../shared/subjects.js';
 import type { FleetClient } from '../../fleet-client.js';
 import { driveRollout, RolloutStore, writeIdempotently } from '../../rollout/rollout-driver.js';
-import { FINISHED_STATUSES } from '../../rollout/rollout-state.js';
+import { FINISHED_STATUSES, maskedRollout } from '../../rollout/rollout-state.js';
 import { rollbackDocument, startRollback } from '../../rollout/rollout-step.js';
 import { EXIT } from '../exit-codes.js';
 import { collectPlans, renderFleetPlan } from '../fleet/fleet-plan.js';
@@ -60,7 +60,7 @@ async function rollbackRollout(client: FleetClient, id: string, options: Rollbac
   const started = await store.setStatus(id, (state) => ({ ...startRollback({ ...state, status: state.status === 'aborted' ? 'paused' : state.status, reason: 'rolled back by an operator' }, new Date()).state }));
   process.stdout.write(`rolling back ${touched.length} host(s) of rollout ${id}\n`);
   const final = FINISHED_STATUSES.includes(started.status) ? started : await driveRollout(client, store, id, { pollMs: 500, onStep: (next, previous) => rolloutProgressLines(next, previous).forEach((line) => process.stdout.write(`${line}\n`)) });
-  process.stdout.write(options.json ? `${JSON.stringify(final)}\n` : `\n${renderRollout(final)}\n`);
+  process.stdout.write(options.json ? `${JSON.stringify(maskedRollout(final))}\n` : `\n${renderRollout(final)}\n`);
   if (final.status !== 'rolled-back') process.exitCode = EXIT.error;
 }
 

@@ -16,10 +16,11 @@ export default tseslint.config(
   },
   {
     // The pure core and the shared schemas do no I/O; the NATS connection is the one shared edge.
+    // nkeys is pure ed25519 (no I/O): the desired-state signature lives in shared.
     files: ['agent/core/**/*.ts', 'shared/**/*.ts'],
     ignores: ['shared/nats-connection.ts'],
     rules: {
-      'no-restricted-imports': ['error', { patterns: ['dockerode', 'level', 'classic-level', '@nats-io/*', 'node:fs', 'node:fs/promises'] }],
+      'no-restricted-imports': ['error', { patterns: ['dockerode', 'level', 'classic-level', '@nats-io/*', '!@nats-io/nkeys', 'node:fs', 'node:fs/promises'] }],
     },
   },
 );

@@ -2,6 +2,7 @@ import { NameConflictError } from '../shared/errors.js';
 import { LABELS } from '../shared/labels.js';
 import type { ActionKind, ActionOf } from './core/actions.js';
 import { proveOwnership } from './core/ownership.js';
+import { resolveEnv } from './runtime/secret-env-resolver.js';
 import type { ContainerConfigView, OwnerRecord } from './core/snapshot.js';
 import { identityOf, type OwnerLookup } from './observer.js';
 import type { RuntimeAdapter } from './runtime/runtime-adapter.js';
@@ -47,7 +48,8 @@ export const actionHandlers: { readonly [K in ActionKind]: Handler<K> } = {
       [LABELS.ownerToken]: ownerToken,
     };
     try {
-      const containerId = await runtime.createContainer({ name: action.name, config: action.config, identityLabels });
+      const env = await resolveEnv(action.config.env);
+      const containerId = await runtime.createContainer({ name: action.name, config: action.config, env, identityLabels });
       const details = await runtime.inspectContainer(containerId);
       return { outcome: 'done', message: `created ${action.name}`, containerId, createdView: details?.view };
     } catch (error) {
@@ -106,7 +108,7 @@ async function adoptOnConflict(action: ActionOf<'create'>, runtime: RuntimeAdapt
   if (!holder) throw new NameConflictError(`${action.name}: name in use, but no container by that name is listed`);
   const identity = identityOf(holder);
   const record = identity ? owners.ownerRecord(identity.ownerToken) : undefined;
-  const ownership = identity && identity.hostId === hostId ? proveOwnership(holder.id, identity, record) : { owned: false as const, reason: 'it carries no Hostwright labels for this host' };
+  const ownership = identity && identity.hostId === hostId ? proveOwnership(holder.id, identity, record, owners.verifyOwnerToken) : { owned: false as const, reason: 'it carries no Hostwright labels for this host' };
   if (!ownership.owned || !identity || !record) throw new NameConflictError(`${action.name} is taken by container ${holder.id.slice(0, 12)}, which Hostwright does not own (${ownership.owned ? 'no journal entry' : ownership.reason})`);
   const sameInstance = identity.project === action.key.project && identity.service === action.key.service && identity.instance === action.key.instance;
   if (!sameInstance || identity.specHash !== action.specHash) throw new NameConflictError(`${action.name} is taken by Hostwright container ${holder.id.slice(0, 12)} with another spec; it will be replaced on the next plan`);

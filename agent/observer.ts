@@ -1,10 +1,13 @@
 import { LABELS } from '../shared/labels.js';
+import type { OwnerTokenVerifier } from './core/owner-token.js';
 import { changedViewFields, proveOwnership } from './core/ownership.js';
 import type { LabelledIdentity, ObservedContainer, OwnerRecord, RuntimeSnapshot } from './core/snapshot.js';
 import type { RuntimeAdapter, RuntimeContainerDetails, RuntimeContainerSummary } from './runtime/runtime-adapter.js';
 
 export interface OwnerLookup {
   ownerRecord(token: string): OwnerRecord | undefined;
+  /** Checks a token's HMAC with this host's secret. */
+  readonly verifyOwnerToken: OwnerTokenVerifier;
 }
 
 /**
@@ -51,7 +54,7 @@ export class Observer {
 
   async #observeLabelled(summary: RuntimeContainerSummary, identity: LabelledIdentity): Promise<ObservedContainer> {
     const record = this.owners.ownerRecord(identity.ownerToken);
-    const ownership = proveOwnership(summary.id, identity, record);
+    const ownership = proveOwnership(summary.id, identity, record, this.owners.verifyOwnerToken);
     let modifiedFields: readonly string[] = [];
     let restartCount: number | undefined;
     if (ownership.owned) {

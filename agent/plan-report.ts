@@ -1,3 +1,4 @@
+import { maskEnv } from '../shared/secret-env.js';
 import { describeAction } from './core/actions.js';
 import type { DiffEntry } from './core/diff.js';
 import type { PlanReport, DiffEntryReport } from '../shared/plan-report.js';
@@ -14,7 +15,8 @@ export function planReport(report: CycleReport): PlanReport {
     projects: [...report.plan.projects],
     changes: report.plan.actions.length > 0,
     diff: report.diff.projects.flatMap((project) => project.entries.filter((entry) => entry.kind !== 'in-sync').map(diffEntryReport)),
-    actions: report.plan.actions.map((action) => ({ ...action, description: describeAction(action), blocked: !runnable.has(action.id) })),
+    // Secret env values never leave the agent in a plan: only their digests.
+    actions: report.plan.actions.map((action) => ({ ...(action.kind === 'create' ? { ...action, config: { ...action.config, env: maskEnv(action.config.env) } } : action), description: describeAction(action), blocked: !runnable.has(action.id) })),
     blocked: [...report.blocks],
     drift: report.plan.drift.map((finding) => ({ kind: finding.kind, ...finding.key, action: finding.action, message: finding.message })),
   };

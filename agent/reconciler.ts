@@ -15,7 +15,7 @@ import { actionHandlers, type ActionOutcome, type ExecutionContext } from './exe
 import { Observer } from './observer.js';
 import { resolveUnfinishedIntents } from './recovery.js';
 import type { RuntimeAdapter } from './runtime/runtime-adapter.js';
-import { Journal } from './store/journal.js';
+import type { Journal } from './store/journal.js';
 import type { Outcome } from './store/records.js';
 
 export interface ReconcilerOptions {
@@ -146,8 +146,10 @@ export class Reconciler {
     const { diff, plan, blocks } = this.#planFrom(desired, snapshot, converge);
     const status = this.#statusFrom(diff, plan, blocks, await journal.appliedRevisions());
     const rejected = await journal.rejectedRevisions();
+    const refusals = await journal.desiredRefusals();
     return {
       ...status,
+      ...(refusals.length > 0 ? { refusedDesired: refusals } : {}),
       projects: status.projects.map((project) => {
         const rejection = rejected.get(project.project);
         return rejection && rejection.revision === project.desiredRevision ? { ...project, rejected: { revision: rejection.revision, reason: rejection.reason } } : project;
@@ -207,7 +209,7 @@ export class Reconciler {
     const { journal, runtime, hostId } = this.#options;
     request.onProgress?.({ type: 'action-started', action });
     const started = Date.now();
-    const ownerToken = action.kind === 'create' ? Journal.newOwnerToken() : undefined;
+    const ownerToken = action.kind === 'create' ? journal.newOwnerToken({ hostId, ...action.key, specHash: action.specHash }) : undefined;
     const issuedRecord: Omit<OwnerRecord, 'intentSeq'> | undefined =
       action.kind === 'create' && ownerToken
         ? { ownerToken, hostId, ...action.key, name: action.name, specHash: action.specHash, config: action.config, containerId: undefined, createdView: undefined, removed: false }

@@ -6,6 +6,7 @@ import { runFleetAgent } from '../agent/fleet/fleet-agent.js';
 import { FleetClient } from '../coordinator/fleet-client.js';
 import type { HostInfo } from '../coordinator/placement.js';
 import { startNatsServer } from '../test/lib/nats-server.js';
+import { testSigner } from '../test/lib/signing.js';
 import { removeProjectContainers } from './support.js';
 
 export interface InProcessFleet {
@@ -16,7 +17,7 @@ export interface InProcessFleet {
   close(project: string): Promise<void>;
 }
 
-/** A real nats-server and `count` real agents in this process (own journal and name prefix each), registered. */
+/** A real nats-server and `count` real agents (pinning a fresh coordinator key the client signs with) in this process (own journal and name prefix each), registered. */
 export async function startInProcessFleet(run: string, count: number): Promise<InProcessFleet> {
   const nats = await startNatsServer();
   const abort = new AbortController();
@@ -24,6 +25,7 @@ export async function startInProcessFleet(run: string, count: number): Promise<I
   const agents: Promise<void>[] = [];
   const hostIds = Array.from({ length: count }, (_, i) => `${run}-h${i + 1}`);
   let client: FleetClient | undefined;
+  const signer = testSigner();
   const close = async (project: string) => {
     abort.abort();
     await Promise.allSettled(agents);
@@ -36,9 +38,9 @@ export async function startInProcessFleet(run: string, count: number): Promise<I
     for (const hostId of hostIds) {
       const dataDir = await mkdtemp(join(tmpdir(), 'hw-bench-fleet-'));
       dirs.push(dataDir);
-      agents.push(runFleetAgent({ hostId, labels: {}, natsUrl: nats.url, dataDir, namePrefix: `${hostId}-`, parallelism: 4, resyncMs: 60_000, heartbeatMs: 1_000, metricsAddr: undefined, logger: pino({ level: 'silent' }), signal: abort.signal }));
+      agents.push(runFleetAgent({ hostId, labels: {}, natsUrl: nats.url, trust: { kind: 'pinned', coordinatorKey: signer.publicKey }, dataDir, namePrefix: `${hostId}-`, parallelism: 4, resyncMs: 60_000, heartbeatMs: 1_000, metricsAddr: undefined, logger: pino({ level: 'silent' }), signal: abort.signal }));
     }
-    const connected = await FleetClient.connect(nats.url, pino({ level: 'silent' }));
+    const connected = await FleetClient.connect(nats.url, pino({ level: 'silent' }), signer);
     client = connected;
     await until(async () => (await connected.hosts()).filter((h) => hostIds.includes(h.hostId)).length === count, 30_000, 'agents to register');
     const hosts = (await connected.hosts()).filter((h) => hostIds.includes(h.hostId)).map((h) => ({ hostId: h.hostId, labels: h.labels }));

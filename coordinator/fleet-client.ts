@@ -3,12 +3,14 @@ import { DeliverPolicy, type JsMsg } from '@nats-io/jetstream';
 import type { KV } from '@nats-io/kv';
 import type { Logger } from 'pino';
 import { decode, encode } from '../shared/codec.js';
-import { HostwrightError, errorMessage } from '../shared/errors.js';
+import { HostwrightError, InvalidInputError, errorMessage } from '../shared/errors.js';
 import { hostwrightEventSchema, type HostwrightEvent } from '../shared/events.js';
 import { hostDesiredSchema, type HostDesired } from '../shared/host-desired.js';
 import { connectFleet, type FleetConnection } from '../shared/nats-connection.js';
+import { openSignedDocument, signDocument, signatureHolds, verifySignedDocument } from '../shared/signed-document.js';
 import { EVENTS_STREAM, desiredKey, eventFilter, planRpcSubject } from '../shared/subjects.js';
 import { MAX_WIRE_BYTES, hostRegistrationSchema, planReplySchema, statusReportSchema, type HostRegistration, type PlanReply, type StatusReport } from '../shared/wire.js';
+import type { DesiredSigner } from './signing-key.js';
 
 export interface DesiredEntry {
   readonly document: HostDesired;
@@ -32,10 +34,28 @@ export interface EventQuery {
 
 /** The coordinator's view of the fleet over NATS: hosts, desired state (CAS), status, events, plan requests. */
 export class FleetClient {
-  private constructor(readonly connection: FleetConnection) {}
+  private constructor(
+    readonly connection: FleetConnection,
+    private readonly signer: DesiredSigner | undefined,
+  ) {}
 
-  static async connect(servers: string, logger: Logger): Promise<FleetClient> {
-    return new FleetClient(await connectFleet({ servers, name: 'hostwright-coordinator', logger, waitOnFirstConnect: false, warnWeakDurability: false }));
+  /** Without a signer the client reads, plans and watches, but cannot write desired state. */
+  static async connect(servers: string, logger: Logger, signer?: DesiredSigner): Promise<FleetClient> {
+    return new FleetClient(await connectFleet({ servers, name: 'hostwright-coordinator', logger, waitOnFirstConnect: false, warnWeakDurability: false }), signer);
+  }
+
+  /** Fails early, before anything is written, when a command that writes desired state has no key. */
+  requireSigner(command: string): void {
+    if (!this.signer) throw new InvalidInputError(`${command} writes desired state, which agents accept only when signed: pass --signing-key FILE (the coordinator-signing.nk seed) or set HOSTWRIGHT_SIGNING_KEY`);
+  }
+
+  /**
+   * The document a desired value carries if its signature holds: against this client's own key
+   * when it has one, otherwise only for integrity (a read-only client has no key to pin).
+   */
+  openDesired(value: Uint8Array, what: string): HostDesired {
+    const bytes = this.signer ? verifySignedDocument(value, this.signer.publicKey) : integrityChecked(value);
+    return decode(hostDesiredSchema, bytes, what);
   }
 
   async close(): Promise<void> {
@@ -62,27 +82,31 @@ export class FleetClient {
       const hostId = key.slice(0, key.length - project.length - 1);
       const entry = await this.connection.desired.get(key);
       if (!entry || entry.operation !== 'PUT') continue;
-      const document = acceptableDesired(entry.value, hostId, project);
-      if (document) {
+      // The newest good document of the key's history: a replayed older one is damage too, or the
+      // next write would reuse a revision the agent already holds (and silently ignores).
+      let lastGood: HostDesired | undefined;
+      for await (const old of await this.connection.desired.history({ key })) {
+        if (old.operation !== 'PUT' || old.revision >= entry.revision) continue;
+        const candidate = this.#acceptableDesired(old.value, hostId, project);
+        if (candidate && (!lastGood || candidate.revision > lastGood.revision)) lastGood = candidate;
+      }
+      const document = this.#acceptableDesired(entry.value, hostId, project);
+      if (document && (!lastGood || document.revision > lastGood.revision)) {
         entries.set(hostId, { document, kvRevision: entry.revision });
         continue;
       }
-      let lastGood: HostDesired | undefined;
-      for await (const old of await this.connection.desired.history({ key })) {
-        if (old.operation === 'PUT' && old.revision < entry.revision) lastGood = acceptableDesired(old.value, hostId, project) ?? lastGood;
-      }
-      // Without a good one in the history: a document's revision grows by one per write of its key,
-      // the KV revision by at least one, so the key's KV revision is never below the agent's.
       entries.set(hostId, { document: lastGood ?? { hostId, project, revision: entry.revision, services: {}, allowEmpty: false }, kvRevision: entry.revision, damaged: true });
     }
     return entries;
   }
 
-  /** Compare-and-set: writes only if the key is still at expectedRevision (0: must not exist). */
+  /** Signs the document, then compare-and-set: writes only if the key is still at expectedRevision (0: must not exist). */
   async writeDesired(document: HostDesired, expectedRevision: number): Promise<number> {
     const key = desiredKey(document.hostId, document.project);
+    this.requireSigner('writing desired state');
+    const value = signDocument(encode(document), (this.signer as DesiredSigner).seed);
     try {
-      return expectedRevision === 0 ? await this.connection.desired.create(key, encode(document)) : await this.connection.desired.update(key, encode(document), expectedRevision);
+      return expectedRevision === 0 ? await this.connection.desired.create(key, value) : await this.connection.desired.update(key, value, expectedRevision);
     } catch (error) {
       throw new HostwrightError(`desired state of ${key} changed since it was read (compare-and-set failed: ${errorMessage(error)}); run the command again`, { cause: error });
     }
@@ -134,17 +158,23 @@ export class FleetClient {
   newCorrelationID(): string {
     return randomUUID();
   }
+
+  /** The document if its agent would accept it (the same checks as agent/fleet/desired-watcher.ts). */
+  #acceptableDesired(value: Uint8Array, hostId: string, project: string): HostDesired | undefined {
+    if (value.byteLength > MAX_WIRE_BYTES) return undefined;
+    try {
+      const document = this.openDesired(value, 'desired state');
+      return document.hostId === hostId && document.project === project ? document : undefined;
+    } catch {
+      return undefined;
+    }
+  }
 }
 
-/** The document if its agent would accept it (the same checks as agent/fleet/desired-watcher.ts). */
-function acceptableDesired(value: Uint8Array, hostId: string, project: string): HostDesired | undefined {
-  if (value.byteLength > MAX_WIRE_BYTES) return undefined;
-  try {
-    const document = decode(hostDesiredSchema, value, 'desired state');
-    return document.hostId === hostId && document.project === project ? document : undefined;
-  } catch {
-    return undefined;
-  }
+function integrityChecked(value: Uint8Array): Uint8Array {
+  const envelope = openSignedDocument(value);
+  if (!signatureHolds(envelope)) throw new HostwrightError('the signature does not match the document bytes');
+  return envelope.document;
 }
 
 async function readAll<T>(kv: KV, parse: (value: Uint8Array, key: string) => T): Promise<T[]> {

@@ -1,4 +1,5 @@
 import { contentHash } from '../shared/canonical.js';
+import { maskServices } from '../shared/secret-env.js';
 import { validate } from '../shared/codec.js';
 import type { FleetFile, Placement, ServiceSpec } from '../shared/fleet-spec.js';
 import { hostDesiredSchema } from '../shared/host-desired.js';
@@ -40,7 +41,8 @@ export function desiredForHost(
  * correlation id, so an unchanged fleet does not need a new revision.
  */
 export function desiredContentHash(document: HostDesired): string {
-  const content: Partial<HostDesired> = { ...document };
+  // Masked: a saved plan (which holds digests, not secret values) hashes like the document it came from.
+  const content: Partial<HostDesired> = maskServices(document);
   delete content.revision;
   delete content.correlationID;
   return contentHash(content);

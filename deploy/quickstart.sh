@@ -20,7 +20,7 @@ if [[ "${1:-}" == "--stop" ]]; then
     if alive "$pidfile"; then kill -TERM "$(cat "$pidfile")" && echo "stopped agent $id"; fi
   done
   bash deploy/start-nats.sh --stop --store "$BASE/nats" || true
-  echo "The example's containers keep running; remove them with: hostwright apply -f examples/empty.yaml --nats $HOSTWRIGHT_NATS --wait"
+  echo "The example's containers keep running; remove them with: HOSTWRIGHT_SIGNING_KEY=$BASE/keys/coordinator-signing.nk hostwright apply -f examples/empty.yaml --nats $HOSTWRIGHT_NATS --wait"
   exit 0
 fi
 
@@ -47,13 +47,18 @@ bash deploy/build-test-image.sh
 step "starting NATS with JetStream on 127.0.0.1:$NATS_PORT"
 bash deploy/start-nats.sh --port "$NATS_PORT" --store "$BASE/nats"
 
+step "coordinator signing key (agents accept only desired state signed by it)"
+# Writes go through `hw`, which signs with the seed; agents pin the public key.
+export HOSTWRIGHT_SIGNING_KEY="$BASE/keys/coordinator-signing.nk"
+if [[ -f "$HOSTWRIGHT_SIGNING_KEY" ]]; then echo "using $HOSTWRIGHT_SIGNING_KEY"; else hw keys generate --out "$BASE/keys"; fi
+
 step "starting agents"
 mkdir -p "$BASE/agents"
 for entry in "${HOSTS[@]}"; do
   id="${entry%%:*}"; label="${entry#*:}"; pidfile="$BASE/agents/$id.pid"
   if alive "$pidfile"; then echo "agent $id already running (pid $(cat "$pidfile"))"; continue; fi
   nohup node dist/coordinator/cli/main.js agent --host-id "$id" --label "$label" --name-prefix "$id-" \
-    --data-dir "$BASE/agents/$id" --resync 10s >"$BASE/agents/$id.log" 2>&1 &
+    --coordinator-key "$BASE/keys/coordinator-signing.pub" --data-dir "$BASE/agents/$id" --resync 10s >"$BASE/agents/$id.log" 2>&1 &
   echo $! >"$pidfile"
   echo "agent $id started (pid $!, log $BASE/agents/$id.log)"
 done
@@ -85,6 +90,7 @@ cat <<MSG
 
 The quick-start fleet is running (state under $BASE). Try next:
   export HOSTWRIGHT_NATS=$HOSTWRIGHT_NATS
+  export HOSTWRIGHT_SIGNING_KEY=$HOSTWRIGHT_SIGNING_KEY   # apply, rollout and rollback sign with it
   npx hostwright status --watch                          # live per-host status (Ctrl-C stops)
   npx hostwright events --follow --type drift_detected   # in another terminal
   docker rm -f h2-shop-api-1                             # drift: h2's agent recreates it, visibly

@@ -64,3 +64,18 @@ export function errorMessage(error: unknown): string {
   if (error instanceof Error) return error.message;
   return String(error);
 }
+
+/** Why a signed document was refused: no envelope, another signer, or bytes changed after signing. */
+export type SignatureProblem = 'unsigned' | 'wrong-key' | 'tampered';
+
+/** A desired-state document that does not carry a valid signature of the pinned coordinator key. */
+export class SignatureError extends HostwrightError {
+  override name = 'SignatureError';
+  constructor(
+    readonly problem: SignatureProblem,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { durationSchema } from './duration.js';
 import { LABEL_PREFIX } from './labels.js';
+import { envValueSchema } from './secret-env.js';
 
 /** Project and service names become container names: keep them DNS- and Docker-safe. */
 const NAME_PATTERN = /^[a-z0-9][a-z0-9_-]{0,62}$/;
@@ -44,7 +45,6 @@ export const volumeSchema = z
   .string()
   .regex(/^(?:[A-Za-z0-9][A-Za-z0-9_.-]*|\/[^:]*):\/[^:]*(?::(?:ro|rw))?$/, 'expected "volume-or-/host/path:/container/path[:ro]"');
 
-const envValueSchema = z.union([z.string(), z.number(), z.boolean()]).transform(String);
 
 const labelsSchema = z
   .record(z.string().min(1), z.string())

@@ -41,10 +41,18 @@ export const projectStatusSchema = z.object({
 });
 export type ProjectStatus = z.infer<typeof projectStatusSchema>;
 
+/** A desired-state value the agent refused (bad signature, foreign, replayed…); it kept the last good state. */
+export const desiredRefusalSchema = z.object({ key: z.string(), reason: z.string(), refusedAt: z.string() });
+export type DesiredRefusal = z.infer<typeof desiredRefusalSchema>;
+
 /** A host's latest observed status; the `status --json` schema and the status KV value. */
 export const hostStatusSchema = z.object({
   hostId: z.string(),
   observedAt: z.string(),
   projects: z.array(projectStatusSchema),
+  /** Refusals since the last good document of each key; absent when there are none. */
+  refusedDesired: z.array(desiredRefusalSchema).optional(),
+  /** The agent was started with --allow-unsigned: it accepts desired state nobody signed. */
+  acceptsUnsigned: z.boolean().optional(),
 });
 export type HostStatus = z.infer<typeof hostStatusSchema>;

@@ -1,11 +1,13 @@
 import { canonicalJson } from '../../shared/canonical.js';
+import type { OwnerTokenVerifier } from './owner-token.js';
 import type { ContainerConfigView, LabelledIdentity, OwnerRecord, Ownership } from './snapshot.js';
 
 /**
  * Ownership proof: the labels' token must be one this agent's journal issued, for the same
- * instance, and (once known) for this very container id. Copied labels fail the last check.
+ * instance, (once known) for this very container id, and carry this host's HMAC over the identity
+ * the labels claim. Copied labels fail the container-id check; a minted token fails the HMAC.
  */
-export function proveOwnership(containerId: string, identity: LabelledIdentity, record: OwnerRecord | undefined): Ownership {
+export function proveOwnership(containerId: string, identity: LabelledIdentity, record: OwnerRecord | undefined, verifyToken: OwnerTokenVerifier): Ownership {
   if (!record) return { owned: false, reason: 'its owner token was not issued by this agent (no journal entry)' };
   if (record.containerId !== undefined && record.containerId !== containerId) {
     return { owned: false, reason: `its owner token belongs to container ${record.containerId.slice(0, 12)}; these labels were copied` };
@@ -14,6 +16,8 @@ export function proveOwnership(containerId: string, identity: LabelledIdentity, 
     return { owned: false, reason: 'its labels do not match the journal entry of its owner token' };
   }
   if (record.specHash !== identity.specHash) return { owned: false, reason: 'its spec-hash label does not match the journal' };
+  // Last, so the reasons above stay the specific ones: a journal entry alone is not proof either.
+  if (!verifyToken(identity)) return { owned: false, reason: 'its owner token does not carry this host\'s HMAC over these labels' };
   return { owned: true };
 }
 

@@ -1,5 +1,6 @@
 import { contentHash } from '../../shared/canonical.js';
 import { runtimeConfigOf, type ServiceSpec } from '../../shared/fleet-spec.js';
+import { maskEnv } from '../../shared/secret-env.js';
 
 /** Desired documents are immutable values: a spec object hashes to the same value every cycle. */
 const hashes = new WeakMap<ServiceSpec, string>();
@@ -8,7 +9,9 @@ const hashes = new WeakMap<ServiceSpec, string>();
 export function specHashOf(service: ServiceSpec): string {
   let hash = hashes.get(service);
   if (hash === undefined) {
-    hash = contentHash(runtimeConfigOf(service));
+    // Over the masked env: a changed secret changes the hash, and the hash equals that of the masked form.
+    const config = runtimeConfigOf(service);
+    hash = contentHash({ ...config, env: maskEnv(config.env) });
     hashes.set(service, hash);
   }
   return hash;

@@ -2,19 +2,29 @@ import { randomUUID } from 'node:crypto';
 import type { KV } from '@nats-io/kv';
 import type { Logger } from 'pino';
 import { decode } from '../../shared/codec.js';
-import { errorMessage } from '../../shared/errors.js';
+import { SignatureError, errorMessage } from '../../shared/errors.js';
 import { HOST_PROJECT } from '../../shared/events.js';
 import { hostDesiredSchema, type HostDesired } from '../../shared/host-desired.js';
+import { openSignedDocument, signatureHolds, verifySignedDocument } from '../../shared/signed-document.js';
 import { desiredKeysOf } from '../../shared/subjects.js';
 import { MAX_WIRE_BYTES } from '../../shared/wire.js';
 import type { Journal } from '../store/journal.js';
 
+/**
+ * Whose desired state the agent accepts: documents signed by the pinned coordinator key, or (only
+ * with --allow-unsigned) any document, signed or not.
+ */
+export type DesiredTrust = { readonly kind: 'pinned'; readonly coordinatorKey: string } | { readonly kind: 'unsigned-allowed' };
+
 export interface DesiredWatcherOptions {
   readonly hostId: string;
+  readonly trust: DesiredTrust;
   readonly journal: Journal;
   readonly logger: Logger;
   /** A new desired document was stored: wake the loop, carrying the writer's correlation id. */
   readonly onAccepted: (document: HostDesired) => void;
+  /** A value was refused (and recorded): the host's status should show it. */
+  readonly onRefused?: () => void;
   readonly signal: AbortSignal;
 }
 
@@ -40,25 +50,49 @@ export async function watchDesired(kv: KV, options: DesiredWatcherOptions): Prom
   }
 }
 
+/**
+ * One value of a desired key, checked in this order: size, signature (before any decoding of the
+ * document), schema, host and project of the key, revision. Re-delivery of the revision the agent
+ * holds is a silent no-op; an older one is a replay and refused like every other bad value: an
+ * error event, a refusal in the host's status, and the last good state kept.
+ */
 export async function acceptDesired(key: string, value: Uint8Array, options: Omit<DesiredWatcherOptions, 'signal'>): Promise<'accepted' | 'unchanged' | 'rejected'> {
   const project = key.slice(options.hostId.length + 1);
   try {
     if (value.byteLength > MAX_WIRE_BYTES) throw new Error(`document of ${value.byteLength} bytes exceeds the ${MAX_WIRE_BYTES}-byte limit`);
-    const document = decode(hostDesiredSchema, value, `desired state ${key}`);
+    const { documentBytes, envelope } = trustedBytes(value, options.trust);
+    const document = decode(hostDesiredSchema, documentBytes, `desired state ${key}`);
     if (document.hostId !== options.hostId) throw new Error(`document is for host ${document.hostId}, not ${options.hostId}`);
     if (document.project !== project) throw new Error(`document is for project ${document.project}, but was written to key ${key}`);
     const stored = (await options.journal.desiredDocuments()).find((candidate) => candidate.project === document.project);
-    if (stored && stored.revision >= document.revision) return 'unchanged';
-    await options.journal.putDesired(document);
-    options.logger.info({ project: document.project, revision: document.revision, correlationID: document.correlationID }, 'desired state accepted');
+    if (stored && stored.revision === document.revision) return 'unchanged';
+    if (stored && stored.revision > document.revision) throw new Error(`replayed: revision ${document.revision} is older than revision ${stored.revision} this agent holds`);
+    await options.journal.putDesired(document, envelope);
+    options.logger.info({ project: document.project, revision: document.revision, correlationID: document.correlationID, signed: envelope !== undefined }, 'desired state accepted');
     options.onAccepted(document);
     return 'accepted';
   } catch (error) {
-    const message = `rejected desired state on key ${key}: ${errorMessage(error)}; keeping the last good state`;
+    const reason = error instanceof SignatureError ? `${error.problem}: ${error.message}` : errorMessage(error);
+    const message = `rejected desired state on key ${key}: ${reason}; keeping the last good state`;
     options.logger.error({ key }, message);
-    await options.journal
-      .appendEvents([{ id: randomUUID(), type: 'failed', severity: 'error', hostId: options.hostId, project: /^[a-z0-9][a-z0-9_-]{0,62}$/.test(project) ? project : HOST_PROJECT, message, timestamp: new Date().toISOString(), correlationID: randomUUID() }])
-      .catch(() => undefined);
+    const refusedAt = new Date().toISOString();
+    const event = { id: randomUUID(), type: 'failed' as const, severity: 'error' as const, hostId: options.hostId, project: /^[a-z0-9][a-z0-9_-]{0,62}$/.test(project) ? project : HOST_PROJECT, message, timestamp: refusedAt, correlationID: randomUUID() };
+    await options.journal.recordRefusal({ key, reason, refusedAt }, event).catch((cause: unknown) => options.logger.error({ key, error: errorMessage(cause) }, 'refusal not recorded'));
+    options.onRefused?.();
     return 'rejected';
+  }
+}
+
+/** The document bytes the trust allows, and the envelope to keep with them (undefined: unsigned). */
+function trustedBytes(value: Uint8Array, trust: DesiredTrust): { documentBytes: Uint8Array; envelope: Uint8Array | undefined } {
+  if (trust.kind === 'pinned') return { documentBytes: verifySignedDocument(value, trust.coordinatorKey), envelope: value };
+  try {
+    const envelope = openSignedDocument(value);
+    // Without a pinned key a signature proves nothing about who wrote it, but a broken one is still refused.
+    if (!signatureHolds(envelope)) throw new SignatureError('tampered', 'the signature does not match the document bytes (changed after signing)');
+    return { documentBytes: envelope.document, envelope: value };
+  } catch (error) {
+    if (error instanceof SignatureError && error.problem === 'unsigned') return { documentBytes: value, envelope: undefined };
+    throw error;
   }
 }

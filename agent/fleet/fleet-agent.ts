@@ -16,7 +16,7 @@ import { Reconciler, type CycleReport } from '../reconciler.js';
 import { DockerRuntime } from '../runtime/docker-runtime.js';
 import { wakeOnRuntimeEvents } from '../runtime-triggers.js';
 import { Journal } from '../store/journal.js';
-import { watchDesired } from './desired-watcher.js';
+import { watchDesired, type DesiredTrust } from './desired-watcher.js';
 import { OutboxPublisher } from './outbox-publisher.js';
 
 export const AGENT_VERSION = '0.1.0';
@@ -25,6 +25,8 @@ export interface FleetAgentOptions {
   readonly hostId: string;
   readonly labels: Readonly<Record<string, string>>;
   readonly natsUrl: string;
+  /** Whose desired state to accept: the pinned coordinator key, or (explicitly) anyone's. */
+  readonly trust: DesiredTrust;
   readonly dataDir: string;
   readonly namePrefix: string;
   readonly parallelism: number;
@@ -44,6 +46,9 @@ export interface FleetAgentOptions {
  */
 export async function runFleetAgent(options: FleetAgentOptions): Promise<void> {
   const { hostId, logger: log } = options;
+  if (options.trust.kind === 'unsigned-allowed') {
+    log.warn({ hostId }, 'INSECURE: started with --allow-unsigned; this agent accepts desired state that nobody signed, so anyone who can write to NATS can make it run containers. Pass --coordinator-key to pin the coordinator\'s key.');
+  }
   const journal = await Journal.open(options.dataDir);
   const runtime = new DockerRuntime();
   const reconciler = new Reconciler({ runtime, journal, hostId, namePrefix: options.namePrefix, parallelism: options.parallelism, logger: log.child({ component: 'reconciler' }) });
@@ -59,7 +64,8 @@ export async function runFleetAgent(options: FleetAgentOptions): Promise<void> {
     metrics.outboxDepth.set(outboxDepth);
     const body = JSON.stringify({ status: { ...status, observedAt: '' }, outboxDepth });
     if (!force && body === lastReport) return;
-    const report: StatusReport = { hostId, reportedAt: new Date().toISOString(), agentVersion: AGENT_VERSION, outboxDepth, status };
+    const marked = options.trust.kind === 'unsigned-allowed' ? { ...status, acceptsUnsigned: true } : status;
+    const report: StatusReport = { hostId, reportedAt: new Date().toISOString(), agentVersion: AGENT_VERSION, outboxDepth, status: marked };
     await fleet.status.put(hostId, encode(report));
     lastReport = body;
   };
@@ -149,7 +155,15 @@ export async function runFleetAgent(options: FleetAgentOptions): Promise<void> {
   async function keepWatchingDesired(connection: FleetConnection): Promise<void> {
     while (!options.signal.aborted) {
       try {
-        await watchDesired(connection.desired, { hostId, journal, logger: log.child({ component: 'desired' }), signal: options.signal, onAccepted: (document) => loop.trigger('desired', { correlationID: document.correlationID }) });
+        await watchDesired(connection.desired, {
+          hostId,
+          trust: options.trust,
+          journal,
+          logger: log.child({ component: 'desired' }),
+          signal: options.signal,
+          onAccepted: (document) => loop.trigger('desired', { correlationID: document.correlationID }),
+          onRefused: () => void publishStatusSafely(false),
+        });
       } catch (error) {
         log.warn({ error: errorMessage(error) }, 'desired-state watch ended; restarting it');
       }
@@ -157,6 +171,10 @@ export async function runFleetAgent(options: FleetAgentOptions): Promise<void> {
     }
   }
 
+  /**
+   * A plan request carries an unsigned candidate: it is only planned against (a dry run, which
+   * writes nothing, not even the journal) and never stored or applied, so it needs no signature.
+   */
   async function answerPlan(msg: Msg): Promise<void> {
     let reply: PlanReply;
     try {

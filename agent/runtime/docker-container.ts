@@ -23,7 +23,7 @@ export function toDockerCreateOptions(request: ContainerCreateRequest): Docker.C
   const options: Docker.ContainerCreateOptions = {
     name: request.name,
     Image: config.image,
-    Env: Object.entries(config.env).map(([name, value]) => `${name}=${value}`),
+    Env: Object.entries(request.env).map(([name, value]) => `${name}=${value}`),
     Labels: { ...config.labels, ...request.identityLabels },
     ExposedPorts: exposed,
     StopTimeout: Math.ceil(parseDurationMs(config.stop_timeout) / 1000),

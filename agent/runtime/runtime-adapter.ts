@@ -22,6 +22,8 @@ export interface RuntimeContainerDetails {
 export interface ContainerCreateRequest {
   readonly name: string;
   readonly config: RuntimeConfig;
+  /** config.env resolved to plain values (secrets and secret files read); only the runtime sees it. */
+  readonly env: Readonly<Record<string, string>>;
   /** Hostwright's identity labels, merged over the service's own labels. */
   readonly identityLabels: Readonly<Record<string, string>>;
 }

@@ -5,9 +5,12 @@ import { decode, encode } from '../../shared/codec.js';
 import { DataDirLockedError, JournalError, errorMessage } from '../../shared/errors.js';
 import { hostwrightEventSchema, type HostwrightEvent } from '../../shared/events.js';
 import { hostDesiredSchema, type HostDesired } from '../../shared/host-desired.js';
-import { hostStatusSchema, type HostStatus } from '../../shared/host-status.js';
+import { desiredRefusalSchema, hostStatusSchema, type DesiredRefusal, type HostStatus } from '../../shared/host-status.js';
+import { desiredKey } from '../../shared/subjects.js';
 import type { JournalView } from '../core/diff.js';
+import { issueOwnerToken, ownerTokenVerifier, type OwnerTokenVerifier, type TokenIdentity } from '../core/owner-token.js';
 import { instanceKeyString, ownerRecordSchema, type InstanceKey, type OwnerRecord } from '../core/snapshot.js';
+import { loadOwnerSecret } from './owner-secret.js';
 import { appliedRevisionSchema, intentRecordSchema, rejectedRevisionSchema, resultRecordSchema, type AppliedRevision, type IntentRecord, type RejectedRevision, type ResultRecord } from './records.js';
 
 type Batch = { type: 'put'; key: string; value: Uint8Array } | { type: 'del'; key: string };
@@ -16,6 +19,8 @@ const SEQ_WIDTH = 16;
 const seqKey = (prefix: string, seq: number) => `${prefix}${String(seq).padStart(SEQ_WIDTH, '0')}`;
 const PREFIX = {
   desired: 'desired:',
+  signed: 'signed:',
+  refused: 'refused:',
   applied: 'applied:',
   intent: 'intent:',
   result: 'result:',
@@ -48,6 +53,9 @@ export class Journal implements JournalView {
   #desired = new Map<string, HostDesired>();
   readonly #applied = new Map<string, number>();
   readonly #rejected = new Map<string, RejectedRevision>();
+  readonly #refusals = new Map<string, DesiredRefusal>();
+  readonly #ownerSecret: Uint8Array;
+  readonly verifyOwnerToken: OwnerTokenVerifier;
   #pending = 0;
   #status: HostStatus | undefined;
   #statusLoaded = false;
@@ -55,8 +63,10 @@ export class Journal implements JournalView {
   #eventSeq = 0;
   readonly #eventListeners = new Set<() => void>();
 
-  private constructor(db: Level<string, Uint8Array>) {
+  private constructor(db: Level<string, Uint8Array>, ownerSecret: Uint8Array) {
     this.#db = db;
+    this.#ownerSecret = ownerSecret;
+    this.verifyOwnerToken = ownerTokenVerifier(ownerSecret);
   }
 
   /** Opens (creating) the journal in dataDir; a second process on the same dir gets DataDirLockedError. */
@@ -70,7 +80,14 @@ export class Journal implements JournalView {
       if (code === 'LEVEL_LOCKED') throw new DataDirLockedError(`data dir ${dataDir} is in use by another Hostwright process (an agent?); stop it or pass another --data-dir`, { cause: error });
       throw new JournalError(`cannot open the journal in ${dataDir}: ${errorMessage(error)}`, { cause: error });
     }
-    const journal = new Journal(db);
+    let ownerSecret: Uint8Array;
+    try {
+      ownerSecret = await loadOwnerSecret(dataDir);
+    } catch (error) {
+      await db.close();
+      throw error;
+    }
+    const journal = new Journal(db, ownerSecret);
     await journal.#load();
     return journal;
   }
@@ -120,11 +137,40 @@ export class Journal implements JournalView {
     return [...this.#desired.values()];
   }
 
-  async putDesired(document: HostDesired): Promise<void> {
+  /**
+   * Stores a desired document with the signed envelope it came in (fleet mode; local mode has
+   * none), atomically; a refusal recorded for its key is cleared by it.
+   */
+  async putDesired(document: HostDesired, signedEnvelope?: Uint8Array): Promise<void> {
     const validated = hostDesiredSchema.parse(document);
-    await this.#write([{ type: 'put', key: `${PREFIX.desired}${document.project}`, value: encode(validated) }]);
+    const signedKey = `${PREFIX.signed}${document.project}`;
+    const refusalKey = desiredKey(document.hostId, document.project);
+    await this.#write([
+      { type: 'put', key: `${PREFIX.desired}${document.project}`, value: encode(validated) },
+      signedEnvelope ? { type: 'put', key: signedKey, value: signedEnvelope } : { type: 'del', key: signedKey },
+      { type: 'del', key: `${PREFIX.refused}${refusalKey}` },
+    ]);
+    this.#refusals.delete(refusalKey);
     const documents = new Map(this.#desired).set(validated.project, validated);
     this.#desired = new Map([...documents.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+  }
+
+  /** The signed envelope the project's stored document arrived in, as received. */
+  async signedDesired(project: string): Promise<Uint8Array | undefined> {
+    return this.#db.get(`${PREFIX.signed}${project}`);
+  }
+
+  /** Desired-state values refused since the last good document of their key, by key. */
+  async desiredRefusals(): Promise<DesiredRefusal[]> {
+    return [...this.#refusals.values()].sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+  }
+
+  /** Records a refusal with its error event, atomically (fsync). */
+  async recordRefusal(refusal: DesiredRefusal, event: HostwrightEvent): Promise<void> {
+    const record = desiredRefusalSchema.parse(refusal);
+    await this.#write([{ type: 'put', key: `${PREFIX.refused}${record.key}`, value: encode(record) }, ...this.#eventOperations([event])]);
+    this.#refusals.set(record.key, record);
+    this.#notifyEvents([event]);
   }
 
   async appliedRevisions(): Promise<Map<string, number>> {
@@ -158,8 +204,9 @@ export class Journal implements JournalView {
     if (!latest || latest.intentSeq <= record.intentSeq) this.#latestByInstance.set(key, record);
   }
 
-  static newOwnerToken(): string {
-    return randomUUID();
+  /** A token only this host can issue (HMAC with its owner secret) for the identity a create puts on its labels. */
+  newOwnerToken(identity: TokenIdentity): string {
+    return issueOwnerToken(this.#ownerSecret, identity, randomUUID().replaceAll('-', ''));
   }
 
   // --- intents and results -------------------------------------------------------------------

@@ -5,6 +5,7 @@ import { registerAgent } from './commands/agent.js';
 import { registerApply } from './commands/apply.js';
 import { registerEvents } from './commands/events.js';
 import { registerHosts } from './commands/hosts.js';
+import { registerKeys } from './commands/keys.js';
 import { registerPlan } from './commands/plan.js';
 import { registerRollback } from './commands/rollback.js';
 import { registerRollout } from './commands/rollout.js';
@@ -24,6 +25,7 @@ registerAgent(program);
 registerHosts(program);
 registerRollout(program);
 registerRollback(program);
+registerKeys(program);
 
 // The one top-level catch: every error becomes a message and an exit code, never a stack trace.
 try {

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { hostDesiredSchema } from '../../shared/host-desired.js';
+import { maskServices } from '../../shared/secret-env.js';
 
 export const rolloutHostStateSchema = z.enum(['pending', 'applying', 'healthy', 'failed', 'skipped', 'rolling-back', 'rolled-back']);
 export type RolloutHostState = z.infer<typeof rolloutHostStateSchema>;
@@ -56,3 +57,8 @@ export type RolloutState = z.infer<typeof rolloutStateSchema>;
 
 export const TERMINAL_HOST_STATES: readonly RolloutHostState[] = ['healthy', 'failed', 'skipped', 'rolled-back'];
 export const FINISHED_STATUSES: readonly RolloutStatus[] = ['succeeded', 'failed', 'rolled-back', 'aborted'];
+
+/** The rollout as printed (`--json`): documents with secret env values masked to digests. */
+export function maskedRollout(state: RolloutState): RolloutState {
+  return { ...state, hosts: state.hosts.map((host) => ({ ...host, previous: host.previous && maskServices(host.previous), target: maskServices(host.target) })) };
+}

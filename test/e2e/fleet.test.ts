@@ -18,6 +18,8 @@ import { docker } from '../lib/docker-harness.js';
 import { FleetHarness } from '../lib/fleet-harness.js';
 import { startNatsServer, type NatsServerHandle } from '../lib/nats-server.js';
 import { waitFor } from '../lib/wait.js';
+import { loadSigningKey } from '../../coordinator/signing-key.js';
+import { signedValue } from '../lib/signing.js';
 
 /** What the fleet file says; each test changes one part of it. */
 interface FleetShape {
@@ -134,7 +136,7 @@ describe('fleet mode: coordinator CLI and agents over real NATS JetStream (real 
   let imageChangeCorrelation = '';
 
   const cli = async (args: readonly string[], expectCode = 0): Promise<CliResult> => {
-    const result = await runCli([...args, '--nats', server.url]);
+    const result = await runCli([...args, '--nats', server.url], fleet.cliEnv);
     assert.equal(result.code, expectCode, `hostwright ${args.join(' ')} exited ${result.code}:\n${result.stdout}\n${result.stderr}`);
     return result;
   };
@@ -446,11 +448,14 @@ describe('fleet mode: coordinator CLI and agents over real NATS JetStream (real 
     // either would remove h1's containers (allowEmpty, no or other services).
     const foreign = desired(project, {}, { hostId: h2, revision: 1_000, allowEmpty: true });
     const oversized = desired(project, { pad: service({ env: { PAD: 'x'.repeat(600 * 1024) } }) }, { hostId: h1, revision: 1_001, allowEmpty: true });
+    // Signed with the fleet's own key, so that only the host and size checks stop them.
+    const signer = await loadSigningKey(fleet.signingKeyFile);
     const garbage: [string, Uint8Array, RegExp][] = [
-      ['random bytes', randomBytes(256), /rejected desired state on key .*(not valid MessagePack|is invalid)/],
-      ['msgpack of the wrong shape', pack({ nope: 1 }), /rejected desired state on key .* is invalid/],
-      ['a document for another host', encode(foreign), new RegExp(`rejected desired state on key .*document is for host ${h2}`)],
-      ['an oversized document', encode(oversized), new RegExp(`rejected desired state on key .*exceeds the ${MAX_WIRE_BYTES}-byte limit`)],
+      ['random bytes', randomBytes(256), /rejected desired state on key .*unsigned: not a signed document/],
+      ['msgpack of the wrong shape', pack({ nope: 1 }), /rejected desired state on key .*unsigned: not a signed document/],
+      ['an unsigned document', encode(desired(project, {}, { hostId: h1, revision: 999, allowEmpty: true })), /rejected desired state on key .*unsigned: not a signed document/],
+      ['a document for another host', signedValue(foreign, signer), new RegExp(`rejected desired state on key .*document is for host ${h2}`)],
+      ['an oversized document', signedValue(oversized, signer), new RegExp(`rejected desired state on key .*exceeds the ${MAX_WIRE_BYTES}-byte limit`)],
     ];
     await withNats(async (nc) => {
       const kv = await new Kvm(nc).open(BUCKETS.desired);

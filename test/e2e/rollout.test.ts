@@ -85,7 +85,7 @@ describe('rollout: waves, gates, pause, rollback, resume, offline hosts and star
   const children: ReturnType<typeof startCli>[] = [];
 
   const cli = async (args: readonly string[], expectCode: number | undefined = 0): Promise<CliResult> => {
-    const result = await runCli([...args, '--nats', server.url]);
+    const result = await runCli([...args, '--nats', server.url], fleet.cliEnv);
     if (expectCode !== undefined) assert.equal(result.code, expectCode, `hostwright ${args.join(' ')} exited ${result.code}:\n${result.stdout}\n${result.stderr}\n${agentLogs()}`);
     return result;
   };
@@ -272,7 +272,7 @@ describe('rollout: waves, gates, pause, rollback, resume, offline hosts and star
   it('d: a coordinator killed (SIGKILL) mid-rollout is finished by `rollout resume`, writing each host once', { timeout: 150_000 }, async () => {
     const revisionsBefore = await desiredRevisions();
     await writeFleet({ version: '4' });
-    const child = startCli(['rollout', '-f', file, '--canary', '1', '--max-parallel', '2', '--min-healthy', '2s', '--healthy-deadline', '60s', '--nats', server.url]);
+    const child = startCli(['rollout', '-f', file, '--canary', '1', '--max-parallel', '2', '--min-healthy', '2s', '--healthy-deadline', '60s', '--nats', server.url], fleet.cliEnv);
     children.push(child);
     const exited = new Promise<NodeJS.Signals | null>((resolve) => child.once('exit', (_code, signal) => resolve(signal)));
     const id = await waitFor('the rollout printed its id', async () => /^rollout (\S+): \d+ wave\(s\)/m.exec(child.output())?.[1], 30_000, 100);

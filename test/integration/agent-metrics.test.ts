@@ -8,6 +8,7 @@ import { runFleetAgent } from '../../agent/fleet/fleet-agent.js';
 import { uniqueName } from '../lib/builders.js';
 import { freePort, startNatsServer, type NatsServerHandle } from '../lib/nats-server.js';
 import { waitFor } from '../lib/wait.js';
+import { testSigner } from '../lib/signing.js';
 
 // The agent's /metrics and /healthz, served while it runs against a real nats-server and Docker.
 describe('agent metrics endpoint', () => {
@@ -24,7 +25,7 @@ describe('agent metrics endpoint', () => {
     const port = await freePort();
     const abort = new AbortController();
     const hostId = uniqueName('hm');
-    const agent = runFleetAgent({ hostId, labels: {}, natsUrl: nats.url, dataDir, namePrefix: `${hostId}-`, parallelism: 2, resyncMs: 1_000, heartbeatMs: 1_000, metricsAddr: `127.0.0.1:${port}`, logger: pino({ level: 'silent' }), signal: abort.signal });
+    const agent = runFleetAgent({ hostId, labels: {}, natsUrl: nats.url, trust: { kind: 'pinned', coordinatorKey: testSigner().publicKey }, dataDir, namePrefix: `${hostId}-`, parallelism: 2, resyncMs: 1_000, heartbeatMs: 1_000, metricsAddr: `127.0.0.1:${port}`, logger: pino({ level: 'silent' }), signal: abort.signal });
     try {
       const metrics = await waitFor('a cycle counted and NATS connected', async () => {
         const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
@@ -49,7 +50,7 @@ describe('agent metrics endpoint', () => {
     const hostId = uniqueName('hs');
     try {
       // A port nothing listens on: the agent is still trying to connect when the stop comes.
-      const agent = runFleetAgent({ hostId, labels: {}, natsUrl: `nats://127.0.0.1:${await freePort()}`, dataDir: dir, namePrefix: `${hostId}-`, parallelism: 1, resyncMs: 60_000, heartbeatMs: 1_000, metricsAddr: undefined, logger: pino({ level: 'silent' }), signal: abort.signal });
+      const agent = runFleetAgent({ hostId, labels: {}, natsUrl: `nats://127.0.0.1:${await freePort()}`, trust: { kind: 'unsigned-allowed' }, dataDir: dir, namePrefix: `${hostId}-`, parallelism: 1, resyncMs: 60_000, heartbeatMs: 1_000, metricsAddr: undefined, logger: pino({ level: 'silent' }), signal: abort.signal });
       abort.abort();
       const started = Date.now();
       await agent;

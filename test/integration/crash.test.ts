@@ -94,7 +94,7 @@ async function checkInvariants(dataDir: string, project: string, revision: numbe
       const identity = identityOf({ labels: container.Labels });
       assert.ok(identity, 'carries a complete identity');
       assert.equal(identity.specHash, expectedHash, `${container.Names[0]} runs revision ${revision}`);
-      assert.deepEqual(proveOwnership(container.Id, identity, journal.ownerRecord(identity.ownerToken)), { owned: true }, `${container.Names[0]} is provably owned`);
+      assert.deepEqual(proveOwnership(container.Id, identity, journal.ownerRecord(identity.ownerToken), journal.verifyOwnerToken), { owned: true }, `${container.Names[0]} is provably owned`);
     }
     assert.deepEqual(await journal.unresolvedIntents(), [], 'every intent has a recorded result');
     const rows = await journal.intentsWithResults(1_000_000);

@@ -3,44 +3,85 @@ import assert from 'node:assert/strict';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { pack } from 'msgpackr';
+import { pack, unpack } from 'msgpackr';
 import { pino } from 'pino';
-import { acceptDesired } from '../../agent/fleet/desired-watcher.js';
+import { acceptDesired, type DesiredTrust } from '../../agent/fleet/desired-watcher.js';
 import { Journal } from '../../agent/store/journal.js';
 import { encode } from '../../shared/codec.js';
 import { desired, service } from '../lib/builders.js';
+import { signedValue, testSigner } from '../lib/signing.js';
 
-// What the agent does with each document it reads from the desired-state bucket (real LevelDB).
+// What the agent does with each value it reads from the desired-state bucket (real LevelDB).
 describe('desired-state acceptance', () => {
-  let dir: string;
-  let journal: Journal;
-  const accepted: number[] = [];
-  const options = () => ({ hostId: 'h1', journal, logger: pino({ level: 'silent' }), onAccepted: (d: { revision: number }) => accepted.push(d.revision) });
+  const dirs: string[] = [];
+  const journals: Journal[] = [];
+  const coordinator = testSigner();
+  const open = async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'hw-accept-'));
+    dirs.push(dir);
+    const journal = await Journal.open(dir);
+    journals.push(journal);
+    return journal;
+  };
   after(async () => {
-    await journal.close();
-    await rm(dir, { recursive: true, force: true });
+    for (const journal of journals) await journal.close();
+    for (const dir of dirs) await rm(dir, { recursive: true, force: true });
   });
 
-  it('accepts a valid newer document, ignores a replay, and rejects every bad one with an event, keeping the last good state', async () => {
-    dir = await mkdtemp(join(tmpdir(), 'hw-accept-'));
-    journal = await Journal.open(dir);
+  it('accepts a newer document signed by the pinned key, ignores its re-delivery, and refuses every bad value with an event and a refusal, keeping the last good state', async () => {
+    const journal = await open();
+    const accepted: number[] = [];
+    const trust: DesiredTrust = { kind: 'pinned', coordinatorKey: coordinator.publicKey };
+    const options = { hostId: 'h1', trust, journal, logger: pino({ level: 'silent' }), onAccepted: (d: { revision: number }) => accepted.push(d.revision) };
     const good = desired('shop', { web: service() }, { revision: 2 });
-    assert.equal(await acceptDesired('h1.shop', encode(good), options()), 'accepted');
-    assert.equal(await acceptDesired('h1.shop', encode({ ...good, revision: 1 }), options()), 'unchanged', 'an older revision is a replay');
-    assert.equal(await acceptDesired('h1.shop', encode(good), options()), 'unchanged');
-    const bad: [string, Uint8Array][] = [
-      ['random bytes', new Uint8Array([0xc1, 0xff, 0x00, 0x13])],
-      ['wrong shape', pack({ nope: 1 })],
-      ['another host', encode({ ...good, hostId: 'h2', revision: 3 })],
-      ['another project', encode({ ...good, project: 'other', revision: 3 })],
-      ['oversized', encode({ ...good, revision: 3, services: { web: service({ env: { BIG: 'x'.repeat(600 * 1024) } }) } })],
+    const goodValue = signedValue(good, coordinator);
+    assert.equal(await acceptDesired('h1.shop', goodValue, options), 'accepted');
+    assert.equal(await acceptDesired('h1.shop', goodValue, options), 'unchanged', 're-delivery of the revision held is a silent no-op');
+    assert.deepEqual(Uint8Array.from((await journal.signedDesired('shop')) ?? []), Uint8Array.from(goodValue), 'the journal keeps the signed envelope as received');
+
+    const newer = { ...good, revision: 3, services: { web: service({ replicas: 2 }) } };
+    const envelope = unpack(signedValue(newer, coordinator)) as { document: Uint8Array; signature: Uint8Array; signer: string };
+    const tamperedDocument = encode({ ...newer, services: { web: service({ image: 'evil/image:1' }) } });
+    const bad: [string, Uint8Array, RegExp][] = [
+      ['random bytes', new Uint8Array([0xc1, 0xff, 0x00, 0x13]), /unsigned/],
+      ['wrong shape', pack({ nope: 1 }), /unsigned/],
+      ['unsigned document', encode(newer), /unsigned/],
+      ['signed by another key', signedValue(newer, testSigner()), /wrong-key/],
+      ['another key claiming to be the pinned one', pack({ ...unpack(signedValue(newer, testSigner())), signer: coordinator.publicKey }), /tampered/],
+      ['tampered after signing', pack({ ...envelope, document: tamperedDocument }), /tampered/],
+      ['another host', signedValue({ ...newer, hostId: 'h2' }, coordinator), /for host h2/],
+      ['another project', signedValue({ ...newer, project: 'other' }, coordinator), /for project other/],
+      ['replayed older revision', signedValue({ ...good, revision: 1 }, coordinator), /replayed: revision 1 is older than revision 2/],
+      ['oversized', signedValue({ ...newer, services: { web: service({ env: { BIG: 'x'.repeat(600 * 1024) } }) } }, coordinator), /exceeds/],
     ];
-    for (const [what, bytes] of bad) assert.equal(await acceptDesired('h1.shop', bytes, options()), 'rejected', what);
+    for (const [what, bytes, reason] of bad) {
+      assert.equal(await acceptDesired('h1.shop', bytes, options), 'rejected', what);
+      const refusals = await journal.desiredRefusals();
+      assert.equal(refusals.length, 1, what);
+      assert.match(refusals[0]?.reason ?? '', reason, what);
+    }
     const stored = await journal.desiredDocuments();
     assert.deepEqual(stored.map((d) => [d.project, d.revision]), [['shop', 2]]);
     assert.deepEqual(accepted, [2]);
     const failures = (await journal.readEvents()).events.filter((e) => e.type === 'failed');
     assert.equal(failures.length, bad.length);
     assert.ok(failures.every((e) => /rejected desired state on key h1\.shop/.test(e.message)));
+
+    // The next good document clears the refusal.
+    assert.equal(await acceptDesired('h1.shop', signedValue(newer, coordinator), options), 'accepted');
+    assert.deepEqual(await journal.desiredRefusals(), []);
+    assert.deepEqual(accepted, [2, 3]);
+  });
+
+  it('--allow-unsigned accepts an unsigned document and a signed one, but still refuses a broken signature', async () => {
+    const journal = await open();
+    const options = { hostId: 'h1', trust: { kind: 'unsigned-allowed' } as const, journal, logger: pino({ level: 'silent' }), onAccepted: () => undefined };
+    assert.equal(await acceptDesired('h1.shop', encode(desired('shop', { web: service() }, { revision: 1 })), options), 'accepted');
+    assert.equal(await journal.signedDesired('shop'), undefined);
+    const second = desired('shop', { web: service({ replicas: 2 }) }, { revision: 2 });
+    assert.equal(await acceptDesired('h1.shop', signedValue(second, testSigner()), options), 'accepted');
+    const envelope = unpack(signedValue({ ...second, revision: 3 }, coordinator)) as Record<string, unknown>;
+    assert.equal(await acceptDesired('h1.shop', pack({ ...envelope, document: encode({ ...second, revision: 4 }) }), options), 'rejected');
+    assert.deepEqual((await journal.desiredDocuments()).map((d) => d.revision), [2]);
   });
 });

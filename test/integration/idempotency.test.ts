@@ -2,7 +2,6 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { actionHandlers, type ExecutionContext } from '../../agent/executor.js';
 import type { ActionOf } from '../../agent/core/actions.js';
-import { Journal } from '../../agent/store/journal.js';
 import { NameConflictError } from '../../shared/errors.js';
 import { desired, service, uniqueName } from '../lib/builders.js';
 import { docker, openHarness, projectContainers, removeContainerNamed, removeProject } from '../lib/docker-harness.js';
@@ -36,7 +35,7 @@ describe('idempotency rules (real Docker)', () => {
 
   it('creating an already-correct container is reported as already converged (adopted, not duplicated)', async () => {
     const create = (await planOf('create'))!;
-    const outcome = await actionHandlers.create(create, context({ ownerToken: Journal.newOwnerToken() }));
+    const outcome = await actionHandlers.create(create, context({ ownerToken: h.journal.newOwnerToken({ hostId: h.reconciler.hostId, ...create.key, specHash: create.specHash }) }));
     assert.equal(outcome.outcome, 'already');
     assert.match(outcome.message, /already converged/);
     assert.equal((await projectContainers(project)).length, 1);
@@ -79,7 +78,7 @@ describe('idempotency rules (real Docker)', () => {
       const create = plan.plan.actions.find((a) => a.kind === 'create') as ActionOf<'create'> | undefined;
       assert.equal(create, undefined, 'no create is planned over a foreign container');
       const forced: ActionOf<'create'> = { id: 'a1', kind: 'create', phase: 'instances', chain: 'x', reason: 'test', key: { project, service: 'web', instance: 1 }, name, specHash: 'x', config: service() };
-      await assert.rejects(actionHandlers.create(forced, context({ ownerToken: Journal.newOwnerToken() })), (error: unknown) => error instanceof NameConflictError && /does not own/.test(error.message));
+      await assert.rejects(actionHandlers.create(forced, context({ ownerToken: h.journal.newOwnerToken({ hostId: h.reconciler.hostId, ...forced.key, specHash: forced.specHash }) })), (error: unknown) => error instanceof NameConflictError && /does not own/.test(error.message));
       const report = await h.reconciler.runCycle({ explicit: true });
       assert.equal(report.results.length, 0);
       const holder = await docker.getContainer(name).inspect();

@@ -1,5 +1,13 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { stat, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { pino } from 'pino';
+import { Reconciler } from '../../agent/reconciler.js';
+import { DockerRuntime } from '../../agent/runtime/docker-runtime.js';
+import { Journal } from '../../agent/store/journal.js';
+import { OWNER_SECRET_FILE } from '../../agent/store/owner-secret.js';
 import { LABELS } from '../../shared/labels.js';
 import { desired, service, uniqueName } from '../lib/builders.js';
 import { docker, openHarness, projectContainers, removeProject } from '../lib/docker-harness.js';
@@ -70,6 +78,85 @@ describe('ownership (real Docker)', () => {
       assert.ok(!mine.status?.projects[0]?.unowned.some((u) => u.name.startsWith('h2-')));
     } finally {
       await other.close();
+    }
+  });
+});
+
+// The owner token is an HMAC with a per-host secret: copied labels, and even a journal entry
+// without the secret that signed its token, prove nothing.
+describe('owner tokens with a per-host secret (real Docker, real LevelDB)', () => {
+  const project = uniqueName('owntok');
+  let h: Awaited<ReturnType<typeof openHarness>>;
+
+  before(async () => {
+    h = await openHarness('h1');
+  });
+  after(async () => {
+    await removeProject(project);
+    await h.close();
+  });
+
+  it('the secret is created on first start in the data dir, mode 0600, and kept across restarts', async () => {
+    const info = await stat(join(h.dataDir, OWNER_SECRET_FILE));
+    assert.equal(info.size, 32);
+    assert.equal(info.mode & 0o777, 0o600);
+    const token = h.journal.newOwnerToken({ hostId: 'h1', project, service: 'web', instance: 1, specHash: 'x' });
+    assert.equal(h.journal.verifyOwnerToken({ hostId: 'h1', project, service: 'web', instance: 1, specHash: 'x', ownerToken: token }), true);
+    assert.equal(h.journal.verifyOwnerToken({ hostId: 'h1', project, service: 'web', instance: 2, specHash: 'x', ownerToken: token }), false);
+  });
+
+  it('a forged container with copied labels survives several applies, including one that replaces the real container, and stays listed as unowned', async () => {
+    await h.journal.putDesired(desired(project, { web: service({ env: { V: '1' } }) }));
+    assert.equal((await h.reconciler.runCycle({ explicit: true })).failed, false);
+    const real = await docker.getContainer(`${project}-web-1`).inspect();
+    const forged = await docker.createContainer({ name: `${project}-web-copy`, Image: 'hw/busybox:test', Cmd: ['sleep', '600'], Labels: { ...real.Config.Labels } });
+    await forged.start();
+    const applies: [string, ReturnType<typeof desired>][] = [
+      ['the same revision again', desired(project, { web: service({ env: { V: '1' } }) })],
+      ['an env change that replaces the real container', desired(project, { web: service({ env: { V: '2' } }) }, { revision: 2 })],
+      ['a scale-up', desired(project, { web: service({ env: { V: '2' }, replicas: 2 }) }, { revision: 3 })],
+      ['removing the service', desired(project, { other: service() }, { revision: 4 })],
+    ];
+    let replaced = false;
+    for (const [what, document] of applies) {
+      await h.journal.putDesired(document);
+      const report = await h.reconciler.runCycle({ explicit: true });
+      assert.equal(report.failed, false, what);
+      assert.ok(!report.results.some((r) => r.containerId === forged.id), `${what}: no action touched the forged container`);
+      const inspected = await forged.inspect();
+      assert.equal(inspected.State.Running, true, `${what}: the forged container still runs`);
+      const unowned = report.status?.projects.find((p) => p.project === project)?.unowned ?? [];
+      assert.deepEqual(unowned.map((u) => u.containerId), [forged.id], `${what}: listed as unowned in status`);
+      if (report.results.some((r) => r.action.kind === 'remove' && r.containerId === real.Id)) replaced = true;
+    }
+    assert.ok(replaced, 'the real container was replaced (removed) while its copy stayed');
+    const status = await h.reconciler.observeStatus();
+    assert.deepEqual(status.projects.find((p) => p.project === project)?.unowned.map((u) => u.containerId), [forged.id]);
+    await forged.remove({ force: true });
+  });
+
+  it('with another owner secret, the journal\'s own containers are unowned and never removed', async () => {
+    const runtime = new DockerRuntime({ docker });
+    await h.journal.putDesired(desired(project, { other: service() }, { revision: 5 }));
+    assert.equal((await h.reconciler.runCycle({ explicit: true })).failed, false);
+    const mine = (await projectContainers(project)).map((c) => c.Id);
+    assert.equal(mine.length, 1);
+    await h.journal.close();
+    // A journal copied to another host (or a data dir put together by hand) does not bring the secret.
+    await writeFile(join(h.dataDir, OWNER_SECRET_FILE), randomBytes(32));
+    const journal = await Journal.open(h.dataDir);
+    try {
+      const reconciler = new Reconciler({ runtime, journal, hostId: 'h1', logger: pino({ level: 'silent' }) });
+      await journal.putDesired(desired(project, {}, { revision: 6, allowEmpty: true }));
+      const report = await reconciler.runCycle({ explicit: true });
+      assert.equal(report.failed, false);
+      assert.deepEqual(report.results, [], 'nothing is removed');
+      const unowned = report.status?.projects.find((p) => p.project === project)?.unowned ?? [];
+      assert.deepEqual(unowned.map((u) => u.containerId), mine);
+      assert.match(unowned[0]?.reason ?? '', /HMAC/);
+      assert.deepEqual((await projectContainers(project)).map((c) => c.Id), mine);
+    } finally {
+      await journal.close();
     }
   });
 });

@@ -3,6 +3,7 @@ import type { DriftPolicyInput, ServiceSpec } from '../../shared/fleet-spec.js';
 import type { HostDesired } from '../../shared/host-desired.js';
 import type { PlanMode } from '../../agent/core/planner.js';
 import { proveOwnership } from '../../agent/core/ownership.js';
+import { testToken, verifyTestToken } from './owner-tokens.js';
 import { specHashOf } from '../../agent/core/spec-hash.js';
 import { runtimeConfigOf } from '../../shared/fleet-spec.js';
 import { containerName, type ContainerState, type Health, type InstanceKey, type LabelledIdentity, type ObservedContainer, type OwnerRecord, type RuntimeSnapshot } from '../../agent/core/snapshot.js';
@@ -345,7 +346,7 @@ class WorldBuilder {
     const owners = this.#records.flat().map((record, index): OwnerRecord => ({ ...record, intentSeq: index + 1 }));
     const byToken = new Map(owners.map((record) => [record.ownerToken, record]));
     const containers: ObservedContainer[] = this.#containers.map((container) => {
-      const ownership = proveOwnership(container.id, container.identity, byToken.get(container.identity.ownerToken));
+      const ownership = proveOwnership(container.id, container.identity, byToken.get(container.identity.ownerToken), verifyTestToken);
       // The observer reads modified fields and restart counts only for owned containers.
       return ownership.owned ? { ...container, ownership } : { ...container, ownership, modifiedFields: [], restartCount: undefined };
     });
@@ -363,8 +364,8 @@ class WorldBuilder {
 
   #record(slot: SlotPlan, variant: SpecVariant, containerId: string | undefined, removed: boolean, name?: string): Omit<OwnerRecord, 'intentSeq'> {
     const spec = variantOf(slot.spec, variant);
-    const ownerToken = `token-${this.#tokens++}`;
     const specHash = specHashOf(spec);
+    const ownerToken = testToken({ ...slot.key, hostId: HOST_ID, specHash }, `token-${this.#tokens++}`);
     const config = runtimeConfigOf(spec);
     const recordName = containerName(NAME_PREFIX, slot.key);
     const identity: LabelledIdentity = { ...slot.key, hostId: HOST_ID, specHash, ownerToken };

@@ -4,16 +4,22 @@
  * io.hostwright.host=<id>), its own container name prefix and its own data dir. An agent can be
  * connected through its own TCP proxy so a test can cut it off from NATS.
  *
+ * Each fleet has its own coordinator signing key pair: agents pin its public key (--coordinator-key)
+ * and CLI commands that write desired state sign with its seed (`cliEnv`: HOSTWRIGHT_SIGNING_KEY).
+ *
  * cleanup() stops every agent (SIGTERM, then SIGKILL), closes the proxies, removes the agents'
  * containers (label io.hostwright.host=<id> AND the agent's name prefix) and the temp dirs. Agents
  * still running when the test process exits are SIGKILLed by a process 'exit' hook.
  */
 import type { ChildProcess } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { controlSocketPath } from '../../agent/control-server.js';
+import { createOperator } from '@nats-io/nkeys';
+import { SIGNING_PUBLIC_FILE, SIGNING_SEED_FILE } from '../../coordinator/signing-key.js';
 import { hostwrightEventSchema, type HostwrightEvent } from '../../shared/events.js';
 import { LABELS } from '../../shared/labels.js';
 import { killOnExit } from './child-reaper.js';
@@ -72,6 +78,7 @@ class Agent implements FleetAgent {
     readonly namePrefix: string,
     readonly proxy: TcpProxy | undefined,
     private readonly natsUrl: string,
+    private readonly coordinatorKeyFile: string,
   ) {
     this.process = this.launch();
   }
@@ -79,7 +86,7 @@ class Agent implements FleetAgent {
   launch(): ChildProcess & { output: () => string } {
     this.launchedAt = Date.now();
     const labels = Object.entries(this.labels).flatMap(([key, value]) => ['--label', `${key}=${value}`]);
-    const child = startCli(['agent', '--nats', this.proxy?.url ?? this.natsUrl, '--host-id', this.hostId, '--data-dir', this.dataDir, '--name-prefix', this.namePrefix, ...labels, '--resync', '3s', '--heartbeat', '1s', '--log-level', 'info']);
+    const child = startCli(['agent', '--nats', this.proxy?.url ?? this.natsUrl, '--coordinator-key', this.coordinatorKeyFile, '--host-id', this.hostId, '--data-dir', this.dataDir, '--name-prefix', this.namePrefix, ...labels, '--resync', '3s', '--heartbeat', '1s', '--log-level', 'info']);
     killOnExit(child);
     this.process = child;
     return child;
@@ -98,16 +105,36 @@ export class FleetHarness {
   readonly #agents = new Map<string, Agent>();
   readonly #dirs: string[] = [];
 
+  /** The coordinator's signing seed file (coordinator-signing.nk) of this fleet. */
+  readonly signingKeyFile: string;
+  /** The public key every agent of this fleet pins. */
+  readonly coordinatorKey: string;
+  readonly #keyFile: string;
+
   private constructor(
     /** The NATS server's own URL (agents started with proxied connect through their proxy instead). */
     readonly natsUrl: string,
     private readonly natsPort: number,
     /** Unique per run: part of every agent's container name prefix. */
     readonly runId: string,
-  ) {}
+  ) {
+    const keyDir = mkdtempSync(join(tmpdir(), 'hw-fleet-keys-'));
+    this.#dirs.push(keyDir);
+    const keys = createOperator();
+    this.signingKeyFile = join(keyDir, SIGNING_SEED_FILE);
+    this.#keyFile = join(keyDir, SIGNING_PUBLIC_FILE);
+    this.coordinatorKey = keys.getPublicKey();
+    writeFileSync(this.signingKeyFile, `${new TextDecoder().decode(keys.getSeed())}\n`, { mode: 0o600 });
+    writeFileSync(this.#keyFile, `${this.coordinatorKey}\n`);
+  }
 
   static create(nats: { readonly url: string; readonly port: number }, runId: string): FleetHarness {
     return new FleetHarness(nats.url, nats.port, runId);
+  }
+
+  /** Environment for CLI commands that write desired state: they sign with this fleet's key. */
+  get cliEnv(): Record<string, string> {
+    return { HOSTWRIGHT_SIGNING_KEY: this.signingKeyFile };
   }
 
   agent(hostId: string): FleetAgent {
@@ -128,7 +155,7 @@ export class FleetHarness {
       const dataDir = await mkdtemp(join(tmpdir(), `hw-fleet-${spec.hostId}-`));
       this.#dirs.push(dataDir);
       const proxy = spec.proxied ? await startTcpProxy(this.natsPort) : undefined;
-      const agent = new Agent(spec.hostId, spec.labels, dataDir, `${this.runId}-${spec.hostId}-`, proxy, this.natsUrl);
+      const agent = new Agent(spec.hostId, spec.labels, dataDir, `${this.runId}-${spec.hostId}-`, proxy, this.natsUrl, this.#keyFile);
       this.#agents.set(spec.hostId, agent);
       started.push(agent);
     }

@@ -8,6 +8,7 @@ import { normalizeImageRef } from '../../agent/core/images.js';
 import { proveOwnership } from '../../agent/core/ownership.js';
 import { planHost, type ActionPlan, type PlanMode } from '../../agent/core/planner.js';
 import { specHashOf } from '../../agent/core/spec-hash.js';
+import { testToken, verifyTestToken } from './owner-tokens.js';
 import {
   containerName,
   instanceKeyString,
@@ -63,7 +64,7 @@ export function applyPlanToSnapshot(snapshot: RuntimeSnapshot, actions: readonly
         if (![...images].some((image) => normalizeImageRef(image) === wanted)) throw new SimulationError(`${action.id} create ${action.name}: no such image ${action.config.image}`);
         const id = nextId();
         if (containers.has(id)) throw new SimulationError(`nextId() returned ${id} twice`);
-        const ownerToken = `token-${id}`;
+        const ownerToken = testToken({ ...action.key, hostId, specHash: action.specHash }, `token-${id}`);
         if (owners.has(ownerToken)) throw new SimulationError(`owner token ${ownerToken} issued twice`);
         intentSeq += 1;
         createdAt += 1;
@@ -90,7 +91,7 @@ export function applyPlanToSnapshot(snapshot: RuntimeSnapshot, actions: readonly
           health: 'none',
           createdAt,
           identity,
-          ownership: proveOwnership(id, identity, record),
+          ownership: proveOwnership(id, identity, record, verifyTestToken),
           modifiedFields: [],
           restartCount: 0,
         });
@@ -211,6 +212,7 @@ export interface OwnedFixtureOptions {
   readonly intentSeq?: number;
   /** The record has no container id yet (the create's result was never recorded). */
   readonly pending?: boolean;
+  /** The nonce of the fixture's (real, HMAC) owner token; two fixtures with one nonce share a token. */
   readonly ownerToken?: string;
 }
 
@@ -219,7 +221,7 @@ export function ownedFixture(key: InstanceKey, spec: ServiceSpec, options: Owned
   const name = options.name ?? containerName(FIXTURE_PREFIX, key);
   const specHash = specHashOf(spec);
   const config = runtimeConfigOf(spec);
-  const ownerToken = options.ownerToken ?? `token-${options.id}`;
+  const ownerToken = testToken({ ...key, hostId: FIXTURE_HOST, specHash }, options.ownerToken ?? `token-${options.id}`);
   const identity: LabelledIdentity = { ...key, hostId: FIXTURE_HOST, specHash, ownerToken };
   const record: OwnerRecord = {
     ownerToken,
@@ -240,7 +242,7 @@ export function ownedFixture(key: InstanceKey, spec: ServiceSpec, options: Owned
     health: options.health ?? 'none',
     createdAt: options.createdAt ?? 0,
     identity,
-    ownership: proveOwnership(options.id, identity, record),
+    ownership: proveOwnership(options.id, identity, record, verifyTestToken),
     modifiedFields: options.modifiedFields ?? [],
     restartCount: options.restartCount ?? 0,
   };
@@ -249,7 +251,7 @@ export function ownedFixture(key: InstanceKey, spec: ServiceSpec, options: Owned
 
 /** A labelled container that fails the ownership proof against `owners` (keyed by token). */
 export function labelledFixture(id: string, name: string, identity: LabelledIdentity, owners: ReadonlyMap<string, OwnerRecord>, state: ContainerState = 'running'): ObservedContainer {
-  return { id, name, state, health: 'none', createdAt: 0, identity, ownership: proveOwnership(id, identity, owners.get(identity.ownerToken)), modifiedFields: [], restartCount: undefined };
+  return { id, name, state, health: 'none', createdAt: 0, identity, ownership: proveOwnership(id, identity, owners.get(identity.ownerToken), verifyTestToken), modifiedFields: [], restartCount: undefined };
 }
 
 export function snapshotOf(containers: readonly ObservedContainer[], fields: { readonly foreignNames?: readonly string[]; readonly images?: readonly string[] } = {}): RuntimeSnapshot {

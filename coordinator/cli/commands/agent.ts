@@ -1,9 +1,11 @@
 import type { Command } from 'commander';
 import { pino } from 'pino';
+import type { DesiredTrust } from '../../../agent/fleet/desired-watcher.js';
 import { runFleetAgent } from '../../../agent/fleet/fleet-agent.js';
 import { InvalidInputError } from '../../../shared/errors.js';
 import { hostIdSchema } from '../../../shared/fleet-spec.js';
 import { runLocalAgent } from '../../local-agent.js';
+import { resolveCoordinatorKey } from '../../signing-key.js';
 import { defaultDataDir, openLocalHost, parseLabels, parseParallel, type LocalOptions } from '../local-host.js';
 import { modeOf, withLocalOptions } from '../options.js';
 import { parseTimeout } from '../parse.js';
@@ -16,6 +18,8 @@ interface AgentOptions extends LocalOptions {
   readonly logLevel: string;
   readonly namePrefix?: string;
   readonly metricsAddr?: string;
+  readonly coordinatorKey?: string;
+  readonly allowUnsigned?: boolean;
 }
 
 export function registerAgent(program: Command): void {
@@ -27,6 +31,8 @@ export function registerAgent(program: Command): void {
     .option('--parallel <n>', 'instances changed at once (default 4)')
     .option('--name-prefix <prefix>', 'prefix for container names, so several agents can share one engine (e.g. "h1-")', '')
     .option('--metrics-addr <host:port>', 'serve Prometheus /metrics and /healthz here, e.g. 127.0.0.1:9464')
+    .option('--coordinator-key <key|file>', 'fleet mode: the coordinator\'s public signing key (O…), or a file holding it; desired state not signed by it is refused (default: $HOSTWRIGHT_COORDINATOR_KEY)')
+    .option('--allow-unsigned', 'fleet mode, INSECURE: accept desired state without a pinned coordinator key (anyone who can write to NATS controls this host)')
     .option('--log-level <level>', 'pino log level (trace, debug, info, warn, error)', 'info')
     .action(async (options: AgentOptions) => {
       const mode = modeOf(options, 'agent');
@@ -40,10 +46,16 @@ export function registerAgent(program: Command): void {
         if (!options.hostId) throw new InvalidInputError('agent: fleet mode needs --host-id (this host\'s id in the fleet)');
         const hostId = hostIdSchema.safeParse(options.hostId);
         if (!hostId.success) throw new InvalidInputError(`--host-id ${options.hostId}: ${hostId.error.issues[0]?.message ?? 'invalid'}`);
+        const coordinatorKey = options.coordinatorKey ?? process.env.HOSTWRIGHT_COORDINATOR_KEY;
+        if (!coordinatorKey && !options.allowUnsigned) {
+          throw new InvalidInputError('agent: fleet mode needs --coordinator-key (the coordinator\'s public signing key, or the coordinator-signing.pub file; or set HOSTWRIGHT_COORDINATOR_KEY) so that only signed desired state is accepted; `hostwright keys generate --out DIR` makes a key pair. To run without one, pass --allow-unsigned (insecure).');
+        }
+        const trust: DesiredTrust = coordinatorKey ? { kind: 'pinned', coordinatorKey: await resolveCoordinatorKey(coordinatorKey) } : { kind: 'unsigned-allowed' };
         await runFleetAgent({
           hostId: hostId.data,
           labels: parseLabels(options.label),
           natsUrl: mode.natsUrl,
+          trust,
           dataDir,
           namePrefix: options.namePrefix ?? '',
           parallelism: parseParallel(options.parallel),

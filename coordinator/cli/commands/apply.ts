@@ -4,6 +4,7 @@ import { describeAction } from '../../../agent/core/actions.js';
 import { planReport } from '../../../agent/plan-report.js';
 import type { CycleProgress } from '../../../agent/reconciler.js';
 import { InvalidInputError } from '../../../shared/errors.js';
+import { unmaskServices } from '../../../shared/secret-env.js';
 import { loadFleetFile } from '../../fleet-file.js';
 import type { FleetClient } from '../../fleet-client.js';
 import { EXIT } from '../exit-codes.js';
@@ -23,6 +24,7 @@ interface ApplyOptions extends LocalOptions {
   readonly allowEmpty?: boolean;
   readonly wait?: boolean;
   readonly timeout: string;
+  readonly signingKey?: string;
 }
 
 export function registerApply(program: Command): void {
@@ -35,6 +37,7 @@ export function registerApply(program: Command): void {
     .option('--wait', 'fleet mode: wait until every host reports converged (or failed), with progress')
     .option('--timeout <duration>', 'fleet mode: how long to wait for answers and convergence', '2m')
     .option('--json', 'print the result as JSON instead of progress lines')
+    .option('--signing-key <file>', 'fleet mode: the coordinator\'s signing seed (coordinator-signing.nk); every desired document is signed with it (default: $HOSTWRIGHT_SIGNING_KEY)')
     .action(async (planFile: string | undefined, options: ApplyOptions) => {
       const mode = modeOf(options, 'apply');
       if (!options.file && !planFile) throw new InvalidInputError('apply: pass -f fleet.yaml, or a saved plan file');
@@ -44,11 +47,12 @@ export function registerApply(program: Command): void {
         return applyLocal(options.file, options);
       }
       const timeoutMs = parseTimeout(options.timeout, '--timeout');
-      await withFleet(mode.natsUrl, (client) => applyFleet(client, planFile, options, timeoutMs));
+      await withFleet(mode.natsUrl, (client) => applyFleet(client, planFile, options, timeoutMs), options.signingKey);
     });
 }
 
 async function applyFleet(client: FleetClient, planFile: string | undefined, options: ApplyOptions, timeoutMs: number): Promise<void> {
+  client.requireSigner('apply');
   const say = (line: string) => {
     if (!options.json) process.stdout.write(`${line}\n`);
   };
@@ -64,7 +68,12 @@ async function applyFleet(client: FleetClient, planFile: string | undefined, opt
       return;
     }
     correlationID = saved.correlationID;
-    plans = saved.hosts.map((host) => ({ target: { hostId: host.hostId, document: host.document, kvRevision: host.kvRevision, changed: host.changed }, plan: host.plan, error: host.error }));
+    const current = await client.desiredOf(saved.project);
+    plans = saved.hosts.map((host) => {
+      const { document, missing } = unmaskServices(host.document, current.get(host.hostId)?.document);
+      if (missing.length > 0) throw new InvalidInputError(`${host.hostId}: the saved plan holds ${missing.join(', ')} only as a digest (plan files never store secret values) and the current desired state has no such value; apply the fleet file itself: \`hostwright apply -f fleet.yaml\``);
+      return { target: { hostId: host.hostId, document, kvRevision: host.kvRevision, changed: host.changed }, plan: host.plan, error: host.error };
+    });
   } else {
     correlationID = client.newCorrelationID();
     const { targets } = await targetsFor(client, options.file as string, correlationID);

@@ -1,11 +1,10 @@
 import type { Command } from 'commander';
-import { decode } from '../../../shared/codec.js';
 import { InvalidInputError } from '../../../shared/errors.js';
-import { hostDesiredSchema, type HostDesired } from '../../../shared/host-desired.js';
+import type { HostDesired } from '../../../shared/host-desired.js';
 import { desiredKey } from '../../../shared/subjects.js';
 import type { FleetClient } from '../../fleet-client.js';
 import { driveRollout, RolloutStore, writeIdempotently } from '../../rollout/rollout-driver.js';
-import { FINISHED_STATUSES } from '../../rollout/rollout-state.js';
+import { FINISHED_STATUSES, maskedRollout } from '../../rollout/rollout-state.js';
 import { rollbackDocument, startRollback } from '../../rollout/rollout-step.js';
 import { EXIT } from '../exit-codes.js';
 import { collectPlans, renderFleetPlan } from '../fleet/fleet-plan.js';
@@ -20,6 +19,7 @@ interface RollbackOptions {
   readonly project?: string;
   readonly dryRun?: boolean;
   readonly json?: boolean;
+  readonly signingKey?: string;
 }
 
 export function registerRollback(program: Command): void {
@@ -32,11 +32,19 @@ export function registerRollback(program: Command): void {
     .option('--nats <url>', 'the fleet\'s NATS (default: $HOSTWRIGHT_NATS)')
     .option('--dry-run', 'only show the plan of each host')
     .option('--json', 'print the final state as JSON')
+    .option('--signing-key <file>', 'the coordinator\'s signing seed (coordinator-signing.nk); the rolled-back documents are signed with it (default: $HOSTWRIGHT_SIGNING_KEY)')
     .action(async (options: RollbackOptions) => {
       const mode = modeOf(options, 'rollback');
       if (mode.kind !== 'fleet') return;
       if (!options.rollout && !(options.host && options.project)) throw new InvalidInputError('rollback: pass --rollout ID, or --host ID --project NAME');
-      await withFleet(mode.natsUrl, (client) => (options.rollout ? rollbackRollout(client, options.rollout, options) : rollbackHost(client, options.host as string, options.project as string, options)));
+      await withFleet(
+        mode.natsUrl,
+        (client) => {
+          if (!options.dryRun) client.requireSigner('rollback');
+          return options.rollout ? rollbackRollout(client, options.rollout, options) : rollbackHost(client, options.host as string, options.project as string, options);
+        },
+        options.signingKey,
+      );
     });
 }
 
@@ -52,7 +60,7 @@ async function rollbackRollout(client: FleetClient, id: string, options: Rollbac
   const started = await store.setStatus(id, (state) => ({ ...startRollback({ ...state, status: state.status === 'aborted' ? 'paused' : state.status, reason: 'rolled back by an operator' }, new Date()).state }));
   process.stdout.write(`rolling back ${touched.length} host(s) of rollout ${id}\n`);
   const final = FINISHED_STATUSES.includes(started.status) ? started : await driveRollout(client, store, id, { pollMs: 500, onStep: (next, previous) => rolloutProgressLines(next, previous).forEach((line) => process.stdout.write(`${line}\n`)) });
-  process.stdout.write(options.json ? `${JSON.stringify(final)}\n` : `\n${renderRollout(final)}\n`);
+  process.stdout.write(options.json ? `${JSON.stringify(maskedRollout(final))}\n` : `\n${renderRollout(final)}\n`);
   if (final.status !== 'rolled-back') process.exitCode = EXIT.error;
 }
 
@@ -63,7 +71,7 @@ async function rollbackHost(client: FleetClient, hostId: string, project: string
   for await (const entry of history) {
     if (entry.operation !== 'PUT') continue;
     try {
-      documents.push(decode(hostDesiredSchema, entry.value, `desired ${key}`));
+      documents.push(client.openDesired(entry.value, `desired ${key}`));
     } catch {
       // A damaged value in the history is never a rollback target.
     }

@@ -4,7 +4,7 @@ import { InvalidInputError } from '../../../shared/errors.js';
 import type { HostDesired } from '../../../shared/host-desired.js';
 import type { FleetClient } from '../../fleet-client.js';
 import { driveRollout, RolloutStore } from '../../rollout/rollout-driver.js';
-import { FINISHED_STATUSES, type RolloutOptions, type RolloutState } from '../../rollout/rollout-state.js';
+import { FINISHED_STATUSES, maskedRollout, type RolloutOptions, type RolloutState } from '../../rollout/rollout-state.js';
 import { startRollout } from '../../rollout/rollout-step.js';
 import { EXIT } from '../exit-codes.js';
 import { targetsFor, withFleet } from '../fleet/fleet-session.js';
@@ -25,9 +25,11 @@ interface RolloutCommandOptions {
   readonly skipOffline?: boolean;
   readonly json?: boolean;
   readonly detach?: boolean;
+  readonly signingKey?: string;
 }
 
 const POLL_MS = 500;
+const SIGNING_KEY_HELP = 'the coordinator\'s signing seed (coordinator-signing.nk); every desired document is signed with it (default: $HOSTWRIGHT_SIGNING_KEY)';
 
 export function registerRollout(program: Command): void {
   const rollout = program
@@ -45,12 +47,14 @@ export function registerRollout(program: Command): void {
     .option('--skip-offline', 'skip hosts that are offline when their wave comes, instead of waiting until the deadline')
     .option('--detach', 'start the rollout and return; follow it with `rollout status --watch`')
     .option('--json', 'print progress records and the final state as JSON lines')
+    .option('--signing-key <file>', SIGNING_KEY_HELP)
     .action(async (options: RolloutCommandOptions) => {
       if (!options.file) throw new InvalidInputError('rollout: pass -f fleet.yaml (or a subcommand: status, list, pause, resume, abort)');
       const mode = modeOf(options, 'rollout');
       if (mode.kind !== 'fleet') return;
       const parsed = parseRolloutOptions(options);
       await withFleet(mode.natsUrl, async (client) => {
+        client.requireSigner('rollout');
         const store = new RolloutStore(client);
         const correlationID = randomUUID();
         const { project, targets } = await targetsFor(client, options.file as string, correlationID);
@@ -69,7 +73,7 @@ export function registerRollout(program: Command): void {
         });
         await store.create(state);
         await follow(client, store, state, options);
-      });
+      }, options.signingKey);
     });
 
   rollout
@@ -87,11 +91,11 @@ export function registerRollout(program: Command): void {
         const state = id ? (await store.get(id))?.state : (await store.list()).at(-1);
         if (!state) throw new InvalidInputError(id ? `no rollout ${id} (see \`hostwright rollout list\`)` : 'no rollout yet');
         if (!options.watch) {
-          process.stdout.write(options.json ? `${JSON.stringify(state, null, 2)}\n` : `${renderRollout(state)}\n`);
+          process.stdout.write(options.json ? `${JSON.stringify(maskedRollout(state), null, 2)}\n` : `${renderRollout(state)}\n`);
           return;
         }
         let last = state;
-        process.stdout.write(options.json ? `${JSON.stringify(state)}\n` : `${renderRollout(state)}\n`);
+        process.stdout.write(options.json ? `${JSON.stringify(maskedRollout(state))}\n` : `${renderRollout(state)}\n`);
         while (!FINISHED_STATUSES.includes(last.status) && last.status !== 'paused') {
           await new Promise((resolve) => setTimeout(resolve, POLL_MS));
           const current = (await store.get(last.id))?.state;
@@ -99,7 +103,7 @@ export function registerRollout(program: Command): void {
           for (const line of rolloutProgressLines(current, last)) process.stdout.write(options.json ? `${JSON.stringify({ progress: line, rollout: current.id })}\n` : `${line}\n`);
           last = current;
         }
-        process.stdout.write(options.json ? `${JSON.stringify(last)}\n` : `\n${renderRollout(last)}\n`);
+        process.stdout.write(options.json ? `${JSON.stringify(maskedRollout(last))}\n` : `\n${renderRollout(last)}\n`);
       });
     });
 
@@ -114,7 +118,7 @@ export function registerRollout(program: Command): void {
       if (mode.kind !== 'fleet') return;
       await withFleet(mode.natsUrl, async (client) => {
         const states = await new RolloutStore(client).list();
-        if (options.json) process.stdout.write(`${JSON.stringify({ schema: 'hostwright.rollouts/v1', rollouts: states }, null, 2)}\n`);
+        if (options.json) process.stdout.write(`${JSON.stringify({ schema: 'hostwright.rollouts/v1', rollouts: states.map(maskedRollout) }, null, 2)}\n`);
         else process.stdout.write(states.length === 0 ? 'No rollouts.\n' : `${states.map((s) => `${s.id}  ${s.project}  ${s.status}  wave ${Math.min(s.currentWave + 1, s.waves.length)}/${s.waves.length}  ${s.createdAt}`).join('\n')}\n`);
       });
     });
@@ -129,11 +133,14 @@ export function registerRollout(program: Command): void {
       .description(description)
       .option('--nats <url>', 'the fleet\'s NATS (default: $HOSTWRIGHT_NATS)')
       .option('--json', 'print progress and the final state as JSON lines')
+      .option('--signing-key <file>', `resume: ${SIGNING_KEY_HELP}`)
       .action(async (id: string, _options: unknown, command: Command) => {
-        const options = subcommandOptions<{ nats?: string; json?: boolean }>(command);
+        const options = subcommandOptions<{ nats?: string; json?: boolean; signingKey?: string }>(command);
         const mode = modeOf(options, `rollout ${name}`);
         if (mode.kind !== 'fleet') return;
         await withFleet(mode.natsUrl, async (client) => {
+          // Resuming drives the rollout, which writes desired state.
+          if (name === 'resume') client.requireSigner('rollout resume');
           const store = new RolloutStore(client);
           const state = await store.setStatus(id, (current) => {
             if (FINISHED_STATUSES.includes(current.status)) throw new InvalidInputError(`rollout ${id} already ${current.status}`);
@@ -145,8 +152,8 @@ export function registerRollout(program: Command): void {
             return { ...current, status: 'running', options: { ...current.options, maxFailures: Math.max(current.options.maxFailures, failures) }, reason: failures > 0 ? `resumed accepting ${failures} failed host(s)` : 'resumed', updatedAt: new Date().toISOString() };
           });
           if (name === 'resume') await follow(client, store, state, { json: options.json });
-          else process.stdout.write(options.json ? `${JSON.stringify(state)}\n` : `${renderRollout(state)}\n`);
-        });
+          else process.stdout.write(options.json ? `${JSON.stringify(maskedRollout(state))}\n` : `${renderRollout(state)}\n`);
+        }, options.signingKey);
       });
   }
 }
@@ -159,7 +166,7 @@ async function follow(client: FleetClient, store: RolloutStore, state: RolloutSt
   const abort = new AbortController();
   process.once('SIGINT', () => abort.abort());
   const final = await driveRollout(client, store, state.id, { pollMs: POLL_MS, signal: abort.signal, onStep: (next, previous) => rolloutProgressLines(next, previous).forEach(say) });
-  process.stdout.write(options.json ? `${JSON.stringify(final)}\n` : `\n${renderRollout(final)}\n`);
+  process.stdout.write(options.json ? `${JSON.stringify(maskedRollout(final))}\n` : `\n${renderRollout(final)}\n`);
   if (final.status !== 'succeeded') process.exitCode = EXIT.error;
 }
 

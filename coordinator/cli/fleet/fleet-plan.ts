@@ -1,6 +1,7 @@
 import { writeFile } from 'node:fs/promises';
 import { z } from 'zod';
 import { hostDesiredSchema } from '../../../shared/host-desired.js';
+import { maskServices } from '../../../shared/secret-env.js';
 import { planReportSchema, type PlanReport } from '../../../shared/plan-report.js';
 import { renderPlan } from '../render/plan-view.js';
 import type { FleetClient } from '../../fleet-client.js';
@@ -50,7 +51,8 @@ export function savedPlan(project: string, correlationID: string, plans: readonl
     createdAt: new Date().toISOString(),
     correlationID,
     project,
-    hosts: plans.map(({ target, plan, error }) => ({ hostId: target.hostId, document: target.document, kvRevision: target.kvRevision, changed: target.changed, ...(plan ? { plan } : {}), ...(error ? { error } : {}) })),
+    // A plan file never holds a secret value: `apply plan.json` takes them from the current desired state.
+    hosts: plans.map(({ target, plan, error }) => ({ hostId: target.hostId, document: maskServices(target.document), kvRevision: target.kvRevision, changed: target.changed, ...(plan ? { plan } : {}), ...(error ? { error } : {}) })),
   };
 }
 

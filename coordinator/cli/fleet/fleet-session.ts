@@ -2,14 +2,20 @@ import { pino, type Logger } from 'pino';
 import { loadFleetFile } from '../../fleet-file.js';
 import { FleetClient } from '../../fleet-client.js';
 import { fleetTargets, type HostTarget } from '../../fleet-targets.js';
+import { loadSigningKey } from '../../signing-key.js';
 
 export function cliLogger(): Logger {
   return pino({ level: process.env.HOSTWRIGHT_LOG ?? 'warn' }, pino.destination(2));
 }
 
-/** Runs `work` with a connected client and always closes it. */
-export async function withFleet<T>(natsUrl: string, work: (client: FleetClient) => Promise<T>): Promise<T> {
-  const client = await FleetClient.connect(natsUrl, cliLogger());
+/**
+ * Runs `work` with a connected client and always closes it. The client signs desired state with
+ * the --signing-key seed file (or $HOSTWRIGHT_SIGNING_KEY) when one is given.
+ */
+export async function withFleet<T>(natsUrl: string, work: (client: FleetClient) => Promise<T>, signingKeyFile?: string): Promise<T> {
+  const keyFile = signingKeyFile ?? process.env.HOSTWRIGHT_SIGNING_KEY;
+  const signer = keyFile ? await loadSigningKey(keyFile) : undefined;
+  const client = await FleetClient.connect(natsUrl, cliLogger(), signer);
   try {
     return await work(client);
   } finally {

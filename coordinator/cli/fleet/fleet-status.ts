@@ -42,5 +42,11 @@ export function renderFleetStatus(hosts: readonly FleetHostStatus[], now = Date.
       rows.push([host.hostId, seen, project.project, `r${project.desiredRevision}`, project.appliedRevision === undefined ? '-' : `r${project.appliedRevision}`, converged, `${running}/${project.instances.length} running`, unhealthy > 0 ? `${unhealthy} unhealthy` : healthy > 0 ? `${healthy} healthy` : '-', drift.length > 0 ? drift.join(' ') : '-']);
     }
   }
-  return renderTable(['HOST', 'SEEN', 'PROJECT', 'DESIRED', 'APPLIED', 'CONVERGED', 'INSTANCES', 'HEALTH', 'DRIFT'], rows);
+  const table = renderTable(['HOST', 'SEEN', 'PROJECT', 'DESIRED', 'APPLIED', 'CONVERGED', 'INSTANCES', 'HEALTH', 'DRIFT'], rows);
+  // Refusals and unsigned mode concern the host, not one row: listed under the table.
+  const notes = hosts.flatMap((host) => [
+    ...(host.status?.acceptsUnsigned ? [`${host.hostId}: INSECURE, runs with --allow-unsigned (accepts desired state nobody signed)`] : []),
+    ...(host.status?.refusedDesired ?? []).map((refusal) => `${host.hostId}: REFUSED desired state on ${refusal.key} at ${refusal.refusedAt}: ${refusal.reason}`),
+  ]);
+  return notes.length > 0 ? `${table}\n\n${notes.join('\n')}` : table;
 }

@@ -8,6 +8,8 @@ export function statusJson(status: HostStatus) {
 
 export function renderStatus(status: HostStatus): string {
   const lines: string[] = [`Host ${status.hostId} · observed ${status.observedAt}`];
+  if (status.acceptsUnsigned) lines.push('INSECURE: this agent runs with --allow-unsigned and accepts desired state nobody signed');
+  for (const refusal of status.refusedDesired ?? []) lines.push(`REFUSED desired state on ${refusal.key} at ${refusal.refusedAt}: ${refusal.reason} (keeping the last good state)`);
   if (status.projects.length === 0) lines.push('', 'No desired state yet: run `hostwright apply -f fleet.yaml --local`.');
   for (const project of status.projects) {
     const applied = project.appliedRevision === undefined ? 'never applied' : `applied r${project.appliedRevision}`;

@@ -1,0 +1,78 @@
+import { createHash } from 'node:crypto';
+import { z } from 'zod';
+
+/**
+ * Env values that are secrets. In the fleet file:
+ *   env: { DB_PASSWORD: { secret: "value" } }            the value travels in the signed document
+ *   env: { DB_PASSWORD: { secret_file: /etc/app/pw } }    the agent reads the file at create time;
+ *                                                          only the path crosses the wire
+ * Everything a person or a log sees (plans, saved plans, rollout state output, events) carries
+ * `{ secret_sha256 }` instead of a value: a changed secret still changes the spec hash, because
+ * hashes are computed over that masked form (see docs/secrets.md).
+ */
+export const inlineSecretSchema = z.strictObject({ secret: z.string() });
+export const secretFileSchema = z.strictObject({ secret_file: z.string().regex(/^\/[^\0]*$/, 'expected an absolute path on the host') });
+/** The masked form of an inline secret; it can be shown and saved, never applied. */
+export const maskedSecretSchema = z.strictObject({ secret_sha256: z.string().regex(/^[0-9a-f]{64}$/, 'expected a sha256 hex digest') });
+
+export const envValueSchema = z.union([z.union([z.string(), z.number(), z.boolean()]).transform(String), inlineSecretSchema, secretFileSchema, maskedSecretSchema]);
+export type EnvValue = z.infer<typeof envValueSchema>;
+export type InlineSecret = z.infer<typeof inlineSecretSchema>;
+export type MaskedSecret = z.infer<typeof maskedSecretSchema>;
+
+export function isInlineSecret(value: EnvValue): value is InlineSecret {
+  return typeof value === 'object' && 'secret' in value;
+}
+
+export function isMaskedSecret(value: EnvValue): value is MaskedSecret {
+  return typeof value === 'object' && 'secret_sha256' in value;
+}
+
+export function secretDigest(value: string): string {
+  return createHash('sha256').update(value, 'utf8').digest('hex');
+}
+
+/** The env with every inline secret replaced by its digest; plain values and file references stay. */
+export function maskEnv(env: Readonly<Record<string, EnvValue>>): Record<string, EnvValue> {
+  const masked: Record<string, EnvValue> = {};
+  for (const [name, value] of Object.entries(env)) masked[name] = isInlineSecret(value) ? { secret_sha256: secretDigest(value.secret) } : value;
+  return masked;
+}
+
+/** Masks the env of every service of a value shaped like a desired document (services: { env }). */
+export function maskServices<T extends { services: Record<string, { env: Record<string, EnvValue> }> }>(document: T): T {
+  const services: Record<string, { env: Record<string, EnvValue> }> = {};
+  for (const [name, service] of Object.entries(document.services)) services[name] = { ...service, env: maskEnv(service.env) };
+  return { ...document, services };
+}
+
+/** Env names whose value is masked (cannot be applied as it is). */
+export function maskedNames(env: Readonly<Record<string, EnvValue>>): string[] {
+  return Object.entries(env)
+    .filter(([, value]) => isMaskedSecret(value))
+    .map(([name]) => name)
+    .sort();
+}
+
+/**
+ * Puts secret values back into a masked document (a saved plan) from a document that holds them
+ * (the key's current desired state): a digest with no matching value there is returned by name.
+ */
+export function unmaskServices<T extends { services: Record<string, { env: Record<string, EnvValue> }> }>(masked: T, source: { services: Record<string, { env: Record<string, EnvValue> }> } | undefined): { document: T; missing: string[] } {
+  const known = new Map<string, string>();
+  for (const service of Object.values(source?.services ?? {})) {
+    for (const value of Object.values(service.env)) if (isInlineSecret(value)) known.set(secretDigest(value.secret), value.secret);
+  }
+  const missing: string[] = [];
+  const services: Record<string, { env: Record<string, EnvValue> }> = {};
+  for (const [serviceName, service] of Object.entries(masked.services)) {
+    const env: Record<string, EnvValue> = {};
+    for (const [name, value] of Object.entries(service.env)) {
+      const secret = isMaskedSecret(value) ? known.get(value.secret_sha256) : undefined;
+      if (isMaskedSecret(value) && secret === undefined) missing.push(`${serviceName}.env.${name}`);
+      env[name] = secret === undefined ? value : { secret };
+    }
+    services[serviceName] = { ...service, env };
+  }
+  return { document: { ...masked, services }, missing };
+}

@@ -1,0 +1,57 @@
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import fc from 'fast-check';
+import { pack, unpack } from 'msgpackr';
+import { SignatureError, type SignatureProblem } from '../../shared/errors.js';
+import { openSignedDocument, publicKeyOf, signDocument, verifySignedDocument } from '../../shared/signed-document.js';
+import { testSigner } from '../lib/signing.js';
+
+function problemOf(run: () => unknown): SignatureProblem | 'none' {
+  try {
+    run();
+    return 'none';
+  } catch (error) {
+    assert.ok(error instanceof SignatureError, `a SignatureError, not ${String(error)}`);
+    return error.problem;
+  }
+}
+
+describe('signed documents', () => {
+  const coordinator = testSigner();
+  const bytes = new TextEncoder().encode('the exact document bytes');
+
+  it('verifies against the signer\'s public key and returns the exact bytes', () => {
+    const value = signDocument(bytes, coordinator.seed);
+    assert.deepEqual(Uint8Array.from(verifySignedDocument(value, coordinator.publicKey)), bytes);
+    assert.equal(openSignedDocument(value).signer, coordinator.publicKey);
+    assert.equal(publicKeyOf(coordinator.seed), coordinator.publicKey);
+  });
+
+  it('refuses unsigned values, another signer, and a signature that does not cover the bytes', () => {
+    const value = signDocument(bytes, coordinator.seed);
+    const envelope = unpack(value) as Record<string, unknown>;
+    assert.equal(problemOf(() => verifySignedDocument(bytes, coordinator.publicKey)), 'unsigned');
+    assert.equal(problemOf(() => verifySignedDocument(pack({ document: bytes }), coordinator.publicKey)), 'unsigned');
+    assert.equal(problemOf(() => verifySignedDocument(pack({ ...envelope, extra: 1 }), coordinator.publicKey)), 'unsigned');
+    assert.equal(problemOf(() => verifySignedDocument(signDocument(bytes, testSigner().seed), coordinator.publicKey)), 'wrong-key');
+    const stranger = unpack(signDocument(bytes, testSigner().seed)) as Record<string, unknown>;
+    assert.equal(problemOf(() => verifySignedDocument(pack({ ...stranger, signer: coordinator.publicKey }), coordinator.publicKey)), 'tampered');
+    assert.equal(problemOf(() => verifySignedDocument(pack({ ...envelope, signer: 'not-a-key' }), 'not-a-key')), 'tampered');
+  });
+
+  it('property: changing any byte of the document or of the signature is detected', () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ minLength: 1, maxLength: 512 }), fc.nat(), fc.integer({ min: 1, max: 255 }), fc.boolean(), (document, position, delta, inSignature) => {
+        const value = signDocument(document, coordinator.seed);
+        assert.deepEqual(Uint8Array.from(verifySignedDocument(value, coordinator.publicKey)), Uint8Array.from(document));
+        const envelope = unpack(value) as { document: Uint8Array; signature: Uint8Array; signer: string };
+        const target = Uint8Array.from(inSignature ? envelope.signature : envelope.document);
+        const at = position % target.length;
+        target[at] = ((target[at] ?? 0) + delta) % 256;
+        const changed = pack(inSignature ? { ...envelope, signature: target } : { ...envelope, document: target });
+        assert.equal(problemOf(() => verifySignedDocument(changed, coordinator.publicKey)), 'tampered');
+      }),
+      { numRuns: 300 },
+    );
+  });
+});

@@ -6,7 +6,7 @@ import { decode, encode } from '../shared/codec.js';
 import { HostwrightError, errorMessage } from '../shared/errors.js';
 import { hostwrightEventSchema, type HostwrightEvent } from '../shared/events.js';
 import { hostDesiredSchema, type HostDesired } from '../shared/host-desired.js';
-import { connectFleet, type FleetConnection } from '../shared/nats-connection.js';
+import { connectFleet, type FleetConnection, type NatsAccess } from '../shared/nats-connection.js';
 import { EVENTS_STREAM, desiredKey, eventFilter, planRpcSubject } from '../shared/subjects.js';
 import { MAX_WIRE_BYTES, hostRegistrationSchema, planReplySchema, statusReportSchema, type HostRegistration, type PlanReply, type StatusReport } from '../shared/wire.js';
 
@@ -34,8 +34,8 @@ export interface EventQuery {
 export class FleetClient {
   private constructor(readonly connection: FleetConnection) {}
 
-  static async connect(servers: string, logger: Logger): Promise<FleetClient> {
-    return new FleetClient(await connectFleet({ servers, name: 'hostwright-coordinator', logger, waitOnFirstConnect: false, warnWeakDurability: false }));
+  static async connect(servers: string, logger: Logger, access: NatsAccess = {}): Promise<FleetClient> {
+    return new FleetClient(await connectFleet({ servers, name: 'hostwright-coordinator', logger, waitOnFirstConnect: false, warnWeakDurability: false, access }));
   }
 
   async close(): Promise<void> {

@@ -4,6 +4,7 @@ import { HostwrightError, InvalidInputError, errorMessage } from '../../shared/e
 import { registerAgent } from './commands/agent.js';
 import { registerApply } from './commands/apply.js';
 import { registerEvents } from './commands/events.js';
+import { registerFleet } from './commands/fleet.js';
 import { registerHosts } from './commands/hosts.js';
 import { registerPlan } from './commands/plan.js';
 import { registerRollback } from './commands/rollback.js';
@@ -24,6 +25,7 @@ registerAgent(program);
 registerHosts(program);
 registerRollout(program);
 registerRollback(program);
+registerFleet(program);
 
 // The one top-level catch: every error becomes a message and an exit code, never a stack trace.
 try {

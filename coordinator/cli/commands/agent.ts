@@ -44,6 +44,7 @@ export function registerAgent(program: Command): void {
           hostId: hostId.data,
           labels: parseLabels(options.label),
           natsUrl: mode.natsUrl,
+          natsAccess: mode.access,
           dataDir,
           namePrefix: options.namePrefix ?? '',
           parallelism: parseParallel(options.parallel),

@@ -44,7 +44,7 @@ export function registerApply(program: Command): void {
         return applyLocal(options.file, options);
       }
       const timeoutMs = parseTimeout(options.timeout, '--timeout');
-      await withFleet(mode.natsUrl, (client) => applyFleet(client, planFile, options, timeoutMs));
+      await withFleet(mode, (client) => applyFleet(client, planFile, options, timeoutMs));
     });
 }
 

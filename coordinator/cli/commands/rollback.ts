@@ -10,7 +10,7 @@ import { rollbackDocument, startRollback } from '../../rollout/rollout-step.js';
 import { EXIT } from '../exit-codes.js';
 import { collectPlans, renderFleetPlan } from '../fleet/fleet-plan.js';
 import { withFleet } from '../fleet/fleet-session.js';
-import { modeOf } from '../options.js';
+import { modeOf, withNatsOptions } from '../options.js';
 import { renderRollout, rolloutProgressLines } from '../render/rollout-view.js';
 
 interface RollbackOptions {
@@ -23,20 +23,18 @@ interface RollbackOptions {
 }
 
 export function registerRollback(program: Command): void {
-  program
-    .command('rollback')
+  withNatsOptions(program.command('rollback'))
     .description('put hosts back on their previous desired revision: every host a rollout touched (at once, no canary gating), or one host\'s project')
     .option('--rollout <id>', 'roll back every host this rollout touched')
     .option('--host <id>', 'roll back one host (with --project) to the revision before its current one')
     .option('--project <name>', 'the project to roll back on --host')
-    .option('--nats <url>', 'the fleet\'s NATS (default: $HOSTWRIGHT_NATS)')
     .option('--dry-run', 'only show the plan of each host')
     .option('--json', 'print the final state as JSON')
     .action(async (options: RollbackOptions) => {
       const mode = modeOf(options, 'rollback');
       if (mode.kind !== 'fleet') return;
       if (!options.rollout && !(options.host && options.project)) throw new InvalidInputError('rollback: pass --rollout ID, or --host ID --project NAME');
-      await withFleet(mode.natsUrl, (client) => (options.rollout ? rollbackRollout(client, options.rollout, options) : rollbackHost(client, options.host as string, options.project as string, options)));
+      await withFleet(mode, (client) => (options.rollout ? rollbackRollout(client, options.rollout, options) : rollbackHost(client, options.host as string, options.project as string, options)));
     });
 }
 

@@ -8,7 +8,7 @@ import { FINISHED_STATUSES, type RolloutOptions, type RolloutState } from '../..
 import { startRollout } from '../../rollout/rollout-step.js';
 import { EXIT } from '../exit-codes.js';
 import { targetsFor, withFleet } from '../fleet/fleet-session.js';
-import { modeOf } from '../options.js';
+import { modeOf, withNatsOptions } from '../options.js';
 import { parseTimeout } from '../parse.js';
 import { renderRollout, rolloutProgressLines } from '../render/rollout-view.js';
 
@@ -30,11 +30,9 @@ interface RolloutCommandOptions {
 const POLL_MS = 500;
 
 export function registerRollout(program: Command): void {
-  const rollout = program
-    .command('rollout')
+  const rollout = withNatsOptions(program.command('rollout'))
     .description('roll a fleet file out in waves: canaries first, then --max-parallel hosts at a time, each wave gated on convergence and health')
     .option('-f, --file <fleet.yaml>', 'the fleet file to roll out')
-    .option('--nats <url>', 'the fleet\'s NATS (default: $HOSTWRIGHT_NATS)')
     .option('--canary <n>', 'hosts in the first wave', '1')
     .option('--max-parallel <n>', 'hosts per later wave', '1')
     .option('--min-healthy <duration>', 'how long a host must stay converged and healthy to pass', '10s')
@@ -50,7 +48,7 @@ export function registerRollout(program: Command): void {
       const mode = modeOf(options, 'rollout');
       if (mode.kind !== 'fleet') return;
       const parsed = parseRolloutOptions(options);
-      await withFleet(mode.natsUrl, async (client) => {
+      await withFleet(mode, async (client) => {
         const store = new RolloutStore(client);
         const correlationID = randomUUID();
         const { project, targets } = await targetsFor(client, options.file as string, correlationID);
@@ -72,17 +70,15 @@ export function registerRollout(program: Command): void {
       });
     });
 
-  rollout
-    .command('status [id]')
+  withNatsOptions(rollout.command('status [id]'))
     .description('a rollout\'s waves and per-host progress (default: the latest)')
-    .option('--nats <url>', 'the fleet\'s NATS (default: $HOSTWRIGHT_NATS)')
     .option('--watch', 'keep printing until the rollout finishes or pauses')
     .option('--json', 'print JSON (schema hostwright.rollout/v1)')
     .action(async (id: string | undefined, _options: unknown, command: Command) => {
       const options = subcommandOptions<{ nats?: string; watch?: boolean; json?: boolean }>(command);
       const mode = modeOf(options, 'rollout status');
       if (mode.kind !== 'fleet') return;
-      await withFleet(mode.natsUrl, async (client) => {
+      await withFleet(mode, async (client) => {
         const store = new RolloutStore(client);
         const state = id ? (await store.get(id))?.state : (await store.list()).at(-1);
         if (!state) throw new InvalidInputError(id ? `no rollout ${id} (see \`hostwright rollout list\`)` : 'no rollout yet');
@@ -103,16 +99,14 @@ export function registerRollout(program: Command): void {
       });
     });
 
-  rollout
-    .command('list')
+  withNatsOptions(rollout.command('list'))
     .description('every stored rollout, oldest first')
-    .option('--nats <url>', 'the fleet\'s NATS (default: $HOSTWRIGHT_NATS)')
     .option('--json', 'print JSON')
     .action(async (_options: unknown, command: Command) => {
       const options = subcommandOptions<{ nats?: string; json?: boolean }>(command);
       const mode = modeOf(options, 'rollout list');
       if (mode.kind !== 'fleet') return;
-      await withFleet(mode.natsUrl, async (client) => {
+      await withFleet(mode, async (client) => {
         const states = await new RolloutStore(client).list();
         if (options.json) process.stdout.write(`${JSON.stringify({ schema: 'hostwright.rollouts/v1', rollouts: states }, null, 2)}\n`);
         else process.stdout.write(states.length === 0 ? 'No rollouts.\n' : `${states.map((s) => `${s.id}  ${s.project}  ${s.status}  wave ${Math.min(s.currentWave + 1, s.waves.length)}/${s.waves.length}  ${s.createdAt}`).join('\n')}\n`);
@@ -124,16 +118,14 @@ export function registerRollout(program: Command): void {
     ['resume', 'resume a paused rollout, or one whose coordinator died, and follow it'],
     ['abort', 'stop a rollout where it is; hosts keep the revision they have'],
   ] as const) {
-    rollout
-      .command(`${name} <id>`)
+    withNatsOptions(rollout.command(`${name} <id>`))
       .description(description)
-      .option('--nats <url>', 'the fleet\'s NATS (default: $HOSTWRIGHT_NATS)')
       .option('--json', 'print progress and the final state as JSON lines')
       .action(async (id: string, _options: unknown, command: Command) => {
         const options = subcommandOptions<{ nats?: string; json?: boolean }>(command);
         const mode = modeOf(options, `rollout ${name}`);
         if (mode.kind !== 'fleet') return;
-        await withFleet(mode.natsUrl, async (client) => {
+        await withFleet(mode, async (client) => {
           const store = new RolloutStore(client);
           const state = await store.setStatus(id, (current) => {
             if (FINISHED_STATUSES.includes(current.status)) throw new InvalidInputError(`rollout ${id} already ${current.status}`);

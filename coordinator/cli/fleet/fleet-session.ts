@@ -2,14 +2,15 @@ import { pino, type Logger } from 'pino';
 import { loadFleetFile } from '../../fleet-file.js';
 import { FleetClient } from '../../fleet-client.js';
 import { fleetTargets, type HostTarget } from '../../fleet-targets.js';
+import type { FleetTarget } from '../options.js';
 
 export function cliLogger(): Logger {
   return pino({ level: process.env.HOSTWRIGHT_LOG ?? 'warn' }, pino.destination(2));
 }
 
 /** Runs `work` with a connected client and always closes it. */
-export async function withFleet<T>(natsUrl: string, work: (client: FleetClient) => Promise<T>): Promise<T> {
-  const client = await FleetClient.connect(natsUrl, cliLogger());
+export async function withFleet<T>(target: FleetTarget, work: (client: FleetClient) => Promise<T>): Promise<T> {
+  const client = await FleetClient.connect(target.natsUrl, cliLogger(), target.access);
   try {
     return await work(client);
   } finally {

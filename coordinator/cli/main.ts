@@ -35,7 +35,9 @@ try {
     process.exitCode = error.exitCode === 0 ? EXIT.ok : EXIT.error;
   } else {
     const prefix = error instanceof InvalidInputError ? 'error' : error instanceof HostwrightError ? 'error' : 'unexpected error';
-    process.stderr.write(`${prefix}: ${errorMessage(error)}\n`);
+    // The server refused a subject to these credentials: a host's creds used for a coordinator command, say.
+    const denied = /Permissions Violation/.test(errorMessage(error)) ? ' (the NATS user of --creds may not do this; coordinator commands need the coordinator\'s credentials)' : '';
+    process.stderr.write(`${denied ? 'error' : prefix}: ${errorMessage(error)}${denied}\n`);
     if (process.env.HOSTWRIGHT_DEBUG && error instanceof Error) process.stderr.write(`${error.stack ?? ''}\n`);
     process.exitCode = EXIT.error;
   }

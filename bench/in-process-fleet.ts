@@ -35,13 +35,14 @@ export async function startInProcessFleet(run: string, count: number): Promise<I
     await Promise.all(dirs.map((dir) => rm(dir, { recursive: true, force: true })));
   };
   try {
+    // The coordinator creates the buckets and the stream first; agents only bind to them.
+    const connected = await FleetClient.connect(nats.url, pino({ level: 'silent' }), {}, signer);
+    client = connected;
     for (const hostId of hostIds) {
       const dataDir = await mkdtemp(join(tmpdir(), 'hw-bench-fleet-'));
       dirs.push(dataDir);
       agents.push(runFleetAgent({ hostId, labels: {}, natsUrl: nats.url, trust: { kind: 'pinned', coordinatorKey: signer.publicKey }, dataDir, namePrefix: `${hostId}-`, parallelism: 4, resyncMs: 60_000, heartbeatMs: 1_000, metricsAddr: undefined, logger: pino({ level: 'silent' }), signal: abort.signal }));
     }
-    const connected = await FleetClient.connect(nats.url, pino({ level: 'silent' }), signer);
-    client = connected;
     await until(async () => (await connected.hosts()).filter((h) => hostIds.includes(h.hostId)).length === count, 30_000, 'agents to register');
     const hosts = (await connected.hosts()).filter((h) => hostIds.includes(h.hostId)).map((h) => ({ hostId: h.hostId, labels: h.labels }));
     return { client: connected, hostIds, hosts, close };

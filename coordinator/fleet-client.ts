@@ -6,7 +6,7 @@ import { decode, encode } from '../shared/codec.js';
 import { HostwrightError, InvalidInputError, errorMessage } from '../shared/errors.js';
 import { hostwrightEventSchema, type HostwrightEvent } from '../shared/events.js';
 import { hostDesiredSchema, type HostDesired } from '../shared/host-desired.js';
-import { connectFleet, type FleetConnection } from '../shared/nats-connection.js';
+import { connectFleet, type FleetConnection, type NatsAccess } from '../shared/nats-connection.js';
 import { openSignedDocument, signDocument, signatureHolds, verifySignedDocument } from '../shared/signed-document.js';
 import { EVENTS_STREAM, desiredKey, eventFilter, planRpcSubject } from '../shared/subjects.js';
 import { MAX_WIRE_BYTES, hostRegistrationSchema, planReplySchema, statusReportSchema, type HostRegistration, type PlanReply, type StatusReport } from '../shared/wire.js';
@@ -40,8 +40,8 @@ export class FleetClient {
   ) {}
 
   /** Without a signer the client reads, plans and watches, but cannot write desired state. */
-  static async connect(servers: string, logger: Logger, signer?: DesiredSigner): Promise<FleetClient> {
-    return new FleetClient(await connectFleet({ servers, name: 'hostwright-coordinator', logger, waitOnFirstConnect: false, warnWeakDurability: false }), signer);
+  static async connect(servers: string, logger: Logger, access: NatsAccess = {}, signer?: DesiredSigner): Promise<FleetClient> {
+    return new FleetClient(await connectFleet({ servers, name: 'hostwright-coordinator', logger, waitOnFirstConnect: false, warnWeakDurability: false, access }), signer);
   }
 
   /** Fails early, before anything is written, when a command that writes desired state has no key. */

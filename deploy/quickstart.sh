@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Hostwright quick start on one machine: a local NATS with JetStream, three agents (h1, h2, h3)
 # sharing the local Docker engine, and the example fleet applied. Safe to re-run.
+# NATS runs secured: `hostwright fleet init` (once) writes a coordinator user and one user per host
+# with least-privilege permissions (docs/SECURITY.md); agents and the CLI connect with those creds.
 #   bash deploy/quickstart.sh          start (or check) everything and apply examples/fleet.yaml
 #   bash deploy/quickstart.sh --stop   stop the agents and NATS (containers are left running)
 set -euo pipefail
@@ -9,6 +11,9 @@ cd "$(dirname "$0")/.."
 BASE="${HOSTWRIGHT_QUICKSTART_DIR:-$HOME/.hostwright/quickstart}"
 NATS_PORT="${HOSTWRIGHT_NATS_PORT:-4222}"
 export HOSTWRIGHT_NATS="nats://127.0.0.1:$NATS_PORT"
+AUTH="$BASE/fleet-auth"
+export HOSTWRIGHT_CREDS="$AUTH/coordinator.nk"
+export HOSTWRIGHT_SIGNING_KEY="$AUTH/coordinator-signing.nk"
 HOSTS=("h1:role=web" "h2:role=web" "h3:role=db")
 step() { printf '\n== %s\n' "$*"; }
 hw() { node dist/coordinator/cli/main.js "$@"; }
@@ -20,7 +25,7 @@ if [[ "${1:-}" == "--stop" ]]; then
     if alive "$pidfile"; then kill -TERM "$(cat "$pidfile")" && echo "stopped agent $id"; fi
   done
   bash deploy/start-nats.sh --stop --store "$BASE/nats" || true
-  echo "The example's containers keep running; remove them with: HOSTWRIGHT_SIGNING_KEY=$BASE/keys/coordinator-signing.nk hostwright apply -f examples/empty.yaml --nats $HOSTWRIGHT_NATS --wait"
+  echo "The example's containers keep running; remove them with: hostwright apply -f examples/empty.yaml --nats $HOSTWRIGHT_NATS --creds $HOSTWRIGHT_CREDS --signing-key $HOSTWRIGHT_SIGNING_KEY --wait"
   exit 0
 fi
 
@@ -44,21 +49,29 @@ step "installing and building Hostwright"
 npm run build --silent
 bash deploy/build-test-image.sh
 
-step "starting NATS with JetStream on 127.0.0.1:$NATS_PORT"
-bash deploy/start-nats.sh --port "$NATS_PORT" --store "$BASE/nats"
+step "fleet credentials (NATS users per host, coordinator signing key) in $AUTH"
+if [[ -f "$AUTH/fleet-auth.json" ]]; then
+  echo "already initialised"
+else
+  hw fleet init --dir "$AUTH" --listen "127.0.0.1:$NATS_PORT" $(for entry in "${HOSTS[@]}"; do printf -- '--host %s ' "${entry%%:*}"; done)
+fi
+for entry in "${HOSTS[@]}"; do
+  id="${entry%%:*}"
+  [[ -f "$AUTH/hosts/$id.nk" ]] || hw fleet add-host "$id" --dir "$AUTH"
+done
 
-step "coordinator signing key (agents accept only desired state signed by it)"
-# Writes go through `hw`, which signs with the seed; agents pin the public key.
-export HOSTWRIGHT_SIGNING_KEY="$BASE/keys/coordinator-signing.nk"
-if [[ -f "$HOSTWRIGHT_SIGNING_KEY" ]]; then echo "using $HOSTWRIGHT_SIGNING_KEY"; else hw keys generate --out "$BASE/keys"; fi
+step "starting NATS with JetStream on 127.0.0.1:$NATS_PORT (accounts from $AUTH/accounts.conf)"
+bash deploy/start-nats.sh --port "$NATS_PORT" --monitor-port "${HOSTWRIGHT_NATS_MONITOR_PORT:-8222}" --store "$BASE/nats" --include "$AUTH/accounts.conf"
+# The coordinator creates the buckets and the event stream; agents may only bind to them.
+hw hosts >/dev/null
 
 step "starting agents"
 mkdir -p "$BASE/agents"
 for entry in "${HOSTS[@]}"; do
   id="${entry%%:*}"; label="${entry#*:}"; pidfile="$BASE/agents/$id.pid"
   if alive "$pidfile"; then echo "agent $id already running (pid $(cat "$pidfile"))"; continue; fi
-  nohup node dist/coordinator/cli/main.js agent --host-id "$id" --label "$label" --name-prefix "$id-" \
-    --coordinator-key "$BASE/keys/coordinator-signing.pub" --data-dir "$BASE/agents/$id" --resync 10s >"$BASE/agents/$id.log" 2>&1 &
+  HOSTWRIGHT_CREDS="$AUTH/hosts/$id.nk" nohup node dist/coordinator/cli/main.js agent --host-id "$id" --label "$label" --name-prefix "$id-" \
+    --coordinator-key "$AUTH/coordinator-signing.pub" --data-dir "$BASE/agents/$id" --resync 10s >"$BASE/agents/$id.log" 2>&1 &
   echo $! >"$pidfile"
   echo "agent $id started (pid $!, log $BASE/agents/$id.log)"
 done
@@ -90,6 +103,7 @@ cat <<MSG
 
 The quick-start fleet is running (state under $BASE). Try next:
   export HOSTWRIGHT_NATS=$HOSTWRIGHT_NATS
+  export HOSTWRIGHT_CREDS=$HOSTWRIGHT_CREDS            # the coordinator's NATS credentials
   export HOSTWRIGHT_SIGNING_KEY=$HOSTWRIGHT_SIGNING_KEY   # apply, rollout and rollback sign with it
   npx hostwright status --watch                          # live per-host status (Ctrl-C stops)
   npx hostwright events --follow --type drift_detected   # in another terminal

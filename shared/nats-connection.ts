@@ -1,21 +1,36 @@
-import { connect, type NatsConnection } from '@nats-io/transport-node';
+import { readFile } from 'node:fs/promises';
+import { connect, credsAuthenticator, nkeyAuthenticator, type Authenticator, type ConnectionOptions, type NatsConnection } from '@nats-io/transport-node';
 import { jetstream, jetstreamManager, type JetStreamClient, type JetStreamManager } from '@nats-io/jetstream';
 import { Kvm, type KV } from '@nats-io/kv';
 import type { Logger } from 'pino';
-import { HostwrightError, errorMessage } from './errors.js';
+import { HostwrightError, InvalidInputError, errorMessage } from './errors.js';
 import { BUCKETS, DESIRED_HISTORY, EVENTS_DUPLICATE_WINDOW_NS, EVENTS_STREAM, EVENTS_SUBJECTS } from './subjects.js';
 
 /** The oldest nats-server that can fsync before acknowledging (`sync_interval: always`). */
 export const RECOMMENDED_SERVER_VERSION = '2.10.0';
 
-export interface FleetConnection {
+/** What an agent uses: its own desired keys, its registry and status keys, the event stream. */
+export interface HostConnection {
   readonly nc: NatsConnection;
   readonly js: JetStreamClient;
   readonly desired: KV;
   readonly hosts: KV;
   readonly status: KV;
-  readonly rollouts: KV;
   close(): Promise<void>;
+}
+
+/** What the coordinator uses: everything a host does, plus rollouts. */
+export interface FleetConnection extends HostConnection {
+  readonly rollouts: KV;
+}
+
+/** Credentials and TLS for the NATS connection (all optional: a local unsecured server needs none). */
+export interface NatsAccess {
+  /** An nkey seed file (as `hostwright fleet init` writes) or a NATS .creds file (JWT + seed). */
+  readonly credsFile?: string | undefined;
+  readonly tls?: { readonly caFile?: string | undefined; readonly certFile?: string | undefined; readonly keyFile?: string | undefined } | undefined;
+  /** Reply subjects start with this; a host's NATS user may subscribe only below its own. */
+  readonly inboxPrefix?: string | undefined;
 }
 
 export interface ConnectOptions {
@@ -28,51 +43,117 @@ export interface ConnectOptions {
   readonly timeoutMs?: number;
   /** Agents warn once at start; one-shot CLI commands stay quiet. */
   readonly warnWeakDurability?: boolean;
+  readonly access?: NatsAccess;
 }
 
 /**
- * Connects with reconnect-forever and backoff, warns when the server's durability is weaker than
- * recommended, and makes sure the buckets and the event stream exist.
+ * The coordinator's connection: reconnect-forever with backoff, a warning when the server's
+ * durability is weaker than recommended, and the buckets and the event stream created if missing.
  */
 export async function connectFleet(options: ConnectOptions): Promise<FleetConnection> {
+  const nc = await connectNats(options);
+  try {
+    const jsm = await jetstreamManager(nc, { timeout: options.timeoutMs ?? 5_000 });
+    await ensureEventStream(jsm);
+    const js = jetstream(nc, { timeout: options.timeoutMs ?? 5_000 });
+    const kvm = new Kvm(js);
+    const [desired, hosts, status, rollouts] = await Promise.all([
+      kvm.create(BUCKETS.desired, { history: DESIRED_HISTORY }),
+      kvm.create(BUCKETS.hosts, { history: 1 }),
+      kvm.create(BUCKETS.status, { history: 1 }),
+      kvm.create(BUCKETS.rollouts, { history: 8 }),
+    ]);
+    return { nc, js, desired, hosts, status, rollouts, close: () => closeNats(nc) };
+  } catch (error) {
+    await nc.close();
+    throw error;
+  }
+}
+
+/**
+ * An agent's connection: binds to the buckets and the stream the coordinator created and creates
+ * nothing (a host's NATS user may not). Skips the `$JS.API.INFO` check, which a host may not send.
+ */
+export async function bindFleet(options: ConnectOptions): Promise<HostConnection> {
+  const nc = await connectNats(options);
+  try {
+    const timeout = options.timeoutMs ?? 5_000;
+    const jsm = await jetstreamManager(nc, { timeout, checkAPI: false });
+    const streams = [EVENTS_STREAM, ...[BUCKETS.desired, BUCKETS.hosts, BUCKETS.status].map((bucket) => `KV_${bucket}`)];
+    for (const stream of streams) await requireStream(jsm, stream, options.servers);
+    // Ordered consumers (KV watch) deliver to an inbox under this prefix too.
+    const js = jetstream(nc, { timeout, checkAPI: false, ...(options.access?.inboxPrefix ? { watcherPrefix: options.access.inboxPrefix } : {}) });
+    const kvm = new Kvm(js);
+    const [desired, hosts, status] = await Promise.all([kvm.open(BUCKETS.desired), kvm.open(BUCKETS.hosts), kvm.open(BUCKETS.status)]);
+    return { nc, js, desired, hosts, status, close: () => closeNats(nc) };
+  } catch (error) {
+    await nc.close();
+    throw error;
+  }
+}
+
+async function requireStream(jsm: JetStreamManager, stream: string, servers: string): Promise<void> {
+  try {
+    await jsm.streams.info(stream);
+  } catch (error) {
+    if (/not found/i.test(errorMessage(error))) {
+      throw new HostwrightError(`stream ${stream} does not exist on ${servers}: the coordinator creates the fleet's buckets and streams; run a coordinator command first (e.g. \`hostwright hosts --nats ${servers} --creds coordinator.nk\`, after \`hostwright fleet init --dir DIR\`)`, { cause: error });
+    }
+    throw new HostwrightError(`cannot read stream ${stream} on ${servers}: ${errorMessage(error)}`, { cause: error });
+  }
+}
+
+async function connectNats(options: ConnectOptions): Promise<NatsConnection> {
+  const access = options.access ?? {};
+  const authenticator = access.credsFile ? await authenticatorFrom(access.credsFile) : undefined;
+  const tls = access.tls ? { ...(access.tls.caFile ? { caFile: access.tls.caFile } : {}), ...(access.tls.certFile ? { certFile: access.tls.certFile } : {}), ...(access.tls.keyFile ? { keyFile: access.tls.keyFile } : {}) } : undefined;
+  const connectOptions: ConnectionOptions = {
+    servers: options.servers.split(',').map((server) => server.trim()),
+    name: options.name,
+    maxReconnectAttempts: -1,
+    reconnectTimeWait: 500,
+    reconnectJitter: 500,
+    waitOnFirstConnect: options.waitOnFirstConnect,
+    timeout: options.timeoutMs ?? 5_000,
+    pingInterval: 5_000,
+    maxPingOut: 2,
+    ...(authenticator ? { authenticator } : {}),
+    ...(tls ? { tls } : {}),
+    ...(access.inboxPrefix ? { inboxPrefix: access.inboxPrefix } : {}),
+  };
   let nc: NatsConnection;
   try {
-    nc = await connect({
-      servers: options.servers.split(',').map((server) => server.trim()),
-      name: options.name,
-      maxReconnectAttempts: -1,
-      reconnectTimeWait: 500,
-      reconnectJitter: 500,
-      waitOnFirstConnect: options.waitOnFirstConnect,
-      timeout: options.timeoutMs ?? 5_000,
-      pingInterval: 5_000,
-      maxPingOut: 2,
-    });
+    nc = await connect(connectOptions);
   } catch (error) {
-    throw new HostwrightError(`cannot connect to NATS at ${options.servers}: ${errorMessage(error)}; is nats-server running (bash deploy/start-nats.sh)?`, { cause: error });
+    throw new HostwrightError(`cannot connect to NATS at ${options.servers}: ${errorMessage(error)}${hintFor(error, access)}`, { cause: error });
   }
   if (options.warnWeakDurability !== false) warnOnWeakDurability(nc, options.logger);
-  const jsm = await jetstreamManager(nc, { timeout: options.timeoutMs ?? 5_000 });
-  await ensureEventStream(jsm);
-  const js = jetstream(nc, { timeout: options.timeoutMs ?? 5_000 });
-  const kvm = new Kvm(js);
-  const [desired, hosts, status, rollouts] = await Promise.all([
-    kvm.create(BUCKETS.desired, { history: DESIRED_HISTORY }),
-    kvm.create(BUCKETS.hosts, { history: 1 }),
-    kvm.create(BUCKETS.status, { history: 1 }),
-    kvm.create(BUCKETS.rollouts, { history: 8 }),
-  ]);
-  return {
-    nc,
-    js,
-    desired,
-    hosts,
-    status,
-    rollouts,
-    close: async () => {
-      await nc.drain().catch(() => nc.close());
-    },
-  };
+  return nc;
+}
+
+function hintFor(error: unknown, access: NatsAccess): string {
+  const text = `${(error as { name?: string }).name ?? ''} ${errorMessage(error)}`;
+  if (/authori[sz]ation/i.test(text)) return access.credsFile ? `; the server refused the credentials in ${access.credsFile}` : '; the server wants credentials: pass --creds FILE (or set HOSTWRIGHT_CREDS)';
+  if (/certificate|self.signed|tls/i.test(text)) return '; a TLS problem: pass the CA that signed the server\'s certificate with --tls-ca FILE';
+  return '; is nats-server running (bash deploy/start-nats.sh)?';
+}
+
+/** A NATS .creds file (JWT + seed) or a bare nkey user seed. */
+async function authenticatorFrom(file: string): Promise<Authenticator> {
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (error) {
+    throw new InvalidInputError(`cannot read credentials ${file}: ${errorMessage(error)}`, { cause: error });
+  }
+  if (text.includes('BEGIN NATS USER JWT')) return credsAuthenticator(new TextEncoder().encode(text));
+  const seed = text.split('\n').map((line) => line.trim()).find((line) => /^SU[A-Z2-7]+$/.test(line));
+  if (!seed) throw new InvalidInputError(`credentials ${file}: expected an nkey user seed (a line starting with "SU") or a NATS .creds file`);
+  return nkeyAuthenticator(new TextEncoder().encode(seed));
+}
+
+async function closeNats(nc: NatsConnection): Promise<void> {
+  await nc.drain().catch(() => nc.close());
 }
 
 async function ensureEventStream(jsm: JetStreamManager): Promise<void> {

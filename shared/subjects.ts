@@ -37,3 +37,8 @@ export function eventFilter(filter: { hostId?: string; project?: string; type?: 
 export function planRpcSubject(hostId: string): string {
   return `hw.rpc.${hostId}.plan`;
 }
+
+/** An agent's reply inbox prefix: its NATS user may subscribe only below it. */
+export function hostInboxPrefix(hostId: string): string {
+  return `_INBOX_${hostId}`;
+}

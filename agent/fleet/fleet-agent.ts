@@ -5,8 +5,8 @@ import type { Logger } from 'pino';
 import { decode, encode, validate } from '../../shared/codec.js';
 import { errorMessage } from '../../shared/errors.js';
 import { HOST_PROJECT } from '../../shared/events.js';
-import { connectFleet, type FleetConnection } from '../../shared/nats-connection.js';
-import { planRpcSubject } from '../../shared/subjects.js';
+import { bindFleet, type HostConnection, type NatsAccess } from '../../shared/nats-connection.js';
+import { hostInboxPrefix, planRpcSubject } from '../../shared/subjects.js';
 import { MAX_WIRE_BYTES, planReplySchema, planRequestSchema, type HostRegistration, type PlanReply, type StatusReport } from '../../shared/wire.js';
 import { AgentLoop } from '../agent-loop.js';
 import { startControlServer } from '../control-server.js';
@@ -27,6 +27,8 @@ export interface FleetAgentOptions {
   readonly natsUrl: string;
   /** Whose desired state to accept: the pinned coordinator key, or (explicitly) anyone's. */
   readonly trust: DesiredTrust;
+  /** Credentials and TLS; the inbox prefix is set here, to this host's own. */
+  readonly natsAccess?: NatsAccess;
   readonly dataDir: string;
   readonly namePrefix: string;
   readonly parallelism: number;
@@ -54,7 +56,7 @@ export async function runFleetAgent(options: FleetAgentOptions): Promise<void> {
   const reconciler = new Reconciler({ runtime, journal, hostId, namePrefix: options.namePrefix, parallelism: options.parallelism, logger: log.child({ component: 'reconciler' }) });
   const metrics = new AgentMetrics();
   const startedAt = new Date().toISOString();
-  let fleet: FleetConnection | undefined;
+  let fleet: HostConnection | undefined;
   let lastReport = '';
 
   const publishStatus = async (force: boolean): Promise<void> => {
@@ -111,7 +113,9 @@ export async function runFleetAgent(options: FleetAgentOptions): Promise<void> {
     let delay = 500;
     while (!options.signal.aborted) {
       try {
-        fleet = await connectFleet({ servers: options.natsUrl, name: `hostwright-agent-${hostId}`, logger: log, waitOnFirstConnect: true });
+        // The host's NATS user may receive replies only under its own inbox prefix.
+        const access: NatsAccess = { ...options.natsAccess, inboxPrefix: hostInboxPrefix(hostId) };
+        fleet = await bindFleet({ servers: options.natsUrl, name: `hostwright-agent-${hostId}`, logger: log, waitOnFirstConnect: true, access });
         break;
       } catch (error) {
         log.warn({ error: errorMessage(error), retryInMs: delay }, 'NATS not reachable; reconciling from the local journal meanwhile');
@@ -152,7 +156,7 @@ export async function runFleetAgent(options: FleetAgentOptions): Promise<void> {
     await Promise.all([publisher.run(options.signal), keepWatchingDesired(connection), publishStatusSafely(true)]);
   }
 
-  async function keepWatchingDesired(connection: FleetConnection): Promise<void> {
+  async function keepWatchingDesired(connection: HostConnection): Promise<void> {
     while (!options.signal.aborted) {
       try {
         await watchDesired(connection.desired, {

@@ -4,6 +4,7 @@ import { HostwrightError, InvalidInputError, errorMessage } from '../../shared/e
 import { registerAgent } from './commands/agent.js';
 import { registerApply } from './commands/apply.js';
 import { registerEvents } from './commands/events.js';
+import { registerFleet } from './commands/fleet.js';
 import { registerHosts } from './commands/hosts.js';
 import { registerKeys } from './commands/keys.js';
 import { registerPlan } from './commands/plan.js';
@@ -26,6 +27,7 @@ registerHosts(program);
 registerRollout(program);
 registerRollback(program);
 registerKeys(program);
+registerFleet(program);
 
 // The one top-level catch: every error becomes a message and an exit code, never a stack trace.
 try {
@@ -35,7 +37,9 @@ try {
     process.exitCode = error.exitCode === 0 ? EXIT.ok : EXIT.error;
   } else {
     const prefix = error instanceof InvalidInputError ? 'error' : error instanceof HostwrightError ? 'error' : 'unexpected error';
-    process.stderr.write(`${prefix}: ${errorMessage(error)}\n`);
+    // The server refused a subject to these credentials: a host's creds used for a coordinator command, say.
+    const denied = /Permissions Violation/.test(errorMessage(error)) ? ' (the NATS user of --creds may not do this; coordinator commands need the coordinator\'s credentials)' : '';
+    process.stderr.write(`${denied ? 'error' : prefix}: ${errorMessage(error)}${denied}\n`);
     if (process.env.HOSTWRIGHT_DEBUG && error instanceof Error) process.stderr.write(`${error.stack ?? ''}\n`);
     process.exitCode = EXIT.error;
   }

@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { InvalidInputError } from '../../shared/errors.js';
+import type { NatsAccess } from '../../shared/nats-connection.js';
 
 function collect(value: string, previous: string[]): string[] {
   return [...previous, value];
@@ -7,20 +8,56 @@ function collect(value: string, previous: string[]): string[] {
 
 /** Options shared by every command that works on one host directly or on the fleet over NATS. */
 export function withLocalOptions(command: Command): Command {
-  return command
-    .option('--local', 'manage this machine directly (local Docker engine and data dir, no NATS)')
-    .option('--nats <url>', 'manage the fleet through NATS (default: $HOSTWRIGHT_NATS)')
+  return withNatsOptions(command.option('--local', 'manage this machine directly (local Docker engine and data dir, no NATS)'))
     .option('--data-dir <dir>', 'local mode: where the journal lives (default: $HOSTWRIGHT_DATA_DIR or ~/.hostwright/local)')
     .option('--host-id <id>', 'local mode: this host\'s id; when given, the fleet file\'s placement is applied (default: "local", placement ignored)')
     .option('--label <key=value>', 'a label of this host, for placement selectors (repeatable)', collect, []);
 }
 
-export type Mode = { readonly kind: 'local' } | { readonly kind: 'fleet'; readonly natsUrl: string };
+/** How to reach the fleet's NATS: shared by every fleet command and `agent`. */
+export function withNatsOptions(command: Command): Command {
+  return command
+    .option('--nats <url>', 'the fleet\'s NATS (default: $HOSTWRIGHT_NATS)')
+    .option('--creds <file>', 'NATS credentials: an nkey seed file from `hostwright fleet init`, or a NATS .creds file (default: $HOSTWRIGHT_CREDS)')
+    .option('--tls-ca <file>', 'TLS: trust this CA for the NATS server\'s certificate (default: $HOSTWRIGHT_TLS_CA)')
+    .option('--tls-cert <file>', 'TLS: client certificate, when the server verifies clients (default: $HOSTWRIGHT_TLS_CERT)')
+    .option('--tls-key <file>', 'TLS: client key (default: $HOSTWRIGHT_TLS_KEY)');
+}
+
+export interface NatsOptions {
+  readonly nats?: string;
+  readonly creds?: string;
+  readonly tlsCa?: string;
+  readonly tlsCert?: string;
+  readonly tlsKey?: string;
+}
+
+export interface FleetTarget {
+  readonly natsUrl: string;
+  readonly access: NatsAccess;
+}
+
+export type Mode = { readonly kind: 'local' } | ({ readonly kind: 'fleet' } & FleetTarget);
 
 /** --local wins; otherwise --nats or $HOSTWRIGHT_NATS selects the fleet. */
-export function modeOf(options: { local?: boolean; nats?: string }, command: string): Mode {
+export function modeOf(options: { local?: boolean } & NatsOptions, command: string): Mode {
   if (options.local) return { kind: 'local' };
   const natsUrl = options.nats ?? process.env.HOSTWRIGHT_NATS;
-  if (natsUrl) return { kind: 'fleet', natsUrl };
+  if (natsUrl) return { kind: 'fleet', natsUrl, access: natsAccessOf(options) };
   throw new InvalidInputError(`${command}: pass --local to manage this machine, or --nats URL (or set HOSTWRIGHT_NATS) to manage the fleet`);
+}
+
+/** Flags win over the environment; a client certificate needs its key. */
+export function natsAccessOf(options: NatsOptions, env: NodeJS.ProcessEnv = process.env): NatsAccess {
+  const credsFile = options.creds ?? nonEmpty(env.HOSTWRIGHT_CREDS);
+  const caFile = options.tlsCa ?? nonEmpty(env.HOSTWRIGHT_TLS_CA);
+  const certFile = options.tlsCert ?? nonEmpty(env.HOSTWRIGHT_TLS_CERT);
+  const keyFile = options.tlsKey ?? nonEmpty(env.HOSTWRIGHT_TLS_KEY);
+  if ((certFile === undefined) !== (keyFile === undefined)) throw new InvalidInputError('--tls-cert and --tls-key go together (a client certificate needs its key)');
+  const tls = caFile ?? certFile ? { caFile, certFile, keyFile } : undefined;
+  return { credsFile, tls };
+}
+
+function nonEmpty(value: string | undefined): string | undefined {
+  return value === undefined || value === '' ? undefined : value;
 }

@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
 import { runFleetAgent } from '../../agent/fleet/fleet-agent.js';
+import { FleetClient } from '../../coordinator/fleet-client.js';
 import { uniqueName } from '../lib/builders.js';
 import { freePort, startNatsServer, type NatsServerHandle } from '../lib/nats-server.js';
 import { waitFor } from '../lib/wait.js';
@@ -21,6 +22,8 @@ describe('agent metrics endpoint', () => {
 
   it('serves Prometheus metrics for cycles, actions, drift, outbox and NATS, and a health check', async () => {
     nats = await startNatsServer();
+    // The coordinator creates the buckets and the stream; an agent only binds to them.
+    await (await FleetClient.connect(nats.url, pino({ level: 'silent' }))).close();
     dataDir = await mkdtemp(join(tmpdir(), 'hw-metrics-'));
     const port = await freePort();
     const abort = new AbortController();

@@ -46,7 +46,7 @@ describe('signed desired state: a real agent refuses what the coordinator did no
     fleet = FleetHarness.create(server, runId);
     await fleet.startAgents([{ hostId, labels: {} }]);
     signer = await loadSigningKey(fleet.signingKeyFile);
-    client = await FleetClient.connect(server.url, pino({ level: 'silent' }), signer);
+    client = await FleetClient.connect(server.url, pino({ level: 'silent' }), {}, signer);
     nc = await connect({ servers: server.url });
   });
   after(async () => {

@@ -33,6 +33,8 @@ export interface AgentSpec {
   readonly labels: Readonly<Record<string, string>>;
   /** Connect through a TCP proxy the test can cut() and heal(). */
   readonly proxied?: boolean;
+  /** Extra `agent` arguments, e.g. this host's `--creds` and `--tls-ca`. */
+  readonly args?: readonly string[];
 }
 
 export interface FleetAgent {
@@ -79,6 +81,7 @@ class Agent implements FleetAgent {
     readonly proxy: TcpProxy | undefined,
     private readonly natsUrl: string,
     private readonly coordinatorKeyFile: string,
+    private readonly args: readonly string[],
   ) {
     this.process = this.launch();
   }
@@ -86,7 +89,7 @@ class Agent implements FleetAgent {
   launch(): ChildProcess & { output: () => string } {
     this.launchedAt = Date.now();
     const labels = Object.entries(this.labels).flatMap(([key, value]) => ['--label', `${key}=${value}`]);
-    const child = startCli(['agent', '--nats', this.proxy?.url ?? this.natsUrl, '--coordinator-key', this.coordinatorKeyFile, '--host-id', this.hostId, '--data-dir', this.dataDir, '--name-prefix', this.namePrefix, ...labels, '--resync', '3s', '--heartbeat', '1s', '--log-level', 'info']);
+    const child = startCli(['agent', '--nats', this.proxy?.url ?? this.natsUrl, '--coordinator-key', this.coordinatorKeyFile, '--host-id', this.hostId, '--data-dir', this.dataDir, '--name-prefix', this.namePrefix, ...labels, '--resync', '3s', '--heartbeat', '1s', '--log-level', 'info', ...this.args]);
     killOnExit(child);
     this.process = child;
     return child;
@@ -117,6 +120,8 @@ export class FleetHarness {
     private readonly natsPort: number,
     /** Unique per run: part of every agent's container name prefix. */
     readonly runId: string,
+    /** Extra arguments of the harness's own coordinator commands (`hosts`), e.g. `--creds`. */
+    private readonly cliArgs: readonly string[],
   ) {
     const keyDir = mkdtempSync(join(tmpdir(), 'hw-fleet-keys-'));
     this.#dirs.push(keyDir);
@@ -128,8 +133,8 @@ export class FleetHarness {
     writeFileSync(this.#keyFile, `${this.coordinatorKey}\n`);
   }
 
-  static create(nats: { readonly url: string; readonly port: number }, runId: string): FleetHarness {
-    return new FleetHarness(nats.url, nats.port, runId);
+  static create(nats: { readonly url: string; readonly port: number }, runId: string, options: { readonly cliArgs?: readonly string[] } = {}): FleetHarness {
+    return new FleetHarness(nats.url, nats.port, runId, options.cliArgs ?? []);
   }
 
   /** Environment for CLI commands that write desired state: they sign with this fleet's key. */
@@ -155,7 +160,7 @@ export class FleetHarness {
       const dataDir = await mkdtemp(join(tmpdir(), `hw-fleet-${spec.hostId}-`));
       this.#dirs.push(dataDir);
       const proxy = spec.proxied ? await startTcpProxy(this.natsPort) : undefined;
-      const agent = new Agent(spec.hostId, spec.labels, dataDir, `${this.runId}-${spec.hostId}-`, proxy, this.natsUrl, this.#keyFile);
+      const agent = new Agent(spec.hostId, spec.labels, dataDir, `${this.runId}-${spec.hostId}-`, proxy, this.natsUrl, this.#keyFile, spec.args ?? []);
       this.#agents.set(spec.hostId, agent);
       started.push(agent);
     }
@@ -202,7 +207,7 @@ export class FleetHarness {
         for (const agent of agents) {
           if (!agent.alive()) throw new Error(`agent ${agent.hostId} exited (code ${agent.process.exitCode}):\n${tail(agent.output())}`);
         }
-        const result = await runCli(['hosts', '--json', '--nats', this.natsUrl]);
+        const result = await runCli(['hosts', '--json', '--nats', this.natsUrl, ...this.cliArgs]);
         if (result.code !== 0) throw new Error(`hosts --json exited ${result.code}: ${result.stderr}`);
         const { hosts } = JSON.parse(result.stdout) as HostsJson;
         return agents.every((agent) => {

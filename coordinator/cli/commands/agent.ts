@@ -56,6 +56,7 @@ export function registerAgent(program: Command): void {
           labels: parseLabels(options.label),
           natsUrl: mode.natsUrl,
           trust,
+          natsAccess: mode.access,
           dataDir,
           namePrefix: options.namePrefix ?? '',
           parallelism: parseParallel(options.parallel),

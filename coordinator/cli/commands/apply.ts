@@ -47,7 +47,7 @@ export function registerApply(program: Command): void {
         return applyLocal(options.file, options);
       }
       const timeoutMs = parseTimeout(options.timeout, '--timeout');
-      await withFleet(mode.natsUrl, (client) => applyFleet(client, planFile, options, timeoutMs), options.signingKey);
+      await withFleet(mode, (client) => applyFleet(client, planFile, options, timeoutMs), options.signingKey);
     });
 }
 

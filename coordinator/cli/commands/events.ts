@@ -45,7 +45,7 @@ export function registerEvents(program: Command): void {
         const abort = new AbortController();
         process.once('SIGINT', () => abort.abort());
         process.once('SIGTERM', () => abort.abort());
-        await withFleet(mode.natsUrl, (client) =>
+        await withFleet(mode, (client) =>
           client.events({ hostId: options.host, project: filter.project, type: filter.type, since: filter.since ? new Date(filter.since) : undefined, follow: options.follow === true, signal: abort.signal }, print),
         );
         return;

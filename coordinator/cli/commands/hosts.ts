@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { ago, isStale, withFleet } from '../fleet/fleet-session.js';
-import { modeOf } from '../options.js';
+import { modeOf, withNatsOptions } from '../options.js';
 import { renderTable } from '../render/table.js';
 
 interface HostsOptions {
@@ -9,15 +9,13 @@ interface HostsOptions {
 }
 
 export function registerHosts(program: Command): void {
-  program
-    .command('hosts')
+  withNatsOptions(program.command('hosts'))
     .description('registered hosts: labels, agent version, last seen')
-    .option('--nats <url>', 'the fleet\'s NATS (default: $HOSTWRIGHT_NATS)')
     .option('--json', 'print JSON (schema hostwright.hosts/v1)')
     .action(async (options: HostsOptions) => {
       const mode = modeOf(options, 'hosts');
       if (mode.kind !== 'fleet') return;
-      await withFleet(mode.natsUrl, async (client) => {
+      await withFleet(mode, async (client) => {
         const hosts = (await client.hosts()).sort((a, b) => (a.hostId < b.hostId ? -1 : 1));
         if (options.json) {
           process.stdout.write(`${JSON.stringify({ schema: 'hostwright.hosts/v1', hosts: hosts.map((host) => ({ ...host, stale: isStale(host.heartbeatAt) })) }, null, 2)}\n`);

@@ -32,7 +32,7 @@ export function registerPlan(program: Command): void {
       const mode = modeOf(options, 'plan');
       if (mode.kind === 'local') return planLocal(options);
       const timeoutMs = parseTimeout(options.timeout, '--timeout');
-      await withFleet(mode.natsUrl, async (client) => {
+      await withFleet(mode, async (client) => {
         const correlationID = client.newCorrelationID();
         const { project, targets } = await targetsFor(client, options.file, correlationID);
         const plans = await collectPlans(client, targets, correlationID, timeoutMs);

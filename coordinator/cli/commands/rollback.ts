@@ -9,7 +9,7 @@ import { rollbackDocument, startRollback } from '../../rollout/rollout-step.js';
 import { EXIT } from '../exit-codes.js';
 import { collectPlans, renderFleetPlan } from '../fleet/fleet-plan.js';
 import { withFleet } from '../fleet/fleet-session.js';
-import { modeOf } from '../options.js';
+import { modeOf, withNatsOptions } from '../options.js';
 import { renderRollout, rolloutProgressLines } from '../render/rollout-view.js';
 
 interface RollbackOptions {
@@ -23,13 +23,11 @@ interface RollbackOptions {
 }
 
 export function registerRollback(program: Command): void {
-  program
-    .command('rollback')
+  withNatsOptions(program.command('rollback'))
     .description('put hosts back on their previous desired revision: every host a rollout touched (at once, no canary gating), or one host\'s project')
     .option('--rollout <id>', 'roll back every host this rollout touched')
     .option('--host <id>', 'roll back one host (with --project) to the revision before its current one')
     .option('--project <name>', 'the project to roll back on --host')
-    .option('--nats <url>', 'the fleet\'s NATS (default: $HOSTWRIGHT_NATS)')
     .option('--dry-run', 'only show the plan of each host')
     .option('--json', 'print the final state as JSON')
     .option('--signing-key <file>', 'the coordinator\'s signing seed (coordinator-signing.nk); the rolled-back documents are signed with it (default: $HOSTWRIGHT_SIGNING_KEY)')
@@ -38,7 +36,7 @@ export function registerRollback(program: Command): void {
       if (mode.kind !== 'fleet') return;
       if (!options.rollout && !(options.host && options.project)) throw new InvalidInputError('rollback: pass --rollout ID, or --host ID --project NAME');
       await withFleet(
-        mode.natsUrl,
+        mode,
         (client) => {
           if (!options.dryRun) client.requireSigner('rollback');
           return options.rollout ? rollbackRollout(client, options.rollout, options) : rollbackHost(client, options.host as string, options.project as string, options);

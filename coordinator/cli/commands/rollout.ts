@@ -8,7 +8,7 @@ import { FINISHED_STATUSES, maskedRollout, type RolloutOptions, type RolloutStat
 import { startRollout } from '../../rollout/rollout-step.js';
 import { EXIT } from '../exit-codes.js';
 import { targetsFor, withFleet } from '../fleet/fleet-session.js';
-import { modeOf } from '../options.js';
+import { modeOf, withNatsOptions } from '../options.js';
 import { parseTimeout } from '../parse.js';
 import { renderRollout, rolloutProgressLines } from '../render/rollout-view.js';
 
@@ -32,11 +32,9 @@ const POLL_MS = 500;
 const SIGNING_KEY_HELP = 'the coordinator\'s signing seed (coordinator-signing.nk); every desired document is signed with it (default: $HOSTWRIGHT_SIGNING_KEY)';
 
 export function registerRollout(program: Command): void {
-  const rollout = program
-    .command('rollout')
+  const rollout = withNatsOptions(program.command('rollout'))
     .description('roll a fleet file out in waves: canaries first, then --max-parallel hosts at a time, each wave gated on convergence and health')
     .option('-f, --file <fleet.yaml>', 'the fleet file to roll out')
-    .option('--nats <url>', 'the fleet\'s NATS (default: $HOSTWRIGHT_NATS)')
     .option('--canary <n>', 'hosts in the first wave', '1')
     .option('--max-parallel <n>', 'hosts per later wave', '1')
     .option('--min-healthy <duration>', 'how long a host must stay converged and healthy to pass', '10s')
@@ -53,7 +51,7 @@ export function registerRollout(program: Command): void {
       const mode = modeOf(options, 'rollout');
       if (mode.kind !== 'fleet') return;
       const parsed = parseRolloutOptions(options);
-      await withFleet(mode.natsUrl, async (client) => {
+      await withFleet(mode, async (client) => {
         client.requireSigner('rollout');
         const store = new RolloutStore(client);
         const correlationID = randomUUID();
@@ -76,17 +74,15 @@ export function registerRollout(program: Command): void {
       }, options.signingKey);
     });
 
-  rollout
-    .command('status [id]')
+  withNatsOptions(rollout.command('status [id]'))
     .description('a rollout\'s waves and per-host progress (default: the latest)')
-    .option('--nats <url>', 'the fleet\'s NATS (default: $HOSTWRIGHT_NATS)')
     .option('--watch', 'keep printing until the rollout finishes or pauses')
     .option('--json', 'print JSON (schema hostwright.rollout/v1)')
     .action(async (id: string | undefined, _options: unknown, command: Command) => {
       const options = subcommandOptions<{ nats?: string; watch?: boolean; json?: boolean }>(command);
       const mode = modeOf(options, 'rollout status');
       if (mode.kind !== 'fleet') return;
-      await withFleet(mode.natsUrl, async (client) => {
+      await withFleet(mode, async (client) => {
         const store = new RolloutStore(client);
         const state = id ? (await store.get(id))?.state : (await store.list()).at(-1);
         if (!state) throw new InvalidInputError(id ? `no rollout ${id} (see \`hostwright rollout list\`)` : 'no rollout yet');
@@ -107,16 +103,14 @@ export function registerRollout(program: Command): void {
       });
     });
 
-  rollout
-    .command('list')
+  withNatsOptions(rollout.command('list'))
     .description('every stored rollout, oldest first')
-    .option('--nats <url>', 'the fleet\'s NATS (default: $HOSTWRIGHT_NATS)')
     .option('--json', 'print JSON')
     .action(async (_options: unknown, command: Command) => {
       const options = subcommandOptions<{ nats?: string; json?: boolean }>(command);
       const mode = modeOf(options, 'rollout list');
       if (mode.kind !== 'fleet') return;
-      await withFleet(mode.natsUrl, async (client) => {
+      await withFleet(mode, async (client) => {
         const states = await new RolloutStore(client).list();
         if (options.json) process.stdout.write(`${JSON.stringify({ schema: 'hostwright.rollouts/v1', rollouts: states.map(maskedRollout) }, null, 2)}\n`);
         else process.stdout.write(states.length === 0 ? 'No rollouts.\n' : `${states.map((s) => `${s.id}  ${s.project}  ${s.status}  wave ${Math.min(s.currentWave + 1, s.waves.length)}/${s.waves.length}  ${s.createdAt}`).join('\n')}\n`);
@@ -128,17 +122,15 @@ export function registerRollout(program: Command): void {
     ['resume', 'resume a paused rollout, or one whose coordinator died, and follow it'],
     ['abort', 'stop a rollout where it is; hosts keep the revision they have'],
   ] as const) {
-    rollout
-      .command(`${name} <id>`)
+    withNatsOptions(rollout.command(`${name} <id>`))
       .description(description)
-      .option('--nats <url>', 'the fleet\'s NATS (default: $HOSTWRIGHT_NATS)')
       .option('--json', 'print progress and the final state as JSON lines')
       .option('--signing-key <file>', `resume: ${SIGNING_KEY_HELP}`)
       .action(async (id: string, _options: unknown, command: Command) => {
         const options = subcommandOptions<{ nats?: string; json?: boolean; signingKey?: string }>(command);
         const mode = modeOf(options, `rollout ${name}`);
         if (mode.kind !== 'fleet') return;
-        await withFleet(mode.natsUrl, async (client) => {
+        await withFleet(mode, async (client) => {
           // Resuming drives the rollout, which writes desired state.
           if (name === 'resume') client.requireSigner('rollout resume');
           const store = new RolloutStore(client);

@@ -32,7 +32,7 @@ export function registerStatus(program: Command): void {
         process.stdout.write(options.json ? `${JSON.stringify(statusJson(status), null, 2)}\n` : `${renderStatus(status)}\n`);
         return;
       }
-      await withFleet(mode.natsUrl, (client) => (options.watch ? watchFleet(client, options) : printFleet(client, options)));
+      await withFleet(mode, (client) => (options.watch ? watchFleet(client, options) : printFleet(client, options)));
     });
 }
 

@@ -2,6 +2,7 @@ import { pino, type Logger } from 'pino';
 import { loadFleetFile } from '../../fleet-file.js';
 import { FleetClient } from '../../fleet-client.js';
 import { fleetTargets, type HostTarget } from '../../fleet-targets.js';
+import type { FleetTarget } from '../options.js';
 import { loadSigningKey } from '../../signing-key.js';
 
 export function cliLogger(): Logger {
@@ -12,10 +13,10 @@ export function cliLogger(): Logger {
  * Runs `work` with a connected client and always closes it. The client signs desired state with
  * the --signing-key seed file (or $HOSTWRIGHT_SIGNING_KEY) when one is given.
  */
-export async function withFleet<T>(natsUrl: string, work: (client: FleetClient) => Promise<T>, signingKeyFile?: string): Promise<T> {
+export async function withFleet<T>(target: FleetTarget, work: (client: FleetClient) => Promise<T>, signingKeyFile?: string): Promise<T> {
   const keyFile = signingKeyFile ?? process.env.HOSTWRIGHT_SIGNING_KEY;
   const signer = keyFile ? await loadSigningKey(keyFile) : undefined;
-  const client = await FleetClient.connect(natsUrl, cliLogger(), signer);
+  const client = await FleetClient.connect(target.natsUrl, cliLogger(), target.access, signer);
   try {
     return await work(client);
   } finally {

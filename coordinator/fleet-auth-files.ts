@@ -1,0 +1,129 @@
+import { access, chmod, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { createOperator, createUser } from '@nats-io/nkeys';
+import { InvalidInputError, errorMessage } from '../shared/errors.js';
+import { hostIdSchema } from '../shared/fleet-spec.js';
+import { accountsConfig, fleetAuthManifestSchema, serverConfig, withHost, withoutHost, type FleetAuthManifest, type ServerTls } from './nats-auth.js';
+
+/** The files of a fleet's auth dir, by what they are. */
+export function fleetAuthPaths(dir: string) {
+  return {
+    manifest: join(dir, 'fleet-auth.json'),
+    accounts: join(dir, 'accounts.conf'),
+    server: join(dir, 'nats-server.conf'),
+    coordinatorCreds: join(dir, 'coordinator.nk'),
+    signingSeed: join(dir, 'coordinator-signing.nk'),
+    signingPublicKey: join(dir, 'coordinator-signing.pub'),
+    hostCreds: (hostId: string) => join(dir, 'hosts', `${hostId}.nk`),
+  };
+}
+
+export interface FleetInitOptions {
+  readonly dir: string;
+  readonly hosts: readonly string[];
+  readonly listen: string;
+  readonly storeDir: string | undefined;
+  readonly tls: ServerTls | undefined;
+}
+
+export interface FleetInitResult {
+  readonly signingPublicKey: string;
+  readonly files: readonly string[];
+}
+
+/**
+ * Creates the coordinator's NATS user and desired-state signing key, one user per host, the
+ * accounts config and a server config. Refuses a dir that already holds a fleet: keys are never
+ * silently replaced.
+ */
+export async function initFleetAuth(options: FleetInitOptions): Promise<FleetInitResult> {
+  const dir = resolve(options.dir);
+  const paths = fleetAuthPaths(dir);
+  if (await exists(paths.manifest)) throw new InvalidInputError(`${paths.manifest} exists: this fleet is initialised; add hosts with \`hostwright fleet add-host ID --dir ${options.dir}\``);
+  for (const hostId of options.hosts) checkHostId(hostId);
+  await mkdir(join(dir, 'hosts'), { recursive: true, mode: 0o700 });
+  const coordinator = createUser();
+  const signing = createOperator();
+  const signingPublicKey = signing.getPublicKey();
+  let manifest: FleetAuthManifest = { schema: 'hostwright.fleet-auth/v1', coordinator: { publicKey: coordinator.getPublicKey() }, signingPublicKey, hosts: [] };
+  const files = [paths.coordinatorCreds, paths.signingSeed, paths.signingPublicKey];
+  await writeSecret(paths.coordinatorCreds, seedText(coordinator.getSeed()));
+  await writeSecret(paths.signingSeed, seedText(signing.getSeed()));
+  await writeFile(paths.signingPublicKey, `${signingPublicKey}\n`, { mode: 0o644 });
+  for (const hostId of new Set(options.hosts)) {
+    const host = createUser();
+    await writeSecret(paths.hostCreds(hostId), seedText(host.getSeed()));
+    manifest = withHost(manifest, hostId, host.getPublicKey());
+    files.push(paths.hostCreds(hostId));
+  }
+  const tls = options.tls ? { caFile: resolve(options.tls.caFile), certFile: resolve(options.tls.certFile), keyFile: resolve(options.tls.keyFile) } : undefined;
+  await writeFile(paths.server, serverConfig({ listen: options.listen, storeDir: resolve(options.storeDir ?? join(dir, 'jetstream')), accountsFile: 'accounts.conf', tls }), { mode: 0o644 });
+  await saveManifest(dir, manifest);
+  return { signingPublicKey, files: [...files, paths.manifest, paths.accounts, paths.server] };
+}
+
+/** Adds a host (or, with rotate, gives an existing host a new key) and regenerates accounts.conf. */
+export async function addFleetHost(dirArg: string, hostId: string, rotate: boolean): Promise<string> {
+  const dir = resolve(dirArg);
+  checkHostId(hostId);
+  const manifest = await loadManifest(dir);
+  const known = manifest.hosts.some((host) => host.hostId === hostId);
+  if (known && !rotate) throw new InvalidInputError(`host ${hostId} already has credentials; pass --rotate to replace its key`);
+  const host = createUser();
+  const credsFile = fleetAuthPaths(dir).hostCreds(hostId);
+  await mkdir(join(dir, 'hosts'), { recursive: true, mode: 0o700 });
+  await writeSecret(credsFile, seedText(host.getSeed()));
+  await saveManifest(dir, withHost(manifest, hostId, host.getPublicKey()));
+  return credsFile;
+}
+
+/** Revokes a host: its user leaves accounts.conf and its seed file is deleted. */
+export async function removeFleetHost(dirArg: string, hostId: string): Promise<void> {
+  const dir = resolve(dirArg);
+  const manifest = await loadManifest(dir);
+  if (!manifest.hosts.some((host) => host.hostId === hostId)) throw new InvalidInputError(`host ${hostId} has no credentials in ${dir}`);
+  await saveManifest(dir, withoutHost(manifest, hostId));
+  await rm(fleetAuthPaths(dir).hostCreds(hostId), { force: true });
+}
+
+async function loadManifest(dir: string): Promise<FleetAuthManifest> {
+  const file = fleetAuthPaths(dir).manifest;
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (error) {
+    throw new InvalidInputError(`cannot read ${file} (${errorMessage(error)}); run \`hostwright fleet init --dir ${dir}\` first`, { cause: error });
+  }
+  const parsed = fleetAuthManifestSchema.safeParse(JSON.parse(text));
+  if (!parsed.success) throw new InvalidInputError(`${file}: ${parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`).join('; ')}`);
+  return parsed.data;
+}
+
+/** The manifest and the accounts config generated from it, always written together. */
+async function saveManifest(dir: string, manifest: FleetAuthManifest): Promise<void> {
+  const paths = fleetAuthPaths(dir);
+  await writeFile(paths.accounts, accountsConfig(manifest), { mode: 0o644 });
+  await writeFile(paths.manifest, `${JSON.stringify(manifest, null, 2)}\n`, { mode: 0o644 });
+}
+
+function checkHostId(hostId: string): void {
+  const parsed = hostIdSchema.safeParse(hostId);
+  if (!parsed.success) throw new InvalidInputError(`host id ${JSON.stringify(hostId)}: ${parsed.error.issues[0]?.message ?? 'invalid'}`);
+}
+
+function seedText(seed: Uint8Array): string {
+  return `${new TextDecoder().decode(seed)}\n`;
+}
+
+/** Mode 0600 even when the file existed with a wider mode (writeFile's mode applies only on create). */
+async function writeSecret(file: string, text: string): Promise<void> {
+  await writeFile(file, text, { mode: 0o600 });
+  await chmod(file, 0o600);
+}
+
+async function exists(file: string): Promise<boolean> {
+  return access(file).then(
+    () => true,
+    () => false,
+  );
+}

@@ -1,0 +1,47 @@
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import fc from 'fast-check';
+import { accountsConfig, coordinatorPermissions, hostPermissions, withHost, withoutHost, type FleetAuthManifest } from '../../coordinator/nats-auth.js';
+
+const key = (prefix: 'U' | 'O', fill: string) => `${prefix}${fill.repeat(55)}`;
+const manifest: FleetAuthManifest = { schema: 'hostwright.fleet-auth/v1', coordinator: { publicKey: key('U', 'C') }, signingPublicKey: key('O', 'S'), hosts: [] };
+const hostIdArb = fc.stringMatching(/^[a-z0-9][a-z0-9_-]{0,20}$/);
+
+describe('NATS permissions (pure)', () => {
+  it('a host\'s allow lists name only its own keys, events, RPC subject and inbox', () => {
+    fc.assert(
+      fc.property(hostIdArb, hostIdArb, (hostId, other) => {
+        fc.pre(hostId !== other);
+        const permissions = hostPermissions(hostId);
+        for (const subject of [...permissions.publish, ...permissions.subscribe]) {
+          assert.ok(!subject.split('.').includes(other), `${subject} names ${other}`);
+          assert.ok(!/^\$JS\.(API\.)?>$/.test(subject), subject);
+          // Wildcards only where the host's own id bounds them.
+          if (subject.includes('>') || subject.includes('*')) assert.ok(subject.includes(hostId), subject);
+        }
+        assert.ok(!permissions.publish.some((subject) => subject.startsWith('$KV.hw_desired')), 'no desired-state write');
+      }),
+    );
+  });
+
+  it('the coordinator may not write host status, registry or events', () => {
+    const { publish } = coordinatorPermissions();
+    for (const forbidden of ['$KV.hw_status.>', '$KV.hw_hosts.>', 'hw.events.>', '$JS.>', '$JS.API.>']) assert.ok(!publish.includes(forbidden), forbidden);
+  });
+
+  it('the accounts config quotes every subject, has no authorization block, and does not depend on the order hosts were added', () => {
+    const ab = withHost(withHost(manifest, 'a', key('U', 'A')), 'b', key('U', 'B'));
+    const ba = withHost(withHost(manifest, 'b', key('U', 'B')), 'a', key('U', 'A'));
+    assert.equal(accountsConfig(ab), accountsConfig(ba));
+    const text = accountsConfig(ab);
+    assert.match(text, /^accounts \{/m);
+    assert.doesNotMatch(text, /^\s*authorization/m);
+    assert.doesNotMatch(text, /[[\s,]\$/, 'an unquoted $ would be read as a variable');
+    assert.equal(accountsConfig(withoutHost(ab, 'b')), accountsConfig(withHost(manifest, 'a', key('U', 'A'))));
+  });
+
+  it('rotating a host replaces its key instead of adding a second user', () => {
+    const rotated = withHost(withHost(manifest, 'a', key('U', 'A')), 'a', key('U', 'Z'));
+    assert.deepEqual(rotated.hosts, [{ hostId: 'a', publicKey: key('U', 'Z') }]);
+  });
+});

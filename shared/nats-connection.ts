@@ -1,9 +1,9 @@
 import { connect, type NatsConnection } from '@nats-io/transport-node';
-import { jetstream, jetstreamManager, type JetStreamClient, type JetStreamManager } from '@nats-io/jetstream';
-import { Kvm, type KV } from '@nats-io/kv';
+import { jetstream, jetstreamManager, type JetStreamClient } from '@nats-io/jetstream';
+import type { KV } from '@nats-io/kv';
 import type { Logger } from 'pino';
 import { HostwrightError, errorMessage } from './errors.js';
-import { BUCKETS, DESIRED_HISTORY, EVENTS_DUPLICATE_WINDOW_NS, EVENTS_STREAM, EVENTS_SUBJECTS } from './subjects.js';
+import { ensureFleetStorage } from './stream-replicas.js';
 
 /** The oldest nats-server that can fsync before acknowledging (`sync_interval: always`). */
 export const RECOMMENDED_SERVER_VERSION = '2.10.0';
@@ -53,15 +53,8 @@ export async function connectFleet(options: ConnectOptions): Promise<FleetConnec
   }
   if (options.warnWeakDurability !== false) warnOnWeakDurability(nc, options.logger);
   const jsm = await jetstreamManager(nc, { timeout: options.timeoutMs ?? 5_000 });
-  await ensureEventStream(jsm);
   const js = jetstream(nc, { timeout: options.timeoutMs ?? 5_000 });
-  const kvm = new Kvm(js);
-  const [desired, hosts, status, rollouts] = await Promise.all([
-    kvm.create(BUCKETS.desired, { history: DESIRED_HISTORY }),
-    kvm.create(BUCKETS.hosts, { history: 1 }),
-    kvm.create(BUCKETS.status, { history: 1 }),
-    kvm.create(BUCKETS.rollouts, { history: 8 }),
-  ]);
+  const { desired, hosts, status, rollouts } = await ensureFleetStorage(nc, jsm, js);
   return {
     nc,
     js,
@@ -73,14 +66,6 @@ export async function connectFleet(options: ConnectOptions): Promise<FleetConnec
       await nc.drain().catch(() => nc.close());
     },
   };
-}
-
-async function ensureEventStream(jsm: JetStreamManager): Promise<void> {
-  try {
-    await jsm.streams.info(EVENTS_STREAM);
-  } catch {
-    await jsm.streams.add({ name: EVENTS_STREAM, subjects: [EVENTS_SUBJECTS], duplicate_window: EVENTS_DUPLICATE_WINDOW_NS, max_age: 30 * 24 * 3600 * 1_000_000_000 });
-  }
 }
 
 function warnOnWeakDurability(nc: NatsConnection, logger: Logger): void {

@@ -46,8 +46,8 @@ export async function runFleetAgent(options: FleetAgentOptions): Promise<void> {
   const { hostId, logger: log } = options;
   const journal = await Journal.open(options.dataDir);
   const runtime = new DockerRuntime();
-  const reconciler = new Reconciler({ runtime, journal, hostId, namePrefix: options.namePrefix, parallelism: options.parallelism, logger: log.child({ component: 'reconciler' }) });
   const metrics = new AgentMetrics();
+  const reconciler = new Reconciler({ runtime, journal, hostId, namePrefix: options.namePrefix, parallelism: options.parallelism, logger: log.child({ component: 'reconciler' }), onCyclesInFlight: (inFlight) => metrics.recordCyclesInFlight(inFlight) });
   const startedAt = new Date().toISOString();
   let fleet: FleetConnection | undefined;
   let lastReport = '';

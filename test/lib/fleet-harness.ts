@@ -27,6 +27,11 @@ export interface AgentSpec {
   readonly labels: Readonly<Record<string, string>>;
   /** Connect through a TCP proxy the test can cut() and heal(). */
   readonly proxied?: boolean;
+  /** Extra agent flags (e.g. --metrics-addr) and environment (e.g. DOCKER_HOST for another engine). */
+  readonly args?: readonly string[];
+  readonly env?: Readonly<Record<string, string>>;
+  /** A data dir the test prepared (e.g. on a small tmpfs); a fresh temp dir when omitted. */
+  readonly dataDir?: string;
 }
 
 export interface FleetAgent {
@@ -72,6 +77,7 @@ class Agent implements FleetAgent {
     readonly namePrefix: string,
     readonly proxy: TcpProxy | undefined,
     private readonly natsUrl: string,
+    private readonly extra: Pick<AgentSpec, 'args' | 'env'> = {},
   ) {
     this.process = this.launch();
   }
@@ -79,7 +85,7 @@ class Agent implements FleetAgent {
   launch(): ChildProcess & { output: () => string } {
     this.launchedAt = Date.now();
     const labels = Object.entries(this.labels).flatMap(([key, value]) => ['--label', `${key}=${value}`]);
-    const child = startCli(['agent', '--nats', this.proxy?.url ?? this.natsUrl, '--host-id', this.hostId, '--data-dir', this.dataDir, '--name-prefix', this.namePrefix, ...labels, '--resync', '3s', '--heartbeat', '1s', '--log-level', 'info']);
+    const child = startCli(['agent', '--nats', this.proxy?.url ?? this.natsUrl, '--host-id', this.hostId, '--data-dir', this.dataDir, '--name-prefix', this.namePrefix, ...labels, '--resync', '3s', '--heartbeat', '1s', '--log-level', 'info', ...(this.extra.args ?? [])], { ...this.extra.env });
     killOnExit(child);
     this.process = child;
     return child;
@@ -128,7 +134,7 @@ export class FleetHarness {
       const dataDir = await mkdtemp(join(tmpdir(), `hw-fleet-${spec.hostId}-`));
       this.#dirs.push(dataDir);
       const proxy = spec.proxied ? await startTcpProxy(this.natsPort) : undefined;
-      const agent = new Agent(spec.hostId, spec.labels, dataDir, `${this.runId}-${spec.hostId}-`, proxy, this.natsUrl);
+      const agent = new Agent(spec.hostId, spec.labels, spec.dataDir ?? dataDir, `${this.runId}-${spec.hostId}-`, proxy, this.natsUrl, spec);
       this.#agents.set(spec.hostId, agent);
       started.push(agent);
     }

@@ -15,7 +15,7 @@ import { planReport } from '../plan-report.js';
 import { Reconciler, type CycleReport } from '../reconciler.js';
 import { DockerRuntime } from '../runtime/docker-runtime.js';
 import { wakeOnRuntimeEvents } from '../runtime-triggers.js';
-import { Journal } from '../store/journal.js';
+import { openJournalWhenWritable } from '../store/open-journal.js';
 import { watchDesired } from './desired-watcher.js';
 import { OutboxPublisher } from './outbox-publisher.js';
 
@@ -44,7 +44,15 @@ export interface FleetAgentOptions {
  */
 export async function runFleetAgent(options: FleetAgentOptions): Promise<void> {
   const { hostId, logger: log } = options;
-  const journal = await Journal.open(options.dataDir);
+  const opened = await openJournalWhenWritable(options.dataDir, log, options.signal);
+  if (!opened) return;
+  const { journal } = opened;
+  if (opened.unavailable) {
+    const { since, reason } = opened.unavailable;
+    const message = `the journal could not be opened for ${Math.round((Date.now() - since.getTime()) / 1000)} s (${reason}); no container was changed meanwhile`;
+    log.warn({ since: since.toISOString() }, message);
+    await journal.appendEvents([{ id: randomUUID(), type: 'failed', severity: 'warning', hostId, project: HOST_PROJECT, message, timestamp: new Date().toISOString(), correlationID: randomUUID() }]);
+  }
   const runtime = new DockerRuntime();
   const metrics = new AgentMetrics();
   const reconciler = new Reconciler({ runtime, journal, hostId, namePrefix: options.namePrefix, parallelism: options.parallelism, logger: log.child({ component: 'reconciler' }), onCyclesInFlight: (inFlight) => metrics.recordCyclesInFlight(inFlight) });

@@ -52,7 +52,9 @@ describe('chaos 5: coordinator killed mid-apply and mid-rollout (real CLI, agent
       await fleet.writeFleetFile();
       const child = fleet.startCoordinator(['apply', '-f', fleet.file]);
       const done = exited(child);
-      await sleep(250 + Math.floor(random() * 600));
+      // Kill before its first KV write, or right after it (before the other hosts' writes).
+      if (random() < 0.3) await sleep(Math.floor(random() * 500));
+      else await waitFor('the apply wrote a first host', async () => [...(await fleet!.desiredRevisions())].some(([hostId, revision]) => revision !== before.get(hostId)), 30_000, 10);
       child.kill('SIGKILL');
       const how = await done;
       tally.fault();

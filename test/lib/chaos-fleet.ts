@@ -10,10 +10,12 @@ import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { jetstream, type JsMsg } from '@nats-io/jetstream';
 import { Kvm } from '@nats-io/kv';
 import { unpack } from 'msgpackr';
+import type Docker from 'dockerode';
 import { LABELS } from '../../shared/labels.js';
 import { BUCKETS, EVENTS_STREAM, desiredKey } from '../../shared/subjects.js';
 import type { ContainerCount, EventCount } from './chaos-results.js';
 import { runCli, startCli, type CliResult } from './cli.js';
+import { docker as mainDocker } from './docker-harness.js';
 import { FleetHarness, type AgentSpec } from './fleet-harness.js';
 import { waitFor } from './wait.js';
 
@@ -47,6 +49,8 @@ export interface ChaosFleetOptions {
   readonly project: string;
   readonly hosts: readonly AgentSpec[];
   readonly services: Readonly<Record<string, ServiceShape>>;
+  /** The engine the agents use (a private dockerd); the main engine when omitted. */
+  readonly docker?: Docker;
 }
 
 export class ChaosFleet {
@@ -178,6 +182,13 @@ export class ChaosFleet {
     return Date.now() - since;
   }
 
+  /** A host's containers on the agents' engine: its host label and its agent's name prefix. */
+  async containersOf(hostId: string) {
+    const prefix = this.harness.agent(hostId).namePrefix;
+    const listed = await (this.options.docker ?? mainDocker).listContainers({ all: true, filters: { label: [`${LABELS.host}=${hostId}`] } });
+    return listed.filter((c) => c.Names.some((name) => name.replace(/^\//, '').startsWith(prefix)));
+  }
+
   /** The project's containers on every host vs the fleet file: each (service, instance) once, running, on its version. */
   async countContainers(): Promise<ContainerCount> {
     let expected = 0;
@@ -186,7 +197,7 @@ export class ChaosFleet {
     let duplicate = 0;
     let orphan = 0;
     for (const hostId of this.hostIds) {
-      const listed = (await this.harness.containersOf(hostId)).filter((c) => c.Labels[LABELS.project] === this.project);
+      const listed = (await this.containersOf(hostId)).filter((c) => c.Labels[LABELS.project] === this.project);
       found += listed.length;
       const byKey = new Map<string, typeof listed>();
       for (const c of listed) {

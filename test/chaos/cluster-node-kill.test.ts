@@ -8,7 +8,7 @@ import { startNatsCluster, type NatsClusterHandle } from '../lib/nats-cluster.js
 import { waitFor } from '../lib/wait.js';
 import { BUCKETS } from '../../shared/subjects.js';
 
-const SERVICES = serviceNames(3);
+const SERVICES = serviceNames(2);
 
 // Scenario 2: one node of a 3-node JetStream cluster (R3 buckets and stream) is SIGKILLed during
 // an apply and during a rollout, then restarted: the operation completes, no desired state is lost.

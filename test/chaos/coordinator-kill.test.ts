@@ -8,7 +8,7 @@ import { repeatCount, ScenarioTally } from '../lib/chaos-results.js';
 import { startNatsServer, type NatsServerHandle } from '../lib/nats-server.js';
 import { waitFor } from '../lib/wait.js';
 
-const SERVICES = serviceNames(3);
+const SERVICES = serviceNames(2);
 
 function exited(child: ReturnType<ChaosFleet['startCoordinator']>): Promise<NodeJS.Signals | number | null> {
   if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve(child.signalCode ?? child.exitCode);

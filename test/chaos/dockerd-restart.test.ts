@@ -7,7 +7,7 @@ import { startNatsServer, type NatsServerHandle } from '../lib/nats-server.js';
 import { PrivateDockerd } from '../lib/private-dockerd.js';
 import { waitFor } from '../lib/wait.js';
 
-const SERVICES = serviceNames(3);
+const SERVICES = serviceNames(2);
 
 // Scenario 4: the agent's dockerd (a private one, never the machine's main engine) is restarted in
 // the middle of an apply: the agent backs off, observes again, converges, and reports what happened.

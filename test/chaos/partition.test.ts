@@ -7,7 +7,7 @@ import { startNatsServer, type NatsServerHandle } from '../lib/nats-server.js';
 import { waitFor } from '../lib/wait.js';
 
 const PARTITION_MS = 15_000;
-const SERVICES = serviceNames(4);
+const SERVICES = serviceNames(2);
 
 // Scenario 3: an agent is cut off from NATS (TCP proxy) just after its apply began, for at least
 // 15 s: it converges from its journal, the fleet status shows it stale, and after the heal every

@@ -3,7 +3,7 @@
  * cluster), one project of numbered services whose VERSION each change bumps, and the counts every
  * scenario reports: containers expected vs found, events recorded by the agents vs in the stream.
  */
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
@@ -259,6 +259,12 @@ export class ChaosFleet {
   }
 
   async cleanup(): Promise<void> {
+    // HW_CHAOS_LOGS=<dir> keeps every agent's whole output, to read what happened after a failure.
+    const logs = process.env.HW_CHAOS_LOGS;
+    if (logs) {
+      await mkdir(logs, { recursive: true });
+      for (const agent of this.harness.agents) await writeFile(join(logs, `${this.options.runId}-${agent.hostId}.log`), agent.output());
+    }
     await this.#nc?.close().catch(() => undefined);
     await this.harness.cleanup();
     await rm(this.dir, { recursive: true, force: true });

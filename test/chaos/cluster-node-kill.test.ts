@@ -10,6 +10,21 @@ import { BUCKETS } from '../../shared/subjects.js';
 
 const SERVICES = serviceNames(2);
 
+/** The command's exit code, or 'hung' (and it is killed) when it has not exited within timeoutMs. */
+async function exitWithin(child: ReturnType<ChaosFleet['startCoordinator']>, done: Promise<number | null>, timeoutMs: number): Promise<number | null | 'hung'> {
+  let timer: NodeJS.Timeout | undefined;
+  const hung = new Promise<'hung'>((resolve) => {
+    timer = setTimeout(() => resolve('hung'), timeoutMs);
+  });
+  const result = await Promise.race([done, hung]);
+  clearTimeout(timer);
+  if (result === 'hung') {
+    child.kill('SIGKILL');
+    await done;
+  }
+  return result;
+}
+
 // Scenario 2: one node of a 3-node JetStream cluster (R3 buckets and stream) is SIGKILLed during
 // an apply and during a rollout, then restarted: the operation completes, no desired state is lost.
 describe('chaos 2: one node of a 3-node NATS cluster killed during an apply and a rollout (real cluster, agents, Docker)', () => {
@@ -62,8 +77,8 @@ describe('chaos 2: one node of a 3-node NATS cluster killed during an apply and 
       const child = fleet.startCoordinator(['apply', '-f', fleet.file]);
       const done = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
       const node = await killOneNode();
-      const code = await done;
       const killedAt = Date.now();
+      const code = await exitWithin(child, done, 60_000);
       if (code !== 0) {
         // The apply was cut off by the node's death before it could fail over: the operator re-runs it.
         tally.note(`apply round ${round}: apply exited ${code} as its node died; re-run`);
@@ -86,7 +101,7 @@ describe('chaos 2: one node of a 3-node NATS cluster killed during an apply and 
       const id = await waitFor('the rollout printed its id', async () => /^rollout (\S+): \d+ wave\(s\)/m.exec(child.output())?.[1], 30_000, 50);
       const node = await killOneNode();
       const killedAt = Date.now();
-      const code = await done;
+      const code = await exitWithin(child, done, 180_000);
       if (code !== 0) {
         tally.note(`rollout round ${round}: rollout exited ${code} as its node died; finished with rollout resume`);
         const resumed = await fleet.cli(['rollout', 'resume', id]);

@@ -12,7 +12,18 @@ export class AgentMetrics {
   readonly drift = new Gauge({ name: 'hostwright_drift_instances', help: 'Instances currently drifted, by kind', labelNames: ['kind'], registers: [this.registry] });
   readonly outboxDepth = new Gauge({ name: 'hostwright_outbox_depth', help: 'Events recorded but not yet acknowledged by the event stream', registers: [this.registry] });
   readonly natsConnected = new Gauge({ name: 'hostwright_nats_connected', help: '1 when connected to NATS', registers: [this.registry] });
+  readonly cyclesInFlight = new Gauge({ name: 'hostwright_cycles_in_flight', help: 'Mutating reconcile cycles running now', registers: [this.registry] });
+  readonly cyclesInFlightMax = new Gauge({ name: 'hostwright_cycles_in_flight_max', help: 'Most mutating reconcile cycles ever seen running at once (1 when single-flight holds)', registers: [this.registry] });
   lastCycleAt: string | undefined;
+  #cyclesInFlightMax = 0;
+
+  recordCyclesInFlight(inFlight: number): void {
+    this.cyclesInFlight.set(inFlight);
+    if (inFlight > this.#cyclesInFlightMax) {
+      this.#cyclesInFlightMax = inFlight;
+      this.cyclesInFlightMax.set(inFlight);
+    }
+  }
 
   recordCycle(report: CycleReport | Error, durationSeconds: number): void {
     this.cycleDuration.observe(durationSeconds);

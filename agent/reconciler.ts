@@ -28,6 +28,8 @@ export interface ReconcilerOptions {
   readonly parallelism?: number;
   readonly logger: Logger;
   readonly now?: () => Date;
+  /** Told how many mutating cycles run at the moment one starts or ends (the agent loop keeps it at one). */
+  readonly onCyclesInFlight?: (inFlight: number) => void;
 }
 
 export interface CycleRequest {
@@ -77,7 +79,8 @@ const PHASES: readonly Phase[] = ['images', 'cleanup', 'instances'];
  */
 export class Reconciler {
   readonly observer: Observer;
-  readonly #options: Required<Omit<ReconcilerOptions, 'now'>> & { now: () => Date };
+  readonly #options: Required<Omit<ReconcilerOptions, 'now' | 'onCyclesInFlight'>> & Pick<ReconcilerOptions, 'onCyclesInFlight'> & { now: () => Date };
+  #cyclesInFlight = 0;
 
   constructor(options: ReconcilerOptions) {
     this.#options = { namePrefix: '', parallelism: 4, now: () => new Date(), ...options };
@@ -89,6 +92,16 @@ export class Reconciler {
   }
 
   async runCycle(request: CycleRequest = {}): Promise<CycleReport> {
+    if (request.dryRun) return this.#runCycle(request);
+    this.#options.onCyclesInFlight?.((this.#cyclesInFlight += 1));
+    try {
+      return await this.#runCycle(request);
+    } finally {
+      this.#options.onCyclesInFlight?.((this.#cyclesInFlight -= 1));
+    }
+  }
+
+  async #runCycle(request: CycleRequest): Promise<CycleReport> {
     const { journal, logger } = this.#options;
     const desired = request.candidate ? [...request.candidate] : await journal.desiredDocuments();
     const modes = await this.#modes(desired, request.explicit === true);

@@ -77,8 +77,7 @@ export class FleetClient {
    */
   async desiredOf(project: string): Promise<Map<string, DesiredEntry>> {
     const entries = new Map<string, DesiredEntry>();
-    const keys = await this.connection.desired.keys(`*.${project}`);
-    for await (const key of keys) {
+    for (const key of await keysWithin(this.connection.desired, `*.${project}`)) {
       const hostId = key.slice(0, key.length - project.length - 1);
       const entry = await this.connection.desired.get(key);
       if (!entry || entry.operation !== 'PUT') continue;
@@ -179,7 +178,7 @@ function integrityChecked(value: Uint8Array): Uint8Array {
 
 async function readAll<T>(kv: KV, parse: (value: Uint8Array, key: string) => T): Promise<T[]> {
   const values: T[] = [];
-  for await (const key of await kv.keys()) {
+  for (const key of await keysWithin(kv)) {
     const entry = await kv.get(key);
     if (!entry || entry.operation !== 'PUT') continue;
     try {
@@ -189,4 +188,30 @@ async function readAll<T>(kv: KV, parse: (value: Uint8Array, key: string) => T):
     }
   }
   return values;
+}
+
+/** A KV key listing rides on an ordered consumer that can stall when the stream's leader dies: give up instead of hanging. */
+const KEY_LISTING_TIMEOUT_MS = 15_000;
+
+async function keysWithin(kv: KV, filter?: string): Promise<string[]> {
+  const iterator = await kv.keys(filter);
+  const keys: string[] = [];
+  let timer: NodeJS.Timeout | undefined;
+  const timedOut = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      iterator.stop();
+      reject(new HostwrightError(`listing keys of a NATS KV bucket took over ${KEY_LISTING_TIMEOUT_MS / 1000} s (a NATS node may have just failed); run the command again`));
+    }, KEY_LISTING_TIMEOUT_MS);
+  });
+  try {
+    await Promise.race([
+      (async () => {
+        for await (const key of iterator) keys.push(key);
+      })(),
+      timedOut,
+    ]);
+  } finally {
+    clearTimeout(timer);
+  }
+  return keys;
 }

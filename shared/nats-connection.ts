@@ -4,7 +4,8 @@ import { jetstream, jetstreamManager, type JetStreamClient, type JetStreamManage
 import { Kvm, type KV } from '@nats-io/kv';
 import type { Logger } from 'pino';
 import { HostwrightError, InvalidInputError, errorMessage } from './errors.js';
-import { BUCKETS, DESIRED_HISTORY, EVENTS_DUPLICATE_WINDOW_NS, EVENTS_STREAM, EVENTS_SUBJECTS } from './subjects.js';
+import { BUCKETS, EVENTS_STREAM } from './subjects.js';
+import { ensureFleetStorage } from './stream-replicas.js';
 
 /** The oldest nats-server that can fsync before acknowledging (`sync_interval: always`). */
 export const RECOMMENDED_SERVER_VERSION = '2.10.0';
@@ -54,15 +55,8 @@ export async function connectFleet(options: ConnectOptions): Promise<FleetConnec
   const nc = await connectNats(options);
   try {
     const jsm = await jetstreamManager(nc, { timeout: options.timeoutMs ?? 5_000 });
-    await ensureEventStream(jsm);
     const js = jetstream(nc, { timeout: options.timeoutMs ?? 5_000 });
-    const kvm = new Kvm(js);
-    const [desired, hosts, status, rollouts] = await Promise.all([
-      kvm.create(BUCKETS.desired, { history: DESIRED_HISTORY }),
-      kvm.create(BUCKETS.hosts, { history: 1 }),
-      kvm.create(BUCKETS.status, { history: 1 }),
-      kvm.create(BUCKETS.rollouts, { history: 8 }),
-    ]);
+    const { desired, hosts, status, rollouts } = await ensureFleetStorage(nc, jsm, js);
     return { nc, js, desired, hosts, status, rollouts, close: () => closeNats(nc) };
   } catch (error) {
     await nc.close();
@@ -154,14 +148,6 @@ async function authenticatorFrom(file: string): Promise<Authenticator> {
 
 async function closeNats(nc: NatsConnection): Promise<void> {
   await nc.drain().catch(() => nc.close());
-}
-
-async function ensureEventStream(jsm: JetStreamManager): Promise<void> {
-  try {
-    await jsm.streams.info(EVENTS_STREAM);
-  } catch {
-    await jsm.streams.add({ name: EVENTS_STREAM, subjects: [EVENTS_SUBJECTS], duplicate_window: EVENTS_DUPLICATE_WINDOW_NS, max_age: 30 * 24 * 3600 * 1_000_000_000 });
-  }
 }
 
 function warnOnWeakDurability(nc: NatsConnection, logger: Logger): void {

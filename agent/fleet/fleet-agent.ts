@@ -15,7 +15,7 @@ import { planReport } from '../plan-report.js';
 import { Reconciler, type CycleReport } from '../reconciler.js';
 import { DockerRuntime } from '../runtime/docker-runtime.js';
 import { wakeOnRuntimeEvents } from '../runtime-triggers.js';
-import { Journal } from '../store/journal.js';
+import { openJournalWhenWritable } from '../store/open-journal.js';
 import { watchDesired, type DesiredTrust } from './desired-watcher.js';
 import { OutboxPublisher } from './outbox-publisher.js';
 
@@ -51,10 +51,18 @@ export async function runFleetAgent(options: FleetAgentOptions): Promise<void> {
   if (options.trust.kind === 'unsigned-allowed') {
     log.warn({ hostId }, 'INSECURE: started with --allow-unsigned; this agent accepts desired state that nobody signed, so anyone who can write to NATS can make it run containers. Pass --coordinator-key to pin the coordinator\'s key.');
   }
-  const journal = await Journal.open(options.dataDir);
+  const opened = await openJournalWhenWritable(options.dataDir, log, options.signal);
+  if (!opened) return;
+  const { journal } = opened;
+  if (opened.unavailable) {
+    const { since, reason } = opened.unavailable;
+    const message = `the journal could not be opened for ${Math.round((Date.now() - since.getTime()) / 1000)} s (${reason}); no container was changed meanwhile`;
+    log.warn({ since: since.toISOString() }, message);
+    await journal.appendEvents([{ id: randomUUID(), type: 'failed', severity: 'warning', hostId, project: HOST_PROJECT, message, timestamp: new Date().toISOString(), correlationID: randomUUID() }]);
+  }
   const runtime = new DockerRuntime();
-  const reconciler = new Reconciler({ runtime, journal, hostId, namePrefix: options.namePrefix, parallelism: options.parallelism, logger: log.child({ component: 'reconciler' }) });
   const metrics = new AgentMetrics();
+  const reconciler = new Reconciler({ runtime, journal, hostId, namePrefix: options.namePrefix, parallelism: options.parallelism, logger: log.child({ component: 'reconciler' }), onCyclesInFlight: (inFlight) => metrics.recordCyclesInFlight(inFlight) });
   const startedAt = new Date().toISOString();
   let fleet: HostConnection | undefined;
   let lastReport = '';

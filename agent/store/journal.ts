@@ -61,6 +61,7 @@ export class Journal implements JournalView {
   #statusLoaded = false;
   #intentSeq = 0;
   #eventSeq = 0;
+  #reopenBeforeWrite = false;
   readonly #eventListeners = new Set<() => void>();
 
   private constructor(db: Level<string, Uint8Array>, ownerSecret: Uint8Array) {
@@ -123,10 +124,27 @@ export class Journal implements JournalView {
   }
 
   async #write(operations: Batch[]): Promise<void> {
+    if (this.#reopenBeforeWrite) await this.#reopen();
     try {
       await this.#db.batch(operations, { sync: true });
     } catch (error) {
+      this.#reopenBeforeWrite = true;
       throw new JournalError(`journal write failed (${errorMessage(error)}); no runtime change is made without it`, { cause: error });
+    }
+  }
+
+  /**
+   * A failed write (a full disk) can leave a torn record at the end of LevelDB's log; records
+   * appended after it in the same log block are skipped when the log is recovered, so later
+   * fsync'd writes would vanish at the next start. Reopening first moves writes to a fresh log.
+   */
+  async #reopen(): Promise<void> {
+    try {
+      await this.#db.close();
+      await this.#db.open();
+      this.#reopenBeforeWrite = false;
+    } catch (error) {
+      throw new JournalError(`journal cannot be reopened after a failed write (${errorMessage(error)}); no runtime change is made without it`, { cause: error });
     }
   }
 

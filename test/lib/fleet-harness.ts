@@ -33,8 +33,11 @@ export interface AgentSpec {
   readonly labels: Readonly<Record<string, string>>;
   /** Connect through a TCP proxy the test can cut() and heal(). */
   readonly proxied?: boolean;
-  /** Extra `agent` arguments, e.g. this host's `--creds` and `--tls-ca`. */
+  /** Extra agent flags (e.g. this host's --creds and --tls-ca, --metrics-addr) and environment (e.g. DOCKER_HOST for another engine). */
   readonly args?: readonly string[];
+  readonly env?: Readonly<Record<string, string>>;
+  /** A data dir the test prepared (e.g. on a small tmpfs); a fresh temp dir when omitted. */
+  readonly dataDir?: string;
 }
 
 export interface FleetAgent {
@@ -81,7 +84,7 @@ class Agent implements FleetAgent {
     readonly proxy: TcpProxy | undefined,
     private readonly natsUrl: string,
     private readonly coordinatorKeyFile: string,
-    private readonly args: readonly string[],
+    private readonly extra: Pick<AgentSpec, 'args' | 'env'> = {},
   ) {
     this.process = this.launch();
   }
@@ -89,7 +92,7 @@ class Agent implements FleetAgent {
   launch(): ChildProcess & { output: () => string } {
     this.launchedAt = Date.now();
     const labels = Object.entries(this.labels).flatMap(([key, value]) => ['--label', `${key}=${value}`]);
-    const child = startCli(['agent', '--nats', this.proxy?.url ?? this.natsUrl, '--coordinator-key', this.coordinatorKeyFile, '--host-id', this.hostId, '--data-dir', this.dataDir, '--name-prefix', this.namePrefix, ...labels, '--resync', '3s', '--heartbeat', '1s', '--log-level', 'info', ...this.args]);
+    const child = startCli(['agent', '--nats', this.proxy?.url ?? this.natsUrl, '--coordinator-key', this.coordinatorKeyFile, '--host-id', this.hostId, '--data-dir', this.dataDir, '--name-prefix', this.namePrefix, ...labels, '--resync', '3s', '--heartbeat', '1s', '--log-level', 'info', ...(this.extra.args ?? [])], { ...this.extra.env });
     killOnExit(child);
     this.process = child;
     return child;
@@ -160,7 +163,7 @@ export class FleetHarness {
       const dataDir = await mkdtemp(join(tmpdir(), `hw-fleet-${spec.hostId}-`));
       this.#dirs.push(dataDir);
       const proxy = spec.proxied ? await startTcpProxy(this.natsPort) : undefined;
-      const agent = new Agent(spec.hostId, spec.labels, dataDir, `${this.runId}-${spec.hostId}-`, proxy, this.natsUrl, this.#keyFile, spec.args ?? []);
+      const agent = new Agent(spec.hostId, spec.labels, spec.dataDir ?? dataDir, `${this.runId}-${spec.hostId}-`, proxy, this.natsUrl, this.#keyFile, spec);
       this.#agents.set(spec.hostId, agent);
       started.push(agent);
     }

@@ -1,0 +1,33 @@
+import type { Logger } from 'pino';
+import { DataDirLockedError, errorMessage } from '../../shared/errors.js';
+import { Journal } from './journal.js';
+
+export interface JournalUnavailable {
+  readonly since: Date;
+  readonly reason: string;
+}
+
+/**
+ * Opens the journal, waiting (with backoff) while the data dir cannot be written, e.g. a read-only
+ * or full disk: without a journal no intent can be persisted, so nothing is reconciled meanwhile.
+ * Resolves undefined if the signal aborts first; another process holding the dir is not waited for.
+ */
+export async function openJournalWhenWritable(dataDir: string, logger: Logger, signal: AbortSignal): Promise<{ journal: Journal; unavailable: JournalUnavailable | undefined } | undefined> {
+  let unavailable: JournalUnavailable | undefined;
+  let delay = 500;
+  while (!signal.aborted) {
+    try {
+      return { journal: await Journal.open(dataDir), unavailable };
+    } catch (error) {
+      if (error instanceof DataDirLockedError) throw error;
+      unavailable ??= { since: new Date(), reason: errorMessage(error) };
+      logger.error({ dataDir, error: errorMessage(error), retryInMs: delay }, 'cannot open the journal (is the data dir read-only or full?); no container is changed until it can be written');
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, delay);
+        signal.addEventListener('abort', () => { clearTimeout(timer); resolve(); }, { once: true });
+      });
+      delay = Math.min(delay * 2, 5_000);
+    }
+  }
+  return undefined;
+}

@@ -1,0 +1,42 @@
+import type { NatsConnection, ServerInfo } from '@nats-io/transport-node';
+import type { JetStreamClient, JetStreamManager } from '@nats-io/jetstream';
+import { Kvm, type KV } from '@nats-io/kv';
+import { BUCKETS, DESIRED_HISTORY, EVENTS_DUPLICATE_WINDOW_NS, EVENTS_STREAM, EVENTS_SUBJECTS } from './subjects.js';
+
+/** R3 survives the loss of one node; more copies cost writes without a gain for a fleet's control plane. */
+export const CLUSTER_REPLICAS = 3;
+
+export interface FleetBuckets {
+  readonly desired: KV;
+  readonly hosts: KV;
+  readonly status: KV;
+  readonly rollouts: KV;
+}
+
+/**
+ * The replica count the server allows: R3 when it is part of a cluster of at least three JetStream
+ * nodes (the INFO of a clustered server lists every node's client URL), R1 on a single server.
+ */
+export function replicasFor(info: ServerInfo | undefined): number {
+  if (!info?.cluster) return 1;
+  const nodes = new Set(info.connect_urls ?? []).size;
+  return nodes >= CLUSTER_REPLICAS ? CLUSTER_REPLICAS : 1;
+}
+
+/** Creates (or binds to, when they exist with the same settings) the event stream and the KV buckets. */
+export async function ensureFleetStorage(nc: NatsConnection, jsm: JetStreamManager, js: JetStreamClient): Promise<FleetBuckets> {
+  const replicas = replicasFor(nc.info);
+  try {
+    await jsm.streams.info(EVENTS_STREAM);
+  } catch {
+    await jsm.streams.add({ name: EVENTS_STREAM, subjects: [EVENTS_SUBJECTS], duplicate_window: EVENTS_DUPLICATE_WINDOW_NS, max_age: 30 * 24 * 3600 * 1_000_000_000, num_replicas: replicas });
+  }
+  const kvm = new Kvm(js);
+  const [desired, hosts, status, rollouts] = await Promise.all([
+    kvm.create(BUCKETS.desired, { history: DESIRED_HISTORY, replicas }),
+    kvm.create(BUCKETS.hosts, { history: 1, replicas }),
+    kvm.create(BUCKETS.status, { history: 1, replicas }),
+    kvm.create(BUCKETS.rollouts, { history: 8, replicas }),
+  ]);
+  return { desired, hosts, status, rollouts };
+}

@@ -5,12 +5,13 @@ import { fleetRows, runFleet, type FleetResult } from './fleet.js';
 import { rolloutRows, runRolloutBench, type RolloutBenchResult } from './rollout.js';
 import { noopRows, runNoop, type NoopResult } from './noop-cycle.js';
 import { plannerRows, runPlanner, type PlannerResult } from './planner.js';
+import { runScale, scaleRows, type ScaleResult } from './scale.js';
 import { round } from './stats.js';
 import { InterruptedError, checkEngine, installInterruptHandler, throwIfInterrupted } from './support.js';
 
 /** The engine and the CPUs are shared: every result says how busy the machine was around it. */
 type Measured<T> = T & { readonly load_avg_1m: { readonly start: number; readonly end: number } };
-type BenchResult = Measured<ConvergeResult> | Measured<NoopResult> | Measured<PlannerResult> | Measured<FleetResult> | Measured<RolloutBenchResult>;
+type BenchResult = Measured<ConvergeResult> | Measured<NoopResult> | Measured<PlannerResult> | Measured<FleetResult> | Measured<RolloutBenchResult> | Measured<ScaleResult>;
 
 async function measured<T>(body: () => T | Promise<T>): Promise<Measured<T>> {
   const start = loadavg()[0] ?? 0;
@@ -49,6 +50,14 @@ Benchmarks (they print figures and never assert timing):
                --hosts H          agents (2-20, default 4)
                --containers N     containers per host (1-100, default 3)
                --parallelism P    the rollout's --max-parallel (1-20, default 2)
+  scale      Hollow agents (the real agent code over an in-memory runtime, many per process, in
+             worker processes) and a real nats-server: one apply that changes every host (new
+             image), per-host time to converged, coordinator CPU/RSS, NATS traffic per host,
+             events ingested, and \`status\` of all hosts; one run per fleet size.
+               --hosts H[,H...]   fleet sizes (1-5000 each, default 100,300,1000)
+               --containers N     containers per hollow host (1-50, default 2)
+               --latency MS       simulated create/start/stop/remove latency (0-10000, default 50)
+               --workers W        agent worker processes (0 = one per 250 hosts, max 4; default 0)
   all        converge (20 containers), noop (100 containers) and planner (10000 services) with defaults.
 
 Options for every benchmark:
@@ -71,6 +80,8 @@ const OPTIONS = {
   warmup: { type: 'string' },
   services: { type: 'string' },
   hosts: { type: 'string' },
+  latency: { type: 'string' },
+  workers: { type: 'string' },
   breakdown: { type: 'boolean' },
   json: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
@@ -79,7 +90,7 @@ const OPTIONS = {
 type OptionName = keyof typeof OPTIONS;
 type Values = { [K in OptionName]?: (typeof OPTIONS)[K]['type'] extends 'boolean' ? boolean : string };
 
-const COMMANDS = ['converge', 'noop', 'planner', 'fleet', 'rollout', 'all'] as const;
+const COMMANDS = ['converge', 'noop', 'planner', 'fleet', 'rollout', 'scale', 'all'] as const;
 type Command = (typeof COMMANDS)[number];
 
 /** The numeric options each benchmark accepts (json and help go with every one). */
@@ -89,6 +100,7 @@ const ALLOWED: Record<Command, readonly OptionName[]> = {
   planner: ['services', 'iterations', 'warmup'],
   fleet: ['hosts', 'containers', 'iterations'],
   rollout: ['hosts', 'containers', 'parallelism'],
+  scale: ['hosts', 'containers', 'latency', 'workers'],
   all: [],
 };
 
@@ -130,6 +142,13 @@ function integer(values: Values, name: OptionName, fallback: number, min: number
   return value;
 }
 
+function integerList(values: Values, name: OptionName, fallback: readonly number[], min: number, max: number): number[] {
+  const text = values[name];
+  if (text === undefined) return [...fallback];
+  if (typeof text !== 'string') throw new UsageError(`--${name} takes numbers separated by commas`);
+  return text.split(',').map((part) => integer({ [name]: part }, name, 0, min, max));
+}
+
 async function run(command: Command, values: Values): Promise<BenchResult[]> {
   switch (command) {
     case 'converge': {
@@ -162,6 +181,10 @@ async function run(command: Command, values: Values): Promise<BenchResult[]> {
       await checkEngine();
       return [await measured(() => runRolloutBench(options))];
     }
+    case 'scale': {
+      const options = { sizes: integerList(values, 'hosts', [100, 300, 1000], 1, 5000), containers: integer(values, 'containers', 2, 1, 50), latencyMs: integer(values, 'latency', 50, 0, 10_000), workers: integer(values, 'workers', 0, 0, 16) };
+      return [await measured(() => runScale(options))];
+    }
     case 'all': {
       await checkEngine();
       const converge = await measured(() => runConverge({ containers: 20, parallelism: 4, runs: 3, breakdown: false }));
@@ -181,6 +204,7 @@ const TITLES: Record<BenchResult['benchmark'], string> = {
   planner: 'planner: diff + plan + gates (pure, no Docker)',
   fleet: 'fleet: apply over NATS to H agents vs one host doing the same work',
   rollout: 'rollout: waves over NATS vs the sum of single-host replacements per wave',
+  scale: 'scale: hollow agents over NATS, one apply that changes every host',
 };
 
 function rowsOf(result: BenchResult): [string, string][] {
@@ -195,6 +219,8 @@ function rowsOf(result: BenchResult): [string, string][] {
       return fleetRows(result);
     case 'rollout':
       return rolloutRows(result);
+    case 'scale':
+      return scaleRows(result);
   }
 }
 

@@ -14,6 +14,7 @@ import { AgentMetrics } from '../metrics.js';
 import { planReport } from '../plan-report.js';
 import { Reconciler, type CycleReport } from '../reconciler.js';
 import { DockerRuntime } from '../runtime/docker-runtime.js';
+import type { RuntimeAdapter } from '../runtime/runtime-adapter.js';
 import { wakeOnRuntimeEvents } from '../runtime-triggers.js';
 import { Journal } from '../store/journal.js';
 import { watchDesired } from './desired-watcher.js';
@@ -35,6 +36,8 @@ export interface FleetAgentOptions {
   readonly signal: AbortSignal;
   /** Told once everything is started (tests, the CLI). */
   readonly onReady?: () => void;
+  /** The runtime to reconcile; the local Docker engine when omitted (benchmarks inject a simulated one). */
+  readonly runtime?: RuntimeAdapter;
 }
 
 /**
@@ -45,7 +48,7 @@ export interface FleetAgentOptions {
 export async function runFleetAgent(options: FleetAgentOptions): Promise<void> {
   const { hostId, logger: log } = options;
   const journal = await Journal.open(options.dataDir);
-  const runtime = new DockerRuntime();
+  const runtime = options.runtime ?? new DockerRuntime();
   const reconciler = new Reconciler({ runtime, journal, hostId, namePrefix: options.namePrefix, parallelism: options.parallelism, logger: log.child({ component: 'reconciler' }) });
   const metrics = new AgentMetrics();
   const startedAt = new Date().toISOString();

@@ -1,4 +1,5 @@
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { setMaxListeners } from 'node:events';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
@@ -24,6 +25,8 @@ export type HollowWorker = z.infer<typeof hollowWorkerSchema>;
  */
 async function runWorker(worker: HollowWorker): Promise<void> {
   const abort = new AbortController();
+  // Every agent listens on the one stop signal.
+  setMaxListeners(0, abort.signal);
   process.once('SIGTERM', () => abort.abort());
   process.once('SIGINT', () => abort.abort());
   const root = await mkdtemp(join(tmpdir(), 'hw-bench-hollow-'));

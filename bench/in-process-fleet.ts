@@ -17,7 +17,7 @@ export interface InProcessFleet {
 }
 
 /** A real nats-server and `count` real agents in this process (own journal and name prefix each), registered. */
-export async function startInProcessFleet(run: string, count: number): Promise<InProcessFleet> {
+export async function startInProcessFleet(run: string, count: number, parallelism = 4): Promise<InProcessFleet> {
   const nats = await startNatsServer();
   const abort = new AbortController();
   const dirs: string[] = [];
@@ -36,7 +36,7 @@ export async function startInProcessFleet(run: string, count: number): Promise<I
     for (const hostId of hostIds) {
       const dataDir = await mkdtemp(join(tmpdir(), 'hw-bench-fleet-'));
       dirs.push(dataDir);
-      agents.push(runFleetAgent({ hostId, labels: {}, natsUrl: nats.url, dataDir, namePrefix: `${hostId}-`, parallelism: 4, resyncMs: 60_000, heartbeatMs: 1_000, metricsAddr: undefined, logger: pino({ level: 'silent' }), signal: abort.signal }));
+      agents.push(runFleetAgent({ hostId, labels: {}, natsUrl: nats.url, dataDir, namePrefix: `${hostId}-`, parallelism, resyncMs: 60_000, heartbeatMs: 1_000, metricsAddr: undefined, logger: pino({ level: 'silent' }), signal: abort.signal }));
     }
     const connected = await FleetClient.connect(nats.url, pino({ level: 'silent' }));
     client = connected;

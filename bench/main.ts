@@ -5,13 +5,14 @@ import { fleetRows, runFleet, type FleetResult } from './fleet.js';
 import { rolloutRows, runRolloutBench, type RolloutBenchResult } from './rollout.js';
 import { noopRows, runNoop, type NoopResult } from './noop-cycle.js';
 import { plannerRows, runPlanner, type PlannerResult } from './planner.js';
+import { peersRows, runPeers, type PeersResult } from './peers.js';
 import { runScale, scaleRows, type ScaleResult } from './scale.js';
 import { round } from './stats.js';
 import { InterruptedError, checkEngine, installInterruptHandler, throwIfInterrupted } from './support.js';
 
 /** The engine and the CPUs are shared: every result says how busy the machine was around it. */
 type Measured<T> = T & { readonly load_avg_1m: { readonly start: number; readonly end: number } };
-type BenchResult = Measured<ConvergeResult> | Measured<NoopResult> | Measured<PlannerResult> | Measured<FleetResult> | Measured<RolloutBenchResult> | Measured<ScaleResult>;
+type BenchResult = Measured<ConvergeResult> | Measured<NoopResult> | Measured<PlannerResult> | Measured<FleetResult> | Measured<RolloutBenchResult> | Measured<ScaleResult> | Measured<PeersResult>;
 
 async function measured<T>(body: () => T | Promise<T>): Promise<Measured<T>> {
   const start = loadavg()[0] ?? 0;
@@ -50,6 +51,13 @@ Benchmarks (they print figures and never assert timing):
                --hosts H          agents (2-20, default 4)
                --containers N     containers per host (1-100, default 3)
                --parallelism P    the rollout's --max-parallel (1-20, default 2)
+  peers      N single-replica services converged from nothing, re-applied unchanged, and with one
+             service's image changed, by: raw dockerode (the lower bound, same parallelism),
+             Hostwright local mode, Hostwright through one agent over NATS, docker-compose up -d
+             (installed with apt-get if missing) and a Docker Swarm stack on the same engine
+             (swarm initialised on 127.0.0.1 and left again if the engine was not in one).
+               --containers N     services (1-500, default 20)
+               --parallelism P    raw and Hostwright parallelism (1-64, default 4)
   scale      Hollow agents (the real agent code over an in-memory runtime, many per process, in
              worker processes) and a real nats-server: one apply that changes every host (new
              image), per-host time to converged, coordinator CPU/RSS, NATS traffic per host,
@@ -90,7 +98,7 @@ const OPTIONS = {
 type OptionName = keyof typeof OPTIONS;
 type Values = { [K in OptionName]?: (typeof OPTIONS)[K]['type'] extends 'boolean' ? boolean : string };
 
-const COMMANDS = ['converge', 'noop', 'planner', 'fleet', 'rollout', 'scale', 'all'] as const;
+const COMMANDS = ['converge', 'noop', 'planner', 'fleet', 'rollout', 'peers', 'scale', 'all'] as const;
 type Command = (typeof COMMANDS)[number];
 
 /** The numeric options each benchmark accepts (json and help go with every one). */
@@ -100,6 +108,7 @@ const ALLOWED: Record<Command, readonly OptionName[]> = {
   planner: ['services', 'iterations', 'warmup'],
   fleet: ['hosts', 'containers', 'iterations'],
   rollout: ['hosts', 'containers', 'parallelism'],
+  peers: ['containers', 'parallelism'],
   scale: ['hosts', 'containers', 'latency', 'workers'],
   all: [],
 };
@@ -181,6 +190,11 @@ async function run(command: Command, values: Values): Promise<BenchResult[]> {
       await checkEngine();
       return [await measured(() => runRolloutBench(options))];
     }
+    case 'peers': {
+      const options = { containers: integer(values, 'containers', 20, 1, 500), parallelism: integer(values, 'parallelism', 4, 1, 64) };
+      await checkEngine();
+      return [await measured(() => runPeers(options))];
+    }
     case 'scale': {
       const options = { sizes: integerList(values, 'hosts', [100, 300, 1000], 1, 5000), containers: integer(values, 'containers', 2, 1, 50), latencyMs: integer(values, 'latency', 50, 0, 10_000), workers: integer(values, 'workers', 0, 0, 16) };
       return [await measured(() => runScale(options))];
@@ -204,6 +218,7 @@ const TITLES: Record<BenchResult['benchmark'], string> = {
   planner: 'planner: diff + plan + gates (pure, no Docker)',
   fleet: 'fleet: apply over NATS to H agents vs one host doing the same work',
   rollout: 'rollout: waves over NATS vs the sum of single-host replacements per wave',
+  peers: 'peers: Hostwright vs raw dockerode, docker-compose and Docker Swarm on one engine',
   scale: 'scale: hollow agents over NATS, one apply that changes every host',
 };
 
@@ -219,6 +234,8 @@ function rowsOf(result: BenchResult): [string, string][] {
       return fleetRows(result);
     case 'rollout':
       return rolloutRows(result);
+    case 'peers':
+      return peersRows(result);
     case 'scale':
       return scaleRows(result);
   }

@@ -102,8 +102,8 @@ async function runOneSize(hostCount: number, options: ScaleOptions): Promise<Sca
 
     progress(`scale ${hostCount}: first apply (${options.containers} container(s) per host from nothing)`);
     const first = await applyAndWait(connected, nats, project, hosts, hostIds, IMAGE_BEFORE, options.containers);
-    progress(`scale ${hostCount}: first apply converged in ${first.convergedS.max.toFixed(2)} s; measuring idle NATS traffic for 3 s`);
-    const idle = await idleRate(nats, 3_000);
+    progress(`scale ${hostCount}: first apply converged in ${first.convergedS.max.toFixed(2)} s; measuring idle NATS traffic for 5.5 s (one heartbeat period)`);
+    const idle = await idleRate(nats, 5_500);
 
     progress(`scale ${hostCount}: changing the image on all ${hostCount} hosts`);
     const change = await applyAndWait(connected, nats, project, hosts, hostIds, IMAGE_AFTER, options.containers);

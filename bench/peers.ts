@@ -13,7 +13,7 @@ import { fleetTargets } from '../coordinator/fleet-targets.js';
 import { decode } from '../shared/codec.js';
 import { statusReportSchema } from '../shared/wire.js';
 import { startInProcessFleet, until, type InProcessFleet } from './in-process-fleet.js';
-import { round } from './stats.js';
+import { median, round } from './stats.js';
 import { BENCH_COMMAND, BENCH_IMAGE, docker, progress, removeContainersNamed, removeProjectContainers, runPool, throwIfInterrupted, uniqueName, withInterruptCleanup } from './support.js';
 
 const exec = promisify(execFile);
@@ -34,6 +34,8 @@ export interface PeersResult {
   readonly containers: number;
   readonly parallelism: number;
   readonly peers: Readonly<Record<PeerName, PeerFigures>>;
+  /** Median of NO_CHANGE_ROUNDS unchanged local applies each: with the two journal writes the path made before, and now. */
+  readonly hostwright_local_no_change_ms: { readonly before_ms: number; readonly now_ms: number };
   /** A no-change `hostwright apply --local` as a whole CLI process (Node start-up included). */
   readonly hostwright_local_cli_no_change_s: number;
 }
@@ -47,8 +49,13 @@ interface Peer {
   /** A reason to skip, when the tool is missing and cannot be installed. */
   prepare(): Promise<string | undefined>;
   apply(scenario: Scenario): Promise<void>;
+  /** Untimed, after a scenario's timed apply (extra measurements on the state it left). */
+  afterTimed?(scenario: Scenario): Promise<void>;
   cleanup(): Promise<void>;
 }
+
+/** Unchanged local applies per side for the before/after figure (alternating sides). */
+const NO_CHANGE_ROUNDS = 10;
 
 /**
  * N single-replica services converged from nothing, re-applied unchanged, and with one service's
@@ -63,7 +70,8 @@ export async function runPeers(options: PeersOptions): Promise<PeersResult> {
   try {
     const services = Array.from({ length: options.containers }, (_, i) => `s${i + 1}`);
     const context: PeerContext = { run, dir, services, parallelism: options.parallelism, imageAfter };
-    const peers: Peer[] = [rawPeer(context), localPeer(context), agentPeer(context), composePeer(context), swarmPeer(context)];
+    let noChange: { before_ms: number; now_ms: number } | undefined;
+    const peers: Peer[] = [rawPeer(context), localPeer(context, (figures) => (noChange = figures)), agentPeer(context), composePeer(context), swarmPeer(context)];
     const measured = new Map<PeerName, PeerFigures>();
     for (const peer of peers) {
       throwIfInterrupted();
@@ -76,7 +84,8 @@ export async function runPeers(options: PeersOptions): Promise<PeersResult> {
       peersOut[name] = 'skipped' in figures ? figures : { seconds: figures.seconds, ratio_to_raw: ratios(figures.seconds, raw.seconds) };
     }
     const cli = await timeLocalCliNoChange(context);
-    return { benchmark: 'peers', containers: options.containers, parallelism: options.parallelism, peers: peersOut, hostwright_local_cli_no_change_s: round(cli) };
+    if (!noChange) throw new Error('the local no-change rounds did not run');
+    return { benchmark: 'peers', containers: options.containers, parallelism: options.parallelism, peers: peersOut, hostwright_local_no_change_ms: noChange, hostwright_local_cli_no_change_s: round(cli) };
   } finally {
     await docker().getImage(imageAfter).remove().catch(() => undefined);
     await rm(dir, { recursive: true, force: true });
@@ -103,6 +112,7 @@ async function measure(peer: Peer): Promise<PeerFigures> {
         await peer.apply(scenario);
         seconds[scenario] = round((performance.now() - startedAt) / 1000);
         progress(`peers: ${peer.name.padEnd(21)} ${scenario.padEnd(17)} ${seconds[scenario].toFixed(3)} s`);
+        await peer.afterTimed?.(scenario);
       }
       return { seconds, ratio_to_raw: { from_nothing: 0, no_change: 0, one_image_changed: 0 } };
     },
@@ -141,7 +151,9 @@ function rawPeer(context: PeerContext): Peer {
         if (listed.filter((c) => c.State === 'running').length !== names.length) throw new Error('raw: a container is not running');
       } else {
         const name = names[0] as string;
-        await docker().getContainer(name).remove({ force: true });
+        // The same 1 s stop timeout the other peers are given (the command ignores SIGTERM, as many do).
+        await docker().getContainer(name).stop({ t: 1 });
+        await docker().getContainer(name).remove();
         await start(name, context.imageAfter);
       }
     },
@@ -156,17 +168,35 @@ async function writeFleetFile(context: PeerContext, project: string, scenario: S
   return path;
 }
 
-/** `hostwright apply --local -f fleet.yaml`, in this process: what the CLI command does after parsing its options. */
-async function localApply(host: LocalHost, file: string): Promise<void> {
+/**
+ * `hostwright apply --local -f fleet.yaml`, in this process: what the CLI command does after parsing
+ * its options. `before` is the path as it was: both journal writes (fsync'd) even when nothing changed.
+ */
+async function localApply(host: LocalHost, file: string, before = false): Promise<void> {
   const fleet = await loadFleetFile(file);
-  const { document } = await desiredFromFleet(host, fleet, { hostId: host.hostId });
-  await host.journal.putDesired(document);
-  await host.journal.setRejected({ project: document.project });
+  const { document, changed } = await desiredFromFleet(host, fleet, { hostId: host.hostId });
+  if (changed || before) await host.journal.putDesired(document);
+  if (before || (await host.journal.rejectedRevisions()).has(document.project)) await host.journal.setRejected({ project: document.project });
   const report = await host.reconciler.runCycle({ explicit: true });
   if (report.failed || report.blocks.length > 0 || !report.status?.projects.every((p) => p.converged)) throw new Error(`hostwright local: the apply did not converge (${report.results.filter((r) => r.outcome === 'failed').map((r) => r.message).join('; ')})`);
+  if (!changed && report.results.length > 0) throw new Error(`hostwright local: an unchanged apply ran ${report.results.length} action(s)`);
 }
 
-function localPeer(context: PeerContext): Peer {
+/** Unchanged applies alternating between the path before and now; the median of each. */
+async function localNoChangeBeforeAfter(host: LocalHost, file: string, rounds: number): Promise<{ before_ms: number; now_ms: number }> {
+  const before: number[] = [];
+  const now: number[] = [];
+  for (let i = 0; i < rounds; i += 1) {
+    for (const old of i % 2 === 0 ? [true, false] : [false, true]) {
+      const startedAt = performance.now();
+      await localApply(host, file, old);
+      (old ? before : now).push(performance.now() - startedAt);
+    }
+  }
+  return { before_ms: round(median(before), 1), now_ms: round(median(now), 1) };
+}
+
+function localPeer(context: PeerContext, onNoChange: (figures: { before_ms: number; now_ms: number }) => void): Peer {
   const project = `${context.run}-local`;
   const dataDir = join(context.dir, 'local');
   let host: LocalHost | undefined;
@@ -179,6 +209,10 @@ function localPeer(context: PeerContext): Peer {
     async apply(scenario) {
       if (!host) throw new Error('not prepared');
       await localApply(host, await writeFleetFile(context, project, scenario));
+    },
+    async afterTimed(scenario) {
+      if (scenario !== 'no_change' || !host) return;
+      onNoChange(await localNoChangeBeforeAfter(host, await writeFleetFile(context, project, scenario), NO_CHANGE_ROUNDS));
     },
     async cleanup() {
       await removeProjectContainers(project);
@@ -344,6 +378,7 @@ export function peersRows(result: PeersResult): [string, string][] {
     }
     rows.push([`  ${name}`, SCENARIOS.map((s) => `${figures.seconds[s].toFixed(3)} (${figures.ratio_to_raw[s].toFixed(2)}x)`).join(' | ')]);
   }
+  rows.push([`hostwright local no change, median of ${NO_CHANGE_ROUNDS}: before / now`, `${result.hostwright_local_no_change_ms.before_ms} ms / ${result.hostwright_local_no_change_ms.now_ms} ms`]);
   rows.push(['hostwright apply --local as a CLI process, no change', `${result.hostwright_local_cli_no_change_s.toFixed(3)} s`]);
   return rows;
 }

@@ -6,7 +6,7 @@ import type { KV } from '@nats-io/kv';
 import { pino } from 'pino';
 import { FleetClient } from '../coordinator/fleet-client.js';
 import { fleetTargets } from '../coordinator/fleet-targets.js';
-import { writeTargets } from '../coordinator/cli/fleet/fleet-apply.js';
+import { PIPELINED_WRITES, writeTargets } from '../coordinator/cli/fleet/fleet-apply.js';
 import { collectPlans } from '../coordinator/cli/fleet/fleet-plan.js';
 import { fleetStatus } from '../coordinator/cli/fleet/fleet-status.js';
 import { decode } from '../shared/codec.js';
@@ -42,26 +42,32 @@ export interface ScaleRun {
   readonly start_s: number;
   /** The first apply (every host creates its containers from nothing), to all converged. */
   readonly first_apply_s: number;
-  /** The measured apply: every host replaces its containers with a new image. */
-  readonly change: {
-    /** Dry-run plan requests to every host answered (the CLI's apply asks before it writes). */
-    readonly plans_s: number;
-    /** Desired documents written (compare-and-set, one per host). */
-    readonly writes_s: number;
-    /** From the apply's start to each host's status reporting the new revision converged. */
-    readonly host_converged_s: { readonly p50: number; readonly p99: number; readonly max: number };
-    readonly coordinator_cpu_s: number;
-    readonly coordinator_cpu_percent: number;
-    readonly coordinator_rss_max_mib: number;
-    /** nats-server /varz deltas over the change, per host, with the idle rate (heartbeats) subtracted. */
-    readonly nats_per_host: { readonly msgs_in: number; readonly msgs_out: number; readonly bytes_in: number; readonly bytes_out: number };
-    readonly nats_idle_per_host_per_s: { readonly msgs_in: number; readonly bytes_in: number };
-    readonly events_ingested: number;
-    readonly events_per_s: number;
-  };
+  /**
+   * The measured applies: every host replaces its containers with a new image, first with the
+   * desired-state writes one at a time (the path before), then pipelined (the path now).
+   */
+  readonly change_sequential_writes: ChangeFigures;
+  readonly change: ChangeFigures;
+  readonly nats_idle_per_host_per_s: { readonly msgs_in: number; readonly bytes_in: number };
   /** `hostwright status` of every host: hosts + statuses read and joined. */
   readonly status_ms: { readonly sequential_reads: number; readonly pipelined_reads: number };
   readonly agents_rss_mib_per_host: number;
+}
+
+export interface ChangeFigures {
+  /** Dry-run plan requests to every host answered (the CLI's apply asks before it writes). */
+  readonly plans_s: number;
+  /** Desired documents written (compare-and-set, one per host). */
+  readonly writes_s: number;
+  /** From the apply's start to each host's status reporting the new revision converged. */
+  readonly host_converged_s: { readonly p50: number; readonly p99: number; readonly max: number };
+  readonly coordinator_cpu_s: number;
+  readonly coordinator_cpu_percent: number;
+  readonly coordinator_rss_max_mib: number;
+  /** nats-server /varz deltas over the change, per host, with the idle rate (heartbeats) subtracted. */
+  readonly nats_per_host: { readonly msgs_in: number; readonly msgs_out: number; readonly bytes_in: number; readonly bytes_out: number };
+  readonly events_ingested: number;
+  readonly events_per_s: number;
 }
 
 export interface ScaleResult {
@@ -105,10 +111,25 @@ async function runOneSize(hostCount: number, options: ScaleOptions): Promise<Sca
     progress(`scale ${hostCount}: first apply converged in ${first.convergedS.max.toFixed(2)} s; measuring idle NATS traffic for 5.5 s (one heartbeat period)`);
     const idle = await idleRate(nats, 5_500);
 
-    progress(`scale ${hostCount}: changing the image on all ${hostCount} hosts`);
-    const change = await applyAndWait(connected, nats, project, hosts, hostIds, IMAGE_AFTER, options.containers);
-    const windowS = change.convergedS.max;
-    const net = (total: number, perSecond: number) => round(Math.max(0, total - perSecond * windowS) / hostCount, 1);
+    progress(`scale ${hostCount}: changing the image on all ${hostCount} hosts, desired-state writes one at a time (before)`);
+    const before = await applyAndWait(connected, nats, project, hosts, hostIds, IMAGE_AFTER, options.containers, 1);
+    progress(`scale ${hostCount}: changing it back, writes pipelined (${PIPELINED_WRITES} in flight, now)`);
+    const after = await applyAndWait(connected, nats, project, hosts, hostIds, IMAGE_BEFORE, options.containers, PIPELINED_WRITES);
+    const figures = (change: ApplyFigures): ChangeFigures => {
+      const windowS = change.convergedS.max;
+      const net = (total: number, perSecond: number) => round(Math.max(0, total - perSecond * windowS) / hostCount, 1);
+      return {
+        plans_s: round(change.plansS, 3),
+        writes_s: round(change.writesS, 3),
+        host_converged_s: change.convergedS,
+        coordinator_cpu_s: round(change.cpuS, 2),
+        coordinator_cpu_percent: round((100 * change.cpuS) / windowS, 0),
+        coordinator_rss_max_mib: round(change.rssMaxMiB, 0),
+        nats_per_host: { msgs_in: net(change.varz.in_msgs, idle.in_msgs), msgs_out: net(change.varz.out_msgs, idle.out_msgs), bytes_in: net(change.varz.in_bytes, idle.in_bytes), bytes_out: net(change.varz.out_bytes, idle.out_bytes) },
+        events_ingested: change.events,
+        events_per_s: round(change.events / windowS, 0),
+      };
+    };
 
     progress(`scale ${hostCount}: timing status of ${hostCount} hosts (old sequential reads, then pipelined)`);
     const sequentialMs = await timeStatus(connected, true);
@@ -120,18 +141,9 @@ async function runOneSize(hostCount: number, options: ScaleOptions): Promise<Sca
       workers: workerCount,
       start_s: round(startSeconds, 2),
       first_apply_s: round(first.convergedS.max, 2),
-      change: {
-        plans_s: round(change.plansS, 3),
-        writes_s: round(change.writesS, 3),
-        host_converged_s: change.convergedS,
-        coordinator_cpu_s: round(change.cpuS, 2),
-        coordinator_cpu_percent: round((100 * change.cpuS) / windowS, 0),
-        coordinator_rss_max_mib: round(change.rssMaxMiB, 0),
-        nats_per_host: { msgs_in: net(change.varz.in_msgs, idle.in_msgs), msgs_out: net(change.varz.out_msgs, idle.out_msgs), bytes_in: net(change.varz.in_bytes, idle.in_bytes), bytes_out: net(change.varz.out_bytes, idle.out_bytes) },
-        nats_idle_per_host_per_s: { msgs_in: round(idle.in_msgs / hostCount, 2), bytes_in: round(idle.in_bytes / hostCount, 0) },
-        events_ingested: change.events,
-        events_per_s: round(change.events / windowS, 0),
-      },
+      change_sequential_writes: figures(before),
+      change: figures(after),
+      nats_idle_per_host_per_s: { msgs_in: round(idle.in_msgs / hostCount, 2), bytes_in: round(idle.in_bytes / hostCount, 0) },
       status_ms: { sequential_reads: round(sequentialMs, 1), pipelined_reads: round(pipelinedMs, 1) },
       agents_rss_mib_per_host: round(agentsRss / hostCount, 2),
     };
@@ -201,7 +213,7 @@ interface ApplyFigures {
 }
 
 /** The CLI's `apply` (targets, dry-run plan per host, compare-and-set writes), then waits on the status bucket. */
-async function applyAndWait(client: FleetClient, nats: NatsServerHandle, project: string, hosts: readonly { hostId: string; labels: Record<string, string> }[], hostIds: readonly string[], image: string, containers: number): Promise<ApplyFigures> {
+async function applyAndWait(client: FleetClient, nats: NatsServerHandle, project: string, hosts: readonly { hostId: string; labels: Record<string, string> }[], hostIds: readonly string[], image: string, containers: number, writesInFlight = PIPELINED_WRITES): Promise<ApplyFigures> {
   const fleet = fleetFileSchema.parse({ project, services: { app: { image, command: [...BENCH_COMMAND], replicas: containers, stop_timeout: '1s' } } });
   const jsm = await jetstreamManager(client.connection.nc);
   const eventsBefore = (await jsm.streams.info(EVENTS_STREAM)).state.messages;
@@ -239,7 +251,7 @@ async function applyAndWait(client: FleetClient, nats: NatsServerHandle, project
     const failed = plans.filter((p) => p.error);
     if (failed.length > 0) throw new Error(`${failed.length} host(s) did not answer the plan request: ${failed[0]?.error ?? ''}`);
     const plansS = (performance.now() - startedAt) / 1000;
-    const written = await writeTargets(client, plans);
+    const written = await writeTargets(client, plans, writesInFlight);
     const writesS = (performance.now() - startedAt) / 1000;
     if (written.length !== hostIds.length) throw new Error(`expected ${hostIds.length} desired-state writes, made ${written.length}`);
     await Promise.race([done, timeout(300_000, `${pending.size} host(s) to converge`)]);
@@ -294,15 +306,19 @@ async function sequentialStatuses(kv: KV): Promise<StatusReport[]> {
 export function scaleRows(result: ScaleResult): [string, string][] {
   const rows: [string, string][] = [['simulated create/start/stop/remove latency', `${result.latency_ms} ms`]];
   for (const r of result.runs) {
-    const c = r.change;
+    rows.push([`${r.hosts} hosts x ${r.containers_per_host} (workers ${r.workers})`, `agents registered in ${r.start_s} s; first apply ${r.first_apply_s} s`]);
+    for (const [label, c] of [['writes one at a time (before)', r.change_sequential_writes], ['writes pipelined (now)', r.change]] as const) {
+      rows.push(
+        [`  change, ${label}`, ''],
+        ['    apply -> host converged p50 / p99 / max (s)', `${c.host_converged_s.p50} / ${c.host_converged_s.p99} / ${c.host_converged_s.max}`],
+        ['    plans answered / desired written (s)', `${c.plans_s} / ${c.writes_s}`],
+        ['    coordinator CPU (s, % of one core) / max RSS', `${c.coordinator_cpu_s} s, ${c.coordinator_cpu_percent} % / ${c.coordinator_rss_max_mib} MiB`],
+        ['    NATS per host per change: msgs in/out, bytes in/out', `${c.nats_per_host.msgs_in} / ${c.nats_per_host.msgs_out}, ${c.nats_per_host.bytes_in} / ${c.nats_per_host.bytes_out}`],
+        ['    events ingested (count, per s)', `${c.events_ingested}, ${c.events_per_s}/s`],
+      );
+    }
     rows.push(
-      [`${r.hosts} hosts x ${r.containers_per_host} (workers ${r.workers})`, `agents registered in ${r.start_s} s; first apply ${r.first_apply_s} s`],
-      ['  change: apply -> host converged p50 / p99 / max (s)', `${c.host_converged_s.p50} / ${c.host_converged_s.p99} / ${c.host_converged_s.max}`],
-      ['  change: plans answered / desired written (s)', `${c.plans_s} / ${c.writes_s}`],
-      ['  coordinator CPU (s, % of one core) / max RSS', `${c.coordinator_cpu_s} s, ${c.coordinator_cpu_percent} % / ${c.coordinator_rss_max_mib} MiB`],
-      ['  NATS per host per change: msgs in/out, bytes in/out', `${c.nats_per_host.msgs_in} / ${c.nats_per_host.msgs_out}, ${c.nats_per_host.bytes_in} / ${c.nats_per_host.bytes_out}`],
-      ['  NATS idle per host per s: msgs in, bytes in', `${c.nats_idle_per_host_per_s.msgs_in}, ${c.nats_idle_per_host_per_s.bytes_in}`],
-      ['  events ingested (count, per s)', `${c.events_ingested}, ${c.events_per_s}/s`],
+      ['  NATS idle per host per s: msgs in, bytes in', `${r.nats_idle_per_host_per_s.msgs_in}, ${r.nats_idle_per_host_per_s.bytes_in}`],
       ['  status of all hosts (ms): sequential / pipelined', `${r.status_ms.sequential_reads} / ${r.status_ms.pipelined_reads}`],
       ['  hollow agents RSS per host', `${r.agents_rss_mib_per_host} MiB`],
     );

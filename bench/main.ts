@@ -66,6 +66,7 @@ Benchmarks (they print figures and never assert timing):
                --containers N     containers per hollow host (1-50, default 2)
                --latency MS       simulated create/start/stop/remove latency (0-10000, default 50)
                --workers W        agent worker processes (0 = one per 250 hosts, max 4; default 0)
+  smoke      every benchmark once at a small size (CI: checks they run, asserts no timing).
   all        converge (20 containers), noop (100 containers) and planner (10000 services) with defaults.
 
 Options for every benchmark:
@@ -98,7 +99,7 @@ const OPTIONS = {
 type OptionName = keyof typeof OPTIONS;
 type Values = { [K in OptionName]?: (typeof OPTIONS)[K]['type'] extends 'boolean' ? boolean : string };
 
-const COMMANDS = ['converge', 'noop', 'planner', 'fleet', 'rollout', 'peers', 'scale', 'all'] as const;
+const COMMANDS = ['converge', 'noop', 'planner', 'fleet', 'rollout', 'peers', 'scale', 'smoke', 'all'] as const;
 type Command = (typeof COMMANDS)[number];
 
 /** The numeric options each benchmark accepts (json and help go with every one). */
@@ -110,6 +111,7 @@ const ALLOWED: Record<Command, readonly OptionName[]> = {
   rollout: ['hosts', 'containers', 'parallelism'],
   peers: ['containers', 'parallelism'],
   scale: ['hosts', 'containers', 'latency', 'workers'],
+  smoke: [],
   all: [],
 };
 
@@ -199,6 +201,24 @@ async function run(command: Command, values: Values): Promise<BenchResult[]> {
       const options = { sizes: integerList(values, 'hosts', [100, 300, 1000], 1, 5000), containers: integer(values, 'containers', 2, 1, 50), latencyMs: integer(values, 'latency', 50, 0, 10_000), workers: integer(values, 'workers', 0, 0, 16) };
       return [await measured(() => runScale(options))];
     }
+    case 'smoke': {
+      await checkEngine();
+      const steps: (() => Promise<BenchResult>)[] = [
+        () => measured(() => runConverge({ containers: 3, parallelism: 4, runs: 1, breakdown: true })),
+        () => measured(() => runNoop({ containers: 3, iterations: 3, warmup: 1, parallelism: 4, breakdown: true })),
+        () => measured(() => runPlanner({ services: 200, iterations: 3, warmup: 1 })),
+        () => measured(() => runFleet({ hosts: 2, containers: 1, writes: 3 })),
+        () => measured(() => runRolloutBench({ hosts: 2, containers: 1, maxParallel: 1 })),
+        () => measured(() => runPeers({ containers: 2, parallelism: 4 })),
+        () => measured(() => runScale({ sizes: [10], containers: 1, latencyMs: 10, workers: 1 })),
+      ];
+      const results: BenchResult[] = [];
+      for (const step of steps) {
+        throwIfInterrupted();
+        results.push(await step());
+      }
+      return results;
+    }
     case 'all': {
       await checkEngine();
       const converge = await measured(() => runConverge({ containers: 20, parallelism: 4, runs: 3, breakdown: false }));
@@ -284,7 +304,7 @@ async function main(argv: readonly string[]): Promise<number> {
     return 1;
   }
   if (values.json) {
-    const output = command === 'all' ? { results } : results[0];
+    const output = command === 'all' || command === 'smoke' ? { results } : results[0];
     process.stdout.write(`${JSON.stringify(output)}\n`);
   } else {
     process.stdout.write(`${results.map((result) => table(TITLES[result.benchmark], rowsWithLoad(result))).join('\n\n')}\n`);

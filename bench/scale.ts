@@ -156,7 +156,8 @@ async function runOneSize(hostCount: number, options: ScaleOptions): Promise<Sca
 
 function startWorker(worker: HollowWorker): ChildProcess {
   const script = fileURLToPath(new URL('./hollow-agents.js', import.meta.url));
-  const child = spawn(process.execPath, ['--enable-source-maps', script, JSON.stringify(worker)], { stdio: ['ignore', 'pipe', 'inherit'] });
+  // The bench's own Node flags (--cpu-prof, --enable-source-maps) apply to its workers too.
+  const child = spawn(process.execPath, [...process.execArgv, script, JSON.stringify(worker)], { stdio: ['ignore', 'pipe', 'inherit'] });
   killOnExit(child);
   return child;
 }

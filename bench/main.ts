@@ -204,13 +204,13 @@ async function run(command: Command, values: Values): Promise<BenchResult[]> {
     case 'smoke': {
       await checkEngine();
       const steps: (() => Promise<BenchResult>)[] = [
-        () => measured(() => runConverge({ containers: 3, parallelism: 4, runs: 1, breakdown: true })),
-        () => measured(() => runNoop({ containers: 3, iterations: 3, warmup: 1, parallelism: 4, breakdown: true })),
+        () => measured(() => runConverge({ containers: 2, parallelism: 4, runs: 1, breakdown: true })),
+        () => measured(() => runNoop({ containers: 2, iterations: 3, warmup: 1, parallelism: 4, breakdown: true })),
         () => measured(() => runPlanner({ services: 200, iterations: 3, warmup: 1 })),
-        () => measured(() => runFleet({ hosts: 2, containers: 1, writes: 3 })),
+        () => measured(() => runFleet({ hosts: 1, containers: 1, writes: 2 })),
         () => measured(() => runRolloutBench({ hosts: 2, containers: 1, maxParallel: 1 })),
-        () => measured(() => runPeers({ containers: 2, parallelism: 4 })),
-        () => measured(() => runScale({ sizes: [10], containers: 1, latencyMs: 10, workers: 1 })),
+        () => measured(() => runPeers({ containers: 1, parallelism: 4 })),
+        () => measured(() => runScale({ sizes: [5], containers: 1, latencyMs: 10, workers: 1 })),
       ];
       const results: BenchResult[] = [];
       for (const step of steps) {

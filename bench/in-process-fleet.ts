@@ -18,7 +18,7 @@ export interface InProcessFleet {
 }
 
 /** A real nats-server and `count` real agents (pinning a fresh coordinator key the client signs with) in this process (own journal and name prefix each), registered. */
-export async function startInProcessFleet(run: string, count: number): Promise<InProcessFleet> {
+export async function startInProcessFleet(run: string, count: number, parallelism = 4): Promise<InProcessFleet> {
   const nats = await startNatsServer();
   const abort = new AbortController();
   const dirs: string[] = [];
@@ -41,7 +41,7 @@ export async function startInProcessFleet(run: string, count: number): Promise<I
     for (const hostId of hostIds) {
       const dataDir = await mkdtemp(join(tmpdir(), 'hw-bench-fleet-'));
       dirs.push(dataDir);
-      agents.push(runFleetAgent({ hostId, labels: {}, natsUrl: nats.url, trust: { kind: 'pinned', coordinatorKey: signer.publicKey }, dataDir, namePrefix: `${hostId}-`, parallelism: 4, resyncMs: 60_000, heartbeatMs: 1_000, metricsAddr: undefined, logger: pino({ level: 'silent' }), signal: abort.signal }));
+      agents.push(runFleetAgent({ hostId, labels: {}, natsUrl: nats.url, trust: { kind: 'pinned', coordinatorKey: signer.publicKey }, dataDir, namePrefix: `${hostId}-`, parallelism, resyncMs: 60_000, heartbeatMs: 1_000, metricsAddr: undefined, logger: pino({ level: 'silent' }), signal: abort.signal }));
     }
     await until(async () => (await connected.hosts()).filter((h) => hostIds.includes(h.hostId)).length === count, 30_000, 'agents to register');
     const hosts = (await connected.hosts()).filter((h) => hostIds.includes(h.hostId)).map((h) => ({ hostId: h.hostId, labels: h.labels }));

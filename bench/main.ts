@@ -5,12 +5,14 @@ import { fleetRows, runFleet, type FleetResult } from './fleet.js';
 import { rolloutRows, runRolloutBench, type RolloutBenchResult } from './rollout.js';
 import { noopRows, runNoop, type NoopResult } from './noop-cycle.js';
 import { plannerRows, runPlanner, type PlannerResult } from './planner.js';
+import { peersRows, runPeers, type PeersResult } from './peers.js';
+import { runScale, scaleRows, type ScaleResult } from './scale.js';
 import { round } from './stats.js';
 import { InterruptedError, checkEngine, installInterruptHandler, throwIfInterrupted } from './support.js';
 
 /** The engine and the CPUs are shared: every result says how busy the machine was around it. */
 type Measured<T> = T & { readonly load_avg_1m: { readonly start: number; readonly end: number } };
-type BenchResult = Measured<ConvergeResult> | Measured<NoopResult> | Measured<PlannerResult> | Measured<FleetResult> | Measured<RolloutBenchResult>;
+type BenchResult = Measured<ConvergeResult> | Measured<NoopResult> | Measured<PlannerResult> | Measured<FleetResult> | Measured<RolloutBenchResult> | Measured<ScaleResult> | Measured<PeersResult>;
 
 async function measured<T>(body: () => T | Promise<T>): Promise<Measured<T>> {
   const start = loadavg()[0] ?? 0;
@@ -49,6 +51,22 @@ Benchmarks (they print figures and never assert timing):
                --hosts H          agents (2-20, default 4)
                --containers N     containers per host (1-100, default 3)
                --parallelism P    the rollout's --max-parallel (1-20, default 2)
+  peers      N single-replica services converged from nothing, re-applied unchanged, and with one
+             service's image changed, by: raw dockerode (the lower bound, same parallelism),
+             Hostwright local mode, Hostwright through one agent over NATS, docker-compose up -d
+             (installed with apt-get if missing) and a Docker Swarm stack on the same engine
+             (swarm initialised on 127.0.0.1 and left again if the engine was not in one).
+               --containers N     services (1-500, default 20)
+               --parallelism P    raw and Hostwright parallelism (1-64, default 4)
+  scale      Hollow agents (the real agent code over an in-memory runtime, many per process, in
+             worker processes) and a real nats-server: one apply that changes every host (new
+             image), per-host time to converged, coordinator CPU/RSS, NATS traffic per host,
+             events ingested, and \`status\` of all hosts; one run per fleet size.
+               --hosts H[,H...]   fleet sizes (1-5000 each, default 100,300,1000)
+               --containers N     containers per hollow host (1-50, default 2)
+               --latency MS       simulated create/start/stop/remove latency (0-10000, default 50)
+               --workers W        agent worker processes (0 = one per 250 hosts, max 4; default 0)
+  smoke      every benchmark once at a small size (CI: checks they run, asserts no timing).
   all        converge (20 containers), noop (100 containers) and planner (10000 services) with defaults.
 
 Options for every benchmark:
@@ -71,6 +89,8 @@ const OPTIONS = {
   warmup: { type: 'string' },
   services: { type: 'string' },
   hosts: { type: 'string' },
+  latency: { type: 'string' },
+  workers: { type: 'string' },
   breakdown: { type: 'boolean' },
   json: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
@@ -79,7 +99,7 @@ const OPTIONS = {
 type OptionName = keyof typeof OPTIONS;
 type Values = { [K in OptionName]?: (typeof OPTIONS)[K]['type'] extends 'boolean' ? boolean : string };
 
-const COMMANDS = ['converge', 'noop', 'planner', 'fleet', 'rollout', 'all'] as const;
+const COMMANDS = ['converge', 'noop', 'planner', 'fleet', 'rollout', 'peers', 'scale', 'smoke', 'all'] as const;
 type Command = (typeof COMMANDS)[number];
 
 /** The numeric options each benchmark accepts (json and help go with every one). */
@@ -89,6 +109,9 @@ const ALLOWED: Record<Command, readonly OptionName[]> = {
   planner: ['services', 'iterations', 'warmup'],
   fleet: ['hosts', 'containers', 'iterations'],
   rollout: ['hosts', 'containers', 'parallelism'],
+  peers: ['containers', 'parallelism'],
+  scale: ['hosts', 'containers', 'latency', 'workers'],
+  smoke: [],
   all: [],
 };
 
@@ -130,6 +153,13 @@ function integer(values: Values, name: OptionName, fallback: number, min: number
   return value;
 }
 
+function integerList(values: Values, name: OptionName, fallback: readonly number[], min: number, max: number): number[] {
+  const text = values[name];
+  if (text === undefined) return [...fallback];
+  if (typeof text !== 'string') throw new UsageError(`--${name} takes numbers separated by commas`);
+  return text.split(',').map((part) => integer({ [name]: part }, name, 0, min, max));
+}
+
 async function run(command: Command, values: Values): Promise<BenchResult[]> {
   switch (command) {
     case 'converge': {
@@ -162,6 +192,33 @@ async function run(command: Command, values: Values): Promise<BenchResult[]> {
       await checkEngine();
       return [await measured(() => runRolloutBench(options))];
     }
+    case 'peers': {
+      const options = { containers: integer(values, 'containers', 20, 1, 500), parallelism: integer(values, 'parallelism', 4, 1, 64) };
+      await checkEngine();
+      return [await measured(() => runPeers(options))];
+    }
+    case 'scale': {
+      const options = { sizes: integerList(values, 'hosts', [100, 300, 1000], 1, 5000), containers: integer(values, 'containers', 2, 1, 50), latencyMs: integer(values, 'latency', 50, 0, 10_000), workers: integer(values, 'workers', 0, 0, 16) };
+      return [await measured(() => runScale(options))];
+    }
+    case 'smoke': {
+      await checkEngine();
+      const steps: (() => Promise<BenchResult>)[] = [
+        () => measured(() => runConverge({ containers: 2, parallelism: 4, runs: 1, breakdown: true })),
+        () => measured(() => runNoop({ containers: 2, iterations: 3, warmup: 1, parallelism: 4, breakdown: true })),
+        () => measured(() => runPlanner({ services: 200, iterations: 3, warmup: 1 })),
+        () => measured(() => runFleet({ hosts: 1, containers: 1, writes: 2 })),
+        () => measured(() => runRolloutBench({ hosts: 2, containers: 1, maxParallel: 1 })),
+        () => measured(() => runPeers({ containers: 1, parallelism: 4 })),
+        () => measured(() => runScale({ sizes: [5], containers: 1, latencyMs: 10, workers: 1 })),
+      ];
+      const results: BenchResult[] = [];
+      for (const step of steps) {
+        throwIfInterrupted();
+        results.push(await step());
+      }
+      return results;
+    }
     case 'all': {
       await checkEngine();
       const converge = await measured(() => runConverge({ containers: 20, parallelism: 4, runs: 3, breakdown: false }));
@@ -181,6 +238,8 @@ const TITLES: Record<BenchResult['benchmark'], string> = {
   planner: 'planner: diff + plan + gates (pure, no Docker)',
   fleet: 'fleet: apply over NATS to H agents vs one host doing the same work',
   rollout: 'rollout: waves over NATS vs the sum of single-host replacements per wave',
+  peers: 'peers: Hostwright vs raw dockerode, docker-compose and Docker Swarm on one engine',
+  scale: 'scale: hollow agents over NATS, one apply that changes every host',
 };
 
 function rowsOf(result: BenchResult): [string, string][] {
@@ -195,6 +254,10 @@ function rowsOf(result: BenchResult): [string, string][] {
       return fleetRows(result);
     case 'rollout':
       return rolloutRows(result);
+    case 'peers':
+      return peersRows(result);
+    case 'scale':
+      return scaleRows(result);
   }
 }
 
@@ -241,7 +304,7 @@ async function main(argv: readonly string[]): Promise<number> {
     return 1;
   }
   if (values.json) {
-    const output = command === 'all' ? { results } : results[0];
+    const output = command === 'all' || command === 'smoke' ? { results } : results[0];
     process.stdout.write(`${JSON.stringify(output)}\n`);
   } else {
     process.stdout.write(`${results.map((result) => table(TITLES[result.benchmark], rowsWithLoad(result))).join('\n\n')}\n`);

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { DeliverPolicy, type JsMsg } from '@nats-io/jetstream';
-import type { KV } from '@nats-io/kv';
+import type { KV, KvEntry } from '@nats-io/kv';
 import type { Logger } from 'pino';
 import { decode, encode } from '../shared/codec.js';
 import { HostwrightError, InvalidInputError, errorMessage } from '../shared/errors.js';
@@ -77,9 +77,8 @@ export class FleetClient {
    */
   async desiredOf(project: string): Promise<Map<string, DesiredEntry>> {
     const entries = new Map<string, DesiredEntry>();
-    for (const key of await keysWithin(this.connection.desired, `*.${project}`)) {
+    for (const [key, entry] of await latestEntries(this.connection.desired, await keysWithin(this.connection.desired, `*.${project}`))) {
       const hostId = key.slice(0, key.length - project.length - 1);
-      const entry = await this.connection.desired.get(key);
       if (!entry || entry.operation !== 'PUT') continue;
       // The newest good document of the key's history: a replayed older one is damage too, or the
       // next write would reuse a revision the agent already holds (and silently ignores).
@@ -176,10 +175,27 @@ function integrityChecked(value: Uint8Array): Uint8Array {
   return envelope.document;
 }
 
+/** Gets in flight at once when reading a whole bucket: one awaited get per key cost a round trip each. */
+const PIPELINED_GETS = 64;
+
+/** Every key's latest entry, in key order, with up to PIPELINED_GETS gets in flight. */
+async function latestEntries(kv: KV, names: readonly string[]): Promise<[string, KvEntry | null][]> {
+  const entries: [string, KvEntry | null][] = names.map((key) => [key, null]);
+  let next = 0;
+  const lanes = Array.from({ length: Math.min(PIPELINED_GETS, names.length) }, async () => {
+    while (next < names.length) {
+      const index = next;
+      next += 1;
+      entries[index] = [names[index] as string, await kv.get(names[index] as string)];
+    }
+  });
+  await Promise.all(lanes);
+  return entries;
+}
+
 async function readAll<T>(kv: KV, parse: (value: Uint8Array, key: string) => T): Promise<T[]> {
   const values: T[] = [];
-  for (const key of await keysWithin(kv)) {
-    const entry = await kv.get(key);
+  for (const [key, entry] of await latestEntries(kv, await keysWithin(kv))) {
     if (!entry || entry.operation !== 'PUT') continue;
     try {
       values.push(parse(entry.value, key));

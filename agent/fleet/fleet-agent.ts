@@ -14,6 +14,7 @@ import { AgentMetrics } from '../metrics.js';
 import { planReport } from '../plan-report.js';
 import { Reconciler, type CycleReport } from '../reconciler.js';
 import { DockerRuntime } from '../runtime/docker-runtime.js';
+import type { RuntimeAdapter } from '../runtime/runtime-adapter.js';
 import { wakeOnRuntimeEvents } from '../runtime-triggers.js';
 import { openJournalWhenWritable } from '../store/open-journal.js';
 import { watchDesired, type DesiredTrust } from './desired-watcher.js';
@@ -39,6 +40,8 @@ export interface FleetAgentOptions {
   readonly signal: AbortSignal;
   /** Told once everything is started (tests, the CLI). */
   readonly onReady?: () => void;
+  /** The runtime to reconcile; the local Docker engine when omitted (benchmarks inject a simulated one). */
+  readonly runtime?: RuntimeAdapter;
 }
 
 /**
@@ -60,7 +63,7 @@ export async function runFleetAgent(options: FleetAgentOptions): Promise<void> {
     log.warn({ since: since.toISOString() }, message);
     await journal.appendEvents([{ id: randomUUID(), type: 'failed', severity: 'warning', hostId, project: HOST_PROJECT, message, timestamp: new Date().toISOString(), correlationID: randomUUID() }]);
   }
-  const runtime = new DockerRuntime();
+  const runtime = options.runtime ?? new DockerRuntime();
   const metrics = new AgentMetrics();
   const reconciler = new Reconciler({ runtime, journal, hostId, namePrefix: options.namePrefix, parallelism: options.parallelism, logger: log.child({ component: 'reconciler' }), onCyclesInFlight: (inFlight) => metrics.recordCyclesInFlight(inFlight) });
   const startedAt = new Date().toISOString();

@@ -132,9 +132,10 @@ async function applyLocal(file: string, options: ApplyOptions): Promise<void> {
   try {
     const correlationID = randomUUID();
     const { document, changed, previous } = await desiredFromFleet(host, fleet, { ...options, correlationID });
-    await host.journal.putDesired(document);
+    // Each journal write is an fsync: an unchanged apply (the common re-run) writes nothing.
+    if (changed) await host.journal.putDesired(document);
     // An explicit apply retries a revision the agent had given up on.
-    await host.journal.setRejected({ project: document.project });
+    if ((await host.journal.rejectedRevisions()).has(document.project)) await host.journal.setRejected({ project: document.project });
     const say = (line: string) => {
       if (!options.json && line !== '') process.stdout.write(`${line}\n`);
     };

@@ -54,17 +54,38 @@ export interface WrittenHost {
   readonly document: HostDesired;
 }
 
-/** Writes every host that must act (a new document, or a plan with changes) with compare-and-set. */
-export async function writeTargets(client: FleetClient, plans: readonly HostPlan[]): Promise<WrittenHost[]> {
-  const written: WrittenHost[] = [];
-  for (const { target, plan } of plans) {
-    if (!target.changed && !plan?.changes) continue;
+/** Desired-state writes in flight at once: one awaited write per host cost a server round trip each (~30 ms under load at 1000 hosts). */
+export const PIPELINED_WRITES = 64;
+
+/**
+ * Writes every host that must act (a new document, or a plan with changes) with compare-and-set,
+ * up to `inFlight` at once; after a failed write no further write starts, and the first error is thrown.
+ */
+export async function writeTargets(client: FleetClient, plans: readonly HostPlan[], inFlight = PIPELINED_WRITES): Promise<WrittenHost[]> {
+  const due = plans.flatMap(({ target, plan }): WrittenHost[] => {
+    if (!target.changed && !plan?.changes) return [];
     // An unchanged document still gets a new revision when its host must act: the agent converges new revisions.
-    const document = target.changed ? target.document : { ...target.document, revision: target.document.revision + 1 };
-    await client.writeDesired(document, target.kvRevision);
-    written.push({ hostId: target.hostId, document });
-  }
-  return written;
+    return [{ hostId: target.hostId, document: target.changed ? target.document : { ...target.document, revision: target.document.revision + 1 } }];
+  });
+  const expected = new Map(plans.map(({ target }) => [target.hostId, target.kvRevision]));
+  const done = new Set<WrittenHost>();
+  let next = 0;
+  let failure: { error: unknown } | undefined;
+  const lanes = Array.from({ length: Math.max(1, Math.min(inFlight, due.length)) }, async () => {
+    while (next < due.length && !failure) {
+      const host = due[next] as WrittenHost;
+      next += 1;
+      try {
+        await client.writeDesired(host.document, expected.get(host.hostId) ?? 0);
+        done.add(host);
+      } catch (error) {
+        failure ??= { error };
+      }
+    }
+  });
+  await Promise.all(lanes);
+  if (failure) throw failure.error;
+  return due.filter((host) => done.has(host));
 }
 
 export type HostProgress = 'waiting' | 'applying' | 'converged' | 'blocked' | 'failed' | 'stale' | 'timed-out';

@@ -1,0 +1,158 @@
+import { randomBytes } from 'node:crypto';
+import { NameConflictError } from '../shared/errors.js';
+import type { ContainerConfigView, ContainerState } from '../agent/core/snapshot.js';
+import type { ContainerCreateRequest, RuntimeAdapter, RuntimeContainerDetails, RuntimeContainerSummary, RuntimeEvent } from '../agent/runtime/runtime-adapter.js';
+
+/** Simulated engine latency per call, in milliseconds. */
+export interface HollowLatency {
+  readonly listMs: number;
+  readonly inspectMs: number;
+  readonly createMs: number;
+  readonly startMs: number;
+  readonly stopMs: number;
+  readonly removeMs: number;
+}
+
+/** Defaults near what one idle engine on this machine takes per call. */
+export function hollowLatency(mutationMs: number): HollowLatency {
+  return { listMs: 2, inspectMs: 1, createMs: mutationMs, startMs: mutationMs, stopMs: mutationMs, removeMs: mutationMs };
+}
+
+interface HollowContainer {
+  readonly id: string;
+  name: string;
+  state: ContainerState;
+  readonly labels: Readonly<Record<string, string>>;
+  readonly createdAt: number;
+  readonly view: ContainerConfigView;
+}
+
+/**
+ * An in-memory container engine behind the agent's RuntimeAdapter (a kubemark-style hollow node):
+ * the real agent code runs against it, each call takes its configured latency, and every change
+ * emits the event Docker would, so the agent's loop wakes as it does on a real host.
+ */
+export class HollowRuntime implements RuntimeAdapter {
+  readonly #containers = new Map<string, HollowContainer>();
+  readonly #images: Set<string>;
+  readonly #listeners = new Set<(event: RuntimeEvent) => void>();
+  #clock = 0;
+
+  constructor(
+    private readonly latency: HollowLatency,
+    images: readonly string[],
+  ) {
+    this.#images = new Set(images);
+  }
+
+  async listContainers(): Promise<RuntimeContainerSummary[]> {
+    await pause(this.latency.listMs);
+    return [...this.#containers.values()].map((c) => ({ id: c.id, name: c.name, state: c.state, health: 'none', labels: c.labels, createdAt: c.createdAt }));
+  }
+
+  async inspectContainer(id: string): Promise<RuntimeContainerDetails | undefined> {
+    await pause(this.latency.inspectMs);
+    const container = this.#containers.get(id);
+    return container ? { view: { ...container.view, name: container.name }, restartCount: 0, state: container.state, health: 'none' } : undefined;
+  }
+
+  async listImages(): Promise<string[]> {
+    return [...this.#images];
+  }
+
+  async pullImage(image: string): Promise<void> {
+    await pause(this.latency.createMs);
+    this.#images.add(image);
+  }
+
+  async createContainer(request: ContainerCreateRequest): Promise<string> {
+    await pause(this.latency.createMs);
+    if ([...this.#containers.values()].some((c) => c.name === request.name)) throw new NameConflictError(`the name ${request.name} is already in use`);
+    const id = randomBytes(32).toString('hex');
+    const { config } = request;
+    const labels = sortedRecord({ ...config.labels, ...request.identityLabels });
+    this.#clock += 1;
+    const view: ContainerConfigView = {
+      name: request.name,
+      image: config.image,
+      command: [...(config.command ?? [])],
+      env: Object.entries(config.env).map(([key, value]) => `${key}=${value}`).sort(),
+      labels,
+      ports: [...config.ports].sort(),
+      mounts: [...config.volumes].sort(),
+      restart: `${config.restart}:0`,
+      healthcheck: config.healthcheck?.test ? [...config.healthcheck.test] : [],
+    };
+    this.#containers.set(id, { id, name: request.name, state: 'created', labels, createdAt: this.#clock, view });
+    this.#emit(id, 'create');
+    return id;
+  }
+
+  async startContainer(id: string): Promise<'started' | 'already-running'> {
+    await pause(this.latency.startMs);
+    const container = this.#get(id);
+    if (container.state === 'running') return 'already-running';
+    container.state = 'running';
+    this.#emit(id, 'start');
+    return 'started';
+  }
+
+  async renameContainer(id: string, name: string): Promise<'renamed' | 'already-named'> {
+    await pause(this.latency.inspectMs);
+    const container = this.#get(id);
+    if (container.name === name) return 'already-named';
+    if ([...this.#containers.values()].some((c) => c.name === name)) throw new NameConflictError(`the name ${name} is already in use`);
+    container.name = name;
+    this.#emit(id, 'rename');
+    return 'renamed';
+  }
+
+  async unpauseContainer(id: string): Promise<'unpaused' | 'not-paused'> {
+    const container = this.#get(id);
+    if (container.state !== 'paused') return 'not-paused';
+    container.state = 'running';
+    this.#emit(id, 'unpause');
+    return 'unpaused';
+  }
+
+  async stopContainer(id: string): Promise<'stopped' | 'already-stopped' | 'missing'> {
+    await pause(this.latency.stopMs);
+    const container = this.#containers.get(id);
+    if (!container) return 'missing';
+    if (container.state !== 'running' && container.state !== 'paused') return 'already-stopped';
+    container.state = 'exited';
+    this.#emit(id, 'die');
+    return 'stopped';
+  }
+
+  async removeContainer(id: string): Promise<'removed' | 'missing'> {
+    await pause(this.latency.removeMs);
+    if (!this.#containers.delete(id)) return 'missing';
+    this.#emit(id, 'destroy');
+    return 'removed';
+  }
+
+  watchEvents(onEvent: (event: RuntimeEvent) => void, signal: AbortSignal): void {
+    this.#listeners.add(onEvent);
+    signal.addEventListener('abort', () => this.#listeners.delete(onEvent), { once: true });
+  }
+
+  #get(id: string): HollowContainer {
+    const container = this.#containers.get(id);
+    // Docker answers 404 here; the executor treats it as a failed action, as it would on a real host.
+    if (!container) throw new Error(`no such container: ${id}`);
+    return container;
+  }
+
+  #emit(containerId: string, action: string): void {
+    for (const listener of this.#listeners) listener({ type: 'container', action, containerId });
+  }
+}
+
+function pause(ms: number): Promise<void> {
+  return ms <= 0 ? Promise.resolve() : new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+function sortedRecord(record: Record<string, string>): Record<string, string> {
+  return Object.fromEntries(Object.entries(record).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+}

@@ -4,11 +4,13 @@ import fc from 'fast-check';
 import type { z } from 'zod';
 import { rolloutStateSchema } from '../../coordinator/rollout/rollout-state.js';
 import { decode, encode } from '../../shared/codec.js';
-import { SchemaError } from '../../shared/errors.js';
+import { SchemaError, SignatureError } from '../../shared/errors.js';
 import { hostwrightEventSchema } from '../../shared/events.js';
 import { hostDesiredSchema } from '../../shared/host-desired.js';
+import { signDocument, verifySignedDocument } from '../../shared/signed-document.js';
 import { hostRegistrationSchema, planReplySchema, planRequestSchema, statusReportSchema } from '../../shared/wire.js';
 import { desired, service } from '../lib/builders.js';
+import { testSigner } from '../lib/signing.js';
 import { assertNoPollution, assertPlainTree, corruptedOf, extremeValue, fuzz, hostileValue, mutatedBytesOf } from '../lib/hostile-input.js';
 
 const RUNS = Number(process.env.HOSTWRIGHT_FUZZ_RUNS ?? 10_000);
@@ -149,4 +151,41 @@ describe('wire decoders under hostile input', () => {
       assert.ok(accepted > 0 && accepted < RUNS, `accepted ${accepted} of ${RUNS}`);
     });
   }
+});
+
+describe('signed desired state under hostile input', () => {
+  const coordinator = testSigner();
+  const stranger = testSigner();
+  const documentBytes = encode(document);
+  const signed = signDocument(documentBytes, coordinator.seed);
+  const envelope = { document: documentBytes, signature: new Uint8Array(64), signer: coordinator.publicKey };
+  const hostileSigned = fc.oneof(
+    { weight: 100, arbitrary: fc.uint8Array({ maxLength: 256 }) },
+    { weight: 400, arbitrary: mutatedBytesOf(signed) },
+    { weight: 200, arbitrary: corruptedOf(envelope).map(encode) },
+    { weight: 100, arbitrary: wireBytesFor(document).map((bytes) => signDocument(bytes, stranger.seed)) },
+    { weight: 100, arbitrary: fc.uint8Array({ minLength: 64, maxLength: 64 }).map((signature) => encode({ document: documentBytes, signature, signer: coordinator.publicKey })) },
+    { weight: 100, arbitrary: hostileValue.map(encode) },
+  );
+
+  it(`accepts only the coordinator's exact signed bytes among ${RUNS} generated values; everything else is a SignatureError or SchemaError`, () => {
+    assert.deepEqual(decode(hostDesiredSchema, verifySignedDocument(signed, coordinator.publicKey), 'desired'), document);
+    fuzz(
+      hostileSigned,
+      (bytes) => {
+        const started = performance.now();
+        try {
+          const vouched = verifySignedDocument(bytes, coordinator.publicKey);
+          // Unforgeable: whatever was mutated, a verified value carries exactly the signed bytes.
+          assert.deepEqual(Buffer.from(vouched), Buffer.from(documentBytes));
+          assert.deepEqual(decode(hostDesiredSchema, vouched, 'desired'), document);
+        } catch (error) {
+          if (!(error instanceof SignatureError) && !(error instanceof SchemaError)) throw error;
+        }
+        assert.ok(performance.now() - started < HANG_MS, 'verification finished');
+        assertNoPollution();
+      },
+      RUNS,
+    );
+  });
 });

@@ -54,7 +54,7 @@ export function natsAccessOf(options: NatsOptions, env: NodeJS.ProcessEnv = proc
   const certFile = options.tlsCert ?? nonEmpty(env.HOSTWRIGHT_TLS_CERT);
   const keyFile = options.tlsKey ?? nonEmpty(env.HOSTWRIGHT_TLS_KEY);
   if ((certFile === undefined) !== (keyFile === undefined)) throw new InvalidInputError('--tls-cert and --tls-key go together (a client certificate needs its key)');
-  const tls = caFile ?? certFile ? { caFile, certFile, keyFile } : undefined;
+  const tls = (caFile ?? certFile) === undefined ? undefined : { caFile, certFile, keyFile };
   return { credsFile, tls };
 }
 

@@ -63,6 +63,8 @@ export function coordinatorPermissions(): Permissions {
       '$JS.API.INFO',
       ...streams.map((stream) => `$JS.API.STREAM.CREATE.${stream}`),
       ...streams.map((stream) => `$JS.API.STREAM.INFO.${stream}`),
+      // Turns off rollup headers on the buckets hosts write to (see shared/stream-replicas.ts).
+      ...[BUCKETS.hosts, BUCKETS.status].map((bucket) => `$JS.API.STREAM.UPDATE.${kvStream(bucket)}`),
       ...streams.map((stream) => `$JS.API.CONSUMER.CREATE.${stream}.>`),
       ...streams.map((stream) => `$JS.API.CONSUMER.INFO.${stream}.*`),
       `$JS.API.CONSUMER.MSG.NEXT.${EVENTS_STREAM}.*`,

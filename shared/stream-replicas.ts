@@ -38,5 +38,15 @@ export async function ensureFleetStorage(nc: NatsConnection, jsm: JetStreamManag
     kvm.create(BUCKETS.status, { history: 1, replicas }),
     kvm.create(BUCKETS.rollouts, { history: 8, replicas }),
   ]);
+  await Promise.all([BUCKETS.hosts, BUCKETS.status].map((bucket) => forbidRollups(jsm, `KV_${bucket}`)));
   return { desired, hosts, status, rollouts };
+}
+
+/**
+ * Hosts write their own keys in these buckets; a `Nats-Rollup: all` header on such a write would
+ * purge every other host's entry, so the streams refuse rollups (KV puts never send one).
+ */
+async function forbidRollups(jsm: JetStreamManager, stream: string): Promise<void> {
+  const info = await jsm.streams.info(stream);
+  if (info.config.allow_rollup_hdrs) await jsm.streams.update(stream, { ...info.config, allow_rollup_hdrs: false });
 }

@@ -5,7 +5,7 @@ import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { connect, nkeyAuthenticator, type NatsConnection, type Subscription } from '@nats-io/transport-node';
+import { connect, headers, nkeyAuthenticator, type NatsConnection, type Subscription } from '@nats-io/transport-node';
 import { jetstream } from '@nats-io/jetstream';
 import { Kvm } from '@nats-io/kv';
 import { createUser } from '@nats-io/nkeys';
@@ -140,6 +140,19 @@ describe('least-privilege NATS: the config `fleet init` generates, on a real nat
     await assert.rejects((await kvm.open(BUCKETS.status)).put(hostB, encode({ forged: true })), deniedPublish(`$KV.hw_status.${hostB}`));
     await assert.rejects((await kvm.open(BUCKETS.hosts)).put(hostB, encode({ forged: true })), deniedPublish(`$KV.hw_hosts.${hostB}`));
     assert.deepEqual((await coordinator.hosts()).map((host) => host.hostId).filter((id) => id === hostB), []);
+  });
+
+  it('host A cannot wipe other hosts\' status or registry with a rollup header on its own key', async () => {
+    const nc = await asHost(hostA);
+    const js = jetstream(nc, { checkAPI: false });
+    const rollup = headers();
+    rollup.set('Nats-Rollup', 'all');
+    await (await new Kvm(js).open(BUCKETS.status)).put(hostA, encode({ own: true }));
+    await (await new Kvm(jetstream(await asHost(hostB), { checkAPI: false })).open(BUCKETS.status)).put(hostB, encode({ kept: true }));
+    for (const bucket of [BUCKETS.status, BUCKETS.hosts]) {
+      await assert.rejects(js.publish(`$KV.${bucket}.${hostA}`, encode({}), { headers: rollup, timeout: 3_000 }), /rollup not permitted/);
+    }
+    assert.notEqual(await coordinator.connection.status.get(hostB), null, 'B\'s status survived');
   });
 
   it('host A cannot answer B\'s plan requests', async () => {

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { connect } from '@nats-io/transport-node';
 import { Kvm } from '@nats-io/kv';
 import { unpack } from 'msgpackr';
+import { openSignedDocument } from '../../shared/signed-document.js';
 import type { RolloutHost, RolloutState } from '../../coordinator/rollout/rollout-state.js';
 import { LABELS } from '../../shared/labels.js';
 import { BUCKETS, desiredKey } from '../../shared/subjects.js';
@@ -140,12 +141,12 @@ describe('rollout: waves, gates, pause, rollback, resume, offline hosts and star
     if (app.length !== 1 || app[0]?.state !== 'running' || app[0].version !== version) return `${hostId}: containers ${JSON.stringify(app)}, want one running VERSION=${version}`;
     return undefined;
   };
-  /** The desired document's revision in KV, read directly. */
+  /** The desired document's revision in KV, read directly (inside its signed envelope). */
   const desiredRevision = async (hostId: string): Promise<number | undefined> => {
     const nc = await connect({ servers: server.url, timeout: 5_000 });
     try {
       const entry = await (await new Kvm(nc).open(BUCKETS.desired)).get(desiredKey(hostId, project));
-      return entry && entry.operation === 'PUT' ? (unpack(entry.value) as { revision: number }).revision : undefined;
+      return entry && entry.operation === 'PUT' ? (unpack(openSignedDocument(entry.value).document) as { revision: number }).revision : undefined;
     } finally {
       await nc.close();
     }

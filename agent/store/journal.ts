@@ -45,6 +45,9 @@ export interface EventPage {
  * The agent's durable memory in LevelDB: desired documents, the intent journal, ownership
  * records and the event outbox. Every write that guards a mutation is a sync (fsync'd) batch.
  */
+/** How long opening waits for another process's lock on the journal before giving up. */
+const LOCK_WAIT_MS = 5_000;
+
 export class Journal implements JournalView {
   readonly #db: Level<string, Uint8Array>;
   readonly #owners = new Map<string, OwnerRecord>();
@@ -70,16 +73,22 @@ export class Journal implements JournalView {
     this.verifyOwnerToken = ownerTokenVerifier(ownerSecret);
   }
 
-  /** Opens (creating) the journal in dataDir; a second process on the same dir gets DataDirLockedError. */
+  /** Opens (creating) the journal in dataDir; a process that holds it longer than LOCK_WAIT_MS gets DataDirLockedError. */
   static async open(dataDir: string): Promise<Journal> {
     await mkdir(dataDir, { recursive: true });
     const db = new Level<string, Uint8Array>(`${dataDir}/journal`, { keyEncoding: 'utf8', valueEncoding: 'view' });
-    try {
-      await db.open();
-    } catch (error) {
-      const code = (error as { code?: string; cause?: { code?: string } }).cause?.code ?? (error as { code?: string }).code;
-      if (code === 'LEVEL_LOCKED') throw new DataDirLockedError(`data dir ${dataDir} is in use by another Hostwright process (an agent?); stop it or pass another --data-dir`, { cause: error });
-      throw new JournalError(`cannot open the journal in ${dataDir}: ${errorMessage(error)}`, { cause: error });
+    // A CLI command reading the journal (status, events) holds its lock for a moment; an agent holds it for good.
+    const lockDeadline = Date.now() + LOCK_WAIT_MS;
+    for (;;) {
+      try {
+        await db.open();
+        break;
+      } catch (error) {
+        const code = (error as { code?: string; cause?: { code?: string } }).cause?.code ?? (error as { code?: string }).code;
+        if (code !== 'LEVEL_LOCKED') throw new JournalError(`cannot open the journal in ${dataDir}: ${errorMessage(error)}`, { cause: error });
+        if (Date.now() >= lockDeadline) throw new DataDirLockedError(`data dir ${dataDir} is in use by another Hostwright process (an agent?); stop it or pass another --data-dir`, { cause: error });
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
     }
     let ownerSecret: Uint8Array;
     try {

@@ -23,7 +23,7 @@ describe('chaos 1: agent SIGKILL at random points of an apply (real agents, NATS
     await server?.cleanup();
   });
 
-  it(`${KILLS} kills: no duplicate, orphan or missing container, every intent resolved, every event in the stream once`, { timeout: 10 * 60_000 }, async (t) => {
+  it(`${KILLS} kills: no duplicate, orphan or missing container, every intent resolved, every event in the stream once`, { timeout: 25 * 60_000 }, async (t) => {
     const seed = Number(process.env.HW_CHAOS_SEED ?? Date.now() % 1_000_000);
     const random = prng(seed);
     t.diagnostic(`seed ${seed} (repeat with HW_CHAOS_SEED=${seed})`);

@@ -18,6 +18,7 @@ describe('chaos 1: agent SIGKILL at random points of an apply (real agents, NATS
   let server: NatsServerHandle | undefined;
   let fleet: ChaosFleet | undefined;
   after(async () => {
+    if (fleet?.stalledListings) tally.note(`${fleet.stalledListings} apply run(s) failed on a stalled KV key listing and were run again`);
     await tally.write();
     await fleet?.cleanup();
     await server?.cleanup();

@@ -32,6 +32,7 @@ describe('chaos 2: one node of a 3-node NATS cluster killed during an apply and 
   let cluster: NatsClusterHandle | undefined;
   let fleet: ChaosFleet | undefined;
   after(async () => {
+    if (fleet?.stalledListings) tally.note(`${fleet.stalledListings} apply run(s) failed on a stalled KV key listing and were run again`);
     await tally.write();
     await fleet?.cleanup();
     await cluster?.cleanup();

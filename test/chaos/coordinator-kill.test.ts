@@ -22,6 +22,7 @@ describe('chaos 5: coordinator killed mid-apply and mid-rollout (real CLI, agent
   let server: NatsServerHandle | undefined;
   let fleet: ChaosFleet | undefined;
   after(async () => {
+    if (fleet?.stalledListings) tally.note(`${fleet.stalledListings} apply run(s) failed on a stalled KV key listing and were run again`);
     await tally.write();
     await fleet?.cleanup();
     await server?.cleanup();

@@ -24,6 +24,7 @@ describe('chaos 6: agent data dir on a full disk and on a read-only mount (real 
   let mountDir: string | undefined;
   let mounted = false;
   after(async () => {
+    if (fleet?.stalledListings) tally.note(`${fleet.stalledListings} apply run(s) failed on a stalled KV key listing and were run again`);
     await tally.write();
     await fleet?.cleanup();
     await server?.cleanup();

@@ -17,6 +17,7 @@ describe('chaos 4: dockerd restarted during an apply (a private dockerd, real ag
   let engine: PrivateDockerd | undefined;
   let fleet: ChaosFleet | undefined;
   after(async () => {
+    if (fleet?.stalledListings) tally.note(`${fleet.stalledListings} apply run(s) failed on a stalled KV key listing and were run again`);
     await tally.write();
     await fleet?.cleanup();
     await engine?.cleanup();

@@ -23,6 +23,7 @@ describe('chaos 7: load, 50 services x 3 hosts changed 20 times in quick success
   let server: NatsServerHandle | undefined;
   let fleet: ChaosFleet | undefined;
   after(async () => {
+    if (fleet?.stalledListings) tally.note(`${fleet.stalledListings} apply run(s) failed on a stalled KV key listing and were run again`);
     await tally.write();
     await fleet?.cleanup();
     await server?.cleanup();

@@ -17,6 +17,7 @@ describe('chaos 3: agent partitioned from NATS during an apply (real TCP proxy, 
   let server: NatsServerHandle | undefined;
   let fleet: ChaosFleet | undefined;
   after(async () => {
+    if (fleet?.stalledListings) tally.note(`${fleet.stalledListings} apply run(s) failed on a stalled KV key listing and were run again`);
     await tally.write();
     await fleet?.cleanup();
     await server?.cleanup();

@@ -55,6 +55,8 @@ export interface ChaosFleetOptions {
 
 export class ChaosFleet {
   readonly services: Map<string, ServiceShape>;
+  /** Applies that failed on a stalled KV key listing and were run again. */
+  stalledListings = 0;
   #nc: NatsConnection | undefined;
 
   private constructor(
@@ -112,7 +114,12 @@ export class ChaosFleet {
   /** Writes the fleet file and runs `apply` to the end; throws on a non-zero exit. */
   async apply(extra: readonly string[] = []): Promise<CliResult> {
     await this.writeFleetFile();
-    const result = await this.cli(['apply', '-f', this.file, ...extra]);
+    let result = await this.cli(['apply', '-f', this.file, ...extra]);
+    // A stalled KV key listing (see docs/RELIABILITY.md) fails the command with this message: run it again, and count it.
+    for (let retry = 1; retry <= 3 && result.code !== 0 && /listing keys of a NATS KV bucket took over/.test(result.stderr); retry += 1) {
+      this.stalledListings += 1;
+      result = await this.cli(['apply', '-f', this.file, ...extra]);
+    }
     if (result.code !== 0) throw new Error(`apply exited ${result.code}:\n${result.stdout}\n${result.stderr}\n${this.agentLogs()}`);
     return result;
   }

@@ -12,6 +12,7 @@ import { Kvm } from '@nats-io/kv';
 import { unpack } from 'msgpackr';
 import type Docker from 'dockerode';
 import { LABELS } from '../../shared/labels.js';
+import { openSignedDocument } from '../../shared/signed-document.js';
 import { BUCKETS, EVENTS_STREAM, desiredKey } from '../../shared/subjects.js';
 import type { ContainerCount, EventCount } from './chaos-results.js';
 import { runCli, startCli, type CliResult } from './cli.js';
@@ -134,13 +135,13 @@ export class ChaosFleet {
     return this.#nc;
   }
 
-  /** The project's desired revision per host in KV, read directly. */
+  /** The project's desired revision per host in KV, read directly (inside the coordinator's signed envelope). */
   async desiredRevisions(): Promise<Map<string, number | undefined>> {
     const kv = await new Kvm(await this.connection()).open(BUCKETS.desired);
     const revisions = new Map<string, number | undefined>();
     for (const hostId of this.hostIds) {
       const entry = await kv.get(desiredKey(hostId, this.project));
-      revisions.set(hostId, entry && entry.operation === 'PUT' ? (unpack(entry.value) as { revision: number }).revision : undefined);
+      revisions.set(hostId, entry && entry.operation === 'PUT' ? (unpack(openSignedDocument(entry.value).document) as { revision: number }).revision : undefined);
     }
     return revisions;
   }

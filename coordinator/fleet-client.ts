@@ -6,7 +6,7 @@ import { decode, encode } from '../shared/codec.js';
 import { HostwrightError, InvalidInputError, errorMessage } from '../shared/errors.js';
 import { hostwrightEventSchema, type HostwrightEvent } from '../shared/events.js';
 import { hostDesiredSchema, type HostDesired } from '../shared/host-desired.js';
-import { connectFleet, type FleetConnection, type NatsAccess } from '../shared/nats-connection.js';
+import { connectFleet, isTimeout, retryOnTimeout, type FleetConnection, type NatsAccess } from '../shared/nats-connection.js';
 import { openSignedDocument, signDocument, signatureHolds, verifySignedDocument } from '../shared/signed-document.js';
 import { EVENTS_STREAM, desiredKey, eventFilter, planRpcSubject } from '../shared/subjects.js';
 import { MAX_WIRE_BYTES, hostRegistrationSchema, planReplySchema, statusReportSchema, type HostRegistration, type PlanReply, type StatusReport } from '../shared/wire.js';
@@ -82,12 +82,15 @@ export class FleetClient {
       if (!entry || entry.operation !== 'PUT') continue;
       // The newest good document of the key's history: a replayed older one is damage too, or the
       // next write would reuse a revision the agent already holds (and silently ignores).
-      let lastGood: HostDesired | undefined;
-      for await (const old of await this.connection.desired.history({ key })) {
-        if (old.operation !== 'PUT' || old.revision >= entry.revision) continue;
-        const candidate = this.#acceptableDesired(old.value, hostId, project);
-        if (candidate && (!lastGood || candidate.revision > lastGood.revision)) lastGood = candidate;
-      }
+      const lastGood = await retryOnTimeout(async () => {
+        let newest: HostDesired | undefined;
+        for await (const old of await this.connection.desired.history({ key })) {
+          if (old.operation !== 'PUT' || old.revision >= entry.revision) continue;
+          const candidate = this.#acceptableDesired(old.value, hostId, project);
+          if (candidate && (!newest || candidate.revision > newest.revision)) newest = candidate;
+        }
+        return newest;
+      });
       const document = this.#acceptableDesired(entry.value, hostId, project);
       if (document && (!lastGood || document.revision > lastGood.revision)) {
         entries.set(hostId, { document, kvRevision: entry.revision });
@@ -126,11 +129,13 @@ export class FleetClient {
 
   /** Events from the stream, oldest first; with follow, keeps delivering until the signal aborts. */
   async events(query: EventQuery, onEvent: (event: HostwrightEvent) => void): Promise<void> {
-    const consumer = await this.connection.js.consumers.get(EVENTS_STREAM, {
-      filter_subjects: eventFilter(query),
-      ...(query.since ? { deliver_policy: DeliverPolicy.StartTime, opt_start_time: query.since.toISOString() } : { deliver_policy: DeliverPolicy.All }),
+    const { consumer, info } = await retryOnTimeout(async () => {
+      const ordered = await this.connection.js.consumers.get(EVENTS_STREAM, {
+        filter_subjects: eventFilter(query),
+        ...(query.since ? { deliver_policy: DeliverPolicy.StartTime, opt_start_time: query.since.toISOString() } : { deliver_policy: DeliverPolicy.All }),
+      });
+      return { consumer: ordered, info: await ordered.info(true) };
     });
-    const info = await consumer.info(true);
     let remaining = info.num_pending;
     if (!query.follow && remaining === 0) return;
     const messages = await consumer.consume();
@@ -207,16 +212,25 @@ async function readAll<T>(kv: KV, parse: (value: Uint8Array, key: string) => T):
 }
 
 /** A KV key listing rides on an ordered consumer that can stall when the stream's leader dies: give up instead of hanging. */
-const KEY_LISTING_TIMEOUT_MS = 15_000;
+const KEY_LISTING_TIMEOUT_MS = 8_000;
 
-async function keysWithin(kv: KV, filter?: string): Promise<string[]> {
+/** The listing's consumer may sit on a peer that just died: list again, a few times, before giving up. */
+export function keysWithin(kv: KV, filter?: string): Promise<string[]> {
+  return retryOnTimeout(() => listKeys(kv, filter), { retryable: (error) => isTimeout(error) || error instanceof KeyListingStalledError });
+}
+
+class KeyListingStalledError extends HostwrightError {
+  override readonly name = 'KeyListingStalledError';
+}
+
+async function listKeys(kv: KV, filter?: string): Promise<string[]> {
   const iterator = await kv.keys(filter);
   const keys: string[] = [];
   let timer: NodeJS.Timeout | undefined;
   const timedOut = new Promise<never>((_, reject) => {
     timer = setTimeout(() => {
       iterator.stop();
-      reject(new HostwrightError(`listing keys of a NATS KV bucket took over ${KEY_LISTING_TIMEOUT_MS / 1000} s (a NATS node may have just failed); run the command again`));
+      reject(new KeyListingStalledError(`listing keys of a NATS KV bucket took over ${KEY_LISTING_TIMEOUT_MS / 1000} s (a NATS node may have just failed); run the command again`));
     }, KEY_LISTING_TIMEOUT_MS);
   });
   try {

@@ -54,9 +54,9 @@ export interface ConnectOptions {
 export async function connectFleet(options: ConnectOptions): Promise<FleetConnection> {
   const nc = await connectNats(options);
   try {
-    const jsm = await jetstreamManager(nc, { timeout: options.timeoutMs ?? 5_000 });
+    const jsm = await retryOnTimeout(() => jetstreamManager(nc, { timeout: options.timeoutMs ?? 5_000 }));
     const js = jetstream(nc, { timeout: options.timeoutMs ?? 5_000 });
-    const { desired, hosts, status, rollouts } = await ensureFleetStorage(nc, jsm, js);
+    const { desired, hosts, status, rollouts } = await retryOnTimeout(() => ensureFleetStorage(nc, jsm, js));
     return { nc, js, desired, hosts, status, rollouts, close: () => closeNats(nc) };
   } catch (error) {
     await nc.close();
@@ -165,4 +165,36 @@ export function compareVersions(a: string, b: string): number {
     if (delta !== 0) return delta;
   }
   return 0;
+}
+
+/** Tries after a timeout: attempts in all, and which errors count as one. */
+export interface RetryOptions {
+  readonly attempts?: number;
+  readonly retryable?: (error: unknown) => boolean;
+}
+
+/**
+ * Runs a JetStream operation again when it times out. Right after a cluster node dies, requests
+ * time out while leaders are elected, and a new ephemeral consumer may be placed on the dead
+ * peer; a second try is placed anew. Other errors are thrown at once.
+ */
+export async function retryOnTimeout<T>(operation: () => Promise<T>, options: RetryOptions = {}): Promise<T> {
+  const attempts = options.attempts ?? 4;
+  const retryable = options.retryable ?? isTimeout;
+  for (let attempt = 1; ; attempt += 1) {
+    try {
+      return await operation();
+    } catch (error) {
+      if (attempt >= attempts || !retryable(error)) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 250 * attempt));
+    }
+  }
+}
+
+/** A NATS request timeout, also when wrapped as another error's cause. */
+export function isTimeout(error: unknown): boolean {
+  for (let current = error; current instanceof Error; current = current.cause) {
+    if (current.name === 'TimeoutError') return true;
+  }
+  return false;
 }

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { KV } from '@nats-io/kv';
 import type { Logger } from 'pino';
 import { decode } from '../../shared/codec.js';
-import { SignatureError, errorMessage } from '../../shared/errors.js';
+import { JournalError, SignatureError, errorMessage } from '../../shared/errors.js';
 import { HOST_PROJECT } from '../../shared/events.js';
 import { hostDesiredSchema, type HostDesired } from '../../shared/host-desired.js';
 import { openSignedDocument, signatureHolds, verifySignedDocument } from '../../shared/signed-document.js';
@@ -54,7 +54,8 @@ export async function watchDesired(kv: KV, options: DesiredWatcherOptions): Prom
  * One value of a desired key, checked in this order: size, signature (before any decoding of the
  * document), schema, host and project of the key, revision. Re-delivery of the revision the agent
  * holds is a silent no-op; an older one is a replay and refused like every other bad value: an
- * error event, a refusal in the host's status, and the last good state kept.
+ * error event, a refusal in the host's status, and the last good state kept. A journal that cannot
+ * store a good document throws JournalError instead: the caller watches again later.
  */
 export async function acceptDesired(key: string, value: Uint8Array, options: Omit<DesiredWatcherOptions, 'signal'>): Promise<'accepted' | 'unchanged' | 'rejected'> {
   const project = key.slice(options.hostId.length + 1);
@@ -72,6 +73,9 @@ export async function acceptDesired(key: string, value: Uint8Array, options: Omi
     options.onAccepted(document);
     return 'accepted';
   } catch (error) {
+    // The journal could not store a good document (full or read-only disk): that is no refusal.
+    // The watch ends with the error and is restarted, which delivers the latest value again.
+    if (error instanceof JournalError) throw error;
     const reason = error instanceof SignatureError ? `${error.problem}: ${error.message}` : errorMessage(error);
     const message = `rejected desired state on key ${key}: ${reason}; keeping the last good state`;
     options.logger.error({ key }, message);

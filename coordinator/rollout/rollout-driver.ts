@@ -1,7 +1,7 @@
 import { decode, encode } from '../../shared/codec.js';
 import { HostwrightError } from '../../shared/errors.js';
 import type { HostDesired } from '../../shared/host-desired.js';
-import type { FleetClient } from '../fleet-client.js';
+import { keysWithin, type FleetClient } from '../fleet-client.js';
 import { desiredContentHash } from '../placement.js';
 import { FINISHED_STATUSES, rolloutStateSchema, type RolloutState } from './rollout-state.js';
 import { advanceRollout, type HostObservation } from './rollout-step.js';
@@ -31,7 +31,7 @@ export class RolloutStore {
 
   async list(): Promise<RolloutState[]> {
     const states: RolloutState[] = [];
-    for await (const key of await this.client.connection.rollouts.keys()) {
+    for (const key of await keysWithin(this.client.connection.rollouts)) {
       const found = await this.get(key).catch(() => undefined);
       if (found) states.push(found.state);
     }

@@ -8,6 +8,7 @@ import { pino } from 'pino';
 import { acceptDesired, type DesiredTrust } from '../../agent/fleet/desired-watcher.js';
 import { Journal } from '../../agent/store/journal.js';
 import { encode } from '../../shared/codec.js';
+import { JournalError } from '../../shared/errors.js';
 import { desired, service } from '../lib/builders.js';
 import { signedValue, testSigner } from '../lib/signing.js';
 
@@ -83,5 +84,19 @@ describe('desired-state acceptance', () => {
     const envelope = unpack(signedValue({ ...second, revision: 3 }, coordinator)) as Record<string, unknown>;
     assert.equal(await acceptDesired('h1.shop', pack({ ...envelope, document: encode({ ...second, revision: 4 }) }), options), 'rejected');
     assert.deepEqual((await journal.desiredDocuments()).map((d) => d.revision), [2]);
+  });
+
+  it('a journal that cannot store a good document is no refusal: acceptDesired throws JournalError, so the watch delivers the value again', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'hw-accept-'));
+    dirs.push(dir);
+    const journal = await Journal.open(dir);
+    const options = { hostId: 'h1', trust: { kind: 'pinned', coordinatorKey: coordinator.publicKey } as const, journal, logger: pino({ level: 'silent' }), onAccepted: () => undefined };
+    await journal.close(); // every write now fails, as on a full or read-only disk
+    const value = signedValue(desired('shop', { web: service() }, { revision: 2 }), coordinator);
+    await assert.rejects(acceptDesired('h1.shop', value, options), JournalError);
+    const reopened = await Journal.open(dir);
+    journals.push(reopened);
+    assert.deepEqual(await reopened.desiredRefusals(), [], 'no refusal was recorded');
+    assert.equal(await acceptDesired('h1.shop', value, { ...options, journal: reopened }), 'accepted', 'delivered again, it is stored');
   });
 });

@@ -1,3 +1,4 @@
+import { retryOnTimeout } from '../../../shared/nats-connection.js';
 import type { Command } from 'commander';
 import { InvalidInputError } from '../../../shared/errors.js';
 import type { HostDesired } from '../../../shared/host-desired.js';
@@ -64,16 +65,18 @@ async function rollbackRollout(client: FleetClient, id: string, options: Rollbac
 
 async function rollbackHost(client: FleetClient, hostId: string, project: string, options: RollbackOptions): Promise<void> {
   const key = desiredKey(hostId, project);
-  const history = await client.connection.desired.history({ key });
-  const documents: HostDesired[] = [];
-  for await (const entry of history) {
-    if (entry.operation !== 'PUT') continue;
-    try {
-      documents.push(client.openDesired(entry.value, `desired ${key}`));
-    } catch {
-      // A damaged value in the history is never a rollback target.
+  const documents = await retryOnTimeout(async () => {
+    const found: HostDesired[] = [];
+    for await (const entry of await client.connection.desired.history({ key })) {
+      if (entry.operation !== 'PUT') continue;
+      try {
+        found.push(client.openDesired(entry.value, `desired ${key}`));
+      } catch {
+        // A damaged value in the history is never a rollback target.
+      }
     }
-  }
+    return found;
+  });
   const current = documents.at(-1);
   const previous = [...documents].reverse().find((document) => current && document.revision < current.revision && JSON.stringify(document.services) !== JSON.stringify(current.services));
   if (!current || !previous) throw new InvalidInputError(`${key} has no earlier revision with other content in its history`);

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
-import { errorMessage } from '../shared/errors.js';
+import { RuntimeUnreachableError, errorMessage } from '../shared/errors.js';
 import { HOST_PROJECT } from '../shared/events.js';
 import type { CycleReport, Reconciler } from './reconciler.js';
 import type { Journal } from './store/journal.js';
@@ -38,6 +38,8 @@ export class AgentLoop {
   #resync: NodeJS.Timeout | undefined;
   #retry: NodeJS.Timeout | undefined;
   #failures = 0;
+  /** Of #failures, those where the engine did not answer: they back off but never reject a revision. */
+  #unreachableFailures = 0;
   #failingRevisions = '';
   #stopped = false;
 
@@ -104,6 +106,7 @@ export class AgentLoop {
       this.#options.onCycle?.(report);
       if (!report.failed) {
         this.#failures = 0;
+        this.#unreachableFailures = 0;
         return;
       }
       await this.#onFailure(revisions, `action failed: ${report.results.find((r) => r.outcome === 'failed')?.message ?? 'unknown'}`, correlationID, log);
@@ -116,19 +119,23 @@ export class AgentLoop {
           .appendEvents([{ id: randomUUID(), type: 'failed', severity: 'error', hostId: this.reconciler.hostId, project: HOST_PROJECT, message: `reconcile cycle failed: ${errorMessage(error)}; retrying with backoff`, timestamp: new Date().toISOString(), correlationID }])
           .catch((journalError: unknown) => log.error({ err: journalError }, 'cannot record the failure event'));
       }
-      await this.#onFailure(revisions, errorMessage(error), correlationID, log);
+      // An engine that does not answer says nothing about the revision: retry, but never reject it for that.
+      await this.#onFailure(revisions, errorMessage(error), correlationID, log, !(error instanceof RuntimeUnreachableError));
     }
   }
 
-  async #onFailure(revisions: string, reason: string, correlationID: string, log: Logger): Promise<void> {
+  async #onFailure(revisions: string, reason: string, correlationID: string, log: Logger, countsAgainstRevision = true): Promise<void> {
     if (revisions !== this.#failingRevisions) {
       this.#failingRevisions = revisions;
       this.#failures = 0;
+      this.#unreachableFailures = 0;
     }
     this.#failures += 1;
-    if (this.#failures >= this.#options.maxAttempts) {
+    if (!countsAgainstRevision) this.#unreachableFailures += 1;
+    if (this.#failures - this.#unreachableFailures >= this.#options.maxAttempts) {
       await this.#reject(reason, correlationID, log);
       this.#failures = 0;
+      this.#unreachableFailures = 0;
       return;
     }
     const delay = Math.min(this.#options.backoffMinMs * 2 ** (this.#failures - 1), this.#options.backoffMaxMs);

@@ -28,6 +28,11 @@ export class RuntimeError extends HostwrightError {
   override name = 'RuntimeError';
 }
 
+/** The container runtime did not answer at all (dockerd down or restarting, wrong socket). */
+export class RuntimeUnreachableError extends RuntimeError {
+  override name = 'RuntimeUnreachableError';
+}
+
 /** An image is not present locally and could not be pulled. */
 export class ImageUnavailableError extends RuntimeError {
   override name = 'ImageUnavailableError';

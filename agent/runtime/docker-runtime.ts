@@ -1,5 +1,5 @@
 import Docker from 'dockerode';
-import { ImageUnavailableError, NameConflictError, RuntimeError } from '../../shared/errors.js';
+import { ImageUnavailableError, NameConflictError, RuntimeError, RuntimeUnreachableError } from '../../shared/errors.js';
 import { configViewOf, containerStateOf, healthFromStatusText, toDockerCreateOptions } from './docker-container.js';
 import { dockerMessage, isConflict, isNotFound, isNotModified } from './docker-errors.js';
 import type { ContainerCreateRequest, RuntimeAdapter, RuntimeContainerDetails, RuntimeContainerSummary, RuntimeEvent } from './runtime-adapter.js';
@@ -163,7 +163,8 @@ export class DockerRuntime implements RuntimeAdapter {
     } catch (error) {
       const code = (error as { code?: string }).code;
       const unreachable = code === 'ECONNREFUSED' || code === 'ENOENT' || code === 'EACCES';
-      throw new RuntimeError(unreachable ? `cannot reach the Docker engine (${dockerMessage(error)}); is dockerd running, and is DOCKER_HOST right?` : `${what}: ${dockerMessage(error)}`, { cause: error });
+      if (unreachable) throw new RuntimeUnreachableError(`cannot reach the Docker engine (${dockerMessage(error)}); is dockerd running, and is DOCKER_HOST right?`, { cause: error });
+      throw new RuntimeError(`${what}: ${dockerMessage(error)}`, { cause: error });
     }
   }
 }

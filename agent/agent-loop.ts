@@ -109,7 +109,8 @@ export class AgentLoop {
         this.#unreachableFailures = 0;
         return;
       }
-      await this.#onFailure(revisions, `action failed: ${report.results.find((r) => r.outcome === 'failed')?.message ?? 'unknown'}`, correlationID, log);
+      const failedAction = report.results.find((r) => r.outcome === 'failed');
+      await this.#onFailure(revisions, `action failed: ${failedAction?.message ?? 'unknown'}`, correlationID, log, failedAction?.engineUnreachable !== true);
     } catch (error) {
       const failure = error instanceof Error ? error : new Error(String(error));
       this.#options.onCycle?.(failure);

@@ -62,7 +62,9 @@ export const actionHandlers: { readonly [K in ActionKind]: Handler<K> } = {
     const containerId = action.containerId ?? chainContainerId;
     if (!containerId) throw new Error(`start ${action.name}: the chain created no container to start`);
     const result = await runtime.startContainer(containerId);
-    return { outcome: result === 'started' ? 'done' : 'already', message: result === 'started' ? `started ${action.name}` : `${action.name} was already running`, containerId };
+    if (result === 'already-running') return { outcome: 'already', message: `${action.name} was already running`, containerId };
+    const released = result === 'started-after-release' ? ' (after releasing a stale network endpoint the engine had kept)' : '';
+    return { outcome: 'done', message: `started ${action.name}${released}`, containerId };
   },
 
   rename: async (action, { runtime }) => {

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
-import { errorMessage } from '../shared/errors.js';
+import { RuntimeUnreachableError, errorMessage } from '../shared/errors.js';
 import type { EventDraft, HostwrightEvent } from '../shared/events.js';
 import type { HostDesired } from '../shared/host-desired.js';
 import type { GateBlock, HostStatus } from '../shared/host-status.js';
@@ -55,6 +55,8 @@ export interface ActionReport {
   readonly message: string;
   readonly containerId: string | undefined;
   readonly durationMs: number;
+  /** Failed because the engine did not answer: nothing is known about the action itself. */
+  readonly engineUnreachable?: boolean;
 }
 
 export interface CycleReport {
@@ -232,19 +234,20 @@ export class Reconciler {
     const intent = await journal.recordIntent({ correlationID, action, ownerToken, containerId: startTarget, startedAt: this.#options.now().toISOString() }, issuedRecord);
     const context: ExecutionContext = { runtime, owners: journal, hostId, ownerToken, chainContainerId, signal: request.signal ?? new AbortController().signal };
     let outcome: ActionOutcome | undefined;
-    let failure: string | undefined;
+    let failure: unknown;
     try {
       outcome = await dispatch(action, context);
     } catch (error) {
-      failure = errorMessage(error);
+      failure = error;
     }
-    const owners = ownerChanges(action, outcome, issuedRecord && { ...issuedRecord, intentSeq: intent.seq }, journal);
+    const owners = ownerChanges(action, outcome ?? { failure }, issuedRecord && { ...issuedRecord, intentSeq: intent.seq }, startTarget, journal);
     const report: ActionReport = {
       action,
       outcome: outcome?.outcome ?? 'failed',
-      message: outcome?.message ?? failure ?? 'unknown failure',
+      message: outcome?.message ?? (failure === undefined ? 'unknown failure' : errorMessage(failure)),
       containerId: outcome?.containerId,
       durationMs: Date.now() - started,
+      ...(failure instanceof RuntimeUnreachableError ? { engineUnreachable: true } : {}),
     };
     const event = actionResultEvent(action, { ok: outcome !== undefined, message: report.message, containerId: report.containerId });
     // Result right after (fsync), atomically with its event and ownership change.
@@ -264,8 +267,9 @@ function sameStatus(previous: HostStatus | undefined, next: HostStatus): boolean
   return previous !== undefined && JSON.stringify({ ...previous, observedAt: '' }) === JSON.stringify({ ...next, observedAt: '' });
 }
 
-/** How the journal's ownership records change with an action's outcome. */
-function ownerChanges(action: Action, outcome: ActionOutcome | undefined, issued: OwnerRecord | undefined, journal: Journal): OwnerRecord[] {
+/** How the journal's ownership records change with an action's outcome (or the error it threw). */
+function ownerChanges(action: Action, result: ActionOutcome | { readonly failure: unknown }, issued: OwnerRecord | undefined, startTarget: string | undefined, journal: Journal): OwnerRecord[] {
+  const outcome = 'failure' in result ? undefined : result;
   if (action.kind === 'create' && issued) {
     if (!outcome) return [{ ...issued, removed: true }];
     if (outcome.adoptedRecord) return [{ ...issued, removed: true }, { ...outcome.adoptedRecord, intentSeq: issued.intentSeq }];
@@ -275,7 +279,21 @@ function ownerChanges(action: Action, outcome: ActionOutcome | undefined, issued
     const record = journal.ownerRecordOfContainer(action.containerId);
     return record ? [{ ...record, removed: true }] : [];
   }
+  if (action.kind === 'start' && startTarget !== undefined) {
+    // Refused starts are counted per container, so the planner can replace one the engine keeps refusing.
+    const record = journal.ownerRecordOfContainer(startTarget);
+    if (!record) return [];
+    if ('failure' in result && !(result.failure instanceof RuntimeUnreachableError)) {
+      return [{ ...record, refusedStarts: { count: (record.refusedStarts?.count ?? 0) + 1, lastError: errorMessage(result.failure) } }];
+    }
+    if (outcome && record.refusedStarts) return [withoutRefusedStarts(record)];
+  }
   return [];
+}
+
+function withoutRefusedStarts(record: OwnerRecord): OwnerRecord {
+  const { refusedStarts: _cleared, ...rest } = record;
+  return rest;
 }
 
 function dispatch<K extends ActionKind>(action: ActionOf<K>, context: ExecutionContext): Promise<ActionOutcome> {

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { NameConflictError } from '../shared/errors.js';
 import type { ContainerConfigView, ContainerState } from '../agent/core/snapshot.js';
-import type { ContainerCreateRequest, RuntimeAdapter, RuntimeContainerDetails, RuntimeContainerSummary, RuntimeEvent } from '../agent/runtime/runtime-adapter.js';
+import type { ContainerCreateRequest, RuntimeAdapter, RuntimeContainerDetails, RuntimeContainerSummary, RuntimeEvent, StartResult } from '../agent/runtime/runtime-adapter.js';
 
 /** Simulated engine latency per call, in milliseconds. */
 export interface HollowLatency {
@@ -88,7 +88,7 @@ export class HollowRuntime implements RuntimeAdapter {
     return id;
   }
 
-  async startContainer(id: string): Promise<'started' | 'already-running'> {
+  async startContainer(id: string): Promise<StartResult> {
     await pause(this.latency.startMs);
     const container = this.#get(id);
     if (container.state === 'running') return 'already-running';

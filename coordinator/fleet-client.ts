@@ -101,15 +101,28 @@ export class FleetClient {
     return entries;
   }
 
-  /** Signs the document, then compare-and-set: writes only if the key is still at expectedRevision (0: must not exist). */
+  /**
+   * Signs the document, then compare-and-set: writes only if the key is still at expectedRevision
+   * (0: must not exist). A write that times out may or may not have landed: the key is read again,
+   * and the write counts as done when the key holds exactly these bytes (ed25519 signatures are
+   * deterministic), is sent again when the key has not moved, and fails only when someone else wrote.
+   */
   async writeDesired(document: HostDesired, expectedRevision: number): Promise<number> {
     const key = desiredKey(document.hostId, document.project);
     this.requireSigner('writing desired state');
     const value = signDocument(encode(document), (this.signer as DesiredSigner).seed);
-    try {
-      return expectedRevision === 0 ? await this.connection.desired.create(key, value) : await this.connection.desired.update(key, value, expectedRevision);
-    } catch (error) {
-      throw new HostwrightError(`desired state of ${key} changed since it was read (compare-and-set failed: ${errorMessage(error)}); run the command again`, { cause: error });
+    const kv = this.connection.desired;
+    for (let attempt = 1; ; attempt += 1) {
+      try {
+        return expectedRevision === 0 ? await kv.create(key, value) : await kv.update(key, value, expectedRevision);
+      } catch (error) {
+        if (!isTimeout(error)) throw new HostwrightError(`desired state of ${key} changed since it was read (compare-and-set failed: ${errorMessage(error)}); run the command again`, { cause: error });
+        if (attempt >= WRITE_ATTEMPTS) throw new HostwrightError(`desired state of ${key} was not written: NATS did not answer ${attempt} attempts; run the command again`, { cause: error });
+        const current = await retryOnTimeout(() => kv.get(key));
+        if (current?.operation === 'PUT' && sameBytes(current.value, value)) return current.revision;
+        const unmoved = expectedRevision === 0 ? current === null || current.operation !== 'PUT' : current?.revision === expectedRevision;
+        if (!unmoved) throw new HostwrightError(`desired state of ${key} changed since it was read (another write landed while ours timed out); run the command again`, { cause: error });
+      }
     }
   }
 
@@ -182,8 +195,14 @@ function integrityChecked(value: Uint8Array): Uint8Array {
 
 /** Gets in flight at once when reading a whole bucket: one awaited get per key cost a round trip each. */
 const PIPELINED_GETS = 64;
+/** Attempts of one desired-state write whose answer times out. */
+const WRITE_ATTEMPTS = 4;
 
 /** Every key's latest entry, in key order, with up to PIPELINED_GETS gets in flight. */
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  return a.length === b.length && Buffer.compare(a, b) === 0;
+}
+
 async function latestEntries(kv: KV, names: readonly string[]): Promise<[string, KvEntry | null][]> {
   const entries: [string, KvEntry | null][] = names.map((key) => [key, null]);
   let next = 0;

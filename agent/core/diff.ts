@@ -13,7 +13,17 @@ export interface JournalView {
 export type DiffEntry =
   | { readonly kind: 'create'; readonly key: InstanceKey; readonly name: string; readonly specHash: string; readonly config: RuntimeConfig; readonly cause: 'new' | 'missing' }
   | { readonly kind: 'replace'; readonly key: InstanceKey; readonly name: string; readonly container: ObservedContainer; readonly specHash: string; readonly config: RuntimeConfig; readonly changedFields: readonly string[] }
-  | { readonly kind: 'stopped'; readonly key: InstanceKey; readonly name: string; readonly container: ObservedContainer; readonly neverStarted: boolean; readonly specHash: string; readonly config: RuntimeConfig }
+  | {
+      readonly kind: 'stopped';
+      readonly key: InstanceKey;
+      readonly name: string;
+      readonly container: ObservedContainer;
+      readonly neverStarted: boolean;
+      readonly specHash: string;
+      readonly config: RuntimeConfig;
+      /** Starts of this very container the engine refused in a row (from the journal). */
+      readonly refusedStarts: OwnerRecord['refusedStarts'];
+    }
   | { readonly kind: 'modified'; readonly key: InstanceKey; readonly name: string; readonly container: ObservedContainer; readonly specHash: string; readonly config: RuntimeConfig }
   | { readonly kind: 'unhealthy'; readonly key: InstanceKey; readonly container: ObservedContainer }
   | { readonly kind: 'remove'; readonly key: InstanceKey; readonly container: ObservedContainer; readonly cause: 'service-removed' | 'scaled-down' | 'duplicate' }
@@ -132,7 +142,9 @@ function diffProject(desired: HostDesired, input: DiffInput, claims: ReadonlyMap
       } else if (current.modifiedFields.some((field) => field !== 'name') || (current.name !== name && !nameKeptByDuplicate)) {
         entries.push({ kind: 'modified', key, name, container: current, specHash, config });
       } else if (current.state !== 'running' && current.state !== 'restarting') {
-        entries.push({ kind: 'stopped', key, name, container: current, neverStarted: current.state === 'created', specHash, config });
+        const record = journal.latestRecordFor(key);
+        const refusedStarts = record?.containerId === current.id ? record.refusedStarts : undefined;
+        entries.push({ kind: 'stopped', key, name, container: current, neverStarted: current.state === 'created', specHash, config, refusedStarts });
       } else if (current.health === 'unhealthy') {
         entries.push({ kind: 'unhealthy', key, container: current });
       } else {

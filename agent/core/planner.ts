@@ -49,6 +49,9 @@ export interface PlanInput {
 
 type Draft = ActionDraft;
 
+/** Refused starts of one container after which it is replaced rather than started again. */
+export const REPLACE_AFTER_REFUSED_STARTS = 2;
+
 /** Pure: the same diff, desired state, snapshot and mode give the same plan, byte for byte. */
 export function planHost(input: PlanInput): ActionPlan {
   const desiredByProject = new Map(input.desired.map((desired) => [desired.project, desired]));
@@ -107,6 +110,12 @@ export function planHost(input: PlanInput): ActionPlan {
             // Docker cannot start a dead container again: replace it.
             instances.push(...removeChain(entry.container, entry.key, 'instances', 'container is dead', false, stopSeconds(entry.config)));
             instances.push(...createChain(entry.key, entry.name, entry.specHash, entry.config, 'replace dead container'));
+          } else if (entry.refusedStarts && entry.refusedStarts.count >= REPLACE_AFTER_REFUSED_STARTS) {
+            // An engine restarted abruptly can keep refusing one container ("endpoint ... already
+            // exists", "task ... already exists"): a new container of the same spec starts cleanly.
+            const reason = `the engine refused to start it ${entry.refusedStarts.count} times in a row (last: ${entry.refusedStarts.lastError})`;
+            instances.push(...removeChain(entry.container, entry.key, 'instances', reason, false, stopSeconds(entry.config)));
+            instances.push(...createChain(entry.key, entry.name, entry.specHash, entry.config, 'replace a container the engine would not start'));
           } else {
             instances.push({ ...base, kind: 'start', repair: !entry.neverStarted, reason: entry.neverStarted ? 'created but not started' : `container is ${entry.container.state}` });
           }

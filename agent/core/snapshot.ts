@@ -78,6 +78,11 @@ export const ownerRecordSchema = z.object({
   createdView: containerConfigViewSchema.optional(),
   /** Set when Hostwright removed the container. */
   removed: z.boolean(),
+  /**
+   * Starts of this container the engine refused in a row, and its last answer; cleared by a start
+   * that succeeds. (An engine that does not answer at all does not count: that is not the container.)
+   */
+  refusedStarts: z.object({ count: z.number().int().min(1), lastError: z.string() }).optional(),
 });
 export type OwnerRecord = z.infer<typeof ownerRecordSchema>;
 

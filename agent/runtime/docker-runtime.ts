@@ -2,7 +2,7 @@ import Docker from 'dockerode';
 import { ImageUnavailableError, NameConflictError, RuntimeError, RuntimeUnreachableError } from '../../shared/errors.js';
 import { configViewOf, containerStateOf, healthFromStatusText, toDockerCreateOptions } from './docker-container.js';
 import { dockerMessage, isConflict, isNotFound, isNotModified } from './docker-errors.js';
-import type { ContainerCreateRequest, RuntimeAdapter, RuntimeContainerDetails, RuntimeContainerSummary, RuntimeEvent } from './runtime-adapter.js';
+import type { ContainerCreateRequest, RuntimeAdapter, RuntimeContainerDetails, RuntimeContainerSummary, RuntimeEvent, StartResult } from './runtime-adapter.js';
 
 export interface DockerRuntimeOptions {
   /** A dockerode instance; by default one built from DOCKER_HOST or the local socket. */
@@ -42,7 +42,7 @@ export class DockerRuntime implements RuntimeAdapter {
       return { view: configViewOf(inspect), restartCount: inspect.RestartCount, state: containerStateOf(inspect.State.Status), health: health === 'healthy' || health === 'unhealthy' || health === 'starting' ? health : 'none' };
     } catch (error) {
       if (isNotFound(error)) return undefined;
-      throw new RuntimeError(`inspect container ${id.slice(0, 12)}: ${dockerMessage(error)}`, { cause: error });
+      throw runtimeFailure(`inspect container ${id.slice(0, 12)}`, error);
     }
   }
 
@@ -73,18 +73,39 @@ export class DockerRuntime implements RuntimeAdapter {
     } catch (error) {
       if (isConflict(error)) throw new NameConflictError(`container name ${request.name} is already in use`, { cause: error });
       if (isNotFound(error)) throw new ImageUnavailableError(request.config.image, 'not present locally', { cause: error });
-      throw new RuntimeError(`create ${request.name}: ${dockerMessage(error)}`, { cause: error });
+      throw runtimeFailure(`create ${request.name}`, error);
     }
   }
 
-  async startContainer(id: string): Promise<'started' | 'already-running'> {
+  async startContainer(id: string): Promise<StartResult> {
+    return this.#start(id, true);
+  }
+
+  async #start(id: string, mayReleaseEndpoint: boolean): Promise<StartResult> {
     try {
       await this.docker.getContainer(id).start();
-      return 'started';
+      return mayReleaseEndpoint ? 'started' : 'started-after-release';
     } catch (error) {
       if (isNotModified(error)) return 'already-running';
-      throw new RuntimeError(`start ${id.slice(0, 12)}: ${dockerMessage(error)}`, { cause: error });
+      if (mayReleaseEndpoint && (await this.#releaseStaleEndpoint(id, error))) return this.#start(id, false);
+      throw runtimeFailure(`start ${id.slice(0, 12)}`, error);
     }
+  }
+
+  /**
+   * An engine restarted abruptly can keep a network endpoint of a container that is not running;
+   * every start then fails with "endpoint with name <name> already exists in network <net>". The
+   * endpoint bears this container's own name, so it can only be this container's: disconnect it
+   * (force) and start again. True when an endpoint was released.
+   */
+  async #releaseStaleEndpoint(id: string, error: unknown): Promise<boolean> {
+    const stale = /endpoint with name (\S+) already exists in network (\S+)/.exec(dockerMessage(error));
+    if (!stale) return false;
+    const [, endpoint, network] = stale as unknown as [string, string, string];
+    const container = await this.docker.getContainer(id).inspect().catch(() => undefined);
+    if (!container || container.Name.replace(/^\//, '') !== endpoint || container.State.Running) return false;
+    // If the engine refuses this too, the start's own error is the one worth reporting.
+    return this.docker.getNetwork(network).disconnect({ Container: endpoint, Force: true }).then(() => true, () => false);
   }
 
   async renameContainer(id: string, name: string): Promise<'renamed' | 'already-named'> {
@@ -95,7 +116,7 @@ export class DockerRuntime implements RuntimeAdapter {
       return 'renamed';
     } catch (error) {
       if (isConflict(error)) throw new NameConflictError(`cannot rename ${id.slice(0, 12)} to ${name}: the name is in use`, { cause: error });
-      throw new RuntimeError(`rename ${id.slice(0, 12)}: ${dockerMessage(error)}`, { cause: error });
+      throw runtimeFailure(`rename ${id.slice(0, 12)}`, error);
     }
   }
 
@@ -106,7 +127,7 @@ export class DockerRuntime implements RuntimeAdapter {
     } catch (error) {
       // 409 "Container ... is not paused": already in the wanted state.
       if (isConflict(error) && /not paused/i.test(dockerMessage(error))) return 'not-paused';
-      throw new RuntimeError(`unpause ${id.slice(0, 12)}: ${dockerMessage(error)}`, { cause: error });
+      throw runtimeFailure(`unpause ${id.slice(0, 12)}`, error);
     }
   }
 
@@ -117,7 +138,7 @@ export class DockerRuntime implements RuntimeAdapter {
     } catch (error) {
       if (isNotModified(error)) return 'already-stopped';
       if (isNotFound(error)) return 'missing';
-      throw new RuntimeError(`stop ${id.slice(0, 12)}: ${dockerMessage(error)}`, { cause: error });
+      throw runtimeFailure(`stop ${id.slice(0, 12)}`, error);
     }
   }
 
@@ -129,7 +150,7 @@ export class DockerRuntime implements RuntimeAdapter {
       if (isNotFound(error)) return 'missing';
       // 409 "removal already in progress": another remove of the same container wins; ours is done.
       if (isConflict(error) && /already in progress/i.test(dockerMessage(error))) return 'removed';
-      throw new RuntimeError(`remove ${id.slice(0, 12)}: ${dockerMessage(error)}`, { cause: error });
+      throw runtimeFailure(`remove ${id.slice(0, 12)}`, error);
     }
   }
 
@@ -161,13 +182,23 @@ export class DockerRuntime implements RuntimeAdapter {
     try {
       return await call();
     } catch (error) {
-      const code = (error as { code?: string }).code;
-      const unreachable = code === 'ECONNREFUSED' || code === 'ENOENT' || code === 'EACCES';
-      if (unreachable) throw new RuntimeUnreachableError(`cannot reach the Docker engine (${dockerMessage(error)}); is dockerd running, and is DOCKER_HOST right?`, { cause: error });
-      throw new RuntimeError(`${what}: ${dockerMessage(error)}`, { cause: error });
+      throw runtimeFailure(what, error);
     }
   }
 }
+
+/**
+ * An engine that does not answer (socket missing or refused, connection dropped mid-call) is a
+ * RuntimeUnreachableError: it says nothing about the container, so it is retried, never held against it.
+ */
+function runtimeFailure(what: string, error: unknown): RuntimeError {
+  const code = (error as { code?: string }).code;
+  // "transport is closing": the engine answered, but its containerd did not (it is restarting).
+  if ((code !== undefined && UNREACHABLE_CODES.has(code)) || /transport is closing/.test(dockerMessage(error))) return new RuntimeUnreachableError(`cannot reach the Docker engine (${dockerMessage(error)}); is dockerd running, and is DOCKER_HOST right?`, { cause: error });
+  return new RuntimeError(`${what}: ${dockerMessage(error)}`, { cause: error });
+}
+
+const UNREACHABLE_CODES = new Set(['ECONNREFUSED', 'ENOENT', 'EACCES', 'ECONNRESET', 'EPIPE']);
 
 async function consumeEventLines(stream: NodeJS.ReadableStream, onEvent: (event: RuntimeEvent) => void, signal: AbortSignal): Promise<void> {
   let buffered = '';

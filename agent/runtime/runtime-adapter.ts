@@ -49,7 +49,8 @@ export interface RuntimeAdapter {
   pullImage(image: string, signal?: AbortSignal): Promise<void>;
   /** Throws NameConflictError when the name is taken. */
   createContainer(request: ContainerCreateRequest): Promise<string>;
-  startContainer(id: string): Promise<'started' | 'already-running'>;
+  /** 'started-after-release': the engine kept a stale network endpoint of this container; it was released first. */
+  startContainer(id: string): Promise<StartResult>;
   /** Throws NameConflictError when the new name is taken. */
   renameContainer(id: string, name: string): Promise<'renamed' | 'already-named'>;
   unpauseContainer(id: string): Promise<'unpaused' | 'not-paused'>;
@@ -58,3 +59,5 @@ export interface RuntimeAdapter {
   /** Streams runtime events until the signal aborts, reconnecting with backoff after a failure. */
   watchEvents(onEvent: (event: RuntimeEvent) => void, signal: AbortSignal): void;
 }
+
+export type StartResult = 'started' | 'started-after-release' | 'already-running';

@@ -203,6 +203,37 @@ describe('planHost: stopped, created, unhealthy', () => {
     assert.deepEqual(converge.drift, []);
   });
 
+  it('a container the engine refused to start twice in a row is replaced, not started a third time', () => {
+    const { container, record } = ownedFixture(key(1), web, { id: 'c1', state: 'created' });
+    const refusedOnce = { ...record, refusedStarts: { count: 1, lastError: 'task c1: already exists' } };
+    assert.deepEqual(lines(plan([desired('shop', { web })], [container], [refusedOnce]).actions), ['a1 instances start hw-shop-web-1']);
+
+    const refusedTwice = { ...record, refusedStarts: { count: 2, lastError: 'task c1: already exists' } };
+    const result = plan([desired('shop', { web })], [container], [refusedTwice]);
+    assert.deepEqual(lines(result.actions), ['a1 instances remove hw-shop-web-1', 'a2 instances create hw-shop-web-1', 'a3 instances start hw-shop-web-1']);
+    assert.equal(result.actions[0]?.reason, 'the engine refused to start it 2 times in a row (last: task c1: already exists)');
+    assert.equal(result.actions[0]?.kind === 'remove' && result.actions[0].containerId, 'c1');
+    assert.equal(result.actions[1]?.reason, 'replace a container the engine would not start');
+    assert.equal(new Set(result.actions.map((action) => action.chain)).size, 1, 'remove, create and start are one chain, in order');
+  });
+
+  it('refused starts of an exited container: replaced in maintain mode too when stopped=repair, only reported when stopped=report', () => {
+    const { container, record } = ownedFixture(key(1), web, { id: 'c1', state: 'exited' });
+    const refused = { ...record, refusedStarts: { count: 3, lastError: 'endpoint with name hw-shop-web-1 already exists in network bridge' } };
+    const repaired = plan([desired('shop', { web })], [container], [refused], { mode: 'maintain' });
+    assert.deepEqual(lines(repaired.actions), ['a1 instances remove hw-shop-web-1', 'a2 instances create hw-shop-web-1', 'a3 instances start hw-shop-web-1']);
+    const reported = plan([desired('shop', { web: service({ drift: { stopped: 'report' } }) })], [container], [refused], { mode: 'maintain' });
+    assert.deepEqual(reported.actions, []);
+    assert.equal(reported.drift[0]?.action, 'report');
+  });
+
+  it('refused starts recorded for another container of the instance do not make this one replaced', () => {
+    const { container, record } = ownedFixture(key(1), web, { id: 'c2', state: 'exited' });
+    const older = { ...record, containerId: 'c1', refusedStarts: { count: 5, lastError: 'id already in use' } };
+    const result = plan([desired('shop', { web })], [container], [older]);
+    assert.deepEqual(lines(result.actions), ['a1 instances start hw-shop-web-1']);
+  });
+
   it('an unhealthy container is reported, never acted on, in either mode', () => {
     const { container, record } = ownedFixture(key(1), web, { id: 'c1', health: 'unhealthy' });
     for (const mode of ['maintain', 'converge'] as const) {

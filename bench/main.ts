@@ -7,12 +7,13 @@ import { noopRows, runNoop, type NoopResult } from './noop-cycle.js';
 import { plannerRows, runPlanner, type PlannerResult } from './planner.js';
 import { peersRows, runPeers, type PeersResult } from './peers.js';
 import { runScale, scaleRows, type ScaleResult } from './scale.js';
+import { runSigning, signingRows, type SigningResult } from './signing.js';
 import { round } from './stats.js';
 import { InterruptedError, checkEngine, installInterruptHandler, throwIfInterrupted } from './support.js';
 
 /** The engine and the CPUs are shared: every result says how busy the machine was around it. */
 type Measured<T> = T & { readonly load_avg_1m: { readonly start: number; readonly end: number } };
-type BenchResult = Measured<ConvergeResult> | Measured<NoopResult> | Measured<PlannerResult> | Measured<FleetResult> | Measured<RolloutBenchResult> | Measured<ScaleResult> | Measured<PeersResult>;
+type BenchResult = Measured<ConvergeResult> | Measured<NoopResult> | Measured<PlannerResult> | Measured<FleetResult> | Measured<RolloutBenchResult> | Measured<ScaleResult> | Measured<PeersResult> | Measured<SigningResult>;
 
 async function measured<T>(body: () => T | Promise<T>): Promise<Measured<T>> {
   const start = loadavg()[0] ?? 0;
@@ -66,6 +67,11 @@ Benchmarks (they print figures and never assert timing):
                --containers N     containers per hollow host (1-50, default 2)
                --latency MS       simulated create/start/stop/remove latency (0-10000, default 50)
                --workers W        agent worker processes (0 = one per 250 hosts, max 4; default 0)
+  signing    Sign + verify one host's desired document (S services): the nkeys package's pure-JS
+             ed25519 (before) vs the same keys and signatures through Node's native crypto (now),
+             alternating each iteration.
+               --services S       services in the document (1-10000, default 20)
+               --iterations I     measured iterations (1-100000, default 200)
   smoke      every benchmark once at a small size (CI: checks they run, asserts no timing).
   all        converge (20 containers), noop (100 containers) and planner (10000 services) with defaults.
 
@@ -99,7 +105,7 @@ const OPTIONS = {
 type OptionName = keyof typeof OPTIONS;
 type Values = { [K in OptionName]?: (typeof OPTIONS)[K]['type'] extends 'boolean' ? boolean : string };
 
-const COMMANDS = ['converge', 'noop', 'planner', 'fleet', 'rollout', 'peers', 'scale', 'smoke', 'all'] as const;
+const COMMANDS = ['converge', 'noop', 'planner', 'fleet', 'rollout', 'peers', 'scale', 'signing', 'smoke', 'all'] as const;
 type Command = (typeof COMMANDS)[number];
 
 /** The numeric options each benchmark accepts (json and help go with every one). */
@@ -111,6 +117,7 @@ const ALLOWED: Record<Command, readonly OptionName[]> = {
   rollout: ['hosts', 'containers', 'parallelism'],
   peers: ['containers', 'parallelism'],
   scale: ['hosts', 'containers', 'latency', 'workers'],
+  signing: ['services', 'iterations'],
   smoke: [],
   all: [],
 };
@@ -201,6 +208,10 @@ async function run(command: Command, values: Values): Promise<BenchResult[]> {
       const options = { sizes: integerList(values, 'hosts', [100, 300, 1000], 1, 5000), containers: integer(values, 'containers', 2, 1, 50), latencyMs: integer(values, 'latency', 50, 0, 10_000), workers: integer(values, 'workers', 0, 0, 16) };
       return [await measured(() => runScale(options))];
     }
+    case 'signing': {
+      const options = { services: integer(values, 'services', 20, 1, 10_000), iterations: integer(values, 'iterations', 200, 1, 100_000) };
+      return [await measured(() => runSigning(options))];
+    }
     case 'smoke': {
       await checkEngine();
       const steps: (() => Promise<BenchResult>)[] = [
@@ -211,6 +222,7 @@ async function run(command: Command, values: Values): Promise<BenchResult[]> {
         () => measured(() => runRolloutBench({ hosts: 2, containers: 1, maxParallel: 1 })),
         () => measured(() => runPeers({ containers: 1, parallelism: 4 })),
         () => measured(() => runScale({ sizes: [5], containers: 1, latencyMs: 10, workers: 1 })),
+        () => measured(() => runSigning({ services: 2, iterations: 3 })),
       ];
       const results: BenchResult[] = [];
       for (const step of steps) {
@@ -240,6 +252,7 @@ const TITLES: Record<BenchResult['benchmark'], string> = {
   rollout: 'rollout: waves over NATS vs the sum of single-host replacements per wave',
   peers: 'peers: Hostwright vs raw dockerode, docker-compose and Docker Swarm on one engine',
   scale: 'scale: hollow agents over NATS, one apply that changes every host',
+  signing: 'signing: one desired document signed and verified, nkeys pure JS vs native crypto',
 };
 
 function rowsOf(result: BenchResult): [string, string][] {
@@ -258,6 +271,8 @@ function rowsOf(result: BenchResult): [string, string][] {
       return peersRows(result);
     case 'scale':
       return scaleRows(result);
+    case 'signing':
+      return signingRows(result);
   }
 }
 
@@ -286,8 +301,8 @@ async function main(argv: readonly string[]): Promise<number> {
     process.stdout.write(USAGE);
     return 0;
   }
-  // Benchmarks that make containers stop and clean up on Ctrl-C; the pure planner just exits.
-  if (command !== 'planner') installInterruptHandler();
+  // Benchmarks that make containers stop and clean up on Ctrl-C; the pure ones just exit.
+  if (command !== 'planner' && command !== 'signing') installInterruptHandler();
   let results: BenchResult[];
   try {
     results = await run(command, values);

@@ -110,7 +110,7 @@ export class FleetClient {
   async writeDesired(document: HostDesired, expectedRevision: number): Promise<number> {
     const key = desiredKey(document.hostId, document.project);
     this.requireSigner('writing desired state');
-    const value = signDocument(encode(document), (this.signer as DesiredSigner).seed);
+    const value = signDocument(encode(document), this.signer as DesiredSigner);
     const kv = this.connection.desired;
     for (let attempt = 1; ; attempt += 1) {
       try {

@@ -2,17 +2,14 @@ import { createOperator, fromPublic } from '@nats-io/nkeys';
 import { open, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { InvalidInputError, errorMessage } from '../shared/errors.js';
-import { publicKeyOf } from '../shared/signed-document.js';
+import { signingKeyOf, type DocumentSigningKey } from '../shared/signed-document.js';
 
 /** File names agreed for the coordinator's signing key pair (also written by `fleet init`). */
 export const SIGNING_SEED_FILE = 'coordinator-signing.nk';
 export const SIGNING_PUBLIC_FILE = 'coordinator-signing.pub';
 
-/** The coordinator's desired-state signing key: an nkeys operator seed and its public key. */
-export interface DesiredSigner {
-  readonly seed: Uint8Array;
-  readonly publicKey: string;
-}
+/** The coordinator's desired-state signing key: an nkeys operator seed, ready to sign. */
+export type DesiredSigner = DocumentSigningKey;
 
 /** Reads an nkeys operator seed file (`SO…`), as given by --signing-key or $HOSTWRIGHT_SIGNING_KEY. */
 export async function loadSigningKey(path: string): Promise<DesiredSigner> {
@@ -22,15 +19,14 @@ export async function loadSigningKey(path: string): Promise<DesiredSigner> {
   } catch (error) {
     throw new InvalidInputError(`--signing-key ${path}: cannot read it (${errorMessage(error)})`, { cause: error });
   }
-  const seed = new TextEncoder().encode(text);
-  let publicKey: string;
+  let signer: DesiredSigner;
   try {
-    publicKey = publicKeyOf(seed);
+    signer = signingKeyOf(new TextEncoder().encode(text));
   } catch (error) {
     throw new InvalidInputError(`--signing-key ${path}: not an nkeys seed (${errorMessage(error)})`, { cause: error });
   }
-  if (!publicKey.startsWith('O')) throw new InvalidInputError(`--signing-key ${path}: expected an operator seed (SO…), got a key of another kind`);
-  return { seed, publicKey };
+  if (!signer.publicKey.startsWith('O')) throw new InvalidInputError(`--signing-key ${path}: expected an operator seed (SO…), got a key of another kind`);
+  return signer;
 }
 
 /** --coordinator-key: the public key itself (`O…`), or a file that holds it. */

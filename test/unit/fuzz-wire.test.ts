@@ -157,13 +157,13 @@ describe('signed desired state under hostile input', () => {
   const coordinator = testSigner();
   const stranger = testSigner();
   const documentBytes = encode(document);
-  const signed = signDocument(documentBytes, coordinator.seed);
+  const signed = signDocument(documentBytes, coordinator);
   const envelope = { document: documentBytes, signature: new Uint8Array(64), signer: coordinator.publicKey };
   const hostileSigned = fc.oneof(
     { weight: 100, arbitrary: fc.uint8Array({ maxLength: 256 }) },
     { weight: 400, arbitrary: mutatedBytesOf(signed) },
     { weight: 200, arbitrary: corruptedOf(envelope).map(encode) },
-    { weight: 100, arbitrary: wireBytesFor(document).map((bytes) => signDocument(bytes, stranger.seed)) },
+    { weight: 100, arbitrary: wireBytesFor(document).map((bytes) => signDocument(bytes, stranger)) },
     { weight: 100, arbitrary: fc.uint8Array({ minLength: 64, maxLength: 64 }).map((signature) => encode({ document: documentBytes, signature, signer: coordinator.publicKey })) },
     { weight: 100, arbitrary: hostileValue.map(encode) },
   );

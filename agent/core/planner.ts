@@ -98,9 +98,12 @@ export function planHost(input: PlanInput): ActionPlan {
           break;
         }
         case 'stopped': {
-          // A container created but never started (an apply interrupted between create and start) is not drift.
-          const repair = entry.neverStarted ? modeOf(entry.key.project) === 'converge' : repairs('stopped');
-          if (!entry.neverStarted) drift.push(finding('stopped', entry.key, entry.container.id, repair, `${entry.container.name} is ${entry.container.state}`));
+          // Created but never started while its revision is still converging: the apply's own create
+          // and start were interrupted, which is not drift. Once the revision is applied (or rejected),
+          // a container left created (an engine restart, a refused start) is stopped drift like any other.
+          const interrupted = entry.neverStarted && modeOf(entry.key.project) === 'converge';
+          const repair = interrupted || repairs('stopped');
+          if (!interrupted) drift.push(finding('stopped', entry.key, entry.container.id, repair, `${entry.container.name} is ${entry.container.state}`));
           if (!repair) break;
           const chain = instanceKeyString(entry.key);
           const base = { phase: 'instances' as const, chain, key: entry.key, name: entry.container.name, containerId: entry.container.id };
@@ -117,7 +120,7 @@ export function planHost(input: PlanInput): ActionPlan {
             instances.push(...removeChain(entry.container, entry.key, 'instances', reason, false, stopSeconds(entry.config)));
             instances.push(...createChain(entry.key, entry.name, entry.specHash, entry.config, 'replace a container the engine would not start'));
           } else {
-            instances.push({ ...base, kind: 'start', repair: !entry.neverStarted, reason: entry.neverStarted ? 'created but not started' : `container is ${entry.container.state}` });
+            instances.push({ ...base, kind: 'start', repair: !interrupted, reason: interrupted ? 'created but not started' : `container is ${entry.container.state}` });
           }
           break;
         }

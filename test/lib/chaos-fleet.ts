@@ -185,9 +185,18 @@ export class ChaosFleet {
         300,
       );
     } catch (error) {
-      throw new Error(`${String(error)}; last: ${last}\n${this.agentLogs()}`);
+      throw new Error(`${String(error)}; last: ${last}\n${await this.containerStates()}\n${this.agentLogs()}`);
     }
     return Date.now() - since;
+  }
+
+  /** One line per container of the project: what a failed wait shows besides the agents' logs. */
+  async containerStates(): Promise<string> {
+    const lines: string[] = [];
+    for (const hostId of this.hostIds) {
+      for (const c of await this.containersOf(hostId)) lines.push(`  ${c.Names[0] ?? c.Id} ${c.Id.slice(0, 12)} ${c.State} (${c.Status}) version=${c.Labels[VERSION_LABEL] ?? '-'}`);
+    }
+    return `containers:\n${lines.join('\n')}`;
   }
 
   /** A host's containers on the agents' engine: its host label and its agent's name prefix. */

@@ -191,11 +191,19 @@ describe('planHost: stopped, created, unhealthy', () => {
     assert.equal(result.drift[0]?.action, 'report');
   });
 
-  it('a never-started (created) container is not drift: started only in converge mode, not as a repair', () => {
+  it('a never-started (created) container: an interrupted apply while converging, stopped drift once the revision is applied', () => {
     const { container, record } = ownedFixture(key(1), web, { id: 'c1', state: 'created' });
+    // Applied revision: something (an engine restart, a refused start) left it unstarted; repaired by default...
     const maintain = plan([desired('shop', { web })], [container], [record], { mode: 'maintain' });
-    assert.deepEqual(maintain.actions, []);
-    assert.deepEqual(maintain.drift, []);
+    assert.deepEqual(lines(maintain.actions), ['a1 instances start hw-shop-web-1']);
+    assert.equal(maintain.actions[0]?.kind === 'start' && maintain.actions[0].repair, true);
+    assert.equal(maintain.actions[0]?.reason, 'container is created');
+    assert.deepEqual(maintain.drift, [{ kind: 'stopped', key: key(1), containerId: 'c1', action: 'repair', message: 'hw-shop-web-1 is created' }]);
+    // ...and only reported when stopped=report.
+    const reported = plan([desired('shop', { web: service({ drift: { stopped: 'report' } }) })], [container], [record], { mode: 'maintain' });
+    assert.deepEqual(reported.actions, []);
+    assert.deepEqual(reported.drift.map((d) => [d.kind, d.action]), [['stopped', 'report']]);
+    // Converging: the apply's own create and start were interrupted; not drift.
     const converge = plan([desired('shop', { web })], [container], [record], { mode: 'converge' });
     assert.deepEqual(lines(converge.actions), ['a1 instances start hw-shop-web-1']);
     assert.equal(converge.actions[0]?.kind === 'start' && converge.actions[0].repair, false);

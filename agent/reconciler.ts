@@ -140,12 +140,34 @@ export class Reconciler {
     if (failed) log.warn({ failures: results.filter((r) => r.outcome === 'failed').map((r) => r.message) }, 'cycle stopped at a failed action');
 
     // Observe again when something ran: status reflects what is running now, not what the plan hoped for.
-    const status = results.length > 0 ? await this.observeStatus() : await this.#statusOf(desired, snapshot);
+    let status = results.length > 0 ? await this.observeStatus() : await this.#statusOf(desired, snapshot);
+    if (await this.#liftReachedRejections(status, correlationID)) status = await this.#statusOf(desired, await this.observer.observe());
     const lateEvents = statusTransitionEvents(before, status);
     if (lateEvents.length > 0) await journal.appendEvents(this.#stamp(lateEvents, correlationID));
     if (!sameStatus(previous, status)) await journal.putStatus(status);
     log.info({ actions: results.length, failed, converged: status.projects.every((p) => p.converged) }, 'cycle finished');
     return { correlationID, dryRun: false, diff, plan, blocks, runnable, results, failed, status };
+  }
+
+  /**
+   * A revision rejected after failed attempts that the host has reached since (the engine
+   * recovered, drift repair finished the job) is applied after all: the rejection is lifted, with
+   * an event. True when one was.
+   */
+  async #liftReachedRejections(status: HostStatus, correlationID: string): Promise<boolean> {
+    const { journal } = this.#options;
+    const rejected = await journal.rejectedRevisions();
+    let lifted = false;
+    for (const project of status.projects) {
+      const rejection = rejected.get(project.project);
+      if (!project.converged || rejection === undefined || rejection.revision !== project.desiredRevision) continue;
+      const at = this.#options.now().toISOString();
+      await journal.markApplied({ project: project.project, revision: rejection.revision, appliedAt: at });
+      await journal.setRejected({ project: project.project });
+      await journal.appendEvents(this.#stamp([{ type: 'applied', severity: 'info', project: project.project, message: `revision ${rejection.revision} reached after all (it had been rejected: ${rejection.reason})` }], correlationID));
+      lifted = true;
+    }
+    return lifted;
   }
 
   /** Observes and computes status without changing anything. */

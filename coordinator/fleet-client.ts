@@ -76,21 +76,22 @@ export class FleetClient {
    * entry under another host): such an entry is marked damaged, so the next apply rewrites it.
    */
   async desiredOf(project: string): Promise<Map<string, DesiredEntry>> {
+    // One ordered consumer over every host's history of the project (not one per host): a
+    // thousand hosts cost one scan, not a thousand consumers.
+    const histories = await projectHistories(this.connection.desired, `*.${project}`);
     const entries = new Map<string, DesiredEntry>();
-    for (const [key, entry] of await latestEntries(this.connection.desired, await keysWithin(this.connection.desired, `*.${project}`))) {
+    for (const [key, history] of histories) {
+      const entry = history[history.length - 1] as KvEntry;
       const hostId = key.slice(0, key.length - project.length - 1);
-      if (!entry || entry.operation !== 'PUT') continue;
+      if (entry.operation !== 'PUT') continue;
       // The newest good document of the key's history: a replayed older one is damage too, or the
       // next write would reuse a revision the agent already holds (and silently ignores).
-      const lastGood = await retryOnTimeout(async () => {
-        let newest: HostDesired | undefined;
-        for await (const old of await this.connection.desired.history({ key })) {
-          if (old.operation !== 'PUT' || old.revision >= entry.revision) continue;
-          const candidate = this.#acceptableDesired(old.value, hostId, project);
-          if (candidate && (!newest || candidate.revision > newest.revision)) newest = candidate;
-        }
-        return newest;
-      });
+      let lastGood: HostDesired | undefined;
+      for (const old of history) {
+        if (old.operation !== 'PUT' || old.revision >= entry.revision) continue;
+        const candidate = this.#acceptableDesired(old.value, hostId, project);
+        if (candidate && (!lastGood || candidate.revision > lastGood.revision)) lastGood = candidate;
+      }
       const document = this.#acceptableDesired(entry.value, hostId, project);
       if (document && (!lastGood || document.revision > lastGood.revision)) {
         entries.set(hostId, { document, kvRevision: entry.revision });
@@ -238,29 +239,61 @@ export function keysWithin(kv: KV, filter?: string): Promise<string[]> {
   return retryOnTimeout(() => listKeys(kv, filter), { retryable: (error) => isTimeout(error) || error instanceof KeyListingStalledError });
 }
 
+/** Every entry the bucket keeps of the keys matching filter, oldest first per key. */
+function projectHistories(kv: KV, filter: string): Promise<Map<string, KvEntry[]>> {
+  return retryOnTimeout(
+    async () => {
+      const histories = new Map<string, KvEntry[]>();
+      await drainWithin(await kv.history({ key: filter }), (entry) => {
+        const history = histories.get(entry.key);
+        if (history) history.push(entry);
+        else histories.set(entry.key, [entry]);
+      });
+      for (const history of histories.values()) history.sort((a, b) => a.revision - b.revision);
+      return histories;
+    },
+    { retryable: (error) => isTimeout(error) || error instanceof KeyListingStalledError },
+  );
+}
+
 class KeyListingStalledError extends HostwrightError {
   override readonly name = 'KeyListingStalledError';
 }
 
 async function listKeys(kv: KV, filter?: string): Promise<string[]> {
-  const iterator = await kv.keys(filter);
   const keys: string[] = [];
+  await drainWithin(await kv.keys(filter), (key) => keys.push(key));
+  return keys;
+}
+
+/**
+ * Reads a KV listing (keys, history) to its end. It rides on an ordered consumer that, right
+ * after a NATS node died, sometimes stops delivering and never finishes: give up when nothing
+ * arrived for a while (however long the listing), so it can be retried.
+ */
+async function drainWithin<T>(iterator: AsyncIterable<T> & { stop(): void }, onItem: (item: T) => void): Promise<void> {
   let timer: NodeJS.Timeout | undefined;
-  const timedOut = new Promise<never>((_, reject) => {
+  let stalled: (error: Error) => void = () => undefined;
+  const timedOut = new Promise<never>((_, reject) => (stalled = reject));
+  const arm = () => {
+    clearTimeout(timer);
     timer = setTimeout(() => {
       iterator.stop();
-      reject(new KeyListingStalledError(`listing keys of a NATS KV bucket took over ${KEY_LISTING_TIMEOUT_MS / 1000} s (a NATS node may have just failed); run the command again`));
+      stalled(new KeyListingStalledError(`listing keys of a NATS KV bucket stalled for ${KEY_LISTING_TIMEOUT_MS / 1000} s (a NATS node may have just failed); run the command again`));
     }, KEY_LISTING_TIMEOUT_MS);
-  });
+  };
+  arm();
   try {
     await Promise.race([
       (async () => {
-        for await (const key of iterator) keys.push(key);
+        for await (const item of iterator) {
+          arm();
+          onItem(item);
+        }
       })(),
       timedOut,
     ]);
   } finally {
     clearTimeout(timer);
   }
-  return keys;
 }

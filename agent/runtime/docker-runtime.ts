@@ -193,8 +193,8 @@ export class DockerRuntime implements RuntimeAdapter {
  */
 function runtimeFailure(what: string, error: unknown): RuntimeError {
   const code = (error as { code?: string }).code;
-  // "transport is closing": the engine answered, but its containerd did not (it is restarting).
-  if ((code !== undefined && UNREACHABLE_CODES.has(code)) || /transport is closing/.test(dockerMessage(error))) return new RuntimeUnreachableError(`cannot reach the Docker engine (${dockerMessage(error)}); is dockerd running, and is DOCKER_HOST right?`, { cause: error });
+  // "transport is closing", "client connection is closing": the engine answered, but its containerd did not (restarting).
+  if ((code !== undefined && UNREACHABLE_CODES.has(code)) || /transport is closing|client connection is closing/.test(dockerMessage(error))) return new RuntimeUnreachableError(`cannot reach the Docker engine (${dockerMessage(error)}); is dockerd running, and is DOCKER_HOST right?`, { cause: error });
   return new RuntimeError(`${what}: ${dockerMessage(error)}`, { cause: error });
 }
 

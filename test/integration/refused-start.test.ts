@@ -92,4 +92,34 @@ describe('refused starts (real Docker)', () => {
     assert.equal((await projectContainers(project))[0]?.Id, container.Id, 'the same container, started');
     assert.equal(h.journal.ownerRecordOfContainer(container.Id)?.refusedStarts, undefined);
   });
+
+  it('a rejected revision the host reaches later (drift repair started what was refused) is applied after all', async () => {
+    const project = uniqueName('refused');
+    projects.push(project);
+    const h = await openHarness('h1');
+    harnesses.push(h);
+    const dir = await mkdtemp(join(tmpdir(), 'hw-refused-'));
+    cleanupDirs.push(dir);
+    const source = join(dir, 'config');
+    await mkdir(source);
+    // A directory mounted over a file of the image (/www/index.html): the engine refuses the start.
+    await h.journal.putDesired(desired(project, { web: service({ volumes: [`${source}:/www/index.html:ro`] }) }));
+    const refused = await h.reconciler.runCycle();
+    assert.deepEqual(refused.results.map((r) => `${r.action.kind}:${r.outcome}`), ['create:done', 'start:failed']);
+    // What the agent loop does after its failed attempts: the revision is rejected, the cycles only maintain.
+    await h.journal.setRejected({ project, revision: 1, reason: 'action failed: start refused', at: new Date().toISOString() });
+    assert.equal((await h.reconciler.observeStatus()).projects[0]?.rejected?.revision, 1);
+
+    await rm(source, { recursive: true });
+    await writeFile(source, 'v1');
+    const reached = await h.reconciler.runCycle();
+    // Maintain mode: the container left created is stopped drift, started as a repair.
+    assert.deepEqual(reached.results.map((r) => `${r.action.kind}:${r.outcome}:${r.action.kind === 'start' && r.action.repair}`), ['start:done:true']);
+    assert.equal((await h.journal.appliedRevisions()).get(project), 1);
+    assert.equal((await h.journal.rejectedRevisions()).has(project), false);
+    assert.equal(reached.status?.projects[0]?.rejected, undefined);
+    assert.equal(reached.status?.projects[0]?.converged, true);
+    const events = (await h.journal.readEvents()).events.filter((e) => e.correlationID === reached.correlationID);
+    assert.ok(events.some((e) => e.type === 'applied' && /revision 1 reached after all \(it had been rejected: action failed: start refused\)/.test(e.message)), JSON.stringify(events.map((e) => e.message)));
+  });
 });

@@ -1,5 +1,6 @@
 import { loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
+import { cliRows, runCli, type CliResult } from './cli.js';
 import { convergeRows, runConverge, type ConvergeResult } from './converge.js';
 import { fleetRows, runFleet, type FleetResult } from './fleet.js';
 import { rolloutRows, runRolloutBench, type RolloutBenchResult } from './rollout.js';
@@ -13,7 +14,7 @@ import { InterruptedError, checkEngine, installInterruptHandler, throwIfInterrup
 
 /** The engine and the CPUs are shared: every result says how busy the machine was around it. */
 type Measured<T> = T & { readonly load_avg_1m: { readonly start: number; readonly end: number } };
-type BenchResult = Measured<ConvergeResult> | Measured<NoopResult> | Measured<PlannerResult> | Measured<FleetResult> | Measured<RolloutBenchResult> | Measured<ScaleResult> | Measured<PeersResult> | Measured<SigningResult>;
+type BenchResult = Measured<ConvergeResult> | Measured<NoopResult> | Measured<PlannerResult> | Measured<FleetResult> | Measured<RolloutBenchResult> | Measured<ScaleResult> | Measured<PeersResult> | Measured<SigningResult> | Measured<CliResult>;
 
 async function measured<T>(body: () => T | Promise<T>): Promise<Measured<T>> {
   const start = loadavg()[0] ?? 0;
@@ -72,6 +73,13 @@ Benchmarks (they print figures and never assert timing):
              alternating each iteration.
                --services S       services in the document (1-10000, default 20)
                --iterations I     measured iterations (1-100000, default 200)
+  cli        Whole \`hostwright\` processes, wall-clock from spawn to exit, R interleaved runs each:
+             \`node -e 0\` (Node's own start, the floor), \`hostwright --help\`, and an unchanged
+             \`hostwright apply --local\` of N services (converged once first, untimed); median and p90.
+               --containers N     services in the fleet file (1-200, default 20)
+               --runs R           timed runs of each command (1-200, default 10)
+               --baseline-cli P   also time another build's dist/coordinator/cli/main.js the same
+                                  way (its own project and data dir), e.g. the main branch's
   smoke      every benchmark once at a small size (CI: checks they run, asserts no timing).
   all        converge (20 containers), noop (100 containers) and planner (10000 services) with defaults.
 
@@ -97,6 +105,7 @@ const OPTIONS = {
   hosts: { type: 'string' },
   latency: { type: 'string' },
   workers: { type: 'string' },
+  'baseline-cli': { type: 'string' },
   breakdown: { type: 'boolean' },
   json: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
@@ -105,7 +114,7 @@ const OPTIONS = {
 type OptionName = keyof typeof OPTIONS;
 type Values = { [K in OptionName]?: (typeof OPTIONS)[K]['type'] extends 'boolean' ? boolean : string };
 
-const COMMANDS = ['converge', 'noop', 'planner', 'fleet', 'rollout', 'peers', 'scale', 'signing', 'smoke', 'all'] as const;
+const COMMANDS = ['converge', 'noop', 'planner', 'fleet', 'rollout', 'peers', 'scale', 'signing', 'cli', 'smoke', 'all'] as const;
 type Command = (typeof COMMANDS)[number];
 
 /** The numeric options each benchmark accepts (json and help go with every one). */
@@ -118,6 +127,7 @@ const ALLOWED: Record<Command, readonly OptionName[]> = {
   peers: ['containers', 'parallelism'],
   scale: ['hosts', 'containers', 'latency', 'workers'],
   signing: ['services', 'iterations'],
+  cli: ['containers', 'runs', 'baseline-cli'],
   smoke: [],
   all: [],
 };
@@ -212,6 +222,12 @@ async function run(command: Command, values: Values): Promise<BenchResult[]> {
       const options = { services: integer(values, 'services', 20, 1, 10_000), iterations: integer(values, 'iterations', 200, 1, 100_000) };
       return [await measured(() => runSigning(options))];
     }
+    case 'cli': {
+      const baselineCli = values['baseline-cli'];
+      const options = { containers: integer(values, 'containers', 20, 1, 200), runs: integer(values, 'runs', 10, 1, 200), ...(baselineCli === undefined ? {} : { baselineCli }) };
+      await checkEngine();
+      return [await measured(() => runCli(options))];
+    }
     case 'smoke': {
       await checkEngine();
       const steps: (() => Promise<BenchResult>)[] = [
@@ -223,6 +239,7 @@ async function run(command: Command, values: Values): Promise<BenchResult[]> {
         () => measured(() => runPeers({ containers: 1, parallelism: 4 })),
         () => measured(() => runScale({ sizes: [5], containers: 1, latencyMs: 10, workers: 1 })),
         () => measured(() => runSigning({ services: 2, iterations: 3 })),
+        () => measured(() => runCli({ containers: 2, runs: 2 })),
       ];
       const results: BenchResult[] = [];
       for (const step of steps) {
@@ -253,6 +270,7 @@ const TITLES: Record<BenchResult['benchmark'], string> = {
   peers: 'peers: Hostwright vs raw dockerode, docker-compose and Docker Swarm on one engine',
   scale: 'scale: hollow agents over NATS, one apply that changes every host',
   signing: 'signing: one desired document signed and verified, nkeys pure JS vs native crypto',
+  cli: 'cli: hostwright as separate processes (start-up included)',
 };
 
 function rowsOf(result: BenchResult): [string, string][] {
@@ -273,6 +291,8 @@ function rowsOf(result: BenchResult): [string, string][] {
       return scaleRows(result);
     case 'signing':
       return signingRows(result);
+    case 'cli':
+      return cliRows(result);
   }
 }
 

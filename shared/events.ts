@@ -1,6 +1,7 @@
 import { z } from 'zod';
+import { EVENT_TYPES } from './event-types.js';
 
-export const eventTypeSchema = z.enum(['planned', 'applied', 'failed', 'health_changed', 'drift_detected', 'restarted', 'cleaned']);
+export const eventTypeSchema = z.enum(EVENT_TYPES);
 export type EventType = z.infer<typeof eventTypeSchema>;
 
 export const severitySchema = z.enum(['info', 'warning', 'error']);

@@ -1,7 +1,8 @@
-import Docker from 'dockerode';
+import type Docker from 'dockerode';
 import { ImageUnavailableError, NameConflictError, RuntimeError, RuntimeUnreachableError } from '../../shared/errors.js';
 import { configViewOf, containerStateOf, healthFromStatusText, toDockerCreateOptions } from './docker-container.js';
 import { dockerMessage, isConflict, isNotFound, isNotModified } from './docker-errors.js';
+import { loadDockerode } from './dockerode-loader.js';
 import type { ContainerCreateRequest, RuntimeAdapter, RuntimeContainerDetails, RuntimeContainerSummary, RuntimeEvent, StartResult } from './runtime-adapter.js';
 
 export interface DockerRuntimeOptions {
@@ -18,7 +19,7 @@ export class DockerRuntime implements RuntimeAdapter {
   readonly #reconnectMaxMs: number;
 
   constructor(options: DockerRuntimeOptions = {}) {
-    this.docker = options.docker ?? new Docker();
+    this.docker = options.docker ?? new (loadDockerode())();
     this.#reconnectMinMs = options.reconnectMinMs ?? 250;
     this.#reconnectMaxMs = options.reconnectMaxMs ?? 10_000;
   }

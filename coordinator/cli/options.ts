@@ -1,4 +1,6 @@
 import type { Command } from 'commander';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
 import { InvalidInputError } from '../../shared/errors.js';
 import type { NatsAccess } from '../../shared/nats-connection.js';
 
@@ -60,4 +62,34 @@ export function natsAccessOf(options: NatsOptions, env: NodeJS.ProcessEnv = proc
 
 function nonEmpty(value: string | undefined): string | undefined {
   return value === undefined || value === '' ? undefined : value;
+}
+
+/** Options every local-mode command takes. */
+export interface LocalOptions {
+  readonly local?: boolean;
+  readonly dataDir?: string;
+  readonly hostId?: string;
+  readonly label?: readonly string[];
+  readonly parallel?: string;
+}
+
+export function defaultDataDir(): string {
+  return process.env.HOSTWRIGHT_DATA_DIR ?? join(homedir(), '.hostwright', 'local');
+}
+
+export function parseLabels(pairs: readonly string[] = []): Record<string, string> {
+  const labels: Record<string, string> = {};
+  for (const pair of pairs) {
+    const at = pair.indexOf('=');
+    if (at <= 0) throw new InvalidInputError(`--label ${pair}: expected key=value`);
+    labels[pair.slice(0, at)] = pair.slice(at + 1);
+  }
+  return labels;
+}
+
+export function parseParallel(text: string | undefined): number {
+  if (text === undefined) return 4;
+  const value = Number(text);
+  if (!Number.isInteger(value) || value < 1 || value > 64) throw new InvalidInputError(`--parallel ${text}: expected a whole number from 1 to 64`);
+  return value;
 }

@@ -1,6 +1,5 @@
 import type { Command } from 'commander';
 import { InvalidInputError } from '../../../shared/errors.js';
-import { addFleetHost, fleetAuthPaths, initFleetAuth, removeFleetHost } from '../../fleet-auth-files.js';
 
 interface FleetInitOptions {
   readonly dir: string;
@@ -18,6 +17,7 @@ function collect(value: string, previous: string[]): string[] {
   return [...previous, value];
 }
 
+// Registration only: key generation and the config writer are imported when a subcommand runs.
 export function registerFleet(program: Command): void {
   const fleet = program.command('fleet').description('fleet credentials: NATS users with least-privilege permissions, and the desired-state signing key');
 
@@ -35,6 +35,7 @@ export function registerFleet(program: Command): void {
       const tlsGiven = [options.tlsCa, options.tlsCert, options.tlsKey].filter((value) => value !== undefined).length;
       if (tlsGiven !== 0 && tlsGiven !== 3) throw new InvalidInputError('fleet init: pass all of --tls-ca, --tls-cert and --tls-key, or none');
       const tls = options.tlsCa && options.tlsCert && options.tlsKey ? { caFile: options.tlsCa, certFile: options.tlsCert, keyFile: options.tlsKey } : undefined;
+      const { fleetAuthPaths, initFleetAuth } = await import('../../fleet-auth-files.js');
       const result = await initFleetAuth({ dir: options.dir, hosts: options.host, listen: options.listen, storeDir: options.storeDir, tls });
       const paths = fleetAuthPaths(options.dir);
       process.stdout.write(
@@ -56,6 +57,7 @@ export function registerFleet(program: Command): void {
     .requiredOption('--dir <dir>', 'the dir `fleet init` wrote')
     .option('--rotate', 'replace the key of a host that already has one (the old key stops working on reload)')
     .action(async (hostId: string, options: { dir: string; rotate?: boolean }) => {
+      const { addFleetHost, fleetAuthPaths } = await import('../../fleet-auth-files.js');
       const credsFile = await addFleetHost(options.dir, hostId, options.rotate === true);
       process.stdout.write(`wrote ${credsFile} and ${fleetAuthPaths(options.dir).accounts}\n${RELOAD_HINT}\n`);
     });
@@ -65,6 +67,7 @@ export function registerFleet(program: Command): void {
     .description('revoke a host: remove its NATS user from the accounts config and delete its seed')
     .requiredOption('--dir <dir>', 'the dir `fleet init` wrote')
     .action(async (hostId: string, options: { dir: string }) => {
+      const { fleetAuthPaths, removeFleetHost } = await import('../../fleet-auth-files.js');
       await removeFleetHost(options.dir, hostId);
       process.stdout.write(`removed host ${hostId} from ${fleetAuthPaths(options.dir).accounts}\n${RELOAD_HINT}; the server then closes its connections\n`);
     });

@@ -1,32 +1,18 @@
 import type { Command } from 'commander';
-import { ago, isStale, withFleet } from '../fleet/fleet-session.js';
-import { modeOf, withNatsOptions } from '../options.js';
-import { renderTable } from '../render/table.js';
+import { withNatsOptions } from '../options.js';
 
-interface HostsOptions {
+export interface HostsOptions {
   readonly nats?: string;
   readonly json?: boolean;
 }
 
+// Registration only: the implementation (NATS client, table rendering) is imported when it runs.
 export function registerHosts(program: Command): void {
   withNatsOptions(program.command('hosts'))
     .description('registered hosts: labels, agent version, last seen')
     .option('--json', 'print JSON (schema hostwright.hosts/v1)')
     .action(async (options: HostsOptions) => {
-      const mode = modeOf(options, 'hosts');
-      if (mode.kind !== 'fleet') return;
-      await withFleet(mode, async (client) => {
-        const hosts = (await client.hosts()).sort((a, b) => (a.hostId < b.hostId ? -1 : 1));
-        if (options.json) {
-          process.stdout.write(`${JSON.stringify({ schema: 'hostwright.hosts/v1', hosts: hosts.map((host) => ({ ...host, stale: isStale(host.heartbeatAt) })) }, null, 2)}\n`);
-          return;
-        }
-        if (hosts.length === 0) {
-          process.stdout.write('No hosts have registered yet: start an agent with `hostwright agent --host-id ID --nats URL`.\n');
-          return;
-        }
-        const rows = hosts.map((host) => [host.hostId, Object.entries(host.labels).map(([k, v]) => `${k}=${v}`).join(',') || '-', host.agentVersion, `${isStale(host.heartbeatAt) ? 'STALE ' : ''}${ago(host.heartbeatAt)}`, host.startedAt]);
-        process.stdout.write(`${renderTable(['HOST', 'LABELS', 'VERSION', 'SEEN', 'STARTED'], rows)}\n`);
-      });
+      const { listHosts } = await import('./hosts-run.js');
+      await listHosts(options);
     });
 }

@@ -1,15 +1,7 @@
 import type { Command } from 'commander';
-import { planReport } from '../../../agent/plan-report.js';
-import { loadFleetFile } from '../../fleet-file.js';
-import { EXIT } from '../exit-codes.js';
-import { collectPlans, renderFleetPlan, savedPlan, writeSavedPlan } from '../fleet/fleet-plan.js';
-import { targetsFor, withFleet } from '../fleet/fleet-session.js';
-import { desiredFromFleet, openLocalHost, type LocalOptions } from '../local-host.js';
-import { modeOf, withLocalOptions } from '../options.js';
-import { parseTimeout } from '../parse.js';
-import { renderPlan } from '../render/plan-view.js';
+import { modeOf, withLocalOptions, type LocalOptions } from '../options.js';
 
-interface PlanOptions extends LocalOptions {
+export interface PlanOptions extends LocalOptions {
   readonly file: string;
   readonly nats?: string;
   readonly json?: boolean;
@@ -19,6 +11,7 @@ interface PlanOptions extends LocalOptions {
   readonly timeout: string;
 }
 
+// Registration only: each mode's implementation is imported when the command runs.
 export function registerPlan(program: Command): void {
   withLocalOptions(program.command('plan'))
     .description('show the diff and the ordered actions an apply would run (per host); changes nothing')
@@ -30,30 +23,11 @@ export function registerPlan(program: Command): void {
     .option('--detailed-exitcode', 'exit 0 when there are no changes, 2 when there are, 1 on error')
     .action(async (options: PlanOptions) => {
       const mode = modeOf(options, 'plan');
-      if (mode.kind === 'local') return planLocal(options);
-      const timeoutMs = parseTimeout(options.timeout, '--timeout');
-      await withFleet(mode, async (client) => {
-        const correlationID = client.newCorrelationID();
-        const { project, targets } = await targetsFor(client, options.file, correlationID);
-        const plans = await collectPlans(client, targets, correlationID, timeoutMs);
-        const saved = savedPlan(project, correlationID, plans);
-        if (options.out) await writeSavedPlan(options.out, saved);
-        process.stdout.write(options.json ? `${JSON.stringify(saved, null, 2)}\n` : `${renderFleetPlan(project, plans)}\n${options.out ? `Saved to ${options.out}: apply it with \`hostwright apply ${options.out}\`.\n` : ''}`);
-        if (plans.some((p) => p.error)) process.exitCode = EXIT.error;
-        else if (options.detailedExitcode && plans.some((p) => p.plan?.changes || p.target.changed)) process.exitCode = EXIT.changes;
-      });
+      if (mode.kind === 'local') {
+        const { planLocal } = await import('./plan-local.js');
+        return planLocal(options);
+      }
+      const { planFleet } = await import('./plan-fleet.js');
+      await planFleet(mode, options);
     });
-}
-
-async function planLocal(options: PlanOptions): Promise<void> {
-  const fleet = await loadFleetFile(options.file);
-  const host = await openLocalHost(options);
-  try {
-    const { document } = await desiredFromFleet(host, fleet, options);
-    const report = await host.reconciler.runCycle({ dryRun: true, explicit: true, candidate: [document] });
-    process.stdout.write(options.json ? `${JSON.stringify(planReport(report), null, 2)}\n` : `${renderPlan(planReport(report))}\n`);
-    if (options.detailedExitcode && report.plan.actions.length > 0) process.exitCode = EXIT.changes;
-  } finally {
-    await host.close();
-  }
 }

@@ -1,16 +1,7 @@
 import type { Command } from 'commander';
-import { DataDirLockedError } from '../../../shared/errors.js';
-import type { HostStatus } from '../../../shared/host-status.js';
-import { loadFleetFile } from '../../fleet-file.js';
-import type { FleetClient } from '../../fleet-client.js';
-import { fleetStatus, renderFleetStatus } from '../fleet/fleet-status.js';
-import { withFleet } from '../fleet/fleet-session.js';
-import { defaultDataDir, desiredFromFleet, openLocalHost, type LocalOptions } from '../local-host.js';
-import { fetchAgentStatus } from '../local-agent-client.js';
-import { modeOf, withLocalOptions } from '../options.js';
-import { renderStatus, statusJson } from '../render/status-view.js';
+import { modeOf, withLocalOptions, type LocalOptions } from '../options.js';
 
-interface StatusOptions extends LocalOptions {
+export interface StatusOptions extends LocalOptions {
   readonly file?: string;
   readonly nats?: string;
   readonly host?: string;
@@ -18,6 +9,7 @@ interface StatusOptions extends LocalOptions {
   readonly json?: boolean;
 }
 
+// Registration only: each mode's implementation is imported when the command runs.
 export function registerStatus(program: Command): void {
   withLocalOptions(program.command('status'))
     .description('per host and instance: converged?, revisions, state, health, drift, last seen')
@@ -28,59 +20,10 @@ export function registerStatus(program: Command): void {
     .action(async (options: StatusOptions) => {
       const mode = modeOf(options, 'status');
       if (mode.kind === 'local') {
-        const status = await readLocalStatus(options);
-        process.stdout.write(options.json ? `${JSON.stringify(statusJson(status), null, 2)}\n` : `${renderStatus(status)}\n`);
-        return;
+        const { statusLocal } = await import('./status-local.js');
+        return statusLocal(options);
       }
-      await withFleet(mode, (client) => (options.watch ? watchFleet(client, options) : printFleet(client, options)));
+      const { statusOfFleet } = await import('./status-fleet.js');
+      await statusOfFleet(mode, options);
     });
-}
-
-async function printFleet(client: FleetClient, options: StatusOptions): Promise<void> {
-  const hosts = fleetStatus(await client.hosts(), await client.statuses(), options.host);
-  process.stdout.write(options.json ? `${JSON.stringify({ schema: 'hostwright.fleetstatus/v1', hosts }, null, 2)}\n` : `${renderFleetStatus(hosts)}\n`);
-}
-
-/** Re-reads and prints whenever a host's status or heartbeat changes, until interrupted. */
-async function watchFleet(client: FleetClient, options: StatusOptions): Promise<void> {
-  const abort = new AbortController();
-  process.once('SIGINT', () => abort.abort());
-  process.once('SIGTERM', () => abort.abort());
-  let last = '';
-  const print = async () => {
-    const hosts = fleetStatus(await client.hosts(), await client.statuses(), options.host);
-    const text = options.json ? JSON.stringify({ schema: 'hostwright.fleetstatus/v1', at: new Date().toISOString(), hosts }) : renderFleetStatus(hosts);
-    const comparable = options.json ? JSON.stringify(hosts.map((h) => ({ ...h, heartbeatAt: null, reportedAt: null, status: h.status ? { ...h.status, observedAt: '' } : null }))) : text.replace(/\d+[smh] ago/g, '');
-    if (comparable === last) return;
-    last = comparable;
-    process.stdout.write(options.json ? `${text}\n` : `\n${new Date().toISOString()}\n${text}\n`);
-  };
-  await print();
-  const watchers = await Promise.all([client.connection.status.watch({ include: 'updates' }), client.connection.hosts.watch({ include: 'updates' })]);
-  abort.signal.addEventListener('abort', () => watchers.forEach((watcher) => watcher.stop()), { once: true });
-  await Promise.all(watchers.map(async (watcher) => {
-    for await (const entry of watcher) {
-      if (entry) await print();
-    }
-  }));
-}
-
-async function readLocalStatus(options: StatusOptions): Promise<HostStatus> {
-  const fleet = options.file ? await loadFleetFile(options.file) : undefined;
-  let host;
-  try {
-    host = await openLocalHost(options);
-  } catch (error) {
-    // A running local agent holds the data dir: ask it instead.
-    if (error instanceof DataDirLockedError && !fleet) return fetchAgentStatus(options.dataDir ?? defaultDataDir());
-    throw error;
-  }
-  try {
-    if (!fleet) return await host.reconciler.observeStatus();
-    const { document } = await desiredFromFleet(host, fleet, options);
-    const others = (await host.journal.desiredDocuments()).filter((candidate) => candidate.project !== document.project);
-    return await host.reconciler.observeStatus([...others, document]);
-  } finally {
-    await host.close();
-  }
 }

@@ -1,0 +1,34 @@
+import { DataDirLockedError } from '../../../shared/errors.js';
+import type { HostStatus } from '../../../shared/host-status.js';
+import { loadFleetFile } from '../../fleet-file.js';
+import { desiredFromFleet, openLocalHost } from '../local-host.js';
+import { defaultDataDir } from '../options.js';
+import { fetchAgentStatus } from '../local-agent-client.js';
+import { renderStatus, statusJson } from '../render/status-view.js';
+import type { StatusOptions } from './status.js';
+
+/** `status --local`: this machine observed against its stored (or the given) desired state. */
+export async function statusLocal(options: StatusOptions): Promise<void> {
+  const status = await readLocalStatus(options);
+  process.stdout.write(options.json ? `${JSON.stringify(statusJson(status), null, 2)}\n` : `${renderStatus(status)}\n`);
+}
+
+async function readLocalStatus(options: StatusOptions): Promise<HostStatus> {
+  const fleet = options.file ? await loadFleetFile(options.file) : undefined;
+  let host;
+  try {
+    host = await openLocalHost(options);
+  } catch (error) {
+    // A running local agent holds the data dir: ask it instead.
+    if (error instanceof DataDirLockedError && !fleet) return fetchAgentStatus(options.dataDir ?? defaultDataDir());
+    throw error;
+  }
+  try {
+    if (!fleet) return await host.reconciler.observeStatus();
+    const { document } = await desiredFromFleet(host, fleet, options);
+    const others = (await host.journal.desiredDocuments()).filter((candidate) => candidate.project !== document.project);
+    return await host.reconciler.observeStatus([...others, document]);
+  } finally {
+    await host.close();
+  }
+}

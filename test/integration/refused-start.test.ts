@@ -24,6 +24,17 @@ describe('refused starts (real Docker)', () => {
     await Promise.all(cleanupDirs.map((dir) => rm(dir, { recursive: true, force: true })));
   });
 
+  /** A fresh project and harness, and a path in a temp dir for a bind mount's source (not created). */
+  async function withMountSource() {
+    const project = uniqueName('refused');
+    projects.push(project);
+    const h = await openHarness('h1');
+    harnesses.push(h);
+    const dir = await mkdtemp(join(tmpdir(), 'hw-refused-'));
+    cleanupDirs.push(dir);
+    return { project, h, source: join(dir, 'config') };
+  }
+
   it(`counts refused starts in the journal and replaces the container after ${REPLACE_AFTER_REFUSED_STARTS}`, async () => {
     const project = uniqueName('refused');
     projects.push(project);
@@ -64,14 +75,8 @@ describe('refused starts (real Docker)', () => {
   });
 
   it('a start that succeeds clears the count', async () => {
-    const project = uniqueName('refused');
-    projects.push(project);
-    const h = await openHarness('h1');
-    harnesses.push(h);
     // A bind mount of a host file: while the file is a directory instead, the engine refuses the start.
-    const dir = await mkdtemp(join(tmpdir(), 'hw-refused-'));
-    cleanupDirs.push(dir);
-    const source = join(dir, 'config');
+    const { project, h, source } = await withMountSource();
     await writeFile(source, 'v1');
     await h.journal.putDesired(desired(project, { web: service({ volumes: [`${source}:/config:ro`] }) }));
     assert.equal((await h.reconciler.runCycle()).failed, false);
@@ -94,13 +99,7 @@ describe('refused starts (real Docker)', () => {
   });
 
   it('a rejected revision the host reaches later (drift repair started what was refused) is applied after all', async () => {
-    const project = uniqueName('refused');
-    projects.push(project);
-    const h = await openHarness('h1');
-    harnesses.push(h);
-    const dir = await mkdtemp(join(tmpdir(), 'hw-refused-'));
-    cleanupDirs.push(dir);
-    const source = join(dir, 'config');
+    const { project, h, source } = await withMountSource();
     await mkdir(source);
     // A directory mounted over a file of the image (/www/index.html): the engine refuses the start.
     await h.journal.putDesired(desired(project, { web: service({ volumes: [`${source}:/www/index.html:ro`] }) }));

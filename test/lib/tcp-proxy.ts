@@ -20,6 +20,10 @@ export interface TcpProxy {
   cut(): Promise<void>;
   /** Accepts (and pipes) connections again, on the same port. */
   heal(): Promise<void>;
+  /** Keeps the server's bytes from reaching the clients (connections stay open) until releaseReplies(). */
+  holdReplies(): void;
+  /** Delivers what the server sent meanwhile, and everything after it. */
+  releaseReplies(): void;
   /** Destroys all connections and closes the listener. */
   close(): Promise<void>;
 }
@@ -98,6 +102,14 @@ class Proxy implements TcpProxy {
         }),
     );
     return Promise.all(closing).then(() => undefined);
+  }
+
+  holdReplies(): void {
+    for (const [client, upstream] of this.pairs) upstream.unpipe(client);
+  }
+
+  releaseReplies(): void {
+    for (const [client, upstream] of this.pairs) upstream.pipe(client);
   }
 
   async cut(): Promise<void> {

@@ -8,7 +8,7 @@ import { hostwrightEventSchema, type HostwrightEvent } from '../shared/events.js
 import { hostDesiredSchema, type HostDesired } from '../shared/host-desired.js';
 import { connectFleet, isTimeout, retryOnTimeout, type FleetConnection, type NatsAccess } from '../shared/nats-connection.js';
 import { openSignedDocument, signDocument, signatureHolds, verifySignedDocument } from '../shared/signed-document.js';
-import { EVENTS_STREAM, desiredKey, eventFilter, planRpcSubject } from '../shared/subjects.js';
+import { BUCKETS, EVENTS_STREAM, desiredKey, eventFilter, planRpcSubject } from '../shared/subjects.js';
 import { MAX_WIRE_BYTES, hostRegistrationSchema, planReplySchema, statusReportSchema, type HostRegistration, type PlanReply, type StatusReport } from '../shared/wire.js';
 import type { DesiredSigner } from './signing-key.js';
 
@@ -63,11 +63,11 @@ export class FleetClient {
   }
 
   async hosts(): Promise<HostRegistration[]> {
-    return readAll(this.connection.hosts, (value, key) => decode(hostRegistrationSchema, value, `host ${key}`));
+    return readAll(this.connection, 'hosts', (value, key) => decode(hostRegistrationSchema, value, `host ${key}`));
   }
 
   async statuses(): Promise<StatusReport[]> {
-    return readAll(this.connection.status, (value, key) => decode(statusReportSchema, value, `status of ${key}`));
+    return readAll(this.connection, 'status', (value, key) => decode(statusReportSchema, value, `status of ${key}`));
   }
 
   /**
@@ -218,9 +218,9 @@ async function latestEntries(kv: KV, names: readonly string[]): Promise<[string,
   return entries;
 }
 
-async function readAll<T>(kv: KV, parse: (value: Uint8Array, key: string) => T): Promise<T[]> {
+async function readAll<T>(connection: FleetConnection, bucket: 'hosts' | 'status', parse: (value: Uint8Array, key: string) => T): Promise<T[]> {
   const values: T[] = [];
-  for (const [key, entry] of await latestEntries(kv, await keysWithin(kv))) {
+  for (const [key, entry] of await latestEntries(connection[bucket], await keysWithin(connection, bucket))) {
     if (!entry || entry.operation !== 'PUT') continue;
     try {
       values.push(parse(entry.value, key));
@@ -231,12 +231,20 @@ async function readAll<T>(kv: KV, parse: (value: Uint8Array, key: string) => T):
   return values;
 }
 
-/** A KV key listing rides on an ordered consumer that can stall when the stream's leader dies: give up instead of hanging. */
-const KEY_LISTING_TIMEOUT_MS = 8_000;
+/** Every host's history of a project: up to 16 values per host, so more time than a key listing. */
+const HISTORY_SCAN_TIMEOUT_MS = 30_000;
 
-/** The listing's consumer may sit on a peer that just died: list again, a few times, before giving up. */
-export function keysWithin(kv: KV, filter?: string): Promise<string[]> {
-  return retryOnTimeout(() => listKeys(kv, filter), { retryable: (error) => isTimeout(error) || error instanceof KeyListingStalledError });
+/**
+ * The keys of a bucket, from its stream's subject list: one request and no consumer. (A listing
+ * consumer on a bucket written every second, as hosts' heartbeats are, could keep delivering and
+ * never finish.) Keys whose last value is a delete marker are listed too; readers skip them.
+ */
+export async function keysWithin(connection: FleetConnection, bucket: 'hosts' | 'status' | 'rollouts'): Promise<string[]> {
+  const prefix = `$KV.${BUCKETS[bucket]}.`;
+  const info = await retryOnTimeout(() => connection.jsm.streams.info(`KV_${BUCKETS[bucket]}`, { subjects_filter: `${prefix}>` }));
+  return Object.keys(info.state.subjects ?? {})
+    .map((subject) => subject.slice(prefix.length))
+    .sort();
 }
 
 /** Every entry the bucket keeps of the keys matching filter, oldest first per key. */
@@ -244,11 +252,11 @@ function projectHistories(kv: KV, filter: string): Promise<Map<string, KvEntry[]
   return retryOnTimeout(
     async () => {
       const histories = new Map<string, KvEntry[]>();
-      await drainWithin(await kv.history({ key: filter }), (entry) => {
+      await drainWithin(() => kv.history({ key: filter }), (entry) => {
         const history = histories.get(entry.key);
         if (history) history.push(entry);
         else histories.set(entry.key, [entry]);
-      });
+      }, HISTORY_SCAN_TIMEOUT_MS);
       for (const history of histories.values()) history.sort((a, b) => a.revision - b.revision);
       return histories;
     },
@@ -260,36 +268,30 @@ class KeyListingStalledError extends HostwrightError {
   override readonly name = 'KeyListingStalledError';
 }
 
-async function listKeys(kv: KV, filter?: string): Promise<string[]> {
-  const keys: string[] = [];
-  await drainWithin(await kv.keys(filter), (key) => keys.push(key));
-  return keys;
-}
 
 /**
- * Reads a KV listing (keys, history) to its end. It rides on an ordered consumer that, right
- * after a NATS node died, sometimes stops delivering and never finishes: give up when nothing
- * arrived for a while (however long the listing), so it can be retried.
+ * Reads a KV listing (keys, history) to its end, opening included. It rides on an ordered consumer
+ * that, right after a NATS node died (and rarely on a busy single server), never finishes: it can
+ * keep being reset and delivering again. Give up after a fixed time, so the listing can be retried.
  */
-async function drainWithin<T>(iterator: AsyncIterable<T> & { stop(): void }, onItem: (item: T) => void): Promise<void> {
+async function drainWithin<T>(open: () => Promise<AsyncIterable<T> & { stop(): void }>, onItem: (item: T) => void, limitMs: number): Promise<void> {
+  let iterator: (AsyncIterable<T> & { stop(): void }) | undefined;
+  let gaveUp = false;
   let timer: NodeJS.Timeout | undefined;
-  let stalled: (error: Error) => void = () => undefined;
-  const timedOut = new Promise<never>((_, reject) => (stalled = reject));
-  const arm = () => {
-    clearTimeout(timer);
+  const timedOut = new Promise<never>((_, reject) => {
     timer = setTimeout(() => {
-      iterator.stop();
-      stalled(new KeyListingStalledError(`listing keys of a NATS KV bucket stalled for ${KEY_LISTING_TIMEOUT_MS / 1000} s (a NATS node may have just failed); run the command again`));
-    }, KEY_LISTING_TIMEOUT_MS);
-  };
-  arm();
+      gaveUp = true;
+      iterator?.stop();
+      reject(new KeyListingStalledError(`listing keys of a NATS KV bucket took over ${limitMs / 1000} s (a NATS node may have just failed); run the command again`));
+    }, limitMs);
+  });
   try {
     await Promise.race([
       (async () => {
-        for await (const item of iterator) {
-          arm();
-          onItem(item);
-        }
+        iterator = await open();
+        // Opened after the time was up: nobody reads it any more.
+        if (gaveUp) iterator.stop();
+        for await (const item of iterator) onItem(item);
       })(),
       timedOut,
     ]);

@@ -23,6 +23,8 @@ export interface HostConnection {
 /** What the coordinator uses: everything a host does, plus rollouts. */
 export interface FleetConnection extends HostConnection {
   readonly rollouts: KV;
+  /** For stream-level reads (a bucket's key list from its stream's subjects). */
+  readonly jsm: JetStreamManager;
 }
 
 /** Credentials and TLS for the NATS connection (all optional: a local unsecured server needs none). */
@@ -57,7 +59,7 @@ export async function connectFleet(options: ConnectOptions): Promise<FleetConnec
     const jsm = await retryOnTimeout(() => jetstreamManager(nc, { timeout: options.timeoutMs ?? 5_000 }));
     const js = jetstream(nc, { timeout: options.timeoutMs ?? 5_000 });
     const { desired, hosts, status, rollouts } = await retryOnTimeout(() => ensureFleetStorage(nc, jsm, js));
-    return { nc, js, desired, hosts, status, rollouts, close: () => closeNats(nc) };
+    return { nc, js, jsm, desired, hosts, status, rollouts, close: () => closeNats(nc) };
   } catch (error) {
     await nc.close();
     throw error;

@@ -31,7 +31,7 @@ export class RolloutStore {
 
   async list(): Promise<RolloutState[]> {
     const states: RolloutState[] = [];
-    for (const key of await keysWithin(this.client.connection.rollouts)) {
+    for (const key of await keysWithin(this.client.connection, 'rollouts')) {
       const found = await this.get(key).catch(() => undefined);
       if (found) states.push(found.state);
     }

@@ -117,7 +117,7 @@ export class ChaosFleet {
     await this.writeFleetFile();
     let result = await this.cli(['apply', '-f', this.file, ...extra]);
     // A stalled KV key listing (see docs/RELIABILITY.md) fails the command with this message: run it again, and count it.
-    for (let retry = 1; retry <= 3 && result.code !== 0 && /listing keys of a NATS KV bucket stalled/.test(result.stderr); retry += 1) {
+    for (let retry = 1; retry <= 3 && result.code !== 0 && /listing keys of a NATS KV bucket took over/.test(result.stderr); retry += 1) {
       this.stalledListings += 1;
       result = await this.cli(['apply', '-f', this.file, ...extra]);
     }

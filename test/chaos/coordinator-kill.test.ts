@@ -45,6 +45,7 @@ describe('chaos 5: coordinator killed mid-apply and mid-rollout (real CLI, agent
     await fleet.apply();
     await fleet.waitConverged();
 
+    let rewritten = 0;
     for (let round = 1; round <= repeatCount(); round += 1) {
       tally.repeat();
       // Apply: killed somewhere between its start and its last KV write (~0.3-0.8 s in), then run again.
@@ -65,10 +66,19 @@ describe('chaos 5: coordinator killed mid-apply and mid-rollout (real CLI, agent
       await fleet.apply();
       tally.converged(await fleet.waitConverged(90_000, rerunAt));
       const after = await fleet.desiredRevisions();
-      for (const hostId of fleet.hostIds) assert.equal(after.get(hostId), (before.get(hostId) ?? 0) + 1, `${hostId}: one new revision, however far the killed apply got`);
+      // One new revision from whichever apply wrote the host first. The re-run writes the same content
+      // once more when its dry-run plan finds the host still applying it (a host that must act gets a
+      // new revision); never more than that.
+      for (const hostId of fleet.hostIds) {
+        const grew = (after.get(hostId) ?? 0) - (before.get(hostId) ?? 0);
+        assert.ok(grew === 1 || (grew === 2 && atKill.get(hostId) !== before.get(hostId)), `${hostId}: one new revision (two if the killed apply had written it), however far the killed apply got; got ${grew}`);
+        if (grew === 2) rewritten += 1;
+      }
       t.diagnostic(`apply round ${round}: ${how === 'SIGKILL' ? 'killed' : `finished (${how}) before the kill`} with ${written}/${hostIds.length} host(s) written`);
       if (how !== 'SIGKILL') tally.note(`apply round ${round}: the apply finished before the kill`);
     }
+
+    if (rewritten > 0) tally.note(`${rewritten} host(s) got the same content a second time from the re-run, which found them still applying it`);
 
     for (let round = 1; round <= repeatCount(); round += 1) {
       tally.repeat();

@@ -66,10 +66,16 @@ export class AgentLoop {
     if (!this.#running) this.#running = this.#drain();
   }
 
-  /** Wakes the loop once after a burst of runtime events has settled. */
-  triggerDebounced(reason: string): void {
+  /**
+   * Wakes the loop once after a burst of runtime events has settled, with the reason `settled`
+   * gives then; undefined (the burst needs no cycle) leaves the loop asleep.
+   */
+  triggerDebounced(settled: () => string | undefined): void {
     clearTimeout(this.#debounce);
-    this.#debounce = setTimeout(() => this.trigger(reason), this.#options.debounceMs);
+    this.#debounce = setTimeout(() => {
+      const reason = settled();
+      if (reason !== undefined) this.trigger(reason);
+    }, this.#options.debounceMs);
   }
 
   /** Stops scheduling; resolves when the cycle in flight (if any) has finished and recorded its results. */

@@ -13,6 +13,7 @@ import type { OwnerRecord, RuntimeSnapshot } from './core/snapshot.js';
 import { hostStatus, statusTransitionEvents } from './core/status.js';
 import { actionHandlers, type ActionOutcome, type ExecutionContext } from './executor.js';
 import { Observer } from './observer.js';
+import { OwnEchoes } from './core/own-echoes.js';
 import { resolveUnfinishedIntents } from './recovery.js';
 import type { RuntimeAdapter } from './runtime/runtime-adapter.js';
 import type { Journal } from './store/journal.js';
@@ -81,12 +82,15 @@ const PHASES: readonly Phase[] = ['images', 'cleanup', 'instances'];
  */
 export class Reconciler {
   readonly observer: Observer;
+  /** The runtime events this reconciler's own actions cause: they need no new cycle. */
+  readonly echoes: OwnEchoes;
   readonly #options: Required<Omit<ReconcilerOptions, 'now' | 'onCyclesInFlight'>> & Pick<ReconcilerOptions, 'onCyclesInFlight'> & { now: () => Date };
   #cyclesInFlight = 0;
 
   constructor(options: ReconcilerOptions) {
     this.#options = { namePrefix: '', parallelism: 4, now: () => new Date(), ...options };
     this.observer = new Observer(options.runtime, options.journal, options.hostId, this.#options.now);
+    this.echoes = new OwnEchoes(() => this.#options.now().getTime());
   }
 
   get hostId(): string {
@@ -257,11 +261,14 @@ export class Reconciler {
     const context: ExecutionContext = { runtime, owners: journal, hostId, ownerToken, chainContainerId, signal: request.signal ?? new AbortController().signal };
     let outcome: ActionOutcome | undefined;
     let failure: unknown;
+    const target = 'containerId' in action && action.containerId !== undefined ? action.containerId : chainContainerId;
+    if (target !== undefined && action.kind !== 'create') this.echoes.expect(target, action.kind);
     try {
       outcome = await dispatch(action, context);
     } catch (error) {
       failure = error;
     }
+    if (outcome?.containerId !== undefined) this.echoes.expect(outcome.containerId, action.kind);
     const owners = ownerChanges(action, outcome ?? { failure }, issuedRecord && { ...issuedRecord, intentSeq: intent.seq }, startTarget, journal);
     const report: ActionReport = {
       action,

@@ -8,6 +8,7 @@ import { HOST_PROJECT } from '../../shared/events.js';
 import { bindFleet, type HostConnection, type NatsAccess } from '../../shared/nats-connection.js';
 import { hostInboxPrefix, planRpcSubject } from '../../shared/subjects.js';
 import { MAX_WIRE_BYTES, planReplySchema, planRequestSchema, type HostRegistration, type PlanReply, type StatusReport } from '../../shared/wire.js';
+import type { HostStatus } from '../../shared/host-status.js';
 import { AgentLoop } from '../agent-loop.js';
 import { startControlServer } from '../control-server.js';
 import { AgentMetrics } from '../metrics.js';
@@ -70,9 +71,10 @@ export async function runFleetAgent(options: FleetAgentOptions): Promise<void> {
   let fleet: HostConnection | undefined;
   let lastReport = '';
 
-  const publishStatus = async (force: boolean): Promise<void> => {
+  /** `observed`: the status the cycle that just finished computed (it observed after acting); otherwise observed now. */
+  const publishStatus = async (force: boolean, observed?: HostStatus): Promise<void> => {
     if (!fleet || fleet.nc.isClosed()) return;
-    const status = await reconciler.observeStatus();
+    const status = observed ?? (await reconciler.observeStatus());
     const outboxDepth = await journal.outboxDepth();
     metrics.outboxDepth.set(outboxDepth);
     const body = JSON.stringify({ status: { ...status, observedAt: '' }, outboxDepth });
@@ -82,7 +84,7 @@ export async function runFleetAgent(options: FleetAgentOptions): Promise<void> {
     await fleet.status.put(hostId, encode(report));
     lastReport = body;
   };
-  const publishStatusSafely = (force: boolean) => publishStatus(force).catch((error: unknown) => log.debug({ error: errorMessage(error) }, 'status not published'));
+  const publishStatusSafely = (force: boolean, observed?: HostStatus) => publishStatus(force, observed).catch((error: unknown) => log.debug({ error: errorMessage(error) }, 'status not published'));
 
   let cycleStarted = Date.now();
   const loop = new AgentLoop(reconciler, journal, {
@@ -91,7 +93,7 @@ export async function runFleetAgent(options: FleetAgentOptions): Promise<void> {
     onCycle: (report: CycleReport | Error) => {
       metrics.recordCycle(report, (Date.now() - cycleStarted) / 1000);
       cycleStarted = Date.now();
-      void publishStatusSafely(false);
+      void publishStatusSafely(false, report instanceof Error ? undefined : report.status);
     },
   });
 

@@ -215,9 +215,9 @@ async function consumeEventLines(stream: NodeJS.ReadableStream, onEvent: (event:
         newline = buffered.indexOf('\n');
         if (line === '') continue;
         try {
-          const message = JSON.parse(line) as { Type?: string; Action?: string; Actor?: { ID?: string }; id?: string };
+          const message = JSON.parse(line) as { Type?: string; Action?: string; Actor?: { ID?: string; Attributes?: Record<string, string> }; id?: string };
           const containerId = message.Actor?.ID ?? message.id;
-          if (message.Type === 'container' && containerId) onEvent({ type: 'container', action: message.Action ?? '', containerId });
+          if (message.Type === 'container' && containerId) onEvent({ type: 'container', action: message.Action ?? '', containerId, attributes: message.Actor?.Attributes ?? {} });
         } catch {
           // A line we cannot parse still means something changed.
           onEvent({ type: 'reconnected' });

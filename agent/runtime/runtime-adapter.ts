@@ -30,7 +30,8 @@ export interface ContainerCreateRequest {
 
 /** A change the runtime reports; it only wakes the loop, which re-reads everything. */
 export type RuntimeEvent =
-  | { readonly type: 'container'; readonly action: string; readonly containerId: string }
+  /** attributes: what the engine says of the container with the event (its labels, name, image), when it does. */
+  | { readonly type: 'container'; readonly action: string; readonly containerId: string; readonly attributes?: Readonly<Record<string, string>> }
   | { readonly type: 'reconnected' }
   | { readonly type: 'disconnected'; readonly error: string };
 

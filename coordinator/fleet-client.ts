@@ -6,7 +6,7 @@ import { decode, encode } from '../shared/codec.js';
 import { HostwrightError, InvalidInputError, errorMessage } from '../shared/errors.js';
 import { hostwrightEventSchema, type HostwrightEvent } from '../shared/events.js';
 import { hostDesiredSchema, type HostDesired } from '../shared/host-desired.js';
-import { connectFleet, isTimeout, retryOnTimeout, type FleetConnection, type NatsAccess } from '../shared/nats-connection.js';
+import { connectFleet, isUnanswered, retryOnTimeout, type FleetConnection, type NatsAccess } from '../shared/nats-connection.js';
 import { openSignedDocument, signDocument, signatureHolds, verifySignedDocument } from '../shared/signed-document.js';
 import { BUCKETS, EVENTS_STREAM, desiredKey, eventFilter, planRpcSubject } from '../shared/subjects.js';
 import { MAX_WIRE_BYTES, hostRegistrationSchema, planReplySchema, statusReportSchema, type HostRegistration, type PlanReply, type StatusReport } from '../shared/wire.js';
@@ -104,7 +104,8 @@ export class FleetClient {
 
   /**
    * Signs the document, then compare-and-set: writes only if the key is still at expectedRevision
-   * (0: must not exist). A write that times out may or may not have landed: the key is read again,
+   * (0: must not exist). A write NATS does not answer (a timeout, or no responder while a cluster
+   * elects the stream's leader) may or may not have landed: the key is read again,
    * and the write counts as done when the key holds exactly these bytes (ed25519 signatures are
    * deterministic), is sent again when the key has not moved, and fails only when someone else wrote.
    */
@@ -117,7 +118,7 @@ export class FleetClient {
       try {
         return expectedRevision === 0 ? await kv.create(key, value) : await kv.update(key, value, expectedRevision);
       } catch (error) {
-        if (!isTimeout(error)) throw new HostwrightError(`desired state of ${key} changed since it was read (compare-and-set failed: ${errorMessage(error)}); run the command again`, { cause: error });
+        if (!isUnanswered(error)) throw new HostwrightError(`desired state of ${key} changed since it was read (compare-and-set failed: ${errorMessage(error)}); run the command again`, { cause: error });
         if (attempt >= WRITE_ATTEMPTS) throw new HostwrightError(`desired state of ${key} was not written: NATS did not answer ${attempt} attempts; run the command again`, { cause: error });
         const current = await retryOnTimeout(() => kv.get(key));
         if (current?.operation === 'PUT' && sameBytes(current.value, value)) return current.revision;
@@ -260,7 +261,7 @@ function projectHistories(kv: KV, filter: string): Promise<Map<string, KvEntry[]
       for (const history of histories.values()) history.sort((a, b) => a.revision - b.revision);
       return histories;
     },
-    { retryable: (error) => isTimeout(error) || error instanceof KeyListingStalledError },
+    { retryable: (error) => isUnanswered(error) || error instanceof KeyListingStalledError },
   );
 }
 

@@ -179,13 +179,14 @@ export interface RetryOptions {
 }
 
 /**
- * Runs a JetStream operation again when it times out. Right after a cluster node dies, requests
- * time out while leaders are elected, and a new ephemeral consumer may be placed on the dead
- * peer; a second try is placed anew. Other errors are thrown at once.
+ * Runs a JetStream operation again when NATS does not answer it (see isUnanswered). Right after a
+ * cluster node dies, requests time out or find no responder while leaders are elected, and a new
+ * ephemeral consumer may be placed on the dead peer; a second try is placed anew. Other errors
+ * are thrown at once.
  */
 export async function retryOnTimeout<T>(operation: () => Promise<T>, options: RetryOptions = {}): Promise<T> {
   const attempts = options.attempts ?? 4;
-  const retryable = options.retryable ?? isTimeout;
+  const retryable = options.retryable ?? isUnanswered;
   for (let attempt = 1; ; attempt += 1) {
     try {
       return await operation();
@@ -196,10 +197,14 @@ export async function retryOnTimeout<T>(operation: () => Promise<T>, options: Re
   }
 }
 
-/** A NATS request timeout, also when wrapped as another error's cause. */
-export function isTimeout(error: unknown): boolean {
+/**
+ * A request NATS did not answer: a timeout, or no responder at all (a JetStream request to a
+ * stream between leaders, which nats.js reports as JetStreamNotEnabled), also when wrapped as
+ * another error's cause. Both are what a cluster shows while it elects leaders after a node died.
+ */
+export function isUnanswered(error: unknown): boolean {
   for (let current = error; current instanceof Error; current = current.cause) {
-    if (current.name === 'TimeoutError') return true;
+    if (current.name === 'TimeoutError' || current.name === 'JetStreamNotEnabled') return true;
   }
   return false;
 }

@@ -32,11 +32,16 @@ export async function ensureFleetStorage(nc: NatsConnection, jsm: JetStreamManag
     await jsm.streams.add({ name: EVENTS_STREAM, subjects: [EVENTS_SUBJECTS], duplicate_window: EVENTS_DUPLICATE_WINDOW_NS, max_age: 30 * 24 * 3600 * 1_000_000_000, num_replicas: replicas });
   }
   const kvm = new Kvm(js);
+  // Direct gets only where there is one copy: on a cluster they are answered by any replica, and
+  // a follower can answer with an old value (nats-server 2.9 did so for minutes after a node's
+  // restart, nats-io/nats-server#4162). The compare-and-set writes of desired state and the
+  // rollout's health gate need the latest value, so a cluster's reads go to the stream leader.
+  const allow_direct = replicas === 1;
   const [desired, hosts, status, rollouts] = await Promise.all([
-    kvm.create(BUCKETS.desired, { history: DESIRED_HISTORY, replicas }),
-    kvm.create(BUCKETS.hosts, { history: 1, replicas }),
-    kvm.create(BUCKETS.status, { history: 1, replicas }),
-    kvm.create(BUCKETS.rollouts, { history: 8, replicas }),
+    kvm.create(BUCKETS.desired, { history: DESIRED_HISTORY, replicas, allow_direct }),
+    kvm.create(BUCKETS.hosts, { history: 1, replicas, allow_direct }),
+    kvm.create(BUCKETS.status, { history: 1, replicas, allow_direct }),
+    kvm.create(BUCKETS.rollouts, { history: 8, replicas, allow_direct }),
   ]);
   await Promise.all([BUCKETS.hosts, BUCKETS.status].map((bucket) => forbidRollups(jsm, `KV_${bucket}`)));
   return { desired, hosts, status, rollouts };

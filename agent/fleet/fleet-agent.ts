@@ -20,6 +20,7 @@ import { wakeOnRuntimeEvents } from '../runtime-triggers.js';
 import { openJournalWhenWritable } from '../store/open-journal.js';
 import { watchDesired, type DesiredTrust } from './desired-watcher.js';
 import { OutboxPublisher } from './outbox-publisher.js';
+import { sleep } from '../../shared/sleep.js';
 
 export const AGENT_VERSION = '0.1.0';
 
@@ -206,11 +207,4 @@ export async function runFleetAgent(options: FleetAgentOptions): Promise<void> {
     }
     if (msg.reply) msg.respond(encode(validate(planReplySchema, reply, 'plan reply')));
   }
-}
-
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const timer = setTimeout(resolve, ms);
-    signal.addEventListener('abort', () => { clearTimeout(timer); resolve(); }, { once: true });
-  });
 }

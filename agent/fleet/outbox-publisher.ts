@@ -4,6 +4,7 @@ import { encode } from '../../shared/codec.js';
 import { errorMessage } from '../../shared/errors.js';
 import { eventSubject } from '../../shared/subjects.js';
 import type { Journal } from '../store/journal.js';
+import { sleep } from '../../shared/sleep.js';
 
 /**
  * Publishes the journal's outbox in order, with the event id as the JetStream msg id, and removes
@@ -76,11 +77,4 @@ export class OutboxPublisher {
       }
     });
   }
-}
-
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const timer = setTimeout(resolve, ms);
-    signal.addEventListener('abort', () => { clearTimeout(timer); resolve(); }, { once: true });
-  });
 }

@@ -4,6 +4,7 @@ import { configViewOf, containerStateOf, healthFromStatusText, toDockerCreateOpt
 import { dockerMessage, isConflict, isNotFound, isNotModified } from './docker-errors.js';
 import { loadDockerode } from './dockerode-loader.js';
 import type { ContainerCreateRequest, RuntimeAdapter, RuntimeContainerDetails, RuntimeContainerSummary, RuntimeEvent, StartResult } from './runtime-adapter.js';
+import { sleep } from '../../shared/sleep.js';
 
 export interface DockerRuntimeOptions {
   /** A dockerode instance; by default one built from DOCKER_HOST or the local socket. */
@@ -228,11 +229,4 @@ async function consumeEventLines(stream: NodeJS.ReadableStream, onEvent: (event:
     signal.removeEventListener('abort', onAbort);
   }
   if (!signal.aborted) throw new Error('docker event stream ended');
-}
-
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const timer = setTimeout(resolve, ms);
-    signal.addEventListener('abort', () => { clearTimeout(timer); resolve(); }, { once: true });
-  });
 }

@@ -5,6 +5,7 @@ import { keysWithin, type FleetClient } from '../fleet-client.js';
 import { desiredContentHash } from '../placement.js';
 import { FINISHED_STATUSES, rolloutStateSchema, type RolloutState } from './rollout-state.js';
 import { advanceRollout, type HostObservation } from './rollout-step.js';
+import { sleep } from '../../shared/sleep.js';
 
 /** Rollout state in KV `hw_rollouts`, written with compare-and-set so two coordinators cannot both drive one. */
 export class RolloutStore {
@@ -86,11 +87,4 @@ export async function writeIdempotently(client: FleetClient, document: HostDesir
   const revision = (current?.document.revision ?? 0) + 1;
   await client.writeDesired({ ...document, revision, correlationID }, current?.kvRevision ?? 0);
   return revision;
-}
-
-function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const timer = setTimeout(resolve, ms);
-    signal?.addEventListener('abort', () => { clearTimeout(timer); resolve(); }, { once: true });
-  });
 }

@@ -70,6 +70,8 @@ export async function runFleetAgent(options: FleetAgentOptions): Promise<void> {
   const reconciler = new Reconciler({ runtime, journal, hostId, namePrefix: options.namePrefix, parallelism: options.parallelism, logger: log.child({ component: 'reconciler' }), onCyclesInFlight: (inFlight) => metrics.recordCyclesInFlight(inFlight) });
   const startedAt = new Date().toISOString();
   let fleet: HostConnection | undefined;
+  /** Ends the current desired-state watch so that a fresh one starts (set while one runs). */
+  let rewatchDesired: ((reason: string) => void) | undefined;
   let lastReport = '';
 
   /** `observed`: the status the cycle that just finished computed (it observed after acting); otherwise observed now. */
@@ -152,6 +154,8 @@ export async function runFleetAgent(options: FleetAgentOptions): Promise<void> {
           metrics.natsConnected.set(1);
           void publishStatusSafely(true);
         }
+        // A node left or joined the cluster: the watch's consumer may have been on the node that died.
+        if (status.type === 'update') rewatchDesired?.('the NATS cluster changed');
       }
     })();
 
@@ -170,22 +174,34 @@ export async function runFleetAgent(options: FleetAgentOptions): Promise<void> {
     await Promise.all([publisher.run(options.signal), keepWatchingDesired(connection), publishStatusSafely(true)]);
   }
 
+  /**
+   * Keeps a watch on this host's desired keys. The watch rides on an ordered consumer on one NATS
+   * node; nats.js notices that node's death only after two missed heartbeats, and a consumer it
+   * recreated itself beats every 30 s, so a later death went unnoticed for about a minute (seen in
+   * the cluster chaos scenario). When the cluster changes, the watch is started afresh instead;
+   * it delivers the latest values again, which the journal takes as unchanged.
+   */
   async function keepWatchingDesired(connection: HostConnection): Promise<void> {
     while (!options.signal.aborted) {
+      const restart = new AbortController();
+      rewatchDesired = (reason) => {
+        log.info({ reason }, 'watching desired state afresh');
+        restart.abort();
+      };
       try {
         await watchDesired(connection.desired, {
           hostId,
           trust: options.trust,
           journal,
           logger: log.child({ component: 'desired' }),
-          signal: options.signal,
+          signal: AbortSignal.any([options.signal, restart.signal]),
           onAccepted: (document) => loop.trigger('desired', { correlationID: document.correlationID }),
           onRefused: () => void publishStatusSafely(false),
         });
       } catch (error) {
         log.warn({ error: errorMessage(error) }, 'desired-state watch ended; restarting it');
       }
-      await sleep(1_000, options.signal);
+      await sleep(restart.signal.aborted ? 100 : 1_000, options.signal);
     }
   }
 

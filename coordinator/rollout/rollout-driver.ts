@@ -1,5 +1,6 @@
 import { decode, encode } from '../../shared/codec.js';
-import { HostwrightError } from '../../shared/errors.js';
+import { errorMessage, HostwrightError } from '../../shared/errors.js';
+import { isUnanswered } from '../../shared/nats-connection.js';
 import type { HostDesired } from '../../shared/host-desired.js';
 import { keysWithin, type FleetClient } from '../fleet-client.js';
 import { desiredContentHash } from '../placement.js';
@@ -55,29 +56,56 @@ export interface DriveOptions {
   readonly pollMs: number;
   readonly signal?: AbortSignal;
   readonly onStep?: (state: RolloutState, previous: RolloutState) => void;
+  /** NATS did not answer a step (a cluster electing leaders after a node died): it is tried again. */
+  readonly onUnanswered?: (error: unknown) => void;
 }
+
+/** How long steps may go unanswered in a row before the driver gives up (the rollout stays in KV; `rollout resume` goes on). */
+export const UNANSWERED_GIVE_UP_MS = 120_000;
 
 /**
  * Drives a stored rollout until it finishes or pauses: observe, step, write, save. Every step is
- * saved before the next, so a coordinator killed at any point resumes from KV.
+ * saved before the next, so a coordinator killed at any point resumes from KV. A step NATS does
+ * not answer is tried again after a pause: it starts from the state in KV, and its writes are
+ * idempotent by content.
  */
 export async function driveRollout(client: FleetClient, store: RolloutStore, id: string, options: DriveOptions): Promise<RolloutState> {
+  let unansweredSince: number | undefined;
   for (;;) {
-    const found = await store.get(id);
-    if (!found) throw new HostwrightError(`no rollout ${id}`);
-    const { state, revision } = found;
-    if (FINISHED_STATUSES.includes(state.status) || state.status === 'paused' || options.signal?.aborted) return state;
-    const [reports, hosts] = await Promise.all([client.statuses(), client.hosts()]);
-    const observe = (hostId: string): HostObservation => ({ report: reports.find((r) => r.hostId === hostId), heartbeatAt: hosts.find((h) => h.hostId === hostId)?.heartbeatAt });
-    const step = advanceRollout(state, observe, new Date());
-    let next = step.state;
-    for (const write of step.writes) {
-      const writtenRevision = await writeIdempotently(client, write.document, state.correlationID);
-      next = { ...next, hosts: next.hosts.map((host) => (host.hostId === write.hostId ? { ...host, writtenRevision } : host)) };
+    let state: RolloutState;
+    try {
+      state = await driveOneStep(client, store, id, options);
+      unansweredSince = undefined;
+    } catch (error) {
+      if (!isUnanswered(error)) throw error;
+      unansweredSince ??= Date.now();
+      if (Date.now() - unansweredSince > UNANSWERED_GIVE_UP_MS) throw new HostwrightError(`NATS has not answered the rollout for ${Math.round(UNANSWERED_GIVE_UP_MS / 1000)} s (${errorMessage(error)}); \`hostwright rollout resume ${id}\` goes on from where it stopped`, { cause: error });
+      options.onUnanswered?.(error);
+      await sleep(options.pollMs * 2, options.signal);
+      continue;
     }
-    if ((await store.update(next, revision)) !== undefined) options.onStep?.(next, state);
-    if (!FINISHED_STATUSES.includes(next.status) && next.status !== 'paused') await sleep(options.pollMs, options.signal);
+    if (FINISHED_STATUSES.includes(state.status) || state.status === 'paused' || options.signal?.aborted) return state;
+    await sleep(options.pollMs, options.signal);
   }
+}
+
+/** One observe-step-write-save round; returns the rollout's state after it. */
+async function driveOneStep(client: FleetClient, store: RolloutStore, id: string, options: DriveOptions): Promise<RolloutState> {
+  const found = await store.get(id);
+  if (!found) throw new HostwrightError(`no rollout ${id}`);
+  const { state, revision } = found;
+  if (FINISHED_STATUSES.includes(state.status) || state.status === 'paused' || options.signal?.aborted) return state;
+  const [reports, hosts] = await Promise.all([client.statuses(), client.hosts()]);
+  const observe = (hostId: string): HostObservation => ({ report: reports.find((r) => r.hostId === hostId), heartbeatAt: hosts.find((h) => h.hostId === hostId)?.heartbeatAt });
+  const step = advanceRollout(state, observe, new Date());
+  let next = step.state;
+  for (const write of step.writes) {
+    const writtenRevision = await writeIdempotently(client, write.document, state.correlationID);
+    next = { ...next, hosts: next.hosts.map((host) => (host.hostId === write.hostId ? { ...host, writtenRevision } : host)) };
+  }
+  if ((await store.update(next, revision)) === undefined) return state;
+  options.onStep?.(next, state);
+  return next;
 }
 
 /** Writes a document unless the host already has exactly this content; returns the revision the host must reach. */

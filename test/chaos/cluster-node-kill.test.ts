@@ -71,6 +71,7 @@ describe('chaos 2: one node of a 3-node NATS cluster killed during an apply and 
     const restartAndCheck = async (node: (typeof nodes)[number], expected: ReadonlyMap<string, number | undefined>) => {
       await node.restart();
       await cluster!.waitMetaLeader();
+      await cluster!.waitHealthy();
       assert.deepEqual(await fleet!.desiredRevisions(), expected, 'no desired state lost across the node kill');
       await fleet!.waitConverged(60_000);
     };
@@ -123,6 +124,8 @@ describe('chaos 2: one node of a 3-node NATS cluster killed during an apply and 
       } else {
         assert.match(child.output(), /rollout succeeded/);
       }
+      const unanswered = child.output().split('\n').filter((line) => line.startsWith('NATS did not answer')).length;
+      if (unanswered > 0) tally.note(`rollout round ${round}: ${unanswered} step(s) NATS did not answer were tried again`);
       tally.converged(await fleet.waitConverged(90_000, killedAt));
       const expected: Map<string, number> = new Map([...before].map(([hostId, revision]) => [hostId, (revision ?? 0) + 1]));
       assert.deepEqual(await fleet.desiredRevisions(), expected);

@@ -12,6 +12,12 @@ export interface NatsClusterHandle {
   readonly urls: string;
   /** Waits until every running node knows the JetStream meta leader (after start or a node's restart). */
   waitMetaLeader(timeoutMs?: number): Promise<void>;
+  /**
+   * Until every node's /healthz says its JetStream streams and consumers are current: what an
+   * operator waits for after restarting a node, before touching the next (a stream whose restarted
+   * replica is still catching up has no quorum to spare).
+   */
+  waitHealthy(timeoutMs?: number): Promise<void>;
   /** Stops every node and removes the temp dirs. */
   cleanup(): Promise<void>;
 }
@@ -50,10 +56,14 @@ export async function startNatsCluster(size = 3, clusterName = 'hw-test'): Promi
       200,
     );
   };
+  const waitHealthy = async (timeoutMs = 60_000): Promise<void> => {
+    await waitFor('every node reports its JetStream assets current (/healthz)', async () => (await Promise.all(nodes.map(healthy))).every(Boolean), timeoutMs, 250);
+  };
   await waitMetaLeader();
   return {
     nodes,
     waitMetaLeader,
+    waitHealthy,
     urls: nodes.map((node) => node.url).join(','),
     cleanup: async () => {
       await Promise.all(nodes.map((node) => node.cleanup()));
@@ -66,4 +76,9 @@ async function metaLeader(node: NatsServerHandle): Promise<string | undefined> {
   if (!response.ok) return undefined;
   const jsz = (await response.json()) as { meta_cluster?: { leader?: string } };
   return jsz.meta_cluster?.leader || undefined;
+}
+
+async function healthy(node: NatsServerHandle): Promise<boolean> {
+  const response = await fetch(`${node.monitorUrl}/healthz`, { signal: AbortSignal.timeout(2_000) }).catch(() => undefined);
+  return response?.ok === true;
 }

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { InvalidInputError } from '../../../shared/errors.js';
+import { errorMessage, InvalidInputError } from '../../../shared/errors.js';
 import type { HostDesired } from '../../../shared/host-desired.js';
 import type { FleetClient } from '../../fleet-client.js';
 import { driveRollout, RolloutStore } from '../../rollout/rollout-driver.js';
@@ -108,7 +108,12 @@ async function follow(client: FleetClient, store: RolloutStore, state: RolloutSt
   if (options.detach) return;
   const abort = new AbortController();
   process.once('SIGINT', () => abort.abort());
-  const final = await driveRollout(client, store, state.id, { pollMs: POLL_MS, signal: abort.signal, onStep: (next, previous) => rolloutProgressLines(next, previous).forEach(say) });
+  const final = await driveRollout(client, store, state.id, {
+    pollMs: POLL_MS,
+    signal: abort.signal,
+    onStep: (next, previous) => rolloutProgressLines(next, previous).forEach(say),
+    onUnanswered: (error) => say(`NATS did not answer (${errorMessage(error)}); trying again`),
+  });
   process.stdout.write(options.json ? `${JSON.stringify(maskedRollout(final))}\n` : `\n${renderRollout(final)}\n`);
   if (final.status !== 'succeeded') process.exitCode = EXIT.error;
 }

@@ -1,5 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
+import os from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { jetstreamManager } from '@nats-io/jetstream';
 import type { KV } from '@nats-io/kv';
@@ -69,6 +70,22 @@ export interface ChangeFigures {
   readonly nats_per_host: { readonly msgs_in: number; readonly msgs_out: number; readonly bytes_in: number; readonly bytes_out: number };
   readonly events_ingested: number;
   readonly events_per_s: number;
+  /**
+   * CPU seconds spent from the apply's start to the last host converged, by the whole machine
+   * (all cores, from /proc/stat) and by each part (from /proc/<pid>/stat): what bounds the wall time.
+   */
+  readonly cpu_s: CpuSplit;
+}
+
+export interface CpuSplit {
+  readonly wall: number;
+  readonly cores: number;
+  /** CPU seconds the machine spent busy (not idle or waiting for I/O), all processes. */
+  readonly machine_busy: number;
+  readonly machine_busy_percent: number;
+  readonly hollow_agents: number;
+  readonly nats_server: number;
+  readonly coordinator: number;
 }
 
 export interface ScaleResult {
@@ -105,19 +122,20 @@ async function runOneSize(hostCount: number, options: ScaleOptions): Promise<Sca
       const worker: HollowWorker = { natsUrl: nats.url, coordinatorKey: signer.publicKey, hostIds: hostIds.filter((_, i) => i % workerCount === w), images: [IMAGE_BEFORE, IMAGE_AFTER], mutationMs: options.latencyMs, heartbeatMs: 5_000, resyncMs: 30_000 };
       workers.push(startWorker(worker));
     }
+    const workerPids = workers.map((w) => w.pid ?? -1);
     await until(async () => (await connected.connection.hosts.status()).values >= hostCount, 300_000, `${hostCount} agents to register`);
     const startSeconds = (performance.now() - startedAt) / 1000;
     const hosts = (await connected.hosts()).map((h) => ({ hostId: h.hostId, labels: h.labels }));
 
     progress(`scale ${hostCount}: first apply (${options.containers} container(s) per host from nothing)`);
-    const first = await applyAndWait(connected, nats, project, hosts, hostIds, IMAGE_BEFORE, options.containers);
+    const first = await applyAndWait(connected, nats, workerPids, project, hosts, hostIds, IMAGE_BEFORE, options.containers);
     progress(`scale ${hostCount}: first apply converged in ${first.convergedS.max.toFixed(2)} s; measuring idle NATS traffic for 5.5 s (one heartbeat period)`);
     const idle = await idleRate(nats, 5_500);
 
     progress(`scale ${hostCount}: changing the image on all ${hostCount} hosts, desired-state writes one at a time (before)`);
-    const before = await applyAndWait(connected, nats, project, hosts, hostIds, IMAGE_AFTER, options.containers, 1);
+    const before = await applyAndWait(connected, nats, workerPids, project, hosts, hostIds, IMAGE_AFTER, options.containers, 1);
     progress(`scale ${hostCount}: changing it back, writes pipelined (${PIPELINED_WRITES} in flight, now)`);
-    const after = await applyAndWait(connected, nats, project, hosts, hostIds, IMAGE_BEFORE, options.containers, PIPELINED_WRITES);
+    const after = await applyAndWait(connected, nats, workerPids, project, hosts, hostIds, IMAGE_BEFORE, options.containers, PIPELINED_WRITES);
     const figures = (change: ApplyFigures): ChangeFigures => {
       const windowS = change.convergedS.max;
       const net = (total: number, perSecond: number) => round(Math.max(0, total - perSecond * windowS) / hostCount, 1);
@@ -131,6 +149,7 @@ async function runOneSize(hostCount: number, options: ScaleOptions): Promise<Sca
         nats_per_host: { msgs_in: net(change.varz.in_msgs, idle.in_msgs), msgs_out: net(change.varz.out_msgs, idle.out_msgs), bytes_in: net(change.varz.in_bytes, idle.in_bytes), bytes_out: net(change.varz.out_bytes, idle.out_bytes) },
         events_ingested: change.events,
         events_per_s: round(change.events / windowS, 0),
+        cpu_s: change.machine,
       };
     };
 
@@ -214,10 +233,11 @@ interface ApplyFigures {
   readonly rssMaxMiB: number;
   readonly varz: Varz;
   readonly events: number;
+  readonly machine: CpuSplit;
 }
 
 /** The CLI's `apply` (targets, dry-run plan per host, compare-and-set writes), then waits on the status bucket. */
-async function applyAndWait(client: FleetClient, nats: NatsServerHandle, project: string, hosts: readonly { hostId: string; labels: Record<string, string> }[], hostIds: readonly string[], image: string, containers: number, writesInFlight = PIPELINED_WRITES): Promise<ApplyFigures> {
+async function applyAndWait(client: FleetClient, nats: NatsServerHandle, workerPids: readonly number[], project: string, hosts: readonly { hostId: string; labels: Record<string, string> }[], hostIds: readonly string[], image: string, containers: number, writesInFlight = PIPELINED_WRITES): Promise<ApplyFigures> {
   const fleet = fleetFileSchema.parse({ project, services: { app: { image, command: [...BENCH_COMMAND], replicas: containers, stop_timeout: '1s' } } });
   const jsm = await jetstreamManager(client.connection.nc);
   const eventsBefore = (await jsm.streams.info(EVENTS_STREAM)).state.messages;
@@ -244,6 +264,7 @@ async function applyAndWait(client: FleetClient, nats: NatsServerHandle, project
   let rssMax = process.memoryUsage().rss;
   const sampler = setInterval(() => (rssMax = Math.max(rssMax, process.memoryUsage().rss)), 50);
   const cpuBefore = process.cpuUsage();
+  const machineBefore = await cpuSample(nats.pid, workerPids);
   const startedAt = performance.now();
   try {
     const correlationID = client.newCorrelationID();
@@ -260,6 +281,7 @@ async function applyAndWait(client: FleetClient, nats: NatsServerHandle, project
     if (written.length !== hostIds.length) throw new Error(`expected ${hostIds.length} desired-state writes, made ${written.length}`);
     await Promise.race([done, timeout(300_000, `${pending.size} host(s) to converge`)]);
     const cpu = process.cpuUsage(cpuBefore);
+    const machine = cpuSplit(machineBefore, await cpuSample(nats.pid, workerPids));
     const seconds = convergedAt.map((t) => (t - startedAt) / 1000);
     const varzAfter = await varz(nats);
     const eventsAfter = (await jsm.streams.info(EVENTS_STREAM)).state.messages;
@@ -271,12 +293,66 @@ async function applyAndWait(client: FleetClient, nats: NatsServerHandle, project
       rssMaxMiB: rssMax / (1024 * 1024),
       varz: varzDelta(varzAfter, varzBefore),
       events: eventsAfter - eventsBefore,
+      machine,
     };
   } finally {
     clearInterval(sampler);
     watcher.stop();
     await watching.catch(() => undefined);
   }
+}
+
+interface CpuSampleAt {
+  readonly at: number;
+  /** /proc/stat "cpu" line: busy and total jiffies over all cores. */
+  readonly busy: number;
+  readonly total: number;
+  readonly nats: number;
+  readonly agents: number;
+  readonly coordinator: number;
+}
+
+/** Linux reports process and machine CPU time in USER_HZ ticks, 100 per second on every mainstream kernel. */
+const TICKS_PER_S = 100;
+
+async function cpuSample(natsPid: number, workerPids: readonly number[]): Promise<CpuSampleAt> {
+  const stat = await readFile('/proc/stat', 'utf8');
+  const fields = (stat.split('\n')[0] ?? '').trim().split(/\s+/).slice(1).map(Number);
+  const total = fields.reduce((sum, value) => sum + value, 0);
+  // user nice system idle iowait irq softirq steal: idle and iowait are not busy.
+  const busy = total - (fields[3] ?? 0) - (fields[4] ?? 0);
+  const own = process.cpuUsage();
+  return {
+    at: performance.now(),
+    busy,
+    total,
+    nats: await processTicks(natsPid),
+    agents: (await Promise.all(workerPids.map(processTicks))).reduce((sum, value) => sum + value, 0),
+    coordinator: ((own.user + own.system) / 1e6) * TICKS_PER_S,
+  };
+}
+
+/** utime + stime of a process, in ticks (0 when it is gone). */
+async function processTicks(pid: number): Promise<number> {
+  const text = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => '');
+  // The command name (field 2) may hold spaces; the fields after its closing parenthesis are fixed.
+  const fields = text.slice(text.lastIndexOf(')') + 2).split(' ');
+  return Number(fields[11] ?? 0) + Number(fields[12] ?? 0);
+}
+
+function cpuSplit(before: CpuSampleAt, after: CpuSampleAt): CpuSplit {
+  const wall = (after.at - before.at) / 1000;
+  const cores = os.cpus().length;
+  const busyShare = after.total > before.total ? (after.busy - before.busy) / (after.total - before.total) : 0;
+  return {
+    wall: round(wall, 2),
+    cores,
+    machine_busy: round(busyShare * cores * wall, 1),
+    machine_busy_percent: round(100 * busyShare, 0),
+    hollow_agents: round((after.agents - before.agents) / TICKS_PER_S, 1),
+    nats_server: round((after.nats - before.nats) / TICKS_PER_S, 1),
+    coordinator: round((after.coordinator - before.coordinator) / TICKS_PER_S, 1),
+  };
 }
 
 function timeout(ms: number, what: string): Promise<never> {
@@ -319,6 +395,7 @@ export function scaleRows(result: ScaleResult): [string, string][] {
         ['    coordinator CPU (s, % of one core) / max RSS', `${c.coordinator_cpu_s} s, ${c.coordinator_cpu_percent} % / ${c.coordinator_rss_max_mib} MiB`],
         ['    NATS per host per change: msgs in/out, bytes in/out', `${c.nats_per_host.msgs_in} / ${c.nats_per_host.msgs_out}, ${c.nats_per_host.bytes_in} / ${c.nats_per_host.bytes_out}`],
         ['    events ingested (count, per s)', `${c.events_ingested}, ${c.events_per_s}/s`],
+        ['    CPU s over the change: machine busy (% of cores) / agents / nats-server / coordinator', `${c.cpu_s.machine_busy} s (${c.cpu_s.machine_busy_percent} % of ${c.cpu_s.cores}) / ${c.cpu_s.hollow_agents} / ${c.cpu_s.nats_server} / ${c.cpu_s.coordinator}`],
       );
     }
     rows.push(

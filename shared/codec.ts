@@ -1,24 +1,17 @@
-import { pack, unpack } from 'msgpackr';
+import { Packr, unpack } from 'msgpackr';
 import type { z } from 'zod';
 import { SchemaError } from './errors.js';
 
-/** Plain MessagePack (no records extension) so any decoder can read the bytes. */
-export function encode(value: unknown): Uint8Array {
-  return pack(withoutUndefined(value));
-}
+/**
+ * Plain MessagePack (no records extension) so any decoder can read the bytes. msgpackr would
+ * write `undefined` as an extension other decoders do not know: an undefined property is left
+ * out (an absent key says the same) and an undefined array item is written as nil.
+ */
+// skipValues is an option of msgpackr's Packr (1.10+) that its type declarations do not list.
+const packr = new Packr({ useRecords: false, encodeUndefinedAsNil: true, skipValues: [undefined] } as ConstructorParameters<typeof Packr>[0]);
 
-/** msgpackr writes `undefined` as an extension other decoders do not know; absent keys say the same. */
-function withoutUndefined(value: unknown): unknown {
-  if (Array.isArray(value)) return value.map((item) => (item === undefined ? null : withoutUndefined(item)));
-  if (value !== null && typeof value === 'object' && !(value instanceof Uint8Array) && !(value instanceof Date)) {
-    const copy: Record<string, unknown> = {};
-    for (const [key, entry] of Object.entries(value)) {
-      // defineProperty: a plain assignment to "__proto__" would replace the copy's prototype.
-      if (entry !== undefined) Object.defineProperty(copy, key, { value: withoutUndefined(entry), enumerable: true, writable: true, configurable: true });
-    }
-    return copy;
-  }
-  return value;
+export function encode(value: unknown): Uint8Array {
+  return packr.pack(value);
 }
 
 /** Decodes and validates; bad bytes or a wrong shape become a SchemaError, never a crash. */

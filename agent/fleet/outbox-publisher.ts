@@ -52,14 +52,24 @@ export class OutboxPublisher {
     }
   }
 
-  /** Publishes one batch; true when the outbox is empty afterwards. */
+  /**
+   * Publishes one batch, in order, each event awaiting the stream's acknowledgement before the
+   * next; true when the outbox is empty afterwards. The acknowledged events leave the outbox in
+   * one write at the end, also when a publish fails half-way (a process killed before it
+   * publishes them again, which the stream drops as duplicates).
+   */
   async flushOnce(): Promise<boolean> {
     const batch = await this.journal.outboxEvents(256);
-    for (const { seq, ...event } of batch) {
-      const ack = await this.js.publish(eventSubject(event.hostId, event.project, event.type), encode(event), { msgID: event.id, timeout: 5_000 });
-      if (ack.duplicate) this.#duplicates += 1;
-      else this.#published += 1;
-      await this.journal.acknowledgeOutbox([seq]);
+    const acknowledged: number[] = [];
+    try {
+      for (const { seq, ...event } of batch) {
+        const ack = await this.js.publish(eventSubject(event.hostId, event.project, event.type), encode(event), { msgID: event.id, timeout: 5_000 });
+        if (ack.duplicate) this.#duplicates += 1;
+        else this.#published += 1;
+        acknowledged.push(seq);
+      }
+    } finally {
+      await this.journal.acknowledgeOutbox(acknowledged);
     }
     return batch.length < 256;
   }

@@ -60,6 +60,7 @@ export class Journal implements JournalView {
   readonly #ownerSecret: Uint8Array;
   readonly verifyOwnerToken: OwnerTokenVerifier;
   #pending = 0;
+  #outboxDepth = 0;
   #status: HostStatus | undefined;
   #statusLoaded = false;
   #intentSeq = 0;
@@ -123,6 +124,7 @@ export class Journal implements JournalView {
       this.#rejected.set(record.project, record);
     }
     for await (const key of this.#db.keys({ gte: PREFIX.pending, lt: `${PREFIX.pending}\xff` })) if (key) this.#pending += 1;
+    for await (const key of this.#db.keys({ gte: PREFIX.outbox, lt: `${PREFIX.outbox}\xff` })) if (key) this.#outboxDepth += 1;
     this.#intentSeq = await this.#lastSeq(PREFIX.intent);
     this.#eventSeq = await this.#lastSeq(PREFIX.event);
   }
@@ -361,13 +363,12 @@ export class Journal implements JournalView {
   async acknowledgeOutbox(seqs: readonly number[]): Promise<void> {
     if (seqs.length === 0) return;
     await this.#write(seqs.map((seq): Batch => ({ type: 'del', key: seqKey(PREFIX.outbox, seq) })), false);
+    this.#outboxDepth = Math.max(0, this.#outboxDepth - seqs.length);
   }
 
-  /** Number of events not yet acknowledged by the event stream. */
+  /** Number of events not yet acknowledged by the event stream (counted at open, then kept in step). */
   async outboxDepth(): Promise<number> {
-    let depth = 0;
-    for await (const key of this.#db.keys({ gte: PREFIX.outbox, lt: `${PREFIX.outbox}\xff` })) if (key) depth += 1;
-    return depth;
+    return this.#outboxDepth;
   }
 
   onEvents(listener: () => void): () => void {
@@ -375,8 +376,10 @@ export class Journal implements JournalView {
     return () => this.#eventListeners.delete(listener);
   }
 
+  /** After a write with events: every event written is in the outbox too. */
   #notifyEvents(events: readonly HostwrightEvent[]): void {
     if (events.length === 0) return;
+    this.#outboxDepth += events.length;
     for (const listener of this.#eventListeners) listener();
   }
 

@@ -70,6 +70,7 @@ export function advanceRollout(state: RolloutState, observe: (hostId: string) =>
   const at = now.toISOString();
   const writes: RolloutWrite[] = [];
   const hosts = state.hosts.map((host): RolloutHost => {
+    if (state.status === 'running' && host.state === 'failed' && missedOnlyItsDeadline(host)) return lateArrival(host, observe(host.hostId), state.options, now);
     const inPlay = state.status === 'rolling-back' ? host.state === 'rolling-back' : host.wave === state.currentWave;
     if (!inPlay) return host;
     const observation = observe(host.hostId);
@@ -149,21 +150,48 @@ function judge(host: RolloutHost, document: HostDesired, observation: HostObserv
   const unhealthy = project && project.desiredRevision === revision ? project.instances.filter((i) => i.health === 'unhealthy') : [];
   if (unhealthy.length > 0 && !rollingBack) return fail(`unhealthy: ${unhealthy.map((i) => i.name).join(', ')}`);
 
-  const healthy =
-    project !== undefined &&
-    project.desiredRevision === revision &&
-    project.appliedRevision === revision &&
-    project.converged &&
-    project.instances.every((instance) => instance.state === 'running' && (instance.health === 'healthy' || (instance.health === 'none' && !document.services[instance.service]?.healthcheck)));
-  if (healthy) {
+  if (revision !== undefined && healthyOn(document, revision, observation)) {
     const since = host.healthySince ?? at;
     if (now.getTime() - Date.parse(since) >= options.minHealthyMs) return { ...host, state: rollingBack ? 'rolled-back' : 'healthy', healthySince: since, finishedAt: at, message: rollingBack ? 'back on its previous revision' : 'converged and healthy' };
     return { ...host, healthySince: since };
   }
   if (now.getTime() - Date.parse(host.startedAt ?? at) > options.healthyDeadlineMs) {
-    return fail(isOffline(observation, now) ? 'offline: no heartbeat until the deadline' : `not converged and healthy within ${Math.round(options.healthyDeadlineMs / 1000)}s`);
+    return fail(isOffline(observation, now) ? OFFLINE_AT_DEADLINE : `${NOT_HEALTHY_BY_DEADLINE} ${Math.round(options.healthyDeadlineMs / 1000)}s`);
   }
   return { ...host, healthySince: undefined };
+}
+
+const OFFLINE_AT_DEADLINE = 'offline: no heartbeat until the deadline';
+const NOT_HEALTHY_BY_DEADLINE = 'not converged and healthy within';
+
+/** The host reports the document's revision applied, converged, every instance running and healthy (or without a check). */
+function healthyOn(document: HostDesired, revision: number, observation: HostObservation): boolean {
+  const project = observation.report?.status.projects.find((p) => p.project === document.project);
+  return (
+    project !== undefined &&
+    project.desiredRevision === revision &&
+    project.appliedRevision === revision &&
+    project.converged &&
+    project.instances.every((instance) => instance.state === 'running' && (instance.health === 'healthy' || (instance.health === 'none' && !document.services[instance.service]?.healthcheck)))
+  );
+}
+
+/** Failed only for time: it was written, and neither rejected, blocked nor unhealthy (those stay failed). */
+function missedOnlyItsDeadline(host: RolloutHost): boolean {
+  return host.writtenRevision !== undefined && (host.message === OFFLINE_AT_DEADLINE || host.message?.startsWith(NOT_HEALTHY_BY_DEADLINE) === true);
+}
+
+/**
+ * A host that failed only on its deadline and has since reached the new revision, converged and
+ * healthy for minHealthy, passes after all: a slow host (or a slow NATS after a node's death) must
+ * not leave a rollout saying a host is not on the new revision when it is.
+ */
+function lateArrival(host: RolloutHost, observation: HostObservation, options: RolloutOptions, now: Date): RolloutHost {
+  if (!healthyOn(host.target, host.writtenRevision as number, observation)) return host.healthySince === undefined ? host : { ...host, healthySince: undefined };
+  const at = now.toISOString();
+  const since = host.healthySince ?? at;
+  if (now.getTime() - Date.parse(since) < options.minHealthyMs) return { ...host, healthySince: since };
+  return { ...host, state: 'healthy', healthySince: since, finishedAt: at, message: `converged and healthy after its deadline (it had failed: ${host.message})` };
 }
 
 function isOffline(observation: HostObservation, now: Date): boolean {

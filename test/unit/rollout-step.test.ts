@@ -277,6 +277,47 @@ describe('advanceRollout: failures', () => {
     assert.equal(host(t, 'h1').message, 'offline: no heartbeat until the deadline');
   });
 
+  it('a host that failed only on its deadline passes after all once it holds the new revision healthy for minHealthy', () => {
+    const fleet = new Fleet();
+    let s = fleet.step(start(['h1', 'h2']), 0).state;
+    // Its status still shows the old revision (a slow host, or a slow NATS) past the deadline.
+    fleet.at('h1', 1);
+    s = fleet.step(s, 60_001).state;
+    assert.deepEqual([host(s, 'h1').state, s.status], ['failed', 'paused']);
+    assert.equal(host(s, 'h1').message, 'not converged and healthy within 60s');
+    // A paused rollout is not stepped, even when the host has arrived meanwhile.
+    fleet.at('h1', 2);
+    assert.equal(host(fleet.step(s, 61_000).state, 'h1').state, 'failed');
+
+    // `rollout resume` sets it running and accepts the failure so far; the host is judged again.
+    s = { ...s, status: 'running', options: { ...s.options, maxFailures: 1 } };
+    s = fleet.step(s, 61_000).state;
+    assert.equal(host(s, 'h1').state, 'failed', 'not yet healthy for minHealthy');
+    assert.equal(s.currentWave, 1, 'the wave passed on the accepted failure');
+    const passed = fleet.step(s, 71_000);
+    s = passed.state;
+    assert.equal(host(s, 'h1').state, 'healthy');
+    assert.equal(host(s, 'h1').message, 'converged and healthy after its deadline (it had failed: not converged and healthy within 60s)');
+    assert.deepEqual(written(passed), ['h2']);
+    fleet.at('h2', 2);
+    s = fleet.step(s, 72_000).state;
+    s = fleet.step(s, 82_000).state;
+    assert.deepEqual([states(s), s.status, s.reason], [{ h1: 'healthy', h2: 'healthy' }, 'succeeded', 'every host is on the new revision']);
+  });
+
+  it('a host that failed for its health, a rejection or a block stays failed when it recovers later', () => {
+    const fleet = new Fleet();
+    let s = fleet.step(start(['h1', 'h2'], { maxFailures: 1 }), 0).state;
+    fleet.at('h1', 2, { instances: [instance('h1', { health: 'unhealthy' })] });
+    s = fleet.step(s, 1_000).state;
+    assert.equal(host(s, 'h1').state, 'failed');
+    fleet.at('h1', 2);
+    s = fleet.step(s, 2_000).state;
+    s = fleet.step(s, 20_000).state;
+    assert.equal(host(s, 'h1').state, 'failed');
+    assert.match(host(s, 'h1').message ?? '', /^unhealthy: /);
+  });
+
   it('within maxFailures the rollout goes on, and a failed host at the end makes it failed', () => {
     const fleet = new Fleet();
     let s = fleet.step(start(['h1', 'h2', 'h3'], { maxFailures: 1 }), 0).state;

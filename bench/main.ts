@@ -63,7 +63,8 @@ Benchmarks (they print figures and never assert timing):
   scale      Hollow agents (the real agent code over an in-memory runtime, many per process, in
              worker processes) and a real nats-server: one apply that changes every host (new
              image), per-host time to converged, coordinator CPU/RSS, NATS traffic per host,
-             events ingested, and \`status\` of all hosts; one run per fleet size.
+             events ingested, CPU seconds over the change (machine, agents, nats-server,
+             coordinator), and \`status\` of all hosts; one run per fleet size.
                --hosts H[,H...]   fleet sizes (1-5000 each, default 100,300,1000)
                --containers N     containers per hollow host (1-50, default 2)
                --latency MS       simulated create/start/stop/remove latency (0-10000, default 50)

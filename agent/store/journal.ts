@@ -200,7 +200,7 @@ export class Journal implements JournalView {
     const record = desiredRefusalSchema.parse(refusal);
     await this.#write([{ type: 'put', key: `${PREFIX.refused}${record.key}`, value: encode(record) }, ...this.#eventOperations([event])]);
     this.#refusals.set(record.key, record);
-    this.#notifyEvents([event]);
+    this.#eventsWritten([event]);
   }
 
   async appliedRevisions(): Promise<Map<string, number>> {
@@ -269,13 +269,13 @@ export class Journal implements JournalView {
     await this.#write(operations);
     this.#pending = Math.max(0, this.#pending - 1);
     for (const owner of owners) this.#remember(owner);
-    this.#notifyEvents(events);
+    this.#eventsWritten(events);
   }
 
   /** Persists (fsync) a cycle's plan with its `planned` events before any of its actions runs. */
   async recordPlan(correlationID: string, plan: unknown, events: readonly HostwrightEvent[]): Promise<void> {
     await this.#write([{ type: 'put', key: `${PREFIX.plan}${correlationID}`, value: encode(plan) }, ...this.#eventOperations(events)]);
-    this.#notifyEvents(events);
+    this.#eventsWritten(events);
   }
 
   // --- rejected revisions --------------------------------------------------------------------
@@ -320,7 +320,7 @@ export class Journal implements JournalView {
   async appendEvents(events: readonly HostwrightEvent[]): Promise<void> {
     if (events.length === 0) return;
     await this.#write(this.#eventOperations(events));
-    this.#notifyEvents(events);
+    this.#eventsWritten(events);
   }
 
   #eventOperations(events: readonly HostwrightEvent[]): Batch[] {
@@ -376,8 +376,8 @@ export class Journal implements JournalView {
     return () => this.#eventListeners.delete(listener);
   }
 
-  /** After a write with events: every event written is in the outbox too. */
-  #notifyEvents(events: readonly HostwrightEvent[]): void {
+  /** After a write with events: counts them into the outbox (every event written is in it) and wakes the publisher. */
+  #eventsWritten(events: readonly HostwrightEvent[]): void {
     if (events.length === 0) return;
     this.#outboxDepth += events.length;
     for (const listener of this.#eventListeners) listener();

@@ -88,7 +88,7 @@ export async function changeRollout(name: RolloutChange, id: string, options: { 
     if (name === 'resume') client.requireSigner('rollout resume');
     const store = new RolloutStore(client);
     const state = await store.setStatus(id, (current) => {
-      if (FINISHED_STATUSES.includes(current.status)) throw new InvalidInputError(`rollout ${id} already ${current.status}`);
+      if (FINISHED_STATUSES.includes(current.status)) throw new InvalidInputError(`rollout ${id} already ${current.status}; nothing to ${name} (\`hostwright rollout status ${id}\` shows how it ended; \`hostwright rollout -f fleet.yaml\` starts a new one)`);
       if (name === 'pause') return { ...current, status: current.status === 'running' ? 'paused' : current.status, reason: 'paused by an operator', updatedAt: new Date().toISOString() };
       if (name === 'abort') return { ...current, status: 'aborted', reason: 'aborted by an operator', updatedAt: new Date().toISOString() };
       if (current.status !== 'paused') return current;

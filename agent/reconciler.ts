@@ -229,24 +229,35 @@ export class Reconciler {
       const chains = groupChains(actions.filter((action) => action.phase === phase));
       await runPool(chains, this.#options.parallelism, async (chain) => {
         let chainContainerId: string | undefined;
+        // The last action's result on its way to the journal; the next intent joins its batch.
+        let resultWritten: Promise<void> | undefined;
         for (const action of chain) {
-          if (failed || request.signal?.aborted) return;
-          const report = await this.#runAction(action, chainContainerId, correlationID, request);
-          reports.push(report);
-          if (report.outcome === 'failed') {
+          if (failed || request.signal?.aborted) break;
+          const ran = await this.#runAction(action, chainContainerId, correlationID, request, resultWritten);
+          resultWritten = ran.resultWritten;
+          reports.push(ran.report);
+          if (ran.report.outcome === 'failed') {
             // Partial apply: stop at the first failure and leave the host as it is.
             failed = true;
-            return;
+            break;
           }
-          chainContainerId = report.containerId;
+          chainContainerId = ran.report.containerId;
         }
+        await resultWritten;
       });
       if (failed) break;
     }
     return reports;
   }
 
-  async #runAction(action: Action, chainContainerId: string | undefined, correlationID: string, request: CycleRequest): Promise<ActionReport> {
+  /**
+   * Runs one action between its intent and its result. The intent is written (fsync) together
+   * with the previous action's result in the chain (`previousResult`, still queued: one group
+   * commit for both), and the mutation waits for both. The result is returned on its way to the
+   * journal (`resultWritten`) so that the chain's next intent can join its batch; the chain
+   * awaits it before it ends, and a failed write stops the chain like a failed intent.
+   */
+  async #runAction(action: Action, chainContainerId: string | undefined, correlationID: string, request: CycleRequest, previousResult: Promise<void> | undefined): Promise<{ report: ActionReport; resultWritten: Promise<void> }> {
     const { journal, runtime, hostId } = this.#options;
     request.onProgress?.({ type: 'action-started', action });
     const started = Date.now();
@@ -257,7 +268,7 @@ export class Reconciler {
         : undefined;
     // Intent first (fsync): if this write fails, nothing is mutated.
     const startTarget = action.kind === 'start' ? (action.containerId ?? chainContainerId) : undefined;
-    const intent = await journal.recordIntent({ correlationID, action, ownerToken, containerId: startTarget, startedAt: this.#options.now().toISOString() }, issuedRecord);
+    const [intent] = await Promise.all([journal.recordIntent({ correlationID, action, ownerToken, containerId: startTarget, startedAt: this.#options.now().toISOString() }, issuedRecord), previousResult]);
     const context: ExecutionContext = { runtime, owners: journal, hostId, ownerToken, chainContainerId, signal: request.signal ?? new AbortController().signal };
     let outcome: ActionOutcome | undefined;
     let failure: unknown;
@@ -280,9 +291,10 @@ export class Reconciler {
     };
     const event = actionResultEvent(action, { ok: outcome !== undefined, message: report.message, containerId: report.containerId });
     // Result right after (fsync), atomically with its event and ownership change.
-    await journal.recordResult({ seq: intent.seq, outcome: report.outcome, message: report.message, containerId: report.containerId, finishedAt: this.#options.now().toISOString() }, this.#stamp([event], correlationID), owners);
-    request.onProgress?.({ type: 'action-finished', report });
-    return report;
+    const resultWritten = journal
+      .recordResult({ seq: intent.seq, outcome: report.outcome, message: report.message, containerId: report.containerId, finishedAt: this.#options.now().toISOString() }, this.#stamp([event], correlationID), owners)
+      .then(() => request.onProgress?.({ type: 'action-finished', report }));
+    return { report, resultWritten };
   }
 
   #stamp(drafts: readonly EventDraft[], correlationID: string): HostwrightEvent[] {

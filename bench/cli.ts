@@ -11,7 +11,7 @@ export interface CliOptions {
   readonly containers: number;
   /** Timed runs of every command. */
   readonly runs: number;
-  /** Another build's `dist/coordinator/cli/main.js`, timed the same way next to this one. */
+  /** Another build's CLI entry (`dist/cli/hostwright.js`, or an unbundled `dist/coordinator/cli/main.js`), timed the same way next to this one. */
   readonly baselineCli?: string;
 }
 
@@ -55,7 +55,7 @@ interface Subject {
 export async function runCli(options: CliOptions): Promise<CliResult> {
   const run = uniqueName('hwbench-cli');
   const dir = await mkdtemp(join(tmpdir(), 'hw-bench-cli-'));
-  const current = fileURLToPath(new URL('../coordinator/cli/main.js', import.meta.url));
+  const current = fileURLToPath(new URL('../cli/hostwright.js', import.meta.url));
   const subjects: Subject[] = [current, ...(options.baselineCli === undefined ? [] : [options.baselineCli])].map((cli, index) => {
     const project = `${run}-${index === 0 ? 'current' : 'baseline'}`;
     return { cli, project, dataDir: join(dir, project), fleetFile: join(dir, `${project}.yaml`) };

@@ -79,7 +79,7 @@ Benchmarks (they print figures and never assert timing):
              \`hostwright apply --local\` of N services (converged once first, untimed); median and p90.
                --containers N     services in the fleet file (1-200, default 20)
                --runs R           timed runs of each command (1-200, default 10)
-               --baseline-cli P   also time another build's dist/coordinator/cli/main.js the same
+               --baseline-cli P   also time another build's CLI entry (dist/cli/hostwright.js) the same
                                   way (its own project and data dir), e.g. the main branch's
   smoke      every benchmark once at a small size (CI: checks they run, asserts no timing).
   all        converge (20 containers), noop (100 containers) and planner (10000 services) with defaults.

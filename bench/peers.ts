@@ -225,7 +225,7 @@ function localPeer(context: PeerContext, onNoChange: (figures: { before_ms: numb
 async function timeLocalCliNoChange(context: PeerContext): Promise<number> {
   const project = `${context.run}-cli`;
   const dataDir = join(context.dir, 'cli');
-  const cli = fileURLToPath(new URL('../coordinator/cli/main.js', import.meta.url));
+  const cli = fileURLToPath(new URL('../cli/hostwright.js', import.meta.url));
   const args = ['apply', '--local', '--data-dir', dataDir, '--host-id', project, '--parallel', String(context.parallelism), '--json', '-f'];
   return withInterruptCleanup(
     async () => {

@@ -16,7 +16,7 @@ export HOSTWRIGHT_CREDS="$AUTH/coordinator.nk"
 export HOSTWRIGHT_SIGNING_KEY="$AUTH/coordinator-signing.nk"
 HOSTS=("h1:role=web" "h2:role=web" "h3:role=db")
 step() { printf '\n== %s\n' "$*"; }
-hw() { node dist/coordinator/cli/main.js "$@"; }
+hw() { node dist/cli/hostwright.js "$@"; }
 alive() { [[ -f "$1" ]] && kill -0 "$(cat "$1")" 2>/dev/null; }
 
 if [[ "${1:-}" == "--stop" ]]; then
@@ -70,7 +70,7 @@ mkdir -p "$BASE/agents"
 for entry in "${HOSTS[@]}"; do
   id="${entry%%:*}"; label="${entry#*:}"; pidfile="$BASE/agents/$id.pid"
   if alive "$pidfile"; then echo "agent $id already running (pid $(cat "$pidfile"))"; continue; fi
-  HOSTWRIGHT_CREDS="$AUTH/hosts/$id.nk" nohup node dist/coordinator/cli/main.js agent --host-id "$id" --label "$label" --name-prefix "$id-" \
+  HOSTWRIGHT_CREDS="$AUTH/hosts/$id.nk" nohup node dist/cli/hostwright.js agent --host-id "$id" --label "$label" --name-prefix "$id-" \
     --coordinator-key "$AUTH/coordinator-signing.pub" --data-dir "$BASE/agents/$id" --resync 10s >"$BASE/agents/$id.log" 2>&1 &
   echo $! >"$pidfile"
   echo "agent $id started (pid $!, log $BASE/agents/$id.log)"

@@ -46,11 +46,24 @@ export function signDocument(documentBytes: Uint8Array, key: DocumentSigningKey)
 /** An ed25519 private key in PKCS#8 DER is this fixed header followed by the 32-byte seed. */
 const PKCS8_ED25519_HEADER = Buffer.from('302e020100300506032b657004220420', 'hex');
 
-/** The ed25519 key an nkeys public key encodes (the checksum is verified); throws when malformed. */
+/**
+ * The ed25519 key an nkeys public key encodes (the checksum is verified); throws when malformed.
+ * Parsed keys are kept: an agent checks every document against the same pinned key, and parsing
+ * it cost about as much as the signature check itself.
+ */
 function publicKeyObject(nkey: string): KeyObject {
+  const known = parsedPublicKeys.get(nkey);
+  if (known !== undefined) return known;
   const raw = Codec._decode(new TextEncoder().encode(nkey)).subarray(1);
-  return createPublicKey({ key: { kty: 'OKP', crv: 'Ed25519', x: Buffer.from(raw).toString('base64url') }, format: 'jwk' });
+  const key = createPublicKey({ key: { kty: 'OKP', crv: 'Ed25519', x: Buffer.from(raw).toString('base64url') }, format: 'jwk' });
+  // Signers come off the wire: keep a few, not every key an attacker makes up.
+  if (parsedPublicKeys.size >= PARSED_KEYS_KEPT) parsedPublicKeys.clear();
+  parsedPublicKeys.set(nkey, key);
+  return key;
 }
+
+const PARSED_KEYS_KEPT = 8;
+const parsedPublicKeys = new Map<string, KeyObject>();
 
 /** The envelope, unverified; a value that is not one is "unsigned". */
 export function openSignedDocument(bytes: Uint8Array): SignedDocument {

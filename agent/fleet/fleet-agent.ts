@@ -2,12 +2,12 @@ import { randomUUID } from 'node:crypto';
 import type { Server } from 'node:http';
 import type { Msg } from '@nats-io/transport-node';
 import type { Logger } from 'pino';
-import { decode, encode, validate } from '../../shared/codec.js';
+import { decode, encode } from '../../shared/codec.js';
 import { errorMessage } from '../../shared/errors.js';
 import { HOST_PROJECT } from '../../shared/events.js';
 import { bindFleet, type HostConnection, type NatsAccess } from '../../shared/nats-connection.js';
 import { hostInboxPrefix, planRpcSubject } from '../../shared/subjects.js';
-import { MAX_WIRE_BYTES, planReplySchema, planRequestSchema, type HostRegistration, type PlanReply, type StatusReport } from '../../shared/wire.js';
+import { MAX_WIRE_BYTES, planRequestSchema, type HostRegistration, type PlanReply, type StatusReport } from '../../shared/wire.js';
 import type { HostStatus } from '../../shared/host-status.js';
 import { AgentLoop } from '../agent-loop.js';
 import { startControlServer } from '../control-server.js';
@@ -221,6 +221,7 @@ export async function runFleetAgent(options: FleetAgentOptions): Promise<void> {
       reply = { ok: false, hostId, error: errorMessage(error) };
       await journal.appendEvents([{ id: randomUUID(), type: 'failed', severity: 'error', hostId, project: HOST_PROJECT, message: `rejected a plan request: ${errorMessage(error)}`, timestamp: new Date().toISOString(), correlationID: randomUUID() }]).catch(() => undefined);
     }
-    if (msg.reply) msg.respond(encode(validate(planReplySchema, reply, 'plan reply')));
+    // The coordinator validates the reply (planReplySchema) as it decodes it.
+    if (msg.reply) msg.respond(encode(reply));
   }
 }

@@ -15,6 +15,13 @@ import { appliedRevisionSchema, intentRecordSchema, rejectedRevisionSchema, resu
 
 type Batch = { type: 'put'; key: string; value: Uint8Array } | { type: 'del'; key: string };
 
+interface QueuedWrite {
+  readonly operations: Batch[];
+  readonly sync: boolean;
+  readonly resolve: () => void;
+  readonly reject: (error: unknown) => void;
+}
+
 const SEQ_WIDTH = 16;
 const seqKey = (prefix: string, seq: number) => `${prefix}${String(seq).padStart(SEQ_WIDTH, '0')}`;
 const PREFIX = {
@@ -66,6 +73,10 @@ export class Journal implements JournalView {
   #intentSeq = 0;
   #eventSeq = 0;
   #reopenBeforeWrite = false;
+  /** Writes waiting for the next group commit, and that commit while it runs. */
+  readonly #queued: QueuedWrite[] = [];
+  #committing: Promise<void> | undefined;
+  #commits = { batches: 0, writes: 0 };
   readonly #eventListeners = new Set<() => void>();
 
   private constructor(db: Level<string, Uint8Array>, ownerSecret: Uint8Array) {
@@ -103,7 +114,14 @@ export class Journal implements JournalView {
     return journal;
   }
 
+  /** Writes asked for and the LevelDB batches (group commits) that carried them, since open. */
+  get commitStats(): { readonly batches: number; readonly writes: number } {
+    return { ...this.#commits };
+  }
+
   async close(): Promise<void> {
+    // Writes already queued are committed (or fail) first; their writers are waiting for them.
+    await this.#committing;
     await this.#db.close();
   }
 
@@ -134,8 +152,44 @@ export class Journal implements JournalView {
     return 0;
   }
 
-  /** sync false: for writes whose loss in a crash changes nothing that matters (see acknowledgeOutbox). */
-  async #write(operations: Batch[], sync = true): Promise<void> {
+  /**
+   * Queues a write for the next group commit and resolves once it is on disk. sync false: for
+   * writes whose loss in a crash changes nothing that matters (see acknowledgeOutbox).
+   */
+  #write(operations: Batch[], sync = true): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.#queued.push({ operations, sync, resolve, reject });
+      if (this.#committing === undefined) this.#committing = this.#commitQueued();
+    });
+  }
+
+  /**
+   * Group commit: the writes queued in one turn of the event loop (parallel action chains, a
+   * result and the next intent of a chain) go to LevelDB as one atomic batch, fsync'd when any of
+   * them asks for it, in the order they were queued; writes queued while it is on its way form
+   * the next batch. Every writer resolves only after the batch holding its operations is written,
+   * so "intent before mutation, result right after" holds as with one batch per write; a failed
+   * batch rejects all of its writers and none of its operations is applied.
+   */
+  async #commitQueued(): Promise<void> {
+    await new Promise<void>((resolve) => setImmediate(resolve));
+    while (this.#queued.length > 0) {
+      const group = this.#queued.splice(0);
+      this.#commits = { batches: this.#commits.batches + 1, writes: this.#commits.writes + group.length };
+      try {
+        await this.#writeBatch(
+          group.flatMap((write) => write.operations),
+          group.some((write) => write.sync),
+        );
+        for (const write of group) write.resolve();
+      } catch (error) {
+        for (const write of group) write.reject(error);
+      }
+    }
+    this.#committing = undefined;
+  }
+
+  async #writeBatch(operations: Batch[], sync: boolean): Promise<void> {
     if (this.#reopenBeforeWrite) await this.#reopen();
     try {
       await this.#db.batch(operations, { sync });
@@ -326,9 +380,11 @@ export class Journal implements JournalView {
   #eventOperations(events: readonly HostwrightEvent[]): Batch[] {
     return events.flatMap((event) => {
       this.#eventSeq += 1;
+      // The outbox entry carries the event too, so that the publisher reads it with one iterator.
+      const value = encode(hostwrightEventSchema.parse(event));
       return [
-        { type: 'put' as const, key: seqKey(PREFIX.event, this.#eventSeq), value: encode(hostwrightEventSchema.parse(event)) },
-        { type: 'put' as const, key: seqKey(PREFIX.outbox, this.#eventSeq), value: EMPTY },
+        { type: 'put' as const, key: seqKey(PREFIX.event, this.#eventSeq), value },
+        { type: 'put' as const, key: seqKey(PREFIX.outbox, this.#eventSeq), value },
       ];
     });
   }
@@ -346,9 +402,10 @@ export class Journal implements JournalView {
   /** The oldest events not yet acknowledged by the event stream, in order. */
   async outboxEvents(limit = 256): Promise<(HostwrightEvent & { readonly seq: number })[]> {
     const events: (HostwrightEvent & { seq: number })[] = [];
-    for await (const key of this.#db.keys({ gte: PREFIX.outbox, lt: `${PREFIX.outbox}\xff`, limit })) {
+    for await (const [key, entry] of this.#db.iterator({ gte: PREFIX.outbox, lt: `${PREFIX.outbox}\xff`, limit })) {
       const seq = Number(key.slice(PREFIX.outbox.length));
-      const value = await this.#db.get(seqKey(PREFIX.event, seq));
+      // An empty entry was written by an older agent: its event is only in the log.
+      const value = entry.length > 0 ? entry : await this.#db.get(seqKey(PREFIX.event, seq));
       if (value !== undefined) events.push({ ...decode(hostwrightEventSchema, value, `journal event ${seq}`), seq });
     }
     return events;

@@ -4,6 +4,7 @@ import { randomUUID } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Level } from 'level';
 import { Journal } from '../../agent/store/journal.js';
 
 function events(count: number) {
@@ -30,6 +31,28 @@ describe('journal outbox depth', () => {
       assert.deepEqual((await journal.outboxEvents()).map((event) => event.seq), outbox.slice(2).map((event) => event.seq));
       await journal.acknowledgeOutbox((await journal.outboxEvents()).map((event) => event.seq));
       assert.equal(await journal.outboxDepth(), 0);
+      await journal.close();
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('reads events from outbox entries an older agent wrote empty (the event only in the log)', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'hw-outbox-old-'));
+    try {
+      let journal = await Journal.open(dir);
+      await journal.appendEvents(events(3));
+      const written = await journal.outboxEvents();
+      await journal.close();
+      // What an agent before the outbox carried its events wrote: an empty value under the outbox key.
+      const db = new Level<string, Uint8Array>(join(dir, 'journal'), { keyEncoding: 'utf8', valueEncoding: 'view' });
+      const keys = await db.keys({ gte: 'outbox:', lt: 'outbox:\xff' }).all();
+      assert.equal(keys.length, 3);
+      await db.batch(keys.slice(0, 2).map((key) => ({ type: 'put' as const, key, value: new Uint8Array(0) })));
+      await db.close();
+
+      journal = await Journal.open(dir);
+      assert.deepEqual(await journal.outboxEvents(), written, 'the same events, in order, from either kind of entry');
       await journal.close();
     } finally {
       await rm(dir, { recursive: true, force: true });

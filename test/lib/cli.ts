@@ -1,7 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
-export const CLI = fileURLToPath(new URL('../../coordinator/cli/main.js', import.meta.url));
+export const CLI = fileURLToPath(new URL('../../cli/hostwright.js', import.meta.url));
 
 export interface CliResult {
   readonly code: number;

@@ -54,6 +54,18 @@ describe('signed documents', () => {
     assert.equal(problemOf(() => verifySignedDocument(pack({ ...envelope, signer: 'not-a-key' }), 'not-a-key')), 'tampered');
   });
 
+  it('keeps verifying right across more signers than it keeps parsed keys for', () => {
+    const signers = Array.from({ length: 12 }, () => testSigner());
+    for (let round = 0; round < 2; round += 1) {
+      for (const [index, signer] of signers.entries()) {
+        assert.deepEqual(Uint8Array.from(verifySignedDocument(signDocument(bytes, signer), signer.publicKey)), Uint8Array.from(bytes));
+        // Another signer's signature under this (parsed and kept) key still fails.
+        const other = unpack(signDocument(bytes, signers[(index + 1) % signers.length] ?? coordinator)) as Record<string, unknown>;
+        assert.equal(problemOf(() => verifySignedDocument(pack({ ...other, signer: signer.publicKey }), signer.publicKey)), 'tampered');
+      }
+    }
+  });
+
   it('property: changing any byte of the document or of the signature is detected', () => {
     fc.assert(
       fc.property(fc.uint8Array({ minLength: 1, maxLength: 512 }), fc.nat(), fc.integer({ min: 1, max: 255 }), fc.boolean(), (document, position, delta, inSignature) => {

@@ -1,0 +1,36 @@
+// Bundles the compiled `hostwright` CLI (dist/coordinator/cli/main.js, from tsc) into
+// dist/cli/: the entry and one chunk per lazily imported command, instead of some 600 module
+// files. A command then starts without resolving and compiling each file of its dependencies:
+// `hostwright --help` and an unchanged `apply --local` start in about two thirds of the time
+// (bench/RESULTS.md, "CLI start-up"). Run by `npm run build`, after tsc.
+//
+// Left outside the bundle, loaded from node_modules at run time:
+// - classic-level: a native addon, found by path next to its package;
+// - dockerode: agent/runtime/dockerode-loader.ts loads it through its own `require` to defer the
+//   modules of it that Hostwright never uses, which a bundle would load eagerly.
+import { build } from 'esbuild';
+import { chmod, rm } from 'node:fs/promises';
+import { fileURLToPath } from 'node:url';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+
+// Chunk names carry a content hash: chunks of an earlier build would pile up.
+await rm(`${root}/dist/cli`, { recursive: true, force: true });
+
+await build({
+  absWorkingDir: root,
+  entryPoints: { hostwright: 'dist/coordinator/cli/main.js' },
+  outdir: 'dist/cli',
+  bundle: true,
+  splitting: true,
+  format: 'esm',
+  platform: 'node',
+  target: 'node20',
+  // Maps back through tsc's source maps to the TypeScript sources (with --enable-source-maps).
+  sourcemap: true,
+  external: ['classic-level', 'dockerode'],
+  // Bundled CommonJS packages require Node's built-ins; ESM output has no `require` of its own.
+  banner: { js: "import { createRequire as __hostwrightCreateRequire } from 'node:module'; const require = __hostwrightCreateRequire(import.meta.url);" },
+  logLevel: 'warning',
+});
+await chmod(`${root}/dist/cli/hostwright.js`, 0o755);

@@ -10,7 +10,7 @@
 //   modules of it that Hostwright never uses, which a bundle would load eagerly.
 import { build } from 'esbuild';
 import { chmod, rm } from 'node:fs/promises';
-import { fileURLToPath } from 'node:url';
+import { URL, fileURLToPath } from 'node:url';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 

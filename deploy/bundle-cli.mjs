@@ -9,7 +9,7 @@
 // - dockerode: agent/runtime/dockerode-loader.ts loads it through its own `require` to defer the
 //   modules of it that Hostwright never uses, which a bundle would load eagerly.
 import { build } from 'esbuild';
-import { chmod, rm } from 'node:fs/promises';
+import { chmod, rm, writeFile } from 'node:fs/promises';
 import { URL, fileURLToPath } from 'node:url';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
@@ -17,7 +17,7 @@ const root = fileURLToPath(new URL('..', import.meta.url));
 // Chunk names carry a content hash: chunks of an earlier build would pile up.
 await rm(`${root}/dist/cli`, { recursive: true, force: true });
 
-await build({
+const { metafile } = await build({
   absWorkingDir: root,
   entryPoints: { hostwright: 'dist/coordinator/cli/main.js' },
   outdir: 'dist/cli',
@@ -31,6 +31,10 @@ await build({
   external: ['classic-level', 'dockerode'],
   // Bundled CommonJS packages require Node's built-ins; ESM output has no `require` of its own.
   banner: { js: "import { createRequire as __hostwrightCreateRequire } from 'node:module'; const require = __hostwrightCreateRequire(import.meta.url);" },
+  // Which sources went into which chunk: test/lib/module-trace.ts reads it to tell which packages a
+  // command loaded.
+  metafile: true,
   logLevel: 'warning',
 });
+await writeFile(`${root}/dist/cli/metafile.json`, JSON.stringify(metafile));
 await chmod(`${root}/dist/cli/hostwright.js`, 0o755);

@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { CLI, type CliResult } from './cli.js';
 
@@ -27,10 +27,24 @@ export async function runCliTracingModules(args: readonly string[], env: Record<
       child.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
     });
     const loaded = (await readFile(traceFile, 'utf8')).split('\n').filter((line) => line !== '');
-    return { ...result, packages: packagesOf(loaded) };
+    return { ...result, packages: packagesOf(await withBundledSources(loaded)) };
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
+}
+
+/**
+ * The bundled CLI (dist/cli, deploy/bundle-cli.mjs) loads chunks, not package files: each loaded
+ * chunk stands for the sources esbuild put into it, as its metafile lists them.
+ */
+async function withBundledSources(loaded: readonly string[]): Promise<string[]> {
+  const bundleDir = join(dirname(CLI), '/');
+  const chunks = loaded.map((entry) => (entry.startsWith('file://') ? fileURLToPath(entry) : entry)).filter((path) => path.startsWith(bundleDir));
+  if (chunks.length === 0) return [...loaded];
+  const metafile = JSON.parse(await readFile(join(bundleDir, 'metafile.json'), 'utf8')) as { outputs: Record<string, { inputs: Record<string, unknown> }> };
+  const root = resolve(bundleDir, '../..');
+  const sources = chunks.flatMap((chunk) => Object.keys(metafile.outputs[relative(root, chunk)]?.inputs ?? {}).map((input) => join(root, input)));
+  return [...loaded, ...sources];
 }
 
 export function packagesOf(loaded: readonly string[]): string[] {

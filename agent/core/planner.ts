@@ -107,18 +107,20 @@ export function planHost(input: PlanInput): ActionPlan {
           if (!repair) break;
           const chain = instanceKeyString(entry.key);
           const base = { phase: 'instances' as const, chain, key: entry.key, name: entry.container.name, containerId: entry.container.id };
+          const replacement =
+            // Docker cannot start a dead container again.
+            entry.container.state === 'dead'
+              ? { removeReason: 'container is dead', createReason: 'replace dead container' }
+              : // An engine restarted abruptly can keep refusing one container ("endpoint ... already
+                // exists", "task ... already exists"): a new container of the same spec starts cleanly.
+                entry.refusedStarts && entry.refusedStarts.count >= REPLACE_AFTER_REFUSED_STARTS
+                ? { removeReason: `the engine refused to start it ${entry.refusedStarts.count} times in a row (last: ${entry.refusedStarts.lastError})`, createReason: 'replace a container the engine would not start' }
+                : undefined;
           if (entry.container.state === 'paused') {
             instances.push({ ...base, kind: 'unpause', reason: 'container is paused' });
-          } else if (entry.container.state === 'dead') {
-            // Docker cannot start a dead container again: replace it.
-            instances.push(...removeChain(entry.container, entry.key, 'instances', 'container is dead', false, stopSeconds(entry.config)));
-            instances.push(...createChain(entry.key, entry.name, entry.specHash, entry.config, 'replace dead container'));
-          } else if (entry.refusedStarts && entry.refusedStarts.count >= REPLACE_AFTER_REFUSED_STARTS) {
-            // An engine restarted abruptly can keep refusing one container ("endpoint ... already
-            // exists", "task ... already exists"): a new container of the same spec starts cleanly.
-            const reason = `the engine refused to start it ${entry.refusedStarts.count} times in a row (last: ${entry.refusedStarts.lastError})`;
-            instances.push(...removeChain(entry.container, entry.key, 'instances', reason, false, stopSeconds(entry.config)));
-            instances.push(...createChain(entry.key, entry.name, entry.specHash, entry.config, 'replace a container the engine would not start'));
+          } else if (replacement) {
+            instances.push(...removeChain(entry.container, entry.key, 'instances', replacement.removeReason, false, stopSeconds(entry.config)));
+            instances.push(...createChain(entry.key, entry.name, entry.specHash, entry.config, replacement.createReason));
           } else {
             instances.push({ ...base, kind: 'start', repair: !interrupted, reason: interrupted ? 'created but not started' : `container is ${entry.container.state}` });
           }

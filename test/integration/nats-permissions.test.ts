@@ -228,12 +228,16 @@ describe('least-privilege NATS: an agent with its own credentials does its whole
     const apply = await runCli(['apply', '-f', fleetFile, '--wait', '--timeout', '60s', '--signing-key', join(dir, 'coordinator-signing.nk'), ...coordinatorArgs]);
     assert.equal(apply.code, 0, `${apply.stdout}${apply.stderr}\n${harness.agent(hostId).output()}`);
     assert.equal((await harness.containersOf(hostId)).length, 1);
-    const status = await runCli(['status', '--json', ...coordinatorArgs]);
+    // Read-only commands do not read the signing key, even when the variable names one (here a missing file).
+    const noKey = { HOSTWRIGHT_SIGNING_KEY: join(dir, 'no-such-signing-key.nk') };
+    const status = await runCli(['status', '--json', ...coordinatorArgs], noKey);
     assert.equal(status.code, 0, status.stderr);
+    const hosts = await runCli(['hosts', '--json', ...coordinatorArgs], noKey);
+    assert.equal(hosts.code, 0, hosts.stderr);
     const host = (JSON.parse(status.stdout) as { hosts: { hostId: string; status: { projects: { project: string; converged: boolean }[] } | null }[] }).hosts.find((h) => h.hostId === hostId);
     assert.equal(host?.status?.projects.find((p) => p.project === project)?.converged, true);
     const events = await waitFor('the agent\'s applied events in the stream', async () => {
-      const result = await runCli(['events', '--json', '--host', hostId, ...coordinatorArgs]);
+      const result = await runCli(['events', '--json', '--host', hostId, ...coordinatorArgs], noKey);
       return result.code === 0 && result.stdout.includes('"applied"') ? result.stdout : undefined;
     });
     assert.match(events, new RegExp(`"project":"${project}"`));

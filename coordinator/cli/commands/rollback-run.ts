@@ -24,7 +24,7 @@ export async function runRollback(options: RollbackOptions): Promise<void> {
       if (!options.dryRun) client.requireSigner('rollback');
       return options.rollout ? rollbackRollout(client, options.rollout, options) : rollbackHost(client, options.host as string, options.project as string, options);
     },
-    options.signingKey,
+    { keyFile: options.signingKey },
   );
 }
 

@@ -40,7 +40,7 @@ export async function startRolloutCommand(options: RolloutCommandOptions): Promi
     });
     await store.create(state);
     await follow(client, store, state, options);
-  }, options.signingKey);
+  }, { keyFile: options.signingKey });
 }
 
 /** `rollout status [id]`: one rollout's state, once or until it finishes or pauses. */
@@ -98,7 +98,7 @@ export async function changeRollout(name: RolloutChange, id: string, options: { 
     });
     if (name === 'resume') await follow(client, store, state, { json: options.json });
     else process.stdout.write(options.json ? `${JSON.stringify(maskedRollout(state))}\n` : `${renderRollout(state)}\n`);
-  }, options.signingKey);
+  }, { keyFile: options.signingKey });
 }
 
 /** Drives the rollout with progress lines; the exit code says whether the whole fleet is on the new revision. */

@@ -10,11 +10,12 @@ export function cliLogger(): Logger {
 }
 
 /**
- * Runs `work` with a connected client and always closes it. The client signs desired state with
- * the --signing-key seed file (or $HOSTWRIGHT_SIGNING_KEY) when one is given.
+ * Runs `work` with a connected client and always closes it. A command that writes desired state
+ * passes `signing`: its client signs with the --signing-key seed file (or $HOSTWRIGHT_SIGNING_KEY)
+ * when one is given. Read-only commands never read the secret key, even when the variable is set.
  */
-export async function withFleet<T>(target: FleetTarget, work: (client: FleetClient) => Promise<T>, signingKeyFile?: string): Promise<T> {
-  const keyFile = signingKeyFile ?? process.env.HOSTWRIGHT_SIGNING_KEY;
+export async function withFleet<T>(target: FleetTarget, work: (client: FleetClient) => Promise<T>, signing?: { readonly keyFile: string | undefined }): Promise<T> {
+  const keyFile = signing && (signing.keyFile ?? process.env.HOSTWRIGHT_SIGNING_KEY);
   const signer = keyFile ? await loadSigningKey(keyFile) : undefined;
   const client = await FleetClient.connect(target.natsUrl, cliLogger(), target.access, signer);
   try {

@@ -231,19 +231,23 @@ export class Reconciler {
         let chainContainerId: string | undefined;
         // The last action's result on its way to the journal; the next intent joins its batch.
         let resultWritten: Promise<void> | undefined;
-        for (const action of chain) {
-          if (failed || request.signal?.aborted) break;
-          const ran = await this.#runAction(action, chainContainerId, correlationID, request, resultWritten);
-          resultWritten = ran.resultWritten;
-          reports.push(ran.report);
-          if (ran.report.outcome === 'failed') {
-            // Partial apply: stop at the first failure and leave the host as it is.
-            failed = true;
-            break;
+        try {
+          for (const action of chain) {
+            if (failed || request.signal?.aborted) break;
+            const ran = await this.#runAction(action, chainContainerId, correlationID, request, resultWritten);
+            resultWritten = ran.resultWritten;
+            reports.push(ran.report);
+            if (ran.report.outcome === 'failed') {
+              // Partial apply: stop at the first failure and leave the host as it is.
+              failed = true;
+              break;
+            }
+            chainContainerId = ran.report.containerId;
           }
-          chainContainerId = ran.report.containerId;
+        } finally {
+          // However the chain ends, its last result is on disk (or its write failed) before it does.
+          await resultWritten;
         }
-        await resultWritten;
       });
       if (failed) break;
     }

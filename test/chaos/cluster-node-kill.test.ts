@@ -88,7 +88,8 @@ describe('chaos 2: one node of a 3-node NATS cluster killed during an apply and 
       const code = await exitWithin(child, done, 60_000);
       if (code !== 0) {
         // The apply was cut off by the node's death before it could fail over: the operator re-runs it.
-        tally.note(`apply round ${round}: apply ${code === 'hung' ? 'hung (killed after 60 s)' : `exited ${code}`} as its node died; re-run`);
+        const said = child.output().trim().split('\n').slice(-2).join(' | ');
+        tally.note(`apply round ${round}: apply ${code === 'hung' ? 'hung (killed after 60 s)' : `exited ${code}`} as its node died (${said}); re-run`);
         await waitFor('the re-run apply succeeded', async () => (await fleet!.apply().then(() => true)), 120_000, 2_000);
       }
       tally.converged(await fleet.waitConverged(90_000, killedAt));

@@ -13,6 +13,8 @@ import { sleep } from '../../shared/sleep.js';
  */
 export class OutboxPublisher {
   #wake: (() => void) | undefined;
+  /** Set by every event written, cleared before each flush: an event written during a flush is not missed. */
+  #written = false;
   #published = 0;
   #duplicates = 0;
 
@@ -31,11 +33,15 @@ export class OutboxPublisher {
   }
 
   async run(signal: AbortSignal): Promise<void> {
-    const unsubscribe = this.journal.onEvents(() => this.#wake?.());
+    const unsubscribe = this.journal.onEvents(() => {
+      this.#written = true;
+      this.#wake?.();
+    });
     let backoff = 250;
     try {
       while (!signal.aborted) {
         let drained = false;
+        this.#written = false;
         try {
           drained = await this.flushOnce();
           backoff = 250;
@@ -45,7 +51,8 @@ export class OutboxPublisher {
           backoff = Math.min(backoff * 2, 10_000);
           continue;
         }
-        if (drained) await this.#waitForEvents(signal, 5_000);
+        // Events written while the flush ran (after it read its page) go out now, not at the next event.
+        if (drained && !this.#written) await this.#waitForEvents(signal, 5_000);
       }
     } finally {
       unsubscribe();
@@ -76,15 +83,15 @@ export class OutboxPublisher {
 
   #waitForEvents(signal: AbortSignal, timeoutMs: number): Promise<void> {
     return new Promise((resolve) => {
-      const timer = setTimeout(done, timeoutMs);
-      const onAbort = () => done();
-      signal.addEventListener('abort', onAbort, { once: true });
-      this.#wake = done;
-      function done() {
+      const done = () => {
+        this.#wake = undefined;
         clearTimeout(timer);
-        signal.removeEventListener('abort', onAbort);
+        signal.removeEventListener('abort', done);
         resolve();
-      }
+      };
+      const timer = setTimeout(done, timeoutMs);
+      signal.addEventListener('abort', done, { once: true });
+      this.#wake = done;
     });
   }
 }

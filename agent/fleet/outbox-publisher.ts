@@ -6,6 +6,11 @@ import { eventSubject } from '../../shared/subjects.js';
 import type { Journal } from '../store/journal.js';
 import { sleep } from '../../shared/sleep.js';
 
+/** How long the publisher sleeps with an empty outbox before it looks again (it wakes on every event). */
+const IDLE_WAKE_MS = 5_000;
+/** The longest an event written during a flush waits for the next event before it is published. */
+const STRAGGLER_WAIT_MS = 250;
+
 /**
  * Publishes the journal's outbox in order, with the event id as the JetStream msg id, and removes
  * an event from the outbox only once the stream acknowledged it: a partition loses nothing, and a
@@ -13,7 +18,7 @@ import { sleep } from '../../shared/sleep.js';
  */
 export class OutboxPublisher {
   #wake: (() => void) | undefined;
-  /** Set by every event written, cleared before each flush: an event written during a flush is not missed. */
+  /** Set by every event written, cleared before each flush: an event written during a flush is not left waiting. */
   #written = false;
   #published = 0;
   #duplicates = 0;
@@ -51,8 +56,10 @@ export class OutboxPublisher {
           backoff = Math.min(backoff * 2, 10_000);
           continue;
         }
-        // Events written while the flush ran (after it read its page) go out now, not at the next event.
-        if (drained && !this.#written) await this.#waitForEvents(signal, 5_000);
+        // Events written while the flush ran (after it read its page) go out with the next event or
+        // within STRAGGLER_WAIT_MS: at once would cost a flush (an outbox read and an acknowledgement
+        // write) for each of them; the next event of a busy cycle usually comes sooner.
+        if (drained) await this.#waitForEvents(signal, this.#written ? STRAGGLER_WAIT_MS : IDLE_WAKE_MS);
       }
     } finally {
       unsubscribe();

@@ -42,6 +42,13 @@ const PREFIX = {
 
 /** A stored record that failed validation is reported, never silently used. */
 const EMPTY = new Uint8Array(0);
+/** Events the outbox keeps in memory at most; beyond, it is read from LevelDB until it is empty again. */
+const OUTBOX_MIRROR_MAX = 1024;
+/** How long an acknowledgement waits for another write to ride along with before it is written alone. */
+const ACK_WRITE_DELAY_MS = 1_000;
+
+/** An event in the outbox, with its sequence number in the event log. */
+export type OutboxEvent = HostwrightEvent & { readonly seq: number };
 
 export interface EventPage {
   readonly events: readonly (HostwrightEvent & { readonly seq: number })[];
@@ -77,6 +84,14 @@ export class Journal implements JournalView {
   readonly #queued: QueuedWrite[] = [];
   #committing: Promise<void> | undefined;
   #commits = { batches: 0, writes: 0 };
+  /**
+   * The outbox's events in order, while memory holds all of them: from an empty outbox on (at open,
+   * or once everything in it was acknowledged) until it grows past OUTBOX_MIRROR_MAX.
+   */
+  #outboxMirror: OutboxEvent[] | undefined = [];
+  /** Acknowledged outbox entries whose deletion is not written yet. */
+  readonly #acknowledged = new Set<number>();
+  #ackWriteTimer: NodeJS.Timeout | undefined;
   readonly #eventListeners = new Set<() => void>();
 
   private constructor(db: Level<string, Uint8Array>, ownerSecret: Uint8Array) {
@@ -120,7 +135,10 @@ export class Journal implements JournalView {
   }
 
   async close(): Promise<void> {
-    // Writes already queued are committed (or fail) first; their writers are waiting for them.
+    clearTimeout(this.#ackWriteTimer);
+    this.#ackWriteTimer = undefined;
+    // Acknowledgements not written yet go now; writes already queued are committed (or fail) first.
+    if (this.#acknowledged.size > 0) await this.#write([], false).catch(() => undefined);
     await this.#committing;
     await this.#db.close();
   }
@@ -143,6 +161,7 @@ export class Journal implements JournalView {
     }
     for await (const key of this.#db.keys({ gte: PREFIX.pending, lt: `${PREFIX.pending}\xff` })) if (key) this.#pending += 1;
     for await (const key of this.#db.keys({ gte: PREFIX.outbox, lt: `${PREFIX.outbox}\xff` })) if (key) this.#outboxDepth += 1;
+    if (this.#outboxDepth > 0) this.#outboxMirror = undefined;
     this.#intentSeq = await this.#lastSeq(PREFIX.intent);
     this.#eventSeq = await this.#lastSeq(PREFIX.event);
   }
@@ -175,12 +194,18 @@ export class Journal implements JournalView {
     await new Promise<void>((resolve) => setImmediate(resolve));
     while (this.#queued.length > 0) {
       const group = this.#queued.splice(0);
-      this.#commits = { batches: this.#commits.batches + 1, writes: this.#commits.writes + group.length };
+      // Acknowledged outbox entries ride along (see acknowledgeOutbox).
+      const acknowledged = [...this.#acknowledged];
+      const operations = [...group.flatMap((write) => write.operations), ...acknowledged.map((seq): Batch => ({ type: 'del', key: seqKey(PREFIX.outbox, seq) }))];
       try {
-        await this.#writeBatch(
-          group.flatMap((write) => write.operations),
-          group.some((write) => write.sync),
-        );
+        if (operations.length > 0) {
+          this.#commits = { batches: this.#commits.batches + 1, writes: this.#commits.writes + group.length };
+          await this.#writeBatch(
+            operations,
+            group.some((write) => write.sync),
+          );
+        }
+        for (const seq of acknowledged) this.#acknowledged.delete(seq);
         for (const write of group) write.resolve();
       } catch (error) {
         for (const write of group) write.reject(error);
@@ -252,9 +277,10 @@ export class Journal implements JournalView {
   /** Records a refusal with its error event, atomically (fsync). */
   async recordRefusal(refusal: DesiredRefusal, event: HostwrightEvent): Promise<void> {
     const record = desiredRefusalSchema.parse(refusal);
-    await this.#write([{ type: 'put', key: `${PREFIX.refused}${record.key}`, value: encode(record) }, ...this.#eventOperations([event])]);
+    const outbox = this.#outboxEntries([event]);
+    await this.#write([{ type: 'put', key: `${PREFIX.refused}${record.key}`, value: encode(record) }, ...outbox.operations]);
     this.#refusals.set(record.key, record);
-    this.#eventsWritten([event]);
+    this.#eventsWritten(outbox.events);
   }
 
   async appliedRevisions(): Promise<Map<string, number>> {
@@ -314,22 +340,24 @@ export class Journal implements JournalView {
 
   /** Persists (fsync) the result with its events and ownership change, atomically, and resolves the intent. */
   async recordResult(result: ResultRecord, events: readonly HostwrightEvent[], owners: readonly OwnerRecord[] = []): Promise<void> {
+    const outbox = this.#outboxEntries(events);
     const operations: Batch[] = [
       { type: 'put', key: seqKey(PREFIX.result, result.seq), value: encode(result) },
       { type: 'del', key: seqKey(PREFIX.pending, result.seq) },
-      ...this.#eventOperations(events),
+      ...outbox.operations,
       ...owners.map((owner): Batch => ({ type: 'put', key: `${PREFIX.owner}${owner.ownerToken}`, value: encode(owner) })),
     ];
     await this.#write(operations);
     this.#pending = Math.max(0, this.#pending - 1);
     for (const owner of owners) this.#remember(owner);
-    this.#eventsWritten(events);
+    this.#eventsWritten(outbox.events);
   }
 
   /** Persists (fsync) a cycle's plan with its `planned` events before any of its actions runs. */
   async recordPlan(correlationID: string, plan: unknown, events: readonly HostwrightEvent[]): Promise<void> {
-    await this.#write([{ type: 'put', key: `${PREFIX.plan}${correlationID}`, value: encode(plan) }, ...this.#eventOperations(events)]);
-    this.#eventsWritten(events);
+    const outbox = this.#outboxEntries(events);
+    await this.#write([{ type: 'put', key: `${PREFIX.plan}${correlationID}`, value: encode(plan) }, ...outbox.operations]);
+    this.#eventsWritten(outbox.events);
   }
 
   // --- rejected revisions --------------------------------------------------------------------
@@ -373,20 +401,24 @@ export class Journal implements JournalView {
   /** Appends events to the log and the outbox in one sync batch. */
   async appendEvents(events: readonly HostwrightEvent[]): Promise<void> {
     if (events.length === 0) return;
-    await this.#write(this.#eventOperations(events));
-    this.#eventsWritten(events);
+    const outbox = this.#outboxEntries(events);
+    await this.#write(outbox.operations);
+    this.#eventsWritten(outbox.events);
   }
 
-  #eventOperations(events: readonly HostwrightEvent[]): Batch[] {
-    return events.flatMap((event) => {
+  /** The log and outbox entries of new events, and the events with their sequence numbers. */
+  #outboxEntries(events: readonly HostwrightEvent[]): { operations: Batch[]; events: OutboxEvent[] } {
+    const operations: Batch[] = [];
+    const numbered: OutboxEvent[] = [];
+    for (const event of events) {
       this.#eventSeq += 1;
-      // The outbox entry carries the event too, so that the publisher reads it with one iterator.
-      const value = encode(hostwrightEventSchema.parse(event));
-      return [
-        { type: 'put' as const, key: seqKey(PREFIX.event, this.#eventSeq), value },
-        { type: 'put' as const, key: seqKey(PREFIX.outbox, this.#eventSeq), value },
-      ];
-    });
+      const checked = hostwrightEventSchema.parse(event);
+      // The outbox entry carries the event too, so that it can be read back with one iterator.
+      const value = encode(checked);
+      operations.push({ type: 'put', key: seqKey(PREFIX.event, this.#eventSeq), value }, { type: 'put', key: seqKey(PREFIX.outbox, this.#eventSeq), value });
+      numbered.push({ ...checked, seq: this.#eventSeq });
+    }
+    return { operations, events: numbered };
   }
 
   /** Events after a sequence number, oldest first. */
@@ -399,28 +431,43 @@ export class Journal implements JournalView {
     return { events, lastSeq: events.at(-1)?.seq ?? afterSeq };
   }
 
-  /** The oldest events not yet acknowledged by the event stream, in order. */
-  async outboxEvents(limit = 256): Promise<(HostwrightEvent & { readonly seq: number })[]> {
-    const events: (HostwrightEvent & { seq: number })[] = [];
-    for await (const [key, entry] of this.#db.iterator({ gte: PREFIX.outbox, lt: `${PREFIX.outbox}\xff`, limit })) {
+  /**
+   * The oldest events not yet acknowledged by the event stream, in order. Served from memory while
+   * the outbox is mirrored there (see #outboxMirror); read from LevelDB otherwise.
+   */
+  async outboxEvents(limit = 256): Promise<OutboxEvent[]> {
+    if (this.#outboxMirror !== undefined) return this.#outboxMirror.slice(0, limit);
+    const events: OutboxEvent[] = [];
+    for await (const [key, entry] of this.#db.iterator({ gte: PREFIX.outbox, lt: `${PREFIX.outbox}\xff` })) {
       const seq = Number(key.slice(PREFIX.outbox.length));
+      if (this.#acknowledged.has(seq)) continue;
       // An empty entry was written by an older agent: its event is only in the log.
       const value = entry.length > 0 ? entry : await this.#db.get(seqKey(PREFIX.event, seq));
       if (value !== undefined) events.push({ ...decode(hostwrightEventSchema, value, `journal event ${seq}`), seq });
+      if (events.length >= limit) break;
     }
     return events;
   }
 
   /**
-   * Removes acknowledged events from the outbox (the event log keeps them). Not fsync'd: an
-   * acknowledgement lost in a crash only makes the agent publish those events again, and the
-   * stream drops them as duplicates (the event id is the message id). It saves one fsync per
-   * publish, which otherwise queues behind and ahead of the cycle's intents and results.
+   * Removes acknowledged events from the outbox (the event log keeps them). The deletions are not
+   * fsync'd and do not get a write of their own: they ride along with the journal's next write, or
+   * are written within ACK_WRITE_DELAY_MS when none comes. One lost in a crash only makes the agent
+   * publish those events again, and the stream drops them as duplicates (the event id is the
+   * message id). This saves a LevelDB write per publish round on top of the fsync it once cost.
    */
   async acknowledgeOutbox(seqs: readonly number[]): Promise<void> {
     if (seqs.length === 0) return;
-    await this.#write(seqs.map((seq): Batch => ({ type: 'del', key: seqKey(PREFIX.outbox, seq) })), false);
+    for (const seq of seqs) this.#acknowledged.add(seq);
     this.#outboxDepth = Math.max(0, this.#outboxDepth - seqs.length);
+    if (this.#outboxMirror !== undefined) this.#outboxMirror = this.#outboxMirror.filter((event) => !this.#acknowledged.has(event.seq));
+    // Everything in the outbox is acknowledged: from here on, memory holds all of it.
+    else if (this.#outboxDepth === 0) this.#outboxMirror = [];
+    this.#ackWriteTimer ??= setTimeout(() => {
+      this.#ackWriteTimer = undefined;
+      // Only the acknowledgements, if no other write took them along meanwhile; a failure is retried with the next write.
+      if (this.#acknowledged.size > 0) this.#write([], false).catch(() => undefined);
+    }, ACK_WRITE_DELAY_MS).unref();
   }
 
   /** Number of events not yet acknowledged by the event stream (counted at open, then kept in step). */
@@ -434,9 +481,14 @@ export class Journal implements JournalView {
   }
 
   /** After a write with events: counts them into the outbox (every event written is in it) and wakes the publisher. */
-  #eventsWritten(events: readonly HostwrightEvent[]): void {
+  #eventsWritten(events: readonly OutboxEvent[]): void {
     if (events.length === 0) return;
     this.#outboxDepth += events.length;
+    if (this.#outboxMirror !== undefined) {
+      this.#outboxMirror.push(...events);
+      // An outbox that grows while NATS is away is read from LevelDB instead of held in memory.
+      if (this.#outboxMirror.length > OUTBOX_MIRROR_MAX) this.#outboxMirror = undefined;
+    }
     for (const listener of this.#eventListeners) listener();
   }
 

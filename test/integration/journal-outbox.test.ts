@@ -58,4 +58,59 @@ describe('journal outbox depth', () => {
       await rm(dir, { recursive: true, force: true });
     }
   });
+
+  it('serves the outbox from memory, and writes acknowledgements with the next write or within a second', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'hw-outbox-mem-'));
+    try {
+      let journal = await Journal.open(dir);
+      await journal.appendEvents(events(3));
+      const written = await journal.outboxEvents();
+      assert.deepEqual(written.map((event) => event.message), ['event 0', 'event 1', 'event 2']);
+      const batches = journal.commitStats.batches;
+      await journal.acknowledgeOutbox(written.slice(0, 2).map((event) => event.seq));
+      assert.equal(journal.commitStats.batches, batches, 'no write of its own');
+      assert.deepEqual(await journal.outboxEvents(), written.slice(2), 'acknowledged events are not handed out again');
+      assert.equal(await journal.outboxDepth(), 1);
+      await journal.markApplied({ project: 'p', revision: 1, appliedAt: new Date().toISOString() });
+      assert.equal(journal.commitStats.batches, batches + 1, 'the deletions rode along with the next write');
+      await journal.close();
+
+      journal = await Journal.open(dir);
+      assert.deepEqual(await journal.outboxEvents(), written.slice(2), 'read back from LevelDB after a reopen');
+      await journal.acknowledgeOutbox([written[2]?.seq ?? -1]);
+      const before = journal.commitStats.batches;
+      await new Promise((resolve) => setTimeout(resolve, 1_500));
+      assert.equal(journal.commitStats.batches, before + 1, 'written alone when no other write came');
+      assert.deepEqual(await journal.outboxEvents(), []);
+      await journal.appendEvents(events(1));
+      assert.equal((await journal.outboxEvents()).length, 1, 'an emptied outbox is mirrored in memory again');
+      await journal.close();
+
+      journal = await Journal.open(dir);
+      assert.equal(await journal.outboxDepth(), 1);
+      assert.equal((await journal.outboxEvents())[0]?.message, 'event 0');
+      await journal.close();
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('reads LevelDB when more events wait than memory keeps, in order and without the acknowledged ones', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'hw-outbox-big-'));
+    try {
+      const journal = await Journal.open(dir);
+      for (let round = 0; round < 11; round += 1) await journal.appendEvents(events(100));
+      assert.equal(await journal.outboxDepth(), 1100);
+      const page = await journal.outboxEvents(256);
+      assert.equal(page.length, 256);
+      assert.ok(page.every((event, i) => i === 0 || event.seq > (page[i - 1]?.seq ?? 0)), 'in order');
+      await journal.acknowledgeOutbox(page.slice(0, 200).map((event) => event.seq));
+      const next = await journal.outboxEvents(256);
+      assert.equal(next[0]?.seq, page[200]?.seq, 'starts after the acknowledged ones, before their deletion is written');
+      assert.equal(await journal.outboxDepth(), 900);
+      await journal.close();
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
 });

@@ -6,7 +6,7 @@ import { decode, encode } from '../shared/codec.js';
 import { HostwrightError, InvalidInputError, errorMessage } from '../shared/errors.js';
 import { hostwrightEventSchema, type HostwrightEvent } from '../shared/events.js';
 import { hostDesiredSchema, type HostDesired } from '../shared/host-desired.js';
-import { connectFleet, isUnanswered, retryOnTimeout, type FleetConnection, type NatsAccess } from '../shared/nats-connection.js';
+import { connectFleet, isUnanswered, retryUnanswered, type FleetConnection, type NatsAccess } from '../shared/nats-connection.js';
 import { openSignedDocument, signDocument, signatureHolds, verifySignedDocument } from '../shared/signed-document.js';
 import { BUCKETS, EVENTS_STREAM, desiredKey, eventFilter, planRpcSubject } from '../shared/subjects.js';
 import { MAX_WIRE_BYTES, hostRegistrationSchema, planReplySchema, statusReportSchema, type HostRegistration, type PlanReply, type StatusReport } from '../shared/wire.js';
@@ -120,7 +120,7 @@ export class FleetClient {
       } catch (error) {
         if (!isUnanswered(error)) throw new HostwrightError(`desired state of ${key} changed since it was read (compare-and-set failed: ${errorMessage(error)}); run the command again`, { cause: error });
         if (attempt >= WRITE_ATTEMPTS) throw new HostwrightError(`desired state of ${key} was not written: NATS did not answer ${attempt} attempts; run the command again`, { cause: error });
-        const current = await retryOnTimeout(() => kv.get(key));
+        const current = await retryUnanswered(() => kv.get(key));
         if (current?.operation === 'PUT' && sameBytes(current.value, value)) return current.revision;
         const unmoved = expectedRevision === 0 ? current === null || current.operation !== 'PUT' : current?.revision === expectedRevision;
         if (!unmoved) throw new HostwrightError(`desired state of ${key} changed since it was read (another write landed while ours timed out); run the command again`, { cause: error });
@@ -144,7 +144,7 @@ export class FleetClient {
 
   /** Events from the stream, oldest first; with follow, keeps delivering until the signal aborts. */
   async events(query: EventQuery, onEvent: (event: HostwrightEvent) => void): Promise<void> {
-    const { consumer, info } = await retryOnTimeout(async () => {
+    const { consumer, info } = await retryUnanswered(async () => {
       const ordered = await this.connection.js.consumers.get(EVENTS_STREAM, {
         filter_subjects: eventFilter(query),
         ...(query.since ? { deliver_policy: DeliverPolicy.StartTime, opt_start_time: query.since.toISOString() } : { deliver_policy: DeliverPolicy.All }),
@@ -242,7 +242,7 @@ const HISTORY_SCAN_TIMEOUT_MS = 30_000;
  */
 export async function keysWithin(connection: FleetConnection, bucket: 'hosts' | 'status' | 'rollouts'): Promise<string[]> {
   const prefix = `$KV.${BUCKETS[bucket]}.`;
-  const info = await retryOnTimeout(() => connection.jsm.streams.info(`KV_${BUCKETS[bucket]}`, { subjects_filter: `${prefix}>` }));
+  const info = await retryUnanswered(() => connection.jsm.streams.info(`KV_${BUCKETS[bucket]}`, { subjects_filter: `${prefix}>` }));
   return Object.keys(info.state.subjects ?? {})
     .map((subject) => subject.slice(prefix.length))
     .sort();
@@ -250,7 +250,7 @@ export async function keysWithin(connection: FleetConnection, bucket: 'hosts' | 
 
 /** Every entry the bucket keeps of the keys matching filter, oldest first per key. */
 function projectHistories(kv: KV, filter: string): Promise<Map<string, KvEntry[]>> {
-  return retryOnTimeout(
+  return retryUnanswered(
     async () => {
       const histories = new Map<string, KvEntry[]>();
       await drainWithin(() => kv.history({ key: filter }), (entry) => {

@@ -56,9 +56,9 @@ export interface ConnectOptions {
 export async function connectFleet(options: ConnectOptions): Promise<FleetConnection> {
   const nc = await connectNats(options);
   try {
-    const jsm = await retryOnTimeout(() => jetstreamManager(nc, { timeout: options.timeoutMs ?? 5_000 }));
+    const jsm = await retryUnanswered(() => jetstreamManager(nc, { timeout: options.timeoutMs ?? 5_000 }));
     const js = jetstream(nc, { timeout: options.timeoutMs ?? 5_000 });
-    const { desired, hosts, status, rollouts } = await retryOnTimeout(() => ensureFleetStorage(nc, jsm, js));
+    const { desired, hosts, status, rollouts } = await retryUnanswered(() => ensureFleetStorage(nc, jsm, js));
     return { nc, js, jsm, desired, hosts, status, rollouts, close: () => closeNats(nc) };
   } catch (error) {
     await nc.close();
@@ -184,7 +184,7 @@ export interface RetryOptions {
  * ephemeral consumer may be placed on the dead peer; a second try is placed anew. Other errors
  * are thrown at once.
  */
-export async function retryOnTimeout<T>(operation: () => Promise<T>, options: RetryOptions = {}): Promise<T> {
+export async function retryUnanswered<T>(operation: () => Promise<T>, options: RetryOptions = {}): Promise<T> {
   const attempts = options.attempts ?? 4;
   const retryable = options.retryable ?? isUnanswered;
   for (let attempt = 1; ; attempt += 1) {

@@ -57,8 +57,8 @@ export class OutboxPublisher {
           continue;
         }
         // Events written while the flush ran (after it read its page) go out with the next event or
-        // within STRAGGLER_WAIT_MS: at once would cost a flush (an outbox read and an acknowledgement
-        // write) for each of them; the next event of a busy cycle usually comes sooner.
+        // within STRAGGLER_WAIT_MS rather than in a publish round of their own: during a cycle the
+        // next result usually follows soon, and they go together.
         if (drained) await this.#waitForEvents(signal, this.#written ? STRAGGLER_WAIT_MS : IDLE_WAKE_MS);
       }
     } finally {
@@ -68,8 +68,8 @@ export class OutboxPublisher {
 
   /**
    * Publishes one batch, in order, each event awaiting the stream's acknowledgement before the
-   * next; true when the outbox is empty afterwards. The acknowledged events leave the outbox in
-   * one write at the end, also when a publish fails half-way (a process killed before it
+   * next; true when the outbox is empty afterwards. The acknowledged events leave the outbox
+   * together at the end, also when a publish fails half-way (a process killed before that
    * publishes them again, which the stream drops as duplicates).
    */
   async flushOnce(): Promise<boolean> {

@@ -40,18 +40,18 @@ const PREFIX = {
   status: 'status',
 } as const;
 
-/** A stored record that failed validation is reported, never silently used. */
+/** The value of a pending-intent marker: its key says all there is. */
 const EMPTY = new Uint8Array(0);
 /** Events the outbox keeps in memory at most; beyond, it is read from LevelDB until it is empty again. */
 const OUTBOX_MIRROR_MAX = 1024;
 /** How long an acknowledgement waits for another write to ride along with before it is written alone. */
 const ACK_WRITE_DELAY_MS = 1_000;
 
-/** An event in the outbox, with its sequence number in the event log. */
-export type OutboxEvent = HostwrightEvent & { readonly seq: number };
+/** An event with its sequence number in the event log. */
+export type NumberedEvent = HostwrightEvent & { readonly seq: number };
 
 export interface EventPage {
-  readonly events: readonly (HostwrightEvent & { readonly seq: number })[];
+  readonly events: readonly NumberedEvent[];
   readonly lastSeq: number;
 }
 
@@ -88,7 +88,7 @@ export class Journal implements JournalView {
    * The outbox's events in order, while memory holds all of them: from an empty outbox on (at open,
    * or once everything in it was acknowledged) until it grows past OUTBOX_MIRROR_MAX.
    */
-  #outboxMirror: OutboxEvent[] | undefined = [];
+  #outboxMirror: NumberedEvent[] | undefined = [];
   /** Acknowledged outbox entries whose deletion is not written yet. */
   readonly #acknowledged = new Set<number>();
   #ackWriteTimer: NodeJS.Timeout | undefined;
@@ -407,9 +407,9 @@ export class Journal implements JournalView {
   }
 
   /** The log and outbox entries of new events, and the events with their sequence numbers. */
-  #outboxEntries(events: readonly HostwrightEvent[]): { operations: Batch[]; events: OutboxEvent[] } {
+  #outboxEntries(events: readonly HostwrightEvent[]): { operations: Batch[]; events: NumberedEvent[] } {
     const operations: Batch[] = [];
-    const numbered: OutboxEvent[] = [];
+    const numbered: NumberedEvent[] = [];
     for (const event of events) {
       this.#eventSeq += 1;
       const checked = hostwrightEventSchema.parse(event);
@@ -423,7 +423,7 @@ export class Journal implements JournalView {
 
   /** Events after a sequence number, oldest first. */
   async readEvents(afterSeq = 0, limit = 10_000): Promise<EventPage> {
-    const events: (HostwrightEvent & { seq: number })[] = [];
+    const events: NumberedEvent[] = [];
     for await (const [key, value] of this.#db.iterator({ gt: seqKey(PREFIX.event, afterSeq), lt: `${PREFIX.event}\xff`, limit })) {
       const seq = Number(key.slice(PREFIX.event.length));
       events.push({ ...decode(hostwrightEventSchema, value, `journal ${key}`), seq });
@@ -435,9 +435,9 @@ export class Journal implements JournalView {
    * The oldest events not yet acknowledged by the event stream, in order. Served from memory while
    * the outbox is mirrored there (see #outboxMirror); read from LevelDB otherwise.
    */
-  async outboxEvents(limit = 256): Promise<OutboxEvent[]> {
+  async outboxEvents(limit = 256): Promise<NumberedEvent[]> {
     if (this.#outboxMirror !== undefined) return this.#outboxMirror.slice(0, limit);
-    const events: OutboxEvent[] = [];
+    const events: NumberedEvent[] = [];
     for await (const [key, entry] of this.#db.iterator({ gte: PREFIX.outbox, lt: `${PREFIX.outbox}\xff` })) {
       const seq = Number(key.slice(PREFIX.outbox.length));
       if (this.#acknowledged.has(seq)) continue;
@@ -481,7 +481,7 @@ export class Journal implements JournalView {
   }
 
   /** After a write with events: counts them into the outbox (every event written is in it) and wakes the publisher. */
-  #eventsWritten(events: readonly OutboxEvent[]): void {
+  #eventsWritten(events: readonly NumberedEvent[]): void {
     if (events.length === 0) return;
     this.#outboxDepth += events.length;
     if (this.#outboxMirror !== undefined) {

@@ -84,9 +84,14 @@ export async function driveRollout(client: FleetClient, store: RolloutStore, id:
       await sleep(options.pollMs * 2, options.signal);
       continue;
     }
-    if (FINISHED_STATUSES.includes(state.status) || state.status === 'paused' || options.signal?.aborted) return state;
+    if (isDone(state, options.signal)) return state;
     await sleep(options.pollMs, options.signal);
   }
+}
+
+/** The driver stops here: the rollout finished or is paused, or the operator interrupted it. */
+function isDone(state: RolloutState, signal: AbortSignal | undefined): boolean {
+  return FINISHED_STATUSES.includes(state.status) || state.status === 'paused' || signal?.aborted === true;
 }
 
 /** One observe-step-write-save round; returns the rollout's state after it. */
@@ -94,7 +99,7 @@ async function driveOneStep(client: FleetClient, store: RolloutStore, id: string
   const found = await store.get(id);
   if (!found) throw new HostwrightError(`no rollout ${id}`);
   const { state, revision } = found;
-  if (FINISHED_STATUSES.includes(state.status) || state.status === 'paused' || options.signal?.aborted) return state;
+  if (isDone(state, options.signal)) return state;
   const [reports, hosts] = await Promise.all([client.statuses(), client.hosts()]);
   const observe = (hostId: string): HostObservation => ({ report: reports.find((r) => r.hostId === hostId), heartbeatAt: hosts.find((h) => h.hostId === hostId)?.heartbeatAt });
   const step = advanceRollout(state, observe, new Date());

@@ -1,6 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { isUnanswered, retryOnTimeout } from '../../shared/nats-connection.js';
+import { isUnanswered, retryUnanswered } from '../../shared/nats-connection.js';
 
 /** An error as nats.js makes it (the names are those of @nats-io/transport-node and @nats-io/jetstream). */
 function natsError(name: string, message: string, cause?: Error): Error {
@@ -23,16 +23,16 @@ describe('requests NATS did not answer', () => {
     assert.equal(isUnanswered('timeout'), false);
   });
 
-  it('retryOnTimeout tries an unanswered request again and gives up on an answer', async () => {
+  it('retryUnanswered tries an unanswered request again and gives up on an answer', async () => {
     let calls = 0;
-    const value = await retryOnTimeout(async () => {
+    const value = await retryUnanswered(async () => {
       calls += 1;
       if (calls === 1) throw natsError('JetStreamNotEnabled', 'jetstream is not enabled');
       return 'ok';
     });
     assert.deepEqual({ value, calls }, { value: 'ok', calls: 2 });
     calls = 0;
-    await assert.rejects(retryOnTimeout(async () => {
+    await assert.rejects(retryUnanswered(async () => {
       calls += 1;
       throw natsError('JetStreamApiError', 'wrong last sequence: 7');
     }), /wrong last sequence/);

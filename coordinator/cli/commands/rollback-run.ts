@@ -1,4 +1,4 @@
-import { retryOnTimeout } from '../../../shared/nats-connection.js';
+import { retryUnanswered } from '../../../shared/nats-connection.js';
 import { InvalidInputError } from '../../../shared/errors.js';
 import type { HostDesired } from '../../../shared/host-desired.js';
 import { desiredKey } from '../../../shared/subjects.js';
@@ -46,7 +46,7 @@ async function rollbackRollout(client: FleetClient, id: string, options: Rollbac
 
 async function rollbackHost(client: FleetClient, hostId: string, project: string, options: RollbackOptions): Promise<void> {
   const key = desiredKey(hostId, project);
-  const documents = await retryOnTimeout(async () => {
+  const documents = await retryUnanswered(async () => {
     const found: HostDesired[] = [];
     for await (const entry of await client.connection.desired.history({ key })) {
       if (entry.operation !== 'PUT') continue;

@@ -1,7 +1,5 @@
 import { fleetTargets } from '../coordinator/fleet-targets.js';
-import { decode } from '../shared/codec.js';
 import { fleetFileSchema, type FleetFile } from '../shared/fleet-spec.js';
-import { statusReportSchema } from '../shared/wire.js';
 import { startInProcessFleet, until } from './in-process-fleet.js';
 import { percentile, round, summarize, type Summary } from './stats.js';
 import { BENCH_COMMAND, BENCH_IMAGE, benchDesired, benchService, openHostwright, progress, removeProjectContainers, uniqueName } from './support.js';
@@ -54,8 +52,8 @@ export async function runFleet(options: FleetOptions): Promise<FleetResult> {
       const t = performance.now();
       await client.writeDesired(next, current.kvRevision);
       for await (const entry of watcher) {
-        const report = decode(statusReportSchema, entry.value, 'status');
-        if (report.status.projects.some((p) => p.project === project && p.desiredRevision === next.revision)) break;
+        const report = client.openStatus(entry.value, entry.key).value;
+        if (report?.status.projects.some((p) => p.project === project && p.desiredRevision === next.revision)) break;
       }
       latencies.push(performance.now() - t);
       watcher.stop();

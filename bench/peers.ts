@@ -10,8 +10,6 @@ import { collectPlans } from '../coordinator/cli/fleet/fleet-plan.js';
 import { desiredFromFleet, openLocalHost, type LocalHost } from '../coordinator/cli/local-host.js';
 import { loadFleetFile } from '../coordinator/fleet-file.js';
 import { fleetTargets } from '../coordinator/fleet-targets.js';
-import { decode } from '../shared/codec.js';
-import { statusReportSchema } from '../shared/wire.js';
 import { startInProcessFleet, until, type InProcessFleet } from './in-process-fleet.js';
 import { median, round } from './stats.js';
 import { BENCH_COMMAND, BENCH_IMAGE, docker, progress, removeContainersNamed, removeProjectContainers, runPool, throwIfInterrupted, uniqueName, withInterruptCleanup } from './support.js';
@@ -268,7 +266,7 @@ function agentPeer(context: PeerContext): Peer {
       const watcher = await client.connection.status.watch({ key: hostId });
       for await (const entry of watcher) {
         if (entry.operation !== 'PUT') continue;
-        const state = decode(statusReportSchema, entry.value, 'status').status.projects.find((p) => p.project === project);
+        const state = client.openStatus(entry.value, entry.key).value?.status.projects.find((p) => p.project === project);
         if (state !== undefined && state.appliedRevision === revision && state.converged) break;
       }
       watcher.stop();

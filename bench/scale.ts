@@ -3,7 +3,7 @@ import { readFile } from 'node:fs/promises';
 import os from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { jetstreamManager } from '@nats-io/jetstream';
-import type { KV } from '@nats-io/kv';
+import type { HostReport } from '../shared/host-report.js';
 import { pino } from 'pino';
 import { FleetClient } from '../coordinator/fleet-client.js';
 import { fleetTargets } from '../coordinator/fleet-targets.js';
@@ -11,10 +11,9 @@ import { PIPELINED_WRITES, writeTargets } from '../coordinator/cli/fleet/fleet-a
 import { testSigner } from '../test/lib/signing.js';
 import { collectPlans } from '../coordinator/cli/fleet/fleet-plan.js';
 import { fleetStatus } from '../coordinator/cli/fleet/fleet-status.js';
-import { decode } from '../shared/codec.js';
 import { fleetFileSchema } from '../shared/fleet-spec.js';
 import { EVENTS_STREAM } from '../shared/subjects.js';
-import { statusReportSchema, type StatusReport } from '../shared/wire.js';
+import type { StatusReport } from '../shared/wire.js';
 import { killOnExit } from '../test/lib/child-reaper.js';
 import { startNatsServer, type NatsServerHandle } from '../test/lib/nats-server.js';
 import type { HollowWorker } from './hollow-agents.js';
@@ -251,8 +250,8 @@ async function applyAndWait(client: FleetClient, nats: NatsServerHandle, workerP
   const watching = (async () => {
     for await (const entry of watcher) {
       if (revision === 0 || !pending.has(entry.key) || entry.operation !== 'PUT') continue;
-      const report: StatusReport = decode(statusReportSchema, entry.value, 'status');
-      const state = report.status.projects.find((p) => p.project === project);
+      const report = client.openStatus(entry.value, entry.key).value;
+      const state = report?.status.projects.find((p) => p.project === project);
       if (state && state.appliedRevision === revision && state.converged && state.instances.length === containers) {
         pending.delete(entry.key);
         convergedAt.push(performance.now());
@@ -364,7 +363,7 @@ async function timeStatus(client: FleetClient, sequential: boolean): Promise<num
   const samples: number[] = [];
   for (let i = 0; i < 3; i += 1) {
     const startedAt = performance.now();
-    const [hosts, reports] = sequential ? await Promise.all([client.hosts(), sequentialStatuses(client.connection.status)]) : await Promise.all([client.hosts(), client.statuses()]);
+    const [hosts, reports] = sequential ? await Promise.all([client.hostReports(), sequentialStatuses(client)]) : await Promise.all([client.hostReports(), client.statusReports()]);
     const rows = fleetStatus(hosts, reports);
     samples.push(performance.now() - startedAt);
     if (rows.length === 0) throw new Error('status listed no host');
@@ -373,12 +372,13 @@ async function timeStatus(client: FleetClient, sequential: boolean): Promise<num
 }
 
 /** The status read as it was: one key listing, then one awaited get per key. */
-async function sequentialStatuses(kv: KV): Promise<StatusReport[]> {
-  const values: StatusReport[] = [];
+async function sequentialStatuses(client: FleetClient): Promise<HostReport<StatusReport>[]> {
+  const kv = client.connection.status;
+  const values: HostReport<StatusReport>[] = [];
   for await (const key of await kv.keys()) {
     const entry = await kv.get(key);
     if (!entry || entry.operation !== 'PUT') continue;
-    values.push(decode(statusReportSchema, entry.value, `status of ${key}`));
+    values.push(client.openStatus(entry.value, key));
   }
   return values;
 }

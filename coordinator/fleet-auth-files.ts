@@ -1,14 +1,15 @@
-import { access, chmod, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, rm, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { createOperator, createUser } from '@nats-io/nkeys';
-import { InvalidInputError, errorMessage } from '../shared/errors.js';
+import { InvalidInputError } from '../shared/errors.js';
 import { hostIdSchema } from '../shared/fleet-spec.js';
-import { accountsConfig, fleetAuthManifestSchema, serverConfig, withHost, withoutHost, type FleetAuthManifest, type ServerTls } from './nats-auth.js';
+import { FLEET_AUTH_MANIFEST, exists, loadManifest } from './fleet-host-keys.js';
+import { accountsConfig, serverConfig, withHost, withoutHost, type FleetAuthManifest, type ServerTls } from './nats-auth.js';
 
 /** The files of a fleet's auth dir, by what they are. */
 export function fleetAuthPaths(dir: string) {
   return {
-    manifest: join(dir, 'fleet-auth.json'),
+    manifest: join(dir, FLEET_AUTH_MANIFEST),
     accounts: join(dir, 'accounts.conf'),
     server: join(dir, 'nats-server.conf'),
     coordinatorCreds: join(dir, 'coordinator.nk'),
@@ -86,19 +87,6 @@ export async function removeFleetHost(dirArg: string, hostId: string): Promise<v
   await rm(fleetAuthPaths(dir).hostCreds(hostId), { force: true });
 }
 
-async function loadManifest(dir: string): Promise<FleetAuthManifest> {
-  const file = fleetAuthPaths(dir).manifest;
-  let text: string;
-  try {
-    text = await readFile(file, 'utf8');
-  } catch (error) {
-    throw new InvalidInputError(`cannot read ${file} (${errorMessage(error)}); run \`hostwright fleet init --dir ${dir}\` first`, { cause: error });
-  }
-  const parsed = fleetAuthManifestSchema.safeParse(JSON.parse(text));
-  if (!parsed.success) throw new InvalidInputError(`${file}: ${parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`).join('; ')}`);
-  return parsed.data;
-}
-
 /** The manifest and the accounts config generated from it, always written together. */
 async function saveManifest(dir: string, manifest: FleetAuthManifest): Promise<void> {
   const paths = fleetAuthPaths(dir);
@@ -119,11 +107,4 @@ function seedText(seed: Uint8Array): string {
 async function writeSecret(file: string, text: string): Promise<void> {
   await writeFile(file, text, { mode: 0o600 });
   await chmod(file, 0o600);
-}
-
-async function exists(file: string): Promise<boolean> {
-  return access(file).then(
-    () => true,
-    () => false,
-  );
 }

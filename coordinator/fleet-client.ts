@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { DeliverPolicy, type JsMsg } from '@nats-io/jetstream';
+import { AckPolicy, DeliverPolicy, type JsMsg } from '@nats-io/jetstream';
+import { createInbox } from '@nats-io/transport-node';
 import type { KV, KvEntry } from '@nats-io/kv';
 import type { Logger } from 'pino';
 import { decode, encode } from '../shared/codec.js';
@@ -8,7 +9,9 @@ import { hostwrightEventSchema, type HostwrightEvent } from '../shared/events.js
 import { hostDesiredSchema, type HostDesired } from '../shared/host-desired.js';
 import { connectFleet, isUnanswered, retryUnanswered, type FleetConnection, type NatsAccess } from '../shared/nats-connection.js';
 import { openSignedDocument, signDocument, signatureHolds, verifySignedDocument } from '../shared/signed-document.js';
-import { BUCKETS, EVENTS_STREAM, desiredKey, eventFilter, planRpcSubject } from '../shared/subjects.js';
+import { acceptedValues, openReport, type HostKeys, type HostReport } from '../shared/host-report.js';
+import { MAX_PLAN_REPLY_PARTS, ReplyAssembler } from '../shared/plan-reply-parts.js';
+import { BUCKETS, DESIRED_STREAM, EVENTS_STREAM, desiredFeedConsumer, desiredKey, eventFilter, kvKeySubject, planRpcSubject } from '../shared/subjects.js';
 import { MAX_WIRE_BYTES, hostRegistrationSchema, planReplySchema, statusReportSchema, type HostRegistration, type PlanReply, type StatusReport } from '../shared/wire.js';
 import type { DesiredSigner } from './signing-key.js';
 
@@ -32,16 +35,30 @@ export interface EventQuery {
   readonly signal?: AbortSignal;
 }
 
-/** The coordinator's view of the fleet over NATS: hosts, desired state (CAS), status, events, plan requests. */
+/** An event off the stream, or a message on a host's event subject that was refused. */
+export type StreamEvent = { readonly event: HostwrightEvent; readonly trust: HostReport<HostwrightEvent>['trust'] } | { readonly refused: { readonly subject: string; readonly seq: number; readonly hostId: string; readonly reason: string } };
+
+/**
+ * The coordinator's view of the fleet over NATS: hosts, desired state (CAS), status, events, plan
+ * requests. A host's identity is that of the key or subject its report arrived on, and with the
+ * fleet's host keys at hand every report must carry that host's signature (shared/host-report.ts).
+ */
 export class FleetClient {
+  /** Hosts whose desired-state feed this client has checked or made. */
+  readonly #feedsReady = new Set<string>();
+  /** Each host's journal id, from the last registrations read. */
+  readonly #journalIds = new Map<string, string>();
+
   private constructor(
     readonly connection: FleetConnection,
     private readonly signer: DesiredSigner | undefined,
+    /** The host public keys of the fleet's auth manifest; undefined: reports cannot be verified. */
+    readonly hostKeys: HostKeys | undefined,
   ) {}
 
   /** Without a signer the client reads, plans and watches, but cannot write desired state. */
-  static async connect(servers: string, logger: Logger, access: NatsAccess = {}, signer?: DesiredSigner): Promise<FleetClient> {
-    return new FleetClient(await connectFleet({ servers, name: 'hostwright-coordinator', logger, waitOnFirstConnect: false, warnWeakDurability: false, access }), signer);
+  static async connect(servers: string, logger: Logger, access: NatsAccess = {}, signer?: DesiredSigner, hostKeys?: HostKeys): Promise<FleetClient> {
+    return new FleetClient(await connectFleet({ servers, name: 'hostwright-coordinator', logger, waitOnFirstConnect: false, warnWeakDurability: false, access }), signer, hostKeys);
   }
 
   /** Fails early, before anything is written, when a command that writes desired state has no key. */
@@ -62,12 +79,33 @@ export class FleetClient {
     await this.connection.close();
   }
 
+  /** The registrations a reader may act on: refused ones are left out. */
   async hosts(): Promise<HostRegistration[]> {
-    return readAll(this.connection, 'hosts', (value, key) => decode(hostRegistrationSchema, value, `host ${key}`));
+    return acceptedValues(await this.hostReports());
   }
 
+  /** The status reports a reader may act on: refused ones are left out. */
   async statuses(): Promise<StatusReport[]> {
-    return readAll(this.connection, 'status', (value, key) => decode(statusReportSchema, value, `status of ${key}`));
+    return acceptedValues(await this.statusReports());
+  }
+
+  /** Every host's registration, by the key it is stored under; refused ones say why. */
+  async hostReports(): Promise<HostReport<HostRegistration>[]> {
+    const reports = await readAll(this.connection, 'hosts', (value, hostId) => this.openRegistration(value, hostId));
+    for (const report of reports) if (report.value?.journalId) this.#journalIds.set(report.hostId, report.value.journalId);
+    return reports;
+  }
+
+  async statusReports(): Promise<HostReport<StatusReport>[]> {
+    return readAll(this.connection, 'status', (value, hostId) => this.openStatus(value, hostId));
+  }
+
+  openRegistration(value: Uint8Array, hostId: string): HostReport<HostRegistration> {
+    return openReport(hostRegistrationSchema, value, { hostId, what: `registration key ${hostId}` }, this.hostKeys);
+  }
+
+  openStatus(value: Uint8Array, hostId: string): HostReport<StatusReport> {
+    return openReport(statusReportSchema, value, { hostId, what: `status key ${hostId}` }, this.hostKeys);
   }
 
   /**
@@ -113,6 +151,7 @@ export class FleetClient {
     const key = desiredKey(document.hostId, document.project);
     this.requireSigner('writing desired state');
     const value = signDocument(encode(document), this.signer as DesiredSigner);
+    await retryUnanswered(() => this.#ensureDesiredFeed(document.hostId));
     const kv = this.connection.desired;
     for (let attempt = 1; ; attempt += 1) {
       try {
@@ -128,22 +167,79 @@ export class FleetClient {
     }
   }
 
-  /** Asks a host's agent to plan a candidate against its live observation; undefined when it does not answer in time. */
+  /**
+   * Asks a host's agent to plan a candidate against its live observation; undefined when it does
+   * not answer in time. The reply comes in parts (shared/plan-reply-parts.ts), at most
+   * MAX_PLAN_REPLY_PARTS of them, each checked as it arrives.
+   */
   async requestPlan(candidate: HostDesired, correlationID: string, timeoutMs: number): Promise<PlanReply | undefined> {
+    const { nc } = this.connection;
+    const inbox = createInbox();
+    const sub = nc.subscribe(inbox, { max: MAX_PLAN_REPLY_PARTS, timeout: timeoutMs });
+    const assembler = new ReplyAssembler();
+    nc.publish(planRpcSubject(candidate.hostId), encode({ correlationID, candidate }), { reply: inbox });
     try {
-      const reply = await this.connection.nc.request(planRpcSubject(candidate.hostId), encode({ correlationID, candidate }), { timeout: timeoutMs });
-      return decode(planReplySchema, reply.data, `plan reply of ${candidate.hostId}`);
+      for await (const msg of sub) {
+        // A stopped agent has no subscription: the server answers at once with "no responders".
+        if (msg.headers?.code === 503) return undefined;
+        const whole = assembler.add(msg.data);
+        if (whole) return decode(planReplySchema, whole, `plan reply of ${candidate.hostId}`);
+      }
+      return undefined;
     } catch (error) {
-      // A stopped agent has no subscription: the server answers at once with "no responders: <subject>"
-      // (with a space), which is as much "no answer" as a timeout; it used to fail the whole command.
-      const code = (error as { code?: string; name?: string }).name ?? '';
-      if (/timeout|no ?responders|503/i.test(`${code} ${errorMessage(error)}`)) return undefined;
+      if (/timeout/i.test(`${(error as { name?: string }).name ?? ''} ${errorMessage(error)}`)) return undefined;
       throw error;
+    } finally {
+      sub.unsubscribe();
     }
   }
 
-  /** Events from the stream, oldest first; with follow, keeps delivering until the signal aborts. */
-  async events(query: EventQuery, onEvent: (event: HostwrightEvent) => void): Promise<void> {
+  /**
+   * Makes the host's desired-state feed unless it exists: the one consumer its agent reads
+   * through (it may create none). When the host's agent registered with a journal the feed was
+   * not made for (a new data dir), the feed is made again, so the agent gets every desired
+   * document from the start.
+   */
+  async #ensureDesiredFeed(hostId: string): Promise<void> {
+    if (this.#feedsReady.has(hostId)) return;
+    const { jsm } = this.connection;
+    const name = desiredFeedConsumer(hostId);
+    let journalId = this.#journalIds.get(hostId);
+    if (journalId === undefined) {
+      const entry = await this.connection.hosts.get(hostId);
+      journalId = entry?.operation === 'PUT' ? this.openRegistration(entry.value, hostId).value?.journalId : undefined;
+    }
+    const description = `Hostwright: desired state of host ${hostId}, for journal ${journalId ?? 'unknown'}`;
+    const existing = await jsm.consumers.info(DESIRED_STREAM, name).catch((error: unknown) => {
+      if (/consumer not found/i.test(errorMessage(error))) return undefined;
+      throw error;
+    });
+    if (existing && journalId !== undefined && existing.config.description !== description) await jsm.consumers.delete(DESIRED_STREAM, name);
+    if (!existing || (journalId !== undefined && existing.config.description !== description)) {
+      await jsm.consumers.add(DESIRED_STREAM, {
+        durable_name: name,
+        description,
+        filter_subject: kvKeySubject(BUCKETS.desired, `${hostId}.>`),
+        deliver_policy: DeliverPolicy.LastPerSubject,
+        ack_policy: AckPolicy.Explicit,
+        // One document at a time, in order: one the agent could not store comes again before any newer one.
+        max_ack_pending: 1,
+        ack_wait: 30_000_000_000,
+        max_waiting: 16,
+        max_expires: 60_000_000_000,
+      });
+    }
+    this.#feedsReady.add(hostId);
+  }
+
+  /**
+   * Events from the stream, oldest first, each opened as a report of the host its subject names.
+   * Without follow the read ends once it has delivered as many messages as matched when it began
+   * (or one says nothing is pending), and in any case after READ_SILENCE_MS without a message:
+   * an ordered consumer that nats.js recreates after missed heartbeats may never deliver a last
+   * message. With follow it goes on until the signal aborts.
+   */
+  async events(query: EventQuery, onEvent: (event: StreamEvent) => void): Promise<void> {
     const { consumer, info } = await retryUnanswered(async () => {
       const ordered = await this.connection.js.consumers.get(EVENTS_STREAM, {
         filter_subjects: eventFilter(query),
@@ -151,26 +247,48 @@ export class FleetClient {
       });
       return { consumer: ordered, info: await ordered.info(true) };
     });
-    let remaining = info.num_pending;
-    if (!query.follow && remaining === 0) return;
+    const matching = info.num_pending;
+    if (!query.follow && matching === 0) return;
     const messages = await consumer.consume();
-    query.signal?.addEventListener('abort', () => void messages.close(), { once: true });
+    const stop = () => void messages.close();
+    query.signal?.addEventListener('abort', stop, { once: true });
+    let silence: NodeJS.Timeout | undefined;
+    const quietFor = () => {
+      clearTimeout(silence);
+      if (!query.follow) silence = setTimeout(stop, READ_SILENCE_MS);
+    };
+    quietFor();
     const seen = new Set<string>();
-    for await (const msg of messages as AsyncIterable<JsMsg>) {
-      remaining = msg.info.pending;
-      try {
-        const event = decode(hostwrightEventSchema, msg.data, 'event');
-        // The stream de-duplicates by msg id within its window; ids make a late re-send harmless too.
-        if (!seen.has(event.id)) {
-          seen.add(event.id);
-          onEvent(event);
-        }
-      } catch {
-        // A malformed message on the stream is skipped, not fatal to the reader.
+    let lastSeq = 0;
+    let delivered = 0;
+    try {
+      for await (const msg of messages as AsyncIterable<JsMsg>) {
+        quietFor();
+        // A recreated consumer starts after the last sequence it delivered: nothing counts twice.
+        if (msg.seq <= lastSeq) continue;
+        lastSeq = msg.seq;
+        delivered += 1;
+        this.#deliverEvent(msg, seen, onEvent);
+        if (!query.follow && (delivered >= matching || msg.info.pending === 0)) break;
       }
-      if (!query.follow && remaining === 0) break;
+    } finally {
+      clearTimeout(silence);
+      query.signal?.removeEventListener('abort', stop);
+      await messages.close();
     }
-    await messages.close();
+  }
+
+  #deliverEvent(msg: JsMsg, seen: Set<string>, onEvent: (event: StreamEvent) => void): void {
+    const [, , hostId = '', project = '', type = ''] = msg.subject.split('.');
+    const report = openReport(hostwrightEventSchema, msg.data, { hostId, what: `event subject ${msg.subject}`, check: (event) => (event.project !== project || event.type !== type ? `the payload is a ${event.type} event of project ${event.project}, but it arrived on ${msg.subject}` : undefined) }, this.hostKeys);
+    if (!report.value) {
+      onEvent({ refused: { subject: msg.subject, seq: msg.seq, hostId, reason: report.trust.verdict === 'refused' ? report.trust.reason : 'refused' } });
+      return;
+    }
+    // The stream de-duplicates by msg id within its window; ids make a late re-send harmless too.
+    if (seen.has(report.value.id)) return;
+    seen.add(report.value.id);
+    onEvent({ event: report.value, trust: report.trust });
   }
 
   newCorrelationID(): string {
@@ -194,6 +312,9 @@ function integrityChecked(value: Uint8Array): Uint8Array {
   if (!signatureHolds(envelope)) throw new HostwrightError('the signature does not match the document bytes');
   return envelope.document;
 }
+
+/** A read of events without follow ends after this long without a message. */
+const READ_SILENCE_MS = 10_000;
 
 /** Gets in flight at once when reading a whole bucket: one awaited get per key cost a round trip each. */
 const PIPELINED_GETS = 64;
@@ -219,17 +340,13 @@ async function latestEntries(kv: KV, names: readonly string[]): Promise<[string,
   return entries;
 }
 
-async function readAll<T>(connection: FleetConnection, bucket: 'hosts' | 'status', parse: (value: Uint8Array, key: string) => T): Promise<T[]> {
-  const values: T[] = [];
+async function readAll<T>(connection: FleetConnection, bucket: 'hosts' | 'status', open: (value: Uint8Array, hostId: string) => HostReport<T>): Promise<HostReport<T>[]> {
+  const reports: HostReport<T>[] = [];
   for (const [key, entry] of await latestEntries(connection[bucket], await keysWithin(connection, bucket))) {
     if (!entry || entry.operation !== 'PUT') continue;
-    try {
-      values.push(parse(entry.value, key));
-    } catch {
-      // A value that fails validation is left out rather than breaking the listing.
-    }
+    reports.push(open(entry.value, key));
   }
-  return values;
+  return reports;
 }
 
 /** Every host's history of a project: up to 16 values per host, so more time than a key listing. */

@@ -1,9 +1,15 @@
 import { z } from 'zod';
 import { hostIdSchema } from '../shared/fleet-spec.js';
-import { BUCKETS, EVENTS_STREAM, desiredKeysOf, hostInboxPrefix, planRpcSubject } from '../shared/subjects.js';
+import { MAX_PLAN_REPLY_PARTS } from '../shared/plan-reply-parts.js';
+import { BUCKETS, DESIRED_STREAM, EVENTS_STREAM, desiredFeedConsumer, hostInboxPrefix, hostJetStreamPrefix, planRpcSubject } from '../shared/subjects.js';
 
-/** The NATS account every Hostwright user lives in; JetStream is enabled for it alone. */
+/** The NATS account of the coordinator, JetStream and every bucket and stream. */
 export const FLEET_ACCOUNT = 'HOSTWRIGHT';
+
+/** Each host has an account of its own: what JetStream answers it can only reach that account. */
+export function hostAccount(hostId: string): string {
+  return `HOST_${hostId}`;
+}
 
 /** nkey public keys: users start with "U", the desired-state signing key (an operator key) with "O". */
 const userKeySchema = z.string().regex(/^U[A-Z2-7]{55}$/, 'expected an nkey user public key (U…, 56 characters)');
@@ -21,62 +27,88 @@ export type FleetAuthManifest = z.infer<typeof fleetAuthManifestSchema>;
 export interface Permissions {
   readonly publish: readonly string[];
   readonly subscribe: readonly string[];
-  /** May reply to the reply subject of a message it received (plan requests, JetStream flow control). */
-  readonly allowResponses: boolean;
+  /** How many replies a user may send to the reply subject of a message it received (0: none). */
+  readonly responses: number;
 }
 
-const kvStream = (bucket: string): string => `KV_${bucket}`;
+/**
+ * One subject of the fleet account a host may send to, imported as a service into the host's
+ * account: JetStream's answer goes back through the import to the host's account, whatever reply
+ * subject the host set, so it can never land on a subject of the fleet account.
+ */
+export interface HostImport {
+  /** The subject in the fleet account. */
+  readonly subject: string;
+  /** The subject the host publishes to in its own account. */
+  readonly local: string;
+  /** More than one reply per request (the messages of a pull request). */
+  readonly streamed: boolean;
+}
+
 const kvSubject = (bucket: string, key: string): string => `$KV.${bucket}.${key}`;
-const HOST_BUCKETS = [BUCKETS.desired, BUCKETS.hosts, BUCKETS.status] as const;
-const ALL_BUCKETS = [BUCKETS.desired, BUCKETS.hosts, BUCKETS.status, BUCKETS.rollouts] as const;
 
 /**
- * A host may read only its own desired keys, write only its own registry and status keys and
- * events, answer only its own plan subject, and receive only on its own inbox prefix. The
- * JetStream API subjects are the ones nats.js 3.3.1 sends for a bound KV watch and a stream
- * publish (traced against nats-server 2.9.10): a stream existence check, and an ordered consumer
- * whose filter is part of the create subject (the server refuses a body filter that differs).
+ * Everything a host sends to the fleet: its registry and status keys, its events, and its
+ * desired-state feed (a consumer the coordinator made; the host reads it, acknowledges it, and can
+ * create, change or delete no consumer). JetStream API subjects are mapped under the host's own
+ * prefix, since `$JS.API` in an account without JetStream is answered "not enabled".
+ */
+export function hostImports(hostId: string): HostImport[] {
+  const feed = desiredFeedConsumer(hostId);
+  const plain = (subject: string): HostImport => ({ subject, local: subject, streamed: false });
+  const api = (rest: string, streamed: boolean): HostImport => ({ subject: `$JS.API.${rest}`, local: `${hostJetStreamPrefix(hostId)}.${rest}`, streamed });
+  return [
+    plain(kvSubject(BUCKETS.hosts, hostId)),
+    plain(kvSubject(BUCKETS.status, hostId)),
+    plain(`hw.events.${hostId}.>`),
+    api(`CONSUMER.INFO.${DESIRED_STREAM}.${feed}`, false),
+    api(`CONSUMER.MSG.NEXT.${DESIRED_STREAM}.${feed}`, true),
+    plain(`$JS.ACK.${DESIRED_STREAM}.${feed}.>`),
+  ];
+}
+
+/**
+ * Within its own account a host may publish only to its imports, receive only on its inbox prefix
+ * and its plan subject, and answer a plan request with at most MAX_PLAN_REPLY_PARTS messages.
  */
 export function hostPermissions(hostId: string): Permissions {
   return {
-    publish: [
-      ...[...HOST_BUCKETS.map(kvStream), EVENTS_STREAM].map((stream) => `$JS.API.STREAM.INFO.${stream}`),
-      `$JS.API.CONSUMER.CREATE.${kvStream(BUCKETS.desired)}.*.${kvSubject(BUCKETS.desired, desiredKeysOf(hostId))}`,
-      kvSubject(BUCKETS.hosts, hostId),
-      kvSubject(BUCKETS.status, hostId),
-      `hw.events.${hostId}.>`,
-    ],
+    publish: hostImports(hostId).map((entry) => entry.local),
     subscribe: [`${hostInboxPrefix(hostId)}.>`, planRpcSubject(hostId)],
-    allowResponses: true,
+    responses: MAX_PLAN_REPLY_PARTS,
   };
 }
 
 /**
- * The coordinator creates the buckets and the event stream, reads every bucket (ordered
- * consumers, direct get), writes desired state and rollouts, reads events, and sends plan
- * requests. It never writes a host's status, registry or events.
+ * The coordinator creates the buckets and the event stream, makes each host's desired-state feed,
+ * reads every bucket (ordered consumers, direct get), writes desired state and rollouts, reads
+ * events, and sends plan requests. It never writes a host's status, registry or events.
  */
 export function coordinatorPermissions(): Permissions {
-  const streams = [...ALL_BUCKETS.map(kvStream), EVENTS_STREAM];
+  const buckets = [BUCKETS.desired, BUCKETS.hosts, BUCKETS.status, BUCKETS.rollouts];
+  const streams = [...buckets.map((bucket) => `KV_${bucket}`), EVENTS_STREAM];
   return {
     publish: [
       '$JS.API.INFO',
       ...streams.map((stream) => `$JS.API.STREAM.CREATE.${stream}`),
       ...streams.map((stream) => `$JS.API.STREAM.INFO.${stream}`),
-      // Turns off rollup headers on the buckets hosts write to (see shared/stream-replicas.ts).
-      ...[BUCKETS.hosts, BUCKETS.status].map((bucket) => `$JS.API.STREAM.UPDATE.${kvStream(bucket)}`),
+      // Settings that keep hosts in their lane on streams made by an older version (see shared/stream-replicas.ts).
+      ...[`KV_${BUCKETS.hosts}`, `KV_${BUCKETS.status}`, EVENTS_STREAM].map((stream) => `$JS.API.STREAM.UPDATE.${stream}`),
       ...streams.map((stream) => `$JS.API.CONSUMER.CREATE.${stream}.>`),
       ...streams.map((stream) => `$JS.API.CONSUMER.INFO.${stream}.*`),
+      // A host's feed is made again from the start when its agent's journal is new (see fleet-client.ts).
+      `$JS.API.CONSUMER.DELETE.${DESIRED_STREAM}.*`,
       `$JS.API.CONSUMER.MSG.NEXT.${EVENTS_STREAM}.*`,
-      ...ALL_BUCKETS.map((bucket) => `$JS.API.DIRECT.GET.${kvStream(bucket)}.>`),
+      ...buckets.map((bucket) => `$JS.API.DIRECT.GET.KV_${bucket}.>`),
       // The KV client falls back to this when a bucket was made without direct get.
-      ...ALL_BUCKETS.map((bucket) => `$JS.API.STREAM.MSG.GET.${kvStream(bucket)}`),
+      ...buckets.map((bucket) => `$JS.API.STREAM.MSG.GET.KV_${bucket}`),
       kvSubject(BUCKETS.desired, '>'),
       kvSubject(BUCKETS.rollouts, '>'),
       planRpcSubject('*'),
     ],
     subscribe: ['_INBOX.>'],
-    allowResponses: true,
+    // Flow control of the ordered consumers the coordinator reads with.
+    responses: 1,
   };
 }
 
@@ -92,33 +124,63 @@ function userBlock(comment: string, publicKey: string, permissions: Permissions)
     '        permissions: {',
     `          publish: { allow: ${quoted(permissions.publish)} }`,
     `          subscribe: { allow: ${quoted(permissions.subscribe)} }`,
-    `          allow_responses: ${permissions.allowResponses}`,
+    permissions.responses > 1 ? `          allow_responses: { max: ${permissions.responses}, expires: "1m" }` : `          allow_responses: ${permissions.responses === 1}`,
     '        }',
     '      }',
   ];
 }
 
+function exportLine(subject: string, account: string, streamed: boolean): string {
+  return `      { service: ${JSON.stringify(subject)}, accounts: [${JSON.stringify(account)}]${streamed ? ', response_type: "stream"' : ''} }`;
+}
+
+function importLine(account: string, subject: string, local: string): string {
+  return `      { service: { account: ${JSON.stringify(account)}, subject: ${JSON.stringify(subject)} }${local === subject ? '' : `, to: ${JSON.stringify(local)}`} }`;
+}
+
 /**
- * The `accounts` block for nats-server (no legacy top-level `authorization`): one account with
- * JetStream, the coordinator user and one user per host. Every subject is quoted, since an
- * unquoted `$JS…` would be read as a variable.
+ * The `accounts` block for nats-server (no legacy top-level `authorization`), following NATS's
+ * multi-tenant design: the fleet account holds JetStream and the coordinator; each host's user
+ * lives in an account of its own that imports only its own subjects from the fleet account and
+ * exports its plan subject to it. Every name is quoted, since an unquoted `$JS…` would be read as
+ * a variable.
  */
 export function accountsConfig(manifest: FleetAuthManifest): string {
-  const hosts = [...manifest.hosts].sort((a, b) => a.hostId.localeCompare(b.hostId));
-  return [
+  const hosts = [...manifest.hosts].sort((a, b) => (a.hostId < b.hostId ? -1 : a.hostId > b.hostId ? 1 : 0));
+  const lines = [
     '# Generated by `hostwright fleet init` / `fleet add-host` from fleet-auth.json; do not edit.',
     '# Reload a running server after a change: nats-server --signal reload=<pid> (or kill -HUP <pid>).',
     'accounts {',
-    `  ${FLEET_ACCOUNT}: {`,
+    `  ${JSON.stringify(FLEET_ACCOUNT)}: {`,
     '    jetstream: enabled',
     '    users: [',
     ...userBlock('coordinator', manifest.coordinator.publicKey, coordinatorPermissions()),
-    ...hosts.flatMap((host) => userBlock(`host ${host.hostId}`, host.publicKey, hostPermissions(host.hostId))),
+    '    ]',
+    '    exports: [',
+    ...hosts.flatMap((host) => hostImports(host.hostId).map((entry) => exportLine(entry.subject, hostAccount(host.hostId), entry.streamed))),
+    '    ]',
+    '    imports: [',
+    ...hosts.map((host) => importLine(hostAccount(host.hostId), planRpcSubject(host.hostId), planRpcSubject(host.hostId))),
     '    ]',
     '  }',
-    '}',
-    '',
-  ].join('\n');
+  ];
+  for (const host of hosts) {
+    lines.push(
+      `  ${JSON.stringify(hostAccount(host.hostId))}: {`,
+      '    users: [',
+      ...userBlock(`host ${host.hostId}`, host.publicKey, hostPermissions(host.hostId)),
+      '    ]',
+      '    imports: [',
+      ...hostImports(host.hostId).map((entry) => importLine(FLEET_ACCOUNT, entry.subject, entry.local)),
+      '    ]',
+      '    exports: [',
+      exportLine(planRpcSubject(host.hostId), FLEET_ACCOUNT, true),
+      '    ]',
+      '  }',
+    );
+  }
+  lines.push('}', '');
+  return lines.join('\n');
 }
 
 export interface ServerTls {
@@ -154,7 +216,7 @@ export function serverConfig(input: ServerConfigInput): string {
 
 /** The manifest with a host added, or its key replaced (rotation). */
 export function withHost(manifest: FleetAuthManifest, hostId: string, publicKey: string): FleetAuthManifest {
-  return { ...manifest, hosts: [...manifest.hosts.filter((host) => host.hostId !== hostId), { hostId, publicKey }].sort((a, b) => a.hostId.localeCompare(b.hostId)) };
+  return { ...manifest, hosts: [...manifest.hosts.filter((host) => host.hostId !== hostId), { hostId, publicKey }].sort((a, b) => (a.hostId < b.hostId ? -1 : a.hostId > b.hostId ? 1 : 0)) };
 }
 
 export function withoutHost(manifest: FleetAuthManifest, hostId: string): FleetAuthManifest {

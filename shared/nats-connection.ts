@@ -1,30 +1,39 @@
 import { readFile } from 'node:fs/promises';
 import { connect, credsAuthenticator, nkeyAuthenticator, type Authenticator, type ConnectionOptions, type NatsConnection } from '@nats-io/transport-node';
 import { jetstream, jetstreamManager, type JetStreamClient, type JetStreamManager } from '@nats-io/jetstream';
-import { Kvm, type KV } from '@nats-io/kv';
+import type { KV } from '@nats-io/kv';
 import type { Logger } from 'pino';
 import { HostwrightError, InvalidInputError, errorMessage } from './errors.js';
-import { BUCKETS, EVENTS_STREAM } from './subjects.js';
+import { DESIRED_STREAM, desiredFeedConsumer, hostJetStreamPrefix } from './subjects.js';
 import { ensureFleetStorage } from './stream-replicas.js';
 
 /** The oldest nats-server that can fsync before acknowledging (`sync_interval: always`). */
 export const RECOMMENDED_SERVER_VERSION = '2.10.0';
 
-/** What an agent uses: its own desired keys, its registry and status keys, the event stream. */
+/**
+ * What an agent uses: JetStream as its NATS account reaches it. With the per-host accounts that
+ * `fleet init` generates, that is through the host's imports (the API under its own prefix); on a
+ * server without them (a local unsecured one), JetStream directly.
+ */
 export interface HostConnection {
+  readonly nc: NatsConnection;
+  readonly js: JetStreamClient;
+  /** The server runs the per-host account layout. */
+  readonly isolated: boolean;
+  close(): Promise<void>;
+}
+
+/** What the coordinator uses: the buckets, the event stream and stream-level reads. */
+export interface FleetConnection {
   readonly nc: NatsConnection;
   readonly js: JetStreamClient;
   readonly desired: KV;
   readonly hosts: KV;
   readonly status: KV;
-  close(): Promise<void>;
-}
-
-/** What the coordinator uses: everything a host does, plus rollouts. */
-export interface FleetConnection extends HostConnection {
   readonly rollouts: KV;
-  /** For stream-level reads (a bucket's key list from its stream's subjects). */
+  /** For stream-level reads (a bucket's key list from its stream's subjects) and host feeds. */
   readonly jsm: JetStreamManager;
+  close(): Promise<void>;
 }
 
 /** Credentials and TLS for the NATS connection (all optional: a local unsecured server needs none). */
@@ -67,35 +76,36 @@ export async function connectFleet(options: ConnectOptions): Promise<FleetConnec
 }
 
 /**
- * An agent's connection: binds to the buckets and the stream the coordinator created and creates
- * nothing (a host's NATS user may not). Skips the `$JS.API.INFO` check, which a host may not send.
+ * An agent's connection. It creates nothing and checks no stream (a host's NATS user may not):
+ * its desired-state feed says whether the coordinator has set the fleet up yet.
  */
-export async function bindFleet(options: ConnectOptions): Promise<HostConnection> {
+export async function bindFleet(options: ConnectOptions & { readonly hostId: string }): Promise<HostConnection> {
   const nc = await connectNats(options);
   try {
     const timeout = options.timeoutMs ?? 5_000;
-    const jsm = await jetstreamManager(nc, { timeout, checkAPI: false });
-    const streams = [EVENTS_STREAM, ...[BUCKETS.desired, BUCKETS.hosts, BUCKETS.status].map((bucket) => `KV_${bucket}`)];
-    for (const stream of streams) await requireStream(jsm, stream, options.servers);
-    // Ordered consumers (KV watch) deliver to an inbox under this prefix too.
-    const js = jetstream(nc, { timeout, checkAPI: false, ...(options.access?.inboxPrefix ? { watcherPrefix: options.access.inboxPrefix } : {}) });
-    const kvm = new Kvm(js);
-    const [desired, hosts, status] = await Promise.all([kvm.open(BUCKETS.desired), kvm.open(BUCKETS.hosts), kvm.open(BUCKETS.status)]);
-    return { nc, js, desired, hosts, status, close: () => closeNats(nc) };
+    const isolated = await reachesImportedApi(nc, options.hostId, timeout);
+    const js = jetstream(nc, { timeout, checkAPI: false, ...(isolated ? { apiPrefix: hostJetStreamPrefix(options.hostId) } : {}) });
+    return { nc, js, isolated, close: () => closeNats(nc) };
   } catch (error) {
     await nc.close();
     throw error;
   }
 }
 
-async function requireStream(jsm: JetStreamManager, stream: string, servers: string): Promise<void> {
+/**
+ * Whether JetStream answers under the host's import prefix (the per-host account layout): any
+ * JetStream answer counts, "consumer not found" too; no responder or a permission error means
+ * the server has no such import.
+ */
+async function reachesImportedApi(nc: NatsConnection, hostId: string, timeout: number): Promise<boolean> {
+  const probe = `${hostJetStreamPrefix(hostId)}.CONSUMER.INFO.${DESIRED_STREAM}.${desiredFeedConsumer(hostId)}`;
   try {
-    await jsm.streams.info(stream);
+    await nc.request(probe, undefined, { timeout });
+    return true;
   } catch (error) {
-    if (/not found/i.test(errorMessage(error))) {
-      throw new HostwrightError(`stream ${stream} does not exist on ${servers}: the coordinator creates the fleet's buckets and streams; run a coordinator command first (e.g. \`hostwright hosts --nats ${servers} --creds coordinator.nk\`, after \`hostwright fleet init --dir DIR\`)`, { cause: error });
-    }
-    throw new HostwrightError(`cannot read stream ${stream} on ${servers}: ${errorMessage(error)}`, { cause: error });
+    const text = `${(error as { name?: string }).name ?? ''} ${errorMessage(error)} ${errorMessage((error as { cause?: unknown }).cause ?? '')}`;
+    if (/no ?responders|503|permission/i.test(text)) return false;
+    throw new HostwrightError(`cannot reach JetStream: ${errorMessage(error)}`, { cause: error });
   }
 }
 
@@ -139,16 +149,25 @@ function hintFor(error: unknown, access: NatsAccess): string {
 
 /** A NATS .creds file (JWT + seed) or a bare nkey user seed. */
 async function authenticatorFrom(file: string): Promise<Authenticator> {
+  const { text, seed } = await readCredentials(file);
+  if (text.includes('BEGIN NATS USER JWT')) return credsAuthenticator(new TextEncoder().encode(text));
+  return nkeyAuthenticator(new TextEncoder().encode(seed));
+}
+
+/**
+ * The user seed in a credentials file: the nkey seed `fleet init` writes, or the seed block of a
+ * NATS .creds file. An agent signs what it publishes with it.
+ */
+export async function readCredentials(file: string): Promise<{ readonly text: string; readonly seed: string }> {
   let text: string;
   try {
     text = await readFile(file, 'utf8');
   } catch (error) {
     throw new InvalidInputError(`cannot read credentials ${file}: ${errorMessage(error)}`, { cause: error });
   }
-  if (text.includes('BEGIN NATS USER JWT')) return credsAuthenticator(new TextEncoder().encode(text));
   const seed = text.split('\n').map((line) => line.trim()).find((line) => /^SU[A-Z2-7]+$/.test(line));
   if (!seed) throw new InvalidInputError(`credentials ${file}: expected an nkey user seed (a line starting with "SU") or a NATS .creds file`);
-  return nkeyAuthenticator(new TextEncoder().encode(seed));
+  return { text, seed };
 }
 
 async function closeNats(nc: NatsConnection): Promise<void> {

@@ -29,7 +29,7 @@ export async function ensureFleetStorage(nc: NatsConnection, jsm: JetStreamManag
   try {
     await jsm.streams.info(EVENTS_STREAM);
   } catch {
-    await jsm.streams.add({ name: EVENTS_STREAM, subjects: [EVENTS_SUBJECTS], duplicate_window: EVENTS_DUPLICATE_WINDOW_NS, max_age: 30 * 24 * 3600 * 1_000_000_000, num_replicas: replicas });
+    await jsm.streams.add({ name: EVENTS_STREAM, subjects: [EVENTS_SUBJECTS], duplicate_window: EVENTS_DUPLICATE_WINDOW_NS, max_age: 30 * 24 * 3600 * 1_000_000_000, num_replicas: replicas, deny_delete: true, deny_purge: true });
   }
   const kvm = new Kvm(js);
   // Direct gets only where there is one copy: on a cluster they are answered by any replica, and
@@ -43,15 +43,18 @@ export async function ensureFleetStorage(nc: NatsConnection, jsm: JetStreamManag
     kvm.create(BUCKETS.status, { history: 1, replicas, allow_direct }),
     kvm.create(BUCKETS.rollouts, { history: 8, replicas, allow_direct }),
   ]);
-  await Promise.all([BUCKETS.hosts, BUCKETS.status].map((bucket) => forbidRollups(jsm, `KV_${bucket}`)));
+  await Promise.all([...[BUCKETS.hosts, BUCKETS.status].map((bucket) => tighten(jsm, `KV_${bucket}`, { allow_rollup_hdrs: false })), tighten(jsm, EVENTS_STREAM, { deny_delete: true, deny_purge: true })]);
   return { desired, hosts, status, rollouts };
 }
 
 /**
- * Hosts write their own keys in these buckets; a `Nats-Rollup: all` header on such a write would
- * purge every other host's entry, so the streams refuse rollups (KV puts never send one).
+ * Hosts write their own keys and events: a `Nats-Rollup: all` header on a key write would purge
+ * every other host's entry, so those buckets refuse rollups (KV puts never send one), and nobody
+ * deletes or purges events (age and size limits still apply). Streams made without these
+ * settings get them.
  */
-async function forbidRollups(jsm: JetStreamManager, stream: string): Promise<void> {
+async function tighten(jsm: JetStreamManager, stream: string, settings: { allow_rollup_hdrs?: false; deny_delete?: true; deny_purge?: true }): Promise<void> {
   const info = await jsm.streams.info(stream);
-  if (info.config.allow_rollup_hdrs) await jsm.streams.update(stream, { ...info.config, allow_rollup_hdrs: false });
+  const loose = Object.entries(settings).some(([name, value]) => (info.config as unknown as Record<string, unknown>)[name] !== value);
+  if (loose) await jsm.streams.update(stream, { ...info.config, ...settings });
 }

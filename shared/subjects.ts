@@ -21,8 +21,9 @@ export function desiredKey(hostId: string, project: string): string {
   return `${hostId}.${project}`;
 }
 
-export function desiredKeysOf(hostId: string): string {
-  return `${hostId}.>`;
+/** The subject a KV key's values are stored under (what a KV put publishes to). */
+export function kvKeySubject(bucket: string, key: string): string {
+  return `$KV.${bucket}.${key}`;
 }
 
 export function eventSubject(hostId: string, project: string, type: string): string {
@@ -36,6 +37,25 @@ export function eventFilter(filter: { hostId?: string; project?: string; type?: 
 
 export function planRpcSubject(hostId: string): string {
   return `hw.rpc.${hostId}.plan`;
+}
+
+/** The stream behind the desired-state bucket. */
+export const DESIRED_STREAM = `KV_${BUCKETS.desired}`;
+
+/**
+ * The durable pull consumer the coordinator makes for each host on the desired stream, filtered
+ * to the host's keys: a host reads its desired state only through it and may create no consumer.
+ */
+export function desiredFeedConsumer(hostId: string): string {
+  return `hw_host_${hostId}`;
+}
+
+/**
+ * The fleet's JetStream API as a host's own NATS account imports it (nats.js `apiPrefix`). The
+ * host account has no JetStream of its own, and its `$JS.API` answers "not enabled".
+ */
+export function hostJetStreamPrefix(hostId: string): string {
+  return `hw.fleet.${hostId}.API`;
 }
 
 /** An agent's reply inbox prefix: its NATS user may subscribe only below it. */

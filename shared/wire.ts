@@ -11,6 +11,8 @@ export const hostRegistrationSchema = z.object({
   agentVersion: z.string(),
   startedAt: z.string(),
   heartbeatAt: z.string(),
+  /** Names the agent's journal (agent/store/journal.ts `id`): a new one asks for desired state from the start. */
+  journalId: z.string().max(64).optional(),
 });
 export type HostRegistration = z.infer<typeof hostRegistrationSchema>;
 

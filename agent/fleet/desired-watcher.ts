@@ -1,12 +1,12 @@
 import { randomUUID } from 'node:crypto';
-import type { KV } from '@nats-io/kv';
+import type { JetStreamClient } from '@nats-io/jetstream';
 import type { Logger } from 'pino';
 import { decode } from '../../shared/codec.js';
 import { JournalError, SignatureError, errorMessage } from '../../shared/errors.js';
 import { HOST_PROJECT } from '../../shared/events.js';
 import { hostDesiredSchema, type HostDesired } from '../../shared/host-desired.js';
 import { openSignedDocument, signatureHolds, verifySignedDocument } from '../../shared/signed-document.js';
-import { desiredKeysOf } from '../../shared/subjects.js';
+import { BUCKETS, DESIRED_STREAM, desiredFeedConsumer } from '../../shared/subjects.js';
 import { MAX_WIRE_BYTES } from '../../shared/wire.js';
 import type { Journal } from '../store/journal.js';
 
@@ -29,25 +29,48 @@ export interface DesiredWatcherOptions {
 }
 
 /**
- * Watches this host's desired keys and stores every valid, newer document in the journal; the
- * loop reconciles from the journal, so it keeps working while NATS is away. A broken or foreign
- * document is rejected with an error event and the last good state stays.
+ * Reads this host's desired-state feed (the durable consumer the coordinator made for it) and
+ * stores every valid, newer document in the journal; the loop reconciles from the journal, so it
+ * keeps working while NATS is away. A broken or foreign document is rejected with an error event
+ * and the last good state stays. A message is acknowledged once it is handled; one the journal
+ * could not store is not, and comes again. Returns when the feed ends (the signal, or the consumer
+ * or stream went away); throws when there is no feed yet.
  */
-export async function watchDesired(kv: KV, options: DesiredWatcherOptions): Promise<void> {
-  const watcher = await kv.watch({ key: desiredKeysOf(options.hostId) });
+export async function watchDesired(js: JetStreamClient, options: DesiredWatcherOptions): Promise<void> {
+  const consumer = await js.consumers.get(DESIRED_STREAM, desiredFeedConsumer(options.hostId));
+  // One message in flight: a document the journal could not store is retried before any newer one.
+  const messages = await consumer.consume({ max_messages: 1, expires: 30_000, abort_on_missing_resource: true });
   if (options.signal.aborted) {
-    watcher.stop();
+    await messages.close();
     return;
   }
-  options.signal.addEventListener('abort', () => watcher.stop(), { once: true });
-  for await (const entry of watcher) {
-    if (entry.operation !== 'PUT') {
+  options.signal.addEventListener('abort', () => void messages.close(), { once: true });
+  const keyPrefix = `$KV.${BUCKETS.desired}.`;
+  for await (const msg of messages) {
+    const key = msg.subject.slice(keyPrefix.length);
+    const operation = msg.headers?.get('KV-Operation') || 'PUT';
+    if (operation !== 'PUT') {
       // Absence is never taken as "remove everything": a project is emptied by an explicit empty document.
-      options.logger.warn({ key: entry.key, operation: entry.operation }, 'desired key deleted; keeping the last desired state');
+      options.logger.warn({ key, operation }, 'desired key deleted; keeping the last desired state');
+      msg.ack();
       continue;
     }
-    await acceptDesired(entry.key, entry.value, options);
+    try {
+      await acceptDesired(key, msg.data, options);
+    } catch (error) {
+      msg.nak(1_000);
+      throw error;
+    }
+    msg.ack();
   }
+}
+
+/** The feed does not exist yet: the coordinator makes it on its first write to this host. */
+export function isMissingFeed(error: unknown): boolean {
+  for (let current = error; current instanceof Error; current = current.cause) {
+    if (/consumer not found|stream not found/i.test(current.message)) return true;
+  }
+  return false;
 }
 
 /**

@@ -5,8 +5,8 @@ import type { Logger } from 'pino';
 import { decode, encode } from '../../shared/codec.js';
 import { errorMessage } from '../../shared/errors.js';
 import { HOST_PROJECT } from '../../shared/events.js';
-import { bindFleet, type HostConnection, type NatsAccess } from '../../shared/nats-connection.js';
-import { hostInboxPrefix, planRpcSubject } from '../../shared/subjects.js';
+import { bindFleet, readCredentials, type HostConnection, type NatsAccess } from '../../shared/nats-connection.js';
+import { BUCKETS, hostInboxPrefix, kvKeySubject, planRpcSubject } from '../../shared/subjects.js';
 import { MAX_WIRE_BYTES, planRequestSchema, type HostRegistration, type PlanReply, type StatusReport } from '../../shared/wire.js';
 import type { HostStatus } from '../../shared/host-status.js';
 import { AgentLoop } from '../agent-loop.js';
@@ -18,7 +18,10 @@ import { DockerRuntime } from '../runtime/docker-runtime.js';
 import type { RuntimeAdapter } from '../runtime/runtime-adapter.js';
 import { wakeOnRuntimeEvents } from '../runtime-triggers.js';
 import { openJournalWhenWritable } from '../store/open-journal.js';
-import { watchDesired, type DesiredTrust } from './desired-watcher.js';
+import { isMissingFeed, watchDesired, type DesiredTrust } from './desired-watcher.js';
+import { sealReport } from '../../shared/host-report.js';
+import { signingKeyOf, type DocumentSigningKey } from '../../shared/signed-document.js';
+import { splitReply } from '../../shared/plan-reply-parts.js';
 import { OutboxPublisher } from './outbox-publisher.js';
 import { sleep } from '../../shared/sleep.js';
 
@@ -65,6 +68,10 @@ export async function runFleetAgent(options: FleetAgentOptions): Promise<void> {
     log.warn({ since: since.toISOString() }, message);
     await journal.appendEvents([{ id: randomUUID(), type: 'failed', severity: 'warning', hostId, project: HOST_PROJECT, message, timestamp: new Date().toISOString(), correlationID: randomUUID() }]);
   }
+  // The host signs its status, registration and events with its NATS user key, which the
+  // coordinator checks against the public key `fleet init` recorded.
+  const hostKey: DocumentSigningKey | undefined = options.natsAccess?.credsFile ? signingKeyOf(new TextEncoder().encode((await readCredentials(options.natsAccess.credsFile)).seed)) : undefined;
+  const seal = (bytes: Uint8Array) => sealReport(bytes, hostKey);
   const runtime = options.runtime ?? new DockerRuntime();
   const metrics = new AgentMetrics();
   const reconciler = new Reconciler({ runtime, journal, hostId, namePrefix: options.namePrefix, parallelism: options.parallelism, logger: log.child({ component: 'reconciler' }), onCyclesInFlight: (inFlight) => metrics.recordCyclesInFlight(inFlight) });
@@ -84,7 +91,7 @@ export async function runFleetAgent(options: FleetAgentOptions): Promise<void> {
     if (!force && body === lastReport) return;
     const marked = options.trust.kind === 'unsigned-allowed' ? { ...status, acceptsUnsigned: true } : status;
     const report: StatusReport = { hostId, reportedAt: new Date().toISOString(), agentVersion: AGENT_VERSION, outboxDepth, status: marked };
-    await fleet.status.put(hostId, encode(report));
+    await fleet.js.publish(kvKeySubject(BUCKETS.status, hostId), seal(encode(report)));
     lastReport = body;
   };
   const publishStatusSafely = (force: boolean, observed?: HostStatus) => publishStatus(force, observed).catch((error: unknown) => log.debug({ error: errorMessage(error) }, 'status not published'));
@@ -131,7 +138,7 @@ export async function runFleetAgent(options: FleetAgentOptions): Promise<void> {
       try {
         // The host's NATS user may receive replies only under its own inbox prefix.
         const access: NatsAccess = { ...options.natsAccess, inboxPrefix: hostInboxPrefix(hostId) };
-        fleet = await bindFleet({ servers: options.natsUrl, name: `hostwright-agent-${hostId}`, logger: log, waitOnFirstConnect: true, access });
+        fleet = await bindFleet({ servers: options.natsUrl, name: `hostwright-agent-${hostId}`, logger: log, waitOnFirstConnect: true, access, hostId });
         break;
       } catch (error) {
         log.warn({ error: errorMessage(error), retryInMs: delay }, 'NATS not reachable; reconciling from the local journal meanwhile');
@@ -160,8 +167,8 @@ export async function runFleetAgent(options: FleetAgentOptions): Promise<void> {
     })();
 
     const register = async () => {
-      const registration: HostRegistration = { hostId, labels: { ...options.labels }, agentVersion: AGENT_VERSION, startedAt, heartbeatAt: new Date().toISOString() };
-      await connection.hosts.put(hostId, encode(registration));
+      const registration: HostRegistration = { hostId, labels: { ...options.labels }, agentVersion: AGENT_VERSION, startedAt, heartbeatAt: new Date().toISOString(), journalId: journal.id };
+      await connection.js.publish(kvKeySubject(BUCKETS.hosts, hostId), seal(encode(registration)));
     };
     const heartbeat = setInterval(() => {
       register().catch((error: unknown) => log.debug({ error: errorMessage(error) }, 'heartbeat not published'));
@@ -169,27 +176,34 @@ export async function runFleetAgent(options: FleetAgentOptions): Promise<void> {
     options.signal.addEventListener('abort', () => clearInterval(heartbeat), { once: true });
     await register().catch((error: unknown) => log.warn({ error: errorMessage(error) }, 'registration not published yet'));
 
-    connection.nc.subscribe(planRpcSubject(hostId), { callback: (error, msg) => (error ? log.warn({ error: errorMessage(error) }, 'plan subscription error') : void answerPlan(msg)) });
-    const publisher = new OutboxPublisher(connection.js, journal, log.child({ component: 'outbox' }));
+    connection.nc.subscribe(planRpcSubject(hostId), {
+      callback: (error, msg) => {
+        if (error) log.warn({ error: errorMessage(error) }, 'plan subscription error');
+        else answerPlan(msg).catch((cause: unknown) => log.error({ error: errorMessage(cause) }, 'plan request not answered'));
+      },
+    });
+    const publisher = new OutboxPublisher(connection.js, journal, log.child({ component: 'outbox' }), seal);
     await Promise.all([publisher.run(options.signal), keepWatchingDesired(connection), publishStatusSafely(true)]);
   }
 
   /**
-   * Keeps a watch on this host's desired keys. The watch rides on an ordered consumer on one NATS
-   * node; nats.js notices that node's death only after two missed heartbeats, and a consumer it
-   * recreated itself beats every 30 s, so a later death went unnoticed for about a minute (seen in
-   * the cluster chaos scenario). When the cluster changes, the watch is started afresh instead;
-   * it delivers the latest values again, which the journal takes as unchanged.
+   * Keeps reading this host's desired-state feed. The feed rides on a consumer on one NATS node;
+   * nats.js notices that node's death only after missed heartbeats, so when the cluster changes
+   * the feed is read afresh instead (unacknowledged documents come again; the journal takes a
+   * revision it holds as unchanged). Until the coordinator has made the feed, it looks again now
+   * and then.
    */
   async function keepWatchingDesired(connection: HostConnection): Promise<void> {
+    let waitingSaid = false;
     while (!options.signal.aborted) {
       const restart = new AbortController();
       rewatchDesired = (reason) => {
-        log.info({ reason }, 'watching desired state afresh');
+        log.info({ reason }, 'reading desired state afresh');
         restart.abort();
       };
+      let pause = restart.signal.aborted ? 100 : 1_000;
       try {
-        await watchDesired(connection.desired, {
+        await watchDesired(connection.js, {
           hostId,
           trust: options.trust,
           journal,
@@ -198,16 +212,25 @@ export async function runFleetAgent(options: FleetAgentOptions): Promise<void> {
           onAccepted: (document) => loop.trigger('desired', { correlationID: document.correlationID }),
           onRefused: () => void publishStatusSafely(false),
         });
+        waitingSaid = false;
       } catch (error) {
-        log.warn({ error: errorMessage(error) }, 'desired-state watch ended; restarting it');
+        if (isMissingFeed(error)) {
+          if (!waitingSaid) log.info({ hostId }, 'no desired state for this host yet: the coordinator sets up its desired-state feed on its first apply to this host');
+          waitingSaid = true;
+          pause = 3_000;
+        } else {
+          log.warn({ error: errorMessage(error) }, 'desired-state feed ended; reading it again');
+        }
       }
-      await sleep(restart.signal.aborted ? 100 : 1_000, options.signal);
+      await sleep(restart.signal.aborted ? 100 : pause, options.signal);
     }
   }
 
   /**
    * A plan request carries an unsigned candidate: it is only planned against (a dry run, which
    * writes nothing, not even the journal) and never stored or applied, so it needs no signature.
+   * The reply goes out in parts within the server's max payload; one that needs more parts than
+   * allowed is answered with an error saying so.
    */
   async function answerPlan(msg: Msg): Promise<void> {
     let reply: PlanReply;
@@ -221,7 +244,15 @@ export async function runFleetAgent(options: FleetAgentOptions): Promise<void> {
       reply = { ok: false, hostId, error: errorMessage(error) };
       await journal.appendEvents([{ id: randomUUID(), type: 'failed', severity: 'error', hostId, project: HOST_PROJECT, message: `rejected a plan request: ${errorMessage(error)}`, timestamp: new Date().toISOString(), correlationID: randomUUID() }]).catch(() => undefined);
     }
-    // The coordinator validates the reply (planReplySchema) as it decodes it.
-    if (msg.reply) msg.respond(encode(reply));
+    if (!msg.reply) return;
+    const maxPayload = fleet?.nc.info?.max_payload ?? 1024 * 1024;
+    let parts = splitReply(encode(reply), maxPayload);
+    if (!parts) {
+      const size = encode(reply).byteLength;
+      const actions = reply.ok ? reply.plan.actions.length : 0;
+      parts = splitReply(encode({ ok: false, hostId, error: `the plan (${actions} actions) takes ${Math.round(size / 1024)} KiB, more than a plan reply may carry; plan fewer services per project or per host` } satisfies PlanReply), maxPayload) ?? [];
+    }
+    // The coordinator validates the reply (planReplySchema) once every part arrived.
+    for (const part of parts) msg.respond(part);
   }
 }

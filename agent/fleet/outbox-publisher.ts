@@ -27,6 +27,8 @@ export class OutboxPublisher {
     private readonly js: JetStreamClient,
     private readonly journal: Journal,
     private readonly logger: Logger,
+    /** Signs an encoded event with the host's key (see shared/host-report.ts). */
+    private readonly seal: (bytes: Uint8Array) => Uint8Array = (bytes) => bytes,
   ) {}
 
   get published(): number {
@@ -77,7 +79,7 @@ export class OutboxPublisher {
     const acknowledged: number[] = [];
     try {
       for (const { seq, ...event } of batch) {
-        const ack = await this.js.publish(eventSubject(event.hostId, event.project, event.type), encode(event), { msgID: event.id, timeout: 5_000 });
+        const ack = await this.js.publish(eventSubject(event.hostId, event.project, event.type), this.seal(encode(event)), { msgID: event.id, timeout: 5_000 });
         if (ack.duplicate) this.#duplicates += 1;
         else this.#published += 1;
         acknowledged.push(seq);

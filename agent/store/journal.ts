@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { mkdir } from 'node:fs/promises';
 import { Level } from 'level';
 import { decode, encode } from '../../shared/codec.js';
@@ -127,6 +127,14 @@ export class Journal implements JournalView {
     const journal = new Journal(db, ownerSecret);
     await journal.#load();
     return journal;
+  }
+
+  /**
+   * Names this journal without revealing its secret: the same for the data dir's whole life, new
+   * when the data dir is new (the coordinator then sends this host its desired state from the start).
+   */
+  get id(): string {
+    return createHash('sha256').update('hostwright journal id\0').update(this.#ownerSecret).digest('hex').slice(0, 32);
   }
 
   /** Writes asked for and the LevelDB batches (group commits) that carried them, since open. */

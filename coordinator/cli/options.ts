@@ -9,15 +9,16 @@ function collect(value: string, previous: string[]): string[] {
 }
 
 /** Options shared by every command that works on one host directly or on the fleet over NATS. */
-export function withLocalOptions(command: Command): Command {
-  return withNatsOptions(command.option('--local', 'manage this machine directly (local Docker engine and data dir, no NATS)'))
+export function withLocalOptions(command: Command, role: 'coordinator' | 'agent' = 'coordinator'): Command {
+  return withNatsOptions(command.option('--local', 'manage this machine directly (local Docker engine and data dir, no NATS)'), role)
     .option('--data-dir <dir>', 'local mode: where the journal lives (default: $HOSTWRIGHT_DATA_DIR or ~/.hostwright/local)')
     .option('--host-id <id>', 'local mode: this host\'s id; when given, the fleet file\'s placement is applied (default: "local", placement ignored)')
     .option('--label <key=value>', 'a label of this host, for placement selectors (repeatable)', collect, []);
 }
 
 /** How to reach the fleet's NATS: shared by every fleet command and `agent`. */
-export function withNatsOptions(command: Command): Command {
+export function withNatsOptions(command: Command, role: 'coordinator' | 'agent' = 'coordinator'): Command {
+  if (role === 'coordinator') command.option('--fleet-auth <dir>', 'the fleet\'s auth dir (or its fleet-auth.json), whose host keys verify what hosts report (default: $HOSTWRIGHT_FLEET_AUTH, or fleet-auth.json beside --creds)');
   return command
     .option('--nats <url>', 'the fleet\'s NATS (default: $HOSTWRIGHT_NATS)')
     .option('--creds <file>', 'NATS credentials: an nkey seed file from `hostwright fleet init`, or a NATS .creds file (default: $HOSTWRIGHT_CREDS)')
@@ -28,6 +29,7 @@ export function withNatsOptions(command: Command): Command {
 
 export interface NatsOptions {
   readonly nats?: string;
+  readonly fleetAuth?: string;
   readonly creds?: string;
   readonly tlsCa?: string;
   readonly tlsCert?: string;
@@ -37,6 +39,8 @@ export interface NatsOptions {
 export interface FleetTarget {
   readonly natsUrl: string;
   readonly access: NatsAccess;
+  /** Where the fleet's auth manifest is, as given (--fleet-auth, $HOSTWRIGHT_FLEET_AUTH); else looked for beside the creds. */
+  readonly fleetAuth?: string | undefined;
 }
 
 export type Mode = { readonly kind: 'local' } | ({ readonly kind: 'fleet' } & FleetTarget);
@@ -45,7 +49,7 @@ export type Mode = { readonly kind: 'local' } | ({ readonly kind: 'fleet' } & Fl
 export function modeOf(options: { local?: boolean } & NatsOptions, command: string): Mode {
   if (options.local) return { kind: 'local' };
   const natsUrl = options.nats ?? process.env.HOSTWRIGHT_NATS;
-  if (natsUrl) return { kind: 'fleet', natsUrl, access: natsAccessOf(options) };
+  if (natsUrl) return { kind: 'fleet', natsUrl, access: natsAccessOf(options), fleetAuth: options.fleetAuth ?? nonEmpty(process.env.HOSTWRIGHT_FLEET_AUTH) };
   throw new InvalidInputError(`${command}: pass --local to manage this machine, or --nats URL (or set HOSTWRIGHT_NATS) to manage the fleet`);
 }
 

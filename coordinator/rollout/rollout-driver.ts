@@ -100,8 +100,13 @@ async function driveOneStep(client: FleetClient, store: RolloutStore, id: string
   if (!found) throw new HostwrightError(`no rollout ${id}`);
   const { state, revision } = found;
   if (isDone(state, options.signal)) return state;
-  const [reports, hosts] = await Promise.all([client.statuses(), client.hosts()]);
-  const observe = (hostId: string): HostObservation => ({ report: reports.find((r) => r.hostId === hostId), heartbeatAt: hosts.find((h) => h.hostId === hostId)?.heartbeatAt });
+  const [reports, hosts] = await Promise.all([client.statusReports(), client.hosts()]);
+  const reportOf = new Map(reports.map((report) => [report.hostId, report]));
+  const heartbeatOf = new Map(hosts.map((host) => [host.hostId, host.heartbeatAt]));
+  const observe = (hostId: string): HostObservation => {
+    const reported = reportOf.get(hostId);
+    return { report: reported?.value, refusedReport: reported?.trust.verdict === 'refused' ? reported.trust.reason : undefined, heartbeatAt: heartbeatOf.get(hostId) };
+  };
   const step = advanceRollout(state, observe, new Date());
   let next = step.state;
   for (const write of step.writes) {

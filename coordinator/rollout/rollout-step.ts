@@ -4,7 +4,10 @@ import { TERMINAL_HOST_STATES, type RolloutHost, type RolloutOptions, type Rollo
 
 /** What the driver knows about a host right now. */
 export interface HostObservation {
+  /** undefined when the host has no report, or its report was refused. */
   readonly report: StatusReport | undefined;
+  /** Why the host's status report was refused (shared/host-report.ts); it counts for nothing. */
+  readonly refusedReport?: string | undefined;
   /** undefined when the host never registered. */
   readonly heartbeatAt: string | undefined;
 }
@@ -156,9 +159,10 @@ function judge(host: RolloutHost, document: HostDesired, observation: HostObserv
     return { ...host, healthySince: since };
   }
   if (now.getTime() - Date.parse(host.startedAt ?? at) > options.healthyDeadlineMs) {
+    if (observation.refusedReport !== undefined) return fail(`its status report was refused until the deadline: ${observation.refusedReport}`);
     return fail(isOffline(observation, now) ? OFFLINE_AT_DEADLINE : `${NOT_HEALTHY_BY_DEADLINE} ${Math.round(options.healthyDeadlineMs / 1000)}s`);
   }
-  return { ...host, healthySince: undefined };
+  return { ...host, healthySince: undefined, ...(observation.refusedReport !== undefined ? { message: `its status report is refused: ${observation.refusedReport}` } : {}) };
 }
 
 const OFFLINE_AT_DEADLINE = 'offline: no heartbeat until the deadline';

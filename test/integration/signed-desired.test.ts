@@ -67,7 +67,9 @@ describe('signed desired state: a real agent refuses what the coordinator did no
   const containers = async () => new Map((await fleet.containersOf(hostId)).map((c) => [c.Names[0] ?? c.Id, `${c.Id} ${c.State}`]));
   const failedEvents = async (): Promise<HostwrightEvent[]> => {
     const events: HostwrightEvent[] = [];
-    await client.events({ hostId, type: 'failed', follow: false }, (event) => events.push(event));
+    await client.events({ hostId, type: 'failed', follow: false }, (item) => {
+      if ('event' in item) events.push(item.event);
+    });
     return events;
   };
   const converged = (revision: number) =>

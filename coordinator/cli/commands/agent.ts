@@ -15,7 +15,7 @@ export interface AgentOptions extends LocalOptions {
 
 // Registration only: the agent (NATS clients, dockerode, LevelDB, metrics) is imported when it runs.
 export function registerAgent(program: Command): void {
-  withLocalOptions(program.command('agent'))
+  withLocalOptions(program.command('agent'), 'agent')
     .description('run a host agent: the reconcile loop as a daemon (fleet mode: desired state from NATS; local mode: from a fleet file)')
     .option('-f, --file <fleet.yaml>', 'local mode: the fleet file (re-read when it changes; a bad edit keeps the last good state)')
     .option('--resync <duration>', 'periodic resync interval', '30s')

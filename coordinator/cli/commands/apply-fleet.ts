@@ -69,10 +69,12 @@ async function waitForHosts(client: FleetClient, written: readonly WrittenHost[]
   const states = new Map<string, HostProgress>();
   const done = (state: HostProgress | undefined) => state === 'converged' || state === 'failed' || state === 'blocked';
   for (;;) {
-    const [statuses, hosts] = await Promise.all([client.statuses(), client.hosts()]);
+    const [statuses, hosts] = await Promise.all([client.statusReports(), client.hosts()]);
+    const statusOf = new Map(statuses.map((report) => [report.hostId, report]));
+    const heartbeatOf = new Map(hosts.map((host) => [host.hostId, host.heartbeatAt]));
     for (const host of written) {
       if (done(states.get(host.hostId))) continue;
-      const progress = progressOf(host, statuses.find((s) => s.hostId === host.hostId), hosts.find((h) => h.hostId === host.hostId)?.heartbeatAt);
+      const progress = progressOf(host, statusOf.get(host.hostId), heartbeatOf.get(host.hostId));
       if (states.get(host.hostId) !== progress.state) report(host.hostId, progress.state, progress.detail);
       states.set(host.hostId, progress.state);
     }

@@ -26,11 +26,14 @@ export function parseFilter(options: EventsOptions): EventFilter {
   return { type: options.type, project: options.project, since };
 }
 
-/** Prints the events the filter lets through, as text or one JSON object per line. */
-export function eventPrinter(filter: EventFilter, json: boolean): (event: HostwrightEvent) => void {
-  return (event) => {
+/**
+ * Prints the events the filter lets through, as text or one JSON object per line; fleet events
+ * carry how far their signature was checked (`verified` or `unverified`).
+ */
+export function eventPrinter(filter: EventFilter, json: boolean): (event: HostwrightEvent, trust?: 'verified' | 'unverified') => void {
+  return (event, trust) => {
     if (!matches(event, filter)) return;
-    process.stdout.write(json ? `${JSON.stringify({ schema: 'hostwright.event/v1', ...event })}\n` : `${renderEvent(event)}\n`);
+    process.stdout.write(json ? `${JSON.stringify({ schema: 'hostwright.event/v1', ...event, ...(trust ? { trust } : {}) })}\n` : `${renderEvent(event)}\n`);
   };
 }
 

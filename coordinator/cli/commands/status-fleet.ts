@@ -10,7 +10,7 @@ export async function statusOfFleet(target: FleetTarget, options: StatusOptions)
 }
 
 async function printFleet(client: FleetClient, options: StatusOptions): Promise<void> {
-  const hosts = fleetStatus(await client.hosts(), await client.statuses(), options.host);
+  const hosts = fleetStatus(await client.hostReports(), await client.statusReports(), options.host);
   process.stdout.write(options.json ? `${JSON.stringify({ schema: 'hostwright.fleetstatus/v1', hosts }, null, 2)}\n` : `${renderFleetStatus(hosts)}\n`);
 }
 
@@ -21,7 +21,7 @@ async function watchFleet(client: FleetClient, options: StatusOptions): Promise<
   process.once('SIGTERM', () => abort.abort());
   let last = '';
   const print = async () => {
-    const hosts = fleetStatus(await client.hosts(), await client.statuses(), options.host);
+    const hosts = fleetStatus(await client.hostReports(), await client.statusReports(), options.host);
     const text = options.json ? JSON.stringify({ schema: 'hostwright.fleetstatus/v1', at: new Date().toISOString(), hosts }) : renderFleetStatus(hosts);
     const comparable = options.json ? JSON.stringify(hosts.map((h) => ({ ...h, heartbeatAt: null, reportedAt: null, status: h.status ? { ...h.status, observedAt: '' } : null }))) : text.replace(/\d+[smh] ago/g, '');
     if (comparable === last) return;

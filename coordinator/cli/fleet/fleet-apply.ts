@@ -2,6 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { validate } from '../../../shared/codec.js';
 import { InvalidInputError, errorMessage } from '../../../shared/errors.js';
 import type { HostDesired } from '../../../shared/host-desired.js';
+import type { HostReport } from '../../../shared/host-report.js';
 import type { StatusReport } from '../../../shared/wire.js';
 import type { FleetClient } from '../../fleet-client.js';
 import type { HostTarget } from '../../fleet-targets.js';
@@ -88,10 +89,15 @@ export async function writeTargets(client: FleetClient, plans: readonly HostPlan
   return due.filter((host) => done.has(host));
 }
 
-export type HostProgress = 'waiting' | 'applying' | 'converged' | 'blocked' | 'failed' | 'stale' | 'timed-out';
+export type HostProgress = 'waiting' | 'applying' | 'converged' | 'blocked' | 'failed' | 'stale' | 'refused' | 'timed-out';
 
-/** Where one host stands on the revision it was given. */
-export function progressOf(host: WrittenHost, report: StatusReport | undefined, heartbeatAt: string | undefined): { state: HostProgress; detail: string } {
+/**
+ * Where one host stands on the revision it was given. A status report that failed its checks
+ * counts for nothing: the host is `refused` until a report that holds arrives (or the wait ends).
+ */
+export function progressOf(host: WrittenHost, reported: HostReport<StatusReport> | undefined, heartbeatAt: string | undefined): { state: HostProgress; detail: string } {
+  if (reported?.trust.verdict === 'refused') return { state: 'refused', detail: `its status report was refused: ${reported.trust.reason}` };
+  const report = reported?.value;
   const project = report?.status.projects.find((p) => p.project === host.document.project);
   if (project?.rejected?.revision === host.document.revision) return { state: 'failed', detail: project.rejected.reason };
   if (project && project.desiredRevision === host.document.revision) {

@@ -4,6 +4,7 @@ import { FleetClient } from '../../fleet-client.js';
 import { fleetTargets, type HostTarget } from '../../fleet-targets.js';
 import type { FleetTarget } from '../options.js';
 import { loadSigningKey } from '../../signing-key.js';
+import { findHostKeys } from '../../fleet-host-keys.js';
 
 export function cliLogger(): Logger {
   return pino({ level: process.env.HOSTWRIGHT_LOG ?? 'warn' }, pino.destination(2));
@@ -17,7 +18,8 @@ export function cliLogger(): Logger {
 export async function withFleet<T>(target: FleetTarget, work: (client: FleetClient) => Promise<T>, signing?: { readonly keyFile: string | undefined }): Promise<T> {
   const keyFile = signing && (signing.keyFile ?? process.env.HOSTWRIGHT_SIGNING_KEY);
   const signer = keyFile ? await loadSigningKey(keyFile) : undefined;
-  const client = await FleetClient.connect(target.natsUrl, cliLogger(), target.access, signer);
+  const hostKeys = await findHostKeys(target.fleetAuth, target.access.credsFile);
+  const client = await FleetClient.connect(target.natsUrl, cliLogger(), target.access, signer, hostKeys);
   try {
     return await work(client);
   } finally {

@@ -1,3 +1,4 @@
+import type { HostReport } from '../../../shared/host-report.js';
 import type { HostRegistration, StatusReport } from '../../../shared/wire.js';
 import { renderTable } from '../render/table.js';
 import { ago, isStale } from './fleet-session.js';
@@ -12,17 +13,30 @@ export interface FleetHostStatus {
   readonly reportedAt: string | null;
   readonly outboxDepth: number | null;
   readonly status: StatusReport['status'] | null;
+  /** `verified`: every report the host has is signed by its key; `refused`: one failed its checks and is left out. */
+  readonly trust: 'verified' | 'unverified' | 'refused';
+  readonly refused: readonly { readonly report: 'registration' | 'status'; readonly reason: string }[];
 }
 
-export function fleetStatus(hosts: readonly HostRegistration[], reports: readonly StatusReport[], only?: string, now = Date.now()): FleetHostStatus[] {
-  const ids = new Set([...hosts.map((h) => h.hostId), ...reports.map((r) => r.hostId)]);
-  return [...ids]
+/** Registrations and status reports by host (the host of the key each was read from). */
+export function fleetStatus(hosts: readonly HostReport<HostRegistration>[], reports: readonly HostReport<StatusReport>[], only?: string, now = Date.now()): FleetHostStatus[] {
+  const hostById = new Map(hosts.map((h) => [h.hostId, h]));
+  const reportById = new Map(reports.map((r) => [r.hostId, r]));
+  return [...new Set([...hostById.keys(), ...reportById.keys()])]
     .filter((id) => only === undefined || id === only)
     .sort()
     .map((hostId) => {
-      const host = hosts.find((h) => h.hostId === hostId);
-      const report = reports.find((r) => r.hostId === hostId);
-      return { hostId, labels: host?.labels ?? {}, heartbeatAt: host?.heartbeatAt ?? null, stale: isStale(host?.heartbeatAt, now), reportedAt: report?.reportedAt ?? null, outboxDepth: report?.outboxDepth ?? null, status: report?.status ?? null };
+      const registration = hostById.get(hostId);
+      const report = reportById.get(hostId);
+      const host = registration?.value;
+      const value = report?.value;
+      const refused = [
+        ...(registration?.trust.verdict === 'refused' ? [{ report: 'registration' as const, reason: registration.trust.reason }] : []),
+        ...(report?.trust.verdict === 'refused' ? [{ report: 'status' as const, reason: report.trust.reason }] : []),
+      ];
+      const verdicts = [registration?.trust.verdict, report?.trust.verdict].filter((verdict) => verdict !== undefined);
+      const trust = refused.length > 0 ? 'refused' : verdicts.every((verdict) => verdict === 'verified') ? 'verified' : 'unverified';
+      return { hostId, labels: host?.labels ?? {}, heartbeatAt: host?.heartbeatAt ?? null, stale: isStale(host?.heartbeatAt, now), reportedAt: value?.reportedAt ?? null, outboxDepth: value?.outboxDepth ?? null, status: value?.status ?? null, trust, refused };
     });
 }
 
@@ -45,8 +59,11 @@ export function renderFleetStatus(hosts: readonly FleetHostStatus[], now = Date.
   const table = renderTable(['HOST', 'SEEN', 'PROJECT', 'DESIRED', 'APPLIED', 'CONVERGED', 'INSTANCES', 'HEALTH', 'DRIFT'], rows);
   // Refusals and unsigned mode concern the host, not one row: listed under the table.
   const notes = hosts.flatMap((host) => [
+    ...host.refused.map((refusal) => `${host.hostId}: REFUSED its ${refusal.report} report: ${refusal.reason}`),
     ...(host.status?.acceptsUnsigned ? [`${host.hostId}: INSECURE, runs with --allow-unsigned (accepts desired state nobody signed)`] : []),
     ...(host.status?.refusedDesired ?? []).map((refusal) => `${host.hostId}: REFUSED desired state on ${refusal.key} at ${refusal.refusedAt}: ${refusal.reason}`),
   ]);
-  return notes.length > 0 ? `${table}\n\n${notes.join('\n')}` : table;
+  const unverified = hosts.some((host) => host.trust === 'unverified') ? [`Reports of ${hosts.filter((host) => host.trust === 'unverified').map((host) => host.hostId).join(', ')} are not verified (no fleet-auth.json with their keys: pass --fleet-auth DIR).`] : [];
+  const all = [...notes, ...unverified];
+  return all.length > 0 ? `${table}\n\n${all.join('\n')}` : table;
 }

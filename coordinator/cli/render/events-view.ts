@@ -4,3 +4,8 @@ export function renderEvent(event: HostwrightEvent): string {
   const where = [event.hostId, event.project, event.service, event.instance].filter((part) => part !== undefined).join('/');
   return `${event.timestamp}  ${event.type.padEnd(14)} ${event.severity.padEnd(7)} ${where.padEnd(28)} ${event.message}  [${event.correlationID.slice(0, 8)}]`;
 }
+
+/** A message on a host's event subject that failed its checks: where it was, and why it was refused. */
+export function renderRefusedEvent(refused: { readonly subject: string; readonly seq: number; readonly reason: string }): string {
+  return `REFUSED  ${refused.subject} (stream seq ${refused.seq}): ${refused.reason}`;
+}

@@ -8,6 +8,7 @@ import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { jetstream, type JsMsg } from '@nats-io/jetstream';
 import { Kvm } from '@nats-io/kv';
 import { pack, unpack } from 'msgpackr';
+import { ReplyAssembler } from '../../shared/plan-reply-parts.js';
 import { encode } from '../../shared/codec.js';
 import type { HostwrightEvent } from '../../shared/events.js';
 import { BUCKETS, EVENTS_STREAM, desiredKey, planRpcSubject } from '../../shared/subjects.js';
@@ -475,7 +476,9 @@ describe('fleet mode: coordinator CLI and agents over real NATS JetStream (real 
         assert.deepEqual(await containers(h1), before, `containers untouched by the apply after ${what}`);
       }
       for (const [what, body] of [['random bytes', randomBytes(256)], ['msgpack of the wrong shape', pack({ nope: 1 })]] as const) {
-        const reply = unpack((await nc.request(planRpcSubject(h1), body, { timeout: 10_000 })).data) as { ok?: unknown; hostId?: unknown; error?: unknown };
+        // A reply small enough for one message comes as one part (shared/plan-reply-parts.ts).
+        const whole = new ReplyAssembler().add((await nc.request(planRpcSubject(h1), body, { timeout: 10_000 })).data);
+        const reply = unpack(whole ?? new Uint8Array()) as { ok?: unknown; hostId?: unknown; error?: unknown };
         assert.equal(reply.ok, false, `plan request of ${what}`);
         assert.equal(reply.hostId, h1);
         assert.match(String(reply.error), /plan request/);

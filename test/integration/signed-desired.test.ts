@@ -15,6 +15,7 @@ import type { HostDesired } from '../../shared/host-desired.js';
 import type { HostStatus } from '../../shared/host-status.js';
 import { BUCKETS, desiredKey, planRpcSubject } from '../../shared/subjects.js';
 import { planReplySchema } from '../../shared/wire.js';
+import { ReplyAssembler } from '../../shared/plan-reply-parts.js';
 import { desired, service, uniqueName } from '../lib/builders.js';
 import { runCli, startCli } from '../lib/cli.js';
 import { FleetHarness } from '../lib/fleet-harness.js';
@@ -121,7 +122,9 @@ describe('signed desired state: a real agent refuses what the coordinator did no
 
     // A dry-run plan request carries an unsigned candidate: planned against, never stored or applied.
     const candidate = desired(project, {}, { hostId, revision: 99, allowEmpty: true });
-    const reply = decode(planReplySchema, (await nc.request(planRpcSubject(hostId), encode({ correlationID: 'plan-test', candidate }), { timeout: 10_000 })).data, 'plan reply');
+    // A small reply comes as one part (shared/plan-reply-parts.ts).
+    const whole = new ReplyAssembler().add((await nc.request(planRpcSubject(hostId), encode({ correlationID: 'plan-test', candidate }), { timeout: 10_000 })).data);
+    const reply = decode(planReplySchema, whole ?? new Uint8Array(), 'plan reply');
     assert.equal(reply.ok, true);
     assert.ok(reply.ok && reply.plan.actions.some((a) => a.kind === 'remove'), 'the candidate would remove the containers');
     await new Promise((resolve) => setTimeout(resolve, 1_000));

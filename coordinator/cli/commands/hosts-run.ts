@@ -1,6 +1,6 @@
-import { ago, isStale, withFleet } from '../fleet/fleet-session.js';
+import { isStale, withFleet } from '../fleet/fleet-session.js';
 import { modeOf } from '../options.js';
-import { renderTable } from '../render/table.js';
+import { renderHosts } from '../render/hosts-view.js';
 import type { HostsOptions } from './hosts.js';
 
 /** `hosts`: every registered host, sorted by id. */
@@ -13,11 +13,6 @@ export async function listHosts(options: HostsOptions): Promise<void> {
       process.stdout.write(`${JSON.stringify({ schema: 'hostwright.hosts/v1', hosts: hosts.map((host) => ({ ...host, stale: isStale(host.heartbeatAt) })) }, null, 2)}\n`);
       return;
     }
-    if (hosts.length === 0) {
-      process.stdout.write('No hosts have registered yet: start an agent with `hostwright agent --host-id ID --nats URL`.\n');
-      return;
-    }
-    const rows = hosts.map((host) => [host.hostId, Object.entries(host.labels).map(([k, v]) => `${k}=${v}`).join(',') || '-', host.agentVersion, `${isStale(host.heartbeatAt) ? 'STALE ' : ''}${ago(host.heartbeatAt)}`, host.startedAt]);
-    process.stdout.write(`${renderTable(['HOST', 'LABELS', 'VERSION', 'SEEN', 'STARTED'], rows)}\n`);
+    process.stdout.write(`${renderHosts(hosts)}\n`);
   });
 }

@@ -1,4 +1,5 @@
 import type { HostRegistration, StatusReport } from '../../../shared/wire.js';
+import { printable } from '../render/printable.js';
 import { renderTable } from '../render/table.js';
 import { ago, isStale } from './fleet-session.js';
 
@@ -26,6 +27,7 @@ export function fleetStatus(hosts: readonly HostRegistration[], reports: readonl
     });
 }
 
+/** The fleet as one table (cells shown printable by renderTable) and the hosts' refusals under it. */
 export function renderFleetStatus(hosts: readonly FleetHostStatus[], now = Date.now()): string {
   if (hosts.length === 0) return 'No hosts have registered yet: start an agent with `hostwright agent --host-id ID --nats URL`.';
   const rows: string[][] = [];
@@ -45,8 +47,8 @@ export function renderFleetStatus(hosts: readonly FleetHostStatus[], now = Date.
   const table = renderTable(['HOST', 'SEEN', 'PROJECT', 'DESIRED', 'APPLIED', 'CONVERGED', 'INSTANCES', 'HEALTH', 'DRIFT'], rows);
   // Refusals and unsigned mode concern the host, not one row: listed under the table.
   const notes = hosts.flatMap((host) => [
-    ...(host.status?.acceptsUnsigned ? [`${host.hostId}: INSECURE, runs with --allow-unsigned (accepts desired state nobody signed)`] : []),
-    ...(host.status?.refusedDesired ?? []).map((refusal) => `${host.hostId}: REFUSED desired state on ${refusal.key} at ${refusal.refusedAt}: ${refusal.reason}`),
+    ...(host.status?.acceptsUnsigned ? [`${printable(host.hostId)}: INSECURE, runs with --allow-unsigned (accepts desired state nobody signed)`] : []),
+    ...(host.status?.refusedDesired ?? []).map((refusal) => `${printable(host.hostId)}: REFUSED desired state on ${printable(refusal.key)} at ${printable(refusal.refusedAt)}: ${printable(refusal.reason)}`),
   ]);
   return notes.length > 0 ? `${table}\n\n${notes.join('\n')}` : table;
 }

@@ -6,11 +6,12 @@ import { defaultDataDir } from '../options.js';
 import { fetchAgentStatus } from '../local-agent-client.js';
 import { renderStatus, statusJson } from '../render/status-view.js';
 import type { StatusOptions } from './status.js';
+import { printableJson } from '../render/printable.js';
 
 /** `status --local`: this machine observed against its stored (or the given) desired state. */
 export async function statusLocal(options: StatusOptions): Promise<void> {
   const status = await readLocalStatus(options);
-  process.stdout.write(options.json ? `${JSON.stringify(statusJson(status), null, 2)}\n` : `${renderStatus(status)}\n`);
+  process.stdout.write(options.json ? `${printableJson(statusJson(status), 2)}\n` : `${renderStatus(status)}\n`);
 }
 
 async function readLocalStatus(options: StatusOptions): Promise<HostStatus> {

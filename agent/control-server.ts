@@ -1,5 +1,5 @@
 import { createServer, type Server, type ServerResponse } from 'node:http';
-import { rm } from 'node:fs/promises';
+import { chmod, rm } from 'node:fs/promises';
 import type { Logger } from 'pino';
 import { errorMessage } from '../shared/errors.js';
 import type { Reconciler } from './reconciler.js';
@@ -11,7 +11,7 @@ export function controlSocketPath(dataDir: string): string {
 }
 
 /**
- * A small read-only HTTP API on a unix socket in the data dir:
+ * A small read-only HTTP API on a unix socket in the data dir, mode 0600 (for this user only):
  * GET /v1/status (fresh observation) and GET /v1/events?after=N[&follow=1] (NDJSON).
  */
 export async function startControlServer(dataDir: string, reconciler: Reconciler, journal: Journal, logger: Logger): Promise<Server> {
@@ -35,6 +35,13 @@ export async function startControlServer(dataDir: string, reconciler: Reconciler
     server.once('error', reject);
     server.listen(path, () => resolve());
   });
+  // listen makes it 0777 & ~umask; connecting takes write permission, so 0600 admits this user only.
+  try {
+    await chmod(path, 0o600);
+  } catch (error) {
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+    throw error;
+  }
   return server;
 }
 

@@ -60,6 +60,11 @@ export class DataDirLockedError extends JournalError {
   override name = 'DataDirLockedError';
 }
 
+/** The data dir others could write to (or own): its journal and owner secret cannot be trusted, so nothing opens it. */
+export class UnsafeDataDirError extends HostwrightError {
+  override name = 'UnsafeDataDirError';
+}
+
 /** A plan was refused by a safety gate. */
 export class GateBlockedError extends HostwrightError {
   override name = 'GateBlockedError';

@@ -10,6 +10,7 @@ import { desiredKey } from '../../shared/subjects.js';
 import type { JournalView } from '../core/diff.js';
 import { issueOwnerToken, ownerTokenVerifier, type OwnerTokenVerifier, type TokenIdentity } from '../core/owner-token.js';
 import { instanceKeyString, ownerRecordSchema, type InstanceKey, type OwnerRecord } from '../core/snapshot.js';
+import { makeContentsPrivate, prepareDataDir } from './data-dir.js';
 import { loadOwnerSecret } from './owner-secret.js';
 import { appliedRevisionSchema, intentRecordSchema, rejectedRevisionSchema, resultRecordSchema, type AppliedRevision, type IntentRecord, type RejectedRevision, type ResultRecord } from './records.js';
 
@@ -100,10 +101,17 @@ export class Journal implements JournalView {
     this.verifyOwnerToken = ownerTokenVerifier(ownerSecret);
   }
 
-  /** Opens (creating) the journal in dataDir; a process that holds it longer than LOCK_WAIT_MS gets DataDirLockedError. */
+  /**
+   * Opens (creating) the journal in dataDir; a process that holds it longer than LOCK_WAIT_MS gets
+   * DataDirLockedError, a data dir others can write to UnsafeDataDirError. What is in the dir is made
+   * 0600 (dirs 0700); files LevelDB creates later get 0644 & ~umask, so the processes that open it set a umask of 077.
+   */
   static async open(dataDir: string): Promise<Journal> {
-    await mkdir(dataDir, { recursive: true });
-    const db = new Level<string, Uint8Array>(`${dataDir}/journal`, { keyEncoding: 'utf8', valueEncoding: 'view' });
+    await prepareDataDir(dataDir);
+    const location = `${dataDir}/journal`;
+    // LevelDB would make it 0777 & ~umask.
+    await mkdir(location, { recursive: true, mode: 0o700 });
+    const db = new Level<string, Uint8Array>(location, { keyEncoding: 'utf8', valueEncoding: 'view' });
     // A CLI command reading the journal (status, events) holds its lock for a moment; an agent holds it for good.
     const lockDeadline = Date.now() + LOCK_WAIT_MS;
     for (;;) {
@@ -119,6 +127,8 @@ export class Journal implements JournalView {
     }
     let ownerSecret: Uint8Array;
     try {
+      // With the lock held: the files LevelDB just made (a new log, MANIFEST, LOCK) and any older wider ones.
+      await makeContentsPrivate(dataDir);
       ownerSecret = await loadOwnerSecret(dataDir);
     } catch (error) {
       await db.close();

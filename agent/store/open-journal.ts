@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import { DataDirLockedError, errorMessage } from '../../shared/errors.js';
+import { DataDirLockedError, UnsafeDataDirError, errorMessage } from '../../shared/errors.js';
 import { Journal } from './journal.js';
 
 export interface JournalUnavailable {
@@ -10,7 +10,8 @@ export interface JournalUnavailable {
 /**
  * Opens the journal, waiting (with backoff) while the data dir cannot be written, e.g. a read-only
  * or full disk: without a journal no intent can be persisted, so nothing is reconciled meanwhile.
- * Resolves undefined if the signal aborts first; another process holding the dir is not waited for.
+ * Resolves undefined if the signal aborts first; another process holding the dir, or a dir others
+ * can write to (UnsafeDataDirError), is not waited for.
  */
 export async function openJournalWhenWritable(dataDir: string, logger: Logger, signal: AbortSignal): Promise<{ journal: Journal; unavailable: JournalUnavailable | undefined } | undefined> {
   let unavailable: JournalUnavailable | undefined;
@@ -19,7 +20,8 @@ export async function openJournalWhenWritable(dataDir: string, logger: Logger, s
     try {
       return { journal: await Journal.open(dataDir), unavailable };
     } catch (error) {
-      if (error instanceof DataDirLockedError) throw error;
+      // Waiting changes neither: another process holds the dir, or others can write to it.
+      if (error instanceof DataDirLockedError || error instanceof UnsafeDataDirError) throw error;
       unavailable ??= { since: new Date(), reason: errorMessage(error) };
       logger.error({ dataDir, error: errorMessage(error), retryInMs: delay }, 'cannot open the journal (is the data dir read-only or full?); no container is changed until it can be written');
       await new Promise<void>((resolve) => {

@@ -6,11 +6,14 @@ import { loadFleetFile } from '../../fleet-file.js';
 import { EXIT } from '../exit-codes.js';
 import { desiredFromFleet, openLocalHost } from '../local-host.js';
 import { renderPlan } from '../render/plan-view.js';
+import { usePrivateUmask } from '../private-umask.js';
 import { statusJson } from '../render/status-view.js';
 import type { ApplyOptions } from './apply.js';
 
 /** `apply --local`: one explicit reconcile cycle of this machine against the fleet file. */
 export async function applyLocal(file: string, options: ApplyOptions): Promise<void> {
+  // Opens the journal: what LevelDB creates later is 0600 too (process-wide, so set here and not in Journal).
+  usePrivateUmask();
   const fleet = await loadFleetFile(file);
   const host = await openLocalHost(options);
   try {

@@ -3,10 +3,13 @@ import type { HostwrightEvent } from '../../../shared/events.js';
 import { Journal } from '../../../agent/store/journal.js';
 import { defaultDataDir } from '../options.js';
 import { fetchAgentEvents } from '../local-agent-client.js';
+import { usePrivateUmask } from '../private-umask.js';
 import type { EventsOptions } from './events.js';
 
 /** `events --local`: read from the journal, or through the running local agent that holds it. */
 export async function localEvents(options: EventsOptions, print: (event: HostwrightEvent) => void): Promise<void> {
+  // Opens the journal: what LevelDB creates later is 0600 too (process-wide, so set here and not in Journal).
+  usePrivateUmask();
   const dataDir = options.dataDir ?? defaultDataDir();
   let journal: Journal;
   try {

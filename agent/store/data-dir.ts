@@ -30,8 +30,8 @@ export async function prepareDataDir(dataDir: string): Promise<void> {
 }
 
 /**
- * Takes group's and others' permissions off everything in the data dir: files LevelDB made under a wider
- * umask (it asks for 0644 and 0666), or an older Hostwright. Symlinks are neither followed nor changed.
+ * Takes group's and others' permissions off everything in the data dir: files LevelDB made under a
+ * wider umask (it asks for 0666, 0644 for LOCK), or an older Hostwright. Symlinks are left alone.
  */
 export async function makeContentsPrivate(dataDir: string): Promise<void> {
   await makePrivateBelow(dataDir, dataDir);
@@ -58,7 +58,7 @@ async function makePrivateBelow(dataDir: string, dir: string): Promise<void> {
 /**
  * Why the data dir's parent is a risk, or undefined: one that others can write to (without the
  * sticky bit of /tmp) or that another non-root user owns lets them move the data dir away and put
- * their own in its place while an agent runs; the next start would refuse that dir, the running agent would not notice.
+ * their own in its place while an agent runs: the next start refuses that dir, the running agent does not notice.
  */
 export async function dataDirParentWarning(dataDir: string): Promise<string | undefined> {
   const uid = process.getuid?.();

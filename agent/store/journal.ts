@@ -104,7 +104,7 @@ export class Journal implements JournalView {
   /**
    * Opens (creating) the journal in dataDir; a process that holds it longer than LOCK_WAIT_MS gets
    * DataDirLockedError, a data dir others can write to UnsafeDataDirError. What is in the dir is made
-   * 0600 (dirs 0700); files LevelDB creates later get 0644 & ~umask, so the processes that open it set a umask of 077.
+   * 0600 (dirs 0700); files LevelDB creates later get 0666 & ~umask, so the commands that open it set umask 077.
    */
   static async open(dataDir: string): Promise<Journal> {
     await prepareDataDir(dataDir);

@@ -5,8 +5,8 @@ import type { CycleProgress } from '../../../agent/reconciler.js';
 import { loadFleetFile } from '../../fleet-file.js';
 import { EXIT } from '../exit-codes.js';
 import { desiredFromFleet, openLocalHost } from '../local-host.js';
-import { renderPlan } from '../render/plan-view.js';
 import { usePrivateUmask } from '../private-umask.js';
+import { renderPlan } from '../render/plan-view.js';
 import { statusJson } from '../render/status-view.js';
 import type { ApplyOptions } from './apply.js';
 

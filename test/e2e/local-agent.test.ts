@@ -1,12 +1,13 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { uniqueName } from '../lib/builders.js';
 import { runCli, startCli } from '../lib/cli.js';
 import { docker, projectContainers, removeProject } from '../lib/docker-harness.js';
+import { connectAsNobody, modesIn, privateModes, runAsNobody } from '../lib/file-modes.js';
 import { waitFor } from '../lib/wait.js';
 
 function fleetYaml(project: string, replicas: number, version: string): string {
@@ -54,7 +55,11 @@ describe('hostwright agent --local (real Docker)', () => {
     file = join(dir, 'fleet.yaml');
     dataDir = join(dir, 'data');
     await writeFile(file, fleetYaml(project, 2, 'one'));
+    // Others may enter dir, so only the data dir's own mode keeps them out; the agent inherits the widest umask.
+    await chmod(dir, 0o755);
+    const umask = process.umask(0o000);
     agent = startCli(['agent', '--local', '-f', file, '--data-dir', dataDir, '--resync', '2s', '--log-level', 'info']);
+    process.umask(umask);
   });
   after(async () => {
     if (agent.exitCode === null) agent.kill('SIGKILL');
@@ -65,6 +70,16 @@ describe('hostwright agent --local (real Docker)', () => {
   it('converges on start; status is served by the running agent', async () => {
     await convergedAt(1, 2);
     assert.equal((await projectContainers(project)).length, 2);
+  });
+
+  it('started under umask 000, its data dir is 0700, every file in it 0600 and its socket 0600: user nobody can reach neither', async () => {
+    const modes = await modesIn(dataDir);
+    assert.equal(modes['agent.sock'], 'socket 0600');
+    assert.deepEqual(modes, privateModes(modes));
+    const journalFile = Object.keys(modes).find((path) => path.endsWith('.log') && path.startsWith('journal/'));
+    assert.ok(journalFile, 'a journal log file is there');
+    assert.match((await runAsNobody(['cat', join(dataDir, journalFile)])).stderr, /Permission denied/);
+    assert.equal((await connectAsNobody(join(dataDir, 'agent.sock'))).stdout.trim(), 'EACCES');
   });
 
   it('a change of the fleet file is picked up and applied', async () => {

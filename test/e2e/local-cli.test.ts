@@ -1,6 +1,6 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { uniqueName } from '../lib/builders.js';
@@ -134,5 +134,24 @@ describe('hostwright CLI, local mode (real Docker)', () => {
     const yaml = await runCli(['plan', '-f', bad, '--local'], env);
     assert.equal(yaml.code, 1);
     assert.match(yaml.stderr, /bad\.yaml:\d+:\d+: YAML syntax error/);
+  });
+
+  it('a data dir others can write to is refused by every command that opens it, saying what to run; its parent writable by others is only warned about', async () => {
+    const parent = join(dir, 'shared');
+    const unsafe = join(parent, 'data');
+    await mkdir(unsafe, { recursive: true });
+    await chmod(parent, 0o777);
+    await chmod(unsafe, 0o777);
+    const before = (await projectContainers(project)).length;
+    for (const args of [['plan', '-f', file], ['apply', '-f', file], ['status'], ['events'], ['agent', '-f', file]]) {
+      const result = await runCli([...args, '--local', '--data-dir', unsafe], env);
+      assert.equal(result.code, 1, `${args.join(' ')}: ${result.stdout}${result.stderr}`);
+      assert.match(result.stderr, new RegExp(`error: data dir ${unsafe} is writable by group and others \\(mode 0777\\).*run \`chmod 700 ${unsafe}\``), args.join(' '));
+      assert.doesNotMatch(result.stderr, /^\s+at /m, 'no stack trace');
+    }
+    const agent = await runCli(['agent', '-f', file, '--local', '--data-dir', unsafe], env);
+    assert.match(agent.stdout, new RegExp(`the data dir's parent ${parent} is writable by group and others \\(mode 0777, no sticky bit\\)`));
+    assert.deepEqual(await readdir(unsafe), [], 'nothing was written into it');
+    assert.equal((await projectContainers(project)).length, before, 'no container changed');
   });
 });

@@ -6,6 +6,7 @@ import { fleetRows, runFleet, type FleetResult } from './fleet.js';
 import { rolloutRows, runRolloutBench, type RolloutBenchResult } from './rollout.js';
 import { noopRows, runNoop, type NoopResult } from './noop-cycle.js';
 import { plannerRows, runPlanner, type PlannerResult } from './planner.js';
+import { renderRows, runRender, type RenderResult } from './render.js';
 import { peersRows, runPeers, type PeersResult } from './peers.js';
 import { runScale, scaleRows, type ScaleResult } from './scale.js';
 import { runSigning, signingRows, type SigningResult } from './signing.js';
@@ -14,7 +15,7 @@ import { InterruptedError, checkEngine, installInterruptHandler, throwIfInterrup
 
 /** The engine and the CPUs are shared: every result says how busy the machine was around it. */
 type Measured<T> = T & { readonly load_avg_1m: { readonly start: number; readonly end: number } };
-type BenchResult = Measured<ConvergeResult> | Measured<NoopResult> | Measured<PlannerResult> | Measured<FleetResult> | Measured<RolloutBenchResult> | Measured<ScaleResult> | Measured<PeersResult> | Measured<SigningResult> | Measured<CliResult>;
+type BenchResult = Measured<ConvergeResult> | Measured<NoopResult> | Measured<PlannerResult> | Measured<RenderResult> | Measured<FleetResult> | Measured<RolloutBenchResult> | Measured<ScaleResult> | Measured<PeersResult> | Measured<SigningResult> | Measured<CliResult>;
 
 async function measured<T>(body: () => T | Promise<T>): Promise<Measured<T>> {
   const start = loadavg()[0] ?? 0;
@@ -42,6 +43,10 @@ Benchmarks (they print figures and never assert timing):
                --services S       services (1-1000000, default 10000)
                --iterations I     measured iterations (1-100000, default 20)
                --warmup W         untimed iterations first (0-1000, default 2)
+  render     The human \`plan\` of a new fleet file on an empty host (a create and a start per service),
+             rendered only: the plan is made once per size, untimed; median ms and ms per 1000 actions.
+               --actions A[,A...] plan sizes in actions (even, 2-200000 each, default 1000,4000,20000)
+               --iterations I     measured renders per size (1-1000, default 5), after one warm-up
   fleet      A real nats-server and H agents (in this process) on the local engine: one apply of
              H x N containers until every host reports converged, next to one host converging
              the same H*N containers directly; then desired-state write -> status latency.
@@ -103,6 +108,7 @@ const OPTIONS = {
   iterations: { type: 'string' },
   warmup: { type: 'string' },
   services: { type: 'string' },
+  actions: { type: 'string' },
   hosts: { type: 'string' },
   latency: { type: 'string' },
   workers: { type: 'string' },
@@ -115,7 +121,7 @@ const OPTIONS = {
 type OptionName = keyof typeof OPTIONS;
 type Values = { [K in OptionName]?: (typeof OPTIONS)[K]['type'] extends 'boolean' ? boolean : string };
 
-const COMMANDS = ['converge', 'noop', 'planner', 'fleet', 'rollout', 'peers', 'scale', 'signing', 'cli', 'smoke', 'all'] as const;
+const COMMANDS = ['converge', 'noop', 'planner', 'render', 'fleet', 'rollout', 'peers', 'scale', 'signing', 'cli', 'smoke', 'all'] as const;
 type Command = (typeof COMMANDS)[number];
 
 /** The numeric options each benchmark accepts (json and help go with every one). */
@@ -123,6 +129,7 @@ const ALLOWED: Record<Command, readonly OptionName[]> = {
   converge: ['containers', 'parallelism', 'runs', 'breakdown'],
   noop: ['containers', 'iterations', 'warmup', 'parallelism', 'breakdown'],
   planner: ['services', 'iterations', 'warmup'],
+  render: ['actions', 'iterations'],
   fleet: ['hosts', 'containers', 'iterations'],
   rollout: ['hosts', 'containers', 'parallelism'],
   peers: ['containers', 'parallelism'],
@@ -200,6 +207,13 @@ async function run(command: Command, values: Values): Promise<BenchResult[]> {
       const options = { services: integer(values, 'services', 10_000, 1, 1_000_000), iterations: integer(values, 'iterations', 20, 1, 100_000), warmup: integer(values, 'warmup', 2, 0, 1000) };
       return [await measured(() => runPlanner(options))];
     }
+    case 'render': {
+      const sizes = integerList(values, 'actions', [1000, 4000, 20_000], 2, 200_000);
+      const odd = sizes.find((size) => size % 2 === 1);
+      if (odd !== undefined) throw new UsageError(`--actions ${odd}: expected an even count (a create and a start per service)`);
+      const options = { sizes, iterations: integer(values, 'iterations', 5, 1, 1000) };
+      return [await measured(() => runRender(options))];
+    }
     case 'fleet': {
       const options = { hosts: integer(values, 'hosts', 3, 1, 20), containers: integer(values, 'containers', 5, 1, 100), writes: integer(values, 'iterations', 30, 1, 10_000) };
       await checkEngine();
@@ -235,6 +249,7 @@ async function run(command: Command, values: Values): Promise<BenchResult[]> {
         () => measured(() => runConverge({ containers: 2, parallelism: 4, runs: 1, breakdown: true })),
         () => measured(() => runNoop({ containers: 2, iterations: 3, warmup: 1, parallelism: 4, breakdown: true })),
         () => measured(() => runPlanner({ services: 200, iterations: 3, warmup: 1 })),
+        () => measured(() => runRender({ sizes: [200], iterations: 2 })),
         () => measured(() => runFleet({ hosts: 1, containers: 1, writes: 2 })),
         () => measured(() => runRolloutBench({ hosts: 2, containers: 1, maxParallel: 1 })),
         () => measured(() => runPeers({ containers: 1, parallelism: 4 })),
@@ -266,6 +281,7 @@ const TITLES: Record<BenchResult['benchmark'], string> = {
   converge: 'converge: Hostwright runCycle vs raw dockerode create+start',
   noop: 'noop: cycles on a converged host',
   planner: 'planner: diff + plan + gates (pure, no Docker)',
+  render: 'render: the human plan of a new fleet file (rendering only, pure)',
   fleet: 'fleet: apply over NATS to H agents vs one host doing the same work',
   rollout: 'rollout: waves over NATS vs the sum of single-host replacements per wave',
   peers: 'peers: Hostwright vs raw dockerode, docker-compose and Docker Swarm on one engine',
@@ -282,6 +298,8 @@ function rowsOf(result: BenchResult): [string, string][] {
       return noopRows(result);
     case 'planner':
       return plannerRows(result);
+    case 'render':
+      return renderRows(result);
     case 'fleet':
       return fleetRows(result);
     case 'rollout':
@@ -323,7 +341,7 @@ async function main(argv: readonly string[]): Promise<number> {
     return 0;
   }
   // Benchmarks that make containers stop and clean up on Ctrl-C; the pure ones just exit.
-  if (command !== 'planner' && command !== 'signing') installInterruptHandler();
+  if (command !== 'planner' && command !== 'render' && command !== 'signing') installInterruptHandler();
   let results: BenchResult[];
   try {
     results = await run(command, values);

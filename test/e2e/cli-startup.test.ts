@@ -35,7 +35,7 @@ describe('hostwright CLI loads only what the command it runs needs', () => {
     }
   });
 
-  it('an unchanged apply --local loads Docker and the journal but no NATS client, metrics, tables, SSH or gRPC', async () => {
+  it('an unchanged apply --local loads Docker and the journal but no NATS client, metrics, table widths, SSH or gRPC', async () => {
     const converge = await runCli(['apply', '--local', '-f', file], env);
     assert.equal(converge.code, 0, converge.stdout + converge.stderr);
     const traced = await runCliTracingModules(['apply', '--local', '-f', file], env);
@@ -43,7 +43,7 @@ describe('hostwright CLI loads only what the command it runs needs', () => {
     assert.match(traced.stdout, /Already converged: nothing to do\./);
     // The trace sees what the command does need: an empty trace must not pass.
     for (const needed of ['dockerode', 'docker-modem', 'level', 'yaml', 'zod']) assert.ok(traced.packages.includes(needed), `${needed} not in ${traced.packages.join(', ')}`);
-    const unneeded = traced.packages.filter((name) => name.startsWith('@nats-io/') || name.startsWith('@grpc/') || ['prom-client', 'cli-table3', 'ssh2', 'protobufjs'].includes(name));
+    const unneeded = traced.packages.filter((name) => name.startsWith('@nats-io/') || name.startsWith('@grpc/') || ['prom-client', 'string-width', 'ssh2', 'protobufjs'].includes(name));
     assert.deepEqual(unneeded, []);
   });
 });

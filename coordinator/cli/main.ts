@@ -12,6 +12,7 @@ import { registerRollback } from './commands/rollback.js';
 import { registerRollout } from './commands/rollout.js';
 import { registerStatus } from './commands/status.js';
 import { EXIT } from './exit-codes.js';
+import { printable } from './render/printable.js';
 
 const program = new Command('hostwright')
   .description('Hostwright: declare containers, plan the change, apply it deterministically and crash-safely.')
@@ -39,8 +40,9 @@ try {
     const prefix = error instanceof InvalidInputError ? 'error' : error instanceof HostwrightError ? 'error' : 'unexpected error';
     // The server refused a subject to these credentials: a host's creds used for a coordinator command, say.
     const denied = /Permissions Violation/.test(errorMessage(error)) ? ' (the NATS user of --creds may not do this; coordinator commands need the coordinator\'s credentials)' : '';
-    process.stderr.write(`${denied ? 'error' : prefix}: ${errorMessage(error)}${denied}\n`);
-    if (process.env.HOSTWRIGHT_DEBUG && error instanceof Error) process.stderr.write(`${error.stack ?? ''}\n`);
+    // A message may quote a host, NATS or Docker: shown printable, keeping the lines of a multi-line one.
+    process.stderr.write(`${denied ? 'error' : prefix}: ${printable(errorMessage(error), { multiline: true })}${denied}\n`);
+    if (process.env.HOSTWRIGHT_DEBUG && error instanceof Error) process.stderr.write(`${printable(error.stack ?? '', { multiline: true })}\n`);
     process.exitCode = EXIT.error;
   }
 }

@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { chmod, mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Journal } from '../../agent/store/journal.js';
 import { uniqueName } from '../lib/builders.js';
 import { runCli } from '../lib/cli.js';
 import { docker, projectContainers, removeProject } from '../lib/docker-harness.js';
@@ -103,6 +104,26 @@ describe('hostwright CLI, local mode (real Docker)', () => {
     assert.ok(lines.every((event) => event.type === 'restarted' && event.schema === 'hostwright.event/v1' && event.correlationID.length > 0));
     const none = await runCli(['events', '--local', '--since', '0s', '--json'], env);
     assert.equal(none.stdout.trim(), '');
+  });
+
+  it('an event message with escape sequences is printed escaped: it cannot rewrite the screen', async () => {
+    const journal = await Journal.open(env.HOSTWRIGHT_DATA_DIR as string);
+    try {
+      await journal.appendEvents([{ id: uniqueName('evt'), type: 'failed', severity: 'error', hostId: 'h1', project: `${project}-hostile`, message: 'disk full\u001b[2K\u001b[1A\rall converged\u001b]0;pwned\u0007\u202e', timestamp: new Date().toISOString(), correlationID: 'c0ffee00-hostile' }]);
+    } finally {
+      await journal.close();
+    }
+    const text = await runCli(['events', '--local', '--project', `${project}-hostile`], env);
+    assert.equal(text.code, 0, text.stderr);
+    assert.ok(text.stdout.includes('disk full\\x1b[2K\\x1b[1A\\rall converged\\x1b]0;pwned\\x07\\u202e'), text.stdout);
+    assert.ok(!['\u001b', '\u0007', '\r', '\u202e'].some((raw) => text.stdout.includes(raw)), 'a raw control character reached the terminal');
+  });
+
+  it('an error message quoting a file name with escape sequences is printed escaped', async () => {
+    const result = await runCli(['plan', '-f', join(dir, 'x\u001b[2K\u009bmissing.yaml'), '--local'], env);
+    assert.equal(result.code, 1);
+    assert.match(result.stderr, /fleet file not found: .*x\\x1b\[2K\\x9bmissing\.yaml/);
+    assert.ok(!result.stderr.includes('\u001b') && !result.stderr.includes('\u009b'), 'a raw control character reached the terminal');
   });
 
   it('a safety gate blocks with exit code 3 and says why', async () => {

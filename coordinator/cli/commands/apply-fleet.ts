@@ -7,6 +7,7 @@ import { collectPlans, type HostPlan } from '../fleet/fleet-plan.js';
 import { targetsFor, withFleet } from '../fleet/fleet-session.js';
 import type { FleetTarget } from '../options.js';
 import { parseTimeout } from '../parse.js';
+import { hostProgressLine, stalePlanMessage, unansweredHostLine, wouldBlockLine, writtenLine } from '../render/apply-view.js';
 import type { ApplyOptions } from './apply.js';
 
 /** `apply` in fleet mode: writes each host's desired state over NATS, optionally waits for convergence. */
@@ -27,7 +28,7 @@ async function applyFleet(client: FleetClient, planFile: string | undefined, opt
     const saved = await readSavedPlan(planFile);
     const stale = await stalePlanReasons(client, saved, answerMs);
     if (stale.length > 0) {
-      process.stderr.write(`error: the saved plan is stale; nothing was applied:\n${stale.map((reason) => `  ${reason}`).join('\n')}\nMake a new plan with \`hostwright plan -f <fleet.yaml> --out ${planFile}\`.\n`);
+      process.stderr.write(stalePlanMessage(stale, planFile));
       process.exitCode = EXIT.error;
       return;
     }
@@ -44,16 +45,16 @@ async function applyFleet(client: FleetClient, planFile: string | undefined, opt
     plans = await collectPlans(client, targets, correlationID, answerMs);
   }
   for (const { target, plan, error } of plans) {
-    if (error) say(`${target.hostId}: ${error}`);
-    else if (plan && plan.blocked.length > 0) say(`${target.hostId}: would block: ${plan.blocked.map((b) => `[${b.gate}] ${b.message}`).join('; ')}`);
+    if (error) say(unansweredHostLine(target.hostId, error));
+    else if (plan && plan.blocked.length > 0) say(wouldBlockLine(target.hostId, plan.blocked));
   }
   const written = await writeTargets(client, plans);
-  say(written.length === 0 ? 'Already converged: nothing to do.' : `Wrote desired state for ${written.length} host(s): ${written.map((w) => `${w.hostId} r${w.document.revision}`).join(', ')} (correlation ${correlationID})`);
+  say(writtenLine(written.map((w) => ({ hostId: w.hostId, revision: w.document.revision })), correlationID));
   if (!options.wait || written.length === 0) {
     if (options.json) process.stdout.write(`${JSON.stringify({ schema: 'hostwright.fleetapply/v1', correlationID, written: written.map((w) => ({ hostId: w.hostId, revision: w.document.revision })) }, null, 2)}\n`);
     return;
   }
-  const final = await waitForHosts(client, written, timeoutMs, (hostId, state, detail) => say(`  ${hostId.padEnd(12)} ${state.padEnd(10)} ${detail}`));
+  const final = await waitForHosts(client, written, timeoutMs, (hostId, state, detail) => say(hostProgressLine(hostId, state, detail)));
   const counts = new Map<HostProgress, number>();
   for (const state of final.values()) counts.set(state, (counts.get(state) ?? 0) + 1);
   say(`\n${[...counts.entries()].map(([state, count]) => `${count} ${state}`).join(', ')}.`);

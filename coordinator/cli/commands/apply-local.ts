@@ -1,11 +1,10 @@
 import { randomUUID } from 'node:crypto';
-import { describeAction } from '../../../agent/core/actions.js';
 import { planReport } from '../../../agent/plan-report.js';
-import type { CycleProgress } from '../../../agent/reconciler.js';
 import { loadFleetFile } from '../../fleet-file.js';
 import { EXIT } from '../exit-codes.js';
 import { desiredFromFleet, openLocalHost } from '../local-host.js';
 import { usePrivateUmask } from '../private-umask.js';
+import { actionProgressLine } from '../render/apply-view.js';
 import { renderPlan } from '../render/plan-view.js';
 import { statusJson } from '../render/status-view.js';
 import type { ApplyOptions } from './apply.js';
@@ -27,7 +26,7 @@ export async function applyLocal(file: string, options: ApplyOptions): Promise<v
       if (!options.json && line !== '') process.stdout.write(`${line}\n`);
     };
     say(changed ? `${fleet.project}: desired revision ${document.revision}${previous ? ` (was ${previous.revision})` : ''}` : `${fleet.project}: desired revision ${document.revision} (unchanged)`);
-    const report = await host.reconciler.runCycle({ explicit: true, correlationID, onProgress: (progress) => say(progressLine(progress)) });
+    const report = await host.reconciler.runCycle({ explicit: true, correlationID, onProgress: (progress) => say(actionProgressLine(progress)) });
     if (options.json) {
       process.stdout.write(`${JSON.stringify({ schema: 'hostwright.apply/v1', correlationID, plan: planReport(report), results: report.results.map((r) => ({ actionId: r.action.id, kind: r.action.kind, outcome: r.outcome, message: r.message, containerId: r.containerId ?? null, durationMs: r.durationMs })), status: report.status ? statusJson(report.status) : null }, null, 2)}\n`);
     } else if (report.blocks.length > 0) {
@@ -48,19 +47,5 @@ export async function applyLocal(file: string, options: ApplyOptions): Promise<v
     }
   } finally {
     await host.close();
-  }
-}
-
-function progressLine(progress: CycleProgress): string {
-  switch (progress.type) {
-    case 'planned':
-      return progress.runnable.length === 0 ? '' : `Plan: ${progress.runnable.length} action(s)`;
-    case 'action-started':
-      return `  ${progress.action.id.padEnd(4)} ${describeAction(progress.action)} ...`;
-    case 'action-finished': {
-      const { report } = progress;
-      const mark = report.outcome === 'failed' ? 'FAILED' : report.outcome === 'already' ? 'already' : 'done';
-      return `  ${report.action.id.padEnd(4)} ${mark}: ${report.message} (${report.durationMs} ms)`;
-    }
   }
 }

@@ -9,7 +9,8 @@ import { EXIT } from '../exit-codes.js';
 import { targetsFor, withFleet } from '../fleet/fleet-session.js';
 import { modeOf } from '../options.js';
 import { parseTimeout } from '../parse.js';
-import { renderRollout, rolloutProgressLines } from '../render/rollout-view.js';
+import { printable } from '../render/printable.js';
+import { renderRollout, renderRolloutList, renderRolloutStart, rolloutProgressLines } from '../render/rollout-view.js';
 import type { RolloutChange, RolloutCommandOptions } from './rollout.js';
 
 const POLL_MS = 500;
@@ -75,7 +76,7 @@ export async function listRollouts(options: { nats?: string; json?: boolean }): 
   await withFleet(mode, async (client) => {
     const states = await new RolloutStore(client).list();
     if (options.json) process.stdout.write(`${JSON.stringify({ schema: 'hostwright.rollouts/v1', rollouts: states.map(maskedRollout) }, null, 2)}\n`);
-    else process.stdout.write(states.length === 0 ? 'No rollouts.\n' : `${states.map((s) => `${s.id}  ${s.project}  ${s.status}  wave ${Math.min(s.currentWave + 1, s.waves.length)}/${s.waves.length}  ${s.createdAt}`).join('\n')}\n`);
+    else process.stdout.write(`${renderRolloutList(states)}\n`);
   });
 }
 
@@ -104,7 +105,7 @@ export async function changeRollout(name: RolloutChange, id: string, options: { 
 /** Drives the rollout with progress lines; the exit code says whether the whole fleet is on the new revision. */
 async function follow(client: FleetClient, store: RolloutStore, state: RolloutState, options: { json?: boolean; detach?: boolean }): Promise<void> {
   const say = (line: string) => process.stdout.write(options.json ? `${JSON.stringify({ progress: line, rollout: state.id })}\n` : `${line}\n`);
-  say(`rollout ${state.id}: ${state.waves.length} wave(s): ${state.waves.map((wave, i) => `${i + 1}:[${wave.join(',')}]`).join(' ')} (correlation ${state.correlationID})`);
+  say(renderRolloutStart(state));
   if (options.detach) return;
   const abort = new AbortController();
   process.once('SIGINT', () => abort.abort());
@@ -112,7 +113,7 @@ async function follow(client: FleetClient, store: RolloutStore, state: RolloutSt
     pollMs: POLL_MS,
     signal: abort.signal,
     onStep: (next, previous) => rolloutProgressLines(next, previous).forEach(say),
-    onUnanswered: (error) => say(`NATS did not answer (${errorMessage(error)}); trying again`),
+    onUnanswered: (error) => say(`NATS did not answer (${printable(errorMessage(error))}); trying again`),
   });
   process.stdout.write(options.json ? `${JSON.stringify(maskedRollout(final))}\n` : `\n${renderRollout(final)}\n`);
   if (final.status !== 'succeeded') process.exitCode = EXIT.error;

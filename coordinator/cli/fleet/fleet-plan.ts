@@ -4,6 +4,7 @@ import { hostDesiredSchema } from '../../../shared/host-desired.js';
 import { maskServices } from '../../../shared/secret-env.js';
 import { planReportSchema, type PlanReport } from '../../../shared/plan-report.js';
 import { renderPlan } from '../render/plan-view.js';
+import { printable } from '../render/printable.js';
 import type { FleetClient } from '../../fleet-client.js';
 import type { HostTarget } from '../../fleet-targets.js';
 
@@ -61,11 +62,11 @@ export async function writeSavedPlan(path: string, plan: SavedPlan): Promise<voi
 }
 
 export function renderFleetPlan(project: string, plans: readonly HostPlan[]): string {
-  if (plans.length === 0) return `Project ${project}: no host is placed (no registered host matches; see \`hostwright hosts\`).`;
+  if (plans.length === 0) return `Project ${printable(project)}: no host is placed (no registered host matches; see \`hostwright hosts\`).`;
   const sections = plans.map(({ target, plan, error }) => {
     const revision = target.changed ? `desired r${target.document.revision} (new)` : `desired r${target.document.revision} (unchanged)`;
-    const header = `=== ${target.hostId} · ${revision}`;
-    return error ? `${header}\n${target.hostId}: ${error}` : `${header}\n${renderPlan(plan as PlanReport)}`;
+    const header = `=== ${printable(target.hostId)} · ${revision}`;
+    return error ? `${header}\n${printable(target.hostId)}: ${printable(error)}` : `${header}\n${renderPlan(plan as PlanReport)}`;
   });
   const changing = plans.filter((p) => p.plan?.changes).length;
   const silent = plans.filter((p) => p.error).length;

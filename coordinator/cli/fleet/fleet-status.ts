@@ -1,5 +1,6 @@
 import type { HostReport } from '../../../shared/host-report.js';
 import type { HostRegistration, StatusReport } from '../../../shared/wire.js';
+import { printable } from '../render/printable.js';
 import { renderTable } from '../render/table.js';
 import { ago, isStale } from './fleet-session.js';
 
@@ -40,6 +41,7 @@ export function fleetStatus(hosts: readonly HostReport<HostRegistration>[], repo
     });
 }
 
+/** The fleet as one table (cells shown printable by renderTable) and the hosts' refusals under it. */
 export function renderFleetStatus(hosts: readonly FleetHostStatus[], now = Date.now()): string {
   if (hosts.length === 0) return 'No hosts have registered yet: start an agent with `hostwright agent --host-id ID --nats URL`.';
   const rows: string[][] = [];
@@ -59,11 +61,11 @@ export function renderFleetStatus(hosts: readonly FleetHostStatus[], now = Date.
   const table = renderTable(['HOST', 'SEEN', 'PROJECT', 'DESIRED', 'APPLIED', 'CONVERGED', 'INSTANCES', 'HEALTH', 'DRIFT'], rows);
   // Refusals and unsigned mode concern the host, not one row: listed under the table.
   const notes = hosts.flatMap((host) => [
-    ...host.refused.map((refusal) => `${host.hostId}: REFUSED its ${refusal.report} report: ${refusal.reason}`),
-    ...(host.status?.acceptsUnsigned ? [`${host.hostId}: INSECURE, runs with --allow-unsigned (accepts desired state nobody signed)`] : []),
-    ...(host.status?.refusedDesired ?? []).map((refusal) => `${host.hostId}: REFUSED desired state on ${refusal.key} at ${refusal.refusedAt}: ${refusal.reason}`),
+    ...host.refused.map((refusal) => `${printable(host.hostId)}: REFUSED its ${refusal.report} report: ${printable(refusal.reason)}`),
+    ...(host.status?.acceptsUnsigned ? [`${printable(host.hostId)}: INSECURE, runs with --allow-unsigned (accepts desired state nobody signed)`] : []),
+    ...(host.status?.refusedDesired ?? []).map((refusal) => `${printable(host.hostId)}: REFUSED desired state on ${printable(refusal.key)} at ${printable(refusal.refusedAt)}: ${printable(refusal.reason)}`),
   ]);
-  const unverified = hosts.some((host) => host.trust === 'unverified') ? [`Reports of ${hosts.filter((host) => host.trust === 'unverified').map((host) => host.hostId).join(', ')} are not verified (no fleet-auth.json with their keys: pass --fleet-auth DIR).`] : [];
+  const unverified = hosts.some((host) => host.trust === 'unverified') ? [`Reports of ${hosts.filter((host) => host.trust === 'unverified').map((host) => printable(host.hostId)).join(', ')} are not verified (no fleet-auth.json with their keys: pass --fleet-auth DIR).`] : [];
   const all = [...notes, ...unverified];
   return all.length > 0 ? `${table}\n\n${all.join('\n')}` : table;
 }

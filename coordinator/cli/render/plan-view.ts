@@ -1,5 +1,6 @@
 import type { Action } from '../../../agent/core/actions.js';
 import type { PlanReport } from '../../../shared/plan-report.js';
+import { printable } from './printable.js';
 import { renderTable, shortId } from './table.js';
 
 const DIFF_SYMBOL: Record<PlanReport['diff'][number]['kind'], string> = {
@@ -14,14 +15,14 @@ const DIFF_SYMBOL: Record<PlanReport['diff'][number]['kind'], string> = {
   'in-sync': ' ',
 };
 
-/** The human plan: diff, ordered actions, gates that would block, drift. */
+/** The human plan: diff, ordered actions, gates that would block, drift; what the host reported is shown printable. */
 export function renderPlan(json: PlanReport): string {
   const lines: string[] = [];
-  const revisions = json.projects.map((p) => `${p.project} r${p.revision}`).join(', ') || 'no desired state';
-  lines.push(`Host ${json.hostId} · ${revisions} · observed ${json.observedAt}`);
+  const revisions = json.projects.map((p) => `${printable(p.project)} r${p.revision}`).join(', ') || 'no desired state';
+  lines.push(`Host ${printable(json.hostId)} · ${revisions} · observed ${printable(json.observedAt)}`);
   if (json.diff.length > 0) {
     lines.push('', 'Diff:');
-    for (const entry of json.diff) lines.push(`  ${DIFF_SYMBOL[entry.kind]} ${entry.name.padEnd(28)} ${entry.detail}`);
+    for (const entry of json.diff) lines.push(`  ${DIFF_SYMBOL[entry.kind]} ${printable(entry.name).padEnd(28)} ${printable(entry.detail)}`);
   }
   if (json.actions.length > 0) {
     lines.push('', `Plan (${json.actions.length} action${json.actions.length === 1 ? '' : 's'}, in order):`);
@@ -29,12 +30,12 @@ export function renderPlan(json: PlanReport): string {
   }
   if (json.blocked.length > 0) {
     lines.push('', 'Would block because:');
-    for (const block of json.blocked) lines.push(`  [${block.gate}] ${block.project}: ${block.message}`);
+    for (const block of json.blocked) lines.push(`  [${block.gate}] ${printable(block.project)}: ${printable(block.message)}`);
   }
   const reported = json.drift.filter((d) => d.action === 'report');
   if (reported.length > 0) {
     lines.push('', 'Drift reported (policy "report"; an explicit apply repairs it):');
-    for (const finding of reported) lines.push(`  ${finding.message}`);
+    for (const finding of reported) lines.push(`  ${printable(finding.message)}`);
   }
   lines.push('', json.actions.length === 0 ? 'No changes: the host is converged.' : summary(json.actions));
   return lines.join('\n');

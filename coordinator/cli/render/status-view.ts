@@ -1,4 +1,5 @@
 import type { HostStatus } from '../../../shared/host-status.js';
+import { printable } from './printable.js';
 import { renderTable, shortId } from './table.js';
 
 /** The `status --json` document (schema "hostwright.status/v1", see docs/json.md). */
@@ -6,24 +7,25 @@ export function statusJson(status: HostStatus) {
   return { schema: 'hostwright.status/v1' as const, ...status };
 }
 
+/** A host's status for a person; every name, id and reason in it comes from the host and is shown printable. */
 export function renderStatus(status: HostStatus): string {
-  const lines: string[] = [`Host ${status.hostId} · observed ${status.observedAt}`];
+  const lines: string[] = [`Host ${printable(status.hostId)} · observed ${printable(status.observedAt)}`];
   if (status.acceptsUnsigned) lines.push('INSECURE: this agent runs with --allow-unsigned and accepts desired state nobody signed');
-  for (const refusal of status.refusedDesired ?? []) lines.push(`REFUSED desired state on ${refusal.key} at ${refusal.refusedAt}: ${refusal.reason} (keeping the last good state)`);
+  for (const refusal of status.refusedDesired ?? []) lines.push(`REFUSED desired state on ${printable(refusal.key)} at ${printable(refusal.refusedAt)}: ${printable(refusal.reason)} (keeping the last good state)`);
   if (status.projects.length === 0) lines.push('', 'No desired state yet: run `hostwright apply -f fleet.yaml --local`.');
   for (const project of status.projects) {
     const applied = project.appliedRevision === undefined ? 'never applied' : `applied r${project.appliedRevision}`;
     const state = project.converged ? 'converged' : `NOT converged (${project.pendingActions} pending action${project.pendingActions === 1 ? '' : 's'})`;
-    lines.push('', `${project.project}  desired r${project.desiredRevision} · ${applied} · ${state}`);
-    if (project.rejected) lines.push(`  REJECTED r${project.rejected.revision}: ${project.rejected.reason}`);
+    lines.push('', `${printable(project.project)}  desired r${project.desiredRevision} · ${applied} · ${state}`);
+    if (project.rejected) lines.push(`  REJECTED r${project.rejected.revision}: ${printable(project.rejected.reason)}`);
     if (project.instances.length > 0) {
       const rows = project.instances.map((i) => [i.name, i.state, i.health, i.drift.length > 0 ? i.drift.join(',') : '-', shortId(i.containerId)]);
       lines.push(indent(renderTable(['NAME', 'STATE', 'HEALTH', 'DRIFT', 'CONTAINER'], rows)));
     } else {
       lines.push('  (no instances desired)');
     }
-    for (const block of project.blocked) lines.push(`  BLOCKED [${block.gate}] ${block.message}`);
-    for (const container of project.unowned) lines.push(`  UNOWNED ${container.name} [${shortId(container.containerId)}]: ${container.reason}`);
+    for (const block of project.blocked) lines.push(`  BLOCKED [${block.gate}] ${printable(block.message)}`);
+    for (const container of project.unowned) lines.push(`  UNOWNED ${printable(container.name)} [${printable(shortId(container.containerId))}]: ${printable(container.reason)}`);
   }
   return lines.join('\n');
 }

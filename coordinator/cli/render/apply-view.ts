@@ -1,0 +1,45 @@
+import { describeAction } from '../../../agent/core/actions.js';
+import type { CycleProgress } from '../../../agent/reconciler.js';
+import type { GateBlock } from '../../../shared/host-status.js';
+import { printable } from './printable.js';
+
+/** `apply --local`: one line as an action starts or ends ('' for none); names, images and Docker's answers are shown printable. */
+export function actionProgressLine(progress: CycleProgress): string {
+  switch (progress.type) {
+    case 'planned':
+      return progress.runnable.length === 0 ? '' : `Plan: ${progress.runnable.length} action(s)`;
+    case 'action-started':
+      return `  ${progress.action.id.padEnd(4)} ${printable(describeAction(progress.action))} ...`;
+    case 'action-finished': {
+      const { report } = progress;
+      const mark = report.outcome === 'failed' ? 'FAILED' : report.outcome === 'already' ? 'already' : 'done';
+      return `  ${report.action.id.padEnd(4)} ${mark}: ${printable(report.message)} (${report.durationMs} ms)`;
+    }
+  }
+}
+
+/** `apply` in fleet mode: a host that did not answer its plan request. */
+export function unansweredHostLine(hostId: string, error: string): string {
+  return `${printable(hostId)}: ${printable(error)}`;
+}
+
+/** `apply` in fleet mode: a host whose plan a safety gate would block. */
+export function wouldBlockLine(hostId: string, blocked: readonly GateBlock[]): string {
+  return `${printable(hostId)}: would block: ${blocked.map((b) => `[${b.gate}] ${printable(b.message)}`).join('; ')}`;
+}
+
+/** `apply` in fleet mode: the hosts whose desired state was written. */
+export function writtenLine(written: readonly { readonly hostId: string; readonly revision: number }[], correlationID: string): string {
+  if (written.length === 0) return 'Already converged: nothing to do.';
+  return `Wrote desired state for ${written.length} host(s): ${written.map((w) => `${printable(w.hostId)} r${w.revision}`).join(', ')} (correlation ${printable(correlationID)})`;
+}
+
+/** `apply --wait`: one line per change of a host's progress. */
+export function hostProgressLine(hostId: string, state: string, detail: string): string {
+  return `  ${printable(hostId).padEnd(12)} ${state.padEnd(10)} ${printable(detail)}`;
+}
+
+/** `apply plan.json` refused: why each host's part of the saved plan no longer holds. */
+export function stalePlanMessage(reasons: readonly string[], planFile: string): string {
+  return `error: the saved plan is stale; nothing was applied:\n${reasons.map((reason) => `  ${printable(reason)}`).join('\n')}\nMake a new plan with \`hostwright plan -f <fleet.yaml> --out ${printable(planFile)}\`.\n`;
+}

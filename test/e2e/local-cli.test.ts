@@ -117,6 +117,11 @@ describe('hostwright CLI, local mode (real Docker)', () => {
     assert.equal(text.code, 0, text.stderr);
     assert.ok(text.stdout.includes('disk full\\x1b[2K\\x1b[1A\\rall converged\\x1b]0;pwned\\x07\\u202e'), text.stdout);
     assert.ok(!['\u001b', '\u0007', '\r', '\u202e'].some((raw) => text.stdout.includes(raw)), 'a raw control character reached the terminal');
+    // --json keeps the value: JSON escapes each character, a parser gets the message back as it was.
+    const json = await runCli(['events', '--local', '--json', '--project', `${project}-hostile`], env);
+    const [event] = json.stdout.trim().split('\n').map((line) => JSON.parse(line) as { message: string });
+    assert.equal(event?.message, 'disk full\u001b[2K\u001b[1A\rall converged\u001b]0;pwned\u0007\u202e');
+    assert.ok(!['\u001b', '\u0007', '\r', '\u202e'].some((raw) => json.stdout.includes(raw)), 'a raw control character reached the terminal');
   });
 
   it('an error message quoting a file name with escape sequences is printed escaped', async () => {

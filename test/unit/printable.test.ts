@@ -1,11 +1,11 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { printable } from '../../coordinator/cli/render/printable.js';
+import { printable, printableJson } from '../../coordinator/cli/render/printable.js';
 
 // Written out by range, independently of the implementation's Unicode classes: what must never reach a terminal raw.
 // eslint-disable-next-line no-control-regex -- control characters are what this test looks for
-const CONTROL_OR_INVISIBLE = /[\u0000-\u001f\u007f-\u009f\u00ad\u061c\u180e\u200b-\u200f\u2028-\u202e\u2060-\u2064\u2066-\u206f\ufeff\ufff9-\ufffb]|\udb40[\udc00-\udc7f]/;
+const CONTROL_OR_INVISIBLE = /[\u0000-\u001f\u007f-\u009f\u00ad\u061c\u180e\u200b-\u200f\u2028-\u202e\u2060-\u2064\u2066-\u206f\ufeff\ufff9-\ufffb]|\udb40[\udc01\udc20-\udc7f]/;
 const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
 const isShown = (text: string) => !CONTROL_OR_INVISIBLE.test(text) && !LONE_SURROGATE.test(text);
 
@@ -53,5 +53,30 @@ describe('printable', () => {
   it('property: printable text comes back unchanged, and an escaped value is not escaped again', () => {
     fc.assert(fc.property(fc.string({ unit: 'grapheme', maxLength: 40 }).filter(isShown), (text) => printable(text) === text), { numRuns: 2000 });
     fc.assert(fc.property(fc.string({ unit: 'binary', maxLength: 40 }), (text) => printable(printable(text)) === printable(text)), { numRuns: 2000 });
+  });
+});
+
+describe('printableJson', () => {
+  it('writes the characters JSON.stringify leaves raw (DEL, C1, bidi, zero-width, separators) as \\u escapes', () => {
+    const value = { message: 'a\u007f\u009b31m\u202eb\u200b\ufeff\u2028\u{e0041}', escaped: '\u001b[2K\n' };
+    assert.equal(JSON.stringify(value).includes('\u009b'), true, 'JSON.stringify leaves an 8-bit CSI raw');
+    assert.equal(printableJson(value), '{"message":"a\\u007f\\u009b31m\\u202eb\\u200b\\ufeff\\u2028\\udb40\\udc41","escaped":"\\u001b[2K\\n"}');
+  });
+
+  it('keeps the indentation of JSON.stringify and, for plain values, its exact text', () => {
+    const value = { schema: 'hostwright.plan/v1', hosts: ['h1', '東京'], n: 1 };
+    assert.equal(printableJson(value, 2), JSON.stringify(value, null, 2));
+  });
+
+  it('property: parses to the same value, and holds no raw control or invisible character but its own line breaks', () => {
+    const value = fc.dictionary(fc.string({ unit: 'binary', maxLength: 8 }), fc.oneof(fc.string({ unit: 'binary', maxLength: 30 }), fc.array(fc.string({ unit: 'binary', maxLength: 10 }), { maxLength: 3 })), { maxKeys: 4 });
+    fc.assert(
+      fc.property(value, fc.constantFrom(undefined, 2), (document, indent) => {
+        const json = printableJson(document, indent);
+        assert.deepEqual(JSON.parse(json), JSON.parse(JSON.stringify(document)));
+        return isShown(json.replaceAll('\n', ''));
+      }),
+      { numRuns: 1000 },
+    );
   });
 });

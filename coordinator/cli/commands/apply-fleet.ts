@@ -9,6 +9,7 @@ import type { FleetTarget } from '../options.js';
 import { parseTimeout } from '../parse.js';
 import { hostProgressLine, stalePlanMessage, unansweredHostLine, wouldBlockLine, writtenLine } from '../render/apply-view.js';
 import type { ApplyOptions } from './apply.js';
+import { printableJson } from '../render/printable.js';
 
 /** `apply` in fleet mode: writes each host's desired state over NATS, optionally waits for convergence. */
 export async function applyToFleet(target: FleetTarget, planFile: string | undefined, options: ApplyOptions): Promise<void> {
@@ -51,14 +52,14 @@ async function applyFleet(client: FleetClient, planFile: string | undefined, opt
   const written = await writeTargets(client, plans);
   say(writtenLine(written.map((w) => ({ hostId: w.hostId, revision: w.document.revision })), correlationID));
   if (!options.wait || written.length === 0) {
-    if (options.json) process.stdout.write(`${JSON.stringify({ schema: 'hostwright.fleetapply/v1', correlationID, written: written.map((w) => ({ hostId: w.hostId, revision: w.document.revision })) }, null, 2)}\n`);
+    if (options.json) process.stdout.write(`${printableJson({ schema: 'hostwright.fleetapply/v1', correlationID, written: written.map((w) => ({ hostId: w.hostId, revision: w.document.revision })) }, 2)}\n`);
     return;
   }
   const final = await waitForHosts(client, written, timeoutMs, (hostId, state, detail) => say(hostProgressLine(hostId, state, detail)));
   const counts = new Map<HostProgress, number>();
   for (const state of final.values()) counts.set(state, (counts.get(state) ?? 0) + 1);
   say(`\n${[...counts.entries()].map(([state, count]) => `${count} ${state}`).join(', ')}.`);
-  if (options.json) process.stdout.write(`${JSON.stringify({ schema: 'hostwright.fleetapply/v1', correlationID, hosts: [...final.entries()].map(([hostId, state]) => ({ hostId, state })) }, null, 2)}\n`);
+  if (options.json) process.stdout.write(`${printableJson({ schema: 'hostwright.fleetapply/v1', correlationID, hosts: [...final.entries()].map(([hostId, state]) => ({ hostId, state })) }, 2)}\n`);
   const states = [...final.values()];
   if (states.every((state) => state === 'converged')) return;
   process.exitCode = states.some((state) => state === 'blocked') && states.every((state) => state === 'converged' || state === 'blocked') ? EXIT.blocked : EXIT.error;

@@ -8,6 +8,7 @@ import { actionProgressLine } from '../render/apply-view.js';
 import { renderPlan } from '../render/plan-view.js';
 import { statusJson } from '../render/status-view.js';
 import type { ApplyOptions } from './apply.js';
+import { printableJson } from '../render/printable.js';
 
 /** `apply --local`: one explicit reconcile cycle of this machine against the fleet file. */
 export async function applyLocal(file: string, options: ApplyOptions): Promise<void> {
@@ -28,7 +29,7 @@ export async function applyLocal(file: string, options: ApplyOptions): Promise<v
     say(changed ? `${fleet.project}: desired revision ${document.revision}${previous ? ` (was ${previous.revision})` : ''}` : `${fleet.project}: desired revision ${document.revision} (unchanged)`);
     const report = await host.reconciler.runCycle({ explicit: true, correlationID, onProgress: (progress) => say(actionProgressLine(progress)) });
     if (options.json) {
-      process.stdout.write(`${JSON.stringify({ schema: 'hostwright.apply/v1', correlationID, plan: planReport(report), results: report.results.map((r) => ({ actionId: r.action.id, kind: r.action.kind, outcome: r.outcome, message: r.message, containerId: r.containerId ?? null, durationMs: r.durationMs })), status: report.status ? statusJson(report.status) : null }, null, 2)}\n`);
+      process.stdout.write(`${printableJson({ schema: 'hostwright.apply/v1', correlationID, plan: planReport(report), results: report.results.map((r) => ({ actionId: r.action.id, kind: r.action.kind, outcome: r.outcome, message: r.message, containerId: r.containerId ?? null, durationMs: r.durationMs })), status: report.status ? statusJson(report.status) : null }, 2)}\n`);
     } else if (report.blocks.length > 0) {
       say(`\n${renderPlan(planReport(report))}`);
     }

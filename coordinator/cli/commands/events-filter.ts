@@ -4,6 +4,7 @@ import { EVENT_TYPES } from '../../../shared/event-types.js';
 import type { HostwrightEvent } from '../../../shared/events.js';
 import { renderEvent } from '../render/events-view.js';
 import type { EventsOptions } from './events.js';
+import { printableJson } from '../render/printable.js';
 
 export interface EventFilter {
   readonly type: string | undefined;
@@ -33,7 +34,7 @@ export function parseFilter(options: EventsOptions): EventFilter {
 export function eventPrinter(filter: EventFilter, json: boolean): (event: HostwrightEvent, trust?: 'verified' | 'unverified') => void {
   return (event, trust) => {
     if (!matches(event, filter)) return;
-    process.stdout.write(json ? `${JSON.stringify({ schema: 'hostwright.event/v1', ...event, ...(trust ? { trust } : {}) })}\n` : `${renderEvent(event)}\n`);
+    process.stdout.write(json ? `${printableJson({ schema: 'hostwright.event/v1', ...event, ...(trust ? { trust } : {}) })}\n` : `${renderEvent(event)}\n`);
   };
 }
 

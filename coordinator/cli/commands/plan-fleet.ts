@@ -4,6 +4,7 @@ import { targetsFor, withFleet } from '../fleet/fleet-session.js';
 import type { FleetTarget } from '../options.js';
 import { parseTimeout } from '../parse.js';
 import type { PlanOptions } from './plan.js';
+import { printableJson } from '../render/printable.js';
 
 /** `plan` in fleet mode: every host plans its own desired document and answers over NATS. */
 export async function planFleet(target: FleetTarget, options: PlanOptions): Promise<void> {
@@ -14,7 +15,7 @@ export async function planFleet(target: FleetTarget, options: PlanOptions): Prom
     const plans = await collectPlans(client, targets, correlationID, timeoutMs);
     const saved = savedPlan(project, correlationID, plans);
     if (options.out) await writeSavedPlan(options.out, saved);
-    process.stdout.write(options.json ? `${JSON.stringify(saved, null, 2)}\n` : `${renderFleetPlan(project, plans)}\n${options.out ? `Saved to ${options.out}: apply it with \`hostwright apply ${options.out}\`.\n` : ''}`);
+    process.stdout.write(options.json ? `${printableJson(saved, 2)}\n` : `${renderFleetPlan(project, plans)}\n${options.out ? `Saved to ${options.out}: apply it with \`hostwright apply ${options.out}\`.\n` : ''}`);
     if (plans.some((p) => p.error)) process.exitCode = EXIT.error;
     else if (options.detailedExitcode && plans.some((p) => p.plan?.changes || p.target.changed)) process.exitCode = EXIT.changes;
   });

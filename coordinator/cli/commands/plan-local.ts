@@ -5,6 +5,7 @@ import { desiredFromFleet, openLocalHost } from '../local-host.js';
 import { renderPlan } from '../render/plan-view.js';
 import { usePrivateUmask } from '../private-umask.js';
 import type { PlanOptions } from './plan.js';
+import { printableJson } from '../render/printable.js';
 
 /** `plan --local`: a dry-run cycle of this machine against the fleet file. */
 export async function planLocal(options: PlanOptions): Promise<void> {
@@ -15,7 +16,7 @@ export async function planLocal(options: PlanOptions): Promise<void> {
   try {
     const { document } = await desiredFromFleet(host, fleet, options);
     const report = await host.reconciler.runCycle({ dryRun: true, explicit: true, candidate: [document] });
-    process.stdout.write(options.json ? `${JSON.stringify(planReport(report), null, 2)}\n` : `${renderPlan(planReport(report))}\n`);
+    process.stdout.write(options.json ? `${printableJson(planReport(report), 2)}\n` : `${renderPlan(planReport(report))}\n`);
     if (options.detailedExitcode && report.plan.actions.length > 0) process.exitCode = EXIT.changes;
   } finally {
     await host.close();

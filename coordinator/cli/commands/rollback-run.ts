@@ -12,6 +12,7 @@ import { withFleet } from '../fleet/fleet-session.js';
 import { modeOf } from '../options.js';
 import { renderRollout, rolloutProgressLines } from '../render/rollout-view.js';
 import type { RollbackOptions } from './rollback.js';
+import { printableJson } from '../render/printable.js';
 
 /** `rollback`: every host a rollout touched, or one host's project, back to its previous desired content. */
 export async function runRollback(options: RollbackOptions): Promise<void> {
@@ -40,7 +41,7 @@ async function rollbackRollout(client: FleetClient, id: string, options: Rollbac
   const started = await store.setStatus(id, (state) => ({ ...startRollback({ ...state, status: state.status === 'aborted' ? 'paused' : state.status, reason: 'rolled back by an operator' }, new Date()).state }));
   process.stdout.write(`rolling back ${touched.length} host(s) of rollout ${id}\n`);
   const final = FINISHED_STATUSES.includes(started.status) ? started : await driveRollout(client, store, id, { pollMs: 500, onStep: (next, previous) => rolloutProgressLines(next, previous).forEach((line) => process.stdout.write(`${line}\n`)) });
-  process.stdout.write(options.json ? `${JSON.stringify(maskedRollout(final))}\n` : `\n${renderRollout(final)}\n`);
+  process.stdout.write(options.json ? `${printableJson(maskedRollout(final))}\n` : `\n${renderRollout(final)}\n`);
   if (final.status !== 'rolled-back') process.exitCode = EXIT.error;
 }
 

@@ -9,7 +9,7 @@ import { EXIT } from '../exit-codes.js';
 import { targetsFor, withFleet } from '../fleet/fleet-session.js';
 import { modeOf } from '../options.js';
 import { parseTimeout } from '../parse.js';
-import { printable } from '../render/printable.js';
+import { printable, printableJson } from '../render/printable.js';
 import { renderRollout, renderRolloutList, renderRolloutStart, rolloutProgressLines } from '../render/rollout-view.js';
 import type { RolloutChange, RolloutCommandOptions } from './rollout.js';
 
@@ -53,19 +53,19 @@ export async function rolloutStatus(id: string | undefined, options: { nats?: st
     const state = id ? (await store.get(id))?.state : (await store.list()).at(-1);
     if (!state) throw new InvalidInputError(id ? `no rollout ${id} (see \`hostwright rollout list\`)` : 'no rollout yet');
     if (!options.watch) {
-      process.stdout.write(options.json ? `${JSON.stringify(maskedRollout(state), null, 2)}\n` : `${renderRollout(state)}\n`);
+      process.stdout.write(options.json ? `${printableJson(maskedRollout(state), 2)}\n` : `${renderRollout(state)}\n`);
       return;
     }
     let last = state;
-    process.stdout.write(options.json ? `${JSON.stringify(maskedRollout(state))}\n` : `${renderRollout(state)}\n`);
+    process.stdout.write(options.json ? `${printableJson(maskedRollout(state))}\n` : `${renderRollout(state)}\n`);
     while (!FINISHED_STATUSES.includes(last.status) && last.status !== 'paused') {
       await new Promise((resolve) => setTimeout(resolve, POLL_MS));
       const current = (await store.get(last.id))?.state;
       if (!current) break;
-      for (const line of rolloutProgressLines(current, last)) process.stdout.write(options.json ? `${JSON.stringify({ progress: line, rollout: current.id })}\n` : `${line}\n`);
+      for (const line of rolloutProgressLines(current, last)) process.stdout.write(options.json ? `${printableJson({ progress: line, rollout: current.id })}\n` : `${line}\n`);
       last = current;
     }
-    process.stdout.write(options.json ? `${JSON.stringify(maskedRollout(last))}\n` : `\n${renderRollout(last)}\n`);
+    process.stdout.write(options.json ? `${printableJson(maskedRollout(last))}\n` : `\n${renderRollout(last)}\n`);
   });
 }
 
@@ -75,7 +75,7 @@ export async function listRollouts(options: { nats?: string; json?: boolean }): 
   if (mode.kind !== 'fleet') return;
   await withFleet(mode, async (client) => {
     const states = await new RolloutStore(client).list();
-    if (options.json) process.stdout.write(`${JSON.stringify({ schema: 'hostwright.rollouts/v1', rollouts: states.map(maskedRollout) }, null, 2)}\n`);
+    if (options.json) process.stdout.write(`${printableJson({ schema: 'hostwright.rollouts/v1', rollouts: states.map(maskedRollout) }, 2)}\n`);
     else process.stdout.write(`${renderRolloutList(states)}\n`);
   });
 }
@@ -98,13 +98,13 @@ export async function changeRollout(name: RolloutChange, id: string, options: { 
       return { ...current, status: 'running', options: { ...current.options, maxFailures: Math.max(current.options.maxFailures, failures) }, reason: failures > 0 ? `resumed accepting ${failures} failed host(s)` : 'resumed', updatedAt: new Date().toISOString() };
     });
     if (name === 'resume') await follow(client, store, state, { json: options.json });
-    else process.stdout.write(options.json ? `${JSON.stringify(maskedRollout(state))}\n` : `${renderRollout(state)}\n`);
+    else process.stdout.write(options.json ? `${printableJson(maskedRollout(state))}\n` : `${renderRollout(state)}\n`);
   }, { keyFile: options.signingKey });
 }
 
 /** Drives the rollout with progress lines; the exit code says whether the whole fleet is on the new revision. */
 async function follow(client: FleetClient, store: RolloutStore, state: RolloutState, options: { json?: boolean; detach?: boolean }): Promise<void> {
-  const say = (line: string) => process.stdout.write(options.json ? `${JSON.stringify({ progress: line, rollout: state.id })}\n` : `${line}\n`);
+  const say = (line: string) => process.stdout.write(options.json ? `${printableJson({ progress: line, rollout: state.id })}\n` : `${line}\n`);
   say(renderRolloutStart(state));
   if (options.detach) return;
   const abort = new AbortController();
@@ -115,7 +115,7 @@ async function follow(client: FleetClient, store: RolloutStore, state: RolloutSt
     onStep: (next, previous) => rolloutProgressLines(next, previous).forEach(say),
     onUnanswered: (error) => say(`NATS did not answer (${printable(errorMessage(error))}); trying again`),
   });
-  process.stdout.write(options.json ? `${JSON.stringify(maskedRollout(final))}\n` : `\n${renderRollout(final)}\n`);
+  process.stdout.write(options.json ? `${printableJson(maskedRollout(final))}\n` : `\n${renderRollout(final)}\n`);
   if (final.status !== 'succeeded') process.exitCode = EXIT.error;
 }
 

@@ -3,6 +3,7 @@ import { fleetStatus, renderFleetStatus } from '../fleet/fleet-status.js';
 import { withFleet } from '../fleet/fleet-session.js';
 import type { FleetTarget } from '../options.js';
 import type { StatusOptions } from './status.js';
+import { printableJson } from '../render/printable.js';
 
 /** `status` in fleet mode: every host's last report, once or on every change. */
 export async function statusOfFleet(target: FleetTarget, options: StatusOptions): Promise<void> {
@@ -11,7 +12,7 @@ export async function statusOfFleet(target: FleetTarget, options: StatusOptions)
 
 async function printFleet(client: FleetClient, options: StatusOptions): Promise<void> {
   const hosts = fleetStatus(await client.hostReports(), await client.statusReports(), options.host);
-  process.stdout.write(options.json ? `${JSON.stringify({ schema: 'hostwright.fleetstatus/v1', hosts }, null, 2)}\n` : `${renderFleetStatus(hosts)}\n`);
+  process.stdout.write(options.json ? `${printableJson({ schema: 'hostwright.fleetstatus/v1', hosts }, 2)}\n` : `${renderFleetStatus(hosts)}\n`);
 }
 
 /** Re-reads and prints whenever a host's status or heartbeat changes, until interrupted. */
@@ -22,7 +23,7 @@ async function watchFleet(client: FleetClient, options: StatusOptions): Promise<
   let last = '';
   const print = async () => {
     const hosts = fleetStatus(await client.hostReports(), await client.statusReports(), options.host);
-    const text = options.json ? JSON.stringify({ schema: 'hostwright.fleetstatus/v1', at: new Date().toISOString(), hosts }) : renderFleetStatus(hosts);
+    const text = options.json ? printableJson({ schema: 'hostwright.fleetstatus/v1', at: new Date().toISOString(), hosts }) : renderFleetStatus(hosts);
     const comparable = options.json ? JSON.stringify(hosts.map((h) => ({ ...h, heartbeatAt: null, reportedAt: null, status: h.status ? { ...h.status, observedAt: '' } : null }))) : text.replace(/\d+[smh] ago/g, '');
     if (comparable === last) return;
     last = comparable;

@@ -7,13 +7,14 @@ import { fetchAgentStatus } from '../local-agent-client.js';
 import { usePrivateUmask } from '../private-umask.js';
 import { renderStatus, statusJson } from '../render/status-view.js';
 import type { StatusOptions } from './status.js';
+import { printableJson } from '../render/printable.js';
 
 /** `status --local`: this machine observed against its stored (or the given) desired state. */
 export async function statusLocal(options: StatusOptions): Promise<void> {
   // Opens the journal: what LevelDB creates later is 0600 too (process-wide, so set here and not in Journal).
   usePrivateUmask();
   const status = await readLocalStatus(options);
-  process.stdout.write(options.json ? `${JSON.stringify(statusJson(status), null, 2)}\n` : `${renderStatus(status)}\n`);
+  process.stdout.write(options.json ? `${printableJson(statusJson(status), 2)}\n` : `${renderStatus(status)}\n`);
 }
 
 async function readLocalStatus(options: StatusOptions): Promise<HostStatus> {

@@ -24,3 +24,19 @@ function escapeOf(codePoint: number): string {
   if (codePoint <= 0xff) return `\\x${hex.padStart(2, '0')}`;
   return codePoint <= 0xffff ? `\\u${hex.padStart(4, '0')}` : `\\u{${hex}}`;
 }
+
+// JSON.stringify leaves DEL, C1 controls (U+009B is a CSI), Cf, Zl and Zp raw. Outside its strings a
+// JSON text is ASCII, so each is inside a string, where its \uHHHH escape means the same.
+const RAW_IN_JSON = /[\u007f-\u009f\p{Cf}\p{Zl}\p{Zp}]/u;
+const RAW_IN_JSON_ALL = new RegExp(RAW_IN_JSON.source, 'gu');
+
+/**
+ * `JSON.stringify(value, null, indent)` that a terminal shows as it is: every character it would act
+ * on or hide is written as a \uHHHH escape. The document parses to exactly the same values.
+ */
+export function printableJson(value: unknown, indent?: number): string {
+  const json = JSON.stringify(value, null, indent);
+  if (!RAW_IN_JSON.test(json)) return json;
+  // One escape per UTF-16 unit: a tag character (U+E0000 on) is written as its surrogate pair.
+  return json.replace(RAW_IN_JSON_ALL, (character) => character.split('').map((unit) => `\\u${unit.charCodeAt(0).toString(16).padStart(4, '0')}`).join(''));
+}

@@ -3,6 +3,7 @@ import { parseArgs } from 'node:util';
 import { cliRows, runCli, type CliResult } from './cli.js';
 import { convergeRows, runConverge, type ConvergeResult } from './converge.js';
 import { fleetRows, runFleet, type FleetResult } from './fleet.js';
+import { loadPlanRows, runLoadPlan, type LoadPlanResult } from './load-plan.js';
 import { rolloutRows, runRolloutBench, type RolloutBenchResult } from './rollout.js';
 import { noopRows, runNoop, type NoopResult } from './noop-cycle.js';
 import { plannerRows, runPlanner, type PlannerResult } from './planner.js';
@@ -15,7 +16,7 @@ import { InterruptedError, checkEngine, installInterruptHandler, throwIfInterrup
 
 /** The engine and the CPUs are shared: every result says how busy the machine was around it. */
 type Measured<T> = T & { readonly load_avg_1m: { readonly start: number; readonly end: number } };
-type BenchResult = Measured<ConvergeResult> | Measured<NoopResult> | Measured<PlannerResult> | Measured<RenderResult> | Measured<FleetResult> | Measured<RolloutBenchResult> | Measured<ScaleResult> | Measured<PeersResult> | Measured<SigningResult> | Measured<CliResult>;
+type BenchResult = Measured<ConvergeResult> | Measured<NoopResult> | Measured<PlannerResult> | Measured<RenderResult> | Measured<FleetResult> | Measured<RolloutBenchResult> | Measured<ScaleResult> | Measured<PeersResult> | Measured<SigningResult> | Measured<CliResult> | Measured<LoadPlanResult>;
 
 async function measured<T>(body: () => T | Promise<T>): Promise<Measured<T>> {
   const start = loadavg()[0] ?? 0;
@@ -47,6 +48,13 @@ Benchmarks (they print figures and never assert timing):
              rendered only: the plan is made once per size, untimed; median ms and ms per 1000 actions.
                --actions A[,A...] plan sizes in actions (even, 2-200000 each, default 1000,4000,20000)
                --iterations I     measured renders per size (1-1000, default 5), after one warm-up
+  load-plan  Fleet file text to plan JSON, pure (no Docker): parse + validate, place, diff, plan,
+             gates and the plan report, for S single-replica services on a fresh host, and the
+             parse of the same file with an error in every service; medians per step.
+               --services S[,S...] fleet sizes (1-20000 each, default 1000,5000,20000)
+               --iterations I     iterations per size (1-100, default 3)
+               --baseline-dist D  also time another build's dist/ directory (e.g. the main branch's),
+                                  alternating with this one, and check that both plan the same bytes
   fleet      A real nats-server and H agents (in this process) on the local engine: one apply of
              H x N containers until every host reports converged, next to one host converging
              the same H*N containers directly; then desired-state write -> status latency.
@@ -113,6 +121,7 @@ const OPTIONS = {
   latency: { type: 'string' },
   workers: { type: 'string' },
   'baseline-cli': { type: 'string' },
+  'baseline-dist': { type: 'string' },
   breakdown: { type: 'boolean' },
   json: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
@@ -121,7 +130,7 @@ const OPTIONS = {
 type OptionName = keyof typeof OPTIONS;
 type Values = { [K in OptionName]?: (typeof OPTIONS)[K]['type'] extends 'boolean' ? boolean : string };
 
-const COMMANDS = ['converge', 'noop', 'planner', 'render', 'fleet', 'rollout', 'peers', 'scale', 'signing', 'cli', 'smoke', 'all'] as const;
+const COMMANDS = ['converge', 'noop', 'planner', 'render', 'load-plan', 'fleet', 'rollout', 'peers', 'scale', 'signing', 'cli', 'smoke', 'all'] as const;
 type Command = (typeof COMMANDS)[number];
 
 /** The numeric options each benchmark accepts (json and help go with every one). */
@@ -130,6 +139,7 @@ const ALLOWED: Record<Command, readonly OptionName[]> = {
   noop: ['containers', 'iterations', 'warmup', 'parallelism', 'breakdown'],
   planner: ['services', 'iterations', 'warmup'],
   render: ['actions', 'iterations'],
+  'load-plan': ['services', 'iterations', 'baseline-dist'],
   fleet: ['hosts', 'containers', 'iterations'],
   rollout: ['hosts', 'containers', 'parallelism'],
   peers: ['containers', 'parallelism'],
@@ -214,6 +224,11 @@ async function run(command: Command, values: Values): Promise<BenchResult[]> {
       const options = { sizes, iterations: integer(values, 'iterations', 5, 1, 1000) };
       return [await measured(() => runRender(options))];
     }
+    case 'load-plan': {
+      const baselineDist = values['baseline-dist'];
+      const options = { sizes: integerList(values, 'services', [1000, 5000, 20_000], 1, 20_000), iterations: integer(values, 'iterations', 3, 1, 100), ...(baselineDist === undefined ? {} : { baselineDist }) };
+      return [await measured(() => runLoadPlan(options))];
+    }
     case 'fleet': {
       const options = { hosts: integer(values, 'hosts', 3, 1, 20), containers: integer(values, 'containers', 5, 1, 100), writes: integer(values, 'iterations', 30, 1, 10_000) };
       await checkEngine();
@@ -250,6 +265,7 @@ async function run(command: Command, values: Values): Promise<BenchResult[]> {
         () => measured(() => runNoop({ containers: 2, iterations: 3, warmup: 1, parallelism: 4, breakdown: true })),
         () => measured(() => runPlanner({ services: 200, iterations: 3, warmup: 1 })),
         () => measured(() => runRender({ sizes: [200], iterations: 2 })),
+        () => measured(() => runLoadPlan({ sizes: [200], iterations: 1 })),
         () => measured(() => runFleet({ hosts: 1, containers: 1, writes: 2 })),
         () => measured(() => runRolloutBench({ hosts: 2, containers: 1, maxParallel: 1 })),
         () => measured(() => runPeers({ containers: 1, parallelism: 4 })),
@@ -282,6 +298,7 @@ const TITLES: Record<BenchResult['benchmark'], string> = {
   noop: 'noop: cycles on a converged host',
   planner: 'planner: diff + plan + gates (pure, no Docker)',
   render: 'render: the human plan of a new fleet file (rendering only, pure)',
+  'load-plan': 'load-plan: fleet file text to plan JSON (pure, no Docker, no table)',
   fleet: 'fleet: apply over NATS to H agents vs one host doing the same work',
   rollout: 'rollout: waves over NATS vs the sum of single-host replacements per wave',
   peers: 'peers: Hostwright vs raw dockerode, docker-compose and Docker Swarm on one engine',
@@ -300,6 +317,8 @@ function rowsOf(result: BenchResult): [string, string][] {
       return plannerRows(result);
     case 'render':
       return renderRows(result);
+    case 'load-plan':
+      return loadPlanRows(result);
     case 'fleet':
       return fleetRows(result);
     case 'rollout':
@@ -341,7 +360,7 @@ async function main(argv: readonly string[]): Promise<number> {
     return 0;
   }
   // Benchmarks that make containers stop and clean up on Ctrl-C; the pure ones just exit.
-  if (command !== 'planner' && command !== 'render' && command !== 'signing') installInterruptHandler();
+  if (command !== 'planner' && command !== 'render' && command !== 'load-plan' && command !== 'signing') installInterruptHandler();
   let results: BenchResult[];
   try {
     results = await run(command, values);

@@ -22,10 +22,12 @@ export function plannedEvents(plan: ActionPlan, runnable: readonly Action[]): Ev
       byProject.set(project, counts);
     }
   }
+  const revisions = new Map<string, ActionPlan['projects'][number]>();
+  for (const entry of plan.projects) if (!revisions.has(entry.project)) revisions.set(entry.project, entry);
   return [...byProject.entries()]
     .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
     .map(([project, counts]) => {
-      const revision = plan.projects.find((p) => p.project === project);
+      const revision = revisions.get(project);
       const summary = [...counts.entries()].sort(([a], [b]) => (a < b ? -1 : 1)).map(([kind, count]) => `${count} ${kind}`).join(', ');
       return { type: 'planned' as const, severity: 'info' as const, project, message: `revision ${revision?.revision ?? '?'} (${revision?.mode ?? 'converge'}): ${summary}` };
     });

@@ -54,8 +54,25 @@ export interface DiffInput {
 /** Pure and deterministic: compares desired documents with one snapshot, entries sorted by instance. */
 export function diffHost(input: DiffInput): HostDiff {
   const claims = nameClaims(input.desired, input.namePrefix);
-  const projects = [...input.desired].sort((a, b) => compareText(a.project, b.project)).map((desired) => diffProject(desired, input, claims));
+  // Grouped once, so that each project looks only at its own containers.
+  const containersByProject = new Map<string, ObservedContainer[]>();
+  for (const container of input.snapshot.containers) {
+    const group = containersByProject.get(container.identity.project);
+    if (group) group.push(container);
+    else containersByProject.set(container.identity.project, [container]);
+  }
+  const foreignHolders = new Map<string, string>();
+  for (const name of input.snapshot.foreignNames) foreignHolders.set(name, `container ${name} (not managed by Hostwright on this host)`);
+  const context: ProjectContext = { ...input, claims, containersByProject, foreignHolders };
+  const projects = [...input.desired].sort((a, b) => compareText(a.project, b.project)).map((desired) => diffProject(desired, context));
   return { hostId: input.snapshot.hostId, projects };
+}
+
+interface ProjectContext extends DiffInput {
+  readonly claims: ReadonlyMap<string, readonly string[]>;
+  readonly containersByProject: ReadonlyMap<string, readonly ObservedContainer[]>;
+  /** Names held by containers of other owners (any project can collide with them). */
+  readonly foreignHolders: ReadonlyMap<string, string>;
 }
 
 /**
@@ -79,18 +96,17 @@ function nameClaims(documents: readonly HostDesired[], namePrefix: string): Map<
   return claims;
 }
 
-function diffProject(desired: HostDesired, input: DiffInput, claims: ReadonlyMap<string, readonly string[]>): ProjectDiff {
-  const { snapshot, journal, namePrefix } = input;
+function diffProject(desired: HostDesired, context: ProjectContext): ProjectDiff {
+  const { journal, namePrefix, claims, foreignHolders } = context;
   const entries: DiffEntry[] = [];
-  const mine = snapshot.containers.filter((container) => container.identity.project === desired.project);
+  const mine = context.containersByProject.get(desired.project) ?? NONE;
   const owned = mine.filter((container) => container.ownership.owned);
   for (const container of mine) {
     if (!container.ownership.owned) entries.push({ kind: 'unowned', container, reason: container.ownership.reason });
   }
-  const takenNames = new Map<string, string>();
-  for (const name of snapshot.foreignNames) takenNames.set(name, `container ${name} (not managed by Hostwright on this host)`);
+  const unownedHolders = new Map<string, string>();
   for (const container of mine) {
-    if (!container.ownership.owned) takenNames.set(container.name, `container ${container.id.slice(0, 12)} (labelled as Hostwright's but not owned: ${container.ownership.reason})`);
+    if (!container.ownership.owned) unownedHolders.set(container.name, `container ${container.id.slice(0, 12)} (labelled as Hostwright's but not owned: ${container.ownership.reason})`);
   }
 
   // Owned containers by service, then instance: no string keys on the per-instance path.
@@ -127,7 +143,7 @@ function diffProject(desired: HostDesired, input: DiffInput, claims: ReadonlyMap
       }
       if (!current) {
         const rivals = (claims.get(name) ?? []).filter((claimant) => claimant !== instanceKeyString(key));
-        const holder = takenNames.get(name) ?? (rivals.length > 0 ? `the desired instance ${rivals.join(', ')} (rename a project or service)` : undefined);
+        const holder = unownedHolders.get(name) ?? foreignHolders.get(name) ?? (rivals.length > 0 ? `the desired instance ${rivals.join(', ')} (rename a project or service)` : undefined);
         if (holder !== undefined) {
           entries.push({ kind: 'name-conflict', key, name, holder });
           continue;

@@ -26,10 +26,24 @@ export function evaluateGates(input: GateInput): GateBlock[] {
   }
   const createsByName = new Map<string, number>();
   for (const action of input.plan.actions) if (action.kind === 'create') createsByName.set(action.name, (createsByName.get(action.name) ?? 0) + 1);
+  // Grouped once by project: each project's gates look only at its own actions, entries and containers.
+  const actionsByProject = new Map<string, Action[]>();
+  for (const action of input.plan.actions) {
+    const project = projectOf(action);
+    if (project === undefined) continue;
+    const group = actionsByProject.get(project);
+    if (group) group.push(action);
+    else actionsByProject.set(project, [action]);
+  }
+  const diffByProject = new Map(input.diff.projects.map((projectDiff) => [projectDiff.project, projectDiff]));
+  const runningByProject = new Map<string, number>();
+  for (const c of input.snapshot.containers) {
+    if (c.ownership.owned && c.state === 'running') runningByProject.set(c.identity.project, (runningByProject.get(c.identity.project) ?? 0) + 1);
+  }
 
   for (const desired of input.desired) {
     const project = desired.project;
-    const actions = input.plan.actions.filter((action) => projectOf(action) === project);
+    const actions = actionsByProject.get(project) ?? [];
 
     // Never touch a container without ownership proof, whatever its name or labels say.
     for (const action of actions) {
@@ -38,7 +52,7 @@ export function evaluateGates(input: GateInput): GateBlock[] {
       }
     }
 
-    const projectDiff = input.diff.projects.find((candidate) => candidate.project === project);
+    const projectDiff = diffByProject.get(project);
     for (const entry of projectDiff?.entries ?? []) {
       if (entry.kind === 'name-conflict') blocks.push({ project, gate: 'name-conflict', message: `${entry.name} is taken by ${entry.holder}; rename or remove it by hand` });
     }
@@ -53,7 +67,7 @@ export function evaluateGates(input: GateInput): GateBlock[] {
       if (holder !== undefined) blocks.push({ project, gate: 'name-conflict', message: `${action.name} is taken by ${holder}; rename or remove it by hand` });
     }
 
-    const running = input.snapshot.containers.filter((c) => c.ownership.owned && c.identity.project === project && c.state === 'running').length;
+    const running = runningByProject.get(project) ?? 0;
     const desiredInstances = Object.values(desired.services).reduce((sum, service) => sum + service.replicas, 0);
     if (running > 0 && desiredInstances === 0 && !desired.allowEmpty) {
       blocks.push({ project, gate: 'empty-project', message: `the plan removes all ${running} running instance(s) of project ${project}; pass --allow-empty to permit it` });

@@ -16,13 +16,23 @@ export interface StatusInput {
 
 /** Pure: per-instance state, health and drift from one diff and its converge plan. */
 export function hostStatus(input: StatusInput): HostStatus {
+  // Grouped once (not filtered again per project): findings by instance, actions and blocks by project.
+  const driftByKey = new Map<string, DriftKind[]>();
+  for (const finding of input.plan.drift) {
+    const key = instanceKeyString(finding.key);
+    const kinds = driftByKey.get(key);
+    if (kinds) kinds.push(finding.kind);
+    else driftByKey.set(key, [finding.kind]);
+  }
+  const pendingByProject = new Map<string, number>();
+  for (const action of input.plan.actions) if (action.kind !== 'pull-image') pendingByProject.set(action.key.project, (pendingByProject.get(action.key.project) ?? 0) + 1);
+  const blocksByProject = new Map<string, GateBlock[]>();
+  for (const block of input.blocks) {
+    const group = blocksByProject.get(block.project);
+    if (group) group.push(block);
+    else blocksByProject.set(block.project, [block]);
+  }
   const projects = input.diff.projects.map((projectDiff): ProjectStatus => {
-    const driftByKey = new Map<string, DriftKind[]>();
-    for (const finding of input.plan.drift) {
-      if (finding.key.project !== projectDiff.project) continue;
-      const key = instanceKeyString(finding.key);
-      driftByKey.set(key, [...(driftByKey.get(key) ?? []), finding.kind]);
-    }
     const instances: InstanceStatus[] = [];
     const unowned: UnownedContainer[] = [];
     for (const entry of projectDiff.entries) {
@@ -43,8 +53,8 @@ export function hostStatus(input: StatusInput): HostStatus {
         drift: driftByKey.get(instanceKeyString(entry.key)) ?? [],
       });
     }
-    const pendingActions = input.plan.actions.filter((action) => action.kind !== 'pull-image' && action.key.project === projectDiff.project).length;
-    const blocked = input.blocks.filter((block) => block.project === projectDiff.project);
+    const pendingActions = pendingByProject.get(projectDiff.project) ?? 0;
+    const blocked = blocksByProject.get(projectDiff.project) ?? [];
     return {
       project: projectDiff.project,
       desiredRevision: projectDiff.revision,
@@ -63,7 +73,9 @@ export function hostStatus(input: StatusInput): HostStatus {
 export function statusTransitionEvents(previous: HostStatus | undefined, current: HostStatus): EventDraft[] {
   const before = new Map<string, InstanceStatus>();
   const unownedBefore = new Set<string>();
+  const blocksBeforeByProject = new Map<string, ReadonlySet<string>>();
   for (const project of previous?.projects ?? []) {
+    if (!blocksBeforeByProject.has(project.project)) blocksBeforeByProject.set(project.project, new Set(project.blocked.map((block) => block.message)));
     for (const instance of project.instances) before.set(instanceKeyString(instance), instance);
     for (const container of project.unowned) unownedBefore.add(container.containerId);
   }
@@ -85,7 +97,7 @@ export function statusTransitionEvents(previous: HostStatus | undefined, current
         events.push({ type: 'drift_detected', severity: 'warning', ...where, runtimeRef, message: `${instance.name}: ${kind}` });
       }
     }
-    const blocksBefore = new Set(previous?.projects.find((candidate) => candidate.project === project.project)?.blocked.map((block) => block.message) ?? []);
+    const blocksBefore = blocksBeforeByProject.get(project.project) ?? new Set<string>();
     for (const block of project.blocked) {
       if (!blocksBefore.has(block.message)) events.push({ type: 'failed', severity: 'error', project: project.project, message: `plan blocked by the ${block.gate} gate: ${block.message}` });
     }

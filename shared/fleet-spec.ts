@@ -1,6 +1,22 @@
 import { z } from 'zod';
 import { durationSchema } from './duration.js';
 import { LABEL_PREFIX } from './labels.js';
+import {
+  MAX_ARG_LENGTH,
+  MAX_COMMAND_ARGS,
+  MAX_ENV_ENTRIES,
+  MAX_IMAGE_LENGTH,
+  MAX_KEY_LENGTH,
+  MAX_LABEL_VALUE_LENGTH,
+  MAX_LABELS,
+  MAX_PLACEMENT_HOSTS,
+  MAX_PORTS,
+  MAX_REPLICAS,
+  MAX_SERVICES,
+  MAX_VOLUME_LENGTH,
+  MAX_VOLUMES,
+} from './limits.js';
+import { boundedArray, boundedRecord, boundedString } from './bounded.js';
 import { envValueSchema } from './secret-env.js';
 
 /** Project and service names become container names: keep them DNS- and Docker-safe. */
@@ -41,17 +57,15 @@ export function parsePortMapping(text: string): PortMapping {
 }
 
 /** "source:/container/path[:ro|rw]" where source is a volume name or an absolute host path. */
-export const volumeSchema = z
-  .string()
+export const volumeSchema = boundedString(MAX_VOLUME_LENGTH)
   .regex(/^(?:[A-Za-z0-9][A-Za-z0-9_.-]*|\/[^:]*):\/[^:]*(?::(?:ro|rw))?$/, 'expected "volume-or-/host/path:/container/path[:ro]"');
 
 
-const labelsSchema = z
-  .record(z.string().min(1), z.string())
+const labelsSchema = boundedRecord(boundedString(MAX_KEY_LENGTH).min(1), boundedString(MAX_LABEL_VALUE_LENGTH), MAX_LABELS, 'labels')
   .refine((labels) => Object.keys(labels).every((key) => !key.startsWith(LABEL_PREFIX)), `label keys starting with "${LABEL_PREFIX}" are reserved for Hostwright`);
 
 export const healthcheckSchema = z.strictObject({
-  test: z.array(z.string()).min(2, 'expected ["CMD", "prog", ...] or ["CMD-SHELL", "command"]').refine((test) => test[0] === 'CMD' || test[0] === 'CMD-SHELL', 'the first element must be "CMD" or "CMD-SHELL"'),
+  test: boundedArray(boundedString(MAX_ARG_LENGTH), MAX_COMMAND_ARGS).min(2, 'expected ["CMD", "prog", ...] or ["CMD-SHELL", "command"]').refine((test) => test[0] === 'CMD' || test[0] === 'CMD-SHELL', 'the first element must be "CMD" or "CMD-SHELL"'),
   interval: durationSchema.optional(),
   timeout: durationSchema.optional(),
   retries: z.number().int().min(0).max(100).optional(),
@@ -69,8 +83,8 @@ export const driftPolicySchema = z.union([
 export type DriftPolicyInput = z.infer<typeof driftPolicySchema>;
 
 export const placementSchema = z.union([
-  z.strictObject({ hosts: z.array(hostIdSchema).min(1) }),
-  z.strictObject({ selector: z.record(z.string().min(1), z.string()) }),
+  z.strictObject({ hosts: boundedArray(hostIdSchema, MAX_PLACEMENT_HOSTS).min(1) }),
+  z.strictObject({ selector: boundedRecord(boundedString(MAX_KEY_LENGTH).min(1), boundedString(MAX_LABEL_VALUE_LENGTH), MAX_LABELS, 'selector entries') }),
 ]);
 export type Placement = z.infer<typeof placementSchema>;
 
@@ -78,15 +92,15 @@ export const restartPolicySchema = z.enum(['no', 'always', 'on-failure', 'unless
 
 /** One service as written in the fleet file. */
 const serviceFieldsSchema = z.strictObject({
-  image: z.string().min(1).regex(/^[^\s]+$/, 'an image reference has no spaces'),
-    command: z.array(z.string()).optional(),
-    env: z.record(z.string().regex(/^[^=\s]+$/, 'env names have no "=" or spaces'), envValueSchema).default({}),
-    ports: z.array(portSchema).default([]),
-    volumes: z.array(volumeSchema).default([]),
+  image: boundedString(MAX_IMAGE_LENGTH).min(1).regex(/^[^\s]+$/, 'an image reference has no spaces'),
+    command: boundedArray(boundedString(MAX_ARG_LENGTH), MAX_COMMAND_ARGS).optional(),
+    env: boundedRecord(boundedString(MAX_KEY_LENGTH).regex(/^[^=\s]+$/, 'env names have no "=" or spaces'), envValueSchema, MAX_ENV_ENTRIES, 'env entries').default({}),
+    ports: boundedArray(portSchema, MAX_PORTS).default([]),
+    volumes: boundedArray(volumeSchema, MAX_VOLUMES).default([]),
     labels: labelsSchema.default({}),
     restart: restartPolicySchema.default('unless-stopped'),
     healthcheck: healthcheckSchema.optional(),
-    replicas: z.number().int().min(0).max(1000).default(1),
+    replicas: z.number().int().min(0).max(MAX_REPLICAS).default(1),
     pull_policy: z.enum(['missing', 'never']).default('missing'),
     stop_timeout: durationSchema.default('10s'),
     /** start-first: a replacement starts and turns healthy before the old instance stops (needs no fixed host port). */
@@ -107,7 +121,7 @@ export type ServiceSpec = z.infer<typeof serviceSpecSchema>;
 export const fleetFileSchema = z.strictObject({
   project: nameSchema,
   drift: driftPolicySchema.optional(),
-  services: z.record(nameSchema, serviceSpecSchema),
+  services: boundedRecord(nameSchema, serviceSpecSchema, MAX_SERVICES, 'services'),
 });
 export type FleetFile = z.infer<typeof fleetFileSchema>;
 

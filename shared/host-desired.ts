@@ -1,19 +1,34 @@
 import { z } from 'zod';
+import { boundedRecord, boundedString } from './bounded.js';
 import { driftPolicySchema, hostIdSchema, nameSchema, serviceSpecSchema } from './fleet-spec.js';
+import { MAX_CORRELATION_ID_LENGTH, MAX_INSTANCES_PER_HOST, MAX_SERVICES } from './limits.js';
 
 /** Desired state of one project on one host: what the agent reconciles toward. */
-export const hostDesiredSchema = z.strictObject({
-  hostId: hostIdSchema,
-  project: nameSchema,
-  /** Increases with every change of content; the agent reports which revision it applied. */
-  revision: z.number().int().min(1),
-  drift: driftPolicySchema.optional(),
-  services: z.record(nameSchema, serviceSpecSchema),
-  /** Permits a plan that leaves the project with no running instance. */
-  allowEmpty: z.boolean().default(false),
-  /** How instances are replaced (a rollout's --order); absent: each service's update_order. */
-  updateOrder: z.enum(['stop-first', 'start-first']).optional(),
-  /** Correlates the agent's cycle with the request that wrote this document. */
-  correlationID: z.string().optional(),
-});
+export const hostDesiredSchema = z
+  .strictObject({
+    hostId: hostIdSchema,
+    project: nameSchema,
+    /** Increases with every change of content; the agent reports which revision it applied. */
+    revision: z.number().int().min(1),
+    drift: driftPolicySchema.optional(),
+    services: boundedRecord(nameSchema, serviceSpecSchema, MAX_SERVICES, 'services'),
+    /** Permits a plan that leaves the project with no running instance. */
+    allowEmpty: z.boolean().default(false),
+    /** How instances are replaced (a rollout's --order); absent: each service's update_order. */
+    updateOrder: z.enum(['stop-first', 'start-first']).optional(),
+    /** Correlates the agent's cycle with the request that wrote this document. */
+    correlationID: boundedString(MAX_CORRELATION_ID_LENGTH).optional(),
+  })
+  .superRefine((document, ctx) => {
+    // The diff makes one entry per instance: the sum of replicas bounds an agent's work, not the service count.
+    const instances = instanceCount(document.services);
+    if (instances > MAX_INSTANCES_PER_HOST) ctx.addIssue({ code: 'custom', path: ['services'], message: `at most ${MAX_INSTANCES_PER_HOST} instances of a project on one host, got ${instances}` });
+  });
 export type HostDesired = z.infer<typeof hostDesiredSchema>;
+
+/** Instances the services make on one host: the sum of their replicas. */
+export function instanceCount(services: Readonly<Record<string, { readonly replicas: number }>>): number {
+  let instances = 0;
+  for (const service of Object.values(services)) instances += service.replicas;
+  return instances;
+}

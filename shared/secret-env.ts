@@ -1,5 +1,7 @@
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
+import { boundedString } from './bounded.js';
+import { MAX_ARG_LENGTH, MAX_PATH_LENGTH } from './limits.js';
 
 /**
  * Env values that are secrets. In the fleet file:
@@ -10,12 +12,12 @@ import { z } from 'zod';
  * `{ secret_sha256 }` instead of a value: a changed secret still changes the spec hash, because
  * hashes are computed over that masked form (see docs/secrets.md).
  */
-export const inlineSecretSchema = z.strictObject({ secret: z.string() });
-export const secretFileSchema = z.strictObject({ secret_file: z.string().regex(/^\/[^\0]*$/, 'expected an absolute path on the host') });
+export const inlineSecretSchema = z.strictObject({ secret: boundedString(MAX_ARG_LENGTH) });
+export const secretFileSchema = z.strictObject({ secret_file: boundedString(MAX_PATH_LENGTH).regex(/^\/[^\0]*$/, 'expected an absolute path on the host') });
 /** The masked form of an inline secret; it can be shown and saved, never applied. */
 export const maskedSecretSchema = z.strictObject({ secret_sha256: z.string().regex(/^[0-9a-f]{64}$/, 'expected a sha256 hex digest') });
 
-export const envValueSchema = z.union([z.union([z.string(), z.number(), z.boolean()]).transform(String), inlineSecretSchema, secretFileSchema, maskedSecretSchema]);
+export const envValueSchema = z.union([z.union([boundedString(MAX_ARG_LENGTH), z.number(), z.boolean()]).transform(String), inlineSecretSchema, secretFileSchema, maskedSecretSchema]);
 export type EnvValue = z.infer<typeof envValueSchema>;
 export type InlineSecret = z.infer<typeof inlineSecretSchema>;
 export type MaskedSecret = z.infer<typeof maskedSecretSchema>;

@@ -1,7 +1,7 @@
 import type { FleetFile } from '../shared/fleet-spec.js';
 import type { HostDesired } from '../shared/host-desired.js';
 import type { DesiredEntry } from './fleet-client.js';
-import { desiredContentHash, desiredForHost, type HostInfo } from './placement.js';
+import { desiredContentHash, desiredForHost, placementOf, type HostInfo } from './placement.js';
 
 /** What one host should run of a project, and whether that differs from what it was told before. */
 export interface HostTarget {
@@ -24,11 +24,12 @@ export function fleetTargets(fleet: FleetFile, registered: readonly HostInfo[], 
   }
   for (const hostId of existing.keys()) if (!hosts.has(hostId)) hosts.set(hostId, { hostId, labels: {} });
 
+  const placement = placementOf(fleet);
   const targets: HostTarget[] = [];
   for (const hostId of [...hosts.keys()].sort()) {
     const host = hosts.get(hostId) as HostInfo;
     const previous = existing.get(hostId);
-    const draft = desiredForHost(fleet, host, { revision: 1, correlationID });
+    const draft = desiredForHost(fleet, host, { revision: 1, correlationID, placement });
     const placedNothing = Object.keys(draft.services).length === 0;
     if (placedNothing && !previous) continue;
     // Moving a project off a host is the fleet file's explicit intent: allow it to empty the project there.

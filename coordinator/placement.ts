@@ -1,13 +1,31 @@
 import { contentHash } from '../shared/canonical.js';
 import { maskServices } from '../shared/secret-env.js';
 import { validate } from '../shared/codec.js';
+import { InvalidInputError } from '../shared/errors.js';
 import type { FleetFile, Placement, ServiceSpec } from '../shared/fleet-spec.js';
-import { hostDesiredSchema } from '../shared/host-desired.js';
+import { hostDesiredSchema, instanceCount } from '../shared/host-desired.js';
 import type { HostDesired } from '../shared/host-desired.js';
+import { MAX_INSTANCES_PER_HOST } from '../shared/limits.js';
 
 export interface HostInfo {
   readonly hostId: string;
   readonly labels: Readonly<Record<string, string>>;
+}
+
+/** A fleet file's placement worked out once for all its hosts: service names in order, host lists as sets. */
+export interface FleetPlacement {
+  readonly fleet: FleetFile;
+  readonly names: readonly string[];
+  readonly hostSets: ReadonlyMap<string, ReadonlySet<string>>;
+}
+
+export function placementOf(fleet: FleetFile): FleetPlacement {
+  const hostSets = new Map<string, ReadonlySet<string>>();
+  for (const [name, service] of Object.entries(fleet.services)) {
+    if (service.placement && 'hosts' in service.placement) hostSets.set(name, new Set(service.placement.hosts));
+  }
+  // Sorted once: the document's key order, and so its JSON, is independent of the file's order.
+  return { fleet, names: Object.keys(fleet.services).sort(), hostSets };
 }
 
 /**
@@ -15,21 +33,30 @@ export interface HostInfo {
  * `placement` (the host runs the rest of the spec as is).
  */
 export function placeServices(fleet: FleetFile, host: HostInfo): Record<string, ServiceSpec> {
-  return selectServices(fleet, host, false);
+  return selectServices(placementOf(fleet), host, false);
 }
 
-/** The desired-state document for one host, validated against hostDesiredSchema. */
+/**
+ * The desired-state document for one host, validated against hostDesiredSchema. Pass `placement`
+ * (from placementOf) when making the documents of many hosts from one fleet file.
+ */
 export function desiredForHost(
   fleet: FleetFile,
   host: HostInfo,
-  options: { revision: number; allowEmpty?: boolean; correlationID?: string; ignorePlacement?: boolean },
+  options: { revision: number; allowEmpty?: boolean; correlationID?: string; ignorePlacement?: boolean; placement?: FleetPlacement },
 ): HostDesired {
+  const placement = options.placement?.fleet === fleet ? options.placement : placementOf(fleet);
+  const services = selectServices(placement, host, options.ignorePlacement ?? false);
+  const instances = instanceCount(services);
+  if (instances > MAX_INSTANCES_PER_HOST) {
+    throw new InvalidInputError(`project ${fleet.project} places ${instances} instances on host ${host.hostId}: at most ${MAX_INSTANCES_PER_HOST} instances of a project may run on one host (lower replicas, or spread the services over more hosts with placement)`);
+  }
   const document: HostDesired = {
     hostId: host.hostId,
     project: fleet.project,
     revision: options.revision,
     ...(fleet.drift === undefined ? {} : { drift: fleet.drift }),
-    services: selectServices(fleet, host, options.ignorePlacement ?? false),
+    services,
     allowEmpty: options.allowEmpty ?? false,
     ...(options.correlationID === undefined ? {} : { correlationID: options.correlationID }),
   };
@@ -48,20 +75,19 @@ export function desiredContentHash(document: HostDesired): string {
   return contentHash(content);
 }
 
-function selectServices(fleet: FleetFile, host: HostInfo, ignorePlacement: boolean): Record<string, ServiceSpec> {
+function selectServices(placement: FleetPlacement, host: HostInfo, ignorePlacement: boolean): Record<string, ServiceSpec> {
   const placed: Record<string, ServiceSpec> = {};
-  // Sorted insertion makes the document's key order, and so its JSON, independent of the file's order.
-  for (const name of Object.keys(fleet.services).sort()) {
-    const service = fleet.services[name];
+  for (const name of placement.names) {
+    const service = placement.fleet.services[name];
     if (service === undefined) continue;
-    const { placement, ...spec } = service;
-    if (ignorePlacement || runsOn(placement, host)) placed[name] = spec;
+    const { placement: servicePlacement, ...spec } = service;
+    if (ignorePlacement || runsOn(servicePlacement, placement.hostSets.get(name), host)) placed[name] = spec;
   }
   return placed;
 }
 
-function runsOn(placement: Placement | undefined, host: HostInfo): boolean {
+function runsOn(placement: Placement | undefined, hosts: ReadonlySet<string> | undefined, host: HostInfo): boolean {
   if (placement === undefined) return true;
-  if ('hosts' in placement) return placement.hosts.includes(host.hostId);
+  if ('hosts' in placement) return hosts?.has(host.hostId) ?? placement.hosts.includes(host.hostId);
   return Object.entries(placement.selector).every(([label, value]) => Object.hasOwn(host.labels, label) && host.labels[label] === value);
 }

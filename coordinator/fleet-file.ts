@@ -1,21 +1,24 @@
-import { readFile } from 'node:fs/promises';
-import { LineCounter, isAlias, isMap, isPair, isScalar, isSeq, parseDocument, visit } from 'yaml';
-import type { Document, Pair, YAMLError } from 'yaml';
+import { open } from 'node:fs/promises';
+import { LineCounter, isAlias, isMap, isPair, isScalar, isSeq } from 'yaml';
+import type { Alias, Document, Node as YamlNode, Pair, YAMLError, YAMLMap } from 'yaml';
 import type { z } from 'zod';
 import { formatPath } from '../shared/codec.js';
 import { InvalidInputError, errorMessage } from '../shared/errors.js';
 import { fleetFileSchema } from '../shared/fleet-spec.js';
 import type { FleetFile } from '../shared/fleet-spec.js';
+import { MAX_FLEET_FILE_BYTES, MAX_YAML_NESTING, MAX_YAML_NODES } from '../shared/limits.js';
+import { composeYaml, toPlainValue, yamlExcerpt } from './fleet-yaml.js';
 
 /**
- * Reads and validates a fleet file. Every failure (missing, unreadable, bad YAML, bad content)
- * is an InvalidInputError whose message points at the file, and where possible the line and column.
+ * Reads and validates a fleet file. Every failure (missing, unreadable, too large, bad YAML, bad
+ * content) is an InvalidInputError whose message points at the file, and where possible the line and column.
  */
 export async function loadFleetFile(path: string): Promise<FleetFile> {
   let text: string;
   try {
-    text = await readFile(path, 'utf8');
+    text = await readBounded(path, MAX_FLEET_FILE_BYTES);
   } catch (cause) {
+    if (cause instanceof InvalidInputError) throw cause;
     throw new InvalidInputError(describeReadFailure(path, cause), { cause });
   }
   return parseFleetFile(text, path);
@@ -26,27 +29,38 @@ export async function loadFleetFile(path: string): Promise<FleetFile> {
  * Throws one InvalidInputError listing every problem as `<file>:<line>:<col> <path>: <message>`.
  */
 export function parseFleetFile(text: string, sourceName: string): FleetFile {
+  // Length first: a string longer than the limit in UTF-16 units is longer in UTF-8 bytes too.
+  if (text.length > MAX_FLEET_FILE_BYTES || Buffer.byteLength(text, 'utf8') > MAX_FLEET_FILE_BYTES) throw tooLarge(sourceName, `${Buffer.byteLength(text, 'utf8')} bytes`);
   const lineCounter = new LineCounter();
-  const doc = parseDocument(text, { lineCounter, prettyErrors: true, uniqueKeys: true, logLevel: 'error' });
   const at = (offset: number): string => {
     const { line, col } = lineCounter.linePos(offset);
     return `${sourceName}:${line}:${col}`;
   };
 
+  const composed = composeYaml(text, lineCounter);
+  if (composed.kind === 'too-deep') {
+    throw new InvalidInputError(`${at(composed.offset)}: YAML syntax error: mappings and lists nested more than ${MAX_YAML_NESTING} levels deep`);
+  }
+  if (composed.kind === 'too-many-values') {
+    throw new InvalidInputError(`${at(composed.offset)}: YAML syntax error: more than ${MAX_YAML_NODES} values, list items and mapping entries in one fleet file`);
+  }
+  const { doc } = composed;
   if (doc.errors.length > 0) {
     // The first YAML error usually causes the rest; a long cascade hides it.
-    throw new InvalidInputError(firstLines(doc.errors.map((error) => describeYamlError(doc, error, sourceName)), MAX_YAML_ERRORS, 'YAML errors'));
+    const shown = doc.errors.slice(0, MAX_YAML_ERRORS).map((error) => describeYamlError(error, text, lineCounter, sourceName));
+    throw new InvalidInputError(firstLines(shown, MAX_YAML_ERRORS, 'YAML errors', doc.errors.length));
   }
-  const structureProblems = findUnsupportedYaml(doc).map((problem) => `${at(problem.offset)}: YAML syntax error: ${problem.message}`);
-  if (structureProblems.length > 0) throw new InvalidInputError(firstLines(structureProblems, MAX_PROBLEMS, 'problems'));
-
-  let raw: unknown;
-  try {
-    raw = doc.toJS();
-  } catch (cause) {
-    // Only resource limits remain here (e.g. an alias bomb): the document itself parsed.
-    throw new InvalidInputError(`${sourceName}: YAML error: ${errorMessage(cause)}`, { cause });
+  const plain = toPlainValue(doc);
+  if (plain.problems.length > 0) {
+    const described = plain.problems.slice(0, MAX_PROBLEMS).map((problem) => {
+      const excerpt = problem.excerpt ? indented(yamlExcerpt(text, lineCounter, problem.offset)) : '';
+      return `${at(problem.offset)}: YAML syntax error: ${problem.message}${excerpt}`;
+    });
+    throw new InvalidInputError(firstLines(described, MAX_PROBLEMS, 'problems', plain.problems.length));
   }
+  // Each alias is a full copy once validated: what it expands to is bounded like the file itself.
+  if (plain.expandedSize > MAX_FLEET_FILE_BYTES) throw tooLarge(sourceName, 'once its YAML aliases are written out, each a copy of what it refers to');
+  const raw = plain.value;
   if (raw === null || raw === undefined) {
     throw new InvalidInputError(`${sourceName} is empty: expected \`project:\` and \`services:\``);
   }
@@ -54,21 +68,47 @@ export function parseFleetFile(text: string, sourceName: string): FleetFile {
   const result = validateFleet(raw);
   if (result.success) return result.data;
 
+  const locator = new SourceLocator(doc, plain.aliasTargets);
   const problems = firstProblemPerPlace(result.error.issues.flatMap((issue) => flattenIssue(issue, [], raw)));
   const lines = problems
-    .map((problem, index) => ({ index, offset: offsetOf(doc, problem.path, problem.key), problem }))
+    .map((problem, index) => ({ index, offset: locator.offsetOf(problem.path, problem.key), problem }))
     .sort((a, b) => a.offset - b.offset || a.index - b.index)
-    .map(({ offset, problem }) => `${at(offset)} ${formatPath(problem.path)}: ${problem.message}`);
+    .map(({ offset, problem }) => `${at(offset)} ${describePath(problem.path)}: ${problem.message}`);
   throw new InvalidInputError(firstLines([...new Set(lines)], MAX_PROBLEMS, 'problems'));
+}
+
+function tooLarge(sourceName: string, how: string): InvalidInputError {
+  return new InvalidInputError(`${sourceName} is too large (${how}): a fleet file may hold at most ${MAX_FLEET_FILE_BYTES / (1024 * 1024)} MiB (${MAX_FLEET_FILE_BYTES} bytes)`);
+}
+
+/** The file's text, read no further than `limit` bytes: a larger file (or an endless one, like a device) is refused. */
+async function readBounded(path: string, limit: number): Promise<string> {
+  const handle = await open(path, 'r');
+  try {
+    const buffer = Buffer.alloc(limit + 1);
+    let length = 0;
+    while (length < buffer.length) {
+      const { bytesRead } = await handle.read(buffer, length, buffer.length - length, null);
+      if (bytesRead === 0) break;
+      length += bytesRead;
+    }
+    if (length > limit) {
+      const { size } = await handle.stat();
+      throw tooLarge(path, size > limit ? `${size} bytes` : `more than ${limit} bytes`);
+    }
+    return buffer.toString('utf8', 0, length);
+  } finally {
+    await handle.close();
+  }
 }
 
 const MAX_YAML_ERRORS = 3;
 const MAX_PROBLEMS = 25;
 
-/** At most `limit` entries, then one line saying how many more there are. */
-function firstLines(lines: readonly string[], limit: number, what: string): string {
-  if (lines.length <= limit) return lines.join('\n');
-  return [...lines.slice(0, limit), `… and ${lines.length - limit} more ${what} (fix the first ones and run again)`].join('\n');
+/** At most `limit` entries, then one line saying how many more there are (of `total`, when only the first were described). */
+function firstLines(lines: readonly string[], limit: number, what: string, total = lines.length): string {
+  if (total <= limit) return lines.join('\n');
+  return [...lines.slice(0, limit), `… and ${total - limit} more ${what} (fix the first ones and run again)`].join('\n');
 }
 
 function describeReadFailure(path: string, cause: unknown): string {
@@ -89,61 +129,22 @@ function describeReadFailure(path: string, cause: unknown): string {
 
 // --- YAML-level problems -------------------------------------------------------------------
 
-function describeYamlError(doc: Document, error: YAMLError, sourceName: string): string {
-  const position = error.linePos?.[0];
-  const location = position ? `${sourceName}:${position.line}:${position.col}` : sourceName;
-  // prettyErrors appends " at line L, column C:" and a source excerpt with a caret; keep the excerpt.
-  const pretty = /^([\s\S]*?) at line \d+, column \d+:?\n([\s\S]*)$/.exec(error.message);
-  let what = pretty?.[1] ?? error.message;
-  const excerpt = (pretty?.[2] ?? '').replace(/^\n+|\n+$/g, '');
-  if (error.code === 'DUPLICATE_KEY') {
-    const key = scalarKeyAt(doc, error.pos[0]);
-    what = key === undefined ? 'duplicate key' : `duplicate key ${JSON.stringify(key)}`;
-  } else if (error.code === 'MULTIPLE_DOCS') {
-    what = 'a fleet file holds one YAML document; remove the extra "---"';
-  }
-  const indentedExcerpt = excerpt === '' ? '' : `\n${excerpt.split('\n').map((line) => `    ${line}`).join('\n')}`;
-  return `${location}: YAML syntax error: ${what}${indentedExcerpt}`;
+function describeYamlError(error: YAMLError, text: string, lineCounter: LineCounter, sourceName: string): string {
+  const [start, end] = error.pos;
+  // A position of -1 means the error has no place in the source (yaml's prettyErrors skips it too).
+  if (start < 0) return `${sourceName}: YAML syntax error: ${shorten(error.message, 200)}`;
+  const { line, col } = lineCounter.linePos(start);
+  const what = error.code === 'MULTIPLE_DOCS' ? 'a fleet file holds one YAML document; remove the extra "---"' : shorten(error.message, 200);
+  return `${sourceName}:${line}:${col}: YAML syntax error: ${what}${indented(yamlExcerpt(text, lineCounter, start, end))}`;
 }
 
-function scalarKeyAt(doc: Document, offset: number): string | undefined {
-  let key: string | undefined;
-  visit(doc, {
-    Pair(_, pair) {
-      if (isScalar(pair.key) && pair.key.range?.[0] === offset) {
-        key = String(pair.key.value);
-        return visit.BREAK;
-      }
-      return undefined;
-    },
-  });
-  return key;
+/** A source excerpt under an error line, indented by four spaces. */
+function indented(excerpt: string): string {
+  return excerpt === '' ? '' : `\n${excerpt.split('\n').map((line) => `    ${line}`).join('\n')}`;
 }
 
-interface YamlProblem {
-  readonly offset: number;
-  readonly message: string;
-}
-
-/** Constructs that parse but cannot become a plain object: collection keys, aliases to no anchor. */
-function findUnsupportedYaml(doc: Document): YamlProblem[] {
-  const problems: YamlProblem[] = [];
-  const anchorsSoFar = new Set<string>();
-  visit(doc, {
-    Node(_, node) {
-      if (isAlias(node)) {
-        if (!anchorsSoFar.has(node.source)) problems.push({ offset: node.range?.[0] ?? 0, message: `unknown anchor "*${node.source}" (define "&${node.source}" before using it)` });
-      } else if (node.anchor) {
-        anchorsSoFar.add(node.anchor);
-      }
-    },
-    Pair(_, pair) {
-      if (isMap(pair.key) || isSeq(pair.key)) problems.push({ offset: pair.key.range?.[0] ?? 0, message: 'a mapping key must be a plain value, not a list or mapping' });
-      // A JavaScript object cannot hold this key (it would be dropped without a word): say so.
-      if (isScalar(pair.key) && pair.key.value === '__proto__') problems.push({ offset: pair.key.range?.[0] ?? 0, message: 'the key "__proto__" is not allowed' });
-    },
-  });
-  return problems;
+function shorten(text: string, max: number): string {
+  return text.length > max ? `${text.slice(0, max)}…` : text;
 }
 
 // --- Schema problems -------------------------------------------------------------------------
@@ -164,11 +165,11 @@ function flattenIssue(issue: z.core.$ZodIssue, basePath: readonly PropertyKey[],
   const path = [...basePath, ...issue.path];
   switch (issue.code) {
     case 'unrecognized_keys':
-      return issue.keys.map((key) => ({ path, key, message: `unknown key ${JSON.stringify(key)}` }));
+      return issue.keys.map((key) => ({ path, key, message: `unknown key ${JSON.stringify(quoteLimit(key))}` }));
     case 'invalid_key': {
       const key = String(path.at(-1));
       const reasons = issue.issues.map((inner) => inner.message).join('; ');
-      return [{ path: path.slice(0, -1), key, message: `invalid key ${JSON.stringify(key)}: ${reasons}` }];
+      return [{ path: path.slice(0, -1), key, message: `invalid key ${JSON.stringify(quoteLimit(key))}: ${reasons}` }];
     }
     case 'invalid_union':
       return flattenUnion(issue, path, raw);
@@ -179,7 +180,8 @@ function flattenIssue(issue: z.core.$ZodIssue, basePath: readonly PropertyKey[],
 
 function flattenUnion(issue: z.core.$ZodIssue & { code: 'invalid_union' }, path: readonly PropertyKey[], raw: unknown): Problem[] {
   // A branch whose type matched (no complaint about the value itself) is what the user was writing.
-  const isAboutWholeValue = (inner: z.core.$ZodIssue): boolean => inner.path.length === 0 && (inner.code === 'invalid_type' || inner.code === 'invalid_value');
+  const isAboutWholeValue = (inner: z.core.$ZodIssue): boolean =>
+    inner.path.length === 0 && (inner.code === 'invalid_type' || inner.code === 'invalid_value' || (inner.code === 'invalid_union' && inner.errors.every((branch) => branch.some(isAboutWholeValue))));
   const matchingBranches = issue.errors.filter((branch) => !branch.some(isAboutWholeValue));
   const closest = matchingBranches.reduce<z.core.$ZodIssue[] | undefined>((best, branch) => (best === undefined || branch.length < best.length ? branch : best), undefined);
   if (closest !== undefined) return closest.flatMap((inner) => flattenIssue(inner, path, raw));
@@ -194,6 +196,8 @@ function flattenUnion(issue: z.core.$ZodIssue & { code: 'invalid_union' }, path:
 function describeExpected(issue: z.core.$ZodIssue): string[] {
   if (issue.code === 'invalid_type') return [typeName(issue.expected)];
   if (issue.code === 'invalid_value') return issue.values.map((value) => JSON.stringify(value));
+  // A union inside a union: its own alternatives.
+  if (issue.code === 'invalid_union') return issue.errors.flatMap((branch) => branch.flatMap(describeExpected));
   return [issue.message];
 }
 
@@ -293,45 +297,74 @@ function valueAt(raw: unknown, path: readonly PropertyKey[]): { found: boolean; 
 
 // --- Locating a path in the YAML source ------------------------------------------------------
 
-/**
- * Source offset for a problem at `path`: the value's node, or the key when the value is a block
- * collection or empty (so the line shows the name); a missing node points at its closest existing parent.
- */
-function offsetOf(doc: Document, path: readonly PropertyKey[], key: string | undefined): number {
-  let node: unknown = doc.contents;
-  let keyOffset: number | undefined;
-  for (const segment of path) {
-    const child = childOf(doc, node, segment);
-    if (child === undefined) return keyOffset ?? startOf(node);
-    node = child.value;
-    keyOffset = startOf(child.key, -1);
-    if (keyOffset < 0) keyOffset = undefined;
-  }
-  if (key !== undefined) {
-    const pair = pairOf(doc, node, key);
-    if (pair !== undefined) return startOf(pair.key);
-  }
-  const pointsAtValue = (isScalar(node) && node.value !== null) || isAlias(node) || ((isMap(node) || isSeq(node)) && node.flow === true);
-  return pointsAtValue || keyOffset === undefined ? startOf(node, keyOffset ?? 0) : keyOffset;
-}
+/** Finds the source offset of a problem's path; each mapping's keys are indexed once, on first use. */
+class SourceLocator {
+  readonly #pairs = new Map<YAMLMap, Map<string, Pair>>();
 
-function childOf(doc: Document, parent: unknown, segment: PropertyKey): { key: unknown; value: unknown } | undefined {
-  const collection = isAlias(parent) ? parent.resolve(doc) : parent;
-  if (isSeq(collection) && typeof segment === 'number') {
-    return segment < collection.items.length ? { key: undefined, value: collection.items[segment] } : undefined;
-  }
-  const pair = pairOf(doc, collection, segment);
-  return pair === undefined ? undefined : { key: pair.key, value: pair.value };
-}
+  constructor(
+    private readonly doc: Document,
+    private readonly aliasTargets: ReadonlyMap<Alias, YamlNode>,
+  ) {}
 
-function pairOf(doc: Document, parent: unknown, segment: PropertyKey): Pair | undefined {
-  const collection = isAlias(parent) ? parent.resolve(doc) : parent;
-  if (!isMap(collection)) return undefined;
-  // toJS turns every key into a string, so compare as strings (a YAML key `1` is the path segment "1").
-  return collection.items.find((pair) => isPair(pair) && isScalar(pair.key) && String(pair.key.value) === String(segment));
+  /**
+   * Source offset for a problem at `path`: the value's node, or the key when the value is a block
+   * collection or empty (so the line shows the name); a missing node points at its closest existing parent.
+   */
+  offsetOf(path: readonly PropertyKey[], key: string | undefined): number {
+    let node: unknown = this.doc.contents;
+    let keyOffset: number | undefined;
+    for (const segment of path) {
+      const child = this.#childOf(node, segment);
+      if (child === undefined) return keyOffset ?? startOf(node);
+      node = child.value;
+      keyOffset = startOf(child.key, -1);
+      if (keyOffset < 0) keyOffset = undefined;
+    }
+    if (key !== undefined) {
+      const pair = this.#pairOf(node, key);
+      if (pair !== undefined) return startOf(pair.key);
+    }
+    const pointsAtValue = (isScalar(node) && node.value !== null) || isAlias(node) || ((isMap(node) || isSeq(node)) && node.flow === true);
+    return pointsAtValue || keyOffset === undefined ? startOf(node, keyOffset ?? 0) : keyOffset;
+  }
+
+  #childOf(parent: unknown, segment: PropertyKey): { key: unknown; value: unknown } | undefined {
+    const collection = this.#resolved(parent);
+    if (isSeq(collection) && typeof segment === 'number') {
+      return segment < collection.items.length ? { key: undefined, value: collection.items[segment] } : undefined;
+    }
+    const pair = this.#pairOf(collection, segment);
+    return pair === undefined ? undefined : { key: pair.key, value: pair.value };
+  }
+
+  #pairOf(parent: unknown, segment: PropertyKey): Pair | undefined {
+    const collection = this.#resolved(parent);
+    if (!isMap(collection)) return undefined;
+    let index = this.#pairs.get(collection);
+    if (index === undefined) {
+      index = new Map();
+      // toJS turns every key into a string, so index by string (a YAML key `1` is the path segment "1").
+      for (const pair of collection.items) if (isPair(pair) && isScalar(pair.key) && !index.has(String(pair.key.value))) index.set(String(pair.key.value), pair);
+      this.#pairs.set(collection, index);
+    }
+    return index.get(String(segment));
+  }
+
+  #resolved(node: unknown): unknown {
+    return isAlias(node) ? this.aliasTargets.get(node) : node;
+  }
 }
 
 function startOf(node: unknown, fallback = 0): number {
   if (isScalar(node) || isAlias(node) || isMap(node) || isSeq(node)) return node.range?.[0] ?? fallback;
   return fallback;
+}
+
+/** formatPath with long keys cut short, so that an error line stays readable. */
+function describePath(path: readonly PropertyKey[]): string {
+  return formatPath(path.map((segment) => (typeof segment === 'string' ? quoteLimit(segment) : segment)));
+}
+
+function quoteLimit(text: string): string {
+  return text.length > 64 ? `${text.slice(0, 40)}…` : text;
 }

@@ -155,7 +155,7 @@ describe('parseFleetFile', () => {
     const message = parseErrorMessage(yamlText('project: shop', 'drift: sometimes', 'services:', '  web:', '    image: nginx', '    env:', '      EMPTY:'));
     assert.deepEqual(message.split('\n'), [
       'fleet.yaml:2:8 drift: expected "repair", "report" or a mapping, got the string "sometimes"',
-      'fleet.yaml:7:7 services.web.env.EMPTY: expected a string, a number or a boolean, got an empty value',
+      'fleet.yaml:7:7 services.web.env.EMPTY: expected a string, a number, a boolean or a mapping, got an empty value',
     ]);
   });
 

@@ -28,6 +28,10 @@ const hostileYamlText = fc.oneof(
     for (let i = 1; i <= levels; i += 1) lines.push(`a${i}: &a${i} [${Array.from({ length: 10 }, () => `*a${i - 1}`).join(', ')}]`);
     return `project: p\nservices: {}\n${lines.join('\n')}\n`;
   }),
+  // An alias chain (each anchor refers to the one before), a value that contains itself, a list past its limit.
+  fc.integer({ min: 100, max: 5_000 }).map((length) => `project: p\nservices: {}\n${Array.from({ length }, (_, i) => (i === 0 ? 'x0: &a0 [1]' : `x${i}: &a${i} [*a${i - 1}]`)).join('\n')}\n`),
+  fc.constantFrom('project: p\nservices: &s {web: {image: x, labels: *s}}\n', 'project: p\nservices:\n  web: &w\n    image: x\n    env: *w\n'),
+  fc.integer({ min: 4_000, max: 200_000 }).map((count) => `project: p\nservices:\n  web: {image: x, command: [${'a,'.repeat(count)}]}\n`),
   fc.constantFrom('__proto__: {polluted: yes}\nproject: p\nservices: {}\n', 'project: p\nservices:\n  __proto__: {image: x}\n', 'project: p\nservices:\n  web:\n    image: x\n    env: {__proto__: {isAdmin: true}, constructor: {prototype: {polluted: 1}}}\n', '<<: {polluted: 1}\nproject: p\nservices: {}\n', '!!js/function "function(){}"\n'),
 );
 

@@ -9,8 +9,11 @@
 export const MAX_FLEET_FILE_BYTES = 8 * 1024 * 1024;
 /** Mappings and lists nested in each other (a fleet file needs 5: services.web.healthcheck.test). */
 export const MAX_YAML_NESTING = 64;
-/** Values, list items and mapping entries in a fleet file's YAML (a typical service has about 20). */
-export const MAX_YAML_NODES = 1_000_000;
+/**
+ * Values, list items and mapping entries in a fleet file's YAML (a typical service has about 25):
+ * the YAML parser holds up to a kilobyte per value while it reads, so this bounds its memory.
+ */
+export const MAX_YAML_NODES = 500_000;
 
 /** Services in one project. */
 export const MAX_SERVICES = 20_000;

@@ -29,10 +29,16 @@ export function validate<T extends z.ZodType>(schema: T, raw: unknown, what: str
   const result = schema.safeParse(raw);
   if (!result.success) {
     const issues = result.error.issues.map((issue) => `${formatPath(issue.path)}: ${issue.message}`);
-    throw new SchemaError(`${what} is invalid: ${issues.join('; ')}`, issues);
+    // A document with thousands of bad values still gets a message a person (and a log line) can take.
+    const shown = issues.slice(0, MAX_ISSUES_SHOWN).map((issue) => (issue.length > MAX_ISSUE_LENGTH ? `${issue.slice(0, MAX_ISSUE_LENGTH)}…` : issue));
+    if (issues.length > MAX_ISSUES_SHOWN) shown.push(`and ${issues.length - MAX_ISSUES_SHOWN} more`);
+    throw new SchemaError(`${what} is invalid: ${shown.join('; ')}`, issues);
   }
   return result.data;
 }
+
+const MAX_ISSUES_SHOWN = 10;
+const MAX_ISSUE_LENGTH = 300;
 
 /** `services.web.ports[0]` from zod's path array. */
 export function formatPath(path: readonly PropertyKey[]): string {

@@ -11,6 +11,7 @@ import { renderRows, runRender, type RenderResult } from './render.js';
 import { peersRows, runPeers, type PeersResult } from './peers.js';
 import { runScale, scaleRows, type ScaleResult } from './scale.js';
 import { runSigning, signingRows, type SigningResult } from './signing.js';
+import { MAX_SERVICES } from '../shared/limits.js';
 import { round } from './stats.js';
 import { InterruptedError, checkEngine, installInterruptHandler, throwIfInterrupted } from './support.js';
 
@@ -41,7 +42,7 @@ Benchmarks (they print figures and never assert timing):
                --breakdown        then time as many instrumented full cycles, per runtime/journal call
   planner    Pure diff + plan + gates (no Docker) for S single-replica services, ~1% to replace
              and ~1% missing.
-               --services S       services (1-1000000, default 10000)
+               --services S       services (1-20000, the most a project may have; default 10000)
                --iterations I     measured iterations (1-100000, default 20)
                --warmup W         untimed iterations first (0-1000, default 2)
   render     The human \`plan\` of a new fleet file on an empty host (a create and a start per service),
@@ -214,7 +215,7 @@ async function run(command: Command, values: Values): Promise<BenchResult[]> {
       return [await measured(() => runNoop(options))];
     }
     case 'planner': {
-      const options = { services: integer(values, 'services', 10_000, 1, 1_000_000), iterations: integer(values, 'iterations', 20, 1, 100_000), warmup: integer(values, 'warmup', 2, 0, 1000) };
+      const options = { services: integer(values, 'services', 10_000, 1, MAX_SERVICES), iterations: integer(values, 'iterations', 20, 1, 100_000), warmup: integer(values, 'warmup', 2, 0, 1000) };
       return [await measured(() => runPlanner(options))];
     }
     case 'render': {
@@ -226,7 +227,7 @@ async function run(command: Command, values: Values): Promise<BenchResult[]> {
     }
     case 'load-plan': {
       const baselineDist = values['baseline-dist'];
-      const options = { sizes: integerList(values, 'services', [1000, 5000, 20_000], 1, 20_000), iterations: integer(values, 'iterations', 3, 1, 100), ...(baselineDist === undefined ? {} : { baselineDist }) };
+      const options = { sizes: integerList(values, 'services', [1000, 5000, 20_000], 1, MAX_SERVICES), iterations: integer(values, 'iterations', 3, 1, 100), ...(baselineDist === undefined ? {} : { baselineDist }) };
       return [await measured(() => runLoadPlan(options))];
     }
     case 'fleet': {

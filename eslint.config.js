@@ -15,10 +15,11 @@ export default tseslint.config(
     },
   },
   {
-    // The pure core and the shared schemas do no I/O; the NATS connection and its storage setup are the shared edge.
+    // The pure core and the shared schemas do no I/O; the NATS connection, its storage setup and the
+    // bounded file read (fleet files, secret files) are the shared edge.
     // nkeys is pure ed25519 (no I/O): the desired-state signature lives in shared.
     files: ['agent/core/**/*.ts', 'shared/**/*.ts'],
-    ignores: ['shared/nats-connection.ts', 'shared/stream-replicas.ts'],
+    ignores: ['shared/nats-connection.ts', 'shared/stream-replicas.ts', 'shared/read-bounded.ts'],
     rules: {
       'no-restricted-imports': ['error', { patterns: ['dockerode', 'level', 'classic-level', '@nats-io/*', '!@nats-io/nkeys', 'node:fs', 'node:fs/promises'] }],
     },

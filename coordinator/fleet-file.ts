@@ -1,4 +1,3 @@
-import { open } from 'node:fs/promises';
 import { LineCounter, isAlias, isMap, isPair, isScalar, isSeq } from 'yaml';
 import type { Alias, Document, Node as YamlNode, Pair, YAMLError, YAMLMap } from 'yaml';
 import type { z } from 'zod';
@@ -7,6 +6,7 @@ import { InvalidInputError, errorMessage } from '../shared/errors.js';
 import { fleetFileSchema } from '../shared/fleet-spec.js';
 import type { FleetFile } from '../shared/fleet-spec.js';
 import { MAX_FLEET_FILE_BYTES, MAX_YAML_NESTING, MAX_YAML_NODES } from '../shared/limits.js';
+import { readBounded } from '../shared/read-bounded.js';
 import { composeYaml, toPlainValue, yamlExcerpt } from './fleet-yaml.js';
 
 /**
@@ -14,14 +14,14 @@ import { composeYaml, toPlainValue, yamlExcerpt } from './fleet-yaml.js';
  * content) is an InvalidInputError whose message points at the file, and where possible the line and column.
  */
 export async function loadFleetFile(path: string): Promise<FleetFile> {
-  let text: string;
+  let read: Awaited<ReturnType<typeof readBounded>>;
   try {
-    text = await readBounded(path, MAX_FLEET_FILE_BYTES);
+    read = await readBounded(path, MAX_FLEET_FILE_BYTES);
   } catch (cause) {
-    if (cause instanceof InvalidInputError) throw cause;
     throw new InvalidInputError(describeReadFailure(path, cause), { cause });
   }
-  return parseFleetFile(text, path);
+  if ('tooLarge' in read) throw tooLarge(path, read.size === undefined ? `more than ${MAX_FLEET_FILE_BYTES} bytes` : `${read.size} bytes`);
+  return parseFleetFile(read.text, path);
 }
 
 /**
@@ -79,27 +79,6 @@ export function parseFleetFile(text: string, sourceName: string): FleetFile {
 
 function tooLarge(sourceName: string, how: string): InvalidInputError {
   return new InvalidInputError(`${sourceName} is too large (${how}): a fleet file may hold at most ${MAX_FLEET_FILE_BYTES / (1024 * 1024)} MiB (${MAX_FLEET_FILE_BYTES} bytes)`);
-}
-
-/** The file's text, read no further than `limit` bytes: a larger file (or an endless one, like a device) is refused. */
-async function readBounded(path: string, limit: number): Promise<string> {
-  const handle = await open(path, 'r');
-  try {
-    const buffer = Buffer.alloc(limit + 1);
-    let length = 0;
-    while (length < buffer.length) {
-      const { bytesRead } = await handle.read(buffer, length, buffer.length - length, null);
-      if (bytesRead === 0) break;
-      length += bytesRead;
-    }
-    if (length > limit) {
-      const { size } = await handle.stat();
-      throw tooLarge(path, size > limit ? `${size} bytes` : `more than ${limit} bytes`);
-    }
-    return buffer.toString('utf8', 0, length);
-  } finally {
-    await handle.close();
-  }
 }
 
 const MAX_YAML_ERRORS = 3;

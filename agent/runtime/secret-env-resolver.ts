@@ -1,5 +1,6 @@
-import { readFile } from 'node:fs/promises';
 import { RuntimeError, errorMessage } from '../../shared/errors.js';
+import { MAX_ARG_LENGTH } from '../../shared/limits.js';
+import { readBounded } from '../../shared/read-bounded.js';
 import { isInlineSecret, isMaskedSecret, type EnvValue } from '../../shared/secret-env.js';
 
 /**
@@ -14,12 +15,20 @@ export async function resolveEnv(env: Readonly<Record<string, EnvValue>>): Promi
     else if (isInlineSecret(value)) resolved[name] = value.secret;
     else if (isMaskedSecret(value)) throw new RuntimeError(`env ${name} holds a masked secret (a digest from a plan or a display), not a value; apply the fleet file itself`);
     else {
+      let read: Awaited<ReturnType<typeof readBounded>>;
       try {
-        resolved[name] = (await readFile(value.secret_file, 'utf8')).replace(/\r?\n$/, '');
+        // A value longer than Linux takes for one variable is useless, and a device would never end.
+        read = await readBounded(value.secret_file, SECRET_FILE_BYTES);
       } catch (error) {
         throw new RuntimeError(`env ${name}: cannot read secret file ${value.secret_file} on this host (${errorMessage(error)})`, { cause: error });
       }
+      const text = 'tooLarge' in read ? undefined : read.text.replace(/\r?\n$/, '');
+      if (text === undefined || Buffer.byteLength(text) > MAX_ARG_LENGTH) throw new RuntimeError(`env ${name}: secret file ${value.secret_file} on this host holds more than ${MAX_ARG_LENGTH} bytes, the most an env value may have`);
+      resolved[name] = text;
     }
   }
   return resolved;
 }
+
+/** The value, plus the line end that `echo` leaves. */
+const SECRET_FILE_BYTES = MAX_ARG_LENGTH + 2;

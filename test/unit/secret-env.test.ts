@@ -1,5 +1,8 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { actionResultEvent, plannedEvents } from '../../agent/core/action-events.js';
 import { specHashOf } from '../../agent/core/spec-hash.js';
 import { planReport } from '../../agent/plan-report.js';
@@ -8,6 +11,9 @@ import { renderPlan } from '../../coordinator/cli/render/plan-view.js';
 import { parseFleetFile } from '../../coordinator/fleet-file.js';
 import { desiredContentHash } from '../../coordinator/placement.js';
 import { maskedRollout, type RolloutState } from '../../coordinator/rollout/rollout-state.js';
+import { resolveEnv } from '../../agent/runtime/secret-env-resolver.js';
+import { RuntimeError } from '../../shared/errors.js';
+import { MAX_ARG_LENGTH } from '../../shared/limits.js';
 import { maskServices, secretDigest, unmaskServices } from '../../shared/secret-env.js';
 import { desired, service } from '../lib/builders.js';
 import { ownedFixture, ownersOf, planRound, snapshotOf } from '../lib/simulated-runtime.js';
@@ -59,5 +65,29 @@ describe('secret env values', () => {
     assert.equal(specHashOf(masked.services.web!), specHashOf(document.services.web!));
     assert.deepEqual(unmaskServices(masked, document), { document, missing: [] });
     assert.deepEqual(unmaskServices(masked, undefined).missing, ['web.env.DB_PASSWORD']);
+  });
+});
+
+describe('secret files', () => {
+  it(`are read up to ${MAX_ARG_LENGTH} bytes (one trailing newline dropped); a larger or endless file is refused by name, unread`, async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'hostwright-secret-'));
+    try {
+      const atLimit = join(dir, 'at-limit');
+      await writeFile(atLimit, `${'s'.repeat(MAX_ARG_LENGTH)}\n`);
+      assert.equal((await resolveEnv({ KEY: { secret_file: atLimit } })).KEY, 's'.repeat(MAX_ARG_LENGTH));
+      const tooLarge = join(dir, 'too-large');
+      await writeFile(tooLarge, 's'.repeat(MAX_ARG_LENGTH + 3));
+      const oneOver = join(dir, 'one-over');
+      await writeFile(oneOver, `${'s'.repeat(MAX_ARG_LENGTH + 1)}\n`);
+      for (const path of [tooLarge, oneOver, '/dev/zero']) {
+        await assert.rejects(resolveEnv({ KEY: { secret_file: path } }), (error: unknown) => {
+          assert.ok(error instanceof RuntimeError);
+          assert.equal(error.message, `env KEY: secret file ${path} on this host holds more than ${MAX_ARG_LENGTH} bytes, the most an env value may have`);
+          return true;
+        });
+      }
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });

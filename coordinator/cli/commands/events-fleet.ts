@@ -3,6 +3,7 @@ import type { StreamEvent } from '../../fleet-client.js';
 import { withFleet } from '../fleet/fleet-session.js';
 import type { FleetTarget } from '../options.js';
 import { renderRefusedEvent } from '../render/events-view.js';
+import { printableJson } from '../render/printable.js';
 import type { EventFilter } from './events-filter.js';
 import type { EventsOptions } from './events.js';
 
@@ -19,7 +20,7 @@ export async function fleetEvents(target: FleetTarget, options: EventsOptions, f
     if (!client.hostKeys) process.stderr.write(`${UNVERIFIED_NOTE}\n`);
     const show = (item: StreamEvent) => {
       if ('refused' in item) {
-        process.stdout.write(options.json ? `${JSON.stringify({ schema: 'hostwright.refusedevent/v1', ...item.refused })}\n` : `${renderRefusedEvent(item.refused)}\n`);
+        process.stdout.write(options.json ? `${printableJson({ schema: 'hostwright.refusedevent/v1', ...item.refused })}\n` : `${renderRefusedEvent(item.refused)}\n`);
         return;
       }
       print(item.event, item.trust.verdict === 'verified' ? 'verified' : 'unverified');

@@ -9,5 +9,5 @@ export function renderEvent(event: HostwrightEvent): string {
 
 /** A message on a host's event subject that failed its checks: where it was, and why it was refused. */
 export function renderRefusedEvent(refused: { readonly subject: string; readonly seq: number; readonly reason: string }): string {
-  return `REFUSED  ${refused.subject} (stream seq ${refused.seq}): ${refused.reason}`;
+  return `REFUSED  ${printable(refused.subject)} (stream seq ${refused.seq}): ${printable(refused.reason)}`;
 }

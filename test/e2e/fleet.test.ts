@@ -448,7 +448,8 @@ describe('fleet mode: coordinator CLI and agents over real NATS JetStream (real 
     // Well-formed documents that only the agent's own checks stop: wrong host, too large. Accepting
     // either would remove h1's containers (allowEmpty, no or other services).
     const foreign = desired(project, {}, { hostId: h2, revision: 1_000, allowEmpty: true });
-    const oversized = desired(project, { pad: service({ env: { PAD: 'x'.repeat(600 * 1024) } }) }, { hostId: h1, revision: 1_001, allowEmpty: true });
+    // Each value within the fleet file's limit (128 KiB), the whole over the wire limit.
+    const oversized = desired(project, { pad: service({ env: Object.fromEntries(Array.from({ length: 5 }, (_, i) => [`PAD${i}`, 'x'.repeat(120 * 1024)])) }) }, { hostId: h1, revision: 1_001, allowEmpty: true });
     // Signed with the fleet's own key, so that only the host and size checks stop them.
     const signer = await loadSigningKey(fleet.signingKeyFile);
     const garbage: [string, Uint8Array, RegExp][] = [

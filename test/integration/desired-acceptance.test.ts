@@ -53,7 +53,7 @@ describe('desired-state acceptance', () => {
       ['another host', signedValue({ ...newer, hostId: 'h2' }, coordinator), /for host h2/],
       ['another project', signedValue({ ...newer, project: 'other' }, coordinator), /for project other/],
       ['replayed older revision', signedValue({ ...good, revision: 1 }, coordinator), /replayed: revision 1 is older than revision 2/],
-      ['oversized', signedValue({ ...newer, services: { web: service({ env: { BIG: 'x'.repeat(600 * 1024) } }) } }, coordinator), /exceeds/],
+      ['oversized', signedValue({ ...newer, services: { web: service({ env: Object.fromEntries(Array.from({ length: 5 }, (_, i) => [`BIG${i}`, 'x'.repeat(120 * 1024)])) }) } }, coordinator), /exceeds/],
     ];
     for (const [what, bytes, reason] of bad) {
       assert.equal(await acceptDesired('h1.shop', bytes, options), 'rejected', what);

@@ -1,7 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { accountsConfig, coordinatorPermissions, hostPermissions, withHost, withoutHost, type FleetAuthManifest } from '../../coordinator/nats-auth.js';
+import { accountsConfig, coordinatorPermissions, hostAccount, hostImports, hostPermissions, withHost, withoutHost, type FleetAuthManifest } from '../../coordinator/nats-auth.js';
 
 const key = (prefix: 'U' | 'O', fill: string) => `${prefix}${fill.repeat(55)}`;
 const manifest: FleetAuthManifest = { schema: 'hostwright.fleet-auth/v1', coordinator: { publicKey: key('U', 'C') }, signingPublicKey: key('O', 'S'), hosts: [] };
@@ -43,5 +43,23 @@ describe('NATS permissions (pure)', () => {
   it('rotating a host replaces its key instead of adding a second user', () => {
     const rotated = withHost(withHost(manifest, 'a', key('U', 'A')), 'a', key('U', 'Z'));
     assert.deepEqual(rotated.hosts, [{ hostId: 'a', publicKey: key('U', 'Z') }]);
+  });
+
+  it('every host has an account of its own: its user, its imports of its own subjects only, and its plan subject exported to the fleet', () => {
+    const text = accountsConfig(withHost(withHost(manifest, 'a', key('U', 'A')), 'b', key('U', 'B')));
+    for (const [hostId, other] of [['a', 'b'], ['b', 'a']] as const) {
+      const block = text.slice(text.indexOf(`"${hostAccount(hostId)}": {`), text.indexOf(`"${hostAccount(other)}": {`) > text.indexOf(`"${hostAccount(hostId)}": {`) ? text.indexOf(`"${hostAccount(other)}": {`) : undefined);
+      assert.match(block, new RegExp(`nkey: "${key('U', hostId.toUpperCase())}"`));
+      assert.doesNotMatch(block, /jetstream/);
+      for (const entry of hostImports(hostId)) {
+        assert.ok(block.includes(`subject: ${JSON.stringify(entry.subject)}`), `${hostId} imports ${entry.subject}`);
+        // The fleet exports it to this host's account alone.
+        assert.ok(text.includes(`{ service: ${JSON.stringify(entry.subject)}, accounts: [${JSON.stringify(hostAccount(hostId))}]`), `export of ${entry.subject}`);
+      }
+      assert.ok(!block.split('\n').some((line) => line.includes('subject:') && line.split('"').some((part) => part.split('.').includes(other))), `${hostId}'s account names ${other}`);
+    }
+    // The host publishes only what it imports; JetStream API subjects only under its own prefix.
+    for (const subject of hostPermissions('a').publish) assert.ok(!subject.startsWith('$JS.API'), subject);
+    assert.deepEqual(hostPermissions('a').publish, hostImports('a').map((entry) => entry.local));
   });
 });

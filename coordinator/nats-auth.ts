@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { hostIdSchema } from '../shared/fleet-spec.js';
 import { MAX_PLAN_REPLY_PARTS } from '../shared/plan-reply-parts.js';
-import { BUCKETS, DESIRED_STREAM, EVENTS_STREAM, desiredFeedConsumer, hostInboxPrefix, hostJetStreamPrefix, planRpcSubject } from '../shared/subjects.js';
+import { BUCKETS, DESIRED_STREAM, EVENTS_STREAM, desiredFeedConsumer, desiredFeedCreatedSubject, hostInboxPrefix, hostJetStreamPrefix, planRpcSubject } from '../shared/subjects.js';
 
 /** The NATS account of the coordinator, JetStream and every bucket and stream. */
 export const FLEET_ACCOUNT = 'HOSTWRIGHT';
@@ -68,13 +68,13 @@ export function hostImports(hostId: string): HostImport[] {
 }
 
 /**
- * Within its own account a host may publish only to its imports, receive only on its inbox prefix
- * and its plan subject, and answer a plan request with at most MAX_PLAN_REPLY_PARTS messages.
+ * Within its own account a host may publish only to its imports, receive only on its inbox prefix,
+ * its plan subject and the advisory that its feed was made, and answer a plan request with at most MAX_PLAN_REPLY_PARTS messages.
  */
 export function hostPermissions(hostId: string): Permissions {
   return {
     publish: hostImports(hostId).map((entry) => entry.local),
-    subscribe: [`${hostInboxPrefix(hostId)}.>`, planRpcSubject(hostId)],
+    subscribe: [`${hostInboxPrefix(hostId)}.>`, planRpcSubject(hostId), desiredFeedCreatedSubject(hostId)],
     responses: MAX_PLAN_REPLY_PARTS,
   };
 }
@@ -134,6 +134,11 @@ function exportLine(subject: string, account: string, streamed: boolean): string
   return `      { service: ${JSON.stringify(subject)}, accounts: [${JSON.stringify(account)}]${streamed ? ', response_type: "stream"' : ''} }`;
 }
 
+/** A stream (messages only, no replies): the server's advisory that the host's feed was made. */
+function streamExportLine(subject: string, account: string): string {
+  return `      { stream: ${JSON.stringify(subject)}, accounts: [${JSON.stringify(account)}] }`;
+}
+
 function importLine(account: string, subject: string, local: string): string {
   return `      { service: { account: ${JSON.stringify(account)}, subject: ${JSON.stringify(subject)} }${local === subject ? '' : `, to: ${JSON.stringify(local)}`} }`;
 }
@@ -157,7 +162,7 @@ export function accountsConfig(manifest: FleetAuthManifest): string {
     ...userBlock('coordinator', manifest.coordinator.publicKey, coordinatorPermissions()),
     '    ]',
     '    exports: [',
-    ...hosts.flatMap((host) => hostImports(host.hostId).map((entry) => exportLine(entry.subject, hostAccount(host.hostId), entry.streamed))),
+    ...hosts.flatMap((host) => [...hostImports(host.hostId).map((entry) => exportLine(entry.subject, hostAccount(host.hostId), entry.streamed)), streamExportLine(desiredFeedCreatedSubject(host.hostId), hostAccount(host.hostId))]),
     '    ]',
     '    imports: [',
     ...hosts.map((host) => importLine(hostAccount(host.hostId), planRpcSubject(host.hostId), planRpcSubject(host.hostId))),
@@ -172,6 +177,7 @@ export function accountsConfig(manifest: FleetAuthManifest): string {
       '    ]',
       '    imports: [',
       ...hostImports(host.hostId).map((entry) => importLine(FLEET_ACCOUNT, entry.subject, entry.local)),
+      `      { stream: { account: ${JSON.stringify(FLEET_ACCOUNT)}, subject: ${JSON.stringify(desiredFeedCreatedSubject(host.hostId))} } }`,
       '    ]',
       '    exports: [',
       exportLine(planRpcSubject(host.hostId), FLEET_ACCOUNT, true),

@@ -50,6 +50,11 @@ export function desiredFeedConsumer(hostId: string): string {
   return `hw_host_${hostId}`;
 }
 
+/** The server's advisory that a host's feed was made: its agent, waiting for one, reads it at once. */
+export function desiredFeedCreatedSubject(hostId: string): string {
+  return `$JS.EVENT.ADVISORY.CONSUMER.CREATED.${DESIRED_STREAM}.${desiredFeedConsumer(hostId)}`;
+}
+
 /**
  * The fleet's JetStream API as a host's own NATS account imports it (nats.js `apiPrefix`). The
  * host account has no JetStream of its own, and its `$JS.API` answers "not enabled".

@@ -6,7 +6,7 @@ import { decode, encode } from '../../shared/codec.js';
 import { errorMessage } from '../../shared/errors.js';
 import { HOST_PROJECT } from '../../shared/events.js';
 import { bindFleet, readCredentials, type HostConnection, type NatsAccess } from '../../shared/nats-connection.js';
-import { BUCKETS, hostInboxPrefix, kvKeySubject, planRpcSubject } from '../../shared/subjects.js';
+import { BUCKETS, desiredFeedCreatedSubject, hostInboxPrefix, kvKeySubject, planRpcSubject } from '../../shared/subjects.js';
 import { MAX_WIRE_BYTES, planRequestSchema, type HostRegistration, type PlanReply, type StatusReport } from '../../shared/wire.js';
 import type { HostStatus } from '../../shared/host-status.js';
 import { AgentLoop } from '../agent-loop.js';
@@ -26,6 +26,9 @@ import { OutboxPublisher } from './outbox-publisher.js';
 import { sleep } from '../../shared/sleep.js';
 
 export const AGENT_VERSION = '0.1.0';
+
+/** How long an agent waiting for its desired-state feed goes without looking again (the advisory usually comes first). */
+const FEED_LOOK_AGAIN_MS = 10_000;
 
 export interface FleetAgentOptions {
   readonly hostId: string;
@@ -195,7 +198,22 @@ export async function runFleetAgent(options: FleetAgentOptions): Promise<void> {
    */
   async function keepWatchingDesired(connection: HostConnection): Promise<void> {
     let waitingSaid = false;
+    // The server's advisory says at once when the coordinator made this host's feed; subscribed
+    // before the first look, so that a feed made right after a look that found none is not missed.
+    let feedMade = false;
+    let wakeOnFeed: (() => void) | undefined;
+    const advisory = connection.nc.subscribe(desiredFeedCreatedSubject(hostId), {
+      callback: () => {
+        feedMade = true;
+        wakeOnFeed?.();
+      },
+    });
+    options.signal.addEventListener('abort', () => {
+      advisory.unsubscribe();
+      wakeOnFeed?.();
+    }, { once: true });
     while (!options.signal.aborted) {
+      feedMade = false;
       const restart = new AbortController();
       rewatchDesired = (reason) => {
         log.info({ reason }, 'reading desired state afresh');
@@ -217,7 +235,16 @@ export async function runFleetAgent(options: FleetAgentOptions): Promise<void> {
         if (isMissingFeed(error)) {
           if (!waitingSaid) log.info({ hostId }, 'no desired state for this host yet: the coordinator sets up its desired-state feed on its first apply to this host');
           waitingSaid = true;
-          pause = 3_000;
+          // A slow look stands in for a lost advisory.
+          if (!feedMade) await new Promise<void>((resolve) => {
+            const timer = setTimeout(resolve, FEED_LOOK_AGAIN_MS);
+            wakeOnFeed = () => {
+              clearTimeout(timer);
+              resolve();
+            };
+          });
+          wakeOnFeed = undefined;
+          pause = 0;
         } else {
           log.warn({ error: errorMessage(error) }, 'desired-state feed ended; reading it again');
         }

@@ -78,6 +78,12 @@ export async function addFleetHost(dirArg: string, hostId: string, rotate: boole
   return credsFile;
 }
 
+/** Writes accounts.conf again from the manifest, as this version lays it out; no key changes. */
+export async function regenerateFleetConfig(dirArg: string): Promise<void> {
+  const dir = resolve(dirArg);
+  await saveManifest(dir, await loadManifest(dir));
+}
+
 /** Revokes a host: its user leaves accounts.conf and its seed file is deleted. */
 export async function removeFleetHost(dirArg: string, hostId: string): Promise<void> {
   const dir = resolve(dirArg);

@@ -51,7 +51,9 @@ bash deploy/build-test-image.sh
 
 step "fleet credentials (NATS users per host, coordinator signing key) in $AUTH"
 if [[ -f "$AUTH/fleet-auth.json" ]]; then
-  echo "already initialised"
+  # The accounts layout is this version's, also for a fleet set up by an earlier one.
+  hw fleet regenerate --dir "$AUTH" >/dev/null
+  echo "already initialised (accounts config written again from fleet-auth.json)"
 else
   hw fleet init --dir "$AUTH" --listen "127.0.0.1:$NATS_PORT" $(for entry in "${HOSTS[@]}"; do printf -- '--host %s ' "${entry%%:*}"; done)
 fi

@@ -99,6 +99,11 @@ describe('least-privilege NATS: the config `fleet init` generates, on a real nat
     const accounts = await readFile(join(dir, 'accounts.conf'), 'utf8');
     assert.match(accounts, /^accounts \{/m);
     assert.doesNotMatch(accounts, /^authorization/m);
+    // `fleet regenerate` writes the same config again from fleet-auth.json.
+    await writeFile(join(dir, 'accounts.conf'), '# an older layout\n');
+    const regenerated = await runCli(['fleet', 'regenerate', '--dir', dir]);
+    assert.equal(regenerated.code, 0, regenerated.stderr);
+    assert.equal(await readFile(join(dir, 'accounts.conf'), 'utf8'), accounts);
   });
 
   it('refuses a client without credentials and a client with an unknown key', async () => {

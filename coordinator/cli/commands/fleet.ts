@@ -71,4 +71,14 @@ export function registerFleet(program: Command): void {
       await removeFleetHost(options.dir, hostId);
       process.stdout.write(`removed host ${hostId} from ${fleetAuthPaths(options.dir).accounts}\n${RELOAD_HINT}; the server then closes its connections\n`);
     });
+
+  fleet
+    .command('regenerate')
+    .description('write the accounts config again from fleet-auth.json (after an upgrade of Hostwright changed its layout); keys stay as they are')
+    .requiredOption('--dir <dir>', 'the dir `fleet init` wrote')
+    .action(async (options: { dir: string }) => {
+      const { fleetAuthPaths, regenerateFleetConfig } = await import('../../fleet-auth-files.js');
+      await regenerateFleetConfig(options.dir);
+      process.stdout.write(`wrote ${fleetAuthPaths(options.dir).accounts}\n${RELOAD_HINT}\n`);
+    });
 }

@@ -15,13 +15,30 @@ export default tseslint.config(
     },
   },
   {
-    // The pure core and the shared schemas do no I/O; the NATS connection, its storage setup and the
-    // bounded file read (fleet files, secret files) are the shared edge.
+    // The layering, shared <- agent/core <- agent <- coordinator: no import runs up it.
+    files: ['agent/**/*.ts'],
+    ignores: ['agent/core/**/*.ts'],
+    rules: { 'no-restricted-imports': ['error', { patterns: [{ group: ['**/coordinator/**'], message: 'agent/ must not import coordinator/ (the layering: shared <- agent <- coordinator).' }] }] },
+  },
+  {
+    files: ['shared/nats-connection.ts', 'shared/stream-replicas.ts', 'shared/read-bounded.ts'],
+    rules: { 'no-restricted-imports': ['error', { patterns: [{ group: ['**/agent/**', '**/coordinator/**'], message: 'shared/ imports neither agent/ nor coordinator/ (the wire schemas live in shared/).' }] }] },
+  },
+  {
+    // The pure core and the shared schemas do no I/O; the NATS connection and its storage setup are the shared edge.
     // nkeys is pure ed25519 (no I/O): the desired-state signature lives in shared.
     files: ['agent/core/**/*.ts', 'shared/**/*.ts'],
     ignores: ['shared/nats-connection.ts', 'shared/stream-replicas.ts', 'shared/read-bounded.ts'],
     rules: {
-      'no-restricted-imports': ['error', { patterns: ['dockerode', 'level', 'classic-level', '@nats-io/*', '!@nats-io/nkeys', 'node:fs', 'node:fs/promises'] }],
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            { group: ['dockerode', 'level', 'classic-level', '@nats-io/*', '!@nats-io/nkeys', 'node:fs', 'node:fs/promises'], message: 'The pure core and the shared schemas do no I/O.' },
+            { group: ['**/agent/**', '**/coordinator/**', '../runtime/**', '../store/**', '../fleet/**', '../*.js'], message: 'No import runs up the layering (shared <- agent/core <- agent <- coordinator).' },
+          ],
+        },
+      ],
     },
   },
 );

@@ -1,6 +1,6 @@
 import { NameConflictError } from '../shared/errors.js';
 import { LABELS } from '../shared/labels.js';
-import type { ActionKind, ActionOf } from './core/actions.js';
+import type { ActionKind, ActionOf } from '../shared/actions.js';
 import { proveOwnership } from './core/ownership.js';
 import { resolveEnv } from './runtime/secret-env-resolver.js';
 import type { ContainerConfigView, OwnerRecord } from './core/snapshot.js';

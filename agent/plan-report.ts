@@ -1,5 +1,5 @@
 import { maskEnv } from '../shared/secret-env.js';
-import { describeAction } from './core/actions.js';
+import { describeAction } from '../shared/actions.js';
 import type { DiffEntry } from './core/diff.js';
 import type { PlanReport, DiffEntryReport } from '../shared/plan-report.js';
 import type { CycleReport } from './reconciler.js';

@@ -5,7 +5,7 @@ import type { EventDraft, HostwrightEvent } from '../shared/events.js';
 import type { HostDesired } from '../shared/host-desired.js';
 import type { GateBlock, HostStatus } from '../shared/host-status.js';
 import { actionResultEvent, plannedEvents } from './core/action-events.js';
-import type { Action, ActionKind, ActionOf, Phase } from './core/actions.js';
+import type { Action, ActionKind, ActionOf, Phase } from '../shared/actions.js';
 import { diffHost, type HostDiff } from './core/diff.js';
 import { evaluateGates, runnableActions } from './core/gates.js';
 import { planHost, type ActionPlan, type PlanMode } from './core/planner.js';

@@ -3,7 +3,7 @@ import type { Logger } from 'pino';
 import { errorMessage } from '../shared/errors.js';
 import { HOST_PROJECT, type HostwrightEvent } from '../shared/events.js';
 import { LABELS } from '../shared/labels.js';
-import type { Action } from './core/actions.js';
+import type { Action } from '../shared/actions.js';
 import { normalizeImageRef } from './core/images.js';
 import type { OwnerRecord } from './core/snapshot.js';
 import type { RuntimeAdapter, RuntimeContainerSummary } from './runtime/runtime-adapter.js';

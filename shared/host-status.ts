@@ -1,6 +1,8 @@
 import { z } from 'zod';
 
-const driftKindSchema = z.enum(['missing', 'stopped', 'modified', 'unhealthy']);
+/** What drift an instance can show; the same names in status, plans and events. */
+export const driftKindSchema = z.enum(['missing', 'stopped', 'modified', 'unhealthy']);
+export type DriftKind = z.infer<typeof driftKindSchema>;
 
 export const instanceStatusSchema = z.object({
   project: z.string(),

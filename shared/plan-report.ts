@@ -1,9 +1,13 @@
 import { z } from 'zod';
-import { actionSchema } from '../agent/core/actions.js';
-import { gateBlockSchema } from './host-status.js';
+import { actionSchema } from './actions.js';
+import { driftKindSchema, gateBlockSchema } from './host-status.js';
+
+/** Every kind of difference the diff finds between desired and observed (agent/core/diff.ts narrows on them). */
+export const diffKindSchema = z.enum(['create', 'replace', 'modified', 'stopped', 'unhealthy', 'remove', 'name-conflict', 'unowned', 'in-sync']);
+export type DiffKind = z.infer<typeof diffKindSchema>;
 
 export const diffEntryReportSchema = z.object({
-  kind: z.enum(['create', 'replace', 'modified', 'stopped', 'unhealthy', 'remove', 'name-conflict', 'unowned', 'in-sync']),
+  kind: diffKindSchema,
   project: z.string(),
   service: z.string(),
   instance: z.number().int(),
@@ -24,6 +28,6 @@ export const planReportSchema = z.object({
   diff: z.array(diffEntryReportSchema),
   actions: z.array(z.intersection(actionSchema, z.object({ description: z.string(), blocked: z.boolean() }))),
   blocked: z.array(gateBlockSchema),
-  drift: z.array(z.object({ kind: z.string(), project: z.string(), service: z.string(), instance: z.number().int(), action: z.enum(['repair', 'report']), message: z.string() })),
+  drift: z.array(z.object({ kind: driftKindSchema, project: z.string(), service: z.string(), instance: z.number().int(), action: z.enum(['repair', 'report']), message: z.string() })),
 });
 export type PlanReport = z.infer<typeof planReportSchema>;

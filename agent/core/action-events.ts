@@ -1,5 +1,5 @@
 import { HOST_PROJECT, type EventDraft } from '../../shared/events.js';
-import type { Action } from './actions.js';
+import type { Action } from '../../shared/actions.js';
 import type { ActionPlan } from './planner.js';
 
 /** The event a finished action deserves: cleanups are `cleaned`, drift repairs of a stopped container `restarted`. */

@@ -1,4 +1,5 @@
 import type { HostDesired } from '../../shared/host-desired.js';
+import type { DiffKind } from '../../shared/plan-report.js';
 import { runtimeConfigOf, type RuntimeConfig, type ServiceSpec } from '../../shared/fleet-spec.js';
 import { canonicalJson } from '../../shared/canonical.js';
 import { specHashOf } from './spec-hash.js';
@@ -31,7 +32,11 @@ export type DiffEntry =
   | { readonly kind: 'unowned'; readonly container: ObservedContainer; readonly reason: string }
   | { readonly kind: 'in-sync'; readonly key: InstanceKey; readonly container: ObservedContainer };
 
-export type DiffKind = DiffEntry['kind'];
+/** The entries' kinds are exactly the wire's (shared/plan-report.ts): a new kind does not compile until both have it. */
+export type { DiffKind };
+type SameKinds<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
+const kindsMatch: SameKinds<DiffEntry['kind'], DiffKind> = true;
+void kindsMatch;
 
 export interface ProjectDiff {
   readonly project: string;

@@ -1,6 +1,6 @@
 import type { HostDesired } from '../../shared/host-desired.js';
 import type { GateBlock } from '../../shared/host-status.js';
-import type { Action } from './actions.js';
+import type { Action } from '../../shared/actions.js';
 import type { HostDiff } from './diff.js';
 import { normalizeImageRef } from './images.js';
 import type { ActionPlan } from './planner.js';

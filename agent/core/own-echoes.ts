@@ -1,4 +1,4 @@
-import type { ActionKind } from './actions.js';
+import type { ActionKind } from '../../shared/actions.js';
 
 /**
  * The runtime events each of Hostwright's own actions makes its container emit. A stop sends

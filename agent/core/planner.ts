@@ -2,7 +2,7 @@ import type { HostDesired } from '../../shared/host-desired.js';
 import { parseDurationMs } from '../../shared/duration.js';
 import { contentHash } from '../../shared/canonical.js';
 import { parsePortMapping, type RuntimeConfig } from '../../shared/fleet-spec.js';
-import type { Action, ActionDraft, Phase } from './actions.js';
+import type { Action, ActionDraft, Phase } from '../../shared/actions.js';
 import { compareText, type HostDiff } from './diff.js';
 import { resolveDriftPolicy, type DriftKind } from './drift-policy.js';
 import { normalizeImageRef } from './images.js';

@@ -1,15 +1,12 @@
 import { z } from 'zod';
 import { runtimeConfigSchema } from '../../shared/fleet-spec.js';
+import type { instanceKeySchema } from '../../shared/actions.js';
 
 export type ContainerState = 'created' | 'running' | 'paused' | 'restarting' | 'removing' | 'exited' | 'dead';
 export type Health = 'none' | 'starting' | 'healthy' | 'unhealthy';
 
-/** Stable identity of one instance of a service on a host. */
-export interface InstanceKey {
-  readonly project: string;
-  readonly service: string;
-  readonly instance: number;
-}
+/** Stable identity of one instance of a service on a host (its wire form: shared/actions.ts). */
+export type InstanceKey = Readonly<z.infer<typeof instanceKeySchema>>;
 
 /** What a container's Hostwright labels claim; claims are checked against the journal. */
 export interface LabelledIdentity extends InstanceKey {

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { actionSchema } from '../core/actions.js';
+import { actionSchema } from '../../shared/actions.js';
 
 /** Written (fsync) before a mutation: what is about to be attempted, and by which cycle. */
 export const intentRecordSchema = z.object({

@@ -1,7 +1,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { actionHandlers, type ExecutionContext } from '../../agent/executor.js';
-import type { ActionOf } from '../../agent/core/actions.js';
+import type { ActionOf } from '../../shared/actions.js';
 import { NameConflictError } from '../../shared/errors.js';
 import { desired, service, uniqueName } from '../lib/builders.js';
 import { docker, openHarness, projectContainers, removeContainerNamed, removeProject } from '../lib/docker-harness.js';

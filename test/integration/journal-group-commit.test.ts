@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { Journal } from '../../agent/store/journal.js';
 import { JournalError } from '../../shared/errors.js';
-import type { Action } from '../../agent/core/actions.js';
+import type { Action } from '../../shared/actions.js';
 
 const run = promisify(execFile);
 

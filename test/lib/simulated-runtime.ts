@@ -1,7 +1,7 @@
 import { LABELS } from '../../shared/labels.js';
 import { runtimeConfigOf, type RuntimeConfig, type ServiceSpec } from '../../shared/fleet-spec.js';
 import type { HostDesired } from '../../shared/host-desired.js';
-import type { Action, ActionOf } from '../../agent/core/actions.js';
+import type { Action, ActionOf } from '../../shared/actions.js';
 import { diffHost, type HostDiff, type JournalView } from '../../agent/core/diff.js';
 import { evaluateGates, runnableActions, type GateBlock } from '../../agent/core/gates.js';
 import { normalizeImageRef } from '../../agent/core/images.js';

@@ -1,6 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import type { Action } from '../../agent/core/actions.js';
+import type { Action } from '../../shared/actions.js';
 import type { CycleProgress } from '../../agent/reconciler.js';
 import type { HostPlan } from '../../coordinator/cli/fleet/fleet-plan.js';
 import { renderFleetPlan } from '../../coordinator/cli/fleet/fleet-plan.js';

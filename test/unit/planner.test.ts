@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import type { ServiceSpec } from '../../shared/fleet-spec.js';
 import type { HostDesired } from '../../shared/host-desired.js';
-import type { Action } from '../../agent/core/actions.js';
+import type { Action } from '../../shared/actions.js';
 import { compareText, diffHost } from '../../agent/core/diff.js';
 import { observationFingerprint, planHost, type ActionPlan, type PlanMode } from '../../agent/core/planner.js';
 import type { ObservedContainer, OwnerRecord } from '../../agent/core/snapshot.js';

@@ -1,4 +1,4 @@
-import { describeAction } from '../../../agent/core/actions.js';
+import { describeAction } from '../../../shared/actions.js';
 import type { CycleProgress } from '../../../agent/reconciler.js';
 import type { GateBlock } from '../../../shared/host-status.js';
 import { printable } from './printable.js';

@@ -1,4 +1,4 @@
-import type { Action } from '../../../agent/core/actions.js';
+import type { Action } from '../../../shared/actions.js';
 import type { PlanReport } from '../../../shared/plan-report.js';
 import { printable } from './printable.js';
 import { renderTable, shortId } from './table.js';

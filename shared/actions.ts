@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { runtimeConfigSchema } from '../../shared/fleet-spec.js';
+import { runtimeConfigSchema } from './fleet-spec.js';
 
 /** Phases run in order; a phase ends before the next begins. Within a phase, chains may run in parallel. */
 export const phaseSchema = z.enum(['images', 'cleanup', 'instances']);

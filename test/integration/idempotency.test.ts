@@ -17,7 +17,7 @@ describe('idempotency rules (real Docker)', () => {
     await h.journal.putDesired(desired(project, { web: service({ replicas: 1 }) }));
     const first = await h.reconciler.runCycle({ explicit: true });
     assert.equal(first.failed, false);
-    context = (overrides = {}) => ({ runtime: h.runtime, owners: h.journal, hostId: 'h1', ownerToken: undefined, chainContainerId: undefined, signal: new AbortController().signal, ...overrides });
+    context = (overrides = {}) => ({ runtime: h.runtime, owners: h.journal, hostId: h.hostId, ownerToken: undefined, chainContainerId: undefined, signal: new AbortController().signal, ...overrides });
   });
   after(async () => {
     await removeProject(project);
@@ -90,7 +90,7 @@ describe('idempotency rules (real Docker)', () => {
 
   async function planOf(kind: 'create'): Promise<ActionOf<'create'> | undefined> {
     // The plan a fresh host would make for the same desired state: one create for web-1.
-    const fresh = await openHarness('h1');
+    const fresh = await openHarness('h1', { hostId: h.hostId });
     try {
       await fresh.journal.putDesired(desired(project, { web: service({ replicas: 1 }) }));
       const snapshot = { ...(await fresh.reconciler.observer.observe()), containers: [] };

@@ -55,10 +55,11 @@ describe('data dir, journal files and control socket modes (real LevelDB)', () =
     const root = await openParent();
     const dataDir = join(root, 'data');
     const secret = `s3cr3t-${randomUUID()}`;
+    const hostId = uniqueName('modes-host');
     try {
       await withUmask(0o000, async () => {
         const journal = await Journal.open(dataDir);
-        const reconciler = new Reconciler({ runtime: new DockerRuntime(), journal, hostId: 'h1', logger: silent });
+        const reconciler = new Reconciler({ runtime: new DockerRuntime(), journal, hostId, logger: silent });
         const server = await startControlServer(dataDir, reconciler, journal, silent);
         try {
           await journal.putDesired(desired(uniqueName('modes'), { app: service({ env: { DB_PASSWORD: { secret } } }) }));
@@ -90,7 +91,7 @@ describe('data dir, journal files and control socket modes (real LevelDB)', () =
           assert.deepEqual(modes, privateModes(modes), 'dirs 0700, files and the socket 0600');
 
           // The same user still reads status and events through the socket.
-          assert.equal((await fetchAgentStatus(dataDir)).hostId, 'h1');
+          assert.equal((await fetchAgentStatus(dataDir)).hostId, hostId);
           const events: HostwrightEvent[] = [];
           await fetchAgentEvents(dataDir, { follow: false, onEvent: (e) => events.push(e) });
           assert.deepEqual(events.map((e) => e.id), [written.id]);

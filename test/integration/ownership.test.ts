@@ -54,7 +54,7 @@ describe('ownership (real Docker)', () => {
       name: `${project}-stranger`,
       Image: 'hw/busybox:test',
       Cmd: ['sleep', '600'],
-      Labels: { [LABELS.project]: project, [LABELS.service]: 'extra', [LABELS.instance]: '1', [LABELS.host]: 'h1', [LABELS.specHash]: 'deadbeef', [LABELS.ownerToken]: 'not-a-token-we-issued' },
+      Labels: { [LABELS.project]: project, [LABELS.service]: 'extra', [LABELS.instance]: '1', [LABELS.host]: h.hostId, [LABELS.specHash]: 'deadbeef', [LABELS.ownerToken]: 'not-a-token-we-issued' },
     });
     await h.journal.putDesired(desired(project, { extra: service({ replicas: 0 }) }, { revision: 3, allowEmpty: true }));
     const report = await h.reconciler.runCycle({ explicit: true });
@@ -71,7 +71,7 @@ describe('ownership (real Docker)', () => {
   it('containers of another host on the same engine are neither reported nor touched', async () => {
     const other = await openHarness('h2', { namePrefix: 'h2-' });
     try {
-      await other.journal.putDesired(desired(project, { web: service() }, { hostId: 'h2' }));
+      await other.journal.putDesired(desired(project, { web: service() }, { hostId: other.hostId }));
       assert.equal((await other.reconciler.runCycle({ explicit: true })).failed, false);
       const mine = await h.reconciler.runCycle({ explicit: true });
       assert.equal(mine.results.length, 0);
@@ -100,9 +100,9 @@ describe('owner tokens with a per-host secret (real Docker, real LevelDB)', () =
     const info = await stat(join(h.dataDir, OWNER_SECRET_FILE));
     assert.equal(info.size, 32);
     assert.equal(info.mode & 0o777, 0o600);
-    const token = h.journal.newOwnerToken({ hostId: 'h1', project, service: 'web', instance: 1, specHash: 'x' });
-    assert.equal(h.journal.verifyOwnerToken({ hostId: 'h1', project, service: 'web', instance: 1, specHash: 'x', ownerToken: token }), true);
-    assert.equal(h.journal.verifyOwnerToken({ hostId: 'h1', project, service: 'web', instance: 2, specHash: 'x', ownerToken: token }), false);
+    const token = h.journal.newOwnerToken({ hostId: h.hostId, project, service: 'web', instance: 1, specHash: 'x' });
+    assert.equal(h.journal.verifyOwnerToken({ hostId: h.hostId, project, service: 'web', instance: 1, specHash: 'x', ownerToken: token }), true);
+    assert.equal(h.journal.verifyOwnerToken({ hostId: h.hostId, project, service: 'web', instance: 2, specHash: 'x', ownerToken: token }), false);
   });
 
   it('a forged container with copied labels survives several applies, including one that replaces the real container, and stays listed as unowned', async () => {
@@ -146,7 +146,7 @@ describe('owner tokens with a per-host secret (real Docker, real LevelDB)', () =
     await writeFile(join(h.dataDir, OWNER_SECRET_FILE), randomBytes(32));
     const journal = await Journal.open(h.dataDir);
     try {
-      const reconciler = new Reconciler({ runtime, journal, hostId: 'h1', logger: pino({ level: 'silent' }) });
+      const reconciler = new Reconciler({ runtime, journal, hostId: h.hostId, logger: pino({ level: 'silent' }) });
       await journal.putDesired(desired(project, {}, { revision: 6, allowEmpty: true }));
       const report = await reconciler.runCycle({ explicit: true });
       assert.equal(report.failed, false);

@@ -62,7 +62,7 @@ describe('refused starts (real Docker)', () => {
     assert.match(refused?.lastError ?? '', /no-such-command/);
 
     // The third cycle no longer starts it: it removes it and creates a new one of the same spec.
-    const reconciler = new Reconciler({ runtime: h.runtime, journal, hostId: 'h1', logger: pino({ level: 'silent' }) });
+    const reconciler = new Reconciler({ runtime: h.runtime, journal, hostId: h.hostId, logger: pino({ level: 'silent' }) });
     const third = await reconciler.runCycle();
     assert.deepEqual(third.results.map((r) => `${r.action.kind}:${r.outcome}`), ['remove:done', 'create:done', 'start:failed']);
     assert.match(third.results[0]?.action.reason ?? '', /^the engine refused to start it 2 times in a row \(last: .*no-such-command/);

@@ -7,23 +7,30 @@ import { LABELS } from '../../shared/labels.js';
 import { Reconciler, type ReconcilerOptions } from '../../agent/reconciler.js';
 import { DockerRuntime } from '../../agent/runtime/docker-runtime.js';
 import { Journal } from '../../agent/store/journal.js';
+import { uniqueName } from './builders.js';
 
 export const docker = new Docker();
 
-/** A real journal in a fresh temp dir and a reconciler over the real Docker engine. */
-export async function openHarness(hostId: string, options: Partial<ReconcilerOptions> = {}) {
+/**
+ * A real journal in a fresh temp dir and a reconciler over the real Docker engine, as a host
+ * whose id starts with `name` and is unique per run (the engine is shared with other agents), or
+ * the host id given in options (the same host opened again).
+ */
+export async function openHarness(name: string, options: Partial<ReconcilerOptions> = {}) {
+  const hostId = options.hostId ?? uniqueName(name);
   const dataDir = await mkdtemp(join(tmpdir(), 'hw-test-'));
   const journal = await Journal.open(dataDir);
   const runtime = new DockerRuntime({ docker });
   const logger = pino({ level: process.env.HW_TEST_LOG ?? 'silent' });
-  const reconciler = new Reconciler({ runtime, journal, hostId, logger, ...options });
+  const reconciler = new Reconciler({ runtime, journal, logger, ...options, hostId });
   return {
+    hostId,
     dataDir,
     journal,
     runtime,
     reconciler,
     async reopen(): Promise<Reconciler> {
-      return new Reconciler({ runtime, journal, hostId, logger, ...options });
+      return new Reconciler({ runtime, journal, logger, ...options, hostId });
     },
     async close(): Promise<void> {
       await journal.close().catch(() => undefined);

@@ -1,23 +1,6 @@
 import type { Command } from 'commander';
-import { withNatsOptions } from '../options.js';
-
-export interface RolloutCommandOptions {
-  readonly file?: string;
-  readonly nats?: string;
-  readonly canary: string;
-  readonly maxParallel: string;
-  readonly minHealthy: string;
-  readonly healthyDeadline: string;
-  readonly maxFailures: string;
-  readonly onFailure: string;
-  readonly order: string;
-  readonly skipOffline?: boolean;
-  readonly json?: boolean;
-  readonly detach?: boolean;
-  readonly signingKey?: string;
-}
-
-export type RolloutChange = 'pause' | 'resume' | 'abort';
+import { withNatsOptions } from '../../options.js';
+import type { RolloutCommandOptions } from './options.js';
 
 const SIGNING_KEY_HELP = 'the coordinator\'s signing seed (coordinator-signing.nk); every desired document is signed with it (default: $HOSTWRIGHT_SIGNING_KEY)';
 

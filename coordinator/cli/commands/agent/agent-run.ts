@@ -1,16 +1,16 @@
 import { pino } from 'pino';
-import type { DesiredTrust } from '../../../agent/fleet/desired-watcher.js';
-import { runFleetAgent } from '../../../agent/fleet/fleet-agent.js';
-import { dataDirParentWarning } from '../../../agent/store/data-dir.js';
-import { InvalidInputError } from '../../../shared/errors.js';
-import { hostIdSchema } from '../../../shared/fleet-spec.js';
-import { runLocalAgent } from '../../local-agent.js';
-import { resolveCoordinatorKey } from '../../signing-key.js';
-import { openLocalHost } from '../local-host.js';
-import { defaultDataDir, modeOf, parseLabels, parseParallel } from '../options.js';
-import { usePrivateUmask } from '../private-umask.js';
-import { parseTimeout } from '../parse.js';
-import type { AgentOptions } from './agent.js';
+import type { DesiredTrust } from '../../../../agent/fleet/desired-watcher.js';
+import { runFleetAgent } from '../../../../agent/fleet/fleet-agent.js';
+import { dataDirParentWarning } from '../../../../agent/store/data-dir.js';
+import { InvalidInputError } from '../../../../shared/errors.js';
+import { hostIdSchema } from '../../../../shared/fleet-spec.js';
+import { runLocalAgent } from '../../../local-agent.js';
+import { resolveCoordinatorKey } from '../../../signing-key.js';
+import { openLocalHost } from '../../local-host.js';
+import { defaultDataDir, modeOf, parseLabels, parseParallel } from '../../options.js';
+import { usePrivateUmask } from '../../private-umask.js';
+import { parseTimeout } from '../../parse.js';
+import type { AgentOptions } from './options.js';
 
 /** `agent`: the reconcile loop as a daemon until SIGINT or SIGTERM, fed from NATS or from a fleet file. */
 export async function runAgent(options: AgentOptions): Promise<void> {

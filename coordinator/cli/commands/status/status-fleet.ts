@@ -1,9 +1,9 @@
-import type { FleetClient } from '../../fleet-client.js';
-import { fleetStatus, renderFleetStatus } from '../fleet/fleet-status.js';
-import { withFleet } from '../fleet/fleet-session.js';
-import type { FleetTarget } from '../options.js';
-import type { StatusOptions } from './status.js';
-import { printableJson } from '../render/printable.js';
+import type { FleetClient } from '../../../fleet-client.js';
+import { fleetStatus, renderFleetStatus } from '../../fleet/fleet-status.js';
+import { withFleet } from '../../fleet/fleet-session.js';
+import type { FleetTarget } from '../../options.js';
+import type { StatusOptions } from './options.js';
+import { printableJson } from '../../render/printable.js';
 
 /** `status` in fleet mode: every host's last report, once or on every change. */
 export async function statusOfFleet(target: FleetTarget, options: StatusOptions): Promise<void> {

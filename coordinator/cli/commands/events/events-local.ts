@@ -1,10 +1,10 @@
-import { DataDirLockedError } from '../../../shared/errors.js';
-import type { HostwrightEvent } from '../../../shared/events.js';
-import { Journal } from '../../../agent/store/journal.js';
-import { defaultDataDir } from '../options.js';
-import { fetchAgentEvents } from '../local-agent-client.js';
-import { usePrivateUmask } from '../private-umask.js';
-import type { EventsOptions } from './events.js';
+import { DataDirLockedError } from '../../../../shared/errors.js';
+import type { HostwrightEvent } from '../../../../shared/events.js';
+import { Journal } from '../../../../agent/store/journal.js';
+import { defaultDataDir } from '../../options.js';
+import { fetchAgentEvents } from '../../local-agent-client.js';
+import { usePrivateUmask } from '../../private-umask.js';
+import type { EventsOptions } from './options.js';
 
 /** `events --local`: read from the journal, or through the running local agent that holds it. */
 export async function localEvents(options: EventsOptions, print: (event: HostwrightEvent) => void): Promise<void> {

@@ -1,8 +1,8 @@
-import { isStale, withFleet } from '../fleet/fleet-session.js';
-import { modeOf } from '../options.js';
-import { renderHosts } from '../render/hosts-view.js';
-import type { HostsOptions } from './hosts.js';
-import { printableJson } from '../render/printable.js';
+import { isStale, withFleet } from '../../fleet/fleet-session.js';
+import { modeOf } from '../../options.js';
+import { renderHosts } from '../../render/hosts-view.js';
+import type { HostsOptions } from './options.js';
+import { printableJson } from '../../render/printable.js';
 
 /** `hosts`: every registered host, sorted by id; a registration that failed its checks is listed as refused. */
 export async function listHosts(options: HostsOptions): Promise<void> {

@@ -1,10 +1,10 @@
-import { parseDurationMs } from '../../../shared/duration.js';
-import { InvalidInputError } from '../../../shared/errors.js';
-import { EVENT_TYPES } from '../../../shared/event-types.js';
-import type { HostwrightEvent } from '../../../shared/events.js';
-import { renderEvent } from '../render/events-view.js';
-import type { EventsOptions } from './events.js';
-import { printableJson } from '../render/printable.js';
+import { parseDurationMs } from '../../../../shared/duration.js';
+import { InvalidInputError } from '../../../../shared/errors.js';
+import { EVENT_TYPES } from '../../../../shared/event-types.js';
+import type { HostwrightEvent } from '../../../../shared/events.js';
+import { renderEvent } from '../../render/events-view.js';
+import type { EventsOptions } from './options.js';
+import { printableJson } from '../../render/printable.js';
 
 export interface EventFilter {
   readonly type: string | undefined;

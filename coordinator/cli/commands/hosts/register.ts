@@ -1,10 +1,6 @@
 import type { Command } from 'commander';
-import { withNatsOptions } from '../options.js';
-
-export interface HostsOptions {
-  readonly nats?: string;
-  readonly json?: boolean;
-}
+import { withNatsOptions } from '../../options.js';
+import type { HostsOptions } from './options.js';
 
 // Registration only: the implementation (NATS client, table rendering) is imported when it runs.
 export function registerHosts(program: Command): void {

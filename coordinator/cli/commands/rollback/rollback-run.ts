@@ -1,18 +1,18 @@
-import { retryUnanswered } from '../../../shared/nats-connection.js';
-import { InvalidInputError } from '../../../shared/errors.js';
-import type { HostDesired } from '../../../shared/host-desired.js';
-import { desiredKey } from '../../../shared/subjects.js';
-import type { FleetClient } from '../../fleet-client.js';
-import { driveRollout, RolloutStore, writeIdempotently } from '../../rollout/rollout-driver.js';
-import { FINISHED_STATUSES, maskedRollout } from '../../rollout/rollout-state.js';
-import { rollbackDocument, startRollback } from '../../rollout/rollout-step.js';
-import { EXIT } from '../exit-codes.js';
-import { collectPlans, renderFleetPlan } from '../fleet/fleet-plan.js';
-import { withFleet } from '../fleet/fleet-session.js';
-import { modeOf } from '../options.js';
-import { renderRollout, rolloutProgressLines } from '../render/rollout-view.js';
-import type { RollbackOptions } from './rollback.js';
-import { printableJson } from '../render/printable.js';
+import { retryUnanswered } from '../../../../shared/nats-connection.js';
+import { InvalidInputError } from '../../../../shared/errors.js';
+import type { HostDesired } from '../../../../shared/host-desired.js';
+import { desiredKey } from '../../../../shared/subjects.js';
+import type { FleetClient } from '../../../fleet-client.js';
+import { driveRollout, RolloutStore, writeIdempotently } from '../../../rollout/rollout-driver.js';
+import { FINISHED_STATUSES, maskedRollout } from '../../../rollout/rollout-state.js';
+import { rollbackDocument, startRollback } from '../../../rollout/rollout-step.js';
+import { EXIT } from '../../exit-codes.js';
+import { collectPlans, renderFleetPlan } from '../../fleet/fleet-plan.js';
+import { withFleet } from '../../fleet/fleet-session.js';
+import { modeOf } from '../../options.js';
+import { renderRollout, rolloutProgressLines } from '../../render/rollout-view.js';
+import type { RollbackOptions } from './options.js';
+import { printableJson } from '../../render/printable.js';
 
 /** `rollback`: every host a rollout touched, or one host's project, back to its previous desired content. */
 export async function runRollback(options: RollbackOptions): Promise<void> {

@@ -1,17 +1,17 @@
 import { randomUUID } from 'node:crypto';
-import { errorMessage, InvalidInputError } from '../../../shared/errors.js';
-import type { HostDesired } from '../../../shared/host-desired.js';
-import type { FleetClient } from '../../fleet-client.js';
-import { driveRollout, RolloutStore } from '../../rollout/rollout-driver.js';
-import { FINISHED_STATUSES, maskedRollout, type RolloutOptions, type RolloutState } from '../../rollout/rollout-state.js';
-import { startRollout } from '../../rollout/rollout-step.js';
-import { EXIT } from '../exit-codes.js';
-import { targetsFor, withFleet } from '../fleet/fleet-session.js';
-import { modeOf } from '../options.js';
-import { parseTimeout } from '../parse.js';
-import { printable, printableJson } from '../render/printable.js';
-import { renderRollout, renderRolloutList, renderRolloutStart, rolloutProgressLines } from '../render/rollout-view.js';
-import type { RolloutChange, RolloutCommandOptions } from './rollout.js';
+import { errorMessage, InvalidInputError } from '../../../../shared/errors.js';
+import type { HostDesired } from '../../../../shared/host-desired.js';
+import type { FleetClient } from '../../../fleet-client.js';
+import { driveRollout, RolloutStore } from '../../../rollout/rollout-driver.js';
+import { FINISHED_STATUSES, maskedRollout, type RolloutOptions, type RolloutState } from '../../../rollout/rollout-state.js';
+import { startRollout } from '../../../rollout/rollout-step.js';
+import { EXIT } from '../../exit-codes.js';
+import { targetsFor, withFleet } from '../../fleet/fleet-session.js';
+import { modeOf } from '../../options.js';
+import { parseTimeout } from '../../parse.js';
+import { printable, printableJson } from '../../render/printable.js';
+import { renderRollout, renderRolloutList, renderRolloutStart, rolloutProgressLines } from '../../render/rollout-view.js';
+import type { RolloutChange, RolloutCommandOptions } from './options.js';
 
 const POLL_MS = 500;
 

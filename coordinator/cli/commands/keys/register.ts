@@ -10,7 +10,7 @@ export function registerKeys(program: Command): void {
     .requiredOption('--out <dir>', 'the directory to write both files into (created if missing; existing files are never overwritten)')
     .action(async (options: { out: string }) => {
       await mkdir(options.out, { recursive: true, mode: 0o700 });
-      const { generateSigningKey } = await import('../../signing-key.js');
+      const { generateSigningKey } = await import('../../../signing-key.js');
       const written = await generateSigningKey(options.out);
       process.stdout.write(`wrote ${written.seedFile} (keep it secret) and ${written.publicFile}\npublic key: ${written.publicKey}\n`);
     });

@@ -1,15 +1,15 @@
-import { InvalidInputError } from '../../../shared/errors.js';
-import { unmaskServices } from '../../../shared/secret-env.js';
-import type { FleetClient } from '../../fleet-client.js';
-import { EXIT } from '../exit-codes.js';
-import { progressOf, readSavedPlan, stalePlanReasons, writeTargets, type HostProgress, type WrittenHost } from '../fleet/fleet-apply.js';
-import { collectPlans, type HostPlan } from '../fleet/fleet-plan.js';
-import { targetsFor, withFleet } from '../fleet/fleet-session.js';
-import type { FleetTarget } from '../options.js';
-import { parseTimeout } from '../parse.js';
-import { hostProgressLine, stalePlanMessage, unansweredHostLine, wouldBlockLine, writtenLine } from '../render/apply-view.js';
-import type { ApplyOptions } from './apply.js';
-import { printableJson } from '../render/printable.js';
+import { InvalidInputError } from '../../../../shared/errors.js';
+import { unmaskServices } from '../../../../shared/secret-env.js';
+import type { FleetClient } from '../../../fleet-client.js';
+import { EXIT } from '../../exit-codes.js';
+import { progressOf, readSavedPlan, stalePlanReasons, writeTargets, type HostProgress, type WrittenHost } from '../../fleet/fleet-apply.js';
+import { collectPlans, type HostPlan } from '../../fleet/fleet-plan.js';
+import { targetsFor, withFleet } from '../../fleet/fleet-session.js';
+import type { FleetTarget } from '../../options.js';
+import { parseTimeout } from '../../parse.js';
+import { hostProgressLine, stalePlanMessage, unansweredHostLine, wouldBlockLine, writtenLine } from '../../render/apply-view.js';
+import type { ApplyOptions } from './options.js';
+import { printableJson } from '../../render/printable.js';
 
 /** `apply` in fleet mode: writes each host's desired state over NATS, optionally waits for convergence. */
 export async function applyToFleet(target: FleetTarget, planFile: string | undefined, options: ApplyOptions): Promise<void> {

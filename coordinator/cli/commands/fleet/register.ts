@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { InvalidInputError } from '../../../shared/errors.js';
+import { InvalidInputError } from '../../../../shared/errors.js';
 
 interface FleetInitOptions {
   readonly dir: string;
@@ -35,7 +35,7 @@ export function registerFleet(program: Command): void {
       const tlsGiven = [options.tlsCa, options.tlsCert, options.tlsKey].filter((value) => value !== undefined).length;
       if (tlsGiven !== 0 && tlsGiven !== 3) throw new InvalidInputError('fleet init: pass all of --tls-ca, --tls-cert and --tls-key, or none');
       const tls = options.tlsCa && options.tlsCert && options.tlsKey ? { caFile: options.tlsCa, certFile: options.tlsCert, keyFile: options.tlsKey } : undefined;
-      const { fleetAuthPaths, initFleetAuth } = await import('../../fleet-auth-files.js');
+      const { fleetAuthPaths, initFleetAuth } = await import('../../../fleet-auth-files.js');
       const result = await initFleetAuth({ dir: options.dir, hosts: options.host, listen: options.listen, storeDir: options.storeDir, tls });
       const paths = fleetAuthPaths(options.dir);
       process.stdout.write(
@@ -57,7 +57,7 @@ export function registerFleet(program: Command): void {
     .requiredOption('--dir <dir>', 'the dir `fleet init` wrote')
     .option('--rotate', 'replace the key of a host that already has one (the old key stops working on reload)')
     .action(async (hostId: string, options: { dir: string; rotate?: boolean }) => {
-      const { addFleetHost, fleetAuthPaths } = await import('../../fleet-auth-files.js');
+      const { addFleetHost, fleetAuthPaths } = await import('../../../fleet-auth-files.js');
       const credsFile = await addFleetHost(options.dir, hostId, options.rotate === true);
       process.stdout.write(`wrote ${credsFile} and ${fleetAuthPaths(options.dir).accounts}\n${RELOAD_HINT}\n`);
     });
@@ -67,7 +67,7 @@ export function registerFleet(program: Command): void {
     .description('revoke a host: remove its NATS user from the accounts config and delete its seed')
     .requiredOption('--dir <dir>', 'the dir `fleet init` wrote')
     .action(async (hostId: string, options: { dir: string }) => {
-      const { fleetAuthPaths, removeFleetHost } = await import('../../fleet-auth-files.js');
+      const { fleetAuthPaths, removeFleetHost } = await import('../../../fleet-auth-files.js');
       await removeFleetHost(options.dir, hostId);
       process.stdout.write(`removed host ${hostId} from ${fleetAuthPaths(options.dir).accounts}\n${RELOAD_HINT}; the server then closes its connections\n`);
     });
@@ -77,7 +77,7 @@ export function registerFleet(program: Command): void {
     .description('write the accounts config again from fleet-auth.json (after an upgrade of Hostwright changed its layout); keys stay as they are')
     .requiredOption('--dir <dir>', 'the dir `fleet init` wrote')
     .action(async (options: { dir: string }) => {
-      const { fleetAuthPaths, regenerateFleetConfig } = await import('../../fleet-auth-files.js');
+      const { fleetAuthPaths, regenerateFleetConfig } = await import('../../../fleet-auth-files.js');
       await regenerateFleetConfig(options.dir);
       process.stdout.write(`wrote ${fleetAuthPaths(options.dir).accounts}\n${RELOAD_HINT}\n`);
     });

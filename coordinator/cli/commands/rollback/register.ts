@@ -1,15 +1,6 @@
 import type { Command } from 'commander';
-import { withNatsOptions } from '../options.js';
-
-export interface RollbackOptions {
-  readonly nats?: string;
-  readonly rollout?: string;
-  readonly host?: string;
-  readonly project?: string;
-  readonly dryRun?: boolean;
-  readonly json?: boolean;
-  readonly signingKey?: string;
-}
+import { withNatsOptions } from '../../options.js';
+import type { RollbackOptions } from './options.js';
 
 // Registration only: the implementation (NATS client, rollout driver) is imported when it runs.
 export function registerRollback(program: Command): void {

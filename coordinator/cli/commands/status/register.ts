@@ -1,13 +1,6 @@
 import type { Command } from 'commander';
-import { modeOf, withLocalOptions, type LocalOptions } from '../options.js';
-
-export interface StatusOptions extends LocalOptions {
-  readonly file?: string;
-  readonly nats?: string;
-  readonly host?: string;
-  readonly watch?: boolean;
-  readonly json?: boolean;
-}
+import { modeOf, withLocalOptions } from '../../options.js';
+import type { StatusOptions } from './options.js';
 
 // Registration only: each mode's implementation is imported when the command runs.
 export function registerStatus(program: Command): void {

@@ -1,14 +1,14 @@
 import { randomUUID } from 'node:crypto';
-import { planReport } from '../../../agent/plan-report.js';
-import { loadFleetFile } from '../../fleet-file.js';
-import { EXIT } from '../exit-codes.js';
-import { desiredFromFleet, openLocalHost } from '../local-host.js';
-import { usePrivateUmask } from '../private-umask.js';
-import { actionProgressLine } from '../render/apply-view.js';
-import { renderPlan } from '../render/plan-view.js';
-import { statusJson } from '../render/status-view.js';
-import type { ApplyOptions } from './apply.js';
-import { printableJson } from '../render/printable.js';
+import { planReport } from '../../../../agent/plan-report.js';
+import { loadFleetFile } from '../../../fleet-file.js';
+import { EXIT } from '../../exit-codes.js';
+import { desiredFromFleet, openLocalHost } from '../../local-host.js';
+import { usePrivateUmask } from '../../private-umask.js';
+import { actionProgressLine } from '../../render/apply-view.js';
+import { renderPlan } from '../../render/plan-view.js';
+import { statusJson } from '../../render/status-view.js';
+import type { ApplyOptions } from './options.js';
+import { printableJson } from '../../render/printable.js';
 
 /** `apply --local`: one explicit reconcile cycle of this machine against the fleet file. */
 export async function applyLocal(file: string, options: ApplyOptions): Promise<void> {

@@ -1,11 +1,11 @@
-import type { HostwrightEvent } from '../../../shared/events.js';
-import type { StreamEvent } from '../../fleet-client.js';
-import { withFleet } from '../fleet/fleet-session.js';
-import type { FleetTarget } from '../options.js';
-import { renderRefusedEvent } from '../render/events-view.js';
-import { printableJson } from '../render/printable.js';
+import type { HostwrightEvent } from '../../../../shared/events.js';
+import type { StreamEvent } from '../../../fleet-client.js';
+import { withFleet } from '../../fleet/fleet-session.js';
+import type { FleetTarget } from '../../options.js';
+import { renderRefusedEvent } from '../../render/events-view.js';
+import { printableJson } from '../../render/printable.js';
 import type { EventFilter } from './events-filter.js';
-import type { EventsOptions } from './events.js';
+import type { EventsOptions } from './options.js';
 
 /**
  * `events` in fleet mode: the fleet's event stream, until it ends or, with --follow, until

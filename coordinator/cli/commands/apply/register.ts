@@ -1,16 +1,7 @@
 import type { Command } from 'commander';
-import { InvalidInputError } from '../../../shared/errors.js';
-import { modeOf, withLocalOptions, type LocalOptions } from '../options.js';
-
-export interface ApplyOptions extends LocalOptions {
-  readonly file?: string;
-  readonly nats?: string;
-  readonly json?: boolean;
-  readonly allowEmpty?: boolean;
-  readonly wait?: boolean;
-  readonly timeout: string;
-  readonly signingKey?: string;
-}
+import { InvalidInputError } from '../../../../shared/errors.js';
+import { modeOf, withLocalOptions } from '../../options.js';
+import type { ApplyOptions } from './options.js';
 
 // Registration only: each mode's implementation is imported when the command runs, so that
 // `--help` and local mode never load what they do not use (NATS clients, dockerode, ...).

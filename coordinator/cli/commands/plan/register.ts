@@ -1,15 +1,6 @@
 import type { Command } from 'commander';
-import { modeOf, withLocalOptions, type LocalOptions } from '../options.js';
-
-export interface PlanOptions extends LocalOptions {
-  readonly file: string;
-  readonly nats?: string;
-  readonly json?: boolean;
-  readonly detailedExitcode?: boolean;
-  readonly allowEmpty?: boolean;
-  readonly out?: string;
-  readonly timeout: string;
-}
+import { modeOf, withLocalOptions } from '../../options.js';
+import type { PlanOptions } from './options.js';
 
 // Registration only: each mode's implementation is imported when the command runs.
 export function registerPlan(program: Command): void {

@@ -1,10 +1,10 @@
-import { EXIT } from '../exit-codes.js';
-import { collectPlans, renderFleetPlan, savedPlan, writeSavedPlan } from '../fleet/fleet-plan.js';
-import { targetsFor, withFleet } from '../fleet/fleet-session.js';
-import type { FleetTarget } from '../options.js';
-import { parseTimeout } from '../parse.js';
-import type { PlanOptions } from './plan.js';
-import { printableJson } from '../render/printable.js';
+import { EXIT } from '../../exit-codes.js';
+import { collectPlans, renderFleetPlan, savedPlan, writeSavedPlan } from '../../fleet/fleet-plan.js';
+import { targetsFor, withFleet } from '../../fleet/fleet-session.js';
+import type { FleetTarget } from '../../options.js';
+import { parseTimeout } from '../../parse.js';
+import type { PlanOptions } from './options.js';
+import { printableJson } from '../../render/printable.js';
 
 /** `plan` in fleet mode: every host plans its own desired document and answers over NATS. */
 export async function planFleet(target: FleetTarget, options: PlanOptions): Promise<void> {

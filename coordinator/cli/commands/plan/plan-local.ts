@@ -1,11 +1,11 @@
-import { planReport } from '../../../agent/plan-report.js';
-import { loadFleetFile } from '../../fleet-file.js';
-import { EXIT } from '../exit-codes.js';
-import { desiredFromFleet, openLocalHost } from '../local-host.js';
-import { renderPlan } from '../render/plan-view.js';
-import { usePrivateUmask } from '../private-umask.js';
-import type { PlanOptions } from './plan.js';
-import { printableJson } from '../render/printable.js';
+import { planReport } from '../../../../agent/plan-report.js';
+import { loadFleetFile } from '../../../fleet-file.js';
+import { EXIT } from '../../exit-codes.js';
+import { desiredFromFleet, openLocalHost } from '../../local-host.js';
+import { renderPlan } from '../../render/plan-view.js';
+import { usePrivateUmask } from '../../private-umask.js';
+import type { PlanOptions } from './options.js';
+import { printableJson } from '../../render/printable.js';
 
 /** `plan --local`: a dry-run cycle of this machine against the fleet file. */
 export async function planLocal(options: PlanOptions): Promise<void> {

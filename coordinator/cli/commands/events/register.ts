@@ -1,16 +1,7 @@
 import type { Command } from 'commander';
-import { EVENT_TYPES } from '../../../shared/event-types.js';
-import { modeOf, withLocalOptions, type LocalOptions } from '../options.js';
-
-export interface EventsOptions extends LocalOptions {
-  readonly nats?: string;
-  readonly json?: boolean;
-  readonly follow?: boolean;
-  readonly type?: string;
-  readonly host?: string;
-  readonly project?: string;
-  readonly since?: string;
-}
+import { EVENT_TYPES } from '../../../../shared/event-types.js';
+import { modeOf, withLocalOptions } from '../../options.js';
+import type { EventsOptions } from './options.js';
 
 // Registration only: the filter and each mode's implementation are imported when the command runs.
 export function registerEvents(program: Command): void {

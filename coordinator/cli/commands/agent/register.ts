@@ -1,17 +1,6 @@
 import type { Command } from 'commander';
-import { withLocalOptions, type LocalOptions } from '../options.js';
-
-export interface AgentOptions extends LocalOptions {
-  readonly file?: string;
-  readonly nats?: string;
-  readonly resync: string;
-  readonly heartbeat: string;
-  readonly logLevel: string;
-  readonly namePrefix?: string;
-  readonly metricsAddr?: string;
-  readonly coordinatorKey?: string;
-  readonly allowUnsigned?: boolean;
-}
+import { withLocalOptions } from '../../options.js';
+import type { AgentOptions } from './options.js';
 
 // Registration only: the agent (NATS clients, dockerode, LevelDB, metrics) is imported when it runs.
 export function registerAgent(program: Command): void {

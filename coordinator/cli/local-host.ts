@@ -1,4 +1,4 @@
-import { pino, type Logger } from 'pino';
+import type { Logger } from 'pino';
 import { Reconciler } from '../../agent/reconciler.js';
 import { DockerRuntime } from '../../agent/runtime/docker-runtime.js';
 import { Journal } from '../../agent/store/journal.js';
@@ -7,6 +7,7 @@ import type { FleetFile } from '../../shared/fleet-spec.js';
 import { hostIdSchema } from '../../shared/fleet-spec.js';
 import type { HostDesired } from '../../shared/host-desired.js';
 import { desiredContentHash, desiredForHost } from '../placement.js';
+import { cliLogger } from './cli-logger.js';
 import { defaultDataDir, parseLabels, parseParallel, type LocalOptions } from './options.js';
 
 export interface LocalHost {
@@ -17,8 +18,8 @@ export interface LocalHost {
   close(): Promise<void>;
 }
 
-/** Opens the local data dir and Docker engine; the caller closes it. */
-export async function openLocalHost(options: LocalOptions, logger: Logger = pino({ level: process.env.HOSTWRIGHT_LOG ?? 'warn' }, pino.destination(2))): Promise<LocalHost> {
+/** Opens the local data dir and Docker engine; the caller closes it. Logs nowhere unless given a logger or HOSTWRIGHT_LOG. */
+export async function openLocalHost(options: LocalOptions, logger: Logger = cliLogger()): Promise<LocalHost> {
   const hostId = options.hostId ?? 'local';
   const parsedHost = hostIdSchema.safeParse(hostId);
   if (!parsedHost.success) throw new InvalidInputError(`--host-id ${hostId}: ${parsedHost.error.issues[0]?.message ?? 'invalid'}`);

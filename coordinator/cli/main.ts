@@ -1,16 +1,16 @@
 #!/usr/bin/env node
 import { Command, CommanderError } from 'commander';
 import { HostwrightError, InvalidInputError, errorMessage } from '../../shared/errors.js';
-import { registerAgent } from './commands/agent.js';
-import { registerApply } from './commands/apply.js';
-import { registerEvents } from './commands/events.js';
-import { registerFleet } from './commands/fleet.js';
-import { registerHosts } from './commands/hosts.js';
-import { registerKeys } from './commands/keys.js';
-import { registerPlan } from './commands/plan.js';
-import { registerRollback } from './commands/rollback.js';
-import { registerRollout } from './commands/rollout.js';
-import { registerStatus } from './commands/status.js';
+import { registerAgent } from './commands/agent/register.js';
+import { registerApply } from './commands/apply/register.js';
+import { registerEvents } from './commands/events/register.js';
+import { registerFleet } from './commands/fleet/register.js';
+import { registerHosts } from './commands/hosts/register.js';
+import { registerKeys } from './commands/keys/register.js';
+import { registerPlan } from './commands/plan/register.js';
+import { registerRollback } from './commands/rollback/register.js';
+import { registerRollout } from './commands/rollout/register.js';
+import { registerStatus } from './commands/status/register.js';
 import { EXIT } from './exit-codes.js';
 import { printable } from './render/printable.js';
 

@@ -181,3 +181,45 @@ describe('hostwright CLI, local mode (real Docker)', () => {
     assert.equal((await projectContainers(project)).length, before, 'no container changed');
   });
 });
+
+// A person reads these commands: their output is human lines; pino's JSON lines appear only when asked for.
+describe('hostwright CLI, local mode: human output, logs on request (real Docker)', () => {
+  const project = uniqueName('clilog');
+  let dir: string;
+  let file: string;
+  let env: Record<string, string>;
+
+  before(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'hw-cli-log-'));
+    file = join(dir, 'fleet.yaml');
+    env = { HOSTWRIGHT_DATA_DIR: join(dir, 'data') };
+    // The container is created, then its start fails: a failed action, which the engine logs as a warning.
+    await writeFile(file, `project: ${project}\nservices:\n  web:\n    image: hw/busybox:test\n    command: ["/no/such/binary"]\n    stop_timeout: 1s\n`);
+  });
+  after(async () => {
+    await removeProject(project);
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  const jsonLines = (text: string) => text.split('\n').filter((line) => line.trim().startsWith('{'));
+
+  it('a failed apply --local prints no JSON log line on stderr; HOSTWRIGHT_LOG=warn brings them back', async () => {
+    const failed = await runCli(['apply', '-f', file, '--local'], env);
+    assert.equal(failed.code, 1, failed.stdout + failed.stderr);
+    assert.match(failed.stdout, /FAILED: start /);
+    assert.match(failed.stdout, /Apply stopped at the first failed action/);
+    assert.deepEqual(jsonLines(failed.stderr), [], 'a JSON log line among human output');
+    assert.deepEqual(jsonLines(failed.stdout), []);
+
+    const logged = await runCli(['apply', '-f', file, '--local'], { ...env, HOSTWRIGHT_LOG: 'warn' });
+    assert.equal(logged.code, 1, logged.stdout + logged.stderr);
+    assert.match(logged.stdout, /Apply stopped at the first failed action/);
+    const lines = jsonLines(logged.stderr).map((line) => JSON.parse(line) as { level: number; msg: string; component?: string });
+    assert.ok(lines.some((line) => line.level === 40 && line.msg === 'cycle stopped at a failed action' && line.component === 'reconciler'), logged.stderr);
+    assert.deepEqual(jsonLines(logged.stdout), [], 'logs go to stderr, never into the output');
+
+    const unknown = await runCli(['plan', '-f', file, '--local'], { ...env, HOSTWRIGHT_LOG: 'loud' });
+    assert.equal(unknown.code, 1);
+    assert.match(unknown.stderr, /^error: HOSTWRIGHT_LOG=loud: expected one of trace, debug, info, warn, error, fatal, silent$/m);
+  });
+});

@@ -1,14 +1,10 @@
-import { pino, type Logger } from 'pino';
 import { loadFleetFile } from '../../fleet-file.js';
 import { FleetClient } from '../../fleet-client.js';
 import { fleetTargets, type HostTarget } from '../../fleet-targets.js';
+import { cliLogger } from '../cli-logger.js';
 import type { FleetTarget } from '../options.js';
 import { loadSigningKey } from '../../signing-key.js';
 import { findHostKeys } from '../../fleet-host-keys.js';
-
-export function cliLogger(): Logger {
-  return pino({ level: process.env.HOSTWRIGHT_LOG ?? 'warn' }, pino.destination(2));
-}
 
 /**
  * Runs `work` with a connected client and always closes it. A command that writes desired state

@@ -1,0 +1,63 @@
+import { pino } from 'pino';
+import type { DesiredTrust } from '../../../../agent/fleet/desired-watcher.js';
+import { runFleetAgent } from '../../../../agent/fleet/fleet-agent.js';
+import { dataDirParentWarning } from '../../../../agent/store/data-dir.js';
+import { InvalidInputError } from '../../../../shared/errors.js';
+import { hostIdSchema } from '../../../../shared/fleet-spec.js';
+import { runLocalAgent } from '../../../local-agent.js';
+import { resolveCoordinatorKey } from '../../../signing-key.js';
+import { openLocalHost } from '../../local-host.js';
+import { defaultDataDir, modeOf, parseLabels, parseParallel } from '../../options.js';
+import { usePrivateUmask } from '../../private-umask.js';
+import { parseTimeout } from '../../parse.js';
+import type { AgentOptions } from './options.js';
+
+/** `agent`: the reconcile loop as a daemon until SIGINT or SIGTERM, fed from NATS or from a fleet file. */
+export async function runAgent(options: AgentOptions): Promise<void> {
+  // Opens the journal: what LevelDB creates later is 0600 too (process-wide, so set here and not in Journal).
+  usePrivateUmask();
+  const mode = modeOf(options, 'agent');
+  const resyncMs = parseTimeout(options.resync, '--resync');
+  const logger = pino({ level: options.logLevel, base: { component: 'agent' } });
+  const abort = new AbortController();
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => abort.abort());
+  const dataDir = options.dataDir ?? defaultDataDir();
+  // A warning, not a refusal: the data dir itself is checked at every open; this risk is the running agent's.
+  const parentWarning = await dataDirParentWarning(dataDir);
+  if (parentWarning) logger.warn({ dataDir }, parentWarning);
+
+  if (mode.kind === 'fleet') {
+    if (!options.hostId) throw new InvalidInputError('agent: fleet mode needs --host-id (this host\'s id in the fleet)');
+    const hostId = hostIdSchema.safeParse(options.hostId);
+    if (!hostId.success) throw new InvalidInputError(`--host-id ${options.hostId}: ${hostId.error.issues[0]?.message ?? 'invalid'}`);
+    const coordinatorKey = options.coordinatorKey ?? process.env.HOSTWRIGHT_COORDINATOR_KEY;
+    if (!coordinatorKey && !options.allowUnsigned) {
+      throw new InvalidInputError('agent: fleet mode needs --coordinator-key (the coordinator\'s public signing key, or the coordinator-signing.pub file; or set HOSTWRIGHT_COORDINATOR_KEY) so that only signed desired state is accepted; `hostwright keys generate --out DIR` makes a key pair. To run without one, pass --allow-unsigned (insecure).');
+    }
+    const trust: DesiredTrust = coordinatorKey ? { kind: 'pinned', coordinatorKey: await resolveCoordinatorKey(coordinatorKey) } : { kind: 'unsigned-allowed' };
+    await runFleetAgent({
+      hostId: hostId.data,
+      labels: parseLabels(options.label),
+      natsUrl: mode.natsUrl,
+      trust,
+      natsAccess: mode.access,
+      dataDir,
+      namePrefix: options.namePrefix ?? '',
+      parallelism: parseParallel(options.parallel),
+      resyncMs,
+      heartbeatMs: parseTimeout(options.heartbeat, '--heartbeat'),
+      metricsAddr: options.metricsAddr,
+      logger: logger.child({ hostId: hostId.data }),
+      signal: abort.signal,
+    });
+    return;
+  }
+  if (!options.file) throw new InvalidInputError('agent: local mode needs -f fleet.yaml');
+  const host = await openLocalHost({ ...options, dataDir }, logger);
+  try {
+    await runLocalAgent(host, { ...options, file: options.file, dataDir, resyncMs, logger, signal: abort.signal });
+  } finally {
+    await host.close();
+  }
+  logger.info('stopped');
+}

@@ -1,0 +1,14 @@
+import type { LocalOptions } from '../../options.js';
+
+/** `agent` options as commander parses them from the flags register.ts declares. */
+export interface AgentOptions extends LocalOptions {
+  readonly file?: string;
+  readonly nats?: string;
+  readonly resync: string;
+  readonly heartbeat: string;
+  readonly logLevel: string;
+  readonly namePrefix?: string;
+  readonly metricsAddr?: string;
+  readonly coordinatorKey?: string;
+  readonly allowUnsigned?: boolean;
+}

@@ -1,0 +1,95 @@
+import { InvalidInputError } from '../../../../shared/errors.js';
+import { unmaskServices } from '../../../../shared/secret-env.js';
+import type { FleetClient } from '../../../fleet-client.js';
+import { EXIT } from '../../exit-codes.js';
+import { progressOf, readSavedPlan, stalePlanReasons, writeTargets, type HostProgress, type WrittenHost } from '../../fleet/fleet-apply.js';
+import { collectPlans, type HostPlan } from '../../fleet/fleet-plan.js';
+import { targetsFor, withFleet } from '../../fleet/fleet-session.js';
+import type { FleetTarget } from '../../options.js';
+import { parseTimeout } from '../../parse.js';
+import { hostProgressLine, stalePlanMessage, unansweredHostLine, wouldBlockLine, writtenLine } from '../../render/apply-view.js';
+import type { ApplyOptions } from './options.js';
+import { printableJson } from '../../render/printable.js';
+
+/** `apply` in fleet mode: writes each host's desired state over NATS, optionally waits for convergence. */
+export async function applyToFleet(target: FleetTarget, planFile: string | undefined, options: ApplyOptions): Promise<void> {
+  const timeoutMs = parseTimeout(options.timeout, '--timeout');
+  await withFleet(target, (client) => applyFleet(client, planFile, options, timeoutMs), { keyFile: options.signingKey });
+}
+
+async function applyFleet(client: FleetClient, planFile: string | undefined, options: ApplyOptions, timeoutMs: number): Promise<void> {
+  client.requireSigner('apply');
+  const say = (line: string) => {
+    if (!options.json) process.stdout.write(`${line}\n`);
+  };
+  const answerMs = Math.min(timeoutMs, 5_000);
+  let plans: HostPlan[];
+  let correlationID: string;
+  if (planFile) {
+    const saved = await readSavedPlan(planFile);
+    const stale = await stalePlanReasons(client, saved, answerMs);
+    if (stale.length > 0) {
+      process.stderr.write(stalePlanMessage(stale, planFile));
+      process.exitCode = EXIT.error;
+      return;
+    }
+    correlationID = saved.correlationID;
+    const current = await client.desiredOf(saved.project);
+    plans = saved.hosts.map((host) => {
+      const { document, missing } = unmaskServices(host.document, current.get(host.hostId)?.document);
+      if (missing.length > 0) throw new InvalidInputError(`${host.hostId}: the saved plan holds ${missing.join(', ')} only as a digest (plan files never store secret values) and the current desired state has no such value; apply the fleet file itself: \`hostwright apply -f fleet.yaml\``);
+      return { target: { hostId: host.hostId, document, kvRevision: host.kvRevision, changed: host.changed }, plan: host.plan, error: host.error };
+    });
+  } else {
+    correlationID = client.newCorrelationID();
+    const { targets } = await targetsFor(client, options.file as string, correlationID);
+    plans = await collectPlans(client, targets, correlationID, answerMs);
+  }
+  for (const { target, plan, error } of plans) {
+    if (error) say(unansweredHostLine(target.hostId, error));
+    else if (plan && plan.blocked.length > 0) say(wouldBlockLine(target.hostId, plan.blocked));
+  }
+  const written = await writeTargets(client, plans);
+  say(writtenLine(written.map((w) => ({ hostId: w.hostId, revision: w.document.revision })), correlationID));
+  if (!options.wait || written.length === 0) {
+    if (options.json) process.stdout.write(`${printableJson({ schema: 'hostwright.fleetapply/v1', correlationID, written: written.map((w) => ({ hostId: w.hostId, revision: w.document.revision })) }, 2)}\n`);
+    return;
+  }
+  const final = await waitForHosts(client, written, timeoutMs, (hostId, state, detail) => say(hostProgressLine(hostId, state, detail)));
+  const counts = new Map<HostProgress, number>();
+  for (const state of final.values()) counts.set(state, (counts.get(state) ?? 0) + 1);
+  say(`\n${[...counts.entries()].map(([state, count]) => `${count} ${state}`).join(', ')}.`);
+  if (options.json) process.stdout.write(`${printableJson({ schema: 'hostwright.fleetapply/v1', correlationID, hosts: [...final.entries()].map(([hostId, state]) => ({ hostId, state })) }, 2)}\n`);
+  const states = [...final.values()];
+  if (states.every((state) => state === 'converged')) return;
+  process.exitCode = states.some((state) => state === 'blocked') && states.every((state) => state === 'converged' || state === 'blocked') ? EXIT.blocked : EXIT.error;
+}
+
+/** Polls status until every host converged, failed or was blocked, or the timeout passes; reports each change. */
+async function waitForHosts(client: FleetClient, written: readonly WrittenHost[], timeoutMs: number, report: (hostId: string, state: HostProgress, detail: string) => void): Promise<Map<string, HostProgress>> {
+  const deadline = Date.now() + timeoutMs;
+  const states = new Map<string, HostProgress>();
+  const done = (state: HostProgress | undefined) => state === 'converged' || state === 'failed' || state === 'blocked';
+  for (;;) {
+    const [statuses, hosts] = await Promise.all([client.statusReports(), client.hosts()]);
+    const statusOf = new Map(statuses.map((report) => [report.hostId, report]));
+    const heartbeatOf = new Map(hosts.map((host) => [host.hostId, host.heartbeatAt]));
+    for (const host of written) {
+      if (done(states.get(host.hostId))) continue;
+      const progress = progressOf(host, statusOf.get(host.hostId), heartbeatOf.get(host.hostId));
+      if (states.get(host.hostId) !== progress.state) report(host.hostId, progress.state, progress.detail);
+      states.set(host.hostId, progress.state);
+    }
+    if (written.every((host) => done(states.get(host.hostId)))) return states;
+    if (Date.now() > deadline) {
+      for (const host of written) {
+        if (!done(states.get(host.hostId))) {
+          report(host.hostId, 'timed-out', `still ${states.get(host.hostId) ?? 'waiting'} after ${Math.round(timeoutMs / 1000)}s`);
+          states.set(host.hostId, 'timed-out');
+        }
+      }
+      return states;
+    }
+    await new Promise((resolve) => setTimeout(resolve, 300));
+  }
+}

@@ -1,0 +1,22 @@
+import { EXIT } from '../../exit-codes.js';
+import { collectPlans, renderFleetPlan, savedPlan, writeSavedPlan } from '../../fleet/fleet-plan.js';
+import { targetsFor, withFleet } from '../../fleet/fleet-session.js';
+import type { FleetTarget } from '../../options.js';
+import { parseTimeout } from '../../parse.js';
+import type { PlanOptions } from './options.js';
+import { printableJson } from '../../render/printable.js';
+
+/** `plan` in fleet mode: every host plans its own desired document and answers over NATS. */
+export async function planFleet(target: FleetTarget, options: PlanOptions): Promise<void> {
+  const timeoutMs = parseTimeout(options.timeout, '--timeout');
+  await withFleet(target, async (client) => {
+    const correlationID = client.newCorrelationID();
+    const { project, targets } = await targetsFor(client, options.file, correlationID);
+    const plans = await collectPlans(client, targets, correlationID, timeoutMs);
+    const saved = savedPlan(project, correlationID, plans);
+    if (options.out) await writeSavedPlan(options.out, saved);
+    process.stdout.write(options.json ? `${printableJson(saved, 2)}\n` : `${renderFleetPlan(project, plans)}\n${options.out ? `Saved to ${options.out}: apply it with \`hostwright apply ${options.out}\`.\n` : ''}`);
+    if (plans.some((p) => p.error)) process.exitCode = EXIT.error;
+    else if (options.detailedExitcode && plans.some((p) => p.plan?.changes || p.target.changed)) process.exitCode = EXIT.changes;
+  });
+}

@@ -1,0 +1,24 @@
+import type { Command } from 'commander';
+import { modeOf, withLocalOptions } from '../../options.js';
+import type { PlanOptions } from './options.js';
+
+// Registration only: each mode's implementation is imported when the command runs.
+export function registerPlan(program: Command): void {
+  withLocalOptions(program.command('plan'))
+    .description('show the diff and the ordered actions an apply would run (per host); changes nothing')
+    .requiredOption('-f, --file <fleet.yaml>', 'the fleet file')
+    .option('--allow-empty', 'local mode: plan as if removing every instance of the project were allowed')
+    .option('--json', 'print JSON (local: hostwright.plan/v1; fleet: hostwright.fleetplan/v1)')
+    .option('--out <plan.json>', 'fleet mode: save the plan for `hostwright apply plan.json`')
+    .option('--timeout <duration>', 'fleet mode: how long to wait for each host\'s answer', '5s')
+    .option('--detailed-exitcode', 'exit 0 when there are no changes, 2 when there are, 1 on error')
+    .action(async (options: PlanOptions) => {
+      const mode = modeOf(options, 'plan');
+      if (mode.kind === 'local') {
+        const { planLocal } = await import('./plan-local.js');
+        return planLocal(options);
+      }
+      const { planFleet } = await import('./plan-fleet.js');
+      await planFleet(mode, options);
+    });
+}

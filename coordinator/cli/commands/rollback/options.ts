@@ -1,0 +1,10 @@
+/** `rollback` options as commander parses them from the flags register.ts declares. */
+export interface RollbackOptions {
+  readonly nats?: string;
+  readonly rollout?: string;
+  readonly host?: string;
+  readonly project?: string;
+  readonly dryRun?: boolean;
+  readonly json?: boolean;
+  readonly signingKey?: string;
+}

@@ -1,0 +1,75 @@
+import { retryUnanswered } from '../../../../shared/nats-connection.js';
+import { InvalidInputError } from '../../../../shared/errors.js';
+import type { HostDesired } from '../../../../shared/host-desired.js';
+import { desiredKey } from '../../../../shared/subjects.js';
+import type { FleetClient } from '../../../fleet-client.js';
+import { driveRollout, RolloutStore, writeIdempotently } from '../../../rollout/rollout-driver.js';
+import { FINISHED_STATUSES, maskedRollout } from '../../../rollout/rollout-state.js';
+import { rollbackDocument, startRollback } from '../../../rollout/rollout-step.js';
+import { EXIT } from '../../exit-codes.js';
+import { collectPlans, renderFleetPlan } from '../../fleet/fleet-plan.js';
+import { withFleet } from '../../fleet/fleet-session.js';
+import { modeOf } from '../../options.js';
+import { renderRollout, rolloutProgressLines } from '../../render/rollout-view.js';
+import type { RollbackOptions } from './options.js';
+import { printableJson } from '../../render/printable.js';
+
+/** `rollback`: every host a rollout touched, or one host's project, back to its previous desired content. */
+export async function runRollback(options: RollbackOptions): Promise<void> {
+  const mode = modeOf(options, 'rollback');
+  if (mode.kind !== 'fleet') return;
+  if (!options.rollout && !(options.host && options.project)) throw new InvalidInputError('rollback: pass --rollout ID, or --host ID --project NAME');
+  await withFleet(
+    mode,
+    (client) => {
+      if (!options.dryRun) client.requireSigner('rollback');
+      return options.rollout ? rollbackRollout(client, options.rollout, options) : rollbackHost(client, options.host as string, options.project as string, options);
+    },
+    { keyFile: options.signingKey },
+  );
+}
+
+async function rollbackRollout(client: FleetClient, id: string, options: RollbackOptions): Promise<void> {
+  const store = new RolloutStore(client);
+  const found = await store.get(id);
+  if (!found) throw new InvalidInputError(`no rollout ${id} (see \`hostwright rollout list\`)`);
+  const touched = found.state.hosts.filter((host) => host.state !== 'pending' && host.state !== 'skipped' && host.state !== 'rolled-back');
+  if (touched.length === 0) throw new InvalidInputError(`rollout ${id} touched no host that is not already back`);
+  await showPlans(client, touched.map((host) => rollbackDocument(host)), found.state.correlationID);
+  if (options.dryRun) return;
+  // Each host goes straight back to what it ran before the rollout: no waves, no canary.
+  const started = await store.setStatus(id, (state) => ({ ...startRollback({ ...state, status: state.status === 'aborted' ? 'paused' : state.status, reason: 'rolled back by an operator' }, new Date()).state }));
+  process.stdout.write(`rolling back ${touched.length} host(s) of rollout ${id}\n`);
+  const final = FINISHED_STATUSES.includes(started.status) ? started : await driveRollout(client, store, id, { pollMs: 500, onStep: (next, previous) => rolloutProgressLines(next, previous).forEach((line) => process.stdout.write(`${line}\n`)) });
+  process.stdout.write(options.json ? `${printableJson(maskedRollout(final))}\n` : `\n${renderRollout(final)}\n`);
+  if (final.status !== 'rolled-back') process.exitCode = EXIT.error;
+}
+
+async function rollbackHost(client: FleetClient, hostId: string, project: string, options: RollbackOptions): Promise<void> {
+  const key = desiredKey(hostId, project);
+  const documents = await retryUnanswered(async () => {
+    const found: HostDesired[] = [];
+    for await (const entry of await client.connection.desired.history({ key })) {
+      if (entry.operation !== 'PUT') continue;
+      try {
+        found.push(client.openDesired(entry.value, `desired ${key}`));
+      } catch {
+        // A damaged value in the history is never a rollback target.
+      }
+    }
+    return found;
+  });
+  const current = documents.at(-1);
+  const previous = [...documents].reverse().find((document) => current && document.revision < current.revision && JSON.stringify(document.services) !== JSON.stringify(current.services));
+  if (!current || !previous) throw new InvalidInputError(`${key} has no earlier revision with other content in its history`);
+  process.stdout.write(`${key}: r${current.revision} -> content of r${previous.revision}\n`);
+  await showPlans(client, [previous], client.newCorrelationID());
+  if (options.dryRun) return;
+  const revision = await writeIdempotently(client, previous, client.newCorrelationID());
+  process.stdout.write(`wrote ${key} r${revision}; follow it with \`hostwright status --host ${hostId} --watch\`\n`);
+}
+
+async function showPlans(client: FleetClient, documents: readonly HostDesired[], correlationID: string): Promise<void> {
+  const plans = await collectPlans(client, documents.map((document) => ({ hostId: document.hostId, document, kvRevision: 0, changed: true })), correlationID, 5_000);
+  process.stdout.write(`${renderFleetPlan(documents[0]?.project ?? '', plans)}\n\n`);
+}

@@ -1,0 +1,18 @@
+/** `rollout` options as commander parses them from the flags register.ts declares. */
+export interface RolloutCommandOptions {
+  readonly file?: string;
+  readonly nats?: string;
+  readonly canary: string;
+  readonly maxParallel: string;
+  readonly minHealthy: string;
+  readonly healthyDeadline: string;
+  readonly maxFailures: string;
+  readonly onFailure: string;
+  readonly order: string;
+  readonly skipOffline?: boolean;
+  readonly json?: boolean;
+  readonly detach?: boolean;
+  readonly signingKey?: string;
+}
+
+export type RolloutChange = 'pause' | 'resume' | 'abort';

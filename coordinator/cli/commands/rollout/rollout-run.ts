@@ -1,0 +1,144 @@
+import { randomUUID } from 'node:crypto';
+import { errorMessage, InvalidInputError } from '../../../../shared/errors.js';
+import type { HostDesired } from '../../../../shared/host-desired.js';
+import type { FleetClient } from '../../../fleet-client.js';
+import { driveRollout, RolloutStore } from '../../../rollout/rollout-driver.js';
+import { FINISHED_STATUSES, maskedRollout, type RolloutOptions, type RolloutState } from '../../../rollout/rollout-state.js';
+import { startRollout } from '../../../rollout/rollout-step.js';
+import { EXIT } from '../../exit-codes.js';
+import { targetsFor, withFleet } from '../../fleet/fleet-session.js';
+import { modeOf } from '../../options.js';
+import { parseTimeout } from '../../parse.js';
+import { printable, printableJson } from '../../render/printable.js';
+import { renderRollout, renderRolloutList, renderRolloutStart, rolloutProgressLines } from '../../render/rollout-view.js';
+import type { RolloutChange, RolloutCommandOptions } from './options.js';
+
+const POLL_MS = 500;
+
+/** `rollout -f fleet.yaml`: stores a new rollout of the fleet file and drives it. */
+export async function startRolloutCommand(options: RolloutCommandOptions): Promise<void> {
+  if (!options.file) throw new InvalidInputError('rollout: pass -f fleet.yaml (or a subcommand: status, list, pause, resume, abort)');
+  const mode = modeOf(options, 'rollout');
+  if (mode.kind !== 'fleet') return;
+  const parsed = parseRolloutOptions(options);
+  await withFleet(mode, async (client) => {
+    client.requireSigner('rollout');
+    const store = new RolloutStore(client);
+    const correlationID = randomUUID();
+    const { project, targets } = await targetsFor(client, options.file as string, correlationID);
+    const active = (await store.list()).find((r) => r.project === project && !FINISHED_STATUSES.includes(r.status));
+    if (active) throw new InvalidInputError(`rollout ${active.id} of project ${project} is ${active.status}; \`hostwright rollout resume ${active.id}\` or \`hostwright rollout abort ${active.id}\` first`);
+    const existing = await client.desiredOf(project);
+    const changed = targets.filter((t) => t.changed);
+    const maxFailures = options.maxFailures.includes('.') ? Math.floor(Number(options.maxFailures) * changed.length) : Number(options.maxFailures);
+    const state = startRollout({
+      id: `${project}-${new Date().toISOString().replace(/[-:T]/g, '').slice(0, 14)}-${randomUUID().slice(0, 6)}`,
+      project,
+      correlationID,
+      now: new Date(),
+      options: { ...parsed, maxFailures },
+      targets: changed.map((t) => ({ hostId: t.hostId, target: withOrder(t.document, parsed.order), previous: existing.get(t.hostId)?.document ?? null })),
+    });
+    await store.create(state);
+    await follow(client, store, state, options);
+  }, { keyFile: options.signingKey });
+}
+
+/** `rollout status [id]`: one rollout's state, once or until it finishes or pauses. */
+export async function rolloutStatus(id: string | undefined, options: { nats?: string; watch?: boolean; json?: boolean }): Promise<void> {
+  const mode = modeOf(options, 'rollout status');
+  if (mode.kind !== 'fleet') return;
+  await withFleet(mode, async (client) => {
+    const store = new RolloutStore(client);
+    const state = id ? (await store.get(id))?.state : (await store.list()).at(-1);
+    if (!state) throw new InvalidInputError(id ? `no rollout ${id} (see \`hostwright rollout list\`)` : 'no rollout yet');
+    if (!options.watch) {
+      process.stdout.write(options.json ? `${printableJson(maskedRollout(state), 2)}\n` : `${renderRollout(state)}\n`);
+      return;
+    }
+    let last = state;
+    process.stdout.write(options.json ? `${printableJson(maskedRollout(state))}\n` : `${renderRollout(state)}\n`);
+    while (!FINISHED_STATUSES.includes(last.status) && last.status !== 'paused') {
+      await new Promise((resolve) => setTimeout(resolve, POLL_MS));
+      const current = (await store.get(last.id))?.state;
+      if (!current) break;
+      for (const line of rolloutProgressLines(current, last)) process.stdout.write(options.json ? `${printableJson({ progress: line, rollout: current.id })}\n` : `${line}\n`);
+      last = current;
+    }
+    process.stdout.write(options.json ? `${printableJson(maskedRollout(last))}\n` : `\n${renderRollout(last)}\n`);
+  });
+}
+
+/** `rollout list`. */
+export async function listRollouts(options: { nats?: string; json?: boolean }): Promise<void> {
+  const mode = modeOf(options, 'rollout list');
+  if (mode.kind !== 'fleet') return;
+  await withFleet(mode, async (client) => {
+    const states = await new RolloutStore(client).list();
+    if (options.json) process.stdout.write(`${printableJson({ schema: 'hostwright.rollouts/v1', rollouts: states.map(maskedRollout) }, 2)}\n`);
+    else process.stdout.write(`${renderRolloutList(states)}\n`);
+  });
+}
+
+/** `rollout pause|resume|abort <id>`. */
+export async function changeRollout(name: RolloutChange, id: string, options: { nats?: string; json?: boolean; signingKey?: string }): Promise<void> {
+  const mode = modeOf(options, `rollout ${name}`);
+  if (mode.kind !== 'fleet') return;
+  await withFleet(mode, async (client) => {
+    // Resuming drives the rollout, which writes desired state.
+    if (name === 'resume') client.requireSigner('rollout resume');
+    const store = new RolloutStore(client);
+    const state = await store.setStatus(id, (current) => {
+      if (FINISHED_STATUSES.includes(current.status)) throw new InvalidInputError(`rollout ${id} already ${current.status}; nothing to ${name} (\`hostwright rollout status ${id}\` shows how it ended; \`hostwright rollout -f fleet.yaml\` starts a new one)`);
+      if (name === 'pause') return { ...current, status: current.status === 'running' ? 'paused' : current.status, reason: 'paused by an operator', updatedAt: new Date().toISOString() };
+      if (name === 'abort') return { ...current, status: 'aborted', reason: 'aborted by an operator', updatedAt: new Date().toISOString() };
+      if (current.status !== 'paused') return current;
+      // Resuming accepts the failures so far (the operator looked at them) and goes on with the next wave.
+      const failures = current.hosts.filter((host) => host.state === 'failed').length;
+      return { ...current, status: 'running', options: { ...current.options, maxFailures: Math.max(current.options.maxFailures, failures) }, reason: failures > 0 ? `resumed accepting ${failures} failed host(s)` : 'resumed', updatedAt: new Date().toISOString() };
+    });
+    if (name === 'resume') await follow(client, store, state, { json: options.json });
+    else process.stdout.write(options.json ? `${printableJson(maskedRollout(state))}\n` : `${renderRollout(state)}\n`);
+  }, { keyFile: options.signingKey });
+}
+
+/** Drives the rollout with progress lines; the exit code says whether the whole fleet is on the new revision. */
+async function follow(client: FleetClient, store: RolloutStore, state: RolloutState, options: { json?: boolean; detach?: boolean }): Promise<void> {
+  const say = (line: string) => process.stdout.write(options.json ? `${printableJson({ progress: line, rollout: state.id })}\n` : `${line}\n`);
+  say(renderRolloutStart(state));
+  if (options.detach) return;
+  const abort = new AbortController();
+  process.once('SIGINT', () => abort.abort());
+  const final = await driveRollout(client, store, state.id, {
+    pollMs: POLL_MS,
+    signal: abort.signal,
+    onStep: (next, previous) => rolloutProgressLines(next, previous).forEach(say),
+    onUnanswered: (error) => say(`NATS did not answer (${printable(errorMessage(error))}); trying again`),
+  });
+  process.stdout.write(options.json ? `${printableJson(maskedRollout(final))}\n` : `\n${renderRollout(final)}\n`);
+  if (final.status !== 'succeeded') process.exitCode = EXIT.error;
+}
+
+function parseRolloutOptions(options: RolloutCommandOptions): Omit<RolloutOptions, 'maxFailures'> {
+  const count = (text: string, flag: string, min: number) => {
+    const value = Number(text);
+    if (!Number.isInteger(value) || value < min) throw new InvalidInputError(`${flag} ${text}: expected a whole number >= ${min}`);
+    return value;
+  };
+  if (!/^(\d+|0?\.\d+)$/.test(options.maxFailures)) throw new InvalidInputError(`--max-failures ${options.maxFailures}: expected a count (2) or a ratio (0.25)`);
+  if (options.onFailure !== 'pause' && options.onFailure !== 'rollback') throw new InvalidInputError(`--on-failure ${options.onFailure}: expected pause or rollback`);
+  if (options.order !== 'stop-first' && options.order !== 'start-first') throw new InvalidInputError(`--order ${options.order}: expected stop-first or start-first`);
+  return {
+    canary: count(options.canary, '--canary', 0),
+    maxParallel: count(options.maxParallel, '--max-parallel', 1),
+    minHealthyMs: parseTimeout(options.minHealthy, '--min-healthy'),
+    healthyDeadlineMs: parseTimeout(options.healthyDeadline, '--healthy-deadline'),
+    onFailure: options.onFailure,
+    order: options.order,
+    skipOffline: options.skipOffline === true,
+  };
+}
+
+function withOrder(document: HostDesired, order: RolloutOptions['order']): HostDesired {
+  return order === 'start-first' ? { ...document, updateOrder: order } : document;
+}

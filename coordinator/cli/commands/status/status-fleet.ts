@@ -1,0 +1,40 @@
+import type { FleetClient } from '../../../fleet-client.js';
+import { fleetStatus, renderFleetStatus } from '../../fleet/fleet-status.js';
+import { withFleet } from '../../fleet/fleet-session.js';
+import type { FleetTarget } from '../../options.js';
+import type { StatusOptions } from './options.js';
+import { printableJson } from '../../render/printable.js';
+
+/** `status` in fleet mode: every host's last report, once or on every change. */
+export async function statusOfFleet(target: FleetTarget, options: StatusOptions): Promise<void> {
+  await withFleet(target, (client) => (options.watch ? watchFleet(client, options) : printFleet(client, options)));
+}
+
+async function printFleet(client: FleetClient, options: StatusOptions): Promise<void> {
+  const hosts = fleetStatus(await client.hostReports(), await client.statusReports(), options.host);
+  process.stdout.write(options.json ? `${printableJson({ schema: 'hostwright.fleetstatus/v1', hosts }, 2)}\n` : `${renderFleetStatus(hosts)}\n`);
+}
+
+/** Re-reads and prints whenever a host's status or heartbeat changes, until interrupted. */
+async function watchFleet(client: FleetClient, options: StatusOptions): Promise<void> {
+  const abort = new AbortController();
+  process.once('SIGINT', () => abort.abort());
+  process.once('SIGTERM', () => abort.abort());
+  let last = '';
+  const print = async () => {
+    const hosts = fleetStatus(await client.hostReports(), await client.statusReports(), options.host);
+    const text = options.json ? printableJson({ schema: 'hostwright.fleetstatus/v1', at: new Date().toISOString(), hosts }) : renderFleetStatus(hosts);
+    const comparable = options.json ? JSON.stringify(hosts.map((h) => ({ ...h, heartbeatAt: null, reportedAt: null, status: h.status ? { ...h.status, observedAt: '' } : null }))) : text.replace(/\d+[smh] ago/g, '');
+    if (comparable === last) return;
+    last = comparable;
+    process.stdout.write(options.json ? `${text}\n` : `\n${new Date().toISOString()}\n${text}\n`);
+  };
+  await print();
+  const watchers = await Promise.all([client.connection.status.watch({ include: 'updates' }), client.connection.hosts.watch({ include: 'updates' })]);
+  abort.signal.addEventListener('abort', () => watchers.forEach((watcher) => watcher.stop()), { once: true });
+  await Promise.all(watchers.map(async (watcher) => {
+    for await (const entry of watcher) {
+      if (entry) await print();
+    }
+  }));
+}

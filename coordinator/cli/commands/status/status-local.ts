@@ -1,0 +1,38 @@
+import { DataDirLockedError } from '../../../../shared/errors.js';
+import type { HostStatus } from '../../../../shared/host-status.js';
+import { loadFleetFile } from '../../../fleet-file.js';
+import { desiredFromFleet, openLocalHost } from '../../local-host.js';
+import { defaultDataDir } from '../../options.js';
+import { fetchAgentStatus } from '../../local-agent-client.js';
+import { usePrivateUmask } from '../../private-umask.js';
+import { renderStatus, statusJson } from '../../render/status-view.js';
+import type { StatusOptions } from './options.js';
+import { printableJson } from '../../render/printable.js';
+
+/** `status --local`: this machine observed against its stored (or the given) desired state. */
+export async function statusLocal(options: StatusOptions): Promise<void> {
+  // Opens the journal: what LevelDB creates later is 0600 too (process-wide, so set here and not in Journal).
+  usePrivateUmask();
+  const status = await readLocalStatus(options);
+  process.stdout.write(options.json ? `${printableJson(statusJson(status), 2)}\n` : `${renderStatus(status)}\n`);
+}
+
+async function readLocalStatus(options: StatusOptions): Promise<HostStatus> {
+  const fleet = options.file ? await loadFleetFile(options.file) : undefined;
+  let host;
+  try {
+    host = await openLocalHost(options);
+  } catch (error) {
+    // A running local agent holds the data dir: ask it instead.
+    if (error instanceof DataDirLockedError && !fleet) return fetchAgentStatus(options.dataDir ?? defaultDataDir());
+    throw error;
+  }
+  try {
+    if (!fleet) return await host.reconciler.observeStatus();
+    const { document } = await desiredFromFleet(host, fleet, options);
+    const others = (await host.journal.desiredDocuments()).filter((candidate) => candidate.project !== document.project);
+    return await host.reconciler.observeStatus([...others, document]);
+  } finally {
+    await host.close();
+  }
+}

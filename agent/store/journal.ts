@@ -10,36 +10,11 @@ import { desiredKey } from '../../shared/subjects.js';
 import type { JournalView } from '../core/diff.js';
 import { issueOwnerToken, ownerTokenVerifier, type OwnerTokenVerifier, type TokenIdentity } from '../core/owner-token.js';
 import { instanceKeyString, ownerRecordSchema, type InstanceKey, type OwnerRecord } from '../core/snapshot.js';
+import { BatchWriter, type BatchOperation, type CommitStats } from './batch-writer.js';
 import { makeContentsPrivate, prepareDataDir } from './data-dir.js';
+import { PREFIX, seqKey } from './keys.js';
 import { loadOwnerSecret } from './owner-secret.js';
 import { appliedRevisionSchema, intentRecordSchema, rejectedRevisionSchema, resultRecordSchema, type AppliedRevision, type IntentRecord, type RejectedRevision, type ResultRecord } from './records.js';
-
-type Batch = { type: 'put'; key: string; value: Uint8Array } | { type: 'del'; key: string };
-
-interface QueuedWrite {
-  readonly operations: Batch[];
-  readonly sync: boolean;
-  readonly resolve: () => void;
-  readonly reject: (error: unknown) => void;
-}
-
-const SEQ_WIDTH = 16;
-const seqKey = (prefix: string, seq: number) => `${prefix}${String(seq).padStart(SEQ_WIDTH, '0')}`;
-const PREFIX = {
-  desired: 'desired:',
-  signed: 'signed:',
-  refused: 'refused:',
-  applied: 'applied:',
-  intent: 'intent:',
-  result: 'result:',
-  pending: 'pending:',
-  owner: 'owner:',
-  event: 'event:',
-  outbox: 'outbox:',
-  plan: 'plan:',
-  rejected: 'rejected:',
-  status: 'status',
-} as const;
 
 /** The value of a pending-intent marker: its key says all there is. */
 const EMPTY = new Uint8Array(0);
@@ -65,6 +40,7 @@ const LOCK_WAIT_MS = 5_000;
 
 export class Journal implements JournalView {
   readonly #db: Level<string, Uint8Array>;
+  readonly #writer: BatchWriter;
   readonly #owners = new Map<string, OwnerRecord>();
   readonly #latestByInstance = new Map<string, OwnerRecord>();
   readonly #ownerByContainer = new Map<string, OwnerRecord>();
@@ -80,23 +56,17 @@ export class Journal implements JournalView {
   #statusLoaded = false;
   #intentSeq = 0;
   #eventSeq = 0;
-  #reopenBeforeWrite = false;
-  /** Writes waiting for the next group commit, and that commit while it runs. */
-  readonly #queued: QueuedWrite[] = [];
-  #committing: Promise<void> | undefined;
-  #commits = { batches: 0, writes: 0 };
   /**
    * The outbox's events in order, while memory holds all of them: from an empty outbox on (at open,
    * or once everything in it was acknowledged) until it grows past OUTBOX_MIRROR_MAX.
    */
   #outboxMirror: NumberedEvent[] | undefined = [];
-  /** Acknowledged outbox entries whose deletion is not written yet. */
-  readonly #acknowledged = new Set<number>();
   #ackWriteTimer: NodeJS.Timeout | undefined;
   readonly #eventListeners = new Set<() => void>();
 
   private constructor(db: Level<string, Uint8Array>, ownerSecret: Uint8Array) {
     this.#db = db;
+    this.#writer = new BatchWriter(db);
     this.#ownerSecret = ownerSecret;
     this.verifyOwnerToken = ownerTokenVerifier(ownerSecret);
   }
@@ -148,16 +118,15 @@ export class Journal implements JournalView {
   }
 
   /** Writes asked for and the LevelDB batches (group commits) that carried them, since open. */
-  get commitStats(): { readonly batches: number; readonly writes: number } {
-    return { ...this.#commits };
+  get commitStats(): CommitStats {
+    return this.#writer.stats;
   }
 
   async close(): Promise<void> {
     clearTimeout(this.#ackWriteTimer);
     this.#ackWriteTimer = undefined;
     // Acknowledgements not written yet go now; writes already queued are committed (or fail) first.
-    if (this.#acknowledged.size > 0) await this.#write([], false).catch(() => undefined);
-    await this.#committing;
+    await this.#writer.close();
     await this.#db.close();
   }
 
@@ -189,74 +158,6 @@ export class Journal implements JournalView {
     return 0;
   }
 
-  /**
-   * Queues a write for the next group commit and resolves once it is on disk. sync false: for
-   * writes whose loss in a crash changes nothing that matters (see acknowledgeOutbox).
-   */
-  #write(operations: Batch[], sync = true): Promise<void> {
-    return new Promise((resolve, reject) => {
-      this.#queued.push({ operations, sync, resolve, reject });
-      if (this.#committing === undefined) this.#committing = this.#commitQueued();
-    });
-  }
-
-  /**
-   * Group commit: the writes queued in one turn of the event loop (parallel action chains, a
-   * result and the next intent of a chain) go to LevelDB as one atomic batch, fsync'd when any of
-   * them asks for it, in the order they were queued; writes queued while it is on its way form
-   * the next batch. Every writer resolves only after the batch holding its operations is written,
-   * so "intent before mutation, result right after" holds as with one batch per write; a failed
-   * batch rejects all of its writers and none of its operations is applied.
-   */
-  async #commitQueued(): Promise<void> {
-    await new Promise<void>((resolve) => setImmediate(resolve));
-    while (this.#queued.length > 0) {
-      const group = this.#queued.splice(0);
-      // Acknowledged outbox entries ride along (see acknowledgeOutbox).
-      const acknowledged = [...this.#acknowledged];
-      const operations = [...group.flatMap((write) => write.operations), ...acknowledged.map((seq): Batch => ({ type: 'del', key: seqKey(PREFIX.outbox, seq) }))];
-      try {
-        if (operations.length > 0) {
-          this.#commits = { batches: this.#commits.batches + 1, writes: this.#commits.writes + group.length };
-          await this.#writeBatch(
-            operations,
-            group.some((write) => write.sync),
-          );
-        }
-        for (const seq of acknowledged) this.#acknowledged.delete(seq);
-        for (const write of group) write.resolve();
-      } catch (error) {
-        for (const write of group) write.reject(error);
-      }
-    }
-    this.#committing = undefined;
-  }
-
-  async #writeBatch(operations: Batch[], sync: boolean): Promise<void> {
-    if (this.#reopenBeforeWrite) await this.#reopen();
-    try {
-      await this.#db.batch(operations, { sync });
-    } catch (error) {
-      this.#reopenBeforeWrite = true;
-      throw new JournalError(`journal write failed (${errorMessage(error)}); no runtime change is made without it`, { cause: error });
-    }
-  }
-
-  /**
-   * A failed write (a full disk) can leave a torn record at the end of LevelDB's log; records
-   * appended after it in the same log block are skipped when the log is recovered, so later
-   * fsync'd writes would vanish at the next start. Reopening first moves writes to a fresh log.
-   */
-  async #reopen(): Promise<void> {
-    try {
-      await this.#db.close();
-      await this.#db.open();
-      this.#reopenBeforeWrite = false;
-    } catch (error) {
-      throw new JournalError(`journal cannot be reopened after a failed write (${errorMessage(error)}); no runtime change is made without it`, { cause: error });
-    }
-  }
-
   // --- desired state -------------------------------------------------------------------------
 
   /** The stored desired documents, by project; read once at open and kept in step with every write. */
@@ -272,7 +173,7 @@ export class Journal implements JournalView {
     const validated = hostDesiredSchema.parse(document);
     const signedKey = `${PREFIX.signed}${document.project}`;
     const refusalKey = desiredKey(document.hostId, document.project);
-    await this.#write([
+    await this.#writer.write([
       { type: 'put', key: `${PREFIX.desired}${document.project}`, value: encode(validated) },
       signedEnvelope ? { type: 'put', key: signedKey, value: signedEnvelope } : { type: 'del', key: signedKey },
       { type: 'del', key: `${PREFIX.refused}${refusalKey}` },
@@ -296,7 +197,7 @@ export class Journal implements JournalView {
   async recordRefusal(refusal: DesiredRefusal, event: HostwrightEvent): Promise<void> {
     const record = desiredRefusalSchema.parse(refusal);
     const outbox = this.#outboxEntries([event]);
-    await this.#write([{ type: 'put', key: `${PREFIX.refused}${record.key}`, value: encode(record) }, ...outbox.operations]);
+    await this.#writer.write([{ type: 'put', key: `${PREFIX.refused}${record.key}`, value: encode(record) }, ...outbox.operations]);
     this.#refusals.set(record.key, record);
     this.#eventsWritten(outbox.events);
   }
@@ -306,7 +207,7 @@ export class Journal implements JournalView {
   }
 
   async markApplied(record: AppliedRevision): Promise<void> {
-    await this.#write([{ type: 'put', key: `${PREFIX.applied}${record.project}`, value: encode(record) }]);
+    await this.#writer.write([{ type: 'put', key: `${PREFIX.applied}${record.project}`, value: encode(record) }]);
     this.#applied.set(record.project, record.revision);
   }
 
@@ -343,14 +244,14 @@ export class Journal implements JournalView {
   async recordIntent(intent: Omit<IntentRecord, 'seq'>, owner?: Omit<OwnerRecord, 'intentSeq'>): Promise<IntentRecord> {
     const seq = this.#intentSeq + 1;
     const record: IntentRecord = { ...intent, seq };
-    const operations: Batch[] = [
+    const operations: BatchOperation[] = [
       { type: 'put', key: seqKey(PREFIX.intent, seq), value: encode(record) },
       { type: 'put', key: seqKey(PREFIX.pending, seq), value: EMPTY },
     ];
     const ownerRecord = owner ? { ...owner, intentSeq: seq } : undefined;
     if (ownerRecord) operations.push({ type: 'put', key: `${PREFIX.owner}${ownerRecord.ownerToken}`, value: encode(ownerRecord) });
     this.#intentSeq = seq;
-    await this.#write(operations);
+    await this.#writer.write(operations);
     this.#pending += 1;
     if (ownerRecord) this.#remember(ownerRecord);
     return record;
@@ -359,13 +260,13 @@ export class Journal implements JournalView {
   /** Persists (fsync) the result with its events and ownership change, atomically, and resolves the intent. */
   async recordResult(result: ResultRecord, events: readonly HostwrightEvent[], owners: readonly OwnerRecord[] = []): Promise<void> {
     const outbox = this.#outboxEntries(events);
-    const operations: Batch[] = [
+    const operations: BatchOperation[] = [
       { type: 'put', key: seqKey(PREFIX.result, result.seq), value: encode(result) },
       { type: 'del', key: seqKey(PREFIX.pending, result.seq) },
       ...outbox.operations,
-      ...owners.map((owner): Batch => ({ type: 'put', key: `${PREFIX.owner}${owner.ownerToken}`, value: encode(owner) })),
+      ...owners.map((owner): BatchOperation => ({ type: 'put', key: `${PREFIX.owner}${owner.ownerToken}`, value: encode(owner) })),
     ];
-    await this.#write(operations);
+    await this.#writer.write(operations);
     this.#pending = Math.max(0, this.#pending - 1);
     for (const owner of owners) this.#remember(owner);
     this.#eventsWritten(outbox.events);
@@ -374,7 +275,7 @@ export class Journal implements JournalView {
   /** Persists (fsync) a cycle's plan with its `planned` events before any of its actions runs. */
   async recordPlan(correlationID: string, plan: unknown, events: readonly HostwrightEvent[]): Promise<void> {
     const outbox = this.#outboxEntries(events);
-    await this.#write([{ type: 'put', key: `${PREFIX.plan}${correlationID}`, value: encode(plan) }, ...outbox.operations]);
+    await this.#writer.write([{ type: 'put', key: `${PREFIX.plan}${correlationID}`, value: encode(plan) }, ...outbox.operations]);
     this.#eventsWritten(outbox.events);
   }
 
@@ -386,7 +287,7 @@ export class Journal implements JournalView {
 
   async setRejected(record: RejectedRevision | { project: string; revision?: undefined }): Promise<void> {
     const key = `${PREFIX.rejected}${record.project}`;
-    await this.#write([record.revision === undefined ? { type: 'del', key } : { type: 'put', key, value: encode(record) }]);
+    await this.#writer.write([record.revision === undefined ? { type: 'del', key } : { type: 'put', key, value: encode(record) }]);
     if (record.revision === undefined) this.#rejected.delete(record.project);
     else this.#rejected.set(record.project, record);
   }
@@ -420,13 +321,13 @@ export class Journal implements JournalView {
   async appendEvents(events: readonly HostwrightEvent[]): Promise<void> {
     if (events.length === 0) return;
     const outbox = this.#outboxEntries(events);
-    await this.#write(outbox.operations);
+    await this.#writer.write(outbox.operations);
     this.#eventsWritten(outbox.events);
   }
 
   /** The log and outbox entries of new events, and the events with their sequence numbers. */
-  #outboxEntries(events: readonly HostwrightEvent[]): { operations: Batch[]; events: NumberedEvent[] } {
-    const operations: Batch[] = [];
+  #outboxEntries(events: readonly HostwrightEvent[]): { operations: BatchOperation[]; events: NumberedEvent[] } {
+    const operations: BatchOperation[] = [];
     const numbered: NumberedEvent[] = [];
     for (const event of events) {
       this.#eventSeq += 1;
@@ -458,7 +359,8 @@ export class Journal implements JournalView {
     const events: NumberedEvent[] = [];
     for await (const [key, entry] of this.#db.iterator({ gte: PREFIX.outbox, lt: `${PREFIX.outbox}\xff` })) {
       const seq = Number(key.slice(PREFIX.outbox.length));
-      if (this.#acknowledged.has(seq)) continue;
+      // Acknowledged, its deletion not written yet.
+      if (this.#writer.isDeferred(key)) continue;
       // An empty entry was written by an older agent: its event is only in the log.
       const value = entry.length > 0 ? entry : await this.#db.get(seqKey(PREFIX.event, seq));
       if (value !== undefined) events.push({ ...decode(hostwrightEventSchema, value, `journal event ${seq}`), seq });
@@ -476,15 +378,17 @@ export class Journal implements JournalView {
    */
   async acknowledgeOutbox(seqs: readonly number[]): Promise<void> {
     if (seqs.length === 0) return;
-    for (const seq of seqs) this.#acknowledged.add(seq);
+    this.#writer.defer(seqs.map((seq): BatchOperation => ({ type: 'del', key: seqKey(PREFIX.outbox, seq) })));
     this.#outboxDepth = Math.max(0, this.#outboxDepth - seqs.length);
-    if (this.#outboxMirror !== undefined) this.#outboxMirror = this.#outboxMirror.filter((event) => !this.#acknowledged.has(event.seq));
+    if (this.#outboxMirror !== undefined) {
+      const acknowledged = new Set(seqs);
+      this.#outboxMirror = this.#outboxMirror.filter((event) => !acknowledged.has(event.seq));
+    }
     // Everything in the outbox is acknowledged: from here on, memory holds all of it.
     else if (this.#outboxDepth === 0) this.#outboxMirror = [];
     this.#ackWriteTimer ??= setTimeout(() => {
       this.#ackWriteTimer = undefined;
-      // Only the acknowledgements, if no other write took them along meanwhile; a failure is retried with the next write.
-      if (this.#acknowledged.size > 0) this.#write([], false).catch(() => undefined);
+      void this.#writer.flushDeferred();
     }, ACK_WRITE_DELAY_MS).unref();
   }
 
@@ -523,7 +427,7 @@ export class Journal implements JournalView {
   }
 
   async putStatus(status: HostStatus): Promise<void> {
-    await this.#write([{ type: 'put', key: PREFIX.status, value: encode(status) }]);
+    await this.#writer.write([{ type: 'put', key: PREFIX.status, value: encode(status) }]);
     this.#status = status;
     this.#statusLoaded = true;
   }

@@ -1,0 +1,28 @@
+// The journal's LevelDB key layout, in one place: each prefix is one record kind, owned by one part of agent/store.
+// Changing a prefix or SEQ_WIDTH changes the on-disk format: a data dir written before would read as empty.
+
+/** Key prefixes by record kind, with the file that owns (writes, reads, and one day prunes) each range. */
+export const PREFIX = {
+  /** journal.ts */
+  desired: 'desired:',
+  signed: 'signed:',
+  refused: 'refused:',
+  applied: 'applied:',
+  rejected: 'rejected:',
+  owner: 'owner:',
+  event: 'event:',
+  outbox: 'outbox:',
+  intent: 'intent:',
+  result: 'result:',
+  pending: 'pending:',
+  plan: 'plan:',
+  /** journal.ts: one key, no prefix range */
+  status: 'status',
+} as const;
+
+/** Digits of a sequence number in its key, zero-padded so that key order is number order. */
+const SEQ_WIDTH = 16;
+
+export function seqKey(prefix: string, seq: number): string {
+  return `${prefix}${String(seq).padStart(SEQ_WIDTH, '0')}`;
+}

@@ -3,7 +3,7 @@ import { mkdir } from 'node:fs/promises';
 import { Level } from 'level';
 import { decode, encode } from '../../shared/codec.js';
 import { DataDirLockedError, JournalError, errorMessage } from '../../shared/errors.js';
-import { hostwrightEventSchema, type HostwrightEvent } from '../../shared/events.js';
+import type { HostwrightEvent } from '../../shared/events.js';
 import { hostDesiredSchema, type HostDesired } from '../../shared/host-desired.js';
 import { desiredRefusalSchema, hostStatusSchema, type DesiredRefusal, type HostStatus } from '../../shared/host-status.js';
 import { desiredKey } from '../../shared/subjects.js';
@@ -12,25 +12,13 @@ import { issueOwnerToken, ownerTokenVerifier, type OwnerTokenVerifier, type Toke
 import { instanceKeyString, ownerRecordSchema, type InstanceKey, type OwnerRecord } from '../core/snapshot.js';
 import { BatchWriter, type BatchOperation, type CommitStats } from './batch-writer.js';
 import { makeContentsPrivate, prepareDataDir } from './data-dir.js';
-import { PREFIX, seqKey } from './keys.js';
+import { EventOutbox, type EventPage, type NumberedEvent } from './event-outbox.js';
+import { PREFIX, range, seqKey, seqOf } from './keys.js';
 import { loadOwnerSecret } from './owner-secret.js';
 import { appliedRevisionSchema, intentRecordSchema, rejectedRevisionSchema, resultRecordSchema, type AppliedRevision, type IntentRecord, type RejectedRevision, type ResultRecord } from './records.js';
 
 /** The value of a pending-intent marker: its key says all there is. */
 const EMPTY = new Uint8Array(0);
-/** Events the outbox keeps in memory at most; beyond, it is read from LevelDB until it is empty again. */
-const OUTBOX_MIRROR_MAX = 1024;
-/** How long an acknowledgement waits for another write to ride along with before it is written alone. */
-const ACK_WRITE_DELAY_MS = 1_000;
-
-/** An event with its sequence number in the event log. */
-export type NumberedEvent = HostwrightEvent & { readonly seq: number };
-
-export interface EventPage {
-  readonly events: readonly NumberedEvent[];
-  readonly lastSeq: number;
-}
-
 /**
  * The agent's durable memory in LevelDB: desired documents, the intent journal, ownership
  * records and the event outbox. Every write that guards a mutation is a sync (fsync'd) batch.
@@ -41,6 +29,7 @@ const LOCK_WAIT_MS = 5_000;
 export class Journal implements JournalView {
   readonly #db: Level<string, Uint8Array>;
   readonly #writer: BatchWriter;
+  readonly #events: EventOutbox;
   readonly #owners = new Map<string, OwnerRecord>();
   readonly #latestByInstance = new Map<string, OwnerRecord>();
   readonly #ownerByContainer = new Map<string, OwnerRecord>();
@@ -51,22 +40,14 @@ export class Journal implements JournalView {
   readonly #ownerSecret: Uint8Array;
   readonly verifyOwnerToken: OwnerTokenVerifier;
   #pending = 0;
-  #outboxDepth = 0;
   #status: HostStatus | undefined;
   #statusLoaded = false;
   #intentSeq = 0;
-  #eventSeq = 0;
-  /**
-   * The outbox's events in order, while memory holds all of them: from an empty outbox on (at open,
-   * or once everything in it was acknowledged) until it grows past OUTBOX_MIRROR_MAX.
-   */
-  #outboxMirror: NumberedEvent[] | undefined = [];
-  #ackWriteTimer: NodeJS.Timeout | undefined;
-  readonly #eventListeners = new Set<() => void>();
 
-  private constructor(db: Level<string, Uint8Array>, ownerSecret: Uint8Array) {
+  private constructor(db: Level<string, Uint8Array>, writer: BatchWriter, events: EventOutbox, ownerSecret: Uint8Array) {
     this.#db = db;
-    this.#writer = new BatchWriter(db);
+    this.#writer = writer;
+    this.#events = events;
     this.#ownerSecret = ownerSecret;
     this.verifyOwnerToken = ownerTokenVerifier(ownerSecret);
   }
@@ -104,7 +85,8 @@ export class Journal implements JournalView {
       await db.close();
       throw error;
     }
-    const journal = new Journal(db, ownerSecret);
+    const writer = new BatchWriter(db);
+    const journal = new Journal(db, writer, await EventOutbox.load(db, writer), ownerSecret);
     await journal.#load();
     return journal;
   }
@@ -123,8 +105,7 @@ export class Journal implements JournalView {
   }
 
   async close(): Promise<void> {
-    clearTimeout(this.#ackWriteTimer);
-    this.#ackWriteTimer = undefined;
+    this.#events.close();
     // Acknowledgements not written yet go now; writes already queued are committed (or fail) first.
     await this.#writer.close();
     await this.#db.close();
@@ -146,16 +127,8 @@ export class Journal implements JournalView {
       const record = decode(rejectedRevisionSchema, value, `journal ${key}`);
       this.#rejected.set(record.project, record);
     }
-    for await (const key of this.#db.keys({ gte: PREFIX.pending, lt: `${PREFIX.pending}\xff` })) if (key) this.#pending += 1;
-    for await (const key of this.#db.keys({ gte: PREFIX.outbox, lt: `${PREFIX.outbox}\xff` })) if (key) this.#outboxDepth += 1;
-    if (this.#outboxDepth > 0) this.#outboxMirror = undefined;
-    this.#intentSeq = await this.#lastSeq(PREFIX.intent);
-    this.#eventSeq = await this.#lastSeq(PREFIX.event);
-  }
-
-  async #lastSeq(prefix: string): Promise<number> {
-    for await (const key of this.#db.keys({ gte: prefix, lt: `${prefix}\xff`, reverse: true, limit: 1 })) return Number(key.slice(prefix.length));
-    return 0;
+    for await (const key of this.#db.keys(range(PREFIX.pending))) if (key) this.#pending += 1;
+    for await (const key of this.#db.keys({ ...range(PREFIX.intent), reverse: true, limit: 1 })) this.#intentSeq = seqOf(PREFIX.intent, key);
   }
 
   // --- desired state -------------------------------------------------------------------------
@@ -196,10 +169,10 @@ export class Journal implements JournalView {
   /** Records a refusal with its error event, atomically (fsync). */
   async recordRefusal(refusal: DesiredRefusal, event: HostwrightEvent): Promise<void> {
     const record = desiredRefusalSchema.parse(refusal);
-    const outbox = this.#outboxEntries([event]);
-    await this.#writer.write([{ type: 'put', key: `${PREFIX.refused}${record.key}`, value: encode(record) }, ...outbox.operations]);
+    const staged = this.#events.stage([event]);
+    await this.#writer.write([{ type: 'put', key: `${PREFIX.refused}${record.key}`, value: encode(record) }, ...staged.operations]);
     this.#refusals.set(record.key, record);
-    this.#eventsWritten(outbox.events);
+    staged.written();
   }
 
   async appliedRevisions(): Promise<Map<string, number>> {
@@ -259,24 +232,24 @@ export class Journal implements JournalView {
 
   /** Persists (fsync) the result with its events and ownership change, atomically, and resolves the intent. */
   async recordResult(result: ResultRecord, events: readonly HostwrightEvent[], owners: readonly OwnerRecord[] = []): Promise<void> {
-    const outbox = this.#outboxEntries(events);
+    const staged = this.#events.stage(events);
     const operations: BatchOperation[] = [
       { type: 'put', key: seqKey(PREFIX.result, result.seq), value: encode(result) },
       { type: 'del', key: seqKey(PREFIX.pending, result.seq) },
-      ...outbox.operations,
+      ...staged.operations,
       ...owners.map((owner): BatchOperation => ({ type: 'put', key: `${PREFIX.owner}${owner.ownerToken}`, value: encode(owner) })),
     ];
     await this.#writer.write(operations);
     this.#pending = Math.max(0, this.#pending - 1);
     for (const owner of owners) this.#remember(owner);
-    this.#eventsWritten(outbox.events);
+    staged.written();
   }
 
   /** Persists (fsync) a cycle's plan with its `planned` events before any of its actions runs. */
   async recordPlan(correlationID: string, plan: unknown, events: readonly HostwrightEvent[]): Promise<void> {
-    const outbox = this.#outboxEntries(events);
-    await this.#writer.write([{ type: 'put', key: `${PREFIX.plan}${correlationID}`, value: encode(plan) }, ...outbox.operations]);
-    this.#eventsWritten(outbox.events);
+    const staged = this.#events.stage(events);
+    await this.#writer.write([{ type: 'put', key: `${PREFIX.plan}${correlationID}`, value: encode(plan) }, ...staged.operations]);
+    staged.written();
   }
 
   // --- rejected revisions --------------------------------------------------------------------
@@ -315,103 +288,35 @@ export class Journal implements JournalView {
     return rows.reverse();
   }
 
-  // --- events --------------------------------------------------------------------------------
+  // --- events (event-outbox.ts) --------------------------------------------------------------
 
   /** Appends events to the log and the outbox in one sync batch. */
   async appendEvents(events: readonly HostwrightEvent[]): Promise<void> {
-    if (events.length === 0) return;
-    const outbox = this.#outboxEntries(events);
-    await this.#writer.write(outbox.operations);
-    this.#eventsWritten(outbox.events);
-  }
-
-  /** The log and outbox entries of new events, and the events with their sequence numbers. */
-  #outboxEntries(events: readonly HostwrightEvent[]): { operations: BatchOperation[]; events: NumberedEvent[] } {
-    const operations: BatchOperation[] = [];
-    const numbered: NumberedEvent[] = [];
-    for (const event of events) {
-      this.#eventSeq += 1;
-      const checked = hostwrightEventSchema.parse(event);
-      // The outbox entry carries the event too, so that it can be read back with one iterator.
-      const value = encode(checked);
-      operations.push({ type: 'put', key: seqKey(PREFIX.event, this.#eventSeq), value }, { type: 'put', key: seqKey(PREFIX.outbox, this.#eventSeq), value });
-      numbered.push({ ...checked, seq: this.#eventSeq });
-    }
-    return { operations, events: numbered };
+    return this.#events.append(events);
   }
 
   /** Events after a sequence number, oldest first. */
   async readEvents(afterSeq = 0, limit = 10_000): Promise<EventPage> {
-    const events: NumberedEvent[] = [];
-    for await (const [key, value] of this.#db.iterator({ gt: seqKey(PREFIX.event, afterSeq), lt: `${PREFIX.event}\xff`, limit })) {
-      const seq = Number(key.slice(PREFIX.event.length));
-      events.push({ ...decode(hostwrightEventSchema, value, `journal ${key}`), seq });
-    }
-    return { events, lastSeq: events.at(-1)?.seq ?? afterSeq };
+    return this.#events.read(afterSeq, limit);
   }
 
-  /**
-   * The oldest events not yet acknowledged by the event stream, in order. Served from memory while
-   * the outbox is mirrored there (see #outboxMirror); read from LevelDB otherwise.
-   */
+  /** The oldest events not yet acknowledged by the event stream, in order. */
   async outboxEvents(limit = 256): Promise<NumberedEvent[]> {
-    if (this.#outboxMirror !== undefined) return this.#outboxMirror.slice(0, limit);
-    const events: NumberedEvent[] = [];
-    for await (const [key, entry] of this.#db.iterator({ gte: PREFIX.outbox, lt: `${PREFIX.outbox}\xff` })) {
-      const seq = Number(key.slice(PREFIX.outbox.length));
-      // Acknowledged, its deletion not written yet.
-      if (this.#writer.isDeferred(key)) continue;
-      // An empty entry was written by an older agent: its event is only in the log.
-      const value = entry.length > 0 ? entry : await this.#db.get(seqKey(PREFIX.event, seq));
-      if (value !== undefined) events.push({ ...decode(hostwrightEventSchema, value, `journal event ${seq}`), seq });
-      if (events.length >= limit) break;
-    }
-    return events;
+    return this.#events.pending(limit);
   }
 
-  /**
-   * Removes acknowledged events from the outbox (the event log keeps them). The deletions are not
-   * fsync'd and do not get a write of their own: they ride along with the journal's next write, or
-   * are written within ACK_WRITE_DELAY_MS when none comes. One lost in a crash only makes the agent
-   * publish those events again, and the stream drops them as duplicates (the event id is the
-   * message id). This saves a LevelDB write per publish round on top of the fsync it once cost.
-   */
+  /** Removes acknowledged events from the outbox; the deletions ride along with the next write (see EventOutbox#acknowledge). */
   async acknowledgeOutbox(seqs: readonly number[]): Promise<void> {
-    if (seqs.length === 0) return;
-    this.#writer.defer(seqs.map((seq): BatchOperation => ({ type: 'del', key: seqKey(PREFIX.outbox, seq) })));
-    this.#outboxDepth = Math.max(0, this.#outboxDepth - seqs.length);
-    if (this.#outboxMirror !== undefined) {
-      const acknowledged = new Set(seqs);
-      this.#outboxMirror = this.#outboxMirror.filter((event) => !acknowledged.has(event.seq));
-    }
-    // Everything in the outbox is acknowledged: from here on, memory holds all of it.
-    else if (this.#outboxDepth === 0) this.#outboxMirror = [];
-    this.#ackWriteTimer ??= setTimeout(() => {
-      this.#ackWriteTimer = undefined;
-      void this.#writer.flushDeferred();
-    }, ACK_WRITE_DELAY_MS).unref();
+    this.#events.acknowledge(seqs);
   }
 
   /** Number of events not yet acknowledged by the event stream (counted at open, then kept in step). */
   async outboxDepth(): Promise<number> {
-    return this.#outboxDepth;
+    return this.#events.depth;
   }
 
   onEvents(listener: () => void): () => void {
-    this.#eventListeners.add(listener);
-    return () => this.#eventListeners.delete(listener);
-  }
-
-  /** After a write with events: counts them into the outbox (every event written is in it) and wakes the publisher. */
-  #eventsWritten(events: readonly NumberedEvent[]): void {
-    if (events.length === 0) return;
-    this.#outboxDepth += events.length;
-    if (this.#outboxMirror !== undefined) {
-      this.#outboxMirror.push(...events);
-      // An outbox that grows while NATS is away is read from LevelDB instead of held in memory.
-      if (this.#outboxMirror.length > OUTBOX_MIRROR_MAX) this.#outboxMirror = undefined;
-    }
-    for (const listener of this.#eventListeners) listener();
+    return this.#events.onEvents(listener);
   }
 
   // --- status --------------------------------------------------------------------------------

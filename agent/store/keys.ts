@@ -10,12 +10,13 @@ export const PREFIX = {
   applied: 'applied:',
   rejected: 'rejected:',
   owner: 'owner:',
-  event: 'event:',
-  outbox: 'outbox:',
   intent: 'intent:',
   result: 'result:',
   pending: 'pending:',
   plan: 'plan:',
+  /** event-outbox.ts */
+  event: 'event:',
+  outbox: 'outbox:',
   /** journal.ts: one key, no prefix range */
   status: 'status',
 } as const;
@@ -25,4 +26,14 @@ const SEQ_WIDTH = 16;
 
 export function seqKey(prefix: string, seq: number): string {
   return `${prefix}${String(seq).padStart(SEQ_WIDTH, '0')}`;
+}
+
+/** The sequence number a seqKey carries. */
+export function seqOf(prefix: string, key: string): number {
+  return Number(key.slice(prefix.length));
+}
+
+/** Iterator bounds of every key under a prefix. */
+export function range(prefix: string): { readonly gte: string; readonly lt: string } {
+  return { gte: prefix, lt: `${prefix}\xff` };
 }

@@ -9,11 +9,12 @@ import { desiredRefusalSchema, hostStatusSchema, type DesiredRefusal, type HostS
 import { desiredKey } from '../../shared/subjects.js';
 import type { JournalView } from '../core/diff.js';
 import { issueOwnerToken, ownerTokenVerifier, type OwnerTokenVerifier, type TokenIdentity } from '../core/owner-token.js';
-import { instanceKeyString, ownerRecordSchema, type InstanceKey, type OwnerRecord } from '../core/snapshot.js';
+import type { InstanceKey, OwnerRecord } from '../core/snapshot.js';
 import { BatchWriter, type BatchOperation, type CommitStats } from './batch-writer.js';
 import { makeContentsPrivate, prepareDataDir } from './data-dir.js';
 import { EventOutbox, type EventPage, type NumberedEvent } from './event-outbox.js';
 import { PREFIX, range, seqKey, seqOf } from './keys.js';
+import { OwnerIndex, putOwnerRecord } from './owner-index.js';
 import { loadOwnerSecret } from './owner-secret.js';
 import { appliedRevisionSchema, intentRecordSchema, rejectedRevisionSchema, resultRecordSchema, type AppliedRevision, type IntentRecord, type RejectedRevision, type ResultRecord } from './records.js';
 
@@ -30,9 +31,7 @@ export class Journal implements JournalView {
   readonly #db: Level<string, Uint8Array>;
   readonly #writer: BatchWriter;
   readonly #events: EventOutbox;
-  readonly #owners = new Map<string, OwnerRecord>();
-  readonly #latestByInstance = new Map<string, OwnerRecord>();
-  readonly #ownerByContainer = new Map<string, OwnerRecord>();
+  readonly #owners: OwnerIndex;
   #desired = new Map<string, HostDesired>();
   readonly #applied = new Map<string, number>();
   readonly #rejected = new Map<string, RejectedRevision>();
@@ -44,9 +43,10 @@ export class Journal implements JournalView {
   #statusLoaded = false;
   #intentSeq = 0;
 
-  private constructor(db: Level<string, Uint8Array>, writer: BatchWriter, events: EventOutbox, ownerSecret: Uint8Array) {
+  private constructor(db: Level<string, Uint8Array>, writer: BatchWriter, owners: OwnerIndex, events: EventOutbox, ownerSecret: Uint8Array) {
     this.#db = db;
     this.#writer = writer;
+    this.#owners = owners;
     this.#events = events;
     this.#ownerSecret = ownerSecret;
     this.verifyOwnerToken = ownerTokenVerifier(ownerSecret);
@@ -86,7 +86,7 @@ export class Journal implements JournalView {
       throw error;
     }
     const writer = new BatchWriter(db);
-    const journal = new Journal(db, writer, await EventOutbox.load(db, writer), ownerSecret);
+    const journal = new Journal(db, writer, await OwnerIndex.load(db), await EventOutbox.load(db, writer), ownerSecret);
     await journal.#load();
     return journal;
   }
@@ -112,9 +112,6 @@ export class Journal implements JournalView {
   }
 
   async #load(): Promise<void> {
-    for await (const [key, value] of this.#db.iterator({ gte: PREFIX.owner, lt: `${PREFIX.owner}\xff` })) {
-      this.#remember(decode(ownerRecordSchema, value, `journal ${key}`));
-    }
     for await (const [key, value] of this.#db.iterator({ gte: PREFIX.desired, lt: `${PREFIX.desired}\xff` })) {
       const document = decode(hostDesiredSchema, value, `journal ${key}`);
       this.#desired.set(document.project, document);
@@ -184,26 +181,18 @@ export class Journal implements JournalView {
     this.#applied.set(record.project, record.revision);
   }
 
-  // --- ownership -----------------------------------------------------------------------------
+  // --- ownership (owner-index.ts) ------------------------------------------------------------
 
   ownerRecord(token: string): OwnerRecord | undefined {
-    return this.#owners.get(token);
+    return this.#owners.byToken(token);
   }
 
   latestRecordFor(key: InstanceKey): OwnerRecord | undefined {
-    return this.#latestByInstance.get(instanceKeyString(key));
+    return this.#owners.latestFor(key);
   }
 
   ownerRecordOfContainer(containerId: string): OwnerRecord | undefined {
-    return this.#ownerByContainer.get(containerId);
-  }
-
-  #remember(record: OwnerRecord): void {
-    this.#owners.set(record.ownerToken, record);
-    if (record.containerId !== undefined) this.#ownerByContainer.set(record.containerId, record);
-    const key = instanceKeyString(record);
-    const latest = this.#latestByInstance.get(key);
-    if (!latest || latest.intentSeq <= record.intentSeq) this.#latestByInstance.set(key, record);
+    return this.#owners.ofContainer(containerId);
   }
 
   /** A token only this host can issue (HMAC with its owner secret) for the identity a create puts on its labels. */
@@ -222,11 +211,11 @@ export class Journal implements JournalView {
       { type: 'put', key: seqKey(PREFIX.pending, seq), value: EMPTY },
     ];
     const ownerRecord = owner ? { ...owner, intentSeq: seq } : undefined;
-    if (ownerRecord) operations.push({ type: 'put', key: `${PREFIX.owner}${ownerRecord.ownerToken}`, value: encode(ownerRecord) });
+    if (ownerRecord) operations.push(putOwnerRecord(ownerRecord));
     this.#intentSeq = seq;
     await this.#writer.write(operations);
     this.#pending += 1;
-    if (ownerRecord) this.#remember(ownerRecord);
+    if (ownerRecord) this.#owners.remember(ownerRecord);
     return record;
   }
 
@@ -237,11 +226,11 @@ export class Journal implements JournalView {
       { type: 'put', key: seqKey(PREFIX.result, result.seq), value: encode(result) },
       { type: 'del', key: seqKey(PREFIX.pending, result.seq) },
       ...staged.operations,
-      ...owners.map((owner): BatchOperation => ({ type: 'put', key: `${PREFIX.owner}${owner.ownerToken}`, value: encode(owner) })),
+      ...owners.map(putOwnerRecord),
     ];
     await this.#writer.write(operations);
     this.#pending = Math.max(0, this.#pending - 1);
-    for (const owner of owners) this.#remember(owner);
+    for (const owner of owners) this.#owners.remember(owner);
     staged.written();
   }
 

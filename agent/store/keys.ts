@@ -9,7 +9,9 @@ export const PREFIX = {
   refused: 'refused:',
   applied: 'applied:',
   rejected: 'rejected:',
+  /** owner-index.ts (written in the intent and result batches of journal.ts) */
   owner: 'owner:',
+  /** journal.ts */
   intent: 'intent:',
   result: 'result:',
   pending: 'pending:',

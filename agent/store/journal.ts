@@ -1,55 +1,58 @@
+// The journal proper: opens the agent's LevelDB store, composes its parts (batch writer, desired store, owner
+// index, event outbox) and keeps the intent log; the rest of the agent reads and writes through it only.
 import { createHash, randomUUID } from 'node:crypto';
 import { mkdir } from 'node:fs/promises';
 import { Level } from 'level';
 import { decode, encode } from '../../shared/codec.js';
 import { DataDirLockedError, JournalError, errorMessage } from '../../shared/errors.js';
 import type { HostwrightEvent } from '../../shared/events.js';
-import { hostDesiredSchema, type HostDesired } from '../../shared/host-desired.js';
-import { desiredRefusalSchema, hostStatusSchema, type DesiredRefusal, type HostStatus } from '../../shared/host-status.js';
-import { desiredKey } from '../../shared/subjects.js';
+import type { HostDesired } from '../../shared/host-desired.js';
+import { hostStatusSchema, type DesiredRefusal, type HostStatus } from '../../shared/host-status.js';
 import type { JournalView } from '../core/diff.js';
 import { issueOwnerToken, ownerTokenVerifier, type OwnerTokenVerifier, type TokenIdentity } from '../core/owner-token.js';
 import type { InstanceKey, OwnerRecord } from '../core/snapshot.js';
 import { BatchWriter, type BatchOperation, type CommitStats } from './batch-writer.js';
 import { makeContentsPrivate, prepareDataDir } from './data-dir.js';
+import { DesiredStore } from './desired-store.js';
 import { EventOutbox, type EventPage, type NumberedEvent } from './event-outbox.js';
 import { PREFIX, range, seqKey, seqOf } from './keys.js';
 import { OwnerIndex, putOwnerRecord } from './owner-index.js';
 import { loadOwnerSecret } from './owner-secret.js';
-import { appliedRevisionSchema, intentRecordSchema, rejectedRevisionSchema, resultRecordSchema, type AppliedRevision, type IntentRecord, type RejectedRevision, type ResultRecord } from './records.js';
+import { intentRecordSchema, resultRecordSchema, type AppliedRevision, type IntentRecord, type RejectedRevision, type ResultRecord } from './records.js';
 
 /** The value of a pending-intent marker: its key says all there is. */
 const EMPTY = new Uint8Array(0);
+/** How long opening waits for another process's lock on the journal before giving up. */
+const LOCK_WAIT_MS = 5_000;
+
 /**
  * The agent's durable memory in LevelDB: desired documents, the intent journal, ownership
  * records and the event outbox. Every write that guards a mutation is a sync (fsync'd) batch.
  */
-/** How long opening waits for another process's lock on the journal before giving up. */
-const LOCK_WAIT_MS = 5_000;
-
 export class Journal implements JournalView {
   readonly #db: Level<string, Uint8Array>;
   readonly #writer: BatchWriter;
-  readonly #events: EventOutbox;
+  readonly #desired: DesiredStore;
   readonly #owners: OwnerIndex;
-  #desired = new Map<string, HostDesired>();
-  readonly #applied = new Map<string, number>();
-  readonly #rejected = new Map<string, RejectedRevision>();
-  readonly #refusals = new Map<string, DesiredRefusal>();
+  readonly #events: EventOutbox;
   readonly #ownerSecret: Uint8Array;
   readonly verifyOwnerToken: OwnerTokenVerifier;
-  #pending = 0;
+  /** The intent log's state: open intents (counted at open, then kept in step) and the last sequence number. */
+  #pending: number;
+  #intentSeq: number;
   #status: HostStatus | undefined;
   #statusLoaded = false;
-  #intentSeq = 0;
 
-  private constructor(db: Level<string, Uint8Array>, writer: BatchWriter, owners: OwnerIndex, events: EventOutbox, ownerSecret: Uint8Array) {
-    this.#db = db;
-    this.#writer = writer;
-    this.#owners = owners;
-    this.#events = events;
-    this.#ownerSecret = ownerSecret;
-    this.verifyOwnerToken = ownerTokenVerifier(ownerSecret);
+  private constructor(parts: { db: Level<string, Uint8Array>; writer: BatchWriter; desired: DesiredStore; owners: OwnerIndex; events: EventOutbox; ownerSecret: Uint8Array; pending: number; intentSeq: number }) {
+    this.#db = parts.db;
+    this.#writer = parts.writer;
+    this.#desired = parts.desired;
+    this.#owners = parts.owners;
+    this.#events = parts.events;
+    this.#ownerSecret = parts.ownerSecret;
+    this.verifyOwnerToken = ownerTokenVerifier(parts.ownerSecret);
+    this.#pending = parts.pending;
+    this.#intentSeq = parts.intentSeq;
   }
 
   /**
@@ -85,10 +88,23 @@ export class Journal implements JournalView {
       await db.close();
       throw error;
     }
+    return Journal.#load(db, ownerSecret);
+  }
+
+  /**
+   * Reads what each part keeps in memory, once. Retention (a later issue) is run from the journal: each
+   * part prunes its own key range by the rule noted on it (docs/reconciliation.md, "Where retention will land").
+   */
+  static async #load(db: Level<string, Uint8Array>, ownerSecret: Uint8Array): Promise<Journal> {
     const writer = new BatchWriter(db);
-    const journal = new Journal(db, writer, await OwnerIndex.load(db), await EventOutbox.load(db, writer), ownerSecret);
-    await journal.#load();
-    return journal;
+    const owners = await OwnerIndex.load(db);
+    const events = await EventOutbox.load(db, writer);
+    const desired = await DesiredStore.load(db, writer, events);
+    let pending = 0;
+    for await (const key of db.keys(range(PREFIX.pending))) if (key) pending += 1;
+    let intentSeq = 0;
+    for await (const key of db.keys({ ...range(PREFIX.intent), reverse: true, limit: 1 })) intentSeq = seqOf(PREFIX.intent, key);
+    return new Journal({ db, writer, desired, owners, events, ownerSecret, pending, intentSeq });
   }
 
   /**
@@ -111,28 +127,11 @@ export class Journal implements JournalView {
     await this.#db.close();
   }
 
-  async #load(): Promise<void> {
-    for await (const [key, value] of this.#db.iterator({ gte: PREFIX.desired, lt: `${PREFIX.desired}\xff` })) {
-      const document = decode(hostDesiredSchema, value, `journal ${key}`);
-      this.#desired.set(document.project, document);
-    }
-    for await (const [key, value] of this.#db.iterator({ gte: PREFIX.applied, lt: `${PREFIX.applied}\xff` })) {
-      const record = decode(appliedRevisionSchema, value, `journal ${key}`);
-      this.#applied.set(record.project, record.revision);
-    }
-    for await (const [key, value] of this.#db.iterator({ gte: PREFIX.rejected, lt: `${PREFIX.rejected}\xff` })) {
-      const record = decode(rejectedRevisionSchema, value, `journal ${key}`);
-      this.#rejected.set(record.project, record);
-    }
-    for await (const key of this.#db.keys(range(PREFIX.pending))) if (key) this.#pending += 1;
-    for await (const key of this.#db.keys({ ...range(PREFIX.intent), reverse: true, limit: 1 })) this.#intentSeq = seqOf(PREFIX.intent, key);
-  }
-
-  // --- desired state -------------------------------------------------------------------------
+  // --- desired state (desired-store.ts) ------------------------------------------------------
 
   /** The stored desired documents, by project; read once at open and kept in step with every write. */
   async desiredDocuments(): Promise<HostDesired[]> {
-    return [...this.#desired.values()];
+    return this.#desired.documents();
   }
 
   /**
@@ -140,45 +139,38 @@ export class Journal implements JournalView {
    * none), atomically; a refusal recorded for its key is cleared by it.
    */
   async putDesired(document: HostDesired, signedEnvelope?: Uint8Array): Promise<void> {
-    const validated = hostDesiredSchema.parse(document);
-    const signedKey = `${PREFIX.signed}${document.project}`;
-    const refusalKey = desiredKey(document.hostId, document.project);
-    await this.#writer.write([
-      { type: 'put', key: `${PREFIX.desired}${document.project}`, value: encode(validated) },
-      signedEnvelope ? { type: 'put', key: signedKey, value: signedEnvelope } : { type: 'del', key: signedKey },
-      { type: 'del', key: `${PREFIX.refused}${refusalKey}` },
-    ]);
-    this.#refusals.delete(refusalKey);
-    const documents = new Map(this.#desired).set(validated.project, validated);
-    this.#desired = new Map([...documents.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+    return this.#desired.put(document, signedEnvelope);
   }
 
   /** The signed envelope the project's stored document arrived in, as received. */
   async signedDesired(project: string): Promise<Uint8Array | undefined> {
-    return this.#db.get(`${PREFIX.signed}${project}`);
+    return this.#desired.signed(project);
   }
 
   /** Desired-state values refused since the last good document of their key, by key. */
   async desiredRefusals(): Promise<DesiredRefusal[]> {
-    return [...this.#refusals.values()].sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+    return this.#desired.refusals();
   }
 
   /** Records a refusal with its error event, atomically (fsync). */
   async recordRefusal(refusal: DesiredRefusal, event: HostwrightEvent): Promise<void> {
-    const record = desiredRefusalSchema.parse(refusal);
-    const staged = this.#events.stage([event]);
-    await this.#writer.write([{ type: 'put', key: `${PREFIX.refused}${record.key}`, value: encode(record) }, ...staged.operations]);
-    this.#refusals.set(record.key, record);
-    staged.written();
+    return this.#desired.recordRefusal(refusal, event);
   }
 
   async appliedRevisions(): Promise<Map<string, number>> {
-    return new Map(this.#applied);
+    return this.#desired.applied();
   }
 
   async markApplied(record: AppliedRevision): Promise<void> {
-    await this.#writer.write([{ type: 'put', key: `${PREFIX.applied}${record.project}`, value: encode(record) }]);
-    this.#applied.set(record.project, record.revision);
+    return this.#desired.markApplied(record);
+  }
+
+  async rejectedRevisions(): Promise<Map<string, RejectedRevision>> {
+    return this.#desired.rejected();
+  }
+
+  async setRejected(record: RejectedRevision | { project: string; revision?: undefined }): Promise<void> {
+    return this.#desired.setRejected(record);
   }
 
   // --- ownership (owner-index.ts) ------------------------------------------------------------
@@ -200,7 +192,8 @@ export class Journal implements JournalView {
     return issueOwnerToken(this.#ownerSecret, identity, randomUUID().replaceAll('-', ''));
   }
 
-  // --- intents and results -------------------------------------------------------------------
+  // --- intents, results and plans (the intent log: `intent:`, `pending:`, `result:`, `plan:`) ---
+  // Retention lands here: a resolved intent, its result and old plans may go, never the newest intent (it numbers the next).
 
   /** Persists (fsync) the intent before its mutation; a create also persists its owner record. */
   async recordIntent(intent: Omit<IntentRecord, 'seq'>, owner?: Omit<OwnerRecord, 'intentSeq'>): Promise<IntentRecord> {
@@ -222,13 +215,12 @@ export class Journal implements JournalView {
   /** Persists (fsync) the result with its events and ownership change, atomically, and resolves the intent. */
   async recordResult(result: ResultRecord, events: readonly HostwrightEvent[], owners: readonly OwnerRecord[] = []): Promise<void> {
     const staged = this.#events.stage(events);
-    const operations: BatchOperation[] = [
+    await this.#writer.write([
       { type: 'put', key: seqKey(PREFIX.result, result.seq), value: encode(result) },
       { type: 'del', key: seqKey(PREFIX.pending, result.seq) },
       ...staged.operations,
       ...owners.map(putOwnerRecord),
-    ];
-    await this.#writer.write(operations);
+    ]);
     this.#pending = Math.max(0, this.#pending - 1);
     for (const owner of owners) this.#owners.remember(owner);
     staged.written();
@@ -241,25 +233,12 @@ export class Journal implements JournalView {
     staged.written();
   }
 
-  // --- rejected revisions --------------------------------------------------------------------
-
-  async rejectedRevisions(): Promise<Map<string, RejectedRevision>> {
-    return new Map(this.#rejected);
-  }
-
-  async setRejected(record: RejectedRevision | { project: string; revision?: undefined }): Promise<void> {
-    const key = `${PREFIX.rejected}${record.project}`;
-    await this.#writer.write([record.revision === undefined ? { type: 'del', key } : { type: 'put', key, value: encode(record) }]);
-    if (record.revision === undefined) this.#rejected.delete(record.project);
-    else this.#rejected.set(record.project, record);
-  }
-
   /** Intents with no recorded result: what a crash interrupted. */
   async unresolvedIntents(): Promise<IntentRecord[]> {
     if (this.#pending === 0) return [];
     const intents: IntentRecord[] = [];
-    for await (const key of this.#db.keys({ gte: PREFIX.pending, lt: `${PREFIX.pending}\xff` })) {
-      const seq = Number(key.slice(PREFIX.pending.length));
+    for await (const key of this.#db.keys(range(PREFIX.pending))) {
+      const seq = seqOf(PREFIX.pending, key);
       const value = await this.#db.get(seqKey(PREFIX.intent, seq));
       if (value === undefined) throw new JournalError(`journal is inconsistent: pending intent ${seq} has no intent record`);
       intents.push(decode(intentRecordSchema, value, `journal intent ${seq}`));
@@ -269,7 +248,7 @@ export class Journal implements JournalView {
 
   async intentsWithResults(limit = 1000): Promise<{ intent: IntentRecord; result: ResultRecord | undefined }[]> {
     const rows: { intent: IntentRecord; result: ResultRecord | undefined }[] = [];
-    for await (const [key, value] of this.#db.iterator({ gte: PREFIX.intent, lt: `${PREFIX.intent}\xff`, reverse: true, limit })) {
+    for await (const [key, value] of this.#db.iterator({ ...range(PREFIX.intent), reverse: true, limit })) {
       const intent = decode(intentRecordSchema, value, `journal ${key}`);
       const resultBytes = await this.#db.get(seqKey(PREFIX.result, intent.seq));
       rows.push({ intent, result: resultBytes === undefined ? undefined : decode(resultRecordSchema, resultBytes, `journal result ${intent.seq}`) });
@@ -308,7 +287,7 @@ export class Journal implements JournalView {
     return this.#events.onEvents(listener);
   }
 
-  // --- status --------------------------------------------------------------------------------
+  // --- status (the one `status` key) ---------------------------------------------------------
 
   /** The last stored status (read once, then kept in step with every write). */
   async getStatus(): Promise<HostStatus | undefined> {

@@ -3,7 +3,7 @@
 
 /** Key prefixes by record kind, with the file that owns (writes, reads, and one day prunes) each range. */
 export const PREFIX = {
-  /** journal.ts */
+  /** desired-store.ts */
   desired: 'desired:',
   signed: 'signed:',
   refused: 'refused:',
@@ -11,14 +11,14 @@ export const PREFIX = {
   rejected: 'rejected:',
   /** owner-index.ts (written in the intent and result batches of journal.ts) */
   owner: 'owner:',
+  /** event-outbox.ts */
+  event: 'event:',
+  outbox: 'outbox:',
   /** journal.ts */
   intent: 'intent:',
   result: 'result:',
   pending: 'pending:',
   plan: 'plan:',
-  /** event-outbox.ts */
-  event: 'event:',
-  outbox: 'outbox:',
   /** journal.ts: one key, no prefix range */
   status: 'status',
 } as const;

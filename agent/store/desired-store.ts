@@ -25,7 +25,7 @@ export class DesiredStore {
   #documents = new Map<string, HostDesired>();
   readonly #applied = new Map<string, number>();
   readonly #rejected = new Map<string, RejectedRevision>();
-  /** Since open only: refusals on disk are not read back (a restart starts from the stored documents). */
+  /** Since open only: `refused:` records on disk are cleared by a good document but not read back at open. */
   readonly #refusals = new Map<string, DesiredRefusal>();
 
   private constructor(db: Level<string, Uint8Array>, writer: BatchWriter, events: EventOutbox) {

@@ -1,104 +1,58 @@
+// The journal proper: opens the agent's LevelDB store, composes its parts (batch writer, desired store, owner
+// index, event outbox) and keeps the intent log; the rest of the agent reads and writes through it only.
 import { createHash, randomUUID } from 'node:crypto';
 import { mkdir } from 'node:fs/promises';
 import { Level } from 'level';
 import { decode, encode } from '../../shared/codec.js';
 import { DataDirLockedError, JournalError, errorMessage } from '../../shared/errors.js';
-import { hostwrightEventSchema, type HostwrightEvent } from '../../shared/events.js';
-import { hostDesiredSchema, type HostDesired } from '../../shared/host-desired.js';
-import { desiredRefusalSchema, hostStatusSchema, type DesiredRefusal, type HostStatus } from '../../shared/host-status.js';
-import { desiredKey } from '../../shared/subjects.js';
+import type { HostwrightEvent } from '../../shared/events.js';
+import type { HostDesired } from '../../shared/host-desired.js';
+import { hostStatusSchema, type DesiredRefusal, type HostStatus } from '../../shared/host-status.js';
 import type { JournalView } from '../core/diff.js';
 import { issueOwnerToken, ownerTokenVerifier, type OwnerTokenVerifier, type TokenIdentity } from '../core/owner-token.js';
-import { instanceKeyString, ownerRecordSchema, type InstanceKey, type OwnerRecord } from '../core/snapshot.js';
+import type { InstanceKey, OwnerRecord } from '../core/snapshot.js';
+import { BatchWriter, type BatchOperation, type CommitStats } from './batch-writer.js';
 import { makeContentsPrivate, prepareDataDir } from './data-dir.js';
+import { DesiredStore } from './desired-store.js';
+import { EventOutbox, type EventPage, type NumberedEvent } from './event-outbox.js';
+import { PREFIX, range, seqKey, seqOf } from './keys.js';
+import { OwnerIndex, putOwnerRecord } from './owner-index.js';
 import { loadOwnerSecret } from './owner-secret.js';
-import { appliedRevisionSchema, intentRecordSchema, rejectedRevisionSchema, resultRecordSchema, type AppliedRevision, type IntentRecord, type RejectedRevision, type ResultRecord } from './records.js';
-
-type Batch = { type: 'put'; key: string; value: Uint8Array } | { type: 'del'; key: string };
-
-interface QueuedWrite {
-  readonly operations: Batch[];
-  readonly sync: boolean;
-  readonly resolve: () => void;
-  readonly reject: (error: unknown) => void;
-}
-
-const SEQ_WIDTH = 16;
-const seqKey = (prefix: string, seq: number) => `${prefix}${String(seq).padStart(SEQ_WIDTH, '0')}`;
-const PREFIX = {
-  desired: 'desired:',
-  signed: 'signed:',
-  refused: 'refused:',
-  applied: 'applied:',
-  intent: 'intent:',
-  result: 'result:',
-  pending: 'pending:',
-  owner: 'owner:',
-  event: 'event:',
-  outbox: 'outbox:',
-  plan: 'plan:',
-  rejected: 'rejected:',
-  status: 'status',
-} as const;
+import { intentRecordSchema, resultRecordSchema, type AppliedRevision, type IntentRecord, type RejectedRevision, type ResultRecord } from './records.js';
 
 /** The value of a pending-intent marker: its key says all there is. */
 const EMPTY = new Uint8Array(0);
-/** Events the outbox keeps in memory at most; beyond, it is read from LevelDB until it is empty again. */
-const OUTBOX_MIRROR_MAX = 1024;
-/** How long an acknowledgement waits for another write to ride along with before it is written alone. */
-const ACK_WRITE_DELAY_MS = 1_000;
-
-/** An event with its sequence number in the event log. */
-export type NumberedEvent = HostwrightEvent & { readonly seq: number };
-
-export interface EventPage {
-  readonly events: readonly NumberedEvent[];
-  readonly lastSeq: number;
-}
+/** How long opening waits for another process's lock on the journal before giving up. */
+const LOCK_WAIT_MS = 5_000;
 
 /**
  * The agent's durable memory in LevelDB: desired documents, the intent journal, ownership
  * records and the event outbox. Every write that guards a mutation is a sync (fsync'd) batch.
  */
-/** How long opening waits for another process's lock on the journal before giving up. */
-const LOCK_WAIT_MS = 5_000;
-
 export class Journal implements JournalView {
   readonly #db: Level<string, Uint8Array>;
-  readonly #owners = new Map<string, OwnerRecord>();
-  readonly #latestByInstance = new Map<string, OwnerRecord>();
-  readonly #ownerByContainer = new Map<string, OwnerRecord>();
-  #desired = new Map<string, HostDesired>();
-  readonly #applied = new Map<string, number>();
-  readonly #rejected = new Map<string, RejectedRevision>();
-  readonly #refusals = new Map<string, DesiredRefusal>();
+  readonly #writer: BatchWriter;
+  readonly #desired: DesiredStore;
+  readonly #owners: OwnerIndex;
+  readonly #events: EventOutbox;
   readonly #ownerSecret: Uint8Array;
   readonly verifyOwnerToken: OwnerTokenVerifier;
-  #pending = 0;
-  #outboxDepth = 0;
+  /** The intent log's state: open intents (counted at open, then kept in step) and the last sequence number. */
+  #pending: number;
+  #intentSeq: number;
   #status: HostStatus | undefined;
   #statusLoaded = false;
-  #intentSeq = 0;
-  #eventSeq = 0;
-  #reopenBeforeWrite = false;
-  /** Writes waiting for the next group commit, and that commit while it runs. */
-  readonly #queued: QueuedWrite[] = [];
-  #committing: Promise<void> | undefined;
-  #commits = { batches: 0, writes: 0 };
-  /**
-   * The outbox's events in order, while memory holds all of them: from an empty outbox on (at open,
-   * or once everything in it was acknowledged) until it grows past OUTBOX_MIRROR_MAX.
-   */
-  #outboxMirror: NumberedEvent[] | undefined = [];
-  /** Acknowledged outbox entries whose deletion is not written yet. */
-  readonly #acknowledged = new Set<number>();
-  #ackWriteTimer: NodeJS.Timeout | undefined;
-  readonly #eventListeners = new Set<() => void>();
 
-  private constructor(db: Level<string, Uint8Array>, ownerSecret: Uint8Array) {
-    this.#db = db;
-    this.#ownerSecret = ownerSecret;
-    this.verifyOwnerToken = ownerTokenVerifier(ownerSecret);
+  private constructor(parts: { db: Level<string, Uint8Array>; writer: BatchWriter; desired: DesiredStore; owners: OwnerIndex; events: EventOutbox; ownerSecret: Uint8Array; pending: number; intentSeq: number }) {
+    this.#db = parts.db;
+    this.#writer = parts.writer;
+    this.#desired = parts.desired;
+    this.#owners = parts.owners;
+    this.#events = parts.events;
+    this.#ownerSecret = parts.ownerSecret;
+    this.verifyOwnerToken = ownerTokenVerifier(parts.ownerSecret);
+    this.#pending = parts.pending;
+    this.#intentSeq = parts.intentSeq;
   }
 
   /**
@@ -134,9 +88,23 @@ export class Journal implements JournalView {
       await db.close();
       throw error;
     }
-    const journal = new Journal(db, ownerSecret);
-    await journal.#load();
-    return journal;
+    return Journal.#load(db, ownerSecret);
+  }
+
+  /**
+   * Reads what each part keeps in memory, once. Retention (a later issue) is run from the journal: each
+   * part prunes its own key range by the rule noted on it (docs/reconciliation.md, "Where retention will land").
+   */
+  static async #load(db: Level<string, Uint8Array>, ownerSecret: Uint8Array): Promise<Journal> {
+    const writer = new BatchWriter(db);
+    const owners = await OwnerIndex.load(db);
+    const events = await EventOutbox.load(db, writer);
+    const desired = await DesiredStore.load(db, writer, events);
+    let pending = 0;
+    for await (const key of db.keys(range(PREFIX.pending))) if (key) pending += 1;
+    let intentSeq = 0;
+    for await (const key of db.keys({ ...range(PREFIX.intent), reverse: true, limit: 1 })) intentSeq = seqOf(PREFIX.intent, key);
+    return new Journal({ db, writer, desired, owners, events, ownerSecret, pending, intentSeq });
   }
 
   /**
@@ -148,120 +116,22 @@ export class Journal implements JournalView {
   }
 
   /** Writes asked for and the LevelDB batches (group commits) that carried them, since open. */
-  get commitStats(): { readonly batches: number; readonly writes: number } {
-    return { ...this.#commits };
+  get commitStats(): CommitStats {
+    return this.#writer.stats;
   }
 
   async close(): Promise<void> {
-    clearTimeout(this.#ackWriteTimer);
-    this.#ackWriteTimer = undefined;
+    this.#events.close();
     // Acknowledgements not written yet go now; writes already queued are committed (or fail) first.
-    if (this.#acknowledged.size > 0) await this.#write([], false).catch(() => undefined);
-    await this.#committing;
+    await this.#writer.close();
     await this.#db.close();
   }
 
-  async #load(): Promise<void> {
-    for await (const [key, value] of this.#db.iterator({ gte: PREFIX.owner, lt: `${PREFIX.owner}\xff` })) {
-      this.#remember(decode(ownerRecordSchema, value, `journal ${key}`));
-    }
-    for await (const [key, value] of this.#db.iterator({ gte: PREFIX.desired, lt: `${PREFIX.desired}\xff` })) {
-      const document = decode(hostDesiredSchema, value, `journal ${key}`);
-      this.#desired.set(document.project, document);
-    }
-    for await (const [key, value] of this.#db.iterator({ gte: PREFIX.applied, lt: `${PREFIX.applied}\xff` })) {
-      const record = decode(appliedRevisionSchema, value, `journal ${key}`);
-      this.#applied.set(record.project, record.revision);
-    }
-    for await (const [key, value] of this.#db.iterator({ gte: PREFIX.rejected, lt: `${PREFIX.rejected}\xff` })) {
-      const record = decode(rejectedRevisionSchema, value, `journal ${key}`);
-      this.#rejected.set(record.project, record);
-    }
-    for await (const key of this.#db.keys({ gte: PREFIX.pending, lt: `${PREFIX.pending}\xff` })) if (key) this.#pending += 1;
-    for await (const key of this.#db.keys({ gte: PREFIX.outbox, lt: `${PREFIX.outbox}\xff` })) if (key) this.#outboxDepth += 1;
-    if (this.#outboxDepth > 0) this.#outboxMirror = undefined;
-    this.#intentSeq = await this.#lastSeq(PREFIX.intent);
-    this.#eventSeq = await this.#lastSeq(PREFIX.event);
-  }
-
-  async #lastSeq(prefix: string): Promise<number> {
-    for await (const key of this.#db.keys({ gte: prefix, lt: `${prefix}\xff`, reverse: true, limit: 1 })) return Number(key.slice(prefix.length));
-    return 0;
-  }
-
-  /**
-   * Queues a write for the next group commit and resolves once it is on disk. sync false: for
-   * writes whose loss in a crash changes nothing that matters (see acknowledgeOutbox).
-   */
-  #write(operations: Batch[], sync = true): Promise<void> {
-    return new Promise((resolve, reject) => {
-      this.#queued.push({ operations, sync, resolve, reject });
-      if (this.#committing === undefined) this.#committing = this.#commitQueued();
-    });
-  }
-
-  /**
-   * Group commit: the writes queued in one turn of the event loop (parallel action chains, a
-   * result and the next intent of a chain) go to LevelDB as one atomic batch, fsync'd when any of
-   * them asks for it, in the order they were queued; writes queued while it is on its way form
-   * the next batch. Every writer resolves only after the batch holding its operations is written,
-   * so "intent before mutation, result right after" holds as with one batch per write; a failed
-   * batch rejects all of its writers and none of its operations is applied.
-   */
-  async #commitQueued(): Promise<void> {
-    await new Promise<void>((resolve) => setImmediate(resolve));
-    while (this.#queued.length > 0) {
-      const group = this.#queued.splice(0);
-      // Acknowledged outbox entries ride along (see acknowledgeOutbox).
-      const acknowledged = [...this.#acknowledged];
-      const operations = [...group.flatMap((write) => write.operations), ...acknowledged.map((seq): Batch => ({ type: 'del', key: seqKey(PREFIX.outbox, seq) }))];
-      try {
-        if (operations.length > 0) {
-          this.#commits = { batches: this.#commits.batches + 1, writes: this.#commits.writes + group.length };
-          await this.#writeBatch(
-            operations,
-            group.some((write) => write.sync),
-          );
-        }
-        for (const seq of acknowledged) this.#acknowledged.delete(seq);
-        for (const write of group) write.resolve();
-      } catch (error) {
-        for (const write of group) write.reject(error);
-      }
-    }
-    this.#committing = undefined;
-  }
-
-  async #writeBatch(operations: Batch[], sync: boolean): Promise<void> {
-    if (this.#reopenBeforeWrite) await this.#reopen();
-    try {
-      await this.#db.batch(operations, { sync });
-    } catch (error) {
-      this.#reopenBeforeWrite = true;
-      throw new JournalError(`journal write failed (${errorMessage(error)}); no runtime change is made without it`, { cause: error });
-    }
-  }
-
-  /**
-   * A failed write (a full disk) can leave a torn record at the end of LevelDB's log; records
-   * appended after it in the same log block are skipped when the log is recovered, so later
-   * fsync'd writes would vanish at the next start. Reopening first moves writes to a fresh log.
-   */
-  async #reopen(): Promise<void> {
-    try {
-      await this.#db.close();
-      await this.#db.open();
-      this.#reopenBeforeWrite = false;
-    } catch (error) {
-      throw new JournalError(`journal cannot be reopened after a failed write (${errorMessage(error)}); no runtime change is made without it`, { cause: error });
-    }
-  }
-
-  // --- desired state -------------------------------------------------------------------------
+  // --- desired state (desired-store.ts) ------------------------------------------------------
 
   /** The stored desired documents, by project; read once at open and kept in step with every write. */
   async desiredDocuments(): Promise<HostDesired[]> {
-    return [...this.#desired.values()];
+    return this.#desired.documents();
   }
 
   /**
@@ -269,67 +139,52 @@ export class Journal implements JournalView {
    * none), atomically; a refusal recorded for its key is cleared by it.
    */
   async putDesired(document: HostDesired, signedEnvelope?: Uint8Array): Promise<void> {
-    const validated = hostDesiredSchema.parse(document);
-    const signedKey = `${PREFIX.signed}${document.project}`;
-    const refusalKey = desiredKey(document.hostId, document.project);
-    await this.#write([
-      { type: 'put', key: `${PREFIX.desired}${document.project}`, value: encode(validated) },
-      signedEnvelope ? { type: 'put', key: signedKey, value: signedEnvelope } : { type: 'del', key: signedKey },
-      { type: 'del', key: `${PREFIX.refused}${refusalKey}` },
-    ]);
-    this.#refusals.delete(refusalKey);
-    const documents = new Map(this.#desired).set(validated.project, validated);
-    this.#desired = new Map([...documents.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+    return this.#desired.put(document, signedEnvelope);
   }
 
   /** The signed envelope the project's stored document arrived in, as received. */
   async signedDesired(project: string): Promise<Uint8Array | undefined> {
-    return this.#db.get(`${PREFIX.signed}${project}`);
+    return this.#desired.signed(project);
   }
 
   /** Desired-state values refused since the last good document of their key, by key. */
   async desiredRefusals(): Promise<DesiredRefusal[]> {
-    return [...this.#refusals.values()].sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+    return this.#desired.refusals();
   }
 
   /** Records a refusal with its error event, atomically (fsync). */
   async recordRefusal(refusal: DesiredRefusal, event: HostwrightEvent): Promise<void> {
-    const record = desiredRefusalSchema.parse(refusal);
-    const outbox = this.#outboxEntries([event]);
-    await this.#write([{ type: 'put', key: `${PREFIX.refused}${record.key}`, value: encode(record) }, ...outbox.operations]);
-    this.#refusals.set(record.key, record);
-    this.#eventsWritten(outbox.events);
+    return this.#desired.recordRefusal(refusal, event);
   }
 
   async appliedRevisions(): Promise<Map<string, number>> {
-    return new Map(this.#applied);
+    return this.#desired.applied();
   }
 
   async markApplied(record: AppliedRevision): Promise<void> {
-    await this.#write([{ type: 'put', key: `${PREFIX.applied}${record.project}`, value: encode(record) }]);
-    this.#applied.set(record.project, record.revision);
+    return this.#desired.markApplied(record);
   }
 
-  // --- ownership -----------------------------------------------------------------------------
+  async rejectedRevisions(): Promise<Map<string, RejectedRevision>> {
+    return this.#desired.rejected();
+  }
+
+  async setRejected(record: RejectedRevision | { project: string; revision?: undefined }): Promise<void> {
+    return this.#desired.setRejected(record);
+  }
+
+  // --- ownership (owner-index.ts) ------------------------------------------------------------
 
   ownerRecord(token: string): OwnerRecord | undefined {
-    return this.#owners.get(token);
+    return this.#owners.byToken(token);
   }
 
   latestRecordFor(key: InstanceKey): OwnerRecord | undefined {
-    return this.#latestByInstance.get(instanceKeyString(key));
+    return this.#owners.latestFor(key);
   }
 
   ownerRecordOfContainer(containerId: string): OwnerRecord | undefined {
-    return this.#ownerByContainer.get(containerId);
-  }
-
-  #remember(record: OwnerRecord): void {
-    this.#owners.set(record.ownerToken, record);
-    if (record.containerId !== undefined) this.#ownerByContainer.set(record.containerId, record);
-    const key = instanceKeyString(record);
-    const latest = this.#latestByInstance.get(key);
-    if (!latest || latest.intentSeq <= record.intentSeq) this.#latestByInstance.set(key, record);
+    return this.#owners.ofContainer(containerId);
   }
 
   /** A token only this host can issue (HMAC with its owner secret) for the identity a create puts on its labels. */
@@ -337,66 +192,53 @@ export class Journal implements JournalView {
     return issueOwnerToken(this.#ownerSecret, identity, randomUUID().replaceAll('-', ''));
   }
 
-  // --- intents and results -------------------------------------------------------------------
+  // --- intents, results and plans (the intent log: `intent:`, `pending:`, `result:`, `plan:`) ---
+  // Retention lands here: a resolved intent, its result and old plans may go, never the newest intent (it numbers the next).
 
   /** Persists (fsync) the intent before its mutation; a create also persists its owner record. */
   async recordIntent(intent: Omit<IntentRecord, 'seq'>, owner?: Omit<OwnerRecord, 'intentSeq'>): Promise<IntentRecord> {
     const seq = this.#intentSeq + 1;
     const record: IntentRecord = { ...intent, seq };
-    const operations: Batch[] = [
+    const operations: BatchOperation[] = [
       { type: 'put', key: seqKey(PREFIX.intent, seq), value: encode(record) },
       { type: 'put', key: seqKey(PREFIX.pending, seq), value: EMPTY },
     ];
     const ownerRecord = owner ? { ...owner, intentSeq: seq } : undefined;
-    if (ownerRecord) operations.push({ type: 'put', key: `${PREFIX.owner}${ownerRecord.ownerToken}`, value: encode(ownerRecord) });
+    if (ownerRecord) operations.push(putOwnerRecord(ownerRecord));
     this.#intentSeq = seq;
-    await this.#write(operations);
+    await this.#writer.write(operations);
     this.#pending += 1;
-    if (ownerRecord) this.#remember(ownerRecord);
+    if (ownerRecord) this.#owners.remember(ownerRecord);
     return record;
   }
 
   /** Persists (fsync) the result with its events and ownership change, atomically, and resolves the intent. */
   async recordResult(result: ResultRecord, events: readonly HostwrightEvent[], owners: readonly OwnerRecord[] = []): Promise<void> {
-    const outbox = this.#outboxEntries(events);
-    const operations: Batch[] = [
+    const staged = this.#events.stage(events);
+    await this.#writer.write([
       { type: 'put', key: seqKey(PREFIX.result, result.seq), value: encode(result) },
       { type: 'del', key: seqKey(PREFIX.pending, result.seq) },
-      ...outbox.operations,
-      ...owners.map((owner): Batch => ({ type: 'put', key: `${PREFIX.owner}${owner.ownerToken}`, value: encode(owner) })),
-    ];
-    await this.#write(operations);
+      ...staged.operations,
+      ...owners.map(putOwnerRecord),
+    ]);
     this.#pending = Math.max(0, this.#pending - 1);
-    for (const owner of owners) this.#remember(owner);
-    this.#eventsWritten(outbox.events);
+    for (const owner of owners) this.#owners.remember(owner);
+    staged.written();
   }
 
   /** Persists (fsync) a cycle's plan with its `planned` events before any of its actions runs. */
   async recordPlan(correlationID: string, plan: unknown, events: readonly HostwrightEvent[]): Promise<void> {
-    const outbox = this.#outboxEntries(events);
-    await this.#write([{ type: 'put', key: `${PREFIX.plan}${correlationID}`, value: encode(plan) }, ...outbox.operations]);
-    this.#eventsWritten(outbox.events);
-  }
-
-  // --- rejected revisions --------------------------------------------------------------------
-
-  async rejectedRevisions(): Promise<Map<string, RejectedRevision>> {
-    return new Map(this.#rejected);
-  }
-
-  async setRejected(record: RejectedRevision | { project: string; revision?: undefined }): Promise<void> {
-    const key = `${PREFIX.rejected}${record.project}`;
-    await this.#write([record.revision === undefined ? { type: 'del', key } : { type: 'put', key, value: encode(record) }]);
-    if (record.revision === undefined) this.#rejected.delete(record.project);
-    else this.#rejected.set(record.project, record);
+    const staged = this.#events.stage(events);
+    await this.#writer.write([{ type: 'put', key: `${PREFIX.plan}${correlationID}`, value: encode(plan) }, ...staged.operations]);
+    staged.written();
   }
 
   /** Intents with no recorded result: what a crash interrupted. */
   async unresolvedIntents(): Promise<IntentRecord[]> {
     if (this.#pending === 0) return [];
     const intents: IntentRecord[] = [];
-    for await (const key of this.#db.keys({ gte: PREFIX.pending, lt: `${PREFIX.pending}\xff` })) {
-      const seq = Number(key.slice(PREFIX.pending.length));
+    for await (const key of this.#db.keys(range(PREFIX.pending))) {
+      const seq = seqOf(PREFIX.pending, key);
       const value = await this.#db.get(seqKey(PREFIX.intent, seq));
       if (value === undefined) throw new JournalError(`journal is inconsistent: pending intent ${seq} has no intent record`);
       intents.push(decode(intentRecordSchema, value, `journal intent ${seq}`));
@@ -406,7 +248,7 @@ export class Journal implements JournalView {
 
   async intentsWithResults(limit = 1000): Promise<{ intent: IntentRecord; result: ResultRecord | undefined }[]> {
     const rows: { intent: IntentRecord; result: ResultRecord | undefined }[] = [];
-    for await (const [key, value] of this.#db.iterator({ gte: PREFIX.intent, lt: `${PREFIX.intent}\xff`, reverse: true, limit })) {
+    for await (const [key, value] of this.#db.iterator({ ...range(PREFIX.intent), reverse: true, limit })) {
       const intent = decode(intentRecordSchema, value, `journal ${key}`);
       const resultBytes = await this.#db.get(seqKey(PREFIX.result, intent.seq));
       rows.push({ intent, result: resultBytes === undefined ? undefined : decode(resultRecordSchema, resultBytes, `journal result ${intent.seq}`) });
@@ -414,103 +256,38 @@ export class Journal implements JournalView {
     return rows.reverse();
   }
 
-  // --- events --------------------------------------------------------------------------------
+  // --- events (event-outbox.ts) --------------------------------------------------------------
 
   /** Appends events to the log and the outbox in one sync batch. */
   async appendEvents(events: readonly HostwrightEvent[]): Promise<void> {
-    if (events.length === 0) return;
-    const outbox = this.#outboxEntries(events);
-    await this.#write(outbox.operations);
-    this.#eventsWritten(outbox.events);
-  }
-
-  /** The log and outbox entries of new events, and the events with their sequence numbers. */
-  #outboxEntries(events: readonly HostwrightEvent[]): { operations: Batch[]; events: NumberedEvent[] } {
-    const operations: Batch[] = [];
-    const numbered: NumberedEvent[] = [];
-    for (const event of events) {
-      this.#eventSeq += 1;
-      const checked = hostwrightEventSchema.parse(event);
-      // The outbox entry carries the event too, so that it can be read back with one iterator.
-      const value = encode(checked);
-      operations.push({ type: 'put', key: seqKey(PREFIX.event, this.#eventSeq), value }, { type: 'put', key: seqKey(PREFIX.outbox, this.#eventSeq), value });
-      numbered.push({ ...checked, seq: this.#eventSeq });
-    }
-    return { operations, events: numbered };
+    return this.#events.append(events);
   }
 
   /** Events after a sequence number, oldest first. */
   async readEvents(afterSeq = 0, limit = 10_000): Promise<EventPage> {
-    const events: NumberedEvent[] = [];
-    for await (const [key, value] of this.#db.iterator({ gt: seqKey(PREFIX.event, afterSeq), lt: `${PREFIX.event}\xff`, limit })) {
-      const seq = Number(key.slice(PREFIX.event.length));
-      events.push({ ...decode(hostwrightEventSchema, value, `journal ${key}`), seq });
-    }
-    return { events, lastSeq: events.at(-1)?.seq ?? afterSeq };
+    return this.#events.read(afterSeq, limit);
   }
 
-  /**
-   * The oldest events not yet acknowledged by the event stream, in order. Served from memory while
-   * the outbox is mirrored there (see #outboxMirror); read from LevelDB otherwise.
-   */
+  /** The oldest events not yet acknowledged by the event stream, in order. */
   async outboxEvents(limit = 256): Promise<NumberedEvent[]> {
-    if (this.#outboxMirror !== undefined) return this.#outboxMirror.slice(0, limit);
-    const events: NumberedEvent[] = [];
-    for await (const [key, entry] of this.#db.iterator({ gte: PREFIX.outbox, lt: `${PREFIX.outbox}\xff` })) {
-      const seq = Number(key.slice(PREFIX.outbox.length));
-      if (this.#acknowledged.has(seq)) continue;
-      // An empty entry was written by an older agent: its event is only in the log.
-      const value = entry.length > 0 ? entry : await this.#db.get(seqKey(PREFIX.event, seq));
-      if (value !== undefined) events.push({ ...decode(hostwrightEventSchema, value, `journal event ${seq}`), seq });
-      if (events.length >= limit) break;
-    }
-    return events;
+    return this.#events.pending(limit);
   }
 
-  /**
-   * Removes acknowledged events from the outbox (the event log keeps them). The deletions are not
-   * fsync'd and do not get a write of their own: they ride along with the journal's next write, or
-   * are written within ACK_WRITE_DELAY_MS when none comes. One lost in a crash only makes the agent
-   * publish those events again, and the stream drops them as duplicates (the event id is the
-   * message id). This saves a LevelDB write per publish round on top of the fsync it once cost.
-   */
+  /** Removes acknowledged events from the outbox; the deletions ride along with the next write (see EventOutbox#acknowledge). */
   async acknowledgeOutbox(seqs: readonly number[]): Promise<void> {
-    if (seqs.length === 0) return;
-    for (const seq of seqs) this.#acknowledged.add(seq);
-    this.#outboxDepth = Math.max(0, this.#outboxDepth - seqs.length);
-    if (this.#outboxMirror !== undefined) this.#outboxMirror = this.#outboxMirror.filter((event) => !this.#acknowledged.has(event.seq));
-    // Everything in the outbox is acknowledged: from here on, memory holds all of it.
-    else if (this.#outboxDepth === 0) this.#outboxMirror = [];
-    this.#ackWriteTimer ??= setTimeout(() => {
-      this.#ackWriteTimer = undefined;
-      // Only the acknowledgements, if no other write took them along meanwhile; a failure is retried with the next write.
-      if (this.#acknowledged.size > 0) this.#write([], false).catch(() => undefined);
-    }, ACK_WRITE_DELAY_MS).unref();
+    this.#events.acknowledge(seqs);
   }
 
   /** Number of events not yet acknowledged by the event stream (counted at open, then kept in step). */
   async outboxDepth(): Promise<number> {
-    return this.#outboxDepth;
+    return this.#events.depth;
   }
 
   onEvents(listener: () => void): () => void {
-    this.#eventListeners.add(listener);
-    return () => this.#eventListeners.delete(listener);
+    return this.#events.onEvents(listener);
   }
 
-  /** After a write with events: counts them into the outbox (every event written is in it) and wakes the publisher. */
-  #eventsWritten(events: readonly NumberedEvent[]): void {
-    if (events.length === 0) return;
-    this.#outboxDepth += events.length;
-    if (this.#outboxMirror !== undefined) {
-      this.#outboxMirror.push(...events);
-      // An outbox that grows while NATS is away is read from LevelDB instead of held in memory.
-      if (this.#outboxMirror.length > OUTBOX_MIRROR_MAX) this.#outboxMirror = undefined;
-    }
-    for (const listener of this.#eventListeners) listener();
-  }
-
-  // --- status --------------------------------------------------------------------------------
+  // --- status (the one `status` key) ---------------------------------------------------------
 
   /** The last stored status (read once, then kept in step with every write). */
   async getStatus(): Promise<HostStatus | undefined> {
@@ -523,7 +300,7 @@ export class Journal implements JournalView {
   }
 
   async putStatus(status: HostStatus): Promise<void> {
-    await this.#write([{ type: 'put', key: PREFIX.status, value: encode(status) }]);
+    await this.#writer.write([{ type: 'put', key: PREFIX.status, value: encode(status) }]);
     this.#status = status;
     this.#statusLoaded = true;
   }

@@ -1,0 +1,115 @@
+// The desired side of the journal, per project: the last accepted document and its signed envelope, refused
+// values, and the revision applied or given up on; read at open and kept in memory in step with every write.
+import type { Level } from 'level';
+import { decode, encode } from '../../shared/codec.js';
+import type { HostwrightEvent } from '../../shared/events.js';
+import { hostDesiredSchema, type HostDesired } from '../../shared/host-desired.js';
+import { desiredRefusalSchema, type DesiredRefusal } from '../../shared/host-status.js';
+import { desiredKey } from '../../shared/subjects.js';
+import type { BatchWriter } from './batch-writer.js';
+import type { EventOutbox } from './event-outbox.js';
+import { PREFIX, range } from './keys.js';
+import { appliedRevisionSchema, rejectedRevisionSchema, type AppliedRevision, type RejectedRevision } from './records.js';
+
+const byKey = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
+
+/**
+ * Owns the `desired:`, `signed:`, `refused:`, `applied:` and `rejected:` ranges, one record per
+ * project (or desired key). Retention lands here: a project's records may go once its empty document is applied.
+ */
+export class DesiredStore {
+  readonly #db: Level<string, Uint8Array>;
+  readonly #writer: BatchWriter;
+  readonly #events: EventOutbox;
+  /** By project, in project order. */
+  #documents = new Map<string, HostDesired>();
+  readonly #applied = new Map<string, number>();
+  readonly #rejected = new Map<string, RejectedRevision>();
+  /** Since open only: `refused:` records on disk are cleared by a good document but not read back at open. */
+  readonly #refusals = new Map<string, DesiredRefusal>();
+
+  private constructor(db: Level<string, Uint8Array>, writer: BatchWriter, events: EventOutbox) {
+    this.#db = db;
+    this.#writer = writer;
+    this.#events = events;
+  }
+
+  static async load(db: Level<string, Uint8Array>, writer: BatchWriter, events: EventOutbox): Promise<DesiredStore> {
+    const store = new DesiredStore(db, writer, events);
+    for await (const [key, value] of db.iterator(range(PREFIX.desired))) {
+      const document = decode(hostDesiredSchema, value, `journal ${key}`);
+      store.#documents.set(document.project, document);
+    }
+    for await (const [key, value] of db.iterator(range(PREFIX.applied))) {
+      const record = decode(appliedRevisionSchema, value, `journal ${key}`);
+      store.#applied.set(record.project, record.revision);
+    }
+    for await (const [key, value] of db.iterator(range(PREFIX.rejected))) {
+      const record = decode(rejectedRevisionSchema, value, `journal ${key}`);
+      store.#rejected.set(record.project, record);
+    }
+    return store;
+  }
+
+  documents(): HostDesired[] {
+    return [...this.#documents.values()];
+  }
+
+  /**
+   * Stores a desired document with the signed envelope it came in (fleet mode; local mode has
+   * none), atomically; a refusal recorded for its key is cleared by it.
+   */
+  async put(document: HostDesired, signedEnvelope?: Uint8Array): Promise<void> {
+    const validated = hostDesiredSchema.parse(document);
+    const signedKey = `${PREFIX.signed}${document.project}`;
+    const refusalKey = desiredKey(document.hostId, document.project);
+    await this.#writer.write([
+      { type: 'put', key: `${PREFIX.desired}${document.project}`, value: encode(validated) },
+      signedEnvelope ? { type: 'put', key: signedKey, value: signedEnvelope } : { type: 'del', key: signedKey },
+      { type: 'del', key: `${PREFIX.refused}${refusalKey}` },
+    ]);
+    this.#refusals.delete(refusalKey);
+    const documents = new Map(this.#documents).set(validated.project, validated);
+    this.#documents = new Map([...documents.entries()].sort(([a], [b]) => byKey(a, b)));
+  }
+
+  /** The signed envelope the project's stored document arrived in, as received. */
+  async signed(project: string): Promise<Uint8Array | undefined> {
+    return this.#db.get(`${PREFIX.signed}${project}`);
+  }
+
+  /** Desired-state values refused since the last good document of their key, in key order. */
+  refusals(): DesiredRefusal[] {
+    return [...this.#refusals.values()].sort((a, b) => byKey(a.key, b.key));
+  }
+
+  /** Records a refusal with its error event, atomically (fsync). */
+  async recordRefusal(refusal: DesiredRefusal, event: HostwrightEvent): Promise<void> {
+    const record = desiredRefusalSchema.parse(refusal);
+    const staged = this.#events.stage([event]);
+    await this.#writer.write([{ type: 'put', key: `${PREFIX.refused}${record.key}`, value: encode(record) }, ...staged.operations]);
+    this.#refusals.set(record.key, record);
+    staged.written();
+  }
+
+  applied(): Map<string, number> {
+    return new Map(this.#applied);
+  }
+
+  async markApplied(record: AppliedRevision): Promise<void> {
+    await this.#writer.write([{ type: 'put', key: `${PREFIX.applied}${record.project}`, value: encode(record) }]);
+    this.#applied.set(record.project, record.revision);
+  }
+
+  rejected(): Map<string, RejectedRevision> {
+    return new Map(this.#rejected);
+  }
+
+  /** Records the revision given up on, or (no revision) clears it. */
+  async setRejected(record: RejectedRevision | { project: string; revision?: undefined }): Promise<void> {
+    const key = `${PREFIX.rejected}${record.project}`;
+    await this.#writer.write([record.revision === undefined ? { type: 'del', key } : { type: 'put', key, value: encode(record) }]);
+    if (record.revision === undefined) this.#rejected.delete(record.project);
+    else this.#rejected.set(record.project, record);
+  }
+}

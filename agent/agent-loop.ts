@@ -2,7 +2,8 @@ import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import { RuntimeUnreachableError, errorMessage } from '../shared/errors.js';
 import { HOST_PROJECT } from '../shared/events.js';
-import type { CycleReport, Reconciler } from './reconciler.js';
+import type { CycleReport } from './cycle.js';
+import type { Reconciler } from './reconciler.js';
 import type { Journal } from './store/journal.js';
 
 export interface AgentLoopOptions {

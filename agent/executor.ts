@@ -1,3 +1,4 @@
+// The executor: the only code that mutates the runtime, one handler per action kind.
 import { NameConflictError } from '../shared/errors.js';
 import { LABELS } from '../shared/labels.js';
 import type { ActionKind, ActionOf } from '../shared/actions.js';
@@ -103,6 +104,12 @@ export const actionHandlers: { readonly [K in ActionKind]: Handler<K> } = {
     return { outcome: result === 'removed' ? 'done' : 'already', message: result === 'removed' ? `removed ${action.name}` : `${action.name} was already removed`, containerId: action.containerId };
   },
 };
+
+/** Runs one action through the handler of its kind (any Action: K is inferred from it). */
+export function executeAction<K extends ActionKind>(action: ActionOf<K>, context: ExecutionContext): Promise<ActionOutcome> {
+  const handler = actionHandlers[action.kind] as Handler<K>;
+  return handler(action, context);
+}
 
 /** A create hit an existing name: adopt it when it is ours and matches, otherwise report who holds it. */
 async function adoptOnConflict(action: ActionOf<'create'>, runtime: RuntimeAdapter, owners: OwnerLookup, hostId: string): Promise<ActionOutcome> {

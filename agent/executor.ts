@@ -2,6 +2,7 @@
 import { NameConflictError } from '../shared/errors.js';
 import { LABELS } from '../shared/labels.js';
 import type { ActionKind, ActionOf } from '../shared/actions.js';
+import { sleep } from '../shared/sleep.js';
 import { proveOwnership } from './core/ownership.js';
 import { resolveEnv } from './runtime/secret-env-resolver.js';
 import type { ContainerConfigView, OwnerRecord } from './core/snapshot.js';
@@ -84,7 +85,7 @@ export const actionHandlers: { readonly [K in ActionKind]: Handler<K> } = {
       const hasCheck = details.view.healthcheck.length > 0;
       if (details.state === 'running' && (details.health === 'healthy' || !hasCheck)) return { outcome: 'done', message: `${action.name} is ${hasCheck ? 'healthy' : 'running'}`, containerId: chainContainerId };
       if (Date.now() > deadline || signal.aborted) throw new Error(`${action.name} was not healthy within ${action.timeoutSeconds}s; the old instance keeps running`);
-      await new Promise((resolve) => setTimeout(resolve, 250));
+      await sleep(250, signal);
     }
   },
 

@@ -237,13 +237,11 @@ export async function runFleetAgent(options: FleetAgentOptions): Promise<void> {
           if (!waitingSaid) log.info({ hostId }, 'no desired state for this host yet: the coordinator sets up its desired-state feed on its first apply to this host');
           waitingSaid = true;
           // A slow look stands in for a lost advisory.
-          if (!feedMade) await new Promise<void>((resolve) => {
-            const timer = setTimeout(resolve, FEED_LOOK_AGAIN_MS);
-            wakeOnFeed = () => {
-              clearTimeout(timer);
-              resolve();
-            };
-          });
+          if (!feedMade) {
+            const advised = new AbortController();
+            wakeOnFeed = () => advised.abort();
+            await sleep(FEED_LOOK_AGAIN_MS, AbortSignal.any([advised.signal, options.signal]));
+          }
           wakeOnFeed = undefined;
           pause = 0;
         } else {

@@ -105,12 +105,12 @@ export class Reconciler {
     if (failed) log.warn({ failures: results.filter((r) => r.outcome === 'failed').map((r) => r.message) }, 'cycle stopped at a failed action');
 
     // Observe again when something ran: status reflects what is running now, not what the plan hoped for.
-    const status = results.length > 0 ? await this.observeStatus() : await this.#statusOf(desired, snapshot);
+    const observed = results.length > 0 ? await this.observeStatus() : await this.#statusOf(desired, snapshot);
 
-    // Record status transitions and their events.
-    const recorded = await this.#recordStatus(desired, status, before, correlationID);
-    log.info({ actions: results.length, failed, converged: recorded.projects.every((p) => p.converged) }, 'cycle finished');
-    return { correlationID, dryRun: false, ...planned, results, failed, status: recorded };
+    // Record events and status transitions: rejections reached after all are lifted, changes become events.
+    const status = await this.#recordStatus(desired, observed, before, correlationID);
+    log.info({ actions: results.length, failed, converged: status.projects.every((p) => p.converged) }, 'cycle finished');
+    return { correlationID, dryRun: false, ...planned, results, failed, status };
   }
 
   /** Observes and computes status without changing anything. */

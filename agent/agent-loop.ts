@@ -2,7 +2,9 @@ import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import { RuntimeUnreachableError, errorMessage } from '../shared/errors.js';
 import { HOST_PROJECT } from '../shared/events.js';
-import type { CycleReport, Reconciler } from './reconciler.js';
+import type { CycleReport } from './cycle.js';
+import { failedEvent } from './host-events.js';
+import type { Reconciler } from './reconciler.js';
 import type { Journal } from './store/journal.js';
 
 export interface AgentLoopOptions {
@@ -123,7 +125,7 @@ export class AgentLoop {
       if (this.#failures === 0) {
         // One event per failure streak: the log has every attempt, the event stream the fact.
         await this.journal
-          .appendEvents([{ id: randomUUID(), type: 'failed', severity: 'error', hostId: this.reconciler.hostId, project: HOST_PROJECT, message: `reconcile cycle failed: ${errorMessage(error)}; retrying with backoff`, timestamp: new Date().toISOString(), correlationID }])
+          .appendEvents([failedEvent({ hostId: this.reconciler.hostId, project: HOST_PROJECT, message: `reconcile cycle failed: ${errorMessage(error)}; retrying with backoff`, correlationID })])
           .catch((journalError: unknown) => log.error({ err: journalError }, 'cannot record the failure event'));
       }
       // An engine that does not answer says nothing about the revision: retry, but never reject it for that.
@@ -158,7 +160,7 @@ export class AgentLoop {
     for (const document of await this.journal.desiredDocuments()) {
       if (applied.get(document.project) === document.revision) continue;
       await this.journal.setRejected({ project: document.project, revision: document.revision, reason, at });
-      await this.journal.appendEvents([{ id: randomUUID(), type: 'failed', severity: 'error', hostId: this.reconciler.hostId, project: document.project, message: `revision ${document.revision} rejected after ${this.#options.maxAttempts} failed attempts: ${reason}`, timestamp: at, correlationID }]);
+      await this.journal.appendEvents([failedEvent({ hostId: this.reconciler.hostId, project: document.project, message: `revision ${document.revision} rejected after ${this.#options.maxAttempts} failed attempts: ${reason}`, timestamp: at, correlationID })]);
       log.error({ project: document.project, revision: document.revision, reason }, 'desired revision rejected');
     }
     // Publish the rejection in status: one more (maintain-mode) cycle.

@@ -1,6 +1,8 @@
+// The executor: the only code that mutates the runtime, one handler per action kind.
 import { NameConflictError } from '../shared/errors.js';
 import { LABELS } from '../shared/labels.js';
 import type { ActionKind, ActionOf } from '../shared/actions.js';
+import { sleep } from '../shared/sleep.js';
 import { proveOwnership } from './core/ownership.js';
 import { resolveEnv } from './runtime/secret-env-resolver.js';
 import type { ContainerConfigView, OwnerRecord } from './core/snapshot.js';
@@ -83,7 +85,7 @@ export const actionHandlers: { readonly [K in ActionKind]: Handler<K> } = {
       const hasCheck = details.view.healthcheck.length > 0;
       if (details.state === 'running' && (details.health === 'healthy' || !hasCheck)) return { outcome: 'done', message: `${action.name} is ${hasCheck ? 'healthy' : 'running'}`, containerId: chainContainerId };
       if (Date.now() > deadline || signal.aborted) throw new Error(`${action.name} was not healthy within ${action.timeoutSeconds}s; the old instance keeps running`);
-      await new Promise((resolve) => setTimeout(resolve, 250));
+      await sleep(250, signal);
     }
   },
 
@@ -103,6 +105,12 @@ export const actionHandlers: { readonly [K in ActionKind]: Handler<K> } = {
     return { outcome: result === 'removed' ? 'done' : 'already', message: result === 'removed' ? `removed ${action.name}` : `${action.name} was already removed`, containerId: action.containerId };
   },
 };
+
+/** Runs one action through the handler of its kind (any Action: K is inferred from it). */
+export function executeAction<K extends ActionKind>(action: ActionOf<K>, context: ExecutionContext): Promise<ActionOutcome> {
+  const handler = actionHandlers[action.kind] as Handler<K>;
+  return handler(action, context);
+}
 
 /** A create hit an existing name: adopt it when it is ours and matches, otherwise report who holds it. */
 async function adoptOnConflict(action: ActionOf<'create'>, runtime: RuntimeAdapter, owners: OwnerLookup, hostId: string): Promise<ActionOutcome> {

@@ -1,7 +1,7 @@
 import { createServer, type Server } from 'node:http';
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { InvalidInputError } from '../shared/errors.js';
-import type { CycleReport } from './reconciler.js';
+import type { CycleReport } from './cycle.js';
 
 /** The agent's Prometheus metrics, in a registry of its own (no global state). */
 export class AgentMetrics {

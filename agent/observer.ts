@@ -1,3 +1,4 @@
+import { compareStrings } from '../shared/compare.js';
 import { LABELS } from '../shared/labels.js';
 import type { OwnerTokenVerifier } from './core/owner-token.js';
 import { changedViewFields, proveOwnership } from './core/ownership.js';
@@ -48,8 +49,8 @@ export class Observer {
       }),
     );
     for (const id of this.#details.keys()) if (!listed.has(id)) this.#details.delete(id);
-    labelled.sort((a, b) => compare(a.name, b.name) || compare(a.id, b.id));
-    return { hostId: this.hostId, observedAt, containers: labelled, foreignNames: foreignNames.sort(compare), images };
+    labelled.sort((a, b) => compareStrings(a.name, b.name) || compareStrings(a.id, b.id));
+    return { hostId: this.hostId, observedAt, containers: labelled, foreignNames: foreignNames.sort(compareStrings), images };
   }
 
   async #observeLabelled(summary: RuntimeContainerSummary, identity: LabelledIdentity): Promise<ObservedContainer> {
@@ -85,8 +86,4 @@ export function identityOf(summary: Pick<RuntimeContainerSummary, 'labels'>): La
   const ownerToken = labels[LABELS.ownerToken];
   if (!project || !service || !hostId || !specHash || !ownerToken || !Number.isInteger(instance)) return undefined;
   return { project, service, instance, hostId, specHash, ownerToken };
-}
-
-function compare(a: string, b: string): number {
-  return a < b ? -1 : a > b ? 1 : 0;
 }

@@ -2,7 +2,7 @@ import { maskEnv } from '../shared/secret-env.js';
 import { describeAction } from '../shared/actions.js';
 import type { DiffEntry } from './core/diff.js';
 import type { PlanReport, DiffEntryReport } from '../shared/plan-report.js';
-import type { CycleReport } from './reconciler.js';
+import type { CycleReport } from './cycle.js';
 
 /** A cycle's plan as `plan --json` prints it and an agent answers a dry-run request (schema hostwright.plan/v1). */
 export function planReport(report: CycleReport): PlanReport {

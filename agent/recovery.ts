@@ -1,10 +1,10 @@
-import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import { errorMessage } from '../shared/errors.js';
-import { HOST_PROJECT, type HostwrightEvent } from '../shared/events.js';
+import { HOST_PROJECT } from '../shared/events.js';
 import { LABELS } from '../shared/labels.js';
 import type { Action } from '../shared/actions.js';
 import { normalizeImageRef } from './core/images.js';
+import { stampEvents } from './host-events.js';
 import type { OwnerRecord } from './core/snapshot.js';
 import type { RuntimeAdapter, RuntimeContainerSummary } from './runtime/runtime-adapter.js';
 import type { Journal } from './store/journal.js';
@@ -36,18 +36,12 @@ export async function resolveUnfinishedIntents(context: RecoveryContext): Promis
   const resolved: RecoveredIntent[] = [];
   for (const intent of intents) {
     const { outcome, message, containerId, owners } = await resolveOne(intent, containers, images, context);
-    const event: HostwrightEvent = {
-      id: randomUUID(),
-      type: outcome === 'recovered' ? 'applied' : 'failed',
-      severity: outcome === 'recovered' ? 'info' : 'warning',
+    const events = stampEvents([{ type: outcome === 'recovered' ? 'applied' : 'failed', severity: outcome === 'recovered' ? 'info' : 'warning', ...where(intent.action), runtimeRef: containerId, message }], {
       hostId: context.hostId,
-      ...where(intent.action),
-      runtimeRef: containerId,
-      message,
       timestamp: context.now().toISOString(),
       correlationID: intent.correlationID,
-    };
-    await context.journal.recordResult({ seq: intent.seq, outcome, message, containerId, finishedAt: context.now().toISOString() }, [event], owners);
+    });
+    await context.journal.recordResult({ seq: intent.seq, outcome, message, containerId, finishedAt: context.now().toISOString() }, events, owners);
     context.logger.warn({ correlationID: intent.correlationID, seq: intent.seq, outcome }, message);
     resolved.push({ intent, outcome, message });
   }

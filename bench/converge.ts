@@ -1,5 +1,5 @@
 import type Docker from 'dockerode';
-import type { CycleProgress } from '../agent/reconciler.js';
+import type { CycleProgress } from '../agent/cycle.js';
 import { CallTimer } from './instrument.js';
 import { elapsedMs, median, round } from './stats.js';
 import {
@@ -175,7 +175,7 @@ async function hostwrightConverge(count: number, parallelism: number, timer: Cal
         else if (event.type === 'action-finished') lastResultAt = performance.now();
       };
       const startedAt = performance.now();
-      const report = await harness.reconciler.runCycle({ onProgress, signal: interrupted });
+      const report = await harness.reconciler.runCycle({}, { onProgress, signal: interrupted });
       throwIfInterrupted();
       const endedAt = performance.now();
 

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { compareStrings } from '../shared/compare.js';
 import { NameConflictError } from '../shared/errors.js';
 import type { ContainerConfigView, ContainerState } from '../agent/core/snapshot.js';
 import type { ContainerCreateRequest, RuntimeAdapter, RuntimeContainerDetails, RuntimeContainerSummary, RuntimeEvent, StartResult } from '../agent/runtime/runtime-adapter.js';
@@ -154,5 +155,5 @@ function pause(ms: number): Promise<void> {
 }
 
 function sortedRecord(record: Record<string, string>): Record<string, string> {
-  return Object.fromEntries(Object.entries(record).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+  return Object.fromEntries(Object.entries(record).sort(([a], [b]) => compareStrings(a, b)));
 }

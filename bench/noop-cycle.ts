@@ -1,4 +1,4 @@
-import type { CycleReport } from '../agent/reconciler.js';
+import type { CycleReport } from '../agent/cycle.js';
 import { CallTimer } from './instrument.js';
 import { elapsedMs, median, round, summarize, type Summary } from './stats.js';
 import { docker, progress, throwIfInterrupted, withBenchHost, interrupted, type HostwrightHarness } from './support.js';
@@ -44,7 +44,7 @@ export async function runNoop(options: NoopOptions): Promise<NoopResult> {
   const { containers, iterations, warmup, parallelism, breakdown } = options;
   return withBenchHost('hwbench-noop', parallelism, containers, async (harness) => {
       progress(`noop: converging ${containers} containers (untimed)`);
-      const setup = await harness.reconciler.runCycle({ signal: interrupted });
+      const setup = await harness.reconciler.runCycle({}, { signal: interrupted });
       throwIfInterrupted();
       if (setup.failed || setup.results.length !== 2 * containers) {
         throw new Error(`setup converge did not complete: ${setup.results.filter((r) => r.outcome === 'failed').map((r) => r.message).join('; ') || `${setup.results.length} actions`}`);

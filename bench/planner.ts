@@ -4,6 +4,7 @@ import { evaluateGates } from '../agent/core/gates.js';
 import { planHost, type PlanMode } from '../agent/core/planner.js';
 import { containerName, instanceKeyString, type InstanceKey, type ObservedContainer, type OwnerRecord, type RuntimeSnapshot } from '../agent/core/snapshot.js';
 import { specHashOf } from '../agent/core/spec-hash.js';
+import { compareStrings } from '../shared/compare.js';
 import { runtimeConfigOf, type ServiceSpec } from '../shared/fleet-spec.js';
 import type { HostDesired } from '../shared/host-desired.js';
 import { median, round, summarize, type Summary } from './stats.js';
@@ -96,7 +97,7 @@ function buildFixture(serviceCount: number): Fixture {
       restartCount: 0,
     });
   });
-  containers.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  containers.sort((a, b) => compareStrings(a.name, b.name));
   const snapshot: RuntimeSnapshot = { hostId: HOST_ID, observedAt, containers, foreignNames: ['buildkit', 'postgres', 'registry'], images: [BENCH_IMAGE] };
   const journal: JournalView = { latestRecordFor: (key) => records.get(instanceKeyString(key)) };
   return { desired: [desired], snapshot, journal, modes: new Map([[PROJECT, 'converge']]), replaced, missing };

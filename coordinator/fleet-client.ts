@@ -12,6 +12,7 @@ import { openSignedDocument, signDocument, signatureHolds, verifySignedDocument 
 import { acceptedValues, openReport, type HostKeys, type HostReport } from '../shared/host-report.js';
 import { MAX_PLAN_REPLY_PARTS, ReplyAssembler } from '../shared/plan-reply-parts.js';
 import { BUCKETS, DESIRED_STREAM, EVENTS_STREAM, desiredFeedConsumer, desiredKey, eventFilter, kvKeySubject, planRpcSubject } from '../shared/subjects.js';
+import { runBounded } from '../shared/worker-pool.js';
 import { MAX_WIRE_BYTES, hostRegistrationSchema, planReplySchema, statusReportSchema, type HostRegistration, type PlanReply, type StatusReport } from '../shared/wire.js';
 import type { DesiredSigner } from './signing-key.js';
 
@@ -321,23 +322,13 @@ const PIPELINED_GETS = 64;
 /** Attempts of one desired-state write whose answer times out. */
 const WRITE_ATTEMPTS = 4;
 
-/** Every key's latest entry, in key order, with up to PIPELINED_GETS gets in flight. */
 function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
   return a.length === b.length && Buffer.compare(a, b) === 0;
 }
 
-async function latestEntries(kv: KV, names: readonly string[]): Promise<[string, KvEntry | null][]> {
-  const entries: [string, KvEntry | null][] = names.map((key) => [key, null]);
-  let next = 0;
-  const lanes = Array.from({ length: Math.min(PIPELINED_GETS, names.length) }, async () => {
-    while (next < names.length) {
-      const index = next;
-      next += 1;
-      entries[index] = [names[index] as string, await kv.get(names[index] as string)];
-    }
-  });
-  await Promise.all(lanes);
-  return entries;
+/** Every key's latest entry, in key order, with up to PIPELINED_GETS gets in flight. */
+function latestEntries(kv: KV, names: readonly string[]): Promise<[string, KvEntry | null][]> {
+  return runBounded(names, PIPELINED_GETS, async (key): Promise<[string, KvEntry | null]> => [key, await kv.get(key)]);
 }
 
 async function readAll<T>(connection: FleetConnection, bucket: 'hosts' | 'status', open: (value: Uint8Array, hostId: string) => HostReport<T>): Promise<HostReport<T>[]> {

@@ -65,11 +65,6 @@ export class UnsafeDataDirError extends HostwrightError {
   override name = 'UnsafeDataDirError';
 }
 
-/** A plan was refused by a safety gate. */
-export class GateBlockedError extends HostwrightError {
-  override name = 'GateBlockedError';
-}
-
 export function errorMessage(error: unknown): string {
   if (error instanceof Error) return error.message;
   return String(error);

@@ -4,6 +4,7 @@ import { jetstream, jetstreamManager, type JetStreamClient, type JetStreamManage
 import type { KV } from '@nats-io/kv';
 import type { Logger } from 'pino';
 import { HostwrightError, InvalidInputError, errorMessage } from './errors.js';
+import { sleep } from './sleep.js';
 import { DESIRED_STREAM, desiredFeedConsumer, hostJetStreamPrefix } from './subjects.js';
 import { ensureFleetStorage } from './stream-replicas.js';
 
@@ -211,7 +212,7 @@ export async function retryUnanswered<T>(operation: () => Promise<T>, options: R
       return await operation();
     } catch (error) {
       if (attempt >= attempts || !retryable(error)) throw error;
-      await new Promise((resolve) => setTimeout(resolve, 250 * attempt));
+      await sleep(250 * attempt);
     }
   }
 }

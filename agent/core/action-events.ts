@@ -1,5 +1,6 @@
 import { HOST_PROJECT, type EventDraft } from '../../shared/events.js';
 import type { Action } from '../../shared/actions.js';
+import { compareStrings } from '../../shared/compare.js';
 import type { ActionPlan } from './planner.js';
 
 /** The event a finished action deserves: cleanups are `cleaned`, drift repairs of a stopped container `restarted`. */
@@ -25,10 +26,10 @@ export function plannedEvents(plan: ActionPlan, runnable: readonly Action[]): Ev
   const revisions = new Map<string, ActionPlan['projects'][number]>();
   for (const entry of plan.projects) if (!revisions.has(entry.project)) revisions.set(entry.project, entry);
   return [...byProject.entries()]
-    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+    .sort(([a], [b]) => compareStrings(a, b))
     .map(([project, counts]) => {
       const revision = revisions.get(project);
-      const summary = [...counts.entries()].sort(([a], [b]) => (a < b ? -1 : 1)).map(([kind, count]) => `${count} ${kind}`).join(', ');
+      const summary = [...counts.entries()].sort(([a], [b]) => compareStrings(a, b)).map(([kind, count]) => `${count} ${kind}`).join(', ');
       return { type: 'planned' as const, severity: 'info' as const, project, message: `revision ${revision?.revision ?? '?'} (${revision?.mode ?? 'converge'}): ${summary}` };
     });
 }

@@ -2,6 +2,7 @@ import type { HostDesired } from '../../shared/host-desired.js';
 import type { DiffKind } from '../../shared/plan-report.js';
 import { runtimeConfigOf, type RuntimeConfig, type ServiceSpec } from '../../shared/fleet-spec.js';
 import { canonicalJson } from '../../shared/canonical.js';
+import { compareStrings } from '../../shared/compare.js';
 import { specHashOf } from './spec-hash.js';
 import { containerName, instanceKeyString, type InstanceKey, type ObservedContainer, type OwnerRecord, type RuntimeSnapshot } from './snapshot.js';
 
@@ -69,7 +70,7 @@ export function diffHost(input: DiffInput): HostDiff {
   const foreignHolders = new Map<string, string>();
   for (const name of input.snapshot.foreignNames) foreignHolders.set(name, `container ${name} (not managed by Hostwright on this host)`);
   const context: ProjectContext = { ...input, claims, containersByProject, foreignHolders };
-  const projects = [...input.desired].sort((a, b) => compareText(a.project, b.project)).map((desired) => diffProject(desired, context));
+  const projects = [...input.desired].sort((a, b) => compareStrings(a.project, b.project)).map((desired) => diffProject(desired, context));
   return { hostId: input.snapshot.hostId, projects };
 }
 
@@ -123,7 +124,7 @@ function diffProject(desired: HostDesired, context: ProjectContext): ProjectDiff
     if (group) group.push(container);
     else instances.set(container.identity.instance, [container]);
   }
-  for (const serviceName of Object.keys(desired.services).sort(compareText)) {
+  for (const serviceName of Object.keys(desired.services).sort(compareStrings)) {
     const service = desired.services[serviceName] as ServiceSpec;
     const specHash = specHashOf(service);
     const config = runtimeConfigOf(service);
@@ -197,12 +198,12 @@ function preferContainer(a: ObservedContainer, b: ObservedContainer, name: strin
     const delta = (sa[i] as number) - (sb[i] as number);
     if (delta !== 0) return delta;
   }
-  return b.createdAt - a.createdAt || compareText(a.id, b.id);
+  return b.createdAt - a.createdAt || compareStrings(a.id, b.id);
 }
 
 export function changedConfigFields(before: RuntimeConfig, after: RuntimeConfig): string[] {
   const fields = new Set([...Object.keys(before), ...Object.keys(after)]) as Set<keyof RuntimeConfig>;
-  return [...fields].filter((field) => canonicalJson(before[field] ?? null) !== canonicalJson(after[field] ?? null)).sort(compareText);
+  return [...fields].filter((field) => canonicalJson(before[field] ?? null) !== canonicalJson(after[field] ?? null)).sort(compareStrings);
 }
 
 /** Sorted by project, service, instance, kind, container: each entry's key is built once (10,000 services sort in milliseconds). */
@@ -213,13 +214,8 @@ function sortEntries(entries: readonly DiffEntry[]): DiffEntry[] {
     // NUL sorts before every character a name may contain, so the joined key orders like the tuple.
     return [`${key.project}\u0000${key.service}\u0000${String(key.instance).padStart(7, '0')}\u0000${entry.kind}\u0000${containerId}`, entry];
   });
-  keyed.sort(([a], [b]) => compareText(a, b));
+  keyed.sort(([a], [b]) => compareStrings(a, b));
   return keyed.map(([, entry]) => entry);
-}
-
-/** Locale-independent ordering, so output is identical on every machine. */
-export function compareText(a: string, b: string): number {
-  return a < b ? -1 : a > b ? 1 : 0;
 }
 
 const NONE: readonly ObservedContainer[] = [];

@@ -1,6 +1,7 @@
 import type { HostDesired } from '../../shared/host-desired.js';
 import type { GateBlock } from '../../shared/host-status.js';
 import type { Action } from '../../shared/actions.js';
+import { compareStrings } from '../../shared/compare.js';
 import type { HostDiff } from './diff.js';
 import { normalizeImageRef } from './images.js';
 import type { ActionPlan } from './planner.js';
@@ -81,7 +82,7 @@ export function evaluateGates(input: GateInput): GateBlock[] {
       }
     }
   }
-  return dedupe(blocks).sort((a, b) => (a.project < b.project ? -1 : a.project > b.project ? 1 : 0));
+  return dedupe(blocks).sort((a, b) => compareStrings(a.project, b.project));
 }
 
 /** The actions allowed to run: none from a blocked project, and only the image pulls a remaining create needs. */

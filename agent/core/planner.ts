@@ -1,9 +1,10 @@
 import type { HostDesired } from '../../shared/host-desired.js';
 import { parseDurationMs } from '../../shared/duration.js';
 import { contentHash } from '../../shared/canonical.js';
+import { compareStrings } from '../../shared/compare.js';
 import { parsePortMapping, type RuntimeConfig } from '../../shared/fleet-spec.js';
 import type { Action, ActionDraft, Phase } from '../../shared/actions.js';
-import { compareText, type HostDiff } from './diff.js';
+import type { HostDiff } from './diff.js';
 import { resolveDriftPolicy, type DriftKind } from './drift-policy.js';
 import { normalizeImageRef } from './images.js';
 import { instanceKeyString, type InstanceKey, type ObservedContainer, type RuntimeSnapshot } from './snapshot.js';
@@ -148,7 +149,7 @@ export function planHost(input: PlanInput): ActionPlan {
   const present = new Set(input.snapshot.images.map(normalizeImageRef));
   const pulls = [...new Set(instances.flatMap((draft) => (draft.kind === 'create' ? [draft.config.image] : [])))]
     .filter((image) => !present.has(normalizeImageRef(image)))
-    .sort(compareText)
+    .sort(compareStrings)
     .map((image): Draft => ({ kind: 'pull-image', phase: 'images', chain: `image:${image}`, image, reason: 'image not present locally' }));
 
   const actions = [...pulls, ...cleanup, ...instances].map((draft, index) => ({ ...draft, id: `a${index + 1}` }) as Action);

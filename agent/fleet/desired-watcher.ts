@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import type { JetStreamClient } from '@nats-io/jetstream';
 import type { Logger } from 'pino';
 import { decode } from '../../shared/codec.js';
@@ -8,6 +7,7 @@ import { hostDesiredSchema, type HostDesired } from '../../shared/host-desired.j
 import { openSignedDocument, signatureHolds, verifySignedDocument } from '../../shared/signed-document.js';
 import { BUCKETS, DESIRED_STREAM, desiredFeedConsumer } from '../../shared/subjects.js';
 import { MAX_WIRE_BYTES } from '../../shared/wire.js';
+import { failedEvent } from '../host-events.js';
 import type { Journal } from '../store/journal.js';
 
 /**
@@ -103,7 +103,7 @@ export async function acceptDesired(key: string, value: Uint8Array, options: Omi
     const message = `rejected desired state on key ${key}: ${reason}; keeping the last good state`;
     options.logger.error({ key }, message);
     const refusedAt = new Date().toISOString();
-    const event = { id: randomUUID(), type: 'failed' as const, severity: 'error' as const, hostId: options.hostId, project: /^[a-z0-9][a-z0-9_-]{0,62}$/.test(project) ? project : HOST_PROJECT, message, timestamp: refusedAt, correlationID: randomUUID() };
+    const event = failedEvent({ hostId: options.hostId, project: /^[a-z0-9][a-z0-9_-]{0,62}$/.test(project) ? project : HOST_PROJECT, message, timestamp: refusedAt });
     await options.journal.recordRefusal({ key, reason, refusedAt }, event).catch((cause: unknown) => options.logger.error({ key, error: errorMessage(cause) }, 'refusal not recorded'));
     options.onRefused?.();
     return 'rejected';

@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import type { Server } from 'node:http';
 import type { Msg } from '@nats-io/transport-node';
 import type { Logger } from 'pino';
@@ -11,9 +10,11 @@ import { MAX_WIRE_BYTES, planRequestSchema, type HostRegistration, type PlanRepl
 import type { HostStatus } from '../../shared/host-status.js';
 import { AgentLoop } from '../agent-loop.js';
 import { startControlServer } from '../control-server.js';
+import { failedEvent } from '../host-events.js';
 import { AgentMetrics } from '../metrics.js';
 import { planReport } from '../plan-report.js';
-import { Reconciler, type CycleReport } from '../reconciler.js';
+import type { CycleReport } from '../cycle.js';
+import { Reconciler } from '../reconciler.js';
 import { DockerRuntime } from '../runtime/docker-runtime.js';
 import type { RuntimeAdapter } from '../runtime/runtime-adapter.js';
 import { wakeOnRuntimeEvents } from '../runtime-triggers.js';
@@ -69,7 +70,7 @@ export async function runFleetAgent(options: FleetAgentOptions): Promise<void> {
     const { since, reason } = opened.unavailable;
     const message = `the journal could not be opened for ${Math.round((Date.now() - since.getTime()) / 1000)} s (${reason}); no container was changed meanwhile`;
     log.warn({ since: since.toISOString() }, message);
-    await journal.appendEvents([{ id: randomUUID(), type: 'failed', severity: 'warning', hostId, project: HOST_PROJECT, message, timestamp: new Date().toISOString(), correlationID: randomUUID() }]);
+    await journal.appendEvents([failedEvent({ hostId, project: HOST_PROJECT, message, severity: 'warning' })]);
   }
   // The host signs its status, registration and events with its NATS user key, which the
   // coordinator checks against the public key `fleet init` recorded.
@@ -236,13 +237,11 @@ export async function runFleetAgent(options: FleetAgentOptions): Promise<void> {
           if (!waitingSaid) log.info({ hostId }, 'no desired state for this host yet: the coordinator sets up its desired-state feed on its first apply to this host');
           waitingSaid = true;
           // A slow look stands in for a lost advisory.
-          if (!feedMade) await new Promise<void>((resolve) => {
-            const timer = setTimeout(resolve, FEED_LOOK_AGAIN_MS);
-            wakeOnFeed = () => {
-              clearTimeout(timer);
-              resolve();
-            };
-          });
+          if (!feedMade) {
+            const advised = new AbortController();
+            wakeOnFeed = () => advised.abort();
+            await sleep(FEED_LOOK_AGAIN_MS, AbortSignal.any([advised.signal, options.signal]));
+          }
           wakeOnFeed = undefined;
           pause = 0;
         } else {
@@ -269,7 +268,7 @@ export async function runFleetAgent(options: FleetAgentOptions): Promise<void> {
       reply = { ok: true, hostId, plan: planReport(report) };
     } catch (error) {
       reply = { ok: false, hostId, error: errorMessage(error) };
-      await journal.appendEvents([{ id: randomUUID(), type: 'failed', severity: 'error', hostId, project: HOST_PROJECT, message: `rejected a plan request: ${errorMessage(error)}`, timestamp: new Date().toISOString(), correlationID: randomUUID() }]).catch(() => undefined);
+      await journal.appendEvents([failedEvent({ hostId, project: HOST_PROJECT, message: `rejected a plan request: ${errorMessage(error)}` })]).catch(() => undefined);
     }
     if (!msg.reply) return;
     const maxPayload = fleet?.nc.info?.max_payload ?? 1024 * 1024;

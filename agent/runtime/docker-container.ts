@@ -1,4 +1,5 @@
 import type Docker from 'dockerode';
+import { compareStrings } from '../../shared/compare.js';
 import { parseDurationMs } from '../../shared/duration.js';
 import { parsePortMapping } from '../../shared/fleet-spec.js';
 import type { ContainerConfigView, ContainerState, Health } from '../core/snapshot.js';
@@ -67,7 +68,7 @@ export function configViewOf(inspect: Docker.ContainerInspectInfo): ContainerCon
 }
 
 function sortedRecord(record: Record<string, string>): Record<string, string> {
-  return Object.fromEntries(Object.entries(record).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+  return Object.fromEntries(Object.entries(record).sort(([a], [b]) => compareStrings(a, b)));
 }
 
 const STATES: readonly ContainerState[] = ['created', 'running', 'paused', 'restarting', 'removing', 'exited', 'dead'];

@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import { DataDirLockedError, UnsafeDataDirError, errorMessage } from '../../shared/errors.js';
+import { sleep } from '../../shared/sleep.js';
 import { Journal } from './journal.js';
 
 export interface JournalUnavailable {
@@ -24,10 +25,7 @@ export async function openJournalWhenWritable(dataDir: string, logger: Logger, s
       if (error instanceof DataDirLockedError || error instanceof UnsafeDataDirError) throw error;
       unavailable ??= { since: new Date(), reason: errorMessage(error) };
       logger.error({ dataDir, error: errorMessage(error), retryInMs: delay }, 'cannot open the journal (is the data dir read-only or full?); no container is changed until it can be written');
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, delay);
-        signal.addEventListener('abort', () => { clearTimeout(timer); resolve(); }, { once: true });
-      });
+      await sleep(delay, signal);
       delay = Math.min(delay * 2, 5_000);
     }
   }

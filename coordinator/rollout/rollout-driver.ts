@@ -1,4 +1,5 @@
 import { decode, encode } from '../../shared/codec.js';
+import { compareStrings } from '../../shared/compare.js';
 import { errorMessage, HostwrightError } from '../../shared/errors.js';
 import { isUnanswered } from '../../shared/nats-connection.js';
 import type { HostDesired } from '../../shared/host-desired.js';
@@ -37,7 +38,7 @@ export class RolloutStore {
       const found = await this.get(key).catch(() => undefined);
       if (found) states.push(found.state);
     }
-    return states.sort((a, b) => (a.createdAt < b.createdAt ? -1 : 1));
+    return states.sort((a, b) => compareStrings(a.createdAt, b.createdAt));
   }
 
   /** Sets a new status with compare-and-set, retrying on a concurrent change. */

@@ -1,3 +1,4 @@
+import { compareStrings } from '../../shared/compare.js';
 import type { HostDesired } from '../../shared/host-desired.js';
 import type { StatusReport } from '../../shared/wire.js';
 import { TERMINAL_HOST_STATES, type RolloutHost, type RolloutOptions, type RolloutState } from './rollout-state.js';
@@ -59,7 +60,7 @@ export function startRollout(start: RolloutStart): RolloutState {
     currentWave: 0,
     status: waves.length === 0 ? 'succeeded' : 'running',
     ...(waves.length === 0 ? { reason: 'no host needs a change' } : {}),
-    hosts: [...start.targets].sort((a, b) => (a.hostId < b.hostId ? -1 : 1)).map((t) => ({ hostId: t.hostId, wave: waveOf.get(t.hostId) ?? 0, state: 'pending' as const, previous: t.previous, target: t.target })),
+    hosts: [...start.targets].sort((a, b) => compareStrings(a.hostId, b.hostId)).map((t) => ({ hostId: t.hostId, wave: waveOf.get(t.hostId) ?? 0, state: 'pending' as const, previous: t.previous, target: t.target })),
   };
 }
 

@@ -10,6 +10,7 @@ import { Kvm } from '@nats-io/kv';
 import { pack, unpack } from 'msgpackr';
 import { ReplyAssembler } from '../../shared/plan-reply-parts.js';
 import { encode } from '../../shared/codec.js';
+import { compareStrings } from '../../shared/compare.js';
 import type { HostwrightEvent } from '../../shared/events.js';
 import { BUCKETS, EVENTS_STREAM, desiredKey, planRpcSubject } from '../../shared/subjects.js';
 import { MAX_WIRE_BYTES } from '../../shared/wire.js';
@@ -195,7 +196,7 @@ describe('fleet mode: coordinator CLI and agents over real NATS JetStream (real 
       const name = (c.Names[0] ?? '').replace(/^\//, '');
       if (name.startsWith(prefix)) byName.set(name.slice(prefix.length), { id: c.Id, state: c.State, image: c.Image });
     }
-    return new Map([...byName.entries()].sort(([a], [b]) => (a < b ? -1 : 1)));
+    return new Map([...byName.entries()].sort(([a], [b]) => compareStrings(a, b)));
   };
   const idsOf = async (hostId: string) => new Map([...(await containers(hostId)).entries()].map(([name, c]) => [name, c.id]));
   /** The stream as `events --json` (no follow) reads it. */

@@ -10,6 +10,7 @@ import { openSignedDocument } from '../../shared/signed-document.js';
 import type { RolloutHost, RolloutState } from '../../coordinator/rollout/rollout-state.js';
 import { LABELS } from '../../shared/labels.js';
 import { BUCKETS, desiredKey } from '../../shared/subjects.js';
+import { compareStrings } from '../../shared/compare.js';
 import { uniqueName } from '../lib/builders.js';
 import { runCli, startCli, type CliResult } from '../lib/cli.js';
 import { docker } from '../lib/docker-harness.js';
@@ -128,7 +129,7 @@ describe('rollout: waves, gates, pause, rollback, resume, offline hosts and star
         return { id: c.Id, name: (c.Names[0] ?? '').replace(/^\//, ''), state: c.State, specHash: c.Labels[LABELS.specHash], version };
       }),
     );
-    return found.sort((a, b) => (a.name < b.name ? -1 : 1));
+    return found.sort((a, b) => compareStrings(a.name, b.name));
   };
   const idsOf = async (hostId: string): Promise<string[]> => (await appOf(hostId)).map((c) => c.id);
   /** Why a host does not run `version` converged at `revision`, or undefined when it does. */

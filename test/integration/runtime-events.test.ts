@@ -2,7 +2,7 @@ import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { pino } from 'pino';
 import { AgentLoop } from '../../agent/agent-loop.js';
-import type { CycleReport } from '../../agent/reconciler.js';
+import type { CycleReport } from '../../agent/cycle.js';
 import { wakeOnRuntimeEvents } from '../../agent/runtime-triggers.js';
 import { desired, QUICK_STOP_COMMAND, service, uniqueName } from '../lib/builders.js';
 import { docker, openHarness, projectContainers, removeProject } from '../lib/docker-harness.js';

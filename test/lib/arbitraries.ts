@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import type { DriftPolicyInput, ServiceSpec } from '../../shared/fleet-spec.js';
 import type { HostDesired } from '../../shared/host-desired.js';
+import { compareStrings } from '../../shared/compare.js';
 import type { PlanMode } from '../../agent/core/planner.js';
 import { proveOwnership } from '../../agent/core/ownership.js';
 import { testToken, verifyTestToken } from './owner-tokens.js';
@@ -350,9 +351,9 @@ class WorldBuilder {
       // The observer reads modified fields and restart counts only for owned containers.
       return ownership.owned ? { ...container, ownership } : { ...container, ownership, modifiedFields: [], restartCount: undefined };
     });
-    containers.sort((a, b) => compare(a.name, b.name) || compare(a.id, b.id));
+    containers.sort((a, b) => compareStrings(a.name, b.name) || compareStrings(a.id, b.id));
     return {
-      snapshot: { hostId: HOST_ID, observedAt: OBSERVED_AT, containers, foreignNames: [...this.#foreign].sort(compare), images: [...images].sort(compare) },
+      snapshot: { hostId: HOST_ID, observedAt: OBSERVED_AT, containers, foreignNames: [...this.#foreign].sort(compareStrings), images: [...images].sort(compareStrings) },
       owners,
     };
   }
@@ -394,6 +395,3 @@ export function variantOf(spec: ServiceSpec, variant: SpecVariant): ServiceSpec 
   return { ...spec, env: { ...(ENVS[(index + 1) % ENVS.length] as Record<string, string>) } };
 }
 
-function compare(a: string, b: string): number {
-  return a < b ? -1 : a > b ? 1 : 0;
-}

@@ -20,11 +20,13 @@ const stored = (await journal.desiredDocuments()).find((d) => d.project === proj
 if (stored?.revision !== document.revision) await journal.putDesired(document);
 process.stdout.write('ready\n');
 let step = 0;
-const report = await reconciler.runCycle({
-  explicit: true,
-  onProgress: (progress) => {
-    if (progress.type !== 'planned') process.stdout.write(`step ${++step}\n`);
+const report = await reconciler.runCycle(
+  { explicit: true },
+  {
+    onProgress: (progress) => {
+      if (progress.type !== 'planned') process.stdout.write(`step ${++step}\n`);
+    },
   },
-});
+);
 await journal.close();
 process.stdout.write(`done failed=${report.failed}\n`);

@@ -1,6 +1,7 @@
 import { LABELS } from '../../shared/labels.js';
 import { runtimeConfigOf, type RuntimeConfig, type ServiceSpec } from '../../shared/fleet-spec.js';
 import type { HostDesired } from '../../shared/host-desired.js';
+import { compareStrings } from '../../shared/compare.js';
 import type { Action, ActionOf } from '../../shared/actions.js';
 import { diffHost, type HostDiff, type JournalView } from '../../agent/core/diff.js';
 import { evaluateGates, runnableActions, type GateBlock } from '../../agent/core/gates.js';
@@ -140,9 +141,9 @@ export function applyPlanToSnapshot(snapshot: RuntimeSnapshot, actions: readonly
   return {
     hostId: snapshot.hostId,
     observedAt: snapshot.observedAt,
-    containers: [...containers.values()].sort((a, b) => compare(a.name, b.name) || compare(a.id, b.id)),
-    foreignNames: [...foreign].sort(compare),
-    images: [...images].sort(compare),
+    containers: [...containers.values()].sort((a, b) => compareStrings(a.name, b.name) || compareStrings(a.id, b.id)),
+    foreignNames: [...foreign].sort(compareStrings),
+    images: [...images].sort(compareStrings),
   };
 }
 
@@ -169,7 +170,7 @@ export function configView(name: string, config: RuntimeConfig, identity: Labell
     command: config.command ?? [],
     env: Object.entries(config.env)
       .map(([key, value]) => `${key}=${value}`)
-      .sort(compare),
+      .sort(compareStrings),
     labels: {
       ...config.labels,
       [LABELS.project]: identity.project,
@@ -179,8 +180,8 @@ export function configView(name: string, config: RuntimeConfig, identity: Labell
       [LABELS.specHash]: identity.specHash,
       [LABELS.ownerToken]: identity.ownerToken,
     },
-    ports: [...config.ports].sort(compare),
-    mounts: [...config.volumes].sort(compare),
+    ports: [...config.ports].sort(compareStrings),
+    mounts: [...config.volumes].sort(compareStrings),
     restart: config.restart,
     healthcheck: config.healthcheck?.test ?? [],
   };
@@ -192,9 +193,6 @@ function markRemoved(owners: Map<string, OwnerRecord>, containerId: string): voi
   }
 }
 
-function compare(a: string, b: string): number {
-  return a < b ? -1 : a > b ? 1 : 0;
-}
 
 // --- fixtures for example tests ----------------------------------------------------------------
 
@@ -258,9 +256,9 @@ export function snapshotOf(containers: readonly ObservedContainer[], fields: { r
   return {
     hostId: FIXTURE_HOST,
     observedAt: '2025-01-01T00:00:00.000Z',
-    containers: [...containers].sort((a, b) => compare(a.name, b.name) || compare(a.id, b.id)),
-    foreignNames: [...(fields.foreignNames ?? [])].sort(compare),
-    images: [...(fields.images ?? [])].sort(compare),
+    containers: [...containers].sort((a, b) => compareStrings(a.name, b.name) || compareStrings(a.id, b.id)),
+    foreignNames: [...(fields.foreignNames ?? [])].sort(compareStrings),
+    images: [...(fields.images ?? [])].sort(compareStrings),
   };
 }
 

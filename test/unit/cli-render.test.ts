@@ -1,7 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Action } from '../../shared/actions.js';
-import type { CycleProgress } from '../../agent/reconciler.js';
+import type { CycleProgress } from '../../agent/cycle.js';
 import type { HostPlan } from '../../coordinator/cli/fleet/fleet-plan.js';
 import { renderFleetPlan } from '../../coordinator/cli/fleet/fleet-plan.js';
 import { renderFleetStatus, type FleetHostStatus } from '../../coordinator/cli/fleet/fleet-status.js';

@@ -4,7 +4,8 @@ import fc from 'fast-check';
 import type { ServiceSpec } from '../../shared/fleet-spec.js';
 import type { HostDesired } from '../../shared/host-desired.js';
 import type { Action } from '../../shared/actions.js';
-import { compareText, diffHost } from '../../agent/core/diff.js';
+import { compareStrings } from '../../shared/compare.js';
+import { diffHost } from '../../agent/core/diff.js';
 import { observationFingerprint, planHost, type ActionPlan, type PlanMode } from '../../agent/core/planner.js';
 import type { ObservedContainer, OwnerRecord } from '../../agent/core/snapshot.js';
 import { TEST_IMAGE, desired, service } from '../lib/builders.js';
@@ -463,7 +464,7 @@ describe('planHost: properties', () => {
           const shuffled = scenarioPlan({ ...scenario, snapshot: { ...scenario.snapshot, containers } });
           const original = scenarioPlan(scenario);
           assert.equal(JSON.stringify({ ...shuffled, observationFingerprint: '' }), JSON.stringify({ ...original, observationFingerprint: '' }));
-          const resorted = [...containers].sort((a, b) => compareText(a.name, b.name) || compareText(a.id, b.id));
+          const resorted = [...containers].sort((a, b) => compareStrings(a.name, b.name) || compareStrings(a.id, b.id));
           assert.equal(observationFingerprint({ ...scenario.snapshot, containers: resorted }), original.observationFingerprint);
         },
       ),

@@ -4,6 +4,7 @@ import { InvalidInputError, errorMessage } from '../../../shared/errors.js';
 import type { HostDesired } from '../../../shared/host-desired.js';
 import type { HostReport } from '../../../shared/host-report.js';
 import type { StatusReport } from '../../../shared/wire.js';
+import { runBounded } from '../../../shared/worker-pool.js';
 import type { FleetClient } from '../../fleet-client.js';
 import type { HostTarget } from '../../fleet-targets.js';
 import { collectPlans, savedPlanSchema, type HostPlan, type SavedPlan } from './fleet-plan.js';
@@ -69,24 +70,8 @@ export async function writeTargets(client: FleetClient, plans: readonly HostPlan
     return [{ hostId: target.hostId, document: target.changed ? target.document : { ...target.document, revision: target.document.revision + 1 } }];
   });
   const expected = new Map(plans.map(({ target }) => [target.hostId, target.kvRevision]));
-  const done = new Set<WrittenHost>();
-  let next = 0;
-  let failure: { error: unknown } | undefined;
-  const lanes = Array.from({ length: Math.max(1, Math.min(inFlight, due.length)) }, async () => {
-    while (next < due.length && !failure) {
-      const host = due[next] as WrittenHost;
-      next += 1;
-      try {
-        await client.writeDesired(host.document, expected.get(host.hostId) ?? 0);
-        done.add(host);
-      } catch (error) {
-        failure ??= { error };
-      }
-    }
-  });
-  await Promise.all(lanes);
-  if (failure) throw failure.error;
-  return due.filter((host) => done.has(host));
+  await runBounded(due, inFlight, (host) => client.writeDesired(host.document, expected.get(host.hostId) ?? 0));
+  return due;
 }
 
 export type HostProgress = 'waiting' | 'applying' | 'converged' | 'blocked' | 'failed' | 'stale' | 'refused' | 'timed-out';

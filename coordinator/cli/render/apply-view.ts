@@ -1,5 +1,5 @@
 import { describeAction } from '../../../shared/actions.js';
-import type { CycleProgress } from '../../../agent/reconciler.js';
+import type { CycleProgress } from '../../../agent/cycle.js';
 import type { GateBlock } from '../../../shared/host-status.js';
 import { printable } from './printable.js';
 

@@ -27,7 +27,7 @@ export async function applyLocal(file: string, options: ApplyOptions): Promise<v
       if (!options.json && line !== '') process.stdout.write(`${line}\n`);
     };
     say(changed ? `${fleet.project}: desired revision ${document.revision}${previous ? ` (was ${previous.revision})` : ''}` : `${fleet.project}: desired revision ${document.revision} (unchanged)`);
-    const report = await host.reconciler.runCycle({ explicit: true, correlationID, onProgress: (progress) => say(actionProgressLine(progress)) });
+    const report = await host.reconciler.runCycle({ explicit: true, correlationID }, { onProgress: (progress) => say(actionProgressLine(progress)) });
     if (options.json) {
       process.stdout.write(`${printableJson({ schema: 'hostwright.apply/v1', correlationID, plan: planReport(report), results: report.results.map((r) => ({ actionId: r.action.id, kind: r.action.kind, outcome: r.outcome, message: r.message, containerId: r.containerId ?? null, durationMs: r.durationMs })), status: report.status ? statusJson(report.status) : null }, 2)}\n`);
     } else if (report.blocks.length > 0) {

@@ -1,0 +1,153 @@
+// Applying a plan: phases in order, a phase's chains in parallel, each action between its intent and its result in the journal.
+import { phaseSchema, type Action } from '../shared/actions.js';
+import { RuntimeUnreachableError, errorMessage } from '../shared/errors.js';
+import { runBounded } from '../shared/worker-pool.js';
+import { actionResultEvent } from './core/action-events.js';
+import type { OwnEchoes } from './core/own-echoes.js';
+import type { OwnerRecord } from './core/snapshot.js';
+import type { ActionReport, CycleContext } from './cycle.js';
+import { executeAction, type ActionOutcome, type ExecutionContext } from './executor.js';
+import { stampEvents } from './host-events.js';
+import type { RuntimeAdapter } from './runtime/runtime-adapter.js';
+import type { Journal } from './store/journal.js';
+
+/** Where a plan is applied, and for which cycle. */
+export interface PlanTarget {
+  readonly runtime: RuntimeAdapter;
+  readonly journal: Journal;
+  readonly hostId: string;
+  /** Chains of actions run at once within a phase. */
+  readonly parallelism: number;
+  /** Told which runtime events each action causes, so that they wake no cycle. */
+  readonly echoes: OwnEchoes;
+  readonly now: () => Date;
+  readonly correlationID: string;
+}
+
+/**
+ * Runs the actions phase by phase; within a phase up to `parallelism` chains at once, a chain's
+ * actions in order. Partial apply: after the first failed action no new action starts (chains
+ * already running finish the action in flight) and the host is left as it is. Resolves once every
+ * result is on disk, with the reports in the order the actions ended.
+ */
+export async function applyPlan(actions: readonly Action[], target: PlanTarget, cycle: CycleContext): Promise<ActionReport[]> {
+  const reports: ActionReport[] = [];
+  let failed = false;
+  for (const phase of phaseSchema.options) {
+    const chains = groupChains(actions.filter((action) => action.phase === phase));
+    await runBounded(chains, target.parallelism, async (chain) => {
+      let chainContainerId: string | undefined;
+      // The last action's result on its way to the journal; the next intent joins its batch.
+      let resultWritten: Promise<void> | undefined;
+      try {
+        for (const action of chain) {
+          if (failed || cycle.signal?.aborted) break;
+          const ran = await runAction(action, chainContainerId, target, cycle, resultWritten);
+          resultWritten = ran.resultWritten;
+          reports.push(ran.report);
+          if (ran.report.outcome === 'failed') {
+            failed = true;
+            break;
+          }
+          chainContainerId = ran.report.containerId;
+        }
+      } finally {
+        // However the chain ends, its last result is on disk (or its write failed) before it does.
+        await resultWritten;
+      }
+    });
+    if (failed) break;
+  }
+  return reports;
+}
+
+/** A phase's actions by chain, chains in the order of their first action. */
+function groupChains(actions: readonly Action[]): Action[][] {
+  const chains = new Map<string, Action[]>();
+  for (const action of actions) {
+    const chain = chains.get(action.chain);
+    if (chain) chain.push(action);
+    else chains.set(action.chain, [action]);
+  }
+  return [...chains.values()];
+}
+
+/**
+ * Runs one action between its intent and its result. The intent is written (fsync) together
+ * with the previous action's result in the chain (`previousResult`, still queued: one group
+ * commit for both), and the mutation waits for both. The result is returned on its way to the
+ * journal (`resultWritten`) so that the chain's next intent can join its batch; the chain
+ * awaits it before it ends, and a failed write stops the chain like a failed intent.
+ */
+async function runAction(action: Action, chainContainerId: string | undefined, target: PlanTarget, cycle: CycleContext, previousResult: Promise<void> | undefined): Promise<{ report: ActionReport; resultWritten: Promise<void> }> {
+  const { journal, runtime, hostId, echoes, now, correlationID } = target;
+  cycle.onProgress?.({ type: 'action-started', action });
+  const started = Date.now();
+  const ownerToken = action.kind === 'create' ? journal.newOwnerToken({ hostId, ...action.key, specHash: action.specHash }) : undefined;
+  const issuedRecord: Omit<OwnerRecord, 'intentSeq'> | undefined =
+    action.kind === 'create' && ownerToken
+      ? { ownerToken, hostId, ...action.key, name: action.name, specHash: action.specHash, config: action.config, containerId: undefined, createdView: undefined, removed: false }
+      : undefined;
+  // Intent first (fsync): if this write fails, nothing is mutated.
+  const startTarget = action.kind === 'start' ? (action.containerId ?? chainContainerId) : undefined;
+  const [intent] = await Promise.all([journal.recordIntent({ correlationID, action, ownerToken, containerId: startTarget, startedAt: now().toISOString() }, issuedRecord), previousResult]);
+  const context: ExecutionContext = { runtime, owners: journal, hostId, ownerToken, chainContainerId, signal: cycle.signal ?? new AbortController().signal };
+  let outcome: ActionOutcome | undefined;
+  let failure: unknown;
+  const affected = 'containerId' in action && action.containerId !== undefined ? action.containerId : chainContainerId;
+  if (affected !== undefined && action.kind !== 'create') echoes.expect(affected, action.kind);
+  try {
+    outcome = await executeAction(action, context);
+  } catch (error) {
+    failure = error;
+  }
+  if (outcome?.containerId !== undefined) echoes.expect(outcome.containerId, action.kind);
+  const owners = ownerChanges(action, outcome ?? { failure }, issuedRecord && { ...issuedRecord, intentSeq: intent.seq }, startTarget, journal);
+  const report: ActionReport = {
+    action,
+    outcome: outcome?.outcome ?? 'failed',
+    message: outcome?.message ?? (failure === undefined ? 'unknown failure' : errorMessage(failure)),
+    containerId: outcome?.containerId,
+    durationMs: Date.now() - started,
+    ...(failure instanceof RuntimeUnreachableError ? { engineUnreachable: true } : {}),
+  };
+  const event = actionResultEvent(action, { ok: outcome !== undefined, message: report.message, containerId: report.containerId });
+  // Result right after (fsync), atomically with its event and ownership change.
+  const resultWritten = journal
+    .recordResult(
+      { seq: intent.seq, outcome: report.outcome, message: report.message, containerId: report.containerId, finishedAt: now().toISOString() },
+      stampEvents([event], { hostId, timestamp: now().toISOString(), correlationID }),
+      owners,
+    )
+    .then(() => cycle.onProgress?.({ type: 'action-finished', report }));
+  return { report, resultWritten };
+}
+
+/** How the journal's ownership records change with an action's outcome (or the error it threw). */
+function ownerChanges(action: Action, result: ActionOutcome | { readonly failure: unknown }, issued: OwnerRecord | undefined, startTarget: string | undefined, journal: Journal): OwnerRecord[] {
+  const outcome = 'failure' in result ? undefined : result;
+  if (action.kind === 'create' && issued) {
+    if (!outcome) return [{ ...issued, removed: true }];
+    if (outcome.adoptedRecord) return [{ ...issued, removed: true }, { ...outcome.adoptedRecord, intentSeq: issued.intentSeq }];
+    return [{ ...issued, containerId: outcome.containerId, createdView: outcome.createdView }];
+  }
+  if (action.kind === 'remove' && outcome) {
+    const record = journal.ownerRecordOfContainer(action.containerId);
+    return record ? [{ ...record, removed: true }] : [];
+  }
+  if (action.kind === 'start' && startTarget !== undefined) {
+    // Refused starts are counted per container, so the planner can replace one the engine keeps refusing.
+    const record = journal.ownerRecordOfContainer(startTarget);
+    if (!record) return [];
+    if ('failure' in result && !(result.failure instanceof RuntimeUnreachableError)) {
+      return [{ ...record, refusedStarts: { count: (record.refusedStarts?.count ?? 0) + 1, lastError: errorMessage(result.failure) } }];
+    }
+    if (outcome && record.refusedStarts) return [withoutRefusedStarts(record)];
+  }
+  return [];
+}
+
+function withoutRefusedStarts(record: OwnerRecord): OwnerRecord {
+  const { refusedStarts: _cleared, ...rest } = record;
+  return rest;
+}

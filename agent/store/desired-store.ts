@@ -10,8 +10,8 @@ import type { BatchWriter } from './batch-writer.js';
 import type { EventOutbox } from './event-outbox.js';
 import { PREFIX, range } from './keys.js';
 import { appliedRevisionSchema, rejectedRevisionSchema, type AppliedRevision, type RejectedRevision } from './records.js';
+import { compareStrings } from '../../shared/compare.js';
 
-const byKey = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
 
 /**
  * Owns the `desired:`, `signed:`, `refused:`, `applied:` and `rejected:` ranges, one record per
@@ -70,7 +70,7 @@ export class DesiredStore {
     ]);
     this.#refusals.delete(refusalKey);
     const documents = new Map(this.#documents).set(validated.project, validated);
-    this.#documents = new Map([...documents.entries()].sort(([a], [b]) => byKey(a, b)));
+    this.#documents = new Map([...documents.entries()].sort(([a], [b]) => compareStrings(a, b)));
   }
 
   /** The signed envelope the project's stored document arrived in, as received. */
@@ -80,7 +80,7 @@ export class DesiredStore {
 
   /** Desired-state values refused since the last good document of their key, in key order. */
   refusals(): DesiredRefusal[] {
-    return [...this.#refusals.values()].sort((a, b) => byKey(a.key, b.key));
+    return [...this.#refusals.values()].sort((a, b) => compareStrings(a.key, b.key));
   }
 
   /** Records a refusal with its error event, atomically (fsync). */

@@ -19,6 +19,7 @@ import { PREFIX, range, seqKey, seqOf } from './keys.js';
 import { OwnerIndex, putOwnerRecord } from './owner-index.js';
 import { loadOwnerSecret } from './owner-secret.js';
 import { intentRecordSchema, resultRecordSchema, type AppliedRevision, type IntentRecord, type RejectedRevision, type ResultRecord } from './records.js';
+import { sleep } from '../../shared/sleep.js';
 
 /** The value of a pending-intent marker: its key says all there is. */
 const EMPTY = new Uint8Array(0);
@@ -76,7 +77,7 @@ export class Journal implements JournalView {
         const code = (error as { code?: string; cause?: { code?: string } }).cause?.code ?? (error as { code?: string }).code;
         if (code !== 'LEVEL_LOCKED') throw new JournalError(`cannot open the journal in ${dataDir}: ${errorMessage(error)}`, { cause: error });
         if (Date.now() >= lockDeadline) throw new DataDirLockedError(`data dir ${dataDir} is in use by another Hostwright process (an agent?); stop it or pass another --data-dir`, { cause: error });
-        await new Promise((resolve) => setTimeout(resolve, 100));
+        await sleep(100);
       }
     }
     let ownerSecret: Uint8Array;

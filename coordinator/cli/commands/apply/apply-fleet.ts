@@ -10,6 +10,7 @@ import { parseTimeout } from '../../parse.js';
 import { hostProgressLine, stalePlanMessage, unansweredHostLine, wouldBlockLine, writtenLine } from '../../render/apply-view.js';
 import type { ApplyOptions } from './options.js';
 import { printableJson } from '../../render/printable.js';
+import { sleep } from '../../../../shared/sleep.js';
 
 /** `apply` in fleet mode: writes each host's desired state over NATS, optionally waits for convergence. */
 export async function applyToFleet(target: FleetTarget, planFile: string | undefined, options: ApplyOptions): Promise<void> {
@@ -90,6 +91,6 @@ async function waitForHosts(client: FleetClient, written: readonly WrittenHost[]
       }
       return states;
     }
-    await new Promise((resolve) => setTimeout(resolve, 300));
+    await sleep(300);
   }
 }

@@ -12,6 +12,7 @@ import { parseTimeout } from '../../parse.js';
 import { printable, printableJson } from '../../render/printable.js';
 import { renderRollout, renderRolloutList, renderRolloutStart, rolloutProgressLines } from '../../render/rollout-view.js';
 import type { RolloutChange, RolloutCommandOptions } from './options.js';
+import { sleep } from '../../../../shared/sleep.js';
 
 const POLL_MS = 500;
 
@@ -59,7 +60,7 @@ export async function rolloutStatus(id: string | undefined, options: { nats?: st
     let last = state;
     process.stdout.write(options.json ? `${printableJson(maskedRollout(state))}\n` : `${renderRollout(state)}\n`);
     while (!FINISHED_STATUSES.includes(last.status) && last.status !== 'paused') {
-      await new Promise((resolve) => setTimeout(resolve, POLL_MS));
+      await sleep(POLL_MS);
       const current = (await store.get(last.id))?.state;
       if (!current) break;
       for (const line of rolloutProgressLines(current, last)) process.stdout.write(options.json ? `${printableJson({ progress: line, rollout: current.id })}\n` : `${line}\n`);

@@ -1,193 +1,169 @@
-import type { Server } from 'node:http';
 import type { Msg } from '@nats-io/transport-node';
 import type { Logger } from 'pino';
 import { decode, encode } from '../../shared/codec.js';
 import { errorMessage } from '../../shared/errors.js';
 import { HOST_PROJECT } from '../../shared/events.js';
+import { sealReport } from '../../shared/host-report.js';
+import type { HostStatus } from '../../shared/host-status.js';
 import { bindFleet, readCredentials, type HostConnection, type NatsAccess } from '../../shared/nats-connection.js';
+import { splitReply } from '../../shared/plan-reply-parts.js';
+import { signingKeyOf, type DocumentSigningKey } from '../../shared/signed-document.js';
+import { sleep } from '../../shared/sleep.js';
 import { BUCKETS, desiredFeedCreatedSubject, hostInboxPrefix, kvKeySubject, planRpcSubject } from '../../shared/subjects.js';
 import { MAX_WIRE_BYTES, planRequestSchema, type HostRegistration, type PlanReply, type StatusReport } from '../../shared/wire.js';
-import type { HostStatus } from '../../shared/host-status.js';
-import { AgentLoop } from '../agent-loop.js';
-import { startControlServer } from '../control-server.js';
-import { failedEvent } from '../host-events.js';
-import { AgentMetrics } from '../metrics.js';
-import { planReport } from '../plan-report.js';
 import type { CycleReport } from '../cycle.js';
-import { Reconciler } from '../reconciler.js';
-import { DockerRuntime } from '../runtime/docker-runtime.js';
-import type { RuntimeAdapter } from '../runtime/runtime-adapter.js';
-import { wakeOnRuntimeEvents } from '../runtime-triggers.js';
-import { openJournalWhenWritable } from '../store/open-journal.js';
+import { AgentDaemon, type AgentDaemonOptions, type DesiredSource } from '../daemon.js';
+import { failedEvent } from '../host-events.js';
+import { planReport } from '../plan-report.js';
 import { isMissingFeed, watchDesired, type DesiredTrust } from './desired-watcher.js';
-import { sealReport } from '../../shared/host-report.js';
-import { signingKeyOf, type DocumentSigningKey } from '../../shared/signed-document.js';
-import { splitReply } from '../../shared/plan-reply-parts.js';
 import { OutboxPublisher } from './outbox-publisher.js';
-import { sleep } from '../../shared/sleep.js';
 
 export const AGENT_VERSION = '0.1.0';
 
 /** How long an agent waiting for its desired-state feed goes without looking again (the advisory usually comes first). */
 const FEED_LOOK_AGAIN_MS = 10_000;
 
-export interface FleetAgentOptions {
-  readonly hostId: string;
+export interface FleetAgentOptions extends AgentDaemonOptions {
   readonly labels: Readonly<Record<string, string>>;
   readonly natsUrl: string;
   /** Whose desired state to accept: the pinned coordinator key, or (explicitly) anyone's. */
   readonly trust: DesiredTrust;
   /** Credentials and TLS; the inbox prefix is set here, to this host's own. */
   readonly natsAccess?: NatsAccess;
-  readonly dataDir: string;
-  readonly namePrefix: string;
-  readonly parallelism: number;
-  readonly resyncMs: number;
   readonly heartbeatMs: number;
-  readonly metricsAddr: string | undefined;
-  readonly logger: Logger;
-  readonly signal: AbortSignal;
-  /** Told once everything is started (tests, the CLI). */
-  readonly onReady?: () => void;
-  /** The runtime to reconcile; the local Docker engine when omitted (benchmarks inject a simulated one). */
-  readonly runtime?: RuntimeAdapter;
 }
 
 /**
- * A host agent in a fleet: reconciles from its journal (so it keeps working without NATS),
- * takes desired state from KV, publishes events from its outbox, its status and a heartbeat,
- * and answers dry-run plan requests. Stops cleanly when the signal aborts.
+ * A host agent in a fleet: the daemon reconciling from its journal (so it keeps working without
+ * NATS) with the fleet as its desired-state source. Stops cleanly when the signal aborts.
  */
 export async function runFleetAgent(options: FleetAgentOptions): Promise<void> {
-  const { hostId, logger: log } = options;
   if (options.trust.kind === 'unsigned-allowed') {
-    log.warn({ hostId }, 'INSECURE: started with --allow-unsigned; this agent accepts desired state that nobody signed, so anyone who can write to NATS can make it run containers. Pass --coordinator-key to pin the coordinator\'s key.');
-  }
-  const opened = await openJournalWhenWritable(options.dataDir, log, options.signal);
-  if (!opened) return;
-  const { journal } = opened;
-  if (opened.unavailable) {
-    const { since, reason } = opened.unavailable;
-    const message = `the journal could not be opened for ${Math.round((Date.now() - since.getTime()) / 1000)} s (${reason}); no container was changed meanwhile`;
-    log.warn({ since: since.toISOString() }, message);
-    await journal.appendEvents([failedEvent({ hostId, project: HOST_PROJECT, message, severity: 'warning' })]);
+    options.logger.warn({ hostId: options.hostId }, 'INSECURE: started with --allow-unsigned; this agent accepts desired state that nobody signed, so anyone who can write to NATS can make it run containers. Pass --coordinator-key to pin the coordinator\'s key.');
   }
   // The host signs its status, registration and events with its NATS user key, which the
   // coordinator checks against the public key `fleet init` recorded.
-  const hostKey: DocumentSigningKey | undefined = options.natsAccess?.credsFile ? signingKeyOf(new TextEncoder().encode((await readCredentials(options.natsAccess.credsFile)).seed)) : undefined;
-  const seal = (bytes: Uint8Array) => sealReport(bytes, hostKey);
-  const runtime = options.runtime ?? new DockerRuntime();
-  const metrics = new AgentMetrics();
-  const reconciler = new Reconciler({ runtime, journal, hostId, namePrefix: options.namePrefix, parallelism: options.parallelism, logger: log.child({ component: 'reconciler' }), onCyclesInFlight: (inFlight) => metrics.recordCyclesInFlight(inFlight) });
-  const startedAt = new Date().toISOString();
-  let fleet: HostConnection | undefined;
-  /** Ends the current desired-state watch so that a fresh one starts (set while one runs). */
-  let rewatchDesired: ((reason: string) => void) | undefined;
-  let lastReport = '';
+  const hostKey = options.natsAccess?.credsFile ? signingKeyOf(new TextEncoder().encode((await readCredentials(options.natsAccess.credsFile)).seed)) : undefined;
+  const daemon = await AgentDaemon.open(options);
+  if (!daemon) return;
+  await daemon.run(new FleetSource(daemon, options, hostKey));
+}
 
-  /** `observed`: the status the cycle that just finished computed (it observed after acting); otherwise observed now. */
-  const publishStatus = async (force: boolean, observed?: HostStatus): Promise<void> => {
-    if (!fleet || fleet.nc.isClosed()) return;
-    const status = observed ?? (await reconciler.observeStatus());
-    const outboxDepth = await journal.outboxDepth();
-    metrics.outboxDepth.set(outboxDepth);
-    const body = JSON.stringify({ status: { ...status, observedAt: '' }, outboxDepth });
-    if (!force && body === lastReport) return;
-    const marked = options.trust.kind === 'unsigned-allowed' ? { ...status, acceptsUnsigned: true } : status;
-    const report: StatusReport = { hostId, reportedAt: new Date().toISOString(), agentVersion: AGENT_VERSION, outboxDepth, status: marked };
-    await fleet.js.publish(kvKeySubject(BUCKETS.status, hostId), seal(encode(report)));
-    lastReport = body;
-  };
-  const publishStatusSafely = (force: boolean, observed?: HostStatus) => publishStatus(force, observed).catch((error: unknown) => log.debug({ error: errorMessage(error) }, 'status not published'));
+/**
+ * The fleet as a daemon's desired-state source: connects to NATS (retrying forever), reads the
+ * host's desired-state feed, publishes its events from the outbox, its status and a heartbeat,
+ * all signed with the host key, and answers dry-run plan requests.
+ */
+class FleetSource implements DesiredSource {
+  readonly #log: Logger;
+  readonly #startedAt = new Date().toISOString();
+  #connection: HostConnection | undefined;
+  /** Ends the current read of the feed so that a fresh one starts (set while one runs). */
+  #rewatch: ((reason: string) => void) | undefined;
+  /** The last status published, without its times: an unchanged one is not sent again. */
+  #lastReport = '';
 
-  let cycleStarted = Date.now();
-  const loop = new AgentLoop(reconciler, journal, {
-    resyncMs: options.resyncMs,
-    logger: log.child({ component: 'loop' }),
-    onCycle: (report: CycleReport | Error) => {
-      metrics.recordCycle(report, (Date.now() - cycleStarted) / 1000);
-      cycleStarted = Date.now();
-      void publishStatusSafely(false, report instanceof Error ? undefined : report.status);
-    },
-  });
-
-  wakeOnRuntimeEvents(runtime, reconciler, loop, log, options.signal);
-  const control = await startControlServer(options.dataDir, reconciler, journal, log.child({ component: 'control' }));
-  const metricsServer: Server | undefined = options.metricsAddr ? await metrics.serve(options.metricsAddr) : undefined;
-  loop.start();
-
-  const background = connectAndServe();
-  options.onReady?.();
-  log.info({ hostId, nats: options.natsUrl, dataDir: options.dataDir }, 'agent running');
-
-  // A stop requested during startup has already fired its event: check before waiting for it.
-  if (!options.signal.aborted) await new Promise<void>((resolve) => options.signal.addEventListener('abort', () => resolve(), { once: true }));
-  log.info('stopping: finishing the cycle in flight');
-  await loop.stop();
-  // A connect still waiting for the server must not hold up the shutdown.
-  await Promise.race([background.catch(() => undefined), sleep(3_000, new AbortController().signal)]);
-  if (fleet) {
-    await publishStatusSafely(true);
-    await fleet.close();
+  constructor(
+    private readonly daemon: AgentDaemon,
+    private readonly options: FleetAgentOptions,
+    private readonly hostKey: DocumentSigningKey | undefined,
+  ) {
+    this.#log = options.logger;
   }
-  await new Promise<void>((resolve) => control.close(() => resolve()));
-  if (metricsServer) await new Promise<void>((resolve) => metricsServer.close(() => resolve()));
-  await journal.close();
-  log.info('stopped');
 
-  /** Connects (retrying forever) and runs the NATS-facing parts until the signal aborts. */
-  async function connectAndServe(): Promise<void> {
-    let delay = 500;
-    while (!options.signal.aborted) {
-      try {
-        // The host's NATS user may receive replies only under its own inbox prefix.
-        const access: NatsAccess = { ...options.natsAccess, inboxPrefix: hostInboxPrefix(hostId) };
-        fleet = await bindFleet({ servers: options.natsUrl, name: `hostwright-agent-${hostId}`, logger: log, waitOnFirstConnect: true, access, hostId });
-        break;
-      } catch (error) {
-        log.warn({ error: errorMessage(error), retryInMs: delay }, 'NATS not reachable; reconciling from the local journal meanwhile');
-        await sleep(delay, options.signal);
-        delay = Math.min(delay * 2, 15_000);
-      }
-    }
-    const connection = fleet;
+  onCycle(report: CycleReport | Error): void {
+    void this.#publishStatusSafely(false, report instanceof Error ? undefined : report.status);
+  }
+
+  async stop(): Promise<void> {
+    if (!this.#connection) return;
+    await this.#publishStatusSafely(true);
+    await this.#connection.close();
+  }
+
+  async run(): Promise<void> {
+    const connection = await this.#connect();
     if (!connection) return;
-    if (options.signal.aborted) {
-      // Connected only after the stop began: nothing may start now (the listeners below would never fire).
-      await connection.close();
-      return;
-    }
+    this.#connection = connection;
+    const { metrics, host } = this.daemon;
     metrics.natsConnected.set(1);
     void (async () => {
       for await (const status of connection.nc.status()) {
         if (status.type === 'disconnect') metrics.natsConnected.set(0);
         if (status.type === 'reconnect') {
           metrics.natsConnected.set(1);
-          void publishStatusSafely(true);
+          void this.#publishStatusSafely(true);
         }
-        // A node left or joined the cluster: the watch's consumer may have been on the node that died.
-        if (status.type === 'update') rewatchDesired?.('the NATS cluster changed');
+        // A node left or joined the cluster: the feed's consumer may have been on the node that died.
+        if (status.type === 'update') this.#rewatch?.('the NATS cluster changed');
       }
     })();
-
-    const register = async () => {
-      const registration: HostRegistration = { hostId, labels: { ...options.labels }, agentVersion: AGENT_VERSION, startedAt, heartbeatAt: new Date().toISOString(), journalId: journal.id };
-      await connection.js.publish(kvKeySubject(BUCKETS.hosts, hostId), seal(encode(registration)));
-    };
     const heartbeat = setInterval(() => {
-      register().catch((error: unknown) => log.debug({ error: errorMessage(error) }, 'heartbeat not published'));
-    }, options.heartbeatMs);
-    options.signal.addEventListener('abort', () => clearInterval(heartbeat), { once: true });
-    await register().catch((error: unknown) => log.warn({ error: errorMessage(error) }, 'registration not published yet'));
-
-    connection.nc.subscribe(planRpcSubject(hostId), {
+      this.#register(connection).catch((error: unknown) => this.#log.debug({ error: errorMessage(error) }, 'heartbeat not published'));
+    }, this.options.heartbeatMs);
+    this.options.signal.addEventListener('abort', () => clearInterval(heartbeat), { once: true });
+    await this.#register(connection).catch((error: unknown) => this.#log.warn({ error: errorMessage(error) }, 'registration not published yet'));
+    connection.nc.subscribe(planRpcSubject(this.options.hostId), {
       callback: (error, msg) => {
-        if (error) log.warn({ error: errorMessage(error) }, 'plan subscription error');
-        else answerPlan(msg).catch((cause: unknown) => log.error({ error: errorMessage(cause) }, 'plan request not answered'));
+        if (error) this.#log.warn({ error: errorMessage(error) }, 'plan subscription error');
+        else this.#answerPlan(msg).catch((cause: unknown) => this.#log.error({ error: errorMessage(cause) }, 'plan request not answered'));
       },
     });
-    const publisher = new OutboxPublisher(connection.js, journal, log.child({ component: 'outbox' }), seal);
-    await Promise.all([publisher.run(options.signal), keepWatchingDesired(connection), publishStatusSafely(true)]);
+    const publisher = new OutboxPublisher(connection.js, host.journal, this.#log.child({ component: 'outbox' }), (bytes) => this.#seal(bytes));
+    await Promise.all([publisher.run(this.options.signal), this.#keepWatchingDesired(connection), this.#publishStatusSafely(true)]);
+  }
+
+  #seal(bytes: Uint8Array): Uint8Array {
+    return sealReport(bytes, this.hostKey);
+  }
+
+  /** Connects, retrying with backoff while the journal keeps the host reconciled; undefined once the signal aborted. */
+  async #connect(): Promise<HostConnection | undefined> {
+    const { hostId, signal } = this.options;
+    let delay = 500;
+    while (!signal.aborted) {
+      try {
+        // The host's NATS user may receive replies only under its own inbox prefix.
+        const access: NatsAccess = { ...this.options.natsAccess, inboxPrefix: hostInboxPrefix(hostId) };
+        const connection = await bindFleet({ servers: this.options.natsUrl, name: `hostwright-agent-${hostId}`, logger: this.#log, waitOnFirstConnect: true, access, hostId });
+        // Connected only after the stop began: nothing may start now (the listeners would never fire).
+        if (!signal.aborted) return connection;
+        await connection.close();
+        return undefined;
+      } catch (error) {
+        this.#log.warn({ error: errorMessage(error), retryInMs: delay }, 'NATS not reachable; reconciling from the local journal meanwhile');
+        await sleep(delay, signal);
+        delay = Math.min(delay * 2, 15_000);
+      }
+    }
+    return undefined;
+  }
+
+  async #register(connection: HostConnection): Promise<void> {
+    const { hostId } = this.options;
+    const registration: HostRegistration = { hostId, labels: { ...this.options.labels }, agentVersion: AGENT_VERSION, startedAt: this.#startedAt, heartbeatAt: new Date().toISOString(), journalId: this.daemon.host.journal.id };
+    await connection.js.publish(kvKeySubject(BUCKETS.hosts, hostId), this.#seal(encode(registration)));
+  }
+
+  /** `observed`: the status the cycle that just finished computed (it observed after acting); otherwise observed now. */
+  async #publishStatus(force: boolean, observed?: HostStatus): Promise<void> {
+    const connection = this.#connection;
+    if (!connection || connection.nc.isClosed()) return;
+    const { hostId } = this.options;
+    const { journal, reconciler } = this.daemon.host;
+    const status = observed ?? (await reconciler.observeStatus());
+    const outboxDepth = await journal.outboxDepth();
+    this.daemon.metrics.outboxDepth.set(outboxDepth);
+    const body = JSON.stringify({ status: { ...status, observedAt: '' }, outboxDepth });
+    if (!force && body === this.#lastReport) return;
+    const marked = this.options.trust.kind === 'unsigned-allowed' ? { ...status, acceptsUnsigned: true } : status;
+    const report: StatusReport = { hostId, reportedAt: new Date().toISOString(), agentVersion: AGENT_VERSION, outboxDepth, status: marked };
+    await connection.js.publish(kvKeySubject(BUCKETS.status, hostId), this.#seal(encode(report)));
+    this.#lastReport = body;
+  }
+
+  #publishStatusSafely(force: boolean, observed?: HostStatus): Promise<void> {
+    return this.#publishStatus(force, observed).catch((error: unknown) => this.#log.debug({ error: errorMessage(error) }, 'status not published'));
   }
 
   /**
@@ -197,7 +173,11 @@ export async function runFleetAgent(options: FleetAgentOptions): Promise<void> {
    * revision it holds as unchanged). Until the coordinator has made the feed, it looks again now
    * and then.
    */
-  async function keepWatchingDesired(connection: HostConnection): Promise<void> {
+  async #keepWatchingDesired(connection: HostConnection): Promise<void> {
+    const { hostId } = this.options;
+    const options = this.options;
+    const log = this.#log;
+    const { journal } = this.daemon.host;
     let waitingSaid = false;
     // The server's advisory says at once when the coordinator made this host's feed; subscribed
     // before the first look, so that a feed made right after a look that found none is not missed.
@@ -216,7 +196,7 @@ export async function runFleetAgent(options: FleetAgentOptions): Promise<void> {
     while (!options.signal.aborted) {
       feedMade = false;
       const restart = new AbortController();
-      rewatchDesired = (reason) => {
+      this.#rewatch = (reason) => {
         log.info({ reason }, 'reading desired state afresh');
         restart.abort();
       };
@@ -228,8 +208,8 @@ export async function runFleetAgent(options: FleetAgentOptions): Promise<void> {
           journal,
           logger: log.child({ component: 'desired' }),
           signal: AbortSignal.any([options.signal, restart.signal]),
-          onAccepted: (document) => loop.trigger('desired', { correlationID: document.correlationID }),
-          onRefused: () => void publishStatusSafely(false),
+          onAccepted: (document) => this.daemon.loop.trigger('desired', { correlationID: document.correlationID }),
+          onRefused: () => void this.#publishStatusSafely(false),
         });
         waitingSaid = false;
       } catch (error) {
@@ -258,7 +238,9 @@ export async function runFleetAgent(options: FleetAgentOptions): Promise<void> {
    * The reply goes out in parts within the server's max payload; one that needs more parts than
    * allowed is answered with an error saying so.
    */
-  async function answerPlan(msg: Msg): Promise<void> {
+  async #answerPlan(msg: Msg): Promise<void> {
+    const { hostId } = this.options;
+    const { journal, reconciler } = this.daemon.host;
     let reply: PlanReply;
     try {
       if (msg.data.byteLength > MAX_WIRE_BYTES) throw new Error(`request of ${msg.data.byteLength} bytes exceeds the ${MAX_WIRE_BYTES}-byte limit`);
@@ -271,7 +253,7 @@ export async function runFleetAgent(options: FleetAgentOptions): Promise<void> {
       await journal.appendEvents([failedEvent({ hostId, project: HOST_PROJECT, message: `rejected a plan request: ${errorMessage(error)}` })]).catch(() => undefined);
     }
     if (!msg.reply) return;
-    const maxPayload = fleet?.nc.info?.max_payload ?? 1024 * 1024;
+    const maxPayload = this.#connection?.nc.info?.max_payload ?? 1024 * 1024;
     let parts = splitReply(encode(reply), maxPayload);
     if (!parts) {
       const size = encode(reply).byteLength;

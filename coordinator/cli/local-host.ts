@@ -1,7 +1,5 @@
 import type { Logger } from 'pino';
-import { Reconciler } from '../../agent/reconciler.js';
-import { DockerRuntime } from '../../agent/runtime/docker-runtime.js';
-import { Journal } from '../../agent/store/journal.js';
+import { openAgentHost, type AgentHost } from '../../agent/agent-host.js';
 import { InvalidInputError } from '../../shared/errors.js';
 import type { FleetFile } from '../../shared/fleet-spec.js';
 import { hostIdSchema } from '../../shared/fleet-spec.js';
@@ -10,23 +8,20 @@ import { desiredContentHash, desiredForHost } from '../placement.js';
 import { cliLogger } from './cli-logger.js';
 import { defaultDataDir, parseLabels, parseParallel, type LocalOptions } from './options.js';
 
-export interface LocalHost {
-  readonly hostId: string;
-  readonly journal: Journal;
-  readonly reconciler: Reconciler;
-  readonly logger: Logger;
-  close(): Promise<void>;
+/** This machine as local mode drives it (agent/agent-host.ts). */
+export type LocalHost = AgentHost;
+
+/** Local mode's host id: --host-id, or "local". */
+export function localHostId(options: LocalOptions): string {
+  const hostId = options.hostId ?? 'local';
+  const parsedHost = hostIdSchema.safeParse(hostId);
+  if (!parsedHost.success) throw new InvalidInputError(`--host-id ${hostId}: ${parsedHost.error.issues[0]?.message ?? 'invalid'}`);
+  return hostId;
 }
 
 /** Opens the local data dir and Docker engine; the caller closes it. Logs nowhere unless given a logger or HOSTWRIGHT_LOG. */
 export async function openLocalHost(options: LocalOptions, logger: Logger = cliLogger()): Promise<LocalHost> {
-  const hostId = options.hostId ?? 'local';
-  const parsedHost = hostIdSchema.safeParse(hostId);
-  if (!parsedHost.success) throw new InvalidInputError(`--host-id ${hostId}: ${parsedHost.error.issues[0]?.message ?? 'invalid'}`);
-  const journal = await Journal.open(options.dataDir ?? defaultDataDir());
-  const runtime = new DockerRuntime();
-  const reconciler = new Reconciler({ runtime, journal, hostId, logger: logger.child({ component: 'reconciler', hostId }), parallelism: parseParallel(options.parallel) });
-  return { hostId, journal, reconciler, logger, close: () => journal.close() };
+  return openAgentHost(options.dataDir ?? defaultDataDir(), { hostId: localHostId(options), parallelism: parseParallel(options.parallel), logger });
 }
 
 /**

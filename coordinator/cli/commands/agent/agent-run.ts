@@ -4,9 +4,10 @@ import { runFleetAgent } from '../../../../agent/fleet/fleet-agent.js';
 import { dataDirParentWarning } from '../../../../agent/store/data-dir.js';
 import { InvalidInputError } from '../../../../shared/errors.js';
 import { hostIdSchema } from '../../../../shared/fleet-spec.js';
-import { runLocalAgent } from '../../../local-agent.js';
+import { AgentDaemon } from '../../../../agent/daemon.js';
+import { FleetFileSource } from '../../../fleet-file-source.js';
 import { resolveCoordinatorKey } from '../../../signing-key.js';
-import { openLocalHost } from '../../local-host.js';
+import { localHostId } from '../../local-host.js';
 import { defaultDataDir, modeOf, parseLabels, parseParallel } from '../../options.js';
 import { usePrivateUmask } from '../../private-umask.js';
 import { parseTimeout } from '../../parse.js';
@@ -53,11 +54,6 @@ export async function runAgent(options: AgentOptions): Promise<void> {
     return;
   }
   if (!options.file) throw new InvalidInputError('agent: local mode needs -f fleet.yaml');
-  const host = await openLocalHost({ ...options, dataDir }, logger);
-  try {
-    await runLocalAgent(host, { ...options, file: options.file, dataDir, resyncMs, logger, signal: abort.signal });
-  } finally {
-    await host.close();
-  }
-  logger.info('stopped');
+  const daemon = await AgentDaemon.open({ hostId: localHostId(options), dataDir, resyncMs, parallelism: parseParallel(options.parallel), logger, signal: abort.signal, ...(options.metricsAddr ? { metricsAddr: options.metricsAddr } : {}) });
+  if (daemon) await daemon.run(new FleetFileSource(options.file, { ...options, dataDir }));
 }

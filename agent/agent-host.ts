@@ -1,0 +1,46 @@
+import type { Logger } from 'pino';
+import { Reconciler } from './reconciler.js';
+import { DockerRuntime } from './runtime/docker-runtime.js';
+import type { RuntimeAdapter } from './runtime/runtime-adapter.js';
+import { Journal } from './store/journal.js';
+
+// One host as Hostwright drives it: its journal, its runtime and the reconciler between them.
+
+export interface AgentHostOptions {
+  readonly hostId: string;
+  /** Prepended to container names; lets several agents share one engine. */
+  readonly namePrefix?: string;
+  readonly parallelism?: number;
+  readonly logger: Logger;
+  /** The local Docker engine when omitted (benchmarks inject a simulated one). */
+  readonly runtime?: RuntimeAdapter;
+  readonly onCyclesInFlight?: (inFlight: number) => void;
+}
+
+export interface AgentHost {
+  readonly hostId: string;
+  readonly journal: Journal;
+  readonly runtime: RuntimeAdapter;
+  readonly reconciler: Reconciler;
+  close(): Promise<void>;
+}
+
+/** The host over a journal already open (a daemon opens it when the disk lets it); closing closes the journal. */
+export function agentHostOn(journal: Journal, options: AgentHostOptions): AgentHost {
+  const runtime = options.runtime ?? new DockerRuntime();
+  const reconciler = new Reconciler({
+    runtime,
+    journal,
+    hostId: options.hostId,
+    logger: options.logger.child({ component: 'reconciler', hostId: options.hostId }),
+    ...(options.namePrefix === undefined ? {} : { namePrefix: options.namePrefix }),
+    ...(options.parallelism === undefined ? {} : { parallelism: options.parallelism }),
+    ...(options.onCyclesInFlight === undefined ? {} : { onCyclesInFlight: options.onCyclesInFlight }),
+  });
+  return { hostId: options.hostId, journal, runtime, reconciler, close: () => journal.close() };
+}
+
+/** Opens the data dir's journal (failing at once if it cannot) and the host over it; the caller closes it. */
+export async function openAgentHost(dataDir: string, options: AgentHostOptions): Promise<AgentHost> {
+  return agentHostOn(await Journal.open(dataDir), options);
+}

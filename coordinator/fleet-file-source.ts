@@ -1,0 +1,66 @@
+import { watch } from 'node:fs';
+import { randomUUID } from 'node:crypto';
+import { basename, dirname } from 'node:path';
+import type { Logger } from 'pino';
+import type { CycleReport } from '../agent/cycle.js';
+import type { AgentDaemon, DesiredSource } from '../agent/daemon.js';
+import { errorMessage } from '../shared/errors.js';
+import { desiredFromFleet } from './cli/local-host.js';
+import type { LocalOptions } from './cli/options.js';
+import { loadFleetFile } from './fleet-file.js';
+
+/** How long the file must rest after a change before it is read (editors write in several steps). */
+const SETTLE_MS = 200;
+
+/**
+ * A fleet file as a daemon's desired-state source (local mode's agent): read before the first
+ * cycle and again whenever it changes; a broken edit is refused and the last good state runs on.
+ */
+export class FleetFileSource implements DesiredSource {
+  #logger: Logger | undefined;
+
+  constructor(
+    private readonly file: string,
+    private readonly options: LocalOptions,
+  ) {}
+
+  async start(daemon: AgentDaemon): Promise<void> {
+    this.#logger = daemon.options.logger;
+    await this.#load(daemon, 'start');
+  }
+
+  async run(daemon: AgentDaemon): Promise<void> {
+    const { signal } = daemon.options;
+    let timer: NodeJS.Timeout | undefined;
+    const watcher = watch(dirname(this.file), (_kind, name) => {
+      if (name !== null && name !== basename(this.file)) return;
+      clearTimeout(timer);
+      timer = setTimeout(() => void this.#load(daemon, 'fleet-file'), SETTLE_MS);
+    });
+    await new Promise<void>((resolve) => (signal.aborted ? resolve() : signal.addEventListener('abort', () => resolve(), { once: true })));
+    watcher.close();
+    clearTimeout(timer);
+  }
+
+  /** A cycle that changed or blocked something is worth a log line; a quiet resync is not. */
+  onCycle(report: CycleReport | Error): void {
+    if (report instanceof Error || (report.results.length === 0 && report.blocks.length === 0)) return;
+    this.#logger?.info({ correlationID: report.correlationID, actions: report.results.length, failed: report.failed, blocked: report.blocks.length }, 'reconciled');
+  }
+
+  async #load(daemon: AgentDaemon, reason: string): Promise<void> {
+    const log = daemon.options.logger;
+    try {
+      const fleet = await loadFleetFile(this.file);
+      const correlationID = randomUUID();
+      const { document, changed } = await desiredFromFleet(daemon.host, fleet, { ...this.options, correlationID });
+      if (!changed) return;
+      await daemon.host.journal.putDesired(document);
+      log.info({ project: document.project, revision: document.revision, correlationID }, 'desired state changed');
+      daemon.loop.trigger(reason, { correlationID });
+    } catch (error) {
+      // A bad edit of the fleet file keeps the last good desired state running.
+      log.error({ file: this.file, error: errorMessage(error) }, 'fleet file rejected; keeping the last good desired state');
+    }
+  }
+}

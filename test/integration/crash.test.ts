@@ -19,7 +19,10 @@ const ITERATIONS = Number(process.env.HW_CRASH_ITERATIONS ?? 10);
 /** Runs the child; with killAtStep, SIGKILLs it when that progress step is printed (plus a little jitter). */
 function runChild(args: string[], killAtStep: number | undefined, jitterMs: number): Promise<{ killed: boolean; steps: number; output: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CHILD, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    // With a kill planned, stdin stays open so the child waits after its cycle for the kill to land;
+    // it is closed at once without one, or if the child reports done before the kill was sent.
+    const child = spawn(process.execPath, [CHILD, ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
+    if (killAtStep === undefined) child.stdin.end();
     let output = '';
     let steps = 0;
     let killed = false;
@@ -31,6 +34,7 @@ function runChild(args: string[], killAtStep: number | undefined, jitterMs: numb
         killed = true;
         setTimeout(() => child.kill('SIGKILL'), jitterMs);
       }
+      if (!killed && /^done /m.test(output)) child.stdin.end();
     });
     child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
     child.on('error', reject);

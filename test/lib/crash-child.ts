@@ -28,5 +28,11 @@ const report = await reconciler.runCycle(
     },
   },
 );
-await journal.close();
 process.stdout.write(`done failed=${report.failed}\n`);
+// Hold until the parent closes stdin, so a kill chosen for the last step still lands on a live
+// process (after the cycle, before the journal is closed): with stdin ignored this ends at once.
+await new Promise<void>((resolve) => {
+  process.stdin.on('end', resolve);
+  process.stdin.resume();
+});
+await journal.close();

@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { parseDocument } from 'yaml';
 import { loadFleetFile, parseFleetFile } from '../../coordinator/fleet-file.js';
 import { desiredForHost } from '../../coordinator/placement.js';
 import { InvalidInputError } from '../../shared/errors.js';
@@ -81,11 +82,18 @@ describe('fleet file limits: each refused with its path and line, and a file at 
     assert.equal(parseErrorMessage(webWith(`command: [sh, ${'x'.repeat(MAX_ARG_LENGTH + 1)}]`)), `fleet.yaml:4:19 services.web.command[1]: at most ${MAX_ARG_LENGTH} characters, got ${MAX_ARG_LENGTH + 1}`);
   });
 
-  it('a 400,000-element command is refused at once, and the error stays short', () => {
+  it('a 400,000-element command is refused with one short error, in about the time reading its YAML takes', () => {
+    const text = webWith(`command: ${flowList(400_000, () => 'a')}`);
+    // The yardstick is the YAML library reading the same text in the same run: checking the list
+    // must add little to that (no issue per element, no second walk), whatever the machine's speed.
+    const readStarted = performance.now();
+    parseDocument(text);
+    const readMs = performance.now() - readStarted;
     const started = performance.now();
-    const message = parseErrorMessage(webWith(`command: ${flowList(400_000, () => 'a')}`));
+    const message = parseErrorMessage(text);
+    const refusedMs = performance.now() - started;
     assert.equal(message, `fleet.yaml:4:14 services.web.command: at most ${MAX_COMMAND_ARGS} elements, got 400000`);
-    assert.ok(performance.now() - started < 5000, `refused in ${Math.round(performance.now() - started)} ms`);
+    assert.ok(refusedMs < 3 * readMs, `refused in ${Math.round(refusedMs)} ms; reading the YAML alone took ${Math.round(readMs)} ms`);
   });
 
   it(`healthcheck.test: at most ${MAX_COMMAND_ARGS} elements of at most ${MAX_ARG_LENGTH} characters`, () => {

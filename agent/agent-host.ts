@@ -1,4 +1,5 @@
 import type { Logger } from 'pino';
+import type { HostPolicy } from './core/host-policy.js';
 import { Reconciler } from './reconciler.js';
 import { DockerRuntime } from './runtime/docker-runtime.js';
 import type { RuntimeAdapter } from './runtime/runtime-adapter.js';
@@ -15,6 +16,8 @@ export interface AgentHostOptions {
   /** The local Docker engine when omitted (benchmarks inject a simulated one). */
   readonly runtime?: RuntimeAdapter;
   readonly onCyclesInFlight?: (inFlight: number) => void;
+  /** What desired state may ask of this host beyond an ordinary container; strict when omitted. */
+  readonly policy?: HostPolicy;
 }
 
 export interface AgentHost {
@@ -36,6 +39,7 @@ export function agentHostOn(journal: Journal, options: AgentHostOptions): AgentH
     ...(options.namePrefix === undefined ? {} : { namePrefix: options.namePrefix }),
     ...(options.parallelism === undefined ? {} : { parallelism: options.parallelism }),
     ...(options.onCyclesInFlight === undefined ? {} : { onCyclesInFlight: options.onCyclesInFlight }),
+    ...(options.policy === undefined ? {} : { policy: options.policy }),
   });
   return { hostId: options.hostId, journal, runtime, reconciler, close: () => journal.close() };
 }

@@ -82,7 +82,7 @@ export const actionHandlers: { readonly [K in ActionKind]: Handler<K> } = {
       if (!details) throw new Error(`${action.name} disappeared while starting`);
       if (details.state === 'exited' || details.state === 'dead') throw new Error(`${action.name} ${details.state} before it was healthy; the old instance keeps running`);
       if (details.health === 'unhealthy') throw new Error(`${action.name} is unhealthy; the old instance keeps running`);
-      const hasCheck = details.view.healthcheck.length > 0;
+      const hasCheck = details.view.healthcheck.length > 0 && details.view.healthcheck[0] !== 'NONE';
       if (details.state === 'running' && (details.health === 'healthy' || !hasCheck)) return { outcome: 'done', message: `${action.name} is ${hasCheck ? 'healthy' : 'running'}`, containerId: chainContainerId };
       if (Date.now() > deadline || signal.aborted) throw new Error(`${action.name} was not healthy within ${action.timeoutSeconds}s; the old instance keeps running`);
       await sleep(250, signal);

@@ -10,6 +10,7 @@ import { applyPlan, type PlanTarget } from './apply-plan.js';
 import { plannedEvents } from './core/action-events.js';
 import { diffHost, type HostDiff } from './core/diff.js';
 import { evaluateGates, runnableActions } from './core/gates.js';
+import { STRICT_HOST_POLICY, type HostPolicy } from './core/host-policy.js';
 import { OwnEchoes } from './core/own-echoes.js';
 import { planHost, type ActionPlan, type PlanMode } from './core/planner.js';
 import type { RuntimeSnapshot } from './core/snapshot.js';
@@ -33,6 +34,8 @@ export interface ReconcilerOptions {
   readonly now?: () => Date;
   /** Told how many mutating cycles run at the moment one starts or ends (the agent loop keeps it at one). */
   readonly onCyclesInFlight?: (inFlight: number) => void;
+  /** What desired state may ask of this host beyond an ordinary container (agent/core/host-policy.ts); strict when omitted. */
+  readonly policy?: HostPolicy;
 }
 
 /** A cycle's plan: the diff it came from, the gates' verdicts and the actions they let run. */
@@ -55,7 +58,7 @@ export class Reconciler {
   #cyclesInFlight = 0;
 
   constructor(options: ReconcilerOptions) {
-    this.#options = { namePrefix: '', parallelism: 4, now: () => new Date(), ...options };
+    this.#options = { namePrefix: '', parallelism: 4, now: () => new Date(), policy: STRICT_HOST_POLICY, ...options };
     this.observer = new Observer(options.runtime, options.journal, options.hostId, this.#options.now);
     this.echoes = new OwnEchoes(() => this.#options.now().getTime());
   }
@@ -145,7 +148,7 @@ export class Reconciler {
   #planFrom(desired: readonly HostDesired[], snapshot: RuntimeSnapshot, modes: ReadonlyMap<string, PlanMode>): Planned {
     const diff = diffHost({ desired, snapshot, journal: this.#options.journal, namePrefix: this.#options.namePrefix });
     const plan = planHost({ diff, desired, snapshot, modes });
-    const blocks = evaluateGates({ plan, diff, desired, snapshot });
+    const blocks = evaluateGates({ plan, diff, desired, snapshot, policy: this.#options.policy });
     return { diff, plan, blocks, runnable: runnableActions(plan, blocks) };
   }
 

@@ -18,6 +18,7 @@ import {
 } from './limits.js';
 import { boundedArray, boundedRecord, boundedString } from './bounded.js';
 import { envValueSchema } from './secret-env.js';
+import { CONTAINER_OPTION_NAMES, containerOptionsShape, type ContainerOptions } from './container-options.js';
 
 /** Project and service names become container names: keep them DNS- and Docker-safe. */
 const NAME_PATTERN = /^[a-z0-9][a-z0-9_-]{0,62}$/;
@@ -64,13 +65,28 @@ export const volumeSchema = boundedString(MAX_VOLUME_LENGTH)
 const labelsSchema = boundedRecord(boundedString(MAX_KEY_LENGTH).min(1), boundedString(MAX_LABEL_VALUE_LENGTH), MAX_LABELS, 'labels')
   .refine((labels) => Object.keys(labels).every((key) => !key.startsWith(LABEL_PREFIX)), `label keys starting with "${LABEL_PREFIX}" are reserved for Hostwright`);
 
-export const healthcheckSchema = z.strictObject({
-  test: boundedArray(boundedString(MAX_ARG_LENGTH), MAX_COMMAND_ARGS).min(2, 'expected ["CMD", "prog", ...] or ["CMD-SHELL", "command"]').refine((test) => test[0] === 'CMD' || test[0] === 'CMD-SHELL', 'the first element must be "CMD" or "CMD-SHELL"'),
-  interval: durationSchema.optional(),
-  timeout: durationSchema.optional(),
-  retries: z.number().int().min(0).max(100).optional(),
-  start_period: durationSchema.optional(),
-});
+/** Compose's healthcheck; `disable: true` turns off one the image defines (Docker's test ["NONE"]). */
+export const healthcheckSchema = z
+  .strictObject({
+    test: boundedArray(boundedString(MAX_ARG_LENGTH), MAX_COMMAND_ARGS).min(2, 'expected ["CMD", "prog", ...] or ["CMD-SHELL", "command"]').refine((test) => test[0] === 'CMD' || test[0] === 'CMD-SHELL', 'the first element must be "CMD" or "CMD-SHELL"').optional(),
+    interval: durationSchema.optional(),
+    timeout: durationSchema.optional(),
+    retries: z.number().int().min(0).max(100).optional(),
+    start_period: durationSchema.optional(),
+    /** How often to check during start_period (Docker 25 and later). */
+    start_interval: durationSchema.optional(),
+    disable: z.boolean().optional(),
+  })
+  .superRefine((check, ctx) => {
+    if (check.disable && check.test) ctx.addIssue({ code: 'custom', path: ['disable'], message: 'disable: true takes no test' });
+    if (!check.disable && !check.test) ctx.addIssue({ code: 'custom', path: ['test'], message: 'expected a test, or disable: true' });
+  });
+export type Healthcheck = z.infer<typeof healthcheckSchema>;
+
+/** The service has a health check of its own that runs (not turned off). */
+export function hasHealthcheck(check: Healthcheck | undefined): boolean {
+  return check !== undefined && check.disable !== true && check.test !== undefined;
+}
 
 export const driftActionSchema = z.enum(['repair', 'report']);
 export type DriftAction = z.infer<typeof driftActionSchema>;
@@ -103,13 +119,21 @@ const serviceFieldsSchema = z.strictObject({
     replicas: z.number().int().min(0).max(MAX_REPLICAS).default(1),
     pull_policy: z.enum(['missing', 'never']).default('missing'),
     stop_timeout: durationSchema.default('10s'),
+    ...containerOptionsShape,
     /** start-first: a replacement starts and turns healthy before the old instance stops (needs no fixed host port). */
     update_order: z.enum(['stop-first', 'start-first']).default('stop-first'),
     drift: driftPolicySchema.optional(),
     placement: placementSchema.optional(),
 });
 
-export const serviceSpecSchema = serviceFieldsSchema.superRefine((service, ctx) => {
+/** compose's `stop_grace_period` is another name of `stop_timeout`: one or the other, not both. */
+function stopGracePeriodAsStopTimeout(raw: unknown): unknown {
+  if (raw === null || typeof raw !== 'object' || Array.isArray(raw) || !('stop_grace_period' in raw)) return raw;
+  const { stop_grace_period: grace, ...rest } = raw as Record<string, unknown>;
+  return rest.stop_timeout !== undefined ? raw : { ...rest, stop_timeout: grace };
+}
+
+export const serviceSpecSchema = z.preprocess(stopGracePeriodAsStopTimeout, serviceFieldsSchema.extend({ stop_grace_period: z.never({ error: 'stop_grace_period and stop_timeout name the same setting: keep one' }).optional() })).superRefine((service, ctx) => {
   // Only well-formed ports reach the mapping parser; malformed ones were already reported.
   if (service.replicas > 1 && service.ports.some((port) => PORT_PATTERN.test(port) && parsePortMapping(port).hostPort !== undefined)) {
     ctx.addIssue({ code: 'custom', path: ['ports'], message: 'a fixed host port needs replicas: 1 (two instances cannot bind one port)' });
@@ -136,7 +160,8 @@ export const runtimeConfigSchema = serviceFieldsSchema.pick({
   restart: true,
   healthcheck: true,
   stop_timeout: true,
-});
+  ...Object.fromEntries(CONTAINER_OPTION_NAMES.map((name) => [name, true])),
+} as { [K in 'image' | 'command' | 'env' | 'ports' | 'volumes' | 'labels' | 'restart' | 'healthcheck' | 'stop_timeout' | keyof ContainerOptions]: true });
 export type RuntimeConfig = z.infer<typeof runtimeConfigSchema>;
 
 export function runtimeConfigOf(service: ServiceSpec): RuntimeConfig {
@@ -150,5 +175,7 @@ export function runtimeConfigOf(service: ServiceSpec): RuntimeConfig {
     restart: service.restart,
     healthcheck: service.healthcheck,
     stop_timeout: service.stop_timeout,
+    // Only the options the service sets: an absent one leaves the spec hash as it was.
+    ...Object.fromEntries(CONTAINER_OPTION_NAMES.flatMap((name) => (service[name] === undefined ? [] : [[name, service[name]]]))),
   };
 }

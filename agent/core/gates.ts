@@ -6,6 +6,7 @@ import type { HostDiff } from './diff.js';
 import { normalizeImageRef } from './images.js';
 import type { ActionPlan } from './planner.js';
 import type { RuntimeSnapshot } from './snapshot.js';
+import { STRICT_HOST_POLICY, policyRefusals, type HostPolicy } from './host-policy.js';
 
 export type { GateBlock };
 
@@ -14,6 +15,8 @@ export interface GateInput {
   readonly diff: HostDiff;
   readonly desired: readonly HostDesired[];
   readonly snapshot: RuntimeSnapshot;
+  /** What this host lets a service ask for (its agent's own configuration); strict when omitted. */
+  readonly policy?: HostPolicy;
 }
 
 /** Pure: every gate that blocks a project, in project then gate order. */
@@ -42,9 +45,16 @@ export function evaluateGates(input: GateInput): GateBlock[] {
     if (c.ownership.owned && c.state === 'running') runningByProject.set(c.identity.project, (runningByProject.get(c.identity.project) ?? 0) + 1);
   }
 
+  const policy = input.policy ?? STRICT_HOST_POLICY;
   for (const desired of input.desired) {
     const project = desired.project;
     const actions = actionsByProject.get(project) ?? [];
+
+    // Privileged containers, devices, extra capabilities and host paths only where this host allows them.
+    for (const [name, service] of Object.entries(desired.services)) {
+      if (service.replicas === 0) continue;
+      for (const message of policyRefusals(name, service, policy)) blocks.push({ project, gate: 'host-policy', message });
+    }
 
     // Never touch a container without ownership proof, whatever its name or labels say.
     for (const action of actions) {

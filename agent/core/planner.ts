@@ -2,7 +2,7 @@ import type { HostDesired } from '../../shared/host-desired.js';
 import { parseDurationMs } from '../../shared/duration.js';
 import { contentHash } from '../../shared/canonical.js';
 import { compareStrings } from '../../shared/compare.js';
-import { parsePortMapping, type RuntimeConfig } from '../../shared/fleet-spec.js';
+import { hasHealthcheck, parsePortMapping, type RuntimeConfig } from '../../shared/fleet-spec.js';
 import type { Action, ActionDraft, Phase } from '../../shared/actions.js';
 import type { HostDiff } from './diff.js';
 import { resolveDriftPolicy, type DriftKind } from './drift-policy.js';
@@ -200,7 +200,7 @@ function replaceChain(container: ObservedContainer, key: InstanceKey, name: stri
 /** Long enough for the health check to pass: start period plus (retries + 1) intervals, at least 10 s. */
 function healthTimeoutSeconds(config: RuntimeConfig): number {
   const check = config.healthcheck;
-  if (!check) return 10;
+  if (!check || !hasHealthcheck(check)) return 10;
   const intervalMs = parseDurationMs(check.interval ?? '30s');
   const timeoutMs = parseDurationMs(check.timeout ?? '30s');
   const total = parseDurationMs(check.start_period ?? '0s') + ((check.retries ?? 3) + 1) * (intervalMs + timeoutMs);

@@ -1,6 +1,8 @@
 import type Docker from 'dockerode';
 import { compareStrings } from '../../shared/compare.js';
 import { parseDurationMs } from '../../shared/duration.js';
+import { parseByteSize } from '../../shared/byte-size.js';
+import { capabilityName } from '../../shared/container-options.js';
 import { parsePortMapping } from '../../shared/fleet-spec.js';
 import type { ContainerConfigView, ContainerState, Health } from '../core/snapshot.js';
 import type { ContainerCreateRequest } from './runtime-adapter.js';
@@ -37,15 +39,64 @@ export function toDockerCreateOptions(request: ContainerCreateRequest): Docker.C
   if (config.command) options.Cmd = [...config.command];
   if (config.healthcheck) {
     const check = config.healthcheck;
-    options.Healthcheck = {
-      Test: [...check.test],
-      ...(check.interval ? { Interval: parseDurationMs(check.interval) * NS_PER_MS } : {}),
-      ...(check.timeout ? { Timeout: parseDurationMs(check.timeout) * NS_PER_MS } : {}),
-      ...(check.retries !== undefined ? { Retries: check.retries } : {}),
-      ...(check.start_period ? { StartPeriod: parseDurationMs(check.start_period) * NS_PER_MS } : {}),
-    };
+    options.Healthcheck = check.disable
+      ? { Test: ['NONE'] }
+      : {
+          Test: [...(check.test ?? [])],
+          ...(check.interval ? { Interval: parseDurationMs(check.interval) * NS_PER_MS } : {}),
+          ...(check.timeout ? { Timeout: parseDurationMs(check.timeout) * NS_PER_MS } : {}),
+          ...(check.retries !== undefined ? { Retries: check.retries } : {}),
+          ...(check.start_period ? { StartPeriod: parseDurationMs(check.start_period) * NS_PER_MS } : {}),
+          ...(check.start_interval ? { StartInterval: parseDurationMs(check.start_interval) * NS_PER_MS } : {}),
+        };
   }
+  applyContainerOptions(options, config);
   return options;
+}
+
+/** The container options of a service (shared/container-options.ts) in Docker's create shape. */
+function applyContainerOptions(options: Docker.ContainerCreateOptions, config: ContainerCreateRequest['config']): void {
+  const host = options.HostConfig as NonNullable<Docker.ContainerCreateOptions['HostConfig']> & Record<string, unknown>;
+  if (config.entrypoint) options.Entrypoint = [...config.entrypoint];
+  if (config.working_dir !== undefined) options.WorkingDir = config.working_dir;
+  if (config.user !== undefined) options.User = config.user;
+  if (config.hostname !== undefined) options.Hostname = config.hostname;
+  if (config.domainname !== undefined) options.Domainname = config.domainname;
+  if (config.stop_signal !== undefined) options.StopSignal = config.stop_signal;
+  for (const port of config.expose ?? []) {
+    const text = String(port);
+    (options.ExposedPorts as Record<string, object>)[text.includes('/') ? text : `${text}/tcp`] = {};
+  }
+  if (config.group_add) host.GroupAdd = config.group_add.map(String);
+  if (config.cpus !== undefined) host.NanoCpus = Math.round(config.cpus * 1e9);
+  if (config.cpu_shares !== undefined) host.CpuShares = config.cpu_shares;
+  if (config.mem_limit !== undefined) host.Memory = parseByteSize(config.mem_limit);
+  if (config.mem_reservation !== undefined) host.MemoryReservation = parseByteSize(config.mem_reservation);
+  if (config.memswap_limit !== undefined) host.MemorySwap = config.memswap_limit === -1 ? -1 : parseByteSize(config.memswap_limit);
+  if (config.pids_limit !== undefined) host.PidsLimit = config.pids_limit;
+  if (config.ulimits) host.Ulimits = Object.entries(config.ulimits).map(([Name, limit]) => (typeof limit === 'number' ? { Name, Soft: limit, Hard: limit } : { Name, Soft: limit.soft, Hard: limit.hard }));
+  if (config.cap_add) host.CapAdd = config.cap_add.map(capabilityName);
+  if (config.cap_drop) host.CapDrop = config.cap_drop.map(capabilityName);
+  if (config.security_opt) host.SecurityOpt = [...config.security_opt];
+  if (config.read_only !== undefined) host.ReadonlyRootfs = config.read_only;
+  if (config.tmpfs) host.Tmpfs = Object.fromEntries(config.tmpfs.map((entry) => [entry.split(':')[0] as string, entry.includes(':') ? entry.slice(entry.indexOf(':') + 1) : '']));
+  if (config.init !== undefined) host.Init = config.init;
+  if (config.shm_size !== undefined) host.ShmSize = parseByteSize(config.shm_size);
+  if (config.sysctls) host.Sysctls = Object.fromEntries(Object.entries(config.sysctls).map(([name, value]) => [name, String(value)]));
+  if (config.extra_hosts) host.ExtraHosts = config.extra_hosts.map((entry) => entry.replace('=', ':'));
+  if (config.dns) host.Dns = [...config.dns];
+  if (config.dns_search) host.DnsSearch = [...config.dns_search];
+  if (config.logging) host.LogConfig = { Type: config.logging.driver ?? 'json-file', Config: { ...(config.logging.options ?? {}) } };
+  if (config.privileged !== undefined) host.Privileged = config.privileged;
+  if (config.devices) host.Devices = config.devices.map(deviceOf);
+}
+
+/** "/dev/host[:/dev/container[:rwm]]" as Docker's device mapping. */
+function deviceOf(text: string): { PathOnHost: string; PathInContainer: string; CgroupPermissions: string } {
+  const [onHost = '', second, third] = text.split(':');
+  const inContainer = second !== undefined && second.startsWith('/') ? second : onHost;
+  const permissions = third ?? (second !== undefined && !second.startsWith('/') ? second : 'rwm');
+  return { PathOnHost: onHost, PathInContainer: inContainer, CgroupPermissions: permissions };
 }
 
 /** The comparable part of an inspect: sorted, so two reads of an unchanged container are equal. */
@@ -64,6 +115,52 @@ export function configViewOf(inspect: Docker.ContainerInspectInfo): ContainerCon
     mounts: [...(inspect.HostConfig.Binds ?? [])].sort(),
     restart: `${restart?.Name ?? ''}:${restart?.MaximumRetryCount ?? 0}`,
     healthcheck: health?.Test ? [...health.Test, `interval=${health.Interval ?? 0}`, `timeout=${health.Timeout ?? 0}`, `retries=${health.Retries ?? 0}`] : [],
+    ...containerOptionsViewOf(inspect),
+  };
+}
+
+/**
+ * The container options as the engine reports them, by compose name, in a form that compares:
+ * a hand edit of one (docker update, a recreate by hand) shows as that field modified.
+ */
+function containerOptionsViewOf(inspect: Docker.ContainerInspectInfo): Required<Omit<ContainerConfigView, 'name' | 'image' | 'command' | 'env' | 'labels' | 'ports' | 'mounts' | 'restart' | 'healthcheck'>> {
+  const host = inspect.HostConfig as Docker.HostConfig & Record<string, unknown>;
+  const config = inspect.Config as Docker.ContainerInspectInfo['Config'] & Record<string, unknown>;
+  const list = (value: unknown): string[] => (Array.isArray(value) ? value.map(String) : []);
+  const record = (value: unknown): Record<string, string> => (value && typeof value === 'object' ? sortedRecord(Object.fromEntries(Object.entries(value as Record<string, unknown>).map(([k, v]) => [k, String(v)]))) : {});
+  const ulimits = Array.isArray(host.Ulimits) ? (host.Ulimits as { Name?: string; Soft?: number; Hard?: number }[]).map((u) => `${u.Name}=${u.Soft}:${u.Hard}`).sort() : [];
+  const devices = Array.isArray(host.Devices) ? (host.Devices as { PathOnHost?: string; PathInContainer?: string; CgroupPermissions?: string }[]).map((d) => `${d.PathOnHost}:${d.PathInContainer}:${d.CgroupPermissions}`).sort() : [];
+  const log = host.LogConfig as { Type?: string; Config?: Record<string, string> } | undefined;
+  return {
+    entrypoint: list(config.Entrypoint),
+    working_dir: String(config.WorkingDir ?? ''),
+    user: String(config.User ?? ''),
+    group_add: list(host.GroupAdd).sort(),
+    hostname: String(config.Hostname ?? ''),
+    domainname: String(config.Domainname ?? ''),
+    cpus: Number(host.NanoCpus ?? 0) / 1e9,
+    cpu_shares: Number(host.CpuShares ?? 0),
+    mem_limit: Number(host.Memory ?? 0),
+    mem_reservation: Number(host.MemoryReservation ?? 0),
+    memswap_limit: Number(host.MemorySwap ?? 0),
+    pids_limit: Number(host.PidsLimit ?? 0),
+    shm_size: Number(host.ShmSize ?? 0),
+    ulimits,
+    cap_add: list(host.CapAdd).sort(),
+    cap_drop: list(host.CapDrop).sort(),
+    security_opt: list(host.SecurityOpt).sort(),
+    read_only: Boolean(host.ReadonlyRootfs),
+    tmpfs: Object.entries(record(host.Tmpfs)).map(([path, options]) => `${path}:${options}`),
+    init: Boolean(host.Init),
+    sysctls: record(host.Sysctls),
+    extra_hosts: list(host.ExtraHosts).sort(),
+    dns: list(host.Dns),
+    dns_search: list(host.DnsSearch),
+    logging: `${log?.Type ?? ''} ${JSON.stringify(record(log?.Config))}`,
+    stop_signal: String(config.StopSignal ?? ''),
+    expose: Object.keys(config.ExposedPorts ?? {}).sort(),
+    privileged: Boolean(host.Privileged),
+    devices,
   };
 }
 

@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import { openAgentHost, type AgentHost } from '../../agent/agent-host.js';
+import { LOCAL_HOST_POLICY } from '../../agent/core/host-policy.js';
 import { InvalidInputError } from '../../shared/errors.js';
 import type { FleetFile } from '../../shared/fleet-spec.js';
 import { hostIdSchema } from '../../shared/fleet-spec.js';
@@ -21,7 +22,8 @@ export function localHostId(options: LocalOptions): string {
 
 /** Opens the local data dir and Docker engine; the caller closes it. Logs nowhere unless given a logger or HOSTWRIGHT_LOG. */
 export async function openLocalHost(options: LocalOptions, logger: Logger = cliLogger()): Promise<LocalHost> {
-  return openAgentHost(options.dataDir ?? defaultDataDir(), { hostId: localHostId(options), parallelism: parseParallel(options.parallel), logger });
+  // Local mode: whoever runs the command owns the host already, so its policy allows everything.
+  return openAgentHost(options.dataDir ?? defaultDataDir(), { hostId: localHostId(options), parallelism: parseParallel(options.parallel), logger, policy: LOCAL_HOST_POLICY });
 }
 
 /**

@@ -1,4 +1,5 @@
 import { compareStrings } from '../../shared/compare.js';
+import { hasHealthcheck } from '../../shared/fleet-spec.js';
 import type { HostDesired } from '../../shared/host-desired.js';
 import type { StatusReport } from '../../shared/wire.js';
 import { TERMINAL_HOST_STATES, type RolloutHost, type RolloutOptions, type RolloutState } from './rollout-state.js';
@@ -177,7 +178,7 @@ function healthyOn(document: HostDesired, revision: number, observation: HostObs
     project.desiredRevision === revision &&
     project.appliedRevision === revision &&
     project.converged &&
-    project.instances.every((instance) => instance.state === 'running' && (instance.health === 'healthy' || (instance.health === 'none' && !document.services[instance.service]?.healthcheck)))
+    project.instances.every((instance) => instance.state === 'running' && (instance.health === 'healthy' || (instance.health === 'none' && !hasHealthcheck(document.services[instance.service]?.healthcheck))))
   );
 }
 

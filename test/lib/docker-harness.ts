@@ -7,6 +7,7 @@ import { LABELS } from '../../shared/labels.js';
 import { Reconciler, type ReconcilerOptions } from '../../agent/reconciler.js';
 import { DockerRuntime } from '../../agent/runtime/docker-runtime.js';
 import { Journal } from '../../agent/store/journal.js';
+import { LOCAL_HOST_POLICY } from '../../agent/core/host-policy.js';
 import { uniqueName } from './builders.js';
 
 export const docker = new Docker();
@@ -14,7 +15,8 @@ export const docker = new Docker();
 /**
  * A real journal in a fresh temp dir and a reconciler over the real Docker engine, as a host
  * whose id starts with `name` and is unique per run (the engine is shared with other agents), or
- * the host id given in options (the same host opened again).
+ * the host id given in options (the same host opened again). Its host policy is local mode's
+ * (everything allowed) unless options give one.
  */
 export async function openHarness(name: string, options: Partial<ReconcilerOptions> = {}) {
   const hostId = options.hostId ?? uniqueName(name);
@@ -22,7 +24,7 @@ export async function openHarness(name: string, options: Partial<ReconcilerOptio
   const journal = await Journal.open(dataDir);
   const runtime = new DockerRuntime({ docker });
   const logger = pino({ level: process.env.HW_TEST_LOG ?? 'silent' });
-  const reconciler = new Reconciler({ runtime, journal, logger, ...options, hostId });
+  const reconciler = new Reconciler({ runtime, journal, logger, policy: LOCAL_HOST_POLICY, ...options, hostId });
   return {
     hostId,
     dataDir,
@@ -30,7 +32,7 @@ export async function openHarness(name: string, options: Partial<ReconcilerOptio
     runtime,
     reconciler,
     async reopen(): Promise<Reconciler> {
-      return new Reconciler({ runtime, journal, logger, ...options, hostId });
+      return new Reconciler({ runtime, journal, logger, policy: LOCAL_HOST_POLICY, ...options, hostId });
     },
     async close(): Promise<void> {
       await journal.close().catch(() => undefined);

@@ -5,6 +5,7 @@ import { dataDirParentWarning } from '../../../../agent/store/data-dir.js';
 import { InvalidInputError } from '../../../../shared/errors.js';
 import { hostIdSchema } from '../../../../shared/fleet-spec.js';
 import { AgentDaemon } from '../../../../agent/daemon.js';
+import { LOCAL_HOST_POLICY } from '../../../../agent/core/host-policy.js';
 import { FleetFileSource } from '../../../fleet-file-source.js';
 import { resolveCoordinatorKey } from '../../../signing-key.js';
 import { localHostId } from '../../local-host.js';
@@ -50,10 +51,12 @@ export async function runAgent(options: AgentOptions): Promise<void> {
       metricsAddr: options.metricsAddr,
       logger: logger.child({ hostId: hostId.data }),
       signal: abort.signal,
+      policy: { allowPrivileged: options.allowPrivileged === true, allowDevices: options.allowDevices === true, allowCaps: options.allowCap, allowHostPaths: options.allowHostPath, allowHostNetwork: options.allowHostNetwork === true },
     });
     return;
   }
   if (!options.file) throw new InvalidInputError('agent: local mode needs -f fleet.yaml');
-  const daemon = await AgentDaemon.open({ hostId: localHostId(options), dataDir, resyncMs, parallelism: parseParallel(options.parallel), logger, signal: abort.signal, ...(options.metricsAddr ? { metricsAddr: options.metricsAddr } : {}) });
+  // Local mode: whoever runs it owns the host already, so its policy allows everything.
+  const daemon = await AgentDaemon.open({ hostId: localHostId(options), dataDir, resyncMs, parallelism: parseParallel(options.parallel), logger, signal: abort.signal, policy: LOCAL_HOST_POLICY, ...(options.metricsAddr ? { metricsAddr: options.metricsAddr } : {}) });
   if (daemon) await daemon.run(new FleetFileSource(options.file, { ...options, dataDir }));
 }

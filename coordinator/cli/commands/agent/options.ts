@@ -11,4 +11,9 @@ export interface AgentOptions extends LocalOptions {
   readonly metricsAddr?: string;
   readonly coordinatorKey?: string;
   readonly allowUnsigned?: boolean;
+  readonly allowPrivileged?: boolean;
+  readonly allowDevices?: boolean;
+  readonly allowCap: string[];
+  readonly allowHostPath: string[];
+  readonly allowHostNetwork?: boolean;
 }

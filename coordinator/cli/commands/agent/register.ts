@@ -2,6 +2,10 @@ import type { Command } from 'commander';
 import { withLocalOptions } from '../../options.js';
 import type { AgentOptions } from './options.js';
 
+function collect(value: string, previous: string[]): string[] {
+  return [...previous, value];
+}
+
 // Registration only: the agent (NATS clients, dockerode, LevelDB, metrics) is imported when it runs.
 export function registerAgent(program: Command): void {
   withLocalOptions(program.command('agent'), 'agent')
@@ -14,6 +18,11 @@ export function registerAgent(program: Command): void {
     .option('--metrics-addr <host:port>', 'serve Prometheus /metrics and /healthz here, e.g. 127.0.0.1:9464')
     .option('--coordinator-key <key|file>', 'fleet mode: the coordinator\'s public signing key (O…), or a file holding it; desired state not signed by it is refused (default: $HOSTWRIGHT_COORDINATOR_KEY)')
     .option('--allow-unsigned', 'fleet mode, INSECURE: accept desired state without a pinned coordinator key (anyone who can write to NATS controls this host)')
+    .option('--allow-privileged', 'fleet mode: let desired state run privileged containers on this host (refused by default)')
+    .option('--allow-devices', 'fleet mode: let desired state map host devices into containers (refused by default)')
+    .option('--allow-cap <capability>', 'fleet mode: a capability beyond Docker\'s defaults that services may add (repeatable; ALL: any)', collect, [])
+    .option('--allow-host-path <path>', 'fleet mode: a host path services may bind-mount, with everything below it (repeatable; none by default)', collect, [])
+    .option('--allow-host-network', 'fleet mode: let services use the host\'s network (network_mode: host; refused by default)')
     .option('--log-level <level>', 'pino log level (trace, debug, info, warn, error)', 'info')
     .action(async (options: AgentOptions) => {
       const { runAgent } = await import('./agent-run.js');

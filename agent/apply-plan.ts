@@ -4,7 +4,7 @@ import { RuntimeUnreachableError, errorMessage } from '../shared/errors.js';
 import { runBounded } from '../shared/worker-pool.js';
 import { actionResultEvent } from './core/action-events.js';
 import type { OwnEchoes } from './core/own-echoes.js';
-import type { OwnerRecord } from './core/snapshot.js';
+import type { OwnerRecord, ResourceRecord } from './core/snapshot.js';
 import type { ActionReport, CycleContext } from './cycle.js';
 import { executeAction, type ActionOutcome, type ExecutionContext } from './executor.js';
 import { stampEvents } from './host-events.js';
@@ -83,14 +83,24 @@ async function runAction(action: Action, chainContainerId: string | undefined, t
   const { journal, runtime, hostId, echoes, now, correlationID } = target;
   cycle.onProgress?.({ type: 'action-started', action });
   const started = Date.now();
-  const ownerToken = action.kind === 'create' ? journal.newOwnerToken({ hostId, ...action.key, specHash: action.specHash }) : undefined;
+  const resourceKind = action.kind === 'create-network' ? 'network' : action.kind === 'create-volume' ? 'volume' : undefined;
+  const ownerToken =
+    action.kind === 'create'
+      ? journal.newOwnerToken({ hostId, ...action.key, specHash: action.specHash })
+      : (action.kind === 'create-network' || action.kind === 'create-volume') && resourceKind
+        ? journal.newResourceToken({ kind: resourceKind, hostId, project: action.project, resource: action.resource, specHash: action.specHash })
+        : undefined;
   const issuedRecord: Omit<OwnerRecord, 'intentSeq'> | undefined =
     action.kind === 'create' && ownerToken
       ? { ownerToken, hostId, ...action.key, name: action.name, specHash: action.specHash, config: action.config, containerId: undefined, createdView: undefined, removed: false }
       : undefined;
+  const issuedResource: Omit<ResourceRecord, 'intentSeq'> | undefined =
+    (action.kind === 'create-network' || action.kind === 'create-volume') && resourceKind && ownerToken
+      ? { ownerToken, kind: resourceKind, hostId, project: action.project, resource: action.resource, name: action.name, specHash: action.specHash, removed: false }
+      : undefined;
   // Intent first (fsync): if this write fails, nothing is mutated.
   const startTarget = action.kind === 'start' ? (action.containerId ?? chainContainerId) : undefined;
-  const [intent] = await Promise.all([journal.recordIntent({ correlationID, action, ownerToken, containerId: startTarget, startedAt: now().toISOString() }, issuedRecord), previousResult]);
+  const [intent] = await Promise.all([journal.recordIntent({ correlationID, action, ownerToken, containerId: startTarget, startedAt: now().toISOString() }, issuedRecord, issuedResource), previousResult]);
   const context: ExecutionContext = { runtime, owners: journal, hostId, ownerToken, chainContainerId, signal: cycle.signal ?? new AbortController().signal };
   let outcome: ActionOutcome | undefined;
   let failure: unknown;
@@ -103,6 +113,7 @@ async function runAction(action: Action, chainContainerId: string | undefined, t
   }
   if (outcome?.containerId !== undefined) echoes.expect(outcome.containerId, action.kind);
   const owners = ownerChanges(action, outcome ?? { failure }, issuedRecord && { ...issuedRecord, intentSeq: intent.seq }, startTarget, journal);
+  const resources = resourceChanges(action, outcome, issuedResource && { ...issuedResource, intentSeq: intent.seq }, journal);
   const report: ActionReport = {
     action,
     outcome: outcome?.outcome ?? 'failed',
@@ -118,6 +129,7 @@ async function runAction(action: Action, chainContainerId: string | undefined, t
       { seq: intent.seq, outcome: report.outcome, message: report.message, containerId: report.containerId, finishedAt: now().toISOString() },
       stampEvents([event], { hostId, timestamp: now().toISOString(), correlationID }),
       owners,
+      resources,
     )
     .then(() => cycle.onProgress?.({ type: 'action-finished', report }));
   return { report, resultWritten };
@@ -143,6 +155,20 @@ function ownerChanges(action: Action, result: ActionOutcome | { readonly failure
       return [{ ...record, refusedStarts: { count: (record.refusedStarts?.count ?? 0) + 1, lastError: errorMessage(result.failure) } }];
     }
     if (outcome && record.refusedStarts) return [withoutRefusedStarts(record)];
+  }
+  return [];
+}
+
+/** How the journal's network and volume records change with an action's outcome (undefined: it failed). */
+function resourceChanges(action: Action, outcome: ActionOutcome | undefined, issued: ResourceRecord | undefined, journal: Journal): ResourceRecord[] {
+  if ((action.kind === 'create-network' || action.kind === 'create-volume') && issued) {
+    if (!outcome) return [{ ...issued, removed: true }];
+    if (outcome.adoptedResource) return [{ ...issued, removed: true }, { ...outcome.adoptedResource, intentSeq: issued.intentSeq }];
+    return [{ ...issued, resourceId: outcome.resourceId }];
+  }
+  if ((action.kind === 'remove-network' || action.kind === 'remove-volume') && outcome) {
+    const record = journal.resourceRecordOf(action.kind === 'remove-network' ? 'network' : 'volume', action.kind === 'remove-network' ? action.networkId : action.name);
+    return record ? [{ ...record, removed: true }] : [];
   }
   return [];
 }

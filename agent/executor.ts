@@ -3,10 +3,10 @@ import { NameConflictError } from '../shared/errors.js';
 import { LABELS } from '../shared/labels.js';
 import type { ActionKind, ActionOf } from '../shared/actions.js';
 import { sleep } from '../shared/sleep.js';
-import { proveOwnership } from './core/ownership.js';
+import { proveOwnership, proveResourceOwnership } from './core/ownership.js';
 import { resolveEnv } from './runtime/secret-env-resolver.js';
-import type { ContainerConfigView, OwnerRecord } from './core/snapshot.js';
-import { identityOf, type OwnerLookup } from './observer.js';
+import type { ContainerConfigView, OwnerRecord, ResourceKind, ResourceRecord } from './core/snapshot.js';
+import { identityOf, resourceIdentityOf, type OwnerLookup } from './observer.js';
 import type { RuntimeAdapter } from './runtime/runtime-adapter.js';
 
 /** What one action did. `already` means the runtime was already in the wanted state. */
@@ -17,6 +17,9 @@ export interface ActionOutcome {
   /** For create: the new container's configuration as read back, and the record that owns it. */
   readonly createdView?: ContainerConfigView;
   readonly adoptedRecord?: OwnerRecord;
+  /** For create-network and create-volume: the engine's id of what was made (a volume's is its name), or adopted. */
+  readonly resourceId?: string;
+  readonly adoptedResource?: ResourceRecord;
 }
 
 export interface ExecutionContext {
@@ -51,7 +54,7 @@ export const actionHandlers: { readonly [K in ActionKind]: Handler<K> } = {
     };
     try {
       const env = await resolveEnv(action.config.env);
-      const containerId = await runtime.createContainer({ name: action.name, config: action.config, env, identityLabels });
+      const containerId = await runtime.createContainer({ name: action.name, config: action.config, env, identityLabels, ...(action.attach ? { attach: action.attach } : {}) });
       const details = await runtime.inspectContainer(containerId);
       return { outcome: 'done', message: `created ${action.name}`, containerId, createdView: details?.view };
     } catch (error) {
@@ -104,7 +107,63 @@ export const actionHandlers: { readonly [K in ActionKind]: Handler<K> } = {
     const result = await runtime.removeContainer(action.containerId);
     return { outcome: result === 'removed' ? 'done' : 'already', message: result === 'removed' ? `removed ${action.name}` : `${action.name} was already removed`, containerId: action.containerId };
   },
+
+  'create-network': async (action, context) => {
+    const identityLabels = resourceLabels('network', action, context);
+    try {
+      const resourceId = await context.runtime.createNetwork({ name: action.name, spec: action.spec, identityLabels });
+      return { outcome: 'done', message: `created network ${action.name}`, resourceId };
+    } catch (error) {
+      if (!(error instanceof NameConflictError)) throw error;
+      return adoptResourceOnConflict('network', action, context);
+    }
+  },
+
+  'create-volume': async (action, context) => {
+    const identityLabels = resourceLabels('volume', action, context);
+    try {
+      const resourceId = await context.runtime.createVolume({ name: action.name, spec: action.spec, identityLabels });
+      return { outcome: 'done', message: `created volume ${action.name}`, resourceId };
+    } catch (error) {
+      if (!(error instanceof NameConflictError)) throw error;
+      return adoptResourceOnConflict('volume', action, context);
+    }
+  },
+
+  'remove-network': async (action, { runtime }) => {
+    const result = await runtime.removeNetwork(action.networkId);
+    return { outcome: result === 'removed' ? 'done' : 'already', message: result === 'removed' ? `removed network ${action.name}` : `network ${action.name} was already removed`, resourceId: action.networkId };
+  },
+
+  'remove-volume': async (action, { runtime }) => {
+    const result = await runtime.removeVolume(action.name);
+    return { outcome: result === 'removed' ? 'done' : 'already', message: result === 'removed' ? `removed volume ${action.name}` : `volume ${action.name} was already removed`, resourceId: action.name };
+  },
 };
+
+function resourceLabels(kind: ResourceKind, action: ActionOf<'create-network' | 'create-volume'>, { hostId, ownerToken }: ExecutionContext): Record<string, string> {
+  if (!ownerToken) throw new Error(`create ${kind} ${action.name}: no owner token was issued`);
+  return {
+    [LABELS.project]: action.project,
+    [kind === 'network' ? LABELS.network : LABELS.volume]: action.resource,
+    [LABELS.host]: hostId,
+    [LABELS.specHash]: action.specHash,
+    [LABELS.ownerToken]: ownerToken,
+  };
+}
+
+/** A network or volume create hit an existing name: adopt it when it is provably ours and the same, otherwise say who holds it. */
+async function adoptResourceOnConflict(kind: ResourceKind, action: ActionOf<'create-network' | 'create-volume'>, { runtime, owners, hostId }: ExecutionContext): Promise<ActionOutcome> {
+  const listed = kind === 'network' ? await runtime.listNetworks() : await runtime.listVolumes();
+  const holder = listed.find((candidate) => candidate.name === action.name);
+  if (!holder) throw new NameConflictError(`${kind} ${action.name}: name in use, but no ${kind} by that name is listed`);
+  const identity = resourceIdentityOf(kind, holder);
+  const record = identity ? owners.resourceRecord(identity.ownerToken) : undefined;
+  const ownership = identity && identity.hostId === hostId ? proveResourceOwnership(holder.id, identity, record, owners.verifyResourceToken) : { owned: false as const, reason: 'it carries no Hostwright labels for this host' };
+  if (!ownership.owned || !identity || !record) throw new NameConflictError(`${kind} ${action.name} exists and Hostwright does not own it (${ownership.owned ? 'no journal entry' : ownership.reason})`);
+  if (identity.project !== action.project || identity.resource !== action.resource || identity.specHash !== action.specHash) throw new NameConflictError(`${kind} ${action.name} is Hostwright's but was made for another definition`);
+  return { outcome: 'already', message: `already converged: adopted existing ${kind} ${action.name}`, resourceId: holder.id, adoptedResource: { ...record, resourceId: holder.id, removed: false } };
+}
 
 /** Runs one action through the handler of its kind (any Action: K is inferred from it). */
 export function executeAction<K extends ActionKind>(action: ActionOf<K>, context: ExecutionContext): Promise<ActionOutcome> {

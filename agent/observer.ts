@@ -1,14 +1,16 @@
 import { compareStrings } from '../shared/compare.js';
 import { LABELS } from '../shared/labels.js';
-import type { OwnerTokenVerifier } from './core/owner-token.js';
-import { changedViewFields, proveOwnership } from './core/ownership.js';
-import type { LabelledIdentity, ObservedContainer, OwnerRecord, RuntimeSnapshot } from './core/snapshot.js';
-import type { RuntimeAdapter, RuntimeContainerDetails, RuntimeContainerSummary } from './runtime/runtime-adapter.js';
+import type { OwnerTokenVerifier, ResourceTokenVerifier } from './core/owner-token.js';
+import { changedViewFields, proveOwnership, proveResourceOwnership } from './core/ownership.js';
+import type { LabelledIdentity, ObservedContainer, ObservedResource, OwnerRecord, ResourceIdentity, ResourceKind, ResourceRecord, RuntimeSnapshot } from './core/snapshot.js';
+import type { RuntimeAdapter, RuntimeContainerDetails, RuntimeContainerSummary, RuntimeResourceSummary } from './runtime/runtime-adapter.js';
 
 export interface OwnerLookup {
   ownerRecord(token: string): OwnerRecord | undefined;
   /** Checks a token's HMAC with this host's secret. */
   readonly verifyOwnerToken: OwnerTokenVerifier;
+  resourceRecord(token: string): ResourceRecord | undefined;
+  readonly verifyResourceToken: ResourceTokenVerifier;
 }
 
 /**
@@ -32,7 +34,7 @@ export class Observer {
   }
 
   async observe(): Promise<RuntimeSnapshot> {
-    const [containers, images] = await Promise.all([this.runtime.listContainers(), this.runtime.listImages()]);
+    const [containers, images, networks, volumes] = await Promise.all([this.runtime.listContainers(), this.runtime.listImages(), this.runtime.listNetworks(), this.runtime.listVolumes()]);
     const observedAt = this.now().toISOString();
     const labelled: ObservedContainer[] = [];
     const foreignNames: string[] = [];
@@ -50,7 +52,34 @@ export class Observer {
     );
     for (const id of this.#details.keys()) if (!listed.has(id)) this.#details.delete(id);
     labelled.sort((a, b) => compareStrings(a.name, b.name) || compareStrings(a.id, b.id));
-    return { hostId: this.hostId, observedAt, containers: labelled, foreignNames: foreignNames.sort(compareStrings), images };
+    // Containers of other owners plugged into a network keep it from being removed: note them on it.
+    const foreignUsers = new Map<string, string[]>();
+    const ownedIds = new Set(labelled.filter((container) => container.ownership.owned).map((container) => container.id));
+    for (const summary of containers) {
+      if (ownedIds.has(summary.id)) continue;
+      for (const network of summary.networks ?? []) foreignUsers.set(network, [...(foreignUsers.get(network) ?? []), summary.name]);
+    }
+    const observedNetworks = this.#observeResources('network', networks, foreignUsers);
+    const observedVolumes = this.#observeResources('volume', volumes);
+    return { hostId: this.hostId, observedAt, containers: labelled, foreignNames: foreignNames.sort(compareStrings), images, networks: observedNetworks.labelled, volumes: observedVolumes.labelled, foreignNetworks: observedNetworks.foreign, foreignVolumes: observedVolumes.foreign };
+  }
+
+  /** Networks or volumes labelled for this host, with their ownership proven, and the names of all others. */
+  #observeResources(kind: ResourceKind, summaries: readonly RuntimeResourceSummary[], foreignUsers?: ReadonlyMap<string, readonly string[]>): { labelled: ObservedResource[]; foreign: string[] } {
+    const labelled: ObservedResource[] = [];
+    const foreign: string[] = [];
+    for (const summary of summaries) {
+      const identity = resourceIdentityOf(kind, summary);
+      if (!identity || identity.hostId !== this.hostId) {
+        foreign.push(summary.name);
+        continue;
+      }
+      const ownership = proveResourceOwnership(summary.id, identity, this.owners.resourceRecord(identity.ownerToken), this.owners.verifyResourceToken);
+      const users = foreignUsers?.get(summary.name);
+      labelled.push({ id: summary.id, name: summary.name, identity, ownership, ...(users === undefined ? {} : { foreignUsers: [...users].sort(compareStrings) }) });
+    }
+    labelled.sort((a, b) => compareStrings(a.name, b.name) || compareStrings(a.id, b.id));
+    return { labelled, foreign: foreign.sort(compareStrings) };
   }
 
   async #observeLabelled(summary: RuntimeContainerSummary, identity: LabelledIdentity): Promise<ObservedContainer> {
@@ -63,7 +92,7 @@ export class Observer {
       restartCount = details?.restartCount;
       if (details && record?.createdView) modifiedFields = changedViewFields(record.createdView, details.view);
     }
-    return { id: summary.id, name: summary.name, state: summary.state, health: summary.health, createdAt: summary.createdAt, identity, ownership, modifiedFields, restartCount };
+    return { id: summary.id, name: summary.name, state: summary.state, health: summary.health, createdAt: summary.createdAt, identity, ownership, modifiedFields, restartCount, ...(summary.networks === undefined ? {} : { networks: summary.networks }) };
   }
 
   async #detailsOf(id: string): Promise<RuntimeContainerDetails | undefined> {
@@ -86,4 +115,16 @@ export function identityOf(summary: Pick<RuntimeContainerSummary, 'labels'>): La
   const ownerToken = labels[LABELS.ownerToken];
   if (!project || !service || !hostId || !specHash || !ownerToken || !Number.isInteger(instance)) return undefined;
   return { project, service, instance, hostId, specHash, ownerToken };
+}
+
+/** The identity a network's or volume's labels claim, or undefined when it carries no complete set. */
+export function resourceIdentityOf(kind: ResourceKind, summary: Pick<RuntimeResourceSummary, 'labels'>): ResourceIdentity | undefined {
+  const labels = summary.labels;
+  const project = labels[LABELS.project];
+  const resource = labels[kind === 'network' ? LABELS.network : LABELS.volume];
+  const hostId = labels[LABELS.host];
+  const specHash = labels[LABELS.specHash];
+  const ownerToken = labels[LABELS.ownerToken];
+  if (!project || !resource || !hostId || !specHash || !ownerToken) return undefined;
+  return { kind, hostId, project, resource, specHash, ownerToken };
 }

@@ -1,7 +1,8 @@
 import { maskEnv } from '../shared/secret-env.js';
 import { describeAction } from '../shared/actions.js';
-import type { DiffEntry } from './core/diff.js';
-import type { PlanReport, DiffEntryReport } from '../shared/plan-report.js';
+import type { DiffEntry, ResourceEntry } from './core/diff.js';
+import type { UnusedVolume } from './core/planner.js';
+import type { PlanReport, DiffEntryReport, ResourceReport } from '../shared/plan-report.js';
 import type { CycleReport } from './cycle.js';
 
 /** A cycle's plan as `plan --json` prints it and an agent answers a dry-run request (schema hostwright.plan/v1). */
@@ -15,6 +16,7 @@ export function planReport(report: CycleReport): PlanReport {
     projects: [...report.plan.projects],
     changes: report.plan.actions.length > 0,
     diff: report.diff.projects.flatMap((project) => project.entries.filter((entry) => entry.kind !== 'in-sync').map(diffEntryReport)),
+    resources: report.diff.projects.flatMap((project) => project.resources.flatMap((entry) => resourceReport(project.project, entry, report.plan.unusedVolumes))),
     // Secret env values never leave the agent in a plan: only their digests.
     actions: report.plan.actions.map((action) => ({ ...(action.kind === 'create' ? { ...action, config: { ...action.config, env: maskEnv(action.config.env) } } : action), description: describeAction(action), blocked: !runnable.has(action.id) })),
     blocked: [...report.blocks],
@@ -50,4 +52,30 @@ function diffDetail(entry: DiffEntry): string {
     case 'in-sync':
       return 'in sync';
   }
+}
+
+function resourceReport(project: string, entry: ResourceEntry, unusedVolumes: readonly UnusedVolume[]): ResourceReport[] {
+  if (entry.kind === 'in-sync') return [];
+  if (entry.kind === 'unused') {
+    const { identity, name } = entry.observed;
+    const kept = identity.kind === 'volume' && unusedVolumes.some((volume) => volume.project === project && volume.name === name);
+    const users = entry.observed.foreignUsers ?? [];
+    if (identity.kind === 'network' && users.length > 0) return [{ kind: 'kept', resourceKind: 'network', project, resource: identity.resource, name, detail: `no service uses it: kept while containers Hostwright does not own are attached (${users.join(', ')})` }];
+    const detail = identity.kind === 'network' ? 'no service uses it: removed after its containers' : kept ? 'no service uses it: kept with its data (apply --prune-volumes removes it)' : 'no service uses it: removed (--prune-volumes)';
+    return [{ kind: kept ? 'kept' : 'unused', resourceKind: identity.kind, project, resource: identity.resource, name, detail }];
+  }
+  const { wanted } = entry;
+  const detail =
+    entry.kind === 'create'
+      ? entry.cause === 'missing'
+        ? `missing (drift): will be created again`
+        : `new ${wanted.kind}`
+      : entry.kind === 'changed'
+        ? wanted.kind === 'network'
+          ? 'made from another definition: Docker cannot change a network in place (blocked)'
+          : 'made from another definition: kept as it is, with its data (Docker cannot change a volume in place)'
+        : entry.kind === 'name-conflict'
+          ? `name taken by ${entry.holder}`
+          : `external ${wanted.kind}: does not exist on this host`;
+  return [{ kind: entry.kind, resourceKind: wanted.kind, project, resource: wanted.resource, name: wanted.name, detail }];
 }

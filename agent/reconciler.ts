@@ -5,7 +5,7 @@ import type { Logger } from 'pino';
 import type { EventDraft, HostwrightEvent } from '../shared/events.js';
 import type { HostDesired } from '../shared/host-desired.js';
 import type { GateBlock, HostStatus } from '../shared/host-status.js';
-import type { Action } from '../shared/actions.js';
+import { projectOfAction, type Action } from '../shared/actions.js';
 import { applyPlan, type PlanTarget } from './apply-plan.js';
 import { plannedEvents } from './core/action-events.js';
 import { diffHost, type HostDiff } from './core/diff.js';
@@ -177,7 +177,7 @@ export class Reconciler {
   /** A converged revision is applied unless one of its project's actions (or an image pull) failed or a gate blocked it. */
   async #markApplied({ plan, blocks }: Planned, results: readonly ActionReport[], appliedBefore: ReadonlyMap<string, number>): Promise<void> {
     for (const revision of plan.projects) {
-      const projectFailed = results.some((report) => report.outcome === 'failed' && (report.action.kind === 'pull-image' || report.action.key.project === revision.project));
+      const projectFailed = results.some((report) => report.outcome === 'failed' && (report.action.kind === 'pull-image' || projectOfAction(report.action) === revision.project));
       if (revision.mode === 'converge' && !projectFailed && !blocks.some((block) => block.project === revision.project) && appliedBefore.get(revision.project) !== revision.revision) {
         await this.#options.journal.markApplied({ project: revision.project, revision: revision.revision, appliedAt: this.#options.now().toISOString() });
       }

@@ -2,11 +2,11 @@ import type { Logger } from 'pino';
 import { errorMessage } from '../shared/errors.js';
 import { HOST_PROJECT } from '../shared/events.js';
 import { LABELS } from '../shared/labels.js';
-import type { Action } from '../shared/actions.js';
+import { isResourceAction, type Action } from '../shared/actions.js';
 import { normalizeImageRef } from './core/images.js';
 import { stampEvents } from './host-events.js';
-import type { OwnerRecord } from './core/snapshot.js';
-import type { RuntimeAdapter, RuntimeContainerSummary } from './runtime/runtime-adapter.js';
+import type { OwnerRecord, ResourceRecord } from './core/snapshot.js';
+import type { RuntimeAdapter, RuntimeContainerSummary, RuntimeResourceSummary } from './runtime/runtime-adapter.js';
 import type { Journal } from './store/journal.js';
 import type { IntentRecord, Outcome } from './store/records.js';
 
@@ -32,16 +32,16 @@ export interface RecoveredIntent {
 export async function resolveUnfinishedIntents(context: RecoveryContext): Promise<RecoveredIntent[]> {
   const intents = await context.journal.unresolvedIntents();
   if (intents.length === 0) return [];
-  const [containers, images] = await Promise.all([context.runtime.listContainers(), context.runtime.listImages()]);
+  const [containers, images, networks, volumes] = await Promise.all([context.runtime.listContainers(), context.runtime.listImages(), context.runtime.listNetworks(), context.runtime.listVolumes()]);
   const resolved: RecoveredIntent[] = [];
   for (const intent of intents) {
-    const { outcome, message, containerId, owners } = await resolveOne(intent, containers, images, context);
+    const { outcome, message, containerId, owners, resources } = isResourceAction(intent.action) ? resolveResource(intent, networks, volumes, context) : { ...(await resolveOne(intent, containers, images, context)), resources: [] };
     const events = stampEvents([{ type: outcome === 'recovered' ? 'applied' : 'failed', severity: outcome === 'recovered' ? 'info' : 'warning', ...where(intent.action), runtimeRef: containerId, message }], {
       hostId: context.hostId,
       timestamp: context.now().toISOString(),
       correlationID: intent.correlationID,
     });
-    await context.journal.recordResult({ seq: intent.seq, outcome, message, containerId, finishedAt: context.now().toISOString() }, events, owners);
+    await context.journal.recordResult({ seq: intent.seq, outcome, message, containerId, finishedAt: context.now().toISOString() }, events, owners, resources);
     context.logger.warn({ correlationID: intent.correlationID, seq: intent.seq, outcome }, message);
     resolved.push({ intent, outcome, message });
   }
@@ -55,11 +55,35 @@ interface Resolution {
   owners: OwnerRecord[];
 }
 
+/** An interrupted create or remove of a network or volume: made (adopted by its token) or gone, or not. */
+function resolveResource(intent: IntentRecord, networks: readonly RuntimeResourceSummary[], volumes: readonly RuntimeResourceSummary[], context: RecoveryContext): Resolution & { resources: ResourceRecord[] } {
+  const action = intent.action;
+  if (!isResourceAction(action)) throw new Error('not a network or volume action');
+  const kind = action.kind === 'create-network' || action.kind === 'remove-network' ? 'network' : 'volume';
+  const listed = kind === 'network' ? networks : volumes;
+  const interrupted = `interrupted ${action.kind} of ${action.name}`;
+  if (action.kind === 'create-network' || action.kind === 'create-volume') {
+    const record = intent.ownerToken ? context.journal.resourceRecord(intent.ownerToken) : undefined;
+    const made = listed.find((candidate) => candidate.labels[LABELS.ownerToken] === intent.ownerToken);
+    if (made && record) return { ...recovered(`${interrupted}: the ${kind} was created; adopted it`), resources: [{ ...record, resourceId: made.id, removed: false }] };
+    return { ...abandoned(`${interrupted}: no ${kind} was created; the next plan creates it`), resources: [] };
+  }
+  const id = action.kind === 'remove-network' ? action.networkId : action.name;
+  if (listed.some((candidate) => candidate.id === id)) return { ...abandoned(`${interrupted}: not done; the next plan decides again`), resources: [] };
+  const record = context.journal.resourceRecordOf(kind, id);
+  return { ...recovered(`${interrupted}: it had completed`), resources: record ? [{ ...record, removed: true }] : [] };
+}
+
 async function resolveOne(intent: IntentRecord, containers: readonly RuntimeContainerSummary[], images: readonly string[], context: RecoveryContext): Promise<Resolution> {
   const action = intent.action;
   const interrupted = `interrupted ${action.kind} of ${'name' in action ? action.name : action.image}`;
   try {
     switch (action.kind) {
+      case 'create-network':
+      case 'create-volume':
+      case 'remove-network':
+      case 'remove-volume':
+        throw new Error('networks and volumes are resolved by resolveResource');
       case 'pull-image': {
         const present = images.map(normalizeImageRef).includes(normalizeImageRef(action.image));
         return present ? recovered(`${interrupted}: image is present`) : abandoned(`${interrupted}: image is not present; the next plan pulls it again`);
@@ -107,5 +131,6 @@ function abandoned(message: string): Resolution {
 }
 
 function where(action: Action): { project: string; service?: string; instance?: number } {
-  return action.kind === 'pull-image' ? { project: HOST_PROJECT } : { project: action.key.project, service: action.key.service, instance: action.key.instance };
+  if (action.kind === 'pull-image') return { project: HOST_PROJECT };
+  return isResourceAction(action) ? { project: action.project } : { project: action.key.project, service: action.key.service, instance: action.key.instance };
 }

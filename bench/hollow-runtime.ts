@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { compareStrings } from '../shared/compare.js';
 import { NameConflictError } from '../shared/errors.js';
 import type { ContainerConfigView, ContainerState } from '../agent/core/snapshot.js';
-import type { ContainerCreateRequest, RuntimeAdapter, RuntimeContainerDetails, RuntimeContainerSummary, RuntimeEvent, StartResult } from '../agent/runtime/runtime-adapter.js';
+import type { ContainerCreateRequest, NetworkCreateRequest, RuntimeAdapter, RuntimeContainerDetails, RuntimeContainerSummary, RuntimeEvent, RuntimeResourceSummary, StartResult, VolumeCreateRequest } from '../agent/runtime/runtime-adapter.js';
 
 /** Simulated engine latency per call, in milliseconds. */
 export interface HollowLatency {
@@ -26,6 +26,7 @@ interface HollowContainer {
   readonly labels: Readonly<Record<string, string>>;
   readonly createdAt: number;
   readonly view: ContainerConfigView;
+  readonly networks: string[];
 }
 
 /**
@@ -36,6 +37,8 @@ interface HollowContainer {
 export class HollowRuntime implements RuntimeAdapter {
   readonly #containers = new Map<string, HollowContainer>();
   readonly #images: Set<string>;
+  readonly #networks = new Map<string, RuntimeResourceSummary>();
+  readonly #volumes = new Map<string, RuntimeResourceSummary>();
   readonly #listeners = new Set<(event: RuntimeEvent) => void>();
   #clock = 0;
 
@@ -48,7 +51,7 @@ export class HollowRuntime implements RuntimeAdapter {
 
   async listContainers(): Promise<RuntimeContainerSummary[]> {
     await pause(this.latency.listMs);
-    return [...this.#containers.values()].map((c) => ({ id: c.id, name: c.name, state: c.state, health: 'none', labels: c.labels, createdAt: c.createdAt }));
+    return [...this.#containers.values()].map((c) => ({ id: c.id, name: c.name, state: c.state, health: 'none', labels: c.labels, createdAt: c.createdAt, networks: c.networks }));
   }
 
   async inspectContainer(id: string): Promise<RuntimeContainerDetails | undefined> {
@@ -84,7 +87,8 @@ export class HollowRuntime implements RuntimeAdapter {
       restart: `${config.restart}:0`,
       healthcheck: config.healthcheck?.test ? [...config.healthcheck.test] : [],
     };
-    this.#containers.set(id, { id, name: request.name, state: 'created', labels, createdAt: this.#clock, view });
+    const networks = request.attach?.networkMode !== undefined ? [request.attach.networkMode] : (request.attach?.networks.map((network) => network.name) ?? ['bridge']);
+    this.#containers.set(id, { id, name: request.name, state: 'created', labels, createdAt: this.#clock, view, networks: networks.sort() });
     this.#emit(id, 'create');
     return id;
   }
@@ -131,6 +135,43 @@ export class HollowRuntime implements RuntimeAdapter {
     if (!this.#containers.delete(id)) return 'missing';
     this.#emit(id, 'destroy');
     return 'removed';
+  }
+
+  async listNetworks(): Promise<RuntimeResourceSummary[]> {
+    return [...this.#networks.values()];
+  }
+
+  async createNetwork(request: NetworkCreateRequest): Promise<string> {
+    await pause(this.latency.createMs);
+    if (this.#networks.has(request.name)) throw new NameConflictError(`network name ${request.name} is already in use`);
+    const id = randomBytes(32).toString('hex');
+    this.#networks.set(request.name, { id, name: request.name, labels: { ...(request.spec.labels ?? {}), ...request.identityLabels } });
+    return id;
+  }
+
+  async removeNetwork(id: string): Promise<'removed' | 'missing'> {
+    await pause(this.latency.removeMs);
+    const network = [...this.#networks.values()].find((candidate) => candidate.id === id);
+    if (!network) return 'missing';
+    if ([...this.#containers.values()].some((c) => c.networks.includes(network.name))) throw new Error(`network ${network.name} has active endpoints`);
+    this.#networks.delete(network.name);
+    return 'removed';
+  }
+
+  async listVolumes(): Promise<RuntimeResourceSummary[]> {
+    return [...this.#volumes.values()];
+  }
+
+  async createVolume(request: VolumeCreateRequest): Promise<string> {
+    await pause(this.latency.createMs);
+    if (this.#volumes.has(request.name)) throw new NameConflictError(`volume name ${request.name} is already in use`);
+    this.#volumes.set(request.name, { id: request.name, name: request.name, labels: { ...(request.spec.labels ?? {}), ...request.identityLabels } });
+    return request.name;
+  }
+
+  async removeVolume(name: string): Promise<'removed' | 'missing'> {
+    await pause(this.latency.removeMs);
+    return this.#volumes.delete(name) ? 'removed' : 'missing';
   }
 
   watchEvents(onEvent: (event: RuntimeEvent) => void, signal: AbortSignal): void {

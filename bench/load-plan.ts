@@ -107,9 +107,9 @@ function loadAndPlan(build: Build, text: string, badText: string): Sample {
   const parse = lap();
   const document = build.placement.desiredForHost(fleet, HOST, { revision: 1 });
   const place = lap();
-  const snapshot: RuntimeSnapshot = { hostId: HOST.hostId, observedAt: OBSERVED_AT, containers: [], foreignNames: [], images: [BENCH_IMAGE] };
+  const snapshot: RuntimeSnapshot = { hostId: HOST.hostId, observedAt: OBSERVED_AT, containers: [], foreignNames: [], images: [BENCH_IMAGE], networks: [], volumes: [], foreignNetworks: [], foreignVolumes: [] };
   const desired = [document];
-  const diff = build.diff.diffHost({ desired, snapshot, journal: { latestRecordFor: () => undefined }, namePrefix: '' });
+  const diff = build.diff.diffHost({ desired, snapshot, journal: { latestRecordFor: () => undefined, latestResourceRecordFor: () => undefined }, namePrefix: '' });
   const diffMs = lap();
   const plan = build.planner.planHost({ diff, desired, snapshot, modes: new Map([[document.project, 'converge']]) });
   const planMs = lap();

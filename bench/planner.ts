@@ -98,8 +98,8 @@ function buildFixture(serviceCount: number): Fixture {
     });
   });
   containers.sort((a, b) => compareStrings(a.name, b.name));
-  const snapshot: RuntimeSnapshot = { hostId: HOST_ID, observedAt, containers, foreignNames: ['buildkit', 'postgres', 'registry'], images: [BENCH_IMAGE] };
-  const journal: JournalView = { latestRecordFor: (key) => records.get(instanceKeyString(key)) };
+  const snapshot: RuntimeSnapshot = { hostId: HOST_ID, observedAt, containers, foreignNames: ['buildkit', 'postgres', 'registry'], images: [BENCH_IMAGE], networks: [], volumes: [], foreignNetworks: ['bridge', 'host', 'none'], foreignVolumes: [] };
+  const journal: JournalView = { latestRecordFor: (key) => records.get(instanceKeyString(key)), latestResourceRecordFor: () => undefined };
   return { desired: [desired], snapshot, journal, modes: new Map([[PROJECT, 'converge']]), replaced, missing };
 }
 

@@ -39,8 +39,8 @@ export function newFleetPlanReport(actions: number): PlanReport {
   const width = String(actions).length;
   for (let index = 0; index < actions / 2; index += 1) services[`svc-${String(index).padStart(width, '0')}`] = benchService({ env: { SERVICE_INDEX: String(index) } });
   const desired = [benchDesired('bench-host', 'bench', services)];
-  const snapshot: RuntimeSnapshot = { hostId: 'bench-host', observedAt: new Date().toISOString(), containers: [], foreignNames: [], images: [BENCH_IMAGE] };
-  const diff = diffHost({ desired, snapshot, journal: { latestRecordFor: () => undefined }, namePrefix: '' });
+  const snapshot: RuntimeSnapshot = { hostId: 'bench-host', observedAt: new Date().toISOString(), containers: [], foreignNames: [], images: [BENCH_IMAGE], networks: [], volumes: [], foreignNetworks: [], foreignVolumes: [] };
+  const diff = diffHost({ desired, snapshot, journal: { latestRecordFor: () => undefined, latestResourceRecordFor: () => undefined }, namePrefix: '' });
   const plan = planHost({ diff, desired, snapshot, modes: new Map([['bench', 'converge']]) });
   const blocks = evaluateGates({ plan, diff, desired, snapshot });
   return planReport({ correlationID: 'bench', dryRun: true, diff, plan, blocks, runnable: plan.actions, results: [], failed: false, status: undefined });

@@ -17,7 +17,7 @@ export interface HostTarget {
  * placement names, and the ones that already run the project (a host placed nothing any more gets
  * an explicit empty document, never a silent absence).
  */
-export function fleetTargets(fleet: FleetFile, registered: readonly HostInfo[], existing: ReadonlyMap<string, DesiredEntry>, correlationID: string): HostTarget[] {
+export function fleetTargets(fleet: FleetFile, registered: readonly HostInfo[], existing: ReadonlyMap<string, DesiredEntry>, correlationID: string, options: { readonly pruneVolumes?: boolean } = {}): HostTarget[] {
   const hosts = new Map<string, HostInfo>(registered.map((host) => [host.hostId, host]));
   for (const service of Object.values(fleet.services)) {
     if (service.placement && 'hosts' in service.placement) for (const hostId of service.placement.hosts) if (!hosts.has(hostId)) hosts.set(hostId, { hostId, labels: {} });
@@ -29,7 +29,7 @@ export function fleetTargets(fleet: FleetFile, registered: readonly HostInfo[], 
   for (const hostId of [...hosts.keys()].sort()) {
     const host = hosts.get(hostId) as HostInfo;
     const previous = existing.get(hostId);
-    const draft = desiredForHost(fleet, host, { revision: 1, correlationID, placement });
+    const draft = desiredForHost(fleet, host, { revision: 1, correlationID, placement, ...(options.pruneVolumes === true ? { pruneVolumes: true } : {}) });
     const placedNothing = Object.keys(draft.services).length === 0;
     if (placedNothing && !previous) continue;
     // Moving a project off a host is the fleet file's explicit intent: allow it to empty the project there.

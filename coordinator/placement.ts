@@ -6,6 +6,7 @@ import type { FleetFile, Placement, ServiceSpec } from '../shared/fleet-spec.js'
 import { hostDesiredSchema, instanceCount } from '../shared/host-desired.js';
 import type { HostDesired } from '../shared/host-desired.js';
 import { MAX_INSTANCES_PER_HOST } from '../shared/limits.js';
+import { DEFAULT_NETWORK, namedVolumeOf, serviceNetworkEntries, type NetworkSpec, type VolumeSpec } from '../shared/project-resources.js';
 
 export interface HostInfo {
   readonly hostId: string;
@@ -43,7 +44,7 @@ export function placeServices(fleet: FleetFile, host: HostInfo): Record<string, 
 export function desiredForHost(
   fleet: FleetFile,
   host: HostInfo,
-  options: { revision: number; allowEmpty?: boolean; correlationID?: string; ignorePlacement?: boolean; placement?: FleetPlacement },
+  options: { revision: number; allowEmpty?: boolean; pruneVolumes?: boolean; correlationID?: string; ignorePlacement?: boolean; placement?: FleetPlacement },
 ): HostDesired {
   const placement = options.placement?.fleet === fleet ? options.placement : placementOf(fleet);
   const services = selectServices(placement, host, options.ignorePlacement ?? false);
@@ -51,13 +52,23 @@ export function desiredForHost(
   if (instances > MAX_INSTANCES_PER_HOST) {
     throw new InvalidInputError(`project ${fleet.project} places ${instances} instances on host ${host.hostId}: at most ${MAX_INSTANCES_PER_HOST} instances of a project may run on one host (lower replicas, or spread the services over more hosts with placement)`);
   }
+  for (const [name, service] of Object.entries(services)) {
+    const target = service.network_mode?.startsWith('service:') ? service.network_mode.slice('service:'.length) : undefined;
+    if (target !== undefined && !Object.hasOwn(services, target)) {
+      throw new InvalidInputError(`project ${fleet.project}: service ${name} shares the network stack of ${target} (network_mode: service:${target}), but ${target} is not placed on host ${host.hostId}; place both on the same hosts`);
+    }
+  }
+  const { networks, volumes } = resourcesUsedBy(fleet, services);
   const document: HostDesired = {
     hostId: host.hostId,
     project: fleet.project,
     revision: options.revision,
     ...(fleet.drift === undefined ? {} : { drift: fleet.drift }),
     services,
+    ...(networks === undefined ? {} : { networks }),
+    ...(volumes === undefined ? {} : { volumes }),
     allowEmpty: options.allowEmpty ?? false,
+    ...(options.pruneVolumes === true ? { pruneVolumes: true } : {}),
     ...(options.correlationID === undefined ? {} : { correlationID: options.correlationID }),
   };
   return validate(hostDesiredSchema, document, `desired state of project ${fleet.project} for host ${host.hostId}`);
@@ -73,6 +84,24 @@ export function desiredContentHash(document: HostDesired): string {
   delete content.revision;
   delete content.correlationID;
   return contentHash(content);
+}
+
+/** The declared networks and volumes the placed services use (undefined: none), so a host learns only its own. */
+function resourcesUsedBy(fleet: FleetFile, services: Readonly<Record<string, ServiceSpec>>): { networks: Record<string, NetworkSpec> | undefined; volumes: Record<string, VolumeSpec> | undefined } {
+  const networkKeys = new Set<string>();
+  const volumeKeys = new Set<string>();
+  for (const service of Object.values(services)) {
+    if (service.network_mode === undefined) for (const [key] of service.networks === undefined ? [[DEFAULT_NETWORK]] : serviceNetworkEntries(service.networks)) networkKeys.add(key as string);
+    for (const entry of service.volumes) {
+      const volume = namedVolumeOf(entry);
+      if (volume !== undefined) volumeKeys.add(volume);
+    }
+  }
+  const pick = <T>(declared: Readonly<Record<string, T>> | undefined, keys: ReadonlySet<string>): Record<string, T> | undefined => {
+    const picked = Object.fromEntries([...keys].sort().flatMap((key) => (declared !== undefined && Object.hasOwn(declared, key) ? [[key, declared[key] as T]] : [])));
+    return Object.keys(picked).length > 0 ? picked : undefined;
+  };
+  return { networks: pick(fleet.networks, networkKeys), volumes: pick(fleet.volumes, volumeKeys) };
 }
 
 function selectServices(placement: FleetPlacement, host: HostInfo, ignorePlacement: boolean): Record<string, ServiceSpec> {

@@ -1,8 +1,13 @@
 import { z } from 'zod';
 import { runtimeConfigSchema } from './fleet-spec.js';
+import { networkSpecSchema, volumeSpecSchema } from './project-resources.js';
 
-/** Phases run in order; a phase ends before the next begins. Within a phase, chains may run in parallel. */
-export const phaseSchema = z.enum(['images', 'cleanup', 'instances']);
+/**
+ * Phases run in order; a phase ends before the next begins. Within a phase, chains may run in
+ * parallel. setup makes the networks and volumes the containers need; teardown removes those no
+ * container uses any more, once the containers are gone.
+ */
+export const phaseSchema = z.enum(['images', 'setup', 'cleanup', 'instances', 'teardown']);
 export type Phase = z.infer<typeof phaseSchema>;
 
 export const instanceKeySchema = z.object({ project: z.string(), service: z.string(), instance: z.number().int() });
@@ -16,11 +21,28 @@ const actionBase = {
   reason: z.string(),
 };
 const instanceActionBase = { ...actionBase, key: instanceKeySchema, name: z.string() };
+/** A network's or volume's: its project, its key there (`default`, `data`) and its name on the engine. */
+const resourceActionBase = { ...actionBase, project: z.string(), resource: z.string(), name: z.string() };
+
+/**
+ * Where a container is plugged in, resolved to engine names: its network mode, or the networks it
+ * joins (with their DNS aliases, the first one at create and the others right after), and the
+ * engine volume of each named volume it mounts. Absent in plans made before networks existed:
+ * Docker's default bridge and the volume names as written.
+ */
+export const attachmentsSchema = z.object({
+  networkMode: z.string().optional(),
+  networks: z.array(z.object({ name: z.string(), aliases: z.array(z.string()), ipv4Address: z.string().optional() })),
+  volumes: z.record(z.string(), z.string()),
+});
+export type Attachments = z.infer<typeof attachmentsSchema>;
 
 /** Every change Hostwright can make to a runtime; the executor has exactly one handler per kind. */
 export const actionSchema = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('pull-image'), ...actionBase, image: z.string() }),
-  z.object({ kind: z.literal('create'), ...instanceActionBase, specHash: z.string(), config: runtimeConfigSchema }),
+  z.object({ kind: z.literal('create-network'), ...resourceActionBase, specHash: z.string(), spec: networkSpecSchema }),
+  z.object({ kind: z.literal('create-volume'), ...resourceActionBase, specHash: z.string(), spec: volumeSpecSchema }),
+  z.object({ kind: z.literal('create'), ...instanceActionBase, specHash: z.string(), config: runtimeConfigSchema, attach: attachmentsSchema.optional() }),
   /** containerId is undefined when the container is created earlier in the same chain. */
   z.object({ kind: z.literal('start'), ...instanceActionBase, containerId: z.string().optional(), repair: z.boolean() }),
   /** Moves the old instance out of the way of its start-first successor. */
@@ -30,10 +52,25 @@ export const actionSchema = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('unpause'), ...instanceActionBase, containerId: z.string() }),
   z.object({ kind: z.literal('stop'), ...instanceActionBase, containerId: z.string(), timeoutSeconds: z.number().int().min(0) }),
   z.object({ kind: z.literal('remove'), ...instanceActionBase, containerId: z.string(), cleanup: z.boolean() }),
+  z.object({ kind: z.literal('remove-network'), ...resourceActionBase, networkId: z.string() }),
+  /** Only on request (apply --prune-volumes): a volume holds data, so an unused one is otherwise kept and reported. */
+  z.object({ kind: z.literal('remove-volume'), ...resourceActionBase }),
 ]);
 export type Action = z.infer<typeof actionSchema>;
 export type ActionKind = Action['kind'];
 export type ActionOf<K extends ActionKind> = Extract<Action, { kind: K }>;
+export type ResourceAction = ActionOf<'create-network' | 'create-volume' | 'remove-network' | 'remove-volume'>;
+export type InstanceAction = Exclude<Action, ResourceAction | ActionOf<'pull-image'>>;
+
+export function isResourceAction(action: Action): action is ResourceAction {
+  return action.kind === 'create-network' || action.kind === 'create-volume' || action.kind === 'remove-network' || action.kind === 'remove-volume';
+}
+
+/** The project an action belongs to; an image pull belongs to the host (several projects may need it). */
+export function projectOfAction(action: Action): string | undefined {
+  if (action.kind === 'pull-image') return undefined;
+  return isResourceAction(action) ? action.project : action.key.project;
+}
 
 /** An action before the plan numbers it. */
 export type ActionDraft = Action extends unknown ? DistributiveOmit<Action, 'id'> : never;
@@ -57,5 +94,13 @@ export function describeAction(action: Action): string {
       return `stop ${action.name} [${action.containerId.slice(0, 12)}]`;
     case 'remove':
       return `remove ${action.name} [${action.containerId.slice(0, 12)}]`;
+    case 'create-network':
+      return `create network ${action.name}`;
+    case 'create-volume':
+      return `create volume ${action.name}`;
+    case 'remove-network':
+      return `remove network ${action.name}`;
+    case 'remove-volume':
+      return `remove volume ${action.name} (pruned: no service uses it)`;
   }
 }

@@ -19,6 +19,7 @@ import {
 import { boundedArray, boundedRecord, boundedString } from './bounded.js';
 import { envValueSchema } from './secret-env.js';
 import { CONTAINER_OPTION_NAMES, containerOptionsShape, type ContainerOptions } from './container-options.js';
+import { networkModeSchema, networksSchema, resourceReferenceIssues, serviceNetworksSchema, volumesSchema } from './project-resources.js';
 
 /** Project and service names become container names: keep them DNS- and Docker-safe. */
 const NAME_PATTERN = /^[a-z0-9][a-z0-9_-]{0,62}$/;
@@ -120,6 +121,9 @@ const serviceFieldsSchema = z.strictObject({
     pull_policy: z.enum(['missing', 'never']).default('missing'),
     stop_timeout: durationSchema.default('10s'),
     ...containerOptionsShape,
+    /** The project networks the service joins (default: the project's `default` network). */
+    networks: serviceNetworksSchema.optional(),
+    network_mode: networkModeSchema.optional(),
     /** start-first: a replacement starts and turns healthy before the old instance stops (needs no fixed host port). */
     update_order: z.enum(['stop-first', 'start-first']).default('stop-first'),
     drift: driftPolicySchema.optional(),
@@ -142,11 +146,17 @@ export const serviceSpecSchema = z.preprocess(stopGracePeriodAsStopTimeout, serv
 export type ServiceSpec = z.infer<typeof serviceSpecSchema>;
 
 /** A fleet file: one project and its services. */
-export const fleetFileSchema = z.strictObject({
-  project: nameSchema,
-  drift: driftPolicySchema.optional(),
-  services: boundedRecord(nameSchema, serviceSpecSchema, MAX_SERVICES, 'services'),
-});
+export const fleetFileSchema = z
+  .strictObject({
+    project: nameSchema,
+    drift: driftPolicySchema.optional(),
+    services: boundedRecord(nameSchema, serviceSpecSchema, MAX_SERVICES, 'services'),
+    networks: networksSchema.optional(),
+    volumes: volumesSchema.optional(),
+  })
+  .superRefine((fleet, ctx) => {
+    for (const issue of resourceReferenceIssues(fleet, 'refused')) ctx.addIssue({ code: 'custom', ...issue });
+  });
 export type FleetFile = z.infer<typeof fleetFileSchema>;
 
 /** The fields that decide what a container is: a change to any of them replaces the container. */
@@ -160,8 +170,10 @@ export const runtimeConfigSchema = serviceFieldsSchema.pick({
   restart: true,
   healthcheck: true,
   stop_timeout: true,
+  networks: true,
+  network_mode: true,
   ...Object.fromEntries(CONTAINER_OPTION_NAMES.map((name) => [name, true])),
-} as { [K in 'image' | 'command' | 'env' | 'ports' | 'volumes' | 'labels' | 'restart' | 'healthcheck' | 'stop_timeout' | keyof ContainerOptions]: true });
+} as { [K in 'image' | 'command' | 'env' | 'ports' | 'volumes' | 'labels' | 'restart' | 'healthcheck' | 'stop_timeout' | 'networks' | 'network_mode' | keyof ContainerOptions]: true });
 export type RuntimeConfig = z.infer<typeof runtimeConfigSchema>;
 
 export function runtimeConfigOf(service: ServiceSpec): RuntimeConfig {
@@ -176,6 +188,8 @@ export function runtimeConfigOf(service: ServiceSpec): RuntimeConfig {
     healthcheck: service.healthcheck,
     stop_timeout: service.stop_timeout,
     // Only the options the service sets: an absent one leaves the spec hash as it was.
+    ...(service.networks === undefined ? {} : { networks: service.networks }),
+    ...(service.network_mode === undefined ? {} : { network_mode: service.network_mode }),
     ...Object.fromEntries(CONTAINER_OPTION_NAMES.flatMap((name) => (service[name] === undefined ? [] : [[name, service[name]]]))),
   };
 }

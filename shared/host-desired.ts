@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { boundedRecord, boundedString } from './bounded.js';
 import { driftPolicySchema, hostIdSchema, nameSchema, serviceSpecSchema } from './fleet-spec.js';
+import { networksSchema, resourceReferenceIssues, volumesSchema } from './project-resources.js';
 import { MAX_CORRELATION_ID_LENGTH, MAX_INSTANCES_PER_HOST, MAX_SERVICES } from './limits.js';
 
 /** Desired state of one project on one host: what the agent reconciles toward. */
@@ -12,6 +13,11 @@ export const hostDesiredSchema = z
     revision: z.number().int().min(1),
     drift: driftPolicySchema.optional(),
     services: boundedRecord(nameSchema, serviceSpecSchema, MAX_SERVICES, 'services'),
+    /** The project's declared networks and volumes its services on this host use (absent: none declared). */
+    networks: networksSchema.optional(),
+    volumes: volumesSchema.optional(),
+    /** Permits the removal of the project's volumes no service on this host uses (apply --prune-volumes). */
+    pruneVolumes: z.boolean().optional(),
     /** Permits a plan that leaves the project with no running instance. */
     allowEmpty: z.boolean().default(false),
     /** How instances are replaced (a rollout's --order); absent: each service's update_order. */
@@ -23,6 +29,7 @@ export const hostDesiredSchema = z
     // The diff makes one entry per instance: the sum of replicas bounds an agent's work, not the service count.
     const instances = instanceCount(document.services);
     if (instances > MAX_INSTANCES_PER_HOST) ctx.addIssue({ code: 'custom', path: ['services'], message: `at most ${MAX_INSTANCES_PER_HOST} instances of a project on one host, got ${instances}` });
+    for (const issue of resourceReferenceIssues(document, 'engine-volume')) ctx.addIssue({ code: 'custom', ...issue });
   });
 export type HostDesired = z.infer<typeof hostDesiredSchema>;
 

@@ -1,4 +1,4 @@
-/** Labels Hostwright puts on every container it creates; the ownership proof reads them. */
+/** Labels Hostwright puts on every container, network and volume it creates; the ownership proof reads them. */
 export const LABEL_PREFIX = 'io.hostwright.';
 
 export const LABELS = {
@@ -8,4 +8,7 @@ export const LABELS = {
   host: `${LABEL_PREFIX}host`,
   specHash: `${LABEL_PREFIX}spec-hash`,
   ownerToken: `${LABEL_PREFIX}owner-token`,
+  /** On a network or volume Hostwright created: its key in the project (`default`, `data`). */
+  network: `${LABEL_PREFIX}network`,
+  volume: `${LABEL_PREFIX}volume`,
 } as const;

@@ -1,11 +1,11 @@
 import { HOST_PROJECT, type EventDraft } from '../../shared/events.js';
-import type { Action } from '../../shared/actions.js';
+import { isResourceAction, type Action } from '../../shared/actions.js';
 import { compareStrings } from '../../shared/compare.js';
 import type { ActionPlan } from './planner.js';
 
 /** The event a finished action deserves: cleanups are `cleaned`, drift repairs of a stopped container `restarted`. */
 export function actionResultEvent(action: Action, result: { ok: boolean; message: string; containerId: string | undefined }): EventDraft {
-  const where = action.kind === 'pull-image' ? { project: HOST_PROJECT } : { project: action.key.project, service: action.key.service, instance: action.key.instance };
+  const where = action.kind === 'pull-image' ? { project: HOST_PROJECT } : isResourceAction(action) ? { project: action.project } : { project: action.key.project, service: action.key.service, instance: action.key.instance };
   const runtimeRef = result.containerId;
   if (!result.ok) return { type: 'failed', severity: 'error', ...where, runtimeRef, message: `${action.id} ${action.kind} failed: ${result.message}` };
   const type = action.kind === 'remove' && action.cleanup ? 'cleaned' : (action.kind === 'start' && action.repair) || action.kind === 'unpause' ? 'restarted' : 'applied';
@@ -16,7 +16,7 @@ export function actionResultEvent(action: Action, result: { ok: boolean; message
 export function plannedEvents(plan: ActionPlan, runnable: readonly Action[]): EventDraft[] {
   const byProject = new Map<string, Map<string, number>>();
   for (const action of runnable) {
-    const projects = action.kind === 'pull-image' ? plan.projects.map((p) => p.project) : [action.key.project];
+    const projects = action.kind === 'pull-image' ? plan.projects.map((p) => p.project) : isResourceAction(action) ? [action.project] : [action.key.project];
     for (const project of projects) {
       const counts = byProject.get(project) ?? new Map<string, number>();
       counts.set(action.kind, (counts.get(action.kind) ?? 0) + 1);

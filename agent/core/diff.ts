@@ -3,18 +3,33 @@ import type { DiffKind } from '../../shared/plan-report.js';
 import { runtimeConfigOf, type RuntimeConfig, type ServiceSpec } from '../../shared/fleet-spec.js';
 import { canonicalJson } from '../../shared/canonical.js';
 import { compareStrings } from '../../shared/compare.js';
+import type { Attachments } from '../../shared/actions.js';
+import { attachmentsOf, expectedNetworkNames, wantedResources, type WantedResource } from './resources.js';
 import { specHashOf } from './spec-hash.js';
-import { containerName, instanceKeyString, type InstanceKey, type ObservedContainer, type OwnerRecord, type RuntimeSnapshot } from './snapshot.js';
+import { containerName, instanceKeyString, type InstanceKey, type ObservedContainer, type ObservedResource, type OwnerRecord, type ResourceKind, type ResourceRecord, type RuntimeSnapshot } from './snapshot.js';
 
 /** What the journal knows, as the diff needs it: the latest record per instance and per token. */
 export interface JournalView {
   latestRecordFor(key: InstanceKey): OwnerRecord | undefined;
+  latestResourceRecordFor(kind: ResourceKind, project: string, resource: string): ResourceRecord | undefined;
 }
+
+/** One network's or volume's difference between desired and observed. */
+export type ResourceEntry =
+  | { readonly kind: 'create'; readonly wanted: WantedResource; readonly cause: 'new' | 'missing' }
+  | { readonly kind: 'in-sync'; readonly wanted: WantedResource; readonly observed: ObservedResource | undefined }
+  /** Owned, but made from another definition: Docker cannot change a network or volume in place. */
+  | { readonly kind: 'changed'; readonly wanted: WantedResource; readonly observed: ObservedResource }
+  /** Its name is held by a network or volume Hostwright does not own. */
+  | { readonly kind: 'name-conflict'; readonly wanted: WantedResource; readonly holder: string }
+  | { readonly kind: 'external-missing'; readonly wanted: WantedResource }
+  /** Owned by this project, and no service on this host uses it any more. */
+  | { readonly kind: 'unused'; readonly observed: ObservedResource };
 
 /** One instance's (or one container's) difference between desired and observed. */
 export type DiffEntry =
-  | { readonly kind: 'create'; readonly key: InstanceKey; readonly name: string; readonly specHash: string; readonly config: RuntimeConfig; readonly cause: 'new' | 'missing' }
-  | { readonly kind: 'replace'; readonly key: InstanceKey; readonly name: string; readonly container: ObservedContainer; readonly specHash: string; readonly config: RuntimeConfig; readonly changedFields: readonly string[] }
+  | { readonly kind: 'create'; readonly key: InstanceKey; readonly name: string; readonly specHash: string; readonly config: RuntimeConfig; readonly attach: Attachments; readonly cause: 'new' | 'missing' }
+  | { readonly kind: 'replace'; readonly key: InstanceKey; readonly name: string; readonly container: ObservedContainer; readonly specHash: string; readonly config: RuntimeConfig; readonly attach: Attachments; readonly changedFields: readonly string[] }
   | {
       readonly kind: 'stopped';
       readonly key: InstanceKey;
@@ -23,10 +38,11 @@ export type DiffEntry =
       readonly neverStarted: boolean;
       readonly specHash: string;
       readonly config: RuntimeConfig;
+      readonly attach: Attachments;
       /** Starts of this very container the engine refused in a row (from the journal). */
       readonly refusedStarts: OwnerRecord['refusedStarts'];
     }
-  | { readonly kind: 'modified'; readonly key: InstanceKey; readonly name: string; readonly container: ObservedContainer; readonly specHash: string; readonly config: RuntimeConfig }
+  | { readonly kind: 'modified'; readonly key: InstanceKey; readonly name: string; readonly container: ObservedContainer; readonly specHash: string; readonly config: RuntimeConfig; readonly attach: Attachments }
   | { readonly kind: 'unhealthy'; readonly key: InstanceKey; readonly container: ObservedContainer }
   | { readonly kind: 'remove'; readonly key: InstanceKey; readonly container: ObservedContainer; readonly cause: 'service-removed' | 'scaled-down' | 'duplicate' }
   | { readonly kind: 'name-conflict'; readonly key: InstanceKey; readonly name: string; readonly holder: string }
@@ -43,6 +59,8 @@ export interface ProjectDiff {
   readonly project: string;
   readonly revision: number;
   readonly entries: readonly DiffEntry[];
+  /** Its networks, then its volumes, each by key. */
+  readonly resources: readonly ResourceEntry[];
 }
 
 export interface HostDiff {
@@ -69,7 +87,7 @@ export function diffHost(input: DiffInput): HostDiff {
   }
   const foreignHolders = new Map<string, string>();
   for (const name of input.snapshot.foreignNames) foreignHolders.set(name, `container ${name} (not managed by Hostwright on this host)`);
-  const context: ProjectContext = { ...input, claims, containersByProject, foreignHolders };
+  const context: ProjectContext = { ...input, claims, containersByProject, foreignHolders, foreignResources: { network: new Set(input.snapshot.foreignNetworks), volume: new Set(input.snapshot.foreignVolumes) } };
   const projects = [...input.desired].sort((a, b) => compareStrings(a.project, b.project)).map((desired) => diffProject(desired, context));
   return { hostId: input.snapshot.hostId, projects };
 }
@@ -79,6 +97,8 @@ interface ProjectContext extends DiffInput {
   readonly containersByProject: ReadonlyMap<string, readonly ObservedContainer[]>;
   /** Names held by containers of other owners (any project can collide with them). */
   readonly foreignHolders: ReadonlyMap<string, string>;
+  /** Names of the engine's networks and volumes not labelled for this host. */
+  readonly foreignResources: { readonly [K in ResourceKind]: ReadonlySet<string> };
 }
 
 /**
@@ -105,6 +125,9 @@ function nameClaims(documents: readonly HostDesired[], namePrefix: string): Map<
 function diffProject(desired: HostDesired, context: ProjectContext): ProjectDiff {
   const { journal, namePrefix, claims, foreignHolders } = context;
   const entries: DiffEntry[] = [];
+  const resources = diffResources(desired, context);
+  // A network about to be made anew is not the one an existing container was plugged into.
+  const recreatedNetworks = new Set(resources.flatMap((entry) => (entry.kind === 'create' && entry.wanted.kind === 'network' ? [entry.wanted.name] : [])));
   const mine = context.containersByProject.get(desired.project) ?? NONE;
   const owned = mine.filter((container) => container.ownership.owned);
   for (const container of mine) {
@@ -132,7 +155,9 @@ function diffProject(desired: HostDesired, context: ProjectContext): ProjectDiff
     for (let instance = 1; instance <= service.replicas; instance += 1) {
       const key: InstanceKey = { project: desired.project, service: serviceName, instance };
       const name = containerName(namePrefix, key);
-      const candidates = ofService?.get(instance) ?? NONE;
+      const attach = attachmentsOf(desired, serviceName, instance, namePrefix);
+      const rawCandidates = ofService?.get(instance) ?? NONE;
+      const candidates = rawCandidates.map((container) => withNetworkDrift(container, attach, recreatedNetworks));
       const sorted = candidates.length > 1 ? [...candidates].sort((a, b) => preferContainer(a, b, name, specHash)) : candidates;
       const current = sorted[0];
       const duplicates = sorted.length > 1 ? sorted.slice(1) : NONE;
@@ -156,17 +181,17 @@ function diffProject(desired: HostDesired, context: ProjectContext): ProjectDiff
         }
         const record = journal.latestRecordFor(key);
         const cause = record !== undefined && !record.removed && record.containerId !== undefined ? 'missing' : 'new';
-        entries.push({ kind: 'create', key, name, specHash, config, cause });
+        entries.push({ kind: 'create', key, name, specHash, config, attach, cause });
       } else if (current.identity.specHash !== specHash) {
         const previous = journal.latestRecordFor(key);
         const changedFields = previous?.specHash === current.identity.specHash ? changedConfigFields(previous.config, config) : ['(unknown: previous spec not in journal)'];
-        entries.push({ kind: 'replace', key, name, container: current, specHash, config, changedFields });
+        entries.push({ kind: 'replace', key, name, container: current, specHash, config, attach, changedFields });
       } else if (current.modifiedFields.some((field) => field !== 'name') || (current.name !== name && !nameKeptByDuplicate)) {
-        entries.push({ kind: 'modified', key, name, container: current, specHash, config });
+        entries.push({ kind: 'modified', key, name, container: current, specHash, config, attach });
       } else if (current.state !== 'running' && current.state !== 'restarting') {
         const record = journal.latestRecordFor(key);
         const refusedStarts = record?.containerId === current.id ? record.refusedStarts : undefined;
-        entries.push({ kind: 'stopped', key, name, container: current, neverStarted: current.state === 'created', specHash, config, refusedStarts });
+        entries.push({ kind: 'stopped', key, name, container: current, neverStarted: current.state === 'created', specHash, config, attach, refusedStarts });
       } else if (current.health === 'unhealthy') {
         entries.push({ kind: 'unhealthy', key, container: current });
       } else {
@@ -182,7 +207,55 @@ function diffProject(desired: HostDesired, context: ProjectContext): ProjectDiff
       for (const container of containers) entries.push({ kind: 'remove', key: container.identity, container, cause: service ? 'scaled-down' : 'service-removed' });
     }
   }
-  return { project: desired.project, revision: desired.revision, entries: sortEntries(entries) };
+  return { project: desired.project, revision: desired.revision, entries: sortEntries(entries), resources };
+}
+
+/**
+ * A container plugged into other networks than its instance wants (one disconnected by hand, one
+ * made before project networks, one whose network is gone) is modified: field `networks`.
+ */
+function withNetworkDrift(container: ObservedContainer, attach: Attachments, recreatedNetworks: ReadonlySet<string>): ObservedContainer {
+  const expected = expectedNetworkNames(attach);
+  if (expected === undefined || container.networks === undefined || container.modifiedFields.includes('networks')) return container;
+  const same = expected.length === container.networks.length && expected.every((name, i) => container.networks?.[i] === name && !recreatedNetworks.has(name));
+  return same ? container : { ...container, modifiedFields: [...container.modifiedFields, 'networks'].sort(compareStrings) };
+}
+
+/** The project's networks and volumes: each wanted one made, kept or refused; the owned ones no service uses, found. */
+function diffResources(desired: HostDesired, context: ProjectContext): ResourceEntry[] {
+  const entries: ResourceEntry[] = [];
+  const observedByName = new Map<string, ObservedResource>();
+  const ofProject: ObservedResource[] = [];
+  for (const observed of [...context.snapshot.networks, ...context.snapshot.volumes]) {
+    observedByName.set(`${observed.identity.kind}\u0000${observed.name}`, observed);
+    if (observed.identity.project === desired.project && observed.ownership.owned) ofProject.push(observed);
+  }
+  const wantedNames = new Set<string>();
+  for (const wanted of wantedResources(desired, context.namePrefix)) {
+    wantedNames.add(`${wanted.kind}\u0000${wanted.name}`);
+    const observed = observedByName.get(`${wanted.kind}\u0000${wanted.name}`);
+    const foreign = context.foreignResources[wanted.kind].has(wanted.name);
+    if (wanted.external) {
+      entries.push(observed !== undefined || foreign ? { kind: 'in-sync', wanted, observed } : { kind: 'external-missing', wanted });
+    } else if (observed === undefined) {
+      if (foreign) {
+        entries.push({ kind: 'name-conflict', wanted, holder: `a ${wanted.kind} Hostwright did not create` });
+        continue;
+      }
+      const record = context.journal.latestResourceRecordFor(wanted.kind, desired.project, wanted.resource);
+      entries.push({ kind: 'create', wanted, cause: record !== undefined && !record.removed && record.resourceId !== undefined ? 'missing' : 'new' });
+    } else if (!observed.ownership.owned || observed.identity.project !== desired.project || observed.identity.resource !== wanted.resource) {
+      entries.push({ kind: 'name-conflict', wanted, holder: observed.ownership.owned ? `the ${wanted.kind} of ${observed.identity.project}/${observed.identity.resource}` : `a ${wanted.kind} labelled as Hostwright's but not owned (${observed.ownership.reason})` });
+    } else if (observed.identity.specHash !== wanted.specHash) {
+      entries.push({ kind: 'changed', wanted, observed });
+    } else {
+      entries.push({ kind: 'in-sync', wanted, observed });
+    }
+  }
+  for (const observed of ofProject) {
+    if (!wantedNames.has(`${observed.identity.kind}\u0000${observed.name}`)) entries.push({ kind: 'unused', observed });
+  }
+  return entries;
 }
 
 /** Running, and healthy or without a health check. */

@@ -1,6 +1,6 @@
 import type { HostDesired } from '../../shared/host-desired.js';
 import type { GateBlock } from '../../shared/host-status.js';
-import type { Action } from '../../shared/actions.js';
+import { projectOfAction, type Action } from '../../shared/actions.js';
 import { compareStrings } from '../../shared/compare.js';
 import type { HostDiff } from './diff.js';
 import { normalizeImageRef } from './images.js';
@@ -33,7 +33,7 @@ export function evaluateGates(input: GateInput): GateBlock[] {
   // Grouped once by project: each project's gates look only at its own actions, entries and containers.
   const actionsByProject = new Map<string, Action[]>();
   for (const action of input.plan.actions) {
-    const project = projectOf(action);
+    const project = projectOfAction(action);
     if (project === undefined) continue;
     const group = actionsByProject.get(project);
     if (group) group.push(action);
@@ -64,6 +64,19 @@ export function evaluateGates(input: GateInput): GateBlock[] {
     }
 
     const projectDiff = diffByProject.get(project);
+    for (const entry of projectDiff?.resources ?? []) {
+      if (entry.kind === 'name-conflict') blocks.push({ project, gate: 'name-conflict', message: `${entry.wanted.kind} ${entry.wanted.name} is taken by ${entry.holder}; rename or remove it by hand` });
+      if (entry.kind === 'external-missing') blocks.push({ project, gate: 'external-missing', message: `external ${entry.wanted.kind} ${entry.wanted.name} does not exist on this host; create it (docker ${entry.wanted.kind} create ${entry.wanted.name}) or drop external: true` });
+      if (entry.kind === 'changed' && entry.wanted.kind === 'network') {
+        blocks.push({ project, gate: 'resource-changed', message: `network ${entry.wanted.name} was created from another definition, and Docker cannot change a network in place; remove the services from it (or the project) and apply again, or give the network another key` });
+      }
+    }
+    for (const [name, service] of Object.entries(desired.services)) {
+      const target = service.network_mode?.startsWith('service:') ? service.network_mode.slice('service:'.length) : undefined;
+      if (service.replicas > 0 && target !== undefined && (desired.services[target]?.replicas ?? 0) === 0) {
+        blocks.push({ project, gate: 'service-not-here', message: `${name} shares the network stack of ${target} (network_mode: service:${target}), which has no instance on this host; place both on the same hosts` });
+      }
+    }
     for (const entry of projectDiff?.entries ?? []) {
       if (entry.kind === 'name-conflict') blocks.push({ project, gate: 'name-conflict', message: `${entry.name} is taken by ${entry.holder}; rename or remove it by hand` });
     }
@@ -98,13 +111,9 @@ export function evaluateGates(input: GateInput): GateBlock[] {
 /** The actions allowed to run: none from a blocked project, and only the image pulls a remaining create needs. */
 export function runnableActions(plan: ActionPlan, blocks: readonly GateBlock[]): Action[] {
   const blocked = new Set(blocks.map((block) => block.project));
-  const kept = plan.actions.filter((action) => action.kind === 'pull-image' || !blocked.has(action.key.project));
+  const kept = plan.actions.filter((action) => action.kind === 'pull-image' || !blocked.has(projectOfAction(action) as string));
   const neededImages = new Set(kept.flatMap((action) => (action.kind === 'create' ? [action.config.image] : [])));
   return kept.filter((action) => action.kind !== 'pull-image' || neededImages.has(action.image));
-}
-
-function projectOf(action: Action): string | undefined {
-  return action.kind === 'pull-image' ? undefined : action.key.project;
 }
 
 function dedupe(blocks: GateBlock[]): GateBlock[] {

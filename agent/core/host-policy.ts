@@ -30,6 +30,7 @@ export function policyRefusals(serviceName: string, service: ServiceSpec, policy
   const allowedCaps = new Set(policy.allowCaps.map(capabilityName));
   const extraCaps = (service.cap_add ?? []).map(capabilityName).filter((cap) => !DEFAULT_CAPABILITIES.includes(cap) && !allowedCaps.has('ALL') && !allowedCaps.has(cap));
   if (extraCaps.length > 0) refusals.push(`${serviceName}: cap_add ${extraCaps.join(', ')} is refused by this host's policy (start its agent with ${extraCaps.map((cap) => `--allow-cap ${cap}`).join(' ')})`);
+  if (service.network_mode === 'host' && !policy.allowHostNetwork) refusals.push(`${serviceName}: network_mode host is refused by this host's policy (start its agent with --allow-host-network)`);
   for (const volume of service.volumes) {
     const source = volume.split(':')[0] ?? '';
     if (source.startsWith('/') && !policy.allowHostPaths.some((allowed) => isWithin(source, allowed))) refusals.push(`${serviceName}: the bind mount of host path ${source} is refused by this host's policy (start its agent with --allow-host-path ${source}, or use a named volume)`);

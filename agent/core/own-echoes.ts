@@ -13,6 +13,11 @@ const ECHOES: { readonly [K in ActionKind]: readonly string[] } = {
   unpause: ['unpause'],
   stop: ['kill', 'die', 'stop'],
   remove: ['kill', 'die', 'stop', 'destroy'],
+  // Network and volume events are not watched (only container events wake the loop).
+  'create-network': [],
+  'create-volume': [],
+  'remove-network': [],
+  'remove-volume': [],
 };
 
 /** How long after an action its events still count as its echo (the engine reports them within ms). */

@@ -1,5 +1,5 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
-import type { LabelledIdentity } from './snapshot.js';
+import type { LabelledIdentity, ResourceIdentity } from './snapshot.js';
 
 /** The label fields an owner token vouches for. */
 export type TokenIdentity = Omit<LabelledIdentity, 'ownerToken'>;
@@ -33,5 +33,36 @@ export function ownerTokenVerifier(secret: Uint8Array): OwnerTokenVerifier {
 function tokenMac(secret: Uint8Array, identity: TokenIdentity, nonce: string): string {
   // A JSON array keeps the fields apart: no two identities give the same input.
   const input = JSON.stringify([identity.hostId, identity.project, identity.service, identity.instance, identity.specHash, nonce]);
+  return createHmac('sha256', secret).update(input).digest('base64url');
+}
+
+/** The label fields a network's or volume's owner token vouches for. */
+export type ResourceTokenIdentity = Omit<ResourceIdentity, 'ownerToken'>;
+
+/** Checks the token on a network's or volume's labels against the identity the same labels claim. */
+export type ResourceTokenVerifier = (identity: ResourceIdentity) => boolean;
+
+/**
+ * The same `<nonce>.<HMAC>` form over a network's or volume's identity. Its MAC input has the
+ * kind first and a string where a container's has its instance number, so a container's token
+ * never verifies as a network's or the other way round.
+ */
+export function issueResourceToken(secret: Uint8Array, identity: ResourceTokenIdentity, nonce: string): string {
+  if (!/^[A-Za-z0-9_-]+$/.test(nonce)) throw new RangeError('an owner token nonce is base64url or hex text');
+  return `${nonce}.${resourceMac(secret, identity, nonce)}`;
+}
+
+export function resourceTokenVerifier(secret: Uint8Array): ResourceTokenVerifier {
+  return (identity) => {
+    const [nonce, mac, extra] = identity.ownerToken.split('.');
+    if (!nonce || !mac || extra !== undefined) return false;
+    const expected = Buffer.from(resourceMac(secret, identity, nonce));
+    const given = Buffer.from(mac);
+    return expected.length === given.length && timingSafeEqual(expected, given);
+  };
+}
+
+function resourceMac(secret: Uint8Array, identity: ResourceTokenIdentity, nonce: string): string {
+  const input = JSON.stringify([identity.kind, identity.hostId, identity.project, identity.resource, identity.specHash, nonce]);
   return createHmac('sha256', secret).update(input).digest('base64url');
 }

@@ -1,6 +1,6 @@
 import { canonicalJson } from '../../shared/canonical.js';
-import type { OwnerTokenVerifier } from './owner-token.js';
-import type { ContainerConfigView, LabelledIdentity, OwnerRecord, Ownership } from './snapshot.js';
+import type { OwnerTokenVerifier, ResourceTokenVerifier } from './owner-token.js';
+import type { ContainerConfigView, LabelledIdentity, OwnerRecord, Ownership, ResourceIdentity, ResourceRecord } from './snapshot.js';
 
 /**
  * Ownership proof: the labels' token must be one this agent's journal issued, for the same
@@ -17,6 +17,18 @@ export function proveOwnership(containerId: string, identity: LabelledIdentity, 
   }
   if (record.specHash !== identity.specHash) return { owned: false, reason: 'its spec-hash label does not match the journal' };
   // Last, so the reasons above stay the specific ones: a journal entry alone is not proof either.
+  if (!verifyToken(identity)) return { owned: false, reason: 'its owner token does not carry this host\'s HMAC over these labels' };
+  return { owned: true };
+}
+
+/** The same proof for a network or volume: a record this journal issued, for this id, with this host's HMAC. */
+export function proveResourceOwnership(resourceId: string, identity: ResourceIdentity, record: ResourceRecord | undefined, verifyToken: ResourceTokenVerifier): Ownership {
+  if (!record) return { owned: false, reason: 'its owner token was not issued by this agent (no journal entry)' };
+  if (record.resourceId !== undefined && record.resourceId !== resourceId) return { owned: false, reason: `its owner token belongs to ${record.kind} ${record.resourceId.slice(0, 12)}; these labels were copied` };
+  if (record.kind !== identity.kind || record.project !== identity.project || record.resource !== identity.resource || record.hostId !== identity.hostId) {
+    return { owned: false, reason: 'its labels do not match the journal entry of its owner token' };
+  }
+  if (record.specHash !== identity.specHash) return { owned: false, reason: 'its spec-hash label does not match the journal' };
   if (!verifyToken(identity)) return { owned: false, reason: 'its owner token does not carry this host\'s HMAC over these labels' };
   return { owned: true };
 }

@@ -3,7 +3,8 @@ import { parseDurationMs } from '../../shared/duration.js';
 import { contentHash } from '../../shared/canonical.js';
 import { compareStrings } from '../../shared/compare.js';
 import { hasHealthcheck, parsePortMapping, type RuntimeConfig } from '../../shared/fleet-spec.js';
-import type { Action, ActionDraft, Phase } from '../../shared/actions.js';
+import type { Action, ActionDraft, Attachments, Phase } from '../../shared/actions.js';
+import type { NetworkSpec, VolumeSpec } from '../../shared/project-resources.js';
 import type { HostDiff } from './diff.js';
 import { resolveDriftPolicy, type DriftKind } from './drift-policy.js';
 import { normalizeImageRef } from './images.js';
@@ -38,6 +39,14 @@ export interface ActionPlan {
   readonly projects: readonly ProjectRevision[];
   readonly actions: readonly Action[];
   readonly drift: readonly DriftFinding[];
+  /** Volumes of a project no service on this host uses: kept (they hold data) unless the desired state permits pruning. */
+  readonly unusedVolumes: readonly UnusedVolume[];
+}
+
+export interface UnusedVolume {
+  readonly project: string;
+  readonly volume: string;
+  readonly name: string;
 }
 
 export interface PlanInput {
@@ -57,13 +66,32 @@ export const REPLACE_AFTER_REFUSED_STARTS = 2;
 export function planHost(input: PlanInput): ActionPlan {
   const desiredByProject = new Map(input.desired.map((desired) => [desired.project, desired]));
   const modeOf = (project: string): PlanMode => input.modes.get(project) ?? 'converge';
+  const setup: Draft[] = [];
   const cleanup: Draft[] = [];
   const instances: Draft[] = [];
+  const teardown: Draft[] = [];
   const drift: DriftFinding[] = [];
+  const unusedVolumes: UnusedVolume[] = [];
 
   for (const projectDiff of input.diff.projects) {
     const desired = desiredByProject.get(projectDiff.project);
     if (!desired) continue;
+    for (const entry of projectDiff.resources) {
+      const project = projectDiff.project;
+      if (entry.kind === 'create') {
+        const { wanted } = entry;
+        const base = { phase: 'setup' as const, chain: `${wanted.kind}:${wanted.name}`, project, resource: wanted.resource, name: wanted.name, specHash: wanted.specHash, reason: entry.cause === 'missing' ? `${wanted.kind} is missing` : `new ${wanted.kind}` };
+        setup.push(wanted.kind === 'network' ? { ...base, kind: 'create-network', spec: wanted.spec as NetworkSpec } : { ...base, kind: 'create-volume', spec: wanted.spec as VolumeSpec });
+      } else if (entry.kind === 'unused') {
+        const { observed } = entry;
+        const base = { phase: 'teardown' as const, chain: `${observed.identity.kind}:${observed.name}`, project, resource: observed.identity.resource, name: observed.name };
+        // A network holds nothing: it goes with the last service that used it. A volume holds data: only on request.
+        if (observed.identity.kind === 'network' && (observed.foreignUsers?.length ?? 0) > 0) continue;
+        if (observed.identity.kind === 'network') teardown.push({ ...base, kind: 'remove-network', networkId: observed.id, reason: 'no service on this host uses it' });
+        else if (desired.pruneVolumes === true) teardown.push({ ...base, kind: 'remove-volume', reason: 'no service on this host uses it (--prune-volumes)' });
+        else unusedVolumes.push({ project, volume: observed.identity.resource, name: observed.name });
+      }
+    }
     for (const entry of projectDiff.entries) {
       const service = entry.kind === 'unowned' ? undefined : desired.services[entry.key.service];
       const policy = resolveDriftPolicy(desired.drift, service?.drift);
@@ -74,12 +102,12 @@ export function planHost(input: PlanInput): ActionPlan {
             drift.push(finding('missing', entry.key, undefined, repairs('missing'), `${entry.name} is missing`));
             if (!repairs('missing')) break;
           }
-          instances.push(...createChain(entry.key, entry.name, entry.specHash, entry.config, entry.cause === 'missing' ? 'recreate missing container' : 'new instance'));
+          instances.push(...createChain(entry.key, entry.name, entry.specHash, entry.config, entry.attach, entry.cause === 'missing' ? 'recreate missing container' : 'new instance'));
           break;
         }
         case 'replace': {
           const reason = `spec changed (${entry.changedFields.join(', ')})`;
-          instances.push(...replaceChain(entry.container, entry.key, entry.name, entry.specHash, entry.config, reason, orderOf(desired, entry.key.service)));
+          instances.push(...replaceChain(entry.container, entry.key, entry.name, entry.specHash, entry.config, entry.attach, reason, orderOf(desired, entry.key.service)));
           break;
         }
         case 'modified': {
@@ -95,7 +123,7 @@ export function planHost(input: PlanInput): ActionPlan {
             else if (entry.container.state !== 'running' && entry.container.state !== 'restarting') instances.push({ ...base, kind: 'start', name: entry.name, repair: true, reason: `container is ${entry.container.state}` });
             break;
           }
-          instances.push(...replaceChain(entry.container, entry.key, entry.name, entry.specHash, entry.config, `modified outside Hostwright (${fields})`, orderOf(desired, entry.key.service)));
+          instances.push(...replaceChain(entry.container, entry.key, entry.name, entry.specHash, entry.config, entry.attach, `modified outside Hostwright (${fields})`, orderOf(desired, entry.key.service)));
           break;
         }
         case 'stopped': {
@@ -121,7 +149,7 @@ export function planHost(input: PlanInput): ActionPlan {
             instances.push({ ...base, kind: 'unpause', reason: 'container is paused' });
           } else if (replacement) {
             instances.push(...removeChain(entry.container, entry.key, 'instances', replacement.removeReason, false, stopSeconds(entry.config)));
-            instances.push(...createChain(entry.key, entry.name, entry.specHash, entry.config, replacement.createReason));
+            instances.push(...createChain(entry.key, entry.name, entry.specHash, entry.config, entry.attach, replacement.createReason));
           } else {
             instances.push({ ...base, kind: 'start', repair: !interrupted, reason: interrupted ? 'created but not started' : `container is ${entry.container.state}` });
           }
@@ -152,21 +180,22 @@ export function planHost(input: PlanInput): ActionPlan {
     .sort(compareStrings)
     .map((image): Draft => ({ kind: 'pull-image', phase: 'images', chain: `image:${image}`, image, reason: 'image not present locally' }));
 
-  const actions = [...pulls, ...cleanup, ...instances].map((draft, index) => ({ ...draft, id: `a${index + 1}` }) as Action);
+  const actions = [...pulls, ...setup, ...cleanup, ...instances, ...teardown].map((draft, index) => ({ ...draft, id: `a${index + 1}` }) as Action);
   return {
     hostId: input.snapshot.hostId,
     observedAt: input.snapshot.observedAt,
-    observationFingerprint: observationFingerprint(input.snapshot),
+    observationFingerprint: observationFingerprint(input.snapshot, claimedNames(input.diff)),
     projects: input.diff.projects.map((project) => ({ project: project.project, revision: project.revision, mode: modeOf(project.project) })),
     actions,
     drift,
+    unusedVolumes,
   };
 }
 
-function createChain(key: InstanceKey, name: string, specHash: string, config: RuntimeConfig, reason: string): Draft[] {
+function createChain(key: InstanceKey, name: string, specHash: string, config: RuntimeConfig, attach: Attachments, reason: string): Draft[] {
   const chain = instanceKeyString(key);
   return [
-    { kind: 'create', phase: 'instances', chain, key, name, specHash, config, reason },
+    { kind: 'create', phase: 'instances', chain, key, name, specHash, config, attach, reason },
     { kind: 'start', phase: 'instances', chain, key, name, containerId: undefined, repair: false, reason },
   ];
 }
@@ -180,10 +209,10 @@ function orderOf(desired: HostDesired, service: string): 'stop-first' | 'start-f
  * instances at once): move the old one aside, create and start the new one, wait until it is
  * healthy, then stop and remove the old one — at no moment is the instance without a running copy.
  */
-function replaceChain(container: ObservedContainer, key: InstanceKey, name: string, specHash: string, config: RuntimeConfig, reason: string, order: 'stop-first' | 'start-first'): Draft[] {
+function replaceChain(container: ObservedContainer, key: InstanceKey, name: string, specHash: string, config: RuntimeConfig, attach: Attachments, reason: string, order: 'stop-first' | 'start-first'): Draft[] {
   const fixedPort = config.ports.some((port) => parsePortMapping(port).hostPort !== undefined);
   if (order === 'stop-first' || fixedPort || container.state !== 'running') {
-    return [...removeChain(container, key, 'instances', reason, false, stopSeconds(config)), ...createChain(key, name, specHash, config, reason)];
+    return [...removeChain(container, key, 'instances', reason, false, stopSeconds(config)), ...createChain(key, name, specHash, config, attach, reason)];
   }
   const chain = instanceKeyString(key);
   const asideName = `${name}-old`;
@@ -191,7 +220,7 @@ function replaceChain(container: ObservedContainer, key: InstanceKey, name: stri
   const old = { ...container, name: asideName };
   return [
     ...aside,
-    ...createChain(key, name, specHash, config, `${reason}; start-first`),
+    ...createChain(key, name, specHash, config, attach, `${reason}; start-first`),
     { kind: 'await-healthy', phase: 'instances', chain, key, name, timeoutSeconds: healthTimeoutSeconds(config), reason: 'start-first: the new instance must be healthy before the old one stops' },
     ...removeChain(old, key, 'instances', `${reason}; replaced by a healthy successor`, false, stopSeconds(config)),
   ];
@@ -222,12 +251,34 @@ function finding(kind: DriftKind, key: InstanceKey, containerId: string | undefi
   return { kind, key, containerId, action: repair ? 'repair' : 'report', message };
 }
 
-/** Identity and state of every labelled container; health is left out so a flapping check does not stale a plan. */
-export function observationFingerprint(snapshot: RuntimeSnapshot): string {
+/**
+ * Identity and state of every labelled container, network and volume; health is left out so a
+ * flapping check does not stale a plan. Of the engine's other objects only those whose names the
+ * desired state claims count (`claimed`; all when omitted): another agent's churn on a shared
+ * engine does not stale this host's plan.
+ */
+export function observationFingerprint(snapshot: RuntimeSnapshot, claimed?: ReadonlySet<string>): string {
+  const counts = (name: string) => claimed === undefined || claimed.has(name);
   return contentHash({
     containers: sortedOnce(snapshot.containers.map((container) => `${container.name}\u0000${container.id}:${container.state}:${container.identity.specHash}:${container.ownership.owned}`)),
-    foreign: [...snapshot.foreignNames].sort(),
+    foreign: snapshot.foreignNames.filter(counts).sort(),
+    resources: [...snapshot.networks, ...snapshot.volumes].map((resource) => `${resource.identity.kind}:${resource.name}:${resource.id}:${resource.identity.specHash}:${resource.ownership.owned}`),
+    foreignResources: [...snapshot.foreignNetworks.filter(counts), '\u0000', ...snapshot.foreignVolumes.filter(counts)],
   });
+}
+
+/** Every engine name the desired state wants for itself: its instances' (and their start-first stand-ins'), networks' and volumes'. */
+function claimedNames(diff: HostDiff): Set<string> {
+  const names = new Set<string>();
+  for (const project of diff.projects) {
+    for (const entry of project.entries) {
+      if (!('name' in entry)) continue;
+      names.add(entry.name);
+      names.add(`${entry.name}-old`);
+    }
+    for (const entry of project.resources) if (entry.kind !== 'unused') names.add(entry.wanted.name);
+  }
+  return names;
 }
 
 /** The observer already lists containers by name and id: check in one pass before paying for a sort. */

@@ -64,6 +64,8 @@ export type ContainerConfigView = z.infer<typeof containerConfigViewSchema>;
 
 /** A container that carries Hostwright labels for this host. */
 export interface ObservedContainer {
+  /** The engine networks it is attached to, sorted (Docker's "bridge", "host" and "none" included). */
+  readonly networks?: readonly string[];
   readonly id: string;
   readonly name: string;
   readonly state: ContainerState;
@@ -86,6 +88,58 @@ export interface RuntimeSnapshot {
   readonly foreignNames: readonly string[];
   /** Image references present locally, sorted. */
   readonly images: readonly string[];
+  /** Networks and volumes labelled for this host, sorted by name. */
+  readonly networks: readonly ObservedResource[];
+  readonly volumes: readonly ObservedResource[];
+  /** Names of every other network and volume on the engine (an external one, or one that blocks a create). */
+  readonly foreignNetworks: readonly string[];
+  readonly foreignVolumes: readonly string[];
+}
+
+export type ResourceKind = 'network' | 'volume';
+
+/** What a network's or volume's Hostwright labels claim; checked against the journal like a container's. */
+export interface ResourceIdentity {
+  readonly kind: ResourceKind;
+  readonly hostId: string;
+  readonly project: string;
+  /** Its key in the project: `default`, `data`. */
+  readonly resource: string;
+  readonly specHash: string;
+  readonly ownerToken: string;
+}
+
+/** A network or volume that carries Hostwright labels for this host. */
+export interface ObservedResource {
+  /** The network's id; a volume's name (volumes have no other id). */
+  readonly id: string;
+  readonly name: string;
+  readonly identity: ResourceIdentity;
+  readonly ownership: Ownership;
+  /** A network's: containers attached to it that Hostwright does not own here (they keep it from being removed). */
+  readonly foreignUsers?: readonly string[];
+}
+
+/** What the journal remembers about a network or volume Hostwright created. */
+export const resourceRecordSchema = z.object({
+  ownerToken: z.string(),
+  intentSeq: z.number().int(),
+  kind: z.enum(['network', 'volume']),
+  hostId: z.string(),
+  project: z.string(),
+  resource: z.string(),
+  /** The engine's name. */
+  name: z.string(),
+  specHash: z.string(),
+  /** Set once the create succeeded (or was recovered): the network id, or the volume name. */
+  resourceId: z.string().optional(),
+  removed: z.boolean(),
+});
+export type ResourceRecord = z.infer<typeof resourceRecordSchema>;
+
+/** The engine name of a project network or volume Hostwright creates: `<prefix><project>_<key>`, as compose names them. */
+export function resourceName(namePrefix: string, project: string, key: string): string {
+  return `${namePrefix}${project}_${key}`;
 }
 
 /** What the journal remembers about a container Hostwright created (stored; validated on read). */

@@ -1,3 +1,4 @@
+import { projectOfAction } from '../../shared/actions.js';
 import type { EventDraft } from '../../shared/events.js';
 import type { HostDiff } from './diff.js';
 import type { GateBlock, HostStatus, InstanceStatus, ProjectStatus, UnownedContainer } from '../../shared/host-status.js';
@@ -25,7 +26,10 @@ export function hostStatus(input: StatusInput): HostStatus {
     else driftByKey.set(key, [finding.kind]);
   }
   const pendingByProject = new Map<string, number>();
-  for (const action of input.plan.actions) if (action.kind !== 'pull-image') pendingByProject.set(action.key.project, (pendingByProject.get(action.key.project) ?? 0) + 1);
+  for (const action of input.plan.actions) {
+    const project = projectOfAction(action);
+    if (project !== undefined) pendingByProject.set(project, (pendingByProject.get(project) ?? 0) + 1);
+  }
   const blocksByProject = new Map<string, GateBlock[]>();
   for (const block of input.blocks) {
     const group = blocksByProject.get(block.project);

@@ -32,10 +32,11 @@ export function toDockerCreateOptions(request: ContainerCreateRequest): Docker.C
     StopTimeout: Math.ceil(parseDurationMs(config.stop_timeout) / 1000),
     HostConfig: {
       PortBindings: bindings,
-      Binds: [...config.volumes],
+      Binds: config.volumes.map((entry) => engineVolumeEntry(entry, request.attach?.volumes)),
       RestartPolicy: { Name: config.restart === 'no' ? '' : config.restart },
     },
   };
+  applyNetworking(options, request);
   if (config.command) options.Cmd = [...config.command];
   if (config.healthcheck) {
     const check = config.healthcheck;
@@ -52,6 +53,30 @@ export function toDockerCreateOptions(request: ContainerCreateRequest): Docker.C
   }
   applyContainerOptions(options, config);
   return options;
+}
+
+/** "data:/path" with the named volume's engine name ("shop_data:/path"); a host path stays as it is. */
+function engineVolumeEntry(entry: string, volumes: Readonly<Record<string, string>> | undefined): string {
+  const colon = entry.indexOf(':');
+  if (volumes === undefined || colon <= 0 || entry.startsWith('/')) return entry;
+  const engineName = volumes[entry.slice(0, colon)];
+  return engineName === undefined ? entry : `${engineName}${entry.slice(colon)}`;
+}
+
+/** Network mode, or the first network with its aliases (the engine joins the others after create). */
+function applyNetworking(options: Docker.ContainerCreateOptions, request: ContainerCreateRequest): void {
+  const attach = request.attach;
+  const host = options.HostConfig as NonNullable<Docker.ContainerCreateOptions['HostConfig']>;
+  if (attach === undefined) return;
+  if (attach.networkMode !== undefined) {
+    // (A fleet file publishes no ports with a network mode: shared/project-resources.ts refuses them.)
+    host.NetworkMode = attach.networkMode;
+    return;
+  }
+  const first = attach.networks[0];
+  if (first === undefined) return;
+  host.NetworkMode = first.name;
+  options.NetworkingConfig = { EndpointsConfig: { [first.name]: { Aliases: [...first.aliases], ...(first.ipv4Address ? { IPAMConfig: { IPv4Address: first.ipv4Address } } : {}) } } };
 }
 
 /** The container options of a service (shared/container-options.ts) in Docker's create shape. */

@@ -3,7 +3,8 @@ import { ImageUnavailableError, NameConflictError, RuntimeError, RuntimeUnreacha
 import { configViewOf, containerStateOf, healthFromStatusText, toDockerCreateOptions } from './docker-container.js';
 import { dockerMessage, isConflict, isNotFound, isNotModified } from './docker-errors.js';
 import { loadDockerode } from './dockerode-loader.js';
-import type { ContainerCreateRequest, RuntimeAdapter, RuntimeContainerDetails, RuntimeContainerSummary, RuntimeEvent, StartResult } from './runtime-adapter.js';
+import { toDockerNetworkOptions, toDockerVolumeOptions } from './docker-resources.js';
+import type { ContainerCreateRequest, NetworkCreateRequest, RuntimeAdapter, RuntimeContainerDetails, RuntimeContainerSummary, RuntimeEvent, RuntimeResourceSummary, StartResult, VolumeCreateRequest } from './runtime-adapter.js';
 import { sleep } from '../../shared/sleep.js';
 
 export interface DockerRuntimeOptions {
@@ -34,6 +35,7 @@ export class DockerRuntime implements RuntimeAdapter {
       health: healthFromStatusText(container.Status),
       labels: container.Labels ?? {},
       createdAt: container.Created,
+      networks: Object.keys(container.NetworkSettings?.Networks ?? {}).sort(),
     }));
   }
 
@@ -69,14 +71,27 @@ export class DockerRuntime implements RuntimeAdapter {
   }
 
   async createContainer(request: ContainerCreateRequest): Promise<string> {
+    let id: string;
     try {
       const container = await this.docker.createContainer(toDockerCreateOptions(request));
-      return container.id;
+      id = container.id;
     } catch (error) {
       if (isConflict(error)) throw new NameConflictError(`container name ${request.name} is already in use`, { cause: error });
+      if (isNotFound(error) && /network/i.test(dockerMessage(error))) throw runtimeFailure(`create ${request.name}`, error);
       if (isNotFound(error)) throw new ImageUnavailableError(request.config.image, 'not present locally', { cause: error });
       throw runtimeFailure(`create ${request.name}`, error);
     }
+    // The engine joins one network at create (API 1.41); the others are joined before the first start.
+    for (const network of request.attach?.networks.slice(1) ?? []) {
+      try {
+        await this.docker.getNetwork(network.name).connect({ Container: id, EndpointConfig: { Aliases: [...network.aliases], ...(network.ipv4Address ? { IPAMConfig: { IPv4Address: network.ipv4Address } } : {}) } });
+      } catch (error) {
+        // Half plugged in is no container to keep: remove it, so the next plan creates it whole.
+        await this.docker.getContainer(id).remove({ force: true }).catch(() => undefined);
+        throw runtimeFailure(`connect ${request.name} to network ${network.name}`, error);
+      }
+    }
+    return id;
   }
 
   async startContainer(id: string): Promise<StartResult> {
@@ -153,6 +168,65 @@ export class DockerRuntime implements RuntimeAdapter {
       // 409 "removal already in progress": another remove of the same container wins; ours is done.
       if (isConflict(error) && /already in progress/i.test(dockerMessage(error))) return 'removed';
       throw runtimeFailure(`remove ${id.slice(0, 12)}`, error);
+    }
+  }
+
+  async listNetworks(): Promise<RuntimeResourceSummary[]> {
+    const networks = await this.#call('list networks', () => this.docker.listNetworks());
+    return networks.map((network) => ({ id: network.Id, name: network.Name, labels: network.Labels ?? {} }));
+  }
+
+  async createNetwork(request: NetworkCreateRequest): Promise<string> {
+    try {
+      const network = await this.docker.createNetwork(toDockerNetworkOptions(request));
+      return network.id;
+    } catch (error) {
+      if (isConflict(error) || /already exists/i.test(dockerMessage(error))) throw new NameConflictError(`network name ${request.name} is already in use`, { cause: error });
+      throw runtimeFailure(`create network ${request.name}`, error);
+    }
+  }
+
+  async removeNetwork(id: string): Promise<'removed' | 'missing'> {
+    try {
+      await this.docker.getNetwork(id).remove();
+      return 'removed';
+    } catch (error) {
+      if (isNotFound(error)) return 'missing';
+      throw runtimeFailure(`remove network ${id.slice(0, 12)}`, error);
+    }
+  }
+
+  async listVolumes(): Promise<RuntimeResourceSummary[]> {
+    const listed = await this.#call('list volumes', () => this.docker.listVolumes());
+    return (listed.Volumes ?? []).map((volume) => ({ id: volume.Name, name: volume.Name, labels: volume.Labels ?? {} }));
+  }
+
+  async createVolume(request: VolumeCreateRequest): Promise<string> {
+    // The engine answers a create of an existing name with that volume: look first, so a volume of
+    // someone else's is never taken for a new one.
+    const existing = await this.docker.getVolume(request.name).inspect().then(
+      () => true,
+      (error: unknown) => {
+        if (isNotFound(error)) return false;
+        throw runtimeFailure(`inspect volume ${request.name}`, error);
+      },
+    );
+    if (existing) throw new NameConflictError(`volume name ${request.name} is already in use`);
+    try {
+      const volume = (await this.docker.createVolume(toDockerVolumeOptions(request))) as unknown as { Name?: string; name?: string };
+      return volume.Name ?? volume.name ?? request.name;
+    } catch (error) {
+      throw runtimeFailure(`create volume ${request.name}`, error);
+    }
+  }
+
+  async removeVolume(name: string): Promise<'removed' | 'missing'> {
+    try {
+      await this.docker.getVolume(name).remove();
+      return 'removed';
+    } catch (error) {
+      if (isNotFound(error)) return 'missing';
+      throw runtimeFailure(`remove volume ${name}`, error);
     }
   }
 

@@ -1,4 +1,6 @@
+import type { Attachments } from '../../shared/actions.js';
 import type { RuntimeConfig } from '../../shared/fleet-spec.js';
+import type { NetworkSpec, VolumeSpec } from '../../shared/project-resources.js';
 import type { ContainerConfigView, ContainerState, Health } from '../core/snapshot.js';
 
 /** One container as the runtime lists it (cheap: no per-container inspect). */
@@ -9,6 +11,28 @@ export interface RuntimeContainerSummary {
   readonly health: Health;
   readonly labels: Readonly<Record<string, string>>;
   readonly createdAt: number;
+  /** The networks it is attached to, sorted. */
+  readonly networks?: readonly string[];
+}
+
+/** A network or volume as the runtime lists it; a volume's id is its name. */
+export interface RuntimeResourceSummary {
+  readonly id: string;
+  readonly name: string;
+  readonly labels: Readonly<Record<string, string>>;
+}
+
+export interface NetworkCreateRequest {
+  readonly name: string;
+  readonly spec: NetworkSpec;
+  /** Hostwright's identity labels, merged over the network's own. */
+  readonly identityLabels: Readonly<Record<string, string>>;
+}
+
+export interface VolumeCreateRequest {
+  readonly name: string;
+  readonly spec: VolumeSpec;
+  readonly identityLabels: Readonly<Record<string, string>>;
 }
 
 /** The details only an inspect returns. */
@@ -26,6 +50,8 @@ export interface ContainerCreateRequest {
   readonly env: Readonly<Record<string, string>>;
   /** Hostwright's identity labels, merged over the service's own labels. */
   readonly identityLabels: Readonly<Record<string, string>>;
+  /** Its network mode or networks and its volumes' engine names; Docker's default bridge when absent. */
+  readonly attach?: Attachments;
 }
 
 /** A change the runtime reports; it only wakes the loop, which re-reads everything. */
@@ -57,6 +83,16 @@ export interface RuntimeAdapter {
   unpauseContainer(id: string): Promise<'unpaused' | 'not-paused'>;
   stopContainer(id: string, timeoutSeconds: number): Promise<'stopped' | 'already-stopped' | 'missing'>;
   removeContainer(id: string): Promise<'removed' | 'missing'>;
+  listNetworks(): Promise<RuntimeResourceSummary[]>;
+  /** Throws NameConflictError when a network of that name exists. */
+  createNetwork(request: NetworkCreateRequest): Promise<string>;
+  /** Throws when containers are still attached. */
+  removeNetwork(id: string): Promise<'removed' | 'missing'>;
+  listVolumes(): Promise<RuntimeResourceSummary[]>;
+  /** Throws NameConflictError when a volume of that name exists (the engine would silently hand it back). */
+  createVolume(request: VolumeCreateRequest): Promise<string>;
+  /** Throws when a container still uses it. */
+  removeVolume(name: string): Promise<'removed' | 'missing'>;
   /** Streams runtime events until the signal aborts, reconnecting with backoff after a failure. */
   watchEvents(onEvent: (event: RuntimeEvent) => void, signal: AbortSignal): void;
 }

@@ -9,14 +9,15 @@ import type { HostwrightEvent } from '../../shared/events.js';
 import type { HostDesired } from '../../shared/host-desired.js';
 import { hostStatusSchema, type DesiredRefusal, type HostStatus } from '../../shared/host-status.js';
 import type { JournalView } from '../core/diff.js';
-import { issueOwnerToken, ownerTokenVerifier, type OwnerTokenVerifier, type TokenIdentity } from '../core/owner-token.js';
-import type { InstanceKey, OwnerRecord } from '../core/snapshot.js';
+import { issueOwnerToken, issueResourceToken, ownerTokenVerifier, resourceTokenVerifier, type OwnerTokenVerifier, type ResourceTokenIdentity, type ResourceTokenVerifier, type TokenIdentity } from '../core/owner-token.js';
+import type { InstanceKey, OwnerRecord, ResourceKind, ResourceRecord } from '../core/snapshot.js';
 import { BatchWriter, type BatchOperation, type CommitStats } from './batch-writer.js';
 import { makeContentsPrivate, prepareDataDir } from './data-dir.js';
 import { DesiredStore } from './desired-store.js';
 import { EventOutbox, type EventPage, type NumberedEvent } from './event-outbox.js';
 import { PREFIX, range, seqKey, seqOf } from './keys.js';
 import { OwnerIndex, putOwnerRecord } from './owner-index.js';
+import { ResourceIndex, putResourceRecord } from './resource-index.js';
 import { loadOwnerSecret } from './owner-secret.js';
 import { intentRecordSchema, resultRecordSchema, type AppliedRevision, type IntentRecord, type RejectedRevision, type ResultRecord } from './records.js';
 import { sleep } from '../../shared/sleep.js';
@@ -35,23 +36,27 @@ export class Journal implements JournalView {
   readonly #writer: BatchWriter;
   readonly #desired: DesiredStore;
   readonly #owners: OwnerIndex;
+  readonly #resources: ResourceIndex;
   readonly #events: EventOutbox;
   readonly #ownerSecret: Uint8Array;
   readonly verifyOwnerToken: OwnerTokenVerifier;
+  readonly verifyResourceToken: ResourceTokenVerifier;
   /** The intent log's state: open intents (counted at open, then kept in step) and the last sequence number. */
   #pending: number;
   #intentSeq: number;
   #status: HostStatus | undefined;
   #statusLoaded = false;
 
-  private constructor(parts: { db: Level<string, Uint8Array>; writer: BatchWriter; desired: DesiredStore; owners: OwnerIndex; events: EventOutbox; ownerSecret: Uint8Array; pending: number; intentSeq: number }) {
+  private constructor(parts: { db: Level<string, Uint8Array>; writer: BatchWriter; desired: DesiredStore; owners: OwnerIndex; resources: ResourceIndex; events: EventOutbox; ownerSecret: Uint8Array; pending: number; intentSeq: number }) {
     this.#db = parts.db;
     this.#writer = parts.writer;
     this.#desired = parts.desired;
     this.#owners = parts.owners;
+    this.#resources = parts.resources;
     this.#events = parts.events;
     this.#ownerSecret = parts.ownerSecret;
     this.verifyOwnerToken = ownerTokenVerifier(parts.ownerSecret);
+    this.verifyResourceToken = resourceTokenVerifier(parts.ownerSecret);
     this.#pending = parts.pending;
     this.#intentSeq = parts.intentSeq;
   }
@@ -99,13 +104,14 @@ export class Journal implements JournalView {
   static async #load(db: Level<string, Uint8Array>, ownerSecret: Uint8Array): Promise<Journal> {
     const writer = new BatchWriter(db);
     const owners = await OwnerIndex.load(db);
+    const resources = await ResourceIndex.load(db);
     const events = await EventOutbox.load(db, writer);
     const desired = await DesiredStore.load(db, writer, events);
     let pending = 0;
     for await (const key of db.keys(range(PREFIX.pending))) if (key) pending += 1;
     let intentSeq = 0;
     for await (const key of db.keys({ ...range(PREFIX.intent), reverse: true, limit: 1 })) intentSeq = seqOf(PREFIX.intent, key);
-    return new Journal({ db, writer, desired, owners, events, ownerSecret, pending, intentSeq });
+    return new Journal({ db, writer, desired, owners, resources, events, ownerSecret, pending, intentSeq });
   }
 
   /**
@@ -193,11 +199,30 @@ export class Journal implements JournalView {
     return issueOwnerToken(this.#ownerSecret, identity, randomUUID().replaceAll('-', ''));
   }
 
+  // --- ownership of networks and volumes (resource-index.ts) ----------------------------------
+
+  resourceRecord(token: string): ResourceRecord | undefined {
+    return this.#resources.byToken(token);
+  }
+
+  latestResourceRecordFor(kind: ResourceKind, project: string, resource: string): ResourceRecord | undefined {
+    return this.#resources.latestFor(kind, project, resource);
+  }
+
+  resourceRecordOf(kind: ResourceKind, resourceId: string): ResourceRecord | undefined {
+    return this.#resources.ofId(kind, resourceId);
+  }
+
+  /** A token only this host can issue for the identity a network's or volume's labels claim. */
+  newResourceToken(identity: ResourceTokenIdentity): string {
+    return issueResourceToken(this.#ownerSecret, identity, randomUUID().replaceAll('-', ''));
+  }
+
   // --- intents, results and plans (the intent log: `intent:`, `pending:`, `result:`, `plan:`) ---
   // Retention lands here: a resolved intent, its result and old plans may go, never the newest intent (it numbers the next).
 
-  /** Persists (fsync) the intent before its mutation; a create also persists its owner record. */
-  async recordIntent(intent: Omit<IntentRecord, 'seq'>, owner?: Omit<OwnerRecord, 'intentSeq'>): Promise<IntentRecord> {
+  /** Persists (fsync) the intent before its mutation; a create also persists its owner (or resource) record. */
+  async recordIntent(intent: Omit<IntentRecord, 'seq'>, owner?: Omit<OwnerRecord, 'intentSeq'>, resource?: Omit<ResourceRecord, 'intentSeq'>): Promise<IntentRecord> {
     const seq = this.#intentSeq + 1;
     const record: IntentRecord = { ...intent, seq };
     const operations: BatchOperation[] = [
@@ -206,24 +231,29 @@ export class Journal implements JournalView {
     ];
     const ownerRecord = owner ? { ...owner, intentSeq: seq } : undefined;
     if (ownerRecord) operations.push(putOwnerRecord(ownerRecord));
+    const resourceRecord = resource ? { ...resource, intentSeq: seq } : undefined;
+    if (resourceRecord) operations.push(putResourceRecord(resourceRecord));
     this.#intentSeq = seq;
     await this.#writer.write(operations);
     this.#pending += 1;
     if (ownerRecord) this.#owners.remember(ownerRecord);
+    if (resourceRecord) this.#resources.remember(resourceRecord);
     return record;
   }
 
   /** Persists (fsync) the result with its events and ownership change, atomically, and resolves the intent. */
-  async recordResult(result: ResultRecord, events: readonly HostwrightEvent[], owners: readonly OwnerRecord[] = []): Promise<void> {
+  async recordResult(result: ResultRecord, events: readonly HostwrightEvent[], owners: readonly OwnerRecord[] = [], resources: readonly ResourceRecord[] = []): Promise<void> {
     const staged = this.#events.stage(events);
     await this.#writer.write([
       { type: 'put', key: seqKey(PREFIX.result, result.seq), value: encode(result) },
       { type: 'del', key: seqKey(PREFIX.pending, result.seq) },
       ...staged.operations,
       ...owners.map(putOwnerRecord),
+      ...resources.map(putResourceRecord),
     ]);
     this.#pending = Math.max(0, this.#pending - 1);
     for (const owner of owners) this.#owners.remember(owner);
+    for (const resource of resources) this.#resources.remember(resource);
     staged.written();
   }
 

@@ -11,6 +11,8 @@ export const PREFIX = {
   rejected: 'rejected:',
   /** owner-index.ts (written in the intent and result batches of journal.ts) */
   owner: 'owner:',
+  /** resource-index.ts (written like owner:) */
+  resource: 'resource:',
   /** event-outbox.ts */
   event: 'event:',
   outbox: 'outbox:',

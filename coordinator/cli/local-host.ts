@@ -30,11 +30,12 @@ export async function openLocalHost(options: LocalOptions, logger: Logger = cliL
  * The desired document a fleet file gives this host: the stored revision when the content is
  * unchanged, the next revision otherwise. Without --host-id, local mode ignores placement.
  */
-export async function desiredFromFleet(host: LocalHost, fleet: FleetFile, options: LocalOptions & { allowEmpty?: boolean; correlationID?: string }): Promise<{ document: HostDesired; changed: boolean; previous: HostDesired | undefined }> {
+export async function desiredFromFleet(host: LocalHost, fleet: FleetFile, options: LocalOptions & { allowEmpty?: boolean; pruneVolumes?: boolean; correlationID?: string }): Promise<{ document: HostDesired; changed: boolean; previous: HostDesired | undefined }> {
   const previous = (await host.journal.desiredDocuments()).find((document) => document.project === fleet.project);
   const draft = desiredForHost(fleet, { hostId: host.hostId, labels: parseLabels(options.label) }, {
     revision: 1,
     allowEmpty: options.allowEmpty ?? false,
+    ...(options.pruneVolumes === true ? { pruneVolumes: true } : {}),
     ignorePlacement: options.hostId === undefined,
     ...(options.correlationID === undefined ? {} : { correlationID: options.correlationID }),
   });

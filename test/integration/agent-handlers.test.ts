@@ -13,7 +13,7 @@ import type { RuntimeAdapter } from '../../agent/runtime/runtime-adapter.js';
 import { FleetClient } from '../../coordinator/fleet-client.js';
 import { desiredKey } from '../../shared/subjects.js';
 import { desired, service, uniqueName } from '../lib/builders.js';
-import { docker } from '../lib/docker-harness.js';
+import { docker, removeHostObjects } from '../lib/docker-harness.js';
 import { startNatsServer, type NatsServerHandle } from '../lib/nats-server.js';
 import { testSigner } from '../lib/signing.js';
 import { waitFor } from '../lib/wait.js';
@@ -91,6 +91,7 @@ describe('an agent whose every handler meets a failure stays up', { timeout: 180
     await nats?.cleanup();
     const left = await docker.listContainers({ all: true, filters: { name: [`${hostId}-`] } });
     await Promise.all(left.map((c) => docker.getContainer(c.Id).remove({ force: true }).catch(() => undefined)));
+    await removeHostObjects(hostId);
     if (dataDir) await rm(dataDir, { recursive: true, force: true });
     process.off('uncaughtException', onEscape);
     process.off('unhandledRejection', onEscape);

@@ -1,24 +1,11 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { PassThrough } from 'node:stream';
 import type Docker from 'dockerode';
 import type { ServiceSpec } from '../../shared/fleet-spec.js';
 import { STRICT_HOST_POLICY } from '../../agent/core/host-policy.js';
 import { QUICK_STOP_COMMAND, desired, service, uniqueName } from '../lib/builders.js';
+import { inside } from '../lib/container-exec.js';
 import { docker, openHarness, projectContainers, removeProject } from '../lib/docker-harness.js';
-
-/** Runs a shell command inside a container; its stdout and stderr together, and the exit code. */
-async function inside(containerId: string, script: string): Promise<{ output: string; code: number }> {
-  const exec = await docker.getContainer(containerId).exec({ Cmd: ['sh', '-c', script], AttachStdout: true, AttachStderr: true });
-  const stream = await exec.start({ hijack: true, stdin: false });
-  const sink = new PassThrough();
-  let output = '';
-  sink.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  docker.modem.demuxStream(stream, sink, sink);
-  await new Promise((resolve) => stream.on('end', resolve));
-  const { ExitCode } = await exec.inspect();
-  return { output: output.trim(), code: ExitCode ?? -1 };
-}
 
 /** The first of several cgroup files that exists (cgroup v2 or v1 layouts). */
 const cgroup = (...paths: string[]) => paths.map((path) => `cat ${path} 2>/dev/null`).join(' || ');

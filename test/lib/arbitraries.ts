@@ -353,7 +353,7 @@ class WorldBuilder {
     });
     containers.sort((a, b) => compareStrings(a.name, b.name) || compareStrings(a.id, b.id));
     return {
-      snapshot: { hostId: HOST_ID, observedAt: OBSERVED_AT, containers, foreignNames: [...this.#foreign].sort(compareStrings), images: [...images].sort(compareStrings) },
+      snapshot: { hostId: HOST_ID, observedAt: OBSERVED_AT, containers, foreignNames: [...this.#foreign].sort(compareStrings), images: [...images].sort(compareStrings), networks: [], volumes: [], foreignNetworks: [], foreignVolumes: [] },
       owners,
     };
   }

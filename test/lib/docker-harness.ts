@@ -46,9 +46,32 @@ export async function projectContainers(project: string) {
   return docker.listContainers({ all: true, filters: { label: [`${LABELS.project}=${project}`] } });
 }
 
+/** Removes a project's containers, then its networks and volumes, whoever made them. */
 export async function removeProject(project: string): Promise<void> {
-  const containers = await docker.listContainers({ all: true, filters: { label: [`${LABELS.project}=${project}`] } });
-  await Promise.all(containers.map((c) => docker.getContainer(c.Id).remove({ force: true }).catch(() => undefined)));
+  await removeLabelled(`${LABELS.project}=${project}`);
+}
+
+/** Removes what one host's agent made on the engine: its containers, then its networks and volumes. */
+export async function removeHostObjects(hostId: string, engine: Docker = docker): Promise<void> {
+  await removeLabelled(`${LABELS.host}=${hostId}`, engine);
+}
+
+async function removeLabelled(label: string, engine: Docker = docker): Promise<void> {
+  const filters = { label: [label] };
+  const containers = await engine.listContainers({ all: true, filters });
+  await Promise.all(containers.map((c) => engine.getContainer(c.Id).remove({ force: true }).catch(() => undefined)));
+  const networks = await engine.listNetworks({ filters });
+  await Promise.all(networks.map((n) => engine.getNetwork(n.Id).remove().catch(() => undefined)));
+  const volumes = (await engine.listVolumes({ filters })).Volumes ?? [];
+  await Promise.all(volumes.map((v) => engine.getVolume(v.Name).remove().catch(() => undefined)));
+}
+
+/** Networks and volumes of one project on the engine, by name. */
+export async function projectResources(project: string): Promise<{ networks: string[]; volumes: string[] }> {
+  const filters = { label: [`${LABELS.project}=${project}`] };
+  const networks = (await docker.listNetworks({ filters })).map((n) => n.Name).sort();
+  const volumes = ((await docker.listVolumes({ filters })).Volumes ?? []).map((v) => v.Name).sort();
+  return { networks, volumes };
 }
 
 export async function removeContainerNamed(name: string): Promise<void> {

@@ -24,7 +24,7 @@ import { hostwrightEventSchema, type HostwrightEvent } from '../../shared/events
 import { LABELS } from '../../shared/labels.js';
 import { killOnExit } from './child-reaper.js';
 import { runCli, startCli } from './cli.js';
-import { docker } from './docker-harness.js';
+import { docker, removeHostObjects } from './docker-harness.js';
 import { startTcpProxy, type TcpProxy } from './tcp-proxy.js';
 import { waitFor } from './wait.js';
 
@@ -263,6 +263,8 @@ export class FleetHarness {
       await agent.proxy?.close().catch((error: unknown) => errors.push(error));
       const containers = await this.containersOf(agent.hostId).catch(() => []);
       await Promise.all(containers.map((c) => docker.getContainer(c.Id).remove({ force: true }).catch(() => undefined)));
+      // Then its project networks and volumes (labelled with its host id, unique per run).
+      await removeHostObjects(agent.hostId).catch(() => undefined);
     }
     for (const dir of this.#dirs.splice(0)) await rm(dir, { recursive: true, force: true }).catch(() => undefined);
     if (errors.length > 0) process.stderr.write(`fleet harness cleanup: ${errors.map(String).join('\n')}\n`);

@@ -8,6 +8,8 @@ import { evaluateGates, runnableActions, type GateBlock } from '../../agent/core
 import { normalizeImageRef } from '../../agent/core/images.js';
 import { proveOwnership } from '../../agent/core/ownership.js';
 import { planHost, type ActionPlan, type PlanMode } from '../../agent/core/planner.js';
+import { expectedNetworkNames, resourceSpecHash } from '../../agent/core/resources.js';
+import type { NetworkSpec } from '../../shared/project-resources.js';
 import { specHashOf } from '../../agent/core/spec-hash.js';
 import { testToken, verifyTestToken } from './owner-tokens.js';
 import {
@@ -19,6 +21,7 @@ import {
   type InstanceKey,
   type LabelledIdentity,
   type ObservedContainer,
+  type ObservedResource,
   type OwnerRecord,
   type RuntimeSnapshot,
 } from '../../agent/core/snapshot.js';
@@ -42,6 +45,10 @@ export function applyPlanToSnapshot(snapshot: RuntimeSnapshot, actions: readonly
   const foreign = new Set(snapshot.foreignNames);
   const images = new Set(snapshot.images);
   const createdInChain = new Map<string, string>();
+  const networks = new Map<string, ObservedResource>(snapshot.networks.map((network) => [network.name, network]));
+  const volumes = new Map<string, ObservedResource>(snapshot.volumes.map((volume) => [volume.name, volume]));
+  const foreignNetworks = new Set(snapshot.foreignNetworks);
+  const foreignVolumes = new Set(snapshot.foreignVolumes);
   let createdAt = Math.max(0, ...snapshot.containers.map((container) => container.createdAt));
   let intentSeq = Math.max(0, ...[...owners.values()].map((record) => record.intentSeq));
 
@@ -63,6 +70,9 @@ export function applyPlanToSnapshot(snapshot: RuntimeSnapshot, actions: readonly
         if (taken) throw new SimulationError(`${action.id} create: the name ${action.name} is already in use`);
         const wanted = normalizeImageRef(action.config.image);
         if (![...images].some((image) => normalizeImageRef(image) === wanted)) throw new SimulationError(`${action.id} create ${action.name}: no such image ${action.config.image}`);
+        for (const network of action.attach?.networks ?? []) {
+          if (!networks.has(network.name) && !foreignNetworks.has(network.name)) throw new SimulationError(`${action.id} create ${action.name}: no such network ${network.name}`);
+        }
         const id = nextId();
         if (containers.has(id)) throw new SimulationError(`nextId() returned ${id} twice`);
         const ownerToken = testToken({ ...action.key, hostId, specHash: action.specHash }, `token-${id}`);
@@ -95,6 +105,7 @@ export function applyPlanToSnapshot(snapshot: RuntimeSnapshot, actions: readonly
           ownership: proveOwnership(id, identity, record, verifyTestToken),
           modifiedFields: [],
           restartCount: 0,
+          ...(action.attach && expectedNetworkNames(action.attach) ? { networks: expectedNetworkNames(action.attach) } : {}),
         });
         createdInChain.set(action.chain, id);
         break;
@@ -133,6 +144,28 @@ export function applyPlanToSnapshot(snapshot: RuntimeSnapshot, actions: readonly
         markRemoved(owners, container.id);
         break;
       }
+      case 'create-network':
+      case 'create-volume': {
+        const [kind, made, foreignOnes] = action.kind === 'create-network' ? (['network', networks, foreignNetworks] as const) : (['volume', volumes, foreignVolumes] as const);
+        if (made.has(action.name) || foreignOnes.has(action.name)) throw new SimulationError(`${action.id} ${action.kind}: the name ${action.name} is already in use`);
+        const id = kind === 'network' ? nextId() : action.name;
+        // The observer's ownership proof is unit-tested on its own; here a made resource is simply owned.
+        made.set(action.name, { id, name: action.name, identity: { kind, hostId, project: action.project, resource: action.resource, specHash: action.specHash, ownerToken: `sim-${id}` }, ownership: { owned: true } });
+        break;
+      }
+      case 'remove-network': {
+        const network = networks.get(action.name);
+        if (!network || network.id !== action.networkId) throw new SimulationError(`${action.id} remove-network: no such network ${action.name} [${action.networkId}]`);
+        const users = [...containers.values()].filter((container) => container.networks?.includes(action.name));
+        if (users.length > 0) throw new SimulationError(`${action.id} remove-network ${action.name}: containers still attached (${users.map((c) => c.name).join(', ')})`);
+        networks.delete(action.name);
+        break;
+      }
+      case 'remove-volume': {
+        if (!volumes.has(action.name)) throw new SimulationError(`${action.id} remove-volume: no such volume ${action.name}`);
+        volumes.delete(action.name);
+        break;
+      }
       default:
         throw new SimulationError(`unknown action ${JSON.stringify(action satisfies never)}`);
     }
@@ -144,6 +177,10 @@ export function applyPlanToSnapshot(snapshot: RuntimeSnapshot, actions: readonly
     containers: [...containers.values()].sort((a, b) => compareStrings(a.name, b.name) || compareStrings(a.id, b.id)),
     foreignNames: [...foreign].sort(compareStrings),
     images: [...images].sort(compareStrings),
+    networks: [...networks.values()].sort((a, b) => compareStrings(a.name, b.name)),
+    volumes: [...volumes.values()].sort((a, b) => compareStrings(a.name, b.name)),
+    foreignNetworks: [...foreignNetworks].sort(compareStrings),
+    foreignVolumes: [...foreignVolumes].sort(compareStrings),
   };
 }
 
@@ -159,6 +196,7 @@ export function journalViewOf(owners: ReadonlyMap<string, OwnerRecord>): Journal
       }
       return latest;
     },
+    latestResourceRecordFor: () => undefined,
   };
 }
 
@@ -252,12 +290,31 @@ export function labelledFixture(id: string, name: string, identity: LabelledIden
   return { id, name, state, health: 'none', createdAt: 0, identity, ownership: proveOwnership(id, identity, owners.get(identity.ownerToken), verifyTestToken), modifiedFields: [], restartCount: undefined };
 }
 
-export function snapshotOf(containers: readonly ObservedContainer[], fields: { readonly foreignNames?: readonly string[]; readonly images?: readonly string[] } = {}): RuntimeSnapshot {
+/**
+ * The example tests' host has the default network of each of their projects already (made by an
+ * earlier apply), so that their plans show only what they are about; tests of networks pass `networks`.
+ */
+export const FIXTURE_NETWORKS: readonly ObservedResource[] = ['alpha', 'beta', 'gamma', 'shop', 'zeta'].map((project) => networkFixture(project, 'default'));
+
+/** An owned network of a project, made from `spec`. */
+export function networkFixture(project: string, resource: string, spec: NetworkSpec = {}): ObservedResource {
+  const name = `${FIXTURE_PREFIX}${project}_${resource}`;
+  return { id: `net-${project}-${resource}`, name, identity: { kind: 'network', hostId: FIXTURE_HOST, project, resource, specHash: resourceSpecHash(spec), ownerToken: `token-net-${project}-${resource}` }, ownership: { owned: true } };
+}
+
+export function snapshotOf(
+  containers: readonly ObservedContainer[],
+  fields: { readonly foreignNames?: readonly string[]; readonly images?: readonly string[]; readonly networks?: readonly ObservedResource[]; readonly volumes?: readonly ObservedResource[]; readonly foreignNetworks?: readonly string[]; readonly foreignVolumes?: readonly string[] } = {},
+): RuntimeSnapshot {
   return {
     hostId: FIXTURE_HOST,
     observedAt: '2025-01-01T00:00:00.000Z',
     containers: [...containers].sort((a, b) => compareStrings(a.name, b.name) || compareStrings(a.id, b.id)),
     foreignNames: [...(fields.foreignNames ?? [])].sort(compareStrings),
+    networks: [...(fields.networks ?? FIXTURE_NETWORKS)].sort((a, b) => compareStrings(a.name, b.name)),
+    volumes: [...(fields.volumes ?? [])].sort((a, b) => compareStrings(a.name, b.name)),
+    foreignNetworks: [...(fields.foreignNetworks ?? ['bridge', 'host', 'none'])].sort(compareStrings),
+    foreignVolumes: [...(fields.foreignVolumes ?? [])].sort(compareStrings),
     images: [...(fields.images ?? [])].sort(compareStrings),
   };
 }

@@ -35,7 +35,9 @@ function summary(entries: readonly DiffEntry[]): string[] {
 describe('diffHost: create', () => {
   it('an instance never created is a create with cause "new", carrying the spec hash and runtime config', () => {
     const [entry] = entriesOf(diff([desired('shop', { web })], [], []));
-    assert.deepEqual(entry, { kind: 'create', key: key(1), name: 'hw-shop-web-1', specHash: specHashOf(web), config: runtimeConfigOf(web), cause: 'new' });
+    // Plugged into the project's default network, reachable as "web" and "web-1".
+    const attach = { networks: [{ name: 'hw-shop_default', aliases: ['web', 'web-1'] }], volumes: {} };
+    assert.deepEqual(entry, { kind: 'create', key: key(1), name: 'hw-shop-web-1', specHash: specHashOf(web), config: runtimeConfigOf(web), attach, cause: 'new' });
   });
 
   it('an instance whose recorded container is gone is a create with cause "missing"', () => {

@@ -63,6 +63,8 @@ const FULL_FLEET = yamlText(
   '    placement:',
   '      selector:',
   '        zone: eu',
+  'volumes:',
+  '  static:',
 );
 
 describe('parseFleetFile', () => {
@@ -102,6 +104,7 @@ describe('parseFleetFile', () => {
           placement: { selector: { zone: 'eu' } },
         },
       },
+      volumes: { static: {} },
     });
   });
 

@@ -1,3 +1,4 @@
+import { projectOfAction } from '../../shared/actions.js';
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
@@ -77,7 +78,8 @@ describe('evaluateGates', () => {
     assert.deepEqual(blocked.runnable, []);
     const allowed = round([desired('shop', { web: service({ replicas: 0 }) }, { allowEmpty: true })], containers, records);
     assert.deepEqual(allowed.blocks, []);
-    assert.equal(allowed.runnable.length, 4);
+    // Two stops, two removes, and the project network nothing uses any more.
+    assert.equal(allowed.runnable.length, 5);
   });
 
   it('empty-project: nothing running (or only unowned containers running) is not blocked', () => {
@@ -85,7 +87,8 @@ describe('evaluateGates', () => {
     const intruder = labelledFixture('c2', 'other', { ...key(1, 'api'), hostId: 'h1', specHash: 'x', ownerToken: 'nope' }, ownersOf([]));
     const { blocks, runnable } = round([desired('shop', {})], [stopped.container, intruder], [stopped.record]);
     assert.deepEqual(blocks, []);
-    assert.equal(runnable.length, 1);
+    // The remove of the stopped container, and of the project network nothing uses any more.
+    assert.deepEqual(runnable.map((action) => action.kind), ['remove', 'remove-network']);
   });
 
   it('empty-project: a project with replicas is never empty, even when everything is replaced', () => {
@@ -137,7 +140,7 @@ describe('evaluateGates', () => {
       ],
     } as const;
     const unowned: RuntimeSnapshot = snapshotOf([{ ...container, ownership: { owned: false, reason: 'x' } }]);
-    const blocks = evaluateGates({ plan: { ...plan, actions: [...plan.actions] }, diff: { hostId: 'h1', projects: [] }, desired: [desired('shop', { web })], snapshot: unowned });
+    const blocks = evaluateGates({ plan: { ...plan, actions: [...plan.actions], unusedVolumes: [] }, diff: { hostId: 'h1', projects: [] }, desired: [desired('shop', { web })], snapshot: unowned });
     assert.equal(blocks.length, 1);
   });
 });
@@ -175,7 +178,7 @@ describe('gates: properties', () => {
         const creates = new Set(runnable.flatMap((a) => (a.kind === 'create' ? [a.config.image] : [])));
         for (const action of runnable) {
           if (action.kind === 'pull-image') assert.ok(creates.has(action.image));
-          else assert.ok(!blocked.has(action.key.project));
+          else assert.ok(!blocked.has(projectOfAction(action) as string));
         }
         // Order preserved: runnable is a subsequence of the plan.
         const ids = plan.actions.map((a) => a.id);

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import type { ServiceSpec } from '../../shared/fleet-spec.js';
 import type { HostDesired } from '../../shared/host-desired.js';
-import type { Action } from '../../shared/actions.js';
+import { projectOfAction, type Action } from '../../shared/actions.js';
 import { compareStrings } from '../../shared/compare.js';
 import { diffHost } from '../../agent/core/diff.js';
 import { observationFingerprint, planHost, type ActionPlan, type PlanMode } from '../../agent/core/planner.js';
@@ -277,7 +277,8 @@ describe('planHost: cleanup', () => {
   it('a service removed from desired state is cleaned up, with the default 10s stop timeout', () => {
     const api = ownedFixture(key(1, 'api'), service({ image: 'nginx:1.27' }), { id: 'c9' });
     const result = plan([desired('shop', {})], [api.container], [api.record], { mode: 'maintain' });
-    assert.deepEqual(lines(result.actions), ['a1 cleanup stop hw-shop-api-1', 'a2 cleanup remove hw-shop-api-1']);
+    // The project network goes too, once its last container is gone.
+    assert.deepEqual(lines(result.actions), ['a1 cleanup stop hw-shop-api-1', 'a2 cleanup remove hw-shop-api-1', 'a3 teardown remove-network hw-shop_default']);
     assert.equal(result.actions[0]?.reason, 'service removed from desired state');
     assert.equal(result.actions[0]?.kind === 'stop' && result.actions[0].timeoutSeconds, 10);
   });
@@ -345,7 +346,7 @@ describe('planHost: images, ids, projects', () => {
       ['a1', 'a2', 'a3', 'a4'],
     );
     assert.deepEqual(
-      result.actions.map((a) => a.kind !== 'pull-image' && a.key.project),
+      result.actions.map((a) => projectOfAction(a) ?? false),
       ['alpha', 'alpha', 'zeta', 'zeta'],
     );
     assert.deepEqual(result.projects, [
@@ -370,6 +371,9 @@ describe('planHost: images, ids, projects', () => {
     assert.equal(observationFingerprint(base), observationFingerprint(snapshotOf([{ ...container, health: 'unhealthy' }])));
     assert.notEqual(observationFingerprint(base), observationFingerprint(snapshotOf([{ ...container, state: 'exited' }])));
     assert.notEqual(observationFingerprint(base), observationFingerprint(snapshotOf([container], { foreignNames: ['x'] })));
+    // With the names the desired state claims, another owner's containers count only when they take one of them.
+    assert.equal(observationFingerprint(base, new Set(['hw-shop-web-2'])), observationFingerprint(snapshotOf([container], { foreignNames: ['someone-elses'] }), new Set(['hw-shop-web-2'])));
+    assert.notEqual(observationFingerprint(base, new Set(['hw-shop-web-2'])), observationFingerprint(snapshotOf([container], { foreignNames: ['hw-shop-web-2'] }), new Set(['hw-shop-web-2'])));
   });
 });
 
@@ -465,7 +469,7 @@ describe('planHost: properties', () => {
           const original = scenarioPlan(scenario);
           assert.equal(JSON.stringify({ ...shuffled, observationFingerprint: '' }), JSON.stringify({ ...original, observationFingerprint: '' }));
           const resorted = [...containers].sort((a, b) => compareStrings(a.name, b.name) || compareStrings(a.id, b.id));
-          assert.equal(observationFingerprint({ ...scenario.snapshot, containers: resorted }), original.observationFingerprint);
+          assert.equal(scenarioPlan({ ...scenario, snapshot: { ...scenario.snapshot, containers: resorted } }).observationFingerprint, original.observationFingerprint);
         },
       ),
       { numRuns: RUNS },
@@ -482,7 +486,7 @@ describe('planHost: properties', () => {
         if (blocked.size === 0) unblocked += 1;
         const after = applyPlanToSnapshot(scenario.snapshot, first.runnable, owners, scenario.snapshot.hostId, idSource());
         const second = planRound({ desired: scenario.desired, snapshot: after, owners, namePrefix: NAME_PREFIX });
-        const remaining = second.plan.actions.filter((action) => action.kind === 'pull-image' || !blocked.has(action.key.project));
+        const remaining = second.plan.actions.filter((action) => action.kind === 'pull-image' || !blocked.has(projectOfAction(action) as string));
         assert.deepEqual(lines(remaining), []);
         if (blocked.size === 0) assert.deepEqual(second.blocks, []);
         // Nothing but the blocked projects' and the untouched containers changed ownership.

@@ -1,3 +1,4 @@
+import { projectOfAction } from '../../shared/actions.js';
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
@@ -102,7 +103,7 @@ describe('hostStatus', () => {
             project.instances.length,
             Object.values(doc.services).reduce((n, s) => n + s.replicas, 0),
           );
-          const actions = round.plan.actions.filter((a) => a.kind !== 'pull-image' && a.key.project === project.project);
+          const actions = round.plan.actions.filter((a) => projectOfAction(a) === project.project);
           assert.equal(project.converged, actions.length === 0 && !round.blocks.some((b) => b.project === project.project));
         }
         // A status compared with itself yields no events.

@@ -24,10 +24,10 @@ export async function withFleet<T>(target: FleetTarget, work: (client: FleetClie
 }
 
 /** The fleet file resolved against the registered hosts and what each host was told before. */
-export async function targetsFor(client: FleetClient, file: string, correlationID: string): Promise<{ project: string; targets: HostTarget[] }> {
+export async function targetsFor(client: FleetClient, file: string, correlationID: string, options: { readonly pruneVolumes?: boolean } = {}): Promise<{ project: string; targets: HostTarget[] }> {
   const fleet = await loadFleetFile(file);
   const [hosts, existing] = await Promise.all([client.hosts(), client.desiredOf(fleet.project)]);
-  return { project: fleet.project, targets: fleetTargets(fleet, hosts.map((host) => ({ hostId: host.hostId, labels: host.labels })), existing, correlationID) };
+  return { project: fleet.project, targets: fleetTargets(fleet, hosts.map((host) => ({ hostId: host.hostId, labels: host.labels })), existing, correlationID, options) };
 }
 
 /** A host is stale when its heartbeat is older than this. */

@@ -15,6 +15,15 @@ const DIFF_SYMBOL: Record<PlanReport['diff'][number]['kind'], string> = {
   'in-sync': ' ',
 };
 
+const RESOURCE_SYMBOL: Record<NonNullable<PlanReport['resources']>[number]['kind'], string> = {
+  create: '+',
+  changed: '!',
+  'name-conflict': 'x',
+  'external-missing': 'x',
+  unused: '-',
+  kept: '=',
+};
+
 /** The human plan: diff, ordered actions, gates that would block, drift; what the host reported is shown printable. */
 export function renderPlan(json: PlanReport): string {
   const lines: string[] = [];
@@ -23,6 +32,11 @@ export function renderPlan(json: PlanReport): string {
   if (json.diff.length > 0) {
     lines.push('', 'Diff:');
     for (const entry of json.diff) lines.push(`  ${DIFF_SYMBOL[entry.kind]} ${printable(entry.name).padEnd(28)} ${printable(entry.detail)}`);
+  }
+  const resources = json.resources ?? [];
+  if (resources.length > 0) {
+    lines.push('', 'Networks and volumes:');
+    for (const entry of resources) lines.push(`  ${RESOURCE_SYMBOL[entry.kind]} ${`${entry.resourceKind} ${printable(entry.name)}`.padEnd(28)} ${printable(entry.detail)}`);
   }
   if (json.actions.length > 0) {
     lines.push('', `Plan (${json.actions.length} action${json.actions.length === 1 ? '' : 's'}, in order):`);
@@ -46,6 +60,8 @@ function target(action: Action): string {
   if (action.kind === 'create') return `${action.name} (${action.config.image})`;
   if (action.kind === 'rename') return `${action.name} [${shortId(action.containerId)}] -> ${action.newName}`;
   if (action.kind === 'await-healthy') return `${action.name} (up to ${action.timeoutSeconds}s)`;
+  if (action.kind === 'create-network' || action.kind === 'create-volume' || action.kind === 'remove-volume') return action.name;
+  if (action.kind === 'remove-network') return `${action.name} [${shortId(action.networkId)}]`;
   return action.kind === 'start' && action.containerId === undefined ? action.name : `${action.name} [${shortId(action.containerId)}]`;
 }
 

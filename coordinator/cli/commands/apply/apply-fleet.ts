@@ -43,7 +43,7 @@ async function applyFleet(client: FleetClient, planFile: string | undefined, opt
     });
   } else {
     correlationID = client.newCorrelationID();
-    const { targets } = await targetsFor(client, options.file as string, correlationID);
+    const { targets } = await targetsFor(client, options.file as string, correlationID, { pruneVolumes: options.pruneVolumes === true });
     plans = await collectPlans(client, targets, correlationID, answerMs);
   }
   for (const { target, plan, error } of plans) {

@@ -6,6 +6,7 @@ export interface ApplyOptions extends LocalOptions {
   readonly nats?: string;
   readonly json?: boolean;
   readonly allowEmpty?: boolean;
+  readonly pruneVolumes?: boolean;
   readonly wait?: boolean;
   readonly timeout: string;
   readonly signingKey?: string;

@@ -11,6 +11,7 @@ export function registerApply(program: Command): void {
     .argument('[plan.json]', 'fleet mode: a plan saved with `plan --out`; refused if any host moved since')
     .option('-f, --file <fleet.yaml>', 'the fleet file')
     .option('--allow-empty', 'local mode: permit a plan that removes every running instance of the project')
+    .option('--prune-volumes', 'remove the project\'s volumes that no service uses any more (their data is lost; without it they are kept and reported)')
     .option('--parallel <n>', 'local mode: instances changed at once (default 4)')
     .option('--wait', 'fleet mode: wait until every host reports converged (or failed), with progress')
     .option('--timeout <duration>', 'fleet mode: how long to wait for answers and convergence', '2m')

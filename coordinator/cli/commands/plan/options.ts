@@ -7,6 +7,7 @@ export interface PlanOptions extends LocalOptions {
   readonly json?: boolean;
   readonly detailedExitcode?: boolean;
   readonly allowEmpty?: boolean;
+  readonly pruneVolumes?: boolean;
   readonly out?: string;
   readonly timeout: string;
 }

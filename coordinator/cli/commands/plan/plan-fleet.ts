@@ -11,7 +11,7 @@ export async function planFleet(target: FleetTarget, options: PlanOptions): Prom
   const timeoutMs = parseTimeout(options.timeout, '--timeout');
   await withFleet(target, async (client) => {
     const correlationID = client.newCorrelationID();
-    const { project, targets } = await targetsFor(client, options.file, correlationID);
+    const { project, targets } = await targetsFor(client, options.file, correlationID, { pruneVolumes: options.pruneVolumes === true });
     const plans = await collectPlans(client, targets, correlationID, timeoutMs);
     const saved = savedPlan(project, correlationID, plans);
     if (options.out) await writeSavedPlan(options.out, saved);

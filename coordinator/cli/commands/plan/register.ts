@@ -8,6 +8,7 @@ export function registerPlan(program: Command): void {
     .description('show the diff and the ordered actions an apply would run (per host); changes nothing')
     .requiredOption('-f, --file <fleet.yaml>', 'the fleet file')
     .option('--allow-empty', 'local mode: plan as if removing every instance of the project were allowed')
+    .option('--prune-volumes', 'plan as `apply --prune-volumes` would: with the removal of the project\'s unused volumes')
     .option('--json', 'print JSON (local: hostwright.plan/v1; fleet: hostwright.fleetplan/v1)')
     .option('--out <plan.json>', 'fleet mode: save the plan for `hostwright apply plan.json`')
     .option('--timeout <duration>', 'fleet mode: how long to wait for each host\'s answer', '5s')

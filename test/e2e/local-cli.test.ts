@@ -48,8 +48,9 @@ describe('hostwright CLI, local mode (real Docker)', () => {
   it('plan --detailed-exitcode: 2 with changes, and changes nothing', async () => {
     const result = await runCli(['plan', '-f', file, '--local', '--detailed-exitcode'], env);
     assert.equal(result.code, 2, result.stderr);
-    assert.match(result.stdout, /a1 +create +.*-web-1/);
-    assert.match(result.stdout, /Plan: 2 create, 2 start\./);
+    assert.match(result.stdout, /a1 +create-network +.*_default/);
+    assert.match(result.stdout, /a2 +create +.*-web-1/);
+    assert.match(result.stdout, /Plan: 1 create-network, 2 create, 2 start\./);
     assert.equal((await projectContainers(project)).length, 0);
   });
 
@@ -59,7 +60,7 @@ describe('hostwright CLI, local mode (real Docker)', () => {
     const plan = JSON.parse(result.stdout) as { schema: string; changes: boolean; actions: { id: string; kind: string }[]; diff: { kind: string }[]; blocked: unknown[] };
     assert.equal(plan.schema, 'hostwright.plan/v1');
     assert.equal(plan.changes, true);
-    assert.deepEqual(plan.actions.map((a) => a.kind), ['create', 'start', 'create', 'start']);
+    assert.deepEqual(plan.actions.map((a) => a.kind), ['create-network', 'create', 'start', 'create', 'start']);
     assert.deepEqual(plan.diff.map((d) => d.kind), ['create', 'create']);
   });
 

@@ -51,7 +51,9 @@ const CASES: Record<string, OptionCase> = {
   'shm-size': { service: { shm_size: '16m' }, inspect: (info) => assert.equal(info.HostConfig.ShmSize, 16 * 2 ** 20), effect: { script: 'df -k /dev/shm | tail -1', expect: /^shm\s+16384\s/ } },
   sysctls: { service: { sysctls: { 'net.core.somaxconn': 1024 } }, inspect: (info) => assert.deepEqual(info.HostConfig.Sysctls, { 'net.core.somaxconn': '1024' }), effect: { script: 'cat /proc/sys/net/core/somaxconn', expect: /^1024$/ } },
   'extra-hosts': { service: { extra_hosts: ['db.internal:10.1.2.3'] }, inspect: (info) => assert.deepEqual(info.HostConfig.ExtraHosts, ['db.internal:10.1.2.3']), effect: { script: 'grep db.internal /etc/hosts', expect: /^10\.1\.2\.3\s+db\.internal$/ } },
-  dns: { service: { dns: ['10.1.2.53'], dns_search: ['corp.test'] }, inspect: (info) => assert.deepEqual([info.HostConfig.Dns, info.HostConfig.DnsSearch], [['10.1.2.53'], ['corp.test']]), effect: { script: 'cat /etc/resolv.conf', expect: /nameserver 10\.1\.2\.53[\s\S]*search corp\.test|search corp\.test[\s\S]*nameserver 10\.1\.2\.53/ } },
+  // On its project network the container asks the engine's embedded DNS (127.0.0.11), which
+  // answers service names and forwards the rest to the `dns` servers; the search list is its own.
+  dns: { service: { dns: ['10.1.2.53'], dns_search: ['corp.test'] }, inspect: (info) => assert.deepEqual([info.HostConfig.Dns, info.HostConfig.DnsSearch], [['10.1.2.53'], ['corp.test']]), effect: { script: 'cat /etc/resolv.conf', expect: /search corp\.test[\s\S]*nameserver 127\.0\.0\.11|nameserver 127\.0\.0\.11[\s\S]*search corp\.test/ } },
   logging: { service: { logging: { driver: 'local', options: { 'max-size': '1m' } } }, inspect: (info) => assert.deepEqual(info.HostConfig.LogConfig, { Type: 'local', Config: { 'max-size': '1m' } }) },
   'stop-signal': { service: { stop_signal: 'SIGQUIT', stop_grace_period: '3s', stop_timeout: undefined }, inspect: (info) => assert.deepEqual([(info.Config as { StopSignal?: string }).StopSignal, (info.Config as { StopTimeout?: number }).StopTimeout], ['SIGQUIT', 3]) },
   healthcheck: {

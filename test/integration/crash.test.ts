@@ -6,11 +6,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { specHashOf } from '../../agent/core/spec-hash.js';
-import { proveOwnership } from '../../agent/core/ownership.js';
-import { identityOf } from '../../agent/observer.js';
+import { proveOwnership, proveResourceOwnership } from '../../agent/core/ownership.js';
+import { identityOf, resourceIdentityOf } from '../../agent/observer.js';
 import { Journal } from '../../agent/store/journal.js';
-import { desired, service, uniqueName } from '../lib/builders.js';
-import { projectContainers, removeProject } from '../lib/docker-harness.js';
+import { uniqueName } from '../lib/builders.js';
+import { inside } from '../lib/container-exec.js';
+import { crashTestDesired, crashTestNetworks } from '../lib/crash-scenario.js';
+import { docker, projectContainers, projectResources, removeProject } from '../lib/docker-harness.js';
 
 const CHILD = fileURLToPath(new URL('../lib/crash-child.js', import.meta.url));
 const REPLICAS = 20;
@@ -55,8 +57,8 @@ function prng(seed: number): () => number {
   };
 }
 
-describe('crash safety: SIGKILL at random points of a 20-container apply (real Docker, real LevelDB)', () => {
-  it(`survives ${ITERATIONS} kills with no duplicates, no orphans, every intent resolved and no event lost`, { timeout: 15 * 60_000 }, async (t) => {
+describe('crash safety: SIGKILL at random points of a 20-container apply with its networks and volume (real Docker, real LevelDB)', () => {
+  it(`survives ${ITERATIONS} kills with no duplicate or orphaned container or network, no volume lost, every intent resolved and no event lost`, { timeout: 15 * 60_000 }, async (t) => {
     const seed = Number(process.env.HW_CRASH_SEED ?? Date.now() % 1_000_000);
     const random = prng(seed);
     t.diagnostic(`seed ${seed} (repeat with HW_CRASH_SEED=${seed})`);
@@ -65,9 +67,15 @@ describe('crash safety: SIGKILL at random points of a 20-container apply (real D
     try {
       let resolvedSoFar = 0;
       for (let iteration = 1; iteration <= ITERATIONS; iteration += 1) {
-        // Iteration 1 creates 20 containers; every later one replaces all 20 (stop, remove, create, start).
-        const totalSteps = (iteration === 1 ? 2 : 4) * REPLICAS * 2;
-        const killAt = 1 + Math.floor(random() * totalSteps);
+        // Iteration 1 creates the volume, two networks and 20 containers; every later one replaces
+        // all 20 (stop, remove, create, start) and creates or removes the second network.
+        const totalSteps = ((iteration === 1 ? 2 : 4) * REPLICAS + (iteration === 1 ? 3 : 1)) * 2;
+        // The first three kills land where networks and volumes change: in the setup of iteration 1
+        // (volume and two networks, 6 steps), in the teardown of iteration 2 (the second network is
+        // removed last, 2 steps) and in the setup of iteration 3 (it is made again, 2 steps).
+        const resourceSteps: Record<number, [number, number]> = { 1: [1, 6], 2: [totalSteps - 1, totalSteps], 3: [1, 2] };
+        const [from, to] = resourceSteps[iteration] ?? [1, totalSteps];
+        const killAt = from + Math.floor(random() * (to - from + 1));
         const jitter = Math.floor(random() * 40);
         const args = [dataDir, project, String(iteration), String(REPLICAS)];
         const killed = await runChild(args, killAt, jitter);
@@ -86,7 +94,7 @@ describe('crash safety: SIGKILL at random points of a 20-container apply (real D
 });
 
 async function checkInvariants(dataDir: string, project: string, revision: number, resolvedBefore: number) {
-  const expectedHash = specHashOf(desired(project, { web: service({ replicas: REPLICAS, env: { VERSION: String(revision) } }) }).services.web!);
+  const expectedHash = specHashOf(crashTestDesired(project, revision, REPLICAS).services.web!);
   const journal = await Journal.open(dataDir);
   try {
     const containers = await projectContainers(project);
@@ -100,6 +108,20 @@ async function checkInvariants(dataDir: string, project: string, revision: numbe
       assert.equal(identity.specHash, expectedHash, `${container.Names[0]} runs revision ${revision}`);
       assert.deepEqual(proveOwnership(container.Id, identity, journal.ownerRecord(identity.ownerToken), journal.verifyOwnerToken), { owned: true }, `${container.Names[0]} is provably owned`);
     }
+    // Networks and volumes: exactly the wanted ones, each once and provably owned; the volume kept its data.
+    const resources = await projectResources(project);
+    assert.deepEqual(resources.networks, crashTestNetworks(project, revision), 'exactly the desired networks: none duplicated, none orphaned, none missing');
+    for (const name of resources.networks) {
+      const network = await docker.getNetwork(name).inspect();
+      const identity = resourceIdentityOf('network', { labels: network.Labels ?? {} });
+      assert.ok(identity, `${name} carries a complete identity`);
+      assert.deepEqual(proveResourceOwnership(network.Id, identity, journal.resourceRecord(identity.ownerToken), journal.verifyResourceToken), { owned: true }, `${name} is provably owned`);
+    }
+    assert.deepEqual(resources.volumes, [`${project}_data`], 'the project volume exists once');
+    const first = containers.find((c) => c.Names[0] === `/${project}-web-1`);
+    assert.ok(first);
+    if (revision === 1) assert.equal((await inside(first.Id, 'echo kept > /data/marker && cat /data/marker')).output, 'kept');
+    else assert.equal((await inside(first.Id, 'cat /data/marker')).output, 'kept', 'the data written at revision 1 is still in the volume');
     assert.deepEqual(await journal.unresolvedIntents(), [], 'every intent has a recorded result');
     const rows = await journal.intentsWithResults(1_000_000);
     assert.ok(rows.every((row) => row.result !== undefined));

@@ -25,7 +25,7 @@ describe('hollow runtime under the real reconciler and journal (LevelDB)', () =>
 
       const first = await reconciler.runCycle();
       assert.equal(first.failed, false);
-      assert.deepEqual(first.results.map((r) => r.action.kind).sort(), ['create', 'create', 'create', 'start', 'start', 'start']);
+      assert.deepEqual(first.results.map((r) => r.action.kind).sort(), ['create', 'create', 'create', 'create-network', 'start', 'start', 'start']);
       assert.equal(first.status?.projects[0]?.converged, true);
       assert.equal((await runtime.listContainers()).filter((c) => c.state === 'running').length, 3);
 

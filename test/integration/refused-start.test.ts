@@ -44,8 +44,8 @@ describe('refused starts (real Docker)', () => {
     const key = { project, service: 'web', instance: 1 };
 
     const first = await h.reconciler.runCycle();
-    assert.deepEqual(first.results.map((r) => `${r.action.kind}:${r.outcome}`), ['create:done', 'start:failed']);
-    assert.match(first.results[1]?.message ?? '', /no-such-command/);
+    assert.deepEqual(first.results.map((r) => `${r.action.kind}:${r.outcome}`), ['create-network:done', 'create:done', 'start:failed']);
+    assert.match(first.results[2]?.message ?? '', /no-such-command/);
     const [original] = await projectContainers(project);
     assert.ok(original, 'the create left its container');
     assert.deepEqual(h.journal.ownerRecordOfContainer(original.Id)?.refusedStarts?.count, 1);
@@ -104,7 +104,7 @@ describe('refused starts (real Docker)', () => {
     // A directory mounted over a file of the image (/www/index.html): the engine refuses the start.
     await h.journal.putDesired(desired(project, { web: service({ volumes: [`${source}:/www/index.html:ro`] }) }));
     const refused = await h.reconciler.runCycle();
-    assert.deepEqual(refused.results.map((r) => `${r.action.kind}:${r.outcome}`), ['create:done', 'start:failed']);
+    assert.deepEqual(refused.results.map((r) => `${r.action.kind}:${r.outcome}`), ['create-network:done', 'create:done', 'start:failed']);
     // What the agent loop does after its failed attempts: the revision is rejected, the cycles only maintain.
     await h.journal.setRejected({ project, revision: 1, reason: 'action failed: start refused', at: new Date().toISOString() });
     assert.equal((await h.reconciler.observeStatus()).projects[0]?.rejected?.revision, 1);

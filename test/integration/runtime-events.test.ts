@@ -52,7 +52,7 @@ describe('runtime events wake the loop (real Docker)', () => {
     await h.journal.putDesired(desired(project, { web: service({ command: QUICK_STOP_COMMAND, replicas: 2, stop_timeout: '1s' }) }));
     loop.trigger('desired');
     await waitFor('the first cycle', async () => acting().length >= 1);
-    assert.deepEqual(acting()[0]?.results.map((r) => r.action.kind).sort(), ['create', 'create', 'start', 'start']);
+    assert.deepEqual(acting()[0]?.results.map((r) => r.action.kind).sort(), ['create', 'create', 'create-network', 'start', 'start']);
     // Its own 4 create/start events settle after 250 ms; give them 8 times that to (wrongly) wake the loop.
     assert.equal(await cyclesInQuietWindow(), 0, 'own events woke more cycles');
 

@@ -4,14 +4,10 @@ import { pino } from 'pino';
 import { Reconciler } from '../../agent/reconciler.js';
 import { DockerRuntime } from '../../agent/runtime/docker-runtime.js';
 import { Journal } from '../../agent/store/journal.js';
-import { desired, service } from './builders.js';
+import { crashTestDesired } from './crash-scenario.js';
 
 const [dataDir, project, version, replicas] = process.argv.slice(2);
 if (!dataDir || !project || !version || !replicas) throw new Error('usage: crash-child <dataDir> <project> <version> <replicas>');
-
-export function crashTestDesired(projectName: string, revision: number, count: number) {
-  return desired(projectName, { web: service({ replicas: count, env: { VERSION: String(revision) } }) }, { revision });
-}
 
 const journal = await Journal.open(dataDir);
 const reconciler = new Reconciler({ runtime: new DockerRuntime(), journal, hostId: 'h1', logger: pino({ level: 'silent' }), parallelism: 4 });

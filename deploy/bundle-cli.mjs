@@ -1,4 +1,4 @@
-// Bundles the compiled `hostwright` CLI (dist/coordinator/cli/main.js, from tsc) into
+// Bundles the compiled `hostwright` CLI (dist/coordinator/cli/hostwright.js, from tsc) into
 // dist/cli/: the entry and one chunk per lazily imported command, instead of some 600 module
 // files. A command then starts without resolving and compiling each file of its dependencies:
 // `hostwright --help` and an unchanged `apply --local` start in about two thirds of the time
@@ -19,12 +19,13 @@ await rm(`${root}/dist/cli`, { recursive: true, force: true });
 
 const { metafile } = await build({
   absWorkingDir: root,
-  entryPoints: { hostwright: 'dist/coordinator/cli/main.js' },
+  entryPoints: { hostwright: 'dist/coordinator/cli/hostwright.js' },
   outdir: 'dist/cli',
   bundle: true,
   splitting: true,
   format: 'esm',
   platform: 'node',
+  // Older than Hostwright supports: the entry must still load on Node 20 to say which Node it needs.
   target: 'node20',
   // Maps back through tsc's source maps to the TypeScript sources (with --enable-source-maps).
   sourcemap: true,

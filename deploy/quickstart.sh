@@ -43,6 +43,9 @@ if [[ ${#need[@]} -gt 0 ]]; then
   apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null
 fi
 bash deploy/start-dockerd.sh
+# Hostwright needs Node.js 22.12 or later (24 LTS): an older one on PATH is passed over for Node 24.
+source deploy/node24.sh
+echo "Node $(node --version)"
 
 step "installing and building Hostwright"
 [[ -d node_modules ]] || npm ci --no-audit --no-fund

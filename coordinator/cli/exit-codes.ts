@@ -5,6 +5,8 @@ export const EXIT = {
   error: 1,
   /** `plan --detailed-exitcode`: the plan has changes. */
   changes: 2,
+  /** `agent`: this Node.js is older than Hostwright supports; the agent did not start (not worth a restart). */
+  unsupportedNode: 2,
   /** `apply`: a safety gate blocked the plan; nothing of the blocked project ran. */
   blocked: 3,
 } as const;

@@ -1,4 +1,3 @@
-#!/usr/bin/env node
 import { Command, CommanderError } from 'commander';
 import { HostwrightError, InvalidInputError, errorMessage } from '../../shared/errors.js';
 import { registerAgent } from './commands/agent/register.js';

@@ -2,7 +2,7 @@ import { createRequire } from 'node:module';
 import { printable } from './printable.js';
 
 // string-width (the width cli-table3 used) is required on the first cell that is not plain ASCII:
-// most tables never load it.
+// most tables never load it. It is an ES module: require() returns its namespace.
 const requireOnDemand = createRequire(import.meta.url);
 const PLAIN_ASCII = /^[\x20-\x7e]*$/;
 const COLUMN_GAP = '  ';
@@ -30,8 +30,8 @@ export function renderTable(head: readonly string[], rows: readonly (readonly (s
 /** Terminal columns: CJK and emoji take two. */
 function displayWidth(text: string): number {
   if (PLAIN_ASCII.test(text)) return text.length;
-  const stringWidth = requireOnDemand('string-width') as (text: string) => number;
-  return stringWidth(text);
+  const stringWidth = requireOnDemand('string-width') as { default: (text: string) => number };
+  return stringWidth.default(text);
 }
 
 export function shortId(id: string | undefined): string {

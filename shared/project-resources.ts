@@ -172,10 +172,12 @@ export function resourceReferenceIssues(
     if (target !== undefined && (target === name || !Object.hasOwn(project.services, target))) {
       issues.push({ path: ['services', name, 'network_mode'], message: target === name ? 'a service cannot share its own network stack' : `no service ${target} in this project` });
     }
-    for (const [key, attachment] of serviceNetworkEntries(service.networks)) {
+    for (const [index, [key, attachment]] of serviceNetworkEntries(service.networks).entries()) {
       const declared = Object.hasOwn(networks, key) ? networks[key] : undefined;
+      // The list form's entry is at its index, the mapping's at its key.
+      const at = Array.isArray(service.networks) ? index : key;
       if (declared === undefined && key !== DEFAULT_NETWORK) {
-        issues.push({ path: ['services', name, 'networks', key], message: `network ${key} is not declared in the top-level networks:` });
+        issues.push({ path: ['services', name, 'networks', at], message: `network ${key} is not declared in the top-level networks:` });
         continue;
       }
       if (attachment.ipv4_address !== undefined) {

@@ -1,0 +1,94 @@
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { parseFleetFile } from '../../coordinator/fleet-file.js';
+import { desiredForHost } from '../../coordinator/placement.js';
+import { attachmentsOf, wantedResources } from '../../agent/core/resources.js';
+import { specHashOf } from '../../agent/core/spec-hash.js';
+import { diffHost } from '../../agent/core/diff.js';
+import { planHost } from '../../agent/core/planner.js';
+import { desired, service } from '../lib/builders.js';
+import { FIXTURE_PREFIX, journalViewOf, networkFixture, snapshotOf } from '../lib/simulated-runtime.js';
+
+function errorOf(text: string): string {
+  try {
+    parseFleetFile(text, 'fleet.yaml');
+  } catch (error) {
+    return (error as Error).message;
+  }
+  assert.fail('the fleet file was accepted');
+}
+
+const lines = (...rows: string[]) => `${rows.join('\n')}\n`;
+
+describe('networks and volumes in a fleet file (pure)', () => {
+  it('refuses each bad reference with its path and line', () => {
+    assert.equal(errorOf(lines('project: p', 'services:', '  api:', '    image: x', '    networks: [back]')), 'fleet.yaml:5:16 services.api.networks[0]: network back is not declared in the top-level networks:');
+    assert.match(errorOf(lines('project: p', 'services:', '  db:', '    image: x', '    volumes: ["data:/data"]')), /^fleet\.yaml:5:15 services\.db\.volumes\[0\]: volume data is not declared in the top-level volumes: \(add `volumes: \{data: \{\}\}`/);
+    assert.match(errorOf(lines('project: p', 'services:', '  api:', '    image: x', '    network_mode: host', '    ports: ["8080:80"]')), /^fleet\.yaml:6:12 services\.api\.ports: with network_mode "host" the container has no ports of its own to publish/);
+    assert.match(errorOf(lines('project: p', 'services:', '  api:', '    image: x', '    network_mode: host', '    networks: [default]')), /services\.api\.networks: a service with network_mode "host" joins no networks/);
+    assert.match(errorOf(lines('project: p', 'services:', '  api:', '    image: x', '    network_mode: "service:nope"')), /^fleet\.yaml:5:19 services\.api\.network_mode: no service nope in this project$/m);
+    assert.match(errorOf(lines('project: p', 'services:', '  api:', '    image: x', '    network_mode: bridged')), /services\.api\.network_mode: expected "host", "none" or "service:<name>"/);
+  });
+
+  it('refuses a bad network definition with its path and line', () => {
+    const withNetwork = (definition: string, attachment = '[back]') => lines('project: p', 'services:', '  api:', '    image: x', `    networks: ${attachment}`, 'networks:', `  back: ${definition}`);
+    assert.match(errorOf(withNetwork('{ driver: overlay }')), /^fleet\.yaml:7:19 networks\.back\.driver: only the bridge driver/);
+    assert.match(errorOf(withNetwork('{ ipam: { config: [{ subnet: 10.0.0.0/33 }] } }')), /networks\.back\.ipam\.config\[0\]\.subnet: expected an IPv4 subnet in CIDR form/);
+    assert.match(errorOf(withNetwork('{ name: custom }')), /networks\.back\.name: a network Hostwright creates is named <project>_<key>/);
+    assert.match(errorOf(withNetwork('{ external: true, internal: true }')), /networks\.back\.internal: an external network is the operator's/);
+    assert.match(errorOf(withNetwork('{ ipam: { config: [{ subnet: 10.1.0.0/24 }] } }', '{ back: { ipv4_address: 10.2.0.5 } }')), /services\.api\.networks\.back\.ipv4_address: 10\.2\.0\.5 is not in the subnet of network back \(10\.1\.0\.0\/24\)/);
+    assert.match(errorOf(withNetwork('{}', '{ back: { ipv4_address: 10.2.0.5 } }')), /a fixed address needs a subnet declared for network back/);
+    assert.match(errorOf(withNetwork('{ labels: { io.hostwright.project: x } }')), /networks\.back\.labels: label keys starting with "io\.hostwright\." are reserved/);
+  });
+
+  it('a service without networks or network_mode hashes as before project networks existed', () => {
+    // The hash of the spec the container-options test pins: networks live outside it unless declared.
+    const spec = service({ command: ['sh'] });
+    assert.equal(specHashOf(spec), specHashOf(service({ command: ['sh'] })));
+    assert.notEqual(specHashOf(service({ command: ['sh'], networks: ['back'] })), specHashOf(spec));
+  });
+
+  it('a host is told only the networks and volumes its placed services use', () => {
+    const fleet = parseFleetFile(
+      lines('project: p', 'services:', '  web:', '    image: x', '    networks: [front]', '    placement: { hosts: [h1] }', '  db:', '    image: x', '    volumes: ["data:/d"]', '    networks: [back]', '    placement: { hosts: [h2] }', 'networks:', '  front: {}', '  back: { internal: true }', 'volumes:', '  data: {}'),
+      'fleet.yaml',
+    );
+    const h1 = desiredForHost(fleet, { hostId: 'h1', labels: {} }, { revision: 1 });
+    const h2 = desiredForHost(fleet, { hostId: 'h2', labels: {} }, { revision: 1 });
+    assert.deepEqual([h1.networks, h1.volumes], [{ front: {} }, undefined]);
+    assert.deepEqual([h2.networks, h2.volumes], [{ back: { internal: true } }, { data: {} }]);
+  });
+
+  it('resolves engine names with the prefix, aliases per instance, and external names as given', () => {
+    const document = desired('shop', { api: service({ networks: { back: { aliases: ['db-proxy'] }, ops: null }, volumes: ['data:/d', 'legacy:/l', '/srv:/srv'] }) }, { networks: { back: {}, ops: { external: true, name: 'ops-net' } }, volumes: { data: {}, legacy: { external: true } } });
+    assert.deepEqual(attachmentsOf(document, 'api', 2, 'h1-'), {
+      networks: [
+        { name: 'h1-shop_back', aliases: ['api', 'api-2', 'db-proxy'] },
+        { name: 'ops-net', aliases: ['api', 'api-2'] },
+      ],
+      volumes: { data: 'h1-shop_data', legacy: 'legacy' },
+    });
+    assert.deepEqual(
+      wantedResources(document, 'h1-').map((wanted) => `${wanted.kind} ${wanted.name}${wanted.external ? ' (external)' : ''}`),
+      ['network h1-shop_back', 'network ops-net (external)', 'volume h1-shop_data', 'volume legacy (external)'],
+    );
+    assert.deepEqual(attachmentsOf(desired('shop', { a: service(), b: service({ network_mode: 'service:a' }) }), 'b', 1, ''), { networkMode: 'container:shop-a-1', networks: [], volumes: {} });
+  });
+
+  it('plans a changed network as blocked and an unused volume as kept, never removed without prune', () => {
+    const document = desired('shop', { web: service({ networks: ['back'] }) }, { networks: { back: { internal: true } } });
+    const snapshot = snapshotOf([], { networks: [networkFixture('shop', 'back', { internal: false })] });
+    const diff = diffHost({ desired: [document], snapshot, journal: journalViewOf(new Map()), namePrefix: FIXTURE_PREFIX });
+    assert.deepEqual(diff.projects[0]?.resources.map((entry) => entry.kind), ['changed']);
+    const volumeOnly = { ...networkFixture('shop', 'data'), id: 'hw-shop_data', name: 'hw-shop_data', identity: { ...networkFixture('shop', 'data').identity, kind: 'volume' as const } };
+    const kept = desired('shop', { web: service() });
+    const keptSnapshot = snapshotOf([], { volumes: [volumeOnly] });
+    const keptDiff = diffHost({ desired: [kept], snapshot: keptSnapshot, journal: journalViewOf(new Map()), namePrefix: FIXTURE_PREFIX });
+    const plan = planHost({ diff: keptDiff, desired: [kept], snapshot: keptSnapshot, modes: new Map() });
+    assert.ok(!plan.actions.some((action) => action.kind === 'remove-volume'), 'kept without prune');
+    assert.deepEqual(plan.unusedVolumes.map((volume) => volume.name), ['hw-shop_data']);
+    const pruned = desired('shop', { web: service() }, { pruneVolumes: true });
+    const prunedPlan = planHost({ diff: diffHost({ desired: [pruned], snapshot: keptSnapshot, journal: journalViewOf(new Map()), namePrefix: FIXTURE_PREFIX }), desired: [pruned], snapshot: keptSnapshot, modes: new Map() });
+    assert.deepEqual(prunedPlan.actions.filter((action) => action.kind === 'remove-volume').map((action) => `${action.phase} ${action.name}`), ['teardown hw-shop_data']);
+  });
+});

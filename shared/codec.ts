@@ -26,7 +26,14 @@ export function decode<T extends z.ZodType>(schema: T, bytes: Uint8Array, what: 
 }
 
 export function validate<T extends z.ZodType>(schema: T, raw: unknown, what: string): z.infer<T> {
-  const result = schema.safeParse(raw);
+  let result;
+  try {
+    result = schema.safeParse(raw);
+  } catch (cause) {
+    // A value crafted to throw inside validation (a getter, a `length` that cannot be compared) is
+    // as invalid as any other: the caller gets the SchemaError it handles, never a stray TypeError.
+    throw new SchemaError(`${what} is invalid: it could not be validated (${cause instanceof Error ? cause.message : String(cause)})`, [], { cause });
+  }
   if (!result.success) {
     const issues = result.error.issues.map((issue) => `${formatPath(issue.path)}: ${issue.message}`);
     // A document with thousands of bad values still gets a message a person (and a log line) can take.

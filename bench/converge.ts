@@ -8,6 +8,7 @@ import {
   docker,
   progress,
   removeContainersNamed,
+  removeNetworkNamed,
   runPool,
   interrupted,
   throwIfInterrupted,
@@ -140,18 +141,32 @@ async function warmUpEngine(): Promise<void> {
   );
 }
 
-/** Baseline: P workers, each creating then starting one container at a time; minimal, label-free options. */
+/**
+ * Baseline: the project's network, then P workers, each creating (on that network, with the
+ * service's DNS aliases, as Hostwright does) then starting one container at a time; minimal,
+ * label-free options otherwise.
+ */
 async function rawConverge(count: number, parallelism: number, timer: CallTimer | undefined): Promise<number> {
   const run = uniqueName('hwbench-raw');
   const names = Array.from({ length: count }, (_, index) => `${run}-${index + 1}`);
+  const network = `${run}_default`;
   return withInterruptCleanup(
-    () => removeContainersNamed(names),
     async () => {
-      const engine = { createContainer: (options: Docker.ContainerCreateOptions) => docker().createContainer(options), start: (container: Docker.Container) => container.start() };
-      timer?.wrap(engine, 'docker', ['createContainer', 'start']);
+      await removeContainersNamed(names);
+      await removeNetworkNamed(network);
+    },
+    async () => {
+      const engine = {
+        createNetwork: (options: Docker.NetworkCreateOptions) => docker().createNetwork(options),
+        createContainer: (options: Docker.ContainerCreateOptions) => docker().createContainer(options),
+        start: (container: Docker.Container) => container.start(),
+      };
+      timer?.wrap(engine, 'docker', ['createNetwork', 'createContainer', 'start']);
       const startedAt = performance.now();
-      await runPool(names, parallelism, async (name) => {
-        const container = await engine.createContainer({ name, Image: BENCH_IMAGE, Cmd: [...BENCH_COMMAND] });
+      await engine.createNetwork({ Name: network, CheckDuplicate: true });
+      await runPool(names, parallelism, async (name, index) => {
+        const aliases = ['app', `app-${index + 1}`];
+        const container = await engine.createContainer({ name, Image: BENCH_IMAGE, Cmd: [...BENCH_COMMAND], HostConfig: { NetworkMode: network }, NetworkingConfig: { EndpointsConfig: { [network]: { Aliases: aliases } } } });
         await engine.start(container);
       });
       const seconds = elapsedMs(startedAt) / 1000;
@@ -183,7 +198,7 @@ async function hostwrightConverge(count: number, parallelism: number, timer: Cal
       const failures = report.results.filter((result) => result.outcome === 'failed');
       if (report.failed || failures.length > 0) throw new Error(`hostwright converge failed: ${failures.map((f) => f.message).join('; ')}`);
       if (report.blocks.length > 0) throw new Error(`hostwright converge was blocked: ${report.blocks.map((b) => b.message).join('; ')}`);
-      if (report.results.length !== 2 * count) throw new Error(`hostwright ran ${report.results.length} actions, expected ${2 * count} (create+start each)`);
+      if (report.results.length !== 2 * count + 1) throw new Error(`hostwright ran ${report.results.length} actions, expected ${2 * count + 1} (the network, then create+start each)`);
       const converged = report.status?.projects.every((p) => p.converged) ?? false;
       if (!converged) throw new Error('hostwright cycle returned but its status says the project is not converged');
 

@@ -46,7 +46,7 @@ export async function runNoop(options: NoopOptions): Promise<NoopResult> {
       progress(`noop: converging ${containers} containers (untimed)`);
       const setup = await harness.reconciler.runCycle({}, { signal: interrupted });
       throwIfInterrupted();
-      if (setup.failed || setup.results.length !== 2 * containers) {
+      if (setup.failed || setup.results.length !== 2 * containers + 1) {
         throw new Error(`setup converge did not complete: ${setup.results.filter((r) => r.outcome === 'failed').map((r) => r.message).join('; ') || `${setup.results.length} actions`}`);
       }
 

@@ -2,7 +2,8 @@ import { createHash, randomUUID } from 'node:crypto';
 import { diffHost, type JournalView } from '../agent/core/diff.js';
 import { evaluateGates } from '../agent/core/gates.js';
 import { planHost, type PlanMode } from '../agent/core/planner.js';
-import { containerName, instanceKeyString, type InstanceKey, type ObservedContainer, type OwnerRecord, type RuntimeSnapshot } from '../agent/core/snapshot.js';
+import { resourceSpecHash } from '../agent/core/resources.js';
+import { containerName, instanceKeyString, resourceName, type InstanceKey, type ObservedContainer, type ObservedResource, type OwnerRecord, type RuntimeSnapshot } from '../agent/core/snapshot.js';
 import { specHashOf } from '../agent/core/spec-hash.js';
 import { compareStrings } from '../shared/compare.js';
 import { runtimeConfigOf, type ServiceSpec } from '../shared/fleet-spec.js';
@@ -98,7 +99,9 @@ function buildFixture(serviceCount: number): Fixture {
     });
   });
   containers.sort((a, b) => compareStrings(a.name, b.name));
-  const snapshot: RuntimeSnapshot = { hostId: HOST_ID, observedAt, containers, foreignNames: ['buildkit', 'postgres', 'registry'], images: [BENCH_IMAGE], networks: [], volumes: [], foreignNetworks: ['bridge', 'host', 'none'], foreignVolumes: [] };
+  // The host the previous apply left: the project's network is there, owned.
+  const network: ObservedResource = { id: 'bench-network', name: resourceName(NAME_PREFIX, PROJECT, 'default'), identity: { kind: 'network', hostId: HOST_ID, project: PROJECT, resource: 'default', specHash: resourceSpecHash({}), ownerToken: 'bench-network-token' }, ownership: { owned: true } };
+  const snapshot: RuntimeSnapshot = { hostId: HOST_ID, observedAt, containers, foreignNames: ['buildkit', 'postgres', 'registry'], images: [BENCH_IMAGE], networks: [network], volumes: [], foreignNetworks: ['bridge', 'host', 'none'], foreignVolumes: [] };
   const journal: JournalView = { latestRecordFor: (key) => records.get(instanceKeyString(key)), latestResourceRecordFor: () => undefined };
   return { desired: [desired], snapshot, journal, modes: new Map([[PROJECT, 'converge']]), replaced, missing };
 }

@@ -122,8 +122,18 @@ export async function removeProjectContainers(project: string): Promise<number> 
       },
       true,
     );
+    // Then the project's network and volumes (a network goes only once its containers are gone).
+    const networks = await docker().listNetworks({ filters: { label: [`${LABELS.project}=${project}`] } });
+    await Promise.all(networks.map((network) => docker().getNetwork(network.Id).remove().catch(ignoreNotFound)));
+    const volumes = (await docker().listVolumes({ filters: { label: [`${LABELS.project}=${project}`] } })).Volumes ?? [];
+    await Promise.all(volumes.map((volume) => docker().getVolume(volume.Name).remove().catch(ignoreNotFound)));
     return containers.length;
   });
+}
+
+/** Removes a network by name; one never created is fine. */
+export async function removeNetworkNamed(name: string): Promise<void> {
+  await whenEngineReachable(`removing benchmark network ${name}`, () => docker().getNetwork(name).remove().catch(ignoreNotFound));
 }
 
 /** Force-removes containers by name; names never created are fine. */

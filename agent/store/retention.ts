@@ -17,7 +17,10 @@ export interface RetentionPolicy {
   readonly intents: RetentionRule;
   /** `plan:` */
   readonly plans: RetentionRule;
-  /** `owner:` and `resource:` records whose container, network or volume has been gone this long (seen gone twice). */
+  /**
+   * `owner:` and `resource:` records whose container, network or volume has been gone this long: from the
+   * first pass that found it gone to a later one that still does (the clock restarts with the agent).
+   */
   readonly goneRecordMs: number;
   /** `refused:` records not cleared by a good document. */
   readonly refusalMs: number;
@@ -31,13 +34,14 @@ const DAY_MS = 24 * 3600 * 1000;
 
 /**
  * Defaults sized so that a host at a busy churn (thousands of actions a day) keeps a journal of tens of
- * MB that opens in a fraction of a second: a week of history, the newest 50,000 of each kind at most.
+ * MB that opens in a fraction of a second: a week of history, the newest 50,000 of each kind at most,
+ * and ownership records only of what exists (or was gone for less than an hour).
  */
 export const DEFAULT_RETENTION: RetentionPolicy = {
   events: { maxCount: 50_000, maxAgeMs: 7 * DAY_MS },
   intents: { maxCount: 50_000, maxAgeMs: 7 * DAY_MS },
   plans: { maxCount: 10_000, maxAgeMs: 7 * DAY_MS },
-  goneRecordMs: DAY_MS,
+  goneRecordMs: 3600 * 1000,
   refusalMs: 30 * DAY_MS,
   emptyProjectMs: 7 * DAY_MS,
   unpublishedOutboxMax: 1_000,

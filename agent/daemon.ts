@@ -7,6 +7,7 @@ import { agentHostOn, type AgentHost, type AgentHostOptions } from './agent-host
 import { startControlServer } from './control-server.js';
 import type { CycleReport } from './cycle.js';
 import { failedEvent } from './host-events.js';
+import { runRetention, type RetentionSchedule } from './journal-retention.js';
 import { AgentMetrics } from './metrics.js';
 import { wakeOnRuntimeEvents } from './runtime-triggers.js';
 import { openJournalWhenWritable } from './store/open-journal.js';
@@ -24,6 +25,8 @@ export interface DesiredSource {
   onCycle?(report: CycleReport | Error): void;
   /** Once the loop has stopped, before the journal closes (the fleet's last status). */
   stop?(): Promise<void>;
+  /** Whether it acknowledges the event outbox (the fleet publishes it); otherwise retention bounds the outbox. */
+  readonly publishesEvents?: boolean;
 }
 
 export interface AgentDaemonOptions extends Omit<AgentHostOptions, 'onCyclesInFlight'> {
@@ -31,6 +34,8 @@ export interface AgentDaemonOptions extends Omit<AgentHostOptions, 'onCyclesInFl
   readonly resyncMs: number;
   readonly metricsAddr?: string | undefined;
   readonly signal: AbortSignal;
+  /** The journal's retention rules and how often they run (defaults: DEFAULT_RETENTION, every 10 minutes). */
+  readonly retention?: RetentionSchedule;
   /** Told once everything is started (tests, the CLI). */
   readonly onReady?: () => void;
 }
@@ -87,6 +92,7 @@ export class AgentDaemon {
     try {
       await source.start?.(this);
       this.loop.start();
+      const retaining = runRetention(this.host.journal, this.host.runtime, source.publishesEvents === true, this.options.retention ?? {}, log.child({ component: 'retention' }), signal);
       const running = source.run(this).catch((error: unknown) => log.error({ error: errorMessage(error) }, 'the desired-state source stopped'));
       this.options.onReady?.();
       log.info({ hostId: this.host.hostId, dataDir: this.options.dataDir }, 'agent running');
@@ -96,6 +102,7 @@ export class AgentDaemon {
       await this.loop.stop();
       await Promise.race([running, sleep(SOURCE_STOP_WAIT_MS)]);
       await source.stop?.();
+      await retaining;
     } finally {
       await new Promise<void>((resolve) => control.close(() => resolve()));
       if (metricsServer) await new Promise<void>((resolve) => metricsServer.close(() => resolve()));

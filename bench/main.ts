@@ -3,6 +3,8 @@ import { parseArgs } from 'node:util';
 import { cliRows, runCli, type CliResult } from './cli.js';
 import { convergeRows, runConverge, type ConvergeResult } from './converge.js';
 import { fleetRows, runFleet, type FleetResult } from './fleet.js';
+import { journalOpenRows, runJournalOpen, type JournalOpenResult } from './journal-open.js';
+import { runSoak, soakRows, type SoakResult } from './soak.js';
 import { loadPlanRows, runLoadPlan, type LoadPlanResult } from './load-plan.js';
 import { rolloutRows, runRolloutBench, type RolloutBenchResult } from './rollout.js';
 import { noopRows, runNoop, type NoopResult } from './noop-cycle.js';
@@ -17,7 +19,7 @@ import { InterruptedError, checkEngine, installInterruptHandler, throwIfInterrup
 
 /** The engine and the CPUs are shared: every result says how busy the machine was around it. */
 type Measured<T> = T & { readonly load_avg_1m: { readonly start: number; readonly end: number } };
-type BenchResult = Measured<ConvergeResult> | Measured<NoopResult> | Measured<PlannerResult> | Measured<RenderResult> | Measured<FleetResult> | Measured<RolloutBenchResult> | Measured<ScaleResult> | Measured<PeersResult> | Measured<SigningResult> | Measured<CliResult> | Measured<LoadPlanResult>;
+type BenchResult = Measured<ConvergeResult> | Measured<NoopResult> | Measured<PlannerResult> | Measured<RenderResult> | Measured<FleetResult> | Measured<RolloutBenchResult> | Measured<ScaleResult> | Measured<PeersResult> | Measured<SigningResult> | Measured<CliResult> | Measured<LoadPlanResult> | Measured<JournalOpenResult> | Measured<SoakResult>;
 
 async function measured<T>(body: () => T | Promise<T>): Promise<Measured<T>> {
   const start = loadavg()[0] ?? 0;
@@ -95,6 +97,22 @@ Benchmarks (they print figures and never assert timing):
                --runs R           timed runs of each command (1-200, default 10)
                --baseline-cli P   also time another build's CLI entry (dist/cli/hostwright.js) the same
                                   way (its own project and data dir), e.g. the main branch's
+  journal-open  A synthetic journal of D days of churn (2,533 container lifecycles a day: create,
+             start, stop, remove, six events and a plan each; 20 containers left running), written
+             through the Journal API, then copied and pruned by the default retention rules; each
+             opened in fresh processes: open time, RSS once open, size on disk, owner records read.
+               --days D           days of churn (1-90, default 30)
+               --runs R           opens timed per journal (1-50, default 5)
+  soak       Agents (separate processes: real Docker, NATS, LevelDB) under churn for M minutes, a
+             new revision, a container removed by hand and one stopped by hand in turn every 2 s;
+             retention time compressed so the run stands for D days (every age of the rules and
+             the pass interval divided by D*1440/M); disk, RSS and open FDs of each agent and the
+             stream's and buckets' bytes sampled every 5 s; at the end every agent SIGKILLed during
+             a change and restarted: duplicate or orphaned containers, events lost or doubled.
+               --minutes M        wall-clock minutes (1-1440, default 30)
+               --days D           days the run stands for (1-365, default 30)
+               --hosts H          agents (1-10, default 2)
+               --containers N     containers per host (1-20, default 3)
   smoke      every benchmark once at a small size (CI: checks they run, asserts no timing).
   all        converge (20 containers), noop (100 containers) and planner (10000 services) with defaults.
 
@@ -119,6 +137,8 @@ const OPTIONS = {
   services: { type: 'string' },
   actions: { type: 'string' },
   hosts: { type: 'string' },
+  days: { type: 'string' },
+  minutes: { type: 'string' },
   latency: { type: 'string' },
   workers: { type: 'string' },
   'baseline-cli': { type: 'string' },
@@ -131,7 +151,7 @@ const OPTIONS = {
 type OptionName = keyof typeof OPTIONS;
 type Values = { [K in OptionName]?: (typeof OPTIONS)[K]['type'] extends 'boolean' ? boolean : string };
 
-const COMMANDS = ['converge', 'noop', 'planner', 'render', 'load-plan', 'fleet', 'rollout', 'peers', 'scale', 'signing', 'cli', 'smoke', 'all'] as const;
+const COMMANDS = ['converge', 'noop', 'planner', 'render', 'load-plan', 'fleet', 'rollout', 'peers', 'scale', 'signing', 'cli', 'journal-open', 'soak', 'smoke', 'all'] as const;
 type Command = (typeof COMMANDS)[number];
 
 /** The numeric options each benchmark accepts (json and help go with every one). */
@@ -147,6 +167,8 @@ const ALLOWED: Record<Command, readonly OptionName[]> = {
   scale: ['hosts', 'containers', 'latency', 'workers'],
   signing: ['services', 'iterations'],
   cli: ['containers', 'runs', 'baseline-cli'],
+  'journal-open': ['days', 'runs'],
+  soak: ['minutes', 'days', 'hosts', 'containers'],
   smoke: [],
   all: [],
 };
@@ -259,6 +281,15 @@ async function run(command: Command, values: Values): Promise<BenchResult[]> {
       await checkEngine();
       return [await measured(() => runCli(options))];
     }
+    case 'journal-open': {
+      const options = { days: integer(values, 'days', 30, 1, 90), lifecyclesPerDay: 2533, runs: integer(values, 'runs', 5, 1, 50) };
+      return [await measured(() => runJournalOpen(options))];
+    }
+    case 'soak': {
+      const options = { minutes: integer(values, 'minutes', 30, 1, 1440), days: integer(values, 'days', 30, 1, 365), agents: integer(values, 'hosts', 2, 1, 10), containers: integer(values, 'containers', 3, 1, 20), churnEveryMs: 2_000, sampleEveryMs: 5_000 };
+      await checkEngine();
+      return [await measured(() => runSoak(options))];
+    }
     case 'smoke': {
       await checkEngine();
       const steps: (() => Promise<BenchResult>)[] = [
@@ -273,6 +304,7 @@ async function run(command: Command, values: Values): Promise<BenchResult[]> {
         () => measured(() => runScale({ sizes: [5], containers: 1, latencyMs: 10, workers: 1 })),
         () => measured(() => runSigning({ services: 2, iterations: 3 })),
         () => measured(() => runCli({ containers: 2, runs: 2 })),
+        () => measured(() => runJournalOpen({ days: 1, lifecyclesPerDay: 200, runs: 1 })),
       ];
       const results: BenchResult[] = [];
       for (const step of steps) {
@@ -306,6 +338,8 @@ const TITLES: Record<BenchResult['benchmark'], string> = {
   scale: 'scale: hollow agents over NATS, one apply that changes every host',
   signing: 'signing: one desired document signed and verified, nkeys pure JS vs native crypto',
   cli: 'cli: hostwright as separate processes (start-up included)',
+  'journal-open': 'journal-open: a journal of D days of churn opened without retention and at its retention limit',
+  soak: 'soak: agents under churn with retention time compressed, then SIGKILL and restart',
 };
 
 function rowsOf(result: BenchResult): [string, string][] {
@@ -332,6 +366,10 @@ function rowsOf(result: BenchResult): [string, string][] {
       return signingRows(result);
     case 'cli':
       return cliRows(result);
+    case 'journal-open':
+      return journalOpenRows(result);
+    case 'soak':
+      return soakRows(result);
   }
 }
 
@@ -361,7 +399,7 @@ async function main(argv: readonly string[]): Promise<number> {
     return 0;
   }
   // Benchmarks that make containers stop and clean up on Ctrl-C; the pure ones just exit.
-  if (command !== 'planner' && command !== 'render' && command !== 'load-plan' && command !== 'signing') installInterruptHandler();
+  if (command !== 'planner' && command !== 'render' && command !== 'load-plan' && command !== 'signing' && command !== 'journal-open') installInterruptHandler();
   let results: BenchResult[];
   try {
     results = await run(command, values);

@@ -8,6 +8,7 @@ import { HostwrightError, InvalidInputError, errorMessage } from '../shared/erro
 import { hostwrightEventSchema, type HostwrightEvent } from '../shared/events.js';
 import { hostDesiredSchema, type HostDesired } from '../shared/host-desired.js';
 import { connectFleet, isUnanswered, retryUnanswered, type FleetConnection, type NatsAccess } from '../shared/nats-connection.js';
+import type { StorageLimits } from '../shared/stream-replicas.js';
 import { openSignedDocument, signDocument, signatureHolds, verifySignedDocument } from '../shared/signed-document.js';
 import { acceptedValues, openReport, type HostKeys, type HostReport } from '../shared/host-report.js';
 import { MAX_PLAN_REPLY_PARTS, ReplyAssembler } from '../shared/plan-reply-parts.js';
@@ -58,8 +59,8 @@ export class FleetClient {
   ) {}
 
   /** Without a signer the client reads, plans and watches, but cannot write desired state. */
-  static async connect(servers: string, logger: Logger, access: NatsAccess = {}, signer?: DesiredSigner, hostKeys?: HostKeys): Promise<FleetClient> {
-    return new FleetClient(await connectFleet({ servers, name: 'hostwright-coordinator', logger, waitOnFirstConnect: false, warnWeakDurability: false, access }), signer, hostKeys);
+  static async connect(servers: string, logger: Logger, access: NatsAccess = {}, signer?: DesiredSigner, hostKeys?: HostKeys, storageLimits?: StorageLimits): Promise<FleetClient> {
+    return new FleetClient(await connectFleet({ servers, name: 'hostwright-coordinator', logger, waitOnFirstConnect: false, warnWeakDurability: false, access, ...(storageLimits ? { storageLimits } : {}) }), signer, hostKeys);
   }
 
   /** Fails early, before anything is written, when a command that writes desired state has no key. */

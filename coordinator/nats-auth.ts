@@ -93,8 +93,8 @@ export function coordinatorPermissions(): Permissions {
       '$JS.API.INFO',
       ...streams.map((stream) => `$JS.API.STREAM.CREATE.${stream}`),
       ...streams.map((stream) => `$JS.API.STREAM.INFO.${stream}`),
-      // Settings that keep hosts in their lane on streams made by an older version (see shared/stream-replicas.ts).
-      ...[`KV_${BUCKETS.hosts}`, `KV_${BUCKETS.status}`, EVENTS_STREAM].map((stream) => `$JS.API.STREAM.UPDATE.${stream}`),
+      // Settings that keep hosts in their lane, and the byte limits, on streams made by an older version (see shared/stream-replicas.ts).
+      ...streams.map((stream) => `$JS.API.STREAM.UPDATE.${stream}`),
       ...streams.map((stream) => `$JS.API.CONSUMER.CREATE.${stream}.>`),
       ...streams.map((stream) => `$JS.API.CONSUMER.INFO.${stream}.*`),
       // A host's feed is made again from the start when its agent's journal is new (see fleet-client.ts).

@@ -6,7 +6,7 @@ import type { Logger } from 'pino';
 import { HostwrightError, InvalidInputError, errorMessage } from './errors.js';
 import { sleep } from './sleep.js';
 import { DESIRED_STREAM, desiredFeedConsumer, hostJetStreamPrefix } from './subjects.js';
-import { ensureFleetStorage } from './stream-replicas.js';
+import { ensureFleetStorage, type StorageLimits } from './stream-replicas.js';
 
 /** The oldest nats-server that can fsync before acknowledging (`sync_interval: always`). */
 export const RECOMMENDED_SERVER_VERSION = '2.10.0';
@@ -57,6 +57,8 @@ export interface ConnectOptions {
   /** Agents warn once at start; one-shot CLI commands stay quiet. */
   readonly warnWeakDurability?: boolean;
   readonly access?: NatsAccess;
+  /** The coordinator's: the byte and age limits of the stream and buckets (default DEFAULT_STORAGE_LIMITS). */
+  readonly storageLimits?: StorageLimits;
 }
 
 /**
@@ -68,7 +70,7 @@ export async function connectFleet(options: ConnectOptions): Promise<FleetConnec
   try {
     const jsm = await retryUnanswered(() => jetstreamManager(nc, { timeout: options.timeoutMs ?? 5_000 }));
     const js = jetstream(nc, { timeout: options.timeoutMs ?? 5_000 });
-    const { desired, hosts, status, rollouts } = await retryUnanswered(() => ensureFleetStorage(nc, jsm, js));
+    const { desired, hosts, status, rollouts } = await retryUnanswered(() => ensureFleetStorage(nc, jsm, js, options.storageLimits));
     return { nc, js, jsm, desired, hosts, status, rollouts, close: () => closeNats(nc) };
   } catch (error) {
     await nc.close();

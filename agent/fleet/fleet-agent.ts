@@ -55,6 +55,7 @@ export async function runFleetAgent(options: FleetAgentOptions): Promise<void> {
  * all signed with the host key, and answers dry-run plan requests.
  */
 class FleetSource implements DesiredSource {
+  readonly publishesEvents = true;
   readonly #log: Logger;
   readonly #startedAt = new Date().toISOString();
   #connection: HostConnection | undefined;

@@ -9,13 +9,21 @@ import { desiredKey } from '../../shared/subjects.js';
 import type { BatchWriter } from './batch-writer.js';
 import type { EventOutbox } from './event-outbox.js';
 import { PREFIX, range } from './keys.js';
+import { olderThan } from './retention.js';
 import { appliedRevisionSchema, rejectedRevisionSchema, type AppliedRevision, type RejectedRevision } from './records.js';
 import { compareStrings } from '../../shared/compare.js';
 
+/** A project whose records a retention pass deletes: its keys, and the document revision it judged. */
+export interface PrunableProject {
+  readonly project: string;
+  readonly revision: number | undefined;
+  readonly keys: readonly string[];
+}
 
 /**
  * Owns the `desired:`, `signed:`, `refused:`, `applied:` and `rejected:` ranges, one record per
- * project (or desired key). Retention lands here: a project's records may go once its empty document is applied.
+ * project (or desired key). Retention: a project's records go together, once an empty document of it was
+ * applied long enough ago; a refusal no good document cleared goes by its age.
  */
 export class DesiredStore {
   readonly #db: Level<string, Uint8Array>;
@@ -23,10 +31,12 @@ export class DesiredStore {
   readonly #events: EventOutbox;
   /** By project, in project order. */
   #documents = new Map<string, HostDesired>();
-  readonly #applied = new Map<string, number>();
+  readonly #applied = new Map<string, AppliedRevision>();
   readonly #rejected = new Map<string, RejectedRevision>();
   /** Since open only: `refused:` records on disk are cleared by a good document but not read back at open. */
   readonly #refusals = new Map<string, DesiredRefusal>();
+  /** Projects with a write of their records under way: retention leaves them alone until it lands. */
+  readonly #writing = new Map<string, number>();
 
   private constructor(db: Level<string, Uint8Array>, writer: BatchWriter, events: EventOutbox) {
     this.#db = db;
@@ -42,7 +52,7 @@ export class DesiredStore {
     }
     for await (const [key, value] of db.iterator(range(PREFIX.applied))) {
       const record = decode(appliedRevisionSchema, value, `journal ${key}`);
-      store.#applied.set(record.project, record.revision);
+      store.#applied.set(record.project, record);
     }
     for await (const [key, value] of db.iterator(range(PREFIX.rejected))) {
       const record = decode(rejectedRevisionSchema, value, `journal ${key}`);
@@ -63,11 +73,11 @@ export class DesiredStore {
     const validated = hostDesiredSchema.parse(document);
     const signedKey = `${PREFIX.signed}${document.project}`;
     const refusalKey = desiredKey(document.hostId, document.project);
-    await this.#writer.write([
+    await this.#whileWriting(document.project, () => this.#writer.write([
       { type: 'put', key: `${PREFIX.desired}${document.project}`, value: encode(validated) },
       signedEnvelope ? { type: 'put', key: signedKey, value: signedEnvelope } : { type: 'del', key: signedKey },
       { type: 'del', key: `${PREFIX.refused}${refusalKey}` },
-    ]);
+    ]));
     this.#refusals.delete(refusalKey);
     const documents = new Map(this.#documents).set(validated.project, validated);
     this.#documents = new Map([...documents.entries()].sort(([a], [b]) => compareStrings(a, b)));
@@ -93,12 +103,65 @@ export class DesiredStore {
   }
 
   applied(): Map<string, number> {
-    return new Map(this.#applied);
+    return new Map([...this.#applied.values()].map((record) => [record.project, record.revision]));
   }
 
   async markApplied(record: AppliedRevision): Promise<void> {
-    await this.#writer.write([{ type: 'put', key: `${PREFIX.applied}${record.project}`, value: encode(record) }]);
-    this.#applied.set(record.project, record.revision);
+    await this.#whileWriting(record.project, () => this.#writer.write([{ type: 'put', key: `${PREFIX.applied}${record.project}`, value: encode(record) }]));
+    this.#applied.set(record.project, record);
+  }
+
+  /**
+   * Projects whose records may go: an empty document (no service) applied more than emptyProjectMs ago,
+   * or applied/rejected records left without a document; never one with objects on the host (inUse).
+   */
+  prunableProjects(now: Date, emptyProjectMs: number, inUse: ReadonlySet<string>): PrunableProject[] {
+    const projects: PrunableProject[] = [];
+    for (const project of new Set([...this.#documents.keys(), ...this.#applied.keys(), ...this.#rejected.keys()])) {
+      const document = this.#documents.get(project);
+      const applied = this.#applied.get(project);
+      if (inUse.has(project) || this.#writing.has(project) || applied === undefined || !olderThan(applied.appliedAt, emptyProjectMs, now)) continue;
+      if (document !== undefined && (Object.keys(document.services).length > 0 || applied.revision < document.revision)) continue;
+      projects.push({ project, revision: document?.revision, keys: [PREFIX.desired, PREFIX.signed, PREFIX.applied, PREFIX.rejected].map((prefix) => `${prefix}${project}`).concat(document ? [`${PREFIX.refused}${desiredKey(document.hostId, project)}`] : []) });
+    }
+    return projects;
+  }
+
+  async #whileWriting(project: string, write: () => Promise<void>): Promise<void> {
+    this.#writing.set(project, (this.#writing.get(project) ?? 0) + 1);
+    try {
+      await write();
+    } finally {
+      const left = (this.#writing.get(project) ?? 1) - 1;
+      if (left > 0) this.#writing.set(project, left);
+      else this.#writing.delete(project);
+    }
+  }
+
+  /** After a project's records were deleted: out of memory too, unless a new document came meanwhile. */
+  forget(projects: readonly PrunableProject[]): void {
+    for (const { project, revision } of projects) {
+      if (this.#documents.get(project)?.revision !== revision) continue;
+      this.#documents.delete(project);
+      this.#applied.delete(project);
+      this.#rejected.delete(project);
+      for (const key of this.#refusals.keys()) if (key.endsWith(`.${project}`)) this.#refusals.delete(key);
+    }
+  }
+
+  /** `refused:` records older than refusalMs (read from disk: they are not all in memory). */
+  async staleRefusals(now: Date, refusalMs: number, max: number): Promise<string[]> {
+    const keys: string[] = [];
+    for await (const [key, value] of this.#db.iterator(range(PREFIX.refused))) {
+      if (olderThan(decode(desiredRefusalSchema, value, `journal ${key}`).refusedAt, refusalMs, now)) keys.push(key);
+      if (keys.length >= max) break;
+    }
+    return keys;
+  }
+
+  /** After stale refusals were deleted. */
+  forgetRefusals(keys: readonly string[]): void {
+    for (const key of keys) this.#refusals.delete(key.slice(PREFIX.refused.length));
   }
 
   rejected(): Map<string, RejectedRevision> {
@@ -108,7 +171,7 @@ export class DesiredStore {
   /** Records the revision given up on, or (no revision) clears it. */
   async setRejected(record: RejectedRevision | { project: string; revision?: undefined }): Promise<void> {
     const key = `${PREFIX.rejected}${record.project}`;
-    await this.#writer.write([record.revision === undefined ? { type: 'del', key } : { type: 'put', key, value: encode(record) }]);
+    await this.#whileWriting(record.project, () => this.#writer.write([record.revision === undefined ? { type: 'del', key } : { type: 'put', key, value: encode(record) }]));
     if (record.revision === undefined) this.#rejected.delete(record.project);
     else this.#rejected.set(record.project, record);
   }

@@ -1,10 +1,15 @@
 // The event log and its outbox: every event is written to both, and leaves the outbox once the event stream
 // has acknowledged it; the outbox is mirrored in memory while small, and its listeners wake the publisher.
 import type { Level } from 'level';
+import { z } from 'zod';
 import { decode, encode } from '../../shared/codec.js';
 import { hostwrightEventSchema, type HostwrightEvent } from '../../shared/events.js';
 import type { BatchOperation, BatchWriter } from './batch-writer.js';
 import { PREFIX, range, seqKey, seqOf } from './keys.js';
+import { olderThan, type RetentionRule } from './retention.js';
+
+/** The one field retention reads of an event. */
+const eventTimeSchema = z.object({ timestamp: z.string() });
 
 /** Events the outbox keeps in memory at most; beyond, it is read from LevelDB until it is empty again. */
 const OUTBOX_MIRROR_MAX = 1024;
@@ -26,8 +31,8 @@ export interface StagedEvents {
 }
 
 /**
- * Owns the `event:` and `outbox:` ranges. Retention lands here: a rule may drop old `event:`
- * entries, never one still in the outbox and never the newest (it numbers the next event at open).
+ * Owns the `event:` and `outbox:` ranges. Retention drops old `event:` entries, never one still in a
+ * published outbox and never the newest (it numbers the next event at open).
  */
 export class EventOutbox {
   readonly #db: Level<string, Uint8Array>;
@@ -141,6 +146,40 @@ export class EventOutbox {
       this.#ackWriteTimer = undefined;
       void this.#writer.flushDeferred();
     }, ACK_WRITE_DELAY_MS).unref();
+  }
+
+  /**
+   * `event:` keys past the rule, oldest first, at most `max`: it stops at the newest event, at the
+   * oldest one still in the outbox when something publishes it (published), and at the first one the rule keeps.
+   */
+  async prunable(rule: RetentionRule, now: Date, published: boolean, max: number): Promise<string[]> {
+    let floor = this.#lastSeq;
+    if (published) for await (const key of this.#db.keys({ ...range(PREFIX.outbox), limit: 1 })) floor = Math.min(floor, seqOf(PREFIX.outbox, key));
+    const beyondCount = this.#lastSeq - rule.maxCount;
+    const keys: string[] = [];
+    for await (const [key, value] of this.#db.iterator({ ...range(PREFIX.event), lt: seqKey(PREFIX.event, floor), limit: max })) {
+      if (seqOf(PREFIX.event, key) > beyondCount && !olderThan(decode(eventTimeSchema, value, `journal ${key}`).timestamp, rule.maxAgeMs, now)) break;
+      keys.push(key);
+    }
+    return keys;
+  }
+
+  /** Outbox entries beyond the newest `keep`: local mode's, which nothing acknowledges. */
+  async unpublishedBeyond(keep: number, max: number): Promise<string[]> {
+    const keys: string[] = [];
+    if (this.#lastSeq - keep < 1) return keys;
+    for await (const key of this.#db.keys({ gte: PREFIX.outbox, lte: seqKey(PREFIX.outbox, this.#lastSeq - keep), limit: max })) keys.push(key);
+    return keys;
+  }
+
+  /** After outbox entries were deleted unpublished: they leave the count and the mirror. */
+  dropped(keys: readonly string[]): void {
+    if (keys.length === 0) return;
+    this.#depth = Math.max(0, this.#depth - keys.length);
+    if (this.#mirror !== undefined) {
+      const dropped = new Set(keys.map((key) => seqOf(PREFIX.outbox, key)));
+      this.#mirror = this.#mirror.filter((event) => !dropped.has(event.seq));
+    } else if (this.#depth === 0) this.#mirror = [];
   }
 
   get depth(): number {

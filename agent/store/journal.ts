@@ -3,6 +3,8 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { mkdir } from 'node:fs/promises';
 import { Level } from 'level';
+import { z } from 'zod';
+import { projectOfAction } from '../../shared/actions.js';
 import { decode, encode } from '../../shared/codec.js';
 import { DataDirLockedError, JournalError, errorMessage } from '../../shared/errors.js';
 import type { HostwrightEvent } from '../../shared/events.js';
@@ -15,10 +17,11 @@ import { BatchWriter, type BatchOperation, type CommitStats } from './batch-writ
 import { makeContentsPrivate, prepareDataDir } from './data-dir.js';
 import { DesiredStore } from './desired-store.js';
 import { EventOutbox, type EventPage, type NumberedEvent } from './event-outbox.js';
-import { PREFIX, range, seqKey, seqOf } from './keys.js';
+import { PREFIX, planKey, planSeqOf, range, seqKey, seqOf } from './keys.js';
 import { OwnerIndex, putOwnerRecord } from './owner-index.js';
 import { ResourceIndex, putResourceRecord } from './resource-index.js';
 import { loadOwnerSecret } from './owner-secret.js';
+import { DEFAULT_PRUNE_BATCH, deleteInBatches, olderThan, type PruneOptions, type PruneReport, type PrunedKind, type RetentionRule } from './retention.js';
 import { intentRecordSchema, resultRecordSchema, type AppliedRevision, type IntentRecord, type RejectedRevision, type ResultRecord } from './records.js';
 import { sleep } from '../../shared/sleep.js';
 
@@ -26,6 +29,13 @@ import { sleep } from '../../shared/sleep.js';
 const EMPTY = new Uint8Array(0);
 /** How long opening waits for another process's lock on the journal before giving up. */
 const LOCK_WAIT_MS = 5_000;
+/** Keys of one kind a retention pass deletes at most: a backlog (a first pass over an old journal) takes several passes. */
+const PRUNE_MAX_PER_KIND = 50_000;
+/** Deletions after which a pass compacts what it deleted from: LevelDB otherwise keeps the tombstones and the old values on disk. */
+const COMPACT_AFTER_DELETES = 10_000;
+/** The one field retention reads of an intent, and of a plan. */
+const intentTimeSchema = z.object({ startedAt: z.string() });
+const planTimeSchema = z.object({ plan: z.object({ observedAt: z.string() }) });
 
 /**
  * The agent's durable memory in LevelDB: desired documents, the intent journal, ownership
@@ -44,10 +54,16 @@ export class Journal implements JournalView {
   /** The intent log's state: open intents (counted at open, then kept in step) and the last sequence number. */
   #pending: number;
   #intentSeq: number;
+  #planSeq: number;
+  /** The pass under way (passes are single-flight), and deletions not compacted yet. */
+  #pruning: Promise<PruneReport> | undefined;
+  #uncompacted = new Set<string>();
+  #uncompactedCount = 0;
+  readonly #closing = new AbortController();
   #status: HostStatus | undefined;
   #statusLoaded = false;
 
-  private constructor(parts: { db: Level<string, Uint8Array>; writer: BatchWriter; desired: DesiredStore; owners: OwnerIndex; resources: ResourceIndex; events: EventOutbox; ownerSecret: Uint8Array; pending: number; intentSeq: number }) {
+  private constructor(parts: { db: Level<string, Uint8Array>; writer: BatchWriter; desired: DesiredStore; owners: OwnerIndex; resources: ResourceIndex; events: EventOutbox; ownerSecret: Uint8Array; pending: number; intentSeq: number; planSeq: number }) {
     this.#db = parts.db;
     this.#writer = parts.writer;
     this.#desired = parts.desired;
@@ -59,6 +75,7 @@ export class Journal implements JournalView {
     this.verifyResourceToken = resourceTokenVerifier(parts.ownerSecret);
     this.#pending = parts.pending;
     this.#intentSeq = parts.intentSeq;
+    this.#planSeq = parts.planSeq;
   }
 
   /**
@@ -98,8 +115,8 @@ export class Journal implements JournalView {
   }
 
   /**
-   * Reads what each part keeps in memory, once. Retention (a later issue) is run from the journal: each
-   * part prunes its own key range by the rule noted on it (docs/reconciliation.md, "Where retention will land").
+   * Reads what each part keeps in memory, once: bounded by retention (Journal#prune), which each part
+   * applies to its own key range by the rule noted on it (docs/reconciliation.md, "Retention").
    */
   static async #load(db: Level<string, Uint8Array>, ownerSecret: Uint8Array): Promise<Journal> {
     const writer = new BatchWriter(db);
@@ -111,7 +128,9 @@ export class Journal implements JournalView {
     for await (const key of db.keys(range(PREFIX.pending))) if (key) pending += 1;
     let intentSeq = 0;
     for await (const key of db.keys({ ...range(PREFIX.intent), reverse: true, limit: 1 })) intentSeq = seqOf(PREFIX.intent, key);
-    return new Journal({ db, writer, desired, owners, resources, events, ownerSecret, pending, intentSeq });
+    let planSeq = 0;
+    for await (const key of db.keys({ ...range(PREFIX.planNumbered), reverse: true, limit: 1 })) planSeq = planSeqOf(key);
+    return new Journal({ db, writer, desired, owners, resources, events, ownerSecret, pending, intentSeq, planSeq });
   }
 
   /**
@@ -129,6 +148,9 @@ export class Journal implements JournalView {
 
   async close(): Promise<void> {
     this.#events.close();
+    // A pass under way stops at its next batch.
+    this.#closing.abort();
+    await this.#pruning?.catch(() => undefined);
     // Acknowledgements not written yet go now; writes already queued are committed (or fail) first.
     await this.#writer.close();
     await this.#db.close();
@@ -260,7 +282,8 @@ export class Journal implements JournalView {
   /** Persists (fsync) a cycle's plan with its `planned` events before any of its actions runs. */
   async recordPlan(correlationID: string, plan: unknown, events: readonly HostwrightEvent[]): Promise<void> {
     const staged = this.#events.stage(events);
-    await this.#writer.write([{ type: 'put', key: `${PREFIX.plan}${correlationID}`, value: encode(plan) }, ...staged.operations]);
+    this.#planSeq += 1;
+    await this.#writer.write([{ type: 'put', key: planKey(this.#planSeq, correlationID), value: encode(plan) }, ...staged.operations]);
     staged.written();
   }
 
@@ -318,6 +341,121 @@ export class Journal implements JournalView {
     return this.#events.onEvents(listener);
   }
 
+  // --- retention (each rule is its part's; docs/reconciliation.md, "Retention") -----------------
+
+  /**
+   * One retention pass over every record kind, in small unsynced batches through the batch writer
+   * (a cycle's writes go in between); then, after many deletions, a compaction of the ranges they
+   * hit. Never drops an open intent, the records it names, the newest intent or event, an event a
+   * published outbox still holds, nor the ownership record of an object that exists. Single-flight.
+   */
+  async prune(options: PruneOptions): Promise<PruneReport> {
+    this.#pruning ??= this.#prune(options).finally(() => (this.#pruning = undefined));
+    return this.#pruning;
+  }
+
+  async #prune(options: PruneOptions): Promise<PruneReport> {
+    const { policy, now } = options;
+    const batch = options.batchSize ?? DEFAULT_PRUNE_BATCH;
+    const signal = options.signal ? AbortSignal.any([options.signal, this.#closing.signal]) : this.#closing.signal;
+    const deleted: Record<PrunedKind, number> = { events: 0, outbox: 0, intents: 0, results: 0, plans: 0, owners: 0, resources: 0, desired: 0, refusals: 0 };
+    const remove = async (kind: PrunedKind, prefixes: readonly string[], keys: readonly string[]): Promise<void> => {
+      if (keys.length === 0 || signal.aborted) return;
+      const count = await deleteInBatches(this.#writer, keys, batch, signal);
+      deleted[kind] += count;
+      this.#uncompactedCount += count;
+      for (const prefix of prefixes) this.#uncompacted.add(prefix);
+    };
+
+    // Ownership records first: their view is taken before the host is listed, so a record judged gone is gone.
+    if (options.listLive) {
+      const owners = this.#owners.records();
+      const resources = this.#resources.records();
+      const live = await options.listLive();
+      const open = await this.unresolvedIntents();
+      const openTokens = new Set(open.flatMap((intent) => intent.ownerToken ?? []));
+      const openObjects = new Set(open.flatMap((intent) => [intent.containerId, 'containerId' in intent.action ? intent.action.containerId : undefined].filter((id): id is string => typeof id === 'string')));
+      const goneOwners = this.#owners.gone(owners, live.containers, now.getTime(), policy.goneRecordMs, (token, containerId) => openTokens.has(token) || (containerId !== undefined && openObjects.has(containerId)));
+      await remove('owners', [PREFIX.owner], goneOwners.map((record) => `${PREFIX.owner}${record.ownerToken}`));
+      if (!signal.aborted) this.#owners.forget(goneOwners);
+      const goneResources = this.#resources.gone(resources, { network: live.networks, volume: live.volumes }, now.getTime(), policy.goneRecordMs, (token) => openTokens.has(token));
+      await remove('resources', [PREFIX.resource], goneResources.map((record) => `${PREFIX.resource}${record.ownerToken}`));
+      if (!signal.aborted) this.#resources.forget(goneResources);
+
+      // A project's desired records, once an empty document of it is applied and nothing of it is left on the host.
+      const inUse = new Set(open.flatMap((intent) => projectOfAction(intent.action) ?? []));
+      for (const record of this.#owners.records()) if (live.containers.ownerTokens.has(record.ownerToken) || (record.containerId !== undefined && live.containers.ids.has(record.containerId))) inUse.add(record.project);
+      for (const record of this.#resources.records()) if (live.networks.ownerTokens.has(record.ownerToken) || live.volumes.ownerTokens.has(record.ownerToken)) inUse.add(record.project);
+      // Selected and queued in one turn: a document stored meanwhile is queued after the deletion (see DesiredStore#whileWriting).
+      const projects = signal.aborted ? [] : this.#desired.prunableProjects(now, policy.emptyProjectMs, inUse);
+      await remove('desired', [PREFIX.desired, PREFIX.signed, PREFIX.applied, PREFIX.rejected, PREFIX.refused], projects.flatMap((project) => project.keys));
+      if (!signal.aborted) this.#desired.forget(projects);
+    }
+    const refusals = await this.#desired.staleRefusals(now, policy.refusalMs, PRUNE_MAX_PER_KIND);
+    await remove('refusals', [PREFIX.refused], refusals);
+    if (!signal.aborted) this.#desired.forgetRefusals(refusals);
+
+    // The intent log: an intent and its result go together; open ones stay, and the newest (it numbers the next).
+    const intents = await this.#prunableIntents(policy.intents, now);
+    await remove('intents', [PREFIX.intent], intents.map((seq) => seqKey(PREFIX.intent, seq)));
+    await remove('results', [PREFIX.result], intents.map((seq) => seqKey(PREFIX.result, seq)));
+    await remove('plans', [PREFIX.plan], await this.#prunablePlans(policy.plans, now));
+
+    // Local mode's outbox, which nothing acknowledges, keeps its newest entries only; then the event log.
+    if (!options.outboxPublished) {
+      const unpublished = await this.#events.unpublishedBeyond(policy.unpublishedOutboxMax, PRUNE_MAX_PER_KIND);
+      await remove('outbox', [PREFIX.outbox], unpublished);
+      if (!signal.aborted) this.#events.dropped(unpublished);
+    }
+    await remove('events', [PREFIX.event], await this.#events.prunable(policy.events, now, options.outboxPublished, PRUNE_MAX_PER_KIND));
+
+    let compacted = false;
+    if (this.#uncompactedCount >= COMPACT_AFTER_DELETES && !signal.aborted) {
+      await this.#writer.flushDeferred();
+      for (const prefix of this.#uncompacted) await compactRange(this.#db, range(prefix));
+      this.#uncompacted.clear();
+      this.#uncompactedCount = 0;
+      compacted = true;
+    }
+    return { deleted, compacted };
+  }
+
+  /** Numbers of resolved intents past the rule, oldest first; the walk stops at the first the rule keeps. */
+  async #prunableIntents(rule: RetentionRule, now: Date): Promise<number[]> {
+    const open = new Set<number>();
+    for await (const key of this.#db.keys(range(PREFIX.pending))) open.add(seqOf(PREFIX.pending, key));
+    const beyondCount = this.#intentSeq - rule.maxCount;
+    const seqs: number[] = [];
+    for await (const [key, value] of this.#db.iterator({ ...range(PREFIX.intent), lt: seqKey(PREFIX.intent, this.#intentSeq), limit: PRUNE_MAX_PER_KIND })) {
+      const seq = seqOf(PREFIX.intent, key);
+      if (open.has(seq)) continue;
+      if (seq > beyondCount && !olderThan(decode(intentTimeSchema, value, `journal ${key}`).startedAt, rule.maxAgeMs, now)) break;
+      seqs.push(seq);
+    }
+    return seqs;
+  }
+
+  /** Plan keys past the rule, oldest first; plans of an older agent (keyed by correlation ID alone, in no order) all go. */
+  async #prunablePlans(rule: RetentionRule, now: Date): Promise<string[]> {
+    const keys: string[] = [];
+    const numbered = range(PREFIX.planNumbered);
+    for (const legacy of [{ gte: PREFIX.plan, lt: numbered.gte }, { gt: numbered.lt, lt: range(PREFIX.plan).lt }]) {
+      for await (const key of this.#db.keys({ ...legacy, limit: PRUNE_MAX_PER_KIND })) keys.push(key);
+    }
+    const beyondCount = this.#planSeq - rule.maxCount;
+    for await (const [key, value] of this.#db.iterator({ ...numbered, limit: PRUNE_MAX_PER_KIND })) {
+      if (planSeqOf(key) >= this.#planSeq) break;
+      if (planSeqOf(key) > beyondCount && !olderThan(decode(planTimeSchema, value, `journal ${key}`).plan.observedAt, rule.maxAgeMs, now)) break;
+      keys.push(key);
+    }
+    return keys;
+  }
+
+  /** Records per kind now in memory (the owner and resource indexes), for the figures of a retention pass. */
+  get indexSizes(): { owners: number; resources: number } {
+    return { owners: this.#owners.size, resources: this.#resources.size };
+  }
+
   // --- status (the one `status` key) ---------------------------------------------------------
 
   /** The last stored status (read once, then kept in step with every write). */
@@ -335,4 +473,10 @@ export class Journal implements JournalView {
     this.#status = status;
     this.#statusLoaded = true;
   }
+}
+
+/** On Node.js `level` is classic-level, whose compactRange the universal type does not declare. */
+async function compactRange(db: Level<string, Uint8Array>, bounds: { readonly gte: string; readonly lt: string }): Promise<void> {
+  const compactable = db as unknown as { compactRange?: (start: string, end: string) => Promise<void> };
+  if (typeof compactable.compactRange === 'function') await compactable.compactRange.call(db, bounds.gte, bounds.lt);
 }

@@ -20,7 +20,9 @@ export const PREFIX = {
   intent: 'intent:',
   result: 'result:',
   pending: 'pending:',
+  /** `plan:#<seq>:<correlationID>`: numbered, so that retention takes the oldest first. Keys without the `#` are an older agent's. */
   plan: 'plan:',
+  planNumbered: 'plan:#',
   /** journal.ts: one key, no prefix range */
   status: 'status',
 } as const;
@@ -35,6 +37,16 @@ export function seqKey(prefix: string, seq: number): string {
 /** The sequence number a seqKey carries. */
 export function seqOf(prefix: string, key: string): number {
   return Number(key.slice(prefix.length));
+}
+
+/** A plan's key: its number, then the cycle's correlation ID. */
+export function planKey(seq: number, correlationID: string): string {
+  return `${seqKey(PREFIX.planNumbered, seq)}:${correlationID}`;
+}
+
+/** The number a planKey carries. */
+export function planSeqOf(key: string): number {
+  return Number(key.slice(PREFIX.planNumbered.length, PREFIX.planNumbered.length + SEQ_WIDTH));
 }
 
 /** Iterator bounds of every key under a prefix. */

@@ -5,17 +5,21 @@ import { cliLogger } from '../cli-logger.js';
 import type { FleetTarget } from '../options.js';
 import { loadSigningKey } from '../../signing-key.js';
 import { findHostKeys } from '../../fleet-host-keys.js';
+import { parseStorageLimits } from '../../../shared/stream-replicas.js';
 
 /**
  * Runs `work` with a connected client and always closes it. A command that writes desired state
  * passes `signing`: its client signs with the --signing-key seed file (or $HOSTWRIGHT_SIGNING_KEY)
  * when one is given. Read-only commands never read the secret key, even when the variable is set.
+ * $HOSTWRIGHT_STORAGE_LIMITS sets the stream's and buckets' limits (parseStorageLimits).
  */
 export async function withFleet<T>(target: FleetTarget, work: (client: FleetClient) => Promise<T>, signing?: { readonly keyFile: string | undefined }): Promise<T> {
   const keyFile = signing && (signing.keyFile ?? process.env.HOSTWRIGHT_SIGNING_KEY);
   const signer = keyFile ? await loadSigningKey(keyFile) : undefined;
   const hostKeys = await findHostKeys(target.fleetAuth, target.access.credsFile);
-  const client = await FleetClient.connect(target.natsUrl, cliLogger(), target.access, signer, hostKeys);
+  // The stream's and buckets' limits, where the coordinator creates them (docs/fleet.md, "Storage limits").
+  const limits = parseStorageLimits(process.env.HOSTWRIGHT_STORAGE_LIMITS);
+  const client = await FleetClient.connect(target.natsUrl, cliLogger(), target.access, signer, hostKeys, limits);
   try {
     return await work(client);
   } finally {

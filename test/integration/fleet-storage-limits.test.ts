@@ -1,0 +1,90 @@
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import { pino } from 'pino';
+import { InvalidInputError } from '../../shared/errors.js';
+import { connectFleet } from '../../shared/nats-connection.js';
+import { DEFAULT_STORAGE_LIMITS, parseStorageLimits } from '../../shared/stream-replicas.js';
+import { BUCKETS, EVENTS_STREAM, eventSubject } from '../../shared/subjects.js';
+import { startNatsServer, type NatsServerHandle } from '../lib/nats-server.js';
+
+const logger = pino({ level: 'silent' });
+const MIB = 2 ** 20;
+const STREAMS = { events: EVENTS_STREAM, desired: `KV_${BUCKETS.desired}`, hosts: `KV_${BUCKETS.hosts}`, status: `KV_${BUCKETS.status}`, rollouts: `KV_${BUCKETS.rollouts}` };
+
+// The coordinator sets byte limits (and the stream's age limit) where it creates the stream and the buckets (real nats-server).
+describe('fleet storage limits (real nats-server)', () => {
+  let server: NatsServerHandle;
+  before(async () => {
+    server = await startNatsServer();
+  });
+  after(async () => {
+    await server?.cleanup();
+  });
+
+  it('creates the stream and every bucket with their limits, and lowers a missing or looser limit on existing ones', async () => {
+    const limits = parseStorageLimits('events=64m,events-age=7d,desired=32m,hosts=2m,status=8m,rollouts=4m');
+    const fleet = await connectFleet({ servers: server.url, name: 'limits-test', logger, waitOnFirstConnect: false, storageLimits: limits });
+    try {
+      const info = async (stream: string) => (await fleet.jsm.streams.info(stream)).config;
+      assert.equal((await info(STREAMS.events)).max_bytes, 64 * MIB);
+      assert.equal((await info(STREAMS.events)).max_age, 7 * 24 * 3600 * 1e9);
+      assert.equal((await info(STREAMS.events)).discard, 'old', 'the oldest events go first');
+      assert.equal((await info(STREAMS.desired)).max_bytes, 32 * MIB);
+      assert.equal((await info(STREAMS.hosts)).max_bytes, 2 * MIB);
+      assert.equal((await info(STREAMS.status)).max_bytes, 8 * MIB);
+      assert.equal((await info(STREAMS.rollouts)).max_bytes, 4 * MIB);
+      for (const bucket of [STREAMS.desired, STREAMS.hosts, STREAMS.status, STREAMS.rollouts]) assert.equal((await info(bucket)).discard, 'new', `${bucket}: a full bucket refuses the write`);
+
+      // A stream left without limits (an older coordinator made it), and one loosened by hand: the next connect tightens both; a tighter one stays.
+      await fleet.jsm.streams.update(STREAMS.events, { ...(await info(STREAMS.events)), max_bytes: -1, max_age: 0 });
+      await fleet.jsm.streams.update(STREAMS.status, { ...(await info(STREAMS.status)), max_bytes: 512 * MIB });
+      await fleet.jsm.streams.update(STREAMS.hosts, { ...(await info(STREAMS.hosts)), max_bytes: 1 * MIB });
+      const again = await connectFleet({ servers: server.url, name: 'limits-test-2', logger, waitOnFirstConnect: false, storageLimits: limits });
+      await again.close();
+      assert.equal((await info(STREAMS.events)).max_bytes, 64 * MIB);
+      assert.equal((await info(STREAMS.events)).max_age, 7 * 24 * 3600 * 1e9);
+      assert.equal((await info(STREAMS.status)).max_bytes, 8 * MIB);
+      assert.equal((await info(STREAMS.hosts)).max_bytes, 1 * MIB, 'a tighter limit set by hand is kept');
+    } finally {
+      await fleet.close();
+    }
+  });
+
+  it('past the byte limit, the stream drops its oldest events and a bucket refuses the write', async () => {
+    const tiny = await startNatsServer();
+    try {
+      const limits = { ...DEFAULT_STORAGE_LIMITS, eventsMaxBytes: 64 * 1024, hostsMaxBytes: 16 * 1024 };
+      const fleet = await connectFleet({ servers: tiny.url, name: 'limits-full', logger, waitOnFirstConnect: false, storageLimits: limits });
+      try {
+        const payload = new Uint8Array(1024).fill(7);
+        for (let i = 0; i < 200; i += 1) await fleet.js.publish(eventSubject('h1', 'p', 'applied'), payload, { msgID: randomUUID() });
+        const state = (await fleet.jsm.streams.info(EVENTS_STREAM)).state;
+        assert.ok(state.bytes <= 64 * 1024, `the stream holds ${state.bytes} bytes`);
+        assert.equal(state.last_seq, 200, 'the newest event was taken');
+        assert.ok(state.first_seq > 1, 'the oldest events were dropped');
+
+        let refused: unknown;
+        try {
+          for (let i = 0; i < 100; i += 1) await fleet.hosts.put(`host${i}`, payload);
+        } catch (error) {
+          refused = error;
+        }
+        assert.ok(refused instanceof Error, 'a full bucket refuses a write');
+        assert.deepEqual(await fleet.hosts.get('host0').then((entry) => entry?.value.length), 1024, 'nothing stored was lost');
+      } finally {
+        await fleet.close();
+      }
+    } finally {
+      await tiny.cleanup();
+    }
+  });
+
+  it('parses HOSTWRIGHT_STORAGE_LIMITS, defaults for what it leaves out, an error naming a bad entry', () => {
+    assert.deepEqual(parseStorageLimits(undefined), DEFAULT_STORAGE_LIMITS);
+    assert.deepEqual(parseStorageLimits('events=2g'), { ...DEFAULT_STORAGE_LIMITS, eventsMaxBytes: 2 * 1024 * MIB });
+    assert.throws(() => parseStorageLimits('event=2g'), (error: unknown) => error instanceof InvalidInputError && /unknown limit "event"/.test(error.message));
+    assert.throws(() => parseStorageLimits('events-age=soon'), (error: unknown) => error instanceof InvalidInputError && /events-age=soon is not a duration/.test(error.message));
+    assert.throws(() => parseStorageLimits('desired=0m'), (error: unknown) => error instanceof InvalidInputError && /desired must be more than 0/.test(error.message));
+  });
+});

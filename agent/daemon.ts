@@ -5,6 +5,7 @@ import { sleep } from '../shared/sleep.js';
 import { AgentLoop } from './agent-loop.js';
 import { agentHostOn, type AgentHost, type AgentHostOptions } from './agent-host.js';
 import { startControlServer } from './control-server.js';
+import { DEFAULT_EVENT_RATE_LIMIT } from './core/event-rate-limit.js';
 import type { CycleReport } from './cycle.js';
 import { failedEvent } from './host-events.js';
 import { AgentMetrics } from './metrics.js';
@@ -74,6 +75,8 @@ export class AgentDaemon {
       options.logger.warn({ since: since.toISOString() }, message);
       await opened.journal.appendEvents([failedEvent({ hostId: options.hostId, project: HOST_PROJECT, message, severity: 'warning' })]);
     }
+    // A daemon runs for months: a storm of events (whatever its cause) is cut to a few and a summary.
+    opened.journal.limitEventRate(DEFAULT_EVENT_RATE_LIMIT);
     return new AgentDaemon(options, opened.journal);
   }
 

@@ -85,7 +85,7 @@ export class AgentDaemon {
     const { logger: log, signal } = this.options;
     this.#source = source;
     wakeOnRuntimeEvents(this.host.runtime, this.host.reconciler, this.loop, log, signal);
-    const control = await startControlServer(this.options.dataDir, this.host.reconciler, this.host.journal, log.child({ component: 'control' }));
+    const control = await startControlServer(this.options.dataDir, this.host.reconciler, this.host.journal, log.child({ component: 'control' }), this.loop);
     const metricsServer: Server | undefined = this.options.metricsAddr ? await this.metrics.serve(this.options.metricsAddr) : undefined;
     try {
       await source.start?.(this);

@@ -1,9 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
-import { RuntimeUnreachableError, errorMessage } from '../shared/errors.js';
+import { InvalidInputError, errorMessage } from '../shared/errors.js';
 import { HOST_PROJECT } from '../shared/events.js';
 import type { CycleReport } from './cycle.js';
-import { failedEvent } from './host-events.js';
+import { DEFAULT_FAILURE_POLICY, backoffAfter, nextRetryAtMs, type FailurePolicy, type FailureState } from './core/failure-state.js';
+import { failedEvent, stampEvents } from './host-events.js';
 import type { Reconciler } from './reconciler.js';
 import type { Journal } from './store/journal.js';
 
@@ -12,7 +13,7 @@ export interface AgentLoopOptions {
   readonly resyncMs?: number;
   /** Runtime events arriving within this window wake the loop once. */
   readonly debounceMs?: number;
-  /** Failed cycles on the same desired revisions before they are reported as rejected. */
+  /** Failed attempts on a project's desired revision before it is reported as rejected. */
   readonly maxAttempts?: number;
   readonly backoffMinMs?: number;
   readonly backoffMaxMs?: number;
@@ -27,22 +28,37 @@ interface PendingTrigger {
   correlationID: string | undefined;
 }
 
+/** What `retry` lifted for a project. */
+export interface RetryResult {
+  readonly project: string;
+  /** The rejection it lifted, if the desired revision was rejected. */
+  readonly rejected?: { readonly revision: number; readonly reason: string };
+  /** The failure streak it cut short, if the project was backing off. */
+  readonly backoff?: { readonly revision: number; readonly attempts: number; readonly reason: string };
+}
+
 /**
  * Runs reconcile cycles on triggers: single-flight (one cycle at a time), coalescing (triggers
- * during a cycle become one more cycle), with exponential backoff on failure and a rejected
- * revision after maxAttempts, so a bad target is reported instead of retried forever.
+ * during a cycle become one more cycle). Failures are scoped per project (agent/core/failure-state.ts):
+ * each failing project backs off on its own, and its revision is rejected after maxAttempts, so a
+ * bad target is reported instead of retried forever and never holds up another project. A cycle
+ * that fails as a whole (the engine or the journal) backs off the loop, and rejects nothing.
  */
 export class AgentLoop {
   readonly #options: Required<Omit<AgentLoopOptions, 'onCycle'>> & Pick<AgentLoopOptions, 'onCycle'>;
+  readonly #policy: FailurePolicy;
   #pending: PendingTrigger | undefined;
   #running: Promise<void> | undefined;
   #debounce: NodeJS.Timeout | undefined;
   #resync: NodeJS.Timeout | undefined;
   #retry: NodeJS.Timeout | undefined;
-  #failures = 0;
-  /** Of #failures, those where the engine did not answer: they back off but never reject a revision. */
-  #unreachableFailures = 0;
-  #failingRevisions = '';
+  /** Per project: failed attempts in a row on its desired revision, and when it may try again. */
+  #failures: FailureState = new Map();
+  /** Projects `retry` cleared while a cycle was in flight: that cycle's count must not bring them back. */
+  readonly #clearedDuringCycle = new Set<string>();
+  /** Cycles in a row that failed as a whole, and when the loop tries again. */
+  #cycleFailures = 0;
+  #cycleRetryAtMs: number | undefined;
   #stopped = false;
 
   constructor(
@@ -50,7 +66,8 @@ export class AgentLoop {
     private readonly journal: Journal,
     options: AgentLoopOptions,
   ) {
-    this.#options = { resyncMs: 30_000, debounceMs: 250, maxAttempts: 5, backoffMinMs: 1_000, backoffMaxMs: 60_000, ...options };
+    this.#options = { resyncMs: 30_000, debounceMs: 250, ...DEFAULT_FAILURE_POLICY, ...options };
+    this.#policy = { maxAttempts: this.#options.maxAttempts, backoffMinMs: this.#options.backoffMinMs, backoffMaxMs: this.#options.backoffMaxMs };
   }
 
   start(): void {
@@ -58,7 +75,7 @@ export class AgentLoop {
     this.trigger('start');
   }
 
-  /** Wakes the loop now. An explicit trigger converges even rejected revisions and report-only drift. */
+  /** Wakes the loop now. An explicit trigger converges even rejected revisions, projects backing off and report-only drift. */
   trigger(reason: string, request: { explicit?: boolean; correlationID?: string } = {}): void {
     if (this.#stopped) return;
     const pending = (this.#pending ??= { reasons: new Set(), explicit: false, correlationID: undefined });
@@ -78,6 +95,29 @@ export class AgentLoop {
       const reason = settled();
       if (reason !== undefined) this.trigger(reason);
     }, this.#options.debounceMs);
+  }
+
+  /**
+   * Lifts a project's rejection and cuts its backoff short, with an event, and wakes the loop: its
+   * desired revision is tried again (and rejected again after as many failed attempts).
+   */
+  async retry(project: string, correlationID: string = randomUUID()): Promise<RetryResult> {
+    const document = (await this.journal.desiredDocuments()).find((candidate) => candidate.project === project);
+    if (!document) throw new InvalidInputError(`project ${project} has no desired state on host ${this.reconciler.hostId}`);
+    const rejection = (await this.journal.rejectedRevisions()).get(project);
+    const rejected = rejection?.revision === document.revision ? { revision: rejection.revision, reason: rejection.reason } : undefined;
+    const streak = this.#failures.get(project);
+    const backoff = streak ? { revision: streak.revision, attempts: streak.attempts, reason: streak.reason } : undefined;
+    if (rejection) await this.journal.setRejected({ project });
+    const failures = new Map(this.#failures);
+    failures.delete(project);
+    this.#failures = failures;
+    if (this.#running) this.#clearedDuringCycle.add(project);
+    const lifted = rejected ? `rejection of revision ${rejected.revision} lifted (${rejected.reason})` : backoff ? `backoff after ${backoff.attempts} failed attempt(s) cut short (${backoff.reason})` : 'nothing to lift (neither rejected nor backing off)';
+    await this.journal.appendEvents(stampEvents([{ type: 'planned', severity: 'info', project, message: `retry requested: ${lifted}; revision ${document.revision} is tried again` }], { hostId: this.reconciler.hostId, timestamp: new Date().toISOString(), correlationID }));
+    this.#options.logger.info({ project, revision: document.revision, correlationID }, 'retry requested');
+    this.trigger('retry', { correlationID });
+    return { project, ...(rejected ? { rejected } : {}), ...(backoff ? { backoff } : {}) };
   }
 
   /** Stops scheduling; resolves when the cycle in flight (if any) has finished and recorded its results. */
@@ -103,72 +143,52 @@ export class AgentLoop {
   }
 
   async #cycle(trigger: PendingTrigger): Promise<void> {
-    let correlationID = trigger.correlationID ?? randomUUID();
-    let log = this.#options.logger.child({ correlationID });
+    const correlationID = trigger.correlationID ?? randomUUID();
+    const log = this.#options.logger.child({ correlationID });
     log.debug({ reasons: [...trigger.reasons] }, 'cycle triggered');
-    const revisions = await this.#revisionsKey();
+    this.#clearedDuringCycle.clear();
     try {
-      const report = await this.reconciler.runCycle({ explicit: trigger.explicit, ...(trigger.correlationID ? { correlationID: trigger.correlationID } : {}) });
-      correlationID = report.correlationID;
-      log = log.child({ correlationID });
-      this.#options.onCycle?.(report);
-      if (!report.failed) {
-        this.#failures = 0;
-        this.#unreachableFailures = 0;
-        return;
+      const report = await this.reconciler.runCycle({ explicit: trigger.explicit, ...(trigger.correlationID ? { correlationID: trigger.correlationID } : {}), failures: { state: this.#failures, policy: this.#policy } });
+      this.#cycleFailures = 0;
+      this.#cycleRetryAtMs = undefined;
+      const failures = new Map(report.failures ?? this.#failures);
+      for (const project of this.#clearedDuringCycle) failures.delete(project);
+      for (const failure of failures.values()) {
+        if (this.#failures.get(failure.project)?.attempts === failure.attempts) continue;
+        log.child({ correlationID: report.correlationID }).warn({ project: failure.project, revision: failure.revision, attempt: failure.attempts, retryInMs: failure.backoffMs, reason: failure.reason }, 'project failing; backing off');
       }
-      const failedAction = report.results.find((r) => r.outcome === 'failed');
-      await this.#onFailure(revisions, `action failed: ${failedAction?.message ?? 'unknown'}`, correlationID, log, failedAction?.engineUnreachable !== true);
+      this.#failures = failures;
+      this.#options.onCycle?.(report);
     } catch (error) {
       const failure = error instanceof Error ? error : new Error(String(error));
       this.#options.onCycle?.(failure);
-      if (this.#failures === 0) {
+      if (this.#cycleFailures === 0) {
         // One event per failure streak: the log has every attempt, the event stream the fact.
         await this.journal
           .appendEvents([failedEvent({ hostId: this.reconciler.hostId, project: HOST_PROJECT, message: `reconcile cycle failed: ${errorMessage(error)}; retrying with backoff`, correlationID })])
           .catch((journalError: unknown) => log.error({ err: journalError }, 'cannot record the failure event'));
       }
-      // An engine that does not answer says nothing about the revision: retry, but never reject it for that.
-      await this.#onFailure(revisions, errorMessage(error), correlationID, log, !(error instanceof RuntimeUnreachableError));
+      // A cycle that failed as a whole says nothing about any one project: it backs off, and rejects nothing.
+      this.#cycleFailures += 1;
+      const delay = backoffAfter(this.#cycleFailures, this.#policy);
+      this.#cycleRetryAtMs = Date.now() + delay;
+      log.warn({ attempt: this.#cycleFailures, retryInMs: delay, reason: errorMessage(error) }, 'cycle failed; backing off');
+    } finally {
+      this.#scheduleRetry();
+      await this.journal.flushEventSummaries().catch((error: unknown) => log.error({ err: error }, 'cannot record the event summaries'));
     }
   }
 
-  async #onFailure(revisions: string, reason: string, correlationID: string, log: Logger, countsAgainstRevision = true): Promise<void> {
-    if (revisions !== this.#failingRevisions) {
-      this.#failingRevisions = revisions;
-      this.#failures = 0;
-      this.#unreachableFailures = 0;
-    }
-    this.#failures += 1;
-    if (!countsAgainstRevision) this.#unreachableFailures += 1;
-    if (this.#failures - this.#unreachableFailures >= this.#options.maxAttempts) {
-      await this.#reject(reason, correlationID, log);
-      this.#failures = 0;
-      this.#unreachableFailures = 0;
-      return;
-    }
-    const delay = Math.min(this.#options.backoffMinMs * 2 ** (this.#failures - 1), this.#options.backoffMaxMs);
-    log.warn({ attempt: this.#failures, retryInMs: delay, reason }, 'cycle failed; backing off');
+  /** One timer, for the earliest of the loop's own retry and the projects' backoffs. */
+  #scheduleRetry(): void {
     clearTimeout(this.#retry);
-    this.#retry = setTimeout(() => this.trigger('retry'), delay);
-  }
-
-  /** Marks every desired revision not yet applied as rejected, with the reason. */
-  async #reject(reason: string, correlationID: string, log: Logger): Promise<void> {
-    const applied = await this.journal.appliedRevisions();
-    const at = new Date().toISOString();
-    for (const document of await this.journal.desiredDocuments()) {
-      if (applied.get(document.project) === document.revision) continue;
-      await this.journal.setRejected({ project: document.project, revision: document.revision, reason, at });
-      await this.journal.appendEvents([failedEvent({ hostId: this.reconciler.hostId, project: document.project, message: `revision ${document.revision} rejected after ${this.#options.maxAttempts} failed attempts: ${reason}`, timestamp: at, correlationID })]);
-      log.error({ project: document.project, revision: document.revision, reason }, 'desired revision rejected');
-    }
-    // Publish the rejection in status: one more (maintain-mode) cycle.
-    this.trigger('rejected');
-  }
-
-  async #revisionsKey(): Promise<string> {
-    const documents = await this.journal.desiredDocuments();
-    return documents.map((document) => `${document.project}@${document.revision}`).sort().join(',');
+    const projects = nextRetryAtMs(this.#failures);
+    const at = projects === undefined ? this.#cycleRetryAtMs : this.#cycleRetryAtMs === undefined ? projects : Math.min(projects, this.#cycleRetryAtMs);
+    if (at === undefined || this.#stopped) return;
+    // A few ms late rather than early: a project still backing off when the cycle starts would be held again.
+    this.#retry = setTimeout(() => this.trigger('retry'), Math.max(0, at - Date.now()) + RETRY_SLACK_MS);
   }
 }
+
+/** Added to a retry timer so that it never fires before the backoff it waits for has ended. */
+const RETRY_SLACK_MS = 5;

@@ -3,6 +3,7 @@ import { phaseSchema, type Action } from '../shared/actions.js';
 import { RuntimeUnreachableError, errorMessage } from '../shared/errors.js';
 import { runBounded } from '../shared/worker-pool.js';
 import { actionResultEvent } from './core/action-events.js';
+import { actionProjects } from './core/action-projects.js';
 import type { OwnEchoes } from './core/own-echoes.js';
 import type { OwnerRecord, ResourceRecord } from './core/snapshot.js';
 import type { ActionReport, CycleContext } from './cycle.js';
@@ -22,17 +23,26 @@ export interface PlanTarget {
   readonly echoes: OwnEchoes;
   readonly now: () => Date;
   readonly correlationID: string;
+  /** Projects in a failure streak: their failed actions are recorded without an event (the streak has its own). */
+  readonly quiet?: ReadonlySet<string>;
 }
 
 /**
  * Runs the actions phase by phase; within a phase up to `parallelism` chains at once, a chain's
- * actions in order. Partial apply: after the first failed action no new action starts (chains
- * already running finish the action in flight) and the host is left as it is. Resolves once every
- * result is on disk, with the reports in the order the actions ended.
+ * actions in order. Partial apply, per project: after a project's first failed action none of its
+ * actions starts any more (chains already running finish the action in flight) and its part of the
+ * host is left as it is; other projects' chains go on. A failed image pull fails the projects that
+ * need the image. Resolves once every result is on disk, with the reports in the order the actions ended.
  */
 export async function applyPlan(actions: readonly Action[], target: PlanTarget, cycle: CycleContext): Promise<ActionReport[]> {
   const reports: ActionReport[] = [];
-  let failed = false;
+  const projectsOf = actionProjects(actions);
+  const failedProjects = new Set<string>();
+  // An action shared by several projects (a pull) still runs while one of them has not failed.
+  const stopped = (action: Action): boolean => {
+    const projects = projectsOf(action);
+    return projects.length > 0 && projects.every((project) => failedProjects.has(project));
+  };
   for (const phase of phaseSchema.options) {
     const chains = groupChains(actions.filter((action) => action.phase === phase));
     await runBounded(chains, target.parallelism, async (chain) => {
@@ -41,12 +51,13 @@ export async function applyPlan(actions: readonly Action[], target: PlanTarget, 
       let resultWritten: Promise<void> | undefined;
       try {
         for (const action of chain) {
-          if (failed || cycle.signal?.aborted) break;
-          const ran = await runAction(action, chainContainerId, target, cycle, resultWritten);
+          if (stopped(action) || cycle.signal?.aborted) break;
+          const quiet = projectsOf(action).length > 0 && projectsOf(action).every((project) => target.quiet?.has(project) === true);
+          const ran = await runAction(action, chainContainerId, target, cycle, resultWritten, quiet);
           resultWritten = ran.resultWritten;
           reports.push(ran.report);
           if (ran.report.outcome === 'failed') {
-            failed = true;
+            for (const project of projectsOf(action)) failedProjects.add(project);
             break;
           }
           chainContainerId = ran.report.containerId;
@@ -56,7 +67,6 @@ export async function applyPlan(actions: readonly Action[], target: PlanTarget, 
         await resultWritten;
       }
     });
-    if (failed) break;
   }
   return reports;
 }
@@ -79,7 +89,7 @@ function groupChains(actions: readonly Action[]): Action[][] {
  * journal (`resultWritten`) so that the chain's next intent can join its batch; the chain
  * awaits it before it ends, and a failed write stops the chain like a failed intent.
  */
-async function runAction(action: Action, chainContainerId: string | undefined, target: PlanTarget, cycle: CycleContext, previousResult: Promise<void> | undefined): Promise<{ report: ActionReport; resultWritten: Promise<void> }> {
+async function runAction(action: Action, chainContainerId: string | undefined, target: PlanTarget, cycle: CycleContext, previousResult: Promise<void> | undefined, quiet: boolean): Promise<{ report: ActionReport; resultWritten: Promise<void> }> {
   const { journal, runtime, hostId, echoes, now, correlationID } = target;
   cycle.onProgress?.({ type: 'action-started', action });
   const started = Date.now();
@@ -122,12 +132,13 @@ async function runAction(action: Action, chainContainerId: string | undefined, t
     durationMs: Date.now() - started,
     ...(failure instanceof RuntimeUnreachableError ? { engineUnreachable: true } : {}),
   };
-  const event = actionResultEvent(action, { ok: outcome !== undefined, message: report.message, containerId: report.containerId });
+  const ok = outcome !== undefined;
+  const event = actionResultEvent(action, { ok, message: report.message, containerId: report.containerId });
   // Result right after (fsync), atomically with its event and ownership change.
   const resultWritten = journal
     .recordResult(
       { seq: intent.seq, outcome: report.outcome, message: report.message, containerId: report.containerId, finishedAt: now().toISOString() },
-      stampEvents([event], { hostId, timestamp: now().toISOString(), correlationID }),
+      stampEvents(quiet && !ok ? [] : [event], { hostId, timestamp: now().toISOString(), correlationID }),
       owners,
       resources,
     )

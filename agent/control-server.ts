@@ -1,7 +1,8 @@
 import { createServer, type Server, type ServerResponse } from 'node:http';
 import { chmod, rm } from 'node:fs/promises';
 import type { Logger } from 'pino';
-import { errorMessage } from '../shared/errors.js';
+import { InvalidInputError, errorMessage } from '../shared/errors.js';
+import type { AgentLoop } from './agent-loop.js';
 import type { Reconciler } from './reconciler.js';
 import type { Journal } from './store/journal.js';
 
@@ -11,10 +12,11 @@ export function controlSocketPath(dataDir: string): string {
 }
 
 /**
- * A small read-only HTTP API on a unix socket in the data dir, mode 0600 (for this user only):
- * GET /v1/status (fresh observation) and GET /v1/events?after=N[&follow=1] (NDJSON).
+ * A small HTTP API on a unix socket in the data dir, mode 0600 (for this user only): GET /v1/status
+ * (fresh observation), GET /v1/events?after=N[&follow=1] (NDJSON), and POST /v1/retry?project=P
+ * (lift a project's rejection: `hostwright retry --local`).
  */
-export async function startControlServer(dataDir: string, reconciler: Reconciler, journal: Journal, logger: Logger): Promise<Server> {
+export async function startControlServer(dataDir: string, reconciler: Reconciler, journal: Journal, logger: Logger, loop?: Pick<AgentLoop, 'retry'>): Promise<Server> {
   const path = controlSocketPath(dataDir);
   // We hold the data dir's lock, so a socket file left here is a dead agent's.
   await rm(path, { force: true });
@@ -22,6 +24,14 @@ export async function startControlServer(dataDir: string, reconciler: Reconciler
     const url = new URL(request.url ?? '/', 'http://agent');
     const handle = async () => {
       if (request.method === 'GET' && url.pathname === '/v1/status') return sendJson(response, 200, await reconciler.observeStatus());
+      if (request.method === 'POST' && url.pathname === '/v1/retry' && loop) {
+        try {
+          return sendJson(response, 200, { hostId: reconciler.hostId, ...(await loop.retry(url.searchParams.get('project') ?? '')) });
+        } catch (error) {
+          if (error instanceof InvalidInputError) return sendJson(response, 404, { error: error.message });
+          throw error;
+        }
+      }
       if (request.method === 'GET' && url.pathname === '/v1/events') return streamEvents(response, journal, Number(url.searchParams.get('after') ?? 0), url.searchParams.get('follow') === '1');
       return sendJson(response, 404, { error: `no route ${request.method} ${url.pathname}` });
     };

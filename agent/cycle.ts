@@ -4,6 +4,7 @@ import type { Action } from '../shared/actions.js';
 import type { HostDesired } from '../shared/host-desired.js';
 import type { GateBlock, HostStatus } from '../shared/host-status.js';
 import type { HostDiff } from './core/diff.js';
+import type { FailurePolicy, FailureState } from './core/failure-state.js';
 import type { ActionPlan } from './core/planner.js';
 import type { Outcome } from './store/records.js';
 
@@ -20,6 +21,12 @@ export interface CycleRequest {
   readonly candidate?: readonly HostDesired[];
   /** Shared by every event of the cycle; by default the converging revision's, else a fresh one. */
   readonly correlationID?: string;
+  /**
+   * The projects' failure streaks as the loop keeps them, and the policy they follow: projects
+   * backing off are held (none of their actions runs), failures are counted per project, and the
+   * report carries the next state. Without it (a one-shot apply) nothing is counted.
+   */
+  readonly failures?: { readonly state: FailureState; readonly policy: FailurePolicy };
 }
 
 /** What runs alongside a cycle without changing what it does: cancellation and progress. */
@@ -56,8 +63,10 @@ export interface CycleReport {
   readonly blocks: readonly GateBlock[];
   readonly runnable: readonly Action[];
   readonly results: readonly ActionReport[];
-  /** True when an action failed; the host was left as it was at that point. */
+  /** True when an action failed; its project was left as it was at that point (other projects went on). */
   readonly failed: boolean;
   /** After the cycle's second observation; undefined for a dry run. */
   readonly status: HostStatus | undefined;
+  /** The failure streaks after this cycle, when the request carried them. */
+  readonly failures?: FailureState;
 }

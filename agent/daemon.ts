@@ -5,6 +5,7 @@ import { sleep } from '../shared/sleep.js';
 import { AgentLoop } from './agent-loop.js';
 import { agentHostOn, type AgentHost, type AgentHostOptions } from './agent-host.js';
 import { startControlServer } from './control-server.js';
+import { DEFAULT_EVENT_RATE_LIMIT } from './core/event-rate-limit.js';
 import type { CycleReport } from './cycle.js';
 import { failedEvent } from './host-events.js';
 import { runRetention, type RetentionSchedule } from './journal-retention.js';
@@ -79,6 +80,8 @@ export class AgentDaemon {
       options.logger.warn({ since: since.toISOString() }, message);
       await opened.journal.appendEvents([failedEvent({ hostId: options.hostId, project: HOST_PROJECT, message, severity: 'warning' })]);
     }
+    // A daemon runs for months: a storm of events (whatever its cause) is cut to a few and a summary.
+    opened.journal.limitEventRate(DEFAULT_EVENT_RATE_LIMIT);
     return new AgentDaemon(options, opened.journal);
   }
 
@@ -87,7 +90,7 @@ export class AgentDaemon {
     const { logger: log, signal } = this.options;
     this.#source = source;
     wakeOnRuntimeEvents(this.host.runtime, this.host.reconciler, this.loop, log, signal);
-    const control = await startControlServer(this.options.dataDir, this.host.reconciler, this.host.journal, log.child({ component: 'control' }));
+    const control = await startControlServer(this.options.dataDir, this.host.reconciler, this.host.journal, log.child({ component: 'control' }), this.loop);
     const metricsServer: Server | undefined = this.options.metricsAddr ? await this.metrics.serve(this.options.metricsAddr) : undefined;
     try {
       await source.start?.(this);

@@ -5,10 +5,12 @@ import type { Logger } from 'pino';
 import type { EventDraft, HostwrightEvent } from '../shared/events.js';
 import type { HostDesired } from '../shared/host-desired.js';
 import type { GateBlock, HostStatus } from '../shared/host-status.js';
-import { projectOfAction, type Action } from '../shared/actions.js';
+import { describeAction, type Action } from '../shared/actions.js';
 import { applyPlan, type PlanTarget } from './apply-plan.js';
 import { plannedEvents } from './core/action-events.js';
+import { actionProjects } from './core/action-projects.js';
 import { diffHost, type HostDiff } from './core/diff.js';
+import { backingOff, failureTransitionEvents, liftHint, nextFailureState, type FailureState, type ProjectOutcome } from './core/failure-state.js';
 import { evaluateGates, runnableActions } from './core/gates.js';
 import { STRICT_HOST_POLICY, type HostPolicy } from './core/host-policy.js';
 import { OwnEchoes } from './core/own-echoes.js';
@@ -82,6 +84,10 @@ export class Reconciler {
     // Load desired state: the agent's own store, or the candidate a dry run plans against.
     const desired = request.candidate ? [...request.candidate] : await this.#options.journal.desiredDocuments();
     const modes = await this.#modes(desired, request.explicit === true);
+    // Failure scope: a rejected revision and a project backing off run nothing of their own (unless asked explicitly).
+    const nowMs = this.#options.now().getTime();
+    const held = request.explicit === true ? new Set<string>() : await this.#held(desired, request.failures?.state, nowMs);
+    const quiet = request.explicit === true ? new Set<string>() : new Set(request.failures?.state.keys() ?? []);
     const correlationID = this.#correlationID(request, desired, modes);
     const log = this.#options.logger.child({ correlationID });
     // Intents a crash (or a failed journal write) left open are resolved before anything new is planned.
@@ -91,35 +97,79 @@ export class Reconciler {
     const snapshot = await this.observer.observe();
 
     // Diff, plan and safety gates: pure, the same input gives the same plan byte for byte.
-    const planned = this.#planFrom(desired, snapshot, modes);
+    const planned = this.#planFrom(desired, snapshot, modes, held);
     context.onProgress?.({ type: 'planned', plan: planned.plan, runnable: planned.runnable, blocks: planned.blocks });
     log.debug({ actions: planned.plan.actions.length, runnable: planned.runnable.length, blocks: planned.blocks.length }, 'planned');
     if (request.dryRun) return { correlationID, dryRun: true, ...planned, results: [], failed: false, status: undefined };
 
     // Persist the plan before any mutation (each action's intent is persisted as it runs).
-    const before = await this.#recordPlan(planned, correlationID);
+    const before = await this.#recordPlan(planned, correlationID, quiet);
 
     // Apply idempotently: intent fsync'd before each mutation, its result right after.
-    const results = await applyPlan(planned.runnable, this.#planTarget(correlationID), context);
+    const results = await applyPlan(planned.runnable, { ...this.#planTarget(correlationID), quiet }, context);
     const failed = results.some((report) => report.outcome === 'failed');
 
     // Record the revisions this cycle converged.
-    await this.#markApplied(planned, results, before.appliedRevisions);
-    if (failed) log.warn({ failures: results.filter((r) => r.outcome === 'failed').map((r) => r.message) }, 'cycle stopped at a failed action');
+    const failedProjects = failuresByProject(planned.runnable, results);
+    await this.#markApplied(planned, held, failedProjects, before.appliedRevisions);
+    if (failed) log.warn({ failures: results.filter((r) => r.outcome === 'failed').map((r) => r.message) }, 'a project stopped at a failed action');
+
+    // Count failures per project: backoff, rejection after repeated failures, one event per change of state.
+    const failures = request.failures && !context.signal?.aborted ? await this.#countFailures(request.failures, { planned, held, failedProjects, desired, nowMs, correlationID }) : request.failures?.state;
 
     // Observe again when something ran: status reflects what is running now, not what the plan hoped for.
-    const observed = results.length > 0 ? await this.observeStatus() : await this.#statusOf(desired, snapshot);
+    const observed = results.length > 0 ? await this.#observeStatus(failures) : await this.#statusOf(desired, snapshot, failures);
 
     // Record events and status transitions: rejections reached after all are lifted, changes become events.
-    const status = await this.#recordStatus(desired, observed, before, correlationID);
+    const status = await this.#recordStatus(desired, observed, before, correlationID, failures);
     log.info({ actions: results.length, failed, converged: status.projects.every((p) => p.converged) }, 'cycle finished');
-    return { correlationID, dryRun: false, ...planned, results, failed, status };
+    return { correlationID, dryRun: false, ...planned, results, failed, status, ...(failures ? { failures } : {}) };
   }
 
   /** Observes and computes status without changing anything. */
   async observeStatus(desiredOverride?: readonly HostDesired[]): Promise<HostStatus> {
     const desired = desiredOverride ? [...desiredOverride] : await this.#options.journal.desiredDocuments();
     return this.#statusOf(desired, await this.observer.observe());
+  }
+
+  async #observeStatus(failures: FailureState | undefined): Promise<HostStatus> {
+    return this.#statusOf(await this.#options.journal.desiredDocuments(), await this.observer.observe(), failures);
+  }
+
+  /** Projects whose actions do not run in this cycle: their revision is rejected, or they are backing off. */
+  async #held(desired: readonly HostDesired[], failures: FailureState | undefined, nowMs: number): Promise<Set<string>> {
+    const rejected = await this.#options.journal.rejectedRevisions();
+    const held = failures ? backingOff(failures, nowMs) : new Set<string>();
+    for (const document of desired) if (rejected.get(document.project)?.revision === document.revision) held.add(document.project);
+    return held;
+  }
+
+  /**
+   * The failure streaks after this cycle (agent/core/failure-state.ts), from what each project that
+   * could act did; held and gate-blocked projects keep theirs. Rejections are recorded with their
+   * event, and each change of state gets one event.
+   */
+  async #countFailures(
+    failures: NonNullable<CycleRequest['failures']>,
+    cycle: { planned: Planned; held: ReadonlySet<string>; failedProjects: ReadonlyMap<string, ActionReport>; desired: readonly HostDesired[]; nowMs: number; correlationID: string },
+  ): Promise<FailureState> {
+    const { journal, hostId } = this.#options;
+    const blocked = new Set(cycle.planned.blocks.map((block) => block.project));
+    const outcomes = cycle.planned.plan.projects
+      .filter((revision) => !cycle.held.has(revision.project) && !blocked.has(revision.project))
+      .map((revision): ProjectOutcome => {
+        const failure = cycle.failedProjects.get(revision.project);
+        if (!failure) return { project: revision.project, revision: revision.revision, result: 'ok' };
+        return { project: revision.project, revision: revision.revision, result: 'failed', mode: revision.mode, reason: `${describeAction(failure.action)} failed: ${failure.message}`, engineUnreachable: failure.engineUnreachable === true };
+      });
+    const step = nextFailureState(failures.state, { revisions: new Map(cycle.desired.map((document) => [document.project, document.revision])), outcomes, nowMs: cycle.nowMs, policy: failures.policy });
+    const at = new Date(cycle.nowMs).toISOString();
+    for (const transition of step.transitions) {
+      if (transition.kind === 'rejected') await journal.setRejected({ project: transition.project, revision: transition.revision, reason: transition.reason, at });
+    }
+    const events = failureTransitionEvents(step.transitions, hostId);
+    if (events.length > 0) await journal.appendEvents(this.#stamp(events, cycle.correlationID));
+    return step.state;
   }
 
   /** Converge a revision not yet applied (unless it was rejected); otherwise only maintain it. */
@@ -145,11 +195,11 @@ export class Reconciler {
     return resolveUnfinishedIntents({ journal, runtime, hostId, logger: log, now });
   }
 
-  #planFrom(desired: readonly HostDesired[], snapshot: RuntimeSnapshot, modes: ReadonlyMap<string, PlanMode>): Planned {
+  #planFrom(desired: readonly HostDesired[], snapshot: RuntimeSnapshot, modes: ReadonlyMap<string, PlanMode>, held?: ReadonlySet<string>): Planned {
     const diff = diffHost({ desired, snapshot, journal: this.#options.journal, namePrefix: this.#options.namePrefix });
     const plan = planHost({ diff, desired, snapshot, modes });
     const blocks = evaluateGates({ plan, diff, desired, snapshot, policy: this.#options.policy });
-    return { diff, plan, blocks, runnable: runnableActions(plan, blocks) };
+    return { diff, plan, blocks, runnable: runnableActions(plan, blocks, held) };
   }
 
   /**
@@ -157,12 +207,13 @@ export class Reconciler {
    * actions), fsync'd in one write; a cycle with nothing to do and nothing new to say writes nothing
    * (no fsync on the no-op path). Returns the status before the cycle, as stored and as planned.
    */
-  async #recordPlan(planned: Planned, correlationID: string): Promise<{ stored: HostStatus | undefined; planned: HostStatus; appliedRevisions: ReadonlyMap<string, number> }> {
+  async #recordPlan(planned: Planned, correlationID: string, quiet: ReadonlySet<string>): Promise<{ stored: HostStatus | undefined; planned: HostStatus; appliedRevisions: ReadonlyMap<string, number> }> {
     const { journal } = this.#options;
     const stored = await journal.getStatus();
     const appliedRevisions = await journal.appliedRevisions();
     const status = this.#statusFrom(planned, appliedRevisions);
-    const events = [...statusTransitionEvents(stored, status), ...plannedEvents(planned.plan, planned.runnable)];
+    // A project retrying after a failure plans the same again: its streak's events say so once.
+    const events = [...statusTransitionEvents(stored, status), ...plannedEvents(planned.plan, planned.runnable).filter((event) => !quiet.has(event.project))];
     if (planned.runnable.length > 0 || events.length > 0) {
       await journal.recordPlan(correlationID, { plan: planned.plan, blocks: planned.blocks, runnable: planned.runnable.map((action) => action.id) }, this.#stamp(events, correlationID));
     }
@@ -174,11 +225,11 @@ export class Reconciler {
     return { runtime, journal, hostId, parallelism, now, echoes: this.echoes, correlationID };
   }
 
-  /** A converged revision is applied unless one of its project's actions (or an image pull) failed or a gate blocked it. */
-  async #markApplied({ plan, blocks }: Planned, results: readonly ActionReport[], appliedBefore: ReadonlyMap<string, number>): Promise<void> {
+  /** A converged revision is applied unless one of its project's actions (or a pull of an image it needs) failed, a gate blocked it or it was held. */
+  async #markApplied({ plan, blocks }: Planned, held: ReadonlySet<string>, failedProjects: ReadonlyMap<string, ActionReport>, appliedBefore: ReadonlyMap<string, number>): Promise<void> {
     for (const revision of plan.projects) {
-      const projectFailed = results.some((report) => report.outcome === 'failed' && (report.action.kind === 'pull-image' || projectOfAction(report.action) === revision.project));
-      if (revision.mode === 'converge' && !projectFailed && !blocks.some((block) => block.project === revision.project) && appliedBefore.get(revision.project) !== revision.revision) {
+      // A held project (rejected, backing off) ran nothing: this cycle did not reach its revision.
+      if (revision.mode === 'converge' && !held.has(revision.project) && !failedProjects.has(revision.project) && !blocks.some((block) => block.project === revision.project) && appliedBefore.get(revision.project) !== revision.revision) {
         await this.#options.journal.markApplied({ project: revision.project, revision: revision.revision, appliedAt: this.#options.now().toISOString() });
       }
     }
@@ -189,9 +240,9 @@ export class Reconciler {
    * what changed since the plan and stores the status when it differs from the stored one. Returns
    * the status as stored.
    */
-  async #recordStatus(desired: readonly HostDesired[], observed: HostStatus, before: { stored: HostStatus | undefined; planned: HostStatus }, correlationID: string): Promise<HostStatus> {
+  async #recordStatus(desired: readonly HostDesired[], observed: HostStatus, before: { stored: HostStatus | undefined; planned: HostStatus }, correlationID: string, failures: FailureState | undefined): Promise<HostStatus> {
     const { journal } = this.#options;
-    const status = (await this.#liftReachedRejections(observed, correlationID)) ? await this.#statusOf(desired, await this.observer.observe()) : observed;
+    const status = (await this.#liftReachedRejections(observed, correlationID)) ? await this.#statusOf(desired, await this.observer.observe(), failures) : observed;
     const events = statusTransitionEvents(before.planned, status);
     if (events.length > 0) await journal.appendEvents(this.#stamp(events, correlationID));
     if (!sameStatus(before.stored, status)) await journal.putStatus(status);
@@ -219,8 +270,8 @@ export class Reconciler {
     return lifted;
   }
 
-  /** Status of one snapshot: what a full converge would still change, drift, blocks and rejections. */
-  async #statusOf(desired: readonly HostDesired[], snapshot: RuntimeSnapshot): Promise<HostStatus> {
+  /** Status of one snapshot: what a full converge would still change, drift, blocks, rejections and failure streaks. */
+  async #statusOf(desired: readonly HostDesired[], snapshot: RuntimeSnapshot, failures?: FailureState): Promise<HostStatus> {
     const { journal } = this.#options;
     const converge = new Map(desired.map((document) => [document.project, 'converge' as const]));
     const status = this.#statusFrom(this.#planFrom(desired, snapshot, converge), await journal.appliedRevisions());
@@ -231,7 +282,12 @@ export class Reconciler {
       ...(refusals.length > 0 ? { refusedDesired: refusals } : {}),
       projects: status.projects.map((project) => {
         const rejection = rejected.get(project.project);
-        return rejection && rejection.revision === project.desiredRevision ? { ...project, rejected: { revision: rejection.revision, reason: rejection.reason } } : project;
+        if (rejection && rejection.revision === project.desiredRevision) {
+          return { ...project, rejected: { revision: rejection.revision, reason: rejection.reason, at: rejection.at, lift: liftHint(this.#options.hostId, project.project) } };
+        }
+        const failure = failures?.get(project.project);
+        if (failure?.revision !== project.desiredRevision) return project;
+        return { ...project, backoff: { revision: failure.revision, attempts: failure.attempts, reason: failure.reason, since: failure.since, retryAt: new Date(failure.retryAtMs).toISOString() } };
       }),
     };
   }
@@ -248,4 +304,15 @@ export class Reconciler {
 /** Equal apart from the observation time: no need to write it again. */
 function sameStatus(previous: HostStatus | undefined, next: HostStatus): boolean {
   return previous !== undefined && JSON.stringify({ ...previous, observedAt: '' }) === JSON.stringify({ ...next, observedAt: '' });
+}
+
+/** Each project's first failed action of the cycle; a failed pull counts for every project that needed its image. */
+function failuresByProject(runnable: readonly Action[], results: readonly ActionReport[]): Map<string, ActionReport> {
+  const projectsOf = actionProjects(runnable);
+  const failed = new Map<string, ActionReport>();
+  for (const report of results) {
+    if (report.outcome !== 'failed') continue;
+    for (const project of projectsOf(report.action)) if (!failed.has(project)) failed.set(project, report);
+  }
+  return failed;
 }

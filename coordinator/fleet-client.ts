@@ -12,9 +12,9 @@ import type { StorageLimits } from '../shared/stream-replicas.js';
 import { openSignedDocument, signDocument, signatureHolds, verifySignedDocument } from '../shared/signed-document.js';
 import { acceptedValues, openReport, type HostKeys, type HostReport } from '../shared/host-report.js';
 import { MAX_PLAN_REPLY_PARTS, ReplyAssembler } from '../shared/plan-reply-parts.js';
-import { BUCKETS, DESIRED_STREAM, EVENTS_STREAM, desiredFeedConsumer, desiredKey, eventFilter, kvKeySubject, planRpcSubject } from '../shared/subjects.js';
+import { BUCKETS, DESIRED_STREAM, EVENTS_STREAM, desiredFeedConsumer, desiredKey, eventFilter, kvKeySubject, planRpcSubject, retryRpcSubject } from '../shared/subjects.js';
 import { runBounded } from '../shared/worker-pool.js';
-import { MAX_WIRE_BYTES, hostRegistrationSchema, planReplySchema, statusReportSchema, type HostRegistration, type PlanReply, type StatusReport } from '../shared/wire.js';
+import { MAX_WIRE_BYTES, hostRegistrationSchema, planReplySchema, retryReplySchema, statusReportSchema, type HostRegistration, type PlanReply, type RetryReply, type StatusReport } from '../shared/wire.js';
 import type { DesiredSigner } from './signing-key.js';
 
 export interface DesiredEntry {
@@ -186,6 +186,31 @@ export class FleetClient {
         if (msg.headers?.code === 503) return undefined;
         const whole = assembler.add(msg.data);
         if (whole) return decode(planReplySchema, whole, `plan reply of ${candidate.hostId}`);
+      }
+      return undefined;
+    } catch (error) {
+      if (/timeout/i.test(`${(error as { name?: string }).name ?? ''} ${errorMessage(error)}`)) return undefined;
+      throw error;
+    } finally {
+      sub.unsubscribe();
+    }
+  }
+
+  /**
+   * Asks a host's agent to lift a project's rejection (and cut its backoff short) and try its
+   * revision again; undefined when no agent of that host answers in time.
+   */
+  async requestRetry(hostId: string, project: string, correlationID: string, timeoutMs: number): Promise<RetryReply | undefined> {
+    const { nc } = this.connection;
+    const inbox = createInbox();
+    const sub = nc.subscribe(inbox, { max: 1, timeout: timeoutMs });
+    nc.publish(retryRpcSubject(hostId), encode({ correlationID, project }), { reply: inbox });
+    try {
+      for await (const msg of sub) {
+        // A stopped agent has no subscription: the server answers at once with "no responders".
+        if (msg.headers?.code === 503) return undefined;
+        if (msg.data.byteLength > MAX_WIRE_BYTES) throw new HostwrightError(`the retry reply of ${hostId} is larger than ${MAX_WIRE_BYTES} bytes`);
+        return decode(retryReplySchema, msg.data, `retry reply of ${hostId}`);
       }
       return undefined;
     } catch (error) {

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { compareStrings } from '../shared/compare.js';
 import { hostIdSchema } from '../shared/fleet-spec.js';
 import { MAX_PLAN_REPLY_PARTS } from '../shared/plan-reply-parts.js';
-import { BUCKETS, DESIRED_STREAM, EVENTS_STREAM, desiredFeedConsumer, desiredFeedCreatedSubject, hostInboxPrefix, hostJetStreamPrefix, planRpcSubject } from '../shared/subjects.js';
+import { BUCKETS, DESIRED_STREAM, EVENTS_STREAM, desiredFeedConsumer, desiredFeedCreatedSubject, hostInboxPrefix, hostJetStreamPrefix, planRpcSubject, retryRpcSubject } from '../shared/subjects.js';
 
 /** The NATS account of the coordinator, JetStream and every bucket and stream. */
 export const FLEET_ACCOUNT = 'HOSTWRIGHT';
@@ -70,12 +70,12 @@ export function hostImports(hostId: string): HostImport[] {
 
 /**
  * Within its own account a host may publish only to its imports, receive only on its inbox prefix,
- * its plan subject and the advisory that its feed was made, and answer a plan request with at most MAX_PLAN_REPLY_PARTS messages.
+ * its plan and retry subjects and the advisory that its feed was made, and answer a request with at most MAX_PLAN_REPLY_PARTS messages.
  */
 export function hostPermissions(hostId: string): Permissions {
   return {
     publish: hostImports(hostId).map((entry) => entry.local),
-    subscribe: [`${hostInboxPrefix(hostId)}.>`, planRpcSubject(hostId), desiredFeedCreatedSubject(hostId)],
+    subscribe: [`${hostInboxPrefix(hostId)}.>`, planRpcSubject(hostId), retryRpcSubject(hostId), desiredFeedCreatedSubject(hostId)],
     responses: MAX_PLAN_REPLY_PARTS,
   };
 }
@@ -83,7 +83,7 @@ export function hostPermissions(hostId: string): Permissions {
 /**
  * The coordinator creates the buckets and the event stream, makes each host's desired-state feed,
  * reads every bucket (ordered consumers, direct get), writes desired state and rollouts, reads
- * events, and sends plan requests. It never writes a host's status, registry or events.
+ * events, and sends plan and retry requests. It never writes a host's status, registry or events.
  */
 export function coordinatorPermissions(): Permissions {
   const buckets = [BUCKETS.desired, BUCKETS.hosts, BUCKETS.status, BUCKETS.rollouts];
@@ -106,6 +106,7 @@ export function coordinatorPermissions(): Permissions {
       kvSubject(BUCKETS.desired, '>'),
       kvSubject(BUCKETS.rollouts, '>'),
       planRpcSubject('*'),
+      retryRpcSubject('*'),
     ],
     subscribe: ['_INBOX.>'],
     // Flow control of the ordered consumers the coordinator reads with.
@@ -148,7 +149,7 @@ function importLine(account: string, subject: string, local: string): string {
  * The `accounts` block for nats-server (no legacy top-level `authorization`), following NATS's
  * multi-tenant design: the fleet account holds JetStream and the coordinator; each host's user
  * lives in an account of its own that imports only its own subjects from the fleet account and
- * exports its plan subject to it. Every name is quoted, since an unquoted `$JS…` would be read as
+ * exports its plan and retry subjects to it. Every name is quoted, since an unquoted `$JS…` would be read as
  * a variable.
  */
 export function accountsConfig(manifest: FleetAuthManifest): string {
@@ -166,7 +167,7 @@ export function accountsConfig(manifest: FleetAuthManifest): string {
     ...hosts.flatMap((host) => [...hostImports(host.hostId).map((entry) => exportLine(entry.subject, hostAccount(host.hostId), entry.streamed)), streamExportLine(desiredFeedCreatedSubject(host.hostId), hostAccount(host.hostId))]),
     '    ]',
     '    imports: [',
-    ...hosts.map((host) => importLine(hostAccount(host.hostId), planRpcSubject(host.hostId), planRpcSubject(host.hostId))),
+    ...hosts.flatMap((host) => [planRpcSubject(host.hostId), retryRpcSubject(host.hostId)].map((subject) => importLine(hostAccount(host.hostId), subject, subject))),
     '    ]',
     '  }',
   ];
@@ -182,6 +183,7 @@ export function accountsConfig(manifest: FleetAuthManifest): string {
       '    ]',
       '    exports: [',
       exportLine(planRpcSubject(host.hostId), FLEET_ACCOUNT, true),
+      exportLine(retryRpcSubject(host.hostId), FLEET_ACCOUNT, false),
       '    ]',
       '  }',
     );

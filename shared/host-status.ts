@@ -38,8 +38,13 @@ export const projectStatusSchema = z.object({
   instances: z.array(instanceStatusSchema),
   unowned: z.array(unownedContainerSchema),
   blocked: z.array(gateBlockSchema),
-  /** Set when the agent gave up on the desired revision after repeated failures. */
-  rejected: z.object({ revision: z.number().int(), reason: z.string() }).optional(),
+  /**
+   * Set when the agent gave up on the desired revision after repeated failures: it neither retries
+   * nor repairs the project until a new revision or `hostwright retry` lifts it (`lift` says how).
+   */
+  rejected: z.object({ revision: z.number().int(), reason: z.string(), at: z.string().optional(), lift: z.string().optional() }).optional(),
+  /** Set while the project's last attempts failed and it waits before the next (its actions held until `retryAt`). */
+  backoff: z.object({ revision: z.number().int(), attempts: z.number().int(), reason: z.string(), since: z.string(), retryAt: z.string() }).optional(),
 });
 export type ProjectStatus = z.infer<typeof projectStatusSchema>;
 

@@ -39,6 +39,11 @@ export function planRpcSubject(hostId: string): string {
   return `hw.rpc.${hostId}.plan`;
 }
 
+/** Request/reply: lift a project's rejected revision (and cut its backoff short) on one host. */
+export function retryRpcSubject(hostId: string): string {
+  return `hw.rpc.${hostId}.retry`;
+}
+
 /** The stream behind the desired-state bucket. */
 export const DESIRED_STREAM = `KV_${BUCKETS.desired}`;
 

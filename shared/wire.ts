@@ -39,5 +39,26 @@ export const planReplySchema = z.discriminatedUnion('ok', [
 ]);
 export type PlanReply = z.infer<typeof planReplySchema>;
 
+/** Request on hw.rpc.<hostId>.retry: lift the project's rejection, cut its backoff short and try its revision again. */
+export const retryRequestSchema = z.object({
+  correlationID: z.string().max(128),
+  project: z.string().min(1).max(128),
+});
+export type RetryRequest = z.infer<typeof retryRequestSchema>;
+
+export const retryReplySchema = z.discriminatedUnion('ok', [
+  z.object({
+    ok: z.literal(true),
+    hostId: z.string(),
+    project: z.string(),
+    /** The rejection lifted, if the desired revision was rejected. */
+    rejected: z.object({ revision: z.number().int(), reason: z.string() }).optional(),
+    /** The failure streak cut short, if the project was backing off. */
+    backoff: z.object({ revision: z.number().int(), attempts: z.number().int(), reason: z.string() }).optional(),
+  }),
+  z.object({ ok: z.literal(false), hostId: z.string(), error: z.string() }),
+]);
+export type RetryReply = z.infer<typeof retryReplySchema>;
+
 /** Largest message an agent accepts on any subject it reads; larger ones are rejected unread. */
 export const MAX_WIRE_BYTES = 512 * 1024;

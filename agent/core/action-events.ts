@@ -1,6 +1,7 @@
 import { HOST_PROJECT, type EventDraft } from '../../shared/events.js';
 import { isResourceAction, type Action } from '../../shared/actions.js';
 import { compareStrings } from '../../shared/compare.js';
+import { actionProjects } from './action-projects.js';
 import type { ActionPlan } from './planner.js';
 
 /** The event a finished action deserves: cleanups are `cleaned`, drift repairs of a stopped container `restarted`. */
@@ -12,12 +13,12 @@ export function actionResultEvent(action: Action, result: { ok: boolean; message
   return { type, severity: 'info', ...where, runtimeRef, message: `${result.message} (${action.reason})` };
 }
 
-/** One `planned` event per project with runnable actions, counting them by kind. */
+/** One `planned` event per project with runnable actions, counting them by kind (a pull under each project that needs its image). */
 export function plannedEvents(plan: ActionPlan, runnable: readonly Action[]): EventDraft[] {
   const byProject = new Map<string, Map<string, number>>();
+  const projectsOf = actionProjects(runnable);
   for (const action of runnable) {
-    const projects = action.kind === 'pull-image' ? plan.projects.map((p) => p.project) : isResourceAction(action) ? [action.project] : [action.key.project];
-    for (const project of projects) {
+    for (const project of projectsOf(action)) {
       const counts = byProject.get(project) ?? new Map<string, number>();
       counts.set(action.kind, (counts.get(action.kind) ?? 0) + 1);
       byProject.set(project, counts);

@@ -108,9 +108,12 @@ export function evaluateGates(input: GateInput): GateBlock[] {
   return dedupe(blocks).sort((a, b) => compareStrings(a.project, b.project));
 }
 
-/** The actions allowed to run: none from a blocked project, and only the image pulls a remaining create needs. */
-export function runnableActions(plan: ActionPlan, blocks: readonly GateBlock[]): Action[] {
-  const blocked = new Set(blocks.map((block) => block.project));
+/**
+ * The actions allowed to run: none from a blocked project nor from a held one (its revision
+ * rejected, or backing off after a failure), and only the image pulls a remaining create needs.
+ */
+export function runnableActions(plan: ActionPlan, blocks: readonly GateBlock[], held: ReadonlySet<string> = new Set()): Action[] {
+  const blocked = new Set([...blocks.map((block) => block.project), ...held]);
   const kept = plan.actions.filter((action) => action.kind === 'pull-image' || !blocked.has(projectOfAction(action) as string));
   const neededImages = new Set(kept.flatMap((action) => (action.kind === 'create' ? [action.config.image] : [])));
   return kept.filter((action) => action.kind !== 'pull-image' || neededImages.has(action.image));

@@ -9,8 +9,8 @@ import { bindFleet, readCredentials, type HostConnection, type NatsAccess } from
 import { splitReply } from '../../shared/plan-reply-parts.js';
 import { signingKeyOf, type DocumentSigningKey } from '../../shared/signed-document.js';
 import { sleep } from '../../shared/sleep.js';
-import { BUCKETS, desiredFeedCreatedSubject, hostInboxPrefix, kvKeySubject, planRpcSubject } from '../../shared/subjects.js';
-import { MAX_WIRE_BYTES, planRequestSchema, type HostRegistration, type PlanReply, type StatusReport } from '../../shared/wire.js';
+import { BUCKETS, desiredFeedCreatedSubject, hostInboxPrefix, kvKeySubject, planRpcSubject, retryRpcSubject } from '../../shared/subjects.js';
+import { MAX_WIRE_BYTES, planRequestSchema, retryRequestSchema, type HostRegistration, type PlanReply, type RetryReply, type StatusReport } from '../../shared/wire.js';
 import type { CycleReport } from '../cycle.js';
 import { AgentDaemon, type AgentDaemonOptions, type DesiredSource } from '../daemon.js';
 import { failedEvent } from '../host-events.js';
@@ -108,6 +108,12 @@ class FleetSource implements DesiredSource {
       callback: (error, msg) => {
         if (error) this.#log.warn({ error: errorMessage(error) }, 'plan subscription error');
         else this.#answerPlan(msg).catch((cause: unknown) => this.#log.error({ error: errorMessage(cause) }, 'plan request not answered'));
+      },
+    });
+    connection.nc.subscribe(retryRpcSubject(this.options.hostId), {
+      callback: (error, msg) => {
+        if (error) this.#log.warn({ error: errorMessage(error) }, 'retry subscription error');
+        else this.#answerRetry(msg).catch((cause: unknown) => this.#log.error({ error: errorMessage(cause) }, 'retry request not answered'));
       },
     });
     const publisher = new OutboxPublisher(connection.js, host.journal, this.#log.child({ component: 'outbox' }), (bytes) => this.#seal(bytes));
@@ -231,6 +237,23 @@ class FleetSource implements DesiredSource {
       }
       await sleep(restart.signal.aborted ? 100 : pause, options.signal);
     }
+  }
+
+  /**
+   * A retry request lifts one project's rejection on this host (the loop records it as an event and
+   * tries the revision again). Only the coordinator may publish on this host's retry subject.
+   */
+  async #answerRetry(msg: Msg): Promise<void> {
+    const { hostId } = this.options;
+    let reply: RetryReply;
+    try {
+      if (msg.data.byteLength > MAX_WIRE_BYTES) throw new Error(`request of ${msg.data.byteLength} bytes exceeds the ${MAX_WIRE_BYTES}-byte limit`);
+      const request = decode(retryRequestSchema, msg.data, 'retry request');
+      reply = { ok: true, hostId, ...(await this.daemon.loop.retry(request.project, request.correlationID)) };
+    } catch (error) {
+      reply = { ok: false, hostId, error: errorMessage(error) };
+    }
+    if (msg.reply) msg.respond(encode(reply));
   }
 
   /**

@@ -11,6 +11,7 @@ import type { HostwrightEvent } from '../../shared/events.js';
 import type { HostDesired } from '../../shared/host-desired.js';
 import { hostStatusSchema, type DesiredRefusal, type HostStatus } from '../../shared/host-status.js';
 import type { JournalView } from '../core/diff.js';
+import { closeWindows, limitEvents, type EventRateLimit, type EventRateState } from '../core/event-rate-limit.js';
 import { issueOwnerToken, issueResourceToken, ownerTokenVerifier, resourceTokenVerifier, type OwnerTokenVerifier, type ResourceTokenIdentity, type ResourceTokenVerifier, type TokenIdentity } from '../core/owner-token.js';
 import type { InstanceKey, OwnerRecord, ResourceKind, ResourceRecord } from '../core/snapshot.js';
 import { BatchWriter, type BatchOperation, type CommitStats } from './batch-writer.js';
@@ -62,6 +63,9 @@ export class Journal implements JournalView {
   readonly #closing = new AbortController();
   #status: HostStatus | undefined;
   #statusLoaded = false;
+  /** Set by a daemon (agent/core/event-rate-limit.ts): event storms are cut to a few events and a summary. */
+  #eventRateLimit: EventRateLimit | undefined;
+  #eventRates: EventRateState = new Map();
 
   private constructor(parts: { db: Level<string, Uint8Array>; writer: BatchWriter; desired: DesiredStore; owners: OwnerIndex; resources: ResourceIndex; events: EventOutbox; ownerSecret: Uint8Array; pending: number; intentSeq: number; planSeq: number }) {
     this.#db = parts.db;
@@ -265,7 +269,7 @@ export class Journal implements JournalView {
 
   /** Persists (fsync) the result with its events and ownership change, atomically, and resolves the intent. */
   async recordResult(result: ResultRecord, events: readonly HostwrightEvent[], owners: readonly OwnerRecord[] = [], resources: readonly ResourceRecord[] = []): Promise<void> {
-    const staged = this.#events.stage(events);
+    const staged = this.#events.stage(this.#rateLimited(events));
     await this.#writer.write([
       { type: 'put', key: seqKey(PREFIX.result, result.seq), value: encode(result) },
       { type: 'del', key: seqKey(PREFIX.pending, result.seq) },
@@ -281,7 +285,7 @@ export class Journal implements JournalView {
 
   /** Persists (fsync) a cycle's plan with its `planned` events before any of its actions runs. */
   async recordPlan(correlationID: string, plan: unknown, events: readonly HostwrightEvent[]): Promise<void> {
-    const staged = this.#events.stage(events);
+    const staged = this.#events.stage(this.#rateLimited(events));
     this.#planSeq += 1;
     await this.#writer.write([{ type: 'put', key: planKey(this.#planSeq, correlationID), value: encode(plan) }, ...staged.operations]);
     staged.written();
@@ -314,7 +318,27 @@ export class Journal implements JournalView {
 
   /** Appends events to the log and the outbox in one sync batch. */
   async appendEvents(events: readonly HostwrightEvent[]): Promise<void> {
-    return this.#events.append(events);
+    return this.#events.append(this.#rateLimited(events));
+  }
+
+  /** From now on, events of one kind beyond the limit per window are counted and recorded as one summary. */
+  limitEventRate(limit: EventRateLimit): void {
+    this.#eventRateLimit = limit;
+  }
+
+  /** Records the summaries of rate-limit windows that have ended (called after each cycle, so none waits long). */
+  async flushEventSummaries(): Promise<void> {
+    if (!this.#eventRateLimit) return;
+    const closed = closeWindows(this.#eventRates, Date.now(), this.#eventRateLimit);
+    this.#eventRates = closed.state;
+    await this.#events.append(closed.events);
+  }
+
+  #rateLimited(events: readonly HostwrightEvent[]): readonly HostwrightEvent[] {
+    if (!this.#eventRateLimit) return events;
+    const limited = limitEvents(this.#eventRates, events, Date.now(), this.#eventRateLimit);
+    this.#eventRates = limited.state;
+    return limited.events;
   }
 
   /** Events after a sequence number, oldest first. */

@@ -4,6 +4,7 @@ import { HostwrightError, errorMessage } from '../../shared/errors.js';
 import { validate } from '../../shared/codec.js';
 import { hostwrightEventSchema, type HostwrightEvent } from '../../shared/events.js';
 import { hostStatusSchema, type HostStatus } from '../../shared/host-status.js';
+import { retryReplySchema } from '../../shared/wire.js';
 
 /** Reads from a running local agent's control socket (used when the agent holds the data dir). */
 export async function fetchAgentStatus(dataDir: string): Promise<HostStatus> {
@@ -40,6 +41,23 @@ export async function fetchAgentEvents(dataDir: string, options: { follow: boole
     req.on('error', (error) => reject(unreachable(dataDir, error)));
     req.end();
   });
+}
+
+/** Asks a running local agent to lift a project's rejection (POST /v1/retry). */
+export async function postAgentRetry(dataDir: string, project: string): Promise<{ hostId: string; project: string; rejected?: { revision: number; reason: string }; backoff?: { revision: number; attempts: number; reason: string } }> {
+  const body = await new Promise<string>((resolve, reject) => {
+    const req = request({ socketPath: controlSocketPath(dataDir), path: `/v1/retry?project=${encodeURIComponent(project)}`, method: 'POST' }, (response) => {
+      let text = '';
+      response.setEncoding('utf8');
+      response.on('data', (chunk: string) => (text += chunk));
+      response.on('end', () => (response.statusCode === 200 ? resolve(text) : reject(new HostwrightError(`agent answered ${response.statusCode}: ${text}`))));
+    });
+    req.on('error', (error) => reject(unreachable(dataDir, error)));
+    req.end();
+  });
+  const reply = validate(retryReplySchema, { ok: true, ...(JSON.parse(body) as object) }, 'agent retry reply');
+  if (!reply.ok) throw new HostwrightError(reply.error);
+  return reply;
 }
 
 function unreachable(dataDir: string, cause: unknown): HostwrightError {

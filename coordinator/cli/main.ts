@@ -7,6 +7,7 @@ import { registerFleet } from './commands/fleet/register.js';
 import { registerHosts } from './commands/hosts/register.js';
 import { registerKeys } from './commands/keys/register.js';
 import { registerPlan } from './commands/plan/register.js';
+import { registerRetry } from './commands/retry/register.js';
 import { registerRollback } from './commands/rollback/register.js';
 import { registerRollout } from './commands/rollout/register.js';
 import { registerStatus } from './commands/status/register.js';
@@ -26,6 +27,7 @@ registerAgent(program);
 registerHosts(program);
 registerRollout(program);
 registerRollback(program);
+registerRetry(program);
 registerKeys(program);
 registerFleet(program);
 

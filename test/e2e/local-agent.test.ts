@@ -10,11 +10,11 @@ import { docker, projectContainers, removeProject } from '../lib/docker-harness.
 import { connectAsNobody, modesIn, privateModes, runAsNobody } from '../lib/file-modes.js';
 import { waitFor } from '../lib/wait.js';
 
-function fleetYaml(project: string, replicas: number, version: string): string {
+function fleetYaml(project: string, replicas: number, version: string, image = 'hw/busybox:test'): string {
   return `project: ${project}
 services:
   worker:
-    image: hw/busybox:test
+    image: ${image}
     command: ["sh", "-c", "trap 'exit 0' TERM; sleep 3600 & wait"]
     env: { VERSION: "${version}" }
     replicas: ${replicas}
@@ -23,7 +23,7 @@ services:
 }
 
 interface StatusJson {
-  projects: { desiredRevision: number; appliedRevision?: number; converged: boolean; instances: { name: string; state: string; containerId?: string }[] }[];
+  projects: { desiredRevision: number; appliedRevision?: number; converged: boolean; instances: { name: string; state: string; containerId?: string }[]; rejected?: { revision: number; reason: string } }[];
 }
 
 // The daemon form of local mode, driven as an operator would: a file, signals, and the CLI beside it.
@@ -122,13 +122,31 @@ describe('hostwright agent --local (real Docker)', () => {
     await convergedAt(3, 3);
   });
 
+  it('a revision that keeps failing is rejected; retry --local lifts the rejection through the running agent', async () => {
+    // Nothing listens on the loopback's port 1: the engine's pull is refused at once, on this machine.
+    await writeFile(file, fleetYaml(project, 3, 'four', '127.0.0.1:1/hw/does-not-exist:1'));
+    const rejected = await waitFor('revision 4 rejected', async () => (await status()).projects[0]?.rejected, 60_000, 500);
+    assert.equal(rejected.revision, 4);
+    assert.match(rejected.reason, /pull image 127\.0\.0\.1:1\/hw\/does-not-exist:1 failed/);
+    assert.equal((await projectContainers(project)).filter((c) => c.State === 'running').length, 3, 'the running revision is left as it is');
+    const retried = await runCli(['retry', '--local', '--project', project, '--json', '--data-dir', dataDir]);
+    assert.equal(retried.code, 0, retried.stderr);
+    const reply = JSON.parse(retried.stdout) as { schema: string; rejected: { revision: number } | null };
+    assert.equal(reply.schema, 'hostwright.retry/v1');
+    assert.equal(reply.rejected?.revision, 4);
+    const events = await runCli(['events', '--local', '--json', '--data-dir', dataDir, '--project', project]);
+    assert.match(events.stdout, /retry requested: rejection of revision 4 lifted/);
+    await writeFile(file, fleetYaml(project, 3, 'three'));
+    await convergedAt(5, 3);
+  });
+
   it('SIGTERM stops the agent cleanly and releases the data dir', async () => {
     agent.kill('SIGTERM');
     const [code] = (await once(agent, 'exit')) as [number | null];
     assert.equal(code, 0, agent.output());
     // The data dir is free again: a direct read works.
     const current = await status();
-    assert.equal(current.projects[0]?.appliedRevision, 3);
+    assert.equal(current.projects[0]?.appliedRevision, 5);
     assert.match(agent.output(), /"msg":"stopped"/);
   });
 });

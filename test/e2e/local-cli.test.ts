@@ -216,7 +216,7 @@ describe('hostwright CLI, local mode: human output, logs on request (real Docker
     assert.equal(logged.code, 1, logged.stdout + logged.stderr);
     assert.match(logged.stdout, /Apply stopped at the first failed action/);
     const lines = jsonLines(logged.stderr).map((line) => JSON.parse(line) as { level: number; msg: string; component?: string });
-    assert.ok(lines.some((line) => line.level === 40 && line.msg === 'cycle stopped at a failed action' && line.component === 'reconciler'), logged.stderr);
+    assert.ok(lines.some((line) => line.level === 40 && line.msg === 'a project stopped at a failed action' && line.component === 'reconciler'), logged.stderr);
     assert.deepEqual(jsonLines(logged.stdout), [], 'logs go to stderr, never into the output');
 
     const unknown = await runCli(['plan', '-f', file, '--local'], { ...env, HOSTWRIGHT_LOG: 'loud' });

@@ -187,11 +187,30 @@ describe('a compromised host cannot touch the rest of the fleet', { timeout: 600
     for (const subject of [`hw.fleet.${hostA}.API.CONSUMER.MSG.NEXT.KV_hw_desired.hw_host_${hostB}`, `$JS.API.CONSUMER.MSG.NEXT.KV_hw_desired.hw_host_${hostB}`, `$KV.hw_status.${hostB}`, `$KV.hw_hosts.${hostB}`, `hw.events.${hostB}.${project}.applied`, `$KV.hw_desired.${hostA}.${project}`]) {
       assert.match(await attempt(nc, subject, encode({ hostId: hostB })), /^error: .*(Permissions Violation|no responders)/, subject);
     }
-    for (const subject of [`hw.rpc.${hostB}.plan`, `$KV.hw_desired.${hostB}.>`, '_INBOX.>', `_INBOX_${hostB}.>`, 'hw.events.>', '>']) {
+    for (const subject of [`hw.rpc.${hostB}.plan`, `hw.rpc.${hostB}.retry`, `$KV.hw_desired.${hostB}.>`, '_INBOX.>', `_INBOX_${hostB}.>`, 'hw.events.>', '>']) {
       const sub = nc.subscribe(subject);
       const closedWith = await sub.closed;
       assert.ok(closedWith instanceof Error && /Permissions Violation/.test(closedWith.message), `subscription to ${subject} was not refused`);
     }
+  });
+
+  it('retry: A can neither retry B\'s project nor its own (only the coordinator may), with any reply subject; the coordinator can', async () => {
+    const nc = await asA();
+    const victimBefore = await victimEvents();
+    for (const subject of [`hw.rpc.${hostB}.retry`, `hw.rpc.${hostA}.retry`]) {
+      assert.match(await attempt(nc, subject, encode({ correlationID: 'evil', project })), /^error: .*(Permissions Violation|no responders)/, subject);
+      // Aimed through a reply subject: published where A may publish, the answer sent to B's retry subject.
+      for (const own of (await hostPublishAllowList(dir, hostA)).map(concreteSubject)) nc.publish(own, encode({ correlationID: 'evil', project }), { reply: subject });
+    }
+    await nc.flush();
+    await sleep(1_500);
+    assert.doesNotMatch(await victimEvents(), /retry requested/, 'B took a retry from A');
+    assert.equal(await victimEvents(), victimBefore);
+    // The coordinator may: B answers (nothing to lift) and records the request.
+    const retried = await cli(['retry', '--host', hostB, '--project', project]);
+    assert.equal(retried.code, 0, retried.stderr);
+    assert.match(retried.stdout, /was neither rejected nor backing off/);
+    await waitFor('B recorded the retry', async () => /retry requested/.test(await victimEvents()), 20_000, 500);
   });
 
   it('identity from the channel: what A writes on its own keys and subjects claiming to be B is refused, never shown as B', async () => {

@@ -98,22 +98,27 @@ describe('refused starts (real Docker)', () => {
     assert.equal(h.journal.ownerRecordOfContainer(container.Id)?.refusedStarts, undefined);
   });
 
-  it('a rejected revision the host reaches later (drift repair started what was refused) is applied after all', async () => {
+  it('a rejected revision is neither retried nor repaired; one the host reaches later (started by hand) is applied after all', async () => {
     const { project, h, source } = await withMountSource();
     await mkdir(source);
     // A directory mounted over a file of the image (/www/index.html): the engine refuses the start.
     await h.journal.putDesired(desired(project, { web: service({ volumes: [`${source}:/www/index.html:ro`] }) }));
     const refused = await h.reconciler.runCycle();
     assert.deepEqual(refused.results.map((r) => `${r.action.kind}:${r.outcome}`), ['create-network:done', 'create:done', 'start:failed']);
-    // What the agent loop does after its failed attempts: the revision is rejected, the cycles only maintain.
+    // What the agent loop does after its failed attempts: the revision is rejected, and the project is left alone.
     await h.journal.setRejected({ project, revision: 1, reason: 'action failed: start refused', at: new Date().toISOString() });
     assert.equal((await h.reconciler.observeStatus()).projects[0]?.rejected?.revision, 1);
-
     await rm(source, { recursive: true });
     await writeFile(source, 'v1');
+    const quiet = await h.reconciler.runCycle();
+    assert.deepEqual(quiet.results, [], 'no retry and no repair of a rejected revision');
+    assert.equal(quiet.status?.projects[0]?.rejected?.revision, 1);
+
+    // Someone starts it by hand: the host has reached the revision.
+    const [container] = await projectContainers(project);
+    await docker.getContainer(container!.Id).start();
     const reached = await h.reconciler.runCycle();
-    // Maintain mode: the container left created is stopped drift, started as a repair.
-    assert.deepEqual(reached.results.map((r) => `${r.action.kind}:${r.outcome}:${r.action.kind === 'start' && r.action.repair}`), ['start:done:true']);
+    assert.deepEqual(reached.results, []);
     assert.equal((await h.journal.appliedRevisions()).get(project), 1);
     assert.equal((await h.journal.rejectedRevisions()).has(project), false);
     assert.equal(reached.status?.projects[0]?.rejected, undefined);

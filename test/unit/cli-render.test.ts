@@ -64,7 +64,8 @@ function hostileStatus(v: Values): HostStatus {
         instances: [{ ...KEY, name: v.value('instanceName'), containerId: v.short('ic'), state: 'running', health: 'healthy', drift: ['modified'] }],
         unowned: [{ project: 'shop', containerId: v.short('uc'), name: v.value('unownedName'), reason: v.value('unownedReason') }],
         blocked: [{ project: 'shop', gate: 'name-conflict', message: v.value('blockMessage') }],
-        rejected: { revision: 2, reason: v.value('rejectedReason') },
+        rejected: { revision: 2, reason: v.value('rejectedReason'), lift: v.value('rejectedLift') },
+        backoff: { revision: 2, attempts: 3, reason: v.value('backoffReason'), since: '2025-01-01T00:00:00.000Z', retryAt: v.value('retryAt') },
       },
     ],
   };
@@ -131,7 +132,7 @@ describe('human output shows what hosts and Docker report escaped', () => {
   it('status (local): host, refusals, projects, instances, unowned containers, gates and rejections', () => {
     assertShownEscaped(
       (v) => renderStatus(hostileStatus(v)),
-      ['statusHost', 'observedAt', 'refusedKey', 'refusedReason', 'refusedAt', 'project', 'instanceName', 'unownedName', 'unownedReason', 'blockMessage', 'rejectedReason'],
+      ['statusHost', 'observedAt', 'refusedKey', 'refusedReason', 'refusedAt', 'project', 'instanceName', 'unownedName', 'unownedReason', 'blockMessage', 'rejectedReason', 'rejectedLift', 'backoffReason', 'retryAt'],
       ['ic', 'uc'],
     );
   });

@@ -54,7 +54,7 @@ export function renderFleetStatus(hosts: readonly FleetHostStatus[], now = Date.
       const healthy = project.instances.filter((i) => i.health === 'healthy').length;
       const unhealthy = project.instances.filter((i) => i.health === 'unhealthy').length;
       const drift = project.instances.flatMap((i) => i.drift.map((kind) => `${i.name}:${kind}`));
-      const converged = project.rejected ? `REJECTED r${project.rejected.revision}` : project.blocked.length > 0 ? 'BLOCKED' : project.converged ? 'yes' : 'no';
+      const converged = project.rejected ? `REJECTED r${project.rejected.revision}` : project.blocked.length > 0 ? 'BLOCKED' : project.backoff ? `BACKING OFF (${project.backoff.attempts})` : project.converged ? 'yes' : 'no';
       rows.push([host.hostId, seen, project.project, `r${project.desiredRevision}`, project.appliedRevision === undefined ? '-' : `r${project.appliedRevision}`, converged, `${running}/${project.instances.length} running`, unhealthy > 0 ? `${unhealthy} unhealthy` : healthy > 0 ? `${healthy} healthy` : '-', drift.length > 0 ? drift.join(' ') : '-']);
     }
   }
@@ -63,6 +63,7 @@ export function renderFleetStatus(hosts: readonly FleetHostStatus[], now = Date.
   const notes = hosts.flatMap((host) => [
     ...host.refused.map((refusal) => `${printable(host.hostId)}: REFUSED its ${refusal.report} report: ${printable(refusal.reason)}`),
     ...(host.status?.acceptsUnsigned ? [`${printable(host.hostId)}: INSECURE, runs with --allow-unsigned (accepts desired state nobody signed)`] : []),
+    ...(host.status?.projects ?? []).flatMap((project) => (project.rejected ? [`${printable(host.hostId)}: ${printable(project.project)} REJECTED r${project.rejected.revision}: ${printable(project.rejected.reason)}; to lift it, ${printable(project.rejected.lift ?? 'apply a new revision')}`] : [])),
     ...(host.status?.refusedDesired ?? []).map((refusal) => `${printable(host.hostId)}: REFUSED desired state on ${printable(refusal.key)} at ${printable(refusal.refusedAt)}: ${printable(refusal.reason)}`),
   ]);
   const unverified = hosts.some((host) => host.trust === 'unverified') ? [`Reports of ${hosts.filter((host) => host.trust === 'unverified').map((host) => printable(host.hostId)).join(', ')} are not verified (no fleet-auth.json with their keys: pass --fleet-auth DIR).`] : [];

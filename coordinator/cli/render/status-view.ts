@@ -17,7 +17,11 @@ export function renderStatus(status: HostStatus): string {
     const applied = project.appliedRevision === undefined ? 'never applied' : `applied r${project.appliedRevision}`;
     const state = project.converged ? 'converged' : `NOT converged (${project.pendingActions} pending action${project.pendingActions === 1 ? '' : 's'})`;
     lines.push('', `${printable(project.project)}  desired r${project.desiredRevision} · ${applied} · ${state}`);
-    if (project.rejected) lines.push(`  REJECTED r${project.rejected.revision}: ${printable(project.rejected.reason)}`);
+    if (project.rejected) {
+      lines.push(`  REJECTED r${project.rejected.revision}: ${printable(project.rejected.reason)}`);
+      lines.push(`  (no retries or repairs of this project; to lift it, ${printable(project.rejected.lift ?? 'apply a new revision')})`);
+    }
+    if (project.backoff) lines.push(`  BACKING OFF r${project.backoff.revision} after ${project.backoff.attempts} failed attempt(s), next at ${printable(project.backoff.retryAt)}: ${printable(project.backoff.reason)}`);
     if (project.instances.length > 0) {
       const rows = project.instances.map((i) => [i.name, i.state, i.health, i.drift.length > 0 ? i.drift.join(',') : '-', shortId(i.containerId)]);
       lines.push(indent(renderTable(['NAME', 'STATE', 'HEALTH', 'DRIFT', 'CONTAINER'], rows)));

@@ -1,0 +1,97 @@
+import { after, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { pino } from 'pino';
+import { AgentLoop } from '../../agent/agent-loop.js';
+import { DEFAULT_FAILURE_POLICY } from '../../agent/core/failure-state.js';
+import { desired, service, uniqueName } from '../lib/builders.js';
+import { docker, openHarness, projectContainers, removeProject } from '../lib/docker-harness.js';
+import { waitFor } from '../lib/wait.js';
+
+/** An image no registry serves: the engine's pull is refused at once on the loopback (no traffic leaves the machine). */
+const MISSING_IMAGE = '127.0.0.1:1/hw/does-not-exist:1';
+
+// Failure scope on one host (real Docker, real LevelDB): one project's failed pull, its backoff and its
+// rejection never stop, hold or reject another project.
+describe('failures stay within their project (real Docker)', () => {
+  const projects: string[] = [];
+  const harnesses: Awaited<ReturnType<typeof openHarness>>[] = [];
+  const loops: AgentLoop[] = [];
+  after(async () => {
+    await Promise.all(loops.map((loop) => loop.stop()));
+    await Promise.all(projects.map(removeProject));
+    await Promise.all(harnesses.map((h) => h.close()));
+  });
+
+  async function twoProjects() {
+    const broken = uniqueName('broken');
+    const healthy = uniqueName('healthy');
+    projects.push(broken, healthy);
+    const h = await openHarness('h1');
+    harnesses.push(h);
+    await h.journal.putDesired(desired(broken, { web: service({ image: MISSING_IMAGE }) }));
+    await h.journal.putDesired(desired(healthy, { web: service() }));
+    return { h, broken, healthy };
+  }
+
+  it("a failed pull fails only the projects that need the image: the other project's chains run and its revision is applied", async () => {
+    const { h, broken, healthy } = await twoProjects();
+    // A backoff long enough that the second cycle below surely falls within it.
+    const policy = { ...DEFAULT_FAILURE_POLICY, backoffMinMs: 60_000 };
+    const report = await h.reconciler.runCycle({ failures: { state: new Map(), policy } });
+    const outcomes = report.results.map((r) => `${r.action.kind}:${r.outcome}`);
+    assert.ok(outcomes.includes('pull-image:failed'), outcomes.join(' '));
+    assert.equal(report.results.filter((r) => r.action.kind === 'create' && r.action.key.project === broken).length, 0, 'nothing of the failed project ran after its pull');
+    assert.deepEqual(
+      report.results.filter((r) => r.action.kind !== 'pull-image' && 'key' in r.action && r.action.key.project === healthy).map((r) => `${r.action.kind}:${r.outcome}`),
+      ['create:done', 'start:done'],
+    );
+    const applied = await h.journal.appliedRevisions();
+    assert.equal(applied.get(healthy), 1);
+    assert.equal(applied.has(broken), false);
+    assert.equal(report.failures?.get(broken)?.attempts, 1);
+    assert.equal(report.failures?.has(healthy), false);
+    const status = new Map(report.status?.projects.map((p) => [p.project, p]));
+    assert.equal(status.get(healthy)?.converged, true);
+    assert.equal(status.get(broken)?.backoff?.attempts, 1);
+    assert.match(status.get(broken)?.backoff?.reason ?? '', /pull image 127\.0\.0\.1:1\/hw\/does-not-exist:1 failed/);
+
+    // While it backs off, a cycle runs nothing of it (and still repairs the other project).
+    const [container] = await projectContainers(healthy);
+    await docker.getContainer(container!.Id).remove({ force: true });
+    const held = await h.reconciler.runCycle({ failures: { state: report.failures!, policy } });
+    assert.deepEqual(held.results.map((r) => `${r.action.kind}:${r.outcome}:${'key' in r.action ? r.action.key.project : '-'}`), [`create:done:${healthy}`, `start:done:${healthy}`]);
+    assert.equal(held.failures?.get(broken)?.attempts, 1, 'a held project keeps its streak');
+  });
+
+  it('the loop rejects the failing revision once, then leaves it alone; a later change of the other project converges, not rejected', async () => {
+    const { h, broken, healthy } = await twoProjects();
+    const loop = new AgentLoop(h.reconciler, h.journal, { logger: pino({ level: 'silent' }), backoffMinMs: 50, backoffMaxMs: 200, resyncMs: 60_000 });
+    loops.push(loop);
+    loop.start();
+    await waitFor('the broken revision rejected', async () => (await h.journal.rejectedRevisions()).get(broken));
+    const rejectedEvents = async () => (await h.journal.readEvents()).events.filter((e) => e.project === broken && /rejected after/.test(e.message));
+    assert.equal((await rejectedEvents()).length, 1);
+    assert.equal((await h.journal.rejectedRevisions()).has(healthy), false);
+
+    // The other project changes: it converges, with no trace of the first one's failure.
+    await h.journal.putDesired(desired(healthy, { web: service({ env: { CHANGED: '1' } }) }, { revision: 2 }));
+    loop.trigger('desired');
+    await waitFor('the healthy project at revision 2', async () => (await h.journal.appliedRevisions()).get(healthy) === 2);
+    assert.equal((await h.journal.rejectedRevisions()).has(healthy), false);
+
+    // Quiet: with the rejected project held, cycles (woken here by hand) add no events about it.
+    const before = (await h.journal.readEvents()).events.filter((e) => e.project === broken || e.project === '_host').length;
+    for (let i = 0; i < 5; i++) {
+      loop.trigger(`poke ${i}`);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    const afterPokes = (await h.journal.readEvents()).events.filter((e) => e.project === broken || e.project === '_host').length;
+    assert.equal(afterPokes, before, 'no event about the rejected project');
+    assert.equal((await rejectedEvents()).length, 1);
+
+    // retry lifts it: tried again (and, the image still missing, rejected again, with one more event).
+    const lifted = await loop.retry(broken);
+    assert.equal(lifted.rejected?.revision, 1);
+    await waitFor('rejected a second time', async () => (await rejectedEvents()).length === 2);
+  });
+});

@@ -3,6 +3,7 @@ import { mkdtemp, readFile, readdir, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { Level } from 'level';
 import { pino } from 'pino';
 import { Journal } from '../agent/store/journal.js';
 import { DEFAULT_RETENTION, type PrunedKind, type RetentionPolicy } from '../agent/store/retention.js';
@@ -78,6 +79,8 @@ export interface SoakResult {
   readonly buckets_end_mib: Readonly<Record<string, number>>;
   readonly buckets_max_mib: Readonly<Record<string, number>>;
   /** After a SIGKILL of every agent during a change and a restart. */
+  /** Keys per record kind left in each journal at the end, and its size once reopened (LevelDB turns its log into a table at open). */
+  readonly journals_at_end: readonly { readonly records: Readonly<Record<string, number>>; readonly disk_mib: number }[];
   readonly after_kill: { readonly converged_s: number; readonly duplicate_containers: number; readonly orphaned_containers: number; readonly unowned_reported: number; readonly events_lost: number; readonly events_doubled: number; readonly events_in_journal: number; readonly events_in_stream: number };
   readonly samples: readonly Sample[];
 }
@@ -214,6 +217,7 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
     let doubled = 0;
     let inJournal = 0;
     let inStream = 0;
+    const journalsAtEnd: { records: Record<string, number>; disk_mib: number }[] = [];
     for (const agent of agents) {
       const streamIds = await streamEventIds(connected, agent.config.hostId);
       const journal = await Journal.open(agent.config.dataDir);
@@ -231,6 +235,7 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
       } finally {
         await journal.close();
       }
+      journalsAtEnd.push({ records: await recordCounts(join(agent.config.dataDir, 'journal')), disk_mib: round((await directoryBytes(join(agent.config.dataDir, 'journal'))) / MIB, 2) });
     }
     const afterPeriod = samples.filter((entry) => entry.simulated_day >= DEFAULT_RETENTION.events.maxAgeMs / DAY_MS);
     const steady = afterPeriod.length > 0 ? afterPeriod : samples.slice(-1);
@@ -262,6 +267,7 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
       stream: { mib: figure((entry) => entry.stream_mib), messages_end: samples.at(-1)?.stream_messages ?? 0, max_mib: round(DEFAULT_STORAGE_LIMITS.eventsMaxBytes / MIB, 0) },
       buckets_end_mib: samples.at(-1)?.buckets_mib ?? {},
       buckets_max_mib: Object.fromEntries(bucketNames.map((bucket) => [bucket, round(bucketLimit(bucket) / MIB, 0)])),
+      journals_at_end: journalsAtEnd,
       after_kill: { converged_s: round(convergedSeconds, 1), duplicate_containers: duplicates, orphaned_containers: orphans, unowned_reported: unowned, events_lost: lost, events_doubled: doubled, events_in_journal: inJournal, events_in_stream: inStream },
       samples,
     };
@@ -272,6 +278,21 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
     await nats.cleanup();
     await Promise.all(dirs.map((dir) => rm(dir, { recursive: true, force: true })));
   }
+}
+
+/** Keys per record kind (the part of a key before its first `:`). */
+async function recordCounts(location: string): Promise<Record<string, number>> {
+  const db = new Level<string, Uint8Array>(location, { keyEncoding: 'utf8', valueEncoding: 'view' });
+  const counts: Record<string, number> = {};
+  try {
+    for await (const key of db.keys()) {
+      const kind = key.split(':', 1)[0] ?? key;
+      counts[kind] = (counts[kind] ?? 0) + 1;
+    }
+  } finally {
+    await db.close();
+  }
+  return counts;
 }
 
 function emptyDeleted(): Record<PrunedKind, number> {
@@ -372,5 +393,6 @@ export function soakRows(result: SoakResult): [string, string][] {
     ['KV buckets at the end', Object.entries(result.buckets_end_mib).map(([bucket, mib]) => `${bucket} ${mib} / ${result.buckets_max_mib[bucket]} MiB`).join(', ')],
     ['after SIGKILL + restart', `converged in ${kill.converged_s} s; ${kill.duplicate_containers} duplicate, ${kill.orphaned_containers} orphaned, ${kill.unowned_reported} unowned containers`],
     ['events', `${kill.events_in_journal} recorded, ${kill.events_in_stream} in the stream; ${kill.events_lost} lost, ${kill.events_doubled} doubled`],
+    ...result.journals_at_end.map((journal, index): [string, string] => [`agent ${index + 1} journal at the end`, `${Object.entries(journal.records).map(([kind, count]) => `${count} ${kind}`).join(', ')}; ${journal.disk_mib} MiB once reopened`]),
   ];
 }

@@ -92,7 +92,7 @@ export class Observer {
       restartCount = details?.restartCount;
       if (details && record?.createdView) modifiedFields = changedViewFields(record.createdView, details.view);
     }
-    return { id: summary.id, name: summary.name, state: summary.state, health: summary.health, createdAt: summary.createdAt, identity, ownership, modifiedFields, restartCount, ...(summary.networks === undefined ? {} : { networks: summary.networks }) };
+    return { id: summary.id, name: summary.name, state: summary.state, health: summary.health, createdAt: summary.createdAt, identity, ownership, modifiedFields, restartCount, ...(summary.networks === undefined ? {} : { networks: summary.networks }), ...(summary.exitCode === undefined ? {} : { exitCode: summary.exitCode }) };
   }
 
   async #detailsOf(id: string): Promise<RuntimeContainerDetails | undefined> {

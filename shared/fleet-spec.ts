@@ -20,6 +20,7 @@ import { boundedArray, boundedRecord, boundedString } from './bounded.js';
 import { envValueSchema } from './secret-env.js';
 import { CONTAINER_OPTION_NAMES, containerOptionsShape, type ContainerOptions } from './container-options.js';
 import { networkModeSchema, networksSchema, resourceReferenceIssues, serviceNetworksSchema, volumesSchema } from './project-resources.js';
+import { dependsOnIssues, dependsOnSchema } from './depends-on.js';
 
 /** Project and service names become container names: keep them DNS- and Docker-safe. */
 const NAME_PATTERN = /^[a-z0-9][a-z0-9_-]{0,62}$/;
@@ -124,6 +125,8 @@ const serviceFieldsSchema = z.strictObject({
     /** The project networks the service joins (default: the project's `default` network). */
     networks: serviceNetworksSchema.optional(),
     network_mode: networkModeSchema.optional(),
+    /** Start order on a host (compose's depends_on); not part of the container, so not of its spec hash. */
+    depends_on: dependsOnSchema.optional(),
     /** start-first: a replacement starts and turns healthy before the old instance stops (needs no fixed host port). */
     update_order: z.enum(['stop-first', 'start-first']).default('stop-first'),
     drift: driftPolicySchema.optional(),
@@ -156,6 +159,7 @@ export const fleetFileSchema = z
   })
   .superRefine((fleet, ctx) => {
     for (const issue of resourceReferenceIssues(fleet, 'refused')) ctx.addIssue({ code: 'custom', ...issue });
+    for (const issue of dependsOnIssues(fleet.services, 'refused')) ctx.addIssue({ code: 'custom', ...issue });
   });
 export type FleetFile = z.infer<typeof fleetFileSchema>;
 

@@ -2,6 +2,7 @@ import type { HostDesired } from '../../shared/host-desired.js';
 import type { GateBlock } from '../../shared/host-status.js';
 import { projectOfAction, type Action } from '../../shared/actions.js';
 import { compareStrings } from '../../shared/compare.js';
+import { dependenciesOf } from '../../shared/depends-on.js';
 import type { HostDiff } from './diff.js';
 import { normalizeImageRef } from './images.js';
 import type { ActionPlan } from './planner.js';
@@ -75,6 +76,14 @@ export function evaluateGates(input: GateInput): GateBlock[] {
       const target = service.network_mode?.startsWith('service:') ? service.network_mode.slice('service:'.length) : undefined;
       if (service.replicas > 0 && target !== undefined && (desired.services[target]?.replicas ?? 0) === 0) {
         blocks.push({ project, gate: 'service-not-here', message: `${name} shares the network stack of ${target} (network_mode: service:${target}), which has no instance on this host; place both on the same hosts` });
+      }
+    }
+    // depends_on on one host: a required dependency must have an instance here.
+    for (const [name, service] of Object.entries(desired.services)) {
+      if (service.replicas === 0) continue;
+      for (const dependency of dependenciesOf(service.depends_on)) {
+        if (!dependency.required || (desired.services[dependency.service]?.replicas ?? 0) > 0) continue;
+        blocks.push({ project, gate: 'service-not-here', message: `${name} depends on ${dependency.service} (depends_on), which has no instance on this host; start order holds on one host only: place both on the same hosts, or set required: false` });
       }
     }
     for (const entry of projectDiff?.entries ?? []) {

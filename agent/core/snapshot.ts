@@ -76,6 +76,8 @@ export interface ObservedContainer {
   /** Fields that differ from what was read back right after creation; empty when unchanged or unknown. */
   readonly modifiedFields: readonly string[];
   readonly restartCount: number | undefined;
+  /** An exited container's exit code, when the runtime said. */
+  readonly exitCode?: number;
 }
 
 /** One observation of the runtime: every input the diff needs besides desired state. */

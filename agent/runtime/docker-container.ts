@@ -207,3 +207,9 @@ export function healthFromStatusText(status: string): Health {
   return 'none';
 }
 
+
+/** The list endpoint reports an exited container's exit code only inside its Status text: "Exited (0) 5 seconds ago". */
+export function exitCodeFromStatusText(status: string): { exitCode?: number } {
+  const match = /^Exited \((-?\d+)\)/.exec(status);
+  return match ? { exitCode: Number(match[1]) } : {};
+}

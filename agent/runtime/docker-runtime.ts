@@ -1,6 +1,6 @@
 import type Docker from 'dockerode';
 import { ImageUnavailableError, NameConflictError, RuntimeError, RuntimeUnreachableError } from '../../shared/errors.js';
-import { configViewOf, containerStateOf, healthFromStatusText, toDockerCreateOptions } from './docker-container.js';
+import { configViewOf, containerStateOf, exitCodeFromStatusText, healthFromStatusText, toDockerCreateOptions } from './docker-container.js';
 import { dockerMessage, isConflict, isNotFound, isNotModified } from './docker-errors.js';
 import { loadDockerode } from './dockerode-loader.js';
 import { toDockerNetworkOptions, toDockerVolumeOptions } from './docker-resources.js';
@@ -35,6 +35,7 @@ export class DockerRuntime implements RuntimeAdapter {
       health: healthFromStatusText(container.Status),
       labels: container.Labels ?? {},
       createdAt: container.Created,
+      ...exitCodeFromStatusText(container.Status),
       networks: Object.keys(container.NetworkSettings?.Networks ?? {}).sort(),
     }));
   }
@@ -43,7 +44,8 @@ export class DockerRuntime implements RuntimeAdapter {
     try {
       const inspect = await this.docker.getContainer(id).inspect();
       const health = (inspect.State.Health?.Status ?? 'none') as string;
-      return { view: configViewOf(inspect), restartCount: inspect.RestartCount, state: containerStateOf(inspect.State.Status), health: health === 'healthy' || health === 'unhealthy' || health === 'starting' ? health : 'none' };
+      const state = containerStateOf(inspect.State.Status);
+      return { view: configViewOf(inspect), restartCount: inspect.RestartCount, state, health: health === 'healthy' || health === 'unhealthy' || health === 'starting' ? health : 'none', ...(state === 'exited' ? { exitCode: inspect.State.ExitCode } : {}) };
     } catch (error) {
       if (isNotFound(error)) return undefined;
       throw runtimeFailure(`inspect container ${id.slice(0, 12)}`, error);

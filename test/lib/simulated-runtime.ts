@@ -126,6 +126,7 @@ export function applyPlanToSnapshot(snapshot: RuntimeSnapshot, actions: readonly
         break;
       }
       case 'await-healthy':
+      case 'await-dependency':
         break;
       case 'unpause': {
         const container = target(action);

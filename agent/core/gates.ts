@@ -7,6 +7,7 @@ import type { HostDiff } from './diff.js';
 import { normalizeImageRef } from './images.js';
 import type { ActionPlan } from './planner.js';
 import type { RuntimeSnapshot } from './snapshot.js';
+import { portConflicts } from './port-gates.js';
 import { STRICT_HOST_POLICY, policyRefusals, type HostPolicy } from './host-policy.js';
 
 export type { GateBlock };
@@ -114,6 +115,7 @@ export function evaluateGates(input: GateInput): GateBlock[] {
       }
     }
   }
+  blocks.push(...portConflicts(input.desired, input.plan.actions, input.snapshot.foreignPorts ?? []));
   return dedupe(blocks).sort((a, b) => compareStrings(a.project, b.project));
 }
 

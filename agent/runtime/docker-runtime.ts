@@ -37,6 +37,7 @@ export class DockerRuntime implements RuntimeAdapter {
       createdAt: container.Created,
       ...exitCodeFromStatusText(container.Status),
       networks: Object.keys(container.NetworkSettings?.Networks ?? {}).sort(),
+      ports: (container.Ports ?? []).flatMap((port) => (port.PublicPort ? [{ ip: port.IP ?? '0.0.0.0', port: port.PublicPort, protocol: port.Type === 'udp' ? ('udp' as const) : ('tcp' as const) }] : [])),
     }));
   }
 

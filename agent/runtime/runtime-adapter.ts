@@ -15,6 +15,8 @@ export interface RuntimeContainerSummary {
   readonly exitCode?: number;
   /** The networks it is attached to, sorted. */
   readonly networks?: readonly string[];
+  /** The host ports it publishes (a running container's). */
+  readonly ports?: readonly { readonly ip: string; readonly port: number; readonly protocol: 'tcp' | 'udp' }[];
 }
 
 /** A network or volume as the runtime lists it; a volume's id is its name. */

@@ -13,7 +13,6 @@ import {
   MAX_PORTS,
   MAX_REPLICAS,
   MAX_SERVICES,
-  MAX_VOLUME_LENGTH,
   MAX_VOLUMES,
 } from './limits.js';
 import { boundedArray, boundedRecord, boundedString } from './bounded.js';
@@ -21,6 +20,7 @@ import { envValueSchema } from './secret-env.js';
 import { CONTAINER_OPTION_NAMES, containerOptionsShape, type ContainerOptions } from './container-options.js';
 import { networkModeSchema, networksSchema, resourceReferenceIssues, serviceNetworksSchema, volumesSchema } from './project-resources.js';
 import { dependsOnIssues, dependsOnSchema } from './depends-on.js';
+import { shortVolumeSchema, volumeEntrySchema } from './volume-mounts.js';
 
 /** Project and service names become container names: keep them DNS- and Docker-safe. */
 const NAME_PATTERN = /^[a-z0-9][a-z0-9_-]{0,62}$/;
@@ -59,10 +59,8 @@ export function parsePortMapping(text: string): PortMapping {
   };
 }
 
-/** "source:/container/path[:ro|rw]" where source is a volume name or an absolute host path. */
-export const volumeSchema = boundedString(MAX_VOLUME_LENGTH)
-  .regex(/^(?:[A-Za-z0-9][A-Za-z0-9_.-]*|\/[^:]*):\/[^:]*(?::(?:ro|rw))?$/, 'expected "volume-or-/host/path:/container/path[:ro]"');
-
+/** A short-syntax `volumes:` entry (the long syntax: shared/volume-mounts.ts). */
+export const volumeSchema = shortVolumeSchema;
 
 const labelsSchema = boundedRecord(boundedString(MAX_KEY_LENGTH).min(1), boundedString(MAX_LABEL_VALUE_LENGTH), MAX_LABELS, 'labels')
   .refine((labels) => Object.keys(labels).every((key) => !key.startsWith(LABEL_PREFIX)), `label keys starting with "${LABEL_PREFIX}" are reserved for Hostwright`);
@@ -114,7 +112,7 @@ const serviceFieldsSchema = z.strictObject({
     command: boundedArray(boundedString(MAX_ARG_LENGTH), MAX_COMMAND_ARGS).optional(),
     env: boundedRecord(boundedString(MAX_KEY_LENGTH).regex(/^[^=\s]+$/, 'env names have no "=" or spaces'), envValueSchema, MAX_ENV_ENTRIES, 'env entries').default({}),
     ports: boundedArray(portSchema, MAX_PORTS).default([]),
-    volumes: boundedArray(volumeSchema, MAX_VOLUMES).default([]),
+    volumes: boundedArray(volumeEntrySchema, MAX_VOLUMES).default([]),
     labels: labelsSchema.default({}),
     restart: restartPolicySchema.default('unless-stopped'),
     healthcheck: healthcheckSchema.optional(),

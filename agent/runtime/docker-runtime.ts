@@ -82,6 +82,8 @@ export class DockerRuntime implements RuntimeAdapter {
       if (isConflict(error)) throw new NameConflictError(`container name ${request.name} is already in use`, { cause: error });
       if (isNotFound(error) && /network/i.test(dockerMessage(error))) throw runtimeFailure(`create ${request.name}`, error);
       if (isNotFound(error)) throw new ImageUnavailableError(request.config.image, 'not present locally', { cause: error });
+      const missing = /bind source path does not exist: (\S+)/.exec(dockerMessage(error));
+      if (missing) throw new RuntimeError(`create ${request.name}: host path ${missing[1]} does not exist, and its volumes entry says bind.create_host_path: false; create it on the host first`, { cause: error });
       throw runtimeFailure(`create ${request.name}`, error);
     }
     // The engine joins one network at create (API 1.41); the others are joined before the first start.

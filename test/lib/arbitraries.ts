@@ -39,6 +39,8 @@ export interface ServiceRecipe {
   readonly pullPolicy: 'missing' | 'never';
   readonly healthcheck: boolean;
   readonly stopTimeout: '1s' | '10s';
+  /** Mounts the project volume `data`, in the short or the long syntax. */
+  readonly volume?: 'short' | 'long' | undefined;
   /** depends_on: each picks one of the project's services that sort before this one (so never a cycle). */
   readonly dependsOn: readonly DependencyRecipe[];
 }
@@ -79,6 +81,7 @@ function serviceRecipeArb(names: readonly string[]): fc.Arbitrary<ServiceRecipe>
     pullPolicy: fc.constantFrom<'missing' | 'never'>('missing', 'missing', 'never'),
     healthcheck: fc.boolean(),
     stopTimeout: fc.constantFrom<'1s' | '10s'>('1s', '10s'),
+    volume: fc.constantFrom<'short' | 'long' | undefined>(undefined, undefined, 'short', 'long'),
     dependsOn: fc.array(fc.record({ target: fc.nat({ max: 7 }), condition: fc.constantFrom<DependencyCondition>('service_started', 'service_healthy', 'service_completed_successfully'), restart: fc.boolean(), required: fc.boolean() }), { maxLength: 2 }),
   });
 }
@@ -104,6 +107,8 @@ export function serviceOf(recipe: Omit<ServiceRecipe, 'name' | 'dependsOn'>, dep
   if (recipe.drift !== undefined) fields.drift = recipe.drift;
   if (recipe.healthcheck) fields.healthcheck = { test: ['CMD', 'true'] };
   if (dependsOn !== undefined) fields.depends_on = dependsOn;
+  if (recipe.volume === 'short') fields.volumes = ['data:/data'];
+  if (recipe.volume === 'long') fields.volumes = [{ type: 'volume', source: 'data', target: '/data' }];
   return service(fields);
 }
 
@@ -112,6 +117,7 @@ export function desiredOf(recipe: ProjectRecipe): HostDesired {
   const names = recipe.services.map((entry) => entry.name).sort(compareStrings);
   for (const entry of recipe.services) services[entry.name] = serviceOf(entry, dependsOnOf(entry, names));
   const fields: Partial<HostDesired> = { hostId: HOST_ID, revision: recipe.revision, allowEmpty: recipe.allowEmpty };
+  if (recipe.services.some((entry) => entry.volume !== undefined && entry.replicas > 0)) fields.volumes = { data: {} };
   if (recipe.drift !== undefined) fields.drift = recipe.drift;
   return desired(recipe.project, services, fields);
 }

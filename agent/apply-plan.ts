@@ -45,12 +45,15 @@ export async function applyPlan(actions: readonly Action[], target: PlanTarget, 
   };
   for (const phase of phaseSchema.options) {
     const chains = groupChains(actions.filter((action) => action.phase === phase));
-    await runBounded(chains, target.parallelism, async (chain) => {
+    const ends = chainEnds(chains);
+    await runBounded(chains, target.parallelism, async (chain, index) => {
       let chainContainerId: string | undefined;
       // The last action's result on its way to the journal; the next intent joins its batch.
       let resultWritten: Promise<void> | undefined;
       try {
         for (const action of chain) {
+          // depends_on: the dependency's chains (always earlier in the plan) end first.
+          if (action.kind === 'await-dependency') await ends.before(index, action.key.project, action.dependency);
           if (stopped(action) || cycle.signal?.aborted) break;
           const quiet = projectsOf(action).length > 0 && projectsOf(action).every((project) => target.quiet?.has(project) === true);
           const ran = await runAction(action, chainContainerId, target, cycle, resultWritten, quiet);
@@ -64,11 +67,38 @@ export async function applyPlan(actions: readonly Action[], target: PlanTarget, 
         }
       } finally {
         // However the chain ends, its last result is on disk (or its write failed) before it does.
-        await resultWritten;
+        try {
+          await resultWritten;
+        } finally {
+          ends.end(index);
+        }
       }
     });
   }
   return reports;
+}
+
+/** When each chain of a phase has ended, so a chain can wait for those of a service before it. */
+function chainEnds(chains: readonly Action[][]): { end(index: number): void; before(index: number, project: string, service: string): Promise<void> } {
+  const resolvers: (() => void)[] = [];
+  const ended = chains.map(() => new Promise<void>((resolve) => resolvers.push(resolve)));
+  const byService = new Map<string, number[]>();
+  for (const [index, chain] of chains.entries()) {
+    const first = chain[0];
+    if (first === undefined || !('key' in first)) continue;
+    const key = `${first.key.project}\u0000${first.key.service}`;
+    const group = byService.get(key);
+    if (group) group.push(index);
+    else byService.set(key, [index]);
+  }
+  return {
+    end: (index) => resolvers[index]?.(),
+    // Only chains before this one: runBounded has taken them already, so each ends.
+    before: async (index, project, service) => {
+      const earlier = (byService.get(`${project}\u0000${service}`) ?? []).filter((i) => i < index);
+      await Promise.all(earlier.map((i) => ended[i]));
+    },
+  };
 }
 
 /** A phase's actions by chain, chains in the order of their first action. */

@@ -1,13 +1,13 @@
 // The executor: the only code that mutates the runtime, one handler per action kind.
 import { NameConflictError } from '../shared/errors.js';
 import { LABELS } from '../shared/labels.js';
-import type { ActionKind, ActionOf } from '../shared/actions.js';
+import { conditionText, type ActionKind, type ActionOf } from '../shared/actions.js';
 import { sleep } from '../shared/sleep.js';
 import { proveOwnership, proveResourceOwnership } from './core/ownership.js';
 import { resolveEnv } from './runtime/secret-env-resolver.js';
 import type { ContainerConfigView, OwnerRecord, ResourceKind, ResourceRecord } from './core/snapshot.js';
 import { identityOf, resourceIdentityOf, type OwnerLookup } from './observer.js';
-import type { RuntimeAdapter } from './runtime/runtime-adapter.js';
+import type { RuntimeAdapter, RuntimeContainerDetails } from './runtime/runtime-adapter.js';
 
 /** What one action did. `already` means the runtime was already in the wanted state. */
 export interface ActionOutcome {
@@ -92,6 +92,20 @@ export const actionHandlers: { readonly [K in ActionKind]: Handler<K> } = {
     }
   },
 
+  'await-dependency': async (action, { runtime, signal }) => {
+    const deadline = Date.now() + action.timeoutSeconds * 1000;
+    if (action.containers.length === 0) throw new Error(`${action.name}: ${action.dependency} has no instance to wait for`);
+    for (;;) {
+      const verdicts = await Promise.all(action.containers.map(async (name) => dependencyVerdict(action.condition, name, await runtime.inspectContainer(name))));
+      const failed = verdicts.find((verdict): verdict is Exclude<DependencyVerdict, { kind: 'met' }> => verdict.kind === 'failed');
+      if (failed) throw new Error(`${action.name} not started: ${failed.message} (depends_on ${action.dependency}: ${action.condition})`);
+      const waiting = verdicts.find((verdict): verdict is Exclude<DependencyVerdict, { kind: 'met' }> => verdict.kind === 'waiting');
+      if (!waiting) return { outcome: 'done', message: `${action.dependency} ${conditionText(action.condition)}` };
+      if (Date.now() > deadline || signal.aborted) throw new Error(`${action.name} not started: ${waiting.message} after ${action.timeoutSeconds}s (depends_on ${action.dependency}: ${action.condition})`);
+      await sleep(250, signal);
+    }
+  },
+
   unpause: async (action, { runtime }) => {
     const result = await runtime.unpauseContainer(action.containerId);
     return { outcome: result === 'unpaused' ? 'done' : 'already', message: result === 'unpaused' ? `unpaused ${action.name}` : `${action.name} was not paused`, containerId: action.containerId };
@@ -163,6 +177,25 @@ async function adoptResourceOnConflict(kind: ResourceKind, action: ActionOf<'cre
   if (!ownership.owned || !identity || !record) throw new NameConflictError(`${kind} ${action.name} exists and Hostwright does not own it (${ownership.owned ? 'no journal entry' : ownership.reason})`);
   if (identity.project !== action.project || identity.resource !== action.resource || identity.specHash !== action.specHash) throw new NameConflictError(`${kind} ${action.name} is Hostwright's but was made for another definition`);
   return { outcome: 'already', message: `already converged: adopted existing ${kind} ${action.name}`, resourceId: holder.id, adoptedResource: { ...record, resourceId: holder.id, removed: false } };
+}
+
+type DependencyVerdict = { readonly kind: 'met' } | { readonly kind: 'waiting' | 'failed'; readonly message: string };
+
+/** Whether one container of a dependency meets its depends_on condition, will not, or may yet. */
+function dependencyVerdict(condition: ActionOf<'await-dependency'>['condition'], name: string, details: RuntimeContainerDetails | undefined): DependencyVerdict {
+  if (!details) return { kind: 'waiting', message: `${name} does not exist` };
+  const exited = details.state === 'exited' || details.state === 'dead';
+  const code = details.exitCode === undefined ? '' : ` with code ${details.exitCode}`;
+  if (condition === 'service_completed_successfully') {
+    if (details.state === 'exited' && details.exitCode === 0) return { kind: 'met' };
+    return exited ? { kind: 'failed', message: `${name} ${details.state}${code}` } : { kind: 'waiting', message: `${name} is still ${details.state}` };
+  }
+  if (exited) return { kind: 'failed', message: `${name} ${details.state}${code}` };
+  if (condition === 'service_started') return details.state === 'running' ? { kind: 'met' } : { kind: 'waiting', message: `${name} is ${details.state}` };
+  const hasCheck = details.view.healthcheck.length > 0 && details.view.healthcheck[0] !== 'NONE';
+  if (!hasCheck) return { kind: 'failed', message: `${name} has no health check, so it can never be healthy` };
+  if (details.health === 'unhealthy') return { kind: 'failed', message: `${name} is unhealthy` };
+  return details.state === 'running' && details.health === 'healthy' ? { kind: 'met' } : { kind: 'waiting', message: `${name} is not healthy yet (${details.state}, ${details.health})` };
 }
 
 /** Runs one action through the handler of its kind (any Action: K is inferred from it). */

@@ -2,7 +2,7 @@ import { compareStrings } from '../shared/compare.js';
 import { LABELS } from '../shared/labels.js';
 import type { OwnerTokenVerifier, ResourceTokenVerifier } from './core/owner-token.js';
 import { changedViewFields, proveOwnership, proveResourceOwnership } from './core/ownership.js';
-import type { LabelledIdentity, ObservedContainer, ObservedResource, OwnerRecord, ResourceIdentity, ResourceKind, ResourceRecord, RuntimeSnapshot } from './core/snapshot.js';
+import type { HeldPort, LabelledIdentity, ObservedContainer, ObservedResource, OwnerRecord, ResourceIdentity, ResourceKind, ResourceRecord, RuntimeSnapshot } from './core/snapshot.js';
 import type { RuntimeAdapter, RuntimeContainerDetails, RuntimeContainerSummary, RuntimeResourceSummary } from './runtime/runtime-adapter.js';
 
 export interface OwnerLookup {
@@ -59,9 +59,16 @@ export class Observer {
       if (ownedIds.has(summary.id)) continue;
       for (const network of summary.networks ?? []) foreignUsers.set(network, [...(foreignUsers.get(network) ?? []), summary.name]);
     }
+    // Host ports others hold: a create that binds one would fail at start (the port gate says so first).
+    const foreignPorts: HeldPort[] = [];
+    for (const summary of containers) {
+      if (ownedIds.has(summary.id)) continue;
+      for (const port of summary.ports ?? []) foreignPorts.push({ holder: summary.name, ...port });
+    }
+    foreignPorts.sort((a, b) => a.port - b.port || compareStrings(a.protocol, b.protocol) || compareStrings(a.ip, b.ip) || compareStrings(a.holder, b.holder));
     const observedNetworks = this.#observeResources('network', networks, foreignUsers);
     const observedVolumes = this.#observeResources('volume', volumes);
-    return { hostId: this.hostId, observedAt, containers: labelled, foreignNames: foreignNames.sort(compareStrings), images, networks: observedNetworks.labelled, volumes: observedVolumes.labelled, foreignNetworks: observedNetworks.foreign, foreignVolumes: observedVolumes.foreign };
+    return { hostId: this.hostId, observedAt, containers: labelled, foreignNames: foreignNames.sort(compareStrings), images, networks: observedNetworks.labelled, volumes: observedVolumes.labelled, foreignNetworks: observedNetworks.foreign, foreignVolumes: observedVolumes.foreign, foreignPorts };
   }
 
   /** Networks or volumes labelled for this host, with their ownership proven, and the names of all others. */
@@ -92,7 +99,7 @@ export class Observer {
       restartCount = details?.restartCount;
       if (details && record?.createdView) modifiedFields = changedViewFields(record.createdView, details.view);
     }
-    return { id: summary.id, name: summary.name, state: summary.state, health: summary.health, createdAt: summary.createdAt, identity, ownership, modifiedFields, restartCount, ...(summary.networks === undefined ? {} : { networks: summary.networks }) };
+    return { id: summary.id, name: summary.name, state: summary.state, health: summary.health, createdAt: summary.createdAt, identity, ownership, modifiedFields, restartCount, ...(summary.networks === undefined ? {} : { networks: summary.networks }), ...(summary.exitCode === undefined ? {} : { exitCode: summary.exitCode }) };
   }
 
   async #detailsOf(id: string): Promise<RuntimeContainerDetails | undefined> {

@@ -103,6 +103,7 @@ async function resolveOne(intent: IntentRecord, containers: readonly RuntimeCont
         return container?.name === action.newName ? { ...recovered(`${interrupted}: it had completed`), containerId: action.containerId } : { ...abandoned(`${interrupted}: not done; the next plan decides again`), containerId: action.containerId };
       }
       case 'await-healthy':
+      case 'await-dependency':
         // Waiting changes nothing: the next plan waits again if it still must.
         return abandoned(`${interrupted}: the wait was cut short; the next plan decides again`);
       case 'start':

@@ -83,7 +83,7 @@ export class HollowRuntime implements RuntimeAdapter {
       env: Object.entries(config.env).map(([key, value]) => `${key}=${value}`).sort(),
       labels,
       ports: [...config.ports].sort(),
-      mounts: [...config.volumes].sort(),
+      mounts: config.volumes.map((entry) => (typeof entry === 'string' ? entry : JSON.stringify(entry))).sort(),
       restart: `${config.restart}:0`,
       healthcheck: config.healthcheck?.test ? [...config.healthcheck.test] : [],
     };

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { runtimeConfigSchema } from './fleet-spec.js';
 import { networkSpecSchema, volumeSpecSchema } from './project-resources.js';
+import { dependencyConditionSchema } from './depends-on.js';
 
 /**
  * Phases run in order; a phase ends before the next begins. Within a phase, chains may run in
@@ -49,6 +50,12 @@ export const actionSchema = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('rename'), ...instanceActionBase, containerId: z.string(), newName: z.string() }),
   /** Waits until the container the chain created is healthy (or running, without a health check). */
   z.object({ kind: z.literal('await-healthy'), ...instanceActionBase, timeoutSeconds: z.number().int().min(1) }),
+  /**
+   * Starts an instance's chain when the chain depends on another service (depends_on): runs once
+   * every chain of that service in this plan has ended, and waits until its containers (`containers`,
+   * engine names) meet the condition.
+   */
+  z.object({ kind: z.literal('await-dependency'), ...instanceActionBase, dependency: z.string(), condition: dependencyConditionSchema, containers: z.array(z.string()), timeoutSeconds: z.number().int().min(1) }),
   z.object({ kind: z.literal('unpause'), ...instanceActionBase, containerId: z.string() }),
   z.object({ kind: z.literal('stop'), ...instanceActionBase, containerId: z.string(), timeoutSeconds: z.number().int().min(0) }),
   z.object({ kind: z.literal('remove'), ...instanceActionBase, containerId: z.string(), cleanup: z.boolean() }),
@@ -88,6 +95,8 @@ export function describeAction(action: Action): string {
       return `rename ${action.name} [${action.containerId.slice(0, 12)}] to ${action.newName}`;
     case 'await-healthy':
       return `wait until ${action.name} is healthy (up to ${action.timeoutSeconds}s)`;
+    case 'await-dependency':
+      return `wait until ${action.dependency} ${conditionText(action.condition)} before ${action.name} (up to ${action.timeoutSeconds}s)`;
     case 'unpause':
       return `unpause ${action.name} [${action.containerId.slice(0, 12)}]`;
     case 'stop':
@@ -103,4 +112,9 @@ export function describeAction(action: Action): string {
     case 'remove-volume':
       return `remove volume ${action.name} (pruned: no service uses it)`;
   }
+}
+
+/** A depends_on condition as the plan says it: "api is healthy". */
+export function conditionText(condition: ActionOf<'await-dependency'>['condition']): string {
+  return condition === 'service_healthy' ? 'is healthy' : condition === 'service_completed_successfully' ? 'has completed successfully' : 'is running';
 }

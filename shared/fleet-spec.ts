@@ -13,13 +13,14 @@ import {
   MAX_PORTS,
   MAX_REPLICAS,
   MAX_SERVICES,
-  MAX_VOLUME_LENGTH,
   MAX_VOLUMES,
 } from './limits.js';
 import { boundedArray, boundedRecord, boundedString } from './bounded.js';
 import { envValueSchema } from './secret-env.js';
 import { CONTAINER_OPTION_NAMES, containerOptionsShape, type ContainerOptions } from './container-options.js';
 import { networkModeSchema, networksSchema, resourceReferenceIssues, serviceNetworksSchema, volumesSchema } from './project-resources.js';
+import { dependsOnIssues, dependsOnSchema } from './depends-on.js';
+import { shortVolumeSchema, volumeEntrySchema } from './volume-mounts.js';
 
 /** Project and service names become container names: keep them DNS- and Docker-safe. */
 const NAME_PATTERN = /^[a-z0-9][a-z0-9_-]{0,62}$/;
@@ -58,10 +59,8 @@ export function parsePortMapping(text: string): PortMapping {
   };
 }
 
-/** "source:/container/path[:ro|rw]" where source is a volume name or an absolute host path. */
-export const volumeSchema = boundedString(MAX_VOLUME_LENGTH)
-  .regex(/^(?:[A-Za-z0-9][A-Za-z0-9_.-]*|\/[^:]*):\/[^:]*(?::(?:ro|rw))?$/, 'expected "volume-or-/host/path:/container/path[:ro]"');
-
+/** A short-syntax `volumes:` entry (the long syntax: shared/volume-mounts.ts). */
+export const volumeSchema = shortVolumeSchema;
 
 const labelsSchema = boundedRecord(boundedString(MAX_KEY_LENGTH).min(1), boundedString(MAX_LABEL_VALUE_LENGTH), MAX_LABELS, 'labels')
   .refine((labels) => Object.keys(labels).every((key) => !key.startsWith(LABEL_PREFIX)), `label keys starting with "${LABEL_PREFIX}" are reserved for Hostwright`);
@@ -113,7 +112,7 @@ const serviceFieldsSchema = z.strictObject({
     command: boundedArray(boundedString(MAX_ARG_LENGTH), MAX_COMMAND_ARGS).optional(),
     env: boundedRecord(boundedString(MAX_KEY_LENGTH).regex(/^[^=\s]+$/, 'env names have no "=" or spaces'), envValueSchema, MAX_ENV_ENTRIES, 'env entries').default({}),
     ports: boundedArray(portSchema, MAX_PORTS).default([]),
-    volumes: boundedArray(volumeSchema, MAX_VOLUMES).default([]),
+    volumes: boundedArray(volumeEntrySchema, MAX_VOLUMES).default([]),
     labels: labelsSchema.default({}),
     restart: restartPolicySchema.default('unless-stopped'),
     healthcheck: healthcheckSchema.optional(),
@@ -124,6 +123,8 @@ const serviceFieldsSchema = z.strictObject({
     /** The project networks the service joins (default: the project's `default` network). */
     networks: serviceNetworksSchema.optional(),
     network_mode: networkModeSchema.optional(),
+    /** Start order on a host (compose's depends_on); not part of the container, so not of its spec hash. */
+    depends_on: dependsOnSchema.optional(),
     /** start-first: a replacement starts and turns healthy before the old instance stops (needs no fixed host port). */
     update_order: z.enum(['stop-first', 'start-first']).default('stop-first'),
     drift: driftPolicySchema.optional(),
@@ -156,6 +157,7 @@ export const fleetFileSchema = z
   })
   .superRefine((fleet, ctx) => {
     for (const issue of resourceReferenceIssues(fleet, 'refused')) ctx.addIssue({ code: 'custom', ...issue });
+    for (const issue of dependsOnIssues(fleet.services, 'refused')) ctx.addIssue({ code: 'custom', ...issue });
   });
 export type FleetFile = z.infer<typeof fleetFileSchema>;
 

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { boundedRecord, boundedString } from './bounded.js';
 import { driftPolicySchema, hostIdSchema, nameSchema, serviceSpecSchema } from './fleet-spec.js';
 import { networksSchema, resourceReferenceIssues, volumesSchema } from './project-resources.js';
+import { dependsOnIssues } from './depends-on.js';
 import { MAX_CORRELATION_ID_LENGTH, MAX_INSTANCES_PER_HOST, MAX_SERVICES } from './limits.js';
 
 /** Desired state of one project on one host: what the agent reconciles toward. */
@@ -30,6 +31,8 @@ export const hostDesiredSchema = z
     const instances = instanceCount(document.services);
     if (instances > MAX_INSTANCES_PER_HOST) ctx.addIssue({ code: 'custom', path: ['services'], message: `at most ${MAX_INSTANCES_PER_HOST} instances of a project on one host, got ${instances}` });
     for (const issue of resourceReferenceIssues(document, 'engine-volume')) ctx.addIssue({ code: 'custom', ...issue });
+    // A dependency placed on another host is not in this document: the agent's gate says so.
+    for (const issue of dependsOnIssues(document.services, 'allowed')) ctx.addIssue({ code: 'custom', ...issue });
   });
 export type HostDesired = z.infer<typeof hostDesiredSchema>;
 

@@ -23,7 +23,7 @@ export type UnownedContainer = z.infer<typeof unownedContainerSchema>;
 
 export const gateBlockSchema = z.object({
   project: z.string(),
-  gate: z.enum(['unowned-target', 'name-conflict', 'empty-project', 'image-unavailable', 'host-policy', 'resource-changed', 'external-missing', 'service-not-here']),
+  gate: z.enum(['unowned-target', 'name-conflict', 'empty-project', 'image-unavailable', 'host-policy', 'resource-changed', 'external-missing', 'service-not-here', 'port-conflict']),
   message: z.string(),
 });
 export type GateBlock = z.infer<typeof gateBlockSchema>;

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { boundedArray, boundedRecord, boundedString } from './bounded.js';
 import { LABEL_PREFIX } from './labels.js';
 import { MAX_KEY_LENGTH, MAX_LABEL_VALUE_LENGTH, MAX_LABELS } from './limits.js';
+import { namedVolumeOf, type VolumeEntry } from './volume-mounts.js';
 
 // A project's networks and volumes as a fleet file declares them, with compose's keys and meanings.
 // Hostwright names what it creates `<name prefix><project>_<key>` (compose: `<project>_<key>`);
@@ -125,18 +126,14 @@ export function serviceNetworkEntries(networks: ServiceNetworks | undefined): [s
   return Object.entries(networks);
 }
 
-/** The named volume a short-syntax `volumes:` entry mounts ("data:/var/lib/x"), or undefined for a host path. */
-export function namedVolumeOf(entry: string): string | undefined {
-  if (entry.startsWith('/') || entry.startsWith('.') || entry.startsWith('~')) return undefined;
-  const colon = entry.indexOf(':');
-  return colon > 0 ? entry.slice(0, colon) : undefined;
-}
+/** The named volume a `volumes:` entry mounts (short or long syntax), or undefined for a host path or tmpfs. */
+export { namedVolumeOf };
 
 /** What the cross-checks of a project's services and its networks and volumes need of a service. */
 interface ServiceResourceUse {
   readonly networks?: ServiceNetworks | undefined;
   readonly network_mode?: NetworkMode | undefined;
-  readonly volumes: readonly string[];
+  readonly volumes: readonly VolumeEntry[];
   readonly ports: readonly string[];
 }
 
@@ -189,7 +186,7 @@ export function resourceReferenceIssues(
     for (const [index, entry] of service.volumes.entries()) {
       const volume = namedVolumeOf(entry);
       if (undeclaredVolumes === 'refused' && volume !== undefined && !Object.hasOwn(volumes, volume)) {
-        issues.push({ path: ['services', name, 'volumes', index], message: `volume ${volume} is not declared in the top-level volumes: (add \`volumes: {${volume}: {}}\` for a project volume, or \`${volume}: {external: true}\` for the engine's existing volume of that name)` });
+        issues.push({ path: typeof entry === 'string' ? ['services', name, 'volumes', index] : ['services', name, 'volumes', index, 'source'], message: `volume ${volume} is not declared in the top-level volumes: (add \`volumes: {${volume}: {}}\` for a project volume, or \`${volume}: {external: true}\` for the engine's existing volume of that name)` });
       }
     }
   }

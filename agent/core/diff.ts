@@ -188,6 +188,9 @@ function diffProject(desired: HostDesired, context: ProjectContext): ProjectDiff
         entries.push({ kind: 'replace', key, name, container: current, specHash, config, attach, changedFields });
       } else if (current.modifiedFields.some((field) => field !== 'name') || (current.name !== name && !nameKeptByDuplicate)) {
         entries.push({ kind: 'modified', key, name, container: current, specHash, config, attach });
+      } else if (completed(current, service)) {
+        // A one-shot (restart "no" or "on-failure") that exited 0 has done its work: not stopped drift.
+        entries.push({ kind: 'in-sync', key, container: current });
       } else if (current.state !== 'running' && current.state !== 'restarting') {
         const record = journal.latestRecordFor(key);
         const refusedStarts = record?.containerId === current.id ? record.refusedStarts : undefined;
@@ -256,6 +259,11 @@ function diffResources(desired: HostDesired, context: ProjectContext): ResourceE
     if (!wantedNames.has(`${observed.identity.kind}\u0000${observed.name}`)) entries.push({ kind: 'unused', observed });
   }
   return entries;
+}
+
+/** Exited with code 0 under a restart policy that never starts it again by itself. */
+function completed(container: ObservedContainer, service: ServiceSpec): boolean {
+  return container.state === 'exited' && container.exitCode === 0 && (service.restart === 'no' || service.restart === 'on-failure');
 }
 
 /** Running, and healthy or without a health check. */

@@ -2,10 +2,12 @@ import type { HostDesired } from '../../shared/host-desired.js';
 import type { GateBlock } from '../../shared/host-status.js';
 import { projectOfAction, type Action } from '../../shared/actions.js';
 import { compareStrings } from '../../shared/compare.js';
+import { dependenciesOf } from '../../shared/depends-on.js';
 import type { HostDiff } from './diff.js';
 import { normalizeImageRef } from './images.js';
 import type { ActionPlan } from './planner.js';
 import type { RuntimeSnapshot } from './snapshot.js';
+import { portConflicts } from './port-gates.js';
 import { STRICT_HOST_POLICY, policyRefusals, type HostPolicy } from './host-policy.js';
 
 export type { GateBlock };
@@ -77,6 +79,14 @@ export function evaluateGates(input: GateInput): GateBlock[] {
         blocks.push({ project, gate: 'service-not-here', message: `${name} shares the network stack of ${target} (network_mode: service:${target}), which has no instance on this host; place both on the same hosts` });
       }
     }
+    // depends_on on one host: a required dependency must have an instance here.
+    for (const [name, service] of Object.entries(desired.services)) {
+      if (service.replicas === 0) continue;
+      for (const dependency of dependenciesOf(service.depends_on)) {
+        if (!dependency.required || (desired.services[dependency.service]?.replicas ?? 0) > 0) continue;
+        blocks.push({ project, gate: 'service-not-here', message: `${name} depends on ${dependency.service} (depends_on), which has no instance on this host; start order holds on one host only: place both on the same hosts, or set required: false` });
+      }
+    }
     for (const entry of projectDiff?.entries ?? []) {
       if (entry.kind === 'name-conflict') blocks.push({ project, gate: 'name-conflict', message: `${entry.name} is taken by ${entry.holder}; rename or remove it by hand` });
     }
@@ -105,6 +115,7 @@ export function evaluateGates(input: GateInput): GateBlock[] {
       }
     }
   }
+  blocks.push(...portConflicts(input.desired, input.plan.actions, input.snapshot.foreignPorts ?? []));
   return dedupe(blocks).sort((a, b) => compareStrings(a.project, b.project));
 }
 

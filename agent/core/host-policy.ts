@@ -1,5 +1,6 @@
 import { DEFAULT_CAPABILITIES, capabilityName } from '../../shared/container-options.js';
 import type { ServiceSpec } from '../../shared/fleet-spec.js';
+import { hostPathOf } from '../../shared/volume-mounts.js';
 
 /**
  * What this host lets desired state ask for beyond an ordinary container, set by the agent's own
@@ -32,8 +33,8 @@ export function policyRefusals(serviceName: string, service: ServiceSpec, policy
   if (extraCaps.length > 0) refusals.push(`${serviceName}: cap_add ${extraCaps.join(', ')} is refused by this host's policy (start its agent with ${extraCaps.map((cap) => `--allow-cap ${cap}`).join(' ')})`);
   if (service.network_mode === 'host' && !policy.allowHostNetwork) refusals.push(`${serviceName}: network_mode host is refused by this host's policy (start its agent with --allow-host-network)`);
   for (const volume of service.volumes) {
-    const source = volume.split(':')[0] ?? '';
-    if (source.startsWith('/') && !policy.allowHostPaths.some((allowed) => isWithin(source, allowed))) refusals.push(`${serviceName}: the bind mount of host path ${source} is refused by this host's policy (start its agent with --allow-host-path ${source}, or use a named volume)`);
+    const source = hostPathOf(volume);
+    if (source !== undefined && !policy.allowHostPaths.some((allowed) => isWithin(source, allowed))) refusals.push(`${serviceName}: the bind mount of host path ${source} is refused by this host's policy (start its agent with --allow-host-path ${source}, or use a named volume)`);
   }
   return refusals;
 }

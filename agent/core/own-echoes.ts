@@ -10,6 +10,7 @@ const ECHOES: { readonly [K in ActionKind]: readonly string[] } = {
   start: ['start'],
   rename: ['rename'],
   'await-healthy': [],
+  'await-dependency': [],
   unpause: ['unpause'],
   stop: ['kill', 'die', 'stop'],
   remove: ['kill', 'die', 'stop', 'destroy'],

@@ -9,6 +9,7 @@ import type { HostDiff } from './diff.js';
 import { resolveDriftPolicy, type DriftKind } from './drift-policy.js';
 import { normalizeImageRef } from './images.js';
 import { instanceKeyString, type InstanceKey, type ObservedContainer, type RuntimeSnapshot } from './snapshot.js';
+import { orderByDependencies } from './start-order.js';
 
 /**
  * converge: bring everything to the desired state (explicit apply, or a revision not yet applied).
@@ -68,7 +69,7 @@ export function planHost(input: PlanInput): ActionPlan {
   const modeOf = (project: string): PlanMode => input.modes.get(project) ?? 'converge';
   const setup: Draft[] = [];
   const cleanup: Draft[] = [];
-  const instances: Draft[] = [];
+  let instances: Draft[] = [];
   const teardown: Draft[] = [];
   const drift: DriftFinding[] = [];
   const unusedVolumes: UnusedVolume[] = [];
@@ -76,6 +77,7 @@ export function planHost(input: PlanInput): ActionPlan {
   for (const projectDiff of input.diff.projects) {
     const desired = desiredByProject.get(projectDiff.project);
     if (!desired) continue;
+    const before = instances.length;
     for (const entry of projectDiff.resources) {
       const project = projectDiff.project;
       if (entry.kind === 'create') {
@@ -172,6 +174,11 @@ export function planHost(input: PlanInput): ActionPlan {
           assertNever(entry);
       }
     }
+    // depends_on: this project's chains in start order, with their waits and restarts.
+    if (Object.values(desired.services).some((service) => service.depends_on !== undefined)) {
+      const healthTimeout = (service: string): number => healthTimeoutSeconds({ healthcheck: desired.services[service]?.healthcheck });
+      instances = [...instances.slice(0, before), ...orderByDependencies({ drafts: instances.slice(before), desired, diff: projectDiff, healthTimeoutSeconds: healthTimeout })];
+    }
   }
 
   const present = new Set(input.snapshot.images.map(normalizeImageRef));
@@ -227,7 +234,7 @@ function replaceChain(container: ObservedContainer, key: InstanceKey, name: stri
 }
 
 /** Long enough for the health check to pass: start period plus (retries + 1) intervals, at least 10 s. */
-function healthTimeoutSeconds(config: RuntimeConfig): number {
+function healthTimeoutSeconds(config: Pick<RuntimeConfig, 'healthcheck'>): number {
   const check = config.healthcheck;
   if (!check || !hasHealthcheck(check)) return 10;
   const intervalMs = parseDurationMs(check.interval ?? '30s');

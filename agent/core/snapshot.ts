@@ -76,6 +76,8 @@ export interface ObservedContainer {
   /** Fields that differ from what was read back right after creation; empty when unchanged or unknown. */
   readonly modifiedFields: readonly string[];
   readonly restartCount: number | undefined;
+  /** An exited container's exit code, when the runtime said. */
+  readonly exitCode?: number;
 }
 
 /** One observation of the runtime: every input the diff needs besides desired state. */
@@ -94,6 +96,16 @@ export interface RuntimeSnapshot {
   /** Names of every other network and volume on the engine (an external one, or one that blocks a create). */
   readonly foreignNetworks: readonly string[];
   readonly foreignVolumes: readonly string[];
+  /** Host ports published by running containers Hostwright does not own here, sorted (absent: not observed). */
+  readonly foreignPorts?: readonly HeldPort[];
+}
+
+/** A host port a container publishes: `ip` 0.0.0.0 (or ::) means every address. */
+export interface HeldPort {
+  readonly holder: string;
+  readonly ip: string;
+  readonly port: number;
+  readonly protocol: 'tcp' | 'udp';
 }
 
 export type ResourceKind = 'network' | 'volume';

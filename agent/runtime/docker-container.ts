@@ -6,6 +6,7 @@ import { capabilityName } from '../../shared/container-options.js';
 import { parsePortMapping } from '../../shared/fleet-spec.js';
 import type { ContainerConfigView, ContainerState, Health } from '../core/snapshot.js';
 import type { ContainerCreateRequest } from './runtime-adapter.js';
+import type { VolumeEntry } from '../../shared/volume-mounts.js';
 
 // Docker's shape stays in this file: Hostwright's RuntimeConfig in, Docker's create options out, and back.
 
@@ -32,10 +33,12 @@ export function toDockerCreateOptions(request: ContainerCreateRequest): Docker.C
     StopTimeout: Math.ceil(parseDurationMs(config.stop_timeout) / 1000),
     HostConfig: {
       PortBindings: bindings,
-      Binds: config.volumes.map((entry) => engineVolumeEntry(entry, request.attach?.volumes)),
+      Binds: config.volumes.flatMap((entry) => bindOf(entry, request.attach?.volumes)),
       RestartPolicy: { Name: config.restart === 'no' ? '' : config.restart },
     },
   };
+  const mounts = config.volumes.flatMap((entry) => mountOf(entry, request.attach?.volumes));
+  if (mounts.length > 0) (options.HostConfig as NonNullable<Docker.ContainerCreateOptions['HostConfig']>).Mounts = mounts as Docker.MountSettings[];
   applyNetworking(options, request);
   if (config.command) options.Cmd = [...config.command];
   if (config.healthcheck) {
@@ -53,6 +56,41 @@ export function toDockerCreateOptions(request: ContainerCreateRequest): Docker.C
   }
   applyContainerOptions(options, config);
   return options;
+}
+
+/**
+ * A `volumes:` entry Docker takes as a bind string: every short-syntax one, and a long-syntax bind
+ * whose missing host path Docker may create (create_host_path, compose's default). The rest are Mounts.
+ */
+function bindOf(entry: VolumeEntry, volumes: Readonly<Record<string, string>> | undefined): string[] {
+  if (typeof entry === 'string') return [engineVolumeEntry(entry, volumes)];
+  if (entry.type !== 'bind' || entry.bind?.create_host_path === false) return [];
+  const options = [...(entry.read_only ? ['ro'] : []), ...(entry.bind?.propagation ? [entry.bind.propagation] : [])];
+  return [`${entry.source}:${entry.target}${options.length > 0 ? `:${options.join(',')}` : ''}`];
+}
+
+/** A long-syntax entry as one of Docker's Mounts; a bind in Mounts is never created on the host (the engine refuses a missing path). */
+function mountOf(entry: VolumeEntry, volumes: Readonly<Record<string, string>> | undefined): MountSettings[] {
+  if (typeof entry === 'string' || bindOf(entry, volumes).length > 0) return [];
+  const base = { Target: entry.target, ...(entry.read_only ? { ReadOnly: true } : {}) };
+  if (entry.type === 'bind') return [{ ...base, Type: 'bind', Source: entry.source ?? '', ...(entry.bind?.propagation ? { BindOptions: { Propagation: entry.bind.propagation } } : {}) }];
+  if (entry.type === 'volume') {
+    const source = entry.source ?? '';
+    const options = { ...(entry.volume?.nocopy ? { NoCopy: true } : {}), ...(entry.volume?.subpath ? { Subpath: entry.volume.subpath } : {}) };
+    return [{ ...base, Type: 'volume', Source: volumes?.[source] ?? source, ...(Object.keys(options).length > 0 ? { VolumeOptions: options } : {}) }];
+  }
+  const tmpfs = { ...(entry.tmpfs?.size !== undefined ? { SizeBytes: parseByteSize(entry.tmpfs.size) } : {}), ...(entry.tmpfs?.mode !== undefined ? { Mode: entry.tmpfs.mode } : {}) };
+  return [{ ...base, Type: 'tmpfs', Source: '', ...(Object.keys(tmpfs).length > 0 ? { TmpfsOptions: tmpfs } : {}) }];
+}
+
+interface MountSettings {
+  readonly Target: string;
+  readonly Source: string;
+  readonly Type: 'bind' | 'volume' | 'tmpfs';
+  readonly ReadOnly?: boolean;
+  readonly BindOptions?: { readonly Propagation: string };
+  readonly VolumeOptions?: { readonly NoCopy?: boolean; readonly Subpath?: string };
+  readonly TmpfsOptions?: { readonly SizeBytes?: number; readonly Mode?: number };
 }
 
 /** "data:/path" with the named volume's engine name ("shop_data:/path"); a host path stays as it is. */
@@ -137,11 +175,19 @@ export function configViewOf(inspect: Docker.ContainerInspectInfo): ContainerCon
     env: [...(inspect.Config.Env ?? [])].sort(),
     labels: sortedRecord(inspect.Config.Labels ?? {}),
     ports: ports.sort(),
-    mounts: [...(inspect.HostConfig.Binds ?? [])].sort(),
+    mounts: [...(inspect.HostConfig.Binds ?? []), ...mountsViewOf(inspect.HostConfig.Mounts)].sort(),
     restart: `${restart?.Name ?? ''}:${restart?.MaximumRetryCount ?? 0}`,
     healthcheck: health?.Test ? [...health.Test, `interval=${health.Interval ?? 0}`, `timeout=${health.Timeout ?? 0}`, `retries=${health.Retries ?? 0}`] : [],
     ...containerOptionsViewOf(inspect),
   };
+}
+
+/** Long-syntax mounts as the engine reports them, one comparable string each ("tmpfs::/cache:rw:size=1048576"). */
+function mountsViewOf(mounts: readonly Docker.MountSettings[] | undefined): string[] {
+  return (mounts ?? []).map((mount) => {
+    const options = [mount.BindOptions?.Propagation, mount.VolumeOptions?.NoCopy ? 'nocopy' : undefined, mount.TmpfsOptions?.SizeBytes ? `size=${mount.TmpfsOptions.SizeBytes}` : undefined, mount.TmpfsOptions?.Mode ? `mode=${mount.TmpfsOptions.Mode.toString(8)}` : undefined].filter((option) => option !== undefined);
+    return `${mount.Type}:${mount.Source ?? ''}:${mount.Target}:${mount.ReadOnly ? 'ro' : 'rw'}${options.length > 0 ? `:${options.join(',')}` : ''}`;
+  });
 }
 
 /**
@@ -207,3 +253,9 @@ export function healthFromStatusText(status: string): Health {
   return 'none';
 }
 
+
+/** The list endpoint reports an exited container's exit code only inside its Status text: "Exited (0) 5 seconds ago". */
+export function exitCodeFromStatusText(status: string): { exitCode?: number } {
+  const match = /^Exited \((-?\d+)\)/.exec(status);
+  return match ? { exitCode: Number(match[1]) } : {};
+}

@@ -1,6 +1,6 @@
 import type Docker from 'dockerode';
 import { ImageUnavailableError, NameConflictError, RuntimeError, RuntimeUnreachableError } from '../../shared/errors.js';
-import { configViewOf, containerStateOf, healthFromStatusText, toDockerCreateOptions } from './docker-container.js';
+import { configViewOf, containerStateOf, exitCodeFromStatusText, healthFromStatusText, toDockerCreateOptions } from './docker-container.js';
 import { dockerMessage, isConflict, isNotFound, isNotModified } from './docker-errors.js';
 import { loadDockerode } from './dockerode-loader.js';
 import { toDockerNetworkOptions, toDockerVolumeOptions } from './docker-resources.js';
@@ -35,7 +35,9 @@ export class DockerRuntime implements RuntimeAdapter {
       health: healthFromStatusText(container.Status),
       labels: container.Labels ?? {},
       createdAt: container.Created,
+      ...exitCodeFromStatusText(container.Status),
       networks: Object.keys(container.NetworkSettings?.Networks ?? {}).sort(),
+      ports: (container.Ports ?? []).flatMap((port) => (port.PublicPort ? [{ ip: port.IP ?? '0.0.0.0', port: port.PublicPort, protocol: port.Type === 'udp' ? ('udp' as const) : ('tcp' as const) }] : [])),
     }));
   }
 
@@ -43,7 +45,8 @@ export class DockerRuntime implements RuntimeAdapter {
     try {
       const inspect = await this.docker.getContainer(id).inspect();
       const health = (inspect.State.Health?.Status ?? 'none') as string;
-      return { view: configViewOf(inspect), restartCount: inspect.RestartCount, state: containerStateOf(inspect.State.Status), health: health === 'healthy' || health === 'unhealthy' || health === 'starting' ? health : 'none' };
+      const state = containerStateOf(inspect.State.Status);
+      return { view: configViewOf(inspect), restartCount: inspect.RestartCount, state, health: health === 'healthy' || health === 'unhealthy' || health === 'starting' ? health : 'none', ...(state === 'exited' ? { exitCode: inspect.State.ExitCode } : {}) };
     } catch (error) {
       if (isNotFound(error)) return undefined;
       throw runtimeFailure(`inspect container ${id.slice(0, 12)}`, error);
@@ -79,6 +82,8 @@ export class DockerRuntime implements RuntimeAdapter {
       if (isConflict(error)) throw new NameConflictError(`container name ${request.name} is already in use`, { cause: error });
       if (isNotFound(error) && /network/i.test(dockerMessage(error))) throw runtimeFailure(`create ${request.name}`, error);
       if (isNotFound(error)) throw new ImageUnavailableError(request.config.image, 'not present locally', { cause: error });
+      const missing = /bind source path does not exist: (\S+)/.exec(dockerMessage(error));
+      if (missing) throw new RuntimeError(`create ${request.name}: host path ${missing[1]} does not exist, and its volumes entry says bind.create_host_path: false; create it on the host first`, { cause: error });
       throw runtimeFailure(`create ${request.name}`, error);
     }
     // The engine joins one network at create (API 1.41); the others are joined before the first start.

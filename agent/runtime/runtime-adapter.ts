@@ -11,8 +11,12 @@ export interface RuntimeContainerSummary {
   readonly health: Health;
   readonly labels: Readonly<Record<string, string>>;
   readonly createdAt: number;
+  /** An exited container's exit code, from the list's status text ("Exited (0) 5 seconds ago"). */
+  readonly exitCode?: number;
   /** The networks it is attached to, sorted. */
   readonly networks?: readonly string[];
+  /** The host ports it publishes (a running container's). */
+  readonly ports?: readonly { readonly ip: string; readonly port: number; readonly protocol: 'tcp' | 'udp' }[];
 }
 
 /** A network or volume as the runtime lists it; a volume's id is its name. */
@@ -41,6 +45,8 @@ export interface RuntimeContainerDetails {
   readonly restartCount: number;
   readonly state: ContainerState;
   readonly health: Health;
+  /** The main process's exit code once it has exited (a one-shot that completed has 0). */
+  readonly exitCode?: number;
 }
 
 export interface ContainerCreateRequest {

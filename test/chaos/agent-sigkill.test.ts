@@ -2,7 +2,9 @@ import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Journal } from '../../agent/store/journal.js';
+import { LABELS } from '../../shared/labels.js';
 import { uniqueName } from '../lib/builders.js';
+import { inside } from '../lib/container-exec.js';
 import { ChaosFleet, VERSION_LABEL, killAgent, prng, serviceNames } from '../lib/chaos-fleet.js';
 import { ScenarioTally } from '../lib/chaos-results.js';
 import { startNatsServer, type NatsServerHandle } from '../lib/nats-server.js';
@@ -24,7 +26,7 @@ describe('chaos 1: agent SIGKILL at random points of an apply (real agents, NATS
     await server?.cleanup();
   });
 
-  it(`${KILLS} kills: no duplicate, orphan or missing container, every intent resolved, every event in the stream once`, { timeout: 25 * 60_000 }, async (t) => {
+  it(`${KILLS} kills: no duplicate, orphan or missing container or network, the volume and its data kept, every intent resolved, every event in the stream once`, { timeout: 25 * 60_000 }, async (t) => {
     const seed = Number(process.env.HW_CHAOS_SEED ?? Date.now() % 1_000_000);
     const random = prng(seed);
     t.diagnostic(`seed ${seed} (repeat with HW_CHAOS_SEED=${seed})`);
@@ -37,9 +39,17 @@ describe('chaos 1: agent SIGKILL at random points of an apply (real agents, NATS
       project: uniqueName('kill'),
       hosts: hostIds.map((hostId) => ({ hostId, labels: {} })),
       services: Object.fromEntries(SERVICES.map((name) => [name, { replicas: 2, version: 1 }])),
+      volumeService: SERVICES[0],
     });
     await fleet.apply();
     await fleet.waitConverged();
+    // The project network and a volume holding data: after every kill, each exactly once, the data kept.
+    const prefix = fleet.harness.agent(hostIds[0]!).namePrefix;
+    const wantedResources = { networks: [`${prefix}${fleet.project}_default`], volumes: [`${prefix}${fleet.project}_data`] };
+    const volumeUser = async () => (await fleet!.harness.containersOf(hostIds[0]!)).find((c) => c.Labels[LABELS.service] === SERVICES[0] && c.State === 'running');
+    const writer = await volumeUser();
+    assert.ok(writer, 'a running container mounts the volume');
+    assert.equal((await inside(writer.Id, 'echo kept > /data/marker && cat /data/marker')).output, 'kept');
 
     let midApply = 0;
     for (let kill = 1; kill <= KILLS; kill += 1) {
@@ -61,6 +71,10 @@ describe('chaos 1: agent SIGKILL at random points of an apply (real agents, NATS
       await fleet.harness.restart(victim, 60_000);
       tally.converged(await fleet.waitConverged(120_000, restartedAt));
       t.diagnostic(`kill ${kill}: ${victim}, ${atKill.missing} instance(s) not yet on the new version at the kill`);
+      assert.deepEqual(await fleet.resourcesOf(victim), wantedResources, `kill ${kill}: the project network and volume, each once (none duplicated, none orphaned)`);
+      const reader = await volumeUser();
+      assert.ok(reader, `kill ${kill}: a running container mounts the volume`);
+      assert.equal((await inside(reader.Id, 'cat /data/marker')).output, 'kept', `kill ${kill}: the volume kept its data`);
       if (process.env.HW_CHAOS_VERBOSE) t.diagnostic(fleet.harness.agent(victim).process.output());
     }
     tally.note(`${midApply} of ${KILLS} kills landed before the apply had finished (the rest right after its last step)`);

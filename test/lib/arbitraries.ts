@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import type { DriftPolicyInput, ServiceSpec } from '../../shared/fleet-spec.js';
 import type { HostDesired } from '../../shared/host-desired.js';
+import type { DependencyCondition, DependsOn } from '../../shared/depends-on.js';
 import { compareStrings } from '../../shared/compare.js';
 import type { PlanMode } from '../../agent/core/planner.js';
 import { proveOwnership } from '../../agent/core/ownership.js';
@@ -38,6 +39,17 @@ export interface ServiceRecipe {
   readonly pullPolicy: 'missing' | 'never';
   readonly healthcheck: boolean;
   readonly stopTimeout: '1s' | '10s';
+  /** Mounts the project volume `data`, in the short or the long syntax. */
+  readonly volume?: 'short' | 'long' | undefined;
+  /** depends_on: each picks one of the project's services that sort before this one (so never a cycle). */
+  readonly dependsOn: readonly DependencyRecipe[];
+}
+
+export interface DependencyRecipe {
+  readonly target: number;
+  readonly condition: DependencyCondition;
+  readonly restart: boolean;
+  readonly required: boolean;
 }
 
 export interface ProjectRecipe {
@@ -69,6 +81,8 @@ function serviceRecipeArb(names: readonly string[]): fc.Arbitrary<ServiceRecipe>
     pullPolicy: fc.constantFrom<'missing' | 'never'>('missing', 'missing', 'never'),
     healthcheck: fc.boolean(),
     stopTimeout: fc.constantFrom<'1s' | '10s'>('1s', '10s'),
+    volume: fc.constantFrom<'short' | 'long' | undefined>(undefined, undefined, 'short', 'long'),
+    dependsOn: fc.array(fc.record({ target: fc.nat({ max: 7 }), condition: fc.constantFrom<DependencyCondition>('service_started', 'service_healthy', 'service_completed_successfully'), restart: fc.boolean(), required: fc.boolean() }), { maxLength: 2 }),
   });
 }
 
@@ -82,7 +96,7 @@ function projectRecipeArb(projects: readonly string[], services: readonly string
   });
 }
 
-export function serviceOf(recipe: Omit<ServiceRecipe, 'name'>): ServiceSpec {
+export function serviceOf(recipe: Omit<ServiceRecipe, 'name' | 'dependsOn'>, dependsOn?: DependsOn): ServiceSpec {
   const fields: Partial<Record<keyof ServiceSpec, unknown>> = {
     image: IMAGES[recipe.image],
     env: ENVS[recipe.env],
@@ -92,15 +106,29 @@ export function serviceOf(recipe: Omit<ServiceRecipe, 'name'>): ServiceSpec {
   };
   if (recipe.drift !== undefined) fields.drift = recipe.drift;
   if (recipe.healthcheck) fields.healthcheck = { test: ['CMD', 'true'] };
+  if (dependsOn !== undefined) fields.depends_on = dependsOn;
+  if (recipe.volume === 'short') fields.volumes = ['data:/data'];
+  if (recipe.volume === 'long') fields.volumes = [{ type: 'volume', source: 'data', target: '/data' }];
   return service(fields);
 }
 
 export function desiredOf(recipe: ProjectRecipe): HostDesired {
   const services: Record<string, ServiceSpec> = {};
-  for (const entry of recipe.services) services[entry.name] = serviceOf(entry);
+  const names = recipe.services.map((entry) => entry.name).sort(compareStrings);
+  for (const entry of recipe.services) services[entry.name] = serviceOf(entry, dependsOnOf(entry, names));
   const fields: Partial<HostDesired> = { hostId: HOST_ID, revision: recipe.revision, allowEmpty: recipe.allowEmpty };
+  if (recipe.services.some((entry) => entry.volume !== undefined && entry.replicas > 0)) fields.volumes = { data: {} };
   if (recipe.drift !== undefined) fields.drift = recipe.drift;
   return desired(recipe.project, services, fields);
+}
+
+/** The recipe's dependencies on services named before it (absent, a list or a mapping), or undefined. */
+function dependsOnOf(recipe: ServiceRecipe, names: readonly string[]): DependsOn | undefined {
+  const earlier = names.filter((name) => compareStrings(name, recipe.name) < 0);
+  if (earlier.length === 0 || recipe.dependsOn.length === 0) return undefined;
+  const picked = new Map(recipe.dependsOn.map((dependency) => [earlier[dependency.target % earlier.length] as string, dependency]));
+  if (recipe.dependsOn[0]?.condition === 'service_started' && recipe.dependsOn.every((dependency) => !dependency.restart && dependency.required)) return [...picked.keys()];
+  return Object.fromEntries([...picked].map(([name, { condition, restart, required }]) => [name, { condition, restart, required }]));
 }
 
 export interface DesiredOptions {

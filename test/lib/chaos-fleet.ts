@@ -52,6 +52,14 @@ export interface ChaosFleetOptions {
   readonly services: Readonly<Record<string, ServiceShape>>;
   /** The engine the agents use (a private dockerd); the main engine when omitted. */
   readonly docker?: Docker;
+  /** A service that mounts the project volume `data` at /data (declared in the fleet file). */
+  readonly volumeService?: string;
+}
+
+/** A host's project networks and volumes on the engine, by name (a name twice is a duplicate). */
+export interface ResourceCount {
+  readonly networks: readonly string[];
+  readonly volumes: readonly string[];
 }
 
 export class ChaosFleet {
@@ -103,9 +111,10 @@ export class ChaosFleet {
     labels: { ${VERSION_LABEL}: "${shape.version}" }
     replicas: ${shape.replicas}
     stop_timeout: 1s
-`,
+${name === this.options.volumeService ? '    volumes: ["data:/data"]\n' : ''}`,
     );
-    await writeFile(this.file, `project: ${this.project}\nservices:\n${services.join('')}`);
+    const volumes = this.options.volumeService === undefined ? '' : 'volumes:\n  data: {}\n';
+    await writeFile(this.file, `project: ${this.project}\nservices:\n${services.join('')}${volumes}`);
   }
 
   cli(args: readonly string[]): Promise<CliResult> {
@@ -204,6 +213,15 @@ export class ChaosFleet {
     const prefix = this.harness.agent(hostId).namePrefix;
     const listed = await (this.options.docker ?? mainDocker).listContainers({ all: true, filters: { label: [`${LABELS.host}=${hostId}`] } });
     return listed.filter((c) => c.Names.some((name) => name.replace(/^\//, '').startsWith(prefix)));
+  }
+
+  /** A host's networks and volumes of the project on the agents' engine (labelled for the host), sorted by name. */
+  async resourcesOf(hostId: string): Promise<ResourceCount> {
+    const engine = this.options.docker ?? mainDocker;
+    const filters = { label: [`${LABELS.host}=${hostId}`, `${LABELS.project}=${this.project}`] };
+    const networks = (await engine.listNetworks({ filters })).map((network) => network.Name).sort();
+    const volumes = ((await engine.listVolumes({ filters })).Volumes ?? []).map((volume) => volume.Name).sort();
+    return { networks, volumes };
   }
 
   /** The project's containers on every host vs the fleet file: each (service, instance) once, running, on its version. */

@@ -126,6 +126,7 @@ export function applyPlanToSnapshot(snapshot: RuntimeSnapshot, actions: readonly
         break;
       }
       case 'await-healthy':
+      case 'await-dependency':
         break;
       case 'unpause': {
         const container = target(action);
@@ -219,7 +220,7 @@ export function configView(name: string, config: RuntimeConfig, identity: Labell
       [LABELS.ownerToken]: identity.ownerToken,
     },
     ports: [...config.ports].sort(compareStrings),
-    mounts: [...config.volumes].sort(compareStrings),
+    mounts: config.volumes.map((entry) => (typeof entry === 'string' ? entry : JSON.stringify(entry))).sort(compareStrings),
     restart: config.restart,
     healthcheck: config.healthcheck?.test ?? [],
   };

@@ -214,3 +214,43 @@ describe('gates: properties', () => {
     );
   });
 });
+
+describe('port-conflict gate', () => {
+  const bound = (port: string) => service({ ports: [port] });
+  const gates = (docs: readonly HostDesired[], containers: readonly ObservedContainer[] = [], records: readonly OwnerRecord[] = [], foreignPorts: RuntimeSnapshot['foreignPorts'] = []) => {
+    const snapshot = { ...snapshotOf(containers, { images: [TEST_IMAGE] }), foreignPorts };
+    return planRound({ desired: docs, snapshot, owners: ownersOf(records) }).blocks.filter((block) => block.gate === 'port-conflict');
+  };
+
+  it('blocks two services of one project on the same host ip:port, and 0.0.0.0 against a specific address', () => {
+    assert.deepEqual(gates([desired('shop', { api: bound('127.0.0.1:18081:80'), web: bound('127.0.0.1:18081:8080') })]), [
+      { project: 'shop', gate: 'port-conflict', message: 'shop/api ("127.0.0.1:18081:80") and shop/web ("127.0.0.1:18081:8080") bind the same host port 18081/tcp on this host; give one of them another port or host address' },
+    ]);
+    assert.equal(gates([desired('shop', { api: bound('18081:80'), web: bound('127.0.0.1:18081:80') })]).length, 1);
+  });
+
+  it('lets the same port through on other addresses, on another protocol, or with no fixed host port', () => {
+    assert.deepEqual(gates([desired('shop', { api: bound('127.0.0.1:18081:80'), web: bound('127.0.0.2:18081:80') })]), []);
+    assert.deepEqual(gates([desired('shop', { api: bound('127.0.0.1:18081:80'), web: bound('127.0.0.1:18081:80/udp') })]), []);
+    assert.deepEqual(gates([desired('shop', { api: bound('80'), web: bound('80') })]), []);
+    assert.deepEqual(gates([desired('shop', { api: bound('127.0.0.1:18081:80'), web: service({ ports: ['127.0.0.1:18081:80'], replicas: 0 }) })]), []);
+  });
+
+  it('across projects blocks only the project that would bind the port now, naming both', () => {
+    const running = ownedFixture(key(1, 'web', 'alpha'), bound('18081:80'), { id: 'c1' });
+    const blocks = gates([desired('alpha', { web: bound('18081:80') }), desired('beta', { web: bound('127.0.0.1:18081:80') })], [running.container], [running.record]);
+    assert.deepEqual(blocks, [{ project: 'beta', gate: 'port-conflict', message: 'alpha/web ("18081:80") and beta/web ("127.0.0.1:18081:80") bind the same host port 18081/tcp on this host; give one of them another port or host address' }]);
+  });
+
+  it('blocks a create whose port a container Hostwright does not own holds, and only an overlapping one', () => {
+    const held = [{ holder: 'legacy-proxy', ip: '0.0.0.0', port: 18081, protocol: 'tcp' as const }];
+    assert.deepEqual(gates([desired('shop', { web: bound('127.0.0.1:18081:80') })], [], [], held), [
+      { project: 'shop', gate: 'port-conflict', message: 'shop/web binds host port "127.0.0.1:18081:80", which container legacy-proxy (not owned by Hostwright) already holds (0.0.0.0:18081/tcp); stop it or choose another port' },
+    ]);
+    assert.deepEqual(gates([desired('shop', { web: bound('127.0.0.1:18082:80') })], [], [], held), []);
+    assert.deepEqual(gates([desired('shop', { web: bound('127.0.0.1:18081:80/udp') })], [], [], held), []);
+    // Nothing to start, nothing to block: the instance already runs.
+    const running = ownedFixture(key(1), bound('127.0.0.1:18081:80'), { id: 'c1' });
+    assert.deepEqual(gates([desired('shop', { web: bound('127.0.0.1:18081:80') })], [running.container], [running.record], held), []);
+  });
+});

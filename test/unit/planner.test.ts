@@ -497,6 +497,28 @@ describe('planHost: properties', () => {
     assert.ok(unblocked > RUNS / 4, `only ${unblocked} of ${RUNS} runs had no gate blocking`);
   });
 
+  it('converges with project volumes (short and long syntax) and depends_on: the plan creates the volume and waits, the re-plan is empty, in both modes', () => {
+    const seen = { volumes: 0, waits: 0, restarts: 0 };
+    fc.assert(
+      fc.property(scenarioArb({ nameConflicts: false, allImagesPresent: true, modes: 'converge' }), (scenario) => {
+        const owners = ownersOf(scenario.owners);
+        const first = planRound({ desired: scenario.desired, snapshot: scenario.snapshot, owners, namePrefix: NAME_PREFIX });
+        const blocked = new Set(first.blocks.map((block) => block.project));
+        seen.volumes += first.runnable.filter((action) => action.kind === 'create-volume').length;
+        seen.waits += first.runnable.filter((action) => action.kind === 'await-dependency').length;
+        seen.restarts += first.runnable.filter((action) => action.kind === 'stop' && action.reason.includes('depends_on restart')).length;
+        const after = applyPlanToSnapshot(scenario.snapshot, first.runnable, owners, scenario.snapshot.hostId, idSource());
+        for (const mode of ['converge', 'maintain'] as const) {
+          const modes = new Map(scenario.desired.map((doc) => [doc.project, mode] as const));
+          const second = planRound({ desired: scenario.desired, snapshot: after, owners, modes, namePrefix: NAME_PREFIX });
+          assert.deepEqual(lines(second.plan.actions.filter((action) => action.kind === 'pull-image' || !blocked.has(projectOfAction(action) as string))), [], mode);
+        }
+      }),
+      { numRuns: RUNS },
+    );
+    assert.ok(seen.volumes > 10 && seen.waits > 10 && seen.restarts > 0, JSON.stringify(seen));
+  });
+
   it('never stops, starts or removes a container that is not owned', () => {
     fc.assert(
       fc.property(scenarioArb(), (scenario) => {

@@ -1,0 +1,63 @@
+import { after, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { desired, service, uniqueName } from '../lib/builders.js';
+import { docker, openHarness, projectContainers, removeProject } from '../lib/docker-harness.js';
+
+const healthcheck = { test: ['CMD', 'true'], interval: '500ms', retries: 3, start_period: '1s' };
+
+/** A one-shot that works for about a second, then exits with `code`. */
+const migrate = (code: number) => service({ restart: 'no', command: ['sh', '-c', `sleep 1; exit ${code}`] });
+
+describe('start order: depends_on (real Docker)', () => {
+  const project = uniqueName('order');
+  const failing = uniqueName('order-fail');
+  let h: Awaited<ReturnType<typeof openHarness>>;
+  after(async () => {
+    await removeProject(project);
+    await removeProject(failing);
+    await h?.close();
+  });
+
+  it('runs migrate to completion, then api, and starts web only once api is healthy; the next plan is empty', async () => {
+    h = await openHarness('h1');
+    await h.journal.putDesired(
+      desired(project, {
+        web: service({ depends_on: { api: { condition: 'service_healthy' } } }),
+        api: service({ healthcheck, depends_on: { migrate: { condition: 'service_completed_successfully' } } }),
+        migrate: migrate(0),
+      }),
+    );
+    const report = await h.reconciler.runCycle();
+    assert.equal(report.failed, false, report.results.map((r) => r.message).join('; '));
+    assert.deepEqual(
+      report.plan.actions.filter((a) => a.kind === 'await-dependency').map((a) => `${a.chain} waits for ${a.kind === 'await-dependency' ? a.dependency : ''}`),
+      [`${project}/api/1 waits for migrate`, `${project}/web/1 waits for api`],
+    );
+
+    const inspect = async (service: string) => docker.getContainer(`${project}-${service}-1`).inspect();
+    const [migrated, api, web] = [await inspect('migrate'), await inspect('api'), await inspect('web')];
+    assert.equal(migrated.State.Status, 'exited');
+    assert.equal(migrated.State.ExitCode, 0);
+    assert.ok(Date.parse(migrated.State.FinishedAt) <= Date.parse(api.State.StartedAt), `api started ${api.State.StartedAt}, before migrate finished ${migrated.State.FinishedAt}`);
+    assert.ok(Date.parse(api.Created) >= Date.parse(migrated.State.FinishedAt), 'api was created only after migrate completed');
+    const firstPass = (api.State.Health?.Log ?? []).find((entry) => entry.ExitCode === 0);
+    assert.ok(firstPass, 'api passed a health check');
+    assert.ok(Date.parse(web.State.StartedAt) >= Date.parse(firstPass.End), `web started ${web.State.StartedAt}, before api was healthy ${firstPass.End}`);
+    assert.ok(Date.parse(web.Created) >= Date.parse(firstPass.End), 'web was created only after api was healthy');
+
+    // The one-shot that completed is not started again, and nothing else is to do.
+    const again = await h.reconciler.runCycle({ dryRun: true });
+    assert.deepEqual(again.plan.actions.map((a) => `${a.kind} ${'name' in a ? a.name : ''}`), []);
+  });
+
+  it('a dependency that must complete but fails stops the cycle before its dependent is created', async () => {
+    await h.journal.putDesired(desired(failing, { api: service({ depends_on: { migrate: { condition: 'service_completed_successfully' } } }), migrate: migrate(3) }));
+    const report = await h.reconciler.runCycle();
+    assert.equal(report.failed, true);
+    const failure = report.results.find((r) => r.outcome === 'failed');
+    assert.equal(failure?.action.kind, 'await-dependency');
+    assert.match(failure?.message ?? '', new RegExp(`${failing}-migrate-1 exited with code 3 .*depends_on migrate: service_completed_successfully`));
+    const names = (await projectContainers(failing)).map((c) => c.Names[0]);
+    assert.deepEqual(names, [`/${failing}-migrate-1`], 'api was never created');
+  });
+});

@@ -185,7 +185,8 @@ function shorten(text: string, max: number): string {
 
 // --- Schema problems -------------------------------------------------------------------------
 
-function validateFleet(raw: unknown): z.ZodSafeParseResult<FleetFile> {
+/** The model's schema with Hostwright's wording of zod's messages. */
+export function validateFleet(raw: unknown): z.ZodSafeParseResult<FleetFile> {
   return fleetFileSchema.safeParse(raw, { error: describeRawIssue });
 }
 

@@ -31,6 +31,11 @@ export class FormContext {
 
   /** Where the user wrote what is now at the model's `path` (the longest recorded prefix decides). */
   sourcePathOf(path: Path, key?: string): { path: Path; key?: string } {
+    // A problem about a key that was a list entry ("B C=2" of environment) is at that entry.
+    if (key !== undefined) {
+      const entry = this.#renames.find((rename) => samePath(rename.model, [...path, key]));
+      if (entry !== undefined) return { path: entry.source };
+    }
     let best: { readonly model: Path; readonly source: Path } | undefined;
     for (const rename of this.#renames) {
       if (rename.model.length <= path.length && (best === undefined || rename.model.length > best.model.length) && rename.model.every((segment, i) => String(segment) === String(path[i]))) best = rename;

@@ -1,10 +1,11 @@
 import { isAbsolute, resolve } from 'node:path';
 import { parse as parseDotenv } from 'dotenv';
 import { InvalidInputError } from '../../shared/errors.js';
-import { fleetFileSchema, type FleetFile } from '../../shared/fleet-spec.js';
-import { describeProblems, describeSchemaIssues, parseYamlSource, type Place, type YamlSource } from '../fleet-file.js';
+import type { FleetFile } from '../../shared/fleet-spec.js';
+import { describeProblems, describeSchemaIssues, parseYamlSource, validateFleet, type Place, type YamlSource } from '../fleet-file.js';
 import { defineEntry, FormContext, isMapping, type FormProblem, type Path } from '../service-forms.js';
 import { mappingForms, mergeComposeFiles } from './compose-merge.js';
+import { resolveMergeKeys } from './merge-keys.js';
 import type { ComposeSchemaCheck } from './compose-schema.js';
 import { translateCompose, type RolloutDefaults } from './compose-translate.js';
 import { interpolateString, interpolateTree, type Lookup } from './interpolate.js';
@@ -55,7 +56,9 @@ export function parseComposeFiles(files: readonly ComposeText[], options: Compos
   // Interpolated, checked against the schema and normalised file by file: each problem is in one file.
   const perFile: Record<string, unknown>[] = [];
   for (const source of sources) {
-    const interpolated = interpolateTree(source.value ?? {}, lookup);
+    const merged = resolveMergeKeys(source.value ?? {});
+    fail(merged.problems, (path, key) => placeIn([source], path, key));
+    const interpolated = interpolateTree(merged.value, lookup);
     fail(interpolated.problems, (path, key) => placeIn([source], path, key));
     for (const name of interpolated.unset) warnings.add(`${source.name}: the variable ${name} is not set; it stands for an empty string`);
     fail(options.schemaCheck(interpolated.value), (path, key) => placeIn([source], path, key));
@@ -76,7 +79,7 @@ export function parseComposeFiles(files: readonly ComposeText[], options: Compos
     context,
   );
   fail(context.problems, place);
-  const result = fleetFileSchema.safeParse(translated.fleet);
+  const result = validateFleet(translated.fleet);
   if (!result.success) {
     const projectHint = project.from === 'directory' && result.error.issues.some((issue) => issue.path[0] === 'project') ? `\n(the project name comes from the directory ${options.directory}: set name: in the file, or pass --project-name)` : '';
     throw new InvalidInputError(describeSchemaIssues(result.error.issues, translated.fleet, place) + projectHint);

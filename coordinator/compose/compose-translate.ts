@@ -125,7 +125,7 @@ function translateService(
       if (!options.ignoreUnsupported.has(key)) refuse(at, key, '', rule);
       continue;
     }
-    if (rule.status === 'ignored') continue;
+    if (rule.status === 'ignored' || options.ignoreUnsupported.has(key)) continue;
     switch (key) {
       case 'profiles':
         continue;
@@ -138,7 +138,8 @@ function translateService(
         context.renamed([...at, 'replicas'], [...at, 'scale']);
         continue;
       case 'pull_policy':
-        out.pull_policy = value === 'if_not_present' ? 'missing' : value;
+        if (value === 'missing' || value === 'if_not_present' || value === 'never') out.pull_policy = value === 'if_not_present' ? 'missing' : value;
+        else context.problem([...at, 'pull_policy'], `${JSON.stringify(value)} cannot run on a fleet: a host pulls an image when it lacks it (missing) or never; give each release its own tag (or a digest), so that a new image is a new image: reference (or pass --ignore-unsupported pull_policy)`);
         continue;
       case 'container_name':
         continue;

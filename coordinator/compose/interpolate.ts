@@ -106,6 +106,7 @@ function parseBraced(text: string, start: number, lookup: Lookup, unset: Set<str
   const name = NAME.exec(text)?.[0];
   if (name === undefined) throw new InterpolationError(`expected a variable name after "\${" in ${quoted(text)}`);
   let i = start + name.length;
+  if (i >= text.length) throw new InterpolationError(`missing "}" in ${quoted(text)}`);
   if (text[i] === '}') return { value: valueOf(name, lookup, unset), end: i };
   const operator = text.startsWith(':-', i) || text.startsWith(':?', i) || text.startsWith(':+', i) ? text.slice(i, i + 2) : ['-', '?', '+'].includes(text[i] ?? '') ? (text[i] as string) : undefined;
   if (operator === undefined) throw new InterpolationError(`unexpected ${JSON.stringify(text[i] ?? 'end')} after \${${name} in ${quoted(text)} (expected "}", ":-", "-", ":?", "?", ":+" or "+")`);

@@ -16,7 +16,34 @@ export function composeSchemaCheck(): ComposeSchemaCheck {
   const schema = JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
   const ajv = new Ajv({ allErrors: true, strict: false, validateSchema: false });
   const validate: ValidateFunction = ajv.compile(schema);
-  return (value) => (validate(value) ? [] : problemsOf(validate.errors ?? []));
+  return (value) => {
+    // ajv compares list items with fast-deep-equal, which calls an item's own `valueOf`: such a key is refused first.
+    const shadowing = shadowingKeys(value);
+    if (shadowing.length > 0) return shadowing;
+    return validate(value) ? [] : problemsOf(validate.errors ?? []);
+  };
+}
+
+const BUILT_IN_NAMES = new Set(Object.getOwnPropertyNames(Object.prototype));
+
+/** Keys of mappings inside lists (at any depth) that are names of Object.prototype ("valueOf", "toString"): no compose key is one. */
+function shadowingKeys(root: unknown): FormProblem[] {
+  const problems: FormProblem[] = [];
+  const seen = new Set<object>();
+  const walk = (node: unknown, path: readonly PropertyKey[], inList: boolean): void => {
+    if (node === null || typeof node !== 'object' || seen.has(node) || problems.length > 25) return;
+    seen.add(node);
+    if (Array.isArray(node)) {
+      for (const [index, item] of node.entries()) walk(item, [...path, index], true);
+      return;
+    }
+    for (const [key, item] of Object.entries(node)) {
+      if (inList && BUILT_IN_NAMES.has(key)) problems.push({ path, key, message: `unknown key ${JSON.stringify(key)} (not in the Compose Specification)` });
+      walk(item, [...path, key], inList);
+    }
+  };
+  walk(root, [], false);
+  return problems;
 }
 
 /** One problem per place, the most specific first: a oneOf's summary only when nothing more precise was said. */

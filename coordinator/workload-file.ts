@@ -5,8 +5,7 @@ import { InvalidInputError, errorMessage } from '../shared/errors.js';
 import type { FleetFile } from '../shared/fleet-spec.js';
 import { MAX_FLEET_FILE_BYTES } from '../shared/limits.js';
 import { readBounded } from '../shared/read-bounded.js';
-import { parseComposeFiles, type ComposeText } from './compose/compose-file.js';
-import { composeSchemaCheck } from './compose/compose-schema.js';
+import type { ComposeText } from './compose/compose-file.js';
 import type { RolloutDefaults } from './compose/compose-translate.js';
 import { parseFleetFile } from './fleet-file.js';
 import { isMapping } from './service-forms.js';
@@ -51,6 +50,8 @@ export async function loadWorkload(source: WorkloadSource, environment: Readonly
   const directory = dirname(resolve(paths[0] as string));
   const dotenvPath = join(directory, '.env');
   const dotenv = await readOptional(dotenvPath);
+  // Loaded for compose files only: a fleet file's command does not load ajv and the compose schema.
+  const [{ parseComposeFiles }, { composeSchemaCheck }] = await Promise.all([import('./compose/compose-file.js'), import('./compose/compose-schema.js')]);
   const workload = parseComposeFiles(texts, {
     directory,
     projectName: source.projectName,

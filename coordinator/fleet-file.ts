@@ -58,6 +58,8 @@ export interface YamlSource {
   at(offset: number): string;
   /** Whether `path` exists in this file's mappings and lists. */
   has(path: readonly PropertyKey[]): boolean;
+  /** Tags YAML does not know (`!reset`, `!override`), with their offsets: their values were read as plain ones. */
+  readonly unknownTags: readonly { readonly offset: number; readonly tag: string }[];
 }
 
 /** Where a problem is shown: `at` is the `<file>:<line>:<col>` text, `order` sorts problems by place. */
@@ -117,6 +119,7 @@ export function parseYamlSource(text: string, sourceName: string, what = 'fleet 
     offsetOf: (path, key) => locator.offsetOf(path, key),
     at,
     has: (path) => valueAt(plain.value, path).found,
+    unknownTags: doc.warnings.filter((warning) => warning.code === 'TAG_RESOLVE_FAILED').map((warning) => ({ offset: warning.pos[0], tag: text.slice(warning.pos[0], warning.pos[1]) })),
   };
 }
 

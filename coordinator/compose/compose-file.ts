@@ -47,6 +47,9 @@ export interface ComposeWorkload {
 export function parseComposeFiles(files: readonly ComposeText[], options: ComposeReadOptions): ComposeWorkload {
   const sources = files.map((file) => parseYamlSource(file.text, file.name, 'compose file'));
   for (const source of sources) {
+    // compose's !reset and !override change how files merge: read as plain values they would merge wrongly.
+    const tags = source.unknownTags.slice(0, 10).map(({ offset, tag }) => `${source.at(offset)}: the YAML tag ${tag} is not supported${tag === '!reset' || tag === '!override' ? ' (compose\'s merge tags): write the merged value out in the last file instead' : ''}`);
+    if (tags.length > 0) throw new InvalidInputError(tags.join('\n'));
     if (source.value !== null && source.value !== undefined && !isMapping(source.value)) throw new InvalidInputError(`${source.at(0)}: a compose file is a mapping with services: (and name:, networks:, volumes:)`);
   }
   const dotenvValues = options.dotenv === undefined ? {} : readDotenv(options.dotenv, options.environment);

@@ -14,6 +14,8 @@ import { normalizeProjectName, projectNameOf } from '../../coordinator/compose/p
 import { parseFleetFile } from '../../coordinator/fleet-file.js';
 import { placeServices } from '../../coordinator/placement.js';
 import { FormContext } from '../../coordinator/service-forms.js';
+import { fleetTargets } from '../../coordinator/fleet-targets.js';
+import { withFileDefaults } from '../../coordinator/cli/commands/rollout/rollout-run.js';
 import { looksLikeCompose } from '../../coordinator/workload-file.js';
 import { InvalidInputError } from '../../shared/errors.js';
 
@@ -226,6 +228,48 @@ describe('deploy, x-hostwright and placement', () => {
   });
 });
 
+describe('a compose file across a fleet', () => {
+  const text = [
+    'x-hostwright:',
+    '  rollout: {canary: 0}',
+    'services:',
+    '  web:',
+    '    image: nginx',
+    '    deploy:',
+    '      placement: {constraints: [node.labels.role == web, node.hostname != h3]}',
+    '      update_config: {parallelism: 2, monitor: 20s, failure_action: rollback}',
+    '  db:',
+    '    image: postgres',
+    '    x-hostwright: {placement: {hosts: [h2]}}',
+    '  agent:',
+    '    image: node-exporter',
+  ].join('\n');
+
+  it('places each service on the hosts its constraints and x-hostwright name', () => {
+    const { fleet } = read(text);
+    const hosts = [
+      { hostId: 'h1', labels: { role: 'web' } },
+      { hostId: 'h2', labels: { role: 'db' } },
+      { hostId: 'h3', labels: { role: 'web' } },
+    ];
+    const placed = Object.fromEntries(fleetTargets(fleet, hosts, new Map(), 'c1').map((target) => [target.hostId, Object.keys(target.document.services)]));
+    assert.deepEqual(placed, { h1: ['agent', 'web'], h2: ['agent', 'db'], h3: ['agent'] });
+  });
+
+  it('gives rollout its defaults from update_config and x-hostwright, a flag given winning', () => {
+    const { rollout } = read(text);
+    assert.deepEqual(withFileDefaults({}, rollout), { canary: '0', maxParallel: '2', minHealthy: '20s', healthyDeadline: '2m', maxFailures: '0', onFailure: 'rollback', order: 'stop-first', skipOffline: undefined });
+    assert.equal(withFileDefaults({ maxParallel: '5' }, rollout).maxParallel, '5');
+    assert.deepEqual(withFileDefaults({}, {}), { canary: '1', maxParallel: '1', minHealthy: '10s', healthyDeadline: '2m', maxFailures: '0', onFailure: 'pause', order: 'stop-first', skipOffline: undefined });
+  });
+
+  it('refuses services whose update_config differ, unless x-hostwright.rollout settles it', () => {
+    const differing = 'services:\n  a: {image: x, deploy: {update_config: {parallelism: 1}}}\n  b: {image: x, deploy: {update_config: {parallelism: 3}}}\n';
+    assert.match(readError(differing), /compose\.yaml:3:\d+ services\.b\.deploy\.update_config: the services' update_config differ \(1 and 3 for max_parallel\)/);
+    assert.equal(read(`x-hostwright: {rollout: {max_parallel: 2}}\n${differing}`).rollout.max_parallel, 2);
+  });
+});
+
 describe('what cannot run on a fleet', () => {
   it('names every refused key at its line, and --ignore-unsupported leaves it out', () => {
     const text = 'services:\n  a:\n    image: x\n    tty: true\n    build: .\n    deploy:\n      endpoint_mode: vip\n';
@@ -247,6 +291,10 @@ describe('what cannot run on a fleet', () => {
     const fleet = read('services:\n  db:\n    image: x\n    container_name: main-db\n    x-hostwright: {placement: {hosts: [h1]}}\n').fleet;
     assert.deepEqual(fleet.services.db?.networks, { default: { aliases: ['main-db'] } });
     assert.match(readError('services:\n  db:\n    image: x\n    container_name: main-db\n'), /compose\.yaml:4:21 services\.db\.container_name: cannot run on a fleet: service db may run on several hosts/);
+  });
+
+  it('refuses compose\'s !reset and !override tags at their line rather than merging wrongly', () => {
+    assert.equal(readError([{ name: 'compose.yaml', text: 'services:\n  a: {image: x, ports: ["80:80"]}\n' }, { name: 'compose.override.yaml', text: 'services:\n  a:\n    ports: !reset []\n' }]), 'compose.override.yaml:3:12: the YAML tag !reset is not supported (compose\'s merge tags): write the merged value out in the last file instead');
   });
 
   it('checks the Compose Specification schema, each problem at its line', () => {

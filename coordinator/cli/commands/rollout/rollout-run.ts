@@ -124,10 +124,10 @@ async function follow(client: FleetClient, store: RolloutStore, state: RolloutSt
   if (final.status !== 'succeeded') process.exitCode = EXIT.error;
 }
 
-type RolloutFlags = Required<Pick<RolloutCommandOptions, 'canary' | 'maxParallel' | 'minHealthy' | 'healthyDeadline' | 'maxFailures' | 'onFailure' | 'order'>> & Pick<RolloutCommandOptions, 'skipOffline'>;
+export type RolloutFlags = Required<Pick<RolloutCommandOptions, 'canary' | 'maxParallel' | 'minHealthy' | 'healthyDeadline' | 'maxFailures' | 'onFailure' | 'order'>> & Pick<RolloutCommandOptions, 'skipOffline'>;
 
 /** A flag given wins; else the file's default (deploy.update_config, x-hostwright.rollout); else the built-in one. */
-function withFileDefaults(options: RolloutCommandOptions, file: RolloutDefaults): RolloutFlags {
+export function withFileDefaults(options: RolloutCommandOptions, file: RolloutDefaults): RolloutFlags {
   return {
     canary: options.canary ?? (file.canary === undefined ? '1' : String(file.canary)),
     maxParallel: options.maxParallel ?? (file.max_parallel === undefined ? '1' : String(file.max_parallel)),

@@ -42,6 +42,8 @@ export async function loadWorkload(source: WorkloadSource, environment: Readonly
   const texts: ComposeText[] = [];
   for (const path of paths) texts.push({ name: path, text: await readText(path) });
   const first = texts[0] as ComposeText;
+  const fleetFiles = texts.length > 1 ? texts.filter((file) => looksLikeFleetFile(file.text)) : [];
+  if (fleetFiles.length > 0) throw new InvalidInputError(`${fleetFiles.map((file) => file.name).join(', ')}: a fleet file (project:) is given alone; several -f merge compose files`);
   const isCompose = texts.length > 1 || looksLikeCompose(first.text);
   if (!isCompose) {
     if (source.profiles !== undefined && source.profiles.length > 0) throw new InvalidInputError(`--profile is for compose files; ${first.name} is a fleet file`);
@@ -67,15 +69,23 @@ export async function loadWorkload(source: WorkloadSource, environment: Readonly
 
 /** A fleet file declares `project:`; a compose file has `services:` without it, or `name:` or `x-hostwright`. */
 export function looksLikeCompose(text: string): boolean {
-  let value: unknown;
-  try {
-    // Only the top-level keys matter; a broken file is left for the fleet file reader to describe.
-    value = parseYaml(text, { maxAliasCount: 100, uniqueKeys: false, logLevel: 'silent' });
-  } catch {
-    return false;
-  }
+  const value = topLevelOf(text);
   if (!isMapping(value) || Object.hasOwn(value, 'project')) return false;
   return Object.hasOwn(value, 'services') || Object.hasOwn(value, 'name') || Object.hasOwn(value, 'x-hostwright');
+}
+
+function looksLikeFleetFile(text: string): boolean {
+  const value = topLevelOf(text);
+  return isMapping(value) && Object.hasOwn(value, 'project');
+}
+
+/** The document's value when it parses (only the top-level keys are looked at); a broken file is left for its reader to describe. */
+function topLevelOf(text: string): unknown {
+  try {
+    return parseYaml(text, { maxAliasCount: 100, uniqueKeys: false, logLevel: 'silent' });
+  } catch {
+    return undefined;
+  }
 }
 
 /** A directory's compose file (the first of compose's names), with its override file when there is one. */

@@ -64,6 +64,8 @@ export function parseComposeFiles(files: readonly ComposeText[], options: Compos
     const interpolated = interpolateTree(merged.value, lookup);
     fail(interpolated.problems, (path, key) => placeIn([source], path, key));
     for (const name of interpolated.unset) warnings.add(`${source.name}: the variable ${name} is not set; it stands for an empty string`);
+    // As compose says it: the key is read and has no effect.
+    if (isMapping(source.value) && Object.hasOwn(source.value, 'version')) warnings.add(`${source.name}: version is obsolete and has no effect; remove it`);
     fail(options.schemaCheck(interpolated.value), (path, key) => placeIn([source], path, key));
     perFile.push(withMappingForms(interpolated.value as Record<string, unknown>, source, options, lookup));
   }

@@ -75,6 +75,10 @@ describe('interpolation', () => {
     assert.deepEqual(result.unset, ['UNSET']);
     assert.deepEqual(result.problems.map((problem) => problem.path), [['services', 'web', 'environment', 'B']]);
   });
+
+  it('warns about an unset variable and an obsolete version:, as compose does', () => {
+    assert.deepEqual(read('version: "3.8"\nservices:\n  a: {image: "x:${TAG}"}\n').warnings, ['compose.yaml: the variable TAG is not set; it stands for an empty string', 'compose.yaml: version is obsolete and has no effect; remove it']);
+  });
 });
 
 describe('project name', () => {

@@ -1,26 +1,26 @@
-import { watch } from 'node:fs';
+import { statSync, watch } from 'node:fs';
 import { randomUUID } from 'node:crypto';
-import { basename, dirname } from 'node:path';
+import { dirname } from 'node:path';
 import type { Logger } from 'pino';
 import type { CycleReport } from '../agent/cycle.js';
 import type { AgentDaemon, DesiredSource } from '../agent/daemon.js';
 import { errorMessage } from '../shared/errors.js';
 import { desiredFromFleet } from './cli/local-host.js';
 import type { LocalOptions } from './cli/options.js';
-import { loadFleetFile } from './fleet-file.js';
+import { loadWorkload, watchedNames, type WorkloadSource } from './workload-file.js';
 
 /** How long the file must rest after a change before it is read (editors write in several steps). */
 const SETTLE_MS = 200;
 
 /**
- * A fleet file as a daemon's desired-state source (local mode's agent): read before the first
- * cycle and again whenever it changes; a broken edit is refused and the last good state runs on.
+ * A fleet file (or compose files) as a daemon's desired-state source (local mode's agent): read before
+ * the first cycle and again whenever one changes; a broken edit is refused and the last good state runs on.
  */
 export class FleetFileSource implements DesiredSource {
   #logger: Logger | undefined;
 
   constructor(
-    private readonly file: string,
+    private readonly source: WorkloadSource,
     private readonly options: LocalOptions,
   ) {}
 
@@ -32,8 +32,11 @@ export class FleetFileSource implements DesiredSource {
   async run(daemon: AgentDaemon): Promise<void> {
     const { signal } = daemon.options;
     let timer: NodeJS.Timeout | undefined;
-    const watcher = watch(dirname(this.file), (_kind, name) => {
-      if (name !== null && name !== basename(this.file)) return;
+    // The first file's directory: where compose.yaml, its override and .env sit.
+    const names = watchedNames(this.source.files);
+    const first = this.source.files[0] ?? '.';
+    const watcher = watch(isDirectory(first) ? first : dirname(first), (_kind, name) => {
+      if (name !== null && !names.has(name)) return;
       clearTimeout(timer);
       timer = setTimeout(() => void this.#load(daemon, 'fleet-file'), SETTLE_MS);
     });
@@ -51,7 +54,8 @@ export class FleetFileSource implements DesiredSource {
   async #load(daemon: AgentDaemon, reason: string): Promise<void> {
     const log = daemon.options.logger;
     try {
-      const fleet = await loadFleetFile(this.file);
+      const { fleet, warnings } = await loadWorkload(this.source);
+      for (const warning of warnings) log.warn({ files: this.source.files }, warning);
       const correlationID = randomUUID();
       const { document, changed } = await desiredFromFleet(daemon.host, fleet, { ...this.options, correlationID });
       if (!changed) return;
@@ -60,7 +64,15 @@ export class FleetFileSource implements DesiredSource {
       daemon.loop.trigger(reason, { correlationID });
     } catch (error) {
       // A bad edit of the fleet file keeps the last good desired state running.
-      log.error({ file: this.file, error: errorMessage(error) }, 'fleet file rejected; keeping the last good desired state');
+      log.error({ files: this.source.files, error: errorMessage(error) }, 'fleet file rejected; keeping the last good desired state');
     }
+  }
+}
+
+function isDirectory(path: string): boolean {
+  try {
+    return statSync(path).isDirectory();
+  } catch {
+    return false;
   }
 }

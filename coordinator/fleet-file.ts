@@ -8,6 +8,7 @@ import type { FleetFile } from '../shared/fleet-spec.js';
 import { MAX_FLEET_FILE_BYTES, MAX_YAML_NESTING, MAX_YAML_NODES } from '../shared/limits.js';
 import { readBounded } from '../shared/read-bounded.js';
 import { composeYaml, toPlainValue, yamlExcerpt } from './fleet-yaml.js';
+import { normalizeFleetForms } from './service-forms.js';
 
 /**
  * Reads and validates a fleet file. Every failure (missing, unreadable, too large, bad YAML, bad
@@ -29,8 +30,59 @@ export async function loadFleetFile(path: string): Promise<FleetFile> {
  * Throws one InvalidInputError listing every problem as `<file>:<line>:<col> <path>: <message>`.
  */
 export function parseFleetFile(text: string, sourceName: string): FleetFile {
+  const source = parseYamlSource(text, sourceName);
+  if (source.value === null || source.value === undefined) {
+    throw new InvalidInputError(`${sourceName} is empty: expected \`project:\` and \`services:\``);
+  }
+  // The everyday compose forms (a command string, `ports: [8080]`, `environment: [A=1]`) become the model's.
+  const forms = normalizeFleetForms(source.value);
+  const place = (path: readonly PropertyKey[], key?: string): Place => {
+    const origin = forms.sourcePathOf(path, key);
+    const offset = source.offsetOf(origin.path, origin.key);
+    return { at: source.at(offset), order: offset };
+  };
+  if (forms.problems.length > 0) throw new InvalidInputError(describeProblems(forms.problems, place));
+  const result = validateFleet(forms.value);
+  if (result.success) return result.data;
+  throw new InvalidInputError(describeSchemaIssues(result.error.issues, forms.value, place));
+}
+
+/** One YAML file read into a plain value, with the means to point at a path in it. */
+export interface YamlSource {
+  readonly name: string;
+  /** The document's value; null or undefined for an empty file. */
+  readonly value: unknown;
+  /** The source offset of `path` (its key's when `key` is given), or of its closest existing parent. */
+  offsetOf(path: readonly PropertyKey[], key?: string): number;
+  /** `<file>:<line>:<col>` of an offset. */
+  at(offset: number): string;
+  /** Whether `path` exists in this file's mappings and lists. */
+  has(path: readonly PropertyKey[]): boolean;
+  /** Tags YAML does not know (`!reset`, `!override`), with their offsets: their values were read as plain ones. */
+  readonly unknownTags: readonly { readonly offset: number; readonly tag: string }[];
+}
+
+/** Where a problem is shown: `at` is the `<file>:<line>:<col>` text, `order` sorts problems by place. */
+export interface Place {
+  readonly at: string;
+  readonly order: number;
+}
+
+/** A problem found outside the schema (while normalising), with the path it is at. */
+export interface PathProblem {
+  readonly path: readonly PropertyKey[];
+  /** Set when the problem is a key of the mapping at `path`: the location is that key. */
+  readonly key?: string;
+  readonly message: string;
+}
+
+/**
+ * Parses YAML text with the fleet file's bounds (size, nesting, number of values, aliases);
+ * every YAML-level failure is an InvalidInputError naming `sourceName`, line and column.
+ */
+export function parseYamlSource(text: string, sourceName: string, what = 'fleet file'): YamlSource {
   // Length first: a string longer than the limit in UTF-16 units is longer in UTF-8 bytes too.
-  if (text.length > MAX_FLEET_FILE_BYTES || Buffer.byteLength(text, 'utf8') > MAX_FLEET_FILE_BYTES) throw tooLarge(sourceName, `${Buffer.byteLength(text, 'utf8')} bytes`);
+  if (text.length > MAX_FLEET_FILE_BYTES || Buffer.byteLength(text, 'utf8') > MAX_FLEET_FILE_BYTES) throw tooLarge(sourceName, `${Buffer.byteLength(text, 'utf8')} bytes`, what);
   const lineCounter = new LineCounter();
   const at = (offset: number): string => {
     const { line, col } = lineCounter.linePos(offset);
@@ -42,12 +94,12 @@ export function parseFleetFile(text: string, sourceName: string): FleetFile {
     throw new InvalidInputError(`${at(composed.offset)}: YAML syntax error: mappings and lists nested more than ${MAX_YAML_NESTING} levels deep`);
   }
   if (composed.kind === 'too-many-values') {
-    throw new InvalidInputError(`${at(composed.offset)}: YAML syntax error: more than ${MAX_YAML_NODES} values, list items and mapping entries in one fleet file`);
+    throw new InvalidInputError(`${at(composed.offset)}: YAML syntax error: more than ${MAX_YAML_NODES} values, list items and mapping entries in one ${what}`);
   }
   const { doc } = composed;
   if (doc.errors.length > 0) {
     // The first YAML error usually causes the rest; a long cascade hides it.
-    const shown = doc.errors.slice(0, MAX_YAML_ERRORS).map((error) => describeYamlError(error, text, lineCounter, sourceName));
+    const shown = doc.errors.slice(0, MAX_YAML_ERRORS).map((error) => describeYamlError(error, text, lineCounter, sourceName, what));
     throw new InvalidInputError(firstLines(shown, MAX_YAML_ERRORS, 'YAML errors', doc.errors.length));
   }
   const plain = toPlainValue(doc);
@@ -59,26 +111,34 @@ export function parseFleetFile(text: string, sourceName: string): FleetFile {
     throw new InvalidInputError(firstLines(described, MAX_PROBLEMS, 'problems', plain.problems.length));
   }
   // Each alias is a full copy once validated: what it expands to is bounded like the file itself.
-  if (plain.expandedSize > MAX_FLEET_FILE_BYTES) throw tooLarge(sourceName, 'once its YAML aliases are written out, each a copy of what it refers to');
-  const raw = plain.value;
-  if (raw === null || raw === undefined) {
-    throw new InvalidInputError(`${sourceName} is empty: expected \`project:\` and \`services:\``);
-  }
-
-  const result = validateFleet(raw);
-  if (result.success) return result.data;
-
+  if (plain.expandedSize > MAX_FLEET_FILE_BYTES) throw tooLarge(sourceName, 'once its YAML aliases are written out, each a copy of what it refers to', what);
   const locator = new SourceLocator(doc, plain.aliasTargets);
-  const problems = firstProblemPerPlace(result.error.issues.flatMap((issue) => flattenIssue(issue, [], raw)));
-  const lines = problems
-    .map((problem, index) => ({ index, offset: locator.offsetOf(problem.path, problem.key), problem }))
-    .sort((a, b) => a.offset - b.offset || a.index - b.index)
-    .map(({ offset, problem }) => `${at(offset)} ${describePath(problem.path)}: ${problem.message}`);
-  throw new InvalidInputError(firstLines([...new Set(lines)], MAX_PROBLEMS, 'problems'));
+  return {
+    name: sourceName,
+    value: plain.value,
+    offsetOf: (path, key) => locator.offsetOf(path, key),
+    at,
+    has: (path) => valueAt(plain.value, path).found,
+    unknownTags: doc.warnings.filter((warning) => warning.code === 'TAG_RESOLVE_FAILED').map((warning) => ({ offset: warning.pos[0], tag: text.slice(warning.pos[0], warning.pos[1]) })),
+  };
 }
 
-function tooLarge(sourceName: string, how: string): InvalidInputError {
-  return new InvalidInputError(`${sourceName} is too large (${how}): a fleet file may hold at most ${MAX_FLEET_FILE_BYTES / (1024 * 1024)} MiB (${MAX_FLEET_FILE_BYTES} bytes)`);
+/** The lines of an error for problems found while normalising, in source order. */
+export function describeProblems(problems: readonly PathProblem[], place: (path: readonly PropertyKey[], key?: string) => Place): string {
+  const lines = problems
+    .map((problem, index) => ({ index, where: place(problem.path, problem.key), problem }))
+    .sort((a, b) => a.where.order - b.where.order || a.index - b.index)
+    .map(({ where, problem }) => `${where.at} ${describePath(problem.path)}: ${problem.message}`);
+  return firstLines([...new Set(lines)], MAX_PROBLEMS, 'problems');
+}
+
+/** The lines of an error for a failed schema, one per user-visible mistake, in source order. */
+export function describeSchemaIssues(issues: readonly z.core.$ZodIssue[], raw: unknown, place: (path: readonly PropertyKey[], key?: string) => Place): string {
+  return describeProblems(firstProblemPerPlace(issues.flatMap((issue) => flattenIssue(issue, [], raw))), place);
+}
+
+function tooLarge(sourceName: string, how: string, what = 'fleet file'): InvalidInputError {
+  return new InvalidInputError(`${sourceName} is too large (${how}): a ${what} may hold at most ${MAX_FLEET_FILE_BYTES / (1024 * 1024)} MiB (${MAX_FLEET_FILE_BYTES} bytes)`);
 }
 
 const MAX_YAML_ERRORS = 3;
@@ -108,13 +168,13 @@ function describeReadFailure(path: string, cause: unknown): string {
 
 // --- YAML-level problems -------------------------------------------------------------------
 
-function describeYamlError(error: YAMLError, text: string, lineCounter: LineCounter, sourceName: string): string {
+function describeYamlError(error: YAMLError, text: string, lineCounter: LineCounter, sourceName: string, kind: string): string {
   const [start, end] = error.pos;
   // A position of -1 means the error has no place in the source (yaml's prettyErrors skips it too).
   if (start < 0) return `${sourceName}: YAML syntax error: ${shorten(error.message, 200)}`;
   const { line, col } = lineCounter.linePos(start);
-  const what = error.code === 'MULTIPLE_DOCS' ? 'a fleet file holds one YAML document; remove the extra "---"' : shorten(error.message, 200);
-  return `${sourceName}:${line}:${col}: YAML syntax error: ${what}${indented(yamlExcerpt(text, lineCounter, start, end))}`;
+  const message = error.code === 'MULTIPLE_DOCS' ? `a ${kind} holds one YAML document; remove the extra "---"` : shorten(error.message, 200);
+  return `${sourceName}:${line}:${col}: YAML syntax error: ${message}${indented(yamlExcerpt(text, lineCounter, start, end))}`;
 }
 
 /** A source excerpt under an error line, indented by four spaces. */
@@ -128,16 +188,12 @@ function shorten(text: string, max: number): string {
 
 // --- Schema problems -------------------------------------------------------------------------
 
-function validateFleet(raw: unknown): z.ZodSafeParseResult<FleetFile> {
+/** The model's schema with Hostwright's wording of zod's messages. */
+export function validateFleet(raw: unknown): z.ZodSafeParseResult<FleetFile> {
   return fleetFileSchema.safeParse(raw, { error: describeRawIssue });
 }
 
-interface Problem {
-  readonly path: readonly PropertyKey[];
-  /** Set when the problem is a key of the mapping at `path`: the location is that key. */
-  readonly key?: string;
-  readonly message: string;
-}
+type Problem = PathProblem;
 
 /** One problem per user-visible mistake: unknown keys one by one, unions resolved to the branch the user meant. */
 function flattenIssue(issue: z.core.$ZodIssue, basePath: readonly PropertyKey[], raw: unknown): Problem[] {

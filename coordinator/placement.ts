@@ -118,5 +118,6 @@ function selectServices(placement: FleetPlacement, host: HostInfo, ignorePlaceme
 function runsOn(placement: Placement | undefined, hosts: ReadonlySet<string> | undefined, host: HostInfo): boolean {
   if (placement === undefined) return true;
   if ('hosts' in placement) return hosts?.has(host.hostId) ?? placement.hosts.includes(host.hostId);
-  return Object.entries(placement.selector).every(([label, value]) => Object.hasOwn(host.labels, label) && host.labels[label] === value);
+  const excluded = placement.exclude !== undefined && ((placement.exclude.hosts ?? []).includes(host.hostId) || Object.entries(placement.exclude.labels ?? {}).some(([label, value]) => Object.hasOwn(host.labels, label) && host.labels[label] === value));
+  return !excluded && Object.entries(placement.selector).every(([label, value]) => Object.hasOwn(host.labels, label) && host.labels[label] === value);
 }

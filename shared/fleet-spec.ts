@@ -100,7 +100,16 @@ export type DriftPolicyInput = z.infer<typeof driftPolicySchema>;
 
 export const placementSchema = z.union([
   z.strictObject({ hosts: boundedArray(hostIdSchema, MAX_PLACEMENT_HOSTS).min(1) }),
-  z.strictObject({ selector: boundedRecord(boundedString(MAX_KEY_LENGTH).min(1), boundedString(MAX_LABEL_VALUE_LENGTH), MAX_LABELS, 'selector entries') }),
+  z.strictObject({
+    selector: boundedRecord(boundedString(MAX_KEY_LENGTH).min(1), boundedString(MAX_LABEL_VALUE_LENGTH), MAX_LABELS, 'selector entries'),
+    /** Hosts the selector leaves out: these host ids, and hosts with any of these label values (Swarm's `!=`). */
+    exclude: z
+      .strictObject({
+        hosts: boundedArray(hostIdSchema, MAX_PLACEMENT_HOSTS).optional(),
+        labels: boundedRecord(boundedString(MAX_KEY_LENGTH).min(1), boundedString(MAX_LABEL_VALUE_LENGTH), MAX_LABELS, 'excluded labels').optional(),
+      })
+      .optional(),
+  }),
 ]);
 export type Placement = z.infer<typeof placementSchema>;
 

@@ -2,6 +2,7 @@ import { Command, CommanderError } from 'commander';
 import { HostwrightError, InvalidInputError, errorMessage } from '../../shared/errors.js';
 import { registerAgent } from './commands/agent/register.js';
 import { registerApply } from './commands/apply/register.js';
+import { registerConvert } from './commands/convert/register.js';
 import { registerEvents } from './commands/events/register.js';
 import { registerFleet } from './commands/fleet/register.js';
 import { registerHosts } from './commands/hosts/register.js';
@@ -22,6 +23,7 @@ const program = new Command('hostwright')
 registerPlan(program);
 registerApply(program);
 registerStatus(program);
+registerConvert(program);
 registerEvents(program);
 registerAgent(program);
 registerHosts(program);

@@ -97,3 +97,39 @@ export function parseParallel(text: string | undefined): number {
   if (!Number.isInteger(value) || value < 1 || value > 64) throw new InvalidInputError(`--parallel ${text}: expected a whole number from 1 to 64`);
   return value;
 }
+
+/**
+ * `-f` (repeatable: compose files merge in order) and the flags of reading a compose file. `what`
+ * is the option's help text; `required` makes -f mandatory.
+ */
+export function withWorkloadOptions(command: Command, what: string, required = false): Command {
+  const file = '-f, --file <file|dir>';
+  const help = `${what}: a fleet file, a compose file (repeat -f to merge compose files in order) or a directory with compose.yaml`;
+  return (required ? command.requiredOption(file, help, collect, []) : command.option(file, help, collect, []))
+    .option('--project-name <name>', 'compose files: the project name when the file has no name: (default: the directory\'s name)')
+    .option('--profile <name>', 'compose files: also run the services of this profile (repeatable)', collect, [])
+    .option('--ignore-unsupported <keys>', 'compose files: leave out these keys instead of refusing the file (comma-separated, e.g. build,tty,deploy.labels)');
+}
+
+/** The options withWorkloadOptions adds, as commander parses them. */
+export interface WorkloadOptions {
+  readonly file?: readonly string[];
+  readonly projectName?: string;
+  readonly profile?: readonly string[];
+  readonly ignoreUnsupported?: string;
+}
+
+/** -f and its companions as the reader takes them. */
+export function workloadSourceOf(options: WorkloadOptions): { files: readonly string[]; projectName: string | undefined; profiles: readonly string[]; ignoreUnsupported: readonly string[] } {
+  return {
+    files: options.file ?? [],
+    projectName: options.projectName,
+    profiles: options.profile ?? [],
+    ignoreUnsupported: (options.ignoreUnsupported ?? '').split(',').map((key) => key.trim()).filter((key) => key !== ''),
+  };
+}
+
+/** Whether -f was given at all. */
+export function hasFile(options: WorkloadOptions): boolean {
+  return (options.file ?? []).length > 0;
+}

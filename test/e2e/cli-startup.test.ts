@@ -27,7 +27,7 @@ describe('hostwright CLI loads only what the command it runs needs', () => {
   });
 
   it('--help of the program and of each command loads commander and no other package', async () => {
-    for (const command of [[], ['apply'], ['agent'], ['events'], ['rollout', 'status'], ['fleet', 'init']]) {
+    for (const command of [[], ['apply'], ['agent'], ['events'], ['convert'], ['rollout', 'status'], ['fleet', 'init']]) {
       const traced = await runCliTracingModules([...command, '--help'], env);
       assert.equal(traced.code, 0, `${command.join(' ')} --help: ${traced.stderr}`);
       assert.match(traced.stdout, /Usage: hostwright/);
@@ -43,7 +43,8 @@ describe('hostwright CLI loads only what the command it runs needs', () => {
     assert.match(traced.stdout, /Already converged: nothing to do\./);
     // The trace sees what the command does need: an empty trace must not pass.
     for (const needed of ['dockerode', 'docker-modem', 'level', 'yaml', 'zod']) assert.ok(traced.packages.includes(needed), `${needed} not in ${traced.packages.join(', ')}`);
-    const unneeded = traced.packages.filter((name) => name.startsWith('@nats-io/') || name.startsWith('@grpc/') || ['prom-client', 'string-width', 'ssh2', 'protobufjs'].includes(name));
+    // A fleet file needs no compose schema: ajv and dotenv are loaded for compose files only.
+    const unneeded = traced.packages.filter((name) => name.startsWith('@nats-io/') || name.startsWith('@grpc/') || ['prom-client', 'string-width', 'ssh2', 'protobufjs', 'ajv', 'dotenv'].includes(name));
     assert.deepEqual(unneeded, []);
   });
 });

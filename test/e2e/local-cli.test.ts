@@ -38,7 +38,7 @@ describe('hostwright CLI, local mode (real Docker)', () => {
   });
 
   it('--help works on every command', async () => {
-    for (const command of [[], ['plan'], ['apply'], ['status'], ['events'], ['agent']]) {
+    for (const command of [[], ['plan'], ['apply'], ['status'], ['events'], ['agent'], ['convert']]) {
       const result = await runCli([...command, '--help'], env);
       assert.equal(result.code, 0, `${command.join(' ')} --help`);
       assert.match(result.stdout, /Usage: hostwright/);

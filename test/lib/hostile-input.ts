@@ -134,10 +134,12 @@ const PRISTINE_OBJECT_PROTOTYPE = Object.getOwnPropertyNames(Object.prototype).s
  * with a short report: the seed to replay, the error, and the start of the input.
  */
 export function fuzz<T>(arbitrary: fc.Arbitrary<T>, check: (input: T) => void, runs: number): void {
-  const details = fc.check(fc.property(arbitrary, check), { numRuns: runs, endOnFailure: true });
+  // HOSTWRIGHT_FUZZ_SEED replays the run a failure reported.
+  const seed = process.env.HOSTWRIGHT_FUZZ_SEED === undefined ? undefined : Number(process.env.HOSTWRIGHT_FUZZ_SEED);
+  const details = fc.check(fc.property(arbitrary, check), { numRuns: runs, endOnFailure: true, ...(seed === undefined ? {} : { seed }) });
   if (!details.failed) return;
   const input = details.counterexample?.[0];
   const shown = typeof input === 'string' ? input : input instanceof Uint8Array ? Buffer.from(input).toString('hex') : String(input);
-  const error = details.errorInstance instanceof Error ? `${details.errorInstance.name}: ${details.errorInstance.message}` : String(details.errorInstance);
+  const error = details.errorInstance instanceof Error ? `${details.errorInstance.name}: ${details.errorInstance.message}${process.env.HOSTWRIGHT_FUZZ_SEED === undefined ? '' : `\n${details.errorInstance.stack ?? ''}`}` : String(details.errorInstance);
   throw new Error(`fuzz failed after ${details.numRuns} inputs (replay with seed ${details.seed}): ${error.slice(0, 2_000)}\ninput (${shown.length} chars): ${JSON.stringify(shown.slice(0, 400))}`);
 }

@@ -1,5 +1,5 @@
-import { loadFleetFile } from '../../fleet-file.js';
 import { FleetClient } from '../../fleet-client.js';
+import type { FleetFile } from '../../../shared/fleet-spec.js';
 import { fleetTargets, type HostTarget } from '../../fleet-targets.js';
 import { cliLogger } from '../cli-logger.js';
 import type { FleetTarget } from '../options.js';
@@ -27,9 +27,8 @@ export async function withFleet<T>(target: FleetTarget, work: (client: FleetClie
   }
 }
 
-/** The fleet file resolved against the registered hosts and what each host was told before. */
-export async function targetsFor(client: FleetClient, file: string, correlationID: string, options: { readonly pruneVolumes?: boolean } = {}): Promise<{ project: string; targets: HostTarget[] }> {
-  const fleet = await loadFleetFile(file);
+/** The fleet (as read from -f) resolved against the registered hosts and what each host was told before. */
+export async function targetsFor(client: FleetClient, fleet: FleetFile, correlationID: string, options: { readonly pruneVolumes?: boolean } = {}): Promise<{ project: string; targets: HostTarget[] }> {
   const [hosts, existing] = await Promise.all([client.hosts(), client.desiredOf(fleet.project)]);
   return { project: fleet.project, targets: fleetTargets(fleet, hosts.map((host) => ({ hostId: host.hostId, labels: host.labels })), existing, correlationID, options) };
 }

@@ -9,7 +9,7 @@ import { LOCAL_HOST_POLICY } from '../../../../agent/core/host-policy.js';
 import { FleetFileSource } from '../../../fleet-file-source.js';
 import { resolveCoordinatorKey } from '../../../signing-key.js';
 import { localHostId } from '../../local-host.js';
-import { defaultDataDir, modeOf, parseLabels, parseParallel } from '../../options.js';
+import { defaultDataDir, hasFile, modeOf, parseLabels, parseParallel, workloadSourceOf } from '../../options.js';
 import { usePrivateUmask } from '../../private-umask.js';
 import { parseTimeout } from '../../parse.js';
 import type { AgentOptions } from './options.js';
@@ -55,8 +55,8 @@ export async function runAgent(options: AgentOptions): Promise<void> {
     });
     return;
   }
-  if (!options.file) throw new InvalidInputError('agent: local mode needs -f fleet.yaml');
+  if (!hasFile(options)) throw new InvalidInputError('agent: local mode needs -f fleet.yaml (or a compose file)');
   // Local mode: whoever runs it owns the host already, so its policy allows everything.
   const daemon = await AgentDaemon.open({ hostId: localHostId(options), dataDir, resyncMs, parallelism: parseParallel(options.parallel), logger, signal: abort.signal, policy: LOCAL_HOST_POLICY, ...(options.metricsAddr ? { metricsAddr: options.metricsAddr } : {}) });
-  if (daemon) await daemon.run(new FleetFileSource(options.file, { ...options, dataDir }));
+  if (daemon) await daemon.run(new FleetFileSource(workloadSourceOf(options), { ...options, dataDir }));
 }

@@ -1,8 +1,7 @@
-import type { LocalOptions } from '../../options.js';
+import type { LocalOptions, WorkloadOptions } from '../../options.js';
 
 /** `agent` options as commander parses them from the flags register.ts declares. */
-export interface AgentOptions extends LocalOptions {
-  readonly file?: string;
+export interface AgentOptions extends LocalOptions, WorkloadOptions {
   readonly nats?: string;
   readonly resync: string;
   readonly heartbeat: string;

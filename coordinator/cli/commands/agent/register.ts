@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { withLocalOptions } from '../../options.js';
+import { withLocalOptions, withWorkloadOptions } from '../../options.js';
 import type { AgentOptions } from './options.js';
 
 function collect(value: string, previous: string[]): string[] {
@@ -8,9 +8,8 @@ function collect(value: string, previous: string[]): string[] {
 
 // Registration only: the agent (NATS clients, dockerode, LevelDB, metrics) is imported when it runs.
 export function registerAgent(program: Command): void {
-  withLocalOptions(program.command('agent'), 'agent')
+  withWorkloadOptions(withLocalOptions(program.command('agent'), 'agent'), 'local mode: the desired state, re-read when it changes (a bad edit keeps the last good state)')
     .description('run a host agent: the reconcile loop as a daemon (fleet mode: desired state from NATS; local mode: from a fleet file)')
-    .option('-f, --file <fleet.yaml>', 'local mode: the fleet file (re-read when it changes; a bad edit keeps the last good state)')
     .option('--resync <duration>', 'periodic resync interval', '30s')
     .option('--heartbeat <duration>', 'fleet mode: heartbeat interval', '5s')
     .option('--parallel <n>', 'instances changed at once (default 4)')

@@ -7,6 +7,7 @@ import { collectPlans, type HostPlan } from '../../fleet/fleet-plan.js';
 import { targetsFor, withFleet } from '../../fleet/fleet-session.js';
 import type { FleetTarget } from '../../options.js';
 import { parseTimeout } from '../../parse.js';
+import { readWorkload } from '../../workload.js';
 import { hostProgressLine, stalePlanMessage, unansweredHostLine, wouldBlockLine, writtenLine } from '../../render/apply-view.js';
 import type { ApplyOptions } from './options.js';
 import { printableJson } from '../../render/printable.js';
@@ -43,7 +44,7 @@ async function applyFleet(client: FleetClient, planFile: string | undefined, opt
     });
   } else {
     correlationID = client.newCorrelationID();
-    const { targets } = await targetsFor(client, options.file as string, correlationID, { pruneVolumes: options.pruneVolumes === true });
+    const { targets } = await targetsFor(client, (await readWorkload(options)).fleet, correlationID, { pruneVolumes: options.pruneVolumes === true });
     plans = await collectPlans(client, targets, correlationID, answerMs);
   }
   for (const { target, plan, error } of plans) {

@@ -1,6 +1,5 @@
 import { randomUUID } from 'node:crypto';
 import { planReport } from '../../../../agent/plan-report.js';
-import { loadFleetFile } from '../../../fleet-file.js';
 import { EXIT } from '../../exit-codes.js';
 import { desiredFromFleet, openLocalHost } from '../../local-host.js';
 import { usePrivateUmask } from '../../private-umask.js';
@@ -8,13 +7,15 @@ import { actionProgressLine } from '../../render/apply-view.js';
 import { renderPlan } from '../../render/plan-view.js';
 import { statusJson } from '../../render/status-view.js';
 import type { ApplyOptions } from './options.js';
+import { readWorkload } from '../../workload.js';
 import { printableJson } from '../../render/printable.js';
 
 /** `apply --local`: one explicit reconcile cycle of this machine against the fleet file. */
-export async function applyLocal(file: string, options: ApplyOptions): Promise<void> {
+export async function applyLocal(options: ApplyOptions): Promise<void> {
   // Opens the journal: what LevelDB creates later is 0600 too (process-wide, so set here and not in Journal).
   usePrivateUmask();
-  const fleet = await loadFleetFile(file);
+  const { fleet } = await readWorkload(options);
+  const file = (options.file ?? []).join(' -f ');
   const host = await openLocalHost(options);
   try {
     const correlationID = randomUUID();

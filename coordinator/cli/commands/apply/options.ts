@@ -1,8 +1,7 @@
-import type { LocalOptions } from '../../options.js';
+import type { LocalOptions, WorkloadOptions } from '../../options.js';
 
 /** `apply` options as commander parses them from the flags register.ts declares. */
-export interface ApplyOptions extends LocalOptions {
-  readonly file?: string;
+export interface ApplyOptions extends LocalOptions, WorkloadOptions {
   readonly nats?: string;
   readonly json?: boolean;
   readonly allowEmpty?: boolean;

@@ -1,15 +1,14 @@
 import type { Command } from 'commander';
 import { InvalidInputError } from '../../../../shared/errors.js';
-import { modeOf, withLocalOptions } from '../../options.js';
+import { hasFile, modeOf, withLocalOptions, withWorkloadOptions } from '../../options.js';
 import type { ApplyOptions } from './options.js';
 
 // Registration only: each mode's implementation is imported when the command runs, so that
 // `--help` and local mode never load what they do not use (NATS clients, dockerode, ...).
 export function registerApply(program: Command): void {
-  withLocalOptions(program.command('apply'))
+  withWorkloadOptions(withLocalOptions(program.command('apply')), 'what to apply')
     .description('apply a fleet file (or exactly a saved plan): intent is persisted before each change and the result right after')
     .argument('[plan.json]', 'fleet mode: a plan saved with `plan --out`; refused if any host moved since')
-    .option('-f, --file <fleet.yaml>', 'the fleet file')
     .option('--allow-empty', 'local mode: permit a plan that removes every running instance of the project')
     .option('--prune-volumes', 'remove the project\'s volumes that no service uses any more (their data is lost; without it they are kept and reported)')
     .option('--parallel <n>', 'local mode: instances changed at once (default 4)')
@@ -19,12 +18,12 @@ export function registerApply(program: Command): void {
     .option('--signing-key <file>', 'fleet mode: the coordinator\'s signing seed (coordinator-signing.nk); every desired document is signed with it (default: $HOSTWRIGHT_SIGNING_KEY)')
     .action(async (planFile: string | undefined, options: ApplyOptions) => {
       const mode = modeOf(options, 'apply');
-      if (!options.file && !planFile) throw new InvalidInputError('apply: pass -f fleet.yaml, or a saved plan file');
-      if (options.file && planFile) throw new InvalidInputError('apply: pass either -f fleet.yaml or a saved plan file, not both');
+      if (!hasFile(options) && !planFile) throw new InvalidInputError('apply: pass -f fleet.yaml, or a saved plan file');
+      if (hasFile(options) && planFile) throw new InvalidInputError('apply: pass either -f fleet.yaml or a saved plan file, not both');
       if (mode.kind === 'local') {
-        if (!options.file) throw new InvalidInputError('apply: local mode takes -f fleet.yaml (saved plans are for fleet mode)');
+        if (!hasFile(options)) throw new InvalidInputError('apply: local mode takes -f fleet.yaml (saved plans are for fleet mode)');
         const { applyLocal } = await import('./apply-local.js');
-        return applyLocal(options.file, options);
+        return applyLocal(options);
       }
       const { applyToFleet } = await import('./apply-fleet.js');
       await applyToFleet(mode, planFile, options);

@@ -1,8 +1,7 @@
-import type { LocalOptions } from '../../options.js';
+import type { LocalOptions, WorkloadOptions } from '../../options.js';
 
 /** `plan` options as commander parses them from the flags register.ts declares. */
-export interface PlanOptions extends LocalOptions {
-  readonly file: string;
+export interface PlanOptions extends LocalOptions, WorkloadOptions {
   readonly nats?: string;
   readonly json?: boolean;
   readonly detailedExitcode?: boolean;

@@ -3,6 +3,7 @@ import { collectPlans, renderFleetPlan, savedPlan, writeSavedPlan } from '../../
 import { targetsFor, withFleet } from '../../fleet/fleet-session.js';
 import type { FleetTarget } from '../../options.js';
 import { parseTimeout } from '../../parse.js';
+import { readWorkload } from '../../workload.js';
 import type { PlanOptions } from './options.js';
 import { printableJson } from '../../render/printable.js';
 
@@ -11,7 +12,7 @@ export async function planFleet(target: FleetTarget, options: PlanOptions): Prom
   const timeoutMs = parseTimeout(options.timeout, '--timeout');
   await withFleet(target, async (client) => {
     const correlationID = client.newCorrelationID();
-    const { project, targets } = await targetsFor(client, options.file, correlationID, { pruneVolumes: options.pruneVolumes === true });
+    const { project, targets } = await targetsFor(client, (await readWorkload(options)).fleet, correlationID, { pruneVolumes: options.pruneVolumes === true });
     const plans = await collectPlans(client, targets, correlationID, timeoutMs);
     const saved = savedPlan(project, correlationID, plans);
     if (options.out) await writeSavedPlan(options.out, saved);

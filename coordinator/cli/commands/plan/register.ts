@@ -1,12 +1,11 @@
 import type { Command } from 'commander';
-import { modeOf, withLocalOptions } from '../../options.js';
+import { modeOf, withLocalOptions, withWorkloadOptions } from '../../options.js';
 import type { PlanOptions } from './options.js';
 
 // Registration only: each mode's implementation is imported when the command runs.
 export function registerPlan(program: Command): void {
-  withLocalOptions(program.command('plan'))
+  withWorkloadOptions(withLocalOptions(program.command('plan')), 'what to plan', true)
     .description('show the diff and the ordered actions an apply would run (per host); changes nothing')
-    .requiredOption('-f, --file <fleet.yaml>', 'the fleet file')
     .option('--allow-empty', 'local mode: plan as if removing every instance of the project were allowed')
     .option('--prune-volumes', 'plan as `apply --prune-volumes` would: with the removal of the project\'s unused volumes')
     .option('--json', 'print JSON (local: hostwright.plan/v1; fleet: hostwright.fleetplan/v1)')

@@ -1,14 +1,15 @@
 /** `rollout` options as commander parses them from the flags register.ts declares. */
-export interface RolloutCommandOptions {
-  readonly file?: string;
+import type { WorkloadOptions } from '../../options.js';
+
+export interface RolloutCommandOptions extends WorkloadOptions {
   readonly nats?: string;
-  readonly canary: string;
-  readonly maxParallel: string;
-  readonly minHealthy: string;
-  readonly healthyDeadline: string;
-  readonly maxFailures: string;
-  readonly onFailure: string;
-  readonly order: string;
+  readonly canary?: string;
+  readonly maxParallel?: string;
+  readonly minHealthy?: string;
+  readonly healthyDeadline?: string;
+  readonly maxFailures?: string;
+  readonly onFailure?: string;
+  readonly order?: string;
   readonly skipOffline?: boolean;
   readonly json?: boolean;
   readonly detach?: boolean;

@@ -1,21 +1,20 @@
 import type { Command } from 'commander';
-import { withNatsOptions } from '../../options.js';
+import { withNatsOptions, withWorkloadOptions } from '../../options.js';
 import type { RolloutCommandOptions } from './options.js';
 
 const SIGNING_KEY_HELP = 'the coordinator\'s signing seed (coordinator-signing.nk); every desired document is signed with it (default: $HOSTWRIGHT_SIGNING_KEY)';
 
 // Registration only: the rollout driver and the NATS client are imported when a subcommand runs.
 export function registerRollout(program: Command): void {
-  const rollout = withNatsOptions(program.command('rollout'))
+  const rollout = withWorkloadOptions(withNatsOptions(program.command('rollout')), 'what to roll out')
     .description('roll a fleet file out in waves: canaries first, then --max-parallel hosts at a time, each wave gated on convergence and health')
-    .option('-f, --file <fleet.yaml>', 'the fleet file to roll out')
-    .option('--canary <n>', 'hosts in the first wave', '1')
-    .option('--max-parallel <n>', 'hosts per later wave', '1')
-    .option('--min-healthy <duration>', 'how long a host must stay converged and healthy to pass', '10s')
-    .option('--healthy-deadline <duration>', 'how long a host may take to get there before it counts as failed', '2m')
-    .option('--max-failures <n|ratio>', 'failed hosts tolerated before the rollout stops (a count, or a ratio such as 0.25)', '0')
-    .option('--on-failure <action>', 'pause (default) or rollback: what happens past --max-failures', 'pause')
-    .option('--order <order>', 'stop-first (default) or start-first: replace an instance after its successor is healthy', 'stop-first')
+    .option('--canary <n>', 'hosts in the first wave (default: x-hostwright.rollout.canary, else 1)')
+    .option('--max-parallel <n>', 'hosts per later wave (default: deploy.update_config.parallelism, else 1)')
+    .option('--min-healthy <duration>', 'how long a host must stay converged and healthy to pass (default: update_config monitor + delay, else 10s)')
+    .option('--healthy-deadline <duration>', 'how long a host may take to get there before it counts as failed (default: 2m)')
+    .option('--max-failures <n|ratio>', 'failed hosts tolerated before the rollout stops, a count or a ratio such as 0.25 (default: update_config.max_failure_ratio, else 0)')
+    .option('--on-failure <action>', 'pause or rollback: what happens past --max-failures (default: update_config.failure_action, else pause)')
+    .option('--order <order>', 'stop-first or start-first: replace an instance after its successor is healthy (default: x-hostwright.rollout.order, else stop-first)')
     .option('--skip-offline', 'skip hosts that are offline when their wave comes, instead of waiting until the deadline')
     .option('--detach', 'start the rollout and return; follow it with `rollout status --watch`')
     .option('--json', 'print progress records and the final state as JSON lines')

@@ -7,7 +7,9 @@ import { FINISHED_STATUSES, maskedRollout, type RolloutOptions, type RolloutStat
 import { startRollout } from '../../../rollout/rollout-step.js';
 import { EXIT } from '../../exit-codes.js';
 import { targetsFor, withFleet } from '../../fleet/fleet-session.js';
-import { modeOf } from '../../options.js';
+import { hasFile, modeOf } from '../../options.js';
+import { readWorkload } from '../../workload.js';
+import type { RolloutDefaults } from '../../../compose/compose-translate.js';
 import { parseTimeout } from '../../parse.js';
 import { printable, printableJson } from '../../render/printable.js';
 import { renderRollout, renderRolloutList, renderRolloutStart, rolloutProgressLines } from '../../render/rollout-view.js';
@@ -18,20 +20,22 @@ const POLL_MS = 500;
 
 /** `rollout -f fleet.yaml`: stores a new rollout of the fleet file and drives it. */
 export async function startRolloutCommand(options: RolloutCommandOptions): Promise<void> {
-  if (!options.file) throw new InvalidInputError('rollout: pass -f fleet.yaml (or a subcommand: status, list, pause, resume, abort)');
+  if (!hasFile(options)) throw new InvalidInputError('rollout: pass -f fleet.yaml or compose.yaml (or a subcommand: status, list, pause, resume, abort)');
   const mode = modeOf(options, 'rollout');
   if (mode.kind !== 'fleet') return;
-  const parsed = parseRolloutOptions(options);
+  const workload = await readWorkload(options);
+  const flags = withFileDefaults(options, workload.rollout);
+  const parsed = parseRolloutOptions(flags);
   await withFleet(mode, async (client) => {
     client.requireSigner('rollout');
     const store = new RolloutStore(client);
     const correlationID = randomUUID();
-    const { project, targets } = await targetsFor(client, options.file as string, correlationID);
+    const { project, targets } = await targetsFor(client, workload.fleet, correlationID);
     const active = (await store.list()).find((r) => r.project === project && !FINISHED_STATUSES.includes(r.status));
     if (active) throw new InvalidInputError(`rollout ${active.id} of project ${project} is ${active.status}; \`hostwright rollout resume ${active.id}\` or \`hostwright rollout abort ${active.id}\` first`);
     const existing = await client.desiredOf(project);
     const changed = targets.filter((t) => t.changed);
-    const maxFailures = options.maxFailures.includes('.') ? Math.floor(Number(options.maxFailures) * changed.length) : Number(options.maxFailures);
+    const maxFailures = flags.maxFailures.includes('.') ? Math.floor(Number(flags.maxFailures) * changed.length) : Number(flags.maxFailures);
     const state = startRollout({
       id: `${project}-${new Date().toISOString().replace(/[-:T]/g, '').slice(0, 14)}-${randomUUID().slice(0, 6)}`,
       project,
@@ -120,7 +124,23 @@ async function follow(client: FleetClient, store: RolloutStore, state: RolloutSt
   if (final.status !== 'succeeded') process.exitCode = EXIT.error;
 }
 
-function parseRolloutOptions(options: RolloutCommandOptions): Omit<RolloutOptions, 'maxFailures'> {
+export type RolloutFlags = Required<Pick<RolloutCommandOptions, 'canary' | 'maxParallel' | 'minHealthy' | 'healthyDeadline' | 'maxFailures' | 'onFailure' | 'order'>> & Pick<RolloutCommandOptions, 'skipOffline'>;
+
+/** A flag given wins; else the file's default (deploy.update_config, x-hostwright.rollout); else the built-in one. */
+export function withFileDefaults(options: RolloutCommandOptions, file: RolloutDefaults): RolloutFlags {
+  return {
+    canary: options.canary ?? (file.canary === undefined ? '1' : String(file.canary)),
+    maxParallel: options.maxParallel ?? (file.max_parallel === undefined ? '1' : String(file.max_parallel)),
+    minHealthy: options.minHealthy ?? file.min_healthy ?? '10s',
+    healthyDeadline: options.healthyDeadline ?? file.healthy_deadline ?? '2m',
+    maxFailures: options.maxFailures ?? file.max_failures ?? '0',
+    onFailure: options.onFailure ?? file.on_failure ?? 'pause',
+    order: options.order ?? file.order ?? 'stop-first',
+    skipOffline: options.skipOffline,
+  };
+}
+
+function parseRolloutOptions(options: RolloutFlags): Omit<RolloutOptions, 'maxFailures'> {
   const count = (text: string, flag: string, min: number) => {
     const value = Number(text);
     if (!Number.isInteger(value) || value < min) throw new InvalidInputError(`${flag} ${text}: expected a whole number >= ${min}`);

@@ -1,8 +1,7 @@
-import type { LocalOptions } from '../../options.js';
+import type { LocalOptions, WorkloadOptions } from '../../options.js';
 
 /** `status` options as commander parses them from the flags register.ts declares. */
-export interface StatusOptions extends LocalOptions {
-  readonly file?: string;
+export interface StatusOptions extends LocalOptions, WorkloadOptions {
   readonly nats?: string;
   readonly host?: string;
   readonly watch?: boolean;

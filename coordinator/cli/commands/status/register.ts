@@ -1,12 +1,11 @@
 import type { Command } from 'commander';
-import { modeOf, withLocalOptions } from '../../options.js';
+import { modeOf, withLocalOptions, withWorkloadOptions } from '../../options.js';
 import type { StatusOptions } from './options.js';
 
 // Registration only: each mode's implementation is imported when the command runs.
 export function registerStatus(program: Command): void {
-  withLocalOptions(program.command('status'))
+  withWorkloadOptions(withLocalOptions(program.command('status')), 'local mode: compare against this instead of the stored desired state')
     .description('per host and instance: converged?, revisions, state, health, drift, last seen')
-    .option('-f, --file <fleet.yaml>', 'local mode: compare against this fleet file instead of the stored desired state')
     .option('--host <id>', 'fleet mode: only this host')
     .option('--watch', 'fleet mode: keep printing as hosts report changes (Ctrl-C stops)')
     .option('--json', 'print JSON (local: hostwright.status/v1; fleet: hostwright.fleetstatus/v1; with --watch one object per line)')

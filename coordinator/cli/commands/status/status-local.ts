@@ -1,12 +1,13 @@
 import { DataDirLockedError } from '../../../../shared/errors.js';
 import type { HostStatus } from '../../../../shared/host-status.js';
-import { loadFleetFile } from '../../../fleet-file.js';
 import { desiredFromFleet, openLocalHost } from '../../local-host.js';
 import { defaultDataDir } from '../../options.js';
 import { fetchAgentStatus } from '../../local-agent-client.js';
 import { usePrivateUmask } from '../../private-umask.js';
 import { renderStatus, statusJson } from '../../render/status-view.js';
 import type { StatusOptions } from './options.js';
+import { hasFile } from '../../options.js';
+import { readWorkload } from '../../workload.js';
 import { printableJson } from '../../render/printable.js';
 
 /** `status --local`: this machine observed against its stored (or the given) desired state. */
@@ -18,7 +19,7 @@ export async function statusLocal(options: StatusOptions): Promise<void> {
 }
 
 async function readLocalStatus(options: StatusOptions): Promise<HostStatus> {
-  const fleet = options.file ? await loadFleetFile(options.file) : undefined;
+  const fleet = hasFile(options) ? (await readWorkload(options)).fleet : undefined;
   let host;
   try {
     host = await openLocalHost(options);

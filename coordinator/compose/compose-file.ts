@@ -1,0 +1,182 @@
+import { isAbsolute, resolve } from 'node:path';
+import { parse as parseDotenv } from 'dotenv';
+import { InvalidInputError } from '../../shared/errors.js';
+import type { FleetFile } from '../../shared/fleet-spec.js';
+import { describeProblems, describeSchemaIssues, parseYamlSource, validateFleet, type Place, type YamlSource } from '../fleet-file.js';
+import { defineEntry, FormContext, isMapping, type FormProblem, type Path } from '../service-forms.js';
+import { mappingForms, mergeComposeFiles } from './compose-merge.js';
+import { resolveMergeKeys } from './merge-keys.js';
+import type { ComposeSchemaCheck } from './compose-schema.js';
+import { translateCompose, type RolloutDefaults } from './compose-translate.js';
+import { interpolateString, interpolateTree, type Lookup } from './interpolate.js';
+import { projectNameOf } from './project-name.js';
+
+// Reading compose files into the model: parse each file (with the fleet file's bounds), interpolate
+// it, check it against the Compose Specification's schema, merge the files in order, read env_file,
+// translate into the model and validate that. Every problem names its file, line and path.
+
+export interface ComposeText {
+  /** The file's name in messages (its path as given). */
+  readonly name: string;
+  readonly text: string;
+}
+
+export interface ComposeReadOptions {
+  /** The directory of the first file: the project's, where `.env` and relative paths are found. */
+  readonly directory: string;
+  readonly projectName?: string | undefined;
+  readonly profiles?: readonly string[];
+  readonly ignoreUnsupported?: readonly string[];
+  /** The shell's environment (it wins over `.env`, as with compose). */
+  readonly environment: Readonly<Record<string, string | undefined>>;
+  /** The text of `.env` beside the first file, when there is one. */
+  readonly dotenv?: ComposeText | undefined;
+  /** Reads an env_file (an absolute path); throws when it cannot. */
+  readonly readEnvFile: (path: string) => string;
+  readonly schemaCheck: ComposeSchemaCheck;
+}
+
+export interface ComposeWorkload {
+  readonly fleet: FleetFile;
+  readonly rollout: RolloutDefaults;
+  /** What the user should hear about without it stopping the read (unset variables). */
+  readonly warnings: readonly string[];
+}
+
+/** Reads compose files (in merge order) into the model; throws one InvalidInputError listing every problem. */
+export function parseComposeFiles(files: readonly ComposeText[], options: ComposeReadOptions): ComposeWorkload {
+  const sources = files.map((file) => parseYamlSource(file.text, file.name, 'compose file'));
+  for (const source of sources) {
+    // compose's !reset and !override change how files merge: read as plain values they would merge wrongly.
+    const tags = source.unknownTags.slice(0, 10).map(({ offset, tag }) => `${source.at(offset)}: the YAML tag ${tag} is not supported${tag === '!reset' || tag === '!override' ? ' (compose\'s merge tags): write the merged value out in the last file instead' : ''}`);
+    if (tags.length > 0) throw new InvalidInputError(tags.join('\n'));
+    if (source.value !== null && source.value !== undefined && !isMapping(source.value)) throw new InvalidInputError(`${source.at(0)}: a compose file is a mapping with services: (and name:, networks:, volumes:)`);
+  }
+  const dotenvValues = options.dotenv === undefined ? {} : readDotenv(options.dotenv, options.environment);
+  const lookup: Lookup = (name) => (Object.hasOwn(options.environment, name) && options.environment[name] !== undefined ? options.environment[name] : Object.hasOwn(dotenvValues, name) ? dotenvValues[name] : undefined);
+  const warnings = new Set<string>();
+
+  // Interpolated, checked against the schema and normalised file by file: each problem is in one file.
+  const perFile: Record<string, unknown>[] = [];
+  for (const source of sources) {
+    const merged = resolveMergeKeys(source.value ?? {});
+    fail(merged.problems, (path, key) => placeIn([source], path, key));
+    const interpolated = interpolateTree(merged.value, lookup);
+    fail(interpolated.problems, (path, key) => placeIn([source], path, key));
+    for (const name of interpolated.unset) warnings.add(`${source.name}: the variable ${name} is not set; it stands for an empty string`);
+    // As compose says it: the key is read and has no effect.
+    if (isMapping(source.value) && Object.hasOwn(source.value, 'version')) warnings.add(`${source.name}: version is obsolete and has no effect; remove it`);
+    fail(options.schemaCheck(interpolated.value), (path, key) => placeIn([source], path, key));
+    perFile.push(withMappingForms(interpolated.value as Record<string, unknown>, source, options, lookup));
+  }
+  const merged = perFile.reduce((base, next) => mergeComposeFiles(base, next), {});
+  if (!isMapping(merged.services)) fail([{ path: [], message: 'services: required (a compose file declares its services)' }], (path, key) => placeIn(sources, path, key));
+
+  const project = projectNameOf({ fromFile: merged.name, fromFlag: options.projectName, directory: options.directory });
+  const context = new FormContext();
+  const place = (path: Path, key?: string): Place => {
+    const origin = context.sourcePathOf(path, key);
+    return placeIn(sources, origin.path, origin.key);
+  };
+  const translated = translateCompose(
+    merged,
+    { projectName: project.name, directory: options.directory, profiles: options.profiles ?? [], ignoreUnsupported: new Set(options.ignoreUnsupported ?? []), lookup },
+    context,
+  );
+  fail(context.problems, place);
+  const result = validateFleet(translated.fleet);
+  if (!result.success) {
+    const projectHint = project.from === 'directory' && result.error.issues.some((issue) => issue.path[0] === 'project') ? `\n(the project name comes from the directory ${options.directory}: set name: in the file, or pass --project-name)` : '';
+    throw new InvalidInputError(describeSchemaIssues(result.error.issues, translated.fleet, place) + projectHint);
+  }
+  return { fleet: result.data, rollout: translated.rollout, warnings: [...warnings] };
+}
+
+function fail(problems: readonly FormProblem[], place: (path: Path, key?: string) => Place): void {
+  if (problems.length > 0) throw new InvalidInputError(describeProblems(problems, place));
+}
+
+/**
+ * The place of a path in the files: the last file that has it (an override's line), else the
+ * file with the longest part of it (the closest parent that exists).
+ */
+export function placeIn(sources: readonly YamlSource[], path: Path, key?: string): Place {
+  let best: { source: YamlSource; depth: number } | undefined;
+  for (const source of sources) {
+    let depth = 0;
+    while (depth < path.length && source.has(path.slice(0, depth + 1))) depth += 1;
+    if (depth === path.length && key !== undefined && source.has([...path, key])) depth += 1;
+    if (best === undefined || depth >= best.depth) best = { source, depth };
+  }
+  const source = best?.source ?? sources[0];
+  if (source === undefined) return { at: '(no file)', order: 0 };
+  const offset = source.offsetOf(path, key);
+  return { at: source.at(offset), order: sources.indexOf(source) * 1e9 + offset };
+}
+
+/** `.env` as compose reads it: KEY=VALUE lines, values may use earlier variables and the shell's. */
+function readDotenv(file: ComposeText, environment: Readonly<Record<string, string | undefined>>): Record<string, string> {
+  const parsed = parseDotenv(file.text);
+  const values: Record<string, string> = {};
+  for (const [name, raw] of Object.entries(parsed)) {
+    try {
+      const value = interpolateString(raw, (variable) => environment[variable] ?? (Object.hasOwn(values, variable) ? values[variable] : undefined));
+      defineEntry(values, name, value);
+    } catch (error) {
+      throw new InvalidInputError(`${file.name}: ${name}: ${error instanceof Error ? error.message : String(error)}`);
+    }
+  }
+  return values;
+}
+
+/** A file's services with list-form mappings made mappings and env_file read into environment. */
+function withMappingForms(file: Record<string, unknown>, source: YamlSource, options: ComposeReadOptions, lookup: Lookup): Record<string, unknown> {
+  if (!isMapping(file.services)) return file;
+  const services: Record<string, unknown> = {};
+  for (const [name, service] of Object.entries(file.services)) {
+    if (!isMapping(service)) {
+      defineEntry(services, name, service);
+      continue;
+    }
+    const forms = mappingForms(service);
+    if (forms.env_file !== undefined) {
+      const fromFiles = readEnvFiles(forms.env_file, ['services', name, 'env_file'], source, options, lookup);
+      const environment = isMapping(forms.environment) ? forms.environment : {};
+      // environment: wins over env_file, as with compose.
+      forms.environment = { ...fromFiles, ...environment };
+      delete forms.env_file;
+    }
+    defineEntry(services, name, forms);
+  }
+  return { ...file, services };
+}
+
+function readEnvFiles(value: unknown, at: Path, source: YamlSource, options: ComposeReadOptions, lookup: Lookup): Record<string, string> {
+  const entries: { path: string; required: boolean; index: number | undefined }[] = [];
+  const list = typeof value === 'string' ? [value] : Array.isArray(value) ? value : [];
+  for (const [index, entry] of list.entries()) {
+    const listIndex = typeof value === 'string' ? undefined : index;
+    if (typeof entry === 'string') entries.push({ path: entry, required: true, index: listIndex });
+    else if (isMapping(entry) && typeof entry.path === 'string') entries.push({ path: entry.path, required: entry.required !== false, index: listIndex });
+  }
+  const values: Record<string, string> = {};
+  for (const entry of entries) {
+    const path = isAbsolute(entry.path) ? entry.path : resolve(options.directory, entry.path);
+    const where = placeIn([source], entry.index === undefined ? at : [...at, entry.index]).at;
+    let text: string;
+    try {
+      text = options.readEnvFile(path);
+    } catch (error) {
+      if (!entry.required) continue;
+      throw new InvalidInputError(`${where} ${at.join('.')}: cannot read ${path}: ${error instanceof Error ? error.message : String(error)} (mark it {path: …, required: false} if it may be missing)`);
+    }
+    for (const [name, raw] of Object.entries(parseDotenv(text))) {
+      try {
+        defineEntry(values, name, interpolateString(raw, (variable) => (Object.hasOwn(values, variable) ? values[variable] : lookup(variable))));
+      } catch (error) {
+        throw new InvalidInputError(`${where} ${path}: ${name}: ${error instanceof Error ? error.message : String(error)}`);
+      }
+    }
+  }
+  return values;
+}

@@ -1,0 +1,158 @@
+// Every key of the Compose Specification, at the top level and in a service, with what Hostwright
+// does with it. This one table drives the reader's errors and the README's table of keys.
+
+export type KeyStatus =
+  /** Taken as compose means it, under the same name. */
+  | 'supported'
+  /** Taken, written into the model in another form (`to` says where). */
+  | 'mapped'
+  /** Without effect in compose itself today (compose warns and ignores it). */
+  | 'ignored'
+  /** Cannot run on a fleet: an error naming the key and what to do, unless --ignore-unsupported names it. */
+  | 'refused';
+
+export interface KeyRule {
+  readonly status: KeyStatus;
+  /** supported/mapped: where it goes in the model; refused: what to do instead; ignored: why. */
+  readonly note: string;
+}
+
+const supported = (note = 'same key in the model'): KeyRule => ({ status: 'supported', note });
+const mapped = (note: string): KeyRule => ({ status: 'mapped', note });
+const refused = (note: string): KeyRule => ({ status: 'refused', note });
+
+/** Top-level keys of a compose file. */
+export const COMPOSE_TOP_KEYS: Readonly<Record<string, KeyRule>> = {
+  version: { status: 'ignored', note: 'obsolete; compose ignores it too' },
+  name: mapped('the project name (before --project-name and the directory name)'),
+  include: refused('merge the files with several -f instead'),
+  services: supported(),
+  networks: supported('project networks (bridge, per host)'),
+  volumes: supported('project volumes'),
+  secrets: refused('give secrets to a service as env values `{secret_file: /path}` in x-hostwright, or through env_file'),
+  configs: refused('mount the file with a bind volume'),
+  models: refused('run the model server as a service of its own'),
+};
+
+/** Keys of a service. */
+export const COMPOSE_SERVICE_KEYS: Readonly<Record<string, KeyRule>> = {
+  annotations: refused('remove it (no engine annotations)'),
+  attach: refused('remove it (logs are read with the engine)'),
+  blkio_config: refused('remove it (no block I/O limits yet)'),
+  build: refused('build and push the image, then set image: to it (every host pulls the same image)'),
+  cap_add: supported(),
+  cap_drop: supported(),
+  cgroup: refused('remove it'),
+  cgroup_parent: refused('remove it'),
+  command: supported('a string is split into words as compose splits it'),
+  configs: refused('mount the file with a bind volume'),
+  container_name: mapped('needs replicas: 1 on one host (x-hostwright placement or a node.hostname == constraint); becomes a network alias, the container keeps its Hostwright name'),
+  cpu_count: refused('use cpus'),
+  cpu_percent: refused('use cpus'),
+  cpu_period: refused('use cpus'),
+  cpu_quota: refused('use cpus'),
+  cpu_rt_period: refused('remove it'),
+  cpu_rt_runtime: refused('remove it'),
+  cpu_shares: supported(),
+  cpus: supported(),
+  cpuset: refused('remove it (no CPU pinning yet)'),
+  credential_spec: refused('remove it (Windows only)'),
+  depends_on: supported('list or mapping with condition, restart, required'),
+  deploy: mapped('replicas, resources, restart_policy, update_config, placement.constraints (see below)'),
+  develop: refused('remove it (compose watch is for development)'),
+  device_cgroup_rules: refused('remove it'),
+  devices: supported(),
+  dns: supported(),
+  dns_opt: refused('remove it'),
+  dns_search: supported(),
+  domainname: supported(),
+  entrypoint: supported('a string is split into words as compose splits it'),
+  env_file: mapped('read on the coordinator beside the compose file; its values join env'),
+  environment: mapped('env (list or mapping)'),
+  expose: supported('ranges written out'),
+  extends: refused('write the service out in full, or share its parts with YAML anchors (&name / <<: *name)'),
+  external_links: refused('remove it (services reach each other by name on the project network)'),
+  extra_hosts: supported('list or mapping'),
+  gpus: refused('remove it (no GPU devices yet)'),
+  group_add: supported(),
+  healthcheck: supported('test as a string runs with the shell (CMD-SHELL)'),
+  hostname: supported(),
+  image: supported(),
+  init: supported(),
+  ipc: refused('remove it'),
+  isolation: refused('remove it (Windows only)'),
+  label_file: refused('write the labels in labels:'),
+  labels: supported('list or mapping'),
+  links: refused('remove it: services reach each other by service name on the project network'),
+  logging: supported(),
+  mac_address: refused('remove it'),
+  mem_limit: supported(),
+  mem_reservation: supported(),
+  mem_swappiness: refused('remove it'),
+  memswap_limit: supported(),
+  models: refused('remove it'),
+  network_mode: supported('host, none, service:<name>'),
+  networks: supported(),
+  oom_kill_disable: refused('remove it'),
+  oom_score_adj: refused('remove it'),
+  pid: refused('remove it'),
+  pids_limit: supported(),
+  platform: refused('push an image for the hosts\' platform (a multi-platform image) and remove platform:'),
+  ports: supported('numbers, ranges and the long syntax'),
+  post_start: refused('run the step in the image\'s entrypoint'),
+  pre_stop: refused('handle the stop signal in the program'),
+  privileged: supported(),
+  profiles: mapped('a service with profiles runs only when --profile selects one of them, as with compose'),
+  provider: refused('remove it'),
+  pull_policy: mapped('missing (if_not_present) or never'),
+  pull_refresh_after: refused('remove it'),
+  read_only: supported(),
+  restart: supported(),
+  runtime: refused('remove it'),
+  scale: mapped('replicas'),
+  secrets: refused('give the secret as an env value `{secret_file: /path}` in the native fleet file, or through env_file'),
+  security_opt: supported(),
+  shm_size: supported(),
+  stdin_open: refused('remove it (services run detached, without a terminal)'),
+  stop_grace_period: mapped('stop_timeout'),
+  stop_signal: supported(),
+  storage_opt: refused('remove it'),
+  sysctls: supported('list or mapping'),
+  tmpfs: supported(),
+  tty: refused('remove it (services run detached, without a terminal)'),
+  ulimits: supported(),
+  use_api_socket: refused('remove it'),
+  user: supported(),
+  userns_mode: refused('remove it'),
+  uts: refused('remove it'),
+  volumes: supported('short and long syntax'),
+  volumes_from: refused('mount the same named volume in both services'),
+  working_dir: supported(),
+};
+
+/** Keys of a service's `deploy:`. */
+export const COMPOSE_DEPLOY_KEYS: Readonly<Record<string, KeyRule>> = {
+  mode: mapped('replicated; global is replicas: 1 on every placed host'),
+  replicas: mapped('replicas'),
+  resources: mapped('limits.cpus → cpus, limits.memory → mem_limit, limits.pids → pids_limit, reservations.memory → mem_reservation'),
+  restart_policy: mapped('condition → restart (none: no, on-failure, any: always)'),
+  update_config: mapped('order → update_order; parallelism, monitor, failure_action, max_failure_ratio → the defaults of `hostwright rollout`'),
+  placement: mapped('constraints node.hostname ==/!= and node.labels.<key> ==/!= → placement'),
+  endpoint_mode: refused('remove it (no Swarm routing mesh)'),
+  labels: refused('put the labels in the service\'s labels:'),
+  rollback_config: refused('use `hostwright rollout --on-failure rollback`'),
+};
+
+/** The rule of a service key, for a key the table knows; extension keys (x-…) are always accepted. */
+export function serviceKeyRule(key: string): KeyRule | undefined {
+  return Object.hasOwn(COMPOSE_SERVICE_KEYS, key) ? COMPOSE_SERVICE_KEYS[key] : undefined;
+}
+
+/** The README's table of keys, generated from the tables above. */
+export function composeKeysMarkdown(): string {
+  const rows = (scope: string, table: Readonly<Record<string, KeyRule>>): string[] =>
+    Object.entries(table)
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+      .map(([key, rule]) => `| ${scope}\`${key}\` | ${rule.status} | ${rule.note.replaceAll('|', '\\|')} |`);
+  return ['| key | status | what Hostwright does |', '| --- | --- | --- |', ...rows('', COMPOSE_TOP_KEYS), ...rows('services.*.', COMPOSE_SERVICE_KEYS), ...rows('services.*.deploy.', COMPOSE_DEPLOY_KEYS)].join('\n');
+}

@@ -6,7 +6,6 @@ import { fileURLToPath } from 'node:url';
 import { renderConverted } from '../../coordinator/cli/commands/convert/convert-run.js';
 import { loadWorkload } from '../../coordinator/workload-file.js';
 import { InvalidInputError } from '../../shared/errors.js';
-import { fleetFileSchema } from '../../shared/fleet-spec.js';
 import { runCli } from '../lib/cli.js';
 
 // Real-world-shaped compose files, each with the golden output of `hostwright convert` (or of its
@@ -14,12 +13,6 @@ import { runCli } from '../lib/cli.js';
 
 const CORPUS = fileURLToPath(new URL('../../../test/compose-corpus/', import.meta.url));
 const UPDATE = process.env.HW_UPDATE_GOLDEN === '1';
-
-/** The shapes of CONTRACT.md (depends_on, long-syntax volumes) that the model takes once they are in it. */
-const MODEL_HAS_CONTRACT_SHAPES =
-  fleetFileSchema.safeParse({ project: 'p', services: { a: { image: 'x', depends_on: ['b'] }, b: { image: 'x' } } }).success &&
-  fleetFileSchema.safeParse({ project: 'p', services: { a: { image: 'x', volumes: [{ type: 'tmpfs', target: '/t' }] } } }).success;
-const NEEDS_CONTRACT_SHAPES = new Set(['13-depends-on-map', '14-depends-on-list', '15-volumes-long']);
 
 /** Converted text, or `error: <message>`, with the corpus directory (which differs per checkout) as <dir>. */
 async function convertedText(directory: string): Promise<{ text: string; failed: boolean }> {
@@ -44,19 +37,18 @@ describe('the compose corpus', () => {
   });
 
   for (const name of entries) {
-    const todo = NEEDS_CONTRACT_SHAPES.has(name) && !MODEL_HAS_CONTRACT_SHAPES ? 'needs depends_on and long-syntax volumes in the model (CONTRACT.md, merged from the model branch)' : undefined;
-    it(`${name}: convert gives its golden output`, { todo }, async () => {
+    it(`${name}: convert gives its golden output`, async () => {
       const directory = join(CORPUS, name);
       const golden = join(directory, 'convert.golden');
       const { text } = await convertedText(directory + '/');
-      if (UPDATE && todo === undefined) writeFileSync(golden, text);
+      if (UPDATE) writeFileSync(golden, text);
       assert.ok(existsSync(golden), `no golden for ${name} (run with HW_UPDATE_GOLDEN=1)`);
       assert.equal(text, readFileSync(golden, 'utf8'));
     });
   }
 
   it('a file that is refused fails the CLI with exit 1 and names each unsupported key at its line', async () => {
-    const refused = entries.filter((name) => existsSync(join(CORPUS, name, 'convert.golden')) && readFileSync(join(CORPUS, name, 'convert.golden'), 'utf8').startsWith('error:') && !NEEDS_CONTRACT_SHAPES.has(name));
+    const refused = entries.filter((name) => existsSync(join(CORPUS, name, 'convert.golden')) && readFileSync(join(CORPUS, name, 'convert.golden'), 'utf8').startsWith('error:'));
     assert.ok(refused.length >= 5, `${refused.length} refused files`);
     for (const name of refused) {
       const result = await runCli(['convert', '-f', join(CORPUS, name)], { HOME: '/home/user', TAG: '', POSTGRES_PASSWORD: '' });

@@ -61,6 +61,23 @@ describe('failures stay within their project (real Docker)', () => {
     const held = await h.reconciler.runCycle({ failures: { state: report.failures!, policy } });
     assert.deepEqual(held.results.map((r) => `${r.action.kind}:${r.outcome}:${'key' in r.action ? r.action.key.project : '-'}`), [`create:done:${healthy}`, `start:done:${healthy}`]);
     assert.equal(held.failures?.get(broken)?.attempts, 1, 'a held project keeps its streak');
+
+    // A new revision of the held project is tried at once (the old revision's backoff does not hold it), and said so.
+    await h.journal.putDesired(desired(broken, { web: service({ image: MISSING_IMAGE, env: { V: '2' } }) }, { revision: 2 }));
+    const renewed = await h.reconciler.runCycle({ failures: { state: held.failures!, policy } });
+    assert.deepEqual(renewed.results.map((r) => `${r.action.kind}:${r.outcome}`), ['pull-image:failed']);
+    assert.equal(renewed.failures?.get(broken)?.revision, 2);
+    assert.equal(renewed.failures?.get(broken)?.attempts, 1);
+    const renewedEvents = (await h.journal.readEvents()).events.filter((e) => e.correlationID === renewed.correlationID);
+    assert.ok(renewedEvents.some((e) => e.type === 'planned' && e.project === broken && /revision 2/.test(e.message)), JSON.stringify(renewedEvents.map((e) => e.message)));
+    assert.ok(renewedEvents.some((e) => e.type === 'failed' && e.project === broken && /revision 2 failed/.test(e.message)));
+
+    // Its second attempt, once due, fails the same way: recorded in the journal, without an event.
+    const due = new Map([...renewed.failures!].map(([project, failure]) => [project, { ...failure, retryAtMs: 0 }]));
+    const again = await h.reconciler.runCycle({ failures: { state: due, policy } });
+    assert.deepEqual(again.results.map((r) => `${r.action.kind}:${r.outcome}`), ['pull-image:failed']);
+    assert.equal(again.failures?.get(broken)?.attempts, 2);
+    assert.deepEqual((await h.journal.readEvents()).events.filter((e) => e.correlationID === again.correlationID && (e.project === broken || e.project === '_host')).map((e) => e.message), []);
   });
 
   it('the loop rejects the failing revision once, then leaves it alone; a later change of the other project converges, not rejected', async () => {

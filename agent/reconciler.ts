@@ -86,8 +86,10 @@ export class Reconciler {
     const modes = await this.#modes(desired, request.explicit === true);
     // Failure scope: a rejected revision and a project backing off run nothing of their own (unless asked explicitly).
     const nowMs = this.#options.now().getTime();
-    const held = request.explicit === true ? new Set<string>() : await this.#held(desired, request.failures?.state, nowMs);
-    const quiet = request.explicit === true ? new Set<string>() : new Set(request.failures?.state.keys() ?? []);
+    // A streak belongs to its revision: a new revision is tried at once, and its events are not held back.
+    const streaks = request.failures ? currentStreaks(request.failures.state, desired) : undefined;
+    const held = request.explicit === true ? new Set<string>() : await this.#held(desired, streaks, nowMs);
+    const quiet = request.explicit === true ? new Set<string>() : new Set(streaks?.keys() ?? []);
     const correlationID = this.#correlationID(request, desired, modes);
     const log = this.#options.logger.child({ correlationID });
     // Intents a crash (or a failed journal write) left open are resolved before anything new is planned.
@@ -315,4 +317,10 @@ function failuresByProject(runnable: readonly Action[], results: readonly Action
     for (const project of projectsOf(report.action)) if (!failed.has(project)) failed.set(project, report);
   }
   return failed;
+}
+
+/** The failure streaks of the revisions desired now (a streak of an older revision no longer counts). */
+function currentStreaks(state: FailureState, desired: readonly HostDesired[]): FailureState {
+  const revisions = new Map(desired.map((document) => [document.project, document.revision]));
+  return new Map([...state].filter(([project, failure]) => revisions.get(project) === failure.revision));
 }

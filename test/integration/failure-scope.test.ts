@@ -1,5 +1,8 @@
 import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { pino } from 'pino';
 import { AgentLoop } from '../../agent/agent-loop.js';
 import { DEFAULT_FAILURE_POLICY } from '../../agent/core/failure-state.js';
@@ -16,7 +19,9 @@ describe('failures stay within their project (real Docker)', () => {
   const projects: string[] = [];
   const harnesses: Awaited<ReturnType<typeof openHarness>>[] = [];
   const loops: AgentLoop[] = [];
+  const dirs: string[] = [];
   after(async () => {
+    await Promise.all(dirs.map((dir) => rm(dir, { recursive: true, force: true })));
     await Promise.all(loops.map((loop) => loop.stop()));
     await Promise.all(projects.map(removeProject));
     await Promise.all(harnesses.map((h) => h.close()));
@@ -61,6 +66,43 @@ describe('failures stay within their project (real Docker)', () => {
     const held = await h.reconciler.runCycle({ failures: { state: report.failures!, policy } });
     assert.deepEqual(held.results.map((r) => `${r.action.kind}:${r.outcome}:${'key' in r.action ? r.action.key.project : '-'}`), [`create:done:${healthy}`, `start:done:${healthy}`]);
     assert.equal(held.failures?.get(broken)?.attempts, 1, 'a held project keeps its streak');
+
+    // A new revision of the held project is tried at once (the old revision's backoff does not hold it), and said so.
+    await h.journal.putDesired(desired(broken, { web: service({ image: MISSING_IMAGE, env: { V: '2' } }) }, { revision: 2 }));
+    const renewed = await h.reconciler.runCycle({ failures: { state: held.failures!, policy } });
+    assert.deepEqual(renewed.results.map((r) => `${r.action.kind}:${r.outcome}`), ['pull-image:failed']);
+    assert.equal(renewed.failures?.get(broken)?.revision, 2);
+    assert.equal(renewed.failures?.get(broken)?.attempts, 1);
+    const renewedEvents = (await h.journal.readEvents()).events.filter((e) => e.correlationID === renewed.correlationID);
+    assert.ok(renewedEvents.some((e) => e.type === 'planned' && e.project === broken && /revision 2/.test(e.message)), JSON.stringify(renewedEvents.map((e) => e.message)));
+    assert.ok(renewedEvents.some((e) => e.type === 'failed' && e.project === broken && /revision 2 failed/.test(e.message)));
+
+    // Its second attempt, once due, fails the same way: recorded in the journal, without an event.
+    const due = new Map([...renewed.failures!].map(([project, failure]) => [project, { ...failure, retryAtMs: 0 }]));
+    const again = await h.reconciler.runCycle({ failures: { state: due, policy } });
+    assert.deepEqual(again.results.map((r) => `${r.action.kind}:${r.outcome}`), ['pull-image:failed']);
+    assert.equal(again.failures?.get(broken)?.attempts, 2);
+    assert.deepEqual((await h.journal.readEvents()).events.filter((e) => e.correlationID === again.correlationID && (e.project === broken || e.project === '_host')).map((e) => e.message), []);
+  });
+
+  it("a failed action stops the rest of its own project only: the next project's chains still run", async () => {
+    // One chain at a time, projects in name order: a-… first, so its failure comes before b-…'s chains.
+    const first = uniqueName('a-refused');
+    const second = uniqueName('b-fine');
+    projects.push(first, second);
+    const h = await openHarness('h1', { parallelism: 1 });
+    harnesses.push(h);
+    const dir = await mkdtemp(join(tmpdir(), 'hw-scope-'));
+    dirs.push(dir);
+    // A directory mounted over a file of the image (/www/index.html): the engine refuses the start.
+    await h.journal.putDesired(desired(first, { web: service({ replicas: 2, volumes: [`${dir}:/www/index.html:ro`] }) }));
+    await h.journal.putDesired(desired(second, { web: service({ replicas: 2 }) }));
+    const report = await h.reconciler.runCycle({ failures: { state: new Map(), policy: DEFAULT_FAILURE_POLICY } });
+    const ran = report.results.filter((r) => r.action.kind === 'create' || r.action.kind === 'start').map((r) => `${r.action.kind}:${r.outcome}:${'key' in r.action ? `${r.action.key.project === first ? 'a' : 'b'}${r.action.key.instance}` : ''}`);
+    assert.deepEqual(ran, ['create:done:a1', 'start:failed:a1', 'create:done:b1', 'start:done:b1', 'create:done:b2', 'start:done:b2']);
+    assert.equal((await h.journal.appliedRevisions()).get(second), 1);
+    assert.equal((await h.journal.appliedRevisions()).has(first), false);
+    assert.match(report.failures?.get(first)?.reason ?? '', /^start .* failed: /);
   });
 
   it('the loop rejects the failing revision once, then leaves it alone; a later change of the other project converges, not rejected', async () => {

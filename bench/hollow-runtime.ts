@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { compareStrings } from '../shared/compare.js';
 import { NameConflictError } from '../shared/errors.js';
 import type { ContainerConfigView, ContainerState } from '../agent/core/snapshot.js';
-import type { ContainerCreateRequest, NetworkCreateRequest, RuntimeAdapter, RuntimeContainerDetails, RuntimeContainerSummary, RuntimeEvent, RuntimeResourceSummary, StartResult, VolumeCreateRequest } from '../agent/runtime/runtime-adapter.js';
+import type { ContainerCreateRequest, NetworkCreateRequest, PulledImage, RuntimeAdapter, RuntimeContainerDetails, RuntimeContainerSummary, RuntimeEvent, RuntimeResourceSummary, StartResult, VolumeCreateRequest } from '../agent/runtime/runtime-adapter.js';
 
 /** Simulated engine latency per call, in milliseconds. */
 export interface HollowLatency {
@@ -64,9 +64,10 @@ export class HollowRuntime implements RuntimeAdapter {
     return [...this.#images];
   }
 
-  async pullImage(image: string): Promise<void> {
+  async pullImage(image: string): Promise<PulledImage> {
     await pause(this.latency.createMs);
     this.#images.add(image);
+    return {};
   }
 
   async createContainer(request: ContainerCreateRequest): Promise<string> {

@@ -72,8 +72,8 @@ export interface RuntimeAdapter {
   inspectContainer(id: string): Promise<RuntimeContainerDetails | undefined>;
   /** Image references present locally. */
   listImages(): Promise<string[]>;
-  /** Throws ImageUnavailableError with the runtime's reason when the image cannot be had. */
-  pullImage(image: string, signal?: AbortSignal): Promise<void>;
+  /** Throws ImageUnavailableError with the runtime's reason when the image cannot be had; tells progress as layers arrive. */
+  pullImage(image: string, signal?: AbortSignal, onProgress?: (progress: PullProgress) => void): Promise<PulledImage>;
   /** Throws NameConflictError when the name is taken. */
   createContainer(request: ContainerCreateRequest): Promise<string>;
   /** 'started-after-release': the engine kept a stale network endpoint of this container; it was released first. */
@@ -95,6 +95,21 @@ export interface RuntimeAdapter {
   removeVolume(name: string): Promise<'removed' | 'missing'>;
   /** Streams runtime events until the signal aborts, reconnecting with backoff after a failure. */
   watchEvents(onEvent: (event: RuntimeEvent) => void, signal: AbortSignal): void;
+}
+
+/** What a pull got: the image id and the digest the reference resolved to, and a reference to the credentials used (never their value). */
+export interface PulledImage {
+  readonly imageId?: string | undefined;
+  readonly digest?: string | undefined;
+  readonly credentials?: string | undefined;
+}
+
+/** A pull's progress over all its layers so far. */
+export interface PullProgress {
+  readonly layers: number;
+  readonly layersDone: number;
+  readonly bytes: number;
+  readonly totalBytes: number;
 }
 
 export type StartResult = 'started' | 'started-after-release' | 'already-running';

@@ -1,0 +1,175 @@
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { chmod, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Writable } from 'node:stream';
+import { pino } from 'pino';
+import { RegistryCredentialsFile } from '../../agent/runtime/registry-credentials.js';
+import { DockerRuntime } from '../../agent/runtime/docker-runtime.js';
+import { TEST_IMAGE, desired, service, uniqueName } from '../lib/builders.js';
+import { docker, openHarness, projectContainers, removeProject } from '../lib/docker-harness.js';
+import { startLocalRegistry, type LocalRegistry } from '../lib/local-registry.js';
+
+// Pulls from a private registry (a real one on 127.0.0.1 with htpasswd auth) with the host's
+// credentials file: the right entry is sent, wrong credentials stop the plan before any container
+// is touched, and the secret appears in nothing Hostwright writes or says.
+
+const PASSWORD = `pw-${uniqueName('s')}-secret`;
+
+async function consume(stream: NodeJS.ReadableStream): Promise<void> {
+  await new Promise<void>((resolve, reject) => {
+    docker.modem.followProgress(stream, (error: Error | null, output: { error?: string }[]) => {
+      const failure = error?.message ?? output.find((line) => line.error)?.error;
+      if (failure) reject(new Error(failure));
+      else resolve();
+    });
+  });
+}
+
+/** Every file under dir, as bytes (the journal's LevelDB files included). */
+async function filesUnder(dir: string): Promise<Buffer[]> {
+  const entries = await readdir(dir, { withFileTypes: true, recursive: true });
+  return Promise.all(entries.filter((entry) => entry.isFile()).map((entry) => readFile(join(entry.parentPath, entry.name))));
+}
+
+describe('registry credentials (real Docker, real registry)', () => {
+  let registry: LocalRegistry;
+  let dir: string;
+  let image: string;
+  let repository: string;
+  const projects: string[] = [];
+  const logLines: string[] = [];
+  const logger = pino({ level: 'trace' }, new Writable({ write: (chunk: Buffer, _encoding, done) => (logLines.push(chunk.toString()), done()) }));
+
+  const writeCredentials = async (file: string, password: string, mode = 0o600) => {
+    const auth = Buffer.from(`${registry.username}:${password}`).toString('base64');
+    await writeFile(file, JSON.stringify({ auths: { [`https://${registry.host}`]: { auth }, 'other.example:5000': { username: 'x', password: 'y' } } }), { mode });
+    await chmod(file, mode);
+  };
+
+  before(async () => {
+    registry = await startLocalRegistry('deployer', PASSWORD);
+    dir = await mkdtemp(join(tmpdir(), 'hw-creds-'));
+    repository = `${uniqueName('hw')}/app`;
+    image = `${registry.host}/${repository}:1`;
+    await docker.getImage(TEST_IMAGE).tag({ repo: `${registry.host}/${repository}`, tag: '1' });
+    await consume(await docker.getImage(image).push({ authconfig: { username: registry.username, password: PASSWORD, serveraddress: registry.host } }));
+    // Only the tag goes: the pull must fetch the manifest from the registry again.
+    await docker.getImage(image).remove();
+  });
+  after(async () => {
+    await Promise.all(projects.map(removeProject));
+    await docker.getImage(image).remove().catch(() => undefined);
+    await registry?.cleanup();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('without credentials the pull fails and says how to give the agent some', async () => {
+    const h = await openHarness('regnone', { runtime: new DockerRuntime({ docker }) });
+    try {
+      const project = uniqueName('regnone');
+      projects.push(project);
+      await h.journal.putDesired(desired(project, { web: service({ image }) }));
+      const report = await h.reconciler.runCycle({ explicit: true });
+      assert.equal(report.failed, true);
+      const pull = report.results.find((r) => r.action.kind === 'pull-image');
+      assert.equal(pull?.outcome, 'failed');
+      assert.match(pull?.message ?? '', /no basic auth credentials|unauthorized/);
+      assert.match(pull?.message ?? '', /--registry-auth FILE/);
+      assert.equal((await projectContainers(project)).length, 0);
+    } finally {
+      await h.close();
+    }
+  });
+
+  it('wrong credentials stop the plan before the running container is touched; corrected in the file, the next cycle pulls with them', async () => {
+    const file = join(dir, 'config.json');
+    await writeCredentials(file, 'not-the-password');
+    const { credentials, warning } = await RegistryCredentialsFile.open(file);
+    assert.equal(warning, undefined, 'mode 0600 raises no warning');
+    const h = await openHarness('regauth', { runtime: new DockerRuntime({ docker, registryAuth: credentials }), logger });
+    try {
+      const project = uniqueName('regauth');
+      projects.push(project);
+      await h.journal.putDesired(desired(project, { web: service() }));
+      assert.equal((await h.reconciler.runCycle({ explicit: true })).failed, false);
+      const [before] = await projectContainers(project);
+      assert.ok(before, 'the first revision runs');
+
+      await h.journal.putDesired(desired(project, { web: service({ image }) }, { revision: 2 }));
+      const refused = await h.reconciler.runCycle({ explicit: true });
+      assert.equal(refused.failed, true);
+      assert.deepEqual(refused.results.map((r) => [r.action.kind, r.outcome]), [['pull-image', 'failed']], 'only the pull ran');
+      const message = refused.results[0]?.message ?? '';
+      assert.match(message, new RegExp(`the registry ${registry.host.replace(/\./g, '\\.')} refused the credentials from ${file.replace(/[.]/g, '\\.')} \\(auths\\."https://${registry.host.replace(/\./g, '\\.')}"\\)`));
+      const [still] = await projectContainers(project);
+      assert.equal(still?.Id, before.Id, 'the running container was not touched');
+      assert.equal(still?.State, 'running');
+
+      // Rotation: the file is read again for each pull, no restart needed.
+      await writeCredentials(file, PASSWORD);
+      const pulled = await h.reconciler.runCycle({ explicit: true });
+      assert.equal(pulled.failed, false, pulled.results.map((r) => r.message).join('; '));
+      const pull = pulled.results.find((r) => r.action.kind === 'pull-image');
+      assert.equal(pull?.outcome, 'done');
+      assert.match(pull?.message ?? '', /digest sha256:[0-9a-f]{64}/, 'the digest the tag resolved to');
+      assert.match(pull?.message ?? '', /credentials: .*auths\."https:\/\/127\.0\.0\.1:\d+"/, 'a reference to the credentials used');
+      const [after] = await projectContainers(project);
+      assert.equal(after?.Image, image);
+      assert.equal(after?.State, 'running');
+
+      // The secret, plain or as config.json's base64, appears nowhere Hostwright writes or says.
+      const secrets = [PASSWORD, Buffer.from(`${registry.username}:${PASSWORD}`).toString('base64')];
+      const said = JSON.stringify({ refused: { plan: refused.plan, results: refused.results, status: refused.status }, pulled: { plan: pulled.plan, results: pulled.results, status: pulled.status }, events: (await h.journal.readEvents()).events });
+      const logs = logLines.join('');
+      assert.ok(logs.length > 0, 'the reconciler logged');
+      for (const secret of secrets) {
+        assert.ok(!said.includes(secret), 'not in plans, results, status or events');
+        assert.ok(!logs.includes(secret), 'not in the logs');
+        for (const bytes of await filesUnder(h.dataDir)) assert.equal(bytes.indexOf(secret), -1, 'not in the journal directory');
+      }
+    } finally {
+      await h.close();
+    }
+  });
+
+  it('a credentials file others can read is used with a warning; a malformed one is refused with its path and without its content', async () => {
+    const loose = join(dir, 'loose.json');
+    await writeCredentials(loose, PASSWORD, 0o644);
+    const { warning } = await RegistryCredentialsFile.open(loose);
+    assert.match(warning ?? '', /readable by others.*0644.*chmod 600/);
+
+    const broken = join(dir, 'broken.json');
+    await writeFile(broken, `{"auths": {"${registry.host}": {"auth": "${PASSWORD}"`, { mode: 0o600 });
+    await assert.rejects(RegistryCredentialsFile.open(broken), (error: Error) => error.message.includes(broken) && !error.message.includes(PASSWORD) && /not valid JSON/.test(error.message));
+
+    const wrongShape = join(dir, 'shape.json');
+    await writeFile(wrongShape, JSON.stringify({ auths: { [registry.host]: { auth: 42 } } }), { mode: 0o600 });
+    await assert.rejects(RegistryCredentialsFile.open(wrongShape), new RegExp(`${wrongShape.replace(/\./g, '\\.')}: auths\\.127\\.0\\.0\\.1:\\d+\\.auth`));
+  });
+
+  it('a credential helper named by credHelpers answers for its registry (identity token by the "<token>" user)', async () => {
+    const bin = join(dir, 'bin');
+    await import('node:fs/promises').then((fs) => fs.mkdir(bin, { recursive: true }));
+    const helper = join(bin, 'docker-credential-hwtest');
+    // Answers for the test registry only, as the helper protocol says: the server URL on stdin.
+    await writeFile(helper, `#!/bin/sh\nread server\nif [ "$server" = "${registry.host}" ]; then printf '{"ServerURL":"%s","Username":"${registry.username}","Secret":"${PASSWORD}"}' "$server"; elif [ "$server" = "tok.example:5000" ]; then printf '{"ServerURL":"%s","Username":"<token>","Secret":"tok-123"}' "$server"; else echo "credentials not found in native keychain"; exit 1; fi\n`, { mode: 0o700 });
+    const file = join(dir, 'helpers.json');
+    await writeFile(file, JSON.stringify({ credHelpers: { [registry.host]: 'hwtest', 'tok.example:5000': 'hwtest' } }), { mode: 0o600 });
+    const previousPath = process.env.PATH;
+    process.env.PATH = `${bin}:${previousPath ?? ''}`;
+    try {
+      const { credentials } = await RegistryCredentialsFile.open(file);
+      const lookup = await credentials.lookup(image);
+      assert.deepEqual(lookup.auth, { serveraddress: registry.host, username: registry.username, password: PASSWORD });
+      assert.match(lookup.source, /credHelpers\."127\.0\.0\.1:\d+": docker-credential-hwtest/);
+      assert.deepEqual((await credentials.lookup('tok.example:5000/app@sha256:' + 'a'.repeat(64))).auth, { serveraddress: 'tok.example:5000', identitytoken: 'tok-123' });
+      const none = await credentials.lookup('ghcr.io/acme/app:1');
+      assert.equal(none.auth, undefined);
+      assert.match(none.source, /no entry for ghcr\.io/);
+    } finally {
+      process.env.PATH = previousPath;
+    }
+  });
+});

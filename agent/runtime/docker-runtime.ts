@@ -5,7 +5,7 @@ import { dockerMessage, isConflict, isNotFound, isNotModified } from './docker-e
 import { loadDockerode } from './dockerode-loader.js';
 import { toDockerNetworkOptions, toDockerVolumeOptions } from './docker-resources.js';
 import type { RegistryAuthLookup, RegistryAuthSource } from './registry-credentials.js';
-import type { ContainerCreateRequest, PulledImage, PullProgress, NetworkCreateRequest, RuntimeAdapter, RuntimeContainerDetails, RuntimeContainerSummary, RuntimeEvent, RuntimeResourceSummary, StartResult, VolumeCreateRequest } from './runtime-adapter.js';
+import type { ContainerCreateRequest, PulledImage, PullProgress, RuntimeImage, NetworkCreateRequest, RuntimeAdapter, RuntimeContainerDetails, RuntimeContainerSummary, RuntimeEvent, RuntimeResourceSummary, StartResult, VolumeCreateRequest } from './runtime-adapter.js';
 import { sleep } from '../../shared/sleep.js';
 
 export interface DockerRuntimeOptions {
@@ -40,6 +40,7 @@ export class DockerRuntime implements RuntimeAdapter {
       health: healthFromStatusText(container.Status),
       labels: container.Labels ?? {},
       createdAt: container.Created,
+      ...(container.ImageID ? { imageId: container.ImageID } : {}),
       networks: Object.keys(container.NetworkSettings?.Networks ?? {}).sort(),
     }));
   }
@@ -55,9 +56,10 @@ export class DockerRuntime implements RuntimeAdapter {
     }
   }
 
-  async listImages(): Promise<string[]> {
+  async listImages(): Promise<RuntimeImage[]> {
     const images = await this.#call('list images', () => this.docker.listImages());
-    return images.flatMap((image) => image.RepoTags ?? []).filter((tag) => tag !== '<none>:<none>').sort();
+    // An image pinned by digest shows in RepoDigests only: both lists are its references.
+    return images.map((image) => ({ id: image.Id, references: [...(image.RepoTags ?? []), ...(image.RepoDigests ?? [])].filter((ref) => !ref.startsWith('<none>')).sort() }));
   }
 
   async pullImage(image: string, signal?: AbortSignal, onProgress?: (progress: PullProgress) => void): Promise<PulledImage> {

@@ -13,6 +13,8 @@ export interface RuntimeContainerSummary {
   readonly createdAt: number;
   /** The networks it is attached to, sorted. */
   readonly networks?: readonly string[];
+  /** The id of the image it runs (sha256:…). */
+  readonly imageId?: string;
 }
 
 /** A network or volume as the runtime lists it; a volume's id is its name. */
@@ -70,8 +72,8 @@ export interface RuntimeAdapter {
   listContainers(): Promise<RuntimeContainerSummary[]>;
   /** undefined when the container no longer exists. */
   inspectContainer(id: string): Promise<RuntimeContainerDetails | undefined>;
-  /** Image references present locally. */
-  listImages(): Promise<string[]>;
+  /** Images present locally, each with the references it answers to (tags and repo digests). */
+  listImages(): Promise<RuntimeImage[]>;
   /** Throws ImageUnavailableError with the runtime's reason when the image cannot be had; tells progress as layers arrive. */
   pullImage(image: string, signal?: AbortSignal, onProgress?: (progress: PullProgress) => void): Promise<PulledImage>;
   /** Throws NameConflictError when the name is taken. */
@@ -95,6 +97,12 @@ export interface RuntimeAdapter {
   removeVolume(name: string): Promise<'removed' | 'missing'>;
   /** Streams runtime events until the signal aborts, reconnecting with backoff after a failure. */
   watchEvents(onEvent: (event: RuntimeEvent) => void, signal: AbortSignal): void;
+}
+
+/** One local image: its id, and its tags ("app:1") and repo digests ("app@sha256:…"), sorted. */
+export interface RuntimeImage {
+  readonly id: string;
+  readonly references: readonly string[];
 }
 
 /** What a pull got: the image id and the digest the reference resolved to, and a reference to the credentials used (never their value). */

@@ -172,4 +172,59 @@ describe('registry credentials (real Docker, real registry)', () => {
       process.env.PATH = previousPath;
     }
   });
+
+  it('a digest-pinned service is pulled once: applied again and scaled up while the registry is down, it is not pulled again; status shows the image id and digest each instance runs', async () => {
+    const pinnedRepository = `${uniqueName('hw')}/pinned`;
+    const tagged = `${registry.host}/${pinnedRepository}:1`;
+    await docker.getImage(TEST_IMAGE).tag({ repo: `${registry.host}/${pinnedRepository}`, tag: '1' });
+    await consume(await docker.getImage(tagged).push({ authconfig: { username: registry.username, password: PASSWORD, serveraddress: registry.host } }));
+    const digestRef = (await docker.getImage(tagged).inspect()).RepoDigests.find((ref) => ref.startsWith(`${registry.host}/${pinnedRepository}@`));
+    assert.ok(digestRef, 'the push recorded the repo digest');
+    // Neither the tag nor the digest reference stays: the first apply must pull.
+    await docker.getImage(tagged).remove();
+    await docker.getImage(digestRef).remove().catch(() => undefined);
+    const file = join(dir, 'pinned.json');
+    await writeCredentials(file, PASSWORD);
+    const { credentials } = await RegistryCredentialsFile.open(file);
+    const h = await openHarness('regpin', { runtime: new DockerRuntime({ docker, registryAuth: credentials }) });
+    const project = uniqueName('regpin');
+    projects.push(project);
+    try {
+      const gets = () => registry.manifestRequests(pinnedRepository);
+      const before = await gets();
+      await h.journal.putDesired(desired(project, { web: service({ image: digestRef }) }));
+      const first = await h.reconciler.runCycle({ explicit: true });
+      assert.equal(first.failed, false, first.results.map((r) => r.message).join('; '));
+      assert.equal(first.results.filter((r) => r.action.kind === 'pull-image').length, 1, 'pulled once');
+      const afterFirst = await gets();
+      assert.ok(afterFirst > before, `the registry served the manifest:\n${await registry.accessLog(pinnedRepository)}`);
+
+      const again = await h.reconciler.runCycle({ explicit: true });
+      assert.deepEqual(again.results, [], 'applied again: nothing to do');
+      await h.journal.putDesired(desired(project, { web: service({ image: digestRef, stop_timeout: '2s' }) }, { revision: 2 }));
+      const changed = await h.reconciler.runCycle({ explicit: true });
+      assert.equal(changed.failed, false);
+      assert.equal(changed.results.filter((r) => r.action.kind === 'pull-image').length, 0, 'a new revision of the same pinned image pulls nothing');
+      assert.equal(await gets(), afterFirst, 'no manifest request after the first pull');
+
+      await registry.stop();
+      await h.journal.putDesired(desired(project, { web: service({ image: digestRef, stop_timeout: '2s', replicas: 3 }) }, { revision: 3 }));
+      const scaled = await h.reconciler.runCycle({ explicit: true });
+      assert.equal(scaled.failed, false, scaled.results.map((r) => r.message).join('; '));
+      assert.equal(scaled.results.filter((r) => r.action.kind === 'pull-image').length, 0);
+      assert.equal((await projectContainers(project)).filter((c) => c.State === 'running').length, 3, 'scaled up with the registry down');
+
+      const imageId = (await docker.getImage(digestRef).inspect()).Id;
+      const instances = scaled.status?.projects.find((p) => p.project === project)?.instances ?? [];
+      assert.equal(instances.length, 3);
+      for (const instance of instances) {
+        assert.equal(instance.imageId, imageId);
+        assert.match(instance.imageDigest ?? '', /^sha256:[0-9a-f]{64}$/);
+      }
+      assert.ok(instances.some((instance) => digestRef.endsWith(`@${instance.imageDigest ?? ''}`)) || instances.every((instance) => instance.imageDigest !== undefined), 'a repo digest of the image');
+    } finally {
+      await registry.start();
+      await h.close();
+    }
+  });
 });

@@ -18,8 +18,10 @@ export interface LocalRegistry {
   readonly username: string;
   readonly password: string;
   readonly dir: string;
-  /** GETs of a repository's manifests the registry answered so far (HEAD requests not counted). */
-  manifestGets(repository: string): Promise<number>;
+  /** Requests (GET or HEAD) for a repository's manifests the registry answered so far. */
+  manifestRequests(repository: string): Promise<number>;
+  /** The access log's lines about one repository (for a failing test's message). */
+  accessLog(repository: string): Promise<string>;
   stop(): Promise<void>;
   start(): Promise<void>;
   cleanup(): Promise<void>;
@@ -58,6 +60,7 @@ export async function startLocalRegistry(username: string, password: string): Pr
   let child: ChildProcess | undefined;
 
   const start = async (): Promise<void> => {
+    if (child && child.exitCode === null) return;
     const log = openSync(logFile, 'a');
     child = spawn(REGISTRY_BIN, ['serve', join(dir, 'config.yml')], { stdio: ['ignore', log, log] });
     closeSync(log);
@@ -73,7 +76,9 @@ export async function startLocalRegistry(username: string, password: string): Pr
     if (!running || running.exitCode !== null) return;
     const exited = new Promise<void>((resolve) => running.once('exit', () => resolve()));
     running.kill('SIGTERM');
+    const killLater = setTimeout(() => running.kill('SIGKILL'), 5_000);
     await exited;
+    clearTimeout(killLater);
   };
   await start();
   return {
@@ -81,9 +86,13 @@ export async function startLocalRegistry(username: string, password: string): Pr
     username,
     password,
     dir,
-    async manifestGets(repository: string): Promise<number> {
+    async manifestRequests(repository: string): Promise<number> {
       const log = await readFile(logFile, 'utf8');
-      return log.split('\n').filter((line) => line.includes(`"GET /v2/${repository}/manifests/`)).length;
+      return log.split('\n').filter((line) => line.includes(`"GET /v2/${repository}/manifests/`) || line.includes(`"HEAD /v2/${repository}/manifests/`)).length;
+    },
+    async accessLog(repository: string): Promise<string> {
+      const log = await readFile(logFile, 'utf8');
+      return log.split('\n').filter((line) => line.startsWith('127.0.0.1 ') && line.includes(`/v2/${repository}/`)).join('\n');
     },
     stop,
     start,

@@ -11,13 +11,14 @@ import { renderRows, runRender, type RenderResult } from './render.js';
 import { peersRows, runPeers, type PeersResult } from './peers.js';
 import { runScale, scaleRows, type ScaleResult } from './scale.js';
 import { runSigning, signingRows, type SigningResult } from './signing.js';
+import { pullRows, runPull, type PullResult } from './pull.js';
 import { MAX_SERVICES } from '../shared/limits.js';
 import { round } from './stats.js';
 import { InterruptedError, checkEngine, installInterruptHandler, throwIfInterrupted } from './support.js';
 
 /** The engine and the CPUs are shared: every result says how busy the machine was around it. */
 type Measured<T> = T & { readonly load_avg_1m: { readonly start: number; readonly end: number } };
-type BenchResult = Measured<ConvergeResult> | Measured<NoopResult> | Measured<PlannerResult> | Measured<RenderResult> | Measured<FleetResult> | Measured<RolloutBenchResult> | Measured<ScaleResult> | Measured<PeersResult> | Measured<SigningResult> | Measured<CliResult> | Measured<LoadPlanResult>;
+type BenchResult = Measured<ConvergeResult> | Measured<NoopResult> | Measured<PlannerResult> | Measured<RenderResult> | Measured<FleetResult> | Measured<RolloutBenchResult> | Measured<ScaleResult> | Measured<PeersResult> | Measured<SigningResult> | Measured<CliResult> | Measured<LoadPlanResult> | Measured<PullResult>;
 
 async function measured<T>(body: () => T | Promise<T>): Promise<Measured<T>> {
   const start = loadavg()[0] ?? 0;
@@ -95,6 +96,12 @@ Benchmarks (they print figures and never assert timing):
                --runs R           timed runs of each command (1-200, default 10)
                --baseline-cli P   also time another build's CLI entry (dist/cli/hostwright.js) the same
                                   way (its own project and data dir), e.g. the main branch's
+  pull       One image (the test image plus a random layer) from a local registry on 127.0.0.1
+             with htpasswd auth (Debian's docker-registry), pulled by \`docker pull\`, by the engine API and by a
+             Hostwright cycle's pull-image action with the same credentials file, alternating which
+             goes first, the image removed before every pull; medians and their ratio.
+               --megabytes M      size of the random layer (1-1000, default 40)
+               --runs R           rounds (1-50, default 5)
   smoke      every benchmark once at a small size (CI: checks they run, asserts no timing).
   all        converge (20 containers), noop (100 containers) and planner (10000 services) with defaults.
 
@@ -123,6 +130,7 @@ const OPTIONS = {
   workers: { type: 'string' },
   'baseline-cli': { type: 'string' },
   'baseline-dist': { type: 'string' },
+  megabytes: { type: 'string' },
   breakdown: { type: 'boolean' },
   json: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
@@ -131,7 +139,7 @@ const OPTIONS = {
 type OptionName = keyof typeof OPTIONS;
 type Values = { [K in OptionName]?: (typeof OPTIONS)[K]['type'] extends 'boolean' ? boolean : string };
 
-const COMMANDS = ['converge', 'noop', 'planner', 'render', 'load-plan', 'fleet', 'rollout', 'peers', 'scale', 'signing', 'cli', 'smoke', 'all'] as const;
+const COMMANDS = ['converge', 'noop', 'planner', 'render', 'load-plan', 'fleet', 'rollout', 'peers', 'scale', 'signing', 'cli', 'pull', 'smoke', 'all'] as const;
 type Command = (typeof COMMANDS)[number];
 
 /** The numeric options each benchmark accepts (json and help go with every one). */
@@ -147,6 +155,7 @@ const ALLOWED: Record<Command, readonly OptionName[]> = {
   scale: ['hosts', 'containers', 'latency', 'workers'],
   signing: ['services', 'iterations'],
   cli: ['containers', 'runs', 'baseline-cli'],
+  pull: ['megabytes', 'runs'],
   smoke: [],
   all: [],
 };
@@ -259,6 +268,11 @@ async function run(command: Command, values: Values): Promise<BenchResult[]> {
       await checkEngine();
       return [await measured(() => runCli(options))];
     }
+    case 'pull': {
+      const options = { megabytes: integer(values, 'megabytes', 40, 1, 1000), runs: integer(values, 'runs', 5, 1, 50) };
+      await checkEngine();
+      return [await measured(() => runPull(options))];
+    }
     case 'smoke': {
       await checkEngine();
       const steps: (() => Promise<BenchResult>)[] = [
@@ -273,6 +287,7 @@ async function run(command: Command, values: Values): Promise<BenchResult[]> {
         () => measured(() => runScale({ sizes: [5], containers: 1, latencyMs: 10, workers: 1 })),
         () => measured(() => runSigning({ services: 2, iterations: 3 })),
         () => measured(() => runCli({ containers: 2, runs: 2 })),
+        () => measured(() => runPull({ megabytes: 1, runs: 1 })),
       ];
       const results: BenchResult[] = [];
       for (const step of steps) {
@@ -306,6 +321,7 @@ const TITLES: Record<BenchResult['benchmark'], string> = {
   scale: 'scale: hollow agents over NATS, one apply that changes every host',
   signing: 'signing: one desired document signed and verified, nkeys pure JS vs native crypto',
   cli: 'cli: hostwright as separate processes (start-up included)',
+  pull: 'pull: an image from a local registry with auth, Hostwright vs docker pull',
 };
 
 function rowsOf(result: BenchResult): [string, string][] {
@@ -332,6 +348,8 @@ function rowsOf(result: BenchResult): [string, string][] {
       return signingRows(result);
     case 'cli':
       return cliRows(result);
+    case 'pull':
+      return pullRows(result);
   }
 }
 

@@ -3,6 +3,7 @@ import { phaseSchema, type Action } from '../shared/actions.js';
 import { RuntimeUnreachableError, errorMessage } from '../shared/errors.js';
 import { runBounded } from '../shared/worker-pool.js';
 import { actionResultEvent } from './core/action-events.js';
+import { normalizeImageRef } from './core/images.js';
 import type { OwnEchoes } from './core/own-echoes.js';
 import type { OwnerRecord, ResourceRecord } from './core/snapshot.js';
 import type { ActionReport, CycleContext } from './cycle.js';
@@ -112,6 +113,11 @@ async function runAction(action: Action, chainContainerId: string | undefined, t
     failure = error;
   }
   if (outcome?.containerId !== undefined) echoes.expect(outcome.containerId, action.kind);
+  // When it was pulled, for the pull policies that pull again after a while.
+  if (action.kind === 'pull-image' && outcome?.pulled) {
+    const { imageId, digest } = outcome.pulled;
+    await journal.recordImagePull({ reference: normalizeImageRef(action.image), pulledAt: now().toISOString(), ...(imageId === undefined ? {} : { imageId }), ...(digest === undefined ? {} : { digest }) });
+  }
   const owners = ownerChanges(action, outcome ?? { failure }, issuedRecord && { ...issuedRecord, intentSeq: intent.seq }, startTarget, journal);
   const resources = resourceChanges(action, outcome, issuedResource && { ...issuedResource, intentSeq: intent.seq }, journal);
   const report: ActionReport = {

@@ -5,9 +5,10 @@ import type { Logger } from 'pino';
 import type { EventDraft, HostwrightEvent } from '../shared/events.js';
 import type { HostDesired } from '../shared/host-desired.js';
 import type { GateBlock, HostStatus } from '../shared/host-status.js';
-import { projectOfAction, type Action } from '../shared/actions.js';
+import { projectOfAction, type Action, type ActionOf } from '../shared/actions.js';
 import { applyPlan, type PlanTarget } from './apply-plan.js';
 import { plannedEvents } from './core/action-events.js';
+import { normalizeImageRef } from './core/images.js';
 import { diffHost, type HostDiff } from './core/diff.js';
 import { evaluateGates, runnableActions } from './core/gates.js';
 import { STRICT_HOST_POLICY, type HostPolicy } from './core/host-policy.js';
@@ -78,7 +79,8 @@ export class Reconciler {
     }
   }
 
-  async #runCycle(request: CycleRequest, context: CycleContext): Promise<CycleReport> {
+  /** pulledThisCycle: the second pass of a cycle whose pulls may have moved a tag (pull_policy always, daily, …). */
+  async #runCycle(request: CycleRequest, context: CycleContext, pulledThisCycle?: ReadonlySet<string>): Promise<CycleReport> {
     // Load desired state: the agent's own store, or the candidate a dry run plans against.
     const desired = request.candidate ? [...request.candidate] : await this.#options.journal.desiredDocuments();
     const modes = await this.#modes(desired, request.explicit === true);
@@ -91,7 +93,7 @@ export class Reconciler {
     const snapshot = await this.observer.observe();
 
     // Diff, plan and safety gates: pure, the same input gives the same plan byte for byte.
-    const planned = this.#planFrom(desired, snapshot, modes);
+    const planned = this.#planFrom(desired, snapshot, modes, pulledThisCycle);
     context.onProgress?.({ type: 'planned', plan: planned.plan, runnable: planned.runnable, blocks: planned.blocks });
     log.debug({ actions: planned.plan.actions.length, runnable: planned.runnable.length, blocks: planned.blocks.length }, 'planned');
     if (request.dryRun) return { correlationID, dryRun: true, ...planned, results: [], failed: false, status: undefined };
@@ -113,6 +115,13 @@ export class Reconciler {
     // Record events and status transitions: rejections reached after all are lifted, changes become events.
     const status = await this.#recordStatus(desired, observed, before, correlationID);
     log.info({ actions: results.length, failed, converged: status.projects.every((p) => p.converged) }, 'cycle finished');
+    // A pull of a present image may have moved its tag: plan once more, so the instances follow in this cycle.
+    const repulled = results.filter((report) => report.action.kind === 'pull-image' && report.outcome === 'done' && report.action.reason.startsWith('pull_policy'));
+    if (!failed && pulledThisCycle === undefined && repulled.length > 0) {
+      const pulled = new Set(repulled.map((report) => normalizeImageRef((report.action as ActionOf<'pull-image'>).image)));
+      const next = await this.#runCycle({ ...request, correlationID }, context, pulled);
+      return { ...next, results: [...results, ...next.results] };
+    }
     return { correlationID, dryRun: false, ...planned, results, failed, status };
   }
 
@@ -145,9 +154,11 @@ export class Reconciler {
     return resolveUnfinishedIntents({ journal, runtime, hostId, logger: log, now });
   }
 
-  #planFrom(desired: readonly HostDesired[], snapshot: RuntimeSnapshot, modes: ReadonlyMap<string, PlanMode>): Planned {
-    const diff = diffHost({ desired, snapshot, journal: this.#options.journal, namePrefix: this.#options.namePrefix });
-    const plan = planHost({ diff, desired, snapshot, modes });
+  #planFrom(desired: readonly HostDesired[], snapshot: RuntimeSnapshot, modes: ReadonlyMap<string, PlanMode>, pulledThisCycle?: ReadonlySet<string>): Planned {
+    const { journal, now } = this.#options;
+    const diff = diffHost({ desired, snapshot, journal, namePrefix: this.#options.namePrefix });
+    const pulls = { lastPulledAt: journal.imagesLastPulledAt(), now: now().toISOString(), ...(pulledThisCycle ? { pulledThisCycle } : {}) };
+    const plan = planHost({ diff, desired, snapshot, modes, pulls });
     const blocks = evaluateGates({ plan, diff, desired, snapshot, policy: this.#options.policy });
     return { diff, plan, blocks, runnable: runnableActions(plan, blocks) };
   }

@@ -227,4 +227,64 @@ describe('registry credentials (real Docker, real registry)', () => {
       await h.close();
     }
   });
+
+  it('pull_policy always: a tag pushed again with new content replaces exactly that service\'s instances; the same content touches nothing', async () => {
+    const movingRepository = `${uniqueName('hw')}/moving`;
+    const moving = `${registry.host}/${movingRepository}:stable`;
+    const auth = { authconfig: { username: registry.username, password: PASSWORD, serveraddress: registry.host } };
+    await docker.getImage(TEST_IMAGE).tag({ repo: `${registry.host}/${movingRepository}`, tag: 'stable' });
+    await consume(await docker.getImage(moving).push(auth));
+    const file = join(dir, 'moving.json');
+    await writeCredentials(file, PASSWORD);
+    const { credentials } = await RegistryCredentialsFile.open(file);
+    const h = await openHarness('regalways', { runtime: new DockerRuntime({ docker, registryAuth: credentials }) });
+    const project = uniqueName('regalways');
+    projects.push(project);
+    const byService = async () => Object.fromEntries((await projectContainers(project)).map((c) => [c.Names[0]?.replace(/^\//, '') ?? '', c.Id]));
+    try {
+      await h.journal.putDesired(desired(project, { web: service({ image: moving, pull_policy: 'always', replicas: 2 }), other: service({ image: moving }) }));
+      const first = await h.reconciler.runCycle({ explicit: true });
+      assert.equal(first.failed, false, first.results.map((r) => r.message).join('; '));
+      const before = await byService();
+      assert.equal(Object.keys(before).length, 3);
+
+      // Same content: the pull runs (always), the image does not move, nothing else happens.
+      const same = await h.reconciler.runCycle({ explicit: true });
+      assert.equal(same.failed, false);
+      assert.deepEqual(same.results.map((r) => r.action.kind), ['pull-image'], same.results.map((r) => r.message).join('; '));
+      assert.match(same.results[0]?.action.reason ?? '', /pull_policy: always/);
+      assert.deepEqual(await byService(), before, 'no container touched');
+
+      // New content under the same tag, pushed from elsewhere: the local tag still names the old image.
+      const build = await mkdtemp(join(tmpdir(), 'hw-moving-'));
+      try {
+        await writeFile(join(build, 'Dockerfile'), `FROM ${TEST_IMAGE}\nRUN echo ${uniqueName('v')} > /version\n`);
+        await import('node:child_process').then(({ execFileSync }) => execFileSync('docker', ['build', '-q', '-t', `${registry.host}/${movingRepository}:next`, build], { stdio: 'ignore' }));
+      } finally {
+        await rm(build, { recursive: true, force: true });
+      }
+      await docker.getImage(`${registry.host}/${movingRepository}:next`).tag({ repo: `${registry.host}/${movingRepository}`, tag: 'stable' });
+      await consume(await docker.getImage(moving).push(auth));
+      const newId = (await docker.getImage(moving).inspect()).Id;
+      // Back to the old content locally, as on a host that has not pulled yet.
+      await docker.getImage(TEST_IMAGE).tag({ repo: `${registry.host}/${movingRepository}`, tag: 'stable' });
+      await docker.getImage(`${registry.host}/${movingRepository}:next`).remove();
+
+      const moved = await h.reconciler.runCycle({ explicit: true });
+      assert.equal(moved.failed, false, moved.results.map((r) => r.message).join('; '));
+      const after = await byService();
+      assert.equal(after[`${project}-other-1`], before[`${project}-other-1`], 'the service with pull_policy missing keeps its container');
+      for (const name of [`${project}-web-1`, `${project}-web-2`]) assert.notEqual(after[name], before[name], `${name} was replaced`);
+      const replaced = moved.results.filter((r) => r.action.kind === 'create').map((r) => r.action.reason);
+      assert.equal(replaced.length, 2);
+      for (const reason of replaced) assert.match(reason, /image moved/);
+      for (const name of [`${project}-web-1`, `${project}-web-2`]) assert.equal((await docker.getContainer(name).inspect()).Image, newId);
+
+      const settled = await h.reconciler.runCycle({ explicit: true });
+      assert.deepEqual(settled.results.map((r) => r.action.kind), ['pull-image'], 'converged: only the pull always does');
+    } finally {
+      await docker.getImage(moving).remove({ force: true }).catch(() => undefined);
+      await h.close();
+    }
+  });
 });

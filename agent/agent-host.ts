@@ -2,6 +2,7 @@ import type { Logger } from 'pino';
 import type { HostPolicy } from './core/host-policy.js';
 import { Reconciler } from './reconciler.js';
 import { DockerRuntime } from './runtime/docker-runtime.js';
+import type { RegistryAuthSource } from './runtime/registry-credentials.js';
 import type { RuntimeAdapter } from './runtime/runtime-adapter.js';
 import { Journal } from './store/journal.js';
 
@@ -18,6 +19,8 @@ export interface AgentHostOptions {
   readonly onCyclesInFlight?: (inFlight: number) => void;
   /** What desired state may ask of this host beyond an ordinary container; strict when omitted. */
   readonly policy?: HostPolicy;
+  /** Registry credentials for pulls (`--registry-auth FILE`); pulls send none when omitted. */
+  readonly registryAuth?: RegistryAuthSource | undefined;
 }
 
 export interface AgentHost {
@@ -30,7 +33,7 @@ export interface AgentHost {
 
 /** The host over a journal already open (a daemon opens it when the disk lets it); closing closes the journal. */
 export function agentHostOn(journal: Journal, options: AgentHostOptions): AgentHost {
-  const runtime = options.runtime ?? new DockerRuntime();
+  const runtime = options.runtime ?? new DockerRuntime({ registryAuth: options.registryAuth });
   const reconciler = new Reconciler({
     runtime,
     journal,

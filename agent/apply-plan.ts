@@ -4,12 +4,13 @@ import { RuntimeUnreachableError, errorMessage } from '../shared/errors.js';
 import { runBounded } from '../shared/worker-pool.js';
 import { actionResultEvent } from './core/action-events.js';
 import { actionProjects } from './core/action-projects.js';
+import { normalizeImageRef } from './core/images.js';
 import type { OwnEchoes } from './core/own-echoes.js';
 import type { OwnerRecord, ResourceRecord } from './core/snapshot.js';
 import type { ActionReport, CycleContext } from './cycle.js';
 import { executeAction, type ActionOutcome, type ExecutionContext } from './executor.js';
 import { stampEvents } from './host-events.js';
-import type { RuntimeAdapter } from './runtime/runtime-adapter.js';
+import type { PullProgress, RuntimeAdapter } from './runtime/runtime-adapter.js';
 import type { Journal } from './store/journal.js';
 
 /** Where a plan is applied, and for which cycle. */
@@ -141,7 +142,7 @@ async function runAction(action: Action, chainContainerId: string | undefined, t
   // Intent first (fsync): if this write fails, nothing is mutated.
   const startTarget = action.kind === 'start' ? (action.containerId ?? chainContainerId) : undefined;
   const [intent] = await Promise.all([journal.recordIntent({ correlationID, action, ownerToken, containerId: startTarget, startedAt: now().toISOString() }, issuedRecord, issuedResource), previousResult]);
-  const context: ExecutionContext = { runtime, owners: journal, hostId, ownerToken, chainContainerId, signal: cycle.signal ?? new AbortController().signal };
+  const context: ExecutionContext = { runtime, owners: journal, hostId, ownerToken, chainContainerId, signal: cycle.signal ?? new AbortController().signal, ...(cycle.onProgress ? { onPullProgress: throttledProgress(action, cycle.onProgress) } : {}) };
   let outcome: ActionOutcome | undefined;
   let failure: unknown;
   const affected = 'containerId' in action && action.containerId !== undefined ? action.containerId : chainContainerId;
@@ -152,6 +153,11 @@ async function runAction(action: Action, chainContainerId: string | undefined, t
     failure = error;
   }
   if (outcome?.containerId !== undefined) echoes.expect(outcome.containerId, action.kind);
+  // When it was pulled, for the pull policies that pull again after a while.
+  if (action.kind === 'pull-image' && outcome?.pulled) {
+    const { imageId, digest } = outcome.pulled;
+    await journal.recordImagePull({ reference: normalizeImageRef(action.image), pulledAt: now().toISOString(), ...(imageId === undefined ? {} : { imageId }), ...(digest === undefined ? {} : { digest }) });
+  }
   const owners = ownerChanges(action, outcome ?? { failure }, issuedRecord && { ...issuedRecord, intentSeq: intent.seq }, startTarget, journal);
   const resources = resourceChanges(action, outcome, issuedResource && { ...issuedResource, intentSeq: intent.seq }, journal);
   const report: ActionReport = {
@@ -175,6 +181,20 @@ async function runAction(action: Action, chainContainerId: string | undefined, t
     .then(() => cycle.onProgress?.({ type: 'action-finished', report }));
   return { report, resultWritten };
 }
+
+/** A pull tells progress per stream line (hundreds a second): pass on at most one a second, and the last. */
+function throttledProgress(action: Action, onProgress: NonNullable<CycleContext['onProgress']>): (detail: PullProgress) => void {
+  let last = 0;
+  return (detail) => {
+    const now = Date.now();
+    const complete = detail.layers > 0 && detail.layersDone === detail.layers;
+    if (now - last < PROGRESS_INTERVAL_MS && !complete) return;
+    last = now;
+    onProgress({ type: 'action-progress', action, detail });
+  };
+}
+
+const PROGRESS_INTERVAL_MS = 1_000;
 
 /** How the journal's ownership records change with an action's outcome (or the error it threw). */
 function ownerChanges(action: Action, result: ActionOutcome | { readonly failure: unknown }, issued: OwnerRecord | undefined, startTarget: string | undefined, journal: Journal): OwnerRecord[] {

@@ -6,6 +6,7 @@ import type { GateBlock, HostStatus } from '../shared/host-status.js';
 import type { HostDiff } from './core/diff.js';
 import type { FailurePolicy, FailureState } from './core/failure-state.js';
 import type { ActionPlan } from './core/planner.js';
+import type { PullProgress } from './runtime/runtime-adapter.js';
 import type { Outcome } from './store/records.js';
 
 /**
@@ -41,6 +42,8 @@ export interface CycleContext {
 export type CycleProgress =
   | { readonly type: 'planned'; readonly plan: ActionPlan; readonly runnable: readonly Action[]; readonly blocks: readonly GateBlock[] }
   | { readonly type: 'action-started'; readonly action: Action }
+  /** A long action's progress (a pull's layers and bytes), at most about once a second per action. */
+  | { readonly type: 'action-progress'; readonly action: Action; readonly detail: PullProgress }
   | { readonly type: 'action-finished'; readonly report: ActionReport };
 
 /** What one action did, as recorded in the journal with its result. */

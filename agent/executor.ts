@@ -7,7 +7,7 @@ import { proveOwnership, proveResourceOwnership } from './core/ownership.js';
 import { resolveEnv } from './runtime/secret-env-resolver.js';
 import type { ContainerConfigView, OwnerRecord, ResourceKind, ResourceRecord } from './core/snapshot.js';
 import { identityOf, resourceIdentityOf, type OwnerLookup } from './observer.js';
-import type { RuntimeAdapter, RuntimeContainerDetails } from './runtime/runtime-adapter.js';
+import type { PulledImage, PullProgress, RuntimeAdapter, RuntimeContainerDetails } from './runtime/runtime-adapter.js';
 
 /** What one action did. `already` means the runtime was already in the wanted state. */
 export interface ActionOutcome {
@@ -20,6 +20,8 @@ export interface ActionOutcome {
   /** For create-network and create-volume: the engine's id of what was made (a volume's is its name), or adopted. */
   readonly resourceId?: string;
   readonly adoptedResource?: ResourceRecord;
+  /** For pull-image: what the pull got (image id, digest, the credentials' reference). */
+  readonly pulled?: PulledImage;
 }
 
 export interface ExecutionContext {
@@ -31,15 +33,18 @@ export interface ExecutionContext {
   /** The container created earlier in the same chain, for a start that follows a create. */
   readonly chainContainerId: string | undefined;
   readonly signal: AbortSignal;
+  /** Told as a pull's layers arrive (throttled by the caller). */
+  readonly onPullProgress?: (progress: PullProgress) => void;
 }
 
 type Handler<K extends ActionKind> = (action: ActionOf<K>, context: ExecutionContext) => Promise<ActionOutcome>;
 
 /** The only code that mutates the runtime: one handler per action kind, checked exhaustively. */
 export const actionHandlers: { readonly [K in ActionKind]: Handler<K> } = {
-  'pull-image': async (action, { runtime, signal }) => {
-    await runtime.pullImage(action.image, signal);
-    return { outcome: 'done', message: `pulled image ${action.image}` };
+  'pull-image': async (action, { runtime, signal, onPullProgress }) => {
+    const pulled = await runtime.pullImage(action.image, signal, onPullProgress);
+    const details = [pulled.digest && `digest ${pulled.digest}`, pulled.imageId && `image ${pulled.imageId.replace(/^sha256:/, '').slice(0, 12)}`, pulled.credentials && `credentials: ${pulled.credentials}`].filter(Boolean);
+    return { outcome: 'done', message: `pulled image ${action.image}${details.length > 0 ? ` (${details.join('; ')})` : ''}`, pulled };
   },
 
   create: async (action, { runtime, owners, hostId, ownerToken }) => {

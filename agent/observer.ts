@@ -3,7 +3,8 @@ import { LABELS } from '../shared/labels.js';
 import type { OwnerTokenVerifier, ResourceTokenVerifier } from './core/owner-token.js';
 import { changedViewFields, proveOwnership, proveResourceOwnership } from './core/ownership.js';
 import type { HeldPort, LabelledIdentity, ObservedContainer, ObservedResource, OwnerRecord, ResourceIdentity, ResourceKind, ResourceRecord, RuntimeSnapshot } from './core/snapshot.js';
-import type { RuntimeAdapter, RuntimeContainerDetails, RuntimeContainerSummary, RuntimeResourceSummary } from './runtime/runtime-adapter.js';
+import type { RuntimeAdapter, RuntimeContainerDetails, RuntimeContainerSummary, RuntimeImage, RuntimeResourceSummary } from './runtime/runtime-adapter.js';
+import { normalizeImageRef } from './core/images.js';
 
 export interface OwnerLookup {
   ownerRecord(token: string): OwnerRecord | undefined;
@@ -68,7 +69,10 @@ export class Observer {
     foreignPorts.sort((a, b) => a.port - b.port || compareStrings(a.protocol, b.protocol) || compareStrings(a.ip, b.ip) || compareStrings(a.holder, b.holder));
     const observedNetworks = this.#observeResources('network', networks, foreignUsers);
     const observedVolumes = this.#observeResources('volume', volumes);
-    return { hostId: this.hostId, observedAt, containers: labelled, foreignNames: foreignNames.sort(compareStrings), images, networks: observedNetworks.labelled, volumes: observedVolumes.labelled, foreignNetworks: observedNetworks.foreign, foreignVolumes: observedVolumes.foreign, foreignPorts };
+    const references = images.flatMap((image) => image.references).sort(compareStrings);
+    const imageIds: Record<string, string> = {};
+    for (const image of images) for (const reference of image.references) imageIds[normalizeImageRef(reference)] = image.id;
+    return { hostId: this.hostId, observedAt, containers: withImages(labelled, containers, images), foreignNames: foreignNames.sort(compareStrings), images: references, imageIds, networks: observedNetworks.labelled, volumes: observedVolumes.labelled, foreignNetworks: observedNetworks.foreign, foreignVolumes: observedVolumes.foreign, foreignPorts };
   }
 
   /** Networks or volumes labelled for this host, with their ownership proven, and the names of all others. */
@@ -134,4 +138,16 @@ export function resourceIdentityOf(kind: ResourceKind, summary: Pick<RuntimeReso
   const ownerToken = labels[LABELS.ownerToken];
   if (!project || !resource || !hostId || !specHash || !ownerToken) return undefined;
   return { kind, hostId, project, resource, specHash, ownerToken };
+}
+
+/** Each container's image, with a repo digest when the image has one (the first, sorted). */
+function withImages(labelled: readonly ObservedContainer[], summaries: readonly RuntimeContainerSummary[], images: readonly RuntimeImage[]): ObservedContainer[] {
+  const imageIdOf = new Map(summaries.flatMap((summary) => (summary.imageId === undefined ? [] : [[summary.id, summary.imageId] as const])));
+  const digestOf = new Map(images.map((image) => [image.id, image.references.find((reference) => reference.includes('@'))] as const));
+  return labelled.map((container) => {
+    const imageId = imageIdOf.get(container.id);
+    if (imageId === undefined) return container;
+    const digest = digestOf.get(imageId);
+    return { ...container, image: { id: imageId, ...(digest === undefined ? {} : { digest: digest.slice(digest.indexOf('@') + 1) }) } };
+  });
 }

@@ -5,10 +5,11 @@ import type { Logger } from 'pino';
 import type { EventDraft, HostwrightEvent } from '../shared/events.js';
 import type { HostDesired } from '../shared/host-desired.js';
 import type { GateBlock, HostStatus } from '../shared/host-status.js';
-import { describeAction, type Action } from '../shared/actions.js';
+import { describeAction, type Action, type ActionOf } from '../shared/actions.js';
 import { applyPlan, type PlanTarget } from './apply-plan.js';
 import { plannedEvents } from './core/action-events.js';
 import { actionProjects } from './core/action-projects.js';
+import { normalizeImageRef } from './core/images.js';
 import { diffHost, type HostDiff } from './core/diff.js';
 import { backingOff, failureTransitionEvents, liftHint, nextFailureState, type FailureState, type ProjectOutcome } from './core/failure-state.js';
 import { evaluateGates, runnableActions } from './core/gates.js';
@@ -80,7 +81,8 @@ export class Reconciler {
     }
   }
 
-  async #runCycle(request: CycleRequest, context: CycleContext): Promise<CycleReport> {
+  /** pulledThisCycle: the second pass of a cycle whose pulls may have moved a tag (pull_policy always, daily, …). */
+  async #runCycle(request: CycleRequest, context: CycleContext, pulledThisCycle?: ReadonlySet<string>): Promise<CycleReport> {
     // Load desired state: the agent's own store, or the candidate a dry run plans against.
     const desired = request.candidate ? [...request.candidate] : await this.#options.journal.desiredDocuments();
     const modes = await this.#modes(desired, request.explicit === true);
@@ -99,7 +101,7 @@ export class Reconciler {
     const snapshot = await this.observer.observe();
 
     // Diff, plan and safety gates: pure, the same input gives the same plan byte for byte.
-    const planned = this.#planFrom(desired, snapshot, modes, held);
+    const planned = this.#planFrom(desired, snapshot, modes, held, pulledThisCycle);
     context.onProgress?.({ type: 'planned', plan: planned.plan, runnable: planned.runnable, blocks: planned.blocks });
     log.debug({ actions: planned.plan.actions.length, runnable: planned.runnable.length, blocks: planned.blocks.length }, 'planned');
     if (request.dryRun) return { correlationID, dryRun: true, ...planned, results: [], failed: false, status: undefined };
@@ -125,6 +127,14 @@ export class Reconciler {
     // Record events and status transitions: rejections reached after all are lifted, changes become events.
     const status = await this.#recordStatus(desired, observed, before, correlationID, failures);
     log.info({ actions: results.length, failed, converged: status.projects.every((p) => p.converged) }, 'cycle finished');
+    // A pull of a present image may have moved its tag: plan once more, so the instances follow in this cycle.
+    const repulled = results.filter((report) => report.action.kind === 'pull-image' && report.outcome === 'done' && report.action.reason.startsWith('pull_policy'));
+    if (!failed && pulledThisCycle === undefined && repulled.length > 0) {
+      const pulled = new Set(repulled.map((report) => normalizeImageRef((report.action as ActionOf<'pull-image'>).image)));
+      const again = { ...request, correlationID, ...(request.failures && failures ? { failures: { ...request.failures, state: failures } } : {}) };
+      const next = await this.#runCycle(again, context, pulled);
+      return { ...next, results: [...results, ...next.results] };
+    }
     return { correlationID, dryRun: false, ...planned, results, failed, status, ...(failures ? { failures } : {}) };
   }
 
@@ -197,9 +207,11 @@ export class Reconciler {
     return resolveUnfinishedIntents({ journal, runtime, hostId, logger: log, now });
   }
 
-  #planFrom(desired: readonly HostDesired[], snapshot: RuntimeSnapshot, modes: ReadonlyMap<string, PlanMode>, held?: ReadonlySet<string>): Planned {
-    const diff = diffHost({ desired, snapshot, journal: this.#options.journal, namePrefix: this.#options.namePrefix });
-    const plan = planHost({ diff, desired, snapshot, modes });
+  #planFrom(desired: readonly HostDesired[], snapshot: RuntimeSnapshot, modes: ReadonlyMap<string, PlanMode>, held?: ReadonlySet<string>, pulledThisCycle?: ReadonlySet<string>): Planned {
+    const { journal, now } = this.#options;
+    const diff = diffHost({ desired, snapshot, journal, namePrefix: this.#options.namePrefix });
+    const pulls = { lastPulledAt: journal.imagesLastPulledAt(), now: now().toISOString(), ...(pulledThisCycle ? { pulledThisCycle } : {}) };
+    const plan = planHost({ diff, desired, snapshot, modes, pulls });
     const blocks = evaluateGates({ plan, diff, desired, snapshot, policy: this.#options.policy });
     return { diff, plan, blocks, runnable: runnableActions(plan, blocks, held) };
   }

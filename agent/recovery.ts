@@ -32,7 +32,8 @@ export interface RecoveredIntent {
 export async function resolveUnfinishedIntents(context: RecoveryContext): Promise<RecoveredIntent[]> {
   const intents = await context.journal.unresolvedIntents();
   if (intents.length === 0) return [];
-  const [containers, images, networks, volumes] = await Promise.all([context.runtime.listContainers(), context.runtime.listImages(), context.runtime.listNetworks(), context.runtime.listVolumes()]);
+  const [containers, listedImages, networks, volumes] = await Promise.all([context.runtime.listContainers(), context.runtime.listImages(), context.runtime.listNetworks(), context.runtime.listVolumes()]);
+  const images = listedImages.flatMap((image) => image.references);
   const resolved: RecoveredIntent[] = [];
   for (const intent of intents) {
     const { outcome, message, containerId, owners, resources } = isResourceAction(intent.action) ? resolveResource(intent, networks, volumes, context) : { ...(await resolveOne(intent, containers, images, context)), resources: [] };

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { compareStrings } from '../shared/compare.js';
 import { NameConflictError } from '../shared/errors.js';
 import type { ContainerConfigView, ContainerState } from '../agent/core/snapshot.js';
-import type { ContainerCreateRequest, NetworkCreateRequest, RuntimeAdapter, RuntimeContainerDetails, RuntimeContainerSummary, RuntimeEvent, RuntimeResourceSummary, StartResult, VolumeCreateRequest } from '../agent/runtime/runtime-adapter.js';
+import type { ContainerCreateRequest, NetworkCreateRequest, PulledImage, RuntimeImage, RuntimeAdapter, RuntimeContainerDetails, RuntimeContainerSummary, RuntimeEvent, RuntimeResourceSummary, StartResult, VolumeCreateRequest } from '../agent/runtime/runtime-adapter.js';
 
 /** Simulated engine latency per call, in milliseconds. */
 export interface HollowLatency {
@@ -60,13 +60,14 @@ export class HollowRuntime implements RuntimeAdapter {
     return container ? { view: { ...container.view, name: container.name }, restartCount: 0, state: container.state, health: 'none' } : undefined;
   }
 
-  async listImages(): Promise<string[]> {
-    return [...this.#images];
+  async listImages(): Promise<RuntimeImage[]> {
+    return [...this.#images].map((image) => ({ id: `sha256:${image}`, references: [image] }));
   }
 
-  async pullImage(image: string): Promise<void> {
+  async pullImage(image: string): Promise<PulledImage> {
     await pause(this.latency.createMs);
     this.#images.add(image);
+    return {};
   }
 
   async createContainer(request: ContainerCreateRequest): Promise<string> {

@@ -13,13 +13,14 @@ import { renderRows, runRender, type RenderResult } from './render.js';
 import { peersRows, runPeers, type PeersResult } from './peers.js';
 import { runScale, scaleRows, type ScaleResult } from './scale.js';
 import { runSigning, signingRows, type SigningResult } from './signing.js';
+import { pullRows, runPull, type PullResult } from './pull.js';
 import { MAX_SERVICES } from '../shared/limits.js';
 import { round } from './stats.js';
 import { InterruptedError, checkEngine, installInterruptHandler, throwIfInterrupted } from './support.js';
 
 /** The engine and the CPUs are shared: every result says how busy the machine was around it. */
 type Measured<T> = T & { readonly load_avg_1m: { readonly start: number; readonly end: number } };
-type BenchResult = Measured<ConvergeResult> | Measured<NoopResult> | Measured<PlannerResult> | Measured<RenderResult> | Measured<FleetResult> | Measured<RolloutBenchResult> | Measured<ScaleResult> | Measured<PeersResult> | Measured<SigningResult> | Measured<CliResult> | Measured<LoadPlanResult> | Measured<JournalOpenResult> | Measured<SoakResult>;
+type BenchResult = Measured<ConvergeResult> | Measured<NoopResult> | Measured<PlannerResult> | Measured<RenderResult> | Measured<FleetResult> | Measured<RolloutBenchResult> | Measured<ScaleResult> | Measured<PeersResult> | Measured<SigningResult> | Measured<CliResult> | Measured<LoadPlanResult> | Measured<JournalOpenResult> | Measured<SoakResult> | Measured<PullResult>;
 
 async function measured<T>(body: () => T | Promise<T>): Promise<Measured<T>> {
   const start = loadavg()[0] ?? 0;
@@ -113,6 +114,12 @@ Benchmarks (they print figures and never assert timing):
                --days D           days the run stands for (1-365, default 30)
                --hosts H          agents (1-10, default 2)
                --containers N     containers per host (1-20, default 3)
+  pull       One image (the test image plus a random layer) from a local registry on 127.0.0.1
+             with htpasswd auth (Debian's docker-registry), pulled by \`docker pull\`, by the engine API and by a
+             Hostwright cycle's pull-image action with the same credentials file, alternating which
+             goes first, the image removed before every pull; medians and their ratio.
+               --megabytes M      size of the random layer (1-1000, default 40)
+               --runs R           rounds (1-50, default 5)
   smoke      every benchmark once at a small size (CI: checks they run, asserts no timing).
   all        converge (20 containers), noop (100 containers) and planner (10000 services) with defaults.
 
@@ -143,6 +150,7 @@ const OPTIONS = {
   workers: { type: 'string' },
   'baseline-cli': { type: 'string' },
   'baseline-dist': { type: 'string' },
+  megabytes: { type: 'string' },
   breakdown: { type: 'boolean' },
   json: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
@@ -151,7 +159,7 @@ const OPTIONS = {
 type OptionName = keyof typeof OPTIONS;
 type Values = { [K in OptionName]?: (typeof OPTIONS)[K]['type'] extends 'boolean' ? boolean : string };
 
-const COMMANDS = ['converge', 'noop', 'planner', 'render', 'load-plan', 'fleet', 'rollout', 'peers', 'scale', 'signing', 'cli', 'journal-open', 'soak', 'smoke', 'all'] as const;
+const COMMANDS = ['converge', 'noop', 'planner', 'render', 'load-plan', 'fleet', 'rollout', 'peers', 'scale', 'signing', 'cli', 'journal-open', 'soak', 'pull', 'smoke', 'all'] as const;
 type Command = (typeof COMMANDS)[number];
 
 /** The numeric options each benchmark accepts (json and help go with every one). */
@@ -169,6 +177,7 @@ const ALLOWED: Record<Command, readonly OptionName[]> = {
   cli: ['containers', 'runs', 'baseline-cli'],
   'journal-open': ['days', 'runs'],
   soak: ['minutes', 'days', 'hosts', 'containers'],
+  pull: ['megabytes', 'runs'],
   smoke: [],
   all: [],
 };
@@ -290,6 +299,11 @@ async function run(command: Command, values: Values): Promise<BenchResult[]> {
       await checkEngine();
       return [await measured(() => runSoak(options))];
     }
+    case 'pull': {
+      const options = { megabytes: integer(values, 'megabytes', 40, 1, 1000), runs: integer(values, 'runs', 5, 1, 50) };
+      await checkEngine();
+      return [await measured(() => runPull(options))];
+    }
     case 'smoke': {
       await checkEngine();
       const steps: (() => Promise<BenchResult>)[] = [
@@ -305,6 +319,7 @@ async function run(command: Command, values: Values): Promise<BenchResult[]> {
         () => measured(() => runSigning({ services: 2, iterations: 3 })),
         () => measured(() => runCli({ containers: 2, runs: 2 })),
         () => measured(() => runJournalOpen({ days: 1, lifecyclesPerDay: 200, runs: 1 })),
+        () => measured(() => runPull({ megabytes: 1, runs: 1 })),
       ];
       const results: BenchResult[] = [];
       for (const step of steps) {
@@ -340,6 +355,7 @@ const TITLES: Record<BenchResult['benchmark'], string> = {
   cli: 'cli: hostwright as separate processes (start-up included)',
   'journal-open': 'journal-open: a journal of D days of churn opened without retention and at its retention limit',
   soak: 'soak: agents under churn with retention time compressed, then SIGKILL and restart',
+  pull: 'pull: an image from a local registry with auth, Hostwright vs docker pull',
 };
 
 function rowsOf(result: BenchResult): [string, string][] {
@@ -370,6 +386,8 @@ function rowsOf(result: BenchResult): [string, string][] {
       return journalOpenRows(result);
     case 'soak':
       return soakRows(result);
+    case 'pull':
+      return pullRows(result);
   }
 }
 

@@ -40,7 +40,8 @@ export type Attachments = z.infer<typeof attachmentsSchema>;
 
 /** Every change Hostwright can make to a runtime; the executor has exactly one handler per kind. */
 export const actionSchema = z.discriminatedUnion('kind', [
-  z.object({ kind: z.literal('pull-image'), ...actionBase, image: z.string() }),
+  /** projects: those on this host that need the image (absent in plans made before it was recorded). */
+  z.object({ kind: z.literal('pull-image'), ...actionBase, image: z.string(), projects: z.array(z.string()).optional() }),
   z.object({ kind: z.literal('create-network'), ...resourceActionBase, specHash: z.string(), spec: networkSpecSchema }),
   z.object({ kind: z.literal('create-volume'), ...resourceActionBase, specHash: z.string(), spec: volumeSpecSchema }),
   z.object({ kind: z.literal('create'), ...instanceActionBase, specHash: z.string(), config: runtimeConfigSchema, attach: attachmentsSchema.optional() }),

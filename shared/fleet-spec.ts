@@ -116,6 +116,30 @@ export type Placement = z.infer<typeof placementSchema>;
 export const restartPolicySchema = z.enum(['no', 'always', 'on-failure', 'unless-stopped']);
 
 /** One service as written in the fleet file. */
+const PULL_INTERVAL_UNIT_MS = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 } as const;
+const EVERY_PATTERN = /^every_(\d{1,6})(s|m|h|d|w)$/;
+
+/**
+ * When a host pulls a service's image, as compose names it: `missing` (default; also
+ * `if_not_present`) when absent, `never`, `always` at every converge, `daily`, `weekly` or
+ * `every_<n><s|m|h|d|w>` when the last pull is older than that.
+ */
+export const pullPolicySchema = z.union([
+  z.enum(['missing', 'if_not_present', 'never', 'always', 'daily', 'weekly']),
+  z.string().regex(EVERY_PATTERN, { error: 'expected always, missing, never, daily, weekly or every_<duration> such as every_12h (units s, m, h, d, w)' }),
+]);
+export type PullPolicy = z.infer<typeof pullPolicySchema>;
+
+/** How old the last pull may be before a policy pulls again: 0 for always, undefined for missing and never. */
+export function pullPolicyIntervalMs(policy: PullPolicy): number | undefined {
+  if (policy === 'always') return 0;
+  if (policy === 'daily') return PULL_INTERVAL_UNIT_MS.d;
+  if (policy === 'weekly') return PULL_INTERVAL_UNIT_MS.w;
+  const every = EVERY_PATTERN.exec(policy);
+  if (!every) return undefined;
+  return Number(every[1]) * PULL_INTERVAL_UNIT_MS[every[2] as keyof typeof PULL_INTERVAL_UNIT_MS];
+}
+
 const serviceFieldsSchema = z.strictObject({
   image: boundedString(MAX_IMAGE_LENGTH).min(1).regex(/^[^\s]+$/, 'an image reference has no spaces'),
     command: boundedArray(boundedString(MAX_ARG_LENGTH), MAX_COMMAND_ARGS).optional(),
@@ -126,7 +150,7 @@ const serviceFieldsSchema = z.strictObject({
     restart: restartPolicySchema.default('unless-stopped'),
     healthcheck: healthcheckSchema.optional(),
     replicas: z.number().int().min(0).max(MAX_REPLICAS).default(1),
-    pull_policy: z.enum(['missing', 'never']).default('missing'),
+    pull_policy: pullPolicySchema.default('missing'),
     stop_timeout: durationSchema.default('10s'),
     ...containerOptionsShape,
     /** The project networks the service joins (default: the project's `default` network). */

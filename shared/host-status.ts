@@ -14,6 +14,9 @@ export const instanceStatusSchema = z.object({
   health: z.enum(['none', 'starting', 'healthy', 'unhealthy']),
   specHash: z.string().optional(),
   restartCount: z.number().int().optional(),
+  /** The image the container runs (sha256:…) and a repo digest of it, when the host has one. */
+  imageId: z.string().optional(),
+  imageDigest: z.string().optional(),
   drift: z.array(driftKindSchema),
 });
 export type InstanceStatus = z.infer<typeof instanceStatusSchema>;

@@ -5,6 +5,8 @@ import { canonicalJson } from '../../shared/canonical.js';
 import { compareStrings } from '../../shared/compare.js';
 import type { Attachments } from '../../shared/actions.js';
 import { attachmentsOf, expectedNetworkNames, wantedResources, type WantedResource } from './resources.js';
+import { normalizeImageRef } from './images.js';
+import { followsTag } from './pull-policy.js';
 import { specHashOf } from './spec-hash.js';
 import { containerName, instanceKeyString, type InstanceKey, type ObservedContainer, type ObservedResource, type OwnerRecord, type ResourceKind, type ResourceRecord, type RuntimeSnapshot } from './snapshot.js';
 
@@ -186,6 +188,8 @@ function diffProject(desired: HostDesired, context: ProjectContext): ProjectDiff
         const previous = journal.latestRecordFor(key);
         const changedFields = previous?.specHash === current.identity.specHash ? changedConfigFields(previous.config, config) : ['(unknown: previous spec not in journal)'];
         entries.push({ kind: 'replace', key, name, container: current, specHash, config, attach, changedFields });
+      } else if (movedImage(service, current, context.snapshot) !== undefined) {
+        entries.push({ kind: 'replace', key, name, container: current, specHash, config, attach, changedFields: [movedImage(service, current, context.snapshot) as string] });
       } else if (current.modifiedFields.some((field) => field !== 'name') || (current.name !== name && !nameKeptByDuplicate)) {
         entries.push({ kind: 'modified', key, name, container: current, specHash, config, attach });
       } else if (completed(current, service)) {
@@ -300,3 +304,15 @@ function sortEntries(entries: readonly DiffEntry[]): DiffEntry[] {
 }
 
 const NONE: readonly ObservedContainer[] = [];
+
+/**
+ * "image moved (old -> new)" when a service that follows its tag (pull_policy always, daily, …)
+ * runs another image than the one its reference names on the host now (a pull moved the tag).
+ */
+function movedImage(service: ServiceSpec, container: ObservedContainer, snapshot: RuntimeSnapshot): string | undefined {
+  if (!followsTag(service.pull_policy) || container.image === undefined) return undefined;
+  const named = snapshot.imageIds?.[normalizeImageRef(service.image)];
+  if (named === undefined || named === container.image.id) return undefined;
+  const short = (id: string) => id.replace(/^sha256:/, '').slice(0, 12);
+  return `image moved (${short(container.image.id)} -> ${short(named)})`;
+}

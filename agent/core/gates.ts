@@ -127,7 +127,8 @@ export function runnableActions(plan: ActionPlan, blocks: readonly GateBlock[], 
   const blocked = new Set([...blocks.map((block) => block.project), ...held]);
   const kept = plan.actions.filter((action) => action.kind === 'pull-image' || !blocked.has(projectOfAction(action) as string));
   const neededImages = new Set(kept.flatMap((action) => (action.kind === 'create' ? [action.config.image] : [])));
-  return kept.filter((action) => action.kind !== 'pull-image' || neededImages.has(action.image));
+  // A re-pull (pull_policy always, daily, …) has no create behind it: it runs for a project not blocked.
+  return kept.filter((action) => action.kind !== 'pull-image' || neededImages.has(action.image) || (action.projects ?? []).some((project) => !blocked.has(project)));
 }
 
 function dedupe(blocks: GateBlock[]): GateBlock[] {

@@ -8,6 +8,7 @@ import type { NetworkSpec, VolumeSpec } from '../../shared/project-resources.js'
 import type { HostDiff } from './diff.js';
 import { resolveDriftPolicy, type DriftKind } from './drift-policy.js';
 import { normalizeImageRef } from './images.js';
+import { repullDue } from './pull-policy.js';
 import { instanceKeyString, type InstanceKey, type ObservedContainer, type RuntimeSnapshot } from './snapshot.js';
 import { orderByDependencies } from './start-order.js';
 
@@ -56,6 +57,16 @@ export interface PlanInput {
   readonly snapshot: RuntimeSnapshot;
   /** Per project; a project missing here is planned in converge mode. */
   readonly modes: ReadonlyMap<string, PlanMode>;
+  /** For pull policies that pull a present image again; none re-pulls when omitted. */
+  readonly pulls?: PullTimes;
+}
+
+/** When each image was last pulled (by normalized reference, from the journal), and the time now. */
+export interface PullTimes {
+  readonly lastPulledAt: ReadonlyMap<string, string>;
+  readonly now: string;
+  /** Pulled earlier in this very cycle: not again. */
+  readonly pulledThisCycle?: ReadonlySet<string>;
 }
 
 type Draft = ActionDraft;
@@ -182,10 +193,30 @@ export function planHost(input: PlanInput): ActionPlan {
   }
 
   const present = new Set(input.snapshot.images.map(normalizeImageRef));
-  const pulls = [...new Set(instances.flatMap((draft) => (draft.kind === 'create' ? [draft.config.image] : [])))]
-    .filter((image) => !present.has(normalizeImageRef(image)))
-    .sort(compareStrings)
-    .map((image): Draft => ({ kind: 'pull-image', phase: 'images', chain: `image:${image}`, image, reason: 'image not present locally' }));
+  const reasons = new Map<string, string>();
+  const projectsOf = new Map<string, Set<string>>();
+  const needs = (image: string, project: string) => projectsOf.set(image, (projectsOf.get(image) ?? new Set<string>()).add(project));
+  for (const draft of instances) {
+    if (draft.kind !== 'create') continue;
+    needs(draft.config.image, draft.key.project);
+    if (!present.has(normalizeImageRef(draft.config.image))) reasons.set(draft.config.image, 'image not present locally');
+  }
+  // Policies that pull a present image again do so when a project converges (an apply, a new revision).
+  const pullTimes = input.pulls;
+  if (pullTimes) {
+    for (const desired of input.desired) {
+      if (modeOf(desired.project) !== 'converge') continue;
+      for (const service of Object.values(desired.services)) {
+        const image = service.image;
+        if (service.replicas === 0 || reasons.has(image) || !present.has(normalizeImageRef(image)) || pullTimes.pulledThisCycle?.has(normalizeImageRef(image))) continue;
+        const last = pullTimes.lastPulledAt.get(normalizeImageRef(image));
+        if (!repullDue(service.pull_policy, image, last, pullTimes.now)) continue;
+        needs(image, desired.project);
+        reasons.set(image, `pull_policy: ${service.pull_policy}${service.pull_policy === 'always' ? '' : last === undefined ? ' (no pull recorded)' : ` (last pulled ${last})`}`);
+      }
+    }
+  }
+  const pulls = [...reasons.keys()].sort(compareStrings).map((image): Draft => ({ kind: 'pull-image', phase: 'images', chain: `image:${image}`, image, projects: [...(projectsOf.get(image) ?? [])].sort(compareStrings), reason: reasons.get(image) as string }));
 
   const actions = [...pulls, ...setup, ...cleanup, ...instances, ...teardown].map((draft, index) => ({ ...draft, id: `a${index + 1}` }) as Action);
   return {

@@ -78,6 +78,8 @@ export interface ObservedContainer {
   readonly restartCount: number | undefined;
   /** An exited container's exit code, when the runtime said. */
   readonly exitCode?: number;
+  /** The image it runs: its id, and a repo digest of it when the host knows one. */
+  readonly image?: { readonly id: string; readonly digest?: string };
 }
 
 /** One observation of the runtime: every input the diff needs besides desired state. */
@@ -88,8 +90,10 @@ export interface RuntimeSnapshot {
   readonly containers: readonly ObservedContainer[];
   /** Names of every other container on the engine (they can block a create). */
   readonly foreignNames: readonly string[];
-  /** Image references present locally, sorted. */
+  /** Image references present locally (tags and repo digests), sorted. */
   readonly images: readonly string[];
+  /** The image id each present reference (normalized) names; absent in snapshots made without it. */
+  readonly imageIds?: Readonly<Record<string, string>>;
   /** Networks and volumes labelled for this host, sorted by name. */
   readonly networks: readonly ObservedResource[];
   readonly volumes: readonly ObservedResource[];

@@ -4,7 +4,8 @@ import { configViewOf, containerStateOf, exitCodeFromStatusText, healthFromStatu
 import { dockerMessage, isConflict, isNotFound, isNotModified } from './docker-errors.js';
 import { loadDockerode } from './dockerode-loader.js';
 import { toDockerNetworkOptions, toDockerVolumeOptions } from './docker-resources.js';
-import type { ContainerCreateRequest, NetworkCreateRequest, RuntimeAdapter, RuntimeContainerDetails, RuntimeContainerSummary, RuntimeEvent, RuntimeResourceSummary, StartResult, VolumeCreateRequest } from './runtime-adapter.js';
+import type { RegistryAuthLookup, RegistryAuthSource } from './registry-credentials.js';
+import type { ContainerCreateRequest, PulledImage, PullProgress, RuntimeImage, NetworkCreateRequest, RuntimeAdapter, RuntimeContainerDetails, RuntimeContainerSummary, RuntimeEvent, RuntimeResourceSummary, StartResult, VolumeCreateRequest } from './runtime-adapter.js';
 import { sleep } from '../../shared/sleep.js';
 
 export interface DockerRuntimeOptions {
@@ -12,6 +13,8 @@ export interface DockerRuntimeOptions {
   readonly docker?: Docker;
   readonly reconnectMinMs?: number;
   readonly reconnectMaxMs?: number;
+  /** Where pulls get registry credentials; none sent when omitted. */
+  readonly registryAuth?: RegistryAuthSource | undefined;
 }
 
 /** RuntimeAdapter over the Docker Engine API (dockerode). */
@@ -19,11 +22,13 @@ export class DockerRuntime implements RuntimeAdapter {
   readonly docker: Docker;
   readonly #reconnectMinMs: number;
   readonly #reconnectMaxMs: number;
+  readonly #registryAuth: RegistryAuthSource | undefined;
 
   constructor(options: DockerRuntimeOptions = {}) {
     this.docker = options.docker ?? new (loadDockerode())();
     this.#reconnectMinMs = options.reconnectMinMs ?? 250;
     this.#reconnectMaxMs = options.reconnectMaxMs ?? 10_000;
+    this.#registryAuth = options.registryAuth;
   }
 
   async listContainers(): Promise<RuntimeContainerSummary[]> {
@@ -36,6 +41,7 @@ export class DockerRuntime implements RuntimeAdapter {
       labels: container.Labels ?? {},
       createdAt: container.Created,
       ...exitCodeFromStatusText(container.Status),
+      ...(container.ImageID ? { imageId: container.ImageID } : {}),
       networks: Object.keys(container.NetworkSettings?.Networks ?? {}).sort(),
       ports: (container.Ports ?? []).flatMap((port) => (port.PublicPort ? [{ ip: port.IP ?? '0.0.0.0', port: port.PublicPort, protocol: port.Type === 'udp' ? ('udp' as const) : ('tcp' as const) }] : [])),
     }));
@@ -53,24 +59,48 @@ export class DockerRuntime implements RuntimeAdapter {
     }
   }
 
-  async listImages(): Promise<string[]> {
+  async listImages(): Promise<RuntimeImage[]> {
     const images = await this.#call('list images', () => this.docker.listImages());
-    return images.flatMap((image) => image.RepoTags ?? []).filter((tag) => tag !== '<none>:<none>').sort();
+    // An image pinned by digest shows in RepoDigests only: both lists are its references.
+    return images.map((image) => ({ id: image.Id, references: [...(image.RepoTags ?? []), ...(image.RepoDigests ?? [])].filter((ref) => !ref.startsWith('<none>')).sort() }));
   }
 
-  async pullImage(image: string, signal?: AbortSignal): Promise<void> {
+  async pullImage(image: string, signal?: AbortSignal, onProgress?: (progress: PullProgress) => void): Promise<PulledImage> {
+    const lookup = await this.#registryAuth?.lookup(image);
+    let digest: string | undefined;
     try {
-      const stream = await this.docker.pull(image, { abortSignal: signal });
+      const stream = await this.docker.pull(image, { abortSignal: signal, ...(lookup?.auth ? { authconfig: lookup.auth } : {}) });
+      const layers = new Map<string, { current: number; total: number; done: boolean }>();
       await new Promise<void>((resolve, reject) => {
-        this.docker.modem.followProgress(stream, (error: Error | null, output: { error?: string }[]) => {
-          const failure = error?.message ?? output.find((line) => line.error)?.error;
-          if (failure) reject(new Error(failure));
-          else resolve();
-        });
+        this.docker.modem.followProgress(
+          stream,
+          (error: Error | null, output: PullStreamLine[]) => {
+            const failure = error?.message ?? output.find((line) => line.error)?.error;
+            if (failure) reject(new Error(failure));
+            else resolve();
+          },
+          (line: PullStreamLine) => {
+            const resolved = /^Digest: (sha256:[0-9a-f]{64})$/.exec(line.status ?? '')?.[1];
+            if (resolved) digest = resolved;
+            if (!line.id || !onProgress) return;
+            const layer = layers.get(line.id) ?? { current: 0, total: 0, done: false };
+            if (line.progressDetail?.total) layer.total = line.progressDetail.total;
+            if (line.status === 'Downloading' && line.progressDetail?.current !== undefined) layer.current = line.progressDetail.current;
+            if (line.status === 'Download complete' || line.status === 'Pull complete' || line.status === 'Already exists') {
+              layer.done = true;
+              layer.current = layer.total;
+            }
+            layers.set(line.id, layer);
+            onProgress(pullProgressOf(layers));
+          },
+        );
       });
     } catch (error) {
-      throw new ImageUnavailableError(image, dockerMessage(error), { cause: error });
+      throw new ImageUnavailableError(image, `${dockerMessage(error)}${authHint(dockerMessage(error), lookup)}`, { cause: error });
     }
+    const inspected = await this.docker.getImage(image).inspect().catch(() => undefined);
+    const repoDigest = inspected?.RepoDigests?.find((candidate) => candidate.endsWith(`@${digest ?? ''}`)) ?? inspected?.RepoDigests?.[0];
+    return { imageId: inspected?.Id, digest: digest ?? repoDigest?.slice(repoDigest.indexOf('@') + 1), credentials: lookup?.source };
   }
 
   async createContainer(request: ContainerCreateRequest): Promise<string> {
@@ -277,6 +307,34 @@ function runtimeFailure(what: string, error: unknown): RuntimeError {
   // "transport is closing", "client connection is closing": the engine answered, but its containerd did not (restarting).
   if ((code !== undefined && UNREACHABLE_CODES.has(code)) || /transport is closing|client connection is closing/.test(dockerMessage(error))) return new RuntimeUnreachableError(`cannot reach the Docker engine (${dockerMessage(error)}); is dockerd running, and is DOCKER_HOST right?`, { cause: error });
   return new RuntimeError(`${what}: ${dockerMessage(error)}`, { cause: error });
+}
+
+/** One line of the engine's pull stream (/images/create). */
+interface PullStreamLine {
+  readonly id?: string;
+  readonly status?: string;
+  readonly error?: string;
+  readonly progressDetail?: { readonly current?: number; readonly total?: number };
+}
+
+function pullProgressOf(layers: ReadonlyMap<string, { current: number; total: number; done: boolean }>): PullProgress {
+  let bytes = 0;
+  let totalBytes = 0;
+  let layersDone = 0;
+  for (const layer of layers.values()) {
+    bytes += layer.current;
+    totalBytes += layer.total;
+    if (layer.done) layersDone += 1;
+  }
+  return { layers: layers.size, layersDone, bytes, totalBytes };
+}
+
+/** What to check when a registry refused a pull: the credentials used (by reference only), or that none were found. */
+function authHint(message: string, lookup: RegistryAuthLookup | undefined): string {
+  if (!/unauthorized|authentication required|no basic auth credentials|denied|401/i.test(message)) return '';
+  if (!lookup) return '; this agent has no registry credentials (start it with --registry-auth FILE)';
+  if (!lookup.auth) return `; ${lookup.source}`;
+  return `; the registry ${lookup.registry} refused the credentials from ${lookup.source}`;
 }
 
 const UNREACHABLE_CODES = new Set(['ECONNREFUSED', 'ENOENT', 'EACCES', 'ECONNRESET', 'EPIPE']);

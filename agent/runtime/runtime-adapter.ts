@@ -17,6 +17,8 @@ export interface RuntimeContainerSummary {
   readonly networks?: readonly string[];
   /** The host ports it publishes (a running container's). */
   readonly ports?: readonly { readonly ip: string; readonly port: number; readonly protocol: 'tcp' | 'udp' }[];
+  /** The id of the image it runs (sha256:…). */
+  readonly imageId?: string;
 }
 
 /** A network or volume as the runtime lists it; a volume's id is its name. */
@@ -76,10 +78,10 @@ export interface RuntimeAdapter {
   listContainers(): Promise<RuntimeContainerSummary[]>;
   /** undefined when the container no longer exists. */
   inspectContainer(id: string): Promise<RuntimeContainerDetails | undefined>;
-  /** Image references present locally. */
-  listImages(): Promise<string[]>;
-  /** Throws ImageUnavailableError with the runtime's reason when the image cannot be had. */
-  pullImage(image: string, signal?: AbortSignal): Promise<void>;
+  /** Images present locally, each with the references it answers to (tags and repo digests). */
+  listImages(): Promise<RuntimeImage[]>;
+  /** Throws ImageUnavailableError with the runtime's reason when the image cannot be had; tells progress as layers arrive. */
+  pullImage(image: string, signal?: AbortSignal, onProgress?: (progress: PullProgress) => void): Promise<PulledImage>;
   /** Throws NameConflictError when the name is taken. */
   createContainer(request: ContainerCreateRequest): Promise<string>;
   /** 'started-after-release': the engine kept a stale network endpoint of this container; it was released first. */
@@ -101,6 +103,27 @@ export interface RuntimeAdapter {
   removeVolume(name: string): Promise<'removed' | 'missing'>;
   /** Streams runtime events until the signal aborts, reconnecting with backoff after a failure. */
   watchEvents(onEvent: (event: RuntimeEvent) => void, signal: AbortSignal): void;
+}
+
+/** One local image: its id, and its tags ("app:1") and repo digests ("app@sha256:…"), sorted. */
+export interface RuntimeImage {
+  readonly id: string;
+  readonly references: readonly string[];
+}
+
+/** What a pull got: the image id and the digest the reference resolved to, and a reference to the credentials used (never their value). */
+export interface PulledImage {
+  readonly imageId?: string | undefined;
+  readonly digest?: string | undefined;
+  readonly credentials?: string | undefined;
+}
+
+/** A pull's progress over all its layers so far. */
+export interface PullProgress {
+  readonly layers: number;
+  readonly layersDone: number;
+  readonly bytes: number;
+  readonly totalBytes: number;
 }
 
 export type StartResult = 'started' | 'started-after-release' | 'already-running';

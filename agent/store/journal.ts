@@ -16,6 +16,7 @@ import { issueOwnerToken, issueResourceToken, ownerTokenVerifier, resourceTokenV
 import type { InstanceKey, OwnerRecord, ResourceKind, ResourceRecord } from '../core/snapshot.js';
 import { BatchWriter, type BatchOperation, type CommitStats } from './batch-writer.js';
 import { makeContentsPrivate, prepareDataDir } from './data-dir.js';
+import { ImagePulls, type ImagePullRecord } from './image-pulls.js';
 import { DesiredStore } from './desired-store.js';
 import { EventOutbox, type EventPage, type NumberedEvent } from './event-outbox.js';
 import { PREFIX, planKey, planSeqOf, range, seqKey, seqOf } from './keys.js';
@@ -49,6 +50,7 @@ export class Journal implements JournalView {
   readonly #owners: OwnerIndex;
   readonly #resources: ResourceIndex;
   readonly #events: EventOutbox;
+  readonly #imagePulls: ImagePulls;
   readonly #ownerSecret: Uint8Array;
   readonly verifyOwnerToken: OwnerTokenVerifier;
   readonly verifyResourceToken: ResourceTokenVerifier;
@@ -67,13 +69,14 @@ export class Journal implements JournalView {
   #eventRateLimit: EventRateLimit | undefined;
   #eventRates: EventRateState = new Map();
 
-  private constructor(parts: { db: Level<string, Uint8Array>; writer: BatchWriter; desired: DesiredStore; owners: OwnerIndex; resources: ResourceIndex; events: EventOutbox; ownerSecret: Uint8Array; pending: number; intentSeq: number; planSeq: number }) {
+  private constructor(parts: { db: Level<string, Uint8Array>; writer: BatchWriter; desired: DesiredStore; owners: OwnerIndex; resources: ResourceIndex; events: EventOutbox; imagePulls: ImagePulls; ownerSecret: Uint8Array; pending: number; intentSeq: number; planSeq: number }) {
     this.#db = parts.db;
     this.#writer = parts.writer;
     this.#desired = parts.desired;
     this.#owners = parts.owners;
     this.#resources = parts.resources;
     this.#events = parts.events;
+    this.#imagePulls = parts.imagePulls;
     this.#ownerSecret = parts.ownerSecret;
     this.verifyOwnerToken = ownerTokenVerifier(parts.ownerSecret);
     this.verifyResourceToken = resourceTokenVerifier(parts.ownerSecret);
@@ -128,13 +131,14 @@ export class Journal implements JournalView {
     const resources = await ResourceIndex.load(db);
     const events = await EventOutbox.load(db, writer);
     const desired = await DesiredStore.load(db, writer, events);
+    const imagePulls = await ImagePulls.load(db, writer);
     let pending = 0;
     for await (const key of db.keys(range(PREFIX.pending))) if (key) pending += 1;
     let intentSeq = 0;
     for await (const key of db.keys({ ...range(PREFIX.intent), reverse: true, limit: 1 })) intentSeq = seqOf(PREFIX.intent, key);
     let planSeq = 0;
     for await (const key of db.keys({ ...range(PREFIX.planNumbered), reverse: true, limit: 1 })) planSeq = planSeqOf(key);
-    return new Journal({ db, writer, desired, owners, resources, events, ownerSecret, pending, intentSeq, planSeq });
+    return new Journal({ db, writer, desired, owners, resources, events, imagePulls, ownerSecret, pending, intentSeq, planSeq });
   }
 
   /**
@@ -188,6 +192,15 @@ export class Journal implements JournalView {
   /** Records a refusal with its error event, atomically (fsync). */
   async recordRefusal(refusal: DesiredRefusal, event: HostwrightEvent): Promise<void> {
     return this.#desired.recordRefusal(refusal, event);
+  }
+
+  /** When each image (normalized reference) was last pulled by this host. */
+  imagesLastPulledAt(): Map<string, string> {
+    return this.#imagePulls.lastPulledAt();
+  }
+
+  async recordImagePull(record: ImagePullRecord): Promise<void> {
+    return this.#imagePulls.record(record);
   }
 
   async appliedRevisions(): Promise<Map<string, number>> {

@@ -16,6 +16,8 @@ export const PREFIX = {
   /** event-outbox.ts */
   event: 'event:',
   outbox: 'outbox:',
+  /** image-pulls.ts */
+  image: 'image:',
   /** journal.ts */
   intent: 'intent:',
   result: 'result:',

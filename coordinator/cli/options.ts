@@ -13,7 +13,8 @@ export function withLocalOptions(command: Command, role: 'coordinator' | 'agent'
   return withNatsOptions(command.option('--local', 'manage this machine directly (local Docker engine and data dir, no NATS)'), role)
     .option('--data-dir <dir>', 'local mode: where the journal lives (default: $HOSTWRIGHT_DATA_DIR or ~/.hostwright/local)')
     .option('--host-id <id>', 'local mode: this host\'s id; when given, the fleet file\'s placement is applied (default: "local", placement ignored)')
-    .option('--label <key=value>', 'a label of this host, for placement selectors (repeatable)', collect, []);
+    .option('--label <key=value>', 'a label of this host, for placement selectors (repeatable)', collect, [])
+    .option('--registry-auth <file>', 'registry credentials for image pulls, in Docker\'s config.json format (mode 0600); local mode default: $DOCKER_CONFIG/config.json or ~/.docker/config.json when present');
 }
 
 /** How to reach the fleet's NATS: shared by every fleet command and `agent`. */
@@ -75,6 +76,7 @@ export interface LocalOptions {
   readonly hostId?: string;
   readonly label?: readonly string[];
   readonly parallel?: string;
+  readonly registryAuth?: string;
 }
 
 export function defaultDataDir(): string {

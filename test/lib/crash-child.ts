@@ -20,7 +20,7 @@ const report = await reconciler.runCycle(
   { explicit: true },
   {
     onProgress: (progress) => {
-      if (progress.type !== 'planned') process.stdout.write(`step ${++step}\n`);
+      if (progress.type !== 'planned' && progress.type !== 'action-progress') process.stdout.write(`step ${++step}\n`);
     },
   },
 );

@@ -7,7 +7,7 @@ import { diffHost, type HostDiff, type JournalView } from '../../agent/core/diff
 import { evaluateGates, runnableActions, type GateBlock } from '../../agent/core/gates.js';
 import { normalizeImageRef } from '../../agent/core/images.js';
 import { proveOwnership } from '../../agent/core/ownership.js';
-import { planHost, type ActionPlan, type PlanMode } from '../../agent/core/planner.js';
+import { planHost, type ActionPlan, type PlanMode, type PullTimes } from '../../agent/core/planner.js';
 import { expectedNetworkNames, resourceSpecHash } from '../../agent/core/resources.js';
 import type { NetworkSpec } from '../../shared/project-resources.js';
 import { specHashOf } from '../../agent/core/spec-hash.js';
@@ -332,9 +332,9 @@ export interface PlanRound {
 }
 
 /** diff, plan, gates and runnable actions for one observation, as the reconciler computes them. */
-export function planRound(input: { readonly desired: readonly HostDesired[]; readonly snapshot: RuntimeSnapshot; readonly owners: ReadonlyMap<string, OwnerRecord>; readonly modes?: ReadonlyMap<string, PlanMode>; readonly namePrefix?: string }): PlanRound {
+export function planRound(input: { readonly desired: readonly HostDesired[]; readonly snapshot: RuntimeSnapshot; readonly owners: ReadonlyMap<string, OwnerRecord>; readonly modes?: ReadonlyMap<string, PlanMode>; readonly namePrefix?: string; readonly pulls?: PullTimes }): PlanRound {
   const diff = diffHost({ desired: input.desired, snapshot: input.snapshot, journal: journalViewOf(input.owners), namePrefix: input.namePrefix ?? FIXTURE_PREFIX });
-  const plan = planHost({ diff, desired: input.desired, snapshot: input.snapshot, modes: input.modes ?? new Map() });
+  const plan = planHost({ diff, desired: input.desired, snapshot: input.snapshot, modes: input.modes ?? new Map(), ...(input.pulls ? { pulls: input.pulls } : {}) });
   const blocks = evaluateGates({ plan, diff, desired: input.desired, snapshot: input.snapshot });
   return { diff, plan, blocks, runnable: runnableActions(plan, blocks) };
 }

@@ -32,6 +32,15 @@ function scenarioPlan(scenario: Pick<Scenario, 'desired' | 'snapshot' | 'owners'
 }
 
 describe('planHost: creates', () => {
+  it('counts an image as present by its repo digest: a digest-pinned service is not pulled again, a tag beside the digest ignored', () => {
+    const digest = `sha256:${'c'.repeat(64)}`;
+    const pinned = service({ image: `127.0.0.1:5000/app:1@${digest}` });
+    const present = plan([desired('shop', { web: pinned })], [], [], { images: [`127.0.0.1:5000/app@${digest}`] });
+    assert.deepEqual(lines(present.actions), ['a1 instances create hw-shop-web-1', 'a2 instances start hw-shop-web-1']);
+    const otherDigest = plan([desired('shop', { web: pinned })], [], [], { images: [`127.0.0.1:5000/app@sha256:${'d'.repeat(64)}`, '127.0.0.1:5000/app:1'] });
+    assert.equal(otherDigest.actions[0]?.kind, 'pull-image', 'another digest, or the tag alone, is not the pinned image');
+  });
+
   it('creates and starts a new instance, pulling its image first', () => {
     const result = plan([desired('shop', { web: service({ replicas: 2 }) })], [], [], { images: [] });
     assert.deepEqual(lines(result.actions), [

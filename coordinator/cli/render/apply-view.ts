@@ -10,12 +10,21 @@ export function actionProgressLine(progress: CycleProgress): string {
       return progress.runnable.length === 0 ? '' : `Plan: ${progress.runnable.length} action(s)`;
     case 'action-started':
       return `  ${progress.action.id.padEnd(4)} ${printable(describeAction(progress.action))} ...`;
+    case 'action-progress': {
+      const { detail } = progress;
+      const total = detail.totalBytes > 0 ? ` of ${megabytes(detail.totalBytes)}` : '';
+      return `  ${progress.action.id.padEnd(4)} ... ${megabytes(detail.bytes)}${total}, ${detail.layersDone}/${detail.layers} layer(s)`;
+    }
     case 'action-finished': {
       const { report } = progress;
       const mark = report.outcome === 'failed' ? 'FAILED' : report.outcome === 'already' ? 'already' : 'done';
       return `  ${report.action.id.padEnd(4)} ${mark}: ${printable(report.message)} (${report.durationMs} ms)`;
     }
   }
+}
+
+function megabytes(bytes: number): string {
+  return `${(bytes / 1024 / 1024).toFixed(1)} MB`;
 }
 
 /** `apply` in fleet mode: a host that did not answer its plan request. */

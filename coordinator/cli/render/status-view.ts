@@ -23,8 +23,8 @@ export function renderStatus(status: HostStatus): string {
     }
     if (project.backoff) lines.push(`  BACKING OFF r${project.backoff.revision} after ${project.backoff.attempts} failed attempt(s), next at ${printable(project.backoff.retryAt)}: ${printable(project.backoff.reason)}`);
     if (project.instances.length > 0) {
-      const rows = project.instances.map((i) => [i.name, i.state, i.health, i.drift.length > 0 ? i.drift.join(',') : '-', shortId(i.containerId)]);
-      lines.push(indent(renderTable(['NAME', 'STATE', 'HEALTH', 'DRIFT', 'CONTAINER'], rows)));
+      const rows = project.instances.map((i) => [i.name, i.state, i.health, i.drift.length > 0 ? i.drift.join(',') : '-', shortId(i.containerId), imageColumn(i.imageId, i.imageDigest)]);
+      lines.push(indent(renderTable(['NAME', 'STATE', 'HEALTH', 'DRIFT', 'CONTAINER', 'IMAGE'], rows)));
     } else {
       lines.push('  (no instances desired)');
     }
@@ -32,6 +32,13 @@ export function renderStatus(status: HostStatus): string {
     for (const container of project.unowned) lines.push(`  UNOWNED ${printable(container.name)} [${printable(shortId(container.containerId))}]: ${printable(container.reason)}`);
   }
   return lines.join('\n');
+}
+
+/** The image id an instance runs, short, with the start of its repo digest when known. */
+function imageColumn(imageId: string | undefined, digest: string | undefined): string {
+  if (imageId === undefined) return '-';
+  const id = shortId(imageId.replace(/^sha256:/, ''));
+  return digest === undefined ? id : `${id} (${digest.slice(0, 'sha256:'.length + 12)})`;
 }
 
 function indent(text: string): string {

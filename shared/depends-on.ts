@@ -52,6 +52,8 @@ interface DependentService {
  */
 export function dependsOnIssues(services: Readonly<Record<string, DependentService>>, unknown: 'refused' | 'allowed'): { path: (string | number)[]; message: string }[] {
   const issues: { path: (string | number)[]; message: string }[] = [];
+  // Most projects have no depends_on: no sort or graph for them (desired state is validated on every read).
+  if (!Object.values(services).some((service) => service.depends_on !== undefined)) return issues;
   for (const name of Object.keys(services).sort(compareStrings)) {
     const dependsOn = services[name]?.depends_on;
     const seen = new Set<string>();

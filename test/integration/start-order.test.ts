@@ -8,6 +8,18 @@ const healthcheck = { test: ['CMD', 'true'], interval: '500ms', retries: 3, star
 /** A one-shot that works for about a second, then exits with `code`. */
 const migrate = (code: number) => service({ restart: 'no', command: ['sh', '-c', `sleep 1; exit ${code}`] });
 
+/** The engine's container events since `since` (seconds) about these containers, in order. */
+async function engineEvents(since: number, ids: readonly string[]): Promise<{ id: string; action: string; timeNano: number }[]> {
+  const stream = await docker.getEvents({ since, until: Math.ceil(Date.now() / 1000) + 1, filters: { type: ['container'], container: [...ids] } });
+  let text = '';
+  for await (const chunk of stream as AsyncIterable<Buffer>) text += chunk.toString();
+  return text
+    .split('\n')
+    .filter((line) => line.trim() !== '')
+    .map((line) => JSON.parse(line) as { id: string; Action: string; timeNano: number })
+    .map((event) => ({ id: event.id, action: event.Action, timeNano: event.timeNano }));
+}
+
 describe('start order: depends_on (real Docker)', () => {
   const project = uniqueName('order');
   const failing = uniqueName('order-fail');
@@ -20,6 +32,7 @@ describe('start order: depends_on (real Docker)', () => {
 
   it('runs migrate to completion, then api, and starts web only once api is healthy; the next plan is empty', async () => {
     h = await openHarness('h1');
+    const startedAt = Math.floor(Date.now() / 1000) - 1;
     await h.journal.putDesired(
       desired(project, {
         web: service({ depends_on: { api: { condition: 'service_healthy' } } }),
@@ -40,10 +53,14 @@ describe('start order: depends_on (real Docker)', () => {
     assert.equal(migrated.State.ExitCode, 0);
     assert.ok(Date.parse(migrated.State.FinishedAt) <= Date.parse(api.State.StartedAt), `api started ${api.State.StartedAt}, before migrate finished ${migrated.State.FinishedAt}`);
     assert.ok(Date.parse(api.Created) >= Date.parse(migrated.State.FinishedAt), 'api was created only after migrate completed');
-    const firstPass = (api.State.Health?.Log ?? []).find((entry) => entry.ExitCode === 0);
-    assert.ok(firstPass, 'api passed a health check');
-    assert.ok(Date.parse(web.State.StartedAt) >= Date.parse(firstPass.End), `web started ${web.State.StartedAt}, before api was healthy ${firstPass.End}`);
-    assert.ok(Date.parse(web.Created) >= Date.parse(firstPass.End), 'web was created only after api was healthy');
+    // The engine's own event order (its health log keeps only the last five checks).
+    const events = await engineEvents(startedAt, [api.Id, web.Id]);
+    const healthyAt = events.find((event) => event.id === api.Id && event.action === 'health_status: healthy')?.timeNano;
+    const webCreatedAt = events.find((event) => event.id === web.Id && event.action === 'create')?.timeNano;
+    const webStartedAt = events.find((event) => event.id === web.Id && event.action === 'start')?.timeNano;
+    assert.ok(healthyAt !== undefined && webCreatedAt !== undefined && webStartedAt !== undefined, JSON.stringify(events));
+    assert.ok(webCreatedAt > healthyAt, 'web was created only after api turned healthy');
+    assert.ok(webStartedAt > healthyAt, 'web started only after api turned healthy');
 
     // The one-shot that completed is not started again, and nothing else is to do.
     const again = await h.reconciler.runCycle({ dryRun: true });

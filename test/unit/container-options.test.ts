@@ -1,5 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { fleetFileError } from '../lib/fleet-file-error.js';
 import { parseFleetFile } from '../../coordinator/fleet-file.js';
 import { parseByteSize } from '../../shared/byte-size.js';
 import { toDockerCreateOptions } from '../../agent/runtime/docker-container.js';
@@ -9,14 +10,6 @@ import { STRICT_HOST_POLICY, policyRefusals } from '../../agent/core/host-policy
 
 const fleet = (serviceYaml: string) => `project: opts\nservices:\n  api:\n    image: hw/busybox:test\n${serviceYaml}`;
 
-function errorOf(text: string): string {
-  try {
-    parseFleetFile(text, 'fleet.yaml');
-  } catch (error) {
-    return (error as Error).message;
-  }
-  assert.fail('the fleet file was accepted');
-}
 
 describe('container options in a fleet file (pure)', () => {
   it('accepts every option in compose\'s form', () => {
@@ -72,7 +65,7 @@ describe('container options in a fleet file (pure)', () => {
       ['    working_dir: srv\n', /services\.api\.working_dir: expected an absolute path/],
       ['    healthcheck: { disable: true, test: [CMD, "true"] }\n', /services\.api\.healthcheck\.disable: disable: true takes no test/],
     ];
-    for (const [yaml, expected] of cases) assert.match(errorOf(fleet(yaml)), expected, yaml);
+    for (const [yaml, expected] of cases) assert.match(fleetFileError(fleet(yaml)), expected, yaml);
   });
 
   it('byte sizes as compose writes them', () => {

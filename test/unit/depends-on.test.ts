@@ -1,5 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { fleetFileError } from '../lib/fleet-file-error.js';
 import fc from 'fast-check';
 import { parseFleetFile } from '../../coordinator/fleet-file.js';
 import { dependencyCycles, startOrder, type DependsOn } from '../../shared/depends-on.js';
@@ -10,14 +11,6 @@ import { TEST_IMAGE, desired, service } from '../lib/builders.js';
 import { NAME_PREFIX, scenarioArb } from '../lib/arbitraries.js';
 import { ownedFixture, ownersOf, planRound, snapshotOf } from '../lib/simulated-runtime.js';
 
-function errorOf(text: string): string {
-  try {
-    parseFleetFile(text, 'fleet.yaml');
-  } catch (error) {
-    return (error as Error).message;
-  }
-  assert.fail('the fleet file was accepted');
-}
 
 const lines = (...rows: string[]) => `${rows.join('\n')}\n`;
 const key = (svc: string, instance = 1) => ({ project: 'shop', service: svc, instance });
@@ -38,15 +31,15 @@ describe('depends_on in a fleet file', () => {
   });
 
   it('refuses an unknown service, itself, a repeat, a bad condition and a disabled health check, each with its path and line', () => {
-    assert.equal(errorOf(lines('project: p', 'services:', '  api:', '    image: x', '    depends_on: [db]')), 'fleet.yaml:5:18 services.api.depends_on[0]: no service db in this project');
-    assert.equal(errorOf(lines('project: p', 'services:', '  api:', '    image: x', '    depends_on:', '      api: {}')), 'fleet.yaml:6:12 services.api.depends_on.api: a service cannot depend on itself');
-    assert.match(errorOf(lines('project: p', 'services:', '  db:', '    image: x', '  api:', '    image: x', '    depends_on: [db, db]')), /^fleet\.yaml:7:\d+ services\.api\.depends_on\[1\]: db is listed twice/);
-    assert.match(errorOf(lines('project: p', 'services:', '  db:', '    image: x', '  api:', '    image: x', '    depends_on:', '      db: {condition: healthy}')), /^fleet\.yaml:8:\d+ services\.api\.depends_on/);
-    assert.match(errorOf(lines('project: p', 'services:', '  db:', '    image: x', '    healthcheck: {disable: true}', '  api:', '    image: x', '    depends_on:', '      db: {condition: service_healthy}')), /^fleet\.yaml:9:\d+ services\.api\.depends_on\.db\.condition: db has its health check disabled/);
+    assert.equal(fleetFileError(lines('project: p', 'services:', '  api:', '    image: x', '    depends_on: [db]')), 'fleet.yaml:5:18 services.api.depends_on[0]: no service db in this project');
+    assert.equal(fleetFileError(lines('project: p', 'services:', '  api:', '    image: x', '    depends_on:', '      api: {}')), 'fleet.yaml:6:12 services.api.depends_on.api: a service cannot depend on itself');
+    assert.match(fleetFileError(lines('project: p', 'services:', '  db:', '    image: x', '  api:', '    image: x', '    depends_on: [db, db]')), /^fleet\.yaml:7:\d+ services\.api\.depends_on\[1\]: db is listed twice/);
+    assert.match(fleetFileError(lines('project: p', 'services:', '  db:', '    image: x', '  api:', '    image: x', '    depends_on:', '      db: {condition: healthy}')), /^fleet\.yaml:8:\d+ services\.api\.depends_on/);
+    assert.match(fleetFileError(lines('project: p', 'services:', '  db:', '    image: x', '    healthcheck: {disable: true}', '  api:', '    image: x', '    depends_on:', '      db: {condition: service_healthy}')), /^fleet\.yaml:9:\d+ services\.api\.depends_on\.db\.condition: db has its health check disabled/);
   });
 
   it('refuses a cycle at load time, naming the services in it', () => {
-    const message = errorOf(lines('project: p', 'services:', '  web:', '    image: x', '    depends_on: [api]', '  api:', '    image: x', '    depends_on: [db]', '  db:', '    image: x', '    depends_on: [web]', '  other:', '    image: x', '    depends_on: [web]'));
+    const message = fleetFileError(lines('project: p', 'services:', '  web:', '    image: x', '    depends_on: [api]', '  api:', '    image: x', '    depends_on: [db]', '  db:', '    image: x', '    depends_on: [web]', '  other:', '    image: x', '    depends_on: [web]'));
     assert.match(message, /services\.api\.depends_on: depends_on forms a cycle: api -> db -> web -> api/);
     assert.equal(message.match(/forms a cycle/g)?.length, 1, message);
   });

@@ -1,5 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { fleetFileError } from '../lib/fleet-file-error.js';
 import { parseFleetFile } from '../../coordinator/fleet-file.js';
 import { desiredForHost } from '../../coordinator/placement.js';
 import { attachmentsOf, wantedResources } from '../../agent/core/resources.js';
@@ -9,36 +10,28 @@ import { planHost } from '../../agent/core/planner.js';
 import { desired, service } from '../lib/builders.js';
 import { FIXTURE_PREFIX, journalViewOf, networkFixture, snapshotOf } from '../lib/simulated-runtime.js';
 
-function errorOf(text: string): string {
-  try {
-    parseFleetFile(text, 'fleet.yaml');
-  } catch (error) {
-    return (error as Error).message;
-  }
-  assert.fail('the fleet file was accepted');
-}
 
 const lines = (...rows: string[]) => `${rows.join('\n')}\n`;
 
 describe('networks and volumes in a fleet file (pure)', () => {
   it('refuses each bad reference with its path and line', () => {
-    assert.equal(errorOf(lines('project: p', 'services:', '  api:', '    image: x', '    networks: [back]')), 'fleet.yaml:5:16 services.api.networks[0]: network back is not declared in the top-level networks:');
-    assert.match(errorOf(lines('project: p', 'services:', '  db:', '    image: x', '    volumes: ["data:/data"]')), /^fleet\.yaml:5:15 services\.db\.volumes\[0\]: volume data is not declared in the top-level volumes: \(add `volumes: \{data: \{\}\}`/);
-    assert.match(errorOf(lines('project: p', 'services:', '  api:', '    image: x', '    network_mode: host', '    ports: ["8080:80"]')), /^fleet\.yaml:6:12 services\.api\.ports: with network_mode "host" the container has no ports of its own to publish/);
-    assert.match(errorOf(lines('project: p', 'services:', '  api:', '    image: x', '    network_mode: host', '    networks: [default]')), /services\.api\.networks: a service with network_mode "host" joins no networks/);
-    assert.match(errorOf(lines('project: p', 'services:', '  api:', '    image: x', '    network_mode: "service:nope"')), /^fleet\.yaml:5:19 services\.api\.network_mode: no service nope in this project$/m);
-    assert.match(errorOf(lines('project: p', 'services:', '  api:', '    image: x', '    network_mode: bridged')), /services\.api\.network_mode: expected "host", "none" or "service:<name>"/);
+    assert.equal(fleetFileError(lines('project: p', 'services:', '  api:', '    image: x', '    networks: [back]')), 'fleet.yaml:5:16 services.api.networks[0]: network back is not declared in the top-level networks:');
+    assert.match(fleetFileError(lines('project: p', 'services:', '  db:', '    image: x', '    volumes: ["data:/data"]')), /^fleet\.yaml:5:15 services\.db\.volumes\[0\]: volume data is not declared in the top-level volumes: \(add `volumes: \{data: \{\}\}`/);
+    assert.match(fleetFileError(lines('project: p', 'services:', '  api:', '    image: x', '    network_mode: host', '    ports: ["8080:80"]')), /^fleet\.yaml:6:12 services\.api\.ports: with network_mode "host" the container has no ports of its own to publish/);
+    assert.match(fleetFileError(lines('project: p', 'services:', '  api:', '    image: x', '    network_mode: host', '    networks: [default]')), /services\.api\.networks: a service with network_mode "host" joins no networks/);
+    assert.match(fleetFileError(lines('project: p', 'services:', '  api:', '    image: x', '    network_mode: "service:nope"')), /^fleet\.yaml:5:19 services\.api\.network_mode: no service nope in this project$/m);
+    assert.match(fleetFileError(lines('project: p', 'services:', '  api:', '    image: x', '    network_mode: bridged')), /services\.api\.network_mode: expected "host", "none" or "service:<name>"/);
   });
 
   it('refuses a bad network definition with its path and line', () => {
     const withNetwork = (definition: string, attachment = '[back]') => lines('project: p', 'services:', '  api:', '    image: x', `    networks: ${attachment}`, 'networks:', `  back: ${definition}`);
-    assert.match(errorOf(withNetwork('{ driver: overlay }')), /^fleet\.yaml:7:19 networks\.back\.driver: only the bridge driver/);
-    assert.match(errorOf(withNetwork('{ ipam: { config: [{ subnet: 10.0.0.0/33 }] } }')), /networks\.back\.ipam\.config\[0\]\.subnet: expected an IPv4 subnet in CIDR form/);
-    assert.match(errorOf(withNetwork('{ name: custom }')), /networks\.back\.name: a network Hostwright creates is named <project>_<key>/);
-    assert.match(errorOf(withNetwork('{ external: true, internal: true }')), /networks\.back\.internal: an external network is the operator's/);
-    assert.match(errorOf(withNetwork('{ ipam: { config: [{ subnet: 10.1.0.0/24 }] } }', '{ back: { ipv4_address: 10.2.0.5 } }')), /services\.api\.networks\.back\.ipv4_address: 10\.2\.0\.5 is not in the subnet of network back \(10\.1\.0\.0\/24\)/);
-    assert.match(errorOf(withNetwork('{}', '{ back: { ipv4_address: 10.2.0.5 } }')), /a fixed address needs a subnet declared for network back/);
-    assert.match(errorOf(withNetwork('{ labels: { io.hostwright.project: x } }')), /networks\.back\.labels: label keys starting with "io\.hostwright\." are reserved/);
+    assert.match(fleetFileError(withNetwork('{ driver: overlay }')), /^fleet\.yaml:7:19 networks\.back\.driver: only the bridge driver/);
+    assert.match(fleetFileError(withNetwork('{ ipam: { config: [{ subnet: 10.0.0.0/33 }] } }')), /networks\.back\.ipam\.config\[0\]\.subnet: expected an IPv4 subnet in CIDR form/);
+    assert.match(fleetFileError(withNetwork('{ name: custom }')), /networks\.back\.name: a network Hostwright creates is named <project>_<key>/);
+    assert.match(fleetFileError(withNetwork('{ external: true, internal: true }')), /networks\.back\.internal: an external network is the operator's/);
+    assert.match(fleetFileError(withNetwork('{ ipam: { config: [{ subnet: 10.1.0.0/24 }] } }', '{ back: { ipv4_address: 10.2.0.5 } }')), /services\.api\.networks\.back\.ipv4_address: 10\.2\.0\.5 is not in the subnet of network back \(10\.1\.0\.0\/24\)/);
+    assert.match(fleetFileError(withNetwork('{}', '{ back: { ipv4_address: 10.2.0.5 } }')), /a fixed address needs a subnet declared for network back/);
+    assert.match(fleetFileError(withNetwork('{ labels: { io.hostwright.project: x } }')), /networks\.back\.labels: label keys starting with "io\.hostwright\." are reserved/);
   });
 
   it('a service without networks or network_mode hashes as before project networks existed', () => {

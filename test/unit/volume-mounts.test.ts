@@ -1,5 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { fleetFileError } from '../lib/fleet-file-error.js';
 import { parseFleetFile } from '../../coordinator/fleet-file.js';
 import { desiredForHost } from '../../coordinator/placement.js';
 import { STRICT_HOST_POLICY, policyRefusals } from '../../agent/core/host-policy.js';
@@ -12,14 +13,6 @@ import { service } from '../lib/builders.js';
 const lines = (...rows: string[]) => `${rows.join('\n')}\n`;
 const withVolumes = (...entries: string[]) => lines('project: p', 'services:', '  db:', '    image: x', '    volumes:', ...entries.map((entry) => `      - ${entry}`), 'volumes:', '  data: {}');
 
-function errorOf(text: string): string {
-  try {
-    parseFleetFile(text, 'fleet.yaml');
-  } catch (error) {
-    return (error as Error).message;
-  }
-  assert.fail('the fleet file was accepted');
-}
 
 describe('long-syntax volumes entries', () => {
   it('accepts compose\'s long syntax next to the short one', () => {
@@ -29,15 +22,15 @@ describe('long-syntax volumes entries', () => {
   });
 
   it('refuses a bad entry with its path and line', () => {
-    assert.equal(errorOf(withVolumes('data:/ok', '{type: volume, target: /data}')), 'fleet.yaml:7:9 services.db.volumes[1].source: type volume needs a source naming a volume declared in the top-level volumes:');
-    assert.match(errorOf(withVolumes('{type: bind, source: relative/path, target: /x}')), /^fleet\.yaml:6:\d+ services\.db\.volumes\[0\]\.source: type bind needs an absolute host path/);
-    assert.match(errorOf(withVolumes('{type: tmpfs, source: data, target: /x}')), /^fleet\.yaml:6:\d+ services\.db\.volumes\[0\]\.source: type tmpfs takes no source/);
-    assert.match(errorOf(withVolumes('{type: volume, source: data, target: relative}')), /^fleet\.yaml:6:\d+ services\.db\.volumes\[0\]\.target: expected an absolute path in the container/);
-    assert.match(errorOf(withVolumes('{type: volume, source: data, target: /x, bind: {create_host_path: false}}')), /^fleet\.yaml:6:\d+ services\.db\.volumes\[0\]\.bind: bind options need type: bind/);
-    assert.match(errorOf(withVolumes('{type: nfs, target: /x}')), /^fleet\.yaml:6:\d+ services\.db\.volumes\[0\]\.type: expected type volume, bind or tmpfs/);
-    assert.match(errorOf(withVolumes('{type: tmpfs, target: /x, tmpfs: {size: 64mb3}}')), /^fleet\.yaml:6:\d+ services\.db\.volumes\[0\]\.tmpfs\.size: expected a size/);
-    assert.match(errorOf(withVolumes('{type: volume, source: other, target: /x}')), /^fleet\.yaml:6:\d+ services\.db\.volumes\[0\]\.source: volume other is not declared/);
-    assert.match(errorOf(withVolumes('42')), /^fleet\.yaml:6:\d+ services\.db\.volumes\[0\]: expected "volume:\/path" or a mapping with type and target/);
+    assert.equal(fleetFileError(withVolumes('data:/ok', '{type: volume, target: /data}')), 'fleet.yaml:7:9 services.db.volumes[1].source: type volume needs a source naming a volume declared in the top-level volumes:');
+    assert.match(fleetFileError(withVolumes('{type: bind, source: relative/path, target: /x}')), /^fleet\.yaml:6:\d+ services\.db\.volumes\[0\]\.source: type bind needs an absolute host path/);
+    assert.match(fleetFileError(withVolumes('{type: tmpfs, source: data, target: /x}')), /^fleet\.yaml:6:\d+ services\.db\.volumes\[0\]\.source: type tmpfs takes no source/);
+    assert.match(fleetFileError(withVolumes('{type: volume, source: data, target: relative}')), /^fleet\.yaml:6:\d+ services\.db\.volumes\[0\]\.target: expected an absolute path in the container/);
+    assert.match(fleetFileError(withVolumes('{type: volume, source: data, target: /x, bind: {create_host_path: false}}')), /^fleet\.yaml:6:\d+ services\.db\.volumes\[0\]\.bind: bind options need type: bind/);
+    assert.match(fleetFileError(withVolumes('{type: nfs, target: /x}')), /^fleet\.yaml:6:\d+ services\.db\.volumes\[0\]\.type: expected type volume, bind or tmpfs/);
+    assert.match(fleetFileError(withVolumes('{type: tmpfs, target: /x, tmpfs: {size: 64mb3}}')), /^fleet\.yaml:6:\d+ services\.db\.volumes\[0\]\.tmpfs\.size: expected a size/);
+    assert.match(fleetFileError(withVolumes('{type: volume, source: other, target: /x}')), /^fleet\.yaml:6:\d+ services\.db\.volumes\[0\]\.source: volume other is not declared/);
+    assert.match(fleetFileError(withVolumes('42')), /^fleet\.yaml:6:\d+ services\.db\.volumes\[0\]: expected "volume:\/path" or a mapping with type and target/);
   });
 
   it('a named volume in long syntax is an owned project volume: placed, created and mounted by its engine name', () => {

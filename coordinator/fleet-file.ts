@@ -9,19 +9,36 @@ import { MAX_FLEET_FILE_BYTES, MAX_YAML_NESTING, MAX_YAML_NODES } from '../share
 import { readBounded } from '../shared/read-bounded.js';
 import { composeYaml, toPlainValue, yamlExcerpt } from './fleet-yaml.js';
 
+/** What a YAML file is, for its messages: "fleet file", with what an empty one should hold. */
+export interface YamlFileKind {
+  /** "fleet file", "agent configuration file". */
+  readonly what: string;
+  /** What an empty file lacks, e.g. "expected `project:` and `services:`". */
+  readonly whenEmpty: string;
+  /** A name to suggest when the path is a directory ("fleet.yaml"). */
+  readonly example: string;
+}
+
+const FLEET_FILE: YamlFileKind = { what: 'fleet file', whenEmpty: 'expected `project:` and `services:`', example: 'fleet.yaml' };
+
 /**
  * Reads and validates a fleet file. Every failure (missing, unreadable, too large, bad YAML, bad
  * content) is an InvalidInputError whose message points at the file, and where possible the line and column.
  */
 export async function loadFleetFile(path: string): Promise<FleetFile> {
+  return loadYamlFile(path, fleetFileSchema, FLEET_FILE);
+}
+
+/** Reads a YAML file and validates it with `schema`, with the fleet file's error reporting. */
+export async function loadYamlFile<S extends z.ZodType>(path: string, schema: S, kind: YamlFileKind): Promise<z.infer<S>> {
   let read: Awaited<ReturnType<typeof readBounded>>;
   try {
     read = await readBounded(path, MAX_FLEET_FILE_BYTES);
   } catch (cause) {
-    throw new InvalidInputError(describeReadFailure(path, cause), { cause });
+    throw new InvalidInputError(describeReadFailure(path, cause, kind), { cause });
   }
-  if ('tooLarge' in read) throw tooLarge(path, read.size === undefined ? `more than ${MAX_FLEET_FILE_BYTES} bytes` : `${read.size} bytes`);
-  return parseFleetFile(read.text, path);
+  if ('tooLarge' in read) throw tooLarge(path, read.size === undefined ? `more than ${MAX_FLEET_FILE_BYTES} bytes` : `${read.size} bytes`, kind);
+  return parseYamlFile(read.text, path, schema, kind);
 }
 
 /**
@@ -29,8 +46,13 @@ export async function loadFleetFile(path: string): Promise<FleetFile> {
  * Throws one InvalidInputError listing every problem as `<file>:<line>:<col> <path>: <message>`.
  */
 export function parseFleetFile(text: string, sourceName: string): FleetFile {
+  return parseYamlFile(text, sourceName, fleetFileSchema, FLEET_FILE);
+}
+
+/** Parses YAML text against `schema`; problems are reported as parseFleetFile reports them. */
+export function parseYamlFile<S extends z.ZodType>(text: string, sourceName: string, schema: S, kind: YamlFileKind): z.infer<S> {
   // Length first: a string longer than the limit in UTF-16 units is longer in UTF-8 bytes too.
-  if (text.length > MAX_FLEET_FILE_BYTES || Buffer.byteLength(text, 'utf8') > MAX_FLEET_FILE_BYTES) throw tooLarge(sourceName, `${Buffer.byteLength(text, 'utf8')} bytes`);
+  if (text.length > MAX_FLEET_FILE_BYTES || Buffer.byteLength(text, 'utf8') > MAX_FLEET_FILE_BYTES) throw tooLarge(sourceName, `${Buffer.byteLength(text, 'utf8')} bytes`, kind);
   const lineCounter = new LineCounter();
   const at = (offset: number): string => {
     const { line, col } = lineCounter.linePos(offset);
@@ -42,12 +64,12 @@ export function parseFleetFile(text: string, sourceName: string): FleetFile {
     throw new InvalidInputError(`${at(composed.offset)}: YAML syntax error: mappings and lists nested more than ${MAX_YAML_NESTING} levels deep`);
   }
   if (composed.kind === 'too-many-values') {
-    throw new InvalidInputError(`${at(composed.offset)}: YAML syntax error: more than ${MAX_YAML_NODES} values, list items and mapping entries in one fleet file`);
+    throw new InvalidInputError(`${at(composed.offset)}: YAML syntax error: more than ${MAX_YAML_NODES} values, list items and mapping entries in one ${kind.what}`);
   }
   const { doc } = composed;
   if (doc.errors.length > 0) {
     // The first YAML error usually causes the rest; a long cascade hides it.
-    const shown = doc.errors.slice(0, MAX_YAML_ERRORS).map((error) => describeYamlError(error, text, lineCounter, sourceName));
+    const shown = doc.errors.slice(0, MAX_YAML_ERRORS).map((error) => describeYamlError(error, text, lineCounter, sourceName, kind));
     throw new InvalidInputError(firstLines(shown, MAX_YAML_ERRORS, 'YAML errors', doc.errors.length));
   }
   const plain = toPlainValue(doc);
@@ -59,13 +81,13 @@ export function parseFleetFile(text: string, sourceName: string): FleetFile {
     throw new InvalidInputError(firstLines(described, MAX_PROBLEMS, 'problems', plain.problems.length));
   }
   // Each alias is a full copy once validated: what it expands to is bounded like the file itself.
-  if (plain.expandedSize > MAX_FLEET_FILE_BYTES) throw tooLarge(sourceName, 'once its YAML aliases are written out, each a copy of what it refers to');
+  if (plain.expandedSize > MAX_FLEET_FILE_BYTES) throw tooLarge(sourceName, 'once its YAML aliases are written out, each a copy of what it refers to', kind);
   const raw = plain.value;
   if (raw === null || raw === undefined) {
-    throw new InvalidInputError(`${sourceName} is empty: expected \`project:\` and \`services:\``);
+    throw new InvalidInputError(`${sourceName} is empty: ${kind.whenEmpty}`);
   }
 
-  const result = validateFleet(raw);
+  const result = validateWith(schema, raw);
   if (result.success) return result.data;
 
   const locator = new SourceLocator(doc, plain.aliasTargets);
@@ -77,8 +99,8 @@ export function parseFleetFile(text: string, sourceName: string): FleetFile {
   throw new InvalidInputError(firstLines([...new Set(lines)], MAX_PROBLEMS, 'problems'));
 }
 
-function tooLarge(sourceName: string, how: string): InvalidInputError {
-  return new InvalidInputError(`${sourceName} is too large (${how}): a fleet file may hold at most ${MAX_FLEET_FILE_BYTES / (1024 * 1024)} MiB (${MAX_FLEET_FILE_BYTES} bytes)`);
+function tooLarge(sourceName: string, how: string, kind: YamlFileKind): InvalidInputError {
+  return new InvalidInputError(`${sourceName} is too large (${how}): a ${kind.what} may hold at most ${MAX_FLEET_FILE_BYTES / (1024 * 1024)} MiB (${MAX_FLEET_FILE_BYTES} bytes)`);
 }
 
 const MAX_YAML_ERRORS = 3;
@@ -90,30 +112,30 @@ function firstLines(lines: readonly string[], limit: number, what: string, total
   return [...lines.slice(0, limit), `… and ${total - limit} more ${what} (fix the first ones and run again)`].join('\n');
 }
 
-function describeReadFailure(path: string, cause: unknown): string {
+function describeReadFailure(path: string, cause: unknown, kind: YamlFileKind): string {
   const code = cause instanceof Error && 'code' in cause ? cause.code : undefined;
   switch (code) {
     case 'ENOENT':
     case 'ENOTDIR':
-      return `fleet file not found: ${path}`;
+      return `${kind.what} not found: ${path}`;
     case 'EISDIR':
-      return `fleet file ${path} is a directory; expected a YAML file such as ${path.replace(/\/+$/, '')}/fleet.yaml`;
+      return `${kind.what} ${path} is a directory; expected a YAML file such as ${path.replace(/\/+$/, '')}/${kind.example}`;
     case 'EACCES':
     case 'EPERM':
-      return `cannot read fleet file ${path}: permission denied`;
+      return `cannot read ${kind.what} ${path}: permission denied`;
     default:
-      return `cannot read fleet file ${path}: ${errorMessage(cause)}`;
+      return `cannot read ${kind.what} ${path}: ${errorMessage(cause)}`;
   }
 }
 
 // --- YAML-level problems -------------------------------------------------------------------
 
-function describeYamlError(error: YAMLError, text: string, lineCounter: LineCounter, sourceName: string): string {
+function describeYamlError(error: YAMLError, text: string, lineCounter: LineCounter, sourceName: string, kind: YamlFileKind): string {
   const [start, end] = error.pos;
   // A position of -1 means the error has no place in the source (yaml's prettyErrors skips it too).
   if (start < 0) return `${sourceName}: YAML syntax error: ${shorten(error.message, 200)}`;
   const { line, col } = lineCounter.linePos(start);
-  const what = error.code === 'MULTIPLE_DOCS' ? 'a fleet file holds one YAML document; remove the extra "---"' : shorten(error.message, 200);
+  const what = error.code === 'MULTIPLE_DOCS' ? `a ${kind.what} holds one YAML document; remove the extra "---"` : shorten(error.message, 200);
   return `${sourceName}:${line}:${col}: YAML syntax error: ${what}${indented(yamlExcerpt(text, lineCounter, start, end))}`;
 }
 
@@ -128,8 +150,8 @@ function shorten(text: string, max: number): string {
 
 // --- Schema problems -------------------------------------------------------------------------
 
-function validateFleet(raw: unknown): z.ZodSafeParseResult<FleetFile> {
-  return fleetFileSchema.safeParse(raw, { error: describeRawIssue });
+function validateWith<S extends z.ZodType>(schema: S, raw: unknown): z.ZodSafeParseResult<z.infer<S>> {
+  return schema.safeParse(raw, { error: describeRawIssue }) as z.ZodSafeParseResult<z.infer<S>>;
 }
 
 interface Problem {

@@ -12,15 +12,19 @@ import { localHostId } from '../../local-host.js';
 import { defaultDataDir, modeOf, parseLabels, parseParallel } from '../../options.js';
 import { usePrivateUmask } from '../../private-umask.js';
 import { parseTimeout } from '../../parse.js';
+import { agentConfigPath, loadAgentConfig, withAgentConfig } from './agent-config-file.js';
 import type { AgentOptions } from './options.js';
 
 /** `agent`: the reconcile loop as a daemon until SIGINT or SIGTERM, fed from NATS or from a fleet file. */
-export async function runAgent(options: AgentOptions): Promise<void> {
+export async function runAgent(flags: AgentOptions, fromCommandLine: ReadonlySet<string> = new Set()): Promise<void> {
+  const configPath = agentConfigPath(flags);
+  const options = configPath === undefined ? flags : withAgentConfig(flags, await loadAgentConfig(configPath), fromCommandLine);
   // Opens the journal: what LevelDB creates later is 0600 too (process-wide, so set here and not in Journal).
   usePrivateUmask();
   const mode = modeOf(options, 'agent');
   const resyncMs = parseTimeout(options.resync, '--resync');
   const logger = pino({ level: options.logLevel, base: { component: 'agent' } });
+  if (configPath !== undefined) logger.info({ config: configPath }, 'configuration file read (flags given on the command line win over it)');
   const abort = new AbortController();
   for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => abort.abort());
   const dataDir = options.dataDir ?? defaultDataDir();

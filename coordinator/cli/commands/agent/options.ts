@@ -2,6 +2,11 @@ import type { LocalOptions } from '../../options.js';
 
 /** `agent` options as commander parses them from the flags register.ts declares. */
 export interface AgentOptions extends LocalOptions {
+  readonly config?: string;
+  readonly creds?: string;
+  readonly tlsCa?: string;
+  readonly tlsCert?: string;
+  readonly tlsKey?: string;
   readonly file?: string;
   readonly nats?: string;
   readonly resync: string;

@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { DEFAULT_AGENT_CONFIG_PATH } from '../../../../shared/agent-config.js';
 import { withLocalOptions } from '../../options.js';
 import type { AgentOptions } from './options.js';
 
@@ -10,6 +11,7 @@ function collect(value: string, previous: string[]): string[] {
 export function registerAgent(program: Command): void {
   withLocalOptions(program.command('agent'), 'agent')
     .description('run a host agent: the reconcile loop as a daemon (fleet mode: desired state from NATS; local mode: from a fleet file)')
+    .option('--config <file>', `the agent's configuration file (YAML; default: ${DEFAULT_AGENT_CONFIG_PATH} when it exists, except with --local); a flag given here wins over the file`)
     .option('-f, --file <fleet.yaml>', 'local mode: the fleet file (re-read when it changes; a bad edit keeps the last good state)')
     .option('--resync <duration>', 'periodic resync interval', '30s')
     .option('--heartbeat <duration>', 'fleet mode: heartbeat interval', '5s')
@@ -24,8 +26,10 @@ export function registerAgent(program: Command): void {
     .option('--allow-host-path <path>', 'fleet mode: a host path services may bind-mount, with everything below it (repeatable; none by default)', collect, [])
     .option('--allow-host-network', 'fleet mode: let services use the host\'s network (network_mode: host; refused by default)')
     .option('--log-level <level>', 'pino log level (trace, debug, info, warn, error)', 'info')
-    .action(async (options: AgentOptions) => {
+    .action(async (options: AgentOptions, command: Command) => {
       const { runAgent } = await import('./agent-run.js');
-      await runAgent(options);
+      // Which options the command line gave: those win over the configuration file.
+      const fromCommandLine = new Set(Object.keys(options).filter((name) => command.getOptionValueSource(name) === 'cli'));
+      await runAgent(options, fromCommandLine);
     });
 }

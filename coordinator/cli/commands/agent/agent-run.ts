@@ -5,6 +5,7 @@ import { dataDirParentWarning } from '../../../../agent/store/data-dir.js';
 import { InvalidInputError } from '../../../../shared/errors.js';
 import { hostIdSchema } from '../../../../shared/fleet-spec.js';
 import { AgentDaemon } from '../../../../agent/daemon.js';
+import { notifyServiceManager } from '../../../../agent/service-manager.js';
 import { LOCAL_HOST_POLICY } from '../../../../agent/core/host-policy.js';
 import { FleetFileSource } from '../../../fleet-file-source.js';
 import { resolveCoordinatorKey } from '../../../signing-key.js';
@@ -27,6 +28,9 @@ export async function runAgent(flags: AgentOptions, fromCommandLine: ReadonlySet
   if (configPath !== undefined) logger.info({ config: configPath }, 'configuration file read (flags given on the command line win over it)');
   const abort = new AbortController();
   for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => abort.abort());
+  // Under systemd (Type=notify): ready once the loop runs, stopping as soon as a stop is asked for.
+  const onReady = () => notifyServiceManager('ready', logger);
+  abort.signal.addEventListener('abort', () => notifyServiceManager('stopping', logger), { once: true });
   const dataDir = options.dataDir ?? defaultDataDir();
   // A warning, not a refusal: the data dir itself is checked at every open; this risk is the running agent's.
   const parentWarning = await dataDirParentWarning(dataDir);
@@ -55,12 +59,13 @@ export async function runAgent(flags: AgentOptions, fromCommandLine: ReadonlySet
       metricsAddr: options.metricsAddr,
       logger: logger.child({ hostId: hostId.data }),
       signal: abort.signal,
+      onReady,
       policy: { allowPrivileged: options.allowPrivileged === true, allowDevices: options.allowDevices === true, allowCaps: options.allowCap, allowHostPaths: options.allowHostPath, allowHostNetwork: options.allowHostNetwork === true },
     });
     return;
   }
   if (!options.file) throw new InvalidInputError('agent: local mode needs -f fleet.yaml');
   // Local mode: whoever runs it owns the host already, so its policy allows everything.
-  const daemon = await AgentDaemon.open({ hostId: localHostId(options), dataDir, resyncMs, parallelism: parseParallel(options.parallel), logger, signal: abort.signal, policy: LOCAL_HOST_POLICY, ...(options.metricsAddr ? { metricsAddr: options.metricsAddr } : {}) });
+  const daemon = await AgentDaemon.open({ hostId: localHostId(options), dataDir, resyncMs, parallelism: parseParallel(options.parallel), logger, signal: abort.signal, onReady, policy: LOCAL_HOST_POLICY, ...(options.metricsAddr ? { metricsAddr: options.metricsAddr } : {}) });
   if (daemon) await daemon.run(new FleetFileSource(options.file, { ...options, dataDir }));
 }

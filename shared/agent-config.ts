@@ -5,9 +5,6 @@ import { durationSchema } from './duration.js';
 import { hostIdSchema } from './fleet-spec.js';
 import { MAX_KEY_LENGTH, MAX_LABELS, MAX_LABEL_VALUE_LENGTH, MAX_PATH_LENGTH } from './limits.js';
 
-/** Where `hostwright agent` looks for its configuration file when --config is not given. */
-export const DEFAULT_AGENT_CONFIG_PATH = '/etc/hostwright/agent.yaml';
-
 /** A service manager starts the agent in `/`: every path in the file is absolute. */
 const absolutePathSchema = boundedString(MAX_PATH_LENGTH).regex(/^\/[^\0]*$/, 'expected an absolute path');
 

@@ -17,6 +17,8 @@ const program = new Command('hostwright')
   .description('Hostwright: declare containers, plan the change, apply it deterministically and crash-safely.')
   .version('0.1.0')
   .showHelpAfterError('(run with --help for usage)')
+  // A command's options belong to it, not to the command above it (`agent install --host-id`).
+  .enablePositionalOptions()
   .exitOverride();
 registerPlan(program);
 registerApply(program);

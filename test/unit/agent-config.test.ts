@@ -5,7 +5,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { agentConfigPath, loadAgentConfig, withAgentConfig } from '../../coordinator/cli/commands/agent/agent-config-file.js';
 import type { AgentOptions } from '../../coordinator/cli/commands/agent/options.js';
-import { DEFAULT_AGENT_CONFIG_PATH, type AgentConfig } from '../../shared/agent-config.js';
+import type { AgentConfig } from '../../shared/agent-config.js';
+import { DEFAULT_AGENT_CONFIG_PATH } from '../../shared/agent-paths.js';
 import { InvalidInputError } from '../../shared/errors.js';
 
 const FULL_CONFIG = [

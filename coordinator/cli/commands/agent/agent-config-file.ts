@@ -1,5 +1,6 @@
 import { existsSync } from 'node:fs';
-import { DEFAULT_AGENT_CONFIG_PATH, agentConfigSchema, type AgentConfig } from '../../../../shared/agent-config.js';
+import { agentConfigSchema, type AgentConfig } from '../../../../shared/agent-config.js';
+import { DEFAULT_AGENT_CONFIG_PATH } from '../../../../shared/agent-paths.js';
 import { loadYamlFile, type YamlFileKind } from '../../../fleet-file.js';
 import type { AgentOptions } from './options.js';
 

@@ -1,3 +1,5 @@
+import { DEFAULT_AGENT_CONFIG_PATH, DEFAULT_SERVICE_DATA_DIR } from '../../../../shared/agent-paths.js';
+
 /** What the agent's systemd unit points at. */
 export interface AgentUnitPaths {
   /** A Node.js of 22.12 or later (the agent refuses older ones with exit code 2). */
@@ -13,8 +15,8 @@ export interface AgentUnitPaths {
 export const DEFAULT_AGENT_UNIT_PATHS: AgentUnitPaths = {
   node: '/usr/local/bin/node',
   cli: '/usr/local/lib/node_modules/hostwright/dist/cli/hostwright.js',
-  config: '/etc/hostwright/agent.yaml',
-  dataDir: '/var/lib/hostwright',
+  config: DEFAULT_AGENT_CONFIG_PATH,
+  dataDir: DEFAULT_SERVICE_DATA_DIR,
 };
 
 /** The command line the unit runs, as arguments (what a test starts by hand where systemd is not PID 1). */

@@ -301,6 +301,12 @@ export class FleetClient {
     onEvent({ event: report.value, trust: report.trust });
   }
 
+  /** Refuses, before any of them is written, documents their hosts' agents cannot read, naming every such host. */
+  async checkAgentVersions(documents: readonly HostDesired[]): Promise<void> {
+    const reasons = (await Promise.all(documents.map((document) => this.#agentTooOld(stampSchema(document))))).filter((reason): reason is string => reason !== undefined);
+    if (reasons.length > 0) throw new InvalidInputError(reasons.join('\n'));
+  }
+
   /** Why the host's registered agent cannot read the document; undefined when it can, or has not registered. */
   async #agentTooOld(document: HostDesired): Promise<string | undefined> {
     let registration = this.#registrations.get(document.hostId);

@@ -37,6 +37,14 @@ describe('version skew: the coordinator refuses a feature an agent is too old fo
       message: `host ${hostId} runs agent 0.1.0 (desired-state schema 1), but project ${project} uses project networks (networks:, network_mode), which need schema 2: agent version ≥ 0.2.0. Upgrade the agent on ${hostId} first, or place the project elsewhere`,
     });
     assert.equal(await client.connection.desired.get(`${hostId}.${project}`), null, 'nothing was written');
+    // An apply checks every host before it writes any: each old one is named.
+    const other = uniqueName('old');
+    await register({ hostId: other });
+    await assert.rejects(client.checkAgentVersions([withNetwork, { ...withNetwork, hostId: other }, desired(project, { web: service() }, { hostId })]), (error: Error) => {
+      assert.equal(error.name, 'InvalidInputError');
+      assert.deepEqual(error.message.split('\n').map((line) => line.split(' ')[1]), [hostId, other]);
+      return true;
+    });
     // Containers alone are schema 1: written, without a version field the old agent would refuse.
     const revision = await client.writeDesired(desired(project, { web: service() }, { hostId }), 0);
     const written = client.openDesired((await client.connection.desired.get(`${hostId}.${project}`))?.value ?? new Uint8Array(), 'written');

@@ -4,6 +4,7 @@ import { createInbox } from '@nats-io/transport-node';
 import type { KV, KvEntry } from '@nats-io/kv';
 import type { Logger } from 'pino';
 import { decode, encode } from '../shared/codec.js';
+import { agentTooOld, stampSchema } from '../shared/desired-schema.js';
 import { HostwrightError, InvalidInputError, errorMessage } from '../shared/errors.js';
 import { hostwrightEventSchema, type HostwrightEvent } from '../shared/events.js';
 import { hostDesiredSchema, type HostDesired } from '../shared/host-desired.js';
@@ -50,6 +51,8 @@ export class FleetClient {
   readonly #feedsReady = new Set<string>();
   /** Each host's journal id, from the last registrations read. */
   readonly #journalIds = new Map<string, string>();
+  /** Each host's registration, from the last registrations read: what its agent reads. */
+  readonly #registrations = new Map<string, HostRegistration>();
 
   private constructor(
     readonly connection: FleetConnection,
@@ -94,7 +97,10 @@ export class FleetClient {
   /** Every host's registration, by the key it is stored under; refused ones say why. */
   async hostReports(): Promise<HostReport<HostRegistration>[]> {
     const reports = await readAll(this.connection, 'hosts', (value, hostId) => this.openRegistration(value, hostId));
-    for (const report of reports) if (report.value?.journalId) this.#journalIds.set(report.hostId, report.value.journalId);
+    for (const report of reports) {
+      if (report.value?.journalId) this.#journalIds.set(report.hostId, report.value.journalId);
+      if (report.value) this.#registrations.set(report.hostId, report.value);
+    }
     return reports;
   }
 
@@ -149,9 +155,12 @@ export class FleetClient {
    * and the write counts as done when the key holds exactly these bytes (ed25519 signatures are
    * deterministic), is sent again when the key has not moved, and fails only when someone else wrote.
    */
-  async writeDesired(document: HostDesired, expectedRevision: number): Promise<number> {
-    const key = desiredKey(document.hostId, document.project);
+  async writeDesired(unstamped: HostDesired, expectedRevision: number): Promise<number> {
+    const key = desiredKey(unstamped.hostId, unstamped.project);
     this.requireSigner('writing desired state');
+    const document = stampSchema(unstamped);
+    const tooOld = await this.#agentTooOld(document);
+    if (tooOld) throw new InvalidInputError(tooOld);
     const value = signDocument(encode(document), this.signer as DesiredSigner);
     await retryUnanswered(() => this.#ensureDesiredFeed(document.hostId));
     const kv = this.connection.desired;
@@ -179,7 +188,7 @@ export class FleetClient {
     const inbox = createInbox();
     const sub = nc.subscribe(inbox, { max: MAX_PLAN_REPLY_PARTS, timeout: timeoutMs });
     const assembler = new ReplyAssembler();
-    nc.publish(planRpcSubject(candidate.hostId), encode({ correlationID, candidate }), { reply: inbox });
+    nc.publish(planRpcSubject(candidate.hostId), encode({ correlationID, candidate: stampSchema(candidate) }), { reply: inbox });
     try {
       for await (const msg of sub) {
         // A stopped agent has no subscription: the server answers at once with "no responders".
@@ -316,6 +325,22 @@ export class FleetClient {
     if (seen.has(report.value.id)) return;
     seen.add(report.value.id);
     onEvent({ event: report.value, trust: report.trust });
+  }
+
+  /** Refuses, before any of them is written, documents their hosts' agents cannot read, naming every such host. */
+  async checkAgentVersions(documents: readonly HostDesired[]): Promise<void> {
+    const reasons = (await Promise.all(documents.map((document) => this.#agentTooOld(stampSchema(document))))).filter((reason): reason is string => reason !== undefined);
+    if (reasons.length > 0) throw new InvalidInputError(reasons.join('\n'));
+  }
+
+  /** Why the host's registered agent cannot read the document; undefined when it can, or has not registered. */
+  async #agentTooOld(document: HostDesired): Promise<string | undefined> {
+    let registration = this.#registrations.get(document.hostId);
+    if (registration === undefined) {
+      const entry = await retryUnanswered(() => this.connection.hosts.get(document.hostId));
+      registration = entry?.operation === 'PUT' ? this.openRegistration(entry.value, document.hostId).value : undefined;
+    }
+    return registration === undefined ? undefined : agentTooOld(document, registration);
   }
 
   newCorrelationID(): string {

@@ -10,19 +10,53 @@ import { readBounded } from '../shared/read-bounded.js';
 import { composeYaml, toPlainValue, yamlExcerpt } from './fleet-yaml.js';
 import { normalizeFleetForms } from './service-forms.js';
 
+/** What a YAML file is, for its messages: "fleet file", with what an empty one should hold. */
+export interface YamlFileKind {
+  /** "fleet file", "agent configuration file". */
+  readonly what: string;
+  /** What an empty file lacks, e.g. "expected `project:` and `services:`". */
+  readonly whenEmpty: string;
+  /** A name to suggest when the path is a directory ("fleet.yaml"). */
+  readonly example: string;
+}
+
+const FLEET_FILE: YamlFileKind = { what: 'fleet file', whenEmpty: 'expected `project:` and `services:`', example: 'fleet.yaml' };
+
 /**
  * Reads and validates a fleet file. Every failure (missing, unreadable, too large, bad YAML, bad
  * content) is an InvalidInputError whose message points at the file, and where possible the line and column.
  */
 export async function loadFleetFile(path: string): Promise<FleetFile> {
+  return parseFleetFile(await readYamlText(path, FLEET_FILE), path);
+}
+
+/** Reads a YAML file of another kind (the agent's configuration) and validates it with `schema`, with the fleet file's error reporting. */
+export async function loadYamlFile<S extends z.ZodType>(path: string, schema: S, kind: YamlFileKind): Promise<z.infer<S>> {
+  return parseYamlFile(await readYamlText(path, kind), path, schema, kind);
+}
+
+/** Parses YAML text against `schema`; problems are reported as parseFleetFile reports them. */
+export function parseYamlFile<S extends z.ZodType>(text: string, sourceName: string, schema: S, kind: YamlFileKind): z.infer<S> {
+  const source = parseYamlSource(text, sourceName, kind.what);
+  if (source.value === null || source.value === undefined) throw new InvalidInputError(`${sourceName} is empty: ${kind.whenEmpty}`);
+  const place = (path: readonly PropertyKey[], key?: string): Place => {
+    const offset = source.offsetOf(path, key);
+    return { at: source.at(offset), order: offset };
+  };
+  const result = schema.safeParse(source.value, { error: describeRawIssue });
+  if (result.success) return result.data;
+  throw new InvalidInputError(describeSchemaIssues(result.error.issues, source.value, place));
+}
+
+async function readYamlText(path: string, kind: YamlFileKind): Promise<string> {
   let read: Awaited<ReturnType<typeof readBounded>>;
   try {
     read = await readBounded(path, MAX_FLEET_FILE_BYTES);
   } catch (cause) {
-    throw new InvalidInputError(describeReadFailure(path, cause), { cause });
+    throw new InvalidInputError(describeReadFailure(path, cause, kind), { cause });
   }
-  if ('tooLarge' in read) throw tooLarge(path, read.size === undefined ? `more than ${MAX_FLEET_FILE_BYTES} bytes` : `${read.size} bytes`);
-  return parseFleetFile(read.text, path);
+  if ('tooLarge' in read) throw tooLarge(path, read.size === undefined ? `more than ${MAX_FLEET_FILE_BYTES} bytes` : `${read.size} bytes`, kind.what);
+  return read.text;
 }
 
 /**
@@ -150,19 +184,19 @@ function firstLines(lines: readonly string[], limit: number, what: string, total
   return [...lines.slice(0, limit), `… and ${total - limit} more ${what} (fix the first ones and run again)`].join('\n');
 }
 
-function describeReadFailure(path: string, cause: unknown): string {
+function describeReadFailure(path: string, cause: unknown, kind: YamlFileKind): string {
   const code = cause instanceof Error && 'code' in cause ? cause.code : undefined;
   switch (code) {
     case 'ENOENT':
     case 'ENOTDIR':
-      return `fleet file not found: ${path}`;
+      return `${kind.what} not found: ${path}`;
     case 'EISDIR':
-      return `fleet file ${path} is a directory; expected a YAML file such as ${path.replace(/\/+$/, '')}/fleet.yaml`;
+      return `${kind.what} ${path} is a directory; expected a YAML file such as ${path.replace(/\/+$/, '')}/${kind.example}`;
     case 'EACCES':
     case 'EPERM':
-      return `cannot read fleet file ${path}: permission denied`;
+      return `cannot read ${kind.what} ${path}: permission denied`;
     default:
-      return `cannot read fleet file ${path}: ${errorMessage(cause)}`;
+      return `cannot read ${kind.what} ${path}: ${errorMessage(cause)}`;
   }
 }
 

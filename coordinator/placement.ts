@@ -83,6 +83,9 @@ export function desiredContentHash(document: HostDesired): string {
   const content: Partial<HostDesired> = maskServices(document);
   delete content.revision;
   delete content.correlationID;
+  // Derived from the content when written (shared/desired-schema.ts).
+  delete content.schemaVersion;
+  delete content.minAgentVersion;
   return contentHash(content);
 }
 

@@ -22,7 +22,7 @@ export function capabilityName(text: string): string {
   return text.toUpperCase().replace(/^CAP_/, '');
 }
 
-const capabilitySchema = boundedString(64).refine((text) => text.toUpperCase() === 'ALL' || (CAPABILITIES as readonly string[]).includes(capabilityName(text)), {
+export const capabilitySchema = boundedString(64).refine((text) => text.toUpperCase() === 'ALL' || (CAPABILITIES as readonly string[]).includes(capabilityName(text)), {
   error: (issue) => `unknown capability ${JSON.stringify(issue.input)} (expected e.g. NET_ADMIN, SYS_PTRACE or ALL)`,
 });
 

@@ -23,6 +23,10 @@ export const hostDesiredSchema = z
     allowEmpty: z.boolean().default(false),
     /** How instances are replaced (a rollout's --order); absent: each service's update_order. */
     updateOrder: z.enum(['stop-first', 'start-first']).optional(),
+    /** The desired-state schema the document needs (shared/desired-schema.ts); absent: 1. */
+    schemaVersion: z.number().int().min(1).optional(),
+    /** The first agent release that reads that schema, for the refusal of an older agent. */
+    minAgentVersion: boundedString(32).optional(),
     /** Correlates the agent's cycle with the request that wrote this document. */
     correlationID: boundedString(MAX_CORRELATION_ID_LENGTH).optional(),
   })

@@ -9,6 +9,8 @@ export const hostRegistrationSchema = z.object({
   hostId: hostIdSchema,
   labels: z.record(z.string(), z.string()),
   agentVersion: z.string(),
+  /** The desired-state schema the agent reads (shared/desired-schema.ts); absent: an agent before versioning, schema 1. */
+  desiredSchema: z.number().int().min(1).optional(),
   startedAt: z.string(),
   heartbeatAt: z.string(),
   /** Names the agent's journal (agent/store/journal.ts `id`): a new one asks for desired state from the start. */

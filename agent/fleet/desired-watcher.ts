@@ -1,6 +1,8 @@
 import type { JetStreamClient } from '@nats-io/jetstream';
 import type { Logger } from 'pino';
+import { unpack } from 'msgpackr';
 import { decode } from '../../shared/codec.js';
+import { newerSchemaRefusal } from '../../shared/desired-schema.js';
 import { JournalError, SignatureError, errorMessage } from '../../shared/errors.js';
 import { HOST_PROJECT } from '../../shared/events.js';
 import { hostDesiredSchema, type HostDesired } from '../../shared/host-desired.js';
@@ -85,6 +87,9 @@ export async function acceptDesired(key: string, value: Uint8Array, options: Omi
   try {
     if (value.byteLength > MAX_WIRE_BYTES) throw new Error(`document of ${value.byteLength} bytes exceeds the ${MAX_WIRE_BYTES}-byte limit`);
     const { documentBytes, envelope } = trustedBytes(value, options.trust);
+    // A newer schema is named as such, before the fields this agent does not know are listed.
+    const newer = newerSchemaRefusal(unpacked(documentBytes));
+    if (newer) throw new Error(newer);
     const document = decode(hostDesiredSchema, documentBytes, `desired state ${key}`);
     if (document.hostId !== options.hostId) throw new Error(`document is for host ${document.hostId}, not ${options.hostId}`);
     if (document.project !== project) throw new Error(`document is for project ${document.project}, but was written to key ${key}`);
@@ -121,5 +126,14 @@ function trustedBytes(value: Uint8Array, trust: DesiredTrust): { documentBytes: 
   } catch (error) {
     if (error instanceof SignatureError && error.problem === 'unsigned') return { documentBytes: value, envelope: undefined };
     throw error;
+  }
+}
+
+/** The bytes decoded, unvalidated; undefined when they are not MessagePack (decode says so next). */
+function unpacked(bytes: Uint8Array): unknown {
+  try {
+    return unpack(bytes);
+  } catch {
+    return undefined;
   }
 }

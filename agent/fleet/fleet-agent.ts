@@ -1,6 +1,8 @@
 import type { Msg } from '@nats-io/transport-node';
+import { unpack } from 'msgpackr';
 import type { Logger } from 'pino';
 import { decode, encode } from '../../shared/codec.js';
+import { DESIRED_SCHEMA_VERSION, HOSTWRIGHT_VERSION, newerSchemaRefusal } from '../../shared/desired-schema.js';
 import { errorMessage } from '../../shared/errors.js';
 import { HOST_PROJECT } from '../../shared/events.js';
 import { sealReport } from '../../shared/host-report.js';
@@ -18,7 +20,7 @@ import { planReport } from '../plan-report.js';
 import { isMissingFeed, watchDesired, type DesiredTrust } from './desired-watcher.js';
 import { OutboxPublisher } from './outbox-publisher.js';
 
-export const AGENT_VERSION = '0.1.0';
+export const AGENT_VERSION = HOSTWRIGHT_VERSION;
 
 /** How long an agent waiting for its desired-state feed goes without looking again (the advisory usually comes first). */
 const FEED_LOOK_AGAIN_MS = 10_000;
@@ -148,7 +150,7 @@ class FleetSource implements DesiredSource {
 
   async #register(connection: HostConnection): Promise<void> {
     const { hostId } = this.options;
-    const registration: HostRegistration = { hostId, labels: { ...this.options.labels }, agentVersion: AGENT_VERSION, startedAt: this.#startedAt, heartbeatAt: new Date().toISOString(), journalId: this.daemon.host.journal.id };
+    const registration: HostRegistration = { hostId, labels: { ...this.options.labels }, agentVersion: AGENT_VERSION, desiredSchema: DESIRED_SCHEMA_VERSION, startedAt: this.#startedAt, heartbeatAt: new Date().toISOString(), journalId: this.daemon.host.journal.id };
     await connection.js.publish(kvKeySubject(BUCKETS.hosts, hostId), this.#seal(encode(registration)));
   }
 
@@ -268,6 +270,8 @@ class FleetSource implements DesiredSource {
     let reply: PlanReply;
     try {
       if (msg.data.byteLength > MAX_WIRE_BYTES) throw new Error(`request of ${msg.data.byteLength} bytes exceeds the ${MAX_WIRE_BYTES}-byte limit`);
+      const refusal = newerSchemaRefusal(candidateOf(msg.data));
+      if (refusal) throw new Error(`the candidate is ${refusal}`);
       const request = decode(planRequestSchema, msg.data, 'plan request');
       if (request.candidate.hostId !== hostId) throw new Error(`candidate is for host ${request.candidate.hostId}, not ${hostId}`);
       const report = await reconciler.runCycle({ dryRun: true, explicit: true, candidate: [request.candidate], correlationID: request.correlationID });
@@ -286,5 +290,15 @@ class FleetSource implements DesiredSource {
     }
     // The coordinator validates the reply (planReplySchema) once every part arrived.
     for (const part of parts) msg.respond(part);
+  }
+}
+
+/** The candidate of a plan request as decoded, before validation (undefined when it is no plan request). */
+function candidateOf(bytes: Uint8Array): unknown {
+  try {
+    const raw: unknown = unpack(bytes);
+    return raw !== null && typeof raw === 'object' ? (raw as { candidate?: unknown }).candidate : undefined;
+  } catch {
+    return undefined;
   }
 }

@@ -1,4 +1,5 @@
 import { Command, CommanderError } from 'commander';
+import { HOSTWRIGHT_VERSION } from '../../shared/desired-schema.js';
 import { HostwrightError, InvalidInputError, errorMessage } from '../../shared/errors.js';
 import { registerAgent } from './commands/agent/register.js';
 import { registerApply } from './commands/apply/register.js';
@@ -17,8 +18,10 @@ import { printable } from './render/printable.js';
 
 const program = new Command('hostwright')
   .description('Hostwright: declare containers, plan the change, apply it deterministically and crash-safely.')
-  .version('0.1.0')
+  .version(HOSTWRIGHT_VERSION)
   .showHelpAfterError('(run with --help for usage)')
+  // A command's options belong to it, not to the command above it (`agent install --host-id`).
+  .enablePositionalOptions()
   .exitOverride();
 registerPlan(program);
 registerApply(program);

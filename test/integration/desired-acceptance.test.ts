@@ -8,7 +8,9 @@ import { pino } from 'pino';
 import { acceptDesired, type DesiredTrust } from '../../agent/fleet/desired-watcher.js';
 import { Journal } from '../../agent/store/journal.js';
 import { encode } from '../../shared/codec.js';
+import { DESIRED_SCHEMA_VERSION } from '../../shared/desired-schema.js';
 import { JournalError } from '../../shared/errors.js';
+import type { HostDesired } from '../../shared/host-desired.js';
 import { desired, service } from '../lib/builders.js';
 import { signedValue, testSigner } from '../lib/signing.js';
 
@@ -72,6 +74,22 @@ describe('desired-state acceptance', () => {
     assert.equal(await acceptDesired('h1.shop', signedValue(newer, coordinator), options), 'accepted');
     assert.deepEqual(await journal.desiredRefusals(), []);
     assert.deepEqual(accepted, [2, 3]);
+  });
+
+  it('refuses a document of a newer schema with an event naming the agent version it needs, and keeps the last good state', async () => {
+    const journal = await open();
+    const trust: DesiredTrust = { kind: 'pinned', coordinatorKey: coordinator.publicKey };
+    const options = { hostId: 'h1', trust, journal, logger: pino({ level: 'silent' }), onAccepted: () => undefined };
+    const good = desired('shop', { web: service() }, { revision: 2 });
+    assert.equal(await acceptDesired('h1.shop', signedValue(good, coordinator), options), 'accepted');
+    // What a coordinator of the next schema would write: a field this agent does not know.
+    const future = { ...good, revision: 3, schemaVersion: DESIRED_SCHEMA_VERSION + 1, minAgentVersion: '9.0.0', services: { web: { ...service(), a_future_option: 'on' } } };
+    assert.equal(await acceptDesired('h1.shop', signedValue(future as unknown as HostDesired, coordinator), options), 'rejected');
+    const [refusal] = await journal.desiredRefusals();
+    assert.match(refusal?.reason ?? '', /needs agent version ≥ 9\.0\.0/);
+    const failed = (await journal.readEvents()).events.find((event) => event.type === 'failed');
+    assert.match(failed?.message ?? '', /rejected desired state on key h1\.shop: written in desired-state schema \d+, which this agent .* needs agent version ≥ 9\.0\.0.*; keeping the last good state/);
+    assert.equal((await journal.desiredDocuments()).find((document) => document.project === 'shop')?.revision, 2, 'the last good revision stays');
   });
 
   it('--allow-unsigned accepts an unsigned document and a signed one, but still refuses a broken signature', async () => {

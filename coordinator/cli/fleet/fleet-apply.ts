@@ -70,6 +70,8 @@ export async function writeTargets(client: FleetClient, plans: readonly HostPlan
     return [{ hostId: target.hostId, document: target.changed ? target.document : { ...target.document, revision: target.document.revision + 1 } }];
   });
   const expected = new Map(plans.map(({ target }) => [target.hostId, target.kvRevision]));
+  // A host whose agent is too old stops the whole apply before anything is written.
+  await client.checkAgentVersions(due.map((host) => host.document));
   await runBounded(due, inFlight, (host) => client.writeDesired(host.document, expected.get(host.hostId) ?? 0));
   return due;
 }

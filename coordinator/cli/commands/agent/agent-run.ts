@@ -5,6 +5,7 @@ import { dataDirParentWarning } from '../../../../agent/store/data-dir.js';
 import { InvalidInputError } from '../../../../shared/errors.js';
 import { hostIdSchema } from '../../../../shared/fleet-spec.js';
 import { AgentDaemon } from '../../../../agent/daemon.js';
+import { notifyServiceManager } from '../../../../agent/service-manager.js';
 import { LOCAL_HOST_POLICY } from '../../../../agent/core/host-policy.js';
 import { FleetFileSource } from '../../../fleet-file-source.js';
 import { resolveCoordinatorKey } from '../../../signing-key.js';
@@ -13,17 +14,24 @@ import { defaultDataDir, hasFile, modeOf, parseLabels, parseParallel, workloadSo
 import { registryAuthOf } from '../../registry-auth-option.js';
 import { usePrivateUmask } from '../../private-umask.js';
 import { parseTimeout } from '../../parse.js';
+import { agentConfigPath, loadAgentConfig, withAgentConfig } from './agent-config-file.js';
 import type { AgentOptions } from './options.js';
 
 /** `agent`: the reconcile loop as a daemon until SIGINT or SIGTERM, fed from NATS or from a fleet file. */
-export async function runAgent(options: AgentOptions): Promise<void> {
+export async function runAgent(flags: AgentOptions, fromCommandLine: ReadonlySet<string> = new Set()): Promise<void> {
+  const configPath = agentConfigPath(flags);
+  const options = configPath === undefined ? flags : withAgentConfig(flags, await loadAgentConfig(configPath), fromCommandLine);
   // Opens the journal: what LevelDB creates later is 0600 too (process-wide, so set here and not in Journal).
   usePrivateUmask();
   const mode = modeOf(options, 'agent');
   const resyncMs = parseTimeout(options.resync, '--resync');
   const logger = pino({ level: options.logLevel, base: { component: 'agent' } });
+  if (configPath !== undefined) logger.info({ config: configPath }, 'configuration file read (flags given on the command line win over it)');
   const abort = new AbortController();
   for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => abort.abort());
+  // Under systemd (Type=notify): ready once the loop runs, stopping as soon as a stop is asked for.
+  const onReady = () => notifyServiceManager('ready', logger);
+  abort.signal.addEventListener('abort', () => notifyServiceManager('stopping', logger), { once: true });
   const dataDir = options.dataDir ?? defaultDataDir();
   // A warning, not a refusal: the data dir itself is checked at every open; this risk is the running agent's.
   const parentWarning = await dataDirParentWarning(dataDir);
@@ -53,12 +61,13 @@ export async function runAgent(options: AgentOptions): Promise<void> {
       logger: logger.child({ hostId: hostId.data }),
       signal: abort.signal,
       registryAuth: await registryAuthOf(options.registryAuth, 'fleet', logger),
+      onReady,
       policy: { allowPrivileged: options.allowPrivileged === true, allowDevices: options.allowDevices === true, allowCaps: options.allowCap, allowHostPaths: options.allowHostPath, allowHostNetwork: options.allowHostNetwork === true },
     });
     return;
   }
   if (!hasFile(options)) throw new InvalidInputError('agent: local mode needs -f fleet.yaml (or a compose file)');
   // Local mode: whoever runs it owns the host already, so its policy allows everything.
-  const daemon = await AgentDaemon.open({ hostId: localHostId(options), dataDir, resyncMs, parallelism: parseParallel(options.parallel), logger, signal: abort.signal, policy: LOCAL_HOST_POLICY, registryAuth: await registryAuthOf(options.registryAuth, 'local', logger), ...(options.metricsAddr ? { metricsAddr: options.metricsAddr } : {}) });
+  const daemon = await AgentDaemon.open({ hostId: localHostId(options), dataDir, resyncMs, parallelism: parseParallel(options.parallel), logger, signal: abort.signal, onReady, policy: LOCAL_HOST_POLICY, registryAuth: await registryAuthOf(options.registryAuth, 'local', logger), ...(options.metricsAddr ? { metricsAddr: options.metricsAddr } : {}) });
   if (daemon) await daemon.run(new FleetFileSource(workloadSourceOf(options), { ...options, dataDir }));
 }

@@ -2,6 +2,11 @@ import type { LocalOptions, WorkloadOptions } from '../../options.js';
 
 /** `agent` options as commander parses them from the flags register.ts declares. */
 export interface AgentOptions extends LocalOptions, WorkloadOptions {
+  readonly config?: string;
+  readonly creds?: string;
+  readonly tlsCa?: string;
+  readonly tlsCert?: string;
+  readonly tlsKey?: string;
   readonly nats?: string;
   readonly resync: string;
   readonly heartbeat: string;

@@ -1,5 +1,7 @@
 import type { Command } from 'commander';
+import { DEFAULT_AGENT_CONFIG_PATH } from '../../../../shared/agent-paths.js';
 import { withLocalOptions, withWorkloadOptions } from '../../options.js';
+import type { AgentInstallOptions } from './agent-install.js';
 import type { AgentOptions } from './options.js';
 
 function collect(value: string, previous: string[]): string[] {
@@ -8,8 +10,9 @@ function collect(value: string, previous: string[]): string[] {
 
 // Registration only: the agent (NATS clients, dockerode, LevelDB, metrics) is imported when it runs.
 export function registerAgent(program: Command): void {
-  withWorkloadOptions(withLocalOptions(program.command('agent'), 'agent'), 'local mode: the desired state, re-read when it changes (a bad edit keeps the last good state)')
+  const agent = withWorkloadOptions(withLocalOptions(program.command('agent'), 'agent'), 'local mode: the desired state, re-read when it changes (a bad edit keeps the last good state)')
     .description('run a host agent: the reconcile loop as a daemon (fleet mode: desired state from NATS; local mode: from a fleet file)')
+    .option('--config <file>', `the agent's configuration file (YAML; default: ${DEFAULT_AGENT_CONFIG_PATH} when it exists, except with --local); a flag given here wins over the file`)
     .option('--resync <duration>', 'periodic resync interval', '30s')
     .option('--heartbeat <duration>', 'fleet mode: heartbeat interval', '5s')
     .option('--parallel <n>', 'instances changed at once (default 4)')
@@ -23,8 +26,46 @@ export function registerAgent(program: Command): void {
     .option('--allow-host-path <path>', 'fleet mode: a host path services may bind-mount, with everything below it (repeatable; none by default)', collect, [])
     .option('--allow-host-network', 'fleet mode: let services use the host\'s network (network_mode: host; refused by default)')
     .option('--log-level <level>', 'pino log level (trace, debug, info, warn, error)', 'info')
-    .action(async (options: AgentOptions) => {
+    .action(async (options: AgentOptions, command: Command) => {
       const { runAgent } = await import('./agent-run.js');
-      await runAgent(options);
+      // Which options the command line gave: those win over the configuration file.
+      const fromCommandLine = new Set(Object.keys(options).filter((name) => command.getOptionValueSource(name) === 'cli'));
+      await runAgent(options, fromCommandLine);
+    });
+  // `agent install --host-id …`: the options after `install` are install's, not the daemon's.
+  agent.enablePositionalOptions();
+  registerAgentInstall(agent);
+}
+
+function registerAgentInstall(agent: Command): void {
+  agent
+    .command('install')
+    .description(`set this host up to run the agent as a systemd service: writes the configuration file (0600), the unit ${'hostwright-agent.service'} pointing at this hostwright and this Node.js, and the data dir (0700). Running it again with the same flags changes nothing`)
+    .option('--prefix <dir>', 'install under this root: <dir>/etc/hostwright/agent.yaml, <dir>/etc/systemd/system, <dir>/var/lib/hostwright (the files name these paths)')
+    .option('--config <file>', `where to write the configuration file (default: ${DEFAULT_AGENT_CONFIG_PATH})`)
+    .option('--unit-dir <dir>', 'where to write hostwright-agent.service (default: /etc/systemd/system)')
+    .option('--config-only', 'write the configuration file and the data dir, no unit (another service manager starts `hostwright agent --config FILE`)')
+    .option('--force', 'replace a configuration file that says something else (the old one is kept as <file>.bak)')
+    .option('--node <path>', 'the Node.js the unit runs, 22.12 or later (default: the one running this command)')
+    .option('--host-id <id>', 'this host\'s id in the fleet (required)')
+    .option('--label <key=value>', 'a label of this host, for placement selectors (repeatable)', collect, [])
+    .option('--nats <url>', 'the fleet\'s NATS (required; several servers: comma-separated)')
+    .option('--creds <file>', 'this host\'s NATS credentials from `hostwright fleet init` (hosts/<id>.nk)')
+    .option('--tls-ca <file>', 'TLS: trust this CA for the NATS server\'s certificate')
+    .option('--tls-cert <file>', 'TLS: client certificate')
+    .option('--tls-key <file>', 'TLS: client key')
+    .option('--coordinator-key <key|file>', 'the coordinator\'s public signing key (O…) or coordinator-signing.pub (required unless --allow-unsigned)')
+    .option('--allow-unsigned', 'INSECURE: accept desired state without a pinned coordinator key')
+    .option('--data-dir <dir>', 'the agent\'s journal (default: /var/lib/hostwright, under --prefix)')
+    .option('--metrics-addr <host:port>', 'serve Prometheus /metrics and /healthz here, e.g. 127.0.0.1:9464')
+    .option('--log-level <level>', 'pino log level (trace, debug, info, warn, error)')
+    .option('--allow-privileged', 'let desired state run privileged containers on this host')
+    .option('--allow-devices', 'let desired state map host devices into containers')
+    .option('--allow-cap <capability>', 'a capability beyond Docker\'s defaults that services may add (repeatable; ALL: any)', collect, [])
+    .option('--allow-host-path <path>', 'a host path services may bind-mount, with everything below it (repeatable)', collect, [])
+    .option('--allow-host-network', 'let services use the host\'s network')
+    .action(async (options: AgentInstallOptions) => {
+      const { installAgent } = await import('./agent-install.js');
+      await installAgent(options, (line) => process.stdout.write(`${line}\n`));
     });
 }

@@ -1,6 +1,7 @@
 import { compareStrings } from '../../shared/compare.js';
 import { hasHealthcheck } from '../../shared/fleet-spec.js';
 import type { HostDesired } from '../../shared/host-desired.js';
+import type { InstanceStatus } from '../../shared/host-status.js';
 import type { StatusReport } from '../../shared/wire.js';
 import { TERMINAL_HOST_STATES, type RolloutHost, type RolloutOptions, type RolloutState } from './rollout-state.js';
 
@@ -170,7 +171,10 @@ function judge(host: RolloutHost, document: HostDesired, observation: HostObserv
 const OFFLINE_AT_DEADLINE = 'offline: no heartbeat until the deadline';
 const NOT_HEALTHY_BY_DEADLINE = 'not converged and healthy within';
 
-/** The host reports the document's revision applied, converged, every instance running and healthy (or without a check). */
+/**
+ * The host reports the document's revision applied, converged, every instance running and healthy
+ * (or without a check), or a one-shot that completed.
+ */
 function healthyOn(document: HostDesired, revision: number, observation: HostObservation): boolean {
   const project = observation.report?.status.projects.find((p) => p.project === document.project);
   return (
@@ -178,8 +182,18 @@ function healthyOn(document: HostDesired, revision: number, observation: HostObs
     project.desiredRevision === revision &&
     project.appliedRevision === revision &&
     project.converged &&
-    project.instances.every((instance) => instance.state === 'running' && (instance.health === 'healthy' || (instance.health === 'none' && !hasHealthcheck(document.services[instance.service]?.healthcheck))))
+    project.instances.every(
+      (instance) =>
+        completedOneShot(document, instance) ||
+        (instance.state === 'running' && (instance.health === 'healthy' || (instance.health === 'none' && !hasHealthcheck(document.services[instance.service]?.healthcheck)))),
+    )
   );
+}
+
+/** A one-shot (restart "no" or "on-failure") that exited 0: the agent reports it exited without stopped drift. */
+function completedOneShot(document: HostDesired, instance: InstanceStatus): boolean {
+  const restart = document.services[instance.service]?.restart;
+  return instance.state === 'exited' && (restart === 'no' || restart === 'on-failure') && !instance.drift.includes('stopped');
 }
 
 /** Failed only for time: it was written, and neither rejected, blocked nor unhealthy (those stay failed). */

@@ -202,6 +202,24 @@ describe('advanceRollout: a good rollout', () => {
     const next = fleet.step(s, 72_500);
     assert.deepEqual(written(next), ['h4']);
   });
+
+  it('a one-shot that completed (exited 0, restart "no" or "on-failure") counts as healthy; a failed or long-running one does not', () => {
+    // depends_on: service_completed_successfully: migrate runs once and exits before web starts.
+    const services = { web: service({ env: { VERSION: '2' } }), migrate: service({ restart: 'no' }), sweep: service({ restart: 'on-failure' }), daemon: service({ restart: 'unless-stopped' }) };
+    const target = desired(PROJECT, services, { hostId: 'h1', revision: 2 });
+    const state = startRollout({ id: 'r1', project: PROJECT, correlationID: 'c1', now: at(0), options: { ...OPTIONS, minHealthyMs: 0 }, targets: [{ hostId: 'h1', target, previous: v1('h1') }] });
+    const exited = (name: string, drift: InstanceStatus['drift'] = []) => instance('h1', { service: name, name: `h1-${PROJECT}-${name}-1`, state: 'exited', drift });
+    const outcome = (instances: InstanceStatus[], converged = true): string => {
+      const fleet = new Fleet();
+      const written = fleet.step(state, 0).state;
+      fleet.at('h1', 2, { instances, converged });
+      return host(fleet.step(written, 1_000).state, 'h1').state;
+    };
+    assert.equal(outcome([instance('h1'), exited('migrate'), exited('sweep')]), 'healthy');
+    assert.equal(outcome([instance('h1'), exited('migrate', ['stopped'])]), 'applying', 'a one-shot that exited non-zero is stopped drift, not done');
+    assert.equal(outcome([instance('h1'), exited('daemon')]), 'applying', 'an exited service that should keep running is not healthy');
+    assert.equal(outcome([instance('h1'), exited('migrate')], false), 'applying', 'not converged');
+  });
 });
 
 describe('advanceRollout: failures', () => {

@@ -516,11 +516,19 @@ describe('planHost: properties', () => {
         seen.volumes += first.runnable.filter((action) => action.kind === 'create-volume').length;
         seen.waits += first.runnable.filter((action) => action.kind === 'await-dependency').length;
         seen.restarts += first.runnable.filter((action) => action.kind === 'stop' && action.reason.includes('depends_on restart')).length;
-        const after = applyPlanToSnapshot(scenario.snapshot, first.runnable, owners, scenario.snapshot.hostId, idSource());
+        const ids = idSource();
+        let after = applyPlanToSnapshot(scenario.snapshot, first.runnable, owners, scenario.snapshot.hostId, ids);
+        const unblocked = (actions: readonly Action[]) => actions.filter((action) => action.kind === 'pull-image' || !blocked.has(projectOfAction(action) as string));
+        // A depends_on restart can make an unhealthy instance serve again: only then does a duplicate
+        // kept as its serving stand-in go, one round later (level-based: the next cycle sees it).
+        const settle = planRound({ desired: scenario.desired, snapshot: after, owners, namePrefix: NAME_PREFIX });
+        const leftover = unblocked(settle.plan.actions);
+        assert.ok(leftover.every((action) => action.phase === 'cleanup' && (action.kind === 'stop' || action.kind === 'remove') && action.reason === 'duplicate of the same instance'), lines(leftover).join('\n'));
+        if (leftover.length > 0) after = applyPlanToSnapshot(after, settle.runnable, owners, scenario.snapshot.hostId, ids);
         for (const mode of ['converge', 'maintain'] as const) {
           const modes = new Map(scenario.desired.map((doc) => [doc.project, mode] as const));
           const second = planRound({ desired: scenario.desired, snapshot: after, owners, modes, namePrefix: NAME_PREFIX });
-          assert.deepEqual(lines(second.plan.actions.filter((action) => action.kind === 'pull-image' || !blocked.has(projectOfAction(action) as string))), [], mode);
+          assert.deepEqual(lines(unblocked(second.plan.actions)), [], mode);
         }
       }),
       { numRuns: RUNS },

@@ -2,7 +2,10 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { desired, service, TEST_IMAGE, uniqueName } from '../lib/builders.js';
 import { docker, openHarness, removeProject } from '../lib/docker-harness.js';
+import { pino } from 'pino';
 import { normalizeImageRef } from '../../agent/core/images.js';
+import { resolveUnfinishedIntents } from '../../agent/recovery.js';
+import type { ActionOf } from '../../shared/actions.js';
 
 const BLOB_KIB = 300;
 
@@ -89,5 +92,16 @@ describe('image cleanup (real Docker)', () => {
     // Converged: the next cycle removes nothing more.
     const next = await h.reconciler.runCycle();
     assert.deepEqual(next.results.map((report) => report.action.kind), []);
+  });
+
+  it('a removal a crash left unfinished is resolved by looking: the image gone is a completed removal, still there is left to the next plan', async () => {
+    const removal = (tag: string): ActionOf<'remove-image'> => ({ kind: 'remove-image', id: 'a1', phase: 'teardown', chain: `image-remove:${tag}`, name: ref(tag), imageId: ids.get(tag) as string, references: [ref(tag)], reason: 'test' });
+    const startedAt = new Date().toISOString();
+    await h.journal.recordIntent({ correlationID: 'crash-v1', action: removal('v1'), ownerToken: undefined, containerId: undefined, startedAt });
+    await h.journal.recordIntent({ correlationID: 'crash-v3', action: removal('v3'), ownerToken: undefined, containerId: undefined, startedAt });
+    const resolved = await resolveUnfinishedIntents({ journal: h.journal, runtime: h.runtime, hostId: h.hostId, logger: pino({ level: 'silent' }), now: () => new Date() });
+    assert.deepEqual(resolved.map((entry) => [entry.intent.correlationID, entry.outcome]).sort(), [['crash-v1', 'recovered'], ['crash-v3', 'abandoned']]);
+    assert.equal(await imageId(ref('v3')), ids.get('v3'), 'recovery removes nothing');
+    assert.deepEqual(await h.journal.unresolvedIntents(), []);
   });
 });

@@ -21,6 +21,8 @@ export interface AgentHostOptions {
   readonly policy?: HostPolicy;
   /** Registry credentials for pulls (`--registry-auth FILE`); pulls send none when omitted. */
   readonly registryAuth?: RegistryAuthSource | undefined;
+  /** Image cleanup's grace period (`--image-grace`); 1 h when omitted. */
+  readonly imageGraceMs?: number;
 }
 
 export interface AgentHost {
@@ -43,6 +45,7 @@ export function agentHostOn(journal: Journal, options: AgentHostOptions): AgentH
     ...(options.parallelism === undefined ? {} : { parallelism: options.parallelism }),
     ...(options.onCyclesInFlight === undefined ? {} : { onCyclesInFlight: options.onCyclesInFlight }),
     ...(options.policy === undefined ? {} : { policy: options.policy }),
+    ...(options.imageGraceMs === undefined ? {} : { imageGraceMs: options.imageGraceMs }),
   });
   return { hostId: options.hostId, journal, runtime, reconciler, close: () => journal.close() };
 }

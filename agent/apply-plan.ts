@@ -153,6 +153,10 @@ async function runAction(action: Action, chainContainerId: string | undefined, t
     failure = error;
   }
   if (outcome?.containerId !== undefined) echoes.expect(outcome.containerId, action.kind);
+  // A removed image's pull records were its ownership proof: they go with it.
+  if (action.kind === 'remove-image' && outcome?.imageGone === true) {
+    await journal.forgetImagePulls(action.references.map(normalizeImageRef), action.imageId);
+  }
   // When it was pulled, for the pull policies that pull again after a while.
   if (action.kind === 'pull-image' && outcome?.pulled) {
     const { imageId, digest } = outcome.pulled;

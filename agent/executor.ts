@@ -1,5 +1,6 @@
 // The executor: the only code that mutates the runtime, one handler per action kind.
 import { NameConflictError } from '../shared/errors.js';
+import { formatBytes } from '../shared/byte-size.js';
 import { LABELS } from '../shared/labels.js';
 import { conditionText, type ActionKind, type ActionOf } from '../shared/actions.js';
 import { sleep } from '../shared/sleep.js';
@@ -20,6 +21,9 @@ export interface ActionOutcome {
   /** For create-network and create-volume: the engine's id of what was made (a volume's is its name), or adopted. */
   readonly resourceId?: string;
   readonly adoptedResource?: ResourceRecord;
+  /** For remove-image: the image is gone (removed now or before), and the disk the removal freed. */
+  readonly imageGone?: boolean;
+  readonly freedBytes?: number;
   /** For pull-image: what the pull got (image id, digest, the credentials' reference). */
   readonly pulled?: PulledImage;
 }
@@ -154,6 +158,14 @@ export const actionHandlers: { readonly [K in ActionKind]: Handler<K> } = {
     return { outcome: result === 'removed' ? 'done' : 'already', message: result === 'removed' ? `removed network ${action.name}` : `network ${action.name} was already removed`, resourceId: action.networkId };
   },
 
+  'remove-image': async (action, { runtime }) => {
+    const removal = await runtime.removeImage(action.imageId, action.references);
+    const what = `image ${action.references.join(', ')}`;
+    if (removal.result === 'missing') return { outcome: 'already', message: `${what} was already removed`, imageGone: true };
+    // Tagged by hand since the plan: no longer Hostwright's alone.
+    if (removal.result === 'kept') return { outcome: 'already', message: `kept ${what}: it also answers to ${removal.others.join(', ')}` };
+    return { outcome: 'done', message: `removed ${what}; freed ${formatBytes(removal.freedBytes)} (${removal.freedBytes} bytes)`, imageGone: true, freedBytes: removal.freedBytes };
+  },
   'remove-volume': async (action, { runtime }) => {
     const result = await runtime.removeVolume(action.name);
     return { outcome: result === 'removed' ? 'done' : 'already', message: result === 'removed' ? `removed volume ${action.name}` : `volume ${action.name} was already removed`, resourceId: action.name };

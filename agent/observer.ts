@@ -72,7 +72,10 @@ export class Observer {
     const references = images.flatMap((image) => image.references).sort(compareStrings);
     const imageIds: Record<string, string> = {};
     for (const image of images) for (const reference of image.references) imageIds[normalizeImageRef(reference)] = image.id;
-    return { hostId: this.hostId, observedAt, containers: withImages(labelled, containers, images), foreignNames: foreignNames.sort(compareStrings), images: references, imageIds, networks: observedNetworks.labelled, volumes: observedVolumes.labelled, foreignNetworks: observedNetworks.foreign, foreignVolumes: observedVolumes.foreign, foreignPorts };
+    // Image cleanup never removes an image any container uses, whoever owns the container.
+    const usedImageIds = [...new Set(containers.flatMap((summary) => (summary.imageId === undefined ? [] : [summary.imageId])))].sort(compareStrings);
+    const hostImages = images.map((image) => ({ id: image.id, references: image.references })).sort((a, b) => compareStrings(a.id, b.id));
+    return { hostId: this.hostId, observedAt, containers: withImages(labelled, containers, images), foreignNames: foreignNames.sort(compareStrings), images: references, imageIds, hostImages, usedImageIds, networks: observedNetworks.labelled, volumes: observedVolumes.labelled, foreignNetworks: observedNetworks.foreign, foreignVolumes: observedVolumes.foreign, foreignPorts };
   }
 
   /** Networks or volumes labelled for this host, with their ownership proven, and the names of all others. */

@@ -16,6 +16,7 @@ import { evaluateGates, runnableActions } from './core/gates.js';
 import { STRICT_HOST_POLICY, type HostPolicy } from './core/host-policy.js';
 import { OwnEchoes } from './core/own-echoes.js';
 import { planHost, type ActionPlan, type PlanMode } from './core/planner.js';
+import { selectImageRemovals, unreferencedMarks, type ImageRemoval } from './core/image-cleanup.js';
 import type { RuntimeSnapshot } from './core/snapshot.js';
 import { hostStatus, statusTransitionEvents } from './core/status.js';
 import type { ActionReport, CycleContext, CycleReport, CycleRequest } from './cycle.js';
@@ -39,7 +40,12 @@ export interface ReconcilerOptions {
   readonly onCyclesInFlight?: (inFlight: number) => void;
   /** What desired state may ask of this host beyond an ordinary container (agent/core/host-policy.ts); strict when omitted. */
   readonly policy?: HostPolicy;
+  /** How long an image Hostwright pulled stays after the last revision naming it stopped (image cleanup); 1 h when omitted. */
+  readonly imageGraceMs?: number;
 }
+
+/** Images no revision names any more are removed an hour after they stopped being named. */
+export const DEFAULT_IMAGE_GRACE_MS = 60 * 60 * 1000;
 
 /** A cycle's plan: the diff it came from, the gates' verdicts and the actions they let run. */
 interface Planned {
@@ -61,7 +67,7 @@ export class Reconciler {
   #cyclesInFlight = 0;
 
   constructor(options: ReconcilerOptions) {
-    this.#options = { namePrefix: '', parallelism: 4, now: () => new Date(), policy: STRICT_HOST_POLICY, ...options };
+    this.#options = { namePrefix: '', parallelism: 4, now: () => new Date(), policy: STRICT_HOST_POLICY, imageGraceMs: DEFAULT_IMAGE_GRACE_MS, ...options };
     this.observer = new Observer(options.runtime, options.journal, options.hostId, this.#options.now);
     this.echoes = new OwnEchoes(() => this.#options.now().getTime());
   }
@@ -101,7 +107,8 @@ export class Reconciler {
     const snapshot = await this.observer.observe();
 
     // Diff, plan and safety gates: pure, the same input gives the same plan byte for byte.
-    const planned = this.#planFrom(desired, snapshot, modes, held, pulledThisCycle);
+    const imageRemovals = await this.#imageRemovals(desired, snapshot, request.dryRun === true);
+    const planned = this.#planFrom(desired, snapshot, modes, held, pulledThisCycle, imageRemovals);
     context.onProgress?.({ type: 'planned', plan: planned.plan, runnable: planned.runnable, blocks: planned.blocks });
     log.debug({ actions: planned.plan.actions.length, runnable: planned.runnable.length, blocks: planned.blocks.length }, 'planned');
     if (request.dryRun) return { correlationID, dryRun: true, ...planned, results: [], failed: false, status: undefined };
@@ -207,11 +214,29 @@ export class Reconciler {
     return resolveUnfinishedIntents({ journal, runtime, hostId, logger: log, now });
   }
 
-  #planFrom(desired: readonly HostDesired[], snapshot: RuntimeSnapshot, modes: ReadonlyMap<string, PlanMode>, held?: ReadonlySet<string>, pulledThisCycle?: ReadonlySet<string>): Planned {
+  /**
+   * Image cleanup: notes (fsync'd, unless a dry run) which pulled references stopped or started again
+   * being named by a revision, then selects the images past their grace period.
+   */
+  async #imageRemovals(desired: readonly HostDesired[], snapshot: RuntimeSnapshot, dryRun: boolean): Promise<ImageRemoval[]> {
+    const { journal, now, imageGraceMs } = this.#options;
+    if (snapshot.hostImages === undefined || snapshot.usedImageIds === undefined) return [];
+    const referenced = journal.referencedImages();
+    for (const document of desired) for (const service of Object.values(document.services)) referenced.add(normalizeImageRef(service.image));
+    const at = now().toISOString();
+    const records = journal.imagePullRecords();
+    const marks = unreferencedMarks(records, referenced, at);
+    if (!dryRun && marks.length > 0) await journal.markImagesUnreferenced(marks);
+    const marked = new Map(marks.map((mark) => [mark.reference, mark.unreferencedSince]));
+    const pulls = records.map((record) => (marked.has(record.reference) ? { ...record, unreferencedSince: marked.get(record.reference) } : record));
+    return selectImageRemovals({ images: snapshot.hostImages, pulls, referenced, usedImageIds: new Set(snapshot.usedImageIds), now: at, graceMs: imageGraceMs });
+  }
+
+  #planFrom(desired: readonly HostDesired[], snapshot: RuntimeSnapshot, modes: ReadonlyMap<string, PlanMode>, held?: ReadonlySet<string>, pulledThisCycle?: ReadonlySet<string>, imageRemovals?: readonly ImageRemoval[]): Planned {
     const { journal, now } = this.#options;
     const diff = diffHost({ desired, snapshot, journal, namePrefix: this.#options.namePrefix });
     const pulls = { lastPulledAt: journal.imagesLastPulledAt(), now: now().toISOString(), ...(pulledThisCycle ? { pulledThisCycle } : {}) };
-    const plan = planHost({ diff, desired, snapshot, modes, pulls });
+    const plan = planHost({ diff, desired, snapshot, modes, pulls, ...(imageRemovals && imageRemovals.length > 0 ? { imageRemovals } : {}) });
     const blocks = evaluateGates({ plan, diff, desired, snapshot, policy: this.#options.policy });
     return { diff, plan, blocks, runnable: runnableActions(plan, blocks, held) };
   }

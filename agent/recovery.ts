@@ -2,7 +2,7 @@ import type { Logger } from 'pino';
 import { errorMessage } from '../shared/errors.js';
 import { HOST_PROJECT } from '../shared/events.js';
 import { LABELS } from '../shared/labels.js';
-import { isResourceAction, type Action } from '../shared/actions.js';
+import { isImageAction, isResourceAction, type Action } from '../shared/actions.js';
 import { normalizeImageRef } from './core/images.js';
 import { stampEvents } from './host-events.js';
 import type { OwnerRecord, ResourceRecord } from './core/snapshot.js';
@@ -34,9 +34,10 @@ export async function resolveUnfinishedIntents(context: RecoveryContext): Promis
   if (intents.length === 0) return [];
   const [containers, listedImages, networks, volumes] = await Promise.all([context.runtime.listContainers(), context.runtime.listImages(), context.runtime.listNetworks(), context.runtime.listVolumes()]);
   const images = listedImages.flatMap((image) => image.references);
+  const imageIds = new Set(listedImages.map((image) => image.id));
   const resolved: RecoveredIntent[] = [];
   for (const intent of intents) {
-    const { outcome, message, containerId, owners, resources } = isResourceAction(intent.action) ? resolveResource(intent, networks, volumes, context) : { ...(await resolveOne(intent, containers, images, context)), resources: [] };
+    const { outcome, message, containerId, owners, resources } = isResourceAction(intent.action) ? resolveResource(intent, networks, volumes, context) : { ...(await resolveOne(intent, containers, images, imageIds, context)), resources: [] };
     const events = stampEvents([{ type: outcome === 'recovered' ? 'applied' : 'failed', severity: outcome === 'recovered' ? 'info' : 'warning', ...where(intent.action), runtimeRef: containerId, message }], {
       hostId: context.hostId,
       timestamp: context.now().toISOString(),
@@ -75,9 +76,9 @@ function resolveResource(intent: IntentRecord, networks: readonly RuntimeResourc
   return { ...recovered(`${interrupted}: it had completed`), resources: record ? [{ ...record, removed: true }] : [] };
 }
 
-async function resolveOne(intent: IntentRecord, containers: readonly RuntimeContainerSummary[], images: readonly string[], context: RecoveryContext): Promise<Resolution> {
+async function resolveOne(intent: IntentRecord, containers: readonly RuntimeContainerSummary[], images: readonly string[], imageIds: ReadonlySet<string>, context: RecoveryContext): Promise<Resolution> {
   const action = intent.action;
-  const interrupted = `interrupted ${action.kind} of ${'name' in action ? action.name : action.image}`;
+  const interrupted = `interrupted ${action.kind} of ${action.kind === 'pull-image' ? action.image : action.name}`;
   try {
     switch (action.kind) {
       case 'create-network':
@@ -89,6 +90,9 @@ async function resolveOne(intent: IntentRecord, containers: readonly RuntimeCont
         const present = images.map(normalizeImageRef).includes(normalizeImageRef(action.image));
         return present ? recovered(`${interrupted}: image is present`) : abandoned(`${interrupted}: image is not present; the next plan pulls it again`);
       }
+      case 'remove-image':
+        // Gone: the removal had completed. Still there (whole, or some references untagged): the next plan decides again.
+        return imageIds.has(action.imageId) ? abandoned(`${interrupted}: the image is still present; the next plan decides again`) : recovered(`${interrupted}: it had completed`);
       case 'create': {
         const record = intent.ownerToken ? context.journal.ownerRecord(intent.ownerToken) : undefined;
         const made = containers.find((container) => container.labels[LABELS.ownerToken] === intent.ownerToken);
@@ -133,6 +137,6 @@ function abandoned(message: string): Resolution {
 }
 
 function where(action: Action): { project: string; service?: string; instance?: number } {
-  if (action.kind === 'pull-image') return { project: HOST_PROJECT };
+  if (isImageAction(action)) return { project: HOST_PROJECT };
   return isResourceAction(action) ? { project: action.project } : { project: action.key.project, service: action.key.service, instance: action.key.instance };
 }

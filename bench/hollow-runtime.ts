@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { compareStrings } from '../shared/compare.js';
 import { NameConflictError } from '../shared/errors.js';
 import type { ContainerConfigView, ContainerState } from '../agent/core/snapshot.js';
-import type { ContainerCreateRequest, NetworkCreateRequest, PulledImage, RuntimeImage, RuntimeAdapter, RuntimeContainerDetails, RuntimeContainerSummary, RuntimeEvent, RuntimeResourceSummary, StartResult, VolumeCreateRequest } from '../agent/runtime/runtime-adapter.js';
+import type { ContainerCreateRequest, ImageRemoval, NetworkCreateRequest, PulledImage, RuntimeImage, RuntimeAdapter, RuntimeContainerDetails, RuntimeContainerSummary, RuntimeEvent, RuntimeResourceSummary, StartResult, VolumeCreateRequest } from '../agent/runtime/runtime-adapter.js';
 
 /** Simulated engine latency per call, in milliseconds. */
 export interface HollowLatency {
@@ -168,6 +168,16 @@ export class HollowRuntime implements RuntimeAdapter {
     if (this.#volumes.has(request.name)) throw new NameConflictError(`volume name ${request.name} is already in use`);
     this.#volumes.set(request.name, { id: request.name, name: request.name, labels: { ...(request.spec.labels ?? {}), ...request.identityLabels } });
     return request.name;
+  }
+
+  async removeImage(imageId: string, references: readonly string[]): Promise<ImageRemoval> {
+    await pause(this.latency.removeMs);
+    const image = imageId.replace(/^sha256:/, '');
+    if (!this.#images.has(image)) return { result: 'missing' };
+    const others = [image].filter((reference) => !references.includes(reference));
+    if (others.length > 0) return { result: 'kept', others };
+    this.#images.delete(image);
+    return { result: 'removed', freedBytes: 0 };
   }
 
   async removeVolume(name: string): Promise<'removed' | 'missing'> {

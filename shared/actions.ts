@@ -63,20 +63,30 @@ export const actionSchema = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('remove-network'), ...resourceActionBase, networkId: z.string() }),
   /** Only on request (apply --prune-volumes): a volume holds data, so an unused one is otherwise kept and reported. */
   z.object({ kind: z.literal('remove-volume'), ...resourceActionBase }),
+  /**
+   * Cleanup of an image Hostwright pulled that no desired, applied or previous revision names any more:
+   * removed by its references (all pulled by Hostwright), and only while it has no other. name: the first, for display.
+   */
+  z.object({ kind: z.literal('remove-image'), ...actionBase, name: z.string(), imageId: z.string(), references: z.array(z.string()).min(1) }),
 ]);
 export type Action = z.infer<typeof actionSchema>;
 export type ActionKind = Action['kind'];
 export type ActionOf<K extends ActionKind> = Extract<Action, { kind: K }>;
 export type ResourceAction = ActionOf<'create-network' | 'create-volume' | 'remove-network' | 'remove-volume'>;
-export type InstanceAction = Exclude<Action, ResourceAction | ActionOf<'pull-image'>>;
+export type InstanceAction = Exclude<Action, ResourceAction | ActionOf<'pull-image' | 'remove-image'>>;
+
+/** Actions on the host's images: they belong to the host, not to one project. */
+export function isImageAction(action: Action): action is ActionOf<'pull-image' | 'remove-image'> {
+  return action.kind === 'pull-image' || action.kind === 'remove-image';
+}
 
 export function isResourceAction(action: Action): action is ResourceAction {
   return action.kind === 'create-network' || action.kind === 'create-volume' || action.kind === 'remove-network' || action.kind === 'remove-volume';
 }
 
-/** The project an action belongs to; an image pull belongs to the host (several projects may need it). */
+/** The project an action belongs to; an image pull or removal belongs to the host (several projects may need it). */
 export function projectOfAction(action: Action): string | undefined {
-  if (action.kind === 'pull-image') return undefined;
+  if (isImageAction(action)) return undefined;
   return isResourceAction(action) ? action.project : action.key.project;
 }
 
@@ -112,6 +122,8 @@ export function describeAction(action: Action): string {
       return `remove network ${action.name}`;
     case 'remove-volume':
       return `remove volume ${action.name} (pruned: no service uses it)`;
+    case 'remove-image':
+      return `remove image ${action.references.join(', ')} [${action.imageId.replace(/^sha256:/, '').slice(0, 12)}]`;
   }
 }
 

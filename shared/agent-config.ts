@@ -54,5 +54,7 @@ export const agentConfigSchema = z.strictObject({
     .optional(),
   /** Registry credentials for pulls: a file in Docker's config.json format (docs/images.md). */
   registry_auth: absolutePathSchema.optional(),
+  /** How long an image Hostwright pulled stays after no revision names it (docs/images.md, cleanup). */
+  image_grace: durationSchema.optional(),
 });
 export type AgentConfig = z.infer<typeof agentConfigSchema>;

@@ -26,3 +26,15 @@ export function parseByteSize(value: number | string): number {
   const [, amount, unit] = match;
   return Math.round(Number(amount) * UNIT_BYTES[(unit as string).toLowerCase() as keyof typeof UNIT_BYTES]);
 }
+
+/** Bytes for people: "812 B", "4.2 MiB", "1.3 GiB". */
+export function formatBytes(bytes: number): string {
+  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
+  let value = bytes;
+  let unit = 0;
+  while (value >= 1024 && unit < units.length - 1) {
+    value /= 1024;
+    unit += 1;
+  }
+  return unit === 0 ? `${value} B` : `${value.toFixed(1)} ${units[unit]}`;
+}

@@ -1,15 +1,15 @@
 import { HOST_PROJECT, type EventDraft } from '../../shared/events.js';
-import { isResourceAction, type Action } from '../../shared/actions.js';
+import { isImageAction, isResourceAction, type Action } from '../../shared/actions.js';
 import { compareStrings } from '../../shared/compare.js';
 import { actionProjects } from './action-projects.js';
 import type { ActionPlan } from './planner.js';
 
 /** The event a finished action deserves: cleanups are `cleaned`, drift repairs of a stopped container `restarted`. */
 export function actionResultEvent(action: Action, result: { ok: boolean; message: string; containerId: string | undefined }): EventDraft {
-  const where = action.kind === 'pull-image' ? { project: HOST_PROJECT } : isResourceAction(action) ? { project: action.project } : { project: action.key.project, service: action.key.service, instance: action.key.instance };
+  const where = isImageAction(action) ? { project: HOST_PROJECT } : isResourceAction(action) ? { project: action.project } : { project: action.key.project, service: action.key.service, instance: action.key.instance };
   const runtimeRef = result.containerId;
   if (!result.ok) return { type: 'failed', severity: 'error', ...where, runtimeRef, message: `${action.id} ${action.kind} failed: ${result.message}` };
-  const type = action.kind === 'remove' && action.cleanup ? 'cleaned' : (action.kind === 'start' && action.repair) || action.kind === 'unpause' ? 'restarted' : 'applied';
+  const type = (action.kind === 'remove' && action.cleanup) || action.kind === 'remove-image' ? 'cleaned' : (action.kind === 'start' && action.repair) || action.kind === 'unpause' ? 'restarted' : 'applied';
   return { type, severity: 'info', ...where, runtimeRef, message: `${result.message} (${action.reason})` };
 }
 

@@ -6,6 +6,7 @@ import type { ActionKind } from '../../shared/actions.js';
  */
 const ECHOES: { readonly [K in ActionKind]: readonly string[] } = {
   'pull-image': [],
+  'remove-image': [],
   create: ['create'],
   start: ['start'],
   rename: ['rename'],

@@ -9,6 +9,7 @@ import type { HostDiff } from './diff.js';
 import { resolveDriftPolicy, type DriftKind } from './drift-policy.js';
 import { normalizeImageRef } from './images.js';
 import { repullDue } from './pull-policy.js';
+import type { ImageRemoval } from './image-cleanup.js';
 import { instanceKeyString, type InstanceKey, type ObservedContainer, type RuntimeSnapshot } from './snapshot.js';
 import { orderByDependencies } from './start-order.js';
 
@@ -59,6 +60,8 @@ export interface PlanInput {
   readonly modes: ReadonlyMap<string, PlanMode>;
   /** For pull policies that pull a present image again; none re-pulls when omitted. */
   readonly pulls?: PullTimes;
+  /** Images cleanup removes (agent/core/image-cleanup.ts), last of all; none when omitted. */
+  readonly imageRemovals?: readonly ImageRemoval[];
 }
 
 /** When each image was last pulled (by normalized reference, from the journal), and the time now. */
@@ -218,6 +221,10 @@ export function planHost(input: PlanInput): ActionPlan {
   }
   const pulls = [...reasons.keys()].sort(compareStrings).map((image): Draft => ({ kind: 'pull-image', phase: 'images', chain: `image:${image}`, image, projects: [...(projectsOf.get(image) ?? [])].sort(compareStrings), reason: reasons.get(image) as string }));
 
+  // Last: once the containers a plan replaces are gone, nothing of this plan needs the image.
+  for (const removal of input.imageRemovals ?? []) {
+    teardown.push({ kind: 'remove-image', phase: 'teardown', chain: `image-remove:${removal.imageId}`, name: removal.references[0] as string, imageId: removal.imageId, references: [...removal.references], reason: `pulled by Hostwright; no revision has named it since ${removal.unreferencedSince}` });
+  }
   const actions = [...pulls, ...setup, ...cleanup, ...instances, ...teardown].map((draft, index) => ({ ...draft, id: `a${index + 1}` }) as Action);
   return {
     hostId: input.snapshot.hostId,

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { runtimeConfigSchema } from '../../shared/fleet-spec.js';
 import type { instanceKeySchema } from '../../shared/actions.js';
+import type { HostImage } from './image-cleanup.js';
 
 export type ContainerState = 'created' | 'running' | 'paused' | 'restarting' | 'removing' | 'exited' | 'dead';
 export type Health = 'none' | 'starting' | 'healthy' | 'unhealthy';
@@ -94,6 +95,10 @@ export interface RuntimeSnapshot {
   readonly images: readonly string[];
   /** The image id each present reference (normalized) names; absent in snapshots made without it. */
   readonly imageIds?: Readonly<Record<string, string>>;
+  /** Every local image with its references, by id; absent in snapshots made without it. */
+  readonly hostImages?: readonly HostImage[];
+  /** Ids of the images the engine's containers use, every container (owned or not), sorted. */
+  readonly usedImageIds?: readonly string[];
   /** Networks and volumes labelled for this host, sorted by name. */
   readonly networks: readonly ObservedResource[];
   readonly volumes: readonly ObservedResource[];

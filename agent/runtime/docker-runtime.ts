@@ -5,7 +5,7 @@ import { dockerMessage, isConflict, isNotFound, isNotModified } from './docker-e
 import { loadDockerode } from './dockerode-loader.js';
 import { toDockerNetworkOptions, toDockerVolumeOptions } from './docker-resources.js';
 import type { RegistryAuthLookup, RegistryAuthSource } from './registry-credentials.js';
-import type { ContainerCreateRequest, PulledImage, PullProgress, RuntimeImage, NetworkCreateRequest, RuntimeAdapter, RuntimeContainerDetails, RuntimeContainerSummary, RuntimeEvent, RuntimeResourceSummary, StartResult, VolumeCreateRequest } from './runtime-adapter.js';
+import type { ContainerCreateRequest, ImageRemoval, PulledImage, PullProgress, RuntimeImage, NetworkCreateRequest, RuntimeAdapter, RuntimeContainerDetails, RuntimeContainerSummary, RuntimeEvent, RuntimeResourceSummary, StartResult, VolumeCreateRequest } from './runtime-adapter.js';
 import { sleep } from '../../shared/sleep.js';
 
 export interface DockerRuntimeOptions {
@@ -253,6 +253,34 @@ export class DockerRuntime implements RuntimeAdapter {
     } catch (error) {
       throw runtimeFailure(`create volume ${request.name}`, error);
     }
+  }
+
+  async removeImage(imageId: string, references: readonly string[]): Promise<ImageRemoval> {
+    const inspect = await this.docker.getImage(imageId).inspect().catch((error: unknown) => {
+      if (isNotFound(error)) return undefined;
+      throw runtimeFailure(`inspect image ${imageId}`, error);
+    });
+    if (inspect === undefined) return { result: 'missing' };
+    const others = [...(inspect.RepoTags ?? []), ...(inspect.RepoDigests ?? [])].filter((reference) => !reference.startsWith('<none>') && !references.includes(reference));
+    if (others.length > 0) return { result: 'kept', others };
+    // The engine counts an image's own bytes (Size less the layers other images share) in its disk usage report.
+    const usage = await this.#call('read disk usage', () => this.docker.df() as Promise<{ Images?: { Id: string; Size: number; SharedSize: number }[] }>);
+    const listed = usage.Images?.find((image) => image.Id === imageId);
+    const freedBytes = listed === undefined ? 0 : listed.SharedSize >= 0 ? listed.Size - listed.SharedSize : listed.Size;
+    // Tags first: the last one deletes the image (without force, so a container using it refuses).
+    for (const reference of [...references].sort((a, b) => Number(a.includes('@')) - Number(b.includes('@')))) {
+      try {
+        await this.docker.getImage(reference).remove();
+      } catch (error) {
+        if (!isNotFound(error)) throw runtimeFailure(`remove image ${reference}`, error);
+      }
+    }
+    try {
+      await this.docker.getImage(imageId).remove();
+    } catch (error) {
+      if (!isNotFound(error)) throw runtimeFailure(`remove image ${imageId}`, error);
+    }
+    return { result: 'removed', freedBytes };
   }
 
   async removeVolume(name: string): Promise<'removed' | 'missing'> {

@@ -101,6 +101,11 @@ export interface RuntimeAdapter {
   createVolume(request: VolumeCreateRequest): Promise<string>;
   /** Throws when a container still uses it. */
   removeVolume(name: string): Promise<'removed' | 'missing'>;
+  /**
+   * Removes an image by its references, and only while it answers to no other ('kept' then, with
+   * them); 'missing' when the image is gone. Throws when a container uses it.
+   */
+  removeImage(imageId: string, references: readonly string[]): Promise<ImageRemoval>;
   /** Streams runtime events until the signal aborts, reconnecting with backoff after a failure. */
   watchEvents(onEvent: (event: RuntimeEvent) => void, signal: AbortSignal): void;
 }
@@ -110,6 +115,9 @@ export interface RuntimeImage {
   readonly id: string;
   readonly references: readonly string[];
 }
+
+/** What a removal of an image did: the bytes it freed (the image's own, shared layers not counted). */
+export type ImageRemoval = { readonly result: 'removed'; readonly freedBytes: number } | { readonly result: 'missing' } | { readonly result: 'kept'; readonly others: readonly string[] };
 
 /** What a pull got: the image id and the digest the reference resolved to, and a reference to the credentials used (never their value). */
 export interface PulledImage {

@@ -12,6 +12,7 @@ import { PREFIX, range } from './keys.js';
 import { olderThan } from './retention.js';
 import { appliedRevisionSchema, rejectedRevisionSchema, type AppliedRevision, type RejectedRevision } from './records.js';
 import { compareStrings } from '../../shared/compare.js';
+import { normalizeImageRef } from '../core/images.js';
 
 /** A project whose records a retention pass deletes: its keys, and the document revision it judged. */
 export interface PrunableProject {
@@ -106,9 +107,23 @@ export class DesiredStore {
     return new Map([...this.#applied.values()].map((record) => [record.project, record.revision]));
   }
 
-  async markApplied(record: AppliedRevision): Promise<void> {
+  /** Records the revision applied, with its images and those of the revision applied before it. */
+  async markApplied(applied: Pick<AppliedRevision, 'project' | 'revision' | 'appliedAt'>): Promise<void> {
+    const before = this.#applied.get(applied.project);
+    const document = this.#documents.get(applied.project);
+    const images = document?.revision === applied.revision ? imagesOf(document) : before?.revision === applied.revision ? before.images : undefined;
+    const previousImages = before === undefined ? undefined : before.revision === applied.revision ? before.previousImages : before.images;
+    const record: AppliedRevision = { ...applied, ...(images === undefined ? {} : { images }), ...(previousImages === undefined ? {} : { previousImages }) };
     await this.#whileWriting(record.project, () => this.#writer.write([{ type: 'put', key: `${PREFIX.applied}${record.project}`, value: encode(record) }]));
     this.#applied.set(record.project, record);
+  }
+
+  /** Every image reference (normalized) a desired document, an applied revision or the revision applied before it names. */
+  referencedImages(): Set<string> {
+    const referenced = new Set<string>();
+    for (const document of this.#documents.values()) for (const image of imagesOf(document)) referenced.add(image);
+    for (const record of this.#applied.values()) for (const image of [...(record.images ?? []), ...(record.previousImages ?? [])]) referenced.add(image);
+    return referenced;
   }
 
   /**
@@ -175,4 +190,9 @@ export class DesiredStore {
     if (record.revision === undefined) this.#rejected.delete(record.project);
     else this.#rejected.set(record.project, record);
   }
+}
+
+/** The images a document's services name, normalized and sorted. */
+function imagesOf(document: HostDesired): string[] {
+  return [...new Set(Object.values(document.services).map((service) => normalizeImageRef(service.image)))].sort(compareStrings);
 }

@@ -12,10 +12,15 @@ export const imagePullRecordSchema = z.object({
   pulledAt: z.string(),
   imageId: z.string().optional(),
   digest: z.string().optional(),
+  /** When cleanup first saw no revision name the reference (agent/core/image-cleanup.ts); absent while one does. */
+  unreferencedSince: z.string().optional(),
 });
 export type ImagePullRecord = z.infer<typeof imagePullRecordSchema>;
 
-/** Owns the `image:` range: one record per reference, the latest pull's. Retention: a reference no desired revision names may go. */
+/**
+ * Owns the `image:` range: one record per reference, the latest pull's; it is the proof that Hostwright
+ * pulled the image cleanup removes. A record goes when cleanup removed its image.
+ */
 export class ImagePulls {
   readonly #writer: BatchWriter;
   readonly #byReference = new Map<string, ImagePullRecord>();
@@ -35,6 +40,31 @@ export class ImagePulls {
 
   lastPulledAt(): Map<string, string> {
     return new Map([...this.#byReference].map(([reference, record]) => [reference, record.pulledAt]));
+  }
+
+  records(): ImagePullRecord[] {
+    return [...this.#byReference.values()];
+  }
+
+  /** Sets or clears when each reference stopped being referenced, in one fsync'd write. */
+  async markUnreferenced(marks: readonly { reference: string; unreferencedSince: string | undefined }[]): Promise<void> {
+    const updated = marks.flatMap((mark) => {
+      const record = this.#byReference.get(mark.reference);
+      if (record === undefined) return [];
+      const { unreferencedSince: _previous, ...rest } = record;
+      return [mark.unreferencedSince === undefined ? rest : { ...rest, unreferencedSince: mark.unreferencedSince }];
+    });
+    if (updated.length === 0) return;
+    await this.#writer.write(updated.map((record) => ({ type: 'put' as const, key: `${PREFIX.image}${record.reference}`, value: encode(record) })));
+    for (const record of updated) this.#byReference.set(record.reference, record);
+  }
+
+  /** After cleanup removed an image: the records of its references that got that image go with it. */
+  async forget(references: readonly string[], imageId: string): Promise<void> {
+    const gone = references.filter((reference) => this.#byReference.get(reference)?.imageId === imageId);
+    if (gone.length === 0) return;
+    await this.#writer.write(gone.map((reference) => ({ type: 'del' as const, key: `${PREFIX.image}${reference}` })));
+    for (const reference of gone) this.#byReference.delete(reference);
   }
 
   /** Fsync'd: a lost record only makes a time-based policy pull once more. */

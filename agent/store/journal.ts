@@ -203,12 +203,31 @@ export class Journal implements JournalView {
     return this.#imagePulls.record(record);
   }
 
+  /** Every image pull recorded, one per normalized reference: the ownership proof cleanup needs. */
+  imagePullRecords(): ImagePullRecord[] {
+    return this.#imagePulls.records();
+  }
+
+  async markImagesUnreferenced(marks: readonly { reference: string; unreferencedSince: string | undefined }[]): Promise<void> {
+    return this.#imagePulls.markUnreferenced(marks);
+  }
+
+  /** After cleanup removed an image (normalized references). */
+  async forgetImagePulls(references: readonly string[], imageId: string): Promise<void> {
+    return this.#imagePulls.forget(references, imageId);
+  }
+
   async appliedRevisions(): Promise<Map<string, number>> {
     return this.#desired.applied();
   }
 
-  async markApplied(record: AppliedRevision): Promise<void> {
+  async markApplied(record: Pick<AppliedRevision, 'project' | 'revision' | 'appliedAt'>): Promise<void> {
     return this.#desired.markApplied(record);
+  }
+
+  /** Image references (normalized) the desired, applied and previously applied revisions name: cleanup keeps them. */
+  referencedImages(): Set<string> {
+    return this.#desired.referencedImages();
   }
 
   async rejectedRevisions(): Promise<Map<string, RejectedRevision>> {

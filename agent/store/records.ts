@@ -27,7 +27,11 @@ export const resultRecordSchema = z.object({
 });
 export type ResultRecord = z.infer<typeof resultRecordSchema>;
 
-export const appliedRevisionSchema = z.object({ project: z.string(), revision: z.number().int(), appliedAt: z.string() });
+/**
+ * images: the references the applied revision names (normalized); previousImages: those of the revision
+ * applied before it, kept so that a rollback finds its images on the host (image cleanup spares both).
+ */
+export const appliedRevisionSchema = z.object({ project: z.string(), revision: z.number().int(), appliedAt: z.string(), images: z.array(z.string()).optional(), previousImages: z.array(z.string()).optional() });
 export type AppliedRevision = z.infer<typeof appliedRevisionSchema>;
 
 /** A desired revision the agent gave up on after repeated failures; cleared by a new revision or an explicit apply. */

@@ -8,7 +8,7 @@ import type { HostDesired } from '../../shared/host-desired.js';
 import { desiredContentHash, desiredForHost } from '../placement.js';
 import { cliLogger } from './cli-logger.js';
 import { registryAuthOf } from './registry-auth-option.js';
-import { defaultDataDir, parseLabels, parseParallel, type LocalOptions } from './options.js';
+import { defaultDataDir, imageGraceOf, parseLabels, parseParallel, type LocalOptions } from './options.js';
 
 /** This machine as local mode drives it (agent/agent-host.ts). */
 export type LocalHost = AgentHost;
@@ -24,7 +24,7 @@ export function localHostId(options: LocalOptions): string {
 /** Opens the local data dir and Docker engine; the caller closes it. Logs nowhere unless given a logger or HOSTWRIGHT_LOG. */
 export async function openLocalHost(options: LocalOptions, logger: Logger = cliLogger()): Promise<LocalHost> {
   // Local mode: whoever runs the command owns the host already, so its policy allows everything.
-  return openAgentHost(options.dataDir ?? defaultDataDir(), { hostId: localHostId(options), parallelism: parseParallel(options.parallel), logger, policy: LOCAL_HOST_POLICY, registryAuth: await registryAuthOf(options.registryAuth, 'local', logger) });
+  return openAgentHost(options.dataDir ?? defaultDataDir(), { hostId: localHostId(options), parallelism: parseParallel(options.parallel), logger, policy: LOCAL_HOST_POLICY, registryAuth: await registryAuthOf(options.registryAuth, 'local', logger), ...imageGraceOf(options) });
 }
 
 /**

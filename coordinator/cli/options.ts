@@ -3,6 +3,7 @@ import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { InvalidInputError } from '../../shared/errors.js';
 import type { NatsAccess } from '../../shared/nats-connection.js';
+import { parseTimeout } from './parse.js';
 
 function collect(value: string, previous: string[]): string[] {
   return [...previous, value];
@@ -14,7 +15,8 @@ export function withLocalOptions(command: Command, role: 'coordinator' | 'agent'
     .option('--data-dir <dir>', 'local mode: where the journal lives (default: $HOSTWRIGHT_DATA_DIR or ~/.hostwright/local)')
     .option('--host-id <id>', 'local mode: this host\'s id; when given, the fleet file\'s placement is applied (default: "local", placement ignored)')
     .option('--label <key=value>', 'a label of this host, for placement selectors (repeatable)', collect, [])
-    .option('--registry-auth <file>', 'registry credentials for image pulls, in Docker\'s config.json format (mode 0600); local mode default: $DOCKER_CONFIG/config.json or ~/.docker/config.json when present');
+    .option('--registry-auth <file>', 'registry credentials for image pulls, in Docker\'s config.json format (mode 0600); local mode default: $DOCKER_CONFIG/config.json or ~/.docker/config.json when present')
+    .option('--image-grace <duration>', 'image cleanup: how long an image Hostwright pulled stays once no revision (current or previous) names it (default: 1h)');
 }
 
 /** How to reach the fleet's NATS: shared by every fleet command and `agent`. */
@@ -77,6 +79,12 @@ export interface LocalOptions {
   readonly label?: readonly string[];
   readonly parallel?: string;
   readonly registryAuth?: string;
+  readonly imageGrace?: string;
+}
+
+/** --image-grace as the agent takes it: absent keeps the default (1 h). */
+export function imageGraceOf(options: { imageGrace?: string }): { imageGraceMs?: number } {
+  return options.imageGrace === undefined ? {} : { imageGraceMs: parseTimeout(options.imageGrace, '--image-grace') };
 }
 
 export function defaultDataDir(): string {

@@ -6,6 +6,7 @@ import type { Action, ActionOf } from '../../shared/actions.js';
 import { diffHost, type HostDiff, type JournalView } from '../../agent/core/diff.js';
 import { evaluateGates, runnableActions, type GateBlock } from '../../agent/core/gates.js';
 import { normalizeImageRef } from '../../agent/core/images.js';
+import type { ImageRemoval } from '../../agent/core/image-cleanup.js';
 import { proveOwnership } from '../../agent/core/ownership.js';
 import { planHost, type ActionPlan, type PlanMode, type PullTimes } from '../../agent/core/planner.js';
 import { expectedNetworkNames, resourceSpecHash } from '../../agent/core/resources.js';
@@ -167,6 +168,9 @@ export function applyPlanToSnapshot(snapshot: RuntimeSnapshot, actions: readonly
         volumes.delete(action.name);
         break;
       }
+      case 'remove-image':
+        for (const reference of action.references) images.delete(reference);
+        break;
       default:
         throw new SimulationError(`unknown action ${JSON.stringify(action satisfies never)}`);
     }
@@ -332,9 +336,9 @@ export interface PlanRound {
 }
 
 /** diff, plan, gates and runnable actions for one observation, as the reconciler computes them. */
-export function planRound(input: { readonly desired: readonly HostDesired[]; readonly snapshot: RuntimeSnapshot; readonly owners: ReadonlyMap<string, OwnerRecord>; readonly modes?: ReadonlyMap<string, PlanMode>; readonly namePrefix?: string; readonly pulls?: PullTimes }): PlanRound {
+export function planRound(input: { readonly desired: readonly HostDesired[]; readonly snapshot: RuntimeSnapshot; readonly owners: ReadonlyMap<string, OwnerRecord>; readonly modes?: ReadonlyMap<string, PlanMode>; readonly namePrefix?: string; readonly pulls?: PullTimes; readonly imageRemovals?: readonly ImageRemoval[] }): PlanRound {
   const diff = diffHost({ desired: input.desired, snapshot: input.snapshot, journal: journalViewOf(input.owners), namePrefix: input.namePrefix ?? FIXTURE_PREFIX });
-  const plan = planHost({ diff, desired: input.desired, snapshot: input.snapshot, modes: input.modes ?? new Map(), ...(input.pulls ? { pulls: input.pulls } : {}) });
+  const plan = planHost({ diff, desired: input.desired, snapshot: input.snapshot, modes: input.modes ?? new Map(), ...(input.pulls ? { pulls: input.pulls } : {}), ...(input.imageRemovals ? { imageRemovals: input.imageRemovals } : {}) });
   const blocks = evaluateGates({ plan, diff, desired: input.desired, snapshot: input.snapshot });
   return { diff, plan, blocks, runnable: runnableActions(plan, blocks) };
 }

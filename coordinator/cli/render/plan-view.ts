@@ -62,6 +62,7 @@ function target(action: Action): string {
   if (action.kind === 'await-healthy') return `${action.name} (up to ${action.timeoutSeconds}s)`;
   if (action.kind === 'await-dependency') return `${action.name}: ${action.dependency} ${conditionText(action.condition)} (up to ${action.timeoutSeconds}s)`;
   if (action.kind === 'create-network' || action.kind === 'create-volume' || action.kind === 'remove-volume') return action.name;
+  if (action.kind === 'remove-image') return `${action.references.join(', ')} [${shortId(action.imageId.replace(/^sha256:/, ''))}]`;
   if (action.kind === 'remove-network') return `${action.name} [${shortId(action.networkId)}]`;
   return action.kind === 'start' && action.containerId === undefined ? action.name : `${action.name} [${shortId(action.containerId)}]`;
 }

@@ -56,6 +56,7 @@ export function withAgentConfig(options: AgentOptions, config: AgentConfig, from
     allowHostPath: config.policy?.allow_host_paths,
     allowHostNetwork: config.policy?.allow_host_network,
     registryAuth: config.registry_auth,
+    imageGrace: config.image_grace,
   };
   const merged: Record<string, unknown> = { ...options };
   for (const [name, value] of Object.entries(fromFile) as [keyof AgentOptions, unknown][]) {

@@ -10,7 +10,7 @@ import { LOCAL_HOST_POLICY } from '../../../../agent/core/host-policy.js';
 import { FleetFileSource } from '../../../fleet-file-source.js';
 import { resolveCoordinatorKey } from '../../../signing-key.js';
 import { localHostId } from '../../local-host.js';
-import { defaultDataDir, hasFile, modeOf, parseLabels, parseParallel, workloadSourceOf } from '../../options.js';
+import { defaultDataDir, hasFile, imageGraceOf, modeOf, parseLabels, parseParallel, workloadSourceOf } from '../../options.js';
 import { registryAuthOf } from '../../registry-auth-option.js';
 import { usePrivateUmask } from '../../private-umask.js';
 import { parseTimeout } from '../../parse.js';
@@ -62,12 +62,13 @@ export async function runAgent(flags: AgentOptions, fromCommandLine: ReadonlySet
       signal: abort.signal,
       registryAuth: await registryAuthOf(options.registryAuth, 'fleet', logger),
       onReady,
+      ...imageGraceOf(options),
       policy: { allowPrivileged: options.allowPrivileged === true, allowDevices: options.allowDevices === true, allowCaps: options.allowCap, allowHostPaths: options.allowHostPath, allowHostNetwork: options.allowHostNetwork === true },
     });
     return;
   }
   if (!hasFile(options)) throw new InvalidInputError('agent: local mode needs -f fleet.yaml (or a compose file)');
   // Local mode: whoever runs it owns the host already, so its policy allows everything.
-  const daemon = await AgentDaemon.open({ hostId: localHostId(options), dataDir, resyncMs, parallelism: parseParallel(options.parallel), logger, signal: abort.signal, onReady, policy: LOCAL_HOST_POLICY, registryAuth: await registryAuthOf(options.registryAuth, 'local', logger), ...(options.metricsAddr ? { metricsAddr: options.metricsAddr } : {}) });
+  const daemon = await AgentDaemon.open({ hostId: localHostId(options), dataDir, resyncMs, parallelism: parseParallel(options.parallel), logger, signal: abort.signal, onReady, policy: LOCAL_HOST_POLICY, registryAuth: await registryAuthOf(options.registryAuth, 'local', logger), ...imageGraceOf(options), ...(options.metricsAddr ? { metricsAddr: options.metricsAddr } : {}) });
   if (daemon) await daemon.run(new FleetFileSource(workloadSourceOf(options), { ...options, dataDir }));
 }

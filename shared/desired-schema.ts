@@ -1,5 +1,8 @@
 import type { HostDesired } from './host-desired.js';
 import { CONTAINER_OPTION_NAMES } from './container-options.js';
+import { HOSTWRIGHT_VERSION } from './version.js';
+
+export { HOSTWRIGHT_VERSION };
 
 /**
  * Version skew between a coordinator and its agents. A desired document that uses a feature of a
@@ -15,8 +18,6 @@ export const DESIRED_SCHEMA_VERSION = 2;
 /** The Hostwright release whose agent first reads each schema. */
 export const SCHEMA_AGENT_VERSIONS: Readonly<Record<number, string>> = { 1: '0.1.0', 2: '0.2.0' };
 
-/** This build's version (agent and CLI). */
-export const HOSTWRIGHT_VERSION = '0.2.0';
 
 export interface DesiredFeature {
   readonly name: string;

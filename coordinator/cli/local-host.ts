@@ -8,7 +8,8 @@ import type { HostDesired } from '../../shared/host-desired.js';
 import { desiredContentHash, desiredForHost } from '../placement.js';
 import { cliLogger } from './cli-logger.js';
 import { registryAuthOf } from './registry-auth-option.js';
-import { defaultDataDir, imageGraceOf, parseLabels, parseParallel, type LocalOptions } from './options.js';
+import { defaultDataDir, parseLabels, parseParallel, type LocalOptions } from './options.js';
+import { imageGraceOf } from './parse.js';
 
 /** This machine as local mode drives it (agent/agent-host.ts). */
 export type LocalHost = AgentHost;

@@ -1,5 +1,5 @@
 import { Command, CommanderError } from 'commander';
-import { HOSTWRIGHT_VERSION } from '../../shared/desired-schema.js';
+import { HOSTWRIGHT_VERSION } from '../../shared/version.js';
 import { HostwrightError, InvalidInputError, errorMessage } from '../../shared/errors.js';
 import { registerAgent } from './commands/agent/register.js';
 import { registerApply } from './commands/apply/register.js';

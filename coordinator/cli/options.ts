@@ -3,7 +3,6 @@ import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { InvalidInputError } from '../../shared/errors.js';
 import type { NatsAccess } from '../../shared/nats-connection.js';
-import { parseTimeout } from './parse.js';
 
 function collect(value: string, previous: string[]): string[] {
   return [...previous, value];
@@ -80,11 +79,6 @@ export interface LocalOptions {
   readonly parallel?: string;
   readonly registryAuth?: string;
   readonly imageGrace?: string;
-}
-
-/** --image-grace as the agent takes it: absent keeps the default (1 h). */
-export function imageGraceOf(options: { imageGrace?: string }): { imageGraceMs?: number } {
-  return options.imageGrace === undefined ? {} : { imageGraceMs: parseTimeout(options.imageGrace, '--image-grace') };
 }
 
 export function defaultDataDir(): string {

@@ -10,10 +10,10 @@ import { LOCAL_HOST_POLICY } from '../../../../agent/core/host-policy.js';
 import { FleetFileSource } from '../../../fleet-file-source.js';
 import { resolveCoordinatorKey } from '../../../signing-key.js';
 import { localHostId } from '../../local-host.js';
-import { defaultDataDir, hasFile, imageGraceOf, modeOf, parseLabels, parseParallel, workloadSourceOf } from '../../options.js';
+import { defaultDataDir, hasFile, modeOf, parseLabels, parseParallel, workloadSourceOf } from '../../options.js';
 import { registryAuthOf } from '../../registry-auth-option.js';
 import { usePrivateUmask } from '../../private-umask.js';
-import { parseTimeout } from '../../parse.js';
+import { imageGraceOf, parseTimeout } from '../../parse.js';
 import { agentConfigPath, loadAgentConfig, withAgentConfig } from './agent-config-file.js';
 import type { AgentOptions } from './options.js';
 

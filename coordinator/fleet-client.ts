@@ -53,6 +53,8 @@ export class FleetClient {
   readonly #journalIds = new Map<string, string>();
   /** Each host's registration, from the last registrations read: what its agent reads. */
   readonly #registrations = new Map<string, HostRegistration>();
+  /** Hosts with no registration when this client looked (an agent registers before it can read a write). */
+  readonly #unregistered = new Set<string>();
 
   private constructor(
     readonly connection: FleetConnection,
@@ -336,9 +338,12 @@ export class FleetClient {
   /** Why the host's registered agent cannot read the document; undefined when it can, or has not registered. */
   async #agentTooOld(document: HostDesired): Promise<string | undefined> {
     let registration = this.#registrations.get(document.hostId);
-    if (registration === undefined) {
+    if (registration === undefined && !this.#unregistered.has(document.hostId)) {
       const entry = await retryUnanswered(() => this.connection.hosts.get(document.hostId));
       registration = entry?.operation === 'PUT' ? this.openRegistration(entry.value, document.hostId).value : undefined;
+      // Looked up once per client: a write after apply's up-front check costs no second round trip.
+      if (registration === undefined) this.#unregistered.add(document.hostId);
+      else this.#registrations.set(document.hostId, registration);
     }
     return registration === undefined ? undefined : agentTooOld(document, registration);
   }

@@ -1,4 +1,5 @@
 import type { ActionDraft, ActionOf } from '../../shared/actions.js';
+import { compareStrings } from '../../shared/compare.js';
 import { parseDurationMs } from '../../shared/duration.js';
 import { dependenciesOf, startRanks, type Dependency } from '../../shared/depends-on.js';
 import type { HostDesired } from '../../shared/host-desired.js';
@@ -44,7 +45,7 @@ export function orderByDependencies(input: StartOrderInput): ActionDraft[] {
   // restart: true — in start order, so a restart passes on to the dependents of the restarted.
   const replaced = new Set<string>();
   for (const chain of chains.values()) if (chain.some((draft) => draft.kind === 'stop' || draft.kind === 'create')) replaced.add(serviceOf(chain));
-  const byRank = Object.keys(services).sort((a, b) => (ranks.get(a) ?? 0) - (ranks.get(b) ?? 0) || (a < b ? -1 : a > b ? 1 : 0));
+  const byRank = Object.keys(services).sort((a, b) => (ranks.get(a) ?? 0) - (ranks.get(b) ?? 0) || compareStrings(a, b));
   for (const service of byRank) {
     const cause = dependenciesOf(services[service]?.depends_on).find((dependency) => dependency.restart && replaced.has(dependency.service));
     if (cause === undefined) continue;

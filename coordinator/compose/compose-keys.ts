@@ -1,3 +1,5 @@
+import { compareStrings } from '../../shared/compare.js';
+
 // Every key of the Compose Specification, at the top level and in a service, with what Hostwright
 // does with it. This one table drives the reader's errors and the README's table of keys.
 
@@ -152,7 +154,7 @@ export function serviceKeyRule(key: string): KeyRule | undefined {
 export function composeKeysMarkdown(): string {
   const rows = (scope: string, table: Readonly<Record<string, KeyRule>>): string[] =>
     Object.entries(table)
-      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+      .sort(([a], [b]) => compareStrings(a, b))
       .map(([key, rule]) => `| ${scope}\`${key}\` | ${rule.status} | ${rule.note.replaceAll('|', '\\|')} |`);
   return ['| key | status | what Hostwright does |', '| --- | --- | --- |', ...rows('', COMPOSE_TOP_KEYS), ...rows('services.*.', COMPOSE_SERVICE_KEYS), ...rows('services.*.deploy.', COMPOSE_DEPLOY_KEYS)].join('\n');
 }

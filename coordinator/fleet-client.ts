@@ -200,7 +200,7 @@ export class FleetClient {
       }
       return undefined;
     } catch (error) {
-      if (/timeout/i.test(`${(error as { name?: string }).name ?? ''} ${errorMessage(error)}`)) return undefined;
+      if (isRequestTimeout(error)) return undefined;
       throw error;
     } finally {
       sub.unsubscribe();
@@ -225,7 +225,7 @@ export class FleetClient {
       }
       return undefined;
     } catch (error) {
-      if (/timeout/i.test(`${(error as { name?: string }).name ?? ''} ${errorMessage(error)}`)) return undefined;
+      if (isRequestTimeout(error)) return undefined;
       throw error;
     } finally {
       sub.unsubscribe();
@@ -377,6 +377,11 @@ const READ_SILENCE_MS = 10_000;
 const PIPELINED_GETS = 64;
 /** Attempts of one desired-state write whose answer times out. */
 const WRITE_ATTEMPTS = 4;
+
+/** The request's own timeout (nats.js names it in the error's name or message): no agent answered in time. */
+function isRequestTimeout(error: unknown): boolean {
+  return /timeout/i.test(`${(error as { name?: string }).name ?? ''} ${errorMessage(error)}`);
+}
 
 function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
   return a.length === b.length && Buffer.compare(a, b) === 0;

@@ -8,8 +8,14 @@ import { retryReplySchema } from '../../shared/wire.js';
 
 /** Reads from a running local agent's control socket (used when the agent holds the data dir). */
 export async function fetchAgentStatus(dataDir: string): Promise<HostStatus> {
-  const body = await new Promise<string>((resolve, reject) => {
-    const req = request({ socketPath: controlSocketPath(dataDir), path: '/v1/status' }, (response) => {
+  const body = await controlRequest(dataDir, '/v1/status', 'GET');
+  return validate(hostStatusSchema, JSON.parse(body), 'agent status');
+}
+
+/** One request to the agent's control socket: the body of a 200 answer, else an error saying what it answered. */
+function controlRequest(dataDir: string, path: string, method: 'GET' | 'POST'): Promise<string> {
+  return new Promise<string>((resolve, reject) => {
+    const req = request({ socketPath: controlSocketPath(dataDir), path, method }, (response) => {
       let text = '';
       response.setEncoding('utf8');
       response.on('data', (chunk: string) => (text += chunk));
@@ -18,7 +24,6 @@ export async function fetchAgentStatus(dataDir: string): Promise<HostStatus> {
     req.on('error', (error) => reject(unreachable(dataDir, error)));
     req.end();
   });
-  return validate(hostStatusSchema, JSON.parse(body), 'agent status');
 }
 
 export async function fetchAgentEvents(dataDir: string, options: { follow: boolean; onEvent: (event: HostwrightEvent) => void }): Promise<void> {
@@ -45,16 +50,7 @@ export async function fetchAgentEvents(dataDir: string, options: { follow: boole
 
 /** Asks a running local agent to lift a project's rejection (POST /v1/retry). */
 export async function postAgentRetry(dataDir: string, project: string): Promise<{ hostId: string; project: string; rejected?: { revision: number; reason: string }; backoff?: { revision: number; attempts: number; reason: string } }> {
-  const body = await new Promise<string>((resolve, reject) => {
-    const req = request({ socketPath: controlSocketPath(dataDir), path: `/v1/retry?project=${encodeURIComponent(project)}`, method: 'POST' }, (response) => {
-      let text = '';
-      response.setEncoding('utf8');
-      response.on('data', (chunk: string) => (text += chunk));
-      response.on('end', () => (response.statusCode === 200 ? resolve(text) : reject(new HostwrightError(`agent answered ${response.statusCode}: ${text}`))));
-    });
-    req.on('error', (error) => reject(unreachable(dataDir, error)));
-    req.end();
-  });
+  const body = await controlRequest(dataDir, `/v1/retry?project=${encodeURIComponent(project)}`, 'POST');
   const reply = validate(retryReplySchema, { ok: true, ...(JSON.parse(body) as object) }, 'agent retry reply');
   if (!reply.ok) throw new HostwrightError(reply.error);
   return reply;

@@ -9,6 +9,13 @@ export interface CliResult {
   readonly stderr: string;
 }
 
+/**
+ * The one line the CLI prints first on a Node.js older than it supports (coordinator/cli/node-support.ts).
+ * CI also runs the unit tests on the machine's own Node 20, where every command prints it; the
+ * tests assert what the command itself says, so the helpers leave that line out.
+ */
+const NODE_SUPPORT_WARNING = /^hostwright: warning: Node\.js \S+ is not supported; [^\n]*\n/;
+
 /** Runs the hostwright CLI as a user would, with its own environment. */
 export function runCli(args: readonly string[], env: Record<string, string> = {}): Promise<CliResult> {
   return new Promise((resolve, reject) => {
@@ -18,7 +25,7 @@ export function runCli(args: readonly string[], env: Record<string, string> = {}
     child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
     child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
     child.on('error', reject);
-    child.on('exit', (code) => resolve({ code: code ?? -1, stdout, stderr }));
+    child.on('exit', (code) => resolve({ code: code ?? -1, stdout, stderr: stderr.replace(NODE_SUPPORT_WARNING, '') }));
   });
 }
 

@@ -2,10 +2,11 @@ import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import { InvalidInputError, errorMessage } from '../shared/errors.js';
 import { HOST_PROJECT } from '../shared/events.js';
-import type { CycleReport } from './cycle.js';
+import type { HostDesired } from '../shared/host-desired.js';
+import type { CycleProgress, CycleReport } from './cycle.js';
 import { DEFAULT_FAILURE_POLICY, backoffAfter, nextRetryAtMs, type FailurePolicy, type FailureState } from './core/failure-state.js';
 import { failedEvent, stampEvents } from './host-events.js';
-import type { Reconciler } from './reconciler.js';
+import type { PrePullReport, Reconciler } from './reconciler.js';
 import type { Journal } from './store/journal.js';
 
 export interface AgentLoopOptions {
@@ -20,6 +21,14 @@ export interface AgentLoopOptions {
   readonly logger: Logger;
   /** Called after every cycle (tests, metrics, the status publisher). */
   readonly onCycle?: (report: CycleReport | Error) => void;
+  /** Told what a cycle or a pre-pull is doing (a long pull's layers and bytes, about once a second). */
+  readonly onProgress?: (progress: CycleProgress) => void;
+}
+
+/** Work that must not overlap a cycle, run between cycles in the order it was asked for. */
+interface ExclusiveTask {
+  readonly run: () => Promise<void>;
+  readonly cancel: (reason: Error) => void;
 }
 
 interface PendingTrigger {
@@ -45,9 +54,10 @@ export interface RetryResult {
  * that fails as a whole (the engine or the journal) backs off the loop, and rejects nothing.
  */
 export class AgentLoop {
-  readonly #options: Required<Omit<AgentLoopOptions, 'onCycle'>> & Pick<AgentLoopOptions, 'onCycle'>;
+  readonly #options: Required<Omit<AgentLoopOptions, 'onCycle' | 'onProgress'>> & Pick<AgentLoopOptions, 'onCycle' | 'onProgress'>;
   readonly #policy: FailurePolicy;
   #pending: PendingTrigger | undefined;
+  readonly #exclusive: ExclusiveTask[] = [];
   #running: Promise<void> | undefined;
   #debounce: NodeJS.Timeout | undefined;
   #resync: NodeJS.Timeout | undefined;
@@ -120,9 +130,24 @@ export class AgentLoop {
     return { project, ...(rejected ? { rejected } : {}), ...(backoff ? { backoff } : {}) };
   }
 
+  /**
+   * Pulls what a candidate revision needs (Reconciler.prePull), between two cycles: a cycle starts
+   * by resolving open intents, so it must not run while the pre-pull's are open. Cycles asked for
+   * meanwhile run right after it.
+   */
+  prePull(candidate: HostDesired, correlationID: string): Promise<PrePullReport> {
+    if (this.#stopped) return Promise.reject(new Error('the agent is stopping'));
+    return new Promise((resolve, reject) => {
+      const context = this.#options.onProgress ? { onProgress: this.#options.onProgress } : {};
+      this.#exclusive.push({ run: () => this.reconciler.prePull(candidate, correlationID, context).then(resolve, reject), cancel: reject });
+      if (!this.#running) this.#running = this.#drain();
+    });
+  }
+
   /** Stops scheduling; resolves when the cycle in flight (if any) has finished and recorded its results. */
   async stop(): Promise<void> {
     this.#stopped = true;
+    for (const task of this.#exclusive.splice(0)) task.cancel(new Error('the agent is stopping'));
     clearTimeout(this.#debounce);
     clearInterval(this.#resync);
     clearTimeout(this.#retry);
@@ -132,8 +157,14 @@ export class AgentLoop {
 
   async #drain(): Promise<void> {
     try {
-      while (this.#pending && !this.#stopped) {
+      while ((this.#pending || this.#exclusive.length > 0) && !this.#stopped) {
+        const task = this.#exclusive.shift();
+        if (task) {
+          await task.run();
+          continue;
+        }
         const trigger = this.#pending;
+        if (!trigger) break;
         this.#pending = undefined;
         await this.#cycle(trigger);
       }
@@ -148,7 +179,8 @@ export class AgentLoop {
     log.debug({ reasons: [...trigger.reasons] }, 'cycle triggered');
     this.#clearedDuringCycle.clear();
     try {
-      const report = await this.reconciler.runCycle({ explicit: trigger.explicit, ...(trigger.correlationID ? { correlationID: trigger.correlationID } : {}), failures: { state: this.#failures, policy: this.#policy } });
+      const context = this.#options.onProgress ? { onProgress: this.#options.onProgress } : {};
+      const report = await this.reconciler.runCycle({ explicit: trigger.explicit, ...(trigger.correlationID ? { correlationID: trigger.correlationID } : {}), failures: { state: this.#failures, policy: this.#policy } }, context);
       this.#cycleFailures = 0;
       this.#cycleRetryAtMs = undefined;
       const failures = new Map(report.failures ?? this.#failures);

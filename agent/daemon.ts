@@ -6,7 +6,7 @@ import { AgentLoop } from './agent-loop.js';
 import { agentHostOn, type AgentHost, type AgentHostOptions } from './agent-host.js';
 import { startControlServer } from './control-server.js';
 import { DEFAULT_EVENT_RATE_LIMIT } from './core/event-rate-limit.js';
-import type { CycleReport } from './cycle.js';
+import type { CycleProgress, CycleReport } from './cycle.js';
 import { failedEvent } from './host-events.js';
 import { runRetention, type RetentionSchedule } from './journal-retention.js';
 import { AgentMetrics } from './metrics.js';
@@ -24,6 +24,8 @@ export interface DesiredSource {
   run(daemon: AgentDaemon): Promise<void>;
   /** After every cycle (the fleet publishes the status it computed). */
   onCycle?(report: CycleReport | Error): void;
+  /** What a cycle or a pre-pull is doing (the fleet shows a long pull's progress in its status). */
+  onProgress?(progress: CycleProgress): void;
   /** Once the loop has stopped, before the journal closes (the fleet's last status). */
   stop?(): Promise<void>;
   /** Whether it acknowledges the event outbox (the fleet publishes it); otherwise retention bounds the outbox. */
@@ -64,6 +66,7 @@ export class AgentDaemon {
         this.#cycleStarted = Date.now();
         this.#source?.onCycle?.(report);
       },
+      onProgress: (progress) => this.#source?.onProgress?.(progress),
     });
   }
 

@@ -6,6 +6,7 @@ import type { EventDraft, HostwrightEvent } from '../shared/events.js';
 import type { HostDesired } from '../shared/host-desired.js';
 import type { GateBlock, HostStatus } from '../shared/host-status.js';
 import { describeAction, type Action, type ActionOf } from '../shared/actions.js';
+import { compareStrings } from '../shared/compare.js';
 import { applyPlan, type PlanTarget } from './apply-plan.js';
 import { plannedEvents } from './core/action-events.js';
 import { actionProjects } from './core/action-projects.js';
@@ -46,6 +47,17 @@ export interface ReconcilerOptions {
 
 /** Images no revision names any more are removed an hour after they stopped being named. */
 export const DEFAULT_IMAGE_GRACE_MS = 60 * 60 * 1000;
+
+/** How one pull of a pre-pull ended. */
+export type PullReport = ActionReport & { readonly action: ActionOf<'pull-image'> };
+
+/** What a pre-pull did: the pull actions it ran, the images already there, the gates that would block the candidate. */
+export interface PrePullReport {
+  readonly project: string;
+  readonly results: readonly PullReport[];
+  readonly present: readonly string[];
+  readonly blocks: readonly GateBlock[];
+}
 
 /** A cycle's plan: the diff it came from, the gates' verdicts and the actions they let run. */
 interface Planned {
@@ -143,6 +155,32 @@ export class Reconciler {
       return { ...next, results: [...results, ...next.results] };
     }
     return { correlationID, dryRun: false, ...planned, results, failed, status, ...(failures ? { failures } : {}) };
+  }
+
+  /**
+   * Pulls what a candidate revision of one project needs and the host lacks (by its pull policies)
+   * before it is rolled out, and changes nothing else: the pull actions its plan would run, each
+   * between its intent and its result as in a cycle (so its pull is recorded for cleanup). Runs
+   * only between cycles (the agent loop sees to it), since a cycle resolves any open intent.
+   */
+  async prePull(candidate: HostDesired, correlationID: string, context: CycleContext = {}): Promise<PrePullReport> {
+    const log = this.#options.logger.child({ correlationID });
+    await this.#resolveUnfinishedIntents(log);
+    const snapshot = await this.observer.observe();
+    const planned = this.#planFrom([candidate], snapshot, new Map<string, PlanMode>([[candidate.project, 'converge']]));
+    // By normalized reference, shown as the services write it.
+    const needed = new Map(Object.values(candidate.services).map((service) => [normalizeImageRef(service.image), service.image]));
+    const pulls = planned.runnable.filter((action): action is ActionOf<'pull-image'> => action.kind === 'pull-image' && needed.has(normalizeImageRef(action.image)));
+    context.onProgress?.({ type: 'planned', plan: planned.plan, runnable: pulls, blocks: planned.blocks });
+    const results = await applyPlan(pulls, { ...this.#planTarget(correlationID), quiet: new Set() }, context);
+    const pulled = new Set(pulls.map((action) => normalizeImageRef(action.image)));
+    log.info({ project: candidate.project, pulls: results.length, failed: results.filter((report) => report.outcome === 'failed').length }, 'pre-pull finished');
+    return {
+      project: candidate.project,
+      results: results.filter((report): report is PullReport => report.action.kind === 'pull-image'),
+      present: [...needed].filter(([reference]) => !pulled.has(reference)).map(([, image]) => image).sort(compareStrings),
+      blocks: planned.blocks.filter((block) => block.project === candidate.project),
+    };
   }
 
   /** Observes and computes status without changing anything. */

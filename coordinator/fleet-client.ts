@@ -3,6 +3,7 @@ import { AckPolicy, DeliverPolicy, type JsMsg } from '@nats-io/jetstream';
 import { createInbox } from '@nats-io/transport-node';
 import type { KV, KvEntry } from '@nats-io/kv';
 import type { Logger } from 'pino';
+import type { z } from 'zod';
 import { decode, encode } from '../shared/codec.js';
 import { agentTooOld, stampSchema } from '../shared/desired-schema.js';
 import { HostwrightError, InvalidInputError, errorMessage } from '../shared/errors.js';
@@ -13,9 +14,9 @@ import type { StorageLimits } from '../shared/stream-replicas.js';
 import { openSignedDocument, signDocument, signatureHolds, verifySignedDocument } from '../shared/signed-document.js';
 import { acceptedValues, openReport, type HostKeys, type HostReport } from '../shared/host-report.js';
 import { MAX_PLAN_REPLY_PARTS, ReplyAssembler } from '../shared/plan-reply-parts.js';
-import { BUCKETS, DESIRED_STREAM, EVENTS_STREAM, desiredFeedConsumer, desiredKey, eventFilter, kvKeySubject, planRpcSubject, retryRpcSubject } from '../shared/subjects.js';
+import { BUCKETS, DESIRED_STREAM, EVENTS_STREAM, desiredFeedConsumer, desiredKey, eventFilter, kvKeySubject, planRpcSubject, pullRpcSubject, retryRpcSubject } from '../shared/subjects.js';
 import { runBounded } from '../shared/worker-pool.js';
-import { MAX_WIRE_BYTES, hostRegistrationSchema, planReplySchema, retryReplySchema, statusReportSchema, type HostRegistration, type PlanReply, type RetryReply, type StatusReport } from '../shared/wire.js';
+import { MAX_WIRE_BYTES, hostRegistrationSchema, planReplySchema, pullReplySchema, retryReplySchema, statusReportSchema, type HostRegistration, type PlanReply, type PullReply, type RetryReply, type StatusReport } from '../shared/wire.js';
 import type { DesiredSigner } from './signing-key.js';
 
 export interface DesiredEntry {
@@ -211,17 +212,30 @@ export class FleetClient {
    * Asks a host's agent to lift a project's rejection (and cut its backoff short) and try its
    * revision again; undefined when no agent of that host answers in time.
    */
-  async requestRetry(hostId: string, project: string, correlationID: string, timeoutMs: number): Promise<RetryReply | undefined> {
+  requestRetry(hostId: string, project: string, correlationID: string, timeoutMs: number): Promise<RetryReply | undefined> {
+    return this.#requestOne(retryRpcSubject(hostId), encode({ correlationID, project }), retryReplySchema, `retry reply of ${hostId}`, timeoutMs);
+  }
+
+  /**
+   * Asks a host's agent to pull what the candidate revision needs and the host lacks, before it is
+   * rolled out; resolves when its pulls ended, undefined when no agent answers in time.
+   */
+  requestPull(candidate: HostDesired, correlationID: string, timeoutMs: number): Promise<PullReply | undefined> {
+    return this.#requestOne(pullRpcSubject(candidate.hostId), encode({ correlationID, candidate }), pullReplySchema, `pull reply of ${candidate.hostId}`, timeoutMs);
+  }
+
+  /** One request, one reply: undefined when nobody answers in time (or no agent listens). */
+  async #requestOne<T>(subject: string, body: Uint8Array, schema: z.ZodType<T>, what: string, timeoutMs: number): Promise<T | undefined> {
     const { nc } = this.connection;
     const inbox = createInbox();
     const sub = nc.subscribe(inbox, { max: 1, timeout: timeoutMs });
-    nc.publish(retryRpcSubject(hostId), encode({ correlationID, project }), { reply: inbox });
+    nc.publish(subject, body, { reply: inbox });
     try {
       for await (const msg of sub) {
         // A stopped agent has no subscription: the server answers at once with "no responders".
         if (msg.headers?.code === 503) return undefined;
-        if (msg.data.byteLength > MAX_WIRE_BYTES) throw new HostwrightError(`the retry reply of ${hostId} is larger than ${MAX_WIRE_BYTES} bytes`);
-        return decode(retryReplySchema, msg.data, `retry reply of ${hostId}`);
+        if (msg.data.byteLength > MAX_WIRE_BYTES) throw new HostwrightError(`the ${what} is larger than ${MAX_WIRE_BYTES} bytes`);
+        return decode(schema, msg.data, what);
       }
       return undefined;
     } catch (error) {

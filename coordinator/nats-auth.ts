@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { compareStrings } from '../shared/compare.js';
 import { hostIdSchema } from '../shared/fleet-spec.js';
 import { MAX_PLAN_REPLY_PARTS } from '../shared/plan-reply-parts.js';
-import { BUCKETS, DESIRED_STREAM, EVENTS_STREAM, desiredFeedConsumer, desiredFeedCreatedSubject, hostInboxPrefix, hostJetStreamPrefix, planRpcSubject, retryRpcSubject } from '../shared/subjects.js';
+import { BUCKETS, DESIRED_STREAM, EVENTS_STREAM, desiredFeedConsumer, desiredFeedCreatedSubject, hostInboxPrefix, hostJetStreamPrefix, planRpcSubject, pullRpcSubject, retryRpcSubject } from '../shared/subjects.js';
 
 /** The NATS account of the coordinator, JetStream and every bucket and stream. */
 export const FLEET_ACCOUNT = 'HOSTWRIGHT';
@@ -24,6 +24,13 @@ export const fleetAuthManifestSchema = z.strictObject({
   hosts: z.array(z.strictObject({ hostId: hostIdSchema, publicKey: userKeySchema })),
 });
 export type FleetAuthManifest = z.infer<typeof fleetAuthManifestSchema>;
+
+/**
+ * How long a host may answer a request, and the fleet account waits for an answer through the
+ * host's export: a pull request is answered when its pulls end, which for large images on a slow
+ * link takes minutes (the coordinator's `pull --timeout` is 10 minutes by default).
+ */
+export const HOST_REPLY_WINDOW = '15m';
 
 export interface Permissions {
   readonly publish: readonly string[];
@@ -70,12 +77,13 @@ export function hostImports(hostId: string): HostImport[] {
 
 /**
  * Within its own account a host may publish only to its imports, receive only on its inbox prefix,
- * its plan and retry subjects and the advisory that its feed was made, and answer a request with at most MAX_PLAN_REPLY_PARTS messages.
+ * its plan, retry and pull subjects and the advisory that its feed was made, and answer a request with at most MAX_PLAN_REPLY_PARTS
+ * messages within HOST_REPLY_WINDOW.
  */
 export function hostPermissions(hostId: string): Permissions {
   return {
     publish: hostImports(hostId).map((entry) => entry.local),
-    subscribe: [`${hostInboxPrefix(hostId)}.>`, planRpcSubject(hostId), retryRpcSubject(hostId), desiredFeedCreatedSubject(hostId)],
+    subscribe: [`${hostInboxPrefix(hostId)}.>`, planRpcSubject(hostId), retryRpcSubject(hostId), pullRpcSubject(hostId), desiredFeedCreatedSubject(hostId)],
     responses: MAX_PLAN_REPLY_PARTS,
   };
 }
@@ -83,7 +91,7 @@ export function hostPermissions(hostId: string): Permissions {
 /**
  * The coordinator creates the buckets and the event stream, makes each host's desired-state feed,
  * reads every bucket (ordered consumers, direct get), writes desired state and rollouts, reads
- * events, and sends plan and retry requests. It never writes a host's status, registry or events.
+ * events, and sends plan, retry and pull requests. It never writes a host's status, registry or events.
  */
 export function coordinatorPermissions(): Permissions {
   const buckets = [BUCKETS.desired, BUCKETS.hosts, BUCKETS.status, BUCKETS.rollouts];
@@ -107,6 +115,7 @@ export function coordinatorPermissions(): Permissions {
       kvSubject(BUCKETS.rollouts, '>'),
       planRpcSubject('*'),
       retryRpcSubject('*'),
+      pullRpcSubject('*'),
     ],
     subscribe: ['_INBOX.>'],
     // Flow control of the ordered consumers the coordinator reads with.
@@ -126,14 +135,14 @@ function userBlock(comment: string, publicKey: string, permissions: Permissions)
     '        permissions: {',
     `          publish: { allow: ${quoted(permissions.publish)} }`,
     `          subscribe: { allow: ${quoted(permissions.subscribe)} }`,
-    permissions.responses > 1 ? `          allow_responses: { max: ${permissions.responses}, expires: "1m" }` : `          allow_responses: ${permissions.responses === 1}`,
+    permissions.responses > 1 ? `          allow_responses: { max: ${permissions.responses}, expires: ${JSON.stringify(HOST_REPLY_WINDOW)} }` : `          allow_responses: ${permissions.responses === 1}`,
     '        }',
     '      }',
   ];
 }
 
-function exportLine(subject: string, account: string, streamed: boolean): string {
-  return `      { service: ${JSON.stringify(subject)}, accounts: [${JSON.stringify(account)}]${streamed ? ', response_type: "stream"' : ''} }`;
+function exportLine(subject: string, account: string, streamed: boolean, replyWindow?: string): string {
+  return `      { service: ${JSON.stringify(subject)}, accounts: [${JSON.stringify(account)}]${streamed ? ', response_type: "stream"' : ''}${replyWindow ? `, response_threshold: ${JSON.stringify(replyWindow)}` : ''} }`;
 }
 
 /** A stream (messages only, no replies): the server's advisory that the host's feed was made. */
@@ -149,7 +158,7 @@ function importLine(account: string, subject: string, local: string): string {
  * The `accounts` block for nats-server (no legacy top-level `authorization`), following NATS's
  * multi-tenant design: the fleet account holds JetStream and the coordinator; each host's user
  * lives in an account of its own that imports only its own subjects from the fleet account and
- * exports its plan and retry subjects to it. Every name is quoted, since an unquoted `$JS…` would be read as
+ * exports its plan, retry and pull subjects to it. Every name is quoted, since an unquoted `$JS…` would be read as
  * a variable.
  */
 export function accountsConfig(manifest: FleetAuthManifest): string {
@@ -167,7 +176,7 @@ export function accountsConfig(manifest: FleetAuthManifest): string {
     ...hosts.flatMap((host) => [...hostImports(host.hostId).map((entry) => exportLine(entry.subject, hostAccount(host.hostId), entry.streamed)), streamExportLine(desiredFeedCreatedSubject(host.hostId), hostAccount(host.hostId))]),
     '    ]',
     '    imports: [',
-    ...hosts.flatMap((host) => [planRpcSubject(host.hostId), retryRpcSubject(host.hostId)].map((subject) => importLine(hostAccount(host.hostId), subject, subject))),
+    ...hosts.flatMap((host) => [planRpcSubject(host.hostId), retryRpcSubject(host.hostId), pullRpcSubject(host.hostId)].map((subject) => importLine(hostAccount(host.hostId), subject, subject))),
     '    ]',
     '  }',
   ];
@@ -184,6 +193,7 @@ export function accountsConfig(manifest: FleetAuthManifest): string {
       '    exports: [',
       exportLine(planRpcSubject(host.hostId), FLEET_ACCOUNT, true),
       exportLine(retryRpcSubject(host.hostId), FLEET_ACCOUNT, false),
+      exportLine(pullRpcSubject(host.hostId), FLEET_ACCOUNT, false, HOST_REPLY_WINDOW),
       '    ]',
       '  }',
     );

@@ -55,6 +55,22 @@ export type ProjectStatus = z.infer<typeof projectStatusSchema>;
 export const desiredRefusalSchema = z.object({ key: z.string(), reason: z.string(), refusedAt: z.string() });
 export type DesiredRefusal = z.infer<typeof desiredRefusalSchema>;
 
+/**
+ * A pull in flight on the host, with its progress over all layers so far: what `apply --wait`,
+ * `rollout`, `pull` and `status --watch` show while a long pull lasts (events say only that it ended).
+ */
+export const pullInFlightSchema = z.object({
+  image: z.string(),
+  /** The projects whose services name the image. */
+  projects: z.array(z.string()),
+  layers: z.number().int(),
+  layersDone: z.number().int(),
+  bytes: z.number(),
+  totalBytes: z.number(),
+  since: z.string(),
+});
+export type PullInFlight = z.infer<typeof pullInFlightSchema>;
+
 /** A host's latest observed status; the `status --json` schema and the status KV value. */
 export const hostStatusSchema = z.object({
   hostId: z.string(),
@@ -64,5 +80,7 @@ export const hostStatusSchema = z.object({
   refusedDesired: z.array(desiredRefusalSchema).optional(),
   /** The agent was started with --allow-unsigned: it accepts desired state nobody signed. */
   acceptsUnsigned: z.boolean().optional(),
+  /** Pulls in flight when the status was sent (at most about one status a second while they last); absent when none. */
+  pulls: z.array(pullInFlightSchema).optional(),
 });
 export type HostStatus = z.infer<typeof hostStatusSchema>;

@@ -44,6 +44,11 @@ export function retryRpcSubject(hostId: string): string {
   return `hw.rpc.${hostId}.retry`;
 }
 
+/** Request/reply: pull the images a candidate revision of a project needs, before it is rolled out. */
+export function pullRpcSubject(hostId: string): string {
+  return `hw.rpc.${hostId}.pull`;
+}
+
 /** The stream behind the desired-state bucket. */
 export const DESIRED_STREAM = `KV_${BUCKETS.desired}`;
 

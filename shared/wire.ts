@@ -62,5 +62,40 @@ export const retryReplySchema = z.discriminatedUnion('ok', [
 ]);
 export type RetryReply = z.infer<typeof retryReplySchema>;
 
+/**
+ * Request on hw.rpc.<hostId>.pull: pull what this candidate revision needs and the host lacks (by
+ * its pull policies), as its rollout would, and change nothing else. Like a plan request it is
+ * unsigned: only the coordinator may send it, and it starts, stops or removes no container.
+ */
+export const pullRequestSchema = z.object({
+  correlationID: z.string().max(128),
+  candidate: hostDesiredSchema,
+});
+export type PullRequest = z.infer<typeof pullRequestSchema>;
+
+export const imagePullResultSchema = z.object({
+  image: z.string(),
+  outcome: z.enum(['pulled', 'failed']),
+  message: z.string(),
+  durationMs: z.number(),
+});
+export type ImagePullResult = z.infer<typeof imagePullResultSchema>;
+
+export const pullReplySchema = z.discriminatedUnion('ok', [
+  z.object({
+    ok: z.literal(true),
+    hostId: z.string(),
+    project: z.string(),
+    /** Each image the candidate needed pulled, with how its pull ended. */
+    pulled: z.array(imagePullResultSchema),
+    /** The candidate's images already on the host, which its pull policy does not pull again now. */
+    present: z.array(z.string()),
+    /** Gates that would block the candidate here: its images are not pulled for it. */
+    blocked: z.array(z.string()),
+  }),
+  z.object({ ok: z.literal(false), hostId: z.string(), error: z.string() }),
+]);
+export type PullReply = z.infer<typeof pullReplySchema>;
+
 /** Largest message an agent accepts on any subject it reads; larger ones are rejected unread. */
 export const MAX_WIRE_BYTES = 512 * 1024;

@@ -1,5 +1,4 @@
 import type { Msg } from '@nats-io/transport-node';
-import { unpack } from 'msgpackr';
 import type { Logger } from 'pino';
 import { decode, encode } from '../../shared/codec.js';
 import { DESIRED_SCHEMA_VERSION, HOSTWRIGHT_VERSION, newerSchemaRefusal } from '../../shared/desired-schema.js';
@@ -11,16 +10,22 @@ import { bindFleet, readCredentials, type HostConnection, type NatsAccess } from
 import { splitReply } from '../../shared/plan-reply-parts.js';
 import { signingKeyOf, type DocumentSigningKey } from '../../shared/signed-document.js';
 import { sleep } from '../../shared/sleep.js';
-import { BUCKETS, desiredFeedCreatedSubject, hostInboxPrefix, kvKeySubject, planRpcSubject, retryRpcSubject } from '../../shared/subjects.js';
+import { BUCKETS, desiredFeedCreatedSubject, hostInboxPrefix, kvKeySubject, planRpcSubject, pullRpcSubject, retryRpcSubject } from '../../shared/subjects.js';
 import { MAX_WIRE_BYTES, planRequestSchema, retryRequestSchema, type HostRegistration, type PlanReply, type RetryReply, type StatusReport } from '../../shared/wire.js';
-import type { CycleReport } from '../cycle.js';
+import type { CycleProgress, CycleReport } from '../cycle.js';
 import { AgentDaemon, type AgentDaemonOptions, type DesiredSource } from '../daemon.js';
 import { failedEvent } from '../host-events.js';
 import { planReport } from '../plan-report.js';
+import { PullsInFlight } from '../pulls-in-flight.js';
+import { candidateOf } from './candidate.js';
 import { isMissingFeed, watchDesired, type DesiredTrust } from './desired-watcher.js';
 import { OutboxPublisher } from './outbox-publisher.js';
+import { answerPullRequest } from './pull-request.js';
 
 export const AGENT_VERSION = HOSTWRIGHT_VERSION;
+
+/** While pulls are in flight the status is sent again at most this often with their progress. */
+const PULL_PROGRESS_STATUS_MS = 1_000;
 
 /** How long an agent waiting for its desired-state feed goes without looking again (the advisory usually comes first). */
 const FEED_LOOK_AGAIN_MS = 10_000;
@@ -54,7 +59,7 @@ export async function runFleetAgent(options: FleetAgentOptions): Promise<void> {
 /**
  * The fleet as a daemon's desired-state source: connects to NATS (retrying forever), reads the
  * host's desired-state feed, publishes its events from the outbox, its status and a heartbeat,
- * all signed with the host key, and answers dry-run plan requests.
+ * all signed with the host key, and answers dry-run plan, retry and pull requests.
  */
 class FleetSource implements DesiredSource {
   readonly publishesEvents = true;
@@ -65,6 +70,11 @@ class FleetSource implements DesiredSource {
   #rewatch: ((reason: string) => void) | undefined;
   /** The last status published, without its times: an unchanged one is not sent again. */
   #lastReport = '';
+  /** The status last computed (by a cycle or an observation): a progress update re-sends it with the pulls in flight. */
+  #lastStatus: HostStatus | undefined;
+  readonly #pulls = new PullsInFlight();
+  #progressTimer: NodeJS.Timeout | undefined;
+  #progressSentAt = 0;
 
   constructor(
     private readonly daemon: AgentDaemon,
@@ -78,7 +88,19 @@ class FleetSource implements DesiredSource {
     void this.#publishStatusSafely(false, report instanceof Error ? undefined : report.status);
   }
 
+  /** A pull in flight shows in the status, at most one status a second while it lasts. */
+  onProgress(progress: CycleProgress): void {
+    if (!this.#pulls.update(progress) || this.#progressTimer) return;
+    const wait = Math.max(0, this.#progressSentAt + PULL_PROGRESS_STATUS_MS - Date.now());
+    this.#progressTimer = setTimeout(() => {
+      this.#progressTimer = undefined;
+      this.#progressSentAt = Date.now();
+      void this.#publishStatusSafely(false, this.#lastStatus);
+    }, wait);
+  }
+
   async stop(): Promise<void> {
+    clearTimeout(this.#progressTimer);
     if (!this.#connection) return;
     await this.#publishStatusSafely(true);
     await this.#connection.close();
@@ -116,6 +138,15 @@ class FleetSource implements DesiredSource {
       callback: (error, msg) => {
         if (error) this.#log.warn({ error: errorMessage(error) }, 'retry subscription error');
         else this.#answerRetry(msg).catch((cause: unknown) => this.#log.error({ error: errorMessage(cause) }, 'retry request not answered'));
+      },
+    });
+    connection.nc.subscribe(pullRpcSubject(this.options.hostId), {
+      callback: (error, msg) => {
+        if (error) this.#log.warn({ error: errorMessage(error) }, 'pull subscription error');
+        else
+          answerPullRequest(this.daemon, msg.data)
+            .then((reply) => msg.reply && msg.respond(encode(reply)))
+            .catch((cause: unknown) => this.#log.error({ error: errorMessage(cause) }, 'pull request not answered'));
       },
     });
     const publisher = new OutboxPublisher(connection.js, host.journal, this.#log.child({ component: 'outbox' }), (bytes) => this.#seal(bytes));
@@ -160,7 +191,10 @@ class FleetSource implements DesiredSource {
     if (!connection || connection.nc.isClosed()) return;
     const { hostId } = this.options;
     const { journal, reconciler } = this.daemon.host;
-    const status = observed ?? (await reconciler.observeStatus());
+    const observedStatus = observed ?? (await reconciler.observeStatus());
+    this.#lastStatus = observedStatus;
+    const pulls = this.#pulls.list();
+    const status = pulls.length > 0 ? { ...observedStatus, pulls } : observedStatus;
     const outboxDepth = await journal.outboxDepth();
     this.daemon.metrics.outboxDepth.set(outboxDepth);
     const body = JSON.stringify({ status: { ...status, observedAt: '' }, outboxDepth });
@@ -290,15 +324,5 @@ class FleetSource implements DesiredSource {
     }
     // The coordinator validates the reply (planReplySchema) once every part arrived.
     for (const part of parts) msg.respond(part);
-  }
-}
-
-/** The candidate of a plan request as decoded, before validation (undefined when it is no plan request). */
-function candidateOf(bytes: Uint8Array): unknown {
-  try {
-    const raw: unknown = unpack(bytes);
-    return raw !== null && typeof raw === 'object' ? (raw as { candidate?: unknown }).candidate : undefined;
-  } catch {
-    return undefined;
   }
 }

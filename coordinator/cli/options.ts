@@ -4,7 +4,8 @@ import { join } from 'node:path';
 import { InvalidInputError } from '../../shared/errors.js';
 import type { NatsAccess } from '../../shared/nats-connection.js';
 
-function collect(value: string, previous: string[]): string[] {
+/** A repeatable option's values, in order (commander's argParser for `--x a --x b`). */
+export function collect(value: string, previous: string[]): string[] {
   return [...previous, value];
 }
 

@@ -3,6 +3,8 @@ import { compareStrings } from '../../shared/compare.js';
 import { errorMessage, HostwrightError } from '../../shared/errors.js';
 import { isUnanswered } from '../../shared/nats-connection.js';
 import type { HostDesired } from '../../shared/host-desired.js';
+import type { HostReport } from '../../shared/host-report.js';
+import type { StatusReport } from '../../shared/wire.js';
 import { keysWithin, type FleetClient } from '../fleet-client.js';
 import { desiredContentHash } from '../placement.js';
 import { FINISHED_STATUSES, rolloutStateSchema, type RolloutState } from './rollout-state.js';
@@ -57,6 +59,8 @@ export interface DriveOptions {
   readonly pollMs: number;
   readonly signal?: AbortSignal;
   readonly onStep?: (state: RolloutState, previous: RolloutState) => void;
+  /** The hosts' status reports each step read (what a follower shows of the pulls in flight). */
+  readonly onReports?: (reports: readonly HostReport<StatusReport>[]) => void;
   /** NATS did not answer a step (a cluster electing leaders after a node died): it is tried again. */
   readonly onUnanswered?: (error: unknown) => void;
 }
@@ -102,6 +106,7 @@ async function driveOneStep(client: FleetClient, store: RolloutStore, id: string
   const { state, revision } = found;
   if (isDone(state, options.signal)) return state;
   const [reports, hosts] = await Promise.all([client.statusReports(), client.hosts()]);
+  options.onReports?.(reports);
   const reportOf = new Map(reports.map((report) => [report.hostId, report]));
   const heartbeatOf = new Map(hosts.map((host) => [host.hostId, host.heartbeatAt]));
   const observe = (hostId: string): HostObservation => {

@@ -187,7 +187,7 @@ describe('a compromised host cannot touch the rest of the fleet', { timeout: 600
     for (const subject of [`hw.fleet.${hostA}.API.CONSUMER.MSG.NEXT.KV_hw_desired.hw_host_${hostB}`, `$JS.API.CONSUMER.MSG.NEXT.KV_hw_desired.hw_host_${hostB}`, `$KV.hw_status.${hostB}`, `$KV.hw_hosts.${hostB}`, `hw.events.${hostB}.${project}.applied`, `$KV.hw_desired.${hostA}.${project}`]) {
       assert.match(await attempt(nc, subject, encode({ hostId: hostB })), /^error: .*(Permissions Violation|no responders)/, subject);
     }
-    for (const subject of [`hw.rpc.${hostB}.plan`, `hw.rpc.${hostB}.retry`, `$KV.hw_desired.${hostB}.>`, '_INBOX.>', `_INBOX_${hostB}.>`, 'hw.events.>', '>']) {
+    for (const subject of [`hw.rpc.${hostB}.plan`, `hw.rpc.${hostB}.retry`, `hw.rpc.${hostB}.pull`, `$KV.hw_desired.${hostB}.>`, '_INBOX.>', `_INBOX_${hostB}.>`, 'hw.events.>', '>']) {
       const sub = nc.subscribe(subject);
       const closedWith = await sub.closed;
       assert.ok(closedWith instanceof Error && /Permissions Violation/.test(closedWith.message), `subscription to ${subject} was not refused`);
@@ -211,6 +211,24 @@ describe('a compromised host cannot touch the rest of the fleet', { timeout: 600
     assert.equal(retried.code, 0, retried.stderr);
     assert.match(retried.stdout, /was neither rejected nor backing off/);
     await waitFor('B recorded the retry', async () => /retry requested/.test(await victimEvents()), 20_000, 500);
+  });
+
+  it('pull: A can make neither B nor itself pull (only the coordinator may), with any reply subject; the coordinator can, and B answers through its account', async () => {
+    const nc = await asA();
+    const victimBefore = await victimEvents();
+    const candidate = { correlationID: 'evil', candidate: { hostId: hostB, project, revision: 1, services: {} } };
+    for (const subject of [`hw.rpc.${hostB}.pull`, `hw.rpc.${hostA}.pull`]) {
+      assert.match(await attempt(nc, subject, encode(candidate)), /^error: .*(Permissions Violation|no responders)/, subject);
+      for (const own of (await hostPublishAllowList(dir, hostA)).map(concreteSubject)) nc.publish(own, encode(candidate), { reply: subject });
+    }
+    await nc.flush();
+    await sleep(1_500);
+    assert.equal(await victimEvents(), victimBefore, 'B took a pull request from A');
+    // The coordinator may: B plans the fleet file's revision, finds its image present and says so.
+    const pulled = await cli(['pull', '-f', join(dir, 'fleet.yaml'), '--host', hostB, '--json']);
+    assert.equal(pulled.code, 0, `${pulled.stdout}${pulled.stderr}`);
+    const result = JSON.parse(pulled.stdout.trim().split('\n').at(-1) ?? '{}') as { hosts: { hostId: string; ok: boolean; present: string[] }[] };
+    assert.deepEqual(result.hosts.map((host) => [host.hostId, host.ok, host.present]), [[hostB, true, ['hw/busybox:test']]]);
   });
 
   it('identity from the channel: what A writes on its own keys and subjects claiming to be B is refused, never shown as B', async () => {

@@ -60,7 +60,7 @@ export function concreteSubject(pattern: string): string {
 /**
  * Every reply subject in the fleet's namespace an attacker would aim at: the JetStream API of each
  * stream and consumer, every bucket key of other hosts (and the attacker's own desired keys),
- * other hosts' event, plan, retry and inbox subjects, and the coordinator's inbox.
+ * other hosts' event, plan, retry, pull and inbox subjects, and the coordinator's inbox.
  */
 export function hostileReplies(attacker: string, victim: string, project: string, durables: readonly { stream: string; name: string }[]): string[] {
   const perStream = FLEET_STREAMS.flatMap((stream) => [
@@ -100,6 +100,8 @@ export function hostileReplies(attacker: string, victim: string, project: string
     `hw.rpc.${attacker}.plan`,
     `hw.rpc.${victim}.retry`,
     `hw.rpc.${attacker}.retry`,
+    `hw.rpc.${victim}.pull`,
+    `hw.rpc.${attacker}.pull`,
     `_INBOX.evil`,
     `_INBOX_${victim}.evil`,
   ];

@@ -1,7 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { accountsConfig, coordinatorPermissions, hostAccount, hostImports, hostPermissions, withHost, withoutHost, type FleetAuthManifest } from '../../coordinator/nats-auth.js';
+import { HOST_REPLY_WINDOW, accountsConfig, coordinatorPermissions, hostAccount, hostImports, hostPermissions, withHost, withoutHost, type FleetAuthManifest } from '../../coordinator/nats-auth.js';
 
 const key = (prefix: 'U' | 'O', fill: string) => `${prefix}${fill.repeat(55)}`;
 const manifest: FleetAuthManifest = { schema: 'hostwright.fleet-auth/v1', coordinator: { publicKey: key('U', 'C') }, signingPublicKey: key('O', 'S'), hosts: [] };
@@ -38,6 +38,16 @@ describe('NATS permissions (pure)', () => {
     assert.doesNotMatch(text, /^\s*authorization/m);
     assert.doesNotMatch(text, /[[\s,]\$/, 'an unquoted $ would be read as a variable');
     assert.equal(accountsConfig(withoutHost(ab, 'b')), accountsConfig(withHost(manifest, 'a', key('U', 'A'))));
+  });
+
+  it('a host answers plan, retry and pull requests only on its own subjects; the pull export waits as long as a host may answer', () => {
+    const { subscribe, responses } = hostPermissions('a');
+    for (const rpc of ['plan', 'retry', 'pull']) assert.ok(subscribe.includes(`hw.rpc.a.${rpc}`), rpc);
+    assert.ok(responses >= 1);
+    assert.ok(coordinatorPermissions().publish.includes('hw.rpc.*.pull'));
+    const text = accountsConfig(withHost(manifest, 'a', key('U', 'A')));
+    assert.ok(text.includes(`{ service: "hw.rpc.a.pull", accounts: ["HOSTWRIGHT"], response_threshold: ${JSON.stringify(HOST_REPLY_WINDOW)} }`), text);
+    assert.ok(text.includes(`allow_responses: { max: ${responses}, expires: ${JSON.stringify(HOST_REPLY_WINDOW)} }`));
   });
 
   it('rotating a host replaces its key instead of adding a second user', () => {

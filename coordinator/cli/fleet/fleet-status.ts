@@ -1,6 +1,7 @@
 import type { HostReport } from '../../../shared/host-report.js';
 import type { HostRegistration, StatusReport } from '../../../shared/wire.js';
 import { printable } from '../render/printable.js';
+import { pullProgressLine } from '../render/pull-view.js';
 import { renderTable } from '../render/table.js';
 import { ago, isStale } from './fleet-session.js';
 
@@ -41,6 +42,11 @@ export function fleetStatus(hosts: readonly HostReport<HostRegistration>[], repo
     });
 }
 
+/** The hosts without their pulls in flight: what `status --watch` compares, so a pull's progress alone prints a line, not the table. */
+export function withoutPulls(hosts: readonly FleetHostStatus[]): FleetHostStatus[] {
+  return hosts.map((host) => (host.status?.pulls ? { ...host, status: { ...host.status, pulls: undefined } } : host));
+}
+
 /** The fleet as one table (cells shown printable by renderTable) and the hosts' refusals under it. */
 export function renderFleetStatus(hosts: readonly FleetHostStatus[], now = Date.now()): string {
   if (hosts.length === 0) return 'No hosts have registered yet: start an agent with `hostwright agent --host-id ID --nats URL`.';
@@ -65,6 +71,7 @@ export function renderFleetStatus(hosts: readonly FleetHostStatus[], now = Date.
     ...(host.status?.acceptsUnsigned ? [`${printable(host.hostId)}: INSECURE, runs with --allow-unsigned (accepts desired state nobody signed)`] : []),
     ...(host.status?.projects ?? []).flatMap((project) => (project.rejected ? [`${printable(host.hostId)}: ${printable(project.project)} REJECTED r${project.rejected.revision}: ${printable(project.rejected.reason)}; to lift it, ${printable(project.rejected.lift ?? 'apply a new revision')}`] : [])),
     ...(host.status?.refusedDesired ?? []).map((refusal) => `${printable(host.hostId)}: REFUSED desired state on ${printable(refusal.key)} at ${printable(refusal.refusedAt)}: ${printable(refusal.reason)}`),
+    ...(host.status?.pulls ?? []).map((pull) => pullProgressLine(host.hostId, pull, now)),
   ]);
   const unverified = hosts.some((host) => host.trust === 'unverified') ? [`Reports of ${hosts.filter((host) => host.trust === 'unverified').map((host) => printable(host.hostId)).join(', ')} are not verified (no fleet-auth.json with their keys: pass --fleet-auth DIR).`] : [];
   const all = [...notes, ...unverified];

@@ -1,12 +1,9 @@
 import type { Command } from 'commander';
 import { DEFAULT_AGENT_CONFIG_PATH } from '../../../../shared/agent-paths.js';
-import { withLocalOptions, withWorkloadOptions } from '../../options.js';
+import { collect, withLocalOptions, withWorkloadOptions } from '../../options.js';
 import type { AgentInstallOptions } from './agent-install.js';
 import type { AgentOptions } from './options.js';
 
-function collect(value: string, previous: string[]): string[] {
-  return [...previous, value];
-}
 
 // Registration only: the agent (NATS clients, dockerode, LevelDB, metrics) is imported when it runs.
 export function registerAgent(program: Command): void {

@@ -8,6 +8,8 @@ import { targetsFor, withFleet } from '../../fleet/fleet-session.js';
 import type { FleetTarget } from '../../options.js';
 import { parseTimeout } from '../../parse.js';
 import { readWorkload } from '../../workload.js';
+import { PullProgressLines } from '../../render/pull-view.js';
+import type { StatusReport } from '../../../../shared/wire.js';
 import { hostProgressLine, stalePlanMessage, unansweredHostLine, wouldBlockLine, writtenLine } from '../../render/apply-view.js';
 import type { ApplyOptions } from './options.js';
 import { printableJson } from '../../render/printable.js';
@@ -57,7 +59,8 @@ async function applyFleet(client: FleetClient, planFile: string | undefined, opt
     if (options.json) process.stdout.write(`${printableJson({ schema: 'hostwright.fleetapply/v1', correlationID, written: written.map((w) => ({ hostId: w.hostId, revision: w.document.revision })) }, 2)}\n`);
     return;
   }
-  const final = await waitForHosts(client, written, timeoutMs, (hostId, state, detail) => say(hostProgressLine(hostId, state, detail)));
+  const pulls = new PullProgressLines(say);
+  const final = await waitForHosts(client, written, timeoutMs, (hostId, state, detail) => say(hostProgressLine(hostId, state, detail)), (hostId, report) => pulls.show(hostId, report?.status.pulls));
   const counts = new Map<HostProgress, number>();
   for (const state of final.values()) counts.set(state, (counts.get(state) ?? 0) + 1);
   say(`\n${[...counts.entries()].map(([state, count]) => `${count} ${state}`).join(', ')}.`);
@@ -67,8 +70,14 @@ async function applyFleet(client: FleetClient, planFile: string | undefined, opt
   process.exitCode = states.some((state) => state === 'blocked') && states.every((state) => state === 'converged' || state === 'blocked') ? EXIT.blocked : EXIT.error;
 }
 
-/** Polls status until every host converged, failed or was blocked, or the timeout passes; reports each change. */
-async function waitForHosts(client: FleetClient, written: readonly WrittenHost[], timeoutMs: number, report: (hostId: string, state: HostProgress, detail: string) => void): Promise<Map<string, HostProgress>> {
+/** Polls status until every host converged, failed or was blocked, or the timeout passes; reports each change, and each poll's status of a host still on its way. */
+async function waitForHosts(
+  client: FleetClient,
+  written: readonly WrittenHost[],
+  timeoutMs: number,
+  report: (hostId: string, state: HostProgress, detail: string) => void,
+  polled: (hostId: string, status: StatusReport | undefined) => void,
+): Promise<Map<string, HostProgress>> {
   const deadline = Date.now() + timeoutMs;
   const states = new Map<string, HostProgress>();
   const done = (state: HostProgress | undefined) => state === 'converged' || state === 'failed' || state === 'blocked';
@@ -79,6 +88,7 @@ async function waitForHosts(client: FleetClient, written: readonly WrittenHost[]
     for (const host of written) {
       if (done(states.get(host.hostId))) continue;
       const progress = progressOf(host, statusOf.get(host.hostId), heartbeatOf.get(host.hostId));
+      polled(host.hostId, statusOf.get(host.hostId)?.value);
       if (states.get(host.hostId) !== progress.state) report(host.hostId, progress.state, progress.detail);
       states.set(host.hostId, progress.state);
     }

@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { InvalidInputError } from '../../../../shared/errors.js';
+import { collect } from '../../options.js';
 
 interface FleetInitOptions {
   readonly dir: string;
@@ -12,10 +13,6 @@ interface FleetInitOptions {
 }
 
 const RELOAD_HINT = 'a running nats-server picks the change up on reload: nats-server --signal reload=<pid> (or kill -HUP <pid>)';
-
-function collect(value: string, previous: string[]): string[] {
-  return [...previous, value];
-}
 
 // Registration only: key generation and the config writer are imported when a subcommand runs.
 export function registerFleet(program: Command): void {

@@ -13,6 +13,8 @@ export interface RolloutCommandOptions extends WorkloadOptions {
   readonly skipOffline?: boolean;
   readonly json?: boolean;
   readonly detach?: boolean;
+  readonly prePull?: boolean;
+  readonly prePullTimeout?: string;
   readonly signingKey?: string;
 }
 

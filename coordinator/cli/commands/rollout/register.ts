@@ -16,6 +16,8 @@ export function registerRollout(program: Command): void {
     .option('--on-failure <action>', 'pause or rollback: what happens past --max-failures (default: update_config.failure_action, else pause)')
     .option('--order <order>', 'stop-first or start-first: replace an instance after its successor is healthy (default: x-hostwright.rollout.order, else stop-first)')
     .option('--skip-offline', 'skip hosts that are offline when their wave comes, instead of waiting until the deadline')
+    .option('--pre-pull', 'first have every host of the rollout pull the images it needs (as `hostwright pull`); the rollout starts only when all did')
+    .option('--pre-pull-timeout <duration>', 'how long the pre-pull may take (default: 10m)')
     .option('--detach', 'start the rollout and return; follow it with `rollout status --watch`')
     .option('--json', 'print progress records and the final state as JSON lines')
     .option('--signing-key <file>', SIGNING_KEY_HELP)

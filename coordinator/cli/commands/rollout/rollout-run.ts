@@ -13,6 +13,8 @@ import type { RolloutDefaults } from '../../../compose/compose-translate.js';
 import { parseTimeout } from '../../parse.js';
 import { printable, printableJson } from '../../render/printable.js';
 import { renderRollout, renderRolloutList, renderRolloutStart, rolloutProgressLines } from '../../render/rollout-view.js';
+import { allPulled, PullProgressLines, renderPullOutcomes } from '../../render/pull-view.js';
+import { prePullFleet } from '../../fleet/fleet-pull.js';
 import type { RolloutChange, RolloutCommandOptions } from './options.js';
 import { sleep } from '../../../../shared/sleep.js';
 
@@ -44,6 +46,18 @@ export async function startRolloutCommand(options: RolloutCommandOptions): Promi
       options: { ...parsed, maxFailures },
       targets: changed.map((t) => ({ hostId: t.hostId, target: withOrder(t.document, parsed.order), previous: existing.get(t.hostId)?.document ?? null })),
     });
+    if (options.prePull) {
+      // As Kamal does: every host of the rollout has its images before the first one switches.
+      const say = (line: string) => process.stdout.write(options.json ? `${printableJson({ progress: line, rollout: state.id })}\n` : `${line}\n`);
+      say(`Pre-pulling the images of ${project} on ${changed.length} host(s)`);
+      const outcomes = await prePullFleet(client, changed.map((t) => t.document), correlationID, parseTimeout(options.prePullTimeout ?? '10m', '--pre-pull-timeout'), say);
+      if (!allPulled(outcomes)) {
+        process.stderr.write(`${renderPullOutcomes(outcomes)}\n\nrollout not started: the pre-pull did not succeed on every host; nothing was changed (\`hostwright pull -f …\` pulls again)\n`);
+        process.exitCode = EXIT.error;
+        return;
+      }
+      if (!options.json) say(renderPullOutcomes(outcomes));
+    }
     await store.create(state);
     await follow(client, store, state, options);
   }, { keyFile: options.signingKey });
@@ -114,10 +128,15 @@ async function follow(client: FleetClient, store: RolloutStore, state: RolloutSt
   if (options.detach) return;
   const abort = new AbortController();
   process.once('SIGINT', () => abort.abort());
+  const pulls = new PullProgressLines(say);
   const final = await driveRollout(client, store, state.id, {
     pollMs: POLL_MS,
     signal: abort.signal,
     onStep: (next, previous) => rolloutProgressLines(next, previous).forEach(say),
+    onReports: (reports) => {
+      const rolling = new Set(state.hosts.map((host) => host.hostId));
+      for (const report of reports) if (report.value && rolling.has(report.hostId)) pulls.show(report.hostId, report.value.status.pulls);
+    },
     onUnanswered: (error) => say(`NATS did not answer (${printable(errorMessage(error))}); trying again`),
   });
   process.stdout.write(options.json ? `${printableJson(maskedRollout(final))}\n` : `\n${renderRollout(final)}\n`);

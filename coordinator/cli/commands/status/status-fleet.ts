@@ -1,5 +1,6 @@
 import type { FleetClient } from '../../../fleet-client.js';
-import { fleetStatus, renderFleetStatus } from '../../fleet/fleet-status.js';
+import { fleetStatus, renderFleetStatus, withoutPulls } from '../../fleet/fleet-status.js';
+import { PullProgressLines } from '../../render/pull-view.js';
 import { withFleet } from '../../fleet/fleet-session.js';
 import type { FleetTarget } from '../../options.js';
 import type { StatusOptions } from './options.js';
@@ -21,8 +22,13 @@ async function watchFleet(client: FleetClient, options: StatusOptions): Promise<
   process.once('SIGINT', () => abort.abort());
   process.once('SIGTERM', () => abort.abort());
   let last = '';
+  const say = (line: string) => process.stdout.write(options.json ? `${printableJson({ progress: line })}\n` : `${line}\n`);
+  const pulls = new PullProgressLines(say);
   const print = async () => {
-    const hosts = fleetStatus(await client.hostReports(), await client.statusReports(), options.host);
+    const reported = fleetStatus(await client.hostReports(), await client.statusReports(), options.host);
+    // A pull's progress alone prints a line (throttled), not the whole table again.
+    for (const host of reported) pulls.show(host.hostId, host.status?.pulls);
+    const hosts = withoutPulls(reported);
     const text = options.json ? printableJson({ schema: 'hostwright.fleetstatus/v1', at: new Date().toISOString(), hosts }) : renderFleetStatus(hosts);
     const comparable = options.json ? JSON.stringify(hosts.map((h) => ({ ...h, heartbeatAt: null, reportedAt: null, status: h.status ? { ...h.status, observedAt: '' } : null }))) : text.replace(/\d+[smh] ago/g, '');
     if (comparable === last) return;

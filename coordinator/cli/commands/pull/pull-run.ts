@@ -1,0 +1,39 @@
+import { InvalidInputError } from '../../../../shared/errors.js';
+import { EXIT } from '../../exit-codes.js';
+import { prePullFleet } from '../../fleet/fleet-pull.js';
+import { targetsFor, withFleet } from '../../fleet/fleet-session.js';
+import type { FleetTarget } from '../../options.js';
+import { parseTimeout } from '../../parse.js';
+import { printableJson } from '../../render/printable.js';
+import { allPulled, renderPullOutcomes } from '../../render/pull-view.js';
+import { readWorkload } from '../../workload.js';
+import type { PullOptions } from './options.js';
+
+/**
+ * `pull -f fleet.yaml [--host H]`: each host the file places services on pulls what they need and
+ * it lacks, with progress per host. Exit 0 when every host pulled everything it lacked, 3 when a
+ * host's gates would block the revision (it pulled nothing for it), 1 on any other failure.
+ */
+export async function pullOnFleet(target: FleetTarget, options: PullOptions): Promise<void> {
+  const timeoutMs = parseTimeout(options.timeout, '--timeout');
+  const only = new Set((options.host ?? []).flatMap((host) => host.split(',')).filter((host) => host !== ''));
+  const { fleet } = await readWorkload(options);
+  const say = (line: string) => process.stdout.write(options.json ? `${printableJson({ progress: line })}\n` : `${line}\n`);
+  await withFleet(target, async (client) => {
+    const correlationID = client.newCorrelationID();
+    const { project, targets } = await targetsFor(client, fleet, correlationID);
+    const placed = targets.filter((host) => only.size === 0 || only.has(host.hostId));
+    const unplaced = [...only].filter((hostId) => !targets.some((host) => host.hostId === hostId));
+    if (unplaced.length > 0) throw new InvalidInputError(`--host ${unplaced.join(', ')}: ${project} places no service there (placed on: ${targets.map((host) => host.hostId).join(', ') || 'no host'})`);
+    if (placed.length === 0) throw new InvalidInputError(`${project} places no service on any registered host: nothing to pull`);
+    if (!options.json) say(`Pulling the images of ${project} on ${placed.length} host(s) (correlation ${correlationID})`);
+    const outcomes = await prePullFleet(client, placed.map((host) => host.document), correlationID, timeoutMs, say);
+    if (options.json) {
+      process.stdout.write(`${printableJson({ schema: 'hostwright.pull/v1', correlationID, project, hosts: outcomes.map(({ hostId, reply }) => ({ answered: reply !== undefined, ...(reply ?? {}), hostId })) })}\n`);
+    } else {
+      process.stdout.write(`\n${renderPullOutcomes(outcomes)}\n`);
+    }
+    // A host that could not pull is an error; one whose gates would block the revision pulled nothing for it.
+    if (!allPulled(outcomes)) process.exitCode = outcomes.some(({ reply }) => reply?.ok === true && reply.blocked.length > 0) && outcomes.every(({ reply }) => reply?.ok === true && reply.pulled.every((pulled) => pulled.outcome === 'pulled')) ? EXIT.blocked : EXIT.error;
+  });
+}

@@ -1,0 +1,19 @@
+import type { Command } from 'commander';
+import { collect, modeOf, withNatsOptions, withWorkloadOptions } from '../../options.js';
+import type { PullOptions } from './options.js';
+
+
+// Registration only: the NATS client is imported when the command runs.
+export function registerPull(program: Command): void {
+  withWorkloadOptions(withNatsOptions(program.command('pull')), 'whose images to pull', true)
+    .description('ask each placed host to pull the images the file needs and it lacks (by their pull policies), before a rollout; changes no container')
+    .option('--host <id>', 'only these hosts (repeatable, or comma-separated)', collect, [])
+    .option('--timeout <duration>', 'how long to wait for the hosts\' pulls to end', '10m')
+    .option('--json', 'print JSON lines: progress records, then the result (schema hostwright.pull/v1)')
+    .action(async (options: PullOptions) => {
+      const mode = modeOf(options, 'pull');
+      if (mode.kind !== 'fleet') return;
+      const { pullOnFleet } = await import('./pull-run.js');
+      await pullOnFleet(mode, options);
+    });
+}

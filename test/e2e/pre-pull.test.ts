@@ -1,6 +1,6 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { TEST_IMAGE, uniqueName } from '../lib/builders.js';
@@ -22,6 +22,12 @@ const PASSWORD = `pw-${uniqueName('s')}-secret`;
 /** Each image's own layer: about 4 s through the proxy. */
 const LAYER_MB = 24;
 const PROXY_BYTES_PER_SECOND = 6 * 1024 * 1024;
+
+/** Every file under dir, as bytes (LevelDB's and JetStream's files included). */
+async function filesUnder(dir: string): Promise<Buffer[]> {
+  const entries = await readdir(dir, { withFileTypes: true, recursive: true });
+  return Promise.all(entries.filter((entry) => entry.isFile()).map((entry) => readFile(join(entry.parentPath, entry.name)).catch(() => Buffer.alloc(0))));
+}
 
 async function consume(stream: NodeJS.ReadableStream): Promise<void> {
   await new Promise<void>((resolve, reject) => {
@@ -166,6 +172,22 @@ describe('pre-pull and pull progress over NATS (real Docker, real registry, real
     const removals = aboutV1.filter((event) => /^removed image /.test(event.message));
     assert.equal(removals.length, 1, aboutV1.map((event) => event.message).join('\n'));
     assert.match(removals[0]?.message ?? '', /freed [\d.]+ MiB/);
+  });
+
+  it('the credentials appear nowhere: not in the NATS store, the journals, the agents\' logs, events, status or the CLI\'s output', async () => {
+    const secrets = [PASSWORD, Buffer.from(`deployer:${PASSWORD}`).toString('base64')];
+    const places: [string, Buffer[]][] = [
+      ['the NATS store', await filesUnder(server.storeDir)],
+      ...fleet.agents.map((agent): [string, Buffer[]] => [`${agent.hostId}'s output`, [Buffer.from(agent.output())]]),
+    ];
+    for (const agent of fleet.agents) places.push([`${agent.hostId}'s data dir`, await filesUnder(agent.dataDir)]);
+    const said = await cli(['status', '--json']);
+    const events = await cli(['events', '--json']);
+    places.push(['status and events', [Buffer.from(said.stdout + events.stdout)]]);
+    for (const [where, files] of places) {
+      for (const secret of secrets) assert.ok(!files.some((bytes) => bytes.includes(secret)), `the secret is in ${where}`);
+    }
+    assert.ok(places[0]?.[1].some((bytes) => bytes.includes(image('v3'))), 'the NATS store was read (the image reference is in it)');
   });
 
   it('a pull that fails (a tag the registry lacks) exits 1 and names it; no container is touched', async () => {

@@ -168,10 +168,13 @@ describe('pre-pull and pull progress over NATS (real Docker, real registry, real
     assert.ok(await imageId(image('v2')), 'the previous revision\'s image was removed');
     assert.ok(await imageId(image('v3')), 'the current image was removed');
     assert.ok(await imageId(image('by-hand')), 'an image pulled by hand was removed');
-    const aboutV1 = (await fleet.recordedEvents(h1)).filter((event) => event.type === 'cleaned' && event.message.includes(image('v1')));
-    const removals = aboutV1.filter((event) => /^removed image /.test(event.message));
-    assert.equal(removals.length, 1, aboutV1.map((event) => event.message).join('\n'));
-    assert.match(removals[0]?.message ?? '', /freed [\d.]+ MiB/);
+    const events = await fleet.recordedEvents(h1);
+    const removals = events.filter((event) => event.type === 'cleaned' && /^removed image /.test(event.message) && event.message.includes(image('v1')));
+    // v1 may also have gone once before: pre-pulled by the first test and named by no revision for the 2 s grace period.
+    const v3Pulled = events.findIndex((event) => event.type === 'applied' && event.message.includes(image('v3')));
+    const last = removals.at(-1);
+    assert.ok(last && events.indexOf(last) > v3Pulled, removals.map((event) => event.message).join('\n'));
+    assert.match(last.message, /freed [\d.]+ MiB/);
   });
 
   it('the credentials appear nowhere: not in the NATS store, the journals, the agents\' logs, events, status or the CLI\'s output', async () => {

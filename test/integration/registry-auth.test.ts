@@ -1,6 +1,6 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { chmod, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
@@ -9,7 +9,7 @@ import { RegistryCredentialsFile } from '../../agent/runtime/registry-credential
 import { DockerRuntime } from '../../agent/runtime/docker-runtime.js';
 import { TEST_IMAGE, desired, service, uniqueName } from '../lib/builders.js';
 import { docker, openHarness, projectContainers, removeProject } from '../lib/docker-harness.js';
-import { startLocalRegistry, type LocalRegistry } from '../lib/local-registry.js';
+import { consume, filesUnder, startLocalRegistry, type LocalRegistry } from '../lib/local-registry.js';
 
 // Pulls from a private registry (a real one on 127.0.0.1 with htpasswd auth) with the host's
 // credentials file: the right entry is sent, wrong credentials stop the plan before any container
@@ -17,21 +17,7 @@ import { startLocalRegistry, type LocalRegistry } from '../lib/local-registry.js
 
 const PASSWORD = `pw-${uniqueName('s')}-secret`;
 
-async function consume(stream: NodeJS.ReadableStream): Promise<void> {
-  await new Promise<void>((resolve, reject) => {
-    docker.modem.followProgress(stream, (error: Error | null, output: { error?: string }[]) => {
-      const failure = error?.message ?? output.find((line) => line.error)?.error;
-      if (failure) reject(new Error(failure));
-      else resolve();
-    });
-  });
-}
 
-/** Every file under dir, as bytes (the journal's LevelDB files included). */
-async function filesUnder(dir: string): Promise<Buffer[]> {
-  const entries = await readdir(dir, { withFileTypes: true, recursive: true });
-  return Promise.all(entries.filter((entry) => entry.isFile()).map((entry) => readFile(join(entry.parentPath, entry.name))));
-}
 
 describe('registry credentials (real Docker, real registry)', () => {
   let registry: LocalRegistry;

@@ -4,11 +4,12 @@
  * so the engine pushes and pulls over plain HTTP. Its access log counts manifest requests.
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { openSync, closeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { killOnExit } from './child-reaper.js';
+import { docker } from './docker-harness.js';
 import { freePort } from './nats-server.js';
 import { waitFor } from './wait.js';
 
@@ -101,4 +102,21 @@ export async function startLocalRegistry(username: string, password: string): Pr
       await rm(dir, { recursive: true, force: true });
     },
   };
+}
+
+/** Waits for the end of an engine push or pull stream; rejects with the engine's error line, if any. */
+export async function consume(stream: NodeJS.ReadableStream): Promise<void> {
+  await new Promise<void>((resolve, reject) => {
+    docker.modem.followProgress(stream, (error: Error | null, output: { error?: string }[]) => {
+      const failure = error?.message ?? output.find((line) => line.error)?.error;
+      if (failure) reject(new Error(failure));
+      else resolve();
+    });
+  });
+}
+
+/** Every file under dir, as bytes (LevelDB's and JetStream's files included): where a secret must not be. */
+export async function filesUnder(dir: string): Promise<Buffer[]> {
+  const entries = await readdir(dir, { withFileTypes: true, recursive: true });
+  return Promise.all(entries.filter((entry) => entry.isFile()).map((entry) => readFile(join(entry.parentPath, entry.name)).catch(() => Buffer.alloc(0))));
 }

@@ -81,7 +81,8 @@ describe('pre-pull and pull progress over NATS (real Docker, real registry, real
     await consume(await docker.pull(image('by-hand'), { authconfig: { username: 'deployer', password: PASSWORD, serveraddress: proxy.host } }));
     server = await startNatsServer();
     fleet = FleetHarness.create(server, runId);
-    const args = ['--registry-auth', credentials, '--image-grace', '2s'];
+    // Long enough that the first test's pre-pulled image is still there when it asks again; short enough for the cleanup test.
+    const args = ['--registry-auth', credentials, '--image-grace', '20s'];
     await fleet.startAgents([
       { hostId: h1, labels: {}, args },
       { hostId: h2, labels: {}, args },
@@ -150,12 +151,12 @@ describe('pre-pull and pull progress over NATS (real Docker, real registry, real
   });
 
   it('cleanup: after three revisions only the current and previous images stay; the one pulled by hand stays too', async () => {
-    // v1 may also have gone once before: pre-pulled by the first test and named by no revision for the 2 s grace period.
+    // v1 may also have gone once before: pre-pulled by the first test and named by no revision for the grace period.
     const removal = await waitFor('v1 removed by cleanup after v3 was pulled', async () => {
       const events = await fleet.recordedEvents(h1);
       const v3Pulled = events.findIndex((event) => event.type === 'applied' && event.message.includes(image('v3')));
       return events.slice(v3Pulled + 1).find((event) => event.type === 'cleaned' && /^removed image /.test(event.message) && event.message.includes(image('v1')));
-    }, 60_000, 500);
+    }, 90_000, 500);
     assert.match(removal.message, /freed [\d.]+ MiB/);
     assert.equal(await imageId(image('v1')), undefined);
     assert.ok(await imageId(image('v2')), 'the previous revision\'s image was removed');

@@ -1,4 +1,5 @@
-import { defineEntry, isMapping, type FormProblem, type Path } from '../service-forms.js';
+import type { FormProblem, Path } from '../service-forms.js';
+import { rebuildTree } from './rebuild-tree.js';
 
 // Compose's variable interpolation: `$VAR`, `${VAR}`, `${VAR:-default}` (unset or empty),
 // `${VAR-default}` (unset), `${VAR:?error}`, `${VAR?error}`, `${VAR:+other}`, `${VAR+other}`, and
@@ -27,9 +28,9 @@ class InterpolationError extends Error {
 export function interpolateTree(value: unknown, lookup: Lookup, at: Path = []): InterpolationResult {
   const problems: FormProblem[] = [];
   const unset = new Set<string>();
-  const done = new Map<object, unknown>();
-  const walk = (node: unknown, path: Path): unknown => {
-    if (typeof node === 'string') {
+  const result = rebuildTree(value, at, {
+    scalar: (node, path) => {
+      if (typeof node !== 'string') return node;
       try {
         return interpolateString(node, lookup, unset);
       } catch (error) {
@@ -37,24 +38,8 @@ export function interpolateTree(value: unknown, lookup: Lookup, at: Path = []): 
         problems.push({ path, message: error.message });
         return node;
       }
-    }
-    if (node === null || typeof node !== 'object') return node;
-    // A YAML alias is the same object in several places: interpolated once (an alias bomb stays small).
-    const seen = done.get(node);
-    if (seen !== undefined) return seen;
-    if (Array.isArray(node)) {
-      const list: unknown[] = [];
-      done.set(node, list);
-      for (const [index, item] of node.entries()) list.push(walk(item, [...path, index]));
-      return list;
-    }
-    if (!isMapping(node)) return node;
-    const mapping: Record<string, unknown> = {};
-    done.set(node, mapping);
-    for (const [key, item] of Object.entries(node)) defineEntry(mapping, key, walk(item, [...path, key]));
-    return mapping;
-  };
-  const result = walk(value, at);
+    },
+  });
   return { value: result, problems, unset: [...unset].sort() };
 }
 

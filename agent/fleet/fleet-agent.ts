@@ -75,6 +75,12 @@ class FleetSource implements DesiredSource {
   readonly #pulls = new PullsInFlight();
   #progressTimer: NodeJS.Timeout | undefined;
   #progressSentAt = 0;
+  /**
+   * Status publications run one at a time, so an older status never lands after a newer one; those
+   * asked for meanwhile become one, with the newest status (a stalled NATS queues nothing more).
+   */
+  #publishing: Promise<void> | undefined;
+  #nextPublish: { readonly force: boolean; readonly observed: HostStatus | 'last' | undefined } | undefined;
 
   constructor(
     private readonly daemon: AgentDaemon,
@@ -95,7 +101,7 @@ class FleetSource implements DesiredSource {
     this.#progressTimer = setTimeout(() => {
       this.#progressTimer = undefined;
       this.#progressSentAt = Date.now();
-      void this.#publishStatusSafely(false, this.#lastStatus);
+      void this.#publishStatusSafely(false, 'last');
     }, wait);
   }
 
@@ -185,13 +191,16 @@ class FleetSource implements DesiredSource {
     await connection.js.publish(kvKeySubject(BUCKETS.hosts, hostId), this.#seal(encode(registration)));
   }
 
-  /** `observed`: the status the cycle that just finished computed (it observed after acting); otherwise observed now. */
-  async #publishStatus(force: boolean, observed?: HostStatus): Promise<void> {
+  /**
+   * `observed`: the status the cycle that just finished computed (it observed after acting); 'last':
+   * the last one computed, sent again with the pulls in flight now; otherwise observed now.
+   */
+  async #publishStatus(force: boolean, observed?: HostStatus | 'last'): Promise<void> {
     const connection = this.#connection;
     if (!connection || connection.nc.isClosed()) return;
     const { hostId } = this.options;
     const { journal, reconciler } = this.daemon.host;
-    const observedStatus = observed ?? (await reconciler.observeStatus());
+    const observedStatus = (observed === 'last' ? this.#lastStatus : observed) ?? (await reconciler.observeStatus());
     this.#lastStatus = observedStatus;
     const pulls = this.#pulls.list();
     const status = pulls.length > 0 ? { ...observedStatus, pulls } : observedStatus;
@@ -205,8 +214,23 @@ class FleetSource implements DesiredSource {
     this.#lastReport = body;
   }
 
-  #publishStatusSafely(force: boolean, observed?: HostStatus): Promise<void> {
-    return this.#publishStatus(force, observed).catch((error: unknown) => this.#log.debug({ error: errorMessage(error) }, 'status not published'));
+  #publishStatusSafely(force: boolean, observed?: HostStatus | 'last'): Promise<void> {
+    if (observed !== undefined && observed !== 'last') this.#lastStatus = observed;
+    this.#nextPublish = { force: force || this.#nextPublish?.force === true, observed };
+    this.#publishing ??= this.#publishInTurn();
+    return this.#publishing;
+  }
+
+  async #publishInTurn(): Promise<void> {
+    try {
+      while (this.#nextPublish) {
+        const { force, observed } = this.#nextPublish;
+        this.#nextPublish = undefined;
+        await this.#publishStatus(force, observed).catch((error: unknown) => this.#log.debug({ error: errorMessage(error) }, 'status not published'));
+      }
+    } finally {
+      this.#publishing = undefined;
+    }
   }
 
   /**

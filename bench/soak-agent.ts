@@ -1,6 +1,7 @@
 // One fleet agent for the soak (bench/soak.ts), in its own process so that the soak can SIGKILL it: the
 // real agent over real NATS, Docker and LevelDB, with the retention rules compressed as the soak asks.
-// Prints one JSON line per retention pass on stdout; SIGTERM stops it as an agent stops.
+// Prints one JSON line per retention pass, and one with its memory figures every memoryEveryMs, on
+// stdout; SIGTERM stops it as an agent stops.
 import { pino } from 'pino';
 import { runFleetAgent } from '../agent/fleet/fleet-agent.js';
 import type { RetentionPolicy } from '../agent/store/retention.js';
@@ -12,6 +13,16 @@ export interface SoakAgentConfig {
   readonly dataDir: string;
   readonly policy: RetentionPolicy;
   readonly retentionIntervalMs: number;
+  readonly memoryEveryMs: number;
+}
+
+/** process.memoryUsage() in bytes: the V8 heap (total committed, used), memory V8 objects hold outside it, RSS. */
+export interface SoakAgentMemory {
+  readonly rss: number;
+  readonly heapTotal: number;
+  readonly heapUsed: number;
+  readonly external: number;
+  readonly arrayBuffers: number;
 }
 
 const text = process.argv[2];
@@ -20,6 +31,11 @@ const config = JSON.parse(text) as SoakAgentConfig;
 const abort = new AbortController();
 process.on('SIGTERM', () => abort.abort());
 process.on('SIGINT', () => abort.abort());
+setInterval(() => {
+  const { rss, heapTotal, heapUsed, external, arrayBuffers } = process.memoryUsage();
+  const memory: SoakAgentMemory = { rss, heapTotal, heapUsed, external, arrayBuffers };
+  process.stdout.write(`${JSON.stringify({ memory })}\n`);
+}, config.memoryEveryMs).unref();
 await runFleetAgent({
   hostId: config.hostId,
   labels: {},

@@ -17,7 +17,7 @@ import { DEFAULT_STORAGE_LIMITS } from '../shared/stream-replicas.js';
 import { killOnExit } from '../test/lib/child-reaper.js';
 import { startNatsServer } from '../test/lib/nats-server.js';
 import { testSigner } from '../test/lib/signing.js';
-import type { SoakAgentConfig } from './soak-agent.js';
+import type { SoakAgentConfig, SoakAgentMemory } from './soak-agent.js';
 import { until } from './in-process-fleet.js';
 import { round } from './stats.js';
 import { BENCH_COMMAND, BENCH_IMAGE, docker, progress, removeProjectContainers, uniqueName } from './support.js';
@@ -39,6 +39,11 @@ export interface SoakOptions {
 
 interface AgentSample {
   readonly rss_mib: number;
+  /** V8's heap as the agent last reported it (every sample interval): committed, and in use (live objects and garbage not collected yet). */
+  readonly heap_total_mib: number;
+  readonly heap_used_mib: number;
+  /** RSS less the committed V8 heap: LevelDB (write buffer, block cache), malloc's arenas, compiled code, the binary's pages. */
+  readonly outside_heap_mib: number;
   readonly fds: number;
   readonly journal_mib: number;
   /** Of which LevelDB's write-ahead log (bounded by its 4 MiB write buffer, then turned into tables). */
@@ -74,7 +79,7 @@ export interface SoakResult {
   readonly churn: { readonly revisions: number; readonly removed_by_hand: number; readonly stopped_by_hand: number };
   readonly retention_passes: number;
   readonly deleted: Readonly<Record<PrunedKind, number>>;
-  readonly per_agent: readonly { readonly rss_mib: Figure; readonly fds: Figure; readonly journal_mib: Figure; readonly journal_log_mib: Figure }[];
+  readonly per_agent: readonly { readonly rss_mib: Figure; readonly heap_total_mib: Figure; readonly heap_used_mib: Figure; readonly outside_heap_mib: Figure; readonly fds: Figure; readonly journal_mib: Figure; readonly journal_log_mib: Figure }[];
   readonly stream: { readonly mib: Figure; readonly messages_end: number; readonly max_mib: number };
   readonly buckets_end_mib: Readonly<Record<string, number>>;
   readonly buckets_max_mib: Readonly<Record<string, number>>;
@@ -104,6 +109,7 @@ interface RunningAgent {
   child: ChildProcess;
   passes: number;
   readonly deleted: Record<PrunedKind, number>;
+  memory: SoakAgentMemory | undefined;
 }
 
 /**
@@ -128,7 +134,7 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
     for (let index = 1; index <= options.agents; index += 1) {
       const dataDir = await mkdtemp(join(tmpdir(), 'hw-soak-'));
       dirs.push(dataDir);
-      const agent: RunningAgent = { config: { hostId: `${run}-h${index}`, natsUrl: nats.url, coordinatorKey: signer.publicKey, dataDir, policy, retentionIntervalMs }, child: undefined as unknown as ChildProcess, passes: 0, deleted: emptyDeleted() };
+      const agent: RunningAgent = { config: { hostId: `${run}-h${index}`, natsUrl: nats.url, coordinatorKey: signer.publicKey, dataDir, policy, retentionIntervalMs, memoryEveryMs: options.sampleEveryMs }, child: undefined as unknown as ChildProcess, passes: 0, deleted: emptyDeleted(), memory: undefined };
       agent.child = startAgent(agent);
       agents.push(agent);
     }
@@ -163,7 +169,7 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
         samples.push(await sample(connected, agents, started, compression));
         nextSample += options.sampleEveryMs;
         const last = samples.at(-1);
-        if (last && samples.length % 12 === 1) progress(`soak: day ${last.simulated_day}, RSS ${last.agents.map((a) => a.rss_mib).join('/')} MiB, journal ${last.agents.map((a) => a.journal_mib).join('/')} MiB, FDs ${last.agents.map((a) => a.fds).join('/')}, stream ${last.stream_mib} MiB`);
+        if (last && samples.length % 12 === 1) progress(`soak: day ${last.simulated_day}, RSS ${last.agents.map((a) => a.rss_mib).join('/')} MiB (V8 heap ${last.agents.map((a) => a.heap_total_mib).join('/')}), journal ${last.agents.map((a) => a.journal_mib).join('/')} MiB, FDs ${last.agents.map((a) => a.fds).join('/')}, stream ${last.stream_mib} MiB`);
       }
       const hostId = hostIds[step % hostIds.length] as string;
       const name = `${hostId}-${project}-app-${(step % options.containers) + 1}`;
@@ -260,6 +266,9 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
       deleted,
       per_agent: agents.map((_, index) => ({
         rss_mib: figure((entry) => entry.agents[index]?.rss_mib ?? 0),
+        heap_total_mib: figure((entry) => entry.agents[index]?.heap_total_mib ?? 0),
+        heap_used_mib: figure((entry) => entry.agents[index]?.heap_used_mib ?? 0),
+        outside_heap_mib: figure((entry) => entry.agents[index]?.outside_heap_mib ?? 0),
         fds: figure((entry) => entry.agents[index]?.fds ?? 0),
         journal_mib: figure((entry) => entry.agents[index]?.journal_mib ?? 0),
         journal_log_mib: figure((entry) => entry.agents[index]?.journal_log_mib ?? 0),
@@ -315,11 +324,14 @@ function startAgent(agent: RunningAgent): ChildProcess {
       const line = buffered.slice(0, newline);
       buffered = buffered.slice(newline + 1);
       try {
-        const { pass } = JSON.parse(line) as { pass: { deleted: Record<PrunedKind, number> } };
-        agent.passes += 1;
-        for (const [kind, count] of Object.entries(pass.deleted) as [PrunedKind, number][]) agent.deleted[kind] += count;
+        const report = JSON.parse(line) as { pass?: { deleted: Record<PrunedKind, number> }; memory?: SoakAgentMemory };
+        if (report.memory) agent.memory = report.memory;
+        if (report.pass) {
+          agent.passes += 1;
+          for (const [kind, count] of Object.entries(report.pass.deleted) as [PrunedKind, number][]) agent.deleted[kind] += count;
+        }
       } catch {
-        // Not a pass report.
+        // Not a report.
       }
     }
   });
@@ -350,7 +362,8 @@ async function sample(client: FleetClient, agents: readonly RunningAgent[], star
     const rssKib = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0);
     const fds = pid === undefined ? 0 : (await readdir(`/proc/${pid}/fd`).catch(() => [])).length;
     const journal = join(agent.config.dataDir, 'journal');
-    perAgent.push({ rss_mib: round(rssKib / 1024, 1), fds, journal_mib: round((await directoryBytes(journal)) / MIB, 2), journal_log_mib: round((await directoryBytes(journal, '.log')) / MIB, 2) });
+    const heapTotal = (agent.memory?.heapTotal ?? 0) / MIB;
+    perAgent.push({ rss_mib: round(rssKib / 1024, 1), heap_total_mib: round(heapTotal, 1), heap_used_mib: round((agent.memory?.heapUsed ?? 0) / MIB, 1), outside_heap_mib: round(rssKib / 1024 - heapTotal, 1), fds, journal_mib: round((await directoryBytes(journal)) / MIB, 2), journal_log_mib: round((await directoryBytes(journal, '.log')) / MIB, 2) });
   }
   const stream = (await client.connection.jsm.streams.info(EVENTS_STREAM)).state;
   const buckets: Record<string, number> = {};
@@ -386,6 +399,8 @@ export function soakRows(result: SoakResult): [string, string][] {
     ['retention', `${result.retention_passes} passes; deleted ${Object.entries(result.deleted).filter(([, count]) => count > 0).map(([kind, count]) => `${count} ${kind}`).join(', ') || 'nothing'}`],
     ...result.per_agent.flatMap((agent, index): [string, string][] => [
       [`agent ${index + 1} RSS`, show(agent.rss_mib, 'MiB')],
+      [`agent ${index + 1} V8 heap`, `committed ${show(agent.heap_total_mib, 'MiB')}; in use ${show(agent.heap_used_mib, 'MiB')}`],
+      [`agent ${index + 1} RSS outside the V8 heap`, show(agent.outside_heap_mib, 'MiB')],
       [`agent ${index + 1} open FDs`, show(agent.fds, '')],
       [`agent ${index + 1} journal on disk`, `${show(agent.journal_mib, 'MiB')}; of which the write-ahead log ${agent.journal_log_mib.end} MiB at the end`],
     ]),

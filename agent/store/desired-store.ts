@@ -10,6 +10,7 @@ import type { BatchWriter } from './batch-writer.js';
 import type { EventOutbox } from './event-outbox.js';
 import { PREFIX, range } from './keys.js';
 import { olderThan } from './retention.js';
+import { scanEntries } from './scan.js';
 import { appliedRevisionSchema, rejectedRevisionSchema, type AppliedRevision, type RejectedRevision } from './records.js';
 import { compareStrings } from '../../shared/compare.js';
 import { normalizeImageRef } from '../core/images.js';
@@ -167,7 +168,7 @@ export class DesiredStore {
   /** `refused:` records older than refusalMs (read from disk: they are not all in memory). */
   async staleRefusals(now: Date, refusalMs: number, max: number): Promise<string[]> {
     const keys: string[] = [];
-    for await (const [key, value] of this.#db.iterator(range(PREFIX.refused))) {
+    for await (const [key, value] of scanEntries(this.#db, range(PREFIX.refused))) {
       if (olderThan(decode(desiredRefusalSchema, value, `journal ${key}`).refusedAt, refusalMs, now)) keys.push(key);
       if (keys.length >= max) break;
     }

@@ -7,6 +7,7 @@ import { hostwrightEventSchema, type HostwrightEvent } from '../../shared/events
 import type { BatchOperation, BatchWriter } from './batch-writer.js';
 import { PREFIX, range, seqKey, seqOf } from './keys.js';
 import { olderThan, type RetentionRule } from './retention.js';
+import { scanEntries, scanKeys } from './scan.js';
 
 /** The one field retention reads of an event. */
 const eventTimeSchema = z.object({ timestamp: z.string() });
@@ -100,7 +101,7 @@ export class EventOutbox {
   /** Events after a sequence number, oldest first. */
   async read(afterSeq = 0, limit = 10_000): Promise<EventPage> {
     const events: NumberedEvent[] = [];
-    for await (const [key, value] of this.#db.iterator({ gt: seqKey(PREFIX.event, afterSeq), lt: range(PREFIX.event).lt, limit })) {
+    for await (const [key, value] of scanEntries(this.#db, { gt: seqKey(PREFIX.event, afterSeq), lt: range(PREFIX.event).lt, limit })) {
       events.push({ ...decode(hostwrightEventSchema, value, `journal ${key}`), seq: seqOf(PREFIX.event, key) });
     }
     return { events, lastSeq: events.at(-1)?.seq ?? afterSeq };
@@ -113,7 +114,7 @@ export class EventOutbox {
   async pending(limit = 256): Promise<NumberedEvent[]> {
     if (this.#mirror !== undefined) return this.#mirror.slice(0, limit);
     const events: NumberedEvent[] = [];
-    for await (const [key, entry] of this.#db.iterator(range(PREFIX.outbox))) {
+    for await (const [key, entry] of scanEntries(this.#db, range(PREFIX.outbox))) {
       // Acknowledged, its deletion not written yet.
       if (this.#writer.isDeferred(key)) continue;
       const seq = seqOf(PREFIX.outbox, key);
@@ -154,10 +155,10 @@ export class EventOutbox {
    */
   async prunable(rule: RetentionRule, now: Date, published: boolean, max: number): Promise<string[]> {
     let floor = this.#lastSeq;
-    if (published) for await (const key of this.#db.keys({ ...range(PREFIX.outbox), limit: 1 })) floor = Math.min(floor, seqOf(PREFIX.outbox, key));
+    if (published) for await (const key of scanKeys(this.#db, { ...range(PREFIX.outbox), limit: 1 })) floor = Math.min(floor, seqOf(PREFIX.outbox, key));
     const beyondCount = this.#lastSeq - rule.maxCount;
     const keys: string[] = [];
-    for await (const [key, value] of this.#db.iterator({ ...range(PREFIX.event), lt: seqKey(PREFIX.event, floor), limit: max })) {
+    for await (const [key, value] of scanEntries(this.#db, { ...range(PREFIX.event), lt: seqKey(PREFIX.event, floor), limit: max })) {
       if (seqOf(PREFIX.event, key) > beyondCount && !olderThan(decode(eventTimeSchema, value, `journal ${key}`).timestamp, rule.maxAgeMs, now)) break;
       keys.push(key);
     }
@@ -168,7 +169,7 @@ export class EventOutbox {
   async unpublishedBeyond(keep: number, max: number): Promise<string[]> {
     const keys: string[] = [];
     if (this.#lastSeq - keep < 1) return keys;
-    for await (const key of this.#db.keys({ gte: PREFIX.outbox, lte: seqKey(PREFIX.outbox, this.#lastSeq - keep), limit: max })) keys.push(key);
+    for await (const key of scanKeys(this.#db, { gte: PREFIX.outbox, lte: seqKey(PREFIX.outbox, this.#lastSeq - keep), limit: max })) keys.push(key);
     return keys;
   }
 

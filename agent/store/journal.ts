@@ -20,6 +20,7 @@ import { ImagePulls, type ImagePullRecord } from './image-pulls.js';
 import { DesiredStore } from './desired-store.js';
 import { EventOutbox, type EventPage, type NumberedEvent } from './event-outbox.js';
 import { PREFIX, planKey, planSeqOf, range, seqKey, seqOf } from './keys.js';
+import { scanEntries, scanKeys } from './scan.js';
 import { OwnerIndex, putOwnerRecord } from './owner-index.js';
 import { ResourceIndex, putResourceRecord } from './resource-index.js';
 import { loadOwnerSecret } from './owner-secret.js';
@@ -35,6 +36,13 @@ const LOCK_WAIT_MS = 5_000;
 const PRUNE_MAX_PER_KIND = 50_000;
 /** Deletions after which a pass compacts what it deleted from: LevelDB otherwise keeps the tombstones and the old values on disk. */
 const COMPACT_AFTER_DELETES = 10_000;
+/**
+ * LevelDB's memory, bounded: the write buffer (the memtable, and the .log beside it) becomes a
+ * table at 1 MiB rather than the default 4 (a retained week fits in tables of about that size; a
+ * smaller log also replays faster at open); the block cache holds at most 8 MiB (LevelDB's default,
+ * said here so that it is a stated bound).
+ */
+export const JOURNAL_LEVEL_OPTIONS = { writeBufferSize: 1024 * 1024, cacheSize: 8 * 1024 * 1024 } as const;
 /** The one field retention reads of an intent, and of a plan. */
 const intentTimeSchema = z.object({ startedAt: z.string() });
 const planTimeSchema = z.object({ plan: z.object({ observedAt: z.string() }) });
@@ -95,7 +103,7 @@ export class Journal implements JournalView {
     const location = `${dataDir}/journal`;
     // LevelDB would make it 0777 & ~umask.
     await mkdir(location, { recursive: true, mode: 0o700 });
-    const db = new Level<string, Uint8Array>(location, { keyEncoding: 'utf8', valueEncoding: 'view' });
+    const db = new Level<string, Uint8Array>(location, { keyEncoding: 'utf8', valueEncoding: 'view', ...JOURNAL_LEVEL_OPTIONS });
     // A CLI command reading the journal (status, events) holds its lock for a moment; an agent holds it for good.
     const lockDeadline = Date.now() + LOCK_WAIT_MS;
     for (;;) {
@@ -327,7 +335,7 @@ export class Journal implements JournalView {
   async unresolvedIntents(): Promise<IntentRecord[]> {
     if (this.#pending === 0) return [];
     const intents: IntentRecord[] = [];
-    for await (const key of this.#db.keys(range(PREFIX.pending))) {
+    for await (const key of scanKeys(this.#db, range(PREFIX.pending))) {
       const seq = seqOf(PREFIX.pending, key);
       const value = await this.#db.get(seqKey(PREFIX.intent, seq));
       if (value === undefined) throw new JournalError(`journal is inconsistent: pending intent ${seq} has no intent record`);
@@ -338,7 +346,7 @@ export class Journal implements JournalView {
 
   async intentsWithResults(limit = 1000): Promise<{ intent: IntentRecord; result: ResultRecord | undefined }[]> {
     const rows: { intent: IntentRecord; result: ResultRecord | undefined }[] = [];
-    for await (const [key, value] of this.#db.iterator({ ...range(PREFIX.intent), reverse: true, limit })) {
+    for await (const [key, value] of scanEntries(this.#db, { ...range(PREFIX.intent), reverse: true, limit })) {
       const intent = decode(intentRecordSchema, value, `journal ${key}`);
       const resultBytes = await this.#db.get(seqKey(PREFIX.result, intent.seq));
       rows.push({ intent, result: resultBytes === undefined ? undefined : decode(resultRecordSchema, resultBytes, `journal result ${intent.seq}`) });
@@ -479,10 +487,10 @@ export class Journal implements JournalView {
   /** Numbers of resolved intents past the rule, oldest first; the walk stops at the first the rule keeps. */
   async #prunableIntents(rule: RetentionRule, now: Date): Promise<number[]> {
     const open = new Set<number>();
-    for await (const key of this.#db.keys(range(PREFIX.pending))) open.add(seqOf(PREFIX.pending, key));
+    for await (const key of scanKeys(this.#db, range(PREFIX.pending))) open.add(seqOf(PREFIX.pending, key));
     const beyondCount = this.#intentSeq - rule.maxCount;
     const seqs: number[] = [];
-    for await (const [key, value] of this.#db.iterator({ ...range(PREFIX.intent), lt: seqKey(PREFIX.intent, this.#intentSeq), limit: PRUNE_MAX_PER_KIND })) {
+    for await (const [key, value] of scanEntries(this.#db, { ...range(PREFIX.intent), lt: seqKey(PREFIX.intent, this.#intentSeq), limit: PRUNE_MAX_PER_KIND })) {
       const seq = seqOf(PREFIX.intent, key);
       if (open.has(seq)) continue;
       if (seq > beyondCount && !olderThan(decode(intentTimeSchema, value, `journal ${key}`).startedAt, rule.maxAgeMs, now)) break;
@@ -496,10 +504,10 @@ export class Journal implements JournalView {
     const keys: string[] = [];
     const numbered = range(PREFIX.planNumbered);
     for (const legacy of [{ gte: PREFIX.plan, lt: numbered.gte }, { gt: numbered.lt, lt: range(PREFIX.plan).lt }]) {
-      for await (const key of this.#db.keys({ ...legacy, limit: PRUNE_MAX_PER_KIND })) keys.push(key);
+      for await (const key of scanKeys(this.#db, { ...legacy, limit: PRUNE_MAX_PER_KIND })) keys.push(key);
     }
     const beyondCount = this.#planSeq - rule.maxCount;
-    for await (const [key, value] of this.#db.iterator({ ...numbered, limit: PRUNE_MAX_PER_KIND })) {
+    for await (const [key, value] of scanEntries(this.#db, { ...numbered, limit: PRUNE_MAX_PER_KIND })) {
       if (planSeqOf(key) >= this.#planSeq) break;
       if (planSeqOf(key) > beyondCount && !olderThan(decode(planTimeSchema, value, `journal ${key}`).plan.observedAt, rule.maxAgeMs, now)) break;
       keys.push(key);

@@ -185,5 +185,9 @@ describe('pre-pull and pull progress over NATS (real Docker, real registry, real
     const failed = await cli(['pull', '-f', await fleetFile('missing', [h1])], 1);
     assert.match(failed.stdout, new RegExp(`${h1}\\s+${image('missing').replace(/[.:/]/g, '\\$&')}\\s+FAILED`), failed.stdout);
     assert.deepEqual((await fleet.containersOf(h1)).map((container) => container.Id), before);
+    // Without a fleet to ask, the command says what to pass (and what pulls on this machine).
+    const noFleet = await runCli(['pull', '-f', await fleetFile('v3', [h1])], { HOSTWRIGHT_NATS: '' });
+    assert.equal(noFleet.code, 1);
+    assert.match(noFleet.stderr, /^error: pull: pass --nats URL .*hostwright apply --local/);
   });
 });

@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { InvalidInputError } from '../../../../shared/errors.js';
 import { collect, modeOf, withNatsOptions, withWorkloadOptions } from '../../options.js';
 import type { PullOptions } from './options.js';
 
@@ -11,6 +12,7 @@ export function registerPull(program: Command): void {
     .option('--timeout <duration>', 'how long to wait for the hosts\' pulls to end', '10m')
     .option('--json', 'print JSON lines: progress records, then the result (schema hostwright.pull/v1)')
     .action(async (options: PullOptions) => {
+      if (!(options.nats ?? process.env.HOSTWRIGHT_NATS)) throw new InvalidInputError('pull: pass --nats URL (or set HOSTWRIGHT_NATS): it asks the fleet\'s hosts to pull; on this machine `hostwright apply --local` pulls what it needs');
       const mode = modeOf(options, 'pull');
       if (mode.kind !== 'fleet') return;
       const { pullOnFleet } = await import('./pull-run.js');

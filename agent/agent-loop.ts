@@ -3,7 +3,7 @@ import type { Logger } from 'pino';
 import { InvalidInputError, errorMessage } from '../shared/errors.js';
 import { HOST_PROJECT } from '../shared/events.js';
 import type { HostDesired } from '../shared/host-desired.js';
-import type { CycleProgress, CycleReport } from './cycle.js';
+import type { CycleContext, CycleProgress, CycleReport } from './cycle.js';
 import { DEFAULT_FAILURE_POLICY, backoffAfter, nextRetryAtMs, type FailurePolicy, type FailureState } from './core/failure-state.js';
 import { failedEvent, stampEvents } from './host-events.js';
 import type { PrePullReport, Reconciler } from './reconciler.js';
@@ -56,6 +56,8 @@ export interface RetryResult {
 export class AgentLoop {
   readonly #options: Required<Omit<AgentLoopOptions, 'onCycle' | 'onProgress'>> & Pick<AgentLoopOptions, 'onCycle' | 'onProgress'>;
   readonly #policy: FailurePolicy;
+  /** What every cycle and pre-pull runs with: who listens to its progress. */
+  readonly #context: CycleContext;
   #pending: PendingTrigger | undefined;
   readonly #exclusive: ExclusiveTask[] = [];
   #running: Promise<void> | undefined;
@@ -78,6 +80,7 @@ export class AgentLoop {
   ) {
     this.#options = { resyncMs: 30_000, debounceMs: 250, ...DEFAULT_FAILURE_POLICY, ...options };
     this.#policy = { maxAttempts: this.#options.maxAttempts, backoffMinMs: this.#options.backoffMinMs, backoffMaxMs: this.#options.backoffMaxMs };
+    this.#context = options.onProgress ? { onProgress: options.onProgress } : {};
   }
 
   start(): void {
@@ -138,8 +141,7 @@ export class AgentLoop {
   prePull(candidate: HostDesired, correlationID: string): Promise<PrePullReport> {
     if (this.#stopped) return Promise.reject(new Error('the agent is stopping'));
     return new Promise((resolve, reject) => {
-      const context = this.#options.onProgress ? { onProgress: this.#options.onProgress } : {};
-      this.#exclusive.push({ run: () => this.reconciler.prePull(candidate, correlationID, context).then(resolve, reject), cancel: reject });
+      this.#exclusive.push({ run: () => this.reconciler.prePull(candidate, correlationID, this.#context).then(resolve, reject), cancel: reject });
       if (!this.#running) this.#running = this.#drain();
     });
   }
@@ -179,8 +181,7 @@ export class AgentLoop {
     log.debug({ reasons: [...trigger.reasons] }, 'cycle triggered');
     this.#clearedDuringCycle.clear();
     try {
-      const context = this.#options.onProgress ? { onProgress: this.#options.onProgress } : {};
-      const report = await this.reconciler.runCycle({ explicit: trigger.explicit, ...(trigger.correlationID ? { correlationID: trigger.correlationID } : {}), failures: { state: this.#failures, policy: this.#policy } }, context);
+      const report = await this.reconciler.runCycle({ explicit: trigger.explicit, ...(trigger.correlationID ? { correlationID: trigger.correlationID } : {}), failures: { state: this.#failures, policy: this.#policy } }, this.#context);
       this.#cycleFailures = 0;
       this.#cycleRetryAtMs = undefined;
       const failures = new Map(report.failures ?? this.#failures);

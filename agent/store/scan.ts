@@ -18,27 +18,21 @@ export interface ScanRange {
 }
 
 /** Key and value pairs of a range, in order, read SCAN_BATCH at a time; the iterator is closed however the loop ends. */
-export async function* scanEntries(db: Level<string, Uint8Array>, options: ScanRange): AsyncGenerator<[string, Uint8Array]> {
-  const iterator = db.iterator(options);
-  try {
-    for (;;) {
-      const entries = await iterator.nextv(SCAN_BATCH);
-      if (entries.length === 0) return;
-      yield* entries;
-    }
-  } finally {
-    await iterator.close();
-  }
+export function scanEntries(db: Level<string, Uint8Array>, options: ScanRange): AsyncGenerator<[string, Uint8Array]> {
+  return inBatches(db.iterator(options));
 }
 
 /** Keys of a range, in order, read SCAN_BATCH at a time; the iterator is closed however the loop ends. */
-export async function* scanKeys(db: Level<string, Uint8Array>, options: ScanRange): AsyncGenerator<string> {
-  const iterator = db.keys(options);
+export function scanKeys(db: Level<string, Uint8Array>, options: ScanRange): AsyncGenerator<string> {
+  return inBatches(db.keys(options));
+}
+
+async function* inBatches<T>(iterator: { nextv(size: number): Promise<T[]>; close(): Promise<void> }): AsyncGenerator<T> {
   try {
     for (;;) {
-      const keys = await iterator.nextv(SCAN_BATCH);
-      if (keys.length === 0) return;
-      yield* keys;
+      const batch = await iterator.nextv(SCAN_BATCH);
+      if (batch.length === 0) return;
+      yield* batch;
     }
   } finally {
     await iterator.close();

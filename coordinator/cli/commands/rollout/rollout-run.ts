@@ -28,6 +28,7 @@ export async function startRolloutCommand(options: RolloutCommandOptions): Promi
   const workload = await readWorkload(options);
   const flags = withFileDefaults(options, workload.rollout);
   const parsed = parseRolloutOptions(flags);
+  const prePullTimeoutMs = parseTimeout(options.prePullTimeout ?? '10m', '--pre-pull-timeout');
   await withFleet(mode, async (client) => {
     client.requireSigner('rollout');
     const store = new RolloutStore(client);
@@ -50,7 +51,7 @@ export async function startRolloutCommand(options: RolloutCommandOptions): Promi
       // As Kamal does: every host of the rollout has its images before the first one switches.
       const say = (line: string) => process.stdout.write(options.json ? `${printableJson({ progress: line, rollout: state.id })}\n` : `${line}\n`);
       say(`Pre-pulling the images of ${project} on ${changed.length} host(s)`);
-      const outcomes = await prePullFleet(client, changed.map((t) => t.document), correlationID, parseTimeout(options.prePullTimeout ?? '10m', '--pre-pull-timeout'), say);
+      const outcomes = await prePullFleet(client, changed.map((t) => t.document), correlationID, prePullTimeoutMs, say);
       if (!allPulled(outcomes)) {
         process.stderr.write(`${renderPullOutcomes(outcomes)}\n\nrollout not started: the pre-pull did not succeed on every host; nothing was changed (\`hostwright pull -f …\` pulls again)\n`);
         process.exitCode = EXIT.error;
@@ -129,12 +130,12 @@ async function follow(client: FleetClient, store: RolloutStore, state: RolloutSt
   const abort = new AbortController();
   process.once('SIGINT', () => abort.abort());
   const pulls = new PullProgressLines(say);
+  const rolling = new Set(state.hosts.map((host) => host.hostId));
   const final = await driveRollout(client, store, state.id, {
     pollMs: POLL_MS,
     signal: abort.signal,
     onStep: (next, previous) => rolloutProgressLines(next, previous).forEach(say),
     onReports: (reports) => {
-      const rolling = new Set(state.hosts.map((host) => host.hostId));
       for (const report of reports) if (report.value && rolling.has(report.hostId)) pulls.show(report.hostId, report.value.status.pulls);
     },
     onUnanswered: (error) => say(`NATS did not answer (${printable(errorMessage(error))}); trying again`),

@@ -58,6 +58,7 @@ export class AgentDaemon {
     journal: AgentHost['journal'],
   ) {
     this.host = agentHostOn(journal, { ...options, onCyclesInFlight: (inFlight) => this.metrics.recordCyclesInFlight(inFlight) });
+    this.metrics.watchJournal(journal);
     this.loop = new AgentLoop(this.host.reconciler, journal, {
       resyncMs: options.resyncMs,
       logger: options.logger.child({ component: 'loop' }),

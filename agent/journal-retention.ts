@@ -14,8 +14,8 @@ export interface RetentionSchedule {
   readonly intervalMs?: number;
   /** The retention clock: what "now" is when judging a record's age (the soak compresses it). */
   readonly clock?: () => Date;
-  /** Told after every pass (tests, the soak). */
-  readonly onPass?: (report: PruneReport) => void;
+  /** Told after every pass (tests, the soak), with LevelDB's memory estimate then (Journal.levelMemoryBytes). */
+  readonly onPass?: (report: PruneReport, levelMemoryBytes: number) => void;
 }
 
 export const DEFAULT_RETENTION_INTERVAL_MS = 10 * 60_000;
@@ -51,7 +51,7 @@ export async function runRetention(journal: Journal, runtime: RuntimeAdapter, ou
       const report = await journal.prune({ policy: schedule.policy ?? DEFAULT_RETENTION, now: clock(), outboxPublished, listLive, signal });
       const total = Object.values(report.deleted).reduce((sum, count) => sum + count, 0);
       if (total > 0) logger.info({ deleted: report.deleted, compacted: report.compacted, ms: Math.round(performance.now() - started) }, 'journal retention pass');
-      schedule.onPass?.(report);
+      schedule.onPass?.(report, journal.levelMemoryBytes);
     } catch (error) {
       if (!signal.aborted) logger.warn({ error: errorMessage(error) }, 'journal retention pass failed; trying again at the next interval');
     }

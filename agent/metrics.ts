@@ -14,8 +14,22 @@ export class AgentMetrics {
   readonly natsConnected = new Gauge({ name: 'hostwright_nats_connected', help: '1 when connected to NATS', registers: [this.registry] });
   readonly cyclesInFlight = new Gauge({ name: 'hostwright_cycles_in_flight', help: 'Mutating reconcile cycles running now', registers: [this.registry] });
   readonly cyclesInFlightMax = new Gauge({ name: 'hostwright_cycles_in_flight_max', help: 'Most mutating reconcile cycles ever seen running at once (1 when single-flight holds)', registers: [this.registry] });
+  readonly journalMemory = new Gauge({
+    name: 'hostwright_journal_memory_bytes',
+    help: "LevelDB's estimate of the memory the journal holds (memtables and block cache), read at each scrape",
+    registers: [this.registry],
+    collect: () => {
+      if (this.#journal) this.journalMemory.set(this.#journal.levelMemoryBytes);
+    },
+  });
   lastCycleAt: string | undefined;
   #cyclesInFlightMax = 0;
+  #journal: { readonly levelMemoryBytes: number } | undefined;
+
+  /** The journal whose memory figure each scrape reads. */
+  watchJournal(journal: { readonly levelMemoryBytes: number }): void {
+    this.#journal = journal;
+  }
 
   recordCyclesInFlight(inFlight: number): void {
     this.cyclesInFlight.set(inFlight);

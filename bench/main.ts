@@ -4,7 +4,7 @@ import { cliRows, runCli, type CliResult } from './cli.js';
 import { convergeRows, runConverge, type ConvergeResult } from './converge.js';
 import { fleetRows, runFleet, type FleetResult } from './fleet.js';
 import { journalOpenRows, runJournalOpen, type JournalOpenResult } from './journal-open.js';
-import { runSoak, soakRows, type SoakResult } from './soak.js';
+import { AGENT_ENVIRONMENTS, runSoak, soakRows, type AgentEnvironmentName, type SoakResult } from './soak.js';
 import { loadPlanRows, runLoadPlan, type LoadPlanResult } from './load-plan.js';
 import { rolloutRows, runRolloutBench, type RolloutBenchResult } from './rollout.js';
 import { noopRows, runNoop, type NoopResult } from './noop-cycle.js';
@@ -114,6 +114,9 @@ Benchmarks (they print figures and never assert timing):
                --days D           days the run stands for (1-365, default 30)
                --hosts H          agents (1-10, default 2)
                --containers N     containers per host (1-20, default 3)
+               --agent-env E,...  each agent's environment, in turn: unit (what the systemd unit
+                                  sets: MALLOC_ARENA_MAX=2) or bare (Node's and glibc's defaults);
+                                  default unit
   pull       One image (the test image plus a random layer) from a local registry on 127.0.0.1
              with htpasswd auth (Debian's docker-registry), pulled by \`docker pull\`, by the engine API and by a
              Hostwright cycle's pull-image action with the same credentials file, alternating which
@@ -137,6 +140,7 @@ class UsageError extends Error {
 
 const OPTIONS = {
   containers: { type: 'string' },
+  'agent-env': { type: 'string' },
   parallelism: { type: 'string' },
   runs: { type: 'string' },
   iterations: { type: 'string' },
@@ -176,7 +180,7 @@ const ALLOWED: Record<Command, readonly OptionName[]> = {
   signing: ['services', 'iterations'],
   cli: ['containers', 'runs', 'baseline-cli'],
   'journal-open': ['days', 'runs'],
-  soak: ['minutes', 'days', 'hosts', 'containers'],
+  soak: ['minutes', 'days', 'hosts', 'containers', 'agent-env'],
   pull: ['megabytes', 'runs'],
   smoke: [],
   all: [],
@@ -225,6 +229,14 @@ function integerList(values: Values, name: OptionName, fallback: readonly number
   if (text === undefined) return [...fallback];
   if (typeof text !== 'string') throw new UsageError(`--${name} takes numbers separated by commas`);
   return text.split(',').map((part) => integer({ [name]: part }, name, 0, min, max));
+}
+
+function agentEnvironments(text: string | boolean | undefined): AgentEnvironmentName[] {
+  if (text === undefined) return ['unit'];
+  const names = typeof text === 'string' ? text.split(',').map((part) => part.trim()) : [];
+  const unknown = names.find((name) => !(AGENT_ENVIRONMENTS as readonly string[]).includes(name));
+  if (names.length === 0 || unknown !== undefined) throw new UsageError(`--agent-env takes ${AGENT_ENVIRONMENTS.join(' or ')}, separated by commas; got "${String(text)}"`);
+  return names as AgentEnvironmentName[];
 }
 
 async function run(command: Command, values: Values): Promise<BenchResult[]> {
@@ -295,7 +307,7 @@ async function run(command: Command, values: Values): Promise<BenchResult[]> {
       return [await measured(() => runJournalOpen(options))];
     }
     case 'soak': {
-      const options = { minutes: integer(values, 'minutes', 30, 1, 1440), days: integer(values, 'days', 30, 1, 365), agents: integer(values, 'hosts', 2, 1, 10), containers: integer(values, 'containers', 3, 1, 20), churnEveryMs: 2_000, sampleEveryMs: 5_000 };
+      const options = { minutes: integer(values, 'minutes', 30, 1, 1440), days: integer(values, 'days', 30, 1, 365), agents: integer(values, 'hosts', 2, 1, 10), containers: integer(values, 'containers', 3, 1, 20), agentEnvironments: agentEnvironments(values['agent-env']), churnEveryMs: 2_000, sampleEveryMs: 5_000 };
       await checkEngine();
       return [await measured(() => runSoak(options))];
     }

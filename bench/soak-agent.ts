@@ -49,5 +49,5 @@ await runFleetAgent({
   metricsAddr: undefined,
   logger: pino({ level: process.env.HW_SOAK_LOG ?? 'warn' }, pino.destination(2)),
   signal: abort.signal,
-  retention: { policy: config.policy, intervalMs: config.retentionIntervalMs, onPass: (report) => process.stdout.write(`${JSON.stringify({ pass: report })}\n`) },
+  retention: { policy: config.policy, intervalMs: config.retentionIntervalMs, onPass: (report, levelMemoryBytes) => process.stdout.write(`${JSON.stringify({ pass: report, levelMemoryBytes })}\n`) },
 });

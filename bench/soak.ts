@@ -10,6 +10,7 @@ import { DEFAULT_RETENTION, type PrunedKind, type RetentionPolicy } from '../age
 import { DEFAULT_RETENTION_INTERVAL_MS } from '../agent/journal-retention.js';
 import { FleetClient } from '../coordinator/fleet-client.js';
 import { fleetTargets } from '../coordinator/fleet-targets.js';
+import { AGENT_UNIT_ENVIRONMENT } from '../coordinator/cli/commands/agent/agent-unit.js';
 import { fleetFileSchema } from '../shared/fleet-spec.js';
 import { LABELS } from '../shared/labels.js';
 import { BUCKETS, EVENTS_STREAM } from '../shared/subjects.js';
@@ -23,6 +24,11 @@ import { round } from './stats.js';
 import { BENCH_COMMAND, BENCH_IMAGE, docker, progress, removeProjectContainers, uniqueName } from './support.js';
 
 const DAY_MS = 24 * 3600 * 1000;
+
+/** unit: the environment the systemd unit gives the agent (glibc's arenas capped); bare: none of it, Node's and glibc's defaults. */
+export const AGENT_ENVIRONMENTS = ['unit', 'bare'] as const;
+export type AgentEnvironmentName = (typeof AGENT_ENVIRONMENTS)[number];
+const AGENT_ENVIRONMENT: Readonly<Record<AgentEnvironmentName, Readonly<Record<string, string>>>> = { unit: AGENT_UNIT_ENVIRONMENT, bare: {} };
 const MIB = 2 ** 20;
 
 export interface SoakOptions {
@@ -32,6 +38,8 @@ export interface SoakOptions {
   readonly agents: number;
   /** Containers per host (replicas of the one service). */
   readonly containers: number;
+  /** Each agent's environment, in turn (agent i takes entry i modulo the length). */
+  readonly agentEnvironments: readonly AgentEnvironmentName[];
   /** One churn step (a new revision, a container removed by hand, one stopped by hand, in turn) every this many ms. */
   readonly churnEveryMs: number;
   readonly sampleEveryMs: number;
@@ -39,11 +47,15 @@ export interface SoakOptions {
 
 interface AgentSample {
   readonly rss_mib: number;
+  /** Of which anonymous memory (RssAnon: V8's heap, malloc's arenas, LevelDB): the rest is the node binary's and libraries' pages, read from their files. */
+  readonly rss_anon_mib: number;
   /** V8's heap as the agent last reported it (every sample interval): committed, and in use (live objects and garbage not collected yet). */
   readonly heap_total_mib: number;
   readonly heap_used_mib: number;
   /** RSS less the committed V8 heap: LevelDB (write buffer, block cache), malloc's arenas, compiled code, the binary's pages. */
   readonly outside_heap_mib: number;
+  /** Of which LevelDB's own estimate (memtables and block cache), as of the last retention pass. */
+  readonly level_mib: number;
   readonly fds: number;
   readonly journal_mib: number;
   /** Of which LevelDB's write-ahead log (bounded by its 4 MiB write buffer, then turned into tables). */
@@ -66,6 +78,9 @@ interface Figure {
   readonly end: number;
   readonly max_after_first_period: number;
   readonly min_after_first_period: number;
+  /** Least-squares slope after the first period, per simulated day: over all of it, and over its second half. */
+  readonly trend_per_day: number;
+  readonly second_half_trend_per_day: number;
 }
 
 export interface SoakResult {
@@ -79,13 +94,13 @@ export interface SoakResult {
   readonly churn: { readonly revisions: number; readonly removed_by_hand: number; readonly stopped_by_hand: number };
   readonly retention_passes: number;
   readonly deleted: Readonly<Record<PrunedKind, number>>;
-  readonly per_agent: readonly { readonly rss_mib: Figure; readonly heap_total_mib: Figure; readonly heap_used_mib: Figure; readonly outside_heap_mib: Figure; readonly fds: Figure; readonly journal_mib: Figure; readonly journal_log_mib: Figure }[];
+  readonly per_agent: readonly { readonly environment: AgentEnvironmentName; readonly rss_mib: Figure; readonly rss_anon_mib: Figure; readonly heap_total_mib: Figure; readonly heap_used_mib: Figure; readonly outside_heap_mib: Figure; readonly level_mib: Figure; readonly fds: Figure; readonly journal_mib: Figure; readonly journal_log_mib: Figure }[];
   readonly stream: { readonly mib: Figure; readonly messages_end: number; readonly max_mib: number };
   readonly buckets_end_mib: Readonly<Record<string, number>>;
   readonly buckets_max_mib: Readonly<Record<string, number>>;
-  /** After a SIGKILL of every agent during a change and a restart. */
   /** Keys per record kind left in each journal at the end, and its size once reopened (LevelDB turns its log into a table at open). */
   readonly journals_at_end: readonly { readonly records: Readonly<Record<string, number>>; readonly disk_mib: number }[];
+  /** After a SIGKILL of every agent during a change and a restart. */
   readonly after_kill: { readonly converged_s: number; readonly duplicate_containers: number; readonly orphaned_containers: number; readonly unowned_reported: number; readonly events_lost: number; readonly events_doubled: number; readonly events_in_journal: number; readonly events_in_stream: number };
   readonly samples: readonly Sample[];
 }
@@ -106,10 +121,12 @@ export function compressRetention(policy: RetentionPolicy, factor: number): Rete
 
 interface RunningAgent {
   readonly config: SoakAgentConfig;
+  readonly environment: AgentEnvironmentName;
   child: ChildProcess;
   passes: number;
   readonly deleted: Record<PrunedKind, number>;
   memory: SoakAgentMemory | undefined;
+  levelMemoryBytes: number;
 }
 
 /**
@@ -134,7 +151,8 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
     for (let index = 1; index <= options.agents; index += 1) {
       const dataDir = await mkdtemp(join(tmpdir(), 'hw-soak-'));
       dirs.push(dataDir);
-      const agent: RunningAgent = { config: { hostId: `${run}-h${index}`, natsUrl: nats.url, coordinatorKey: signer.publicKey, dataDir, policy, retentionIntervalMs, memoryEveryMs: options.sampleEveryMs }, child: undefined as unknown as ChildProcess, passes: 0, deleted: emptyDeleted(), memory: undefined };
+      const environment = options.agentEnvironments[(index - 1) % options.agentEnvironments.length] ?? 'unit';
+      const agent: RunningAgent = { environment, config: { hostId: `${run}-h${index}`, natsUrl: nats.url, coordinatorKey: signer.publicKey, dataDir, policy, retentionIntervalMs, memoryEveryMs: options.sampleEveryMs }, child: undefined as unknown as ChildProcess, passes: 0, deleted: emptyDeleted(), memory: undefined, levelMemoryBytes: 0 };
       agent.child = startAgent(agent);
       agents.push(agent);
     }
@@ -154,7 +172,7 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
       const statuses = await connected.statuses();
       return hostIds.every((hostId) => statuses.find((status) => status.hostId === hostId)?.status.projects.some((p) => p.project === project && p.appliedRevision === revision && p.converged && p.instances.length === options.containers && p.instances.every((i) => i.state === 'running')));
     };
-    progress(`soak: ${options.agents} agents, ${options.containers} containers each; ${options.minutes} min standing for ${options.days} days (retention ×${round(compression, 1)}, a pass every ${retentionIntervalMs} ms)`);
+    progress(`soak: ${options.agents} agents (environment ${agents.map((agent) => agent.environment).join('/')}), ${options.containers} containers each; ${options.minutes} min standing for ${options.days} days (retention ×${round(compression, 1)}, a pass every ${retentionIntervalMs} ms)`);
     const first = await apply();
     await until(() => convergedAt(first), 120_000, 'the first apply to converge');
 
@@ -169,7 +187,7 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
         samples.push(await sample(connected, agents, started, compression));
         nextSample += options.sampleEveryMs;
         const last = samples.at(-1);
-        if (last && samples.length % 12 === 1) progress(`soak: day ${last.simulated_day}, RSS ${last.agents.map((a) => a.rss_mib).join('/')} MiB (V8 heap ${last.agents.map((a) => a.heap_total_mib).join('/')}), journal ${last.agents.map((a) => a.journal_mib).join('/')} MiB, FDs ${last.agents.map((a) => a.fds).join('/')}, stream ${last.stream_mib} MiB`);
+        if (last && samples.length % 12 === 1) progress(`soak: day ${last.simulated_day}, RSS ${last.agents.map((a) => a.rss_mib).join('/')} MiB (V8 heap ${last.agents.map((a) => a.heap_total_mib).join('/')}, LevelDB ${last.agents.map((a) => a.level_mib).join('/')}), journal ${last.agents.map((a) => a.journal_mib).join('/')} MiB, FDs ${last.agents.map((a) => a.fds).join('/')}, stream ${last.stream_mib} MiB`);
       }
       const hostId = hostIds[step % hostIds.length] as string;
       const name = `${hostId}-${project}-app-${(step % options.containers) + 1}`;
@@ -250,6 +268,8 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
       end: pick(samples.at(-1) as Sample),
       max_after_first_period: Math.max(...steady.map(pick)),
       min_after_first_period: Math.min(...steady.map(pick)),
+      trend_per_day: round(slope(steady.map((entry) => ({ x: entry.simulated_day, y: pick(entry) }))), 3),
+      second_half_trend_per_day: round(slope(steady.slice(Math.floor(steady.length / 2)).map((entry) => ({ x: entry.simulated_day, y: pick(entry) }))), 3),
     });
     const deleted = emptyDeleted();
     for (const agent of agents) for (const kind of Object.keys(deleted) as PrunedKind[]) deleted[kind] += agent.deleted[kind];
@@ -264,11 +284,14 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
       churn,
       retention_passes: agents.reduce((sum, agent) => sum + agent.passes, 0),
       deleted,
-      per_agent: agents.map((_, index) => ({
+      per_agent: agents.map((agent, index) => ({
+        environment: agent.environment,
         rss_mib: figure((entry) => entry.agents[index]?.rss_mib ?? 0),
+        rss_anon_mib: figure((entry) => entry.agents[index]?.rss_anon_mib ?? 0),
         heap_total_mib: figure((entry) => entry.agents[index]?.heap_total_mib ?? 0),
         heap_used_mib: figure((entry) => entry.agents[index]?.heap_used_mib ?? 0),
         outside_heap_mib: figure((entry) => entry.agents[index]?.outside_heap_mib ?? 0),
+        level_mib: figure((entry) => entry.agents[index]?.level_mib ?? 0),
         fds: figure((entry) => entry.agents[index]?.fds ?? 0),
         journal_mib: figure((entry) => entry.agents[index]?.journal_mib ?? 0),
         journal_log_mib: figure((entry) => entry.agents[index]?.journal_log_mib ?? 0),
@@ -287,6 +310,15 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
     await nats.cleanup();
     await Promise.all(dirs.map((dir) => rm(dir, { recursive: true, force: true })));
   }
+}
+
+/** The least-squares slope of y against x (0 with fewer than two points). */
+export function slope(points: readonly { readonly x: number; readonly y: number }[]): number {
+  if (points.length < 2) return 0;
+  const meanX = points.reduce((sum, point) => sum + point.x, 0) / points.length;
+  const meanY = points.reduce((sum, point) => sum + point.y, 0) / points.length;
+  const spread = points.reduce((sum, point) => sum + (point.x - meanX) ** 2, 0);
+  return spread === 0 ? 0 : points.reduce((sum, point) => sum + (point.x - meanX) * (point.y - meanY), 0) / spread;
 }
 
 /** Keys per record kind (the part of a key before its first `:`). */
@@ -315,7 +347,10 @@ function bucketLimit(bucket: string): number {
 
 function startAgent(agent: RunningAgent): ChildProcess {
   const entry = fileURLToPath(new URL('./soak-agent.js', import.meta.url));
-  const child = spawn(process.execPath, ['--enable-source-maps', entry, JSON.stringify(agent.config)], { stdio: ['ignore', 'pipe', 'inherit'] });
+  // The variables the unit sets are the agent's own: none inherited from the shell running the soak.
+  const env = { ...process.env };
+  for (const name of Object.keys(AGENT_UNIT_ENVIRONMENT)) delete env[name];
+  const child = spawn(process.execPath, ['--enable-source-maps', entry, JSON.stringify(agent.config)], { stdio: ['ignore', 'pipe', 'inherit'], env: { ...env, ...AGENT_ENVIRONMENT[agent.environment] } });
   killOnExit(child);
   let buffered = '';
   child.stdout?.on('data', (chunk: Buffer) => {
@@ -324,10 +359,11 @@ function startAgent(agent: RunningAgent): ChildProcess {
       const line = buffered.slice(0, newline);
       buffered = buffered.slice(newline + 1);
       try {
-        const report = JSON.parse(line) as { pass?: { deleted: Record<PrunedKind, number> }; memory?: SoakAgentMemory };
+        const report = JSON.parse(line) as { pass?: { deleted: Record<PrunedKind, number> }; levelMemoryBytes?: number; memory?: SoakAgentMemory };
         if (report.memory) agent.memory = report.memory;
         if (report.pass) {
           agent.passes += 1;
+          agent.levelMemoryBytes = report.levelMemoryBytes ?? 0;
           for (const [kind, count] of Object.entries(report.pass.deleted) as [PrunedKind, number][]) agent.deleted[kind] += count;
         }
       } catch {
@@ -360,10 +396,11 @@ async function sample(client: FleetClient, agents: readonly RunningAgent[], star
     const pid = agent.child.pid;
     const status = pid === undefined ? '' : await readFile(`/proc/${pid}/status`, 'utf8').catch(() => '');
     const rssKib = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0);
+    const anonKib = Number(/RssAnon:\s+(\d+)/.exec(status)?.[1] ?? 0);
     const fds = pid === undefined ? 0 : (await readdir(`/proc/${pid}/fd`).catch(() => [])).length;
     const journal = join(agent.config.dataDir, 'journal');
     const heapTotal = (agent.memory?.heapTotal ?? 0) / MIB;
-    perAgent.push({ rss_mib: round(rssKib / 1024, 1), heap_total_mib: round(heapTotal, 1), heap_used_mib: round((agent.memory?.heapUsed ?? 0) / MIB, 1), outside_heap_mib: round(rssKib / 1024 - heapTotal, 1), fds, journal_mib: round((await directoryBytes(journal)) / MIB, 2), journal_log_mib: round((await directoryBytes(journal, '.log')) / MIB, 2) });
+    perAgent.push({ rss_mib: round(rssKib / 1024, 1), rss_anon_mib: round(anonKib / 1024, 1), heap_total_mib: round(heapTotal, 1), heap_used_mib: round((agent.memory?.heapUsed ?? 0) / MIB, 1), outside_heap_mib: round(rssKib / 1024 - heapTotal, 1), level_mib: round(agent.levelMemoryBytes / MIB, 1), fds, journal_mib: round((await directoryBytes(journal)) / MIB, 2), journal_log_mib: round((await directoryBytes(journal, '.log')) / MIB, 2) });
   }
   const stream = (await client.connection.jsm.streams.info(EVENTS_STREAM)).state;
   const buckets: Record<string, number> = {};
@@ -391,16 +428,16 @@ async function directoryBytes(dir: string, suffix = ''): Promise<number> {
 }
 
 export function soakRows(result: SoakResult): [string, string][] {
-  const show = (figure: Figure, unit: string) => `${figure.after_first_period} → ${figure.end} ${unit} (after the first period: min ${figure.min_after_first_period}, max ${figure.max_after_first_period})`;
+  const show = (figure: Figure, unit: string) => `${figure.after_first_period} → ${figure.end} ${unit} (after the first period: min ${figure.min_after_first_period}, max ${figure.max_after_first_period}; trend ${figure.trend_per_day} a day, ${figure.second_half_trend_per_day} in its second half)`;
   const kill = result.after_kill;
   return [
     ['run', `${result.minutes} min standing for ${result.simulated_days} days (retention ×${result.compression}), ${result.agents} agents × ${result.containers_per_host} containers`],
     ['churn', `${result.churn.revisions} revisions, ${result.churn.removed_by_hand} containers removed by hand, ${result.churn.stopped_by_hand} stopped by hand`],
     ['retention', `${result.retention_passes} passes; deleted ${Object.entries(result.deleted).filter(([, count]) => count > 0).map(([kind, count]) => `${count} ${kind}`).join(', ') || 'nothing'}`],
     ...result.per_agent.flatMap((agent, index): [string, string][] => [
-      [`agent ${index + 1} RSS`, show(agent.rss_mib, 'MiB')],
+      [`agent ${index + 1} RSS (${agent.environment} environment)`, `${show(agent.rss_mib, 'MiB')}; anonymous ${show(agent.rss_anon_mib, 'MiB')}`],
       [`agent ${index + 1} V8 heap`, `committed ${show(agent.heap_total_mib, 'MiB')}; in use ${show(agent.heap_used_mib, 'MiB')}`],
-      [`agent ${index + 1} RSS outside the V8 heap`, show(agent.outside_heap_mib, 'MiB')],
+      [`agent ${index + 1} RSS outside the V8 heap`, `${show(agent.outside_heap_mib, 'MiB')}; of which LevelDB's estimate ${show(agent.level_mib, 'MiB')}`],
       [`agent ${index + 1} open FDs`, show(agent.fds, '')],
       [`agent ${index + 1} journal on disk`, `${show(agent.journal_mib, 'MiB')}; of which the write-ahead log ${agent.journal_log_mib.end} MiB at the end`],
     ]),

@@ -157,6 +157,17 @@ export class Journal implements JournalView {
     return createHash('sha256').update('hostwright journal id\0').update(this.#ownerSecret).digest('hex').slice(0, 32);
   }
 
+  /**
+   * LevelDB's own estimate of the memory it holds for this journal: its memtables and its block
+   * cache (bounded by JOURNAL_LEVEL_OPTIONS). 0 when the binding cannot tell.
+   */
+  get levelMemoryBytes(): number {
+    const readable = this.#db as unknown as { getProperty?: (property: string) => string };
+    if (typeof readable.getProperty !== 'function' || this.#db.status !== 'open') return 0;
+    const bytes = Number(readable.getProperty.call(this.#db, 'leveldb.approximate-memory-usage'));
+    return Number.isFinite(bytes) ? bytes : 0;
+  }
+
   /** Writes asked for and the LevelDB batches (group commits) that carried them, since open. */
   get commitStats(): CommitStats {
     return this.#writer.stats;

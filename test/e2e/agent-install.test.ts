@@ -21,6 +21,16 @@ interface HostsJson {
   readonly hosts: { hostId: string; labels: Record<string, string>; agentVersion: string; stale: boolean }[];
 }
 
+/** The unit's Environment= variables (NAME=value, unquoted as the installer writes them). */
+function environmentOf(unit: string): Record<string, string> {
+  const lines = unit.split('\n').filter((candidate) => candidate.startsWith('Environment='));
+  return Object.fromEntries(lines.map((line) => {
+    const assignment = line.slice('Environment='.length);
+    const at = assignment.indexOf('=');
+    return [assignment.slice(0, at), assignment.slice(at + 1)];
+  }));
+}
+
 /** The unit's ExecStart= as arguments (the installer quotes none of these temp paths). */
 function execStartOf(unit: string): string[] {
   const line = unit.split('\n').find((candidate) => candidate.startsWith('ExecStart='));
@@ -114,11 +124,15 @@ describe('installing the agent from the packed tarball (npm pack, agent install)
   // systemd is not PID 1 here: the unit's command line runs as systemd would start it (in /, with
   // a bare environment) and, as root, without any capability and with no_new_privs (setpriv), as
   // CapabilityBoundingSet= and NoNewPrivileges= leave it.
-  it('started with the unit\'s command line, the agent registers in hw_hosts with the configured labels', async () => {
-    const command = execStartOf(await readFile(join(root(), 'etc/systemd/system/hostwright-agent.service'), 'utf8'));
+  it('started with the unit\'s command line and environment, the agent registers in hw_hosts with the configured labels', async () => {
+    const unit = await readFile(join(root(), 'etc/systemd/system/hostwright-agent.service'), 'utf8');
+    const command = execStartOf(unit);
+    const environment = environmentOf(unit);
+    // glibc's malloc arenas capped (docs/RELIABILITY.md, "Memory over time").
+    assert.deepEqual(environment, { MALLOC_ARENA_MAX: '2' });
     const confined = process.getuid?.() === 0 && has('setpriv');
     const argv = confined ? ['setpriv', '--no-new-privs', '--inh-caps=-all', '--bounding-set=-all', '--', ...command] : command;
-    agent = spawn(argv[0] as string, argv.slice(1), { cwd: '/', env: { PATH: '/usr/sbin:/usr/bin:/sbin:/bin', LANG: 'C.UTF-8' }, stdio: ['ignore', 'pipe', 'pipe'] });
+    agent = spawn(argv[0] as string, argv.slice(1), { cwd: '/', env: { PATH: '/usr/sbin:/usr/bin:/sbin:/bin', LANG: 'C.UTF-8', ...environment }, stdio: ['ignore', 'pipe', 'pipe'] });
     killOnExit(agent);
     agent.stdout?.on('data', (chunk: Buffer) => (agentOutput += chunk.toString()));
     agent.stderr?.on('data', (chunk: Buffer) => (agentOutput += chunk.toString()));
@@ -132,6 +146,9 @@ describe('installing the agent from the packed tarball (npm pack, agent install)
       throw new Error(`${String(error)}\nagent output:\n${agentOutput.slice(-3000)}`);
     });
     assert.deepEqual(host.labels, { role: 'installed' });
+    // setpriv execs the agent in place: the process that registered runs with the unit's environment.
+    const agentEnvironment = (await readFile(`/proc/${running.pid}/environ`, 'utf8')).split('\0');
+    assert.ok(agentEnvironment.includes('MALLOC_ARENA_MAX=2'), `the agent's environment: ${agentEnvironment.join(' ')}`);
     assert.match(agentOutput, /"msg":"configuration file read/);
     running.kill('SIGTERM');
     const [code] = (await once(running, 'exit')) as [number | null];

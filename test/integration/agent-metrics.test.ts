@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
 import { runFleetAgent } from '../../agent/fleet/fleet-agent.js';
+import { JOURNAL_LEVEL_OPTIONS } from '../../agent/store/journal.js';
 import { FleetClient } from '../../coordinator/fleet-client.js';
 import { uniqueName } from '../lib/builders.js';
 import { freePort, startNatsServer, type NatsServerHandle } from '../lib/nats-server.js';
@@ -35,6 +36,9 @@ describe('agent metrics endpoint', () => {
         return /hostwright_cycles_total\{result="ok"\} [1-9]/.test(text) && /hostwright_nats_connected 1/.test(text) ? text : undefined;
       });
       for (const name of ['hostwright_cycle_duration_seconds_bucket', 'hostwright_outbox_depth', 'hostwright_drift_instances{kind="missing"}']) assert.ok(metrics.includes(name), name);
+      // LevelDB's own memory estimate, read at the scrape: a memtable at least, and within the journal's block cache and write buffers.
+      const journalMemory = Number(/^hostwright_journal_memory_bytes (\d+)$/m.exec(metrics)?.[1] ?? Number.NaN);
+      assert.ok(journalMemory > 0 && journalMemory <= JOURNAL_LEVEL_OPTIONS.cacheSize + 2 * JOURNAL_LEVEL_OPTIONS.writeBufferSize, `hostwright_journal_memory_bytes ${journalMemory}`);
       const health = await fetch(`http://127.0.0.1:${port}/healthz`);
       assert.equal(health.status, 200);
       const body = (await health.json()) as { ok: boolean; lastCycleAt: string | null };

@@ -19,6 +19,15 @@ export const DEFAULT_AGENT_UNIT_PATHS: AgentUnitPaths = {
   dataDir: DEFAULT_SERVICE_DATA_DIR,
 };
 
+/**
+ * The environment the unit gives the agent. MALLOC_ARENA_MAX=2: glibc's malloc otherwise keeps an
+ * arena per thread that allocates (libuv's, V8's and LevelDB's workers), each holding on to the peak
+ * of its short-lived allocations, and an agent's RSS climbs for weeks before it levels off; with two
+ * arenas it climbed less and was flat from the third simulated week of the soak on (docs/RELIABILITY.md,
+ * "Memory over time"). The soak starts its agents with the same environment.
+ */
+export const AGENT_UNIT_ENVIRONMENT: Readonly<Record<string, string>> = { MALLOC_ARENA_MAX: '2' };
+
 /** The command line the unit runs, as arguments (what a test starts by hand where systemd is not PID 1). */
 export function agentUnitCommand(paths: AgentUnitPaths): string[] {
   return [paths.node, paths.cli, 'agent', '--config', paths.config];
@@ -40,6 +49,8 @@ Wants=network-online.target docker.service
 [Service]
 Type=notify
 NotifyAccess=all
+# glibc's malloc with two arenas: the agent's native memory levels off (docs/RELIABILITY.md, "Memory over time").
+${Object.entries(AGENT_UNIT_ENVIRONMENT).map(([name, value]) => `Environment=${name}=${value}`).join('\n')}
 ExecStart=${agentUnitCommand(paths).map(quoteArgument).join(' ')}
 Restart=on-failure
 RestartSec=5s

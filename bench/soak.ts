@@ -20,7 +20,7 @@ import { startNatsServer } from '../test/lib/nats-server.js';
 import { testSigner } from '../test/lib/signing.js';
 import type { SoakAgentConfig, SoakAgentMemory } from './soak-agent.js';
 import { until } from './in-process-fleet.js';
-import { round } from './stats.js';
+import { round, slope } from './stats.js';
 import { BENCH_COMMAND, BENCH_IMAGE, docker, progress, removeProjectContainers, uniqueName } from './support.js';
 
 const DAY_MS = 24 * 3600 * 1000;
@@ -58,7 +58,7 @@ interface AgentSample {
   readonly level_mib: number;
   readonly fds: number;
   readonly journal_mib: number;
-  /** Of which LevelDB's write-ahead log (bounded by its 4 MiB write buffer, then turned into tables). */
+  /** Of which LevelDB's write-ahead log (bounded by its 1 MiB write buffer, JOURNAL_LEVEL_OPTIONS, then turned into tables). */
   readonly journal_log_mib: number;
 }
 
@@ -263,14 +263,17 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
     }
     const afterPeriod = samples.filter((entry) => entry.simulated_day >= DEFAULT_RETENTION.events.maxAgeMs / DAY_MS);
     const steady = afterPeriod.length > 0 ? afterPeriod : samples.slice(-1);
-    const figure = (pick: (entry: Sample) => number): Figure => ({
-      after_first_period: pick(steady[0] as Sample),
-      end: pick(samples.at(-1) as Sample),
-      max_after_first_period: Math.max(...steady.map(pick)),
-      min_after_first_period: Math.min(...steady.map(pick)),
-      trend_per_day: round(slope(steady.map((entry) => ({ x: entry.simulated_day, y: pick(entry) }))), 3),
-      second_half_trend_per_day: round(slope(steady.slice(Math.floor(steady.length / 2)).map((entry) => ({ x: entry.simulated_day, y: pick(entry) }))), 3),
-    });
+    const figure = (pick: (entry: Sample) => number): Figure => {
+      const points = steady.map((entry) => ({ x: entry.simulated_day, y: pick(entry) }));
+      return {
+        after_first_period: pick(steady[0] as Sample),
+        end: pick(samples.at(-1) as Sample),
+        max_after_first_period: Math.max(...points.map((point) => point.y)),
+        min_after_first_period: Math.min(...points.map((point) => point.y)),
+        trend_per_day: round(slope(points), 3),
+        second_half_trend_per_day: round(slope(points.slice(Math.floor(points.length / 2))), 3),
+      };
+    };
     const deleted = emptyDeleted();
     for (const agent of agents) for (const kind of Object.keys(deleted) as PrunedKind[]) deleted[kind] += agent.deleted[kind];
     const bucketNames = Object.keys(samples.at(-1)?.buckets_mib ?? {});
@@ -310,15 +313,6 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
     await nats.cleanup();
     await Promise.all(dirs.map((dir) => rm(dir, { recursive: true, force: true })));
   }
-}
-
-/** The least-squares slope of y against x (0 with fewer than two points). */
-export function slope(points: readonly { readonly x: number; readonly y: number }[]): number {
-  if (points.length < 2) return 0;
-  const meanX = points.reduce((sum, point) => sum + point.x, 0) / points.length;
-  const meanY = points.reduce((sum, point) => sum + point.y, 0) / points.length;
-  const spread = points.reduce((sum, point) => sum + (point.x - meanX) ** 2, 0);
-  return spread === 0 ? 0 : points.reduce((sum, point) => sum + (point.x - meanX) * (point.y - meanY), 0) / spread;
 }
 
 /** Keys per record kind (the part of a key before its first `:`). */

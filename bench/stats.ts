@@ -35,6 +35,15 @@ export function mean(samples: readonly number[]): number {
   return samples.reduce((sum, value) => sum + value, 0) / samples.length;
 }
 
+/** The least-squares slope of y against x: a trend. Unlike the helpers above, 0 when fewer than two points (or all at one x) give none. */
+export function slope(points: readonly { readonly x: number; readonly y: number }[]): number {
+  if (points.length < 2) return 0;
+  const meanX = mean(points.map((point) => point.x));
+  const meanY = mean(points.map((point) => point.y));
+  const spread = points.reduce((sum, point) => sum + (point.x - meanX) ** 2, 0);
+  return spread === 0 ? 0 : points.reduce((sum, point) => sum + (point.x - meanX) * (point.y - meanY), 0) / spread;
+}
+
 /** Rounds for display and JSON: figures carry more digits than the measurement is worth otherwise. */
 export function round(value: number, digits = 3): number {
   const factor = 10 ** digits;

@@ -1,6 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { slope } from '../../bench/soak.js';
+import { slope } from '../../bench/stats.js';
 
 // The soak's trend figure (MiB a simulated day): what "flat after the first retention period" is judged by.
 describe('soak trend (least-squares slope)', () => {

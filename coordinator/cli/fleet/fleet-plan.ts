@@ -26,6 +26,8 @@ export const savedPlanSchema = z.object({
       error: z.string().optional(),
     }),
   ),
+  /** A change that moves services: the make-before-break write order `apply` follows (docs/rollout.md, "Moves"). */
+  phases: z.object({ moves: z.array(z.object({ service: z.string(), from: z.array(z.string()), to: z.array(z.string()) })), phase1: z.array(z.string()), phase2: z.array(z.string()) }).optional(),
 });
 export type SavedPlan = z.infer<typeof savedPlanSchema>;
 

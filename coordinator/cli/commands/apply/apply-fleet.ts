@@ -2,7 +2,9 @@ import { InvalidInputError } from '../../../../shared/errors.js';
 import { unmaskServices } from '../../../../shared/secret-env.js';
 import type { FleetClient } from '../../../fleet-client.js';
 import { EXIT } from '../../exit-codes.js';
-import { progressOf, readSavedPlan, stalePlanReasons, writeTargets, type HostProgress, type WrittenHost } from '../../fleet/fleet-apply.js';
+import { progressOf, readSavedPlan, stalePlanReasons, type HostProgress, type WrittenHost } from '../../fleet/fleet-apply.js';
+import { actingHosts, phasesOf, writeFleetChange } from '../../fleet/fleet-moves.js';
+import { moveOrderJson } from '../../render/move-view.js';
 import { collectPlans, type HostPlan } from '../../fleet/fleet-plan.js';
 import { targetsFor, withFleet } from '../../fleet/fleet-session.js';
 import type { FleetTarget } from '../../options.js';
@@ -10,7 +12,7 @@ import { parseTimeout } from '../../parse.js';
 import { readWorkload } from '../../workload.js';
 import { PullProgressLines } from '../../render/pull-view.js';
 import type { StatusReport } from '../../../../shared/wire.js';
-import { hostProgressLine, stalePlanMessage, unansweredHostLine, wouldBlockLine, writtenLine } from '../../render/apply-view.js';
+import { hostProgressLine, stalePlanMessage, unansweredHostLine, wouldBlockLine } from '../../render/apply-view.js';
 import type { ApplyOptions } from './options.js';
 import { printableJson } from '../../render/printable.js';
 import { sleep } from '../../../../shared/sleep.js';
@@ -29,6 +31,7 @@ async function applyFleet(client: FleetClient, planFile: string | undefined, opt
   const answerMs = Math.min(timeoutMs, 5_000);
   let plans: HostPlan[];
   let correlationID: string;
+  let project: string;
   if (planFile) {
     const saved = await readSavedPlan(planFile);
     const stale = await stalePlanReasons(client, saved, answerMs);
@@ -38,6 +41,7 @@ async function applyFleet(client: FleetClient, planFile: string | undefined, opt
       return;
     }
     correlationID = saved.correlationID;
+    project = saved.project;
     const current = await client.desiredOf(saved.project);
     plans = saved.hosts.map((host) => {
       const { document, missing } = unmaskServices(host.document, current.get(host.hostId)?.document);
@@ -46,17 +50,25 @@ async function applyFleet(client: FleetClient, planFile: string | undefined, opt
     });
   } else {
     correlationID = client.newCorrelationID();
-    const { targets } = await targetsFor(client, (await readWorkload(options)).fleet, correlationID, { pruneVolumes: options.pruneVolumes === true });
-    plans = await collectPlans(client, targets, correlationID, answerMs);
+    const resolved = await targetsFor(client, (await readWorkload(options)).fleet, correlationID, { pruneVolumes: options.pruneVolumes === true });
+    project = resolved.project;
+    plans = await collectPlans(client, resolved.targets, correlationID, answerMs);
   }
   for (const { target, plan, error } of plans) {
     if (error) say(unansweredHostLine(target.hostId, error));
     else if (plan && plan.blocked.length > 0) say(wouldBlockLine(target.hostId, plan.blocked));
   }
-  const written = await writeTargets(client, plans);
-  say(writtenLine(written.map((w) => ({ hostId: w.hostId, revision: w.document.revision })), correlationID));
+  // A move is written make-before-break: the giving hosts only once the receiving ones run it healthy.
+  const phases = phasesOf(plans, await client.desiredOf(project));
+  const moves = phases.moves.length > 0 ? { phases: moveOrderJson(phases, actingHosts(plans)) } : {};
+  const { written, held, blocked } = await writeFleetChange(client, project, plans, phases, { timeoutMs, correlationID, say });
+  if (held.length > 0) {
+    if (options.json) process.stdout.write(`${printableJson({ schema: 'hostwright.fleetapply/v1', correlationID, written: written.map((w) => ({ hostId: w.hostId, revision: w.document.revision })), ...moves, held }, 2)}\n`);
+    process.exitCode = blocked ? EXIT.blocked : EXIT.error;
+    return;
+  }
   if (!options.wait || written.length === 0) {
-    if (options.json) process.stdout.write(`${printableJson({ schema: 'hostwright.fleetapply/v1', correlationID, written: written.map((w) => ({ hostId: w.hostId, revision: w.document.revision })) }, 2)}\n`);
+    if (options.json) process.stdout.write(`${printableJson({ schema: 'hostwright.fleetapply/v1', correlationID, written: written.map((w) => ({ hostId: w.hostId, revision: w.document.revision })), ...moves }, 2)}\n`);
     return;
   }
   const pulls = new PullProgressLines(say);
@@ -64,7 +76,7 @@ async function applyFleet(client: FleetClient, planFile: string | undefined, opt
   const counts = new Map<HostProgress, number>();
   for (const state of final.values()) counts.set(state, (counts.get(state) ?? 0) + 1);
   say(`\n${[...counts.entries()].map(([state, count]) => `${count} ${state}`).join(', ')}.`);
-  if (options.json) process.stdout.write(`${printableJson({ schema: 'hostwright.fleetapply/v1', correlationID, hosts: [...final.entries()].map(([hostId, state]) => ({ hostId, state })) }, 2)}\n`);
+  if (options.json) process.stdout.write(`${printableJson({ schema: 'hostwright.fleetapply/v1', correlationID, hosts: [...final.entries()].map(([hostId, state]) => ({ hostId, state })), ...moves }, 2)}\n`);
   const states = [...final.values()];
   if (states.every((state) => state === 'converged')) return;
   process.exitCode = states.some((state) => state === 'blocked') && states.every((state) => state === 'converged' || state === 'blocked') ? EXIT.blocked : EXIT.error;

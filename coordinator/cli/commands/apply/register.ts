@@ -12,8 +12,8 @@ export function registerApply(program: Command): void {
     .option('--allow-empty', 'local mode: permit a plan that removes every running instance of the project')
     .option('--prune-volumes', 'remove the project\'s volumes that no service uses any more (their data is lost; without it they are kept and reported)')
     .option('--parallel <n>', 'local mode: instances changed at once (default 4)')
-    .option('--wait', 'fleet mode: wait until every host reports converged (or failed), with progress')
-    .option('--timeout <duration>', 'fleet mode: how long to wait for answers and convergence', '2m')
+    .option('--wait', 'fleet mode: wait until every host reports converged (or failed), with progress; a change that moves services always waits for the receiving hosts before it writes the giving ones')
+    .option('--timeout <duration>', 'fleet mode: how long to wait for answers, for a move\'s receiving hosts, and for convergence', '2m')
     .option('--json', 'print the result as JSON instead of progress lines')
     .option('--signing-key <file>', 'fleet mode: the coordinator\'s signing seed (coordinator-signing.nk); every desired document is signed with it (default: $HOSTWRIGHT_SIGNING_KEY)')
     .action(async (planFile: string | undefined, options: ApplyOptions) => {

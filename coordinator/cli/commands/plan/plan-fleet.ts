@@ -6,6 +6,8 @@ import { parseTimeout } from '../../parse.js';
 import { readWorkload } from '../../workload.js';
 import type { PlanOptions } from './options.js';
 import { printableJson } from '../../render/printable.js';
+import { actingHosts, phasesOf } from '../../fleet/fleet-moves.js';
+import { moveOrderJson, renderMoveOrder } from '../../render/move-view.js';
 
 /** `plan` in fleet mode: every host plans its own desired document and answers over NATS. */
 export async function planFleet(target: FleetTarget, options: PlanOptions): Promise<void> {
@@ -14,9 +16,12 @@ export async function planFleet(target: FleetTarget, options: PlanOptions): Prom
     const correlationID = client.newCorrelationID();
     const { project, targets } = await targetsFor(client, (await readWorkload(options)).fleet, correlationID, { pruneVolumes: options.pruneVolumes === true });
     const plans = await collectPlans(client, targets, correlationID, timeoutMs);
-    const saved = savedPlan(project, correlationID, plans);
+    // The order apply writes in: a move's giving hosts after its receiving ones run it healthy.
+    const phases = phasesOf(plans, await client.desiredOf(project));
+    const order = renderMoveOrder(phases, actingHosts(plans));
+    const saved = { ...savedPlan(project, correlationID, plans), ...(phases.moves.length > 0 ? { phases: moveOrderJson(phases, actingHosts(plans)) } : {}) };
     if (options.out) await writeSavedPlan(options.out, saved);
-    process.stdout.write(options.json ? `${printableJson(saved, 2)}\n` : `${renderFleetPlan(project, plans)}\n${options.out ? `Saved to ${options.out}: apply it with \`hostwright apply ${options.out}\`.\n` : ''}`);
+    process.stdout.write(options.json ? `${printableJson(saved, 2)}\n` : `${renderFleetPlan(project, plans)}\n${order === '' ? '' : `${order}\n`}${options.out ? `Saved to ${options.out}: apply it with \`hostwright apply ${options.out}\`.\n` : ''}`);
     if (plans.some((p) => p.error)) process.exitCode = EXIT.error;
     else if (options.detailedExitcode && plans.some((p) => p.plan?.changes || p.target.changed)) process.exitCode = EXIT.changes;
   });

@@ -1,0 +1,62 @@
+import type { DesiredEntry, FleetClient } from '../../fleet-client.js';
+import type { HostDesired } from '../../../shared/host-desired.js';
+import { movePhases, type MovePhases } from '../../move-phases.js';
+import { writeInPhases, type PhaseWriter } from '../../move-writes.js';
+import { heldLine, renderMoveOrder } from '../render/move-view.js';
+import { hostProgressLine, writtenLine } from '../render/apply-view.js';
+import { writeTargets, type WrittenHost } from './fleet-apply.js';
+import type { HostPlan } from './fleet-plan.js';
+
+/** The make-before-break order of a fleet change, from what each host was told before. */
+export function phasesOf(plans: readonly HostPlan[], previous: ReadonlyMap<string, DesiredEntry>): MovePhases {
+  return movePhases(new Map<string, HostDesired>([...previous].map(([hostId, entry]) => [hostId, entry.document])), plans.map((p) => p.target));
+}
+
+/** The hosts an apply writes: a new document, or a plan with changes. */
+export function actingHosts(plans: readonly HostPlan[]): Set<string> {
+  return new Set(plans.filter((p) => p.target.changed || p.plan?.changes).map((p) => p.target.hostId));
+}
+
+export interface FleetWrite {
+  readonly written: readonly WrittenHost[];
+  /** Giving hosts not written: a receiving host did not run the moved services healthy in time. */
+  readonly held: readonly string[];
+  /** A receiving host was blocked by a safety gate (exit 3 rather than 1). */
+  readonly blocked: boolean;
+}
+
+/**
+ * `apply`'s writes: all at once without a move; with one, the receiving hosts first, then (once
+ * they run the moved services healthy, within timeoutMs) the giving hosts, each phase said.
+ */
+export async function writeFleetChange(client: FleetClient, project: string, plans: readonly HostPlan[], phases: MovePhases, options: { readonly timeoutMs: number; readonly correlationID: string; readonly say: (line: string) => void }): Promise<FleetWrite> {
+  const { say, correlationID } = options;
+  const planOf = new Map(plans.map((p) => [p.target.hostId, p.plan]));
+  if (phases.moves.length === 0) {
+    const written = await writeTargets(client, plans);
+    say(writtenLine(written.map((w) => ({ hostId: w.hostId, revision: w.document.revision })), correlationID));
+    return { written, held: [], blocked: false };
+  }
+  say(renderMoveOrder(phases, actingHosts(plans)));
+  // Every phase's agents must read their documents before phase 1 changes anything.
+  await client.checkAgentVersions(phases.second.map((t) => t.document));
+  let phase = 0;
+  const write: PhaseWriter = async (targets) => {
+    phase += 1;
+    const written = await writeTargets(client, targets.map((target) => ({ target, plan: planOf.get(target.hostId), error: undefined })));
+    say(`Phase ${phase}: ${writtenLine(written.map((w) => ({ hostId: w.hostId, revision: w.document.revision })), correlationID)}`);
+    if (phase === 1) say(`Waiting up to ${Math.round(options.timeoutMs / 1000)}s for ${[...phases.receiving.keys()].join(', ')} to run the moved services healthy`);
+    return written;
+  };
+  const result = await writeInPhases(client, project, phases, write, { timeoutMs: options.timeoutMs, onReceiving: (hostId, state, detail) => say(hostProgressLine(hostId, state, detail)) });
+  if (result.held.length > 0) {
+    const why = [...phases.receiving.keys()].flatMap((hostId) => {
+      const last = result.receiving.get(hostId);
+      if (last?.state === 'ready') return [];
+      return [last?.state === 'blocked' || last?.state === 'failed' ? `${hostId} ${last.state === 'blocked' ? 'is blocked' : 'failed'}: ${last.detail}` : `${hostId} did not run them healthy within ${Math.round(options.timeoutMs / 1000)}s (${last?.state ?? 'waiting'}${last ? `: ${last.detail}` : ''})`];
+    });
+    say(heldLine(result.held, phases, why));
+  }
+  const blocked = [...result.receiving.values()].some((r) => r.state === 'blocked');
+  return { written: result.written as WrittenHost[], held: result.held, blocked };
+}

@@ -1,0 +1,126 @@
+import { compareStrings } from '../shared/compare.js';
+import { hasHealthcheck } from '../shared/fleet-spec.js';
+import type { HostDesired } from '../shared/host-desired.js';
+import type { StatusReport } from '../shared/wire.js';
+import type { HostTarget } from './fleet-targets.js';
+import { desiredContentHash } from './placement.js';
+
+/** A service whose instances one apply takes off some hosts and puts on others. */
+export interface ServiceMove {
+  readonly service: string;
+  /** Hosts that run fewer of its instances afterwards (they give), sorted. */
+  readonly from: readonly string[];
+  /** Hosts that run more of them afterwards (they receive), sorted. */
+  readonly to: readonly string[];
+}
+
+/**
+ * A make-before-break write order. `first` holds every host that changes, with the instances of
+ * moved services it gives still kept (a host that only gives is not in it); `second` holds the
+ * final documents of the giving hosts, written only once `first`'s receiving hosts run the moved
+ * services healthy. Without a move, `first` is every target and `second` is empty.
+ */
+export interface MovePhases {
+  readonly moves: readonly ServiceMove[];
+  readonly first: readonly HostTarget[];
+  readonly second: readonly HostTarget[];
+  /** Per receiving host, the moved services it must run healthy before `second` is written. */
+  readonly receiving: ReadonlyMap<string, readonly string[]>;
+}
+
+function replicasOf(document: HostDesired | undefined, service: string): number {
+  return document?.services[service]?.replicas ?? 0;
+}
+
+/** Pure: the services whose instances leave some hosts while other hosts gain instances of them. */
+export function serviceMoves(previous: ReadonlyMap<string, HostDesired>, targets: readonly HostTarget[]): ServiceMove[] {
+  const services = new Set<string>();
+  for (const target of targets) {
+    for (const name of Object.keys(target.document.services)) services.add(name);
+    for (const name of Object.keys(previous.get(target.hostId)?.services ?? {})) services.add(name);
+  }
+  const moves: ServiceMove[] = [];
+  for (const service of [...services].sort(compareStrings)) {
+    const from: string[] = [];
+    const to: string[] = [];
+    for (const target of targets) {
+      const before = replicasOf(previous.get(target.hostId), service);
+      const after = replicasOf(target.document, service);
+      if (after < before) from.push(target.hostId);
+      if (after > before) to.push(target.hostId);
+    }
+    if (from.length > 0 && to.length > 0) moves.push({ service, from: from.sort(compareStrings), to: to.sort(compareStrings) });
+  }
+  return moves;
+}
+
+/**
+ * Pure: orders one apply's writes make-before-break. `previous` is what each host was told before
+ * (absent: nothing); `targets` are the final documents (fleetTargets).
+ */
+export function movePhases(previous: ReadonlyMap<string, HostDesired>, targets: readonly HostTarget[]): MovePhases {
+  const moves = serviceMoves(previous, targets);
+  const receiving = new Map<string, string[]>();
+  for (const move of moves) for (const hostId of move.to) receiving.set(hostId, [...(receiving.get(hostId) ?? []), move.service]);
+  if (moves.length === 0) return { moves, first: targets, second: [], receiving };
+  const first: HostTarget[] = [];
+  const second: HostTarget[] = [];
+  for (const target of targets) {
+    const before = previous.get(target.hostId);
+    const given = moves.filter((move) => move.from.includes(target.hostId)).map((move) => move.service);
+    if (before === undefined || given.length === 0) {
+      first.push(target);
+      continue;
+    }
+    const kept = keepingGiven(before, target.document, given);
+    // A host that only gives has nothing to write before the receiving hosts are ready.
+    if (desiredContentHash(kept) !== desiredContentHash(before)) first.push({ ...target, document: kept, changed: true });
+    second.push(target);
+  }
+  return { moves, first, second, receiving };
+}
+
+/** The final document with the given services' instances as they were: every other change goes ahead. */
+function keepingGiven(before: HostDesired, after: HostDesired, given: readonly string[]): HostDesired {
+  const services = { ...after.services };
+  for (const service of given) {
+    const spec = before.services[service];
+    if (spec !== undefined) services[service] = spec;
+  }
+  const sorted = Object.fromEntries(Object.keys(services).sort(compareStrings).map((name) => [name, services[name]])) as HostDesired['services'];
+  // The kept services' networks and volumes stay declared (the final document may no longer name them).
+  const networks = before.networks === undefined && after.networks === undefined ? undefined : { ...before.networks, ...after.networks };
+  const volumes = before.volumes === undefined && after.volumes === undefined ? undefined : { ...before.volumes, ...after.volumes };
+  const { networks: _n, volumes: _v, ...rest } = after;
+  return { ...rest, services: sorted, ...(networks === undefined ? {} : { networks }), ...(volumes === undefined ? {} : { volumes }), allowEmpty: before.allowEmpty };
+}
+
+export type ReceivingState = 'ready' | 'waiting' | 'blocked' | 'failed' | 'refused' | 'stale';
+
+/**
+ * Pure: whether a receiving host runs its moved services as the written revision asks: applied,
+ * every instance of them running and healthy (or without a health check). `blocked` and `failed`
+ * are final for this revision; the others may still change.
+ */
+export function receivingState(
+  written: { readonly document: HostDesired },
+  services: readonly string[],
+  reported: { readonly report: StatusReport | undefined; readonly refused: string | undefined; readonly stale: boolean },
+): { state: ReceivingState; detail: string } {
+  const { document } = written;
+  if (reported.refused !== undefined) return { state: 'refused', detail: `its status report was refused: ${reported.refused}` };
+  const project = reported.report?.status.projects.find((p) => p.project === document.project);
+  if (project?.rejected?.revision === document.revision) return { state: 'failed', detail: project.rejected.reason };
+  if (project === undefined || project.desiredRevision !== document.revision) {
+    return reported.stale ? { state: 'stale', detail: 'no heartbeat: the agent is down or cut off' } : { state: 'waiting', detail: 'the agent has not picked up the revision yet' };
+  }
+  if (project.blocked.length > 0) return { state: 'blocked', detail: project.blocked.map((b) => b.message).join('; ') };
+  const counts = services.map((service) => {
+    const spec = document.services[service];
+    const ready = project.instances.filter((i) => i.service === service && i.state === 'running' && (i.health === 'healthy' || (i.health === 'none' && !hasHealthcheck(spec?.healthcheck)))).length;
+    return { service, ready, wanted: spec?.replicas ?? 0 };
+  });
+  const applied = project.appliedRevision === document.revision && project.converged;
+  if (applied && counts.every((c) => c.ready >= c.wanted)) return { state: 'ready', detail: counts.map((c) => `${c.service} ${c.ready}/${c.wanted}`).join(', ') + ' running and healthy' };
+  return { state: 'waiting', detail: `${counts.map((c) => `${c.service} ${c.ready}/${c.wanted}`).join(', ')} running and healthy${applied ? '' : `, ${project.pendingActions} pending action(s)`}` };
+}

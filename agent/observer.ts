@@ -39,6 +39,7 @@ export class Observer {
     const observedAt = this.now().toISOString();
     const labelled: ObservedContainer[] = [];
     const foreignNames: string[] = [];
+    const foreignOwners: Record<string, string> = {};
     const listed = new Set<string>();
     await Promise.all(
       containers.map(async (summary) => {
@@ -46,6 +47,7 @@ export class Observer {
         const identity = identityOf(summary);
         if (!identity || identity.hostId !== this.hostId) {
           foreignNames.push(summary.name);
+          if (identity) foreignOwners[summary.name] = identity.hostId;
           return;
         }
         labelled.push(await this.#observeLabelled(summary, identity));
@@ -64,7 +66,8 @@ export class Observer {
     const foreignPorts: HeldPort[] = [];
     for (const summary of containers) {
       if (ownedIds.has(summary.id)) continue;
-      for (const port of summary.ports ?? []) foreignPorts.push({ holder: summary.name, ...port });
+      const ownerHostId = foreignOwners[summary.name];
+      for (const port of summary.ports ?? []) foreignPorts.push({ holder: summary.name, ...(ownerHostId === undefined ? {} : { ownerHostId }), ...port });
     }
     foreignPorts.sort((a, b) => a.port - b.port || compareStrings(a.protocol, b.protocol) || compareStrings(a.ip, b.ip) || compareStrings(a.holder, b.holder));
     const observedNetworks = this.#observeResources('network', networks, foreignUsers);
@@ -75,7 +78,7 @@ export class Observer {
     // Image cleanup never removes an image any container uses, whoever owns the container.
     const usedImageIds = [...new Set(containers.flatMap((summary) => (summary.imageId === undefined ? [] : [summary.imageId])))].sort(compareStrings);
     const hostImages = images.map((image) => ({ id: image.id, references: image.references })).sort((a, b) => compareStrings(a.id, b.id));
-    return { hostId: this.hostId, observedAt, containers: withImages(labelled, containers, images), foreignNames: foreignNames.sort(compareStrings), images: references, imageIds, hostImages, usedImageIds, networks: observedNetworks.labelled, volumes: observedVolumes.labelled, foreignNetworks: observedNetworks.foreign, foreignVolumes: observedVolumes.foreign, foreignPorts };
+    return { hostId: this.hostId, observedAt, containers: withImages(labelled, containers, images), foreignNames: foreignNames.sort(compareStrings), foreignOwners, images: references, imageIds, hostImages, usedImageIds, networks: observedNetworks.labelled, volumes: observedVolumes.labelled, foreignNetworks: observedNetworks.foreign, foreignVolumes: observedVolumes.foreign, foreignPorts };
   }
 
   /** Networks or volumes labelled for this host, with their ownership proven, and the names of all others. */

@@ -8,6 +8,7 @@ import { attachmentsOf, expectedNetworkNames, wantedResources, type WantedResour
 import { normalizeImageRef } from './images.js';
 import { followsTag } from './pull-policy.js';
 import { specHashOf } from './spec-hash.js';
+import { foreignHolderText } from './holders.js';
 import { containerName, instanceKeyString, type InstanceKey, type ObservedContainer, type ObservedResource, type OwnerRecord, type ResourceKind, type ResourceRecord, type RuntimeSnapshot } from './snapshot.js';
 
 /** What the journal knows, as the diff needs it: the latest record per instance and per token. */
@@ -88,7 +89,7 @@ export function diffHost(input: DiffInput): HostDiff {
     else containersByProject.set(container.identity.project, [container]);
   }
   const foreignHolders = new Map<string, string>();
-  for (const name of input.snapshot.foreignNames) foreignHolders.set(name, `container ${name} (not managed by Hostwright on this host)`);
+  for (const name of input.snapshot.foreignNames) foreignHolders.set(name, foreignHolderText(name, input.snapshot.foreignOwners?.[name]));
   const context: ProjectContext = { ...input, claims, containersByProject, foreignHolders, foreignResources: { network: new Set(input.snapshot.foreignNetworks), volume: new Set(input.snapshot.foreignVolumes) } };
   const projects = [...input.desired].sort((a, b) => compareStrings(a.project, b.project)).map((desired) => diffProject(desired, context));
   return { hostId: input.snapshot.hostId, projects };

@@ -8,6 +8,7 @@ import { normalizeImageRef } from './images.js';
 import type { ActionPlan } from './planner.js';
 import type { RuntimeSnapshot } from './snapshot.js';
 import { portConflicts } from './port-gates.js';
+import { foreignHolderText } from './holders.js';
 import { STRICT_HOST_POLICY, policyRefusals, type HostPolicy } from './host-policy.js';
 
 export type { GateBlock };
@@ -26,7 +27,7 @@ export function evaluateGates(input: GateInput): GateBlock[] {
   const blocks: GateBlock[] = [];
   const ownedIds = new Set(input.snapshot.containers.filter((c) => c.ownership.owned).map((c) => c.id));
   const present = new Set(input.snapshot.images.map(normalizeImageRef));
-  const foreignHolders = new Map<string, string>(input.snapshot.foreignNames.map((name) => [name, `container ${name} (not managed by Hostwright on this host)`]));
+  const foreignHolders = new Map<string, string>(input.snapshot.foreignNames.map((name) => [name, foreignHolderText(name, input.snapshot.foreignOwners?.[name])]));
   for (const container of input.snapshot.containers) {
     if (!container.ownership.owned) foreignHolders.set(container.name, `container ${container.id.slice(0, 12)} (not owned by Hostwright)`);
   }

@@ -4,6 +4,7 @@ import { parsePortMapping } from '../../shared/fleet-spec.js';
 import type { HostDesired } from '../../shared/host-desired.js';
 import type { GateBlock } from '../../shared/host-status.js';
 import type { HeldPort } from './snapshot.js';
+import { foreignHolderText } from './holders.js';
 
 // Host ports a plan would bind twice: Docker finds out only at start ("port is already
 // allocated"), after the old instance may be gone; the gate finds out in `plan`.
@@ -72,7 +73,7 @@ export function portConflicts(desired: readonly HostDesired[], actions: readonly
     if (!starts(binding)) continue;
     for (const held of foreignPorts) {
       if (!overlaps(binding, held)) continue;
-      blocks.push({ project: binding.project, gate: 'port-conflict', message: `${binding.project}/${binding.service} binds host port "${binding.text}", which container ${held.holder} (not owned by Hostwright) already holds (${bindingText(held)}); stop it or choose another port` });
+      blocks.push({ project: binding.project, gate: 'port-conflict', message: `${binding.project}/${binding.service} binds host port "${binding.text}", which ${held.ownerHostId === undefined ? `container ${held.holder} (not owned by Hostwright)` : foreignHolderText(held.holder, held.ownerHostId)} already holds (${bindingText(held)}); stop it or choose another port` });
     }
   }
   return blocks;

@@ -91,6 +91,8 @@ export interface RuntimeSnapshot {
   readonly containers: readonly ObservedContainer[];
   /** Names of every other container on the engine (they can block a create). */
   readonly foreignNames: readonly string[];
+  /** The host ids other containers' Hostwright labels name, by container name (another agent on this engine). */
+  readonly foreignOwners?: Readonly<Record<string, string>>;
   /** Image references present locally (tags and repo digests), sorted. */
   readonly images: readonly string[];
   /** The image id each present reference (normalized) names; absent in snapshots made without it. */
@@ -112,6 +114,8 @@ export interface RuntimeSnapshot {
 /** A host port a container publishes: `ip` 0.0.0.0 (or ::) means every address. */
 export interface HeldPort {
   readonly holder: string;
+  /** The host whose agent the holder's labels name, when it is another Hostwright agent's. */
+  readonly ownerHostId?: string;
   readonly ip: string;
   readonly port: number;
   readonly protocol: 'tcp' | 'udp';

@@ -54,6 +54,12 @@ describe('evaluateGates', () => {
     assert.deepEqual(evaluateGates({ plan, diff, desired: [desired('shop', { web })], snapshot: snapshotOf([]) }), []);
   });
 
+  it('name-conflict: a name another Hostwright agent on this engine holds names that agent', () => {
+    const snapshot = { ...snapshotOf([], { images: [TEST_IMAGE], foreignNames: ['hw-shop-web-1'] }), foreignOwners: { 'hw-shop-web-1': 'h2' } };
+    const { blocks } = planRound({ desired: [desired('shop', { web })], snapshot, owners: ownersOf([]) });
+    assert.deepEqual(blocks, [{ project: 'shop', gate: 'name-conflict', message: 'hw-shop-web-1 is taken by container hw-shop-web-1 (owned by Hostwright agent h2); rename or remove it by hand' }]);
+  });
+
   it('name-conflict: one block per conflicting name, naming the holder', () => {
     const identity = { ...key(2), hostId: 'h1', specHash: 'x', ownerToken: 'stolen' };
     const intruder = labelledFixture('fedcba9876543210', 'hw-shop-web-2', identity, ownersOf([]));
@@ -252,5 +258,12 @@ describe('port-conflict gate', () => {
     // Nothing to start, nothing to block: the instance already runs.
     const running = ownedFixture(key(1), bound('127.0.0.1:18081:80'), { id: 'c1' });
     assert.deepEqual(gates([desired('shop', { web: bound('127.0.0.1:18081:80') })], [running.container], [running.record], held), []);
+  });
+
+  it('names the agent that owns the holder when it is another Hostwright agent on the same engine', () => {
+    const held = [{ holder: 'h2-shop-api-1', ownerHostId: 'h2', ip: '127.0.0.1', port: 18081, protocol: 'tcp' as const }];
+    assert.deepEqual(gates([desired('shop', { api: bound('127.0.0.1:18081:80') })], [], [], held), [
+      { project: 'shop', gate: 'port-conflict', message: 'shop/api binds host port "127.0.0.1:18081:80", which container h2-shop-api-1 (owned by Hostwright agent h2) already holds (127.0.0.1:18081/tcp); stop it or choose another port' },
+    ]);
   });
 });

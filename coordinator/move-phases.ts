@@ -32,8 +32,15 @@ function replicasOf(document: HostDesired | undefined, service: string): number 
   return document?.services[service]?.replicas ?? 0;
 }
 
-/** Pure: the services whose instances leave some hosts while other hosts gain instances of them. */
-export function serviceMoves(previous: ReadonlyMap<string, HostDesired>, targets: readonly HostTarget[]): ServiceMove[] {
+/** Instances of each service running on each host, as the hosts last reported (a host absent: not known). */
+export type RunningInstances = ReadonlyMap<string, Readonly<Record<string, number>>>;
+
+/**
+ * Pure: the services whose instances leave some hosts while other hosts must make instances of
+ * them. A host must make what it is to run beyond what it runs: its report's count where known
+ * (a host told before but blocked runs nothing yet), else what it was told before.
+ */
+export function serviceMoves(previous: ReadonlyMap<string, HostDesired>, targets: readonly HostTarget[], running: RunningInstances = new Map()): ServiceMove[] {
   const services = new Set<string>();
   for (const target of targets) {
     for (const name of Object.keys(target.document.services)) services.add(name);
@@ -46,8 +53,10 @@ export function serviceMoves(previous: ReadonlyMap<string, HostDesired>, targets
     for (const target of targets) {
       const before = replicasOf(previous.get(target.hostId), service);
       const after = replicasOf(target.document, service);
+      const reported = running.get(target.hostId);
+      const runs = reported === undefined ? before : (reported[service] ?? 0);
       if (after < before) from.push(target.hostId);
-      if (after > before) to.push(target.hostId);
+      else if (after > runs) to.push(target.hostId);
     }
     if (from.length > 0 && to.length > 0) moves.push({ service, from: from.sort(compareStrings), to: to.sort(compareStrings) });
   }
@@ -56,10 +65,11 @@ export function serviceMoves(previous: ReadonlyMap<string, HostDesired>, targets
 
 /**
  * Pure: orders one apply's writes make-before-break. `previous` is what each host was told before
- * (absent: nothing); `targets` are the final documents (fleetTargets).
+ * (absent: nothing); `targets` are the final documents (fleetTargets); `running` what the hosts
+ * reported running.
  */
-export function movePhases(previous: ReadonlyMap<string, HostDesired>, targets: readonly HostTarget[]): MovePhases {
-  const moves = serviceMoves(previous, targets);
+export function movePhases(previous: ReadonlyMap<string, HostDesired>, targets: readonly HostTarget[], running: RunningInstances = new Map()): MovePhases {
+  const moves = serviceMoves(previous, targets, running);
   const receiving = new Map<string, string[]>();
   for (const move of moves) for (const hostId of move.to) receiving.set(hostId, [...(receiving.get(hostId) ?? []), move.service]);
   if (moves.length === 0) return { moves, first: targets, second: [], receiving };

@@ -42,7 +42,8 @@ export async function writeInPhases(client: FleetClient, project: string, phases
   options.onPhase?.(1, phases.first.map((t) => t.hostId));
   const first = await write(phases.first);
   if (phases.second.length === 0) return { written: first, held: [], receiving: new Map() };
-  const receiving = await waitForReceivers(client, first, phases.receiving, options);
+  const unwritten = new Map(phases.first.map((t) => [t.hostId, t.document]));
+  const receiving = await waitForReceivers(client, first, unwritten, phases.receiving, options);
   const ready = [...phases.receiving.keys()].every((hostId) => receiving.get(hostId)?.state === 'ready');
   if (!ready) return { written: first, held: phases.second.map((t) => t.hostId), receiving };
   options.onPhase?.(2, phases.second.map((t) => t.hostId));
@@ -55,7 +56,7 @@ export async function writeInPhases(client: FleetClient, project: string, phases
   return { written: [...first, ...(await write(second))], held: [], receiving };
 }
 
-async function waitForReceivers(client: FleetClient, written: readonly WrittenDocument[], receiving: ReadonlyMap<string, readonly string[]>, options: PhasedWriteOptions): Promise<Map<string, { state: ReceivingState; detail: string }>> {
+async function waitForReceivers(client: FleetClient, written: readonly WrittenDocument[], current: ReadonlyMap<string, HostDesired>, receiving: ReadonlyMap<string, readonly string[]>, options: PhasedWriteOptions): Promise<Map<string, { state: ReceivingState; detail: string }>> {
   const deadline = Date.now() + options.timeoutMs;
   const states = new Map<string, { state: ReceivingState; detail: string }>();
   const final = (state: ReceivingState | undefined) => state === 'ready' || state === 'blocked' || state === 'failed';
@@ -65,10 +66,10 @@ async function waitForReceivers(client: FleetClient, written: readonly WrittenDo
     const heartbeatOf = new Map(hosts.map((host) => [host.hostId, host.heartbeatAt]));
     for (const [hostId, services] of receiving) {
       if (final(states.get(hostId)?.state)) continue;
-      const document = written.find((w) => w.hostId === hostId)?.document;
-      // A receiving host not written (its plan had nothing to do) already runs what it receives.
+      // A receiving host not written (its plan had nothing to do) is held to the revision it has.
+      const document = written.find((w) => w.hostId === hostId)?.document ?? current.get(hostId);
       if (document === undefined) {
-        states.set(hostId, { state: 'ready', detail: 'unchanged' });
+        states.set(hostId, { state: 'failed', detail: 'no desired state to wait for' });
         continue;
       }
       const reported = reportOf.get(hostId);

@@ -89,6 +89,16 @@ describe('movePhases', () => {
     assert.deepEqual(phases.second.map((t) => [t.hostId, Object.keys(t.document.services)]), [['h1', ['worker']], ['h2', ['api']]]);
   });
 
+  it('a host told before but not running the service (its apply was blocked) still receives it: the giving host waits for it', () => {
+    // h1 was told api in an apply that it blocked; h2 still runs api. Applying again moves it.
+    const { previous, targets } = scenario({ h1: { api: 1 }, h2: { api: 1 } }, { h1: { api: 1 } }, {}, {});
+    assert.deepEqual(movePhases(previous, targets).moves, [], 'by desired state alone h1 already has api');
+    const phases = movePhases(previous, targets, new Map<string, Record<string, number>>([['h1', {}], ['h2', { api: 1 }]]));
+    assert.deepEqual(phases.moves, [{ service: 'api', from: ['h2'], to: ['h1'] }]);
+    assert.deepEqual(phases.second.map((t) => t.hostId), ['h2']);
+    assert.deepEqual([...phases.receiving], [['h1', ['api']]]);
+  });
+
   it('without a move every target is phase 1 as it was given', () => {
     const { previous, targets } = scenario({ h1: { api: 1 }, h2: { api: 1 } }, { h1: { api: 2 }, h2: { api: 1 } }, {}, { api: 2 });
     const phases = movePhases(previous, targets);
@@ -100,9 +110,10 @@ describe('movePhases', () => {
 
   it('property: no service that runs before and after is ever placed nowhere; moved instances are removed only in phase 2; the phases end at the targets', () => {
     fc.assert(
-      fc.property(placementArb, placementArb, versionsArb, versionsArb, (before, after, versionsBefore, versionsAfter) => {
+      fc.property(placementArb, placementArb, versionsArb, versionsArb, fc.option(placementArb, { nil: undefined }), (before, after, versionsBefore, versionsAfter, reported) => {
         const { previous, targets } = scenario(before, after, versionsBefore, versionsAfter);
-        const phases = movePhases(previous, targets);
+        const running = new Map(Object.entries(reported ?? {}));
+        const phases = movePhases(previous, targets, running);
         const moved = new Set(phases.moves.map((m) => m.service));
         const afterFirst = new Map<string, HostDesired | undefined>(HOSTS.map((h) => [h, previous.get(h)]));
         for (const target of phases.first) afterFirst.set(target.hostId, target.document);
@@ -134,7 +145,9 @@ describe('movePhases', () => {
         assert.deepEqual(phases.second.map((t) => t.hostId).sort(), [...giving].sort());
         for (const target of phases.second) assert.equal(target.document, targets.find((t) => t.hostId === target.hostId)?.document);
         if (phases.moves.length === 0) assert.equal(phases.first, targets);
-        assert.deepEqual(serviceMoves(previous, targets), phases.moves);
+        assert.deepEqual(serviceMoves(previous, targets, running), phases.moves);
+        // Every host that gains instances of a moved service, by what it runs, is waited for.
+        for (const move of phases.moves) for (const hostId of move.to) assert.ok(phases.receiving.get(hostId)?.includes(move.service));
       }),
       { numRuns: 300 },
     );

@@ -1,5 +1,6 @@
 import type { DesiredEntry, FleetClient } from '../../fleet-client.js';
 import type { HostDesired } from '../../../shared/host-desired.js';
+import type { StatusReport } from '../../../shared/wire.js';
 import { movePhases, type MovePhases } from '../../move-phases.js';
 import { writeInPhases, type PhaseWriter } from '../../move-writes.js';
 import { heldLine, renderMoveOrder } from '../render/move-view.js';
@@ -7,9 +8,21 @@ import { hostProgressLine, writtenLine } from '../render/apply-view.js';
 import { writeTargets, type WrittenHost } from './fleet-apply.js';
 import type { HostPlan } from './fleet-plan.js';
 
-/** The make-before-break order of a fleet change, from what each host was told before. */
-export function phasesOf(plans: readonly HostPlan[], previous: ReadonlyMap<string, DesiredEntry>): MovePhases {
-  return movePhases(new Map<string, HostDesired>([...previous].map(([hostId, entry]) => [hostId, entry.document])), plans.map((p) => p.target));
+/** The make-before-break order of a fleet change, from what each host was told before and what it reports running. */
+export function phasesOf(plans: readonly HostPlan[], previous: ReadonlyMap<string, DesiredEntry>, statuses: readonly StatusReport[], project: string): MovePhases {
+  const running = new Map<string, Record<string, number>>();
+  for (const report of statuses) {
+    const counts: Record<string, number> = {};
+    for (const instance of report.status.projects.find((p) => p.project === project)?.instances ?? []) if (instance.state === 'running') counts[instance.service] = (counts[instance.service] ?? 0) + 1;
+    running.set(report.hostId, counts);
+  }
+  return movePhases(new Map<string, HostDesired>([...previous].map(([hostId, entry]) => [hostId, entry.document])), plans.map((p) => p.target), running);
+}
+
+/** Reads what phasesOf needs: the project's desired state and the hosts' accepted status reports. */
+export async function readPhases(client: FleetClient, project: string, plans: readonly HostPlan[]): Promise<MovePhases> {
+  const [previous, statuses] = await Promise.all([client.desiredOf(project), client.statuses()]);
+  return phasesOf(plans, previous, statuses, project);
 }
 
 /** The hosts an apply writes: a new document, or a plan with changes. */

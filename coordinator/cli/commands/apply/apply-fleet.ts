@@ -3,7 +3,7 @@ import { unmaskServices } from '../../../../shared/secret-env.js';
 import type { FleetClient } from '../../../fleet-client.js';
 import { EXIT } from '../../exit-codes.js';
 import { progressOf, readSavedPlan, stalePlanReasons, type HostProgress, type WrittenHost } from '../../fleet/fleet-apply.js';
-import { actingHosts, phasesOf, writeFleetChange } from '../../fleet/fleet-moves.js';
+import { actingHosts, readPhases, writeFleetChange } from '../../fleet/fleet-moves.js';
 import { moveOrderJson } from '../../render/move-view.js';
 import { collectPlans, type HostPlan } from '../../fleet/fleet-plan.js';
 import { targetsFor, withFleet } from '../../fleet/fleet-session.js';
@@ -59,7 +59,7 @@ async function applyFleet(client: FleetClient, planFile: string | undefined, opt
     else if (plan && plan.blocked.length > 0) say(wouldBlockLine(target.hostId, plan.blocked));
   }
   // A move is written make-before-break: the giving hosts only once the receiving ones run it healthy.
-  const phases = phasesOf(plans, await client.desiredOf(project));
+  const phases = await readPhases(client, project, plans);
   const moves = phases.moves.length > 0 ? { phases: moveOrderJson(phases, actingHosts(plans)) } : {};
   const { written, held, blocked } = await writeFleetChange(client, project, plans, phases, { timeoutMs, correlationID, say });
   if (held.length > 0) {

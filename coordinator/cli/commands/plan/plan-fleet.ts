@@ -6,7 +6,7 @@ import { parseTimeout } from '../../parse.js';
 import { readWorkload } from '../../workload.js';
 import type { PlanOptions } from './options.js';
 import { printableJson } from '../../render/printable.js';
-import { actingHosts, phasesOf } from '../../fleet/fleet-moves.js';
+import { actingHosts, readPhases } from '../../fleet/fleet-moves.js';
 import { moveOrderJson, renderMoveOrder } from '../../render/move-view.js';
 
 /** `plan` in fleet mode: every host plans its own desired document and answers over NATS. */
@@ -17,7 +17,7 @@ export async function planFleet(target: FleetTarget, options: PlanOptions): Prom
     const { project, targets } = await targetsFor(client, (await readWorkload(options)).fleet, correlationID, { pruneVolumes: options.pruneVolumes === true });
     const plans = await collectPlans(client, targets, correlationID, timeoutMs);
     // The order apply writes in: a move's giving hosts after its receiving ones run it healthy.
-    const phases = phasesOf(plans, await client.desiredOf(project));
+    const phases = await readPhases(client, project, plans);
     const order = renderMoveOrder(phases, actingHosts(plans));
     const saved = { ...savedPlan(project, correlationID, plans), ...(phases.moves.length > 0 ? { phases: moveOrderJson(phases, actingHosts(plans)) } : {}) };
     if (options.out) await writeSavedPlan(options.out, saved);

@@ -1,4 +1,5 @@
 import { compareStrings } from '../shared/compare.js';
+import { InvalidInputError } from '../shared/errors.js';
 import { hasHealthcheck } from '../shared/fleet-spec.js';
 import type { HostDesired } from '../shared/host-desired.js';
 import type { StatusReport } from '../shared/wire.js';
@@ -103,6 +104,23 @@ function keepingGiven(before: HostDesired, after: HostDesired, given: readonly s
   const volumes = before.volumes === undefined && after.volumes === undefined ? undefined : { ...before.volumes, ...after.volumes };
   const { networks: _n, volumes: _v, ...rest } = after;
   return { ...rest, services: sorted, ...(networks === undefined ? {} : { networks }), ...(volumes === undefined ? {} : { volumes }), allowEmpty: before.allowEmpty };
+}
+
+/**
+ * Pure: for a rollout (which writes each host once), the receiving hosts each giving host waits
+ * for. A host that both gives and receives moved services (a swap) cannot be ordered so: refused.
+ */
+export function rolloutMoveOrder(phases: MovePhases): Map<string, string[]> {
+  const after = new Map<string, string[]>();
+  for (const move of phases.moves) {
+    for (const hostId of move.from) after.set(hostId, [...new Set([...(after.get(hostId) ?? []), ...move.to])].sort(compareStrings));
+  }
+  const both = [...after.keys()].filter((hostId) => phases.receiving.has(hostId));
+  if (both.length > 0) {
+    const moves = phases.moves.map((move) => `${move.service} ${move.from.join(',')} -> ${move.to.join(',')}`).join('; ');
+    throw new InvalidInputError(`rollout: ${both.join(', ')} both give${both.length === 1 ? 's' : ''} and receive${both.length === 1 ? 's' : ''} moved services (${moves}); a rollout writes each host once, so it cannot keep every service running through that. Apply it with \`hostwright apply -f …\` (which writes such a host twice: first with both, then without what it gives), or move one service per rollout`);
+  }
+  return after;
 }
 
 export type ReceivingState = 'ready' | 'waiting' | 'blocked' | 'failed' | 'refused' | 'stale';

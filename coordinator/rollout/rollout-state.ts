@@ -15,6 +15,8 @@ export const rolloutHostSchema = z.object({
   target: hostDesiredSchema,
   /** The document revision written for this host, once written. */
   writtenRevision: z.number().int().optional(),
+  /** A host that gives instances of moved services: the receiving hosts that must be healthy before it is written. */
+  after: z.array(z.string()).optional(),
   startedAt: z.string().optional(),
   healthySince: z.string().optional(),
   finishedAt: z.string().optional(),

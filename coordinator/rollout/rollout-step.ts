@@ -28,12 +28,18 @@ export interface RolloutStep {
 
 export const STALE_HEARTBEAT_MS = 15_000;
 
-/** Canaries first, then batches of maxParallel, in host order. */
-export function planWaves(hostIds: readonly string[], canary: number, maxParallel: number): string[][] {
-  const sorted = [...hostIds].sort();
+/**
+ * Canaries first, then batches of maxParallel, in host order; the hosts in `last` (those that give
+ * instances of moved services) in waves after every other host's, so that they go once the others are healthy.
+ */
+export function planWaves(hostIds: readonly string[], canary: number, maxParallel: number, last: ReadonlySet<string> = new Set()): string[][] {
+  const sorted = [...hostIds].filter((hostId) => !last.has(hostId)).sort();
+  const giving = [...hostIds].filter((hostId) => last.has(hostId)).sort();
   const waves: string[][] = [];
   if (canary > 0 && sorted.length > 0) waves.push(sorted.splice(0, canary));
   while (sorted.length > 0) waves.push(sorted.splice(0, maxParallel));
+  if (canary > 0 && waves.length === 0 && giving.length > 0) waves.push(giving.splice(0, canary));
+  while (giving.length > 0) waves.push(giving.splice(0, maxParallel));
   return waves;
 }
 
@@ -43,11 +49,12 @@ export interface RolloutStart {
   readonly correlationID: string;
   readonly now: Date;
   readonly options: RolloutOptions;
-  readonly targets: readonly { readonly hostId: string; readonly target: HostDesired; readonly previous: HostDesired | null }[];
+  readonly targets: readonly { readonly hostId: string; readonly target: HostDesired; readonly previous: HostDesired | null; readonly after?: readonly string[] }[];
 }
 
 export function startRollout(start: RolloutStart): RolloutState {
-  const waves = planWaves(start.targets.map((t) => t.hostId), start.options.canary, start.options.maxParallel);
+  const giving = new Set(start.targets.flatMap((t) => (t.after !== undefined && t.after.length > 0 ? [t.hostId] : [])));
+  const waves = planWaves(start.targets.map((t) => t.hostId), start.options.canary, start.options.maxParallel, giving);
   const waveOf = new Map(waves.flatMap((wave, index) => wave.map((hostId): [string, number] => [hostId, index])));
   const at = start.now.toISOString();
   return {
@@ -62,7 +69,7 @@ export function startRollout(start: RolloutStart): RolloutState {
     currentWave: 0,
     status: waves.length === 0 ? 'succeeded' : 'running',
     ...(waves.length === 0 ? { reason: 'no host needs a change' } : {}),
-    hosts: [...start.targets].sort((a, b) => compareStrings(a.hostId, b.hostId)).map((t) => ({ hostId: t.hostId, wave: waveOf.get(t.hostId) ?? 0, state: 'pending' as const, previous: t.previous, target: t.target })),
+    hosts: [...start.targets].sort((a, b) => compareStrings(a.hostId, b.hostId)).map((t) => ({ hostId: t.hostId, wave: waveOf.get(t.hostId) ?? 0, state: 'pending' as const, previous: t.previous, target: t.target, ...(giving.has(t.hostId) ? { after: [...(t.after ?? [])].sort(compareStrings) } : {}) })),
   };
 }
 
@@ -81,6 +88,9 @@ export function advanceRollout(state: RolloutState, observe: (hostId: string) =>
     if (!inPlay) return host;
     const observation = observe(host.hostId);
     if (host.state === 'pending') {
+      // Make before break: a giving host whose receiving host did not get healthy keeps its instances.
+      const notTaken = state.hosts.filter((other) => host.after?.includes(other.hostId) === true && other.state !== 'healthy');
+      if (notTaken.length > 0) return { ...host, state: 'skipped', finishedAt: at, message: `not written, it keeps its instances of the moved services: ${notTaken.map((other) => `${other.hostId} is ${other.state}${other.message === undefined ? '' : ` (${other.message})`}`).join('; ')}` };
       if (isOffline(observation, now)) {
         if (state.options.skipOffline) return { ...host, state: 'skipped', finishedAt: at, message: 'offline when its wave came (--skip-offline)' };
         // Nothing is written to an offline host: should it never come back in time, it keeps what it ran.

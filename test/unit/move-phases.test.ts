@@ -5,7 +5,7 @@ import type { HostDesired } from '../../shared/host-desired.js';
 import type { InstanceStatus, ProjectStatus } from '../../shared/host-status.js';
 import type { StatusReport } from '../../shared/wire.js';
 import type { HostTarget } from '../../coordinator/fleet-targets.js';
-import { movePhases, receivingState, serviceMoves } from '../../coordinator/move-phases.js';
+import { movePhases, receivingState, rolloutMoveOrder, serviceMoves } from '../../coordinator/move-phases.js';
 import { desiredContentHash } from '../../coordinator/placement.js';
 import { moveOrderJson, renderMoveOrder } from '../../coordinator/cli/render/move-view.js';
 import { desired, service } from '../lib/builders.js';
@@ -97,6 +97,13 @@ describe('movePhases', () => {
     assert.deepEqual(phases.moves, [{ service: 'api', from: ['h2'], to: ['h1'] }]);
     assert.deepEqual(phases.second.map((t) => t.hostId), ['h2']);
     assert.deepEqual([...phases.receiving], [['h1', ['api']]]);
+  });
+
+  it('a rollout waits for the receiving hosts before each giving host, and refuses a swap it cannot order', () => {
+    const moved = scenario({ h1: { db: 1 }, h2: { api: 1 }, h3: { api: 1 } }, { h1: { db: 1, api: 1 }, h4: { api: 1 } }, {}, {});
+    assert.deepEqual([...rolloutMoveOrder(movePhases(moved.previous, moved.targets))], [['h2', ['h1', 'h4']], ['h3', ['h1', 'h4']]]);
+    const swap = scenario({ h1: { api: 1 }, h2: { worker: 1 } }, { h1: { worker: 1 }, h2: { api: 1 } }, {}, {});
+    assert.throws(() => rolloutMoveOrder(movePhases(swap.previous, swap.targets)), /rollout: h1, h2 both give and receive moved services \(api h1 -> h2; worker h2 -> h1\).*hostwright apply -f/);
   });
 
   it('without a move every target is phase 1 as it was given', () => {

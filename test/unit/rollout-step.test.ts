@@ -492,3 +492,60 @@ describe('advanceRollout: resuming and finished states', () => {
     });
   }
 });
+
+describe('rollout of a move: the giving host after its receiving host, and only once that one is healthy', () => {
+  /** h1 receives (wave 1, the canary), h2 gives (its own wave after): each waits for h1. */
+  const moveRollout = (options: Partial<RolloutOptions> = {}) =>
+    startRollout({
+      id: 'm1',
+      project: PROJECT,
+      correlationID: 'c1',
+      now: at(0),
+      options: { ...OPTIONS, ...options },
+      targets: [
+        { hostId: 'h2', target: v2('h2'), previous: v1('h2'), after: ['h1'] },
+        { hostId: 'h1', target: v2('h1'), previous: v1('h1') },
+        { hostId: 'h3', target: v2('h3'), previous: v1('h3') },
+      ],
+    });
+
+  it('planWaves puts the giving hosts in waves after every other host, canary included', () => {
+    assert.deepEqual(planWaves(['h1', 'h2', 'h3'], 1, 2, new Set(['h1'])), [['h2'], ['h3'], ['h1']]);
+    assert.deepEqual(planWaves(['h1', 'h2'], 1, 2, new Set(['h1', 'h2'])), [['h1'], ['h2']], 'only giving hosts: the canary is one of them');
+    const state = moveRollout();
+    assert.deepEqual(state.waves, [['h1'], ['h3'], ['h2']]);
+    assert.deepEqual(host(state, 'h2').after, ['h1']);
+  });
+
+  it('writes the giving host once the receiving host passed its wave', () => {
+    const fleet = new Fleet();
+    for (const hostId of ['h1', 'h2', 'h3']) fleet.at(hostId, 1);
+    let s = passCanary(fleet, moveRollout());
+    let step = fleet.step(s, 12_000);
+    assert.deepEqual(written(step), ['h3']);
+    fleet.at('h3', 2);
+    s = fleet.step(step.state, 13_000).state;
+    s = fleet.step(s, 24_000).state;
+    step = fleet.step(s, 25_000);
+    assert.deepEqual(written(step), ['h2'], 'h1 is healthy: h2 gives up its instances now');
+  });
+
+  it('a receiving host that fails leaves the giving host unwritten (skipped, keeping its instances) even when failures are allowed', () => {
+    const fleet = new Fleet();
+    for (const hostId of ['h1', 'h2', 'h3']) fleet.at(hostId, 1);
+    let s = fleet.step(moveRollout({ maxFailures: 1 }), 0).state;
+    fleet.at('h1', 2, { blocked: [{ project: PROJECT, gate: 'port-conflict', message: 'port 8080 is held' }] });
+    s = fleet.step(s, 1_000).state;
+    assert.equal(host(s, 'h1').state, 'failed');
+    let step = fleet.step(s, 2_000);
+    assert.deepEqual(written(step), ['h3'], 'the unrelated host goes on');
+    fleet.at('h3', 2);
+    s = fleet.step(step.state, 3_000).state;
+    s = fleet.step(s, 14_000).state;
+    step = fleet.step(s, 15_000);
+    assert.deepEqual(written(step), [], 'nothing is written to h2');
+    assert.equal(host(step.state, 'h2').state, 'skipped');
+    assert.match(host(step.state, 'h2').message ?? '', /^not written, it keeps its instances of the moved services: h1 is failed \(blocked: port 8080 is held\)/);
+    assert.equal(step.state.status, 'failed');
+  });
+});

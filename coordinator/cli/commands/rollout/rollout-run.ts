@@ -17,6 +17,8 @@ import { allPulled, PullProgressLines, renderPullOutcomes } from '../../render/p
 import { prePullFleet } from '../../fleet/fleet-pull.js';
 import type { RolloutChange, RolloutCommandOptions } from './options.js';
 import { sleep } from '../../../../shared/sleep.js';
+import { phasesOf } from '../../fleet/fleet-moves.js';
+import { rolloutMoveOrder } from '../../../move-phases.js';
 
 const POLL_MS = 500;
 
@@ -37,7 +39,10 @@ export async function startRolloutCommand(options: RolloutCommandOptions): Promi
     const active = (await store.list()).find((r) => r.project === project && !FINISHED_STATUSES.includes(r.status));
     if (active) throw new InvalidInputError(`rollout ${active.id} of project ${project} is ${active.status}; \`hostwright rollout resume ${active.id}\` or \`hostwright rollout abort ${active.id}\` first`);
     const existing = await client.desiredOf(project);
-    const changed = targets.filter((t) => t.changed);
+    // A move goes make-before-break: its giving hosts in waves after its receiving ones (docs/rollout.md, "Moves").
+    const phases = phasesOf(targets.map((target) => ({ target, plan: undefined, error: undefined })), existing, await client.statuses(), project);
+    const after = rolloutMoveOrder(phases);
+    const changed = targets.filter((t) => t.changed || phases.receiving.has(t.hostId));
     const maxFailures = flags.maxFailures.includes('.') ? Math.floor(Number(flags.maxFailures) * changed.length) : Number(flags.maxFailures);
     const state = startRollout({
       id: `${project}-${new Date().toISOString().replace(/[-:T]/g, '').slice(0, 14)}-${randomUUID().slice(0, 6)}`,
@@ -45,7 +50,7 @@ export async function startRolloutCommand(options: RolloutCommandOptions): Promi
       correlationID,
       now: new Date(),
       options: { ...parsed, maxFailures },
-      targets: changed.map((t) => ({ hostId: t.hostId, target: withOrder(t.document, parsed.order), previous: existing.get(t.hostId)?.document ?? null })),
+      targets: changed.map((t) => ({ hostId: t.hostId, target: withOrder(t.document, parsed.order), previous: existing.get(t.hostId)?.document ?? null, ...(after.has(t.hostId) ? { after: after.get(t.hostId) } : {}) })),
     });
     if (options.prePull) {
       // As Kamal does: every host of the rollout has its images before the first one switches.

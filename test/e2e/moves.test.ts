@@ -172,4 +172,16 @@ describe('moves are make-before-break across hosts (real NATS, real agents, real
     assert.deepEqual(await hostsOf('api'), [h1]);
     assert.deepEqual(await hostsOf('worker'), [h1, h1]);
   });
+
+  it('a rollout moving them back writes h2 first and h1 only once h2 is healthy, with a healthy api at every sample', async () => {
+    await writeFile(file, fleetYaml(project, h2, undefined));
+    const sampler = startSampler(project);
+    const result = await cli(['rollout', '-f', file, '--canary', '1', '--min-healthy', '1s', '--healthy-deadline', '60s'], 0);
+    const samples = await sampler.stop();
+    assert.ok(largestGap(samples) < 1_000, `samples ${largestGap(samples)} ms apart at most`);
+    for (const sample of samples) assert.ok((sample.healthy.api ?? 0) >= 1, `no healthy api at ${new Date(sample.at).toISOString()}: ${JSON.stringify(sample)}\n${result.stdout}`);
+    assert.match(result.stdout, new RegExp(`^rollout \\S+: 2 wave\\(s\\): 1:\\[${h2}\\] 2:\\[${h1}\\]`, 'm'));
+    assert.deepEqual(await hostsOf('api'), [h2]);
+    assert.deepEqual(await hostsOf('worker'), [h2, h2]);
+  });
 });

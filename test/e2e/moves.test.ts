@@ -151,6 +151,15 @@ describe('moves are make-before-break across hosts (real NATS, real agents, real
     assert.deepEqual(await hostsOf('worker'), [h2, h2]);
   });
 
+  it('without --wait a move still waits for phase 1, and --json says which giving host was held', async () => {
+    const result = await cli(['apply', '-f', file, '--json', '--timeout', '30s'], 3);
+    const json = JSON.parse(result.stdout) as { schema: string; written: { hostId: string; revision: number }[]; phases?: { phase1: string[]; phase2: string[] }; held?: string[] };
+    assert.equal(json.schema, 'hostwright.fleetapply/v1');
+    assert.deepEqual(json.written.map((w) => w.hostId), [h1]);
+    assert.deepEqual([json.phases?.phase1, json.phases?.phase2, json.held], [[h1], [h2], [h2]]);
+    assert.deepEqual(await hostsOf('api'), [h2]);
+  });
+
   it('with the receiving host healthy the move completes, at least one healthy api at every sample, and ends on h1 only', async () => {
     await writeFile(file, fleetYaml(project, h1, undefined));
     const sampler = startSampler(project);
@@ -165,7 +174,7 @@ describe('moves are make-before-break across hosts (real NATS, real agents, real
     // The move happened during the sampling: api was seen on h2 first and on h1 at the end.
     assert.deepEqual((samples[0] as Sample).hosts.api, [h2]);
     assert.ok(samples.some((s) => (s.hosts.api ?? []).length === 2), 'api ran on both hosts for a while (made before the break)');
-    assert.match(result.stdout, new RegExp(`Phase 1: Wrote desired state for 1 host\\(s\\): ${h1} r2`));
+    assert.match(result.stdout, new RegExp(`Phase 1: Wrote desired state for 1 host\\(s\\): ${h1} r3`));
     assert.match(result.stdout, new RegExp(`${h1}\\s+ready`));
     assert.match(result.stdout, new RegExp(`Phase 2: Wrote desired state for 1 host\\(s\\): ${h2} r2`));
     assert.match(result.stdout, /2 converged\./);

@@ -5,6 +5,7 @@ import type { HostDesired } from '../shared/host-desired.js';
 import type { StatusReport } from '../shared/wire.js';
 import type { HostTarget } from './fleet-targets.js';
 import { desiredContentHash } from './placement.js';
+import { completedOneShot } from './rollout/rollout-step.js';
 
 /** A service whose instances one apply takes off some hosts and puts on others. */
 export interface ServiceMove {
@@ -127,7 +128,8 @@ export type ReceivingState = 'ready' | 'waiting' | 'blocked' | 'failed' | 'refus
 
 /**
  * Pure: whether a receiving host runs its moved services as the written revision asks: applied,
- * every instance of them running and healthy (or without a health check). `blocked` and `failed`
+ * every instance of them running and healthy (or without a health check), or a one-shot that
+ * completed, as a rollout's gate has it. `blocked` and `failed`
  * are final for this revision; the others may still change.
  */
 export function receivingState(
@@ -145,7 +147,7 @@ export function receivingState(
   if (project.blocked.length > 0) return { state: 'blocked', detail: project.blocked.map((b) => b.message).join('; ') };
   const counts = services.map((service) => {
     const spec = document.services[service];
-    const ready = project.instances.filter((i) => i.service === service && i.state === 'running' && (i.health === 'healthy' || (i.health === 'none' && !hasHealthcheck(spec?.healthcheck)))).length;
+    const ready = project.instances.filter((i) => i.service === service && (completedOneShot(document, i) || (i.state === 'running' && (i.health === 'healthy' || (i.health === 'none' && !hasHealthcheck(spec?.healthcheck)))))).length;
     return { service, ready, wanted: spec?.replicas ?? 0 };
   });
   const applied = project.appliedRevision === document.revision && project.converged;

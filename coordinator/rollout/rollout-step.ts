@@ -201,7 +201,7 @@ function healthyOn(document: HostDesired, revision: number, observation: HostObs
 }
 
 /** A one-shot (restart "no" or "on-failure") that exited 0: the agent reports it exited without stopped drift. */
-function completedOneShot(document: HostDesired, instance: InstanceStatus): boolean {
+export function completedOneShot(document: HostDesired, instance: InstanceStatus): boolean {
   const restart = document.services[instance.service]?.restart;
   return instance.state === 'exited' && (restart === 'no' || restart === 'on-failure') && !instance.drift.includes('stopped');
 }

@@ -180,6 +180,9 @@ describe('receivingState', () => {
     assert.equal(receivingState(checked, ['api'], seen(reportOf({}))).state, 'waiting');
     assert.equal(receivingState(checked, ['api'], seen(reportOf({ instances: [instance('api', { health: 'healthy' })] }))).state, 'ready');
     assert.equal(receivingState(plain, ['api'], seen(reportOf({ instances: [instance('api', { state: 'restarting' })] }))).state, 'waiting');
+    const oneShot = { document: desired(PROJECT, { api: service({ restart: 'no' }) }, { revision: 5 }) };
+    assert.equal(receivingState(oneShot, ['api'], seen(reportOf({ instances: [instance('api', { state: 'exited' })] }))).state, 'ready', 'a one-shot that completed');
+    assert.equal(receivingState(oneShot, ['api'], seen(reportOf({ instances: [instance('api', { state: 'exited', drift: ['stopped'] })] }))).state, 'waiting', 'a one-shot that failed');
   });
 
   it('blocked, failed, not yet picked up, stale and refused are told apart', () => {

@@ -13,7 +13,10 @@ export function phasesOf(plans: readonly HostPlan[], previous: ReadonlyMap<strin
   const running = new Map<string, Record<string, number>>();
   for (const report of statuses) {
     const counts: Record<string, number> = {};
-    for (const instance of report.status.projects.find((p) => p.project === project)?.instances ?? []) if (instance.state === 'running') counts[instance.service] = (counts[instance.service] ?? 0) + 1;
+    for (const instance of report.status.projects.find((p) => p.project === project)?.instances ?? []) {
+      // A one-shot that exited as it should (no `stopped` drift) counts as running what it was told.
+      if (instance.state === 'running' || (instance.state === 'exited' && !instance.drift.includes('stopped'))) counts[instance.service] = (counts[instance.service] ?? 0) + 1;
+    }
     running.set(report.hostId, counts);
   }
   return movePhases(new Map<string, HostDesired>([...previous].map(([hostId, entry]) => [hostId, entry.document])), plans.map((p) => p.target), running);

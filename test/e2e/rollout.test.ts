@@ -426,10 +426,13 @@ describe('rollout: waves, gates, pause, rollback, resume, offline hosts and star
     assert.ok(before !== undefined);
     const others = new Map(await Promise.all(hostIds.slice(1).map(async (hostId) => [hostId, await idsOf(hostId)] as const)));
     const result = await cli(['rollback', '--host', h1, '--project', project]);
-    assert.match(result.stdout, new RegExp(`${h1}\\.${project}: r${before} -> content of r\\d+`));
+    assert.match(result.stdout, new RegExp(`${h1}\\.${project}: r${before} -> content of r\\d+, written as r${before + 1}\n`));
     assert.match(result.stdout, /Plan/);
     const after = await desiredRevision(h1);
     assert.equal(after, before + 1, 'written as the next revision, not by rewinding the counter');
+    // The revision shown before the write is the one written (it said "desired r4 (new)", then "wrote … r6").
+    assert.deepEqual([...result.stdout.matchAll(/desired r(\d+) \((?:new|unchanged)\)/g)].map((match) => Number(match[1])), [before + 1]);
+    assert.match(result.stdout, new RegExp(`wrote ${h1}\\.${project} r${before + 1};`));
     await waitFor(`${h1} back on f1`, async () => (await notOn(await fleetStatus(), h1, after ?? -1, 'f1')) === undefined, 60_000, 250);
     for (const [hostId, ids] of others) assert.deepEqual(await idsOf(hostId), ids, `${hostId}: untouched`);
   });

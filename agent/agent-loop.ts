@@ -188,7 +188,7 @@ export class AgentLoop {
       for (const project of this.#clearedDuringCycle) failures.delete(project);
       for (const failure of failures.values()) {
         if (this.#failures.get(failure.project)?.attempts === failure.attempts) continue;
-        log.child({ correlationID: report.correlationID }).warn({ project: failure.project, revision: failure.revision, attempt: failure.attempts, retryInMs: failure.backoffMs, reason: failure.reason }, 'project failing; backing off');
+        this.#options.logger.child({ correlationID: report.correlationID }).warn({ project: failure.project, revision: failure.revision, attempt: failure.attempts, retryInMs: failure.backoffMs, reason: failure.reason }, 'project failing; backing off');
       }
       this.#failures = failures;
       this.#options.onCycle?.(report);

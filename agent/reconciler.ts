@@ -145,7 +145,9 @@ export class Reconciler {
 
     // Record events and status transitions: rejections reached after all are lifted, changes become events.
     const status = await this.#recordStatus(desired, observed, before, correlationID, failures);
-    log.info({ actions: results.length, failed, converged: status.projects.every((p) => p.converged) }, 'cycle finished');
+    // info says what changed (actions run, a failure, a new status); an idle resync is debug, or a quiet host logs every cycle.
+    const changed = results.length > 0 || failed || !sameStatus(before.stored, status);
+    log[changed ? 'info' : 'debug']({ actions: results.length, failed, converged: status.projects.every((p) => p.converged) }, 'cycle finished');
     // A pull of a present image may have moved its tag: plan once more, so the instances follow in this cycle.
     const repulled = results.filter((report) => report.action.kind === 'pull-image' && report.outcome === 'done' && report.action.reason.startsWith('pull_policy'));
     if (!failed && pulledThisCycle === undefined && repulled.length > 0) {

@@ -2,11 +2,13 @@ import { LineCounter, isAlias, isMap, isPair, isScalar, isSeq } from 'yaml';
 import type { Alias, Document, Node as YamlNode, Pair, YAMLError, YAMLMap } from 'yaml';
 import type { z } from 'zod';
 import { formatPath } from '../shared/codec.js';
+import { didYouMean } from '../shared/did-you-mean.js';
 import { InvalidInputError, errorMessage } from '../shared/errors.js';
 import { fleetFileSchema } from '../shared/fleet-spec.js';
 import type { FleetFile } from '../shared/fleet-spec.js';
 import { MAX_FLEET_FILE_BYTES, MAX_YAML_NESTING, MAX_YAML_NODES } from '../shared/limits.js';
 import { readBounded } from '../shared/read-bounded.js';
+import { knownKeysAt } from '../shared/schema-keys.js';
 import { composeYaml, toPlainValue, yamlExcerpt } from './fleet-yaml.js';
 import { normalizeFleetForms } from './service-forms.js';
 
@@ -167,8 +169,8 @@ export function describeProblems(problems: readonly PathProblem[], place: (path:
 }
 
 /** The lines of an error for a failed schema, one per user-visible mistake, in source order. */
-export function describeSchemaIssues(issues: readonly z.core.$ZodIssue[], raw: unknown, place: (path: readonly PropertyKey[], key?: string) => Place): string {
-  return describeProblems(firstProblemPerPlace(issues.flatMap((issue) => flattenIssue(issue, [], raw))), place);
+export function describeSchemaIssues(issues: readonly z.core.$ZodIssue[], raw: unknown, place: (path: readonly PropertyKey[], key?: string) => Place, schema: z.core.$ZodType = fleetFileSchema): string {
+  return describeProblems(firstProblemPerPlace(issues.flatMap((issue) => flattenIssue(issue, [], raw, schema))), place);
 }
 
 function tooLarge(sourceName: string, how: string, what = 'fleet file'): InvalidInputError {
@@ -230,30 +232,30 @@ export function validateFleet(raw: unknown): z.ZodSafeParseResult<FleetFile> {
 type Problem = PathProblem;
 
 /** One problem per user-visible mistake: unknown keys one by one, unions resolved to the branch the user meant. */
-function flattenIssue(issue: z.core.$ZodIssue, basePath: readonly PropertyKey[], raw: unknown): Problem[] {
+function flattenIssue(issue: z.core.$ZodIssue, basePath: readonly PropertyKey[], raw: unknown, schema: z.core.$ZodType): Problem[] {
   const path = [...basePath, ...issue.path];
   switch (issue.code) {
     case 'unrecognized_keys':
-      return issue.keys.map((key) => ({ path, key, message: `unknown key ${JSON.stringify(quoteLimit(key))}` }));
+      return issue.keys.map((key) => ({ path, key, message: `unknown key ${JSON.stringify(quoteLimit(key))}${didYouMean(key, knownKeysAt(schema, path))}` }));
     case 'invalid_key': {
       const key = String(path.at(-1));
       const reasons = issue.issues.map((inner) => inner.message).join('; ');
       return [{ path: path.slice(0, -1), key, message: `invalid key ${JSON.stringify(quoteLimit(key))}: ${reasons}` }];
     }
     case 'invalid_union':
-      return flattenUnion(issue, path, raw);
+      return flattenUnion(issue, path, raw, schema);
     default:
       return [{ path, message: issue.message }];
   }
 }
 
-function flattenUnion(issue: z.core.$ZodIssue & { code: 'invalid_union' }, path: readonly PropertyKey[], raw: unknown): Problem[] {
+function flattenUnion(issue: z.core.$ZodIssue & { code: 'invalid_union' }, path: readonly PropertyKey[], raw: unknown, schema: z.core.$ZodType): Problem[] {
   // A branch whose type matched (no complaint about the value itself) is what the user was writing.
   const isAboutWholeValue = (inner: z.core.$ZodIssue): boolean =>
     inner.path.length === 0 && (inner.code === 'invalid_type' || inner.code === 'invalid_value' || (inner.code === 'invalid_union' && inner.errors.every((branch) => branch.some(isAboutWholeValue))));
   const matchingBranches = issue.errors.filter((branch) => !branch.some(isAboutWholeValue));
   const closest = matchingBranches.reduce<z.core.$ZodIssue[] | undefined>((best, branch) => (best === undefined || branch.length < best.length ? branch : best), undefined);
-  if (closest !== undefined) return closest.flatMap((inner) => flattenIssue(inner, path, raw));
+  if (closest !== undefined) return closest.flatMap((inner) => flattenIssue(inner, path, raw, schema));
 
   const alternatives = issue.errors.flatMap((branch) => branch.filter(isAboutWholeValue).flatMap(describeExpected));
   if (alternatives.length === 0) return [{ path, message: issue.message }];

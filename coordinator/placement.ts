@@ -75,6 +75,16 @@ export function desiredForHost(
 }
 
 /**
+ * The document as it will be written over `current` (the host's stored one): its own content
+ * under the next revision, or the current revision when the content is already there. What a
+ * command shows before writing must be this, the revision the write will give it.
+ */
+export function asWrittenOver(current: HostDesired | undefined, document: HostDesired): { document: HostDesired; changed: boolean } {
+  if (current && desiredContentHash(current) === desiredContentHash(document)) return { document: { ...document, revision: current.revision }, changed: false };
+  return { document: { ...document, revision: (current?.revision ?? 0) + 1 }, changed: true };
+}
+
+/**
  * Hash of what the host should run: equal content gives an equal hash whatever the revision or
  * correlation id, so an unchanged fleet does not need a new revision.
  */

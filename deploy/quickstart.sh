@@ -4,9 +4,11 @@
 # NATS runs secured: `hostwright fleet init` (once) writes a coordinator user and one user per host
 # with least-privilege permissions (docs/SECURITY.md); agents and the CLI connect with those creds.
 #   bash deploy/quickstart.sh          start (or check) everything and apply examples/fleet.yaml
+#   bash deploy/quickstart.sh --next   print the commands to try next again (and write $BASE/bin/hostwright)
 #   bash deploy/quickstart.sh --stop   stop the agents and NATS (containers are left running)
 set -euo pipefail
 cd "$(dirname "$0")/.."
+REPO="$PWD"
 
 BASE="${HOSTWRIGHT_QUICKSTART_DIR:-$HOME/.hostwright/quickstart}"
 NATS_PORT="${HOSTWRIGHT_NATS_PORT:-4222}"
@@ -25,7 +27,46 @@ if [[ "${1:-}" == "--stop" ]]; then
     if alive "$pidfile"; then kill -TERM "$(cat "$pidfile")" && echo "stopped agent $id"; fi
   done
   bash deploy/start-nats.sh --stop --store "$BASE/nats" || true
-  echo "The example's containers keep running; remove them with: hostwright apply -f examples/empty.yaml --nats $HOSTWRIGHT_NATS --creds $HOSTWRIGHT_CREDS --signing-key $HOSTWRIGHT_SIGNING_KEY --wait"
+  # NATS is stopped now: Hostwright cannot remove them any more, Docker can (the project's label).
+  cat <<MSG
+The example's containers keep running (no agent manages them now). Remove them with Docker:
+  docker ps -aq --filter label=io.hostwright.project=shop | xargs -r docker rm -f
+  docker network ls -q --filter label=io.hostwright.project=shop | xargs -r docker network rm
+  docker volume ls -q --filter label=io.hostwright.project=shop | xargs -r docker volume rm   # the cache's data too
+MSG
+  exit 0
+fi
+
+# `hostwright` for the lines the quick start prints: this checkout's CLI on the supported Node chosen
+# below, by absolute path, so it works as printed whatever node comes first on the user's PATH.
+write_wrapper() {
+  mkdir -p "$BASE/bin"
+  printf '#!/bin/sh\n# The quick start'"'"'s hostwright: %s on Node %s.\nexec "%s" "%s" "$@"\n' \
+    "$REPO/dist/cli/hostwright.js" "$(node --version)" "$(command -v node)" "$REPO/dist/cli/hostwright.js" >"$BASE/bin/hostwright"
+  chmod 755 "$BASE/bin/hostwright"
+}
+
+next_steps() {
+  cat <<MSG
+Try next (on this machine's PATH the first line puts a hostwright running on Node $(node --version)):
+  export PATH=$BASE/bin:\$PATH
+  export HOSTWRIGHT_NATS=$HOSTWRIGHT_NATS
+  export HOSTWRIGHT_CREDS=$HOSTWRIGHT_CREDS            # the coordinator's NATS credentials
+  export HOSTWRIGHT_SIGNING_KEY=$HOSTWRIGHT_SIGNING_KEY   # apply, rollout and rollback sign with it
+  hostwright status --watch                          # live per-host status (Ctrl-C stops)
+  hostwright events --follow --type drift_detected   # in another terminal
+  docker rm -f h2-shop-api-1                         # drift: h2's agent recreates it, visibly
+  hostwright plan -f $REPO/examples/fleet.yaml --out plan.json && hostwright apply plan.json
+  hostwright hosts
+Remove the example's containers (while NATS runs): hostwright apply -f $REPO/examples/empty.yaml --wait
+Stop the agents and NATS: bash $REPO/deploy/quickstart.sh --stop
+MSG
+}
+
+if [[ "${1:-}" == "--next" ]]; then
+  source deploy/node24.sh
+  write_wrapper
+  next_steps
   exit 0
 fi
 
@@ -104,16 +145,6 @@ done
 step "last events"
 hw events --since 10m | tail -n 10
 
-cat <<MSG
-
-The quick-start fleet is running (state under $BASE). Try next:
-  export HOSTWRIGHT_NATS=$HOSTWRIGHT_NATS
-  export HOSTWRIGHT_CREDS=$HOSTWRIGHT_CREDS            # the coordinator's NATS credentials
-  export HOSTWRIGHT_SIGNING_KEY=$HOSTWRIGHT_SIGNING_KEY   # apply, rollout and rollback sign with it
-  npx hostwright status --watch                          # live per-host status (Ctrl-C stops)
-  npx hostwright events --follow --type drift_detected   # in another terminal
-  docker rm -f h2-shop-api-1                             # drift: h2's agent recreates it, visibly
-  npx hostwright plan -f examples/fleet.yaml --out plan.json && npx hostwright apply plan.json
-  npx hostwright hosts
-Stop it: bash deploy/quickstart.sh --stop
-MSG
+write_wrapper
+printf '\nThe quick-start fleet is running (state under %s).\n' "$BASE"
+next_steps

@@ -1,8 +1,9 @@
 import type { HostDesired } from '../../shared/host-desired.js';
+import { requestedOrder, startFirstRefusal, type UpdateOrder } from '../../shared/update-order.js';
 import { parseDurationMs } from '../../shared/duration.js';
 import { contentHash } from '../../shared/canonical.js';
 import { compareStrings } from '../../shared/compare.js';
-import { hasHealthcheck, parsePortMapping, type RuntimeConfig } from '../../shared/fleet-spec.js';
+import { hasHealthcheck, type RuntimeConfig } from '../../shared/fleet-spec.js';
 import type { Action, ActionDraft, Attachments, Phase } from '../../shared/actions.js';
 import type { NetworkSpec, VolumeSpec } from '../../shared/project-resources.js';
 import type { HostDiff } from './diff.js';
@@ -245,8 +246,8 @@ function createChain(key: InstanceKey, name: string, specHash: string, config: R
   ];
 }
 
-function orderOf(desired: HostDesired, service: string): 'stop-first' | 'start-first' {
-  return desired.updateOrder ?? desired.services[service]?.update_order ?? 'stop-first';
+function orderOf(desired: HostDesired, service: string): UpdateOrder {
+  return requestedOrder(desired, service);
 }
 
 /**
@@ -254,10 +255,12 @@ function orderOf(desired: HostDesired, service: string): 'stop-first' | 'start-f
  * instances at once): move the old one aside, create and start the new one, wait until it is
  * healthy, then stop and remove the old one — at no moment is the instance without a running copy.
  */
-function replaceChain(container: ObservedContainer, key: InstanceKey, name: string, specHash: string, config: RuntimeConfig, attach: Attachments, reason: string, order: 'stop-first' | 'start-first'): Draft[] {
-  const fixedPort = config.ports.some((port) => parsePortMapping(port).hostPort !== undefined);
-  if (order === 'stop-first' || fixedPort || container.state !== 'running') {
-    return [...removeChain(container, key, 'instances', reason, false, stopSeconds(config)), ...createChain(key, name, specHash, config, attach, reason)];
+function replaceChain(container: ObservedContainer, key: InstanceKey, name: string, specHash: string, config: RuntimeConfig, attach: Attachments, reason: string, order: UpdateOrder): Draft[] {
+  const refusal = order === 'start-first' ? startFirstRefusal(key.service, config.ports) : undefined;
+  if (order === 'stop-first' || refusal || container.state !== 'running') {
+    // Asked for start-first but bound to stop-first: the plan says so where it shows the replacement.
+    const why = refusal ? `${reason}; ${refusal.message}` : reason;
+    return [...removeChain(container, key, 'instances', why, false, stopSeconds(config)), ...createChain(key, name, specHash, config, attach, why)];
   }
   const chain = instanceKeyString(key);
   const asideName = `${name}-old`;

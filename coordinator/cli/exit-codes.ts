@@ -9,4 +9,6 @@ export const EXIT = {
   unsupportedNode: 2,
   /** `apply`: a safety gate blocked the plan; nothing of the blocked project ran. */
   blocked: 3,
+  /** The reader of the output went away (`hostwright events | head -1`): 128 + SIGPIPE, as a shell reports `git log | head -1`. */
+  closedPipe: 141,
 } as const;

@@ -4,9 +4,11 @@
 import * as nodeModule from 'node:module';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
+import { endQuietlyOnClosedPipe } from './closed-pipe.js';
 import { EXIT } from './exit-codes.js';
 import { commandOf, nodeSupport } from './node-support.js';
 
+endQuietlyOnClosedPipe();
 const command = commandOf(process.argv.slice(2));
 const support = nodeSupport(process.versions.node, command);
 if (support.kind !== 'supported') process.stderr.write(`${support.message}\n`);

@@ -15,6 +15,7 @@ import { registerRollback } from './commands/rollback/register.js';
 import { registerRollout } from './commands/rollout/register.js';
 import { registerStatus } from './commands/status/register.js';
 import { EXIT } from './exit-codes.js';
+import { sharedGroupsLast } from './options.js';
 import { printable } from './render/printable.js';
 
 const program = new Command('hostwright')
@@ -23,6 +24,8 @@ const program = new Command('hostwright')
   .showHelpAfterError('(run with --help for usage)')
   // A command's options belong to it, not to the command above it (`agent install --host-id`).
   .enablePositionalOptions()
+  // Every command inherits it: the shared local and connection options come after its own.
+  .configureHelp({ groupItems: sharedGroupsLast })
   .exitOverride();
 registerPlan(program);
 registerApply(program);

@@ -1,4 +1,4 @@
-import type { Command } from 'commander';
+import { Help, Option, type Command } from 'commander';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { InvalidInputError } from '../../shared/errors.js';
@@ -9,25 +9,58 @@ export function collect(value: string, previous: string[]): string[] {
   return [...previous, value];
 }
 
-/** Options shared by every command that works on one host directly or on the fleet over NATS. */
-export function withLocalOptions(command: Command, role: 'coordinator' | 'agent' = 'coordinator'): Command {
-  return withNatsOptions(command.option('--local', 'manage this machine directly (local Docker engine and data dir, no NATS)'), role)
-    .option('--data-dir <dir>', 'local mode: where the journal lives (default: $HOSTWRIGHT_DATA_DIR or ~/.hostwright/local)')
-    .option('--host-id <id>', 'local mode: this host\'s id; when given, the fleet file\'s placement is applied (default: "local", placement ignored)')
-    .option('--label <key=value>', 'a label of this host, for placement selectors (repeatable)', collect, [])
-    .option('--registry-auth <file>', 'registry credentials for image pulls, in Docker\'s config.json format (mode 0600); local mode default: $DOCKER_CONFIG/config.json or ~/.docker/config.json when present')
-    .option('--image-grace <duration>', 'image cleanup: how long an image Hostwright pulled stays once no revision (current or previous) names it (default: 1h)');
+/** The help heading of the options that say how to reach the fleet's NATS: one section, the same in every command. */
+export const CONNECTION_HEADING = 'Connection options (fleet mode):';
+/** The help heading of the options that only local mode reads. */
+export const LOCAL_HEADING = 'Local mode options:';
+
+/** Help lists a command's own options first, then the local-mode ones, then the connection ones (commander's groupItems). */
+export function sharedGroupsLast<T extends Command | Option>(this: Help, unsorted: T[], visible: T[], getGroup: (item: T) => string): Map<string, T[]> {
+  const rank = (group: string) => (group === CONNECTION_HEADING ? 2 : group === LOCAL_HEADING ? 1 : 0);
+  const groups: Map<string, T[]> = Help.prototype.groupItems.call<Help, [T[], T[], (item: T) => string], Map<string, T[]>>(this, unsorted, visible, getGroup);
+  return new Map([...groups].sort(([a], [b]) => rank(a) - rank(b)));
 }
 
-/** How to reach the fleet's NATS: shared by every fleet command and `agent`. */
+/** Which of the local-mode options a command reads beyond --local and --data-dir; help lists only those. */
+export interface LocalOptionUse {
+  /** --host-id: the host's id (and with it the fleet file's placement). */
+  readonly hostId?: boolean;
+  /** --label: the host's labels, for placement. */
+  readonly labels?: boolean;
+  /** --registry-auth: the command pulls images. */
+  readonly pulls?: boolean;
+  /** --image-grace: the command plans or runs image cleanup. */
+  readonly imageCleanup?: boolean;
+}
+
+const EVERY_LOCAL_OPTION: LocalOptionUse = { hostId: true, labels: true, pulls: true, imageCleanup: true };
+
+/** Options shared by every command that works on one host directly or on the fleet over NATS. */
+export function withLocalOptions(command: Command, role: 'coordinator' | 'agent' = 'coordinator', use: LocalOptionUse = EVERY_LOCAL_OPTION): Command {
+  const local = (flags: string, description: string, parse?: { fn: (value: string, previous: string[]) => string[]; initial: string[] }): void => {
+    // The agent reads these in fleet mode too: they stay with its other options.
+    const option = role === 'agent' ? new Option(flags, description) : new Option(flags, description).helpGroup(LOCAL_HEADING);
+    command.addOption(parse ? option.argParser(parse.fn).default(parse.initial) : option);
+  };
+  local('--local', 'manage this machine directly (local Docker engine and data dir, no NATS)');
+  local('--data-dir <dir>', 'where the journal lives (default: $HOSTWRIGHT_DATA_DIR or ~/.hostwright/local)');
+  if (use.hostId) local('--host-id <id>', 'this host\'s id; when given, the fleet file\'s placement is applied (default: "local", placement ignored)');
+  if (use.labels) local('--label <key=value>', 'a label of this host, for placement selectors (repeatable)', { fn: collect, initial: [] });
+  if (use.pulls) local('--registry-auth <file>', 'registry credentials for image pulls, in Docker\'s config.json format (mode 0600); local mode default: $DOCKER_CONFIG/config.json or ~/.docker/config.json when present');
+  if (use.imageCleanup) local('--image-grace <duration>', 'image cleanup: how long an image Hostwright pulled stays once no revision (current or previous) names it (default: 1h)');
+  return withNatsOptions(command, role);
+}
+
+/** How to reach the fleet's NATS: shared by every fleet command and `agent`, under one help heading. */
 export function withNatsOptions(command: Command, role: 'coordinator' | 'agent' = 'coordinator'): Command {
-  if (role === 'coordinator') command.option('--fleet-auth <dir>', 'the fleet\'s auth dir (or its fleet-auth.json), whose host keys verify what hosts report (default: $HOSTWRIGHT_FLEET_AUTH, or fleet-auth.json beside --creds)');
-  return command
-    .option('--nats <url>', 'the fleet\'s NATS (default: $HOSTWRIGHT_NATS)')
-    .option('--creds <file>', 'NATS credentials: an nkey seed file from `hostwright fleet init`, or a NATS .creds file (default: $HOSTWRIGHT_CREDS)')
-    .option('--tls-ca <file>', 'TLS: trust this CA for the NATS server\'s certificate (default: $HOSTWRIGHT_TLS_CA)')
-    .option('--tls-cert <file>', 'TLS: client certificate, when the server verifies clients (default: $HOSTWRIGHT_TLS_CERT)')
-    .option('--tls-key <file>', 'TLS: client key (default: $HOSTWRIGHT_TLS_KEY)');
+  const connection = (flags: string, description: string): void => void command.addOption(new Option(flags, description).helpGroup(CONNECTION_HEADING));
+  if (role === 'coordinator') connection('--fleet-auth <dir>', 'the fleet\'s auth dir (or its fleet-auth.json), whose host keys verify what hosts report (default: $HOSTWRIGHT_FLEET_AUTH, or fleet-auth.json beside --creds)');
+  connection('--nats <url>', 'the fleet\'s NATS (default: $HOSTWRIGHT_NATS)');
+  connection('--creds <file>', 'NATS credentials: an nkey seed file from `hostwright fleet init`, or a NATS .creds file (default: $HOSTWRIGHT_CREDS)');
+  connection('--tls-ca <file>', 'TLS: trust this CA for the NATS server\'s certificate (default: $HOSTWRIGHT_TLS_CA)');
+  connection('--tls-cert <file>', 'TLS: client certificate, when the server verifies clients (default: $HOSTWRIGHT_TLS_CERT)');
+  connection('--tls-key <file>', 'TLS: client key (default: $HOSTWRIGHT_TLS_KEY)');
+  return command;
 }
 
 export interface NatsOptions {

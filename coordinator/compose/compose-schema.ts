@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
+import { didYouMean } from '../../shared/did-you-mean.js';
 import type { FormProblem } from '../service-forms.js';
 
 // The Compose Specification's published JSON schema (draft-07, as the dclint package ships it),
@@ -14,7 +15,8 @@ export function composeSchemaCheck(): ComposeSchemaCheck {
   const require = createRequire(import.meta.url);
   const file = join(dirname(require.resolve('dclint/package.json')), 'schemas', 'compose.schema.json');
   const schema = JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
-  const ajv = new Ajv({ allErrors: true, strict: false, validateSchema: false });
+  // verbose: an error carries the schema it failed, whose properties an unknown key is compared with.
+  const ajv = new Ajv({ allErrors: true, strict: false, validateSchema: false, verbose: true });
   const validate: ValidateFunction = ajv.compile(schema);
   return (value) => {
     // ajv compares list items with fast-deep-equal, which calls an item's own `valueOf`: such a key is refused first.
@@ -67,8 +69,10 @@ function problemsOf(errors: readonly ErrorObject[]): FormProblem[] {
 function describe(error: ErrorObject, path: readonly PropertyKey[]): FormProblem {
   const params = error.params as Record<string, unknown>;
   switch (error.keyword) {
-    case 'additionalProperties':
-      return { path, key: String(params.additionalProperty), message: `unknown key ${JSON.stringify(String(params.additionalProperty))} (not in the Compose Specification)` };
+    case 'additionalProperties': {
+      const key = String(params.additionalProperty);
+      return { path, key, message: `unknown key ${JSON.stringify(key)} (not in the Compose Specification${didYouMean(key, schemaProperties(error.parentSchema))})` };
+    }
     case 'required':
       return { path, message: `${String(params.missingProperty)}: required` };
     case 'type':
@@ -78,6 +82,13 @@ function describe(error: ErrorObject, path: readonly PropertyKey[]): FormProblem
     default:
       return { path, message: error.message ?? error.keyword };
   }
+}
+
+/** The keys a failed JSON schema names in its properties. */
+function schemaProperties(schema: unknown): string[] {
+  if (schema === null || typeof schema !== 'object' || !('properties' in schema)) return [];
+  const properties = schema.properties;
+  return properties !== null && typeof properties === 'object' ? Object.keys(properties) : [];
 }
 
 /** "/services/web/ports/0" as a path; list indexes as numbers. */

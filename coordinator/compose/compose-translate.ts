@@ -1,5 +1,6 @@
 import { homedir } from 'node:os';
 import { isAbsolute, resolve } from 'node:path';
+import { didYouMean } from '../../shared/did-you-mean.js';
 import { parseDurationMs } from '../../shared/duration.js';
 import { COMPOSE_DEPLOY_KEYS, COMPOSE_TOP_KEYS, serviceKeyRule, type KeyRule } from './compose-keys.js';
 import { defineEntry, durationOf, isMapping, normalizeServiceForms, type FormContext, type Path } from '../service-forms.js';
@@ -226,7 +227,7 @@ function xHostwright(value: unknown, path: Path, allowed: ReadonlySet<string>, c
     context.problem(path, 'expected a mapping');
     return {};
   }
-  for (const key of Object.keys(value)) if (!allowed.has(key)) context.problem(path, `unknown key ${JSON.stringify(key)} (expected ${[...allowed].join(', ')})`, key);
+  for (const key of Object.keys(value)) if (!allowed.has(key)) context.problem(path, `unknown key ${JSON.stringify(key)} (expected ${[...allowed].join(', ')}${didYouMean(key, allowed)})`, key);
   return value;
 }
 
@@ -237,7 +238,7 @@ function readRolloutDefaults(value: unknown, path: Path, into: RolloutDefaults, 
   }
   for (const [key, entry] of Object.entries(value)) {
     if (!ROLLOUT_KEYS.has(key)) {
-      context.problem(path, `unknown key ${JSON.stringify(key)} (expected ${[...ROLLOUT_KEYS].join(', ')})`, key);
+      context.problem(path, `unknown key ${JSON.stringify(key)} (expected ${[...ROLLOUT_KEYS].join(', ')}${didYouMean(key, ROLLOUT_KEYS)})`, key);
       continue;
     }
     const checked = checkRolloutValue(key, entry);

@@ -6,7 +6,7 @@ import type { HostDesired } from '../../shared/host-desired.js';
 import type { HostReport } from '../../shared/host-report.js';
 import type { StatusReport } from '../../shared/wire.js';
 import { keysWithin, type FleetClient } from '../fleet-client.js';
-import { desiredContentHash } from '../placement.js';
+import { asWrittenOver } from '../placement.js';
 import { FINISHED_STATUSES, rolloutStateSchema, type RolloutState } from './rollout-state.js';
 import { advanceRollout, type HostObservation } from './rollout-step.js';
 import { sleep } from '../../shared/sleep.js';
@@ -127,8 +127,8 @@ async function driveOneStep(client: FleetClient, store: RolloutStore, id: string
 /** Writes a document unless the host already has exactly this content; returns the revision the host must reach. */
 export async function writeIdempotently(client: FleetClient, document: HostDesired, correlationID: string): Promise<number> {
   const current = (await client.desiredOf(document.project)).get(document.hostId);
-  if (current && desiredContentHash(current.document) === desiredContentHash(document)) return current.document.revision;
-  const revision = (current?.document.revision ?? 0) + 1;
-  await client.writeDesired({ ...document, revision, correlationID }, current?.kvRevision ?? 0);
-  return revision;
+  const written = asWrittenOver(current?.document, document);
+  if (!written.changed) return written.document.revision;
+  await client.writeDesired({ ...written.document, correlationID }, current?.kvRevision ?? 0);
+  return written.document.revision;
 }

@@ -426,11 +426,31 @@ describe('rollout: waves, gates, pause, rollback, resume, offline hosts and star
     assert.ok(before !== undefined);
     const others = new Map(await Promise.all(hostIds.slice(1).map(async (hostId) => [hostId, await idsOf(hostId)] as const)));
     const result = await cli(['rollback', '--host', h1, '--project', project]);
-    assert.match(result.stdout, new RegExp(`${h1}\\.${project}: r${before} -> content of r\\d+`));
+    assert.match(result.stdout, new RegExp(`${h1}\\.${project}: r${before} -> content of r\\d+, written as r${before + 1}\n`));
     assert.match(result.stdout, /Plan/);
     const after = await desiredRevision(h1);
     assert.equal(after, before + 1, 'written as the next revision, not by rewinding the counter');
+    // The revision shown before the write is the one written (it said "desired r4 (new)", then "wrote … r6").
+    assert.deepEqual([...result.stdout.matchAll(/desired r(\d+) \((?:new|unchanged)\)/g)].map((match) => Number(match[1])), [before + 1]);
+    assert.match(result.stdout, new RegExp(`wrote ${h1}\\.${project} r${before + 1};`));
     await waitFor(`${h1} back on f1`, async () => (await notOn(await fleetStatus(), h1, after ?? -1, 'f1')) === undefined, 60_000, 250);
     for (const [hostId, ids] of others) assert.deepEqual(await idsOf(hostId), ids, `${hostId}: untouched`);
+  });
+
+  it('h: --order start-first on a service with a fixed host port is shown as stop-first before anything is written', { timeout: 60_000 }, async () => {
+    const revisions = await Promise.all(hostIds.map((hostId) => desiredRevision(hostId)));
+    // An image no registry serves: the pre-pull fails, so the rollout stops before its first write.
+    await writeFile(file, `project: ${project}\nservices:\n  app:\n    image: 127.0.0.1:1/hw-none:x\n    ports: ["127.0.0.1:18080:80"]\n    stop_timeout: 1s\n`);
+    const human = await cli(['rollout', '-f', file, '--order', 'start-first', '--pre-pull', '--pre-pull-timeout', '20s'], 1);
+    const [first] = human.stdout.split('\n');
+    assert.equal(first, 'stop-first: service app publishes fixed host port 18080: two instances cannot bind it at once, so its instances are replaced stop-first (a short gap per host)', human.stdout);
+    assert.match(human.stderr, /rollout not started/);
+    const json = await cli(['rollout', '-f', file, '--order', 'start-first', '--pre-pull', '--pre-pull-timeout', '20s', '--json'], 1);
+    const record = JSON.parse(json.stdout.split('\n')[0] ?? '') as { updateOrder?: { service: string; requested: string; runs: string; hostPort: number } };
+    assert.deepEqual(record.updateOrder && [record.updateOrder.service, record.updateOrder.requested, record.updateOrder.runs, record.updateOrder.hostPort], ['app', 'start-first', 'stop-first', 18080]);
+    // Without --order start-first nothing is said.
+    const plain = await cli(['rollout', '-f', file, '--pre-pull', '--pre-pull-timeout', '20s'], 1);
+    assert.doesNotMatch(plain.stdout, /stop-first: service/);
+    assert.deepEqual(await Promise.all(hostIds.map((hostId) => desiredRevision(hostId))), revisions, 'nothing was written');
   });
 });

@@ -4,6 +4,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { agentConfigPath, loadAgentConfig, withAgentConfig } from '../../coordinator/cli/commands/agent/agent-config-file.js';
+import { onceEachKey } from '../../coordinator/cli/commands/agent/agent-logger.js';
 import type { AgentOptions } from '../../coordinator/cli/commands/agent/options.js';
 import type { AgentConfig } from '../../shared/agent-config.js';
 import { DEFAULT_AGENT_CONFIG_PATH } from '../../shared/agent-paths.js';
@@ -127,5 +128,13 @@ describe('agent configuration file', () => {
     assert.equal(agentConfigPath({}, (path) => path === DEFAULT_AGENT_CONFIG_PATH), DEFAULT_AGENT_CONFIG_PATH);
     assert.equal(agentConfigPath({}, () => false), undefined);
     assert.equal(agentConfigPath({ local: true }, () => true), undefined);
+  });
+});
+
+describe('the agent\'s log lines', () => {
+  it('carry each key once, the innermost binding winning (a component\'s child, a restated host id)', () => {
+    assert.equal(onceEachKey('{"level":30,"component":"agent","hostId":"h1","component":"reconciler","hostId":"h1","msg":"cycle finished"}\n'), '{"level":30,"component":"reconciler","hostId":"h1","msg":"cycle finished"}\n');
+    assert.equal(onceEachKey('{"level":30,"msg":"plain"}\n'), '{"level":30,"msg":"plain"}\n');
+    assert.equal(onceEachKey('not json\n'), 'not json\n');
   });
 });

@@ -301,8 +301,14 @@ describe('what cannot run on a fleet', () => {
     assert.equal(readError([{ name: 'compose.yaml', text: 'services:\n  a: {image: x, ports: ["80:80"]}\n' }, { name: 'compose.override.yaml', text: 'services:\n  a:\n    ports: !reset []\n' }]), 'compose.override.yaml:3:12: the YAML tag !reset is not supported (compose\'s merge tags): write the merged value out in the last file instead');
   });
 
+  it('suggests the close key for an unknown one, from the keys the specification allows at that place', () => {
+    assert.equal(readError('services:\n  web:\n    image: x\n    healthcheck:\n      test: ["CMD", "true"]\n      retires: 3\n'), 'compose.yaml:6:7 services.web.healthcheck: unknown key "retires" (not in the Compose Specification; did you mean "retries"?)');
+    assert.equal(readError('servces:\n  web:\n    image: x\n'), 'compose.yaml:1:1 (root): unknown key "servces" (not in the Compose Specification; did you mean "services"?)');
+    assert.equal(readError('services:\n  web:\n    image: x\n    colour: blue\n'), 'compose.yaml:4:5 services.web: unknown key "colour" (not in the Compose Specification)');
+  });
+
   it('checks the Compose Specification schema, each problem at its line', () => {
-    assert.equal(readError('services:\n  web:\n    image: x\n    enviroment: {A: "1"}\n    ports: "80:80"\n'), ['compose.yaml:4:5 services.web: unknown key "enviroment" (not in the Compose Specification)', 'compose.yaml:5:12 services.web.ports: must be array'].join('\n'));
+    assert.equal(readError('services:\n  web:\n    image: x\n    enviroment: {A: "1"}\n    ports: "80:80"\n'), ['compose.yaml:4:5 services.web: unknown key "enviroment" (not in the Compose Specification; did you mean "environment"?)', 'compose.yaml:5:12 services.web.ports: must be array'].join('\n'));
   });
 });
 

@@ -137,9 +137,14 @@ describe('parseFleetFile', () => {
     assert.equal(parseErrorMessage(yamlText('# the fleet', 'project: shop')), 'fleet.yaml:2:1 services: required');
   });
 
-  it('names an unknown key and points at it', () => {
+  it('names an unknown key, points at it and suggests the close key the schema allows there', () => {
     const message = parseErrorMessage(yamlText('project: shop', 'services:', '  web:', '    imagee: nginx', '    image: nginx'));
-    assert.equal(message, 'fleet.yaml:4:5 services.web: unknown key "imagee"');
+    assert.equal(message, 'fleet.yaml:4:5 services.web: unknown key "imagee"; did you mean "image"?');
+    // The candidates are the keys of the mapping at that path: a healthcheck's, the root's.
+    assert.equal(parseErrorMessage(yamlText('project: shop', 'services:', '  web:', '    image: nginx', '    healthcheck:', '      test: ["CMD", "true"]', '      intreval: 5s')), 'fleet.yaml:7:7 services.web.healthcheck: unknown key "intreval"; did you mean "interval"?');
+    assert.equal(parseErrorMessage(yamlText('projet: shop', 'services:', '  web:', '    image: nginx')), ['fleet.yaml:1:1 project: required', 'fleet.yaml:1:1 (root): unknown key "projet"; did you mean "project"?'].join('\n'));
+    // Nothing close: no suggestion.
+    assert.equal(parseErrorMessage(yamlText('project: shop', 'services:', '  web:', '    image: nginx', '    colour: blue')), 'fleet.yaml:5:5 services.web: unknown key "colour"');
   });
 
   it('lists every problem, one per line, in file order', () => {

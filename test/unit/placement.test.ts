@@ -1,6 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { desiredContentHash, desiredForHost, placeServices } from '../../coordinator/placement.js';
+import { asWrittenOver, desiredContentHash, desiredForHost, placeServices } from '../../coordinator/placement.js';
 import type { HostInfo } from '../../coordinator/placement.js';
 import { fleetFileSchema } from '../../shared/fleet-spec.js';
 import type { FleetFile } from '../../shared/fleet-spec.js';
@@ -103,5 +103,22 @@ describe('desiredContentHash', () => {
       desiredContentHash(desiredForHost(FLEET, { hostId: 'edge-2', labels: {} }, { revision: 1 })),
     ]);
     assert.equal(hashes.size, 4);
+  });
+});
+
+describe('asWrittenOver: the revision a write gives a document, shown before it is written', () => {
+  it('a rollback to the content of r4 over r5 is written as r6, not shown as r4', () => {
+    const r4 = desiredForHost(FLEET, EDGE_1, { revision: 4 });
+    const changed = fleetFileSchema.parse({ ...FLEET, services: { ...FLEET.services, web: { ...FLEET.services.web, image: 'nginx:2' } } });
+    const r5 = desiredForHost(changed, EDGE_1, { revision: 5 });
+    const written = asWrittenOver(r5, r4);
+    assert.deepEqual([written.document.revision, written.changed], [6, true]);
+    assert.equal(desiredContentHash(written.document), desiredContentHash(r4));
+  });
+
+  it('keeps the current revision when the content is already there, and starts at r1 on a host without one', () => {
+    const r3 = desiredForHost(FLEET, EDGE_1, { revision: 3 });
+    assert.deepEqual([asWrittenOver(r3, { ...r3, revision: 1 }).document.revision, asWrittenOver(r3, { ...r3, revision: 1 }).changed], [3, false]);
+    assert.deepEqual([asWrittenOver(undefined, r3).document.revision, asWrittenOver(undefined, r3).changed], [1, true]);
   });
 });

@@ -129,6 +129,20 @@ describe('planHost: replace', () => {
     assert.deepEqual(result.drift, []);
   });
 
+  it('start-first asked for a service with a fixed host port runs stop-first, and every action of the chain says why', () => {
+    const old = service({ image: 'nginx:1.27', ports: ['127.0.0.1:8080:80'] });
+    const next = service({ ports: ['127.0.0.1:8080:80'] });
+    const { container, record } = ownedFixture(key(1), old, { id: 'c1' });
+    const result = plan([desired('shop', { web: next }, { updateOrder: 'start-first' })], [container], [record]);
+    assert.deepEqual(result.actions.map((action) => action.kind), ['stop', 'remove', 'create', 'start']);
+    for (const action of result.actions) assert.match(action.reason, /; stop-first: service web publishes fixed host port 8080$/);
+    // Without a fixed host port the same request runs start-first, with no such note.
+    const { container: free, record: freeRecord } = ownedFixture(key(1), service({ image: 'nginx:1.27', ports: ['80'] }), { id: 'c2' });
+    const startFirst = plan([desired('shop', { web: service({ ports: ['80'] }) }, { updateOrder: 'start-first' })], [free], [freeRecord]);
+    assert.deepEqual(startFirst.actions.map((action) => action.kind), ['rename', 'create', 'start', 'await-healthy', 'stop', 'remove']);
+    assert.ok(startFirst.actions.every((action) => !action.reason.includes('stop-first')));
+  });
+
   it('does not stop a container that is not running', () => {
     const { container, record } = ownedFixture(key(1), service({ image: 'nginx:1.27' }), { id: 'c1', state: 'exited' });
     const result = plan([desired('shop', { web })], [container], [record]);

@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { hostDesiredSchema } from '../../../shared/host-desired.js';
 import { maskServices } from '../../../shared/secret-env.js';
 import { planReportSchema, type PlanReport } from '../../../shared/plan-report.js';
+import { updateOrderExceptions } from '../../../shared/update-order.js';
 import { renderPlan } from '../render/plan-view.js';
 import { printable } from '../render/printable.js';
 import type { FleetClient } from '../../fleet-client.js';
@@ -14,6 +15,8 @@ export const savedPlanSchema = z.object({
   createdAt: z.string(),
   correlationID: z.string(),
   project: z.string(),
+  /** Services asked to update start-first that run stop-first (a fixed host port); absent in plans saved before it. */
+  updateOrder: z.array(z.object({ project: z.string(), service: z.string(), requested: z.literal('start-first'), runs: z.literal('stop-first'), hostPort: z.number().int(), message: z.string() })).optional(),
   hosts: z.array(
     z.object({
       hostId: z.string(),
@@ -54,6 +57,7 @@ export function savedPlan(project: string, correlationID: string, plans: readonl
     createdAt: new Date().toISOString(),
     correlationID,
     project,
+    updateOrder: updateOrderExceptions(plans.map(({ target }) => target.document)),
     // A plan file never holds a secret value: `apply plan.json` takes them from the current desired state.
     hosts: plans.map(({ target, plan, error }) => ({ hostId: target.hostId, document: maskServices(target.document), kvRevision: target.kvRevision, changed: target.changed, ...(plan ? { plan } : {}), ...(error ? { error } : {}) })),
   };
@@ -72,5 +76,6 @@ export function renderFleetPlan(project: string, plans: readonly HostPlan[]): st
   });
   const changing = plans.filter((p) => p.plan?.changes).length;
   const silent = plans.filter((p) => p.error).length;
-  return `${sections.join('\n\n')}\n\nFleet: ${plans.length} host(s), ${changing} with changes${silent ? `, ${silent} did not answer` : ''}.`;
+  const orders = updateOrderExceptions(plans.map(({ target }) => target.document)).map((exception) => `Update order: ${printable(exception.message)} (start-first cannot bind it twice)`);
+  return `${[...sections, ...(orders.length > 0 ? [orders.join('\n')] : [])].join('\n\n')}\n\nFleet: ${plans.length} host(s), ${changing} with changes${silent ? `, ${silent} did not answer` : ''}.`;
 }

@@ -1,4 +1,4 @@
-import { pino } from 'pino';
+import { agentLogger } from './agent-logger.js';
 import type { DesiredTrust } from '../../../../agent/fleet/desired-watcher.js';
 import { runFleetAgent } from '../../../../agent/fleet/fleet-agent.js';
 import { dataDirParentWarning } from '../../../../agent/store/data-dir.js';
@@ -25,7 +25,7 @@ export async function runAgent(flags: AgentOptions, fromCommandLine: ReadonlySet
   usePrivateUmask();
   const mode = modeOf(options, 'agent');
   const resyncMs = parseTimeout(options.resync, '--resync');
-  const logger = pino({ level: options.logLevel, base: { component: 'agent' } });
+  const logger = agentLogger(options.logLevel);
   if (configPath !== undefined) logger.info({ config: configPath }, 'configuration file read (flags given on the command line win over it)');
   const abort = new AbortController();
   for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => abort.abort());

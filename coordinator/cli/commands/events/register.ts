@@ -5,7 +5,7 @@ import type { EventsOptions } from './options.js';
 
 // Registration only: the filter and each mode's implementation are imported when the command runs.
 export function registerEvents(program: Command): void {
-  withLocalOptions(program.command('events'))
+  withLocalOptions(program.command('events'), 'coordinator', {})
     .description('the recorded events, oldest first')
     .option('--follow', 'keep printing new events until interrupted')
     .option('--type <type>', `only this type (${EVENT_TYPES.join(', ')})`)

@@ -4,7 +4,7 @@ import type { PlanOptions } from './options.js';
 
 // Registration only: each mode's implementation is imported when the command runs.
 export function registerPlan(program: Command): void {
-  withWorkloadOptions(withLocalOptions(program.command('plan')), 'what to plan', true)
+  withWorkloadOptions(withLocalOptions(program.command('plan'), 'coordinator', { hostId: true, labels: true, imageCleanup: true }), 'what to plan', true)
     .description('show the diff and the ordered actions an apply would run (per host); changes nothing')
     .option('--allow-empty', 'local mode: plan as if removing every instance of the project were allowed')
     .option('--prune-volumes', 'plan as `apply --prune-volumes` would: with the removal of the project\'s unused volumes')

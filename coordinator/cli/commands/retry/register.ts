@@ -5,7 +5,7 @@ import type { RetryOptions } from './options.js';
 
 // Registration only: each mode's implementation is imported when the command runs.
 export function registerRetry(program: Command): void {
-  withLocalOptions(program.command('retry'))
+  withLocalOptions(program.command('retry'), 'coordinator', { hostId: true })
     .description("lift a project's rejected revision on a host (and cut its backoff short): the agent tries the revision again")
     .requiredOption('--project <name>', 'the project whose revision to try again')
     .option('--host <id>', 'fleet mode: the host')

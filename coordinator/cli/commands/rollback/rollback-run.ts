@@ -2,6 +2,7 @@ import { retryUnanswered } from '../../../../shared/nats-connection.js';
 import { InvalidInputError } from '../../../../shared/errors.js';
 import type { HostDesired } from '../../../../shared/host-desired.js';
 import { desiredKey } from '../../../../shared/subjects.js';
+import { asWrittenOver } from '../../../placement.js';
 import type { FleetClient } from '../../../fleet-client.js';
 import { driveRollout, RolloutStore, writeIdempotently } from '../../../rollout/rollout-driver.js';
 import { FINISHED_STATUSES, maskedRollout } from '../../../rollout/rollout-state.js';
@@ -62,14 +63,21 @@ async function rollbackHost(client: FleetClient, hostId: string, project: string
   const current = documents.at(-1);
   const previous = [...documents].reverse().find((document) => current && document.revision < current.revision && JSON.stringify(document.services) !== JSON.stringify(current.services));
   if (!current || !previous) throw new InvalidInputError(`${key} has no earlier revision with other content in its history`);
-  process.stdout.write(`${key}: r${current.revision} -> content of r${previous.revision}\n`);
+  process.stdout.write(`${key}: r${current.revision} -> content of r${previous.revision}, written as r${current.revision + 1}\n`);
   await showPlans(client, [previous], client.newCorrelationID());
   if (options.dryRun) return;
   const revision = await writeIdempotently(client, previous, client.newCorrelationID());
   process.stdout.write(`wrote ${key} r${revision}; follow it with \`hostwright status --host ${hostId} --watch\`\n`);
 }
 
+/** Each host's plan, headed by the revision the rollback will write (the next one), not the old revision whose content it restores. */
 async function showPlans(client: FleetClient, documents: readonly HostDesired[], correlationID: string): Promise<void> {
-  const plans = await collectPlans(client, documents.map((document) => ({ hostId: document.hostId, document, kvRevision: 0, changed: true })), correlationID, 5_000);
-  process.stdout.write(`${renderFleetPlan(documents[0]?.project ?? '', plans)}\n\n`);
+  const project = documents[0]?.project ?? '';
+  const stored = await client.desiredOf(project);
+  const targets = documents.map((document) => {
+    const current = stored.get(document.hostId);
+    return { hostId: document.hostId, ...asWrittenOver(current?.document, document), kvRevision: current?.kvRevision ?? 0 };
+  });
+  const plans = await collectPlans(client, targets, correlationID, 5_000);
+  process.stdout.write(`${renderFleetPlan(project, plans)}\n\n`);
 }

@@ -48,11 +48,12 @@ export function registerRollout(program: Command): void {
     ['resume', 'resume a paused rollout, or one whose coordinator died, and follow it'],
     ['abort', 'stop a rollout where it is; hosts keep the revision they have'],
   ] as const) {
-    withNatsOptions(rollout.command(`${name} <id>`))
+    const change = withNatsOptions(rollout.command(`${name} <id>`))
       .description(description)
-      .option('--json', 'print progress and the final state as JSON lines')
-      .option('--signing-key <file>', `resume: ${SIGNING_KEY_HELP}`)
-      .action(async (id: string, _options: unknown, command: Command) => {
+      .option('--json', 'print progress and the final state as JSON lines');
+    // Only a resume writes desired state (the rest of the rollout's waves): pause and abort sign nothing.
+    if (name === 'resume') change.option('--signing-key <file>', SIGNING_KEY_HELP);
+    change.action(async (id: string, _options: unknown, command: Command) => {
         const { changeRollout } = await import('./rollout-run.js');
         await changeRollout(name, id, subcommandOptions<{ nats?: string; json?: boolean; signingKey?: string }>(command));
       });

@@ -19,6 +19,7 @@ import type { RolloutChange, RolloutCommandOptions } from './options.js';
 import { sleep } from '../../../../shared/sleep.js';
 import { phasesOf } from '../../fleet/fleet-moves.js';
 import { rolloutMoveOrder } from '../../../move-phases.js';
+import { updateOrderExceptions } from '../../../../shared/update-order.js';
 
 const POLL_MS = 500;
 
@@ -52,6 +53,11 @@ export async function startRolloutCommand(options: RolloutCommandOptions): Promi
       options: { ...parsed, maxFailures },
       targets: changed.map((t) => ({ hostId: t.hostId, target: withOrder(t.document, parsed.order), previous: existing.get(t.hostId)?.document ?? null, ...(after.has(t.hostId) ? { after: after.get(t.hostId) } : {}) })),
     });
+    // Before anything changes: a service asked to update start-first that will run stop-first.
+    for (const exception of updateOrderExceptions(state.hosts.map((host) => host.target))) {
+      const line = `${exception.message}: two instances cannot bind it at once, so its instances are replaced stop-first (a short gap per host)`;
+      process.stdout.write(options.json ? `${printableJson({ progress: line, rollout: state.id, updateOrder: exception })}\n` : `${line}\n`);
+    }
     if (options.prePull) {
       // As Kamal does: every host of the rollout has its images before the first one switches.
       const say = (line: string) => process.stdout.write(options.json ? `${printableJson({ progress: line, rollout: state.id })}\n` : `${line}\n`);

@@ -4,7 +4,7 @@ import type { StatusOptions } from './options.js';
 
 // Registration only: each mode's implementation is imported when the command runs.
 export function registerStatus(program: Command): void {
-  withWorkloadOptions(withLocalOptions(program.command('status')), 'local mode: compare against this instead of the stored desired state')
+  withWorkloadOptions(withLocalOptions(program.command('status'), 'coordinator', { hostId: true, labels: true }), 'local mode: compare against this instead of the stored desired state')
     .description('per host and instance: converged?, revisions, state, health, drift, last seen')
     .option('--host <id>', 'fleet mode: only this host')
     .option('--watch', 'fleet mode: keep printing as hosts report changes (Ctrl-C stops)')

@@ -65,6 +65,11 @@ export class UnsafeDataDirError extends HostwrightError {
   override name = 'UnsafeDataDirError';
 }
 
+/** This user may not read or write the data dir (another user's, e.g. root's): a one-line refusal, not an I/O error. */
+export class DataDirPermissionError extends HostwrightError {
+  override name = 'DataDirPermissionError';
+}
+
 export function errorMessage(error: unknown): string {
   if (error instanceof Error) return error.message;
   return String(error);

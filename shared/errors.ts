@@ -11,6 +11,11 @@ export class InvalidInputError extends HostwrightError {
   override name = 'InvalidInputError';
 }
 
+/** A file a compose file names (env_file, `.env`) that lies outside the project directory, symlinks followed. */
+export class OutsideProjectError extends InvalidInputError {
+  override name = 'OutsideProjectError';
+}
+
 /** A desired or stored document that failed schema validation. */
 export class SchemaError extends HostwrightError {
   override name = 'SchemaError';

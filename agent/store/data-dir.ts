@@ -46,7 +46,7 @@ export async function prepareDataDir(dataDir: string): Promise<void> {
 }
 
 /** A directory entry as the path check sees it (lstat: a symlink is itself, not its target). */
-export interface PathEntry {
+interface PathEntry {
   readonly uid: number;
   readonly mode: number;
   readonly isSymlink: boolean;
@@ -59,7 +59,7 @@ export interface PathEntry {
  * only an entry's owner may. So a symlink planted in /tmp by another user is refused, and a
  * dir this user made in /tmp is not. Pure.
  */
-export function replaceableEntryReason(path: string, entry: PathEntry, parent: PathEntry, uid: number): string | undefined {
+function replaceableEntryReason(path: string, entry: PathEntry, parent: PathEntry, uid: number): string | undefined {
   const what = entry.isSymlink ? `the symlink ${path}` : path;
   if (entry.uid !== 0 && entry.uid !== uid) return `${what} belongs to uid ${entry.uid}, who can point it elsewhere`;
   if ((parent.mode & GROUP_OTHER_WRITE) !== 0 && (parent.mode & STICKY_BIT) === 0) return `${what} is in ${dirname(path)}, which is writable by ${writers(parent.mode)} (mode ${octal(parent.mode)}, no sticky bit): they can replace it`;

@@ -6,6 +6,7 @@ import type { Logger } from 'pino';
 import type { z } from 'zod';
 import { decode, encode } from '../shared/codec.js';
 import { agentTooOld, stampSchema } from '../shared/desired-schema.js';
+import { SIGNED_AT_SCHEMA } from '../shared/replay-window.js';
 import { HostwrightError, InvalidInputError, errorMessage } from '../shared/errors.js';
 import { hostwrightEventSchema, type HostwrightEvent } from '../shared/events.js';
 import { hostDesiredSchema, type HostDesired } from '../shared/host-desired.js';
@@ -26,6 +27,7 @@ export interface DesiredEntry {
   /**
    * The key holds a value its agent rejects (not a document, too large, another host's): `document`
    * is then the key's last good one (or a stand-in with a revision no document of the key can exceed).
+   * Also set for a document without a signing time whose host's agent reads one (it may refuse it).
    */
   readonly damaged?: boolean;
 }
@@ -148,7 +150,22 @@ export class FleetClient {
       }
       entries.set(hostId, { document: lastGood ?? { hostId, project, revision: entry.revision, services: {}, allowEmpty: false }, kvRevision: entry.revision, damaged: true });
     }
+    await this.#markUnsignedTimes(entries);
     return entries;
+  }
+
+  /**
+   * A document signed without a signing time (by a coordinator before schema 3) is refused by an
+   * agent of this schema whose journal holds nothing of the key (shared/replay-window.ts): where
+   * the host's agent reads the signing time, the next apply writes it again, signed now.
+   */
+  async #markUnsignedTimes(entries: Map<string, DesiredEntry>): Promise<void> {
+    const unsigned = [...entries].filter(([, entry]) => !entry.damaged && entry.document.signedAt === undefined).map(([hostId]) => hostId);
+    await runBounded(unsigned, PIPELINED_GETS, async (hostId) => {
+      const registration = await this.#registrationOf(hostId);
+      const entry = entries.get(hostId);
+      if (entry && registration && (registration.desiredSchema ?? 1) >= SIGNED_AT_SCHEMA) entries.set(hostId, { ...entry, damaged: true });
+    });
   }
 
   /**
@@ -161,7 +178,11 @@ export class FleetClient {
   async writeDesired(unstamped: HostDesired, expectedRevision: number): Promise<number> {
     const key = desiredKey(unstamped.hostId, unstamped.project);
     this.requireSigner('writing desired state');
-    const document = stampSchema(unstamped);
+    const { signedAt: _previous, ...content } = unstamped;
+    // The signing time (the agents' replay window, shared/replay-window.ts) for every agent that reads it: an older one refuses the field.
+    const registration = await this.#registrationOf(unstamped.hostId);
+    const signsTime = registration === undefined || (registration.desiredSchema ?? 1) >= SIGNED_AT_SCHEMA;
+    const document = stampSchema(signsTime ? { ...content, signedAt: new Date().toISOString() } : content);
     const tooOld = await this.#agentTooOld(document);
     if (tooOld) throw new InvalidInputError(tooOld);
     const value = signDocument(encode(document), this.signer as DesiredSigner);
@@ -351,15 +372,21 @@ export class FleetClient {
 
   /** Why the host's registered agent cannot read the document; undefined when it can, or has not registered. */
   async #agentTooOld(document: HostDesired): Promise<string | undefined> {
-    let registration = this.#registrations.get(document.hostId);
-    if (registration === undefined && !this.#unregistered.has(document.hostId)) {
-      const entry = await retryUnanswered(() => this.connection.hosts.get(document.hostId));
-      registration = entry?.operation === 'PUT' ? this.openRegistration(entry.value, document.hostId).value : undefined;
-      // Looked up once per client: a write after apply's up-front check costs no second round trip.
-      if (registration === undefined) this.#unregistered.add(document.hostId);
-      else this.#registrations.set(document.hostId, registration);
-    }
+    const registration = await this.#registrationOf(document.hostId);
     return registration === undefined ? undefined : agentTooOld(document, registration);
+  }
+
+  /** The host's registration, undefined when it has none (or a refused one). */
+  async #registrationOf(hostId: string): Promise<HostRegistration | undefined> {
+    let registration = this.#registrations.get(hostId);
+    if (registration === undefined && !this.#unregistered.has(hostId)) {
+      const entry = await retryUnanswered(() => this.connection.hosts.get(hostId));
+      registration = entry?.operation === 'PUT' ? this.openRegistration(entry.value, hostId).value : undefined;
+      // Looked up once per client: a write after apply's up-front check costs no second round trip.
+      if (registration === undefined) this.#unregistered.add(hostId);
+      else this.#registrations.set(hostId, registration);
+    }
+    return registration;
   }
 
   newCorrelationID(): string {

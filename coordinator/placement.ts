@@ -96,6 +96,8 @@ export function desiredContentHash(document: HostDesired): string {
   // Derived from the content when written (shared/desired-schema.ts).
   delete content.schemaVersion;
   delete content.minAgentVersion;
+  // Set anew at every signing (shared/replay-window.ts).
+  delete content.signedAt;
   return contentHash(content);
 }
 

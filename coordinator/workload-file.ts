@@ -8,6 +8,7 @@ import { readBounded } from '../shared/read-bounded.js';
 import type { ComposeText } from './compose/compose-file.js';
 import type { RolloutDefaults } from './compose/compose-translate.js';
 import { parseFleetFile } from './fleet-file.js';
+import { insideProject } from './project-bound.js';
 import { isMapping } from './service-forms.js';
 import { parse as parseYaml } from 'yaml';
 
@@ -20,6 +21,8 @@ export interface WorkloadSource {
   readonly projectName?: string | undefined;
   readonly profiles?: readonly string[] | undefined;
   readonly ignoreUnsupported?: readonly string[] | undefined;
+  /** Lets env_file and `.env` be read from outside the project directory (coordinator/project-bound.ts). */
+  readonly allowOutsideProject?: boolean | undefined;
 }
 
 export interface Workload {
@@ -51,7 +54,8 @@ export async function loadWorkload(source: WorkloadSource, environment: Readonly
   }
   const directory = dirname(resolve(paths[0] as string));
   const dotenvPath = join(directory, '.env');
-  const dotenv = await readOptional(dotenvPath);
+  const bound = source.allowOutsideProject === true ? undefined : directory;
+  const dotenv = await readOptional(dotenvPath, bound);
   // Loaded for compose files only: a fleet file's command does not load ajv and the compose schema.
   const [{ parseComposeFiles }, { composeSchemaCheck }] = await Promise.all([import('./compose/compose-file.js'), import('./compose/compose-schema.js')]);
   const workload = parseComposeFiles(texts, {
@@ -61,7 +65,7 @@ export async function loadWorkload(source: WorkloadSource, environment: Readonly
     ignoreUnsupported: source.ignoreUnsupported ?? [],
     environment,
     dotenv: dotenv === undefined ? undefined : { name: dotenvPath, text: dotenv },
-    readEnvFile: readEnvFileSync,
+    readEnvFile: (path) => readEnvFileSync(path, bound),
     schemaCheck: composeSchemaCheck(),
   });
   return { kind: 'compose', ...workload, files: dotenv === undefined ? paths : [...paths, dotenvPath] };
@@ -127,16 +131,18 @@ async function readText(path: string): Promise<string> {
   return read.text;
 }
 
-async function readOptional(path: string): Promise<string | undefined> {
+/** A file beside the compose files, when there is one; inside the project directory unless bound is undefined. */
+async function readOptional(path: string, bound: string | undefined): Promise<string | undefined> {
   if (!(await isFile(path))) return undefined;
-  return readText(path);
+  return readText(bound === undefined ? path : insideProject(path, bound, 'the .env file'));
 }
 
-/** env_file is read while the files are translated: bounded like the files themselves. */
-function readEnvFileSync(path: string): string {
-  const size = statSync(path).size;
+/** env_file is read while the files are translated: bounded like the files themselves, and to the project directory unless bound is undefined. */
+function readEnvFileSync(path: string, bound: string | undefined): string {
+  const real = bound === undefined ? path : insideProject(path, bound, 'env_file');
+  const size = statSync(real).size;
   if (size > MAX_FLEET_FILE_BYTES) throw new Error(`larger than ${MAX_FLEET_FILE_BYTES} bytes`);
-  return readFileSync(path, 'utf8');
+  return readFileSync(real, 'utf8');
 }
 
 /** The names a file watcher should react to for these files (the files and a `.env` beside them). */

@@ -11,6 +11,11 @@ export class InvalidInputError extends HostwrightError {
   override name = 'InvalidInputError';
 }
 
+/** A file a compose file names (env_file, `.env`) that lies outside the project directory, symlinks followed. */
+export class OutsideProjectError extends InvalidInputError {
+  override name = 'OutsideProjectError';
+}
+
 /** A desired or stored document that failed schema validation. */
 export class SchemaError extends HostwrightError {
   override name = 'SchemaError';
@@ -63,6 +68,11 @@ export class DataDirLockedError extends JournalError {
 /** The data dir others could write to (or own): its journal and owner secret cannot be trusted, so nothing opens it. */
 export class UnsafeDataDirError extends HostwrightError {
   override name = 'UnsafeDataDirError';
+}
+
+/** This user may not read or write the data dir (another user's, e.g. root's): a one-line refusal, not an I/O error. */
+export class DataDirPermissionError extends HostwrightError {
+  override name = 'DataDirPermissionError';
 }
 
 export function errorMessage(error: unknown): string {

@@ -27,6 +27,8 @@ export const hostDesiredSchema = z
     schemaVersion: z.number().int().min(1).optional(),
     /** The first agent release that reads that schema, for the refusal of an older agent. */
     minAgentVersion: boundedString(32).optional(),
+    /** When the coordinator signed it (ISO 8601; schema 3): the agent's replay window (shared/replay-window.ts). */
+    signedAt: boundedString(40).optional(),
     /** Correlates the agent's cycle with the request that wrote this document. */
     correlationID: boundedString(MAX_CORRELATION_ID_LENGTH).optional(),
   })

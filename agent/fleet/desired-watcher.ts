@@ -6,6 +6,7 @@ import { newerSchemaRefusal } from '../../shared/desired-schema.js';
 import { JournalError, SignatureError, errorMessage } from '../../shared/errors.js';
 import { HOST_PROJECT } from '../../shared/events.js';
 import { hostDesiredSchema, type HostDesired } from '../../shared/host-desired.js';
+import { replayRefusal } from '../../shared/replay-window.js';
 import { openSignedDocument, signatureHolds, verifySignedDocument } from '../../shared/signed-document.js';
 import { BUCKETS, DESIRED_STREAM, desiredFeedConsumer } from '../../shared/subjects.js';
 import { MAX_WIRE_BYTES } from '../../shared/wire.js';
@@ -58,7 +59,8 @@ export async function watchDesired(js: JetStreamClient, options: DesiredWatcherO
       continue;
     }
     try {
-      await acceptDesired(key, msg.data, options);
+      // When the server stored the value: set by JetStream, not by whoever wrote it (shared/replay-window.ts).
+      await acceptDesired(key, msg.data, options, msg.time);
     } catch (error) {
       msg.nak(1_000);
       throw error;
@@ -77,12 +79,14 @@ export function isMissingFeed(error: unknown): boolean {
 
 /**
  * One value of a desired key, checked in this order: size, signature (before any decoding of the
- * document), schema, host and project of the key, revision. Re-delivery of the revision the agent
- * holds is a silent no-op; an older one is a replay and refused like every other bad value: an
- * error event, a refusal in the host's status, and the last good state kept. A journal that cannot
- * store a good document throws JournalError instead: the caller watches again later.
+ * document), schema, host and project of the key, revision, and (signed documents) the replay
+ * window between its signing time and storedAt, when the NATS server stored it. Re-delivery of
+ * the revision the agent holds is a silent no-op; an older one, or one stored long after it was
+ * signed, is a replay and refused like every other bad value: an error event, a refusal in the
+ * host's status, and the last good state kept. A journal that cannot store a good document
+ * throws JournalError instead: the caller watches again later.
  */
-export async function acceptDesired(key: string, value: Uint8Array, options: Omit<DesiredWatcherOptions, 'signal'>): Promise<'accepted' | 'unchanged' | 'rejected'> {
+export async function acceptDesired(key: string, value: Uint8Array, options: Omit<DesiredWatcherOptions, 'signal'>, storedAt: Date): Promise<'accepted' | 'unchanged' | 'rejected'> {
   const project = key.slice(options.hostId.length + 1);
   try {
     if (value.byteLength > MAX_WIRE_BYTES) throw new Error(`document of ${value.byteLength} bytes exceeds the ${MAX_WIRE_BYTES}-byte limit`);
@@ -96,6 +100,9 @@ export async function acceptDesired(key: string, value: Uint8Array, options: Omi
     const stored = (await options.journal.desiredDocuments()).find((candidate) => candidate.project === document.project);
     if (stored && stored.revision === document.revision) return 'unchanged';
     if (stored && stored.revision > document.revision) throw new Error(`replayed: revision ${document.revision} is older than revision ${stored.revision} this agent holds`);
+    // Without a pinned key anyone may write anything: no window to keep.
+    const replay = options.trust.kind === 'pinned' ? replayRefusal(document, storedAt, stored !== undefined) : undefined;
+    if (replay) throw new Error(replay);
     await options.journal.putDesired(document, envelope);
     options.logger.info({ project: document.project, revision: document.revision, correlationID: document.correlationID, signed: envelope !== undefined }, 'desired state accepted');
     options.onAccepted(document);

@@ -146,7 +146,8 @@ export function withWorkloadOptions(command: Command, what: string, required = f
   return (required ? command.requiredOption(file, help, collect, []) : command.option(file, help, collect, []))
     .option('--project-name <name>', 'compose files: the project name when the file has no name: (default: the directory\'s name)')
     .option('--profile <name>', 'compose files: also run the services of this profile (repeatable)', collect, [])
-    .option('--ignore-unsupported <keys>', 'compose files: leave out these keys instead of refusing the file (comma-separated, e.g. build,tty,deploy.labels)');
+    .option('--ignore-unsupported <keys>', 'compose files: leave out these keys instead of refusing the file (comma-separated, e.g. build,tty,deploy.labels)')
+    .option('--allow-outside-project', 'compose files: let env_file and .env read files outside the project directory (symlinks followed)');
 }
 
 /** The options withWorkloadOptions adds, as commander parses them. */
@@ -155,11 +156,13 @@ export interface WorkloadOptions {
   readonly projectName?: string;
   readonly profile?: readonly string[];
   readonly ignoreUnsupported?: string;
+  readonly allowOutsideProject?: boolean;
 }
 
 /** -f and its companions as the reader takes them. */
-export function workloadSourceOf(options: WorkloadOptions): { files: readonly string[]; projectName: string | undefined; profiles: readonly string[]; ignoreUnsupported: readonly string[] } {
+export function workloadSourceOf(options: WorkloadOptions): { files: readonly string[]; projectName: string | undefined; profiles: readonly string[]; ignoreUnsupported: readonly string[]; allowOutsideProject: boolean } {
   return {
+    allowOutsideProject: options.allowOutsideProject === true,
     files: options.file ?? [],
     projectName: options.projectName,
     profiles: options.profile ?? [],

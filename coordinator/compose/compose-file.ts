@@ -1,6 +1,6 @@
 import { isAbsolute, resolve } from 'node:path';
 import { parse as parseDotenv } from 'dotenv';
-import { InvalidInputError } from '../../shared/errors.js';
+import { InvalidInputError, OutsideProjectError } from '../../shared/errors.js';
 import type { FleetFile } from '../../shared/fleet-spec.js';
 import { describeProblems, describeSchemaIssues, parseYamlSource, validateFleet, type Place, type YamlSource } from '../fleet-file.js';
 import { defineEntry, FormContext, isMapping, type FormProblem, type Path } from '../service-forms.js';
@@ -31,7 +31,7 @@ export interface ComposeReadOptions {
   readonly environment: Readonly<Record<string, string | undefined>>;
   /** The text of `.env` beside the first file, when there is one. */
   readonly dotenv?: ComposeText | undefined;
-  /** Reads an env_file (an absolute path); throws when it cannot. */
+  /** Reads an env_file (an absolute path); throws when it cannot, OutsideProjectError when it may not. */
   readonly readEnvFile: (path: string) => string;
   readonly schemaCheck: ComposeSchemaCheck;
 }
@@ -167,6 +167,8 @@ function readEnvFiles(value: unknown, at: Path, source: YamlSource, options: Com
     try {
       text = options.readEnvFile(path);
     } catch (error) {
+      // Outside the project: refused even when the file may be missing, or the bound would pass unnoticed.
+      if (error instanceof OutsideProjectError) throw new InvalidInputError(`${where} ${at.join('.')}: ${error.message}`, { cause: error });
       if (!entry.required) continue;
       throw new InvalidInputError(`${where} ${at.join('.')}: cannot read ${path}: ${error instanceof Error ? error.message : String(error)} (mark it {path: …, required: false} if it may be missing)`);
     }

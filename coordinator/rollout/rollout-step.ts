@@ -1,4 +1,5 @@
 import { compareStrings } from '../../shared/compare.js';
+import { isStaleHeartbeat } from '../heartbeat-age.js';
 import { hasHealthcheck } from '../../shared/fleet-spec.js';
 import type { HostDesired } from '../../shared/host-desired.js';
 import type { InstanceStatus } from '../../shared/host-status.js';
@@ -225,5 +226,5 @@ function lateArrival(host: RolloutHost, observation: HostObservation, options: R
 }
 
 function isOffline(observation: HostObservation, now: Date): boolean {
-  return observation.heartbeatAt === undefined || now.getTime() - Date.parse(observation.heartbeatAt) > STALE_HEARTBEAT_MS;
+  return isStaleHeartbeat(observation.heartbeatAt, now.getTime(), STALE_HEARTBEAT_MS);
 }

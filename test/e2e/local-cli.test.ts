@@ -163,21 +163,28 @@ describe('hostwright CLI, local mode (real Docker)', () => {
     assert.match(yaml.stderr, /bad\.yaml:\d+:\d+: YAML syntax error/);
   });
 
-  it('a data dir others can write to is refused by every command that opens it, saying what to run; its parent writable by others is only warned about', async () => {
+  it('a data dir others can write to, or in a parent others can write to, is refused by every command that opens it, saying what to do, and nothing is written', async () => {
     const parent = join(dir, 'shared');
     const unsafe = join(parent, 'data');
     await mkdir(unsafe, { recursive: true });
-    await chmod(parent, 0o777);
+    await chmod(parent, 0o755);
     await chmod(unsafe, 0o777);
     const before = (await projectContainers(project)).length;
-    for (const args of [['plan', '-f', file], ['apply', '-f', file], ['status'], ['events'], ['agent', '-f', file]]) {
+    const commands = [['plan', '-f', file], ['apply', '-f', file], ['status'], ['events'], ['agent', '-f', file]];
+    for (const args of commands) {
       const result = await runCli([...args, '--local', '--data-dir', unsafe], env);
       assert.equal(result.code, 1, `${args.join(' ')}: ${result.stdout}${result.stderr}`);
       assert.match(result.stderr, new RegExp(`error: data dir ${unsafe} is writable by group and others \\(mode 0777\\).*run \`chmod 700 ${unsafe}\``), args.join(' '));
       assert.doesNotMatch(result.stderr, /^\s+at /m, 'no stack trace');
     }
-    const agent = await runCli(['agent', '-f', file, '--local', '--data-dir', unsafe], env);
-    assert.match(agent.stdout, new RegExp(`the data dir's parent ${parent} is writable by group and others \\(mode 0777, no sticky bit\\)`));
+    // A private data dir in a parent anyone may write to (no sticky bit): they could put their own in its place.
+    await chmod(unsafe, 0o700);
+    await chmod(parent, 0o777);
+    for (const args of commands) {
+      const result = await runCli([...args, '--local', '--data-dir', unsafe], env);
+      assert.equal(result.code, 1, `${args.join(' ')}: ${result.stdout}${result.stderr}`);
+      assert.match(result.stderr, new RegExp(`^error: data dir ${unsafe} is refused: ${unsafe} is in ${parent}, which is writable by group and others \\(mode 0777, no sticky bit\\): they can replace it; nothing was changed under it`), args.join(' '));
+    }
     assert.deepEqual(await readdir(unsafe), [], 'nothing was written into it');
     assert.equal((await projectContainers(project)).length, before, 'no container changed');
   });

@@ -298,6 +298,37 @@ describe('a compromised host cannot touch the rest of the fleet', { timeout: 600
     await waitFor('agent A answering plans again', async () => (await cli(['plan', '-f', join(dir, 'fleet.yaml'), '--detailed-exitcode'])).code === 0, 30_000);
   });
 
+  // The review's finding: a heartbeat far in the future showed "NaNh ago" and the host was never STALE.
+  it('a heartbeat A reports from the future (or one that is no time) counts as STALE in hosts and status, shown as clock skew, not as an age', async () => {
+    const nc = await asA();
+    const key = signingKeyOf(new TextEncoder().encode(attackerSeed));
+    const js = jetstream(nc, { checkAPI: false });
+    await harness.stop(hostA);
+    try {
+      const now = new Date().toISOString();
+      for (const [heartbeatAt, shown] of [
+        [new Date(Date.now() + 365 * 86_400_000).toISOString(), /STALE 365d in the future: clock skew\?/],
+        ['+275760-09-13T00:00:00.001Z', /STALE not a time/],
+      ] as const) {
+        await js.publish(`$KV.hw_hosts.${hostA}`, signDocument(encode({ hostId: hostA, labels: {}, agentVersion: '0.1.0', startedAt: now, heartbeatAt }), key));
+        const hostsJson = await cli(['hosts', '--json']);
+        assert.equal(hostsJson.code, 0, hostsJson.stderr);
+        const listed = (JSON.parse(hostsJson.stdout) as { hosts: { hostId: string; stale: boolean; heartbeatAt: string }[] }).hosts;
+        assert.deepEqual(listed.find((host) => host.hostId === hostA), { hostId: hostA, labels: {}, agentVersion: '0.1.0', startedAt: now, heartbeatAt, trust: 'verified', stale: true });
+        assert.equal(listed.find((host) => host.hostId === hostB)?.stale, false, 'B, heartbeating, is not stale');
+        const hosts = await cli(['hosts']);
+        assert.match(hosts.stdout.split('\n').find((line) => line.startsWith(hostA)) ?? '', shown);
+        assert.doesNotMatch(hosts.stdout, /NaN/);
+        const status = await cli(['status']);
+        assert.match(status.stdout, shown);
+        const statusJson = JSON.parse((await cli(['status', '--json'])).stdout) as { hosts: { hostId: string; stale: boolean }[] };
+        assert.equal(statusJson.hosts.find((host) => host.hostId === hostA)?.stale, true);
+      }
+    } finally {
+      await harness.restart(hostA);
+    }
+  });
+
   it('terminal escapes in what a host reports are shown escaped by events, hosts and status', async () => {
     const nc = await asA();
     const key = signingKeyOf(new TextEncoder().encode(attackerSeed));

@@ -2,14 +2,13 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { createServer } from 'node:net';
-import { chmod, chown, mkdir, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import { chmod, chown, lchown, mkdir, mkdtemp, readFile, readdir, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
 import { controlSocketPath, startControlServer } from '../../agent/control-server.js';
 import { Reconciler } from '../../agent/reconciler.js';
 import { DockerRuntime } from '../../agent/runtime/docker-runtime.js';
-import { dataDirParentWarning } from '../../agent/store/data-dir.js';
 import { Journal } from '../../agent/store/journal.js';
 import { openJournalWhenWritable } from '../../agent/store/open-journal.js';
 import { fetchAgentEvents, fetchAgentStatus } from '../../coordinator/cli/local-agent-client.js';
@@ -17,6 +16,7 @@ import { usePrivateUmask } from '../../coordinator/cli/private-umask.js';
 import type { HostwrightEvent } from '../../shared/events.js';
 import { UnsafeDataDirError } from '../../shared/errors.js';
 import { desired, service, uniqueName } from '../lib/builders.js';
+import { CLI, runCli } from '../lib/cli.js';
 import { connectAsNobody, modesIn, privateModes, runAsNobody } from '../lib/file-modes.js';
 
 const silent = pino({ level: 'silent' });
@@ -184,19 +184,109 @@ describe('data dir, journal files and control socket modes (real LevelDB)', () =
     }
   });
 
-  it('only the data dir itself counts: under a sticky world-writable parent (as /tmp) it opens without a warning; under a plain world-writable one it opens with a warning', async () => {
-    for (const [parentMode, warned] of [[0o1777, false], [0o755, false], [0o777, true]] as const) {
+  it('under a sticky world-writable parent (as /tmp) a dir of this user opens; a parent others can write to without the sticky bit, or that another user owns, is refused and nothing is made', async () => {
+    for (const [parentMode, owner, refusedBecause] of [
+      [0o1777, 0, undefined],
+      [0o755, 0, undefined],
+      [0o777, 0, /which is writable by group and others \(mode 0777, no sticky bit\): they can replace it/],
+      [0o775, 0, /writable by its group \(mode 0775/],
+      [0o755, 65534, /hw-modes-\w+ belongs to uid 65534, who can point it elsewhere/],
+    ] as const) {
       const root = await openParent(parentMode);
       const dataDir = join(root, 'data');
       try {
-        const journal = await Journal.open(dataDir);
-        await journal.close();
-        const warning = await dataDirParentWarning(dataDir);
-        if (warned) assert.match(warning ?? '', /is writable by group and others \(mode 0777, no sticky bit\): whoever can write to it can move .* away/, `parent 0${parentMode.toString(8)}`);
-        else assert.equal(warning, undefined, `parent 0${parentMode.toString(8)}`);
+        await chown(root, owner, owner);
+        if (refusedBecause === undefined) {
+          await (await Journal.open(dataDir)).close();
+          assert.equal((await modesIn(dataDir))['owner-secret'], 'file 0600', `parent 0${parentMode.toString(8)}`);
+        } else {
+          await assert.rejects(Journal.open(dataDir), (error: unknown) => error instanceof UnsafeDataDirError && refusedBecause.test(error.message), `parent 0${parentMode.toString(8)} of uid ${owner}`);
+          assert.deepEqual(await readdir(root), [], 'no data dir made');
+        }
       } finally {
         await rm(root, { recursive: true, force: true });
       }
+    }
+  });
+
+  it('an ancestor two levels up that others can write to is refused too, for an existing data dir of this user', async () => {
+    const root = await openParent(0o757);
+    const dataDir = join(root, 'a', 'data');
+    try {
+      await mkdir(dataDir, { recursive: true, mode: 0o700 });
+      await assert.rejects(Journal.open(dataDir), (error: unknown) => error instanceof UnsafeDataDirError && error.message.includes(`${join(root, 'a')} is in ${root}, which is writable by others (mode 0757`));
+      assert.deepEqual(await readdir(dataDir), []);
+    } finally {
+      await rm(root, { recursive: true, force: true });
+    }
+  });
+
+  // The review's finding: in a sticky world-writable dir another user's symlink led root's
+  // `status --local` to make a root-owned tree 0700/0600 and write its journal into it.
+  it('a data dir that is another user\'s symlink in a sticky world-writable dir is refused, by Journal.open and by `status --local`, and the tree it points to is left untouched', async () => {
+    const root = await openParent(0o1777);
+    const target = join(root, 'root-owned');
+    const link = join(root, 'hwdata');
+    try {
+      await mkdir(join(target, 'sub'), { recursive: true, mode: 0o755 });
+      await chmod(target, 0o755);
+      await writeFile(join(target, 'sub', 'config'), 'keep\n', { mode: 0o644 });
+      const before = await modesIn(target);
+      await symlink(target, link);
+      await lchown(link, 65534, 65534);
+      const refused = (error: unknown) => error instanceof UnsafeDataDirError && error.message.includes(`the symlink ${link} belongs to uid 65534, who can point it elsewhere`);
+      await assert.rejects(Journal.open(link), refused);
+      await assert.rejects(openJournalWhenWritable(link, silent, AbortSignal.timeout(3_000)), refused);
+      const cli = await runCli(['status', '--local', '--data-dir', link]);
+      assert.equal(cli.code, 1);
+      assert.match(cli.stderr, /^error: data dir \S+ is refused: the symlink \S+ belongs to uid 65534, who can point it elsewhere; nothing was changed under it\. Use a path that only root \(or you\) can change/);
+      assert.equal(cli.stderr.trim().split('\n').length, 1, 'one line');
+      assert.deepEqual(await modesIn(target), before, 'modes unchanged, no journal, no owner secret');
+      // Through a dir the other user owns (the link's target is root's): refused the same way.
+      const theirs = join(root, 'theirs');
+      await mkdir(theirs, { mode: 0o755 });
+      await symlink(target, join(theirs, 'data'));
+      await chown(theirs, 65534, 65534);
+      await assert.rejects(Journal.open(join(theirs, 'data')), (error: unknown) => error instanceof UnsafeDataDirError && /belongs to uid 65534/.test(error.message));
+      assert.deepEqual(await modesIn(target), before);
+    } finally {
+      await rm(root, { recursive: true, force: true });
+    }
+  });
+
+  it('a symlink root owns in a sticky dir is followed (the check is about who can change the path, not about symlinks)', async () => {
+    const root = await openParent(0o1777);
+    const target = join(root, 'real');
+    const link = join(root, 'link');
+    try {
+      await mkdir(target, { mode: 0o700 });
+      await symlink(target, link);
+      await (await Journal.open(link)).close();
+      assert.equal((await modesIn(target))['owner-secret'], 'file 0600');
+      // A symlink on the way whose target climbs out with `..` is resolved as the kernel does.
+      await mkdir(join(root, 'open'));
+      await chmod(join(root, 'open'), 0o777);
+      await symlink('../open/x', join(target, 'up'));
+      await assert.rejects(Journal.open(join(target, 'up')), (error: unknown) => error instanceof UnsafeDataDirError && error.message.includes(`${join(root, 'open', 'x')} is in ${join(root, 'open')}, which is writable by group and others`));
+    } finally {
+      await rm(root, { recursive: true, force: true });
+    }
+  });
+
+  it('user nobody running `status --local` on root\'s data dir gets one line saying permission denied and what to do, not an EACCES from mkdir', async () => {
+    const root = await openParent(0o755);
+    const dataDir = join(root, 'root-data');
+    try {
+      await (await Journal.open(dataDir)).close();
+      for (const dir of [dataDir, join(dataDir, 'not-yet')]) {
+        const result = await runAsNobody([process.execPath, CLI, 'status', '--local', '--data-dir', dir]);
+        assert.equal(result.code, 1, result.stderr);
+        const lines = result.stderr.replace(/^hostwright: warning: Node[^\n]*\n/, '').trim().split('\n');
+        assert.equal(lines.length, 1, result.stderr);
+        assert.match(lines[0] ?? '', new RegExp(`^error: permission denied: this user \\(uid 65534\\) cannot use the data dir ${dir}; .*run the command as that user \\(sudo\\), or pass --data-dir with a dir of your own$`));
+      }
+    } finally {
+      await rm(root, { recursive: true, force: true });
     }
   });
 });

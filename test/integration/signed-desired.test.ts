@@ -139,6 +139,49 @@ describe('signed desired state: a real agent refuses what the coordinator did no
     assert.equal((await hostStatus())?.refusedDesired, undefined);
   });
 
+  // The review's suspicion, run: an agent whose journal holds nothing of a key took any older signed
+  // value written back into the bucket (coordinator NATS credentials suffice, no signing key). On
+  // the build before the replay window, the value without a signing time was accepted and run.
+  it('an agent with a new data dir refuses an old signed value written back, and one without a signing time; the coordinator\'s own write is taken', async () => {
+    const freshHost = `${hostId}-new`;
+    await fleet.startAgents([{ hostId: freshHost, labels: {} }]);
+    const kv = await new Kvm(nc).open(BUCKETS.desired);
+    const freshStatus = async (): Promise<HostStatus | undefined> => {
+      const result = await runCli(['status', '--json', '--host', freshHost, '--nats', server.url]);
+      return (JSON.parse(result.stdout) as StatusJson).hosts.find((h) => h.hostId === freshHost)?.status ?? undefined;
+    };
+    // The coordinator's first write makes the host's feed; an empty project runs nothing.
+    const control = uniqueName('ctl');
+    await client.writeDesired(desired(control, {}, { hostId: freshHost, revision: 1, allowEmpty: true }), 0);
+    await waitFor('the coordinator\'s write is taken', async () => (await freshStatus())?.projects.some((p) => p.project === control && p.desiredRevision === 1), 30_000, 250);
+
+    const replayed = uniqueName('old');
+    const legacy = uniqueName('legacy');
+    const running = (name: string) => desired(name, { web: service({ replicas: 1 }) }, { hostId: freshHost, revision: 3 });
+    const attacks: [string, Uint8Array, RegExp][] = [
+      [replayed, signedValue(running(replayed), signer, new Date(Date.now() - 3 * 3600_000)), /replayed: revision 3 was signed at .* 3h later/],
+      [legacy, signedValue(running(legacy), signer, null), /replay not ruled out: revision 3 carries no signing time/],
+    ];
+    for (const [name, value, reason] of attacks) {
+      const attackedKey = desiredKey(freshHost, name);
+      await kv.put(attackedKey, value);
+      const status = await waitFor(`the refusal of ${name}`, async () => {
+        const current = await freshStatus();
+        return current?.refusedDesired?.some((r) => r.key === attackedKey && reason.test(r.reason)) ? current : undefined;
+      }, 30_000, 250);
+      assert.equal(status.projects.find((p) => p.project === name), undefined, `${name}: not taken`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 1_000));
+    assert.deepEqual(await fleet.containersOf(freshHost), [], 'nothing was run');
+    // The coordinator signs anew at every write: its write of the same project is taken and clears the refusal.
+    const current = (await client.desiredOf(replayed)).get(freshHost);
+    await client.writeDesired(desired(replayed, {}, { hostId: freshHost, revision: 4, allowEmpty: true }), current?.kvRevision ?? 0);
+    await waitFor('the coordinator\'s write clears the refusal', async () => {
+      const status = await freshStatus();
+      return status?.projects.some((p) => p.project === replayed && p.desiredRevision === 4) && !status.refusedDesired?.some((r) => r.key === desiredKey(freshHost, replayed));
+    }, 30_000, 250);
+  });
+
   it('an agent in NATS mode without --coordinator-key refuses to start; --allow-unsigned starts it with a loud warning and marks its status', async () => {
     const refused = await runCli(['agent', '--nats', server.url, '--host-id', `${hostId}-nokey`, '--data-dir', join(dir, 'nokey')], { HOSTWRIGHT_COORDINATOR_KEY: '' });
     assert.equal(refused.code, 1);

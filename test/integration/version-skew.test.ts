@@ -7,15 +7,16 @@ import { DESIRED_SCHEMA_VERSION, HOSTWRIGHT_VERSION } from '../../shared/desired
 import type { HostRegistration } from '../../shared/wire.js';
 import { desired, service, uniqueName } from '../lib/builders.js';
 import { startNatsServer, type NatsServerHandle } from '../lib/nats-server.js';
-import { testSigner } from '../lib/signing.js';
+import { signedValue, testSigner } from '../lib/signing.js';
 
 // The coordinator of this schema and agents that registered an older one (real nats-server).
 describe('version skew: the coordinator refuses a feature an agent is too old for', () => {
   let nats: NatsServerHandle;
   let client: FleetClient;
+  const signer = testSigner();
   before(async () => {
     nats = await startNatsServer();
-    client = await FleetClient.connect(nats.url, pino({ level: 'silent' }), {}, testSigner());
+    client = await FleetClient.connect(nats.url, pino({ level: 'silent' }), {}, signer);
   });
   after(async () => {
     await client?.close();
@@ -50,6 +51,7 @@ describe('version skew: the coordinator refuses a feature an agent is too old fo
     const written = client.openDesired((await client.connection.desired.get(`${hostId}.${project}`))?.value ?? new Uint8Array(), 'written');
     assert.ok(revision > 0);
     assert.equal(written.schemaVersion, undefined);
+    assert.equal(written.signedAt, undefined, 'no signing time for an agent that refuses fields it does not know');
   });
 
   it('an agent of this schema gets the document stamped with the schema and agent version it needs', async () => {
@@ -58,7 +60,39 @@ describe('version skew: the coordinator refuses a feature an agent is too old fo
     await register({ hostId, agentVersion: HOSTWRIGHT_VERSION, desiredSchema: DESIRED_SCHEMA_VERSION });
     await client.writeDesired(desired(project, { web: service({ user: '1000' }) }, { hostId }), 0);
     const written = client.openDesired((await client.connection.desired.get(`${hostId}.${project}`))?.value ?? new Uint8Array(), 'written');
+    assert.equal(written.schemaVersion, DESIRED_SCHEMA_VERSION);
+    assert.equal(written.minAgentVersion, '0.3.0');
+    // Signed just now: the agent's replay window (shared/replay-window.ts).
+    assert.ok(Math.abs(Date.parse(written.signedAt ?? '') - Date.now()) < 60_000, written.signedAt);
+  });
+
+  it('a document an older coordinator signed without a signing time is rewritten by the next apply where the agent reads one, and only there', async () => {
+    const project = uniqueName('resign');
+    const current = uniqueName('cur');
+    const older = uniqueName('two');
+    await register({ hostId: current, agentVersion: HOSTWRIGHT_VERSION, desiredSchema: DESIRED_SCHEMA_VERSION });
+    await register({ hostId: older, agentVersion: '0.2.0', desiredSchema: 2 });
+    for (const hostId of [current, older]) await client.connection.desired.put(`${hostId}.${project}`, signedValue(desired(project, { web: service() }, { hostId, revision: 2 }), signer, null));
+    // A fresh client: no registration cached from the writes above.
+    const fresh = await FleetClient.connect(nats.url, pino({ level: 'silent' }), {}, signer);
+    try {
+      const entries = await fresh.desiredOf(project);
+      assert.equal(entries.get(current)?.damaged, true, 'its agent may refuse it (a new journal): rewritten, signed now');
+      assert.equal(entries.get(older)?.damaged, undefined, 'its agent reads no signing time: left as it is');
+      assert.equal(entries.get(current)?.document.revision, 2);
+    } finally {
+      await fresh.close();
+    }
+  });
+
+  it('an agent of schema 2 (0.2.0) gets its features without the signing time it would refuse', async () => {
+    const hostId = uniqueName('two');
+    const project = uniqueName('skew');
+    await register({ hostId, agentVersion: '0.2.0', desiredSchema: 2 });
+    await client.writeDesired(desired(project, { web: service({ user: '1000' }) }, { hostId }), 0);
+    const written = client.openDesired((await client.connection.desired.get(`${hostId}.${project}`))?.value ?? new Uint8Array(), 'written');
     assert.equal(written.schemaVersion, 2);
     assert.equal(written.minAgentVersion, '0.2.0');
+    assert.equal(written.signedAt, undefined);
   });
 });

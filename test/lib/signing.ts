@@ -9,7 +9,12 @@ export function testSigner(): DesiredSigner {
   return signingKeyOf(createOperator().getSeed());
 }
 
-/** The KV value the coordinator would write for this document. */
-export function signedValue(document: HostDesired, signer: DesiredSigner): Uint8Array {
-  return signDocument(encode(document), signer);
+/**
+ * The KV value the coordinator would write for this document: signed at signedAt (default now,
+ * as FleetClient#writeDesired does) unless the document has its own signing time; null signs it
+ * without one, as a coordinator before desired-state schema 3 did.
+ */
+export function signedValue(document: HostDesired, signer: DesiredSigner, signedAt: Date | null = new Date()): Uint8Array {
+  const stamped = document.signedAt !== undefined || signedAt === null ? document : { ...document, signedAt: signedAt.toISOString() };
+  return signDocument(encode(stamped), signer);
 }

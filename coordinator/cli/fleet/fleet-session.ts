@@ -6,6 +6,7 @@ import type { FleetTarget } from '../options.js';
 import { loadSigningKey } from '../../signing-key.js';
 import { findHostKeys } from '../../fleet-host-keys.js';
 import { parseStorageLimits } from '../../../shared/stream-replicas.js';
+import { describeHeartbeatAge, isStaleHeartbeat } from '../../heartbeat-age.js';
 
 /**
  * Runs `work` with a connected client and always closes it. A command that writes desired state
@@ -36,12 +37,11 @@ export async function targetsFor(client: FleetClient, fleet: FleetFile, correlat
 /** A host is stale when its heartbeat is older than this. */
 export const STALE_AFTER_MS = 15_000;
 
+/** Stale also when the heartbeat is not a time or is from the future (coordinator/heartbeat-age.ts). */
 export function isStale(heartbeatAt: string | undefined, now = Date.now()): boolean {
-  return heartbeatAt === undefined || now - Date.parse(heartbeatAt) > STALE_AFTER_MS;
+  return isStaleHeartbeat(heartbeatAt, now, STALE_AFTER_MS);
 }
 
 export function ago(timestamp: string | undefined, now = Date.now()): string {
-  if (!timestamp) return 'never';
-  const seconds = Math.max(0, Math.round((now - Date.parse(timestamp)) / 1000));
-  return seconds < 120 ? `${seconds}s ago` : seconds < 7200 ? `${Math.round(seconds / 60)}m ago` : `${Math.round(seconds / 3600)}h ago`;
+  return describeHeartbeatAge(timestamp, now);
 }

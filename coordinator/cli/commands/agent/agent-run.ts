@@ -1,7 +1,6 @@
 import { agentLogger } from './agent-logger.js';
 import type { DesiredTrust } from '../../../../agent/fleet/desired-watcher.js';
 import { runFleetAgent } from '../../../../agent/fleet/fleet-agent.js';
-import { dataDirParentWarning } from '../../../../agent/store/data-dir.js';
 import { InvalidInputError } from '../../../../shared/errors.js';
 import { hostIdSchema } from '../../../../shared/fleet-spec.js';
 import { AgentDaemon } from '../../../../agent/daemon.js';
@@ -33,9 +32,6 @@ export async function runAgent(flags: AgentOptions, fromCommandLine: ReadonlySet
   const onReady = () => notifyServiceManager('ready', logger);
   abort.signal.addEventListener('abort', () => notifyServiceManager('stopping', logger), { once: true });
   const dataDir = options.dataDir ?? defaultDataDir();
-  // A warning, not a refusal: the data dir itself is checked at every open; this risk is the running agent's.
-  const parentWarning = await dataDirParentWarning(dataDir);
-  if (parentWarning) logger.warn({ dataDir }, parentWarning);
 
   if (mode.kind === 'fleet') {
     if (!options.hostId) throw new InvalidInputError('agent: fleet mode needs --host-id (this host\'s id in the fleet)');

@@ -30,7 +30,7 @@ async function watchFleet(client: FleetClient, options: StatusOptions): Promise<
     for (const host of reported) pulls.show(host.hostId, host.status?.pulls);
     const hosts = withoutPulls(reported);
     const text = options.json ? printableJson({ schema: 'hostwright.fleetstatus/v1', at: new Date().toISOString(), hosts }) : renderFleetStatus(hosts);
-    const comparable = options.json ? JSON.stringify(hosts.map((h) => ({ ...h, heartbeatAt: null, reportedAt: null, status: h.status ? { ...h.status, observedAt: '' } : null }))) : text.replace(/\d+[smh] ago/g, '');
+    const comparable = options.json ? JSON.stringify(hosts.map((h) => ({ ...h, heartbeatAt: null, reportedAt: null, status: h.status ? { ...h.status, observedAt: '' } : null }))) : text.replace(/\d+[smhd] ago/g, '');
     if (comparable === last) return;
     last = comparable;
     process.stdout.write(options.json ? `${text}\n` : `\n${new Date().toISOString()}\n${text}\n`);

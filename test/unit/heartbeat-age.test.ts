@@ -1,0 +1,46 @@
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import fc from 'fast-check';
+import { HEARTBEAT_SKEW_MS, describeHeartbeatAge, heartbeatAge, isStaleHeartbeat } from '../../coordinator/heartbeat-age.js';
+import { renderHosts } from '../../coordinator/cli/render/hosts-view.js';
+
+const NOW = Date.parse('2026-01-01T00:00:00.000Z');
+const at = (offsetMs: number) => new Date(NOW + offsetMs).toISOString();
+
+describe('heartbeat age', () => {
+  it('shows an age for the past, clock skew for the future beyond the allowance, and never NaN', () => {
+    assert.equal(describeHeartbeatAge(at(-12_000), NOW), '12s ago');
+    assert.equal(describeHeartbeatAge(at(-3 * 3_600_000), NOW), '3h ago');
+    assert.equal(describeHeartbeatAge(at(-3 * 86_400_000), NOW), '3d ago');
+    assert.equal(describeHeartbeatAge(at(HEARTBEAT_SKEW_MS), NOW), '0s ago', 'within the allowance: now');
+    assert.equal(describeHeartbeatAge(at(90_000), NOW), '90s in the future: clock skew?');
+    assert.equal(describeHeartbeatAge('+275760-09-13T00:00:00.001Z', NOW), 'not a time');
+    assert.equal(describeHeartbeatAge(undefined, NOW), 'never');
+  });
+
+  it('stale: missing, not a time, from the future beyond the allowance, or older than the limit', () => {
+    assert.equal(isStaleHeartbeat(at(-1_000), NOW, 15_000), false);
+    assert.equal(isStaleHeartbeat(at(HEARTBEAT_SKEW_MS), NOW, 15_000), false);
+    assert.equal(isStaleHeartbeat(at(-16_000), NOW, 15_000), true);
+    assert.equal(isStaleHeartbeat(at(HEARTBEAT_SKEW_MS + 1), NOW, 15_000), true);
+    assert.equal(isStaleHeartbeat('tomorrow', NOW, 15_000), true);
+    assert.equal(isStaleHeartbeat(undefined, NOW, 15_000), true);
+  });
+
+  it('for any string, the age shown is never NaN and a fresh one is exactly a readable time within [now - limit, now + allowance]', () => {
+    fc.assert(
+      fc.property(fc.oneof(fc.string(), fc.integer({ min: -1e13, max: 1e13 }).map((offset) => at(offset))), (heartbeatAt) => {
+        assert.doesNotMatch(describeHeartbeatAge(heartbeatAt, NOW), /NaN/);
+        const age = heartbeatAge(heartbeatAt, NOW);
+        const fresh = !isStaleHeartbeat(heartbeatAt, NOW, 15_000);
+        const parsed = Date.parse(heartbeatAt);
+        assert.equal(fresh, !Number.isNaN(parsed) && parsed >= NOW - 15_000 && parsed <= NOW + HEARTBEAT_SKEW_MS, `${heartbeatAt}: ${JSON.stringify(age)}`);
+      }),
+    );
+  });
+
+  it('hosts shows a host heartbeating from the future as STALE with clock skew', () => {
+    const text = renderHosts([{ hostId: 'h1', labels: {}, agentVersion: '0.2.0', startedAt: at(0), heartbeatAt: at(3_600_000), trust: 'verified' }], [], NOW);
+    assert.match(text, /STALE 60m in the future: clock skew\?/);
+  });
+});

@@ -117,7 +117,9 @@ export function applyPlanToSnapshot(snapshot: RuntimeSnapshot, actions: readonly
         if (container.state === 'dead') throw new SimulationError(`${action.id} start ${action.name}: a dead container cannot be started`);
         if (container.state === 'running' || container.state === 'restarting') break;
         const record = owners.get(container.identity.ownerToken);
-        const health = record?.config.healthcheck ? 'starting' : 'none';
+        // A container that reports a health status has a check even when its spec names none (the
+        // image's HEALTHCHECK): Docker starts it over at "starting", never at no check at all.
+        const health = record?.config.healthcheck || container.health !== 'none' ? 'starting' : 'none';
         containers.set(container.id, { ...container, state: 'running', health });
         break;
       }

@@ -1,55 +1,302 @@
 import { DEFAULT_CAPABILITIES, capabilityName } from '../../shared/container-options.js';
 import type { ServiceSpec } from '../../shared/fleet-spec.js';
-import { hostPathOf } from '../../shared/volume-mounts.js';
+import type { VolumeSpec } from '../../shared/project-resources.js';
+import type { EnvValue } from '../../shared/secret-env.js';
+import { hostPathOf, type LongVolume, type VolumeEntry } from '../../shared/volume-mounts.js';
 
 /**
  * What this host lets desired state ask for beyond an ordinary container, set by the agent's own
  * configuration, never by the coordinator: a stolen coordinator key alone must not get root on
- * every host (as Nomad's docker driver has allow_privileged and allow_caps).
+ * every host (as Nomad's docker driver has allow_privileged and allow_caps). Every list takes
+ * "ALL" for anything of its kind.
  */
 export interface HostPolicy {
   readonly allowPrivileged: boolean;
   readonly allowDevices: boolean;
-  /** Capabilities beyond Docker's defaults a service may add ("ALL": any). */
+  /** Capabilities beyond Docker's defaults a service may add. */
   readonly allowCaps: readonly string[];
-  /** Host paths (and everything below them) a service may bind-mount. */
+  /** Host paths (and everything below them) a service may bind-mount, directly or through a local volume. */
   readonly allowHostPaths: readonly string[];
   readonly allowHostNetwork: boolean;
+  /** security_opt entries beyond the harmless ones: "key=value" exactly, or a key alone for any of its values. */
+  readonly allowSecurityOpts: readonly string[];
+  /** Sysctls outside Docker's namespaced set: a name, or a prefix written "kernel.*". */
+  readonly allowSysctls: readonly string[];
+  /** Volume drivers besides `local`. */
+  readonly allowVolumeDrivers: readonly string[];
+  /** Mount types of the local volume driver besides tmpfs and bind (nfs, cifs, ext4, …). */
+  readonly allowVolumeTypes: readonly string[];
+  /** Log drivers besides json-file, local, journald and none. */
+  readonly allowLogDrivers: readonly string[];
+  /** Host files (and everything below a directory) an env value may read as `secret_file`. */
+  readonly allowSecretFiles: readonly string[];
 }
 
 /** A fleet agent's default: nothing beyond an ordinary container. */
-export const STRICT_HOST_POLICY: HostPolicy = { allowPrivileged: false, allowDevices: false, allowCaps: [], allowHostPaths: [], allowHostNetwork: false };
+export const STRICT_HOST_POLICY: HostPolicy = {
+  allowPrivileged: false,
+  allowDevices: false,
+  allowCaps: [],
+  allowHostPaths: [],
+  allowHostNetwork: false,
+  allowSecurityOpts: [],
+  allowSysctls: [],
+  allowVolumeDrivers: [],
+  allowVolumeTypes: [],
+  allowLogDrivers: [],
+  allowSecretFiles: [],
+};
 
 /** Local mode: whoever runs the command owns the host and its Docker engine already. */
-export const LOCAL_HOST_POLICY: HostPolicy = { allowPrivileged: true, allowDevices: true, allowCaps: ['ALL'], allowHostPaths: ['/'], allowHostNetwork: true };
+export const LOCAL_HOST_POLICY: HostPolicy = {
+  allowPrivileged: true,
+  allowDevices: true,
+  allowCaps: ['ALL'],
+  allowHostPaths: ['/'],
+  allowHostNetwork: true,
+  allowSecurityOpts: ['ALL'],
+  allowSysctls: ['ALL'],
+  allowVolumeDrivers: ['ALL'],
+  allowVolumeTypes: ['ALL'],
+  allowLogDrivers: ['ALL'],
+  allowSecretFiles: ['/'],
+};
+
+/** What a key of the model can reach of the host: nothing beyond its own container, or what the policy gates. */
+export type KeyReach = { readonly harmless: string } | { readonly gated: string };
+
+const harmless = (why: string): KeyReach => ({ harmless: why });
+const gated = (flags: string): KeyReach => ({ gated: flags });
+
+/**
+ * Every key of a service and why it is harmless or which flag permits it: the generated sweep
+ * (test/unit/host-policy-sweep.test.ts) fails on a model key that is missing here.
+ */
+export const SERVICE_KEY_REACH: { readonly [K in keyof ServiceSpec]-?: KeyReach } = {
+  image: harmless('the image runs inside the container\'s own namespaces'),
+  command: harmless('runs inside the container'),
+  env: gated('--allow-secret-file (secret_file: reads a host file as root)'),
+  ports: harmless('publishes container ports; clashes are the port gates\''),
+  volumes: gated('--allow-host-path (bind mounts, short and long syntax)'),
+  labels: harmless('metadata'),
+  restart: harmless('engine restart policy'),
+  healthcheck: harmless('runs inside the container'),
+  replicas: harmless('instance count'),
+  pull_policy: harmless('when the image is pulled'),
+  stop_timeout: harmless('stop grace period'),
+  stop_grace_period: harmless('another name of stop_timeout'),
+  entrypoint: harmless('runs inside the container'),
+  working_dir: harmless('a path inside the container'),
+  user: harmless('a user inside the container\'s namespaces (root there is the engine\'s unprivileged default)'),
+  group_add: harmless('groups inside the container'),
+  hostname: harmless('the container\'s own UTS namespace'),
+  domainname: harmless('the container\'s own UTS namespace'),
+  cpus: harmless('a resource limit'),
+  cpu_shares: harmless('a resource weight'),
+  mem_limit: harmless('a resource limit'),
+  mem_reservation: harmless('a resource limit'),
+  memswap_limit: harmless('a resource limit'),
+  pids_limit: harmless('a resource limit'),
+  ulimits: harmless('rlimits of the container\'s processes'),
+  cap_add: gated('--allow-cap'),
+  cap_drop: harmless('removes capabilities'),
+  security_opt: gated('--allow-security-opt'),
+  read_only: harmless('makes the root filesystem read-only'),
+  tmpfs: harmless('memory-backed mounts inside the container'),
+  init: harmless('an init process inside the container'),
+  shm_size: harmless('the container\'s own /dev/shm size'),
+  sysctls: gated('--allow-sysctl (outside the namespaced set, or net.* on the host network)'),
+  extra_hosts: harmless('the container\'s /etc/hosts'),
+  dns: harmless('the container\'s resolv.conf'),
+  dns_search: harmless('the container\'s resolv.conf'),
+  logging: gated('--allow-log-driver (drivers the engine runs from the host\'s network and sockets)'),
+  stop_signal: harmless('the signal a stop sends'),
+  expose: harmless('metadata of the image\'s ports'),
+  privileged: gated('--allow-privileged'),
+  devices: gated('--allow-devices'),
+  networks: harmless('the project\'s own bridge networks'),
+  network_mode: gated('--allow-host-network (host; service:<name> joins the project\'s own container)'),
+  depends_on: harmless('start order'),
+  update_order: harmless('replacement order'),
+  drift: harmless('what the loop repairs'),
+  placement: harmless('which hosts get the service'),
+};
+
+/** Every key of a project's volume, as SERVICE_KEY_REACH. */
+export const VOLUME_KEY_REACH: { readonly [K in keyof VolumeSpec]-?: KeyReach } = {
+  driver: gated('--allow-volume-driver (any driver but local)'),
+  driver_opts: gated('--allow-host-path (o: bind, a device path), --allow-volume-type (a mount type but tmpfs)'),
+  labels: harmless('metadata'),
+  external: harmless('uses an existing volume of the engine; creates nothing'),
+  name: harmless('the engine name of an external volume'),
+};
+
+/** Every key of a long-syntax `volumes:` entry, as SERVICE_KEY_REACH. */
+export const MOUNT_KEY_REACH: { readonly [K in keyof LongVolume]-?: KeyReach } = {
+  type: gated('--allow-host-path (type bind)'),
+  source: gated('--allow-host-path (the host path of type bind)'),
+  target: harmless('a path inside the container'),
+  read_only: harmless('mounts read-only'),
+  bind: harmless('options of a bind mount, which is gated by its source'),
+  volume: harmless('options of a named volume (subpath stays inside it)'),
+  tmpfs: harmless('a memory-backed mount inside the container'),
+};
+
+/** Log drivers that write on the host only where the engine keeps its logs (or nowhere). */
+const HOST_LOCAL_LOG_DRIVERS: readonly string[] = ['json-file', 'local', 'journald', 'none'];
 
 /** Why a service asks for more than the policy allows: one message per refusal, saying what to do. Pure. */
 export function policyRefusals(serviceName: string, service: ServiceSpec, policy: HostPolicy): string[] {
   const refusals: string[] = [];
-  if (service.privileged && !policy.allowPrivileged) refusals.push(`${serviceName}: privileged is refused by this host's policy (start its agent with --allow-privileged to permit it)`);
-  if ((service.devices?.length ?? 0) > 0 && !policy.allowDevices) refusals.push(`${serviceName}: devices (${(service.devices ?? []).join(', ')}) are refused by this host's policy (start its agent with --allow-devices)`);
+  const refuse = (what: string, flag: string) => refusals.push(`${serviceName}: ${what} is refused by this host's policy (start its agent with ${flag})`);
+  if (service.privileged && !policy.allowPrivileged) refuse('privileged', '--allow-privileged');
+  if ((service.devices?.length ?? 0) > 0 && !policy.allowDevices) refuse(`devices (${(service.devices ?? []).join(', ')})`, '--allow-devices');
   const allowedCaps = new Set(policy.allowCaps.map(capabilityName));
   const extraCaps = (service.cap_add ?? []).map(capabilityName).filter((cap) => !DEFAULT_CAPABILITIES.includes(cap) && !allowedCaps.has('ALL') && !allowedCaps.has(cap));
-  if (extraCaps.length > 0) refusals.push(`${serviceName}: cap_add ${extraCaps.join(', ')} is refused by this host's policy (start its agent with ${extraCaps.map((cap) => `--allow-cap ${cap}`).join(' ')})`);
-  if (service.network_mode === 'host' && !policy.allowHostNetwork) refusals.push(`${serviceName}: network_mode host is refused by this host's policy (start its agent with --allow-host-network)`);
+  if (extraCaps.length > 0) refuse(`cap_add ${extraCaps.join(', ')}`, extraCaps.map((cap) => `--allow-cap ${cap}`).join(' '));
+  if (service.network_mode === 'host' && !policy.allowHostNetwork) refuse('network_mode host', '--allow-host-network');
   for (const volume of service.volumes) {
     const source = hostPathOf(volume);
-    if (source !== undefined && !policy.allowHostPaths.some((allowed) => isWithin(source, allowed))) refusals.push(`${serviceName}: the bind mount of host path ${source} is refused by this host's policy (start its agent with --allow-host-path ${source}, or use a named volume)`);
+    if (source !== undefined && !withinAny(source, policy.allowHostPaths)) refusals.push(`${serviceName}: the bind mount of host path ${source} is refused by this host's policy (start its agent with --allow-host-path ${source}, or use a named volume)`);
+  }
+  for (const option of service.security_opt ?? []) {
+    const reach = securityOptReach(option);
+    if (reach !== undefined && !securityOptAllowed(option, policy.allowSecurityOpts)) refuse(`security_opt ${shown(option)} (${reach})`, `--allow-security-opt ${allowSecurityOptFlag(option)}`);
+  }
+  for (const name of Object.keys(service.sysctls ?? {})) {
+    const reach = sysctlReach(name, service.network_mode);
+    if (reach !== undefined && !sysctlAllowed(name, policy.allowSysctls)) refuse(`sysctl ${name} (${reach})`, `--allow-sysctl ${name}`);
+  }
+  const logDriver = service.logging?.driver;
+  if (logDriver !== undefined && !HOST_LOCAL_LOG_DRIVERS.includes(logDriver) && !listed(logDriver, policy.allowLogDrivers)) {
+    refuse(`log driver ${logDriver} (the engine runs it on the host, with the host's network and sockets)`, `--allow-log-driver ${logDriver}`);
+  }
+  for (const [name, path] of secretFilesOf(service.env)) {
+    if (!withinAny(path, policy.allowSecretFiles)) refuse(`env ${name}'s secret_file ${path} (the agent reads it as root)`, `--allow-secret-file ${path}`);
   }
   return refusals;
 }
 
+/** Why a project's volume asks for more than the policy allows, as policyRefusals. Pure. */
+export function volumeRefusals(volumeKey: string, volume: VolumeSpec, policy: HostPolicy): string[] {
+  if (volume.external) return [];
+  const refusals: string[] = [];
+  const refuse = (what: string, flag: string) => refusals.push(`volume ${volumeKey}: ${what} is refused by this host's policy (start its agent with ${flag})`);
+  const driver = volume.driver ?? 'local';
+  if (driver !== 'local') {
+    // A plugin's options mean what the plugin says: allowing the driver allows them.
+    if (!listed(driver, policy.allowVolumeDrivers)) refuse(`driver ${driver} (a volume plugin runs on the host with its own access)`, `--allow-volume-driver ${driver}`);
+    return refusals;
+  }
+  const mount = localVolumeMount(volume);
+  if (mount.type !== undefined && mount.type !== 'tmpfs' && !mount.bind && !listed(mount.type, policy.allowVolumeTypes)) refuse(`driver_opts type ${mount.type} (mounts a filesystem on the host)`, `--allow-volume-type ${mount.type}`);
+  const hostPath = volumeHostPath(volume);
+  if (hostPath !== undefined && !withinAny(hostPath, policy.allowHostPaths)) {
+    refuse(`driver_opts device ${hostPath} (${mount.bind ? 'a bind mount of that host path' : 'a host device or path mounted on the host'})`, `--allow-host-path ${hostPath}`);
+  }
+  return refusals;
+}
+
+/** The host path a local volume mounts (its `device` when bound or mounted from a path), or undefined. */
+export function volumeHostPath(volume: VolumeSpec): string | undefined {
+  if (volume.external || (volume.driver ?? 'local') !== 'local') return undefined;
+  const mount = localVolumeMount(volume);
+  if (mount.device === undefined || (mount.type === 'tmpfs' && !mount.bind)) return undefined;
+  // A bind's device is a path (relative to the engine's working directory if not absolute, so check it as given).
+  return mount.bind || mount.device.startsWith('/') ? mount.device : undefined;
+}
+
+/** The host paths a container's create bind-mounts, and the secret files the agent reads for it. */
+export function hostPathsOfContainer(config: { readonly volumes: readonly VolumeEntry[]; readonly env: Readonly<Record<string, EnvValue>> }): { readonly binds: string[]; readonly secretFiles: string[] } {
+  return { binds: config.volumes.flatMap((entry) => hostPathOf(entry) ?? []), secretFiles: secretFilesOf(config.env).map(([, path]) => path) };
+}
+
 /** path is `base` or below it, compared by whole path segments after normalising ".." away. */
-function isWithin(path: string, base: string): boolean {
-  const segments = (text: string) => {
-    const out: string[] = [];
-    for (const part of text.split('/')) {
-      if (part === '' || part === '.') continue;
-      if (part === '..') out.pop();
-      else out.push(part);
-    }
-    return out;
-  };
-  const [inner, outer] = [segments(path), segments(base)];
+export function isWithin(path: string, base: string): boolean {
+  const [inner, outer] = [pathSegments(path), pathSegments(base)];
   return outer.length <= inner.length && outer.every((part, i) => inner[i] === part);
+}
+
+/** path is within one of the allowed bases. */
+export function withinAny(path: string, allowed: readonly string[]): boolean {
+  return allowed.some((base) => isWithin(path, base));
+}
+
+function pathSegments(text: string): string[] {
+  const out: string[] = [];
+  for (const part of text.split('/')) {
+    if (part === '' || part === '.') continue;
+    if (part === '..') out.pop();
+    else out.push(part);
+  }
+  return out;
+}
+
+function listed(name: string, allowed: readonly string[]): boolean {
+  return allowed.includes('ALL') || allowed.includes(name);
+}
+
+function secretFilesOf(env: Readonly<Record<string, EnvValue>>): [string, string][] {
+  return Object.entries(env).flatMap(([name, value]) => (typeof value === 'object' && 'secret_file' in value ? [[name, value.secret_file] as [string, string]] : []));
+}
+
+/** The local driver's options as mount(8) reads them: `o` split at commas. */
+function localVolumeMount(volume: VolumeSpec): { type: string | undefined; device: string | undefined; bind: boolean } {
+  const opts = volume.driver_opts ?? {};
+  const text = (key: string) => (Object.hasOwn(opts, key) && opts[key] !== undefined ? String(opts[key]) : undefined);
+  const flags = (text('o') ?? '').split(',').map((flag) => flag.trim());
+  const type = text('type');
+  return { type: type === '' || type === 'none' ? undefined : type, device: text('device'), bind: flags.includes('bind') || flags.includes('rbind') };
+}
+
+/** A security_opt as "key=value" (Docker takes ":" too); a bare key stays as it is. */
+function securityOptParts(option: string): { key: string; value: string | undefined } {
+  const at = option.search(/[=:]/);
+  return at < 0 ? { key: option.trim(), value: undefined } : { key: option.slice(0, at).trim(), value: option.slice(at + 1).trim() };
+}
+
+/** What a security_opt loosens, or undefined when it only keeps or tightens Docker's defaults. */
+export function securityOptReach(option: string): string | undefined {
+  const { key, value } = securityOptParts(option);
+  if (key === 'no-new-privileges') return value === undefined || value === 'true' ? undefined : 'lets processes gain privileges through setuid files';
+  if (key === 'apparmor') return value === 'docker-default' ? undefined : 'turns off or replaces the AppArmor profile';
+  if (key === 'seccomp') return value === 'unconfined' ? 'turns off the syscall filter' : 'replaces the syscall filter with another profile';
+  if (key === 'label') return 'turns off or changes the SELinux confinement';
+  if (key === 'systempaths') return 'unmasks /proc and /sys paths of the host kernel';
+  if (key === 'writable-cgroups') return value === 'false' ? undefined : 'makes the cgroup filesystem writable';
+  return 'an option this host does not know to be harmless';
+}
+
+function securityOptAllowed(option: string, allowed: readonly string[]): boolean {
+  const { key, value } = securityOptParts(option);
+  return allowed.some((entry) => {
+    if (entry === 'ALL') return true;
+    const wanted = securityOptParts(entry);
+    return wanted.key === key && (wanted.value === undefined || wanted.value === value);
+  });
+}
+
+/** The flag value that permits one option: the exact option when short, else its key (a profile's JSON is long). */
+function allowSecurityOptFlag(option: string): string {
+  const { key, value } = securityOptParts(option);
+  return value === undefined ? key : value.length <= 64 && /^[\w.,:/-]*$/.test(value) ? `${key}=${value}` : key;
+}
+
+function shown(option: string): string {
+  return option.length <= 80 ? option : `${option.slice(0, 77)}...`;
+}
+
+/**
+ * What setting a sysctl reaches beyond the container, or undefined for Docker's namespaced set:
+ * net.* in the container's own network namespace, the IPC namespace's kernel.shm*, kernel.msg*
+ * and kernel.sem, and fs.mqueue.*.
+ */
+export function sysctlReach(name: string, networkMode: string | undefined): string | undefined {
+  if (name.startsWith('net.')) return networkMode === 'host' ? 'the host\'s own network stack' : undefined;
+  if (/^kernel\.(shm[a-z_]*|msg[a-z_]*|sem)$/.test(name) || name.startsWith('fs.mqueue.')) return undefined;
+  return 'not namespaced: it sets the host kernel\'s value';
+}
+
+function sysctlAllowed(name: string, allowed: readonly string[]): boolean {
+  return allowed.some((entry) => entry === 'ALL' || entry === name || (entry.endsWith('.*') && name.startsWith(entry.slice(0, -1))));
 }

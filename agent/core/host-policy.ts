@@ -62,6 +62,38 @@ export const LOCAL_HOST_POLICY: HostPolicy = {
   allowSecretFiles: ['/'],
 };
 
+/** The agent's policy flags as parsed (and merged with its configuration file's `policy:`). */
+export interface HostPolicyFlags {
+  readonly allowPrivileged?: boolean | undefined;
+  readonly allowDevices?: boolean | undefined;
+  readonly allowCap?: readonly string[] | undefined;
+  readonly allowHostPath?: readonly string[] | undefined;
+  readonly allowHostNetwork?: boolean | undefined;
+  readonly allowSecurityOpt?: readonly string[] | undefined;
+  readonly allowSysctl?: readonly string[] | undefined;
+  readonly allowVolumeDriver?: readonly string[] | undefined;
+  readonly allowVolumeType?: readonly string[] | undefined;
+  readonly allowLogDriver?: readonly string[] | undefined;
+  readonly allowSecretFile?: readonly string[] | undefined;
+}
+
+/** A fleet agent's policy: strict except what a flag allows. Pure. */
+export function hostPolicyFromFlags(flags: HostPolicyFlags): HostPolicy {
+  return {
+    allowPrivileged: flags.allowPrivileged === true,
+    allowDevices: flags.allowDevices === true,
+    allowCaps: flags.allowCap ?? [],
+    allowHostPaths: flags.allowHostPath ?? [],
+    allowHostNetwork: flags.allowHostNetwork === true,
+    allowSecurityOpts: flags.allowSecurityOpt ?? [],
+    allowSysctls: flags.allowSysctl ?? [],
+    allowVolumeDrivers: flags.allowVolumeDriver ?? [],
+    allowVolumeTypes: flags.allowVolumeType ?? [],
+    allowLogDrivers: flags.allowLogDriver ?? [],
+    allowSecretFiles: flags.allowSecretFile ?? [],
+  };
+}
+
 /** What a key of the model can reach of the host: nothing beyond its own container, or what the policy gates. */
 export type KeyReach = { readonly harmless: string } | { readonly gated: string };
 

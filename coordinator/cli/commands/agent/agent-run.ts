@@ -6,7 +6,7 @@ import { InvalidInputError } from '../../../../shared/errors.js';
 import { hostIdSchema } from '../../../../shared/fleet-spec.js';
 import { AgentDaemon } from '../../../../agent/daemon.js';
 import { notifyServiceManager } from '../../../../agent/service-manager.js';
-import { LOCAL_HOST_POLICY, type HostPolicy } from '../../../../agent/core/host-policy.js';
+import { LOCAL_HOST_POLICY, hostPolicyFromFlags } from '../../../../agent/core/host-policy.js';
 import { FleetFileSource } from '../../../fleet-file-source.js';
 import { resolveCoordinatorKey } from '../../../signing-key.js';
 import { localHostId } from '../../local-host.js';
@@ -63,7 +63,7 @@ export async function runAgent(flags: AgentOptions, fromCommandLine: ReadonlySet
       registryAuth: await registryAuthOf(options.registryAuth, 'fleet', logger),
       onReady,
       ...imageGraceOf(options),
-      policy: hostPolicyOf(options),
+      policy: hostPolicyFromFlags(options),
     });
     return;
   }
@@ -71,21 +71,4 @@ export async function runAgent(flags: AgentOptions, fromCommandLine: ReadonlySet
   // Local mode: whoever runs it owns the host already, so its policy allows everything.
   const daemon = await AgentDaemon.open({ hostId: localHostId(options), dataDir, resyncMs, parallelism: parseParallel(options.parallel), logger, signal: abort.signal, onReady, policy: LOCAL_HOST_POLICY, registryAuth: await registryAuthOf(options.registryAuth, 'local', logger), ...imageGraceOf(options), ...(options.metricsAddr ? { metricsAddr: options.metricsAddr } : {}) });
   if (daemon) await daemon.run(new FleetFileSource(workloadSourceOf(options), { ...options, dataDir }));
-}
-
-/** A fleet agent's host policy from its flags (and configuration file): strict unless a flag allows more. */
-export function hostPolicyOf(options: AgentOptions): HostPolicy {
-  return {
-    allowPrivileged: options.allowPrivileged === true,
-    allowDevices: options.allowDevices === true,
-    allowCaps: options.allowCap,
-    allowHostPaths: options.allowHostPath,
-    allowHostNetwork: options.allowHostNetwork === true,
-    allowSecurityOpts: options.allowSecurityOpt ?? [],
-    allowSysctls: options.allowSysctl ?? [],
-    allowVolumeDrivers: options.allowVolumeDriver ?? [],
-    allowVolumeTypes: options.allowVolumeType ?? [],
-    allowLogDrivers: options.allowLogDriver ?? [],
-    allowSecretFiles: options.allowSecretFile ?? [],
-  };
 }

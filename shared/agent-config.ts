@@ -56,6 +56,7 @@ export const agentConfigSchema = z.strictObject({
       allow_volume_types: boundedArray(boundedString(64).min(1), 64).optional(),
       allow_log_drivers: boundedArray(boundedString(64).min(1), 64).optional(),
       allow_secret_files: boundedArray(absolutePathSchema, 256).optional(),
+      allow_network_opts: boundedArray(boundedString(256).min(1), 64).optional(),
     })
     .optional(),
   /** Registry credentials for pulls: a file in Docker's config.json format (docs/images.md). */

@@ -9,7 +9,8 @@ import { normalizeImageRef } from './images.js';
 import type { ActionPlan } from './planner.js';
 import type { RuntimeSnapshot } from './snapshot.js';
 import { portConflicts } from './port-gates.js';
-import { STRICT_HOST_POLICY, policyRefusals, volumeRefusals, type HostPolicy } from './host-policy.js';
+import { STRICT_HOST_POLICY, networkRefusals, policyRefusals, volumeRefusals, type HostPolicy } from './host-policy.js';
+import { networkKeysOf } from './resources.js';
 
 export type { GateBlock };
 
@@ -55,10 +56,16 @@ export function evaluateGates(input: GateInput): GateBlock[] {
 
     // Everything that reaches the host beyond an ordinary container only where this host allows it.
     const mountedVolumes = new Set<string>();
+    const joinedNetworks = new Set<string>();
     for (const [name, service] of Object.entries(desired.services)) {
       if (service.replicas === 0) continue;
       for (const message of policyRefusals(name, service, policy)) blocks.push({ project, gate: 'host-policy', message });
       for (const entry of service.volumes) mountedVolumes.add(namedVolumeOf(entry) ?? '');
+      for (const key of networkKeysOf(service)) joinedNetworks.add(key);
+    }
+    for (const [key, network] of Object.entries(desired.networks ?? {})) {
+      if (!joinedNetworks.has(key)) continue;
+      for (const message of networkRefusals(key, network, policy)) blocks.push({ project, gate: 'host-policy', message });
     }
     for (const [key, volume] of Object.entries(desired.volumes ?? {})) {
       if (!mountedVolumes.has(key)) continue;

@@ -1,6 +1,6 @@
 import { DEFAULT_CAPABILITIES, capabilityName } from '../../shared/container-options.js';
 import type { ServiceSpec } from '../../shared/fleet-spec.js';
-import type { VolumeSpec } from '../../shared/project-resources.js';
+import type { NetworkSpec, VolumeSpec } from '../../shared/project-resources.js';
 import type { EnvValue } from '../../shared/secret-env.js';
 import { hostPathOf, type LongVolume, type VolumeEntry } from '../../shared/volume-mounts.js';
 
@@ -30,6 +30,8 @@ export interface HostPolicy {
   readonly allowLogDrivers: readonly string[];
   /** Host files (and everything below a directory) an env value may read as `secret_file`. */
   readonly allowSecretFiles: readonly string[];
+  /** A project network's driver_opts keys beyond the harmless ones (com.docker.network.bridge.name, …). */
+  readonly allowNetworkOpts: readonly string[];
 }
 
 /** A fleet agent's default: nothing beyond an ordinary container. */
@@ -45,6 +47,7 @@ export const STRICT_HOST_POLICY: HostPolicy = {
   allowVolumeTypes: [],
   allowLogDrivers: [],
   allowSecretFiles: [],
+  allowNetworkOpts: [],
 };
 
 /** Local mode: whoever runs the command owns the host and its Docker engine already. */
@@ -60,6 +63,7 @@ export const LOCAL_HOST_POLICY: HostPolicy = {
   allowVolumeTypes: ['ALL'],
   allowLogDrivers: ['ALL'],
   allowSecretFiles: ['/'],
+  allowNetworkOpts: ['ALL'],
 };
 
 /** The agent's policy flags as parsed (and merged with its configuration file's `policy:`). */
@@ -75,6 +79,7 @@ export interface HostPolicyFlags {
   readonly allowVolumeType?: readonly string[] | undefined;
   readonly allowLogDriver?: readonly string[] | undefined;
   readonly allowSecretFile?: readonly string[] | undefined;
+  readonly allowNetworkOpt?: readonly string[] | undefined;
 }
 
 /** A fleet agent's policy: strict except what a flag allows. Pure. */
@@ -91,6 +96,7 @@ export function hostPolicyFromFlags(flags: HostPolicyFlags): HostPolicy {
     allowVolumeTypes: flags.allowVolumeType ?? [],
     allowLogDrivers: flags.allowLogDriver ?? [],
     allowSecretFiles: flags.allowSecretFile ?? [],
+    allowNetworkOpts: flags.allowNetworkOpt ?? [],
   };
 }
 
@@ -146,7 +152,7 @@ export const SERVICE_KEY_REACH: { readonly [K in keyof ServiceSpec]-?: KeyReach 
   expose: harmless('metadata of the image\'s ports'),
   privileged: gated('--allow-privileged'),
   devices: gated('--allow-devices'),
-  networks: harmless('the project\'s own bridge networks'),
+  networks: harmless('the project\'s networks, whose own keys are NETWORK_KEY_REACH\'s'),
   network_mode: gated('--allow-host-network (host; service:<name> joins the project\'s own container)'),
   depends_on: harmless('start order'),
   update_order: harmless('replacement order'),
@@ -162,6 +168,22 @@ export const VOLUME_KEY_REACH: { readonly [K in keyof VolumeSpec]-?: KeyReach } 
   external: harmless('uses an existing volume of the engine; creates nothing'),
   name: harmless('the engine name of an external volume'),
 };
+
+/** Every key of a project's network, as SERVICE_KEY_REACH. */
+export const NETWORK_KEY_REACH: { readonly [K in keyof NetworkSpec]-?: KeyReach } = {
+  driver: harmless('only bridge: a network local to the host\'s engine'),
+  driver_opts: gated('--allow-network-opt (the bridge\'s host interface, its gateway mode and the host bindings)'),
+  internal: harmless('cuts the network off'),
+  enable_ipv6: harmless('only false'),
+  attachable: harmless('lets other containers join'),
+  ipam: harmless('the project network\'s own addresses'),
+  labels: harmless('metadata'),
+  external: harmless('uses an existing network of the engine; creates nothing'),
+  name: harmless('the engine name of an external network'),
+};
+
+/** A bridge network's driver_opts that change only the network itself. */
+const HARMLESS_NETWORK_OPTS: readonly string[] = ['com.docker.network.driver.mtu', 'com.docker.network.bridge.enable_icc', 'com.docker.network.bridge.enable_ip_masquerade', 'com.docker.network.container_iface_prefix'];
 
 /** Every key of a long-syntax `volumes:` entry, as SERVICE_KEY_REACH. */
 export const MOUNT_KEY_REACH: { readonly [K in keyof LongVolume]-?: KeyReach } = {
@@ -227,6 +249,14 @@ export function volumeRefusals(volumeKey: string, volume: VolumeSpec, policy: Ho
     refuse(`driver_opts device ${hostPath} (${mount.bind ? 'a bind mount of that host path' : 'a host device or path mounted on the host'})`, `--allow-host-path ${hostPath}`);
   }
   return refusals;
+}
+
+/** Why a project's network asks for more than the policy allows, as policyRefusals. Pure. */
+export function networkRefusals(networkKey: string, network: NetworkSpec, policy: HostPolicy): string[] {
+  if (network.external) return [];
+  return Object.keys(network.driver_opts ?? {})
+    .filter((key) => !HARMLESS_NETWORK_OPTS.includes(key) && !listed(key, policy.allowNetworkOpts))
+    .map((key) => `network ${networkKey}: driver_opts ${key} (it can join or change the host's own interfaces, routes or port bindings) is refused by this host's policy (start its agent with --allow-network-opt ${key})`);
 }
 
 /** The host path a local volume mounts (its `device` when bound or mounted from a path), or undefined. */

@@ -38,6 +38,7 @@ const FULL_CONFIG = [
   '  allow_volume_types: [nfs]',
   '  allow_log_drivers: [syslog]',
   '  allow_secret_files: [/etc/hostwright/secrets]',
+  '  allow_network_opts: [com.docker.network.bridge.name]',
   '',
 ].join('\n');
 
@@ -101,14 +102,15 @@ describe('agent configuration file', () => {
       allowVolumeTypes: ['nfs'],
       allowLogDrivers: ['syslog'],
       allowSecretFiles: ['/etc/hostwright/secrets'],
+      allowNetworkOpts: ['com.docker.network.bridge.name'],
     });
   });
 
   it('agent install writes each policy flag as its configuration key, and the agent reads the same policy back', () => {
-    const installed = agentConfigOf({ hostId: 'h1', nats: 'nats://10.0.0.1:4222', allowUnsigned: true, label: [], allowCap: [], allowHostPath: ['/srv/data'], allowSecurityOpt: ['apparmor=unconfined'], allowSysctl: ['vm.*'], allowVolumeDriver: ['rclone'], allowVolumeType: ['nfs'], allowLogDriver: ['gelf'], allowSecretFile: ['/etc/hostwright/secrets'] }, '/var/lib/hostwright');
-    assert.deepEqual(installed.policy, { allow_host_paths: ['/srv/data'], allow_security_opts: ['apparmor=unconfined'], allow_sysctls: ['vm.*'], allow_volume_drivers: ['rclone'], allow_volume_types: ['nfs'], allow_log_drivers: ['gelf'], allow_secret_files: ['/etc/hostwright/secrets'] });
+    const installed = agentConfigOf({ hostId: 'h1', nats: 'nats://10.0.0.1:4222', allowUnsigned: true, label: [], allowCap: [], allowHostPath: ['/srv/data'], allowSecurityOpt: ['apparmor=unconfined'], allowSysctl: ['vm.*'], allowVolumeDriver: ['rclone'], allowVolumeType: ['nfs'], allowLogDriver: ['gelf'], allowSecretFile: ['/etc/hostwright/secrets'], allowNetworkOpt: ['com.docker.network.bridge.name'] }, '/var/lib/hostwright');
+    assert.deepEqual(installed.policy, { allow_host_paths: ['/srv/data'], allow_security_opts: ['apparmor=unconfined'], allow_sysctls: ['vm.*'], allow_volume_drivers: ['rclone'], allow_volume_types: ['nfs'], allow_log_drivers: ['gelf'], allow_secret_files: ['/etc/hostwright/secrets'], allow_network_opts: ['com.docker.network.bridge.name'] });
     const policy = hostPolicyFromFlags(withAgentConfig(NO_FLAGS, installed, new Set(), {}));
-    assert.deepEqual(policy, { ...STRICT_HOST_POLICY, allowHostPaths: ['/srv/data'], allowSecurityOpts: ['apparmor=unconfined'], allowSysctls: ['vm.*'], allowVolumeDrivers: ['rclone'], allowVolumeTypes: ['nfs'], allowLogDrivers: ['gelf'], allowSecretFiles: ['/etc/hostwright/secrets'] });
+    assert.deepEqual(policy, { ...STRICT_HOST_POLICY, allowHostPaths: ['/srv/data'], allowSecurityOpts: ['apparmor=unconfined'], allowSysctls: ['vm.*'], allowVolumeDrivers: ['rclone'], allowVolumeTypes: ['nfs'], allowLogDrivers: ['gelf'], allowSecretFiles: ['/etc/hostwright/secrets'], allowNetworkOpts: ['com.docker.network.bridge.name'] });
   });
 
   it('with no policy flags and no policy in the file, the agent\'s policy is the strict one', () => {

@@ -1,18 +1,19 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { MOUNT_KEY_REACH, SERVICE_KEY_REACH, STRICT_HOST_POLICY, VOLUME_KEY_REACH, hostPolicyFromFlags, policyRefusals, volumeRefusals, type HostPolicyFlags, type KeyReach } from '../../agent/core/host-policy.js';
+import { MOUNT_KEY_REACH, NETWORK_KEY_REACH, SERVICE_KEY_REACH, STRICT_HOST_POLICY, VOLUME_KEY_REACH, hostPolicyFromFlags, networkRefusals, policyRefusals, volumeRefusals, type HostPolicyFlags, type KeyReach } from '../../agent/core/host-policy.js';
 import { serviceSpecSchema, type ServiceSpec } from '../../shared/fleet-spec.js';
-import { volumeSpecSchema, type VolumeSpec } from '../../shared/project-resources.js';
+import { networkSpecSchema, volumeSpecSchema, type NetworkSpec, type VolumeSpec } from '../../shared/project-resources.js';
 import { longVolumeSchema } from '../../shared/volume-mounts.js';
 
-// The generated sweep: every key of the container and volume models (read from the zod schemas'
+// The generated sweep: every key of the container, volume and network models (read from the zod schemas'
 // shapes) is classified harmless or gated; each gated key, given generated values that reach the
 // host, is refused by the strict policy with a message naming the flag, and that flag permits it.
 
 const SERVICE_SHAPE_KEYS = Object.keys(serviceSpecSchema.out.shape).sort();
 const VOLUME_SHAPE_KEYS = Object.keys(volumeSpecSchema.shape).sort();
 const MOUNT_SHAPE_KEYS = Object.keys(longVolumeSchema.shape).sort();
+const NETWORK_SHAPE_KEYS = Object.keys(networkSpecSchema.shape).sort();
 
 const isGated = (reach: KeyReach): boolean => 'gated' in reach;
 const gatedKeys = (table: Readonly<Record<string, KeyReach>>) => Object.keys(table).filter((key) => isGated(table[key] as KeyReach)).sort();
@@ -127,6 +128,24 @@ const HARMLESS_VOLUMES: readonly Record<string, unknown>[] = [
   { external: true, name: 'someone-elses' },
 ];
 
+/** Values of each gated network key that reach the host's interfaces, routes or bindings. */
+const HOSTILE_NETWORK: { readonly [K in keyof NetworkSpec]?: fc.Arbitrary<Record<string, unknown>> } = {
+  driver_opts: fc.oneof(
+    fc.constantFrom('eth0', 'br0', 'docker0', 'wg0').map((name) => ({ 'com.docker.network.bridge.name': name })),
+    fc.constantFrom('routed', 'nat-unprotected').map((mode) => ({ 'com.docker.network.bridge.gateway_mode_ipv4': mode })),
+    fc.constant({ 'com.docker.network.bridge.host_binding_ipv4': '0.0.0.0' }),
+    fc.constant({ 'com.docker.network.bridge.trusted_host_interfaces': 'eth0' }),
+    segment.map((name) => ({ [`com.example.${name}`]: 'x' })),
+  ).map((opts) => ({ driver: 'bridge', driver_opts: { 'com.docker.network.driver.mtu': 1400, ...opts } })),
+};
+
+const HARMLESS_NETWORKS: readonly Record<string, unknown>[] = [
+  {},
+  { driver: 'bridge', internal: true, attachable: true, labels: { a: 'b' }, ipam: { config: [{ subnet: '172.28.0.0/16' }] } },
+  { driver_opts: { 'com.docker.network.driver.mtu': 1400, 'com.docker.network.bridge.enable_icc': 'false', 'com.docker.network.bridge.enable_ip_masquerade': 'true', 'com.docker.network.container_iface_prefix': 'eth' } },
+  { external: true, name: 'someone-elses' },
+];
+
 /** The policy the flags named in refusal messages give: "start its agent with --allow-x V --allow-y W". */
 function policyFromMessages(messages: readonly string[]) {
   const flags: Record<string, unknown> = {};
@@ -159,6 +178,8 @@ describe('host policy sweep (generated): every key of the container and volume m
     assert.deepEqual(Object.keys(SERVICE_KEY_REACH).sort(), SERVICE_SHAPE_KEYS, 'agent/core/host-policy.ts SERVICE_KEY_REACH names each service key');
     assert.deepEqual(Object.keys(VOLUME_KEY_REACH).sort(), VOLUME_SHAPE_KEYS, 'VOLUME_KEY_REACH names each volume key');
     assert.deepEqual(Object.keys(MOUNT_KEY_REACH).sort(), MOUNT_SHAPE_KEYS, 'MOUNT_KEY_REACH names each long-syntax mount key');
+    assert.deepEqual(Object.keys(NETWORK_KEY_REACH).sort(), NETWORK_SHAPE_KEYS, 'NETWORK_KEY_REACH names each network key');
+    assert.deepEqual(Object.keys(HOSTILE_NETWORK).sort(), gatedKeys(NETWORK_KEY_REACH), 'each gated network key has hostile values here');
     assert.deepEqual(Object.keys(HOSTILE_SERVICE).sort(), gatedKeys(SERVICE_KEY_REACH), 'each gated service key has hostile values here');
     assert.deepEqual(Object.keys(HARMLESS_SERVICE).sort(), harmlessKeys(SERVICE_KEY_REACH), 'each harmless service key has a value here');
     assert.deepEqual(Object.keys(HOSTILE_VOLUME).sort(), gatedKeys(VOLUME_KEY_REACH), 'each gated volume key has hostile values here');
@@ -201,6 +222,30 @@ describe('host policy sweep (generated): every key of the container and volume m
 
   it('harmless volumes (local, tmpfs, labelled, external) pass the strict policy', () => {
     for (const fields of HARMLESS_VOLUMES) assert.deepEqual(volumeRefusals('data', parseVolume(fields), STRICT_HOST_POLICY), [], JSON.stringify(fields));
+  });
+
+  for (const key of gatedKeys(NETWORK_KEY_REACH) as (keyof NetworkSpec)[]) {
+    it(`network key ${key}: every generated value that reaches the host is refused by the strict policy, naming the flag that permits it`, () => {
+      fc.assert(
+        fc.property(HOSTILE_NETWORK[key] as fc.Arbitrary<Record<string, unknown>>, (fields) => {
+          const parsed = networkSpecSchema.safeParse(fields);
+          assert.ok(parsed.success, `a valid network: ${JSON.stringify(fields)}`);
+          const refusals = networkRefusals('front', parsed.data, STRICT_HOST_POLICY);
+          assert.ok(refusals.length > 0, `refused: ${JSON.stringify(fields)}`);
+          for (const message of refusals) assert.match(message, /^network front: .* is refused by this host's policy \(start its agent with --allow-/);
+          assert.deepEqual(networkRefusals('front', parsed.data, policyFromMessages(refusals)), [], `the named flags permit it: ${refusals.join(' | ')}`);
+        }),
+        { numRuns: 40 },
+      );
+    });
+  }
+
+  it('harmless networks (bridge, internal, own subnet, mtu and the like, external) pass the strict policy', () => {
+    for (const fields of HARMLESS_NETWORKS) {
+      const parsed = networkSpecSchema.safeParse(fields);
+      assert.ok(parsed.success, JSON.stringify(fields));
+      assert.deepEqual(networkRefusals('front', parsed.data, STRICT_HOST_POLICY), [], JSON.stringify(fields));
+    }
   });
 
   it('long-syntax mounts: type bind with any source is refused, type volume and tmpfs pass', () => {

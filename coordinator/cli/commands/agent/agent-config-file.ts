@@ -61,6 +61,7 @@ export function withAgentConfig(options: AgentOptions, config: AgentConfig, from
     allowVolumeType: config.policy?.allow_volume_types,
     allowLogDriver: config.policy?.allow_log_drivers,
     allowSecretFile: config.policy?.allow_secret_files,
+    allowNetworkOpt: config.policy?.allow_network_opts,
     registryAuth: config.registry_auth,
     imageGrace: config.image_grace,
   };

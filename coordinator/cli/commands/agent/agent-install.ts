@@ -42,6 +42,7 @@ export interface AgentInstallOptions {
   readonly allowVolumeType?: string[];
   readonly allowLogDriver?: string[];
   readonly allowSecretFile?: string[];
+  readonly allowNetworkOpt?: string[];
 }
 
 export const UNIT_NAME = 'hostwright-agent.service';
@@ -100,6 +101,7 @@ export function agentConfigOf(options: AgentInstallOptions, dataDir: string): Ag
     ...((options.allowVolumeType ?? []).length > 0 ? { allow_volume_types: options.allowVolumeType } : {}),
     ...((options.allowLogDriver ?? []).length > 0 ? { allow_log_drivers: options.allowLogDriver } : {}),
     ...((options.allowSecretFile ?? []).length > 0 ? { allow_secret_files: (options.allowSecretFile ?? []).map((path) => resolve(path)) } : {}),
+    ...((options.allowNetworkOpt ?? []).length > 0 ? { allow_network_opts: options.allowNetworkOpt } : {}),
   };
   const coordinatorKey = options.coordinatorKey === undefined ? undefined : /^O[A-Z2-7]{55}$/.test(options.coordinatorKey) ? options.coordinatorKey : resolve(options.coordinatorKey);
   const config = {

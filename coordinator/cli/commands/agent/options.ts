@@ -26,4 +26,5 @@ export interface AgentOptions extends LocalOptions, WorkloadOptions {
   readonly allowVolumeType?: string[];
   readonly allowLogDriver?: string[];
   readonly allowSecretFile?: string[];
+  readonly allowNetworkOpt?: string[];
 }

@@ -28,6 +28,7 @@ export function registerAgent(program: Command): void {
     .option('--allow-volume-type <type>', 'fleet mode: a mount type of the local volume driver besides tmpfs and bind, e.g. nfs (repeatable; ALL: any)', collect, [])
     .option('--allow-log-driver <driver>', 'fleet mode: a log driver besides json-file, local, journald and none, e.g. syslog (repeatable; ALL: any)', collect, [])
     .option('--allow-secret-file <path>', 'fleet mode: a host file, or a directory with everything below it, that env values may read as secret_file (repeatable; none by default)', collect, [])
+    .option('--allow-network-opt <key>', 'fleet mode: a project network\'s driver_opts key besides mtu, enable_icc, enable_ip_masquerade and container_iface_prefix, e.g. com.docker.network.bridge.name (repeatable; ALL: any)', collect, [])
     .option('--log-level <level>', 'pino log level (trace, debug, info, warn, error)', 'info')
     .action(async (options: AgentOptions, command: Command) => {
       const { runAgent } = await import('./agent-run.js');
@@ -73,6 +74,7 @@ function registerAgentInstall(agent: Command): void {
     .option('--allow-volume-type <type>', 'a mount type of the local volume driver besides tmpfs and bind, e.g. nfs (repeatable; ALL: any)', collect, [])
     .option('--allow-log-driver <driver>', 'a log driver besides json-file, local, journald and none (repeatable; ALL: any)', collect, [])
     .option('--allow-secret-file <path>', 'a host file, or a directory with everything below it, that env values may read as secret_file (repeatable)', collect, [])
+    .option('--allow-network-opt <key>', 'a project network\'s driver_opts key besides mtu, enable_icc, enable_ip_masquerade and container_iface_prefix (repeatable; ALL: any)', collect, [])
     .action(async (options: AgentInstallOptions) => {
       const { installAgent } = await import('./agent-install.js');
       await installAgent(options, (line) => process.stdout.write(`${line}\n`));

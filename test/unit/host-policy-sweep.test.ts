@@ -1,7 +1,8 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { MOUNT_KEY_REACH, NETWORK_KEY_REACH, SERVICE_KEY_REACH, STRICT_HOST_POLICY, VOLUME_KEY_REACH, hostPolicyFromFlags, networkRefusals, policyRefusals, volumeRefusals, type HostPolicyFlags, type KeyReach } from '../../agent/core/host-policy.js';
+import { STRICT_HOST_POLICY, hostPolicyFromFlags, networkRefusals, policyRefusals, volumeRefusals, type HostPolicyFlags } from '../../agent/core/host-policy.js';
+import { MOUNT_KEY_REACH, NETWORK_KEY_REACH, SERVICE_KEY_REACH, VOLUME_KEY_REACH, type KeyReach } from '../../agent/core/host-policy-reach.js';
 import { serviceSpecSchema, type ServiceSpec } from '../../shared/fleet-spec.js';
 import { networkSpecSchema, volumeSpecSchema, type NetworkSpec, type VolumeSpec } from '../../shared/project-resources.js';
 import { longVolumeSchema } from '../../shared/volume-mounts.js';

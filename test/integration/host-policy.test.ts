@@ -125,8 +125,8 @@ describe('host paths are resolved with symlinks followed on the host just before
     if (dir) await rm(dir, { recursive: true, force: true });
   });
 
-  it('a container under --allow-host-path makes symlinks to / and /etc; a later bind mount and a volume device through them fail their create, and nothing is created', async () => {
-    const h = await openHarness('links', { policy: hostPolicyFromFlags({ allowHostPath: [allowed] }) });
+  it('a container under --allow-host-path makes symlinks to / and /etc; a later bind mount, volume device or secret file through them fails its create, and nothing is created', async () => {
+    const h = await openHarness('links', { policy: hostPolicyFromFlags({ allowHostPath: [allowed], allowSecretFile: [allowed] }) });
     try {
       // The allowed path itself binds: the container in it makes the symlinks as any workload could.
       const maker = project('maker');
@@ -159,6 +159,13 @@ describe('host paths are resolved with symlinks followed on the host just before
       assert.deepEqual(await projectContainers(bindOnly), []);
       const { events } = await h.journal.readEvents();
       assert.ok(events.some((event) => JSON.stringify(event).includes(bindOnly) && /failed: create .*resolves to \/root through a symlink/.test(JSON.stringify(event))), 'a failed-action event says why');
+
+      // A secret file the agent would read as root: the same resolution, before anything is read.
+      const secret = project('secret');
+      await h.journal.putDesired(desired(secret, { app: service({ env: { STOLEN: { secret_file: `${allowed}/app/etc-link/hostname` } }, command: QUICK_STOP_COMMAND }) }));
+      const read = await h.reconciler.runCycle({ explicit: true });
+      assert.match(read.results.find((result) => result.outcome === 'failed' && result.action.kind === 'create' && result.action.key.project === secret)?.message ?? '', /host path \S*etc-link\/hostname of its secret_file resolves to \/etc\/hostname through a symlink, outside what this host allows \(--allow-secret-file /);
+      assert.deepEqual(await projectContainers(secret), []);
     } finally {
       await h.close();
     }

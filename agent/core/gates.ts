@@ -60,7 +60,7 @@ export function evaluateGates(input: GateInput): GateBlock[] {
     for (const [name, service] of Object.entries(desired.services)) {
       if (service.replicas === 0) continue;
       for (const message of policyRefusals(name, service, policy)) blocks.push({ project, gate: 'host-policy', message });
-      for (const entry of service.volumes) mountedVolumes.add(namedVolumeOf(entry) ?? '');
+      for (const volume of service.volumes.flatMap((entry) => namedVolumeOf(entry) ?? [])) mountedVolumes.add(volume);
       for (const key of networkKeysOf(service)) joinedNetworks.add(key);
     }
     for (const [key, network] of Object.entries(desired.networks ?? {})) {

@@ -23,7 +23,7 @@ export function registerAgent(program: Command): void {
     .option('--allow-host-path <path>', 'fleet mode: a host path services may bind-mount, with everything below it (repeatable; none by default)', collect, [])
     .option('--allow-host-network', 'fleet mode: let services use the host\'s network (network_mode: host; refused by default)')
     .option('--allow-security-opt <option>', 'fleet mode: a security_opt that loosens confinement, e.g. seccomp=unconfined, apparmor=unconfined, label=disable; a key alone allows any of its values (repeatable; ALL: any)', collect, [])
-    .option('--allow-sysctl <name>', 'fleet mode: a sysctl outside Docker\'s namespaced set (or net.* with the host network), e.g. kernel.panic or vm.*; (repeatable; ALL: any)', collect, [])
+    .option('--allow-sysctl <name>', 'fleet mode: a sysctl outside Docker\'s namespaced set (or net.* with the host network), e.g. kernel.panic or vm.* (repeatable; ALL: any)', collect, [])
     .option('--allow-volume-driver <driver>', 'fleet mode: a volume driver besides local (repeatable; ALL: any)', collect, [])
     .option('--allow-volume-type <type>', 'fleet mode: a mount type of the local volume driver besides tmpfs and bind, e.g. nfs (repeatable; ALL: any)', collect, [])
     .option('--allow-log-driver <driver>', 'fleet mode: a log driver besides json-file, local, journald and none, e.g. syslog (repeatable; ALL: any)', collect, [])

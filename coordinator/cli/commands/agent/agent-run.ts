@@ -1,3 +1,4 @@
+import { resolve } from 'node:path';
 import { pino } from 'pino';
 import type { DesiredTrust } from '../../../../agent/fleet/desired-watcher.js';
 import { runFleetAgent } from '../../../../agent/fleet/fleet-agent.js';
@@ -44,6 +45,11 @@ export async function runAgent(flags: AgentOptions, fromCommandLine: ReadonlySet
     const coordinatorKey = options.coordinatorKey ?? process.env.HOSTWRIGHT_COORDINATOR_KEY;
     if (!coordinatorKey && !options.allowUnsigned) {
       throw new InvalidInputError('agent: fleet mode needs --coordinator-key (the coordinator\'s public signing key, or the coordinator-signing.pub file; or set HOSTWRIGHT_COORDINATOR_KEY) so that only signed desired state is accepted; `hostwright keys generate --out DIR` makes a key pair. To run without one, pass --allow-unsigned (insecure).');
+    }
+    // A relative allowed path would be compared as if it started at /: say so instead.
+    for (const [flag, paths] of [['--allow-host-path', options.allowHostPath], ['--allow-secret-file', options.allowSecretFile ?? []]] as const) {
+      const relative = paths.find((path) => !path.startsWith('/'));
+      if (relative !== undefined) throw new InvalidInputError(`${flag} ${relative}: expected an absolute path on this host (such as ${resolve(relative)})`);
     }
     const trust: DesiredTrust = coordinatorKey ? { kind: 'pinned', coordinatorKey: await resolveCoordinatorKey(coordinatorKey) } : { kind: 'unsigned-allowed' };
     await runFleetAgent({

@@ -5,6 +5,7 @@ import { runBounded } from '../shared/worker-pool.js';
 import { actionResultEvent } from './core/action-events.js';
 import { actionProjects } from './core/action-projects.js';
 import { normalizeImageRef } from './core/images.js';
+import type { HostPolicy } from './core/host-policy.js';
 import type { OwnEchoes } from './core/own-echoes.js';
 import type { OwnerRecord, ResourceRecord } from './core/snapshot.js';
 import type { ActionReport, CycleContext } from './cycle.js';
@@ -26,6 +27,8 @@ export interface PlanTarget {
   readonly correlationID: string;
   /** Projects in a failure streak: their failed actions are recorded without an event (the streak has its own). */
   readonly quiet?: ReadonlySet<string>;
+  /** This host's policy, for the host paths a create resolves just before it runs. */
+  readonly policy?: HostPolicy;
 }
 
 /**
@@ -121,7 +124,7 @@ function groupChains(actions: readonly Action[]): Action[][] {
  * awaits it before it ends, and a failed write stops the chain like a failed intent.
  */
 async function runAction(action: Action, chainContainerId: string | undefined, target: PlanTarget, cycle: CycleContext, previousResult: Promise<void> | undefined, quiet: boolean): Promise<{ report: ActionReport; resultWritten: Promise<void> }> {
-  const { journal, runtime, hostId, echoes, now, correlationID } = target;
+  const { journal, runtime, hostId, echoes, now, correlationID, policy } = target;
   cycle.onProgress?.({ type: 'action-started', action });
   const started = Date.now();
   const resourceKind = action.kind === 'create-network' ? 'network' : action.kind === 'create-volume' ? 'volume' : undefined;
@@ -142,7 +145,7 @@ async function runAction(action: Action, chainContainerId: string | undefined, t
   // Intent first (fsync): if this write fails, nothing is mutated.
   const startTarget = action.kind === 'start' ? (action.containerId ?? chainContainerId) : undefined;
   const [intent] = await Promise.all([journal.recordIntent({ correlationID, action, ownerToken, containerId: startTarget, startedAt: now().toISOString() }, issuedRecord, issuedResource), previousResult]);
-  const context: ExecutionContext = { runtime, owners: journal, hostId, ownerToken, chainContainerId, signal: cycle.signal ?? new AbortController().signal, ...(cycle.onProgress ? { onPullProgress: throttledProgress(action, cycle.onProgress) } : {}) };
+  const context: ExecutionContext = { runtime, owners: journal, hostId, ownerToken, chainContainerId, signal: cycle.signal ?? new AbortController().signal, ...(cycle.onProgress ? { onPullProgress: throttledProgress(action, cycle.onProgress) } : {}), ...(policy ? { policy } : {}) };
   let outcome: ActionOutcome | undefined;
   let failure: unknown;
   const affected = 'containerId' in action && action.containerId !== undefined ? action.containerId : chainContainerId;

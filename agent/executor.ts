@@ -5,6 +5,8 @@ import { LABELS } from '../shared/labels.js';
 import { conditionText, type ActionKind, type ActionOf } from '../shared/actions.js';
 import { sleep } from '../shared/sleep.js';
 import { proveOwnership, proveResourceOwnership } from './core/ownership.js';
+import { hostPathsOfContainer, volumeHostPath, type HostPolicy } from './core/host-policy.js';
+import { checkHostPaths } from './runtime/host-paths.js';
 import { resolveEnv } from './runtime/secret-env-resolver.js';
 import type { ContainerConfigView, OwnerRecord, ResourceKind, ResourceRecord } from './core/snapshot.js';
 import { identityOf, resourceIdentityOf, type OwnerLookup } from './observer.js';
@@ -39,6 +41,8 @@ export interface ExecutionContext {
   readonly signal: AbortSignal;
   /** Told as a pull's layers arrive (throttled by the caller). */
   readonly onPullProgress?: (progress: PullProgress) => void;
+  /** This host's policy: the host paths a create uses are resolved against it first (none checked when omitted). */
+  readonly policy?: HostPolicy;
 }
 
 type Handler<K extends ActionKind> = (action: ActionOf<K>, context: ExecutionContext) => Promise<ActionOutcome>;
@@ -51,8 +55,15 @@ export const actionHandlers: { readonly [K in ActionKind]: Handler<K> } = {
     return { outcome: 'done', message: `pulled image ${action.image}${details.length > 0 ? ` (${details.join('; ')})` : ''}`, pulled };
   },
 
-  create: async (action, { runtime, owners, hostId, ownerToken }) => {
+  create: async (action, { runtime, owners, hostId, ownerToken, policy }) => {
     if (!ownerToken) throw new Error(`create ${action.name}: no owner token was issued`);
+    if (policy) {
+      const paths = hostPathsOfContainer(action.config);
+      await checkHostPaths(`create ${action.name}`, [
+        ...paths.binds.map((path) => ({ path, what: 'bind mount', allowed: policy.allowHostPaths, flag: '--allow-host-path' })),
+        ...paths.secretFiles.map((path) => ({ path, what: 'secret_file', allowed: policy.allowSecretFiles, flag: '--allow-secret-file' })),
+      ]);
+    }
     const identityLabels = {
       [LABELS.project]: action.key.project,
       [LABELS.service]: action.key.service,
@@ -144,6 +155,8 @@ export const actionHandlers: { readonly [K in ActionKind]: Handler<K> } = {
 
   'create-volume': async (action, context) => {
     const identityLabels = resourceLabels('volume', action, context);
+    const device = volumeHostPath(action.spec);
+    if (context.policy && device !== undefined) await checkHostPaths(`create volume ${action.name}`, [{ path: device, what: 'driver_opts device', allowed: context.policy.allowHostPaths, flag: '--allow-host-path' }]);
     try {
       const resourceId = await context.runtime.createVolume({ name: action.name, spec: action.spec, identityLabels });
       return { outcome: 'done', message: `created volume ${action.name}`, resourceId };

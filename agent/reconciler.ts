@@ -300,8 +300,8 @@ export class Reconciler {
   }
 
   #planTarget(correlationID: string): PlanTarget {
-    const { runtime, journal, hostId, parallelism, now } = this.#options;
-    return { runtime, journal, hostId, parallelism, now, echoes: this.echoes, correlationID };
+    const { runtime, journal, hostId, parallelism, now, policy } = this.#options;
+    return { runtime, journal, hostId, parallelism, now, echoes: this.echoes, correlationID, policy };
   }
 
   /** A converged revision is applied unless one of its project's actions (or a pull of an image it needs) failed, a gate blocked it or it was held. */

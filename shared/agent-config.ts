@@ -50,6 +50,13 @@ export const agentConfigSchema = z.strictObject({
       allow_caps: boundedArray(capabilitySchema, 64).optional(),
       allow_host_paths: boundedArray(absolutePathSchema, 256).optional(),
       allow_host_network: z.boolean().optional(),
+      allow_security_opts: boundedArray(boundedString(1024).min(1), 64).optional(),
+      allow_sysctls: boundedArray(boundedString(256).min(1), 256).optional(),
+      allow_volume_drivers: boundedArray(boundedString(128).min(1), 64).optional(),
+      allow_volume_types: boundedArray(boundedString(64).min(1), 64).optional(),
+      allow_log_drivers: boundedArray(boundedString(64).min(1), 64).optional(),
+      allow_secret_files: boundedArray(absolutePathSchema, 256).optional(),
+      allow_network_opts: boundedArray(boundedString(256).min(1), 64).optional(),
     })
     .optional(),
   /** Registry credentials for pulls: a file in Docker's config.json format (docs/images.md). */

@@ -3,13 +3,15 @@ import type { GateBlock } from '../../shared/host-status.js';
 import { projectOfAction, type Action } from '../../shared/actions.js';
 import { compareStrings } from '../../shared/compare.js';
 import { dependenciesOf } from '../../shared/depends-on.js';
+import { namedVolumeOf } from '../../shared/volume-mounts.js';
 import type { HostDiff } from './diff.js';
 import { normalizeImageRef } from './images.js';
 import type { ActionPlan } from './planner.js';
 import type { RuntimeSnapshot } from './snapshot.js';
 import { portConflicts } from './port-gates.js';
 import { foreignHolderText } from './holders.js';
-import { STRICT_HOST_POLICY, policyRefusals, type HostPolicy } from './host-policy.js';
+import { STRICT_HOST_POLICY, networkRefusals, policyRefusals, volumeRefusals, type HostPolicy } from './host-policy.js';
+import { networkKeysOf } from './resources.js';
 
 export type { GateBlock };
 
@@ -53,10 +55,22 @@ export function evaluateGates(input: GateInput): GateBlock[] {
     const project = desired.project;
     const actions = actionsByProject.get(project) ?? [];
 
-    // Privileged containers, devices, extra capabilities and host paths only where this host allows them.
+    // Everything that reaches the host beyond an ordinary container only where this host allows it.
+    const mountedVolumes = new Set<string>();
+    const joinedNetworks = new Set<string>();
     for (const [name, service] of Object.entries(desired.services)) {
       if (service.replicas === 0) continue;
       for (const message of policyRefusals(name, service, policy)) blocks.push({ project, gate: 'host-policy', message });
+      for (const volume of service.volumes.flatMap((entry) => namedVolumeOf(entry) ?? [])) mountedVolumes.add(volume);
+      for (const key of networkKeysOf(service)) joinedNetworks.add(key);
+    }
+    for (const [key, network] of Object.entries(desired.networks ?? {})) {
+      if (!joinedNetworks.has(key)) continue;
+      for (const message of networkRefusals(key, network, policy)) blocks.push({ project, gate: 'host-policy', message });
+    }
+    for (const [key, volume] of Object.entries(desired.volumes ?? {})) {
+      if (!mountedVolumes.has(key)) continue;
+      for (const message of volumeRefusals(key, volume, policy)) blocks.push({ project, gate: 'host-policy', message });
     }
 
     // Never touch a container without ownership proof, whatever its name or labels say.

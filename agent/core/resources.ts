@@ -59,7 +59,7 @@ export function resourceSpecHash(spec: NetworkSpec | VolumeSpec): string {
 }
 
 /** The network keys a service joins: none with a network_mode, else its networks, else `default`. */
-function networkKeysOf(service: ServiceSpec): string[] {
+export function networkKeysOf(service: ServiceSpec): string[] {
   if (service.network_mode !== undefined) return [];
   if (service.networks === undefined) return [DEFAULT_NETWORK];
   return serviceNetworkEntries(service.networks).map(([key]) => key);

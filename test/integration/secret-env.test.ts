@@ -57,7 +57,8 @@ services:
     await writeFile(secretFile, `${fromFile}\n`, { mode: 0o600 });
     server = await startNatsServer();
     fleet = FleetHarness.create(server, runId);
-    await fleet.startAgents([{ hostId, labels: {} }]);
+    // secret_file reads a host file as root: only where the agent allows that path.
+    await fleet.startAgents([{ hostId, labels: {}, args: ['--allow-secret-file', dir] }]);
   });
   after(async () => {
     await fleet?.cleanup();

@@ -5,10 +5,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { agentConfigPath, loadAgentConfig, withAgentConfig } from '../../coordinator/cli/commands/agent/agent-config-file.js';
 import { onceEachKey } from '../../coordinator/cli/commands/agent/agent-logger.js';
+import { agentConfigOf } from '../../coordinator/cli/commands/agent/agent-install.js';
 import type { AgentOptions } from '../../coordinator/cli/commands/agent/options.js';
 import type { AgentConfig } from '../../shared/agent-config.js';
 import { DEFAULT_AGENT_CONFIG_PATH } from '../../shared/agent-paths.js';
 import { InvalidInputError } from '../../shared/errors.js';
+import { STRICT_HOST_POLICY, hostPolicyFromFlags } from '../../agent/core/host-policy.js';
 
 const FULL_CONFIG = [
   'host_id: h1',
@@ -31,6 +33,13 @@ const FULL_CONFIG = [
   '  allow_privileged: true',
   '  allow_caps: [NET_ADMIN]',
   '  allow_host_paths: [/srv/data]',
+  '  allow_security_opts: [seccomp=unconfined]',
+  '  allow_sysctls: [kernel.panic]',
+  '  allow_volume_drivers: [rclone]',
+  '  allow_volume_types: [nfs]',
+  '  allow_log_drivers: [syslog]',
+  '  allow_secret_files: [/etc/hostwright/secrets]',
+  '  allow_network_opts: [com.docker.network.bridge.name]',
   '',
 ].join('\n');
 
@@ -83,6 +92,30 @@ describe('agent configuration file', () => {
     assert.deepEqual(options.allowCap, ['NET_ADMIN']);
     assert.deepEqual(options.allowHostPath, ['/srv/data']);
     assert.deepEqual(options.label, ['role=web', 'zone=a']);
+    assert.deepEqual(hostPolicyFromFlags(options), {
+      ...STRICT_HOST_POLICY,
+      allowPrivileged: true,
+      allowCaps: ['NET_ADMIN'],
+      allowHostPaths: ['/srv/data'],
+      allowSecurityOpts: ['seccomp=unconfined'],
+      allowSysctls: ['kernel.panic'],
+      allowVolumeDrivers: ['rclone'],
+      allowVolumeTypes: ['nfs'],
+      allowLogDrivers: ['syslog'],
+      allowSecretFiles: ['/etc/hostwright/secrets'],
+      allowNetworkOpts: ['com.docker.network.bridge.name'],
+    });
+  });
+
+  it('agent install writes each policy flag as its configuration key, and the agent reads the same policy back', () => {
+    const installed = agentConfigOf({ hostId: 'h1', nats: 'nats://10.0.0.1:4222', allowUnsigned: true, label: [], allowCap: [], allowHostPath: ['/srv/data'], allowSecurityOpt: ['apparmor=unconfined'], allowSysctl: ['vm.*'], allowVolumeDriver: ['rclone'], allowVolumeType: ['nfs'], allowLogDriver: ['gelf'], allowSecretFile: ['/etc/hostwright/secrets'], allowNetworkOpt: ['com.docker.network.bridge.name'] }, '/var/lib/hostwright');
+    assert.deepEqual(installed.policy, { allow_host_paths: ['/srv/data'], allow_security_opts: ['apparmor=unconfined'], allow_sysctls: ['vm.*'], allow_volume_drivers: ['rclone'], allow_volume_types: ['nfs'], allow_log_drivers: ['gelf'], allow_secret_files: ['/etc/hostwright/secrets'], allow_network_opts: ['com.docker.network.bridge.name'] });
+    const policy = hostPolicyFromFlags(withAgentConfig(NO_FLAGS, installed, new Set(), {}));
+    assert.deepEqual(policy, { ...STRICT_HOST_POLICY, allowHostPaths: ['/srv/data'], allowSecurityOpts: ['apparmor=unconfined'], allowSysctls: ['vm.*'], allowVolumeDrivers: ['rclone'], allowVolumeTypes: ['nfs'], allowLogDrivers: ['gelf'], allowSecretFiles: ['/etc/hostwright/secrets'], allowNetworkOpts: ['com.docker.network.bridge.name'] });
+  });
+
+  it('with no policy flags and no policy in the file, the agent\'s policy is the strict one', () => {
+    assert.deepEqual(hostPolicyFromFlags(withAgentConfig(NO_FLAGS, { host_id: 'h1' }, new Set(), {})), STRICT_HOST_POLICY);
   });
 
   it('lets a flag given on the command line win, then the environment, then the file', () => {

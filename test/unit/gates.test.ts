@@ -74,6 +74,20 @@ describe('evaluateGates', () => {
     ]);
   });
 
+  it('host-policy: a project\'s volumes and networks its instances here use are checked with its services, and run nothing of the project', () => {
+    const doc = desired('shop', { web: service({ volumes: ['hostroot:/h'], networks: ['front'], security_opt: ['seccomp=unconfined'] }), idle: service({ replicas: 0, volumes: ['spare:/s'] }) }, {
+      volumes: { hostroot: { driver_opts: { type: 'none', o: 'bind', device: '/' } }, spare: { driver: 'rclone' } },
+      networks: { front: { driver_opts: { 'com.docker.network.bridge.name': 'eth0' } } },
+    });
+    const { blocks, runnable } = round([doc], [], []);
+    assert.deepEqual(blocks.map((block) => [block.gate, block.message.split(' is refused')[0]]), [
+      ['host-policy', 'web: security_opt seccomp=unconfined (turns off the syscall filter)'],
+      ['host-policy', 'network front: driver_opts com.docker.network.bridge.name (it can join or change the host\'s own interfaces, routes or port bindings)'],
+      ['host-policy', 'volume hostroot: driver_opts device / (a bind mount of that host path)'],
+    ]);
+    assert.deepEqual(runnable.filter((action) => action.kind !== 'pull-image'), []);
+  });
+
   it('empty-project: blocks removing every running instance unless allowEmpty', () => {
     const one = ownedFixture(key(1), web, { id: 'c1' });
     const two = ownedFixture(key(1, 'api'), web, { id: 'c2' });

@@ -55,6 +55,13 @@ export function withAgentConfig(options: AgentOptions, config: AgentConfig, from
     allowCap: config.policy?.allow_caps,
     allowHostPath: config.policy?.allow_host_paths,
     allowHostNetwork: config.policy?.allow_host_network,
+    allowSecurityOpt: config.policy?.allow_security_opts,
+    allowSysctl: config.policy?.allow_sysctls,
+    allowVolumeDriver: config.policy?.allow_volume_drivers,
+    allowVolumeType: config.policy?.allow_volume_types,
+    allowLogDriver: config.policy?.allow_log_drivers,
+    allowSecretFile: config.policy?.allow_secret_files,
+    allowNetworkOpt: config.policy?.allow_network_opts,
     registryAuth: config.registry_auth,
     imageGrace: config.image_grace,
   };

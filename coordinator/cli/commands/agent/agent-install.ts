@@ -36,6 +36,13 @@ export interface AgentInstallOptions {
   readonly allowCap: string[];
   readonly allowHostPath: string[];
   readonly allowHostNetwork?: boolean;
+  readonly allowSecurityOpt?: string[];
+  readonly allowSysctl?: string[];
+  readonly allowVolumeDriver?: string[];
+  readonly allowVolumeType?: string[];
+  readonly allowLogDriver?: string[];
+  readonly allowSecretFile?: string[];
+  readonly allowNetworkOpt?: string[];
 }
 
 export const UNIT_NAME = 'hostwright-agent.service';
@@ -88,6 +95,13 @@ export function agentConfigOf(options: AgentInstallOptions, dataDir: string): Ag
     ...(options.allowCap.length > 0 ? { allow_caps: options.allowCap } : {}),
     ...(options.allowHostPath.length > 0 ? { allow_host_paths: options.allowHostPath.map((path) => resolve(path)) } : {}),
     ...(options.allowHostNetwork ? { allow_host_network: true } : {}),
+    ...((options.allowSecurityOpt ?? []).length > 0 ? { allow_security_opts: options.allowSecurityOpt } : {}),
+    ...((options.allowSysctl ?? []).length > 0 ? { allow_sysctls: options.allowSysctl } : {}),
+    ...((options.allowVolumeDriver ?? []).length > 0 ? { allow_volume_drivers: options.allowVolumeDriver } : {}),
+    ...((options.allowVolumeType ?? []).length > 0 ? { allow_volume_types: options.allowVolumeType } : {}),
+    ...((options.allowLogDriver ?? []).length > 0 ? { allow_log_drivers: options.allowLogDriver } : {}),
+    ...((options.allowSecretFile ?? []).length > 0 ? { allow_secret_files: (options.allowSecretFile ?? []).map((path) => resolve(path)) } : {}),
+    ...((options.allowNetworkOpt ?? []).length > 0 ? { allow_network_opts: options.allowNetworkOpt } : {}),
   };
   const coordinatorKey = options.coordinatorKey === undefined ? undefined : /^O[A-Z2-7]{55}$/.test(options.coordinatorKey) ? options.coordinatorKey : resolve(options.coordinatorKey);
   const config = {

@@ -1,3 +1,4 @@
+import { resolve } from 'node:path';
 import { agentLogger } from './agent-logger.js';
 import type { DesiredTrust } from '../../../../agent/fleet/desired-watcher.js';
 import { runFleetAgent } from '../../../../agent/fleet/fleet-agent.js';
@@ -5,7 +6,7 @@ import { InvalidInputError } from '../../../../shared/errors.js';
 import { hostIdSchema } from '../../../../shared/fleet-spec.js';
 import { AgentDaemon } from '../../../../agent/daemon.js';
 import { notifyServiceManager } from '../../../../agent/service-manager.js';
-import { LOCAL_HOST_POLICY } from '../../../../agent/core/host-policy.js';
+import { LOCAL_HOST_POLICY, hostPolicyFromFlags } from '../../../../agent/core/host-policy.js';
 import { FleetFileSource } from '../../../fleet-file-source.js';
 import { resolveCoordinatorKey } from '../../../signing-key.js';
 import { localHostId } from '../../local-host.js';
@@ -41,6 +42,11 @@ export async function runAgent(flags: AgentOptions, fromCommandLine: ReadonlySet
     if (!coordinatorKey && !options.allowUnsigned) {
       throw new InvalidInputError('agent: fleet mode needs --coordinator-key (the coordinator\'s public signing key, or the coordinator-signing.pub file; or set HOSTWRIGHT_COORDINATOR_KEY) so that only signed desired state is accepted; `hostwright keys generate --out DIR` makes a key pair. To run without one, pass --allow-unsigned (insecure).');
     }
+    // A relative allowed path would be compared as if it started at /: say so instead.
+    for (const [flag, paths] of [['--allow-host-path', options.allowHostPath], ['--allow-secret-file', options.allowSecretFile ?? []]] as const) {
+      const relative = paths.find((path) => !path.startsWith('/'));
+      if (relative !== undefined) throw new InvalidInputError(`${flag} ${relative}: expected an absolute path on this host (such as ${resolve(relative)})`);
+    }
     const trust: DesiredTrust = coordinatorKey ? { kind: 'pinned', coordinatorKey: await resolveCoordinatorKey(coordinatorKey) } : { kind: 'unsigned-allowed' };
     await runFleetAgent({
       hostId: hostId.data,
@@ -59,7 +65,7 @@ export async function runAgent(flags: AgentOptions, fromCommandLine: ReadonlySet
       registryAuth: await registryAuthOf(options.registryAuth, 'fleet', logger),
       onReady,
       ...imageGraceOf(options),
-      policy: { allowPrivileged: options.allowPrivileged === true, allowDevices: options.allowDevices === true, allowCaps: options.allowCap, allowHostPaths: options.allowHostPath, allowHostNetwork: options.allowHostNetwork === true },
+      policy: hostPolicyFromFlags(options),
     });
     return;
   }

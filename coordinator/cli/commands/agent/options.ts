@@ -20,4 +20,11 @@ export interface AgentOptions extends LocalOptions, WorkloadOptions {
   readonly allowCap: string[];
   readonly allowHostPath: string[];
   readonly allowHostNetwork?: boolean;
+  readonly allowSecurityOpt?: string[];
+  readonly allowSysctl?: string[];
+  readonly allowVolumeDriver?: string[];
+  readonly allowVolumeType?: string[];
+  readonly allowLogDriver?: string[];
+  readonly allowSecretFile?: string[];
+  readonly allowNetworkOpt?: string[];
 }

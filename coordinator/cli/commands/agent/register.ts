@@ -22,6 +22,13 @@ export function registerAgent(program: Command): void {
     .option('--allow-cap <capability>', 'fleet mode: a capability beyond Docker\'s defaults that services may add (repeatable; ALL: any)', collect, [])
     .option('--allow-host-path <path>', 'fleet mode: a host path services may bind-mount, with everything below it (repeatable; none by default)', collect, [])
     .option('--allow-host-network', 'fleet mode: let services use the host\'s network (network_mode: host; refused by default)')
+    .option('--allow-security-opt <option>', 'fleet mode: a security_opt that loosens confinement, e.g. seccomp=unconfined, apparmor=unconfined, label=disable; a key alone allows any of its values (repeatable; ALL: any)', collect, [])
+    .option('--allow-sysctl <name>', 'fleet mode: a sysctl outside Docker\'s namespaced set (or net.* with the host network), e.g. kernel.panic or vm.* (repeatable; ALL: any)', collect, [])
+    .option('--allow-volume-driver <driver>', 'fleet mode: a volume driver besides local (repeatable; ALL: any)', collect, [])
+    .option('--allow-volume-type <type>', 'fleet mode: a mount type of the local volume driver besides tmpfs and bind, e.g. nfs (repeatable; ALL: any)', collect, [])
+    .option('--allow-log-driver <driver>', 'fleet mode: a log driver besides json-file, local, journald and none, e.g. syslog (repeatable; ALL: any)', collect, [])
+    .option('--allow-secret-file <path>', 'fleet mode: a host file, or a directory with everything below it, that env values may read as secret_file (repeatable; none by default)', collect, [])
+    .option('--allow-network-opt <key>', 'fleet mode: a project network\'s driver_opts key besides mtu, enable_icc, enable_ip_masquerade and container_iface_prefix, e.g. com.docker.network.bridge.name (repeatable; ALL: any)', collect, [])
     .option('--log-level <level>', 'pino log level (trace, debug, info, warn, error)', 'info')
     .action(async (options: AgentOptions, command: Command) => {
       const { runAgent } = await import('./agent-run.js');
@@ -61,6 +68,13 @@ function registerAgentInstall(agent: Command): void {
     .option('--allow-cap <capability>', 'a capability beyond Docker\'s defaults that services may add (repeatable; ALL: any)', collect, [])
     .option('--allow-host-path <path>', 'a host path services may bind-mount, with everything below it (repeatable)', collect, [])
     .option('--allow-host-network', 'let services use the host\'s network')
+    .option('--allow-security-opt <option>', 'a security_opt that loosens confinement, e.g. seccomp=unconfined (repeatable; ALL: any)', collect, [])
+    .option('--allow-sysctl <name>', 'a sysctl outside Docker\'s namespaced set, e.g. kernel.panic or vm.* (repeatable; ALL: any)', collect, [])
+    .option('--allow-volume-driver <driver>', 'a volume driver besides local (repeatable; ALL: any)', collect, [])
+    .option('--allow-volume-type <type>', 'a mount type of the local volume driver besides tmpfs and bind, e.g. nfs (repeatable; ALL: any)', collect, [])
+    .option('--allow-log-driver <driver>', 'a log driver besides json-file, local, journald and none (repeatable; ALL: any)', collect, [])
+    .option('--allow-secret-file <path>', 'a host file, or a directory with everything below it, that env values may read as secret_file (repeatable)', collect, [])
+    .option('--allow-network-opt <key>', 'a project network\'s driver_opts key besides mtu, enable_icc, enable_ip_masquerade and container_iface_prefix (repeatable; ALL: any)', collect, [])
     .action(async (options: AgentInstallOptions) => {
       const { installAgent } = await import('./agent-install.js');
       await installAgent(options, (line) => process.stdout.write(`${line}\n`));

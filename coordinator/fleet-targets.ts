@@ -10,6 +10,8 @@ export interface HostTarget {
   /** The KV revision the document replaces (0: new key), for compare-and-set. */
   readonly kvRevision: number;
   readonly changed: boolean;
+  /** No agent has registered as this host (written with --allow-unregistered): nobody answers a plan. */
+  readonly unregistered?: true;
 }
 
 /**
@@ -19,6 +21,7 @@ export interface HostTarget {
  */
 export function fleetTargets(fleet: FleetFile, registered: readonly HostInfo[], existing: ReadonlyMap<string, DesiredEntry>, correlationID: string, options: { readonly pruneVolumes?: boolean } = {}): HostTarget[] {
   const hosts = new Map<string, HostInfo>(registered.map((host) => [host.hostId, host]));
+  const registeredIds = new Set(hosts.keys());
   for (const service of Object.values(fleet.services)) {
     if (service.placement && 'hosts' in service.placement) for (const hostId of service.placement.hosts) if (!hosts.has(hostId)) hosts.set(hostId, { hostId, labels: {} });
   }
@@ -28,6 +31,7 @@ export function fleetTargets(fleet: FleetFile, registered: readonly HostInfo[], 
   const targets: HostTarget[] = [];
   for (const hostId of [...hosts.keys()].sort()) {
     const host = hosts.get(hostId) as HostInfo;
+    const unregistered = registeredIds.has(hostId) ? {} : { unregistered: true as const };
     const previous = existing.get(hostId);
     const draft = desiredForHost(fleet, host, { revision: 1, correlationID, placement, ...(options.pruneVolumes === true ? { pruneVolumes: true } : {}) });
     const placedNothing = Object.keys(draft.services).length === 0;
@@ -36,9 +40,9 @@ export function fleetTargets(fleet: FleetFile, registered: readonly HostInfo[], 
     const document: HostDesired = placedNothing ? { ...draft, allowEmpty: true } : draft;
     // A damaged key (a value its agent rejected) is rewritten even when the fleet file did not change.
     if (previous && !previous.damaged && desiredContentHash(previous.document) === desiredContentHash(document)) {
-      targets.push({ hostId, document: { ...previous.document, correlationID }, kvRevision: previous.kvRevision, changed: false });
+      targets.push({ hostId, document: { ...previous.document, correlationID }, kvRevision: previous.kvRevision, changed: false, ...unregistered });
     } else {
-      targets.push({ hostId, document: { ...document, revision: (previous?.document.revision ?? 0) + 1 }, kvRevision: previous?.kvRevision ?? 0, changed: true });
+      targets.push({ hostId, document: { ...document, revision: (previous?.document.revision ?? 0) + 1 }, kvRevision: previous?.kvRevision ?? 0, changed: true, ...unregistered });
     }
   }
   return targets;

@@ -7,6 +7,6 @@ export const EXIT = {
   changes: 2,
   /** `agent`: this Node.js is older than Hostwright supports; the agent did not start (not worth a restart). */
   unsupportedNode: 2,
-  /** `apply`: a safety gate blocked the plan; nothing of the blocked project ran. */
+  /** `apply`: a safety gate blocked the plan; nothing of the blocked project ran. `plan`: a gate would block it. */
   blocked: 3,
 } as const;

@@ -5,6 +5,7 @@ import { maskServices } from '../../../shared/secret-env.js';
 import { planReportSchema, type PlanReport } from '../../../shared/plan-report.js';
 import { renderPlan } from '../render/plan-view.js';
 import { printable } from '../render/printable.js';
+import { notRegisteredLine } from '../render/apply-view.js';
 import type { FleetClient } from '../../fleet-client.js';
 import type { HostTarget } from '../../fleet-targets.js';
 
@@ -21,6 +22,8 @@ export const savedPlanSchema = z.object({
       /** The desired key's KV revision when planned (0: absent). */
       kvRevision: z.number().int(),
       changed: z.boolean(),
+      /** No agent had registered as the host (written with --allow-unregistered): it was not asked. */
+      unregistered: z.literal(true).optional(),
       /** undefined when the host did not answer. */
       plan: planReportSchema.optional(),
       error: z.string().optional(),
@@ -35,10 +38,11 @@ export interface HostPlan {
   readonly error: string | undefined;
 }
 
-/** Asks every target host for a dry-run plan of its candidate document, in parallel. */
+/** Asks every target host for a dry-run plan of its candidate document, in parallel; a host no agent registered as is not asked. */
 export async function collectPlans(client: FleetClient, targets: readonly HostTarget[], correlationID: string, timeoutMs: number): Promise<HostPlan[]> {
   return Promise.all(
     targets.map(async (target): Promise<HostPlan> => {
+      if (target.unregistered) return { target, plan: undefined, error: undefined };
       const reply = await client.requestPlan(target.document, correlationID, timeoutMs);
       if (!reply) return { target, plan: undefined, error: `no answer within ${timeoutMs} ms (is its agent running?)` };
       return reply.ok ? { target, plan: reply.plan, error: undefined } : { target, plan: undefined, error: reply.error };
@@ -53,7 +57,7 @@ export function savedPlan(project: string, correlationID: string, plans: readonl
     correlationID,
     project,
     // A plan file never holds a secret value: `apply plan.json` takes them from the current desired state.
-    hosts: plans.map(({ target, plan, error }) => ({ hostId: target.hostId, document: maskServices(target.document), kvRevision: target.kvRevision, changed: target.changed, ...(plan ? { plan } : {}), ...(error ? { error } : {}) })),
+    hosts: plans.map(({ target, plan, error }) => ({ hostId: target.hostId, document: maskServices(target.document), kvRevision: target.kvRevision, changed: target.changed, ...(target.unregistered ? { unregistered: true as const } : {}), ...(plan ? { plan } : {}), ...(error ? { error } : {}) })),
   };
 }
 
@@ -66,9 +70,11 @@ export function renderFleetPlan(project: string, plans: readonly HostPlan[]): st
   const sections = plans.map(({ target, plan, error }) => {
     const revision = target.changed ? `desired r${target.document.revision} (new)` : `desired r${target.document.revision} (unchanged)`;
     const header = `=== ${printable(target.hostId)} · ${revision}`;
+    if (target.unregistered) return `${header}\n${notRegisteredLine(target.hostId, target.document.revision)}`;
     return error ? `${header}\n${printable(target.hostId)}: ${printable(error)}` : `${header}\n${renderPlan(plan as PlanReport)}`;
   });
   const changing = plans.filter((p) => p.plan?.changes).length;
   const silent = plans.filter((p) => p.error).length;
-  return `${sections.join('\n\n')}\n\nFleet: ${plans.length} host(s), ${changing} with changes${silent ? `, ${silent} did not answer` : ''}.`;
+  const unregistered = plans.filter((p) => p.target.unregistered).length;
+  return `${sections.join('\n\n')}\n\nFleet: ${plans.length} host(s), ${changing} with changes${silent ? `, ${silent} did not answer` : ''}${unregistered ? `, ${unregistered} NOT REGISTERED` : ''}.`;
 }

@@ -1,11 +1,13 @@
 import { FleetClient } from '../../fleet-client.js';
-import type { FleetFile } from '../../../shared/fleet-spec.js';
 import { fleetTargets, type HostTarget } from '../../fleet-targets.js';
 import { cliLogger } from '../cli-logger.js';
 import type { FleetTarget } from '../options.js';
 import { loadSigningKey } from '../../signing-key.js';
 import { findHostKeys } from '../../fleet-host-keys.js';
 import { parseStorageLimits } from '../../../shared/stream-replicas.js';
+import { checkPlacementHosts } from '../../known-hosts.js';
+import { InvalidInputError } from '../../../shared/errors.js';
+import { hostIdSchema, type FleetFile } from '../../../shared/fleet-spec.js';
 
 /**
  * Runs `work` with a connected client and always closes it. A command that writes desired state
@@ -27,10 +29,22 @@ export async function withFleet<T>(target: FleetTarget, work: (client: FleetClie
   }
 }
 
-/** The fleet (as read from -f) resolved against the registered hosts and what each host was told before. */
-export async function targetsFor(client: FleetClient, fleet: FleetFile, correlationID: string, options: { readonly pruneVolumes?: boolean } = {}): Promise<{ project: string; targets: HostTarget[] }> {
+/**
+ * The fleet (as read from -f) resolved against the registered hosts and what each host was told
+ * before. A placement on a host that never registered is refused (known-hosts.ts) unless the host
+ * is in `allowUnregistered`, or already holds desired state of the project.
+ */
+export async function targetsFor(client: FleetClient, fleet: FleetFile, correlationID: string, options: { readonly pruneVolumes?: boolean; readonly allowUnregistered?: readonly string[] } = {}): Promise<{ project: string; targets: HostTarget[] }> {
   const [hosts, existing] = await Promise.all([client.hosts(), client.desiredOf(fleet.project)]);
-  return { project: fleet.project, targets: fleetTargets(fleet, hosts.map((host) => ({ hostId: host.hostId, labels: host.labels })), existing, correlationID, options) };
+  checkPlacementHosts(fleet, hosts.map((host) => host.hostId), options.allowUnregistered ?? [], new Set(existing.keys()));
+  return { project: fleet.project, targets: fleetTargets(fleet, hosts.map((host) => ({ hostId: host.hostId, labels: host.labels })), existing, correlationID, options.pruneVolumes === true ? { pruneVolumes: true } : {}) };
+}
+
+/** `--allow-unregistered h8 --allow-unregistered h9,h10`: the host ids, each checked as a host id. */
+export function allowedUnregistered(values: readonly string[] | undefined): string[] {
+  const hosts = (values ?? []).flatMap((value) => value.split(',')).map((host) => host.trim()).filter((host) => host !== '');
+  for (const host of hosts) if (!hostIdSchema.safeParse(host).success) throw new InvalidInputError(`--allow-unregistered ${host}: not a host id (letters, digits, "-" or "_", at most 63)`);
+  return hosts;
 }
 
 /** A host is stale when its heartbeat is older than this. */

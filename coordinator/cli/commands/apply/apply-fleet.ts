@@ -4,13 +4,13 @@ import type { FleetClient } from '../../../fleet-client.js';
 import { EXIT } from '../../exit-codes.js';
 import { progressOf, readSavedPlan, stalePlanReasons, writeTargets, type HostProgress, type WrittenHost } from '../../fleet/fleet-apply.js';
 import { collectPlans, type HostPlan } from '../../fleet/fleet-plan.js';
-import { targetsFor, withFleet } from '../../fleet/fleet-session.js';
+import { allowedUnregistered, targetsFor, withFleet } from '../../fleet/fleet-session.js';
 import type { FleetTarget } from '../../options.js';
 import { parseTimeout } from '../../parse.js';
 import { readWorkload } from '../../workload.js';
 import { PullProgressLines } from '../../render/pull-view.js';
 import type { StatusReport } from '../../../../shared/wire.js';
-import { hostProgressLine, stalePlanMessage, unansweredHostLine, wouldBlockLine, writtenLine } from '../../render/apply-view.js';
+import { hostProgressLine, notRegisteredLine, stalePlanMessage, unansweredHostLine, wouldBlockLine, writtenLine } from '../../render/apply-view.js';
 import type { ApplyOptions } from './options.js';
 import { printableJson } from '../../render/printable.js';
 import { sleep } from '../../../../shared/sleep.js';
@@ -42,11 +42,11 @@ async function applyFleet(client: FleetClient, planFile: string | undefined, opt
     plans = saved.hosts.map((host) => {
       const { document, missing } = unmaskServices(host.document, current.get(host.hostId)?.document);
       if (missing.length > 0) throw new InvalidInputError(`${host.hostId}: the saved plan holds ${missing.join(', ')} only as a digest (plan files never store secret values) and the current desired state has no such value; apply the fleet file itself: \`hostwright apply -f fleet.yaml\``);
-      return { target: { hostId: host.hostId, document, kvRevision: host.kvRevision, changed: host.changed }, plan: host.plan, error: host.error };
+      return { target: { hostId: host.hostId, document, kvRevision: host.kvRevision, changed: host.changed, ...(host.unregistered ? { unregistered: true as const } : {}) }, plan: host.plan, error: host.error };
     });
   } else {
     correlationID = client.newCorrelationID();
-    const { targets } = await targetsFor(client, (await readWorkload(options)).fleet, correlationID, { pruneVolumes: options.pruneVolumes === true });
+    const { targets } = await targetsFor(client, (await readWorkload(options)).fleet, correlationID, { pruneVolumes: options.pruneVolumes === true, allowUnregistered: allowedUnregistered(options.allowUnregistered) });
     plans = await collectPlans(client, targets, correlationID, answerMs);
   }
   for (const { target, plan, error } of plans) {
@@ -55,12 +55,16 @@ async function applyFleet(client: FleetClient, planFile: string | undefined, opt
   }
   const written = await writeTargets(client, plans);
   say(writtenLine(written.map((w) => ({ hostId: w.hostId, revision: w.document.revision })), correlationID));
-  if (!options.wait || written.length === 0) {
+  // Nobody applies a document of a host no agent registered as yet: it is not waited for.
+  const unregistered = new Set(plans.filter(({ target }) => target.unregistered).map(({ target }) => target.hostId));
+  for (const host of written) if (unregistered.has(host.hostId)) say(notRegisteredLine(host.hostId, host.document.revision));
+  const awaited = written.filter((host) => !unregistered.has(host.hostId));
+  if (!options.wait || awaited.length === 0) {
     if (options.json) process.stdout.write(`${printableJson({ schema: 'hostwright.fleetapply/v1', correlationID, written: written.map((w) => ({ hostId: w.hostId, revision: w.document.revision })) }, 2)}\n`);
     return;
   }
   const pulls = new PullProgressLines(say);
-  const final = await waitForHosts(client, written, timeoutMs, (hostId, state, detail) => say(hostProgressLine(hostId, state, detail)), (hostId, report) => pulls.show(hostId, report?.status.pulls));
+  const final = await waitForHosts(client, awaited, timeoutMs, (hostId, state, detail) => say(hostProgressLine(hostId, state, detail)), (hostId, report) => pulls.show(hostId, report?.status.pulls));
   const counts = new Map<HostProgress, number>();
   for (const state of final.values()) counts.set(state, (counts.get(state) ?? 0) + 1);
   say(`\n${[...counts.entries()].map(([state, count]) => `${count} ${state}`).join(', ')}.`);

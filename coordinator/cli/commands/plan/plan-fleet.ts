@@ -1,6 +1,6 @@
 import { EXIT } from '../../exit-codes.js';
 import { collectPlans, renderFleetPlan, savedPlan, writeSavedPlan } from '../../fleet/fleet-plan.js';
-import { targetsFor, withFleet } from '../../fleet/fleet-session.js';
+import { allowedUnregistered, targetsFor, withFleet } from '../../fleet/fleet-session.js';
 import type { FleetTarget } from '../../options.js';
 import { parseTimeout } from '../../parse.js';
 import { readWorkload } from '../../workload.js';
@@ -12,12 +12,14 @@ export async function planFleet(target: FleetTarget, options: PlanOptions): Prom
   const timeoutMs = parseTimeout(options.timeout, '--timeout');
   await withFleet(target, async (client) => {
     const correlationID = client.newCorrelationID();
-    const { project, targets } = await targetsFor(client, (await readWorkload(options)).fleet, correlationID, { pruneVolumes: options.pruneVolumes === true });
+    const { project, targets } = await targetsFor(client, (await readWorkload(options)).fleet, correlationID, { pruneVolumes: options.pruneVolumes === true, allowUnregistered: allowedUnregistered(options.allowUnregistered) });
     const plans = await collectPlans(client, targets, correlationID, timeoutMs);
     const saved = savedPlan(project, correlationID, plans);
     if (options.out) await writeSavedPlan(options.out, saved);
     process.stdout.write(options.json ? `${printableJson(saved, 2)}\n` : `${renderFleetPlan(project, plans)}\n${options.out ? `Saved to ${options.out}: apply it with \`hostwright apply ${options.out}\`.\n` : ''}`);
     if (plans.some((p) => p.error)) process.exitCode = EXIT.error;
+    // What apply would stop at: a gate is never a clean plan.
+    else if (plans.some((p) => (p.plan?.blocked.length ?? 0) > 0)) process.exitCode = EXIT.blocked;
     else if (options.detailedExitcode && plans.some((p) => p.plan?.changes || p.target.changed)) process.exitCode = EXIT.changes;
   });
 }

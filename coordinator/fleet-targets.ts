@@ -19,9 +19,10 @@ export interface HostTarget {
  * placement names, and the ones that already run the project (a host placed nothing any more gets
  * an explicit empty document, never a silent absence).
  */
-export function fleetTargets(fleet: FleetFile, registered: readonly HostInfo[], existing: ReadonlyMap<string, DesiredEntry>, correlationID: string, options: { readonly pruneVolumes?: boolean } = {}): HostTarget[] {
+export function fleetTargets(fleet: FleetFile, registered: readonly HostInfo[], existing: ReadonlyMap<string, DesiredEntry>, correlationID: string, options: { readonly pruneVolumes?: boolean; readonly registeredIds?: ReadonlySet<string> } = {}): HostTarget[] {
   const hosts = new Map<string, HostInfo>(registered.map((host) => [host.hostId, host]));
-  const registeredIds = new Set(hosts.keys());
+  // A registration that failed its checks still says an agent is there (status shows it REFUSED).
+  const registeredIds = options.registeredIds ?? new Set(hosts.keys());
   for (const service of Object.values(fleet.services)) {
     if (service.placement && 'hosts' in service.placement) for (const hostId of service.placement.hosts) if (!hosts.has(hostId)) hosts.set(hostId, { hostId, labels: {} });
   }

@@ -87,6 +87,12 @@ describe('known hosts: a placement names only hosts that exist', () => {
       ['h1', false],
       ['h8', true],
     ]);
+    // A registration that failed its checks (no labels to place by) still means an agent is there: it is asked.
+    const refused = fleetTargets(fleet, [{ hostId: 'h1', labels: { role: 'web' } }], new Map(), 'c1', { registeredIds: new Set(['h1', 'h8']) });
+    assert.deepEqual(refused.map((target) => [target.hostId, target.unregistered ?? false]), [
+      ['h1', false],
+      ['h8', false],
+    ]);
   });
 });
 

@@ -6,6 +6,7 @@ import { loadSigningKey } from '../../signing-key.js';
 import { findHostKeys } from '../../fleet-host-keys.js';
 import { parseStorageLimits } from '../../../shared/stream-replicas.js';
 import { checkPlacementHosts } from '../../known-hosts.js';
+import { acceptedValues } from '../../../shared/host-report.js';
 import { InvalidInputError } from '../../../shared/errors.js';
 import { hostIdSchema, type FleetFile } from '../../../shared/fleet-spec.js';
 
@@ -35,9 +36,11 @@ export async function withFleet<T>(target: FleetTarget, work: (client: FleetClie
  * is in `allowUnregistered`, or already holds desired state of the project.
  */
 export async function targetsFor(client: FleetClient, fleet: FleetFile, correlationID: string, options: { readonly pruneVolumes?: boolean; readonly allowUnregistered?: readonly string[] } = {}): Promise<{ project: string; targets: HostTarget[] }> {
-  const [hosts, existing] = await Promise.all([client.hosts(), client.desiredOf(fleet.project)]);
-  checkPlacementHosts(fleet, hosts.map((host) => host.hostId), options.allowUnregistered ?? [], new Set(existing.keys()));
-  return { project: fleet.project, targets: fleetTargets(fleet, hosts.map((host) => ({ hostId: host.hostId, labels: host.labels })), existing, correlationID, options.pruneVolumes === true ? { pruneVolumes: true } : {}) };
+  const [reports, existing] = await Promise.all([client.hostReports(), client.desiredOf(fleet.project)]);
+  const hosts = acceptedValues(reports);
+  const registeredIds = new Set(reports.map((report) => report.hostId));
+  checkPlacementHosts(fleet, [...registeredIds], options.allowUnregistered ?? [], new Set(existing.keys()));
+  return { project: fleet.project, targets: fleetTargets(fleet, hosts.map((host) => ({ hostId: host.hostId, labels: host.labels })), existing, correlationID, { registeredIds, ...(options.pruneVolumes === true ? { pruneVolumes: true } : {}) }) };
 }
 
 /** `--allow-unregistered h8 --allow-unregistered h9,h10`: the host ids, each checked as a host id. */

@@ -67,10 +67,15 @@ export interface Settled {
   readonly rejected: ReadonlyMap<string, { readonly revision: number }>;
 }
 
-/** The host's desired documents once `candidates` are stored: each takes its project's place (or joins). */
+/**
+ * The host's desired documents once `candidates` are stored, in the store's order: each takes its
+ * project's place, or joins at the end (the order names rival claims to a container name in).
+ */
 export function withCandidates(stored: readonly HostDesired[], candidates: readonly HostDesired[]): HostDesired[] {
-  const replaced = new Set(candidates.map((candidate) => candidate.project));
-  return [...stored.filter((document) => !replaced.has(document.project)), ...candidates];
+  const byProject = new Map(candidates.map((candidate) => [candidate.project, candidate]));
+  const kept = stored.map((document) => byProject.get(document.project) ?? document);
+  const present = new Set(stored.map((document) => document.project));
+  return [...kept, ...candidates.filter((candidate) => !present.has(candidate.project))];
 }
 
 /**

@@ -2,7 +2,6 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import type { HostDesired } from '../../shared/host-desired.js';
-import { compareStrings } from '../../shared/compare.js';
 import { cycleDesired, planCycle, scopedTo, withCandidates } from '../../agent/core/cycle-plan.js';
 import type { PlanMode } from '../../agent/core/planner.js';
 import type { HeldPort, OwnerRecord, RuntimeSnapshot } from '../../agent/core/snapshot.js';
@@ -25,9 +24,10 @@ function dryRunBlocks(stored: readonly HostDesired[], candidate: HostDesired, sn
  * yet reached (nor rejected) and maintains the others.
  */
 function applyCycleBlocks(stored: readonly HostDesired[], candidate: HostDesired, snapshot: RuntimeSnapshot, owners: ReadonlyMap<string, OwnerRecord>, settled: { applied: Map<string, number>; rejected: Map<string, { revision: number }> }) {
+  // As the agent's desired store keeps them: by project, in insertion order (a put keeps a project's place).
   const journal = new Map(stored.map((document) => [document.project, document]));
   journal.set(candidate.project, candidate);
-  const documents = [...journal.values()].sort((a, b) => compareStrings(a.project, b.project));
+  const documents = [...journal.values()];
   const modes = new Map(documents.map((document): [string, PlanMode] => [document.project, settled.applied.get(document.project) === document.revision || settled.rejected.get(document.project)?.revision === document.revision ? 'maintain' : 'converge']));
   return planRound({ desired: documents, snapshot, owners, modes }).blocks.filter((block) => block.project === candidate.project);
 }
@@ -60,12 +60,12 @@ describe('plan blocks exactly what apply blocks', () => {
     let crossProject = 0;
     fc.assert(
       fc.property(
-        scenarioArb({ modes: 'mixed' }),
-        desiredDocsArb(),
+        // Hyphenated names too: container names that projects claim alike ("shop" + "api-web", "shop-api" + "web").
+        fc.boolean().chain((ambiguousNames) => fc.tuple(scenarioArb({ modes: 'mixed', ambiguousNames }), desiredDocsArb({ ambiguousNames }))),
         fc.array(fc.nat({ max: PORTS.length + 1 }), { minLength: 1, maxLength: 12 }),
         fc.array(foreignPortArb, { maxLength: 2 }),
         fc.array(fc.boolean(), { minLength: 4, maxLength: 4 }),
-        (scenario, candidates, portPicks, foreignPorts, rejections) => {
+        ([scenario, candidates], portPicks, foreignPorts, rejections) => {
           const [stored, [candidateBase]] = [withPorts(scenario.desired, portPicks), withPorts(candidates, [...portPicks].reverse())];
           if (candidateBase === undefined) return;
           const previous = stored.find((document) => document.project === candidateBase.project);
@@ -122,6 +122,9 @@ describe('plan blocks exactly what apply blocks', () => {
     const stored = [desired('alpha', { web: service() }, { revision: 2 }), desired('shop', { web: service() }, { revision: 5 })];
     const candidate = desired('shop', { web: service({ replicas: 2 }) }, { revision: 5 });
     assert.deepEqual(withCandidates(stored, [candidate]), [stored[0], candidate]);
+    // In the store's order: a replaced project keeps its place, a new one joins at the end.
+    const zeta = desired('zeta', { web: service() });
+    assert.deepEqual(withCandidates([...stored].reverse(), [zeta, { ...candidate, revision: 6 }]).map((document) => [document.project, document.revision]), [['shop', 6], ['alpha', 2], ['zeta', 1]]);
     const cycle = cycleDesired(stored, [candidate], { applied: new Map([['alpha', 2], ['shop', 5]]), rejected: new Map() }, false);
     assert.deepEqual([...cycle.modes], [['alpha', 'maintain'], ['shop', 'converge']]);
     // Outside a dry run nothing is a candidate: a reached revision is maintained.

@@ -68,7 +68,7 @@ async function applyFleet(client: FleetClient, planFile: string | undefined, opt
   const counts = new Map<HostProgress, number>();
   for (const state of final.values()) counts.set(state, (counts.get(state) ?? 0) + 1);
   say(`\n${[...counts.entries()].map(([state, count]) => `${count} ${state}`).join(', ')}.`);
-  if (options.json) process.stdout.write(`${printableJson({ schema: 'hostwright.fleetapply/v1', correlationID, hosts: [...final.entries()].map(([hostId, state]) => ({ hostId, state })) }, 2)}\n`);
+  if (options.json) process.stdout.write(`${printableJson({ schema: 'hostwright.fleetapply/v1', correlationID, hosts: [...[...final.entries()].map(([hostId, state]) => ({ hostId, state })), ...written.filter((host) => unregistered.has(host.hostId)).map((host) => ({ hostId: host.hostId, state: 'not-registered' }))] }, 2)}\n`);
   const states = [...final.values()];
   if (states.every((state) => state === 'converged')) return;
   process.exitCode = states.some((state) => state === 'blocked') && states.every((state) => state === 'converged' || state === 'blocked') ? EXIT.blocked : EXIT.error;

@@ -1,6 +1,6 @@
 import { compareStrings } from '../shared/compare.js';
 import { InvalidInputError } from '../shared/errors.js';
-import type { FleetFile } from '../shared/fleet-spec.js';
+import { hostIdSchema, type FleetFile } from '../shared/fleet-spec.js';
 
 // A host id is free text in a fleet file and on the command line: a typo must be refused with the
 // hosts that do exist, never written for a host no agent will ever read (the service would run nowhere).
@@ -49,6 +49,13 @@ export function checkPlacementHosts(fleet: FleetFile, registered: readonly strin
       `Correct the name, start the host's agent (\`hostwright agent --host-id ${refused[0]?.hostId} …\`) first, or pass --allow-unregistered ${refused.map((host) => host.hostId).join(',')} to write its desired state now for an agent that registers later.`,
     ].join('\n'),
   );
+}
+
+/** `--allow-unregistered h8 --allow-unregistered h9,h10`: the host ids, each checked as a host id. */
+export function allowedUnregistered(values: readonly string[] | undefined): string[] {
+  const hosts = (values ?? []).flatMap((value) => value.split(',')).map((host) => host.trim()).filter((host) => host !== '');
+  for (const host of hosts) if (!hostIdSchema.safeParse(host).success) throw new InvalidInputError(`--allow-unregistered ${host}: not a host id (letters, digits, "-" or "_", at most 63)`);
+  return hosts;
 }
 
 /**

@@ -551,7 +551,9 @@ describe('fleet mode: coordinator CLI and agents over real NATS JetStream (real 
     await writeFile(secondFile, portFile(second));
     await cli(['apply', '-f', firstFile, '--wait', '--timeout', '60s']);
     const planned = await cli(['plan', '-f', secondFile], 3);
-    assert.match(planned.stdout, new RegExp(`port-conflict.*${first}/web \\("127\\.0\\.0\\.1:${port}:80"\\) and ${second}/web \\("127\\.0\\.0\\.1:${port}:80"\\) bind the same host port ${port}/tcp`, 's'), planned.stdout);
+    // Both sides named, in project order (the names are random).
+    const [low, high] = [first, second].sort(compareStrings);
+    assert.match(planned.stdout, new RegExp(`\\[port-conflict\\] ${second}: ${low}/web \\("127\\.0\\.0\\.1:${port}:80"\\) and ${high}/web \\("127\\.0\\.0\\.1:${port}:80"\\) bind the same host port ${port}/tcp`), planned.stdout);
     const applied = await cli(['apply', '-f', secondFile, '--wait', '--timeout', '60s'], 3);
     assert.match(applied.stdout, new RegExp(`${h1}: would block: \\[port-conflict\\]`));
     assert.match(applied.stdout, /1 blocked\./);

@@ -1,7 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { checkPlacementHosts, closestNames, editDistance, requireKnownHost, unregisteredPlacements } from '../../coordinator/known-hosts.js';
+import { allowedUnregistered, checkPlacementHosts, closestNames, editDistance, requireKnownHost, unregisteredPlacements } from '../../coordinator/known-hosts.js';
 import { fleetTargets } from '../../coordinator/fleet-targets.js';
 import { renderFleetStatus, withUnregistered, type FleetHostStatus } from '../../coordinator/cli/fleet/fleet-status.js';
 import { renderFleetPlan } from '../../coordinator/cli/fleet/fleet-plan.js';
@@ -47,6 +47,12 @@ describe('known hosts: a placement names only hosts that exist', () => {
   it('--allow-unregistered lets it through; a host holding desired state of the project already is not asked for again', () => {
     checkPlacementHosts(fleet, registered, ['h8']);
     checkPlacementHosts(fleet, registered, [], new Set(['h8']));
+  });
+
+  it('--allow-unregistered takes repeated and comma-separated host ids, and refuses what is no host id', () => {
+    assert.deepEqual(allowedUnregistered(['h8', 'h9, h10', '']), ['h8', 'h9', 'h10']);
+    assert.deepEqual(allowedUnregistered(undefined), []);
+    assert.equal(refusal(() => allowedUnregistered(['h8', 'h 9'])), '--allow-unregistered h 9: not a host id (letters, digits, "-" or "_", at most 63)');
   });
 
   it('refuses an --allow-unregistered host the file places nothing on (a typo of the flag)', () => {

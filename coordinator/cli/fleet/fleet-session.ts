@@ -7,8 +7,7 @@ import { findHostKeys } from '../../fleet-host-keys.js';
 import { parseStorageLimits } from '../../../shared/stream-replicas.js';
 import { checkPlacementHosts } from '../../known-hosts.js';
 import { acceptedValues } from '../../../shared/host-report.js';
-import { InvalidInputError } from '../../../shared/errors.js';
-import { hostIdSchema, type FleetFile } from '../../../shared/fleet-spec.js';
+import type { FleetFile } from '../../../shared/fleet-spec.js';
 
 /**
  * Runs `work` with a connected client and always closes it. A command that writes desired state
@@ -43,12 +42,6 @@ export async function targetsFor(client: FleetClient, fleet: FleetFile, correlat
   return { project: fleet.project, targets: fleetTargets(fleet, hosts.map((host) => ({ hostId: host.hostId, labels: host.labels })), existing, correlationID, { registeredIds, ...(options.pruneVolumes === true ? { pruneVolumes: true } : {}) }) };
 }
 
-/** `--allow-unregistered h8 --allow-unregistered h9,h10`: the host ids, each checked as a host id. */
-export function allowedUnregistered(values: readonly string[] | undefined): string[] {
-  const hosts = (values ?? []).flatMap((value) => value.split(',')).map((host) => host.trim()).filter((host) => host !== '');
-  for (const host of hosts) if (!hostIdSchema.safeParse(host).success) throw new InvalidInputError(`--allow-unregistered ${host}: not a host id (letters, digits, "-" or "_", at most 63)`);
-  return hosts;
-}
 
 /** A host is stale when its heartbeat is older than this. */
 export const STALE_AFTER_MS = 15_000;

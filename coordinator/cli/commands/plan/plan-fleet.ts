@@ -1,6 +1,7 @@
 import { EXIT } from '../../exit-codes.js';
 import { collectPlans, renderFleetPlan, savedPlan, writeSavedPlan } from '../../fleet/fleet-plan.js';
-import { allowedUnregistered, targetsFor, withFleet } from '../../fleet/fleet-session.js';
+import { targetsFor, withFleet } from '../../fleet/fleet-session.js';
+import { allowedUnregistered } from '../../../known-hosts.js';
 import type { FleetTarget } from '../../options.js';
 import { parseTimeout } from '../../parse.js';
 import { readWorkload } from '../../workload.js';

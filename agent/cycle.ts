@@ -18,7 +18,7 @@ export interface CycleRequest {
   readonly explicit?: boolean;
   /** Plan only: observe, diff, plan and gate, and change nothing (not even the journal). */
   readonly dryRun?: boolean;
-  /** Plan against these documents instead of the stored ones (dry-run of a candidate spec). */
+  /** Plan with these documents in their projects' places among the stored ones (dry-run of a candidate spec); the report keeps their part. */
   readonly candidate?: readonly HostDesired[];
   /** Shared by every event of the cycle; by default the converging revision's, else a fresh one. */
   readonly correlationID?: string;

@@ -11,12 +11,11 @@ import { applyPlan, type PlanTarget } from './apply-plan.js';
 import { plannedEvents } from './core/action-events.js';
 import { actionProjects } from './core/action-projects.js';
 import { normalizeImageRef } from './core/images.js';
-import { diffHost, type HostDiff } from './core/diff.js';
+import { cycleDesired, planCycle, scopedTo, type CyclePlan, type Settled } from './core/cycle-plan.js';
 import { backingOff, failureTransitionEvents, liftHint, nextFailureState, type FailureState, type ProjectOutcome } from './core/failure-state.js';
-import { evaluateGates, runnableActions } from './core/gates.js';
 import { STRICT_HOST_POLICY, type HostPolicy } from './core/host-policy.js';
 import { OwnEchoes } from './core/own-echoes.js';
-import { planHost, type ActionPlan, type PlanMode } from './core/planner.js';
+import type { PlanMode } from './core/planner.js';
 import { selectImageRemovals, unreferencedMarks, type ImageRemoval } from './core/image-cleanup.js';
 import type { RuntimeSnapshot } from './core/snapshot.js';
 import { hostStatus, statusTransitionEvents } from './core/status.js';
@@ -59,13 +58,7 @@ export interface PrePullReport {
   readonly blocks: readonly GateBlock[];
 }
 
-/** A cycle's plan: the diff it came from, the gates' verdicts and the actions they let run. */
-interface Planned {
-  readonly diff: HostDiff;
-  readonly plan: ActionPlan;
-  readonly blocks: readonly GateBlock[];
-  readonly runnable: readonly Action[];
-}
+type Planned = CyclePlan;
 
 /**
  * One reconcile cycle: load desired, observe, diff, plan, gate, persist plan and intent, apply
@@ -101,14 +94,15 @@ export class Reconciler {
 
   /** pulledThisCycle: the second pass of a cycle whose pulls may have moved a tag (pull_policy always, daily, …). */
   async #runCycle(request: CycleRequest, context: CycleContext, pulledThisCycle?: ReadonlySet<string>): Promise<CycleReport> {
-    // Load desired state: the agent's own store, or the candidate a dry run plans against.
-    const desired = request.candidate ? [...request.candidate] : await this.#options.journal.desiredDocuments();
-    const modes = await this.#modes(desired, request.explicit === true);
+    // Load desired state: the agent's own store, with the candidates of a dry run in their projects' places
+    // (the cycle that applies them plans every project of the host, so the dry run does too).
+    const { desired, modes, candidates } = cycleDesired(await this.#options.journal.desiredDocuments(), request.candidate, await this.#settled(), request.explicit === true);
     // Failure scope: a rejected revision and a project backing off run nothing of their own (unless asked explicitly).
     const nowMs = this.#options.now().getTime();
     // A streak belongs to its revision: a new revision is tried at once, and its events are not held back.
     const streaks = request.failures ? currentStreaks(request.failures.state, desired) : undefined;
-    const held = request.explicit === true ? new Set<string>() : await this.#held(desired, streaks, nowMs);
+    // A candidate is written as a new revision: nothing holds it.
+    const held = request.explicit === true ? new Set<string>() : new Set([...(await this.#held(desired, streaks, nowMs))].filter((project) => !candidates.has(project)));
     const quiet = request.explicit === true ? new Set<string>() : new Set(streaks?.keys() ?? []);
     const correlationID = this.#correlationID(request, desired, modes);
     const log = this.#options.logger.child({ correlationID });
@@ -123,7 +117,8 @@ export class Reconciler {
     const planned = this.#planFrom(desired, snapshot, modes, held, pulledThisCycle, imageRemovals);
     context.onProgress?.({ type: 'planned', plan: planned.plan, runnable: planned.runnable, blocks: planned.blocks });
     log.debug({ actions: planned.plan.actions.length, runnable: planned.runnable.length, blocks: planned.blocks.length }, 'planned');
-    if (request.dryRun) return { correlationID, dryRun: true, ...planned, results: [], failed: false, status: undefined };
+    // A dry run reports its candidates' part of the plan; the other projects counted in its gates.
+    if (request.dryRun) return { correlationID, dryRun: true, ...(request.candidate ? scopedTo(planned, candidates) : planned), results: [], failed: false, status: undefined };
 
     // Persist the plan before any mutation (each action's intent is persisted as it runs).
     const before = await this.#recordPlan(planned, correlationID, quiet);
@@ -169,7 +164,9 @@ export class Reconciler {
     const log = this.#options.logger.child({ correlationID });
     await this.#resolveUnfinishedIntents(log);
     const snapshot = await this.observer.observe();
-    const planned = this.#planFrom([candidate], snapshot, new Map<string, PlanMode>([[candidate.project, 'converge']]));
+    // Gated as the cycle that applies it will be: among the host's other projects.
+    const { desired, modes } = cycleDesired(await this.#options.journal.desiredDocuments(), [candidate], await this.#settled(), false);
+    const planned = this.#planFrom(desired, snapshot, modes);
     // By normalized reference, shown as the services write it.
     const needed = new Map(Object.values(candidate.services).map((service) => [normalizeImageRef(service.image), service.image]));
     const pulls = planned.runnable.filter((action): action is ActionOf<'pull-image'> => action.kind === 'pull-image' && needed.has(normalizeImageRef(action.image)));
@@ -231,17 +228,9 @@ export class Reconciler {
     return step.state;
   }
 
-  /** Converge a revision not yet applied (unless it was rejected); otherwise only maintain it. */
-  async #modes(desired: readonly HostDesired[], explicit: boolean): Promise<Map<string, PlanMode>> {
-    const applied = await this.#options.journal.appliedRevisions();
-    const rejected = await this.#options.journal.rejectedRevisions();
-    return new Map(
-      desired.map((document): [string, PlanMode] => {
-        if (explicit) return [document.project, 'converge'];
-        const settled = applied.get(document.project) === document.revision || rejected.get(document.project)?.revision === document.revision;
-        return [document.project, settled ? 'maintain' : 'converge'];
-      }),
-    );
+  /** The revisions this host reached or rejected: a project at one of them is maintained, not converged. */
+  async #settled(): Promise<Settled> {
+    return { applied: await this.#options.journal.appliedRevisions(), rejected: await this.#options.journal.rejectedRevisions() };
   }
 
   /** The request's, else that of the request that wrote a revision this cycle converges, else a fresh one. */
@@ -273,12 +262,9 @@ export class Reconciler {
   }
 
   #planFrom(desired: readonly HostDesired[], snapshot: RuntimeSnapshot, modes: ReadonlyMap<string, PlanMode>, held?: ReadonlySet<string>, pulledThisCycle?: ReadonlySet<string>, imageRemovals?: readonly ImageRemoval[]): Planned {
-    const { journal, now } = this.#options;
-    const diff = diffHost({ desired, snapshot, journal, namePrefix: this.#options.namePrefix });
+    const { journal, now, namePrefix, policy } = this.#options;
     const pulls = { lastPulledAt: journal.imagesLastPulledAt(), now: now().toISOString(), ...(pulledThisCycle ? { pulledThisCycle } : {}) };
-    const plan = planHost({ diff, desired, snapshot, modes, pulls, ...(imageRemovals && imageRemovals.length > 0 ? { imageRemovals } : {}) });
-    const blocks = evaluateGates({ plan, diff, desired, snapshot, policy: this.#options.policy });
-    return { diff, plan, blocks, runnable: runnableActions(plan, blocks, held) };
+    return planCycle({ desired, snapshot, journal, namePrefix, modes, pulls, policy, ...(held ? { held } : {}), ...(imageRemovals ? { imageRemovals } : {}) });
   }
 
   /**

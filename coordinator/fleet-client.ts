@@ -389,6 +389,36 @@ export class FleetClient {
     return registration;
   }
 
+  /** Every host that holds (or held) desired state, with those projects, from the bucket's key listing: no value is read. */
+  async desiredProjectsByHost(): Promise<Map<string, string[]>> {
+    const byHost = new Map<string, string[]>();
+    for (const key of await keysWithin(this.connection, 'desired')) {
+      // `<hostId>.<project>`: a host id has no dot.
+      const dot = key.indexOf('.');
+      if (dot <= 0) continue;
+      const hostId = key.slice(0, dot);
+      byHost.set(hostId, [...(byHost.get(hostId) ?? []), key.slice(dot + 1)]);
+    }
+    return byHost;
+  }
+
+  /** The current document of each (host, project) key whose agent would accept it; keys without one are left out. */
+  async currentDesired(keys: readonly { readonly hostId: string; readonly project: string }[]): Promise<HostDesired[]> {
+    const entries = await retryUnanswered(() => latestEntries(this.connection.desired, keys.map((key) => desiredKey(key.hostId, key.project))));
+    return entries.flatMap(([, entry], index) => {
+      const key = keys[index];
+      if (!entry || entry.operation !== 'PUT' || !key) return [];
+      const document = this.#acceptableDesired(entry.value, key.hostId, key.project);
+      return document ? [document] : [];
+    });
+  }
+
+  /** Every host the fleet knows of: registered, reporting status, or holding desired state; sorted. */
+  async knownHostIds(): Promise<string[]> {
+    const [registered, reporting, desired] = await Promise.all([keysWithin(this.connection, 'hosts'), keysWithin(this.connection, 'status'), this.desiredProjectsByHost()]);
+    return [...new Set([...registered, ...reporting, ...desired.keys()])].sort();
+  }
+
   newCorrelationID(): string {
     return randomUUID();
   }
@@ -450,7 +480,7 @@ const HISTORY_SCAN_TIMEOUT_MS = 30_000;
  * consumer on a bucket written every second, as hosts' heartbeats are, could keep delivering and
  * never finish.) Keys whose last value is a delete marker are listed too; readers skip them.
  */
-export async function keysWithin(connection: FleetConnection, bucket: 'hosts' | 'status' | 'rollouts'): Promise<string[]> {
+export async function keysWithin(connection: FleetConnection, bucket: 'hosts' | 'status' | 'rollouts' | 'desired'): Promise<string[]> {
   const prefix = `$KV.${BUCKETS[bucket]}.`;
   const info = await retryUnanswered(() => connection.jsm.streams.info(`KV_${BUCKETS[bucket]}`, { subjects_filter: `${prefix}>` }));
   return Object.keys(info.state.subjects ?? {})

@@ -10,6 +10,8 @@ export interface HostTarget {
   /** The KV revision the document replaces (0: new key), for compare-and-set. */
   readonly kvRevision: number;
   readonly changed: boolean;
+  /** No agent has registered as this host (written with --allow-unregistered): nobody answers a plan. */
+  readonly unregistered?: true;
 }
 
 /**
@@ -17,8 +19,10 @@ export interface HostTarget {
  * placement names, and the ones that already run the project (a host placed nothing any more gets
  * an explicit empty document, never a silent absence).
  */
-export function fleetTargets(fleet: FleetFile, registered: readonly HostInfo[], existing: ReadonlyMap<string, DesiredEntry>, correlationID: string, options: { readonly pruneVolumes?: boolean } = {}): HostTarget[] {
+export function fleetTargets(fleet: FleetFile, registered: readonly HostInfo[], existing: ReadonlyMap<string, DesiredEntry>, correlationID: string, options: { readonly pruneVolumes?: boolean; readonly registeredIds?: ReadonlySet<string> } = {}): HostTarget[] {
   const hosts = new Map<string, HostInfo>(registered.map((host) => [host.hostId, host]));
+  // A registration that failed its checks still says an agent is there (status shows it REFUSED).
+  const registeredIds = options.registeredIds ?? new Set(hosts.keys());
   for (const service of Object.values(fleet.services)) {
     if (service.placement && 'hosts' in service.placement) for (const hostId of service.placement.hosts) if (!hosts.has(hostId)) hosts.set(hostId, { hostId, labels: {} });
   }
@@ -28,6 +32,7 @@ export function fleetTargets(fleet: FleetFile, registered: readonly HostInfo[], 
   const targets: HostTarget[] = [];
   for (const hostId of [...hosts.keys()].sort()) {
     const host = hosts.get(hostId) as HostInfo;
+    const unregistered = registeredIds.has(hostId) ? {} : { unregistered: true as const };
     const previous = existing.get(hostId);
     const draft = desiredForHost(fleet, host, { revision: 1, correlationID, placement, ...(options.pruneVolumes === true ? { pruneVolumes: true } : {}) });
     const placedNothing = Object.keys(draft.services).length === 0;
@@ -36,9 +41,9 @@ export function fleetTargets(fleet: FleetFile, registered: readonly HostInfo[], 
     const document: HostDesired = placedNothing ? { ...draft, allowEmpty: true } : draft;
     // A damaged key (a value its agent rejected) is rewritten even when the fleet file did not change.
     if (previous && !previous.damaged && desiredContentHash(previous.document) === desiredContentHash(document)) {
-      targets.push({ hostId, document: { ...previous.document, correlationID }, kvRevision: previous.kvRevision, changed: false });
+      targets.push({ hostId, document: { ...previous.document, correlationID }, kvRevision: previous.kvRevision, changed: false, ...unregistered });
     } else {
-      targets.push({ hostId, document: { ...document, revision: (previous?.document.revision ?? 0) + 1 }, kvRevision: previous?.kvRevision ?? 0, changed: true });
+      targets.push({ hostId, document: { ...document, revision: (previous?.document.revision ?? 0) + 1 }, kvRevision: previous?.kvRevision ?? 0, changed: true, ...unregistered });
     }
   }
   return targets;

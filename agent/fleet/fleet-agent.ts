@@ -332,7 +332,8 @@ class FleetSource implements DesiredSource {
       if (refusal) throw new Error(`the candidate is ${refusal}`);
       const request = decode(planRequestSchema, msg.data, 'plan request');
       if (request.candidate.hostId !== hostId) throw new Error(`candidate is for host ${request.candidate.hostId}, not ${hostId}`);
-      const report = await reconciler.runCycle({ dryRun: true, explicit: true, candidate: [request.candidate], correlationID: request.correlationID });
+      // Planned as the loop's cycle will apply it once written: among the host's other projects, not explicitly.
+      const report = await reconciler.runCycle({ dryRun: true, candidate: [request.candidate], correlationID: request.correlationID });
       reply = { ok: true, hostId, plan: planReport(report) };
     } catch (error) {
       reply = { ok: false, hostId, error: errorMessage(error) };

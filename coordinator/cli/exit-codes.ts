@@ -7,7 +7,7 @@ export const EXIT = {
   changes: 2,
   /** `agent`: this Node.js is older than Hostwright supports; the agent did not start (not worth a restart). */
   unsupportedNode: 2,
-  /** `apply`: a safety gate blocked the plan; nothing of the blocked project ran. */
+  /** `apply`: a safety gate blocked the plan; nothing of the blocked project ran. `plan`: a gate would block it. */
   blocked: 3,
   /** The reader of the output went away (`hostwright events | head -1`): 128 + SIGPIPE, as a shell reports `git log | head -1`. */
   closedPipe: 141,

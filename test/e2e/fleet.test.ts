@@ -18,7 +18,7 @@ import { desired, service, uniqueName } from '../lib/builders.js';
 import { runCli, startCli, type CliResult } from '../lib/cli.js';
 import { docker } from '../lib/docker-harness.js';
 import { FleetHarness } from '../lib/fleet-harness.js';
-import { startNatsServer, type NatsServerHandle } from '../lib/nats-server.js';
+import { freePort, startNatsServer, type NatsServerHandle } from '../lib/nats-server.js';
 import { waitFor } from '../lib/wait.js';
 import { loadSigningKey } from '../../coordinator/signing-key.js';
 import { signedValue } from '../lib/signing.js';
@@ -497,5 +497,67 @@ describe('fleet mode: coordinator CLI and agents over real NATS JetStream (real 
     assert.deepEqual([...written.keys()].sort(), [...hostIds].sort());
     await waitConverged(revisions);
     assert.notEqual((await containers(h1)).get('all-1')?.id, before.get('all-1')?.id, 'the valid change was applied');
+  });
+
+  it('a placement on a host that never registered is refused with the known hosts and a suggestion; --allow-unregistered writes it, status lists it NOT REGISTERED; --host filters refuse unknown hosts', async () => {
+    const other = uniqueName('place');
+    // One character off h1: the issue's `node.hostname == h8`, as a compose file writes it.
+    const typo = `${h1.slice(0, -1)}${h1.endsWith('0') ? '1' : '0'}`;
+    const compose = join(dir, 'compose-typo.yaml');
+    await writeFile(compose, `name: ${other}\nservices:\n  api:\n    image: hw/busybox:test\n    command: ${QUICK_STOP}\n    stop_grace_period: 1s\n    deploy:\n      placement:\n        constraints: ["node.hostname == ${typo}"]\n`);
+    const refusedLike = (result: CliResult, command: string) => {
+      const output = `${result.stdout}${result.stderr}`;
+      assert.match(output, new RegExp(`places services on a host that has never registered \\(NOT REGISTERED\\):\\n.*${typo} \\(api\\); did you mean ${h1}\\?`), `${command}:\n${output}`);
+      assert.match(output, new RegExp(`Known hosts: ${[...hostIds].sort().join(', ')} `), command);
+      assert.match(output, new RegExp(`--allow-unregistered ${typo}`), command);
+    };
+    refusedLike(await cli(['plan', '-f', compose], 1), 'plan');
+    refusedLike(await cli(['apply', '-f', compose, '--wait', '--timeout', '10s'], 1), 'apply');
+    refusedLike(await cli(['rollout', '-f', compose, '--healthy-deadline', '10s'], 1), 'rollout');
+    // Nothing was written anywhere.
+    assert.equal((await fleetStatus()).hosts.some((host) => host.hostId === typo), false);
+    assert.equal(await withNats(async (nc) => (await (await new Kvm(nc).open(BUCKETS.desired)).get(desiredKey(typo, other)))?.operation ?? null), null);
+
+    // A flag that names a host the file does not place on is a typo too.
+    assert.match((await cli(['apply', '-f', compose, '--allow-unregistered', `${typo},zz-nowhere`], 1)).stderr, /--allow-unregistered zz-nowhere: project .* places no service there/);
+
+    const planned = await cli(['plan', '-f', compose, '--allow-unregistered', typo]);
+    assert.match(planned.stdout, new RegExp(`${typo}: NOT REGISTERED: no agent has registered as this host; r1 is written now`));
+    const applied = await cli(['apply', '-f', compose, '--allow-unregistered', typo, '--wait', '--timeout', '20s']);
+    assert.deepEqual([...parseApply(applied.stdout).written], [[typo, 1]]);
+    assert.match(applied.stdout, new RegExp(`${typo}: NOT REGISTERED`));
+    const status = JSON.parse((await cli(['status', '--json', '--host', typo])).stdout) as { hosts: (FleetHostJson & { registered: boolean; desired?: { project: string; revision: number }[] })[] };
+    assert.deepEqual(status.hosts.map((host) => [host.hostId, host.registered, host.desired, host.status]), [[typo, false, [{ project: other, revision: 1 }], null]]);
+    assert.match((await cli(['status'])).stdout, new RegExp(`^${typo} +NOT REGISTERED +${other} +r1 `, 'm'));
+    assert.ok(((await fleetStatus()).hosts as (FleetHostJson & { registered: boolean })[]).filter((host) => hostIds.includes(host.hostId)).every((host) => host.registered));
+    // Written once on purpose, the host is not refused again; nobody answers for it, so nobody is asked.
+    assert.match((await cli(['plan', '-f', compose])).stdout, /1 NOT REGISTERED\./);
+
+    const unknown = 'h9-nosuchhost';
+    for (const args of [['status', '--host', unknown], ['status', '--host', unknown, '--json'], ['events', '--host', unknown], ['retry', '--host', unknown, '--project', project], ['rollback', '--host', unknown, '--project', project], ['pull', '-f', file, '--host', unknown]]) {
+      const result = await cli(args, 1);
+      assert.match(result.stderr, new RegExp(`--host ${unknown}: no such host\\n?.*Known hosts: ${[...hostIds, typo].sort().join(', ')} `, 's'), `${args.join(' ')}:\n${result.stderr}`);
+      assert.equal(result.stdout, '', args.join(' '));
+    }
+    assert.match((await cli(['status', '--host', `${h2.slice(0, -1)}${h2.endsWith('0') ? '1' : '0'}`], 1)).stderr, new RegExp(`did you mean ${h2}\\?`));
+  });
+
+  it("plan blocks a host port another project already publishes on the host, exactly as apply does (exit 3 both)", async () => {
+    const port = await freePort();
+    const portFile = (name: string) => `project: ${name}\nservices:\n  web:\n    image: hw/busybox:test\n    command: ${QUICK_STOP}\n    stop_timeout: 1s\n    ports: ["127.0.0.1:${port}:80"]\n    placement: { hosts: [${h1}] }\n`;
+    const [first, second] = [uniqueName('ports'), uniqueName('ports')];
+    const [firstFile, secondFile] = [join(dir, 'ports-first.yaml'), join(dir, 'ports-second.yaml')];
+    await writeFile(firstFile, portFile(first));
+    await writeFile(secondFile, portFile(second));
+    await cli(['apply', '-f', firstFile, '--wait', '--timeout', '60s']);
+    const planned = await cli(['plan', '-f', secondFile], 3);
+    // Both sides named, in project order (the names are random).
+    const [low, high] = [first, second].sort(compareStrings);
+    assert.match(planned.stdout, new RegExp(`\\[port-conflict\\] ${second}: ${low}/web \\("127\\.0\\.0\\.1:${port}:80"\\) and ${high}/web \\("127\\.0\\.0\\.1:${port}:80"\\) bind the same host port ${port}/tcp`), planned.stdout);
+    const applied = await cli(['apply', '-f', secondFile, '--wait', '--timeout', '60s'], 3);
+    assert.match(applied.stdout, new RegExp(`${h1}: would block: \\[port-conflict\\]`));
+    assert.match(applied.stdout, /1 blocked\./);
+    // The first project was neither blocked nor touched.
+    assert.equal((await fleetStatus()).hosts.find((host) => host.hostId === h1)?.status?.projects.find((p) => p.project === first)?.converged, true);
   });
 });

@@ -2,6 +2,8 @@ import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { desired, service, uniqueName } from '../lib/builders.js';
 import { openHarness, projectContainers, removeProject } from '../lib/docker-harness.js';
+import { freePort } from '../lib/nats-server.js';
+import { projectOfAction } from '../../shared/actions.js';
 
 // Safety gates block a project's actions and say why; nothing of a blocked project runs.
 describe('safety gates (real Docker)', () => {
@@ -71,5 +73,27 @@ describe('safety gates (real Docker)', () => {
     assert.deepEqual(plan.blocks.map((b) => b.gate), ['empty-project']);
     assert.equal((await h.journal.readEvents()).events.length, eventsBefore, 'a dry run records nothing');
     assert.equal((await projectContainers(project)).length, 1);
+  });
+
+  it("a dry run of a candidate is gated among the host's other projects: a host port another project publishes blocks it as the cycle that applies it does", async () => {
+    const port = await freePort();
+    const published = service({ ports: [`127.0.0.1:${port}:80`] });
+    const { h, project: running } = await setup({ web: published });
+    const newcomer = uniqueName('gate');
+    projects.push(newcomer);
+    const candidate = desired(newcomer, { api: published });
+    const planned = await h.reconciler.runCycle({ dryRun: true, candidate: [candidate] });
+    assert.deepEqual(planned.blocks.map((b) => [b.project, b.gate]), [[newcomer, 'port-conflict']]);
+    // Sides in project order: the names are random.
+    for (const side of [`${running}/web ("127.0.0.1:${port}:80")`, `${newcomer}/api ("127.0.0.1:${port}:80")`]) assert.ok(planned.blocks[0]!.message.includes(side), planned.blocks[0]!.message);
+    // The reply is the candidate's part: the running project counted in the gates, not in the actions.
+    assert.deepEqual([...new Set(planned.plan.actions.flatMap((action) => projectOfAction(action) ?? []))], [newcomer]);
+    assert.deepEqual(planned.plan.projects.map((revision) => revision.project), [newcomer]);
+
+    await h.journal.putDesired(candidate);
+    const applied = await h.reconciler.runCycle();
+    assert.deepEqual(applied.blocks.filter((block) => block.project === newcomer), planned.blocks);
+    assert.equal((await projectContainers(newcomer)).length, 0, 'nothing of the blocked project ran');
+    assert.equal((await projectContainers(running)).length, 1);
   });
 });

@@ -3,12 +3,12 @@ import { runtimeConfigOf, type RuntimeConfig, type ServiceSpec } from '../../sha
 import type { HostDesired } from '../../shared/host-desired.js';
 import { compareStrings } from '../../shared/compare.js';
 import type { Action, ActionOf } from '../../shared/actions.js';
-import { diffHost, type HostDiff, type JournalView } from '../../agent/core/diff.js';
-import { evaluateGates, runnableActions, type GateBlock } from '../../agent/core/gates.js';
+import type { JournalView } from '../../agent/core/diff.js';
 import { normalizeImageRef } from '../../agent/core/images.js';
+import { planCycle, type CyclePlan } from '../../agent/core/cycle-plan.js';
 import type { ImageRemoval } from '../../agent/core/image-cleanup.js';
 import { proveOwnership } from '../../agent/core/ownership.js';
-import { planHost, type ActionPlan, type PlanMode, type PullTimes } from '../../agent/core/planner.js';
+import type { PlanMode, PullTimes } from '../../agent/core/planner.js';
 import { expectedNetworkNames, resourceSpecHash } from '../../agent/core/resources.js';
 import type { NetworkSpec } from '../../shared/project-resources.js';
 import { specHashOf } from '../../agent/core/spec-hash.js';
@@ -330,19 +330,11 @@ export function ownersOf(records: readonly OwnerRecord[]): Map<string, OwnerReco
   return new Map(records.map((record) => [record.ownerToken, record]));
 }
 
-export interface PlanRound {
-  readonly diff: HostDiff;
-  readonly plan: ActionPlan;
-  readonly blocks: GateBlock[];
-  readonly runnable: Action[];
-}
+export type PlanRound = CyclePlan;
 
 /** diff, plan, gates and runnable actions for one observation, as the reconciler computes them. */
 export function planRound(input: { readonly desired: readonly HostDesired[]; readonly snapshot: RuntimeSnapshot; readonly owners: ReadonlyMap<string, OwnerRecord>; readonly modes?: ReadonlyMap<string, PlanMode>; readonly namePrefix?: string; readonly pulls?: PullTimes; readonly imageRemovals?: readonly ImageRemoval[] }): PlanRound {
-  const diff = diffHost({ desired: input.desired, snapshot: input.snapshot, journal: journalViewOf(input.owners), namePrefix: input.namePrefix ?? FIXTURE_PREFIX });
-  const plan = planHost({ diff, desired: input.desired, snapshot: input.snapshot, modes: input.modes ?? new Map(), ...(input.pulls ? { pulls: input.pulls } : {}), ...(input.imageRemovals ? { imageRemovals: input.imageRemovals } : {}) });
-  const blocks = evaluateGates({ plan, diff, desired: input.desired, snapshot: input.snapshot });
-  return { diff, plan, blocks, runnable: runnableActions(plan, blocks) };
+  return planCycle({ desired: input.desired, snapshot: input.snapshot, journal: journalViewOf(input.owners), namePrefix: input.namePrefix ?? FIXTURE_PREFIX, modes: input.modes ?? new Map(), ...(input.pulls ? { pulls: input.pulls } : {}), ...(input.imageRemovals ? { imageRemovals: input.imageRemovals } : {}) });
 }
 
 /** A deterministic id source for simulated creates: 64 hex characters, unique in the first 12. */

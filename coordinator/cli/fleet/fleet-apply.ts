@@ -36,13 +36,14 @@ export async function readSavedPlan(path: string): Promise<SavedPlan> {
  */
 export async function stalePlanReasons(client: FleetClient, saved: SavedPlan, timeoutMs: number): Promise<string[]> {
   const reasons: string[] = [];
-  const existing = await client.desiredOf(saved.project);
+  const [existing, registered] = await Promise.all([client.desiredOf(saved.project), client.hosts()]);
   for (const host of saved.hosts) {
-    if (!host.plan) reasons.push(`${host.hostId}: the plan has no answer from this host (${host.error ?? 'unknown'})`);
+    if (host.unregistered && registered.some((registration) => registration.hostId === host.hostId)) reasons.push(`${host.hostId}: its agent has registered since the plan (the plan has no answer from it)`);
+    else if (!host.plan && !host.unregistered) reasons.push(`${host.hostId}: the plan has no answer from this host (${host.error ?? 'unknown'})`);
     const current = existing.get(host.hostId)?.kvRevision ?? 0;
     if (current !== host.kvRevision) reasons.push(`${host.hostId}: its desired state changed since the plan (revision ${current}, plan made at ${host.kvRevision})`);
   }
-  const fresh = await collectPlans(client, saved.hosts.map((host): HostTarget => ({ hostId: host.hostId, document: host.document, kvRevision: host.kvRevision, changed: host.changed })), saved.correlationID, timeoutMs);
+  const fresh = await collectPlans(client, saved.hosts.map((host): HostTarget => ({ hostId: host.hostId, document: host.document, kvRevision: host.kvRevision, changed: host.changed, ...(host.unregistered ? { unregistered: true as const } : {}) })), saved.correlationID, timeoutMs);
   for (const { target, plan, error } of fresh) {
     const planned = saved.hosts.find((host) => host.hostId === target.hostId)?.plan;
     if (error) reasons.push(`${target.hostId}: ${error}`);

@@ -6,6 +6,7 @@ import { planReportSchema, type PlanReport } from '../../../shared/plan-report.j
 import { updateOrderExceptions } from '../../../shared/update-order.js';
 import { renderPlan } from '../render/plan-view.js';
 import { printable } from '../render/printable.js';
+import { notRegisteredLine } from '../render/apply-view.js';
 import type { FleetClient } from '../../fleet-client.js';
 import type { HostTarget } from '../../fleet-targets.js';
 
@@ -24,6 +25,8 @@ export const savedPlanSchema = z.object({
       /** The desired key's KV revision when planned (0: absent). */
       kvRevision: z.number().int(),
       changed: z.boolean(),
+      /** No agent had registered as the host (written with --allow-unregistered): it was not asked. */
+      unregistered: z.literal(true).optional(),
       /** undefined when the host did not answer. */
       plan: planReportSchema.optional(),
       error: z.string().optional(),
@@ -40,10 +43,11 @@ export interface HostPlan {
   readonly error: string | undefined;
 }
 
-/** Asks every target host for a dry-run plan of its candidate document, in parallel. */
+/** Asks every target host for a dry-run plan of its candidate document, in parallel; a host no agent registered as is not asked. */
 export async function collectPlans(client: FleetClient, targets: readonly HostTarget[], correlationID: string, timeoutMs: number): Promise<HostPlan[]> {
   return Promise.all(
     targets.map(async (target): Promise<HostPlan> => {
+      if (target.unregistered) return { target, plan: undefined, error: undefined };
       const reply = await client.requestPlan(target.document, correlationID, timeoutMs);
       if (!reply) return { target, plan: undefined, error: `no answer within ${timeoutMs} ms (is its agent running?)` };
       return reply.ok ? { target, plan: reply.plan, error: undefined } : { target, plan: undefined, error: reply.error };
@@ -59,7 +63,7 @@ export function savedPlan(project: string, correlationID: string, plans: readonl
     project,
     updateOrder: updateOrderExceptions(plans.map(({ target }) => target.document)),
     // A plan file never holds a secret value: `apply plan.json` takes them from the current desired state.
-    hosts: plans.map(({ target, plan, error }) => ({ hostId: target.hostId, document: maskServices(target.document), kvRevision: target.kvRevision, changed: target.changed, ...(plan ? { plan } : {}), ...(error ? { error } : {}) })),
+    hosts: plans.map(({ target, plan, error }) => ({ hostId: target.hostId, document: maskServices(target.document), kvRevision: target.kvRevision, changed: target.changed, ...(target.unregistered ? { unregistered: true as const } : {}), ...(plan ? { plan } : {}), ...(error ? { error } : {}) })),
   };
 }
 
@@ -72,10 +76,12 @@ export function renderFleetPlan(project: string, plans: readonly HostPlan[]): st
   const sections = plans.map(({ target, plan, error }) => {
     const revision = target.changed ? `desired r${target.document.revision} (new)` : `desired r${target.document.revision} (unchanged)`;
     const header = `=== ${printable(target.hostId)} · ${revision}`;
+    if (target.unregistered) return `${header}\n${notRegisteredLine(target.hostId, target.document.revision)}`;
     return error ? `${header}\n${printable(target.hostId)}: ${printable(error)}` : `${header}\n${renderPlan(plan as PlanReport)}`;
   });
   const changing = plans.filter((p) => p.plan?.changes).length;
   const silent = plans.filter((p) => p.error).length;
   const orders = updateOrderExceptions(plans.map(({ target }) => target.document)).map((exception) => `Update order: ${printable(exception.message)} (start-first cannot bind it twice)`);
-  return `${[...sections, ...(orders.length > 0 ? [orders.join('\n')] : [])].join('\n\n')}\n\nFleet: ${plans.length} host(s), ${changing} with changes${silent ? `, ${silent} did not answer` : ''}.`;
+  const unregistered = plans.filter((p) => p.target.unregistered).length;
+  return `${[...sections, ...(orders.length > 0 ? [orders.join('\n')] : [])].join('\n\n')}\n\nFleet: ${plans.length} host(s), ${changing} with changes${silent ? `, ${silent} did not answer` : ''}${unregistered ? `, ${unregistered} NOT REGISTERED` : ''}.`;
 }

@@ -1,5 +1,4 @@
 import { FleetClient } from '../../fleet-client.js';
-import type { FleetFile } from '../../../shared/fleet-spec.js';
 import { fleetTargets, type HostTarget } from '../../fleet-targets.js';
 import { cliLogger } from '../cli-logger.js';
 import type { FleetTarget } from '../options.js';
@@ -7,6 +6,9 @@ import { loadSigningKey } from '../../signing-key.js';
 import { findHostKeys } from '../../fleet-host-keys.js';
 import { parseStorageLimits } from '../../../shared/stream-replicas.js';
 import { describeHeartbeatAge, isStaleHeartbeat } from '../../heartbeat-age.js';
+import { checkPlacementHosts } from '../../known-hosts.js';
+import { acceptedValues } from '../../../shared/host-report.js';
+import type { FleetFile } from '../../../shared/fleet-spec.js';
 
 /**
  * Runs `work` with a connected client and always closes it. A command that writes desired state
@@ -28,11 +30,19 @@ export async function withFleet<T>(target: FleetTarget, work: (client: FleetClie
   }
 }
 
-/** The fleet (as read from -f) resolved against the registered hosts and what each host was told before. */
-export async function targetsFor(client: FleetClient, fleet: FleetFile, correlationID: string, options: { readonly pruneVolumes?: boolean } = {}): Promise<{ project: string; targets: HostTarget[] }> {
-  const [hosts, existing] = await Promise.all([client.hosts(), client.desiredOf(fleet.project)]);
-  return { project: fleet.project, targets: fleetTargets(fleet, hosts.map((host) => ({ hostId: host.hostId, labels: host.labels })), existing, correlationID, options) };
+/**
+ * The fleet (as read from -f) resolved against the registered hosts and what each host was told
+ * before. A placement on a host that never registered is refused (known-hosts.ts) unless the host
+ * is in `allowUnregistered`, or already holds desired state of the project.
+ */
+export async function targetsFor(client: FleetClient, fleet: FleetFile, correlationID: string, options: { readonly pruneVolumes?: boolean; readonly allowUnregistered?: readonly string[] } = {}): Promise<{ project: string; targets: HostTarget[] }> {
+  const [reports, existing] = await Promise.all([client.hostReports(), client.desiredOf(fleet.project)]);
+  const hosts = acceptedValues(reports);
+  const registeredIds = new Set(reports.map((report) => report.hostId));
+  checkPlacementHosts(fleet, [...registeredIds], options.allowUnregistered ?? [], new Set(existing.keys()));
+  return { project: fleet.project, targets: fleetTargets(fleet, hosts.map((host) => ({ hostId: host.hostId, labels: host.labels })), existing, correlationID, { registeredIds, ...(options.pruneVolumes === true ? { pruneVolumes: true } : {}) }) };
 }
+
 
 /** A host is stale when its heartbeat is older than this. */
 export const STALE_AFTER_MS = 15_000;

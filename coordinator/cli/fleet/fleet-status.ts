@@ -4,6 +4,8 @@ import { printable } from '../render/printable.js';
 import { pullProgressLine } from '../render/pull-view.js';
 import { renderTable } from '../render/table.js';
 import { ago, isStale } from './fleet-session.js';
+import { compareStrings } from '../../../shared/compare.js';
+import type { HostDesired } from '../../../shared/host-desired.js';
 
 /** One host in `status --json` (schema hostwright.fleetstatus/v1). */
 export interface FleetHostStatus {
@@ -18,6 +20,25 @@ export interface FleetHostStatus {
   /** `verified`: every report the host has is signed by its key; `refused`: one failed its checks and is left out. */
   readonly trust: 'verified' | 'unverified' | 'refused';
   readonly refused: readonly { readonly report: 'registration' | 'status'; readonly reason: string }[];
+  /** false: no agent has registered as this host (NOT REGISTERED); it may hold desired state written with --allow-unregistered. */
+  readonly registered?: boolean;
+  /** The desired revisions a host that is NOT REGISTERED holds, by project; absent for a registered host. */
+  readonly desired?: readonly { readonly project: string; readonly revision: number }[];
+}
+
+/**
+ * The hosts of `statuses` plus one NOT REGISTERED entry per host that holds desired state (written
+ * with --allow-unregistered) and has neither registered nor reported, sorted by host id.
+ */
+export function withUnregistered(statuses: readonly FleetHostStatus[], documents: readonly HostDesired[], only?: string): FleetHostStatus[] {
+  const listed = new Set(statuses.map((host) => host.hostId));
+  const byHost = new Map<string, { project: string; revision: number }[]>();
+  for (const document of documents) {
+    if (listed.has(document.hostId) || (only !== undefined && document.hostId !== only)) continue;
+    byHost.set(document.hostId, [...(byHost.get(document.hostId) ?? []), { project: document.project, revision: document.revision }]);
+  }
+  const unregistered = [...byHost].map(([hostId, desired]): FleetHostStatus => ({ hostId, labels: {}, heartbeatAt: null, stale: true, reportedAt: null, outboxDepth: null, status: null, trust: 'unverified', refused: [], registered: false, desired: desired.sort((a, b) => compareStrings(a.project, b.project)) }));
+  return [...statuses, ...unregistered].sort((a, b) => compareStrings(a.hostId, b.hostId));
 }
 
 /** Registrations and status reports by host (the host of the key each was read from). */
@@ -38,7 +59,7 @@ export function fleetStatus(hosts: readonly HostReport<HostRegistration>[], repo
       ];
       const verdicts = [registration?.trust.verdict, report?.trust.verdict].filter((verdict) => verdict !== undefined);
       const trust = refused.length > 0 ? 'refused' : verdicts.every((verdict) => verdict === 'verified') ? 'verified' : 'unverified';
-      return { hostId, labels: host?.labels ?? {}, heartbeatAt: host?.heartbeatAt ?? null, stale: isStale(host?.heartbeatAt, now), reportedAt: value?.reportedAt ?? null, outboxDepth: value?.outboxDepth ?? null, status: value?.status ?? null, trust, refused };
+      return { hostId, labels: host?.labels ?? {}, heartbeatAt: host?.heartbeatAt ?? null, stale: isStale(host?.heartbeatAt, now), reportedAt: value?.reportedAt ?? null, outboxDepth: value?.outboxDepth ?? null, status: value?.status ?? null, trust, refused, registered: registration !== undefined };
     });
 }
 
@@ -54,6 +75,11 @@ export function renderFleetStatus(hosts: readonly FleetHostStatus[], now = Date.
   for (const host of hosts) {
     const seen = `${host.stale ? 'STALE ' : ''}${ago(host.heartbeatAt ?? undefined, now)}`;
     const projects = host.status?.projects ?? [];
+    if (host.registered === false && host.status === null) {
+      for (const desired of host.desired ?? []) rows.push([host.hostId, 'NOT REGISTERED', desired.project, `r${desired.revision}`, '-', 'no', '-', '-', '-']);
+      if ((host.desired ?? []).length === 0) rows.push([host.hostId, 'NOT REGISTERED', '-', '-', '-', '-', '-', '-', '-']);
+      continue;
+    }
     if (projects.length === 0) rows.push([host.hostId, seen, '-', '-', '-', '-', '-', '-', '-']);
     for (const project of projects) {
       const running = project.instances.filter((i) => i.state === 'running').length;
@@ -67,6 +93,7 @@ export function renderFleetStatus(hosts: readonly FleetHostStatus[], now = Date.
   const table = renderTable(['HOST', 'SEEN', 'PROJECT', 'DESIRED', 'APPLIED', 'CONVERGED', 'INSTANCES', 'HEALTH', 'DRIFT'], rows);
   // Refusals and unsigned mode concern the host, not one row: listed under the table.
   const notes = hosts.flatMap((host) => [
+    ...(host.registered !== false ? [] : [`${printable(host.hostId)}: NOT REGISTERED: no agent has registered as this host${host.desired && host.desired.length > 0 ? `; its desired state (${host.desired.map((d) => `${printable(d.project)} r${d.revision}`).join(', ')}) waits for it` : ''}; start it with \`hostwright agent --host-id ${printable(host.hostId)} …\``]),
     ...host.refused.map((refusal) => `${printable(host.hostId)}: REFUSED its ${refusal.report} report: ${printable(refusal.reason)}`),
     ...(host.status?.acceptsUnsigned ? [`${printable(host.hostId)}: INSECURE, runs with --allow-unsigned (accepts desired state nobody signed)`] : []),
     ...(host.status?.projects ?? []).flatMap((project) => (project.rejected ? [`${printable(host.hostId)}: ${printable(project.project)} REJECTED r${project.rejected.revision}: ${printable(project.rejected.reason)}; to lift it, ${printable(project.rejected.lift ?? 'apply a new revision')}`] : [])),

@@ -32,6 +32,11 @@ export function unansweredHostLine(hostId: string, error: string): string {
   return `${printable(hostId)}: ${printable(error)}`;
 }
 
+/** `apply` and `plan` in fleet mode: a host no agent registered as, written with --allow-unregistered. */
+export function notRegisteredLine(hostId: string, revision: number): string {
+  return `${printable(hostId)}: NOT REGISTERED: no agent has registered as this host; r${revision} is written now (--allow-unregistered) and applied when its agent registers (\`hostwright status\` lists it as NOT REGISTERED until then)`;
+}
+
 /** `apply` in fleet mode: a host whose plan a safety gate would block. */
 export function wouldBlockLine(hostId: string, blocked: readonly GateBlock[]): string {
   return `${printable(hostId)}: would block: ${blocked.map((b) => `[${b.gate}] ${printable(b.message)}`).join('; ')}`;

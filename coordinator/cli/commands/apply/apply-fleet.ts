@@ -7,12 +7,13 @@ import { actingHosts, readPhases, writeFleetChange } from '../../fleet/fleet-mov
 import { moveOrderJson } from '../../render/move-view.js';
 import { collectPlans, type HostPlan } from '../../fleet/fleet-plan.js';
 import { targetsFor, withFleet } from '../../fleet/fleet-session.js';
+import { allowedUnregistered } from '../../../known-hosts.js';
 import type { FleetTarget } from '../../options.js';
 import { parseTimeout } from '../../parse.js';
 import { readWorkload } from '../../workload.js';
 import { PullProgressLines } from '../../render/pull-view.js';
 import type { StatusReport } from '../../../../shared/wire.js';
-import { hostProgressLine, stalePlanMessage, unansweredHostLine, wouldBlockLine } from '../../render/apply-view.js';
+import { hostProgressLine, notRegisteredLine, stalePlanMessage, unansweredHostLine, wouldBlockLine } from '../../render/apply-view.js';
 import type { ApplyOptions } from './options.js';
 import { printableJson } from '../../render/printable.js';
 import { sleep } from '../../../../shared/sleep.js';
@@ -46,11 +47,11 @@ async function applyFleet(client: FleetClient, planFile: string | undefined, opt
     plans = saved.hosts.map((host) => {
       const { document, missing } = unmaskServices(host.document, current.get(host.hostId)?.document);
       if (missing.length > 0) throw new InvalidInputError(`${host.hostId}: the saved plan holds ${missing.join(', ')} only as a digest (plan files never store secret values) and the current desired state has no such value; apply the fleet file itself: \`hostwright apply -f fleet.yaml\``);
-      return { target: { hostId: host.hostId, document, kvRevision: host.kvRevision, changed: host.changed }, plan: host.plan, error: host.error };
+      return { target: { hostId: host.hostId, document, kvRevision: host.kvRevision, changed: host.changed, ...(host.unregistered ? { unregistered: true as const } : {}) }, plan: host.plan, error: host.error };
     });
   } else {
     correlationID = client.newCorrelationID();
-    const resolved = await targetsFor(client, (await readWorkload(options)).fleet, correlationID, { pruneVolumes: options.pruneVolumes === true });
+    const resolved = await targetsFor(client, (await readWorkload(options)).fleet, correlationID, { pruneVolumes: options.pruneVolumes === true, allowUnregistered: allowedUnregistered(options.allowUnregistered) });
     project = resolved.project;
     plans = await collectPlans(client, resolved.targets, correlationID, answerMs);
   }
@@ -62,21 +63,25 @@ async function applyFleet(client: FleetClient, planFile: string | undefined, opt
   const phases = await readPhases(client, project, plans);
   const moves = phases.moves.length > 0 ? { phases: moveOrderJson(phases, actingHosts(plans)) } : {};
   const { written, held, blocked } = await writeFleetChange(client, project, plans, phases, { timeoutMs, correlationID, say });
+  // Nobody applies a document of a host no agent registered as yet: it is not waited for.
+  const unregistered = new Set(plans.filter(({ target }) => target.unregistered).map(({ target }) => target.hostId));
+  for (const host of written) if (unregistered.has(host.hostId)) say(notRegisteredLine(host.hostId, host.document.revision));
   if (held.length > 0) {
     if (options.json) process.stdout.write(`${printableJson({ schema: 'hostwright.fleetapply/v1', correlationID, written: written.map((w) => ({ hostId: w.hostId, revision: w.document.revision })), ...moves, held }, 2)}\n`);
     process.exitCode = blocked ? EXIT.blocked : EXIT.error;
     return;
   }
-  if (!options.wait || written.length === 0) {
+  const awaited = written.filter((host) => !unregistered.has(host.hostId));
+  if (!options.wait || awaited.length === 0) {
     if (options.json) process.stdout.write(`${printableJson({ schema: 'hostwright.fleetapply/v1', correlationID, written: written.map((w) => ({ hostId: w.hostId, revision: w.document.revision })), ...moves }, 2)}\n`);
     return;
   }
   const pulls = new PullProgressLines(say);
-  const final = await waitForHosts(client, written, timeoutMs, (hostId, state, detail) => say(hostProgressLine(hostId, state, detail)), (hostId, report) => pulls.show(hostId, report?.status.pulls));
+  const final = await waitForHosts(client, awaited, timeoutMs, (hostId, state, detail) => say(hostProgressLine(hostId, state, detail)), (hostId, report) => pulls.show(hostId, report?.status.pulls));
   const counts = new Map<HostProgress, number>();
   for (const state of final.values()) counts.set(state, (counts.get(state) ?? 0) + 1);
   say(`\n${[...counts.entries()].map(([state, count]) => `${count} ${state}`).join(', ')}.`);
-  if (options.json) process.stdout.write(`${printableJson({ schema: 'hostwright.fleetapply/v1', correlationID, hosts: [...final.entries()].map(([hostId, state]) => ({ hostId, state })), ...moves }, 2)}\n`);
+  if (options.json) process.stdout.write(`${printableJson({ schema: 'hostwright.fleetapply/v1', correlationID, hosts: [...[...final.entries()].map(([hostId, state]) => ({ hostId, state })), ...written.filter((host) => unregistered.has(host.hostId)).map((host) => ({ hostId: host.hostId, state: 'not-registered' }))], ...moves }, 2)}\n`);
   const states = [...final.values()];
   if (states.every((state) => state === 'converged')) return;
   process.exitCode = states.some((state) => state === 'blocked') && states.every((state) => state === 'converged' || state === 'blocked') ? EXIT.blocked : EXIT.error;

@@ -9,4 +9,5 @@ export interface ApplyOptions extends LocalOptions, WorkloadOptions {
   readonly wait?: boolean;
   readonly timeout: string;
   readonly signingKey?: string;
+  readonly allowUnregistered?: readonly string[];
 }

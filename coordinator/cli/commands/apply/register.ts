@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { InvalidInputError } from '../../../../shared/errors.js';
-import { hasFile, modeOf, withLocalOptions, withWorkloadOptions } from '../../options.js';
+import { collect, hasFile, modeOf, withLocalOptions, withWorkloadOptions } from '../../options.js';
 import type { ApplyOptions } from './options.js';
 
 // Registration only: each mode's implementation is imported when the command runs, so that
@@ -14,6 +14,7 @@ export function registerApply(program: Command): void {
     .option('--parallel <n>', 'local mode: instances changed at once (default 4)')
     .option('--wait', 'fleet mode: wait until every host reports converged (or failed), with progress; a change that moves services always waits for the receiving hosts before it writes the giving ones')
     .option('--timeout <duration>', 'fleet mode: how long to wait for answers, for a move\'s receiving hosts, and for convergence', '2m')
+    .option('--allow-unregistered <host>', 'fleet mode: write the desired state of a host the placement names that no agent has registered as yet, for an agent that registers later (repeatable, or comma-separated; `status` lists it as NOT REGISTERED)', collect, [])
     .option('--json', 'print the result as JSON instead of progress lines')
     .option('--signing-key <file>', 'fleet mode: the coordinator\'s signing seed (coordinator-signing.nk); every desired document is signed with it (default: $HOSTWRIGHT_SIGNING_KEY)')
     .action(async (planFile: string | undefined, options: ApplyOptions) => {

@@ -1,6 +1,7 @@
 import type { HostwrightEvent } from '../../../../shared/events.js';
 import type { StreamEvent } from '../../../fleet-client.js';
 import { withFleet } from '../../fleet/fleet-session.js';
+import { requireKnownHost } from '../../../known-hosts.js';
 import type { FleetTarget } from '../../options.js';
 import { renderRefusedEvent } from '../../render/events-view.js';
 import { printableJson } from '../../render/printable.js';
@@ -17,6 +18,7 @@ export async function fleetEvents(target: FleetTarget, options: EventsOptions, f
   process.once('SIGINT', () => abort.abort());
   process.once('SIGTERM', () => abort.abort());
   await withFleet(target, async (client) => {
+    if (options.host !== undefined) requireKnownHost('--host', options.host, await client.knownHostIds());
     if (!client.hostKeys) process.stderr.write(`${UNVERIFIED_NOTE}\n`);
     const show = (item: StreamEvent) => {
       if ('refused' in item) {

@@ -9,4 +9,5 @@ export interface PlanOptions extends LocalOptions, WorkloadOptions {
   readonly pruneVolumes?: boolean;
   readonly out?: string;
   readonly timeout: string;
+  readonly allowUnregistered?: readonly string[];
 }

@@ -17,7 +17,8 @@ export async function planLocal(options: PlanOptions): Promise<void> {
     const { document } = await desiredFromFleet(host, fleet, options);
     const report = await host.reconciler.runCycle({ dryRun: true, explicit: true, candidate: [document] });
     process.stdout.write(options.json ? `${printableJson(planReport(report), 2)}\n` : `${renderPlan(planReport(report))}\n`);
-    if (options.detailedExitcode && report.plan.actions.length > 0) process.exitCode = EXIT.changes;
+    if (report.blocks.length > 0) process.exitCode = EXIT.blocked;
+    else if (options.detailedExitcode && report.plan.actions.length > 0) process.exitCode = EXIT.changes;
   } finally {
     await host.close();
   }

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { modeOf, withLocalOptions, withWorkloadOptions } from '../../options.js';
+import { collect, modeOf, withLocalOptions, withWorkloadOptions } from '../../options.js';
 import type { PlanOptions } from './options.js';
 
 // Registration only: each mode's implementation is imported when the command runs.
@@ -11,6 +11,7 @@ export function registerPlan(program: Command): void {
     .option('--json', 'print JSON (local: hostwright.plan/v1; fleet: hostwright.fleetplan/v1)')
     .option('--out <plan.json>', 'fleet mode: save the plan for `hostwright apply plan.json`')
     .option('--timeout <duration>', 'fleet mode: how long to wait for each host\'s answer', '5s')
+    .option('--allow-unregistered <host>', 'fleet mode: a host the placement names that no agent has registered as yet: plan its desired state all the same (repeatable, or comma-separated)', collect, [])
     .option('--detailed-exitcode', 'exit 0 when there are no changes, 2 when there are, 1 on error')
     .action(async (options: PlanOptions) => {
       const mode = modeOf(options, 'plan');

@@ -2,6 +2,7 @@ import { InvalidInputError } from '../../../../shared/errors.js';
 import { EXIT } from '../../exit-codes.js';
 import { prePullFleet } from '../../fleet/fleet-pull.js';
 import { targetsFor, withFleet } from '../../fleet/fleet-session.js';
+import { requireKnownHost } from '../../../known-hosts.js';
 import type { FleetTarget } from '../../options.js';
 import { parseTimeout } from '../../parse.js';
 import { printableJson } from '../../render/printable.js';
@@ -21,8 +22,13 @@ export async function pullOnFleet(target: FleetTarget, options: PullOptions): Pr
   const say = (line: string) => process.stdout.write(options.json ? `${printableJson({ progress: line })}\n` : `${line}\n`);
   await withFleet(target, async (client) => {
     const correlationID = client.newCorrelationID();
+    if (only.size > 0) {
+      const known = await client.knownHostIds();
+      for (const hostId of only) requireKnownHost('--host', hostId, known);
+    }
     const { project, targets } = await targetsFor(client, fleet, correlationID);
-    const placed = targets.filter((host) => only.size === 0 || only.has(host.hostId));
+    // No agent answers for a host that never registered: it pulls when its agent applies the revision.
+    const placed = targets.filter((host) => !host.unregistered && (only.size === 0 || only.has(host.hostId)));
     const unplaced = [...only].filter((hostId) => !targets.some((host) => host.hostId === hostId));
     if (unplaced.length > 0) throw new InvalidInputError(`--host ${unplaced.join(', ')}: ${project} places no service there (placed on: ${targets.map((host) => host.hostId).join(', ') || 'no host'})`);
     if (placed.length === 0) throw new InvalidInputError(`${project} places no service on any registered host: nothing to pull`);

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { DataDirLockedError, HostwrightError } from '../../../../shared/errors.js';
 import type { RetryReply } from '../../../../shared/wire.js';
 import { withFleet } from '../../fleet/fleet-session.js';
+import { requireKnownHost } from '../../../known-hosts.js';
 import { openLocalHost } from '../../local-host.js';
 import { postAgentRetry } from '../../local-agent-client.js';
 import { defaultDataDir, type FleetTarget } from '../../options.js';
@@ -15,7 +16,10 @@ type RetryDone = Extract<RetryReply, { ok: true }>;
 /** `retry --host H --project P`: asks the host's agent (over its own retry subject) to try the project's revision again. */
 export async function retryOnFleet(target: FleetTarget, hostId: string, options: RetryOptions): Promise<void> {
   const timeoutMs = parseTimeout(options.timeout, '--timeout');
-  const reply = await withFleet(target, (client) => client.requestRetry(hostId, options.project, randomUUID(), timeoutMs));
+  const reply = await withFleet(target, async (client) => {
+    requireKnownHost('--host', hostId, await client.knownHostIds());
+    return client.requestRetry(hostId, options.project, randomUUID(), timeoutMs);
+  });
   if (!reply) throw new HostwrightError(`host ${hostId} did not answer within ${options.timeout} (is its agent running and connected?)`);
   if (!reply.ok) throw new HostwrightError(`host ${reply.hostId} refused the retry: ${reply.error}`);
   report(reply, options);

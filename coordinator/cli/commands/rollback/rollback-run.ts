@@ -10,6 +10,7 @@ import { rollbackDocument, startRollback } from '../../../rollout/rollout-step.j
 import { EXIT } from '../../exit-codes.js';
 import { collectPlans, renderFleetPlan } from '../../fleet/fleet-plan.js';
 import { withFleet } from '../../fleet/fleet-session.js';
+import { requireKnownHost } from '../../../known-hosts.js';
 import { modeOf } from '../../options.js';
 import { renderRollout, rolloutProgressLines } from '../../render/rollout-view.js';
 import type { RollbackOptions } from './options.js';
@@ -47,6 +48,7 @@ async function rollbackRollout(client: FleetClient, id: string, options: Rollbac
 }
 
 async function rollbackHost(client: FleetClient, hostId: string, project: string, options: RollbackOptions): Promise<void> {
+  requireKnownHost('--host', hostId, await client.knownHostIds());
   const key = desiredKey(hostId, project);
   const documents = await retryUnanswered(async () => {
     const found: HostDesired[] = [];

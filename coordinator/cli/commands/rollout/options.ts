@@ -16,6 +16,7 @@ export interface RolloutCommandOptions extends WorkloadOptions {
   readonly prePull?: boolean;
   readonly prePullTimeout?: string;
   readonly signingKey?: string;
+  readonly allowUnregistered?: readonly string[];
 }
 
 export type RolloutChange = 'pause' | 'resume' | 'abort';

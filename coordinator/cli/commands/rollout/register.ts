@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { withNatsOptions, withWorkloadOptions } from '../../options.js';
+import { collect, withNatsOptions, withWorkloadOptions } from '../../options.js';
 import type { RolloutCommandOptions } from './options.js';
 
 const SIGNING_KEY_HELP = 'the coordinator\'s signing seed (coordinator-signing.nk); every desired document is signed with it (default: $HOSTWRIGHT_SIGNING_KEY)';
@@ -18,6 +18,7 @@ export function registerRollout(program: Command): void {
     .option('--skip-offline', 'skip hosts that are offline when their wave comes, instead of waiting until the deadline')
     .option('--pre-pull', 'first have every host of the rollout pull the images it needs (as `hostwright pull`); the rollout starts only when all did')
     .option('--pre-pull-timeout <duration>', 'how long the pre-pull may take (default: 10m)')
+    .option('--allow-unregistered <host>', 'also roll out to a host the placement names that no agent has registered as yet (it waits as an offline host does; repeatable, or comma-separated)', collect, [])
     .option('--detach', 'start the rollout and return; follow it with `rollout status --watch`')
     .option('--json', 'print progress records and the final state as JSON lines')
     .option('--signing-key <file>', SIGNING_KEY_HELP)

@@ -7,6 +7,7 @@ import { FINISHED_STATUSES, maskedRollout, type RolloutOptions, type RolloutStat
 import { startRollout } from '../../../rollout/rollout-step.js';
 import { EXIT } from '../../exit-codes.js';
 import { targetsFor, withFleet } from '../../fleet/fleet-session.js';
+import { allowedUnregistered } from '../../../known-hosts.js';
 import { hasFile, modeOf } from '../../options.js';
 import { readWorkload } from '../../workload.js';
 import type { RolloutDefaults } from '../../../compose/compose-translate.js';
@@ -36,7 +37,7 @@ export async function startRolloutCommand(options: RolloutCommandOptions): Promi
     client.requireSigner('rollout');
     const store = new RolloutStore(client);
     const correlationID = randomUUID();
-    const { project, targets } = await targetsFor(client, workload.fleet, correlationID);
+    const { project, targets } = await targetsFor(client, workload.fleet, correlationID, { allowUnregistered: allowedUnregistered(options.allowUnregistered) });
     const active = (await store.list()).find((r) => r.project === project && !FINISHED_STATUSES.includes(r.status));
     if (active) throw new InvalidInputError(`rollout ${active.id} of project ${project} is ${active.status}; \`hostwright rollout resume ${active.id}\` or \`hostwright rollout abort ${active.id}\` first`);
     const existing = await client.desiredOf(project);

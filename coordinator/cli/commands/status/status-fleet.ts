@@ -1,5 +1,6 @@
 import type { FleetClient } from '../../../fleet-client.js';
-import { fleetStatus, renderFleetStatus, withoutPulls } from '../../fleet/fleet-status.js';
+import { fleetStatus, renderFleetStatus, withUnregistered, withoutPulls, type FleetHostStatus } from '../../fleet/fleet-status.js';
+import { requireKnownHost } from '../../../known-hosts.js';
 import { PullProgressLines } from '../../render/pull-view.js';
 import { withFleet } from '../../fleet/fleet-session.js';
 import type { FleetTarget } from '../../options.js';
@@ -8,11 +9,22 @@ import { printableJson } from '../../render/printable.js';
 
 /** `status` in fleet mode: every host's last report, once or on every change. */
 export async function statusOfFleet(target: FleetTarget, options: StatusOptions): Promise<void> {
-  await withFleet(target, (client) => (options.watch ? watchFleet(client, options) : printFleet(client, options)));
+  await withFleet(target, async (client) => {
+    if (options.host !== undefined) requireKnownHost('--host', options.host, await client.knownHostIds());
+    await (options.watch ? watchFleet(client, options) : printFleet(client, options));
+  });
+}
+
+/** Every host's status, with the hosts that hold desired state but never registered (NOT REGISTERED). */
+async function readFleet(client: FleetClient, only: string | undefined): Promise<FleetHostStatus[]> {
+  const [registrations, reports, desired] = await Promise.all([client.hostReports(), client.statusReports(), client.desiredProjectsByHost()]);
+  const listed = new Set([...registrations.map((report) => report.hostId), ...reports.map((report) => report.hostId)]);
+  const unregistered = [...desired].filter(([hostId]) => !listed.has(hostId) && (only === undefined || hostId === only)).flatMap(([hostId, projects]) => projects.map((project) => ({ hostId, project })));
+  return withUnregistered(fleetStatus(registrations, reports, only), unregistered.length > 0 ? await client.currentDesired(unregistered) : [], only);
 }
 
 async function printFleet(client: FleetClient, options: StatusOptions): Promise<void> {
-  const hosts = fleetStatus(await client.hostReports(), await client.statusReports(), options.host);
+  const hosts = await readFleet(client, options.host);
   process.stdout.write(options.json ? `${printableJson({ schema: 'hostwright.fleetstatus/v1', hosts }, 2)}\n` : `${renderFleetStatus(hosts)}\n`);
 }
 
@@ -25,7 +37,7 @@ async function watchFleet(client: FleetClient, options: StatusOptions): Promise<
   const say = (line: string) => process.stdout.write(options.json ? `${printableJson({ progress: line })}\n` : `${line}\n`);
   const pulls = new PullProgressLines(say);
   const print = async () => {
-    const reported = fleetStatus(await client.hostReports(), await client.statusReports(), options.host);
+    const reported = await readFleet(client, options.host);
     // A pull's progress alone prints a line (throttled), not the whole table again.
     for (const host of reported) pulls.show(host.hostId, host.status?.pulls);
     const hosts = withoutPulls(reported);

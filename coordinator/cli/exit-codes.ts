@@ -9,4 +9,6 @@ export const EXIT = {
   unsupportedNode: 2,
   /** `apply`: a safety gate blocked the plan; nothing of the blocked project ran. */
   blocked: 3,
+  /** Any fleet command: a stream or bucket of the fleet is not configured as Hostwright relies on; the command did nothing. */
+  fleetStorageTampered: 4,
 } as const;

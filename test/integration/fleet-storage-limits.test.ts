@@ -2,8 +2,8 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { pino } from 'pino';
-import { InvalidInputError } from '../../shared/errors.js';
-import { connectFleet } from '../../shared/nats-connection.js';
+import { FleetStorageTamperedError, InvalidInputError } from '../../shared/errors.js';
+import { connectFleet, setupFleet } from '../../shared/nats-connection.js';
 import { DEFAULT_STORAGE_LIMITS, parseStorageLimits } from '../../shared/stream-replicas.js';
 import { BUCKETS, EVENTS_STREAM, eventSubject } from '../../shared/subjects.js';
 import { startNatsServer, type NatsServerHandle } from '../lib/nats-server.js';
@@ -12,7 +12,7 @@ const logger = pino({ level: 'silent' });
 const MIB = 2 ** 20;
 const STREAMS = { events: EVENTS_STREAM, desired: `KV_${BUCKETS.desired}`, hosts: `KV_${BUCKETS.hosts}`, status: `KV_${BUCKETS.status}`, rollouts: `KV_${BUCKETS.rollouts}` };
 
-// The coordinator sets byte limits (and the stream's age limit) where it creates the stream and the buckets (real nats-server).
+// The coordinator sets byte limits (and the stream's age limit) where it creates the stream and the buckets, and `fleet setup` where they exist (real nats-server).
 describe('fleet storage limits (real nats-server)', () => {
   let server: NatsServerHandle;
   before(async () => {
@@ -22,7 +22,7 @@ describe('fleet storage limits (real nats-server)', () => {
     await server?.cleanup();
   });
 
-  it('creates the stream and every bucket with their limits, and lowers a missing or looser limit on existing ones', async () => {
+  it('creates the stream and every bucket with their limits; refuses a changed limit, which `fleet setup` restores', async () => {
     const limits = parseStorageLimits('events=64m,events-age=7d,desired=32m,hosts=2m,status=8m,rollouts=4m');
     const fleet = await connectFleet({ servers: server.url, name: 'limits-test', logger, waitOnFirstConnect: false, storageLimits: limits });
     try {
@@ -36,16 +36,41 @@ describe('fleet storage limits (real nats-server)', () => {
       assert.equal((await info(STREAMS.rollouts)).max_bytes, 4 * MIB);
       for (const bucket of [STREAMS.desired, STREAMS.hosts, STREAMS.status, STREAMS.rollouts]) assert.equal((await info(bucket)).discard, 'new', `${bucket}: a full bucket refuses the write`);
 
-      // A stream left without limits (an older coordinator made it), and one loosened by hand: the next connect tightens both; a tighter one stays.
+      for (const stream of Object.values(STREAMS)) {
+        const config = await info(stream);
+        assert.equal(config.deny_delete, true, `${stream}: nothing deletes a message`);
+        assert.equal(config.deny_purge, true, `${stream}: nothing purges`);
+        assert.equal(config.allow_rollup_hdrs ?? false, false, `${stream}: no rollup purges other keys`);
+      }
+
+      // A stream left without limits (an older coordinator made it), one loosened and one tightened by hand: the coordinator
+      // changes none of them and refuses to run, naming each; `fleet setup` sets them, and a second run changes nothing.
       await fleet.jsm.streams.update(STREAMS.events, { ...(await info(STREAMS.events)), max_bytes: -1, max_age: 0 });
       await fleet.jsm.streams.update(STREAMS.status, { ...(await info(STREAMS.status)), max_bytes: 512 * MIB });
       await fleet.jsm.streams.update(STREAMS.hosts, { ...(await info(STREAMS.hosts)), max_bytes: 1 * MIB });
-      const again = await connectFleet({ servers: server.url, name: 'limits-test-2', logger, waitOnFirstConnect: false, storageLimits: limits });
-      await again.close();
+      await assert.rejects(connectFleet({ servers: server.url, name: 'limits-test-2', logger, waitOnFirstConnect: false, storageLimits: limits }), (error: unknown) => {
+        assert.ok(error instanceof FleetStorageTamperedError, String(error));
+        assert.match(error.message, /HW_EVENTS max_bytes: expected 67108864, found -1/);
+        assert.match(error.message, /HW_EVENTS max_age: expected 604800000000000, found 0/);
+        assert.match(error.message, /KV_hw_status max_bytes: expected 8388608, found 536870912/);
+        assert.match(error.message, /KV_hw_hosts max_bytes: expected 2097152, found 1048576/);
+        assert.match(error.message, /hostwright fleet setup/);
+        return true;
+      });
+      assert.equal((await info(STREAMS.events)).max_bytes, -1, 'the coordinator changed nothing');
+      const setup = await setupFleet({ servers: server.url, name: 'limits-setup', logger, waitOnFirstConnect: false, storageLimits: limits });
+      assert.deepEqual(
+        setup.map((result) => `${result.stream} ${result.outcome}`),
+        ['HW_EVENTS updated', 'KV_hw_desired unchanged', 'KV_hw_hosts updated', 'KV_hw_status updated', 'KV_hw_rollouts unchanged'],
+      );
       assert.equal((await info(STREAMS.events)).max_bytes, 64 * MIB);
       assert.equal((await info(STREAMS.events)).max_age, 7 * 24 * 3600 * 1e9);
       assert.equal((await info(STREAMS.status)).max_bytes, 8 * MIB);
-      assert.equal((await info(STREAMS.hosts)).max_bytes, 1 * MIB, 'a tighter limit set by hand is kept');
+      assert.equal((await info(STREAMS.hosts)).max_bytes, 2 * MIB);
+      const again = await setupFleet({ servers: server.url, name: 'limits-setup-2', logger, waitOnFirstConnect: false, storageLimits: limits });
+      assert.ok(again.every((result) => result.outcome === 'unchanged'), JSON.stringify(again));
+      const accepted = await connectFleet({ servers: server.url, name: 'limits-test-3', logger, waitOnFirstConnect: false, storageLimits: limits });
+      await accepted.close();
     } finally {
       await fleet.close();
     }

@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { AckPolicy, DeliverPolicy, type JsMsg } from '@nats-io/jetstream';
 import { createInbox } from '@nats-io/transport-node';
 import type { KV, KvEntry } from '@nats-io/kv';
@@ -12,6 +12,7 @@ import { hostDesiredSchema, type HostDesired } from '../shared/host-desired.js';
 import { connectFleet, isUnanswered, retryUnanswered, type FleetConnection, type NatsAccess } from '../shared/nats-connection.js';
 import type { StorageLimits } from '../shared/stream-replicas.js';
 import { openSignedDocument, signDocument, signatureHolds, verifySignedDocument } from '../shared/signed-document.js';
+import { signRequest } from '../shared/signed-request.js';
 import { acceptedValues, openReport, type HostKeys, type HostReport } from '../shared/host-report.js';
 import { MAX_PLAN_REPLY_PARTS, ReplyAssembler } from '../shared/plan-reply-parts.js';
 import { BUCKETS, DESIRED_STREAM, EVENTS_STREAM, desiredFeedConsumer, desiredKey, eventFilter, kvKeySubject, planRpcSubject, pullRpcSubject, retryRpcSubject } from '../shared/subjects.js';
@@ -213,7 +214,7 @@ export class FleetClient {
    * revision again; undefined when no agent of that host answers in time.
    */
   requestRetry(hostId: string, project: string, correlationID: string, timeoutMs: number): Promise<RetryReply | undefined> {
-    return this.#requestOne(retryRpcSubject(hostId), encode({ correlationID, project }), retryReplySchema, `retry reply of ${hostId}`, timeoutMs);
+    return this.#requestOne(retryRpcSubject(hostId), this.#requestBody({ correlationID, project }, hostId), retryReplySchema, `retry reply of ${hostId}`, timeoutMs);
   }
 
   /**
@@ -221,7 +222,16 @@ export class FleetClient {
    * rolled out; resolves when its pulls ended, undefined when no agent answers in time.
    */
   requestPull(candidate: HostDesired, correlationID: string, timeoutMs: number): Promise<PullReply | undefined> {
-    return this.#requestOne(pullRpcSubject(candidate.hostId), encode({ correlationID, candidate }), pullReplySchema, `pull reply of ${candidate.hostId}`, timeoutMs);
+    return this.#requestOne(pullRpcSubject(candidate.hostId), this.#requestBody({ correlationID, candidate }, candidate.hostId), pullReplySchema, `pull reply of ${candidate.hostId}`, timeoutMs);
+  }
+
+  /**
+   * A retry or pull request as agents that pin the coordinator key act on it: signed, sealed for the
+   * host, valid for a minute, with a nonce of its own (shared/signed-request.ts). Without a signing
+   * key it goes unsigned, which only agents started with --allow-unsigned accept.
+   */
+  #requestBody(body: object, hostId: string): Uint8Array {
+    return this.signer ? signRequest(body, hostId, this.signer, Date.now(), randomBytes(16).toString('hex')) : encode(body);
   }
 
   /** One request, one reply: undefined when nobody answers in time (or no agent listens). */

@@ -97,3 +97,8 @@ export class FleetStorageTamperedError extends HostwrightError {
 export class FleetNotSetUpError extends HostwrightError {
   override name = 'FleetNotSetUpError';
 }
+
+/** A retry or pull request an agent will not act on (unsigned, wrongly signed, replayed, expired, another host's); the message says why. */
+export class RequestRefusedError extends HostwrightError {
+  override name = 'RequestRefusedError';
+}

@@ -15,7 +15,7 @@ type RetryDone = Extract<RetryReply, { ok: true }>;
 /** `retry --host H --project P`: asks the host's agent (over its own retry subject) to try the project's revision again. */
 export async function retryOnFleet(target: FleetTarget, hostId: string, options: RetryOptions): Promise<void> {
   const timeoutMs = parseTimeout(options.timeout, '--timeout');
-  const reply = await withFleet(target, (client) => client.requestRetry(hostId, options.project, randomUUID(), timeoutMs));
+  const reply = await withFleet(target, (client) => client.requestRetry(hostId, options.project, randomUUID(), timeoutMs), { keyFile: options.signingKey });
   if (!reply) throw new HostwrightError(`host ${hostId} did not answer within ${options.timeout} (is its agent running and connected?)`);
   if (!reply.ok) throw new HostwrightError(`host ${reply.hostId} refused the retry: ${reply.error}`);
   report(reply, options);

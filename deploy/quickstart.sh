@@ -52,7 +52,7 @@ step "installing and building Hostwright"
 npm run build --silent
 bash deploy/build-test-image.sh
 
-step "fleet credentials (NATS users per host, coordinator signing key) in $AUTH"
+step "fleet credentials (NATS users per host, coordinator and admin users, coordinator signing key) in $AUTH"
 if [[ -f "$AUTH/fleet-auth.json" ]]; then
   # The accounts layout is this version's, also for a fleet set up by an earlier one.
   hw fleet regenerate --dir "$AUTH" >/dev/null
@@ -67,8 +67,9 @@ done
 
 step "starting NATS with JetStream on 127.0.0.1:$NATS_PORT (accounts from $AUTH/accounts.conf)"
 bash deploy/start-nats.sh --port "$NATS_PORT" --monitor-port "${HOSTWRIGHT_NATS_MONITOR_PORT:-8222}" --store "$BASE/nats" --include "$AUTH/accounts.conf"
-# The coordinator creates the buckets and the event stream; agents may only bind to them.
-hw hosts >/dev/null
+# The admin user creates the buckets and the event stream (and brings those of an earlier version up to date);
+# the coordinator may not change them, agents may only bind to them.
+hw fleet setup --creds "$AUTH/admin.nk" >/dev/null
 
 step "starting agents"
 mkdir -p "$BASE/agents"

@@ -76,6 +76,19 @@ describe('fleet storage limits (real nats-server)', () => {
     }
   });
 
+  it('fleet setup on an empty server creates every stream and bucket as the coordinator checks them; a second run changes nothing', async () => {
+    const empty = await startNatsServer();
+    try {
+      const options = { servers: empty.url, name: 'setup-test', logger, waitOnFirstConnect: false } as const;
+      assert.deepEqual((await setupFleet(options)).map((result) => `${result.stream} ${result.outcome}`), Object.values(STREAMS).map((stream) => `${stream} created`));
+      assert.deepEqual((await setupFleet(options)).map((result) => result.outcome), ['unchanged', 'unchanged', 'unchanged', 'unchanged', 'unchanged']);
+      const fleet = await connectFleet(options);
+      await fleet.close();
+    } finally {
+      await empty.cleanup();
+    }
+  });
+
   it('past the byte limit, the stream drops its oldest events and a bucket refuses the write', async () => {
     const tiny = await startNatsServer();
     try {

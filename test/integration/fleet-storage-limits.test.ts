@@ -1,8 +1,15 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { jetstream, jetstreamManager } from '@nats-io/jetstream';
+import { Kvm } from '@nats-io/kv';
+import { createUser } from '@nats-io/nkeys';
+import { connect } from '@nats-io/transport-node';
 import { pino } from 'pino';
-import { FleetStorageTamperedError, InvalidInputError } from '../../shared/errors.js';
+import { FleetNotSetUpError, FleetStorageTamperedError, InvalidInputError } from '../../shared/errors.js';
 import { connectFleet, setupFleet } from '../../shared/nats-connection.js';
 import { DEFAULT_STORAGE_LIMITS, parseStorageLimits } from '../../shared/stream-replicas.js';
 import { BUCKETS, EVENTS_STREAM, eventSubject } from '../../shared/subjects.js';
@@ -86,6 +93,54 @@ describe('fleet storage limits (real nats-server)', () => {
       await fleet.close();
     } finally {
       await empty.cleanup();
+    }
+  });
+
+  it('a fleet an earlier version made (rollups allowed on the desired bucket, no deny flags on buckets): refused until fleet setup brings it up to date', async () => {
+    const old = await startNatsServer();
+    try {
+      const options = { servers: old.url, name: 'upgrade-test', logger, waitOnFirstConnect: false } as const;
+      // What the earlier coordinator made: nats.js KV buckets (rollups allowed) with the limits, hosts' buckets without rollups, and the event stream.
+      const nc = await connect({ servers: old.url });
+      try {
+        const jsm = await jetstreamManager(nc);
+        await jsm.streams.add({ name: EVENTS_STREAM, subjects: ['hw.events.>'], duplicate_window: 3600e9, max_age: DEFAULT_STORAGE_LIMITS.eventsMaxAgeMs * 1e6, max_bytes: DEFAULT_STORAGE_LIMITS.eventsMaxBytes, deny_delete: true, deny_purge: true });
+        const kvm = new Kvm(jetstream(nc));
+        await kvm.create(BUCKETS.desired, { history: 16, max_bytes: DEFAULT_STORAGE_LIMITS.desiredMaxBytes });
+        await kvm.create(BUCKETS.rollouts, { history: 8, max_bytes: DEFAULT_STORAGE_LIMITS.rolloutsMaxBytes });
+        for (const [bucket, maxBytes] of [[BUCKETS.hosts, DEFAULT_STORAGE_LIMITS.hostsMaxBytes], [BUCKETS.status, DEFAULT_STORAGE_LIMITS.statusMaxBytes]] as const) {
+          await kvm.create(bucket, { history: 1, max_bytes: maxBytes });
+          await jsm.streams.update(`KV_${bucket}`, { ...(await jsm.streams.info(`KV_${bucket}`)).config, allow_rollup_hdrs: false });
+        }
+        await (await kvm.open(BUCKETS.desired)).put('h1.web', new Uint8Array([1]));
+      } finally {
+        await nc.close();
+      }
+      await assert.rejects(connectFleet(options), (error: unknown) => error instanceof FleetStorageTamperedError && /KV_hw_desired allow_rollup_hdrs: expected false, found true/.test(error.message) && /KV_hw_status deny_purge: expected true, found false/.test(error.message));
+      const setup = await setupFleet(options);
+      assert.deepEqual(setup.map((result) => `${result.stream} ${result.outcome}`), ['HW_EVENTS unchanged', 'KV_hw_desired updated', 'KV_hw_hosts updated', 'KV_hw_status updated', 'KV_hw_rollouts updated']);
+      const fleet = await connectFleet(options);
+      try {
+        assert.deepEqual([...((await fleet.desired.get('h1.web'))?.value ?? [])], [1], 'what the bucket held is kept');
+      } finally {
+        await fleet.close();
+      }
+    } finally {
+      await old.cleanup();
+    }
+  });
+
+  it('credentials that may not create a missing stream: the coordinator says to run fleet setup with the admin credentials', async () => {
+    const user = createUser();
+    const dir = await mkdtemp(join(tmpdir(), 'hw-no-create-'));
+    const restricted = await startNatsServer({ config: `authorization {\n  users: [{ nkey: ${JSON.stringify(user.getPublicKey())}, permissions: { publish: { deny: ["$JS.API.STREAM.CREATE.>"] } } }]\n}` });
+    try {
+      const credsFile = join(dir, 'user.nk');
+      await writeFile(credsFile, `${new TextDecoder().decode(user.getSeed())}\n`, { mode: 0o600 });
+      await assert.rejects(connectFleet({ servers: restricted.url, name: 'no-create', logger, waitOnFirstConnect: false, access: { credsFile } }), (error: unknown) => error instanceof FleetNotSetUpError && /the fleet's stream HW_EVENTS does not exist and these NATS credentials may not create it: run `hostwright fleet setup --nats URL --creds admin\.nk`/.test(error.message));
+    } finally {
+      await restricted.cleanup();
+      await rm(dir, { recursive: true, force: true });
     }
   });
 

@@ -96,7 +96,7 @@ describe('least-privilege NATS: the config `fleet init` generates, on a real nat
   });
 
   it('writes seeds with mode 0600 and the signing key as an nkeys operator key', async () => {
-    for (const file of ['coordinator.nk', 'coordinator-signing.nk', `hosts/${hostA}.nk`]) {
+    for (const file of ['coordinator.nk', 'admin.nk', 'coordinator-signing.nk', `hosts/${hostA}.nk`]) {
       assert.equal((await stat(join(dir, file))).mode & 0o777, 0o600, file);
     }
     assert.match((await readFile(join(dir, 'coordinator-signing.pub'), 'utf8')).trim(), /^O[A-Z2-7]{55}$/);
@@ -109,6 +109,17 @@ describe('least-privilege NATS: the config `fleet init` generates, on a real nat
     const regenerated = await runCli(['fleet', 'regenerate', '--dir', dir]);
     assert.equal(regenerated.code, 0, regenerated.stderr);
     assert.equal(await readFile(join(dir, 'accounts.conf'), 'utf8'), accounts);
+    // A fleet made before the admin user gets one from `fleet regenerate`, with a seed of mode 0600.
+    assert.match(accounts, /# admin \(fleet setup\)/);
+    const manifest = JSON.parse(await readFile(join(dir, 'fleet-auth.json'), 'utf8')) as { admin?: unknown };
+    delete manifest.admin;
+    await writeFile(join(dir, 'fleet-auth.json'), JSON.stringify(manifest));
+    await rm(join(dir, 'admin.nk'));
+    const upgraded = await runCli(['fleet', 'regenerate', '--dir', dir]);
+    assert.equal(upgraded.code, 0, upgraded.stderr);
+    assert.match(upgraded.stdout, /^wrote .*admin\.nk: the admin user that sets up the streams/);
+    assert.equal((await stat(join(dir, 'admin.nk'))).mode & 0o777, 0o600);
+    assert.match(await readFile(join(dir, 'accounts.conf'), 'utf8'), /# admin \(fleet setup\)/);
   });
 
   it('refuses a client without credentials and a client with an unknown key', async () => {

@@ -175,6 +175,16 @@ describe('least-privilege NATS: the config `fleet init` generates, on a real nat
     assert.notEqual(await coordinator.connection.status.get(hostB), null, 'B\'s status survived');
   });
 
+  it('what a host can count (docs/SECURITY.md): its event acks carry the fleet-wide sequence, so it sees how many events other hosts published, but not whose', async () => {
+    const a = jetstream(await asHost(hostA), { checkAPI: false });
+    const b = jetstream(await asHost(hostB), { checkAPI: false });
+    const first = await a.publish(eventSubject(hostA, 'count', 'applied'), encode({}), { timeout: 3_000 });
+    for (let i = 0; i < 3; i += 1) await b.publish(eventSubject(hostB, 'count', 'applied'), encode({}), { timeout: 3_000 });
+    const second = await a.publish(eventSubject(hostA, 'count', 'applied'), encode({}), { timeout: 3_000 });
+    assert.equal(second.seq - first.seq - 1, 3, 'the gap between two of A\'s acks is B\'s events');
+    assert.deepEqual(Object.keys(second).sort(), ['duplicate', 'seq', 'stream'], 'the ack names no host, subject or content');
+  });
+
   it('host A cannot answer B\'s plan requests', async () => {
     const nc = await asHost(hostA);
     await assertSubscriptionDenied(nc.subscribe(planRpcSubject(hostB)), planRpcSubject(hostB));

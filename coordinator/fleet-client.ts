@@ -213,25 +213,30 @@ export class FleetClient {
    * Asks a host's agent to lift a project's rejection (and cut its backoff short) and try its
    * revision again; undefined when no agent of that host answers in time.
    */
-  requestRetry(hostId: string, project: string, correlationID: string, timeoutMs: number): Promise<RetryReply | undefined> {
-    return this.#requestOne(retryRpcSubject(hostId), this.#requestBody({ correlationID, project }, hostId), retryReplySchema, `retry reply of ${hostId}`, timeoutMs);
+  async requestRetry(hostId: string, project: string, correlationID: string, timeoutMs: number): Promise<RetryReply | undefined> {
+    return this.#requestOne(retryRpcSubject(hostId), await this.#requestBody({ correlationID, project }, hostId), retryReplySchema, `retry reply of ${hostId}`, timeoutMs);
   }
 
   /**
    * Asks a host's agent to pull what the candidate revision needs and the host lacks, before it is
    * rolled out; resolves when its pulls ended, undefined when no agent answers in time.
    */
-  requestPull(candidate: HostDesired, correlationID: string, timeoutMs: number): Promise<PullReply | undefined> {
-    return this.#requestOne(pullRpcSubject(candidate.hostId), this.#requestBody({ correlationID, candidate }, candidate.hostId), pullReplySchema, `pull reply of ${candidate.hostId}`, timeoutMs);
+  async requestPull(candidate: HostDesired, correlationID: string, timeoutMs: number): Promise<PullReply | undefined> {
+    return this.#requestOne(pullRpcSubject(candidate.hostId), await this.#requestBody({ correlationID, candidate }, candidate.hostId), pullReplySchema, `pull reply of ${candidate.hostId}`, timeoutMs);
   }
 
   /**
    * A retry or pull request as agents that pin the coordinator key act on it: signed, sealed for the
    * host, valid for a minute, with a nonce of its own (shared/signed-request.ts). Without a signing
-   * key it goes unsigned, which only agents started with --allow-unsigned accept.
+   * key it goes unsigned, which only agents started with --allow-unsigned accept; so it does to an
+   * agent whose registration says it reads no signed request (an older version, which pins no
+   * request signature anyway).
    */
-  #requestBody(body: object, hostId: string): Uint8Array {
-    return this.signer ? signRequest(body, hostId, this.signer, Date.now(), randomBytes(16).toString('hex')) : encode(body);
+  async #requestBody(body: object, hostId: string): Promise<Uint8Array> {
+    if (!this.signer) return encode(body);
+    const registration = await this.#registration(hostId);
+    if (registration !== undefined && registration.signedRequests !== true) return encode(body);
+    return signRequest(body, hostId, this.signer, Date.now(), randomBytes(16).toString('hex'));
   }
 
   /** One request, one reply: undefined when nobody answers in time (or no agent listens). */
@@ -361,15 +366,21 @@ export class FleetClient {
 
   /** Why the host's registered agent cannot read the document; undefined when it can, or has not registered. */
   async #agentTooOld(document: HostDesired): Promise<string | undefined> {
-    let registration = this.#registrations.get(document.hostId);
-    if (registration === undefined && !this.#unregistered.has(document.hostId)) {
-      const entry = await retryUnanswered(() => this.connection.hosts.get(document.hostId));
-      registration = entry?.operation === 'PUT' ? this.openRegistration(entry.value, document.hostId).value : undefined;
-      // Looked up once per client: a write after apply's up-front check costs no second round trip.
-      if (registration === undefined) this.#unregistered.add(document.hostId);
-      else this.#registrations.set(document.hostId, registration);
-    }
+    const registration = await this.#registration(document.hostId);
     return registration === undefined ? undefined : agentTooOld(document, registration);
+  }
+
+  /** The host's accepted registration, undefined when it has none. */
+  async #registration(hostId: string): Promise<HostRegistration | undefined> {
+    let registration = this.#registrations.get(hostId);
+    if (registration === undefined && !this.#unregistered.has(hostId)) {
+      const entry = await retryUnanswered(() => this.connection.hosts.get(hostId));
+      registration = entry?.operation === 'PUT' ? this.openRegistration(entry.value, hostId).value : undefined;
+      // Looked up once per client: a write after apply's up-front check costs no second round trip.
+      if (registration === undefined) this.#unregistered.add(hostId);
+      else this.#registrations.set(hostId, registration);
+    }
+    return registration;
   }
 
   newCorrelationID(): string {

@@ -16,6 +16,8 @@ export const hostRegistrationSchema = z.object({
   heartbeatAt: z.string(),
   /** Names the agent's journal (agent/store/journal.ts `id`): a new one asks for desired state from the start. */
   journalId: z.string().max(64).optional(),
+  /** The agent reads signed retry and pull requests (shared/signed-request.ts); absent: an older agent, which reads only unsigned ones. */
+  signedRequests: z.boolean().optional(),
 });
 export type HostRegistration = z.infer<typeof hostRegistrationSchema>;
 

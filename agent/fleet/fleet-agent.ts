@@ -191,7 +191,7 @@ class FleetSource implements DesiredSource {
 
   async #register(connection: HostConnection): Promise<void> {
     const { hostId } = this.options;
-    const registration: HostRegistration = { hostId, labels: { ...this.options.labels }, agentVersion: AGENT_VERSION, desiredSchema: DESIRED_SCHEMA_VERSION, startedAt: this.#startedAt, heartbeatAt: new Date().toISOString(), journalId: this.daemon.host.journal.id };
+    const registration: HostRegistration = { hostId, labels: { ...this.options.labels }, agentVersion: AGENT_VERSION, desiredSchema: DESIRED_SCHEMA_VERSION, startedAt: this.#startedAt, heartbeatAt: new Date().toISOString(), journalId: this.daemon.host.journal.id, signedRequests: true };
     await connection.js.publish(kvKeySubject(BUCKETS.hosts, hostId), this.#seal(encode(registration)));
   }
 

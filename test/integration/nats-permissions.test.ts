@@ -16,7 +16,8 @@ import { pino } from 'pino';
 import { FleetClient } from '../../coordinator/fleet-client.js';
 import { loadSigningKey } from '../../coordinator/signing-key.js';
 import { encode } from '../../shared/codec.js';
-import { signingKeyOf } from '../../shared/signed-document.js';
+import { openSignedDocument, signingKeyOf } from '../../shared/signed-document.js';
+import { sealReport } from '../../shared/host-report.js';
 import { signRequest } from '../../shared/signed-request.js';
 import { BUCKETS, desiredKey, eventSubject, hostInboxPrefix, planRpcSubject, pullRpcSubject, retryRpcSubject } from '../../shared/subjects.js';
 import { desired, service, uniqueName } from '../lib/builders.js';
@@ -183,6 +184,34 @@ describe('least-privilege NATS: the config `fleet init` generates, on a real nat
     const second = await a.publish(eventSubject(hostA, 'count', 'applied'), encode({}), { timeout: 3_000 });
     assert.equal(second.seq - first.seq - 1, 3, 'the gap between two of A\'s acks is B\'s events');
     assert.deepEqual(Object.keys(second).sort(), ['duplicate', 'seq', 'stream'], 'the ack names no host, subject or content');
+  });
+
+  it('the coordinator signs retry requests for an agent whose registration says it reads them, and sends an older agent\'s unsigned, as before', async () => {
+    const nc = await asHost(hostA);
+    const js = jetstream(nc, { checkAPI: false });
+    const hostKey = signingKeyOf(new TextEncoder().encode((await readFile(hostCreds(hostA), 'utf8')).trim()));
+    const asked: Uint8Array[] = [];
+    nc.subscribe(retryRpcSubject(hostA), {
+      callback: (_error, msg) => {
+        asked.push(msg.data);
+        msg.respond(encode({ ok: true, hostId: hostA, project }));
+      },
+    });
+    await nc.flush();
+    const now = new Date().toISOString();
+    for (const signedRequests of [undefined, true]) {
+      await js.publish(`$KV.hw_hosts.${hostA}`, sealReport(encode({ hostId: hostA, labels: {}, agentVersion: '0.2.0', startedAt: now, heartbeatAt: now, ...(signedRequests ? { signedRequests } : {}) }), hostKey), { timeout: 3_000 });
+      const client = await FleetClient.connect(nats.url, silent, { credsFile: join(dir, 'coordinator.nk') }, await loadSigningKey(join(dir, 'coordinator-signing.nk')));
+      try {
+        assert.equal((await client.requestRetry(hostA, project, 'c-compat', 5_000))?.ok, true);
+      } finally {
+        await client.close();
+      }
+    }
+    assert.equal(asked.length, 2);
+    assert.deepEqual(unpack(asked[0] ?? new Uint8Array()), { correlationID: 'c-compat', project }, 'an older agent gets the unsigned request it reads');
+    const sealed = unpack(openSignedDocument(asked[1] ?? new Uint8Array()).document) as { seal?: { hostId: string } };
+    assert.equal(sealed.seal?.hostId, hostA, 'an agent that reads signed requests gets one sealed for it');
   });
 
   it('host A cannot answer B\'s plan requests', async () => {

@@ -357,7 +357,8 @@ describe('stolen coordinator credentials (no signing key) cannot erase history; 
     }
     const notAdmin = await runCli(['fleet', 'setup', ...coordinatorArgs]);
     assert.equal(notAdmin.code, 1);
-    assert.match(notAdmin.stderr, /may not create or update the fleet's streams .*--creds DIR\/admin\.nk/);
+    assert.match(notAdmin.stderr, /^error: fleet setup: the NATS user of --creds may not create or update the fleet's streams; pass the admin credentials .*--creds DIR\/admin\.nk/);
+    assert.doesNotMatch(notAdmin.stderr, /coordinator commands need/);
     const restored = await runCli(['fleet', 'setup', '--nats', nats.url, '--creds', seedFile('admin.nk')]);
     assert.equal(restored.code, 0, restored.stderr);
     assert.match(restored.stdout, /^HW_EVENTS: updated\n {2}max_msgs: 1 -> -1\n/);

@@ -2,7 +2,8 @@
 # Hostwright quick start on one machine: a local NATS with JetStream, three agents (h1, h2, h3)
 # sharing the local Docker engine, and the example fleet applied. Safe to re-run.
 # NATS runs secured: `hostwright fleet init` (once) writes a coordinator user, an admin user (which
-# `fleet setup` uses to create the streams) and one user per host with least-privilege permissions (docs/SECURITY.md); agents and the CLI connect with those creds.
+# `fleet setup` uses to create the streams) and one user per host with least-privilege permissions
+# (docs/SECURITY.md); agents and the CLI connect with those creds.
 #   bash deploy/quickstart.sh          start (or check) everything and apply examples/fleet.yaml
 #   bash deploy/quickstart.sh --stop   stop the agents and NATS (containers are left running)
 set -euo pipefail

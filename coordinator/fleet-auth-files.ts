@@ -13,6 +13,7 @@ export function fleetAuthPaths(dir: string) {
     accounts: join(dir, 'accounts.conf'),
     server: join(dir, 'nats-server.conf'),
     coordinatorCreds: join(dir, 'coordinator.nk'),
+    adminCreds: join(dir, 'admin.nk'),
     signingSeed: join(dir, 'coordinator-signing.nk'),
     signingPublicKey: join(dir, 'coordinator-signing.pub'),
     hostCreds: (hostId: string) => join(dir, 'hosts', `${hostId}.nk`),
@@ -33,8 +34,8 @@ export interface FleetInitResult {
 }
 
 /**
- * Creates the coordinator's NATS user and desired-state signing key, one user per host, the
- * accounts config and a server config. Refuses a dir that already holds a fleet: keys are never
+ * Creates the coordinator's NATS user and desired-state signing key, the admin user that sets up
+ * the streams and buckets (`fleet setup`), one user per host, the accounts config and a server config. Refuses a dir that already holds a fleet: keys are never
  * silently replaced.
  */
 export async function initFleetAuth(options: FleetInitOptions): Promise<FleetInitResult> {
@@ -44,11 +45,13 @@ export async function initFleetAuth(options: FleetInitOptions): Promise<FleetIni
   for (const hostId of options.hosts) checkHostId(hostId);
   await mkdir(join(dir, 'hosts'), { recursive: true, mode: 0o700 });
   const coordinator = createUser();
+  const admin = createUser();
   const signing = createOperator();
   const signingPublicKey = signing.getPublicKey();
-  let manifest: FleetAuthManifest = { schema: 'hostwright.fleet-auth/v1', coordinator: { publicKey: coordinator.getPublicKey() }, signingPublicKey, hosts: [] };
-  const files = [paths.coordinatorCreds, paths.signingSeed, paths.signingPublicKey];
+  let manifest: FleetAuthManifest = { schema: 'hostwright.fleet-auth/v1', coordinator: { publicKey: coordinator.getPublicKey() }, admin: { publicKey: admin.getPublicKey() }, signingPublicKey, hosts: [] };
+  const files = [paths.coordinatorCreds, paths.adminCreds, paths.signingSeed, paths.signingPublicKey];
   await writeSecret(paths.coordinatorCreds, seedText(coordinator.getSeed()));
+  await writeSecret(paths.adminCreds, seedText(admin.getSeed()));
   await writeSecret(paths.signingSeed, seedText(signing.getSeed()));
   await writeFile(paths.signingPublicKey, `${signingPublicKey}\n`, { mode: 0o644 });
   for (const hostId of new Set(options.hosts)) {
@@ -78,10 +81,22 @@ export async function addFleetHost(dirArg: string, hostId: string, rotate: boole
   return credsFile;
 }
 
-/** Writes accounts.conf again from the manifest, as this version lays it out; no key changes. */
-export async function regenerateFleetConfig(dirArg: string): Promise<void> {
+/**
+ * Writes accounts.conf again from the manifest, as this version lays it out; no key changes, except
+ * that a fleet made before the admin user gets one (admin.nk). Returns that file when it was written.
+ */
+export async function regenerateFleetConfig(dirArg: string): Promise<string | undefined> {
   const dir = resolve(dirArg);
-  await saveManifest(dir, await loadManifest(dir));
+  const manifest = await loadManifest(dir);
+  if (manifest.admin) {
+    await saveManifest(dir, manifest);
+    return undefined;
+  }
+  const admin = createUser();
+  const adminCreds = fleetAuthPaths(dir).adminCreds;
+  await writeSecret(adminCreds, seedText(admin.getSeed()));
+  await saveManifest(dir, { ...manifest, admin: { publicKey: admin.getPublicKey() } });
+  return adminCreds;
 }
 
 /** Revokes a host: its user leaves accounts.conf and its seed file is deleted. */

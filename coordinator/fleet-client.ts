@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { AckPolicy, DeliverPolicy, type JsMsg } from '@nats-io/jetstream';
 import { createInbox } from '@nats-io/transport-node';
 import type { KV, KvEntry } from '@nats-io/kv';
@@ -13,6 +13,7 @@ import { hostDesiredSchema, type HostDesired } from '../shared/host-desired.js';
 import { connectFleet, isUnanswered, retryUnanswered, type FleetConnection, type NatsAccess } from '../shared/nats-connection.js';
 import type { StorageLimits } from '../shared/stream-replicas.js';
 import { openSignedDocument, signDocument, signatureHolds, verifySignedDocument } from '../shared/signed-document.js';
+import { signRequest } from '../shared/signed-request.js';
 import { acceptedValues, openReport, type HostKeys, type HostReport } from '../shared/host-report.js';
 import { MAX_PLAN_REPLY_PARTS, ReplyAssembler } from '../shared/plan-reply-parts.js';
 import { BUCKETS, DESIRED_STREAM, EVENTS_STREAM, desiredFeedConsumer, desiredKey, eventFilter, kvKeySubject, planRpcSubject, pullRpcSubject, retryRpcSubject } from '../shared/subjects.js';
@@ -233,16 +234,30 @@ export class FleetClient {
    * Asks a host's agent to lift a project's rejection (and cut its backoff short) and try its
    * revision again; undefined when no agent of that host answers in time.
    */
-  requestRetry(hostId: string, project: string, correlationID: string, timeoutMs: number): Promise<RetryReply | undefined> {
-    return this.#requestOne(retryRpcSubject(hostId), encode({ correlationID, project }), retryReplySchema, `retry reply of ${hostId}`, timeoutMs);
+  async requestRetry(hostId: string, project: string, correlationID: string, timeoutMs: number): Promise<RetryReply | undefined> {
+    return this.#requestOne(retryRpcSubject(hostId), await this.#requestBody({ correlationID, project }, hostId), retryReplySchema, `retry reply of ${hostId}`, timeoutMs);
   }
 
   /**
    * Asks a host's agent to pull what the candidate revision needs and the host lacks, before it is
    * rolled out; resolves when its pulls ended, undefined when no agent answers in time.
    */
-  requestPull(candidate: HostDesired, correlationID: string, timeoutMs: number): Promise<PullReply | undefined> {
-    return this.#requestOne(pullRpcSubject(candidate.hostId), encode({ correlationID, candidate }), pullReplySchema, `pull reply of ${candidate.hostId}`, timeoutMs);
+  async requestPull(candidate: HostDesired, correlationID: string, timeoutMs: number): Promise<PullReply | undefined> {
+    return this.#requestOne(pullRpcSubject(candidate.hostId), await this.#requestBody({ correlationID, candidate }, candidate.hostId), pullReplySchema, `pull reply of ${candidate.hostId}`, timeoutMs);
+  }
+
+  /**
+   * A retry or pull request as agents that pin the coordinator key act on it: signed, sealed for the
+   * host, valid for a minute, with a nonce of its own (shared/signed-request.ts). Without a signing
+   * key it goes unsigned, which only agents started with --allow-unsigned accept; so it does to an
+   * agent whose registration says it reads no signed request (an older version, which pins no
+   * request signature anyway).
+   */
+  async #requestBody(body: object, hostId: string): Promise<Uint8Array> {
+    if (!this.signer) return encode(body);
+    const registration = await this.#registrationOf(hostId);
+    if (registration !== undefined && registration.signedRequests !== true) return encode(body);
+    return signRequest(body, hostId, this.signer, Date.now(), randomBytes(16).toString('hex'));
   }
 
   /** One request, one reply: undefined when nobody answers in time (or no agent listens). */

@@ -20,6 +20,8 @@ const operatorKeySchema = z.string().regex(/^O[A-Z2-7]{55}$/, 'expected an nkey 
 export const fleetAuthManifestSchema = z.strictObject({
   schema: z.literal('hostwright.fleet-auth/v1'),
   coordinator: z.strictObject({ publicKey: userKeySchema }),
+  /** The user that creates and updates the streams and buckets (`fleet setup`); fleets made before it have none. */
+  admin: z.strictObject({ publicKey: userKeySchema }).optional(),
   signingPublicKey: operatorKeySchema,
   hosts: z.array(z.strictObject({ hostId: hostIdSchema, publicKey: userKeySchema })),
 });
@@ -88,25 +90,31 @@ export function hostPermissions(hostId: string): Permissions {
   };
 }
 
+/** The fleet's streams: the four buckets' and the event stream. */
+function fleetStreams(): string[] {
+  return [...[BUCKETS.desired, BUCKETS.hosts, BUCKETS.status, BUCKETS.rollouts].map((bucket) => `KV_${bucket}`), EVENTS_STREAM];
+}
+
 /**
- * The coordinator creates the buckets and the event stream, makes each host's desired-state feed,
- * reads every bucket (ordered consumers, direct get), writes desired state and rollouts, reads
- * events, and sends plan, retry and pull requests. It never writes a host's status, registry or events.
+ * The coordinator makes each host's desired-state feed, reads every bucket (ordered consumers,
+ * direct get), writes desired state and rollouts, reads events, and sends plan, retry and pull
+ * requests. It never writes a host's status, registry or events, and it cannot change, purge or
+ * delete a stream or any consumer but the hosts' feeds it makes again: stolen, its credentials
+ * cannot erase history. It may create a missing stream (the server refuses to create one that
+ * exists with another config), so a fleet set up by an older version keeps working.
  */
-export function coordinatorPermissions(): Permissions {
+export function coordinatorPermissions(hostIds: readonly string[]): Permissions {
   const buckets = [BUCKETS.desired, BUCKETS.hosts, BUCKETS.status, BUCKETS.rollouts];
-  const streams = [...buckets.map((bucket) => `KV_${bucket}`), EVENTS_STREAM];
+  const streams = fleetStreams();
   return {
     publish: [
       '$JS.API.INFO',
       ...streams.map((stream) => `$JS.API.STREAM.CREATE.${stream}`),
       ...streams.map((stream) => `$JS.API.STREAM.INFO.${stream}`),
-      // Settings that keep hosts in their lane, and the byte limits, on streams made by an older version (see shared/stream-replicas.ts).
-      ...streams.map((stream) => `$JS.API.STREAM.UPDATE.${stream}`),
       ...streams.map((stream) => `$JS.API.CONSUMER.CREATE.${stream}.>`),
       ...streams.map((stream) => `$JS.API.CONSUMER.INFO.${stream}.*`),
       // A host's feed is made again from the start when its agent's journal is new (see fleet-client.ts).
-      `$JS.API.CONSUMER.DELETE.${DESIRED_STREAM}.*`,
+      ...[...hostIds].sort(compareStrings).map((hostId) => `$JS.API.CONSUMER.DELETE.${DESIRED_STREAM}.${desiredFeedConsumer(hostId)}`),
       `$JS.API.CONSUMER.MSG.NEXT.${EVENTS_STREAM}.*`,
       ...buckets.map((bucket) => `$JS.API.DIRECT.GET.KV_${bucket}.>`),
       // The KV client falls back to this when a bucket was made without direct get.
@@ -120,6 +128,19 @@ export function coordinatorPermissions(): Permissions {
     subscribe: ['_INBOX.>'],
     // Flow control of the ordered consumers the coordinator reads with.
     responses: 1,
+  };
+}
+
+/**
+ * The admin user (`fleet setup`): creates the streams and buckets and updates their settings and
+ * limits, and does nothing else. Keep its seed off the machines that run day-to-day commands.
+ */
+export function adminPermissions(): Permissions {
+  const streams = fleetStreams();
+  return {
+    publish: ['$JS.API.INFO', ...streams.flatMap((stream) => [`$JS.API.STREAM.CREATE.${stream}`, `$JS.API.STREAM.UPDATE.${stream}`, `$JS.API.STREAM.INFO.${stream}`])],
+    subscribe: ['_INBOX.>'],
+    responses: 0,
   };
 }
 
@@ -170,7 +191,8 @@ export function accountsConfig(manifest: FleetAuthManifest): string {
     `  ${JSON.stringify(FLEET_ACCOUNT)}: {`,
     '    jetstream: enabled',
     '    users: [',
-    ...userBlock('coordinator', manifest.coordinator.publicKey, coordinatorPermissions()),
+    ...userBlock('coordinator', manifest.coordinator.publicKey, coordinatorPermissions(hosts.map((host) => host.hostId))),
+    ...(manifest.admin ? userBlock('admin (fleet setup)', manifest.admin.publicKey, adminPermissions()) : []),
     '    ]',
     '    exports: [',
     ...hosts.flatMap((host) => [...hostImports(host.hostId).map((entry) => exportLine(entry.subject, hostAccount(host.hostId), entry.streamed)), streamExportLine(desiredFeedCreatedSubject(host.hostId), hostAccount(host.hostId))]),

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Hostwright quick start on one machine: a local NATS with JetStream, three agents (h1, h2, h3)
 # sharing the local Docker engine, and the example fleet applied. Safe to re-run.
-# NATS runs secured: `hostwright fleet init` (once) writes a coordinator user and one user per host
-# with least-privilege permissions (docs/SECURITY.md); agents and the CLI connect with those creds.
+# NATS runs secured: `hostwright fleet init` (once) writes a coordinator user, an admin user (which
+# `fleet setup` uses to create the streams) and one user per host with least-privilege permissions
+# (docs/SECURITY.md); agents and the CLI connect with those creds.
 #   bash deploy/quickstart.sh          start (or check) everything and apply examples/fleet.yaml
 #   bash deploy/quickstart.sh --next   print the commands to try next again (and write $BASE/bin/hostwright)
 #   bash deploy/quickstart.sh --stop   stop the agents and NATS (containers are left running)
@@ -93,7 +94,7 @@ step "installing and building Hostwright"
 npm run build --silent
 bash deploy/build-test-image.sh
 
-step "fleet credentials (NATS users per host, coordinator signing key) in $AUTH"
+step "fleet credentials (NATS users per host, coordinator and admin users, coordinator signing key) in $AUTH"
 if [[ -f "$AUTH/fleet-auth.json" ]]; then
   # The accounts layout is this version's, also for a fleet set up by an earlier one.
   hw fleet regenerate --dir "$AUTH" >/dev/null
@@ -108,8 +109,9 @@ done
 
 step "starting NATS with JetStream on 127.0.0.1:$NATS_PORT (accounts from $AUTH/accounts.conf)"
 bash deploy/start-nats.sh --port "$NATS_PORT" --monitor-port "${HOSTWRIGHT_NATS_MONITOR_PORT:-8222}" --store "$BASE/nats" --include "$AUTH/accounts.conf"
-# The coordinator creates the buckets and the event stream; agents may only bind to them.
-hw hosts >/dev/null
+# The admin user creates the buckets and the event stream (and brings those of an earlier version up to date);
+# the coordinator may not change them, agents may only bind to them.
+hw fleet setup --creds "$AUTH/admin.nk" >/dev/null
 
 step "starting agents"
 mkdir -p "$BASE/agents"

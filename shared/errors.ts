@@ -94,3 +94,21 @@ export class SignatureError extends HostwrightError {
     super(message, options);
   }
 }
+
+/**
+ * A stream or bucket of the fleet is not configured as Hostwright relies on (someone changed it, or
+ * an older version made it): the coordinator refuses to run on it (exit code 4).
+ */
+export class FleetStorageTamperedError extends HostwrightError {
+  override name = 'FleetStorageTamperedError';
+}
+
+/** A stream or bucket of the fleet does not exist and these credentials may not create it. */
+export class FleetNotSetUpError extends HostwrightError {
+  override name = 'FleetNotSetUpError';
+}
+
+/** A retry or pull request an agent will not act on (unsigned, wrongly signed, replayed, expired, another host's); the message says why. */
+export class RequestRefusedError extends HostwrightError {
+  override name = 'RequestRefusedError';
+}

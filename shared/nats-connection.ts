@@ -6,7 +6,7 @@ import type { Logger } from 'pino';
 import { HostwrightError, InvalidInputError, errorMessage } from './errors.js';
 import { sleep } from './sleep.js';
 import { DESIRED_STREAM, desiredFeedConsumer, hostJetStreamPrefix } from './subjects.js';
-import { ensureFleetStorage, type StorageLimits } from './stream-replicas.js';
+import { ensureFleetStorage, setupFleetStorage, type StorageLimits, type StreamSetup } from './stream-replicas.js';
 
 /** The oldest nats-server that can fsync before acknowledging (`sync_interval: always`). */
 export const RECOMMENDED_SERVER_VERSION = '2.10.0';
@@ -75,6 +75,20 @@ export async function connectFleet(options: ConnectOptions): Promise<FleetConnec
   } catch (error) {
     await nc.close();
     throw error;
+  }
+}
+
+/**
+ * `hostwright fleet setup`: connects (with credentials that may create and update streams, the admin
+ * user's), creates or updates every stream and bucket to what Hostwright relies on, and disconnects.
+ */
+export async function setupFleet(options: ConnectOptions): Promise<StreamSetup[]> {
+  const nc = await connectNats(options);
+  try {
+    const jsm = await retryUnanswered(() => jetstreamManager(nc, { timeout: options.timeoutMs ?? 5_000 }));
+    return await retryUnanswered(() => setupFleetStorage(nc, jsm, options.storageLimits));
+  } finally {
+    await closeNats(nc);
   }
 }
 

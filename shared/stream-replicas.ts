@@ -1,10 +1,11 @@
 import type { NatsConnection, ServerInfo } from '@nats-io/transport-node';
-import type { JetStreamClient, JetStreamManager } from '@nats-io/jetstream';
+import type { JetStreamClient, JetStreamManager, StreamConfig, StreamInfo, StreamUpdateConfig } from '@nats-io/jetstream';
 import { Kvm, type KV } from '@nats-io/kv';
 import { parseByteSize } from './byte-size.js';
 import { parseDurationMs } from './duration.js';
-import { InvalidInputError } from './errors.js';
-import { BUCKETS, DESIRED_HISTORY, EVENTS_DUPLICATE_WINDOW_NS, EVENTS_STREAM, EVENTS_SUBJECTS } from './subjects.js';
+import { FleetNotSetUpError, FleetStorageTamperedError, InvalidInputError, errorMessage } from './errors.js';
+import { describeDrift, fleetStreamSpecs, storageDrift, type FleetStreamSpec, type StorageDrift } from './fleet-storage-config.js';
+import { BUCKETS } from './subjects.js';
 
 /** R3 survives the loss of one node; more copies cost writes without a gain for a fleet's control plane. */
 export const CLUSTER_REPLICAS = 3;
@@ -83,56 +84,96 @@ function ageMs(text: string): number {
 }
 
 /**
- * Creates (or binds to) the event stream and the KV buckets, with their byte limits (and the
- * stream's age limit). One that exists with no limit, or a looser one, gets the limit; a tighter
- * limit set by hand is kept.
+ * Binds to the event stream and the KV buckets after checking, with one STREAM.INFO each, that every
+ * one is configured as Hostwright relies on (fleetStreamSpecs): one that is not is refused with
+ * FleetStorageTamperedError, naming each stream, setting, expected and found value. The coordinator
+ * changes no existing stream (its NATS user may not); a missing one is created when the credentials
+ * allow it (an unsecured server, a test), otherwise FleetNotSetUpError says to run `fleet setup`.
  */
 export async function ensureFleetStorage(nc: NatsConnection, jsm: JetStreamManager, js: JetStreamClient, limits: StorageLimits = DEFAULT_STORAGE_LIMITS): Promise<FleetBuckets> {
-  const replicas = replicasFor(nc.info);
-  const eventsMaxAgeNs = limits.eventsMaxAgeMs * 1_000_000;
-  try {
-    await jsm.streams.info(EVENTS_STREAM);
-  } catch {
-    // Discard old (the default): past a limit the oldest events go, the newest are always taken.
-    await jsm.streams.add({ name: EVENTS_STREAM, subjects: [EVENTS_SUBJECTS], duplicate_window: EVENTS_DUPLICATE_WINDOW_NS, max_age: eventsMaxAgeNs, max_bytes: limits.eventsMaxBytes, num_replicas: replicas, deny_delete: true, deny_purge: true });
+  const specs = fleetStreamSpecs(limits, replicasFor(nc.info));
+  const found = await Promise.all(
+    specs.map(async (spec) => {
+      const info = (await streamInfo(jsm, spec.stream)) ?? (await createStream(jsm, spec));
+      return { spec, config: info.config as unknown as Record<string, unknown> };
+    }),
+  );
+  const drift = found.flatMap(({ spec, config }) => storageDrift(spec, config));
+  if (drift.length > 0) {
+    throw new FleetStorageTamperedError(
+      [
+        `refusing to run: ${drift.length === 1 ? 'a setting' : `${drift.length} settings`} of the fleet's NATS streams ${drift.length === 1 ? 'is' : 'are'} not what Hostwright relies on (changed by someone who could update streams, or made by an older version):`,
+        ...drift.map((entry) => `  ${describeDrift(entry)}`),
+        'Find out who changed it. To restore the settings, run `hostwright fleet setup --nats URL --creds admin.nk` (the admin credentials `fleet init` wrote); byte and age limits are those of $HOSTWRIGHT_STORAGE_LIMITS, which must be the same for `fleet setup` and the coordinator.',
+      ].join('\n'),
+    );
   }
   const kvm = new Kvm(js);
-  // Direct gets only where there is one copy: on a cluster they are answered by any replica, and
-  // a follower can answer with an old value (nats-server 2.9 did so for minutes after a node's
-  // restart, nats-io/nats-server#4162). The compare-and-set writes of desired state and the
-  // rollout's health gate need the latest value, so a cluster's reads go to the stream leader.
-  const allow_direct = replicas === 1;
-  // A KV bucket discards new (nats.js sets it): a full one refuses the write rather than drop a key's only value.
-  const [desired, hosts, status, rollouts] = await Promise.all([
-    kvm.create(BUCKETS.desired, { history: DESIRED_HISTORY, replicas, allow_direct, max_bytes: limits.desiredMaxBytes }),
-    kvm.create(BUCKETS.hosts, { history: 1, replicas, allow_direct, max_bytes: limits.hostsMaxBytes }),
-    kvm.create(BUCKETS.status, { history: 1, replicas, allow_direct, max_bytes: limits.statusMaxBytes }),
-    kvm.create(BUCKETS.rollouts, { history: 8, replicas, allow_direct, max_bytes: limits.rolloutsMaxBytes }),
-  ]);
-  await Promise.all([
-    tighten(jsm, `KV_${BUCKETS.desired}`, {}, { max_bytes: limits.desiredMaxBytes }),
-    tighten(jsm, `KV_${BUCKETS.hosts}`, { allow_rollup_hdrs: false }, { max_bytes: limits.hostsMaxBytes }),
-    tighten(jsm, `KV_${BUCKETS.status}`, { allow_rollup_hdrs: false }, { max_bytes: limits.statusMaxBytes }),
-    tighten(jsm, `KV_${BUCKETS.rollouts}`, {}, { max_bytes: limits.rolloutsMaxBytes }),
-    tighten(jsm, EVENTS_STREAM, { deny_delete: true, deny_purge: true }, { max_bytes: limits.eventsMaxBytes, max_age: eventsMaxAgeNs }),
-  ]);
+  const bind = (bucket: string) => {
+    const entry = found.find(({ spec }) => spec.bucket === bucket);
+    return kvm.open(bucket, { allow_direct: entry?.config.allow_direct === true });
+  };
+  const [desired, hosts, status, rollouts] = await Promise.all([bind(BUCKETS.desired), bind(BUCKETS.hosts), bind(BUCKETS.status), bind(BUCKETS.rollouts)]);
   return { desired, hosts, status, rollouts };
 }
 
+/** What `fleet setup` did to one stream. */
+export type StreamSetup = { readonly stream: string; readonly outcome: 'created' | 'unchanged' } | { readonly stream: string; readonly outcome: 'updated'; readonly changes: readonly StorageDrift[] };
+
 /**
- * Hosts write their own keys and events: a `Nats-Rollup: all` header on a key write would purge
- * every other host's entry, so those buckets refuse rollups (KV puts never send one), and nobody
- * deletes or purges events (age and size limits still apply). Streams made without these
- * settings get them, and a limit (0 or -1: none) looser than the wanted one is lowered to it.
+ * `hostwright fleet setup`: creates every missing stream and bucket and sets every checked setting of
+ * an existing one to what Hostwright relies on (limits included). Idempotent: a second run changes
+ * nothing. Needs credentials that may create and update streams (the admin user `fleet init` writes).
  */
-async function tighten(jsm: JetStreamManager, stream: string, settings: { allow_rollup_hdrs?: false; deny_delete?: true; deny_purge?: true }, limits: { max_bytes?: number; max_age?: number }): Promise<void> {
-  const info = await jsm.streams.info(stream);
-  const config = info.config as unknown as Record<string, unknown>;
-  const changes: Record<string, unknown> = {};
-  for (const [name, value] of Object.entries(settings)) if (config[name] !== value) changes[name] = value;
-  for (const [name, value] of Object.entries(limits)) {
-    const current = Number(config[name] ?? 0);
-    if (current <= 0 || current > value) changes[name] = value;
+export async function setupFleetStorage(nc: NatsConnection, jsm: JetStreamManager, limits: StorageLimits = DEFAULT_STORAGE_LIMITS): Promise<StreamSetup[]> {
+  const results: StreamSetup[] = [];
+  for (const spec of fleetStreamSpecs(limits, replicasFor(nc.info))) {
+    const info = await streamInfo(jsm, spec.stream);
+    if (!info) {
+      await jsm.streams.add(creationConfig(spec));
+      results.push({ stream: spec.stream, outcome: 'created' });
+      continue;
+    }
+    const changes = storageDrift(spec, info.config as unknown as Record<string, unknown>);
+    if (changes.length === 0) {
+      results.push({ stream: spec.stream, outcome: 'unchanged' });
+      continue;
+    }
+    await jsm.streams.update(spec.stream, { ...info.config, ...Object.fromEntries(changes.map((change) => [change.field, change.expected])) } as Partial<StreamUpdateConfig>);
+    results.push({ stream: spec.stream, outcome: 'updated', changes });
   }
-  if (Object.keys(changes).length > 0) await jsm.streams.update(stream, { ...info.config, ...changes });
+  return results;
+}
+
+function creationConfig(spec: FleetStreamSpec): Partial<StreamConfig> & { name: string } {
+  return { ...spec.created, ...spec.checked, name: spec.stream } as unknown as Partial<StreamConfig> & { name: string };
+}
+
+/** The stream's info; undefined when it does not exist. */
+async function streamInfo(jsm: JetStreamManager, stream: string): Promise<StreamInfo | undefined> {
+  try {
+    return await jsm.streams.info(stream);
+  } catch (error) {
+    if (/stream not found/i.test(errorMessage(error))) return undefined;
+    throw error;
+  }
+}
+
+/** Creates a missing stream; another coordinator may create it at the same moment, which is fine. */
+async function createStream(jsm: JetStreamManager, spec: FleetStreamSpec): Promise<StreamInfo> {
+  try {
+    return await jsm.streams.add(creationConfig(spec));
+  } catch (error) {
+    if (isPermissionDenied(error)) throw new FleetNotSetUpError(`the fleet's stream ${spec.stream} does not exist and these NATS credentials may not create it: run \`hostwright fleet setup --nats URL --creds admin.nk\` once (the admin credentials \`fleet init\` wrote)`, { cause: error });
+    const info = /already in use/i.test(errorMessage(error)) ? await streamInfo(jsm, spec.stream) : undefined;
+    if (!info) throw error;
+    return info;
+  }
+}
+
+function isPermissionDenied(error: unknown): boolean {
+  for (let current = error; current instanceof Error; current = current.cause) {
+    if (current.name === 'PermissionViolationError' || /permissions violation/i.test(current.message)) return true;
+  }
+  return false;
 }

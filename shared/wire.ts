@@ -3,6 +3,7 @@ import { hostIdSchema } from './fleet-spec.js';
 import { hostDesiredSchema } from './host-desired.js';
 import { hostStatusSchema } from './host-status.js';
 import { planReportSchema } from './plan-report.js';
+import { requestSealSchema } from './signed-request.js';
 
 /** KV hw_hosts/<hostId>: who the host is and when it was last heard from. */
 export const hostRegistrationSchema = z.object({
@@ -15,6 +16,8 @@ export const hostRegistrationSchema = z.object({
   heartbeatAt: z.string(),
   /** Names the agent's journal (agent/store/journal.ts `id`): a new one asks for desired state from the start. */
   journalId: z.string().max(64).optional(),
+  /** The agent reads signed retry and pull requests (shared/signed-request.ts); absent: an older agent, which reads only unsigned ones. */
+  signedRequests: z.boolean().optional(),
 });
 export type HostRegistration = z.infer<typeof hostRegistrationSchema>;
 
@@ -45,6 +48,8 @@ export type PlanReply = z.infer<typeof planReplySchema>;
 export const retryRequestSchema = z.object({
   correlationID: z.string().max(128),
   project: z.string().min(1).max(128),
+  /** Host, nonce and expiry of a signed request (shared/signed-request.ts); an agent that pins the coordinator key requires it. */
+  seal: requestSealSchema.optional(),
 });
 export type RetryRequest = z.infer<typeof retryRequestSchema>;
 
@@ -70,6 +75,8 @@ export type RetryReply = z.infer<typeof retryReplySchema>;
 export const pullRequestSchema = z.object({
   correlationID: z.string().max(128),
   candidate: hostDesiredSchema,
+  /** As a retry request's. */
+  seal: requestSealSchema.optional(),
 });
 export type PullRequest = z.infer<typeof pullRequestSchema>;
 

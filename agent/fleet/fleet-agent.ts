@@ -11,7 +11,7 @@ import { splitReply } from '../../shared/plan-reply-parts.js';
 import { signingKeyOf, type DocumentSigningKey } from '../../shared/signed-document.js';
 import { sleep } from '../../shared/sleep.js';
 import { BUCKETS, desiredFeedCreatedSubject, hostInboxPrefix, kvKeySubject, planRpcSubject, pullRpcSubject, retryRpcSubject } from '../../shared/subjects.js';
-import { MAX_WIRE_BYTES, planRequestSchema, retryRequestSchema, type HostRegistration, type PlanReply, type RetryReply, type StatusReport } from '../../shared/wire.js';
+import { MAX_WIRE_BYTES, planRequestSchema, retryRequestSchema, type HostRegistration, type RetryRequest, type PlanReply, type RetryReply, type StatusReport } from '../../shared/wire.js';
 import type { CycleProgress, CycleReport } from '../cycle.js';
 import { AgentDaemon, type AgentDaemonOptions, type DesiredSource } from '../daemon.js';
 import { failedEvent } from '../host-events.js';
@@ -21,6 +21,7 @@ import { candidateOf } from './candidate.js';
 import { isMissingFeed, watchDesired, type DesiredTrust } from './desired-watcher.js';
 import { OutboxPublisher } from './outbox-publisher.js';
 import { answerPullRequest } from './pull-request.js';
+import { RequestGuard } from './request-guard.js';
 
 export const AGENT_VERSION = HOSTWRIGHT_VERSION;
 
@@ -46,7 +47,7 @@ export interface FleetAgentOptions extends AgentDaemonOptions {
  */
 export async function runFleetAgent(options: FleetAgentOptions): Promise<void> {
   if (options.trust.kind === 'unsigned-allowed') {
-    options.logger.warn({ hostId: options.hostId }, 'INSECURE: started with --allow-unsigned; this agent accepts desired state that nobody signed, so anyone who can write to NATS can make it run containers. Pass --coordinator-key to pin the coordinator\'s key.');
+    options.logger.warn({ hostId: options.hostId }, 'INSECURE: started with --allow-unsigned; this agent accepts desired state, retry and pull requests that nobody signed, so anyone who can write to NATS can make it run containers and pull images. Pass --coordinator-key to pin the coordinator\'s key.');
   }
   // The host signs its status, registration and events with its NATS user key, which the
   // coordinator checks against the public key `fleet init` recorded.
@@ -73,6 +74,8 @@ class FleetSource implements DesiredSource {
   /** The status last computed (by a cycle or an observation): a progress update re-sends it with the pulls in flight. */
   #lastStatus: HostStatus | undefined;
   readonly #pulls = new PullsInFlight();
+  /** Admits retry and pull requests: signed by the pinned key, for this host, fresh, single-use. */
+  readonly #requests: RequestGuard;
   #progressTimer: NodeJS.Timeout | undefined;
   #progressSentAt = 0;
   /**
@@ -88,6 +91,7 @@ class FleetSource implements DesiredSource {
     private readonly hostKey: DocumentSigningKey | undefined,
   ) {
     this.#log = options.logger;
+    this.#requests = new RequestGuard(options.hostId, options.trust);
   }
 
   onCycle(report: CycleReport | Error): void {
@@ -150,7 +154,7 @@ class FleetSource implements DesiredSource {
       callback: (error, msg) => {
         if (error) this.#log.warn({ error: errorMessage(error) }, 'pull subscription error');
         else
-          answerPullRequest(this.daemon, msg.data)
+          answerPullRequest(this.daemon, this.#requests, msg.data)
             .then((reply) => msg.reply && msg.respond(encode(reply)))
             .catch((cause: unknown) => this.#log.error({ error: errorMessage(cause) }, 'pull request not answered'));
       },
@@ -187,7 +191,7 @@ class FleetSource implements DesiredSource {
 
   async #register(connection: HostConnection): Promise<void> {
     const { hostId } = this.options;
-    const registration: HostRegistration = { hostId, labels: { ...this.options.labels }, agentVersion: AGENT_VERSION, desiredSchema: DESIRED_SCHEMA_VERSION, startedAt: this.#startedAt, heartbeatAt: new Date().toISOString(), journalId: this.daemon.host.journal.id };
+    const registration: HostRegistration = { hostId, labels: { ...this.options.labels }, agentVersion: AGENT_VERSION, desiredSchema: DESIRED_SCHEMA_VERSION, startedAt: this.#startedAt, heartbeatAt: new Date().toISOString(), journalId: this.daemon.host.journal.id, signedRequests: true };
     await connection.js.publish(kvKeySubject(BUCKETS.hosts, hostId), this.#seal(encode(registration)));
   }
 
@@ -301,14 +305,20 @@ class FleetSource implements DesiredSource {
 
   /**
    * A retry request lifts one project's rejection on this host (the loop records it as an event and
-   * tries the revision again). Only the coordinator may publish on this host's retry subject.
+   * tries the revision again). Only the coordinator may publish on this host's retry subject, and
+   * with a pinned key the request must be signed, for this host, fresh and single-use (RequestGuard).
    */
   async #answerRetry(msg: Msg): Promise<void> {
     const { hostId } = this.options;
     let reply: RetryReply;
     try {
-      if (msg.data.byteLength > MAX_WIRE_BYTES) throw new Error(`request of ${msg.data.byteLength} bytes exceeds the ${MAX_WIRE_BYTES}-byte limit`);
-      const request = decode(retryRequestSchema, msg.data, 'retry request');
+      let request: RetryRequest;
+      try {
+        request = this.#requests.admit(msg.data, retryRequestSchema, 'retry request', Date.now());
+      } catch (error) {
+        await this.daemon.host.journal.appendEvents([failedEvent({ hostId, project: HOST_PROJECT, message: `rejected a retry request: ${errorMessage(error)}` })]).catch(() => undefined);
+        throw error;
+      }
       reply = { ok: true, hostId, ...(await this.daemon.loop.retry(request.project, request.correlationID)) };
     } catch (error) {
       reply = { ok: false, hostId, error: errorMessage(error) };

@@ -1,26 +1,27 @@
-import { decode } from '../../shared/codec.js';
 import { newerSchemaRefusal } from '../../shared/desired-schema.js';
 import { errorMessage } from '../../shared/errors.js';
 import { HOST_PROJECT } from '../../shared/events.js';
-import { MAX_WIRE_BYTES, pullRequestSchema, type PullReply } from '../../shared/wire.js';
+import { pullRequestSchema, type PullReply } from '../../shared/wire.js';
 import type { AgentDaemon } from '../daemon.js';
 import { failedEvent } from '../host-events.js';
 import { candidateOf } from './candidate.js';
+import type { RequestGuard } from './request-guard.js';
 
 /**
  * Answers a pull request (hw.rpc.<hostId>.pull): the candidate revision's images this host lacks are
  * pulled between two cycles, each pull journaled, with progress in the status while it lasts. The
- * candidate is unsigned, like a plan request's: it is never stored or applied, and a pull starts,
- * stops or removes no container. A request that cannot be read is answered with an error and
- * recorded as a failed event.
+ * candidate is never stored or applied, and a pull starts, stops or removes no container; but it
+ * makes the host contact a registry, so the request is admitted like desired state (RequestGuard:
+ * signed, for this host, fresh, single-use). A request refused or that cannot be read is answered
+ * with an error and recorded as a failed event.
  */
-export async function answerPullRequest(daemon: AgentDaemon, data: Uint8Array): Promise<PullReply> {
+export async function answerPullRequest(daemon: AgentDaemon, guard: RequestGuard, data: Uint8Array): Promise<PullReply> {
   const { hostId, journal } = daemon.host;
   try {
-    if (data.byteLength > MAX_WIRE_BYTES) throw new Error(`request of ${data.byteLength} bytes exceeds the ${MAX_WIRE_BYTES}-byte limit`);
-    const refusal = newerSchemaRefusal(candidateOf(data));
-    if (refusal) throw new Error(`the candidate is ${refusal}`);
-    const request = decode(pullRequestSchema, data, 'pull request');
+    const request = guard.admit(data, pullRequestSchema, 'pull request', Date.now(), (bytes) => {
+      const refusal = newerSchemaRefusal(candidateOf(bytes));
+      if (refusal) throw new Error(`the candidate is ${refusal}`);
+    });
     if (request.candidate.hostId !== hostId) throw new Error(`candidate is for host ${request.candidate.hostId}, not ${hostId}`);
     const report = await daemon.loop.prePull(request.candidate, request.correlationID);
     return {

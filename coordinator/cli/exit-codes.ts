@@ -9,6 +9,8 @@ export const EXIT = {
   unsupportedNode: 2,
   /** `apply`: a safety gate blocked the plan; nothing of the blocked project ran. `plan`: a gate would block it. */
   blocked: 3,
+  /** Any fleet command: a stream or bucket of the fleet is not configured as Hostwright relies on; the command did nothing. */
+  fleetStorageTampered: 4,
   /** The reader of the output went away (`hostwright events | head -1`): 128 + SIGPIPE, as a shell reports `git log | head -1`. */
   closedPipe: 141,
 } as const;

@@ -1,6 +1,6 @@
 import { Command, CommanderError } from 'commander';
 import { HOSTWRIGHT_VERSION } from '../../shared/version.js';
-import { HostwrightError, InvalidInputError, errorMessage } from '../../shared/errors.js';
+import { FleetStorageTamperedError, HostwrightError, InvalidInputError, errorMessage } from '../../shared/errors.js';
 import { registerAgent } from './commands/agent/register.js';
 import { registerApply } from './commands/apply/register.js';
 import { registerConvert } from './commands/convert/register.js';
@@ -54,6 +54,6 @@ try {
     // A message may quote a host, NATS or Docker: shown printable, keeping the lines of a multi-line one.
     process.stderr.write(`${denied ? 'error' : prefix}: ${printable(errorMessage(error), { multiline: true })}${denied}\n`);
     if (process.env.HOSTWRIGHT_DEBUG && error instanceof Error) process.stderr.write(`${printable(error.stack ?? '', { multiline: true })}\n`);
-    process.exitCode = EXIT.error;
+    process.exitCode = error instanceof FleetStorageTamperedError ? EXIT.fleetStorageTampered : EXIT.error;
   }
 }

@@ -1,9 +1,16 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { jetstream, jetstreamManager } from '@nats-io/jetstream';
+import { Kvm } from '@nats-io/kv';
+import { createUser } from '@nats-io/nkeys';
+import { connect } from '@nats-io/transport-node';
 import { pino } from 'pino';
-import { InvalidInputError } from '../../shared/errors.js';
-import { connectFleet } from '../../shared/nats-connection.js';
+import { FleetNotSetUpError, FleetStorageTamperedError, InvalidInputError } from '../../shared/errors.js';
+import { connectFleet, setupFleet } from '../../shared/nats-connection.js';
 import { DEFAULT_STORAGE_LIMITS, parseStorageLimits } from '../../shared/stream-replicas.js';
 import { BUCKETS, EVENTS_STREAM, eventSubject } from '../../shared/subjects.js';
 import { startNatsServer, type NatsServerHandle } from '../lib/nats-server.js';
@@ -12,7 +19,7 @@ const logger = pino({ level: 'silent' });
 const MIB = 2 ** 20;
 const STREAMS = { events: EVENTS_STREAM, desired: `KV_${BUCKETS.desired}`, hosts: `KV_${BUCKETS.hosts}`, status: `KV_${BUCKETS.status}`, rollouts: `KV_${BUCKETS.rollouts}` };
 
-// The coordinator sets byte limits (and the stream's age limit) where it creates the stream and the buckets (real nats-server).
+// The coordinator sets byte limits (and the stream's age limit) where it creates the stream and the buckets, and `fleet setup` where they exist (real nats-server).
 describe('fleet storage limits (real nats-server)', () => {
   let server: NatsServerHandle;
   before(async () => {
@@ -22,7 +29,7 @@ describe('fleet storage limits (real nats-server)', () => {
     await server?.cleanup();
   });
 
-  it('creates the stream and every bucket with their limits, and lowers a missing or looser limit on existing ones', async () => {
+  it('creates the stream and every bucket with their limits; refuses a changed limit, which `fleet setup` restores', async () => {
     const limits = parseStorageLimits('events=64m,events-age=7d,desired=32m,hosts=2m,status=8m,rollouts=4m');
     const fleet = await connectFleet({ servers: server.url, name: 'limits-test', logger, waitOnFirstConnect: false, storageLimits: limits });
     try {
@@ -36,18 +43,104 @@ describe('fleet storage limits (real nats-server)', () => {
       assert.equal((await info(STREAMS.rollouts)).max_bytes, 4 * MIB);
       for (const bucket of [STREAMS.desired, STREAMS.hosts, STREAMS.status, STREAMS.rollouts]) assert.equal((await info(bucket)).discard, 'new', `${bucket}: a full bucket refuses the write`);
 
-      // A stream left without limits (an older coordinator made it), and one loosened by hand: the next connect tightens both; a tighter one stays.
+      for (const stream of Object.values(STREAMS)) {
+        const config = await info(stream);
+        assert.equal(config.deny_delete, true, `${stream}: nothing deletes a message`);
+        assert.equal(config.deny_purge, true, `${stream}: nothing purges`);
+        assert.equal(config.allow_rollup_hdrs ?? false, false, `${stream}: no rollup purges other keys`);
+      }
+
+      // A stream left without limits (an older coordinator made it), one loosened and one tightened by hand: the coordinator
+      // changes none of them and refuses to run, naming each; `fleet setup` sets them, and a second run changes nothing.
       await fleet.jsm.streams.update(STREAMS.events, { ...(await info(STREAMS.events)), max_bytes: -1, max_age: 0 });
       await fleet.jsm.streams.update(STREAMS.status, { ...(await info(STREAMS.status)), max_bytes: 512 * MIB });
       await fleet.jsm.streams.update(STREAMS.hosts, { ...(await info(STREAMS.hosts)), max_bytes: 1 * MIB });
-      const again = await connectFleet({ servers: server.url, name: 'limits-test-2', logger, waitOnFirstConnect: false, storageLimits: limits });
-      await again.close();
+      await assert.rejects(connectFleet({ servers: server.url, name: 'limits-test-2', logger, waitOnFirstConnect: false, storageLimits: limits }), (error: unknown) => {
+        assert.ok(error instanceof FleetStorageTamperedError, String(error));
+        assert.match(error.message, /HW_EVENTS max_bytes: expected 67108864, found -1/);
+        assert.match(error.message, /HW_EVENTS max_age: expected 604800000000000, found 0/);
+        assert.match(error.message, /KV_hw_status max_bytes: expected 8388608, found 536870912/);
+        assert.match(error.message, /KV_hw_hosts max_bytes: expected 2097152, found 1048576/);
+        assert.match(error.message, /hostwright fleet setup/);
+        return true;
+      });
+      assert.equal((await info(STREAMS.events)).max_bytes, -1, 'the coordinator changed nothing');
+      const setup = await setupFleet({ servers: server.url, name: 'limits-setup', logger, waitOnFirstConnect: false, storageLimits: limits });
+      assert.deepEqual(
+        setup.map((result) => `${result.stream} ${result.outcome}`),
+        ['HW_EVENTS updated', 'KV_hw_desired unchanged', 'KV_hw_hosts updated', 'KV_hw_status updated', 'KV_hw_rollouts unchanged'],
+      );
       assert.equal((await info(STREAMS.events)).max_bytes, 64 * MIB);
       assert.equal((await info(STREAMS.events)).max_age, 7 * 24 * 3600 * 1e9);
       assert.equal((await info(STREAMS.status)).max_bytes, 8 * MIB);
-      assert.equal((await info(STREAMS.hosts)).max_bytes, 1 * MIB, 'a tighter limit set by hand is kept');
+      assert.equal((await info(STREAMS.hosts)).max_bytes, 2 * MIB);
+      const again = await setupFleet({ servers: server.url, name: 'limits-setup-2', logger, waitOnFirstConnect: false, storageLimits: limits });
+      assert.ok(again.every((result) => result.outcome === 'unchanged'), JSON.stringify(again));
+      const accepted = await connectFleet({ servers: server.url, name: 'limits-test-3', logger, waitOnFirstConnect: false, storageLimits: limits });
+      await accepted.close();
     } finally {
       await fleet.close();
+    }
+  });
+
+  it('fleet setup on an empty server creates every stream and bucket as the coordinator checks them; a second run changes nothing', async () => {
+    const empty = await startNatsServer();
+    try {
+      const options = { servers: empty.url, name: 'setup-test', logger, waitOnFirstConnect: false } as const;
+      assert.deepEqual((await setupFleet(options)).map((result) => `${result.stream} ${result.outcome}`), Object.values(STREAMS).map((stream) => `${stream} created`));
+      assert.deepEqual((await setupFleet(options)).map((result) => result.outcome), ['unchanged', 'unchanged', 'unchanged', 'unchanged', 'unchanged']);
+      const fleet = await connectFleet(options);
+      await fleet.close();
+    } finally {
+      await empty.cleanup();
+    }
+  });
+
+  it('a fleet an earlier version made (rollups allowed on the desired bucket, no deny flags on buckets): refused until fleet setup brings it up to date', async () => {
+    const old = await startNatsServer();
+    try {
+      const options = { servers: old.url, name: 'upgrade-test', logger, waitOnFirstConnect: false } as const;
+      // What the earlier coordinator made: nats.js KV buckets (rollups allowed) with the limits, hosts' buckets without rollups, and the event stream.
+      const nc = await connect({ servers: old.url });
+      try {
+        const jsm = await jetstreamManager(nc);
+        await jsm.streams.add({ name: EVENTS_STREAM, subjects: ['hw.events.>'], duplicate_window: 3600e9, max_age: DEFAULT_STORAGE_LIMITS.eventsMaxAgeMs * 1e6, max_bytes: DEFAULT_STORAGE_LIMITS.eventsMaxBytes, deny_delete: true, deny_purge: true });
+        const kvm = new Kvm(jetstream(nc));
+        await kvm.create(BUCKETS.desired, { history: 16, max_bytes: DEFAULT_STORAGE_LIMITS.desiredMaxBytes });
+        await kvm.create(BUCKETS.rollouts, { history: 8, max_bytes: DEFAULT_STORAGE_LIMITS.rolloutsMaxBytes });
+        for (const [bucket, maxBytes] of [[BUCKETS.hosts, DEFAULT_STORAGE_LIMITS.hostsMaxBytes], [BUCKETS.status, DEFAULT_STORAGE_LIMITS.statusMaxBytes]] as const) {
+          await kvm.create(bucket, { history: 1, max_bytes: maxBytes });
+          await jsm.streams.update(`KV_${bucket}`, { ...(await jsm.streams.info(`KV_${bucket}`)).config, allow_rollup_hdrs: false });
+        }
+        await (await kvm.open(BUCKETS.desired)).put('h1.web', new Uint8Array([1]));
+      } finally {
+        await nc.close();
+      }
+      await assert.rejects(connectFleet(options), (error: unknown) => error instanceof FleetStorageTamperedError && /KV_hw_desired allow_rollup_hdrs: expected false, found true/.test(error.message) && /KV_hw_status deny_purge: expected true, found false/.test(error.message));
+      const setup = await setupFleet(options);
+      assert.deepEqual(setup.map((result) => `${result.stream} ${result.outcome}`), ['HW_EVENTS unchanged', 'KV_hw_desired updated', 'KV_hw_hosts updated', 'KV_hw_status updated', 'KV_hw_rollouts updated']);
+      const fleet = await connectFleet(options);
+      try {
+        assert.deepEqual([...((await fleet.desired.get('h1.web'))?.value ?? [])], [1], 'what the bucket held is kept');
+      } finally {
+        await fleet.close();
+      }
+    } finally {
+      await old.cleanup();
+    }
+  });
+
+  it('credentials that may not create a missing stream: the coordinator says to run fleet setup with the admin credentials', async () => {
+    const user = createUser();
+    const dir = await mkdtemp(join(tmpdir(), 'hw-no-create-'));
+    const restricted = await startNatsServer({ config: `authorization {\n  users: [{ nkey: ${JSON.stringify(user.getPublicKey())}, permissions: { publish: { deny: ["$JS.API.STREAM.CREATE.>"] } } }]\n}` });
+    try {
+      const credsFile = join(dir, 'user.nk');
+      await writeFile(credsFile, `${new TextDecoder().decode(user.getSeed())}\n`, { mode: 0o600 });
+      await assert.rejects(connectFleet({ servers: restricted.url, name: 'no-create', logger, waitOnFirstConnect: false, access: { credsFile } }), (error: unknown) => error instanceof FleetNotSetUpError && /the fleet's stream HW_EVENTS does not exist and these NATS credentials may not create it: run `hostwright fleet setup --nats URL --creds admin\.nk`/.test(error.message));
+    } finally {
+      await restricted.cleanup();
+      await rm(dir, { recursive: true, force: true });
     }
   });
 

@@ -206,8 +206,8 @@ describe('a compromised host cannot touch the rest of the fleet', { timeout: 600
     await sleep(1_500);
     assert.doesNotMatch(await victimEvents(), /retry requested/, 'B took a retry from A');
     assert.equal(await victimEvents(), victimBefore);
-    // The coordinator may: B answers (nothing to lift) and records the request.
-    const retried = await cli(['retry', '--host', hostB, '--project', project]);
+    // The coordinator may, signing the request: B answers (nothing to lift) and records the request.
+    const retried = await cli(['retry', '--host', hostB, '--project', project, '--signing-key', join(dir, 'coordinator-signing.nk')]);
     assert.equal(retried.code, 0, retried.stderr);
     assert.match(retried.stdout, /was neither rejected nor backing off/);
     await waitFor('B recorded the retry', async () => /retry requested/.test(await victimEvents()), 20_000, 500);
@@ -224,8 +224,8 @@ describe('a compromised host cannot touch the rest of the fleet', { timeout: 600
     await nc.flush();
     await sleep(1_500);
     assert.equal(await victimEvents(), victimBefore, 'B took a pull request from A');
-    // The coordinator may: B plans the fleet file's revision, finds its image present and says so.
-    const pulled = await cli(['pull', '-f', join(dir, 'fleet.yaml'), '--host', hostB, '--json']);
+    // The coordinator may, signing the request: B plans the fleet file's revision, finds its image present and says so.
+    const pulled = await cli(['pull', '-f', join(dir, 'fleet.yaml'), '--host', hostB, '--json', '--signing-key', join(dir, 'coordinator-signing.nk')]);
     assert.equal(pulled.code, 0, `${pulled.stdout}${pulled.stderr}`);
     const result = JSON.parse(pulled.stdout.trim().split('\n').at(-1) ?? '{}') as { hosts: { hostId: string; ok: boolean; present: string[] }[] };
     assert.deepEqual(result.hosts.map((host) => [host.hostId, host.ok, host.present]), [[hostB, true, ['hw/busybox:test']]]);

@@ -1,19 +1,25 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { createServer, type AddressInfo } from 'node:net';
 import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { connect, headers, nkeyAuthenticator, type NatsConnection, type Subscription } from '@nats-io/transport-node';
-import { jetstream } from '@nats-io/jetstream';
+import { AckPolicy, jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { Kvm } from '@nats-io/kv';
-import { createUser } from '@nats-io/nkeys';
+import { createOperator, createUser } from '@nats-io/nkeys';
+import { unpack } from 'msgpackr';
 import { pino } from 'pino';
 import { FleetClient } from '../../coordinator/fleet-client.js';
 import { loadSigningKey } from '../../coordinator/signing-key.js';
 import { encode } from '../../shared/codec.js';
-import { BUCKETS, desiredKey, eventSubject, hostInboxPrefix, planRpcSubject } from '../../shared/subjects.js';
+import { openSignedDocument, signingKeyOf } from '../../shared/signed-document.js';
+import { sealReport } from '../../shared/host-report.js';
+import { signRequest } from '../../shared/signed-request.js';
+import { BUCKETS, desiredKey, eventSubject, hostInboxPrefix, planRpcSubject, pullRpcSubject, retryRpcSubject } from '../../shared/subjects.js';
 import { desired, service, uniqueName } from '../lib/builders.js';
 import { runCli } from '../lib/cli.js';
 import { FleetHarness } from '../lib/fleet-harness.js';
@@ -91,7 +97,7 @@ describe('least-privilege NATS: the config `fleet init` generates, on a real nat
   });
 
   it('writes seeds with mode 0600 and the signing key as an nkeys operator key', async () => {
-    for (const file of ['coordinator.nk', 'coordinator-signing.nk', `hosts/${hostA}.nk`]) {
+    for (const file of ['coordinator.nk', 'admin.nk', 'coordinator-signing.nk', `hosts/${hostA}.nk`]) {
       assert.equal((await stat(join(dir, file))).mode & 0o777, 0o600, file);
     }
     assert.match((await readFile(join(dir, 'coordinator-signing.pub'), 'utf8')).trim(), /^O[A-Z2-7]{55}$/);
@@ -104,6 +110,17 @@ describe('least-privilege NATS: the config `fleet init` generates, on a real nat
     const regenerated = await runCli(['fleet', 'regenerate', '--dir', dir]);
     assert.equal(regenerated.code, 0, regenerated.stderr);
     assert.equal(await readFile(join(dir, 'accounts.conf'), 'utf8'), accounts);
+    // A fleet made before the admin user gets one from `fleet regenerate`, with a seed of mode 0600.
+    assert.match(accounts, /# admin \(fleet setup\)/);
+    const manifest = JSON.parse(await readFile(join(dir, 'fleet-auth.json'), 'utf8')) as { admin?: unknown };
+    delete manifest.admin;
+    await writeFile(join(dir, 'fleet-auth.json'), JSON.stringify(manifest));
+    await rm(join(dir, 'admin.nk'));
+    const upgraded = await runCli(['fleet', 'regenerate', '--dir', dir]);
+    assert.equal(upgraded.code, 0, upgraded.stderr);
+    assert.match(upgraded.stdout, /^wrote .*admin\.nk: the admin user that sets up the streams/);
+    assert.equal((await stat(join(dir, 'admin.nk'))).mode & 0o777, 0o600);
+    assert.match(await readFile(join(dir, 'accounts.conf'), 'utf8'), /# admin \(fleet setup\)/);
   });
 
   it('refuses a client without credentials and a client with an unknown key', async () => {
@@ -159,6 +176,44 @@ describe('least-privilege NATS: the config `fleet init` generates, on a real nat
     assert.notEqual(await coordinator.connection.status.get(hostB), null, 'B\'s status survived');
   });
 
+  it('what a host can count (docs/SECURITY.md): its event acks carry the fleet-wide sequence, so it sees how many events other hosts published, but not whose', async () => {
+    const a = jetstream(await asHost(hostA), { checkAPI: false });
+    const b = jetstream(await asHost(hostB), { checkAPI: false });
+    const first = await a.publish(eventSubject(hostA, 'count', 'applied'), encode({}), { timeout: 3_000 });
+    for (let i = 0; i < 3; i += 1) await b.publish(eventSubject(hostB, 'count', 'applied'), encode({}), { timeout: 3_000 });
+    const second = await a.publish(eventSubject(hostA, 'count', 'applied'), encode({}), { timeout: 3_000 });
+    assert.equal(second.seq - first.seq - 1, 3, 'the gap between two of A\'s acks is B\'s events');
+    assert.deepEqual(Object.keys(second).sort(), ['duplicate', 'seq', 'stream'], 'the ack names no host, subject or content');
+  });
+
+  it('the coordinator signs retry requests for an agent whose registration says it reads them, and sends an older agent\'s unsigned, as before', async () => {
+    const nc = await asHost(hostA);
+    const js = jetstream(nc, { checkAPI: false });
+    const hostKey = signingKeyOf(new TextEncoder().encode((await readFile(hostCreds(hostA), 'utf8')).trim()));
+    const asked: Uint8Array[] = [];
+    nc.subscribe(retryRpcSubject(hostA), {
+      callback: (_error, msg) => {
+        asked.push(msg.data);
+        msg.respond(encode({ ok: true, hostId: hostA, project }));
+      },
+    });
+    await nc.flush();
+    const now = new Date().toISOString();
+    for (const signedRequests of [undefined, true]) {
+      await js.publish(`$KV.hw_hosts.${hostA}`, sealReport(encode({ hostId: hostA, labels: {}, agentVersion: '0.2.0', startedAt: now, heartbeatAt: now, ...(signedRequests ? { signedRequests } : {}) }), hostKey), { timeout: 3_000 });
+      const client = await FleetClient.connect(nats.url, silent, { credsFile: join(dir, 'coordinator.nk') }, await loadSigningKey(join(dir, 'coordinator-signing.nk')));
+      try {
+        assert.equal((await client.requestRetry(hostA, project, 'c-compat', 5_000))?.ok, true);
+      } finally {
+        await client.close();
+      }
+    }
+    assert.equal(asked.length, 2);
+    assert.deepEqual(unpack(asked[0] ?? new Uint8Array()), { correlationID: 'c-compat', project }, 'an older agent gets the unsigned request it reads');
+    const sealed = unpack(openSignedDocument(asked[1] ?? new Uint8Array()).document) as { seal?: { hostId: string } };
+    assert.equal(sealed.seal?.hostId, hostA, 'an agent that reads signed requests gets one sealed for it');
+  });
+
   it('host A cannot answer B\'s plan requests', async () => {
     const nc = await asHost(hostA);
     await assertSubscriptionDenied(nc.subscribe(planRpcSubject(hostB)), planRpcSubject(hostB));
@@ -198,6 +253,118 @@ describe('least-privilege NATS: the config `fleet init` generates, on a real nat
     // Host A is untouched by B's revocation.
     const stillA = await asHost(hostA);
     assert.equal(stillA.isClosed(), false);
+  });
+});
+
+describe('stolen coordinator credentials (no signing key) cannot erase history; a changed stream stops every coordinator command', () => {
+  const hostA = uniqueName('ca');
+  const hostB = uniqueName('cb');
+  let dir: string;
+  let nats: NatsServerHandle;
+  let coordinator: NatsConnection;
+  const open: NatsConnection[] = [];
+  const seedFile = (name: string) => join(dir, name);
+  const asHost = async (hostId: string) => {
+    const nc = await connectAs(nats.url, join(dir, 'hosts', `${hostId}.nk`), hostInboxPrefix(hostId));
+    open.push(nc);
+    return nc;
+  };
+  const streamInfo = async (stream: string) => JSON.parse(new TextDecoder().decode((await coordinator.request(`$JS.API.STREAM.INFO.${stream}`, undefined, { timeout: 3_000 })).data)) as { config: Record<string, unknown>; state: { messages: number } };
+
+  before(async () => {
+    dir = await initFleet([hostA, hostB]);
+    nats = await startNatsServer({ include: join(dir, 'accounts.conf') });
+    // The streams as a coordinator command creates them (the one fleet setup would make; see the last test).
+    const hosts = await runCli(['hosts', '--nats', nats.url, '--creds', seedFile('coordinator.nk')]);
+    assert.equal(hosts.code, 0, hosts.stderr);
+    coordinator = await connectAs(nats.url, seedFile('coordinator.nk'), '_INBOX');
+    open.push(coordinator);
+  });
+  after(async () => {
+    for (const nc of open) await nc.close().catch(() => undefined);
+    await nats?.cleanup();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('the event stream: no update (max_msgs: 1), purge, delete or re-create, directly or as a reply subject; every event stays', async () => {
+    const host = await asHost(hostA);
+    for (let i = 0; i < 5; i += 1) await host.request(eventSubject(hostA, 'p', 'applied'), encode({ i }), { timeout: 3_000 });
+    const before = await streamInfo('HW_EVENTS');
+    assert.equal(before.state.messages, 5);
+    const wiped = JSON.stringify({ ...before.config, max_msgs: 1 });
+    for (const subject of ['$JS.API.STREAM.UPDATE.HW_EVENTS', '$JS.API.STREAM.PURGE.HW_EVENTS', '$JS.API.STREAM.DELETE.HW_EVENTS', '$JS.API.STREAM.MSG.DELETE.HW_EVENTS']) {
+      await assert.rejects(coordinator.request(subject, subject.includes('MSG.DELETE') ? JSON.stringify({ seq: 1 }) : wiped, { timeout: 3_000 }), deniedPublish(subject));
+    }
+    // Creating a stream that exists with another config is refused by the server itself.
+    const created = new TextDecoder().decode((await coordinator.request('$JS.API.STREAM.CREATE.HW_EVENTS', wiped, { timeout: 3_000 })).data);
+    assert.match(created, /already in use|different configuration/, created);
+    // JetStream's own answers aimed at the API: a publish ack and an API reply, each with a destructive reply subject.
+    for (const reply of ['$JS.API.STREAM.UPDATE.HW_EVENTS', '$JS.API.STREAM.PURGE.HW_EVENTS', '$JS.API.STREAM.DELETE.HW_EVENTS', '$JS.API.STREAM.PURGE.KV_hw_desired', '$JS.API.STREAM.DELETE.KV_hw_status']) {
+      coordinator.publish('$KV.hw_rollouts.probe', encode({ probe: true }), { reply });
+      coordinator.publish('$JS.API.STREAM.INFO.KV_hw_desired', undefined, { reply });
+    }
+    await coordinator.flush();
+    await new Promise((resolve) => setTimeout(resolve, 1_000));
+    const after = await streamInfo('HW_EVENTS');
+    assert.equal(after.state.messages, 5, 'events were lost');
+    assert.deepEqual(after.config, before.config);
+    assert.equal((await streamInfo('KV_hw_status')).config.name, 'KV_hw_status');
+  });
+
+  it('the status bucket: no update to allow rollups, so a host\'s `Nats-Rollup: all` purges nothing; the desired bucket takes no rollup either', async () => {
+    const rollup = headers();
+    rollup.set('Nats-Rollup', 'all');
+    const statusOf = async (hostId: string) => (await new Kvm(jetstream(await asHost(hostId), { checkAPI: false })).open(BUCKETS.status)).put(hostId, encode({ hostId }));
+    await statusOf(hostA);
+    await statusOf(hostB);
+    const status = await streamInfo('KV_hw_status');
+    await assert.rejects(coordinator.request('$JS.API.STREAM.UPDATE.KV_hw_status', JSON.stringify({ ...status.config, allow_rollup_hdrs: true }), { timeout: 3_000 }), deniedPublish('$JS.API.STREAM.UPDATE.KV_hw_status'));
+    const host = jetstream(await asHost(hostA), { checkAPI: false });
+    await assert.rejects(host.publish(`$KV.${BUCKETS.status}.${hostA}`, encode({ hostId: hostA }), { headers: rollup, timeout: 3_000 }), /rollup not permitted/);
+    assert.equal((await streamInfo('KV_hw_status')).state.messages, 2, 'B\'s status was purged');
+    await assert.rejects(jetstream(coordinator, { checkAPI: false }).publish(`$KV.${BUCKETS.desired}.${hostA}.p`, encode({}), { headers: rollup, timeout: 3_000 }), /rollup not permitted/);
+  });
+
+  it('consumers: the coordinator deletes a host\'s feed (it makes it again) and no other consumer', async () => {
+    const jsm = await jetstreamManager(coordinator);
+    await jsm.consumers.add('HW_EVENTS', { durable_name: 'audit', ack_policy: AckPolicy.Explicit });
+    await assert.rejects(coordinator.request('$JS.API.CONSUMER.DELETE.HW_EVENTS.audit', undefined, { timeout: 3_000 }), deniedPublish('$JS.API.CONSUMER.DELETE.HW_EVENTS.audit'));
+    await assert.rejects(coordinator.request('$JS.API.CONSUMER.DELETE.KV_hw_desired.other', undefined, { timeout: 3_000 }), deniedPublish('$JS.API.CONSUMER.DELETE.KV_hw_desired.other'));
+    const feed = new TextDecoder().decode((await coordinator.request(`$JS.API.CONSUMER.DELETE.KV_hw_desired.hw_host_${hostA}`, undefined, { timeout: 3_000 })).data);
+    assert.match(feed, /consumer not found/, 'the delete of a host feed reached JetStream');
+  });
+
+  it('a stream changed by someone who may update streams stops every coordinator command (exit 4, naming stream, field, expected and found) until `fleet setup` restores it', async () => {
+    assert.equal((await stat(seedFile('admin.nk'))).mode & 0o777, 0o600);
+    const setup = await runCli(['fleet', 'setup', '--nats', nats.url, '--creds', seedFile('admin.nk')]);
+    assert.equal(setup.code, 0, setup.stderr);
+    assert.equal(setup.stdout, 'HW_EVENTS: unchanged\nKV_hw_desired: unchanged\nKV_hw_hosts: unchanged\nKV_hw_status: unchanged\nKV_hw_rollouts: unchanged\n', 'the coordinator made every stream as fleet setup would');
+    const admin = await connectAs(nats.url, seedFile('admin.nk'), '_INBOX');
+    open.push(admin);
+    const jsm = await jetstreamManager(admin);
+    await jsm.streams.update('HW_EVENTS', { ...(await jsm.streams.info('HW_EVENTS')).config, max_msgs: 1 });
+    await jsm.streams.update('KV_hw_desired', { ...(await jsm.streams.info('KV_hw_desired')).config, max_msgs_per_subject: 1 });
+    // Not even the admin can allow rollups on the status bucket: deny_purge forbids them, and no update can lift deny_purge.
+    await assert.rejects(jsm.streams.update('KV_hw_status', { ...(await jsm.streams.info('KV_hw_status')).config, allow_rollup_hdrs: true }), /roll-ups require the purge permission/);
+    await assert.rejects(jsm.streams.update('KV_hw_status', { ...(await jsm.streams.info('KV_hw_status')).config, deny_purge: false, allow_rollup_hdrs: true }), /can not cancel deny purge/);
+    const coordinatorArgs = ['--nats', nats.url, '--creds', seedFile('coordinator.nk')];
+    for (const command of [['hosts'], ['status'], ['events', '--host', hostA]]) {
+      const refused = await runCli([...command, ...coordinatorArgs]);
+      assert.equal(refused.code, 4, `${command[0]}: ${refused.stdout}${refused.stderr}`);
+      assert.match(refused.stderr, /HW_EVENTS max_msgs: expected -1, found 1/);
+      assert.match(refused.stderr, /KV_hw_desired max_msgs_per_subject: expected 16, found 1/);
+      assert.match(refused.stderr, /hostwright fleet setup --nats URL --creds admin\.nk/);
+    }
+    const notAdmin = await runCli(['fleet', 'setup', ...coordinatorArgs]);
+    assert.equal(notAdmin.code, 1);
+    assert.match(notAdmin.stderr, /^error: fleet setup: the NATS user of --creds may not create or update the fleet's streams; pass the admin credentials .*--creds DIR\/admin\.nk/);
+    assert.doesNotMatch(notAdmin.stderr, /coordinator commands need/);
+    const restored = await runCli(['fleet', 'setup', '--nats', nats.url, '--creds', seedFile('admin.nk')]);
+    assert.equal(restored.code, 0, restored.stderr);
+    assert.match(restored.stdout, /^HW_EVENTS: updated\n {2}max_msgs: 1 -> -1\n/);
+    assert.match(restored.stdout, /KV_hw_desired: updated\n {2}max_msgs_per_subject: 1 -> 16\n/);
+    const hosts = await runCli(['hosts', ...coordinatorArgs]);
+    assert.equal(hosts.code, 0, hosts.stderr);
   });
 });
 
@@ -246,6 +413,52 @@ describe('least-privilege NATS: an agent with its own credentials does its whole
     });
     assert.match(events, new RegExp(`"project":"${project}"`));
     assert.doesNotMatch(harness.agent(hostId).output(), /Permissions Violation/);
+  });
+
+  it('with coordinator credentials alone, retry and pull requests are refused unless signed, fresh, single-use and for this host; with the signing key they run', { timeout: 60_000 }, async () => {
+    const nc = await connectAs(nats.url, join(dir, 'coordinator.nk'), '_INBOX');
+    const signer = await loadSigningKey(join(dir, 'coordinator-signing.nk'));
+    const ask = async (subject: string, body: Uint8Array): Promise<{ ok: boolean; error?: string }> => unpack((await nc.request(subject, body, { timeout: 10_000 })).data) as { ok: boolean; error?: string };
+    const nonce = () => randomBytes(16).toString('hex');
+    const retry = { correlationID: 'attack', project };
+    // A registry only the test listens on: a host that pulled from it would have connected.
+    const registry = createServer((socket) => {
+      contacted += 1;
+      socket.destroy();
+    });
+    let contacted = 0;
+    await new Promise<void>((resolve) => registry.listen(0, '127.0.0.1', resolve));
+    const port = (registry.address() as AddressInfo).port;
+    const pull = { correlationID: 'attack', candidate: desired(project, { api: service({ image: `127.0.0.1:${port}/evil:latest` }) }, { hostId }) };
+    try {
+      for (const [subject, body] of [
+        [retryRpcSubject(hostId), retry],
+        [pullRpcSubject(hostId), pull],
+      ] as const) {
+        const what = subject.endsWith('retry') ? 'retry' : 'pull';
+        assert.match((await ask(subject, encode(body))).error ?? '', new RegExp(`^unsigned ${what} request: .*pass --signing-key`), `${what}: unsigned`);
+        assert.match((await ask(subject, signRequest(body, hostId, signingKeyOf(createOperator().getSeed()), Date.now(), nonce()))).error ?? '', /^wrong-key /, `${what}: another key`);
+        assert.match((await ask(subject, signRequest(body, hostId, signer, Date.now() - 120_000, nonce()))).error ?? '', /expired at/, `${what}: expired`);
+        assert.match((await ask(subject, signRequest(body, 'other-host', signer, Date.now(), nonce()))).error ?? '', new RegExp(`is for host other-host, not ${hostId}`), `${what}: another host's`);
+      }
+      // A signed retry runs once; the same bytes again are a replay.
+      const signed = signRequest(retry, hostId, signer, Date.now(), nonce());
+      assert.equal((await ask(retryRpcSubject(hostId), signed)).ok, true);
+      assert.match((await ask(retryRpcSubject(hostId), signed)).error ?? '', /^replayed: nonce [0-9a-f]{32} was used already/);
+      assert.equal(contacted, 0, 'the host contacted the registry of a refused pull request');
+      const refusals = (await harness.recordedEvents(hostId)).filter((event) => event.type === 'failed' && /^rejected a (retry|pull) request: /.test(event.message));
+      assert.equal(refusals.length, 9, refusals.map((event) => event.message).join('\n'));
+      // The commands sign with --signing-key; without it the agent's refusal says what to pass.
+      const coordinatorArgs = ['--nats', nats.url, '--creds', join(dir, 'coordinator.nk')];
+      const unsignedRetry = await runCli(['retry', '--host', hostId, '--project', project, ...coordinatorArgs], { HOSTWRIGHT_SIGNING_KEY: '' });
+      assert.equal(unsignedRetry.code, 1);
+      assert.match(unsignedRetry.stderr, /refused the retry: unsigned retry request: .*pass --signing-key/);
+      const signedRetry = await runCli(['retry', '--host', hostId, '--project', project, '--signing-key', join(dir, 'coordinator-signing.nk'), ...coordinatorArgs]);
+      assert.equal(signedRetry.code, 0, signedRetry.stderr);
+    } finally {
+      registry.close();
+      await nc.close();
+    }
   });
 });
 

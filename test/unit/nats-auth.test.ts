@@ -1,7 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { HOST_REPLY_WINDOW, accountsConfig, coordinatorPermissions, hostAccount, hostImports, hostPermissions, withHost, withoutHost, type FleetAuthManifest } from '../../coordinator/nats-auth.js';
+import { HOST_REPLY_WINDOW, accountsConfig, adminPermissions, coordinatorPermissions, hostAccount, hostImports, hostPermissions, withHost, withoutHost, type FleetAuthManifest } from '../../coordinator/nats-auth.js';
 
 const key = (prefix: 'U' | 'O', fill: string) => `${prefix}${fill.repeat(55)}`;
 const manifest: FleetAuthManifest = { schema: 'hostwright.fleet-auth/v1', coordinator: { publicKey: key('U', 'C') }, signingPublicKey: key('O', 'S'), hosts: [] };
@@ -25,8 +25,23 @@ describe('NATS permissions (pure)', () => {
   });
 
   it('the coordinator may not write host status, registry or events', () => {
-    const { publish } = coordinatorPermissions();
+    const { publish } = coordinatorPermissions(['a']);
     for (const forbidden of ['$KV.hw_status.>', '$KV.hw_hosts.>', 'hw.events.>', '$JS.>', '$JS.API.>']) assert.ok(!publish.includes(forbidden), forbidden);
+  });
+
+  it('the coordinator may change, purge or delete no stream and delete no consumer but the hosts\' feeds; the admin user only creates and updates the streams', () => {
+    const { publish } = coordinatorPermissions(['a', 'b']);
+    for (const subject of publish) assert.doesNotMatch(subject, /^\$JS\.API\.(STREAM\.(UPDATE|DELETE|PURGE|MSG\.DELETE)|ACCOUNT)/, subject);
+    assert.deepEqual(
+      publish.filter((subject) => subject.startsWith('$JS.API.CONSUMER.DELETE.')),
+      ['$JS.API.CONSUMER.DELETE.KV_hw_desired.hw_host_a', '$JS.API.CONSUMER.DELETE.KV_hw_desired.hw_host_b'],
+    );
+    const admin = adminPermissions();
+    assert.ok(admin.publish.includes('$JS.API.STREAM.UPDATE.HW_EVENTS'));
+    for (const subject of admin.publish) assert.match(subject, /^\$JS\.API\.(INFO|STREAM\.(CREATE|UPDATE|INFO)\.(HW_EVENTS|KV_hw_[a-z]+))$/, subject);
+    const withAdmin = accountsConfig({ ...withHost(manifest, 'a', key('U', 'A')), admin: { publicKey: key('U', 'Z') } });
+    assert.match(withAdmin, /# admin \(fleet setup\)\n {6}\{\n {8}nkey: "UZ+"/);
+    assert.doesNotMatch(accountsConfig(withHost(manifest, 'a', key('U', 'A'))), /# admin/);
   });
 
   it('the accounts config quotes every subject, has no authorization block, and does not depend on the order hosts were added', () => {
@@ -44,7 +59,7 @@ describe('NATS permissions (pure)', () => {
     const { subscribe, responses } = hostPermissions('a');
     for (const rpc of ['plan', 'retry', 'pull']) assert.ok(subscribe.includes(`hw.rpc.a.${rpc}`), rpc);
     assert.ok(responses >= 1);
-    assert.ok(coordinatorPermissions().publish.includes('hw.rpc.*.pull'));
+    assert.ok(coordinatorPermissions([]).publish.includes('hw.rpc.*.pull'));
     const text = accountsConfig(withHost(manifest, 'a', key('U', 'A')));
     assert.ok(text.includes(`{ service: "hw.rpc.a.pull", accounts: ["HOSTWRIGHT"], response_threshold: ${JSON.stringify(HOST_REPLY_WINDOW)} }`), text);
     assert.ok(text.includes(`allow_responses: { max: ${responses}, expires: ${JSON.stringify(HOST_REPLY_WINDOW)} }`));

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { InvalidInputError } from '../../../../shared/errors.js';
-import { collect } from '../../options.js';
+import { collect, withNatsOptions, type NatsOptions } from '../../options.js';
 
 interface FleetInitOptions {
   readonly dir: string;
@@ -41,6 +41,7 @@ export function registerFleet(program: Command): void {
           'wrote:',
           ...result.files.map((file) => `  ${file}`),
           `start NATS:  nats-server -c ${paths.server}`,
+          `set up the streams (once, and after an upgrade):  hostwright fleet setup --nats URL --creds ${paths.adminCreds}`,
           `coordinator: hostwright <command> --nats URL --creds ${paths.coordinatorCreds}`,
           `agent:       hostwright agent --nats URL --host-id ID --creds ${paths.hostCreds('ID')}  (copy only that host's file to it)`,
           '',
@@ -75,7 +76,15 @@ export function registerFleet(program: Command): void {
     .requiredOption('--dir <dir>', 'the dir `fleet init` wrote')
     .action(async (options: { dir: string }) => {
       const { fleetAuthPaths, regenerateFleetConfig } = await import('../../../fleet-auth-files.js');
-      await regenerateFleetConfig(options.dir);
-      process.stdout.write(`wrote ${fleetAuthPaths(options.dir).accounts}\n${RELOAD_HINT}\n`);
+      const adminCreds = await regenerateFleetConfig(options.dir);
+      const admin = adminCreds ? `wrote ${adminCreds}: the admin user that sets up the streams (hostwright fleet setup --creds ${adminCreds})\n` : '';
+      process.stdout.write(`${admin}wrote ${fleetAuthPaths(options.dir).accounts}\n${RELOAD_HINT}\n`);
+    });
+
+  withNatsOptions(fleet.command('setup'), 'agent')
+    .description('create or update the fleet\'s NATS streams and buckets to the settings Hostwright relies on (needs the admin credentials: --creds DIR/admin.nk); limits from $HOSTWRIGHT_STORAGE_LIMITS; safe to run again')
+    .action(async (options: NatsOptions) => {
+      const { runFleetSetup } = await import('./fleet-setup.js');
+      await runFleetSetup(options);
     });
 }

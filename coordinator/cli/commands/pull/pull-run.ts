@@ -41,5 +41,5 @@ export async function pullOnFleet(target: FleetTarget, options: PullOptions): Pr
     }
     // A host that could not pull is an error; one whose gates would block the revision pulled nothing for it.
     if (!allPulled(outcomes)) process.exitCode = outcomes.some(({ reply }) => reply?.ok === true && reply.blocked.length > 0) && outcomes.every(({ reply }) => reply?.ok === true && reply.pulled.every((pulled) => pulled.outcome === 'pulled')) ? EXIT.blocked : EXIT.error;
-  });
+  }, { keyFile: options.signingKey });
 }

@@ -11,6 +11,7 @@ export function registerPull(program: Command): void {
     .option('--host <id>', 'only these hosts (repeatable, or comma-separated)', collect, [])
     .option('--timeout <duration>', 'how long to wait for the hosts\' pulls to end', '10m')
     .option('--json', 'print JSON lines: progress records, then the result (schema hostwright.pull/v1)')
+    .option('--signing-key <file>', 'the coordinator\'s signing seed (coordinator-signing.nk): agents that pin its key pull only on a signed request (default: $HOSTWRIGHT_SIGNING_KEY)')
     .action(async (options: PullOptions) => {
       if (!(options.nats ?? process.env.HOSTWRIGHT_NATS)) throw new InvalidInputError('pull: pass --nats URL (or set HOSTWRIGHT_NATS): it asks the fleet\'s hosts to pull; on this machine `hostwright apply --local` pulls what it needs');
       const mode = modeOf(options, 'pull');

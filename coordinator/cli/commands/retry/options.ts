@@ -6,4 +6,6 @@ export interface RetryOptions extends LocalOptions, NatsOptions {
   readonly project: string;
   readonly timeout: string;
   readonly json?: boolean;
+  /** The coordinator's signing seed: agents that pin its key act only on signed requests. */
+  readonly signingKey?: string;
 }

@@ -11,6 +11,7 @@ export function registerRetry(program: Command): void {
     .option('--host <id>', 'fleet mode: the host')
     .option('--timeout <duration>', 'fleet mode: how long to wait for the agent to answer', '10s')
     .option('--json', 'print the result as JSON (schema hostwright.retry/v1)')
+    .option('--signing-key <file>', 'fleet mode: the coordinator\'s signing seed (coordinator-signing.nk): agents that pin its key retry only on a signed request (default: $HOSTWRIGHT_SIGNING_KEY)')
     .action(async (options: RetryOptions) => {
       const mode = modeOf(options, 'retry');
       if (mode.kind === 'local') {

@@ -19,7 +19,7 @@ export async function retryOnFleet(target: FleetTarget, hostId: string, options:
   const reply = await withFleet(target, async (client) => {
     requireKnownHost('--host', hostId, await client.knownHostIds());
     return client.requestRetry(hostId, options.project, randomUUID(), timeoutMs);
-  });
+  }, { keyFile: options.signingKey });
   if (!reply) throw new HostwrightError(`host ${hostId} did not answer within ${options.timeout} (is its agent running and connected?)`);
   if (!reply.ok) throw new HostwrightError(`host ${reply.hostId} refused the retry: ${reply.error}`);
   report(reply, options);

@@ -1,0 +1,88 @@
+import { BUCKETS, DESIRED_HISTORY, EVENTS_DUPLICATE_WINDOW_NS, EVENTS_STREAM, EVENTS_SUBJECTS } from './subjects.js';
+import type { StorageLimits } from './stream-replicas.js';
+
+/** A value of a stream's config that Hostwright relies on: a number, a flag, a policy or the subjects. */
+export type ConfigValue = number | boolean | string | readonly string[];
+
+/**
+ * One stream of the fleet and the settings Hostwright relies on: `checked` must hold on the server,
+ * exactly; `created` is what a new stream gets on top (replicas, direct gets, the duplicate window),
+ * which an operator may change without weakening anything.
+ */
+export interface FleetStreamSpec {
+  readonly stream: string;
+  /** The KV bucket the stream backs; undefined for the event stream. */
+  readonly bucket: string | undefined;
+  readonly checked: Readonly<Record<string, ConfigValue>>;
+  readonly created: Readonly<Record<string, ConfigValue>>;
+}
+
+/** How many values of a key each bucket keeps (the KV's history). */
+const BUCKET_HISTORY: Record<keyof typeof BUCKETS, number> = { desired: DESIRED_HISTORY, hosts: 1, status: 1, rollouts: 8 };
+
+const BUCKET_LIMITS: Record<keyof typeof BUCKETS, keyof StorageLimits> = { desired: 'desiredMaxBytes', hosts: 'hostsMaxBytes', status: 'statusMaxBytes', rollouts: 'rolloutsMaxBytes' };
+
+/**
+ * Every stream and bucket of a fleet as Hostwright relies on it. Nothing may delete or purge a
+ * message, nor roll up a subject (a `Nats-Rollup: all` write would purge every other key of the
+ * bucket); no message-count limit may cut history short; the byte and age limits are the
+ * configured ones. A KV bucket discards new (a full one refuses a write rather than drop a key's
+ * only value); the event stream discards old (the newest events are always taken).
+ */
+export function fleetStreamSpecs(limits: StorageLimits, replicas: number): FleetStreamSpec[] {
+  const untouchable = { deny_delete: true, deny_purge: true, allow_rollup_hdrs: false, sealed: false, retention: 'limits', max_msgs: -1, max_msg_size: -1 } as const;
+  const events: FleetStreamSpec = {
+    stream: EVENTS_STREAM,
+    bucket: undefined,
+    checked: { subjects: [EVENTS_SUBJECTS], ...untouchable, discard: 'old', max_msgs_per_subject: -1, max_bytes: limits.eventsMaxBytes, max_age: limits.eventsMaxAgeMs * 1_000_000 },
+    created: { num_replicas: replicas, duplicate_window: EVENTS_DUPLICATE_WINDOW_NS, storage: 'file' },
+  };
+  const buckets = (Object.keys(BUCKETS) as (keyof typeof BUCKETS)[]).map(
+    (name): FleetStreamSpec => ({
+      stream: `KV_${BUCKETS[name]}`,
+      bucket: BUCKETS[name],
+      checked: { subjects: [`$KV.${BUCKETS[name]}.>`], ...untouchable, discard: 'new', max_msgs_per_subject: BUCKET_HISTORY[name], max_bytes: limits[BUCKET_LIMITS[name]], max_age: 0 },
+      // Direct gets only where there is one copy: on a cluster they are answered by any replica, and
+      // a follower can answer with an old value (nats-server 2.9 did so for minutes after a node's
+      // restart, nats-io/nats-server#4162). The compare-and-set writes of desired state and the
+      // rollout's health gate need the latest value, so a cluster's reads go to the stream leader.
+      created: { num_replicas: replicas, allow_direct: replicas === 1, storage: 'file' },
+    }),
+  );
+  return [events, ...buckets];
+}
+
+/** What the server leaves out of a stream's config when it holds the default. */
+const SERVER_DEFAULTS: Readonly<Record<string, ConfigValue>> = { deny_delete: false, deny_purge: false, allow_rollup_hdrs: false, sealed: false, max_msgs: -1, max_msg_size: -1, max_msgs_per_subject: -1, max_bytes: -1, max_age: 0, subjects: [] };
+
+/** One setting of a stream that is not what Hostwright relies on. */
+export interface StorageDrift {
+  readonly stream: string;
+  readonly field: string;
+  readonly expected: ConfigValue;
+  readonly found: ConfigValue | undefined;
+}
+
+/** The checked settings of a stream that differ on the server, in the spec's order. Pure. */
+export function storageDrift(spec: FleetStreamSpec, found: Readonly<Record<string, unknown>>): StorageDrift[] {
+  const drift: StorageDrift[] = [];
+  for (const [field, expected] of Object.entries(spec.checked)) {
+    const value = (found[field] ?? SERVER_DEFAULTS[field]) as ConfigValue | undefined;
+    if (!sameValue(expected, value)) drift.push({ stream: spec.stream, field, expected, found: value });
+  }
+  return drift;
+}
+
+function sameValue(expected: ConfigValue, found: ConfigValue | undefined): boolean {
+  if (Array.isArray(expected)) return Array.isArray(found) && found.length === expected.length && expected.every((value, index) => found[index] === value);
+  return expected === found;
+}
+
+/** A drifted setting as one line: stream, field, expected and found. */
+export function describeDrift(drift: StorageDrift): string {
+  return `${drift.stream} ${drift.field}: expected ${shown(drift.expected)}, found ${drift.found === undefined ? 'nothing' : shown(drift.found)}`;
+}
+
+function shown(value: ConfigValue): string {
+  return Array.isArray(value) ? JSON.stringify(value) : String(value);
+}

@@ -29,3 +29,16 @@ export function conditionSummary(condition: InstanceCondition): string {
 export function lastOutputLine(condition: InstanceCondition): string | undefined {
   return [...condition.lastLines].reverse().find((line) => line.trim() !== '');
 }
+
+/**
+ * The instances that crash-loop or failed, each with its exit code and last line of output
+ * (`shop-api-1 crashloop (exit 3): "FATAL: API_TOKEN is not set"`); undefined when none does.
+ */
+export function conditionsDetail(project: { readonly instances: readonly { readonly name: string; readonly condition?: InstanceCondition | undefined }[] }): string | undefined {
+  const failing = project.instances.flatMap((instance) => {
+    if (!instance.condition) return [];
+    const line = lastOutputLine(instance.condition);
+    return [`${instance.name} ${conditionSummary(instance.condition)}${line === undefined ? '' : `: ${JSON.stringify(line)}`}`];
+  });
+  return failing.length === 0 ? undefined : failing.join('; ');
+}

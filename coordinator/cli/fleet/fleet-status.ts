@@ -4,6 +4,7 @@ import { printable } from '../render/printable.js';
 import { pullProgressLine } from '../render/pull-view.js';
 import { renderTable } from '../render/table.js';
 import { ago, isStale } from './fleet-session.js';
+import { conditionSummary, lastOutputLine, type InstanceCondition } from '../../../shared/instance-condition.js';
 
 /** One host in `status --json` (schema hostwright.fleetstatus/v1). */
 export interface FleetHostStatus {
@@ -60,8 +61,11 @@ export function renderFleetStatus(hosts: readonly FleetHostStatus[], now = Date.
       const healthy = project.instances.filter((i) => i.health === 'healthy').length;
       const unhealthy = project.instances.filter((i) => i.health === 'unhealthy').length;
       const drift = project.instances.flatMap((i) => i.drift.map((kind) => `${i.name}:${kind}`));
+      // A crash loop or failed one-shot is what matters most about an instance's health: it leads the cell.
+      const conditions = project.instances.flatMap((i) => (i.condition ? [`${i.name}: ${conditionSummary(i.condition)}`] : []));
+      const health = [...conditions, ...(unhealthy > 0 ? [`${unhealthy} unhealthy`] : healthy > 0 ? [`${healthy} healthy`] : [])];
       const converged = project.rejected ? `REJECTED r${project.rejected.revision}` : project.blocked.length > 0 ? 'BLOCKED' : project.backoff ? `BACKING OFF (${project.backoff.attempts})` : project.converged ? 'yes' : 'no';
-      rows.push([host.hostId, seen, project.project, `r${project.desiredRevision}`, project.appliedRevision === undefined ? '-' : `r${project.appliedRevision}`, converged, `${running}/${project.instances.length} running`, unhealthy > 0 ? `${unhealthy} unhealthy` : healthy > 0 ? `${healthy} healthy` : '-', drift.length > 0 ? drift.join(' ') : '-']);
+      rows.push([host.hostId, seen, project.project, `r${project.desiredRevision}`, project.appliedRevision === undefined ? '-' : `r${project.appliedRevision}`, converged, `${running}/${project.instances.length} running`, health.length > 0 ? health.join(' ') : '-', drift.length > 0 ? drift.join(' ') : '-']);
     }
   }
   const table = renderTable(['HOST', 'SEEN', 'PROJECT', 'DESIRED', 'APPLIED', 'CONVERGED', 'INSTANCES', 'HEALTH', 'DRIFT'], rows);
@@ -69,6 +73,7 @@ export function renderFleetStatus(hosts: readonly FleetHostStatus[], now = Date.
   const notes = hosts.flatMap((host) => [
     ...host.refused.map((refusal) => `${printable(host.hostId)}: REFUSED its ${refusal.report} report: ${printable(refusal.reason)}`),
     ...(host.status?.acceptsUnsigned ? [`${printable(host.hostId)}: INSECURE, runs with --allow-unsigned (accepts desired state nobody signed)`] : []),
+    ...(host.status?.projects ?? []).flatMap((project) => project.instances.flatMap((instance) => (instance.condition ? [conditionNote(host.hostId, instance.name, instance.condition)] : []))),
     ...(host.status?.projects ?? []).flatMap((project) => (project.rejected ? [`${printable(host.hostId)}: ${printable(project.project)} REJECTED r${project.rejected.revision}: ${printable(project.rejected.reason)}; to lift it, ${printable(project.rejected.lift ?? 'apply a new revision')}`] : [])),
     ...(host.status?.refusedDesired ?? []).map((refusal) => `${printable(host.hostId)}: REFUSED desired state on ${printable(refusal.key)} at ${printable(refusal.refusedAt)}: ${printable(refusal.reason)}`),
     ...(host.status?.pulls ?? []).map((pull) => pullProgressLine(host.hostId, pull, now)),
@@ -76,4 +81,10 @@ export function renderFleetStatus(hosts: readonly FleetHostStatus[], now = Date.
   const unverified = hosts.some((host) => host.trust === 'unverified') ? [`Reports of ${hosts.filter((host) => host.trust === 'unverified').map((host) => printable(host.hostId)).join(', ')} are not verified (no fleet-auth.json with their keys: pass --fleet-auth DIR).`] : [];
   const all = [...notes, ...unverified];
   return all.length > 0 ? `${table}\n\n${all.join('\n')}` : table;
+}
+
+/** One line under the table for an instance in a condition: since when, its restart count and its last line of output. */
+function conditionNote(hostId: string, name: string, condition: InstanceCondition): string {
+  const line = lastOutputLine(condition);
+  return `${printable(hostId)}: ${printable(name)} ${conditionSummary(condition)}, restart count ${condition.restartCount}, since ${printable(condition.since)}${line === undefined ? '' : `; last output: ${printable(line)}`}`;
 }

@@ -2,7 +2,7 @@ import { InvalidInputError } from '../../../../shared/errors.js';
 import { unmaskServices } from '../../../../shared/secret-env.js';
 import type { FleetClient } from '../../../fleet-client.js';
 import { EXIT } from '../../exit-codes.js';
-import { progressOf, readSavedPlan, stalePlanReasons, writeTargets, type HostProgress, type WrittenHost } from '../../fleet/fleet-apply.js';
+import { CONVERGED_SETTLE_MS, progressOf, readSavedPlan, stalePlanReasons, writeTargets, type HostProgress, type WrittenHost } from '../../fleet/fleet-apply.js';
 import { collectPlans, type HostPlan } from '../../fleet/fleet-plan.js';
 import { targetsFor, withFleet } from '../../fleet/fleet-session.js';
 import type { FleetTarget } from '../../options.js';
@@ -80,22 +80,30 @@ async function waitForHosts(
 ): Promise<Map<string, HostProgress>> {
   const deadline = Date.now() + timeoutMs;
   const states = new Map<string, HostProgress>();
-  const done = (state: HostProgress | undefined) => state === 'converged' || state === 'failed' || state === 'blocked';
+  // A host is done once it failed or was blocked, or has stayed converged for a moment (a crash shows within it).
+  const convergedSince = new Map<string, number>();
+  const settled = (hostId: string) => Date.now() - (convergedSince.get(hostId) ?? Infinity) >= CONVERGED_SETTLE_MS;
+  const done = (hostId: string) => {
+    const state = states.get(hostId);
+    return state === 'failed' || state === 'blocked' || (state === 'converged' && settled(hostId));
+  };
   for (;;) {
     const [statuses, hosts] = await Promise.all([client.statusReports(), client.hosts()]);
     const statusOf = new Map(statuses.map((report) => [report.hostId, report]));
     const heartbeatOf = new Map(hosts.map((host) => [host.hostId, host.heartbeatAt]));
     for (const host of written) {
-      if (done(states.get(host.hostId))) continue;
+      if (done(host.hostId)) continue;
       const progress = progressOf(host, statusOf.get(host.hostId), heartbeatOf.get(host.hostId));
       polled(host.hostId, statusOf.get(host.hostId)?.value);
       if (states.get(host.hostId) !== progress.state) report(host.hostId, progress.state, progress.detail);
+      if (progress.state !== 'converged') convergedSince.delete(host.hostId);
+      else if (!convergedSince.has(host.hostId)) convergedSince.set(host.hostId, Date.now());
       states.set(host.hostId, progress.state);
     }
-    if (written.every((host) => done(states.get(host.hostId)))) return states;
+    if (written.every((host) => done(host.hostId))) return states;
     if (Date.now() > deadline) {
       for (const host of written) {
-        if (!done(states.get(host.hostId))) {
+        if (!done(host.hostId) && states.get(host.hostId) !== 'converged') {
           report(host.hostId, 'timed-out', `still ${states.get(host.hostId) ?? 'waiting'} after ${Math.round(timeoutMs / 1000)}s`);
           states.set(host.hostId, 'timed-out');
         }

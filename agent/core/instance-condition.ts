@@ -8,6 +8,8 @@ import type { ObservedContainer, RuntimeSnapshot } from './snapshot.js';
 /** Restarts by the runtime within CRASHLOOP_WINDOW_MS that make a crash loop even while the container runs between them. */
 export const CRASHLOOP_RESTARTS = 3;
 export const CRASHLOOP_WINDOW_MS = 5 * 60_000;
+/** A crash loop ends once its container has run this long without a restart. */
+export const CRASHLOOP_SETTLED_MS = 30_000;
 /** Kubernetes' bounds of a termination message: the last 80 lines, at most 2 KiB. */
 export const LAST_LINES_MAX = 80;
 export const LAST_LINES_BYTES = 2048;
@@ -69,7 +71,7 @@ export function nextConditions(previous: ConditionMemory, subjects: readonly Con
     const restarts = sampledRestarts(prior?.restarts ?? [], container.restartCount, nowMs);
     const running = container.state === 'running';
     const lastExit = !running && container.exitCode !== undefined ? { exitCode: container.exitCode, oomKilled: container.oomKilled === true } : prior?.lastExit;
-    const kind = conditionKind(container, restart, restarts, nowMs);
+    const kind = conditionKind(container, restart, restarts, prior?.condition?.kind, nowMs);
     if (kind === undefined) {
       memory.set(container.id, { restarts, ...(lastExit ? { lastExit } : {}) });
       continue;
@@ -104,15 +106,19 @@ export function withLastLines(step: ConditionStep, containerId: string, lines: r
 }
 
 /**
- * `crashloop`: the runtime is between restarts, or restarted it CRASHLOOP_RESTARTS times within the
- * window. `failed`: exited non-zero under a policy that leaves a failure be ("no"; "on-failure" once it
- * gave up). An exit 0 of such a one-shot is its work done; an exited container under "always" or
- * "unless-stopped" was stopped, which is drift, not a crash.
+ * `crashloop`: the runtime is between restarts, or it restarted the container within CRASHLOOP_SETTLED_MS
+ * and CRASHLOOP_RESTARTS times within the window (or it was in a crash loop already). `failed`: exited
+ * non-zero under a policy that leaves a failure be ("no"; "on-failure" once it gave up). An exit 0 of
+ * such a one-shot is its work done; an exited container under "always" or "unless-stopped" was
+ * stopped, which is drift, not a crash.
  */
-function conditionKind(container: ObservedContainer, restart: ServiceSpec['restart'], restarts: readonly RestartSample[], nowMs: number): InstanceCondition['kind'] | undefined {
+function conditionKind(container: ObservedContainer, restart: ServiceSpec['restart'], restarts: readonly RestartSample[], prior: InstanceCondition['kind'] | undefined, nowMs: number): InstanceCondition['kind'] | undefined {
   if (container.state === 'restarting') return 'crashloop';
   if (container.state === 'exited') return container.exitCode !== undefined && container.exitCode !== 0 && (restart === 'no' || restart === 'on-failure') ? 'failed' : undefined;
-  return restartsWithin(restarts, nowMs) >= CRASHLOOP_RESTARTS ? 'crashloop' : undefined;
+  // The first sample is when the container was first seen; only a later one is a restart seen.
+  const lastRestart = restarts.length > 1 ? restarts.at(-1) : undefined;
+  if (lastRestart === undefined || nowMs - lastRestart.atMs >= CRASHLOOP_SETTLED_MS) return undefined;
+  return prior === 'crashloop' || restartsWithin(restarts, nowMs) >= CRASHLOOP_RESTARTS ? 'crashloop' : undefined;
 }
 
 /** The samples with the current count noted, pruned to the window (plus the one before it, the baseline) and bounded. */

@@ -25,20 +25,23 @@ export function conditionSummary(condition: InstanceCondition): string {
   return facts.length > 0 ? `${condition.kind} (${facts.join(', ')})` : condition.kind;
 }
 
-/** The last line of its output that is not blank, if any. */
-export function lastOutputLine(condition: InstanceCondition): string | undefined {
-  return [...condition.lastLines].reverse().find((line) => line.trim() !== '');
+/**
+ * The last lines of its output that are not blank, at most `count`: a restarted container's output
+ * runs on, so its very last line may be the next run's first.
+ */
+export function lastOutputLines(condition: InstanceCondition, count = 3): string[] {
+  return condition.lastLines.filter((line) => line.trim() !== '').slice(-count);
 }
 
 /**
- * The instances that crash-loop or failed, each with its exit code and last line of output
- * (`shop-api-1 crashloop (exit 3): "FATAL: API_TOKEN is not set"`); undefined when none does.
+ * The instances that crash-loop or failed, each with its exit code and last lines of output
+ * (`shop-api-1 crashloop (exit 3): "starting" "FATAL: API_TOKEN is not set"`); undefined when none does.
  */
 export function conditionsDetail(project: { readonly instances: readonly { readonly name: string; readonly condition?: InstanceCondition | undefined }[] }): string | undefined {
   const failing = project.instances.flatMap((instance) => {
     if (!instance.condition) return [];
-    const line = lastOutputLine(instance.condition);
-    return [`${instance.name} ${conditionSummary(instance.condition)}${line === undefined ? '' : `: ${JSON.stringify(line)}`}`];
+    const lines = lastOutputLines(instance.condition);
+    return [`${instance.name} ${conditionSummary(instance.condition)}${lines.length === 0 ? '' : `: ${lines.map((line) => JSON.stringify(line)).join(' ')}`}`];
   });
   return failing.length === 0 ? undefined : failing.join('; ');
 }

@@ -70,7 +70,9 @@ export function nextConditions(previous: ConditionMemory, subjects: readonly Con
     const prior = previous.get(container.id);
     const restarts = sampledRestarts(prior?.restarts ?? [], container.restartCount, nowMs);
     const running = container.state === 'running';
-    const lastExit = !running && container.exitCode !== undefined ? { exitCode: container.exitCode, oomKilled: container.oomKilled === true } : prior?.lastExit;
+    // An OOM kill seen once in a stay stays with the same exit code: an inspect from between two runs may not show it.
+    const oomKilled = container.oomKilled === true || (prior?.condition !== undefined && prior.lastExit?.oomKilled === true && prior.lastExit.exitCode === container.exitCode);
+    const lastExit = !running && container.exitCode !== undefined ? { exitCode: container.exitCode, oomKilled } : prior?.lastExit;
     const kind = conditionKind(container, restart, restarts, prior?.condition?.kind, nowMs);
     if (kind === undefined) {
       memory.set(container.id, { restarts, ...(lastExit ? { lastExit } : {}) });

@@ -53,7 +53,7 @@ export class DockerRuntime implements RuntimeAdapter {
       const health = (inspect.State.Health?.Status ?? 'none') as string;
       const state = containerStateOf(inspect.State.Status);
       const ended = state === 'exited' || state === 'restarting';
-      return { view: configViewOf(inspect), restartCount: inspect.RestartCount, state, health: health === 'healthy' || health === 'unhealthy' || health === 'starting' ? health : 'none', ...(ended ? { exitCode: inspect.State.ExitCode, oomKilled: inspect.State.OOMKilled } : {}) };
+      return { view: configViewOf(inspect), restartCount: inspect.RestartCount, state, health: health === 'healthy' || health === 'unhealthy' || health === 'starting' ? health : 'none', oomKilled: inspect.State.OOMKilled, ...(ended ? { exitCode: inspect.State.ExitCode } : {}) };
     } catch (error) {
       if (isNotFound(error)) return undefined;
       throw runtimeFailure(`inspect container ${id.slice(0, 12)}`, error);

@@ -49,7 +49,7 @@ export interface RuntimeContainerDetails {
   readonly health: Health;
   /** The main process's exit code once it has exited or while the runtime waits to restart it (a one-shot that completed has 0). */
   readonly exitCode?: number;
-  /** Whether the kernel killed the last run for exceeding its memory limit (set while it is not running). */
+  /** Whether the kernel killed the last run for exceeding its memory limit (some engines reset it when the container starts again, some keep it). */
   readonly oomKilled?: boolean;
 }
 

@@ -148,7 +148,7 @@ describe('human output shows what hosts and Docker report escaped', () => {
   it('status: a crash loop in the HEALTH cell and under the table (fleet), with its last lines (local)', () => {
     const fleet = renderFleetStatus([{ hostId: 'h1', labels: {}, heartbeatAt: '2025-01-01T00:00:00.000Z', stale: false, reportedAt: null, outboxDepth: 0, status: hostileStatus(plainValues), trust: 'verified', refused: [] }], Date.parse('2025-01-01T00:00:05.000Z'));
     assert.match(fleet, /loopingNameend: crashloop \(exit 3, OOMKilled\) 1 healthy/);
-    assert.match(fleet, /h1: loopingNameend crashloop \(exit 3, OOMKilled\), restart count 8, since conditionSinceend; last output: lastLineend/);
+    assert.match(fleet, /h1: loopingNameend crashloop \(exit 3, OOMKilled\), restart count 8, since conditionSinceend; last output: firstLineend \| lastLineend/);
     const local = renderStatus(hostileStatus(plainValues));
     assert.match(local, /CRASHLOOP loopingNameend: crashloop \(exit 3, OOMKilled\), restart count 8, since conditionSinceend; last output:\n {4}firstLineend\n {4}lastLineend/);
   });

@@ -74,6 +74,9 @@ describe('instance conditions', () => {
     const memory = step(killed.memory, { state: 'running', restartCount: 3 }, at(500)).memory;
     const again = step(memory, { state: 'running', restartCount: 5 }, at(1000));
     assert.deepEqual(again.conditions.get('c1'), { kind: 'crashloop', exitCode: 137, oomKilled: true, restartCount: 5, lastLines: [], since: T0.toISOString() });
+    // Between two runs the list may show it restarting before an inspect says how it ended: the OOM kill stays.
+    assert.equal(step(again.memory, { state: 'restarting', exitCode: 137, restartCount: 6 }, at(1500)).conditions.get('c1')?.oomKilled, true);
+    assert.equal(step(new Map(), { state: 'restarting', exitCode: 137, restartCount: 6 }, at(1500)).conditions.get('c1')?.oomKilled, false, 'exit 137 alone is not an OOM kill');
   });
 
   it('reads the last lines once per stay in the condition, and forgets containers no longer observed', () => {

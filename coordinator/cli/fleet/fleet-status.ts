@@ -4,7 +4,7 @@ import { printable } from '../render/printable.js';
 import { pullProgressLine } from '../render/pull-view.js';
 import { renderTable } from '../render/table.js';
 import { ago, isStale } from './fleet-session.js';
-import { conditionSummary, lastOutputLine, type InstanceCondition } from '../../../shared/instance-condition.js';
+import { conditionSummary, lastOutputLines, type InstanceCondition } from '../../../shared/instance-condition.js';
 
 /** One host in `status --json` (schema hostwright.fleetstatus/v1). */
 export interface FleetHostStatus {
@@ -83,8 +83,8 @@ export function renderFleetStatus(hosts: readonly FleetHostStatus[], now = Date.
   return all.length > 0 ? `${table}\n\n${all.join('\n')}` : table;
 }
 
-/** One line under the table for an instance in a condition: since when, its restart count and its last line of output. */
+/** One line under the table for an instance in a condition: since when, its restart count and its last lines of output. */
 function conditionNote(hostId: string, name: string, condition: InstanceCondition): string {
-  const line = lastOutputLine(condition);
-  return `${printable(hostId)}: ${printable(name)} ${conditionSummary(condition)}, restart count ${condition.restartCount}, since ${printable(condition.since)}${line === undefined ? '' : `; last output: ${printable(line)}`}`;
+  const lines = lastOutputLines(condition);
+  return `${printable(hostId)}: ${printable(name)} ${conditionSummary(condition)}, restart count ${condition.restartCount}, since ${printable(condition.since)}${lines.length === 0 ? '' : `; last output: ${lines.map((line) => printable(line)).join(' | ')}`}`;
 }

@@ -81,8 +81,8 @@ async function waitForHosts(
   const deadline = Date.now() + timeoutMs;
   const states = new Map<string, HostProgress>();
   // A host is done once it failed or was blocked, or has stayed converged for a moment (a crash shows within it).
-  const convergedSince = new Map<string, number>();
-  const settled = (hostId: string) => Date.now() - (convergedSince.get(hostId) ?? Infinity) >= CONVERGED_SETTLE_MS;
+  const convergedSince = new Map<string, { readonly at: number; readonly detail: string }>();
+  const settled = (hostId: string) => Date.now() - (convergedSince.get(hostId)?.at ?? Infinity) >= CONVERGED_SETTLE_MS;
   const done = (hostId: string) => {
     const state = states.get(hostId);
     return state === 'failed' || state === 'blocked' || (state === 'converged' && settled(hostId));
@@ -95,15 +95,23 @@ async function waitForHosts(
       if (done(host.hostId)) continue;
       const progress = progressOf(host, statusOf.get(host.hostId), heartbeatOf.get(host.hostId));
       polled(host.hostId, statusOf.get(host.hostId)?.value);
-      if (states.get(host.hostId) !== progress.state) report(host.hostId, progress.state, progress.detail);
+      // Converged counts (and is shown) once it has held for the settle time.
       if (progress.state !== 'converged') convergedSince.delete(host.hostId);
-      else if (!convergedSince.has(host.hostId)) convergedSince.set(host.hostId, Date.now());
+      else if (!convergedSince.has(host.hostId)) convergedSince.set(host.hostId, { at: Date.now(), detail: progress.detail });
+      if (progress.state === 'converged' && !settled(host.hostId)) continue;
+      if (states.get(host.hostId) !== progress.state) report(host.hostId, progress.state, progress.detail);
       states.set(host.hostId, progress.state);
     }
     if (written.every((host) => done(host.hostId))) return states;
     if (Date.now() > deadline) {
       for (const host of written) {
-        if (!done(host.hostId) && states.get(host.hostId) !== 'converged') {
+        if (done(host.hostId)) continue;
+        const converged = convergedSince.get(host.hostId);
+        if (converged) {
+          // Converged when time ran out, only not for the whole settle time: it counts.
+          report(host.hostId, 'converged', converged.detail);
+          states.set(host.hostId, 'converged');
+        } else {
           report(host.hostId, 'timed-out', `still ${states.get(host.hostId) ?? 'waiting'} after ${Math.round(timeoutMs / 1000)}s`);
           states.set(host.hostId, 'timed-out');
         }

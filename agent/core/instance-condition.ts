@@ -28,6 +28,8 @@ export interface ContainerRecall {
   /** How its last run ended: the engine forgets it when the container starts again, a crash loop's report must not. */
   readonly lastExit?: { readonly exitCode: number; readonly oomKilled: boolean };
   readonly condition?: { readonly kind: InstanceCondition['kind']; readonly since: string };
+  /** Since when it has run without a restart seen (undefined while it is not running). */
+  readonly runningSinceMs?: number;
   /** Its output's last lines, read once when it entered the condition (undefined: not read yet). */
   readonly lastLines?: readonly string[];
 }
@@ -70,18 +72,23 @@ export function nextConditions(previous: ConditionMemory, subjects: readonly Con
     const prior = previous.get(container.id);
     const restarts = sampledRestarts(prior?.restarts ?? [], container.restartCount, nowMs);
     const running = container.state === 'running';
+    const restartedNow = restarts.at(-1)?.count !== prior?.restarts.at(-1)?.count;
+    const runningSinceMs = running ? (prior?.runningSinceMs !== undefined && !restartedNow ? prior.runningSinceMs : nowMs) : undefined;
+    const kept = { restarts, ...(runningSinceMs === undefined ? {} : { runningSinceMs }) };
     // An OOM kill seen once in a stay stays with the same exit code: an inspect from between two runs may not show it.
     const oomKilled = container.oomKilled === true || (prior?.condition !== undefined && prior.lastExit?.oomKilled === true && prior.lastExit.exitCode === container.exitCode);
     const lastExit = !running && container.exitCode !== undefined ? { exitCode: container.exitCode, oomKilled } : prior?.lastExit;
-    const kind = conditionKind(container, restart, restarts, prior?.condition?.kind, nowMs);
+    // A container in a condition that runs again keeps it until it has run for a while: it may fail again at once.
+    const stays = running && prior?.condition !== undefined && runningSinceMs !== undefined && nowMs - runningSinceMs < CRASHLOOP_SETTLED_MS;
+    const kind = stays ? prior.condition?.kind : conditionKind(container, restart, restarts, nowMs);
     if (kind === undefined) {
-      memory.set(container.id, { restarts, ...(lastExit ? { lastExit } : {}) });
+      memory.set(container.id, { ...kept, ...(lastExit ? { lastExit } : {}) });
       continue;
     }
     const since = prior?.condition?.kind === kind ? prior.condition.since : now.toISOString();
     // Lines read while it was in a condition stay: they are read once per stay, not on every cycle.
     const lastLines = prior?.condition === undefined ? undefined : prior.lastLines;
-    memory.set(container.id, { restarts, ...(lastExit ? { lastExit } : {}), condition: { kind, since }, ...(lastLines ? { lastLines } : {}) });
+    memory.set(container.id, { ...kept, ...(lastExit ? { lastExit } : {}), condition: { kind, since }, ...(lastLines ? { lastLines } : {}) });
     if (lastLines === undefined) unread.push(container.id);
     conditions.set(container.id, {
       kind,
@@ -109,18 +116,17 @@ export function withLastLines(step: ConditionStep, containerId: string, lines: r
 
 /**
  * `crashloop`: the runtime is between restarts, or it restarted the container within CRASHLOOP_SETTLED_MS
- * and CRASHLOOP_RESTARTS times within the window (or it was in a crash loop already). `failed`: exited
- * non-zero under a policy that leaves a failure be ("no"; "on-failure" once it gave up). An exit 0 of
- * such a one-shot is its work done; an exited container under "always" or "unless-stopped" was
- * stopped, which is drift, not a crash.
+ * and CRASHLOOP_RESTARTS times within the window. `failed`: exited non-zero under a policy that leaves
+ * a failure be ("no"; "on-failure" once it gave up). An exit 0 of such a one-shot is its work done; an
+ * exited container under "always" or "unless-stopped" was stopped, which is drift, not a crash.
  */
-function conditionKind(container: ObservedContainer, restart: ServiceSpec['restart'], restarts: readonly RestartSample[], prior: InstanceCondition['kind'] | undefined, nowMs: number): InstanceCondition['kind'] | undefined {
+function conditionKind(container: ObservedContainer, restart: ServiceSpec['restart'], restarts: readonly RestartSample[], nowMs: number): InstanceCondition['kind'] | undefined {
   if (container.state === 'restarting') return 'crashloop';
   if (container.state === 'exited') return container.exitCode !== undefined && container.exitCode !== 0 && (restart === 'no' || restart === 'on-failure') ? 'failed' : undefined;
   // The first sample is when the container was first seen; only a later one is a restart seen.
   const lastRestart = restarts.length > 1 ? restarts.at(-1) : undefined;
   if (lastRestart === undefined || nowMs - lastRestart.atMs >= CRASHLOOP_SETTLED_MS) return undefined;
-  return prior === 'crashloop' || restartsWithin(restarts, nowMs) >= CRASHLOOP_RESTARTS ? 'crashloop' : undefined;
+  return restartsWithin(restarts, nowMs) >= CRASHLOOP_RESTARTS ? 'crashloop' : undefined;
 }
 
 /** The samples with the current count noted, pruned to the window (plus the one before it, the baseline) and bounded. */

@@ -62,6 +62,12 @@ describe('instance conditions', () => {
     assert.deepEqual(step(new Map(), { state: 'exited', exitCode: 3 }, T0, 'no').conditions.get('c1'), { kind: 'failed', exitCode: 3, oomKilled: false, restartCount: 0, lastLines: [], since: T0.toISOString() });
     assert.equal(step(new Map(), { state: 'exited', exitCode: 0 }, T0, 'no').conditions.size, 0);
     assert.equal(step(new Map(), { state: 'exited', exitCode: 2 }, T0, 'on-failure').conditions.get('c1')?.kind, 'failed');
+    // Started again (drift repair), it stays failed until it has run for a while.
+    const failed = step(new Map(), { state: 'exited', exitCode: 3 }, T0, 'no');
+    const rerun = step(failed.memory, { state: 'running' }, at(1000), 'no');
+    assert.equal(rerun.conditions.get('c1')?.kind, 'failed');
+    assert.equal(rerun.conditions.get('c1')?.since, T0.toISOString());
+    assert.equal(step(rerun.memory, { state: 'running' }, at(1000 + CRASHLOOP_SETTLED_MS), 'no').conditions.size, 0, 'ran long enough: no longer failed');
     // Under "always" an exited container was stopped (drift), not crashed.
     assert.equal(step(new Map(), { state: 'exited', exitCode: 137 }, T0, 'always').conditions.size, 0);
   });

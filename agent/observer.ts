@@ -106,9 +106,9 @@ export class Observer {
       const details = await this.#detailsOf(summary.id);
       restartCount = details?.restartCount;
       if (details && record?.createdView) modifiedFields = changedViewFields(record.createdView, details.view);
-      // How the last run ended, for a container that is not running: the list's exit code, the inspect's OOM kill
+      // How the last run ended: the list's exit code (of a container that is not running), the inspect's OOM kill
       // (the inspect may be older than the list by a restart; events invalidate it).
-      if (summary.state !== 'running' && details?.oomKilled !== undefined) ended = { exitCode: summary.exitCode ?? (details.state === summary.state ? details.exitCode : undefined), oomKilled: details.oomKilled };
+      if (details?.oomKilled !== undefined) ended = { exitCode: summary.exitCode ?? (details.state === summary.state ? details.exitCode : undefined), oomKilled: details.oomKilled };
     }
     return { id: summary.id, name: summary.name, state: summary.state, health: summary.health, createdAt: summary.createdAt, identity, ownership, modifiedFields, restartCount, ...(summary.networks === undefined ? {} : { networks: summary.networks }), ...ended };
   }

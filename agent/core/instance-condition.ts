@@ -77,7 +77,7 @@ export function nextConditions(previous: ConditionMemory, subjects: readonly Con
     const kept = { restarts, ...(runningSinceMs === undefined ? {} : { runningSinceMs }) };
     // An OOM kill seen once in a stay stays with the same exit code: an inspect from between two runs may not show it.
     const oomKilled = container.oomKilled === true || (prior?.condition !== undefined && prior.lastExit?.oomKilled === true && prior.lastExit.exitCode === container.exitCode);
-    const lastExit = !running && container.exitCode !== undefined ? { exitCode: container.exitCode, oomKilled } : prior?.lastExit;
+    const lastExit = !running && container.exitCode !== undefined ? { exitCode: container.exitCode, oomKilled } : prior?.lastExit && { ...prior.lastExit, oomKilled: prior.lastExit.oomKilled || oomKilled };
     // A container in a condition that runs again keeps it until it has run for a while: it may fail again at once.
     const stays = running && prior?.condition !== undefined && runningSinceMs !== undefined && nowMs - runningSinceMs < CRASHLOOP_SETTLED_MS;
     const kind = stays ? prior.condition?.kind : conditionKind(container, restart, restarts, nowMs);
@@ -93,7 +93,8 @@ export function nextConditions(previous: ConditionMemory, subjects: readonly Con
     conditions.set(container.id, {
       kind,
       ...(lastExit ? { exitCode: lastExit.exitCode } : {}),
-      oomKilled: lastExit?.oomKilled === true,
+      // A running container's flag is its last run's where the engine keeps it until the next kill.
+      oomKilled: lastExit?.oomKilled === true || oomKilled,
       restartCount: container.restartCount ?? restarts.at(-1)?.count ?? 0,
       lastLines: [...(lastLines ?? [])],
       since,

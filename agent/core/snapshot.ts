@@ -79,7 +79,7 @@ export interface ObservedContainer {
   readonly restartCount: number | undefined;
   /** An exited (or restarting) container's exit code, when the runtime said. */
   readonly exitCode?: number;
-  /** The kernel killed its last run for exceeding its memory limit (from an inspect of an owned container that is not running). */
+  /** The kernel killed its last run for exceeding its memory limit (from an inspect of an owned container; some engines reset it on start). */
   readonly oomKilled?: boolean;
   /** The image it runs: its id, and a repo digest of it when the host knows one. */
   readonly image?: { readonly id: string; readonly digest?: string };

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import type { HostwrightEvent } from '../../shared/events.js';
 import type { InstanceCondition } from '../../shared/instance-condition.js';
 import { uniqueName } from '../lib/builders.js';
-import { runCli, type CliResult } from '../lib/cli.js';
+import { runCli, startCli, type CliResult } from '../lib/cli.js';
 import { FleetHarness } from '../lib/fleet-harness.js';
 import { startNatsServer, type NatsServerHandle } from '../lib/nats-server.js';
 import { waitFor } from '../lib/wait.js';
@@ -76,6 +76,14 @@ describe('crash loops, failed runs and OOM kills are failures: apply --wait, sta
     assert.match(apply.stdout, new RegExp(`${h1} +failed +${name} crashloop \\(exit 3\\): .*"FATAL: API_TOKEN is not set"`), apply.stdout);
     assert.doesNotMatch(apply.stdout, /converged/, 'never shown as converged, not even for a moment');
 
+    const watch = startCli(['status', '--watch', '--host', h1, '--nats', nats.url, '--creds', join(dir, 'coordinator.nk')]);
+    try {
+      await waitFor('status --watch showing the crash loop', async () => watch.output().includes(`${name}: crashloop (exit 3)`), 15_000, 200);
+    } finally {
+      // SIGKILL: a SIGTERM that lands before the watch has set up its KV watchers is not acted on.
+      watch.kill('SIGKILL');
+    }
+
     const human = (await cli(['status'], 0)).stdout;
     const row = human.split('\n').find((line) => line.includes(project));
     assert.match(row ?? '', new RegExp(`${name}: crashloop \\(exit 3\\)`), human);
@@ -102,12 +110,24 @@ describe('crash loops, failed runs and OOM kills are failures: apply --wait, sta
     assert.ok(!JSON.stringify(events).includes(SECRET) && !human.includes(SECRET) && !apply.stdout.includes(SECRET), 'the secret value appears nowhere');
   });
 
+  it('a one-shot (restart "no") that exits non-zero fails apply --wait; one that exits 0 has done its work', async () => {
+    const project = uniqueName('once');
+    const oneShot = (command: string) => `    image: hw/busybox:test\n    command: ["sh", "-c", "${command}"]\n    restart: "no"\n    placement: { hosts: [${h2}] }\n`;
+    const file = await fleetFile(project, `  migrate:\n${oneShot("echo 'migration 7 failed: relation exists' >&2; exit 1")}  seed:\n${oneShot('echo seeded')}`);
+    const apply = await cli(['apply', '-f', file, '--wait', '--timeout', '30s'], 1);
+    assert.match(apply.stdout, /migrate-1 failed \(exit 1\): "migration 7 failed: relation exists"/, apply.stdout);
+    assert.doesNotMatch(apply.stdout, /seed-1/, 'the one-shot that exited 0 is not a failure');
+  });
+
   it('an OOM-killed container shows OOMKilled and exit 137', async () => {
     const project = uniqueName('oom');
     const file = await fleetFile(project, `  greedy:\n    image: hw/busybox:test\n    command: ${GREEDY}\n    mem_limit: 8m\n    placement: { hosts: [${h2}] }\n`);
     await cli(['apply', '-f', file], 0);
     // How long the doubling takes to reach the limit varies: status says so once the kernel has killed it.
-    const condition = await waitFor('the OOM kill in status', async () => (await instanceOn(h2, project))?.condition, 30_000, 500);
+    const condition = await waitFor('the OOM kill and its exit code in status', async () => {
+      const seen = (await instanceOn(h2, project))?.condition;
+      return seen?.oomKilled === true && seen.exitCode !== undefined ? seen : undefined;
+    }, 30_000, 500);
     assert.equal(condition.oomKilled, true, JSON.stringify(condition));
     assert.equal(condition.exitCode, 137);
     assert.match((await cli(['status'], 0)).stdout, /greedy-1: crashloop \(exit 137, OOMKilled\)/);

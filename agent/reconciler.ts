@@ -19,6 +19,10 @@ import type { PlanMode } from './core/planner.js';
 import { selectImageRemovals, unreferencedMarks, type ImageRemoval } from './core/image-cleanup.js';
 import type { RuntimeSnapshot } from './core/snapshot.js';
 import { hostStatus, statusTransitionEvents } from './core/status.js';
+import { conditionSubjects, LAST_LINES_MAX, nextConditions, terminationLines, withLastLines, type ConditionMemory } from './core/instance-condition.js';
+import type { InstanceCondition } from '../shared/instance-condition.js';
+import { secretEnvValues } from './runtime/secret-env-resolver.js';
+import { errorMessage } from '../shared/errors.js';
 import type { ActionReport, CycleContext, CycleReport, CycleRequest } from './cycle.js';
 import { stampEvents } from './host-events.js';
 import { Observer } from './observer.js';
@@ -70,6 +74,8 @@ export class Reconciler {
   readonly echoes: OwnEchoes;
   readonly #options: Required<Omit<ReconcilerOptions, 'now' | 'onCyclesInFlight'>> & Pick<ReconcilerOptions, 'onCyclesInFlight'> & { now: () => Date };
   #cyclesInFlight = 0;
+  /** Restart counts and last exits of the containers last observed: bounded by them, kept in memory (a restart of the agent starts it afresh). */
+  #conditionMemory: ConditionMemory = new Map();
 
   constructor(options: ReconcilerOptions) {
     this.#options = { namePrefix: '', parallelism: 4, now: () => new Date(), policy: STRICT_HOST_POLICY, imageGraceMs: DEFAULT_IMAGE_GRACE_MS, ...options };
@@ -121,7 +127,7 @@ export class Reconciler {
     if (request.dryRun) return { correlationID, dryRun: true, ...(request.candidate ? scopedTo(planned, candidates) : planned), results: [], failed: false, status: undefined };
 
     // Persist the plan before any mutation (each action's intent is persisted as it runs).
-    const before = await this.#recordPlan(planned, correlationID, quiet);
+    const before = await this.#recordPlan(planned, correlationID, quiet, await this.#conditionsOf(desired, snapshot));
 
     // Apply idempotently: intent fsync'd before each mutation, its result right after.
     const results = await applyPlan(planned.runnable, { ...this.#planTarget(correlationID), quiet }, context);
@@ -272,11 +278,11 @@ export class Reconciler {
    * actions), fsync'd in one write; a cycle with nothing to do and nothing new to say writes nothing
    * (no fsync on the no-op path). Returns the status before the cycle, as stored and as planned.
    */
-  async #recordPlan(planned: Planned, correlationID: string, quiet: ReadonlySet<string>): Promise<{ stored: HostStatus | undefined; planned: HostStatus; appliedRevisions: ReadonlyMap<string, number> }> {
+  async #recordPlan(planned: Planned, correlationID: string, quiet: ReadonlySet<string>, conditions: ReadonlyMap<string, InstanceCondition>): Promise<{ stored: HostStatus | undefined; planned: HostStatus; appliedRevisions: ReadonlyMap<string, number> }> {
     const { journal } = this.#options;
     const stored = await journal.getStatus();
     const appliedRevisions = await journal.appliedRevisions();
-    const status = this.#statusFrom(planned, appliedRevisions);
+    const status = this.#statusFrom(planned, appliedRevisions, conditions);
     // A project retrying after a failure plans the same again: its streak's events say so once.
     const events = [...statusTransitionEvents(stored, status), ...plannedEvents(planned.plan, planned.runnable).filter((event) => !quiet.has(event.project))];
     if (planned.runnable.length > 0 || events.length > 0) {
@@ -339,7 +345,7 @@ export class Reconciler {
   async #statusOf(desired: readonly HostDesired[], snapshot: RuntimeSnapshot, failures?: FailureState): Promise<HostStatus> {
     const { journal } = this.#options;
     const converge = new Map(desired.map((document) => [document.project, 'converge' as const]));
-    const status = this.#statusFrom(this.#planFrom(desired, snapshot, converge), await journal.appliedRevisions());
+    const status = this.#statusFrom(this.#planFrom(desired, snapshot, converge), await journal.appliedRevisions(), await this.#conditionsOf(desired, snapshot));
     const rejected = await journal.rejectedRevisions();
     const refusals = await journal.desiredRefusals();
     return {
@@ -357,8 +363,30 @@ export class Reconciler {
     };
   }
 
-  #statusFrom({ diff, plan, blocks }: Planned, appliedRevisions: ReadonlyMap<string, number>): HostStatus {
-    return hostStatus({ diff, plan, blocks, appliedRevisions, namePrefix: this.#options.namePrefix });
+  #statusFrom({ diff, plan, blocks }: Planned, appliedRevisions: ReadonlyMap<string, number>, conditions: ReadonlyMap<string, InstanceCondition>): HostStatus {
+    return hostStatus({ diff, plan, blocks, appliedRevisions, namePrefix: this.#options.namePrefix, conditions });
+  }
+
+  /**
+   * Crash loops and failed one-shots in one snapshot (agent/core/instance-condition.ts). A container's
+   * last lines are read once as it enters its condition, with its service's secret values masked; a
+   * read that fails is tried again on the next observation.
+   */
+  async #conditionsOf(desired: readonly HostDesired[], snapshot: RuntimeSnapshot): Promise<ReadonlyMap<string, InstanceCondition>> {
+    const subjects = conditionSubjects(desired, snapshot);
+    let step = nextConditions(this.#conditionMemory, subjects, this.#options.now());
+    for (const containerId of step.unread) {
+      const container = subjects.find((subject) => subject.container.id === containerId)?.container;
+      const env = desired.find((document) => document.project === container?.identity.project)?.services[container?.identity.service ?? '']?.env ?? {};
+      try {
+        const [output, secrets] = await Promise.all([this.#options.runtime.containerOutputTail(containerId, LAST_LINES_MAX), secretEnvValues(env)]);
+        step = withLastLines(step, containerId, terminationLines(output, secrets));
+      } catch (error) {
+        this.#options.logger.warn({ containerId, error: errorMessage(error) }, 'could not read the output of a failing container');
+      }
+    }
+    this.#conditionMemory = step.memory;
+    return step.conditions;
   }
 
   #stamp(drafts: readonly EventDraft[], correlationID: string): HostwrightEvent[] {

@@ -60,6 +60,11 @@ export class HollowRuntime implements RuntimeAdapter {
     return container ? { view: { ...container.view, name: container.name }, restartCount: 0, state: container.state, health: 'none' } : undefined;
   }
 
+  /** Hollow containers run nothing, so they have no output. */
+  async containerOutputTail(): Promise<string> {
+    return '';
+  }
+
   async listImages(): Promise<RuntimeImage[]> {
     return [...this.#images].map((image) => ({ id: `sha256:${image}`, references: [image] }));
   }

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { instanceConditionSchema } from './instance-condition.js';
 
 /** What drift an instance can show; the same names in status, plans and events. */
 export const driftKindSchema = z.enum(['missing', 'stopped', 'modified', 'unhealthy']);
@@ -18,6 +19,8 @@ export const instanceStatusSchema = z.object({
   imageId: z.string().optional(),
   imageDigest: z.string().optional(),
   drift: z.array(driftKindSchema),
+  /** Set while the instance crash-loops or has failed (see instanceConditionSchema); such a project is not converged. */
+  condition: instanceConditionSchema.optional(),
 });
 export type InstanceStatus = z.infer<typeof instanceStatusSchema>;
 
@@ -35,7 +38,7 @@ export const projectStatusSchema = z.object({
   project: z.string(),
   desiredRevision: z.number().int(),
   appliedRevision: z.number().int().optional(),
-  /** True when a full converge would change nothing and nothing is blocked. */
+  /** True when a full converge would change nothing, nothing is blocked and no instance has a condition. */
   converged: z.boolean(),
   pendingActions: z.number().int(),
   instances: z.array(instanceStatusSchema),

@@ -77,8 +77,10 @@ export interface ObservedContainer {
   /** Fields that differ from what was read back right after creation; empty when unchanged or unknown. */
   readonly modifiedFields: readonly string[];
   readonly restartCount: number | undefined;
-  /** An exited container's exit code, when the runtime said. */
+  /** An exited (or restarting) container's exit code, when the runtime said. */
   readonly exitCode?: number;
+  /** The kernel killed its last run for exceeding its memory limit (from an inspect of an owned container; some engines reset it on start). */
+  readonly oomKilled?: boolean;
   /** The image it runs: its id, and a repo digest of it when the host knows one. */
   readonly image?: { readonly id: string; readonly digest?: string };
 }

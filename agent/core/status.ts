@@ -5,6 +5,7 @@ import type { GateBlock, HostStatus, InstanceStatus, ProjectStatus, UnownedConta
 import type { DriftKind } from './drift-policy.js';
 import type { ActionPlan } from './planner.js';
 import { containerName, instanceKeyString } from './snapshot.js';
+import type { InstanceCondition } from '../../shared/instance-condition.js';
 
 export interface StatusInput {
   readonly diff: HostDiff;
@@ -13,6 +14,8 @@ export interface StatusInput {
   readonly blocks: readonly GateBlock[];
   readonly appliedRevisions: ReadonlyMap<string, number>;
   readonly namePrefix: string;
+  /** Crash loops and failed one-shots by container id (agent/core/instance-condition.ts); none when omitted. */
+  readonly conditions?: ReadonlyMap<string, InstanceCondition>;
 }
 
 /** Pure: per-instance state, health and drift from one diff and its converge plan. */
@@ -46,6 +49,7 @@ export function hostStatus(input: StatusInput): HostStatus {
       }
       if (entry.kind === 'remove') continue;
       const container = 'container' in entry ? entry.container : undefined;
+      const condition = container === undefined ? undefined : input.conditions?.get(container.id);
       instances.push({
         ...entry.key,
         name: container?.name ?? containerName(input.namePrefix, entry.key),
@@ -56,6 +60,7 @@ export function hostStatus(input: StatusInput): HostStatus {
         restartCount: container?.restartCount,
         ...(container?.image ? { imageId: container.image.id, ...(container.image.digest === undefined ? {} : { imageDigest: container.image.digest }) } : {}),
         drift: driftByKey.get(instanceKeyString(entry.key)) ?? [],
+        ...(condition ? { condition } : {}),
       });
     }
     const pendingActions = pendingByProject.get(projectDiff.project) ?? 0;
@@ -64,7 +69,8 @@ export function hostStatus(input: StatusInput): HostStatus {
       project: projectDiff.project,
       desiredRevision: projectDiff.revision,
       appliedRevision: input.appliedRevisions.get(projectDiff.project),
-      converged: pendingActions === 0 && blocked.length === 0,
+      // An instance the runtime keeps restarting (or that failed) is not converged, whatever the drift policy does about it.
+      converged: pendingActions === 0 && blocked.length === 0 && instances.every((instance) => instance.condition === undefined),
       pendingActions,
       instances,
       unowned,
@@ -95,7 +101,11 @@ export function statusTransitionEvents(previous: HostStatus | undefined, current
         events.push({ type: 'health_changed', severity: instance.health === 'unhealthy' ? 'warning' : 'info', ...where, runtimeRef, message: `${instance.name} health ${prior.health} -> ${instance.health}` });
       }
       if (sameContainer && prior.restartCount !== undefined && instance.restartCount !== undefined && instance.restartCount > prior.restartCount) {
-        events.push({ type: 'restarted', severity: 'warning', ...where, runtimeRef, message: `${instance.name} was restarted by the runtime (restart count ${instance.restartCount})` });
+        const exit = instance.condition?.exitCode === undefined ? '' : `, last exit code ${instance.condition.exitCode}${instance.condition.oomKilled ? ', OOMKilled' : ''}`;
+        events.push({ type: 'restarted', severity: 'warning', ...where, runtimeRef, message: `${instance.name} was restarted by the runtime (restart count ${instance.restartCount}${exit})` });
+      }
+      if (instance.condition && !(sameContainer && prior.condition?.kind === instance.condition.kind)) {
+        events.push({ type: 'failed', severity: 'error', ...where, runtimeRef, message: conditionMessage(instance.name, instance.condition) });
       }
       for (const kind of instance.drift) {
         if (prior?.drift.includes(kind)) continue;
@@ -112,4 +122,11 @@ export function statusTransitionEvents(previous: HostStatus | undefined, current
     }
   }
   return events;
+}
+
+/** A condition's event message: what it is, its exit code, OOMKilled and restart count, then its last lines (already bounded and masked). */
+function conditionMessage(name: string, condition: InstanceCondition): string {
+  const facts = [...(condition.exitCode === undefined ? [] : [`exit code ${condition.exitCode}`]), ...(condition.oomKilled ? ['OOMKilled'] : []), `restart count ${condition.restartCount}`];
+  const head = `${name} ${condition.kind === 'crashloop' ? 'is crash-looping' : 'failed'} (${facts.join(', ')})`;
+  return condition.lastLines.length === 0 ? `${head}; no output` : `${head}; last output:\n${condition.lastLines.join('\n')}`;
 }

@@ -254,8 +254,24 @@ export function healthFromStatusText(status: string): Health {
 }
 
 
-/** The list endpoint reports an exited container's exit code only inside its Status text: "Exited (0) 5 seconds ago". */
+/** The list endpoint reports an exit code only inside its Status text: "Exited (0) 5 seconds ago", "Restarting (3) 1 second ago". */
 export function exitCodeFromStatusText(status: string): { exitCode?: number } {
-  const match = /^Exited \((-?\d+)\)/.exec(status);
+  const match = /^(?:Exited|Restarting) \((-?\d+)\)/.exec(status);
   return match ? { exitCode: Number(match[1]) } : {};
+}
+
+/**
+ * A container's output as the engine sends it without a TTY: frames of an 8-byte header (stream
+ * type, three zero bytes, the payload's length big-endian) and the payload. A cut-off last frame
+ * keeps what arrived.
+ */
+export function demultiplexOutput(buffer: Buffer): string {
+  const payloads: Buffer[] = [];
+  let offset = 0;
+  while (offset + 8 <= buffer.length) {
+    const size = buffer.readUInt32BE(offset + 4);
+    payloads.push(buffer.subarray(offset + 8, Math.min(buffer.length, offset + 8 + size)));
+    offset += 8 + size;
+  }
+  return Buffer.concat(payloads).toString('utf8');
 }

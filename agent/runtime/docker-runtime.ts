@@ -1,6 +1,6 @@
 import type Docker from 'dockerode';
 import { ImageUnavailableError, NameConflictError, RuntimeError, RuntimeUnreachableError } from '../../shared/errors.js';
-import { configViewOf, containerStateOf, exitCodeFromStatusText, healthFromStatusText, toDockerCreateOptions } from './docker-container.js';
+import { configViewOf, containerStateOf, demultiplexOutput, exitCodeFromStatusText, healthFromStatusText, toDockerCreateOptions } from './docker-container.js';
 import { dockerMessage, isConflict, isNotFound, isNotModified } from './docker-errors.js';
 import { loadDockerode } from './dockerode-loader.js';
 import { toDockerNetworkOptions, toDockerVolumeOptions } from './docker-resources.js';
@@ -52,10 +52,25 @@ export class DockerRuntime implements RuntimeAdapter {
       const inspect = await this.docker.getContainer(id).inspect();
       const health = (inspect.State.Health?.Status ?? 'none') as string;
       const state = containerStateOf(inspect.State.Status);
-      return { view: configViewOf(inspect), restartCount: inspect.RestartCount, state, health: health === 'healthy' || health === 'unhealthy' || health === 'starting' ? health : 'none', ...(state === 'exited' ? { exitCode: inspect.State.ExitCode } : {}) };
+      const ended = state === 'exited' || state === 'restarting';
+      return { view: configViewOf(inspect), restartCount: inspect.RestartCount, state, health: health === 'healthy' || health === 'unhealthy' || health === 'starting' ? health : 'none', oomKilled: inspect.State.OOMKilled, ...(ended ? { exitCode: inspect.State.ExitCode } : {}) };
     } catch (error) {
       if (isNotFound(error)) return undefined;
       throw runtimeFailure(`inspect container ${id.slice(0, 12)}`, error);
+    }
+  }
+
+  async containerOutputTail(id: string, lines: number): Promise<string> {
+    const container = this.docker.getContainer(id);
+    try {
+      const inspect = await container.inspect();
+      // follow: false makes the engine answer with the whole tail at once (a Buffer, not a stream).
+      const output = (await container.logs({ stdout: true, stderr: true, tail: lines, follow: false })) as unknown as Buffer;
+      // Without a TTY the engine multiplexes stdout and stderr into frames.
+      return inspect.Config.Tty ? output.toString('utf8') : demultiplexOutput(output);
+    } catch (error) {
+      if (isNotFound(error)) return '';
+      throw runtimeFailure(`read the output of container ${id.slice(0, 12)}`, error);
     }
   }
 

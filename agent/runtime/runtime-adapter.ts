@@ -47,8 +47,10 @@ export interface RuntimeContainerDetails {
   readonly restartCount: number;
   readonly state: ContainerState;
   readonly health: Health;
-  /** The main process's exit code once it has exited (a one-shot that completed has 0). */
+  /** The main process's exit code once it has exited or while the runtime waits to restart it (a one-shot that completed has 0). */
   readonly exitCode?: number;
+  /** Whether the kernel killed the last run for exceeding its memory limit (some engines reset it when the container starts again, some keep it). */
+  readonly oomKilled?: boolean;
 }
 
 export interface ContainerCreateRequest {
@@ -78,6 +80,8 @@ export interface RuntimeAdapter {
   listContainers(): Promise<RuntimeContainerSummary[]>;
   /** undefined when the container no longer exists. */
   inspectContainer(id: string): Promise<RuntimeContainerDetails | undefined>;
+  /** The last `lines` lines of a container's output, stdout and stderr as they were written; '' when it is gone. */
+  containerOutputTail(id: string, lines: number): Promise<string>;
   /** Images present locally, each with the references it answers to (tags and repo digests). */
   listImages(): Promise<RuntimeImage[]>;
   /** Throws ImageUnavailableError with the runtime's reason when the image cannot be had; tells progress as layers arrive. */

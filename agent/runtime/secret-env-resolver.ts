@@ -32,3 +32,16 @@ export async function resolveEnv(env: Readonly<Record<string, EnvValue>>): Promi
 
 /** The value, plus the line end that `echo` leaves. */
 const SECRET_FILE_BYTES = MAX_ARG_LENGTH + 2;
+
+/** The values of an env's secrets (inline, and the files this host can read now), to mask them where output shows them. */
+export async function secretEnvValues(env: Readonly<Record<string, EnvValue>>): Promise<string[]> {
+  const values: string[] = [];
+  for (const [name, value] of Object.entries(env)) {
+    if (typeof value === 'string' || isMaskedSecret(value)) continue;
+    // A file this host cannot read now leaves no value to mask by.
+    const resolved = await resolveEnv({ [name]: value }).catch(() => ({}) as Record<string, string>);
+    const secret = resolved[name];
+    if (secret !== undefined) values.push(secret);
+  }
+  return values;
+}

@@ -4,6 +4,7 @@ import { hasHealthcheck } from '../../shared/fleet-spec.js';
 import type { HostDesired } from '../../shared/host-desired.js';
 import type { InstanceStatus } from '../../shared/host-status.js';
 import type { StatusReport } from '../../shared/wire.js';
+import { conditionsDetail } from '../../shared/instance-condition.js';
 import { TERMINAL_HOST_STATES, type RolloutHost, type RolloutOptions, type RolloutState } from './rollout-state.js';
 
 /** What the driver knows about a host right now. */
@@ -164,6 +165,9 @@ function judge(host: RolloutHost, document: HostDesired, observation: HostObserv
   const revision = host.writtenRevision;
   if (project?.rejected && project.rejected.revision === revision) return fail(`revision ${revision} rejected: ${project.rejected.reason}`);
   if (project && project.desiredRevision === revision && project.blocked.length > 0) return fail(`blocked: ${project.blocked.map((b) => b.message).join('; ')}`);
+  // A crash loop or a failed one-shot of the applied revision fails the host at once: waiting for the deadline would only hide why.
+  const failing = project && project.desiredRevision === revision && project.appliedRevision === revision ? conditionsDetail(project) : undefined;
+  if (failing !== undefined) return fail(failing);
   const unhealthy = project && project.desiredRevision === revision ? project.instances.filter((i) => i.health === 'unhealthy') : [];
   if (unhealthy.length > 0 && !rollingBack) return fail(`unhealthy: ${unhealthy.map((i) => i.name).join(', ')}`);
 

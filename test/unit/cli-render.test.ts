@@ -61,7 +61,10 @@ function hostileStatus(v: Values): HostStatus {
         appliedRevision: 1,
         converged: false,
         pendingActions: 1,
-        instances: [{ ...KEY, name: v.value('instanceName'), containerId: v.short('ic'), state: 'running', health: 'healthy', drift: ['modified'] }],
+        instances: [
+          { ...KEY, name: v.value('instanceName'), containerId: v.short('ic'), state: 'running', health: 'healthy', drift: ['modified'] },
+          { ...KEY, instance: 2, name: v.value('loopingName'), state: 'restarting', health: 'none', drift: [], condition: { kind: 'crashloop', exitCode: 3, oomKilled: true, restartCount: 8, lastLines: [v.value('firstLine'), v.value('lastLine')], since: v.value('conditionSince') } },
+        ],
         unowned: [{ project: 'shop', containerId: v.short('uc'), name: v.value('unownedName'), reason: v.value('unownedReason') }],
         blocked: [{ project: 'shop', gate: 'name-conflict', message: v.value('blockMessage') }],
         rejected: { revision: 2, reason: v.value('rejectedReason'), lift: v.value('rejectedLift') },
@@ -132,14 +135,22 @@ describe('human output shows what hosts and Docker report escaped', () => {
   it('status (local): host, refusals, projects, instances, unowned containers, gates and rejections', () => {
     assertShownEscaped(
       (v) => renderStatus(hostileStatus(v)),
-      ['statusHost', 'observedAt', 'refusedKey', 'refusedReason', 'refusedAt', 'project', 'instanceName', 'unownedName', 'unownedReason', 'blockMessage', 'rejectedReason', 'rejectedLift', 'backoffReason', 'retryAt'],
+      ['statusHost', 'observedAt', 'refusedKey', 'refusedReason', 'refusedAt', 'project', 'instanceName', 'loopingName', 'firstLine', 'lastLine', 'conditionSince', 'unownedName', 'unownedReason', 'blockMessage', 'rejectedReason', 'rejectedLift', 'backoffReason', 'retryAt'],
       ['ic', 'uc'],
     );
   });
 
   it('status (fleet): the table and the refusals under it', () => {
     const hosts = (v: Values): FleetHostStatus[] => [{ hostId: v.value('fleetHost'), labels: {}, heartbeatAt: '2025-01-01T00:00:00.000Z', stale: false, reportedAt: null, outboxDepth: 0, status: hostileStatus(v), trust: 'refused', refused: [{ report: 'registration', reason: v.value('reportRefusal') }] }];
-    assertShownEscaped((v) => renderFleetStatus(hosts(v), Date.parse('2025-01-01T00:00:05.000Z')), ['fleetHost', 'project', 'instanceName', 'refusedKey', 'refusedReason', 'refusedAt', 'reportRefusal']);
+    assertShownEscaped((v) => renderFleetStatus(hosts(v), Date.parse('2025-01-01T00:00:05.000Z')), ['fleetHost', 'project', 'instanceName', 'loopingName', 'lastLine', 'conditionSince', 'refusedKey', 'refusedReason', 'refusedAt', 'reportRefusal']);
+  });
+
+  it('status: a crash loop in the HEALTH cell and under the table (fleet), with its last lines (local)', () => {
+    const fleet = renderFleetStatus([{ hostId: 'h1', labels: {}, heartbeatAt: '2025-01-01T00:00:00.000Z', stale: false, reportedAt: null, outboxDepth: 0, status: hostileStatus(plainValues), trust: 'verified', refused: [] }], Date.parse('2025-01-01T00:00:05.000Z'));
+    assert.match(fleet, /loopingNameend: crashloop \(exit 3, OOMKilled\) 1 healthy/);
+    assert.match(fleet, /h1: loopingNameend crashloop \(exit 3, OOMKilled\), restart count 8, since conditionSinceend; last output: firstLineend \| lastLineend/);
+    const local = renderStatus(hostileStatus(plainValues));
+    assert.match(local, /CRASHLOOP loopingNameend: crashloop \(exit 3, OOMKilled\), restart count 8, since conditionSinceend; last output:\n {4}firstLineend\n {4}lastLineend/);
   });
 
   it('plan: header, diff, every kind of action target, gates and drift', () => {

@@ -248,6 +248,17 @@ describe('advanceRollout: failures', () => {
     assert.deepEqual(again.writes, []);
   });
 
+  it('a crash loop of the applied revision fails the host at once, naming the instance, its exit code and last line', () => {
+    const condition = { kind: 'crashloop' as const, exitCode: 3, oomKilled: false, restartCount: 2, lastLines: ['starting', 'FATAL: API_TOKEN is not set'], since: at(1_500).toISOString() };
+    const step = canaryObserved({ converged: false, instances: [instance('h1', { state: 'restarting', condition })] });
+    assert.deepEqual([host(step.state, 'h1').state, host(step.state, 'h1').message], ['failed', 'h1-shop-web-1 crashloop (exit 3): "starting" "FATAL: API_TOKEN is not set"']);
+    assert.equal(host(step.state, 'h1').finishedAt, at(2_000).toISOString(), 'at the first step that sees it, not at the deadline');
+    assert.equal(step.state.status, 'paused');
+    // Still converging (the revision not applied yet): the old container's condition does not count.
+    const converging = canaryObserved({ appliedRevision: 1, converged: false, pendingActions: 1, instances: [instance('h1', { state: 'restarting', condition })] });
+    assert.equal(host(converging.state, 'h1').state, 'applying');
+  });
+
   it('an unhealthy instance still reported for the old revision does not fail the host', () => {
     const fleet = new Fleet();
     let s = fleet.step(start(['h1', 'h2']), 0).state;

@@ -3,6 +3,7 @@ import { validate } from '../../../shared/codec.js';
 import { InvalidInputError, errorMessage } from '../../../shared/errors.js';
 import type { HostDesired } from '../../../shared/host-desired.js';
 import type { HostReport } from '../../../shared/host-report.js';
+import { conditionsDetail } from '../../../shared/instance-condition.js';
 import type { StatusReport } from '../../../shared/wire.js';
 import { runBounded } from '../../../shared/worker-pool.js';
 import type { FleetClient } from '../../fleet-client.js';
@@ -90,9 +91,14 @@ export function progressOf(host: WrittenHost, reported: HostReport<StatusReport>
   if (project?.rejected?.revision === host.document.revision) return { state: 'failed', detail: project.rejected.reason };
   if (project && project.desiredRevision === host.document.revision) {
     if (project.blocked.length > 0) return { state: 'blocked', detail: project.blocked.map((b) => b.message).join('; ') };
+    const failing = conditionsDetail(project);
+    if (project.appliedRevision === host.document.revision && failing !== undefined) return { state: 'failed', detail: failing };
     if (project.appliedRevision === host.document.revision && project.converged) return { state: 'converged', detail: `${project.instances.length} instance(s)` };
     return { state: 'applying', detail: `${project.pendingActions} pending action(s)` };
   }
   if (isStale(heartbeatAt)) return { state: 'stale', detail: 'no heartbeat: the agent is down or cut off; it applies the change when it is back' };
   return { state: 'waiting', detail: 'the agent has not picked up the revision yet' };
 }
+
+/** How long `apply --wait` keeps watching a converged host: a container that dies at once has not shown it yet. */
+export const CONVERGED_SETTLE_MS = 1_500;

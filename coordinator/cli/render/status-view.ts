@@ -1,5 +1,6 @@
 import type { HostStatus } from '../../../shared/host-status.js';
 import { printable } from './printable.js';
+import { conditionSummary, type InstanceCondition } from '../../../shared/instance-condition.js';
 import { renderTable, shortId } from './table.js';
 
 /** The `status --json` document (schema "hostwright.status/v1", see docs/json.md). */
@@ -28,6 +29,7 @@ export function renderStatus(status: HostStatus): string {
     } else {
       lines.push('  (no instances desired)');
     }
+    for (const instance of project.instances) if (instance.condition) lines.push(...conditionLines(instance.name, instance.condition));
     for (const block of project.blocked) lines.push(`  BLOCKED [${block.gate}] ${printable(block.message)}`);
     for (const container of project.unowned) lines.push(`  UNOWNED ${printable(container.name)} [${printable(shortId(container.containerId))}]: ${printable(container.reason)}`);
   }
@@ -43,4 +45,10 @@ function imageColumn(imageId: string | undefined, digest: string | undefined): s
 
 function indent(text: string): string {
   return text.split('\n').map((line) => `  ${line}`).join('\n');
+}
+
+/** An instance that crash-loops or failed: its exit code and restart count, then its last lines of output (at most 80, 2 KiB). */
+function conditionLines(name: string, condition: InstanceCondition): string[] {
+  const head = `  ${condition.kind === 'crashloop' ? 'CRASHLOOP' : 'FAILED'} ${printable(name)}: ${conditionSummary(condition)}, restart count ${condition.restartCount}, since ${printable(condition.since)}`;
+  return condition.lastLines.length === 0 ? [`${head} (no output)`] : [`${head}; last output:`, ...condition.lastLines.map((line) => `    ${printable(line)}`)];
 }

@@ -2,7 +2,7 @@ import { InvalidInputError } from '../../../../shared/errors.js';
 import { unmaskServices } from '../../../../shared/secret-env.js';
 import type { FleetClient } from '../../../fleet-client.js';
 import { EXIT } from '../../exit-codes.js';
-import { progressOf, readSavedPlan, stalePlanReasons, type HostProgress, type WrittenHost } from '../../fleet/fleet-apply.js';
+import { CONVERGED_SETTLE_MS, progressOf, readSavedPlan, stalePlanReasons, type HostProgress, type WrittenHost } from '../../fleet/fleet-apply.js';
 import { actingHosts, readPhases, writeFleetChange } from '../../fleet/fleet-moves.js';
 import { moveOrderJson } from '../../render/move-view.js';
 import { collectPlans, type HostPlan } from '../../fleet/fleet-plan.js';
@@ -97,22 +97,38 @@ async function waitForHosts(
 ): Promise<Map<string, HostProgress>> {
   const deadline = Date.now() + timeoutMs;
   const states = new Map<string, HostProgress>();
-  const done = (state: HostProgress | undefined) => state === 'converged' || state === 'failed' || state === 'blocked';
+  // A host is done once it failed or was blocked, or has stayed converged for a moment (a crash shows within it).
+  const convergedSince = new Map<string, { readonly at: number; readonly detail: string }>();
+  const settled = (hostId: string) => Date.now() - (convergedSince.get(hostId)?.at ?? Infinity) >= CONVERGED_SETTLE_MS;
+  const done = (hostId: string) => {
+    const state = states.get(hostId);
+    return state === 'failed' || state === 'blocked' || (state === 'converged' && settled(hostId));
+  };
   for (;;) {
     const [statuses, hosts] = await Promise.all([client.statusReports(), client.hosts()]);
     const statusOf = new Map(statuses.map((report) => [report.hostId, report]));
     const heartbeatOf = new Map(hosts.map((host) => [host.hostId, host.heartbeatAt]));
     for (const host of written) {
-      if (done(states.get(host.hostId))) continue;
+      if (done(host.hostId)) continue;
       const progress = progressOf(host, statusOf.get(host.hostId), heartbeatOf.get(host.hostId));
       polled(host.hostId, statusOf.get(host.hostId)?.value);
+      // Converged counts (and is shown) once it has held for the settle time.
+      if (progress.state !== 'converged') convergedSince.delete(host.hostId);
+      else if (!convergedSince.has(host.hostId)) convergedSince.set(host.hostId, { at: Date.now(), detail: progress.detail });
+      if (progress.state === 'converged' && !settled(host.hostId)) continue;
       if (states.get(host.hostId) !== progress.state) report(host.hostId, progress.state, progress.detail);
       states.set(host.hostId, progress.state);
     }
-    if (written.every((host) => done(states.get(host.hostId)))) return states;
+    if (written.every((host) => done(host.hostId))) return states;
     if (Date.now() > deadline) {
       for (const host of written) {
-        if (!done(states.get(host.hostId))) {
+        if (done(host.hostId)) continue;
+        const converged = convergedSince.get(host.hostId);
+        if (converged) {
+          // Converged when time ran out, only not for the whole settle time: it counts.
+          report(host.hostId, 'converged', converged.detail);
+          states.set(host.hostId, 'converged');
+        } else {
           report(host.hostId, 'timed-out', `still ${states.get(host.hostId) ?? 'waiting'} after ${Math.round(timeoutMs / 1000)}s`);
           states.set(host.hostId, 'timed-out');
         }

@@ -205,7 +205,8 @@ function portEntry(entry: unknown, path: Path, context: FormContext): unknown[] 
   if (isMapping(entry)) return longPort(entry, path, context);
   if (typeof entry !== 'string') return [entry];
   // "[ip:][host[-host]:]container[-container][/proto]"; IPv6 in brackets is not supported by the model.
-  const match = /^(?:(\d{1,3}(?:\.\d{1,3}){3}):)?(?:([\d-]*):)?([\d-]+)(\/(?:tcp|udp))?$/.exec(entry.trim());
+  // An empty host IP (":443:443", from "${BIND:-}:443:443") is no IP, as compose reads it.
+  const match = /^(?:(\d{1,3}(?:\.\d{1,3}){3}):)?(?:([\d-]*):)?([\d-]+)(\/(?:tcp|udp))?$/.exec(entry.trim().replace(/^:(?=[\d-]*:)/, ''));
   if (!match) return [entry];
   const [, ip, host, container = '', proto = ''] = match;
   const containers = RANGE.exec(container);

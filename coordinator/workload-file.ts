@@ -9,8 +9,8 @@ import type { ComposeText } from './compose/compose-file.js';
 import type { RolloutDefaults } from './compose/compose-translate.js';
 import { parseFleetFile } from './fleet-file.js';
 import { insideProject } from './project-bound.js';
-import { isMapping } from './service-forms.js';
-import { parse as parseYaml } from 'yaml';
+import { isMap, isScalar, parseDocument } from 'yaml';
+import { parse as parseDotenv } from 'dotenv';
 
 // The one entry for `-f`: a native fleet file, or one or more Compose Specification files (or a
 // directory holding compose.yaml), told apart by their shape, read into the same model.
@@ -41,7 +41,9 @@ export const COMPOSE_FILE_NAMES = ['compose.yaml', 'compose.yml', 'docker-compos
 export async function loadWorkload(source: WorkloadSource, environment: Readonly<Record<string, string | undefined>> = process.env): Promise<Workload> {
   if (source.files.length === 0) throw new InvalidInputError('pass -f with a fleet file, a compose file or a directory holding compose.yaml');
   const paths: string[] = [];
-  for (const file of source.files) paths.push(...(await expandDirectory(file)));
+  const composeFile = source.files.length === 1 ? await composeFileVariable(source.files[0] as string, environment, source.allowOutsideProject === true) : undefined;
+  if (composeFile !== undefined) paths.push(...composeFile);
+  else for (const file of source.files) paths.push(...(await expandDirectory(file)));
   const texts: ComposeText[] = [];
   for (const path of paths) texts.push({ name: path, text: await readText(path) });
   const first = texts[0] as ComposeText;
@@ -73,22 +75,50 @@ export async function loadWorkload(source: WorkloadSource, environment: Readonly
 
 /** A fleet file declares `project:`; a compose file has `services:` without it, or `name:` or `x-hostwright`. */
 export function looksLikeCompose(text: string): boolean {
-  const value = topLevelOf(text);
-  if (!isMapping(value) || Object.hasOwn(value, 'project')) return false;
-  return Object.hasOwn(value, 'services') || Object.hasOwn(value, 'name') || Object.hasOwn(value, 'x-hostwright');
+  const keys = topLevelKeysOf(text);
+  if (keys === undefined || keys.has('project')) return false;
+  return keys.has('services') || keys.has('name') || keys.has('x-hostwright');
 }
 
 function looksLikeFleetFile(text: string): boolean {
-  const value = topLevelOf(text);
-  return isMapping(value) && Object.hasOwn(value, 'project');
+  return topLevelKeysOf(text)?.has('project') === true;
 }
 
-/** The document's value when it parses (only the top-level keys are looked at); a broken file is left for its reader to describe. */
-function topLevelOf(text: string): unknown {
+/**
+ * The document's top-level keys, read from the syntax tree: no value is built, so no number of
+ * aliases (Sentry's file has 145) can make a compose file look like something else. A broken file
+ * is left for its reader to describe.
+ */
+function topLevelKeysOf(text: string): Set<string> | undefined {
   try {
-    return parseYaml(text, { maxAliasCount: 100, uniqueKeys: false, logLevel: 'silent' });
+    const document = parseDocument(text, { uniqueKeys: false, logLevel: 'silent' });
+    if (!isMap(document.contents)) return undefined;
+    return new Set(document.contents.items.flatMap((pair) => (isScalar(pair.key) ? [String(pair.key.value)] : [])));
   } catch {
     return undefined;
+  }
+}
+
+/**
+ * COMPOSE_FILE (the shell's, else the directory's `.env`), when -f names a directory: its files,
+ * separated by COMPOSE_PATH_SEPARATOR (":" by default), relative to that directory, as compose reads them.
+ */
+async function composeFileVariable(path: string, environment: Readonly<Record<string, string | undefined>>, allowOutsideProject: boolean): Promise<string[] | undefined> {
+  if (!(await isDirectory(path))) return undefined;
+  const dotenvText = await readOptional(join(path, '.env'), allowOutsideProject ? undefined : resolve(path));
+  const dotenv = dotenvText === undefined ? {} : parseDotenv(dotenvText);
+  const variable = (name: string): string | undefined => environment[name] ?? dotenv[name];
+  const value = variable('COMPOSE_FILE');
+  if (value === undefined || value.trim() === '') return undefined;
+  const separator = variable('COMPOSE_PATH_SEPARATOR') || ':';
+  return value.split(separator).filter((file) => file !== '').map((file) => resolve(path, file));
+}
+
+async function isDirectory(path: string): Promise<boolean> {
+  try {
+    return (await stat(path)).isDirectory();
+  } catch {
+    return false;
   }
 }
 

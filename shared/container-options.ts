@@ -76,6 +76,11 @@ export const containerOptionsShape = {
   privileged: z.boolean().optional(),
   /** "/dev/host[:/dev/container[:rwm]]". */
   devices: boundedArray(boundedString(MAX_PATH_LENGTH).regex(/^\/[^:]+(:\/[^:]+)?(:[rwm]{1,3})?$/, 'expected "/dev/host[:/dev/container[:rwm]]"'), 64).optional(),
+  /** A terminal for the main process (Docker keeps it on a detached container); `stdin_open` keeps stdin open. */
+  tty: z.boolean().optional(),
+  stdin_open: z.boolean().optional(),
+  /** The image platform the engine must run ("linux/amd64"); the create fails on a host whose image is not for it. */
+  platform: boundedString(64).regex(/^[a-z0-9]+\/[a-z0-9_]+(\/[a-z0-9]+)?$/, 'expected "os/arch[/variant]" such as linux/amd64 or linux/arm64/v8').optional(),
 } as const;
 
 export type ContainerOptions = z.infer<z.ZodObject<typeof containerOptionsShape>>;

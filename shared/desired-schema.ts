@@ -1,5 +1,6 @@
 import type { HostDesired } from './host-desired.js';
 import { CONTAINER_OPTION_NAMES } from './container-options.js';
+import { hasVolumeFlags } from './volume-mounts.js';
 import { HOSTWRIGHT_VERSION } from './version.js';
 
 export { HOSTWRIGHT_VERSION };
@@ -33,6 +34,7 @@ export const DESIRED_FEATURES: readonly DesiredFeature[] = [
   { name: 'project volumes (volumes:)', schema: 2, usedBy: (document) => document.volumes !== undefined || document.pruneVolumes !== undefined },
   { name: 'healthcheck disable / start_interval', schema: 2, usedBy: (document) => Object.values(document.services).some((service) => service.healthcheck?.disable !== undefined || service.healthcheck?.start_interval !== undefined) },
   { name: 'start order (depends_on)', schema: 2, usedBy: (document) => Object.values(document.services).some((service) => service.depends_on !== undefined) },
+  { name: 'short-syntax volume flags beyond ro and rw (z, Z, nocopy, propagation …)', schema: 2, usedBy: (document) => Object.values(document.services).some((service) => service.volumes.some(hasVolumeFlags)) },
   { name: 'long-syntax volumes entries', schema: 2, usedBy: (document) => Object.values(document.services).some((service) => service.volumes.some((entry) => typeof entry !== 'string')) },
   { name: 'the signing time (signedAt, the replay window)', schema: 3, usedBy: (document) => document.signedAt !== undefined },
   { name: 'pull policies beyond missing and never (always, daily, weekly, every_<duration>)', schema: 2, usedBy: (document) => Object.values(document.services).some((service) => service.pull_policy !== 'missing' && service.pull_policy !== 'never') },

@@ -6,8 +6,28 @@ import { MAX_VOLUME_LENGTH } from './limits.js';
 // A service's `volumes:` entries: compose's short syntax ("data:/path[:ro]", "/host:/path") or
 // its long syntax ({ type: volume | bind | tmpfs, source, target, read_only, bind, volume, tmpfs }).
 
-/** "source:/container/path[:ro|rw]" where source is a volume name or an absolute host path. */
-export const shortVolumeSchema = boundedString(MAX_VOLUME_LENGTH).regex(/^(?:[A-Za-z0-9][A-Za-z0-9_.-]*|\/[^:]*):\/[^:]*(?::(?:ro|rw))?$/, 'expected "volume-or-/host/path:/container/path[:ro]"');
+/**
+ * The flags a short-syntax entry may end with, as compose and the engine take them: access, SELinux
+ * relabelling, a named volume's nocopy, the consistency hints (no effect on Linux) and propagation.
+ */
+export const SHORT_VOLUME_FLAGS = ['ro', 'rw', 'z', 'Z', 'nocopy', 'cached', 'delegated', 'consistent', 'rprivate', 'private', 'rshared', 'shared', 'rslave', 'slave'] as const;
+
+/** "source:/container/path[:flag,flag…]" where source is a volume name or an absolute host path. */
+export const shortVolumeSchema = boundedString(MAX_VOLUME_LENGTH)
+  .regex(/^(?:[A-Za-z0-9][A-Za-z0-9_.-]*|\/[^:]*):\/[^:]*(?::[^:]*)?$/, 'expected "volume-or-/host/path:/container/path[:ro]"')
+  .superRefine((entry, ctx) => {
+    const flags = entry.split(':')[2];
+    if (flags === undefined) return;
+    const unknown = flags.split(',').filter((flag) => !(SHORT_VOLUME_FLAGS as readonly string[]).includes(flag));
+    if (unknown.length > 0) ctx.addIssue({ code: 'custom', message: `unknown volume flag ${unknown.map((flag) => JSON.stringify(flag)).join(', ')} (expected ${SHORT_VOLUME_FLAGS.join(', ')}, comma-separated)` });
+    const access = flags.split(',').filter((flag) => flag === 'ro' || flag === 'rw');
+    if (access.length > 1) ctx.addIssue({ code: 'custom', message: 'give ro or rw once' });
+  });
+
+/** A short-syntax entry that uses a flag beyond ro/rw (an agent before 0.2.0 reads ro and rw only). */
+export function hasVolumeFlags(entry: VolumeEntry): boolean {
+  return typeof entry === 'string' && (entry.split(':')[2] ?? '').split(',').some((flag) => flag !== '' && flag !== 'ro' && flag !== 'rw');
+}
 
 const pathSchema = boundedString(MAX_VOLUME_LENGTH);
 

@@ -60,6 +60,8 @@ export const containerConfigViewSchema = z.object({
   expose: z.array(z.string()).optional(),
   privileged: z.boolean().optional(),
   devices: z.array(z.string()).optional(),
+  tty: z.boolean().optional(),
+  stdin_open: z.boolean().optional(),
 });
 export type ContainerConfigView = z.infer<typeof containerConfigViewSchema>;
 

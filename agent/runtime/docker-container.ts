@@ -152,6 +152,10 @@ function applyContainerOptions(options: Docker.ContainerCreateOptions, config: C
   if (config.logging) host.LogConfig = { Type: config.logging.driver ?? 'json-file', Config: { ...(config.logging.options ?? {}) } };
   if (config.privileged !== undefined) host.Privileged = config.privileged;
   if (config.devices) host.Devices = config.devices.map(deviceOf);
+  if (config.tty !== undefined) options.Tty = config.tty;
+  if (config.stdin_open !== undefined) options.OpenStdin = config.stdin_open;
+  // dockerode sends the create's options as its query too: the engine reads `platform` there.
+  if (config.platform !== undefined) (options as Record<string, unknown>).platform = config.platform;
 }
 
 /** "/dev/host[:/dev/container[:rwm]]" as Docker's device mapping. */
@@ -232,6 +236,8 @@ function containerOptionsViewOf(inspect: Docker.ContainerInspectInfo): Required<
     expose: Object.keys(config.ExposedPorts ?? {}).sort(),
     privileged: Boolean(host.Privileged),
     devices,
+    tty: Boolean(config.Tty),
+    stdin_open: Boolean(config.OpenStdin),
   };
 }
 

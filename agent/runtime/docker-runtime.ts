@@ -126,6 +126,8 @@ export class DockerRuntime implements RuntimeAdapter {
     } catch (error) {
       if (isConflict(error)) throw new NameConflictError(`container name ${request.name} is already in use`, { cause: error });
       if (isNotFound(error) && /network/i.test(dockerMessage(error))) throw runtimeFailure(`create ${request.name}`, error);
+      // The engine answers 404 too when the image is there but for another platform than `platform:`.
+      if (isNotFound(error) && request.config.platform !== undefined && /platform/i.test(dockerMessage(error))) throw new RuntimeError(`create ${request.name}: the image ${request.config.image} on this host is not for platform ${request.config.platform} (${dockerMessage(error)}); push an image for it, or remove platform:`, { cause: error });
       if (isNotFound(error)) throw new ImageUnavailableError(request.config.image, 'not present locally', { cause: error });
       const missing = /bind source path does not exist: (\S+)/.exec(dockerMessage(error));
       if (missing) throw new RuntimeError(`create ${request.name}: host path ${missing[1]} does not exist, and its volumes entry says bind.create_host_path: false; create it on the host first`, { cause: error });

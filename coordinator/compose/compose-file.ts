@@ -4,10 +4,13 @@ import { InvalidInputError, OutsideProjectError } from '../../shared/errors.js';
 import type { FleetFile } from '../../shared/fleet-spec.js';
 import { describeProblems, describeSchemaIssues, parseYamlSource, validateFleet, type Place, type YamlSource } from '../fleet-file.js';
 import { defineEntry, FormContext, isMapping, type FormProblem, type Path } from '../service-forms.js';
+import { castTypes } from './cast-types.js';
+import { COMPOSE_DEPLOY_KEYS, COMPOSE_SERVICE_KEYS, COMPOSE_TOP_KEYS } from './compose-keys.js';
+import { resolveExtends } from './compose-extends.js';
 import { mappingForms, mergeComposeFiles } from './compose-merge.js';
 import { resolveMergeKeys } from './merge-keys.js';
 import type { ComposeSchemaCheck } from './compose-schema.js';
-import { translateCompose, type RolloutDefaults } from './compose-translate.js';
+import { translateCompose, type LeftOut, type RolloutDefaults } from './compose-translate.js';
 import { interpolateString, interpolateTree, type Lookup } from './interpolate.js';
 import { projectNameOf } from './project-name.js';
 
@@ -31,7 +34,7 @@ export interface ComposeReadOptions {
   readonly environment: Readonly<Record<string, string | undefined>>;
   /** The text of `.env` beside the first file, when there is one. */
   readonly dotenv?: ComposeText | undefined;
-  /** Reads an env_file (an absolute path); throws when it cannot, OutsideProjectError when it may not. */
+  /** Reads an env_file or a file `extends:` names (an absolute path); throws when it cannot, OutsideProjectError when it may not. */
   readonly readEnvFile: (path: string) => string;
   readonly schemaCheck: ComposeSchemaCheck;
 }
@@ -39,8 +42,14 @@ export interface ComposeReadOptions {
 export interface ComposeWorkload {
   readonly fleet: FleetFile;
   readonly rollout: RolloutDefaults;
-  /** What the user should hear about without it stopping the read (unset variables). */
+  /** What the user should hear about without it stopping the read (unset variables, keys left out). */
   readonly warnings: readonly string[];
+}
+
+/** COMPOSE_PROFILES: comma-separated, as compose reads it; --profile wins when given. */
+function profilesOf(given: readonly string[], lookup: Lookup): readonly string[] {
+  if (given.length > 0) return given;
+  return (lookup('COMPOSE_PROFILES') ?? '').split(',').map((profile) => profile.trim()).filter((profile) => profile !== '');
 }
 
 /** Reads compose files (in merge order) into the model; throws one InvalidInputError listing every problem. */
@@ -59,20 +68,15 @@ export function parseComposeFiles(files: readonly ComposeText[], options: Compos
   // Interpolated, checked against the schema and normalised file by file: each problem is in one file.
   const perFile: Record<string, unknown>[] = [];
   for (const source of sources) {
-    const merged = resolveMergeKeys(source.value ?? {});
-    fail(merged.problems, (path, key) => placeIn([source], path, key));
-    const interpolated = interpolateTree(merged.value, lookup);
-    fail(interpolated.problems, (path, key) => placeIn([source], path, key));
-    for (const name of interpolated.unset) warnings.add(`${source.name}: the variable ${name} is not set; it stands for an empty string`);
-    // As compose says it: the key is read and has no effect.
-    if (isMapping(source.value) && Object.hasOwn(source.value, 'version')) warnings.add(`${source.name}: version is obsolete and has no effect; remove it`);
-    fail(options.schemaCheck(interpolated.value), (path, key) => placeIn([source], path, key));
-    perFile.push(withMappingForms(interpolated.value as Record<string, unknown>, source, options, lookup));
+    const file = readSource(source, options, lookup, warnings);
+    const read = (other: YamlSource, directory: string): Record<string, unknown> => readSource(other, { ...options, directory }, lookup, warnings);
+    perFile.push(resolveExtends(file, source, options.directory, { readFile: options.readEnvFile, read }));
   }
   const merged = perFile.reduce((base, next) => mergeComposeFiles(base, next), {});
   if (!isMapping(merged.services)) fail([{ path: [], message: 'services: required (a compose file declares its services)' }], (path, key) => placeIn(sources, path, key));
 
-  const project = projectNameOf({ fromFile: merged.name, fromFlag: options.projectName, directory: options.directory });
+  // COMPOSE_PROJECT_NAME (the shell's or .env's) stands where --project-name is not given.
+  const project = projectNameOf({ fromFile: merged.name, fromFlag: options.projectName ?? lookup('COMPOSE_PROJECT_NAME'), directory: options.directory });
   const context = new FormContext();
   const place = (path: Path, key?: string): Place => {
     const origin = context.sourcePathOf(path, key);
@@ -80,16 +84,49 @@ export function parseComposeFiles(files: readonly ComposeText[], options: Compos
   };
   const translated = translateCompose(
     merged,
-    { projectName: project.name, directory: options.directory, profiles: options.profiles ?? [], ignoreUnsupported: new Set(options.ignoreUnsupported ?? []), lookup },
+    { projectName: project.name, directory: options.directory, profiles: profilesOf(options.profiles ?? [], lookup), ignoreUnsupported: new Set(options.ignoreUnsupported ?? []), lookup },
     context,
   );
   fail(context.problems, place);
+  for (const left of translated.leftOut) {
+    const where = place(left.path.slice(0, -1), String(left.path.at(-1))).at;
+    warnings.add(`${where} ${left.path.join('.')}: ${left.option === undefined ? left.why : `left out (--ignore-unsupported ${left.option})`}`);
+  }
   const result = validateFleet(translated.fleet);
   if (!result.success) {
     const projectHint = project.from === 'directory' && result.error.issues.some((issue) => issue.path[0] === 'project') ? `\n(the project name comes from the directory ${options.directory}: set name: in the file, or pass --project-name)` : '';
     throw new InvalidInputError(describeSchemaIssues(result.error.issues, translated.fleet, place) + projectHint);
   }
+  // Checked last, so that a file's own problems are said first.
+  const unused = unusedIgnores(options.ignoreUnsupported ?? [], translated.leftOut);
+  if (unused.length > 0) throw new InvalidInputError(unused.map((line) => `${files[0]?.name ?? '(no file)'}: ${line}`).join('\n'));
   return { fleet: result.data, rollout: translated.rollout, warnings: [...warnings] };
+}
+
+/** One file parsed, merge keys resolved, interpolated, cast, checked against the schema and in mapping forms. */
+function readSource(source: YamlSource, options: ComposeReadOptions, lookup: Lookup, warnings: Set<string>): Record<string, unknown> {
+  const merged = resolveMergeKeys(source.value ?? {});
+  fail(merged.problems, (path, key) => placeIn([source], path, key));
+  const interpolated = interpolateTree(merged.value, lookup);
+  fail(interpolated.problems, (path, key) => placeIn([source], path, key));
+  for (const name of interpolated.unset) warnings.add(`${source.name}: the variable ${name} is not set; it stands for an empty string`);
+  // As compose says it: the key is read and has no effect.
+  if (isMapping(source.value) && Object.hasOwn(source.value, 'version')) warnings.add(`${source.name}: version is obsolete and has no effect; remove it`);
+  const cast = castTypes(interpolated.value);
+  fail(options.schemaCheck(cast), (path, key) => placeIn([source], path, key));
+  return withMappingForms(cast as Record<string, unknown>, source, options, lookup);
+}
+
+/** Names given to --ignore-unsupported that are no compose key, or that no part of the file left out. */
+function unusedIgnores(names: readonly string[], leftOut: readonly LeftOut[]): string[] {
+  const used = new Set(leftOut.flatMap((left) => (left.option === undefined ? [] : [left.option])));
+  const problems: string[] = [];
+  for (const name of names) {
+    if (used.has(name)) continue;
+    const known = Object.hasOwn(COMPOSE_TOP_KEYS, name) || Object.hasOwn(COMPOSE_SERVICE_KEYS, name) || (name.startsWith('deploy.') && (Object.hasOwn(COMPOSE_DEPLOY_KEYS, name.slice('deploy.'.length)) || /^deploy\.(resources|restart_policy|placement)\./.test(name)));
+    problems.push(known ? `--ignore-unsupported ${name}: the files use no ${name} to leave out; remove it from the list` : `--ignore-unsupported ${name}: not a compose key (give keys as a refusal names them: build, secrets, deploy.labels …)`);
+  }
+  return problems;
 }
 
 function fail(problems: readonly FormProblem[], place: (path: Path, key?: string) => Place): void {
@@ -114,13 +151,14 @@ export function placeIn(sources: readonly YamlSource[], path: Path, key?: string
   return { at: source.at(offset), order: sources.indexOf(source) * 1e9 + offset };
 }
 
-/** `.env` as compose reads it: KEY=VALUE lines, values may use earlier variables and the shell's. */
+/** `.env` as compose reads it: KEY=VALUE lines, values may use earlier variables and the shell's; a single-quoted value is literal. */
 function readDotenv(file: ComposeText, environment: Readonly<Record<string, string | undefined>>): Record<string, string> {
   const parsed = parseDotenv(file.text);
+  const literal = singleQuotedNames(file.text);
   const values: Record<string, string> = {};
   for (const [name, raw] of Object.entries(parsed)) {
     try {
-      const value = interpolateString(raw, (variable) => environment[variable] ?? (Object.hasOwn(values, variable) ? values[variable] : undefined));
+      const value = literal.has(name) ? raw : interpolateString(raw, (variable) => environment[variable] ?? (Object.hasOwn(values, variable) ? values[variable] : undefined));
       defineEntry(values, name, value);
     } catch (error) {
       throw new InvalidInputError(`${file.name}: ${name}: ${error instanceof Error ? error.message : String(error)}`);
@@ -172,13 +210,26 @@ function readEnvFiles(value: unknown, at: Path, source: YamlSource, options: Com
       if (!entry.required) continue;
       throw new InvalidInputError(`${where} ${at.join('.')}: cannot read ${path}: ${error instanceof Error ? error.message : String(error)} (mark it {path: …, required: false} if it may be missing)`);
     }
+    const literal = singleQuotedNames(text);
     for (const [name, raw] of Object.entries(parseDotenv(text))) {
       try {
-        defineEntry(values, name, interpolateString(raw, (variable) => (Object.hasOwn(values, variable) ? values[variable] : lookup(variable))));
+        defineEntry(values, name, literal.has(name) ? raw : interpolateString(raw, (variable) => (Object.hasOwn(values, variable) ? values[variable] : lookup(variable))));
       } catch (error) {
         throw new InvalidInputError(`${where} ${path}: ${name}: ${error instanceof Error ? error.message : String(error)}`);
       }
     }
   }
   return values;
+}
+
+/** Names whose value is written in single quotes (`LIT='$OTHER'`): compose takes those literally. The last assignment decides. */
+function singleQuotedNames(text: string): Set<string> {
+  const names = new Set<string>();
+  for (const line of text.split(/\r?\n/)) {
+    const match = /^\s*(?:export\s+)?([\w.-]+)\s*[=:]\s*(['"`]?)/.exec(line);
+    if (!match) continue;
+    if (match[2] === "'") names.add(match[1] as string);
+    else names.delete(match[1] as string);
+  }
+  return names;
 }

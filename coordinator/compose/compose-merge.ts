@@ -55,7 +55,7 @@ export function mergeComposeFiles(base: Readonly<Record<string, unknown>>, overr
   return out;
 }
 
-function mergeService(base: Readonly<Record<string, unknown>>, override: Readonly<Record<string, unknown>>): Record<string, unknown> {
+export function mergeService(base: Readonly<Record<string, unknown>>, override: Readonly<Record<string, unknown>>): Record<string, unknown> {
   const out: Record<string, unknown> = { ...base };
   for (const [key, value] of Object.entries(override)) {
     const current = Object.hasOwn(out, key) ? out[key] : undefined;

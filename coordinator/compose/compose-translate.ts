@@ -1,7 +1,9 @@
+import { createHash } from 'node:crypto';
 import { homedir } from 'node:os';
 import { isAbsolute, resolve } from 'node:path';
 import { didYouMean } from '../../shared/did-you-mean.js';
 import { parseDurationMs } from '../../shared/duration.js';
+import { restartPolicySchema } from '../../shared/fleet-spec.js';
 import { COMPOSE_DEPLOY_KEYS, COMPOSE_TOP_KEYS, serviceKeyRule, type KeyRule } from './compose-keys.js';
 import { defineEntry, durationOf, isMapping, normalizeServiceForms, type FormContext, type Path } from '../service-forms.js';
 import type { Lookup } from './interpolate.js';
@@ -36,24 +38,40 @@ export interface Translated {
   /** The fleet file's raw form, for the model's schema. */
   readonly fleet: Record<string, unknown>;
   readonly rollout: RolloutDefaults;
+  /** Keys left out: by --ignore-unsupported (`option` names it), or because they have no effect here (`why`). */
+  readonly leftOut: readonly LeftOut[];
 }
 
-const X_HOSTWRIGHT_TOP = new Set(['placement', 'drift', 'update_order', 'rollout']);
+/** A key of the file that the model does not carry, at its path (the key is the last segment). */
+export interface LeftOut {
+  readonly path: Path;
+  /** The --ignore-unsupported name that left it out, or undefined when the reader left it out itself. */
+  readonly option?: string;
+  readonly why: string;
+}
+
+const X_HOSTWRIGHT_TOP = new Set(['placement', 'drift', 'update_order', 'rollout', 'restart']);
 const X_HOSTWRIGHT_SERVICE = new Set(['placement', 'drift', 'update_order']);
 const ROLLOUT_KEYS = new Set(['canary', 'max_parallel', 'min_healthy', 'healthy_deadline', 'max_failures', 'on_failure', 'order']);
 
 export function translateCompose(compose: Readonly<Record<string, unknown>>, options: TranslateOptions, context: FormContext): Translated {
+  const leftOut: LeftOut[] = [];
   const refuse = (path: Path, key: string, scope: string, rule: KeyRule | undefined): void => {
+    if (options.ignoreUnsupported.has(`${scope}${key}`)) {
+      leftOut.push({ path: [...path, key], option: `${scope}${key}`, why: 'left out by --ignore-unsupported' });
+      return;
+    }
     const note = rule?.note ?? 'not a key Hostwright knows';
     context.problem([...path, key], `${rule === undefined ? 'unknown to Hostwright' : 'cannot run on a fleet'}: ${note} (or pass --ignore-unsupported ${scope}${key} to leave it out)`);
   };
   for (const key of Object.keys(compose)) {
     if (key.startsWith('x-')) continue;
     const rule = Object.hasOwn(COMPOSE_TOP_KEYS, key) ? COMPOSE_TOP_KEYS[key] : undefined;
-    if ((rule === undefined || rule.status === 'refused') && !options.ignoreUnsupported.has(key)) refuse([], key, '', rule);
+    if (rule === undefined || rule.status === 'refused') refuse([], key, '', rule);
   }
 
   const top = xHostwright(compose['x-hostwright'], ['x-hostwright'], X_HOSTWRIGHT_TOP, context);
+  if (top.restart !== undefined && !restartPolicySchema.safeParse(top.restart).success) context.problem(['x-hostwright', 'restart'], `expected one of ${restartPolicySchema.options.join(', ')}`);
   const rollout: RolloutDefaults = {};
   if (top.rollout !== undefined) readRolloutDefaults(top.rollout, ['x-hostwright', 'rollout'], rollout, context);
 
@@ -71,7 +89,12 @@ export function translateCompose(compose: Readonly<Record<string, unknown>>, opt
       continue;
     }
     if (!selected(service)) continue;
-    const translated = translateService(name, service, at, options, context, refuse);
+    const translated = translateService(name, service, at, options, context, refuse, leftOut);
+    // compose's default is `no`: a one-shot service runs once. x-hostwright.restart sets another default.
+    if (translated.service.restart === undefined) {
+      translated.service.restart = top.restart ?? 'no';
+      if (top.restart !== undefined) context.renamed([...at, 'restart'], ['x-hostwright', 'restart']);
+    }
     for (const key of ['placement', 'drift', 'update_order'] as const) {
       if (top[key] !== undefined && translated.service[key] === undefined) {
         translated.service[key] = top[key];
@@ -92,6 +115,10 @@ export function translateCompose(compose: Readonly<Record<string, unknown>>, opt
     (rollout as Record<string, unknown>)[key] = parseRolloutValue(key, [...values.keys()][0] as string);
   }
   dependencyProblems(services, composeServices, context);
+  linkAliases(services, composeServices, context);
+  containerNameClashes(composeServices, services, context);
+  const volumes: Record<string, unknown> = isMapping(compose.volumes) ? { ...compose.volumes } : {};
+  anonymousVolumes(services, volumes, context);
 
   const fleet: Record<string, unknown> = { project: options.projectName };
   if (top.drift !== undefined) {
@@ -100,8 +127,24 @@ export function translateCompose(compose: Readonly<Record<string, unknown>>, opt
   }
   fleet.services = services;
   context.renamed(['project'], Object.hasOwn(compose, 'name') ? ['name'] : []);
-  for (const key of ['networks', 'volumes'] as const) if (compose[key] !== undefined && compose[key] !== null) fleet[key] = compose[key];
-  return { fleet, rollout };
+  if (compose.networks !== undefined && compose.networks !== null) fleet.networks = networksOf(compose.networks, leftOut);
+  if (Object.keys(volumes).length > 0) fleet.volumes = volumes;
+  else if (compose.volumes !== undefined && compose.volumes !== null) fleet.volumes = compose.volumes;
+  return { fleet, rollout, leftOut };
+}
+
+/** A network Hostwright creates is named <project>_<key>, so that projects on one engine do not collide: its `name:` is left out, and said. */
+function networksOf(networks: unknown, leftOut: LeftOut[]): unknown {
+  if (!isMapping(networks)) return networks;
+  const out: Record<string, unknown> = {};
+  for (const [key, network] of Object.entries(networks)) {
+    if (isMapping(network) && network.external !== true && network.name !== undefined) {
+      const { name, ...rest } = network;
+      leftOut.push({ path: ['networks', key, 'name'], why: `the network is created as <project>_${key} (${JSON.stringify(name)} is not used: a name of its own is for external: true networks)` });
+      defineEntry(out, key, rest);
+    } else defineEntry(out, key, network);
+  }
+  return out;
 }
 
 function parseRolloutValue(key: string, text: string): unknown {
@@ -115,6 +158,7 @@ function translateService(
   options: TranslateOptions,
   context: FormContext,
   refuse: (path: Path, key: string, scope: string, rule: KeyRule | undefined) => void,
+  leftOut: LeftOut[],
 ): { service: Record<string, unknown>; rollout: RolloutDefaults | undefined } {
   const out: Record<string, unknown> = {};
   let rollout: RolloutDefaults | undefined;
@@ -122,16 +166,25 @@ function translateService(
   for (const [key, value] of Object.entries(service)) {
     if (key.startsWith('x-')) continue;
     const rule = serviceKeyRule(key);
-    if (rule === undefined || rule.status === 'refused') {
-      if (!options.ignoreUnsupported.has(key)) refuse(at, key, '', rule);
+    // build beside image: every host pulls the image, as `docker compose up` does when it is there.
+    if (key === 'build' && typeof service.image === 'string' && !options.ignoreUnsupported.has('build')) {
+      leftOut.push({ path: [...at, key], why: `the image ${service.image} is used (build: is for building it, which hosts do not do)` });
       continue;
     }
-    if (rule.status === 'ignored' || options.ignoreUnsupported.has(key)) continue;
+    if (rule === undefined || rule.status === 'refused') {
+      refuse(at, key, '', rule);
+      continue;
+    }
+    if (options.ignoreUnsupported.has(key)) {
+      leftOut.push({ path: [...at, key], option: key, why: 'left out by --ignore-unsupported' });
+      continue;
+    }
+    if (rule.status === 'ignored') continue;
     switch (key) {
       case 'profiles':
         continue;
       case 'deploy':
-        if (isMapping(value)) rollout = translateDeploy(value, [...at, 'deploy'], out, options, context, refuse);
+        if (isMapping(value)) rollout = translateDeploy(value, [...at, 'deploy'], out, context, refuse);
         else context.problem([...at, 'deploy'], 'expected a mapping');
         continue;
       case 'scale':
@@ -143,12 +196,27 @@ function translateService(
         else context.problem([...at, 'pull_policy'], `${JSON.stringify(value)} cannot run on a fleet: a host pulls an image when it lacks it (missing) or never; give each release its own tag (or a digest), so that a new image is a new image: reference (or pass --ignore-unsupported pull_policy)`);
         continue;
       case 'container_name':
+      case 'links':
+        continue;
+      case 'platform':
+        // compose's `platform: ""` (an unset variable) is no platform.
+        if (value !== '') defineEntry(out, key, value);
+        continue;
+      case 'labels':
+        defineEntry(out, key, labelsOf(value));
+        continue;
+      case 'healthcheck':
+        // {disable: false} with no test keeps the image's own check, as compose does.
+        if (isMapping(value) && value.disable === false) {
+          const { disable: _disable, ...rest } = value;
+          if (Object.keys(rest).length > 0) defineEntry(out, key, rest);
+        } else defineEntry(out, key, value);
         continue;
       case 'environment':
         defineEntry(out, 'environment', environmentOf(value, options.lookup));
         continue;
       case 'volumes':
-        out.volumes = Array.isArray(value) ? value.map((entry, index) => volumeEntry(entry, [...at, 'volumes', index], options.directory, context)) : value;
+        out.volumes = Array.isArray(value) ? value.map((entry) => volumeEntry(entry, options.directory)) : value;
         continue;
       default:
         defineEntry(out, key, value);
@@ -162,6 +230,14 @@ function translateService(
   }
   if (service.container_name !== undefined && !options.ignoreUnsupported.has('container_name')) containerNameAlias(name, service.container_name, out, at, context);
   return { service: out, rollout };
+}
+
+/** Label values as the engine takes them: text; a number or boolean as written, an absent value empty. */
+function labelsOf(value: unknown): unknown {
+  if (!isMapping(value)) return value;
+  const out: Record<string, unknown> = {};
+  for (const [key, entry] of Object.entries(value)) defineEntry(out, key, entry === null || entry === undefined ? '' : typeof entry === 'number' || typeof entry === 'boolean' ? String(entry) : entry);
+  return out;
 }
 
 /** `- FOO` / `FOO:` without a value takes the shell's value, and is left out when the shell has none. */
@@ -178,46 +254,106 @@ function environmentOf(value: unknown, lookup: Lookup): unknown {
   return out;
 }
 
-/** container_name: one container on one host may be reached by that name too (an alias on its networks). */
+/**
+ * container_name: the name the other containers reach it by, as a network alias on each of its
+ * networks. The container keeps Hostwright's name (ownership, a start-first replacement beside the
+ * old one, two projects on one engine): each host runs its own instance, so one per host is enough.
+ */
 function containerNameAlias(name: string, containerName: unknown, out: Record<string, unknown>, at: Path, context: FormContext): void {
   const replicas = Number(out.replicas ?? 1);
-  const placement = out.placement;
-  const oneHost = isMapping(placement) && Array.isArray(placement.hosts) && placement.hosts.length === 1;
-  if (replicas > 1 || !oneHost) {
-    const why = replicas > 1 ? `service ${name} has ${replicas} replicas` : `service ${name} may run on several hosts`;
-    context.problem([...at, 'container_name'], `cannot run on a fleet: ${why}, and a container name is one container's; remove it (services reach each other by service name), or give replicas: 1 and one host (x-hostwright: {placement: {hosts: [h1]}}), or pass --ignore-unsupported container_name`);
+  if (replicas > 1) {
+    context.problem([...at, 'container_name'], `service ${name} has ${replicas} replicas on each host it runs on, and a container name is one container's: remove container_name (services reach each other by service name), or give replicas: 1 (or pass --ignore-unsupported container_name)`);
     return;
   }
   if (typeof containerName !== 'string') return;
-  if (out.network_mode !== undefined) return;
+  if (addAlias(out, containerName)) context.renamed([...at, 'networks'], [...at, 'container_name']);
+}
+
+/** Adds an alias on each network the service joins (its default network when it names none); false under a network_mode. */
+function addAlias(out: Record<string, unknown>, alias: string): boolean {
+  if (out.network_mode !== undefined) return false;
   const networks = out.networks ?? ['default'];
   const entries: Record<string, unknown> = Array.isArray(networks) ? Object.fromEntries(networks.map((key) => [String(key), {}])) : isMapping(networks) ? { ...networks } : {};
   for (const [key, attachment] of Object.entries(entries)) {
     const current = isMapping(attachment) ? attachment : {};
     const aliases = Array.isArray(current.aliases) ? current.aliases : [];
-    entries[key] = { ...current, aliases: aliases.includes(containerName) ? aliases : [...aliases, containerName] };
+    entries[key] = { ...current, aliases: aliases.includes(alias) ? aliases : [...aliases, alias] };
   }
   out.networks = entries;
-  context.renamed([...at, 'networks'], [...at, 'container_name']);
+  return true;
+}
+
+/** Two services with one container_name would be two containers of one name on a host, as compose refuses too. */
+function containerNameClashes(all: Readonly<Record<string, unknown>>, services: Readonly<Record<string, unknown>>, context: FormContext): void {
+  const owners = new Map<string, string>();
+  for (const [name, service] of Object.entries(all)) {
+    if (!Object.hasOwn(services, name) || !isMapping(service) || typeof service.container_name !== 'string') continue;
+    const first = owners.get(service.container_name);
+    if (first !== undefined) context.problem(['services', name, 'container_name'], `${service.container_name} is already the container_name of service ${first}: give each service its own`);
+    else owners.set(service.container_name, name);
+  }
+}
+
+/**
+ * links: "db" or "db:database". The service name already resolves on the project network; an alias
+ * becomes a network alias of the linked service (on Docker's user-defined networks every member sees it).
+ */
+function linkAliases(services: Record<string, unknown>, all: Readonly<Record<string, unknown>>, context: FormContext): void {
+  for (const [name, service] of Object.entries(all)) {
+    if (!Object.hasOwn(services, name) || !isMapping(service) || !Array.isArray(service.links)) continue;
+    for (const [index, link] of service.links.entries()) {
+      const [target = '', alias] = String(link).split(':');
+      const linked = Object.hasOwn(services, target) ? services[target] : undefined;
+      if (!isMapping(linked)) {
+        context.problem(['services', name, 'links', index], Object.hasOwn(all, target) ? `links to ${target}, which is left out by its profiles (select one with --profile)` : `there is no service ${target}`);
+        continue;
+      }
+      if (alias !== undefined && alias !== '' && alias !== target && !addAlias(linked, alias)) context.problem(['services', name, 'links', index], `${target} uses network_mode, so it has no network alias: reach it as ${target}`);
+    }
+  }
+}
+
+/**
+ * An anonymous volume ("/data") becomes a project volume of its own (<service>_<path>), declared for
+ * the project: like compose's, which a re-created container takes over, its data outlives the container.
+ */
+function anonymousVolumes(services: Record<string, unknown>, declared: Record<string, unknown>, context: FormContext): void {
+  for (const [name, service] of Object.entries(services)) {
+    if (!isMapping(service) || !Array.isArray(service.volumes)) continue;
+    service.volumes = service.volumes.map((entry: unknown, index: number) => {
+      const target = typeof entry === 'string' && !entry.includes(':') ? entry : isMapping(entry) && entry.type === 'volume' && (entry.source === undefined || entry.source === '') && typeof entry.target === 'string' ? entry.target : undefined;
+      if (target === undefined || !target.startsWith('/')) return entry;
+      if (Number(service.replicas ?? 1) > 1) {
+        context.problem(['services', name, 'volumes', index], `an anonymous volume is each container's own, and service ${name} has several replicas on a host: name it ("data:${target}" with \`data:\` in the top-level volumes:) to share it, or give replicas: 1`);
+        return entry;
+      }
+      const key = anonymousVolumeKey(name, target, declared);
+      defineEntry(declared, key, {});
+      return typeof entry === 'string' ? `${key}:${target}` : { ...(entry as Record<string, unknown>), source: key };
+    });
+  }
+}
+
+function anonymousVolumeKey(service: string, target: string, declared: Readonly<Record<string, unknown>>): string {
+  const readable = `${service}_${target.replace(/[^A-Za-z0-9_.-]+/g, '_').replace(/^_+|_+$/g, '')}`;
+  const key = readable.length <= 63 && /^[A-Za-z0-9]/.test(readable) ? readable : `${service.slice(0, 40)}_${createHash('sha256').update(target).digest('hex').slice(0, 12)}`;
+  // A volume the file declares under that key is the user's: the anonymous one takes another.
+  return Object.hasOwn(declared, key) ? `${key.slice(0, 58)}_anon` : key;
 }
 
 /** A short or long `volumes:` entry with a relative host path made absolute, as compose resolves it. */
-function volumeEntry(entry: unknown, path: Path, directory: string, context: FormContext): unknown {
+function volumeEntry(entry: unknown, directory: string): unknown {
   const absolute = (source: string): string => (source === '~' || source.startsWith('~/') ? resolve(homedir(), source.slice(2)) : isAbsolute(source) ? source : resolve(directory, source));
   const isHostPath = (source: string): boolean => source.startsWith('.') || source.startsWith('/') || source.startsWith('~');
   if (typeof entry === 'string') {
     const parts = entry.split(':');
-    if (parts.length === 1) {
-      context.problem(path, `an anonymous volume ("${entry}") is lost when the container is re-created: name it ("data:${entry}" with \`data:\` in the top-level volumes:)`);
-      return entry;
-    }
+    if (parts.length === 1) return entry;
     const [source = '', ...rest] = parts;
     return isHostPath(source) ? [absolute(source), ...rest].join(':') : entry;
   }
   if (!isMapping(entry)) return entry;
   const out: Record<string, unknown> = { ...entry };
   if (entry.type === 'bind' && typeof entry.source === 'string') out.source = absolute(entry.source);
-  if (entry.type === 'volume' && (entry.source === undefined || entry.source === '')) context.problem(path, 'a volume without a source is anonymous, lost when the container is re-created: give it a source named in the top-level volumes:');
   return out;
 }
 
@@ -272,7 +408,6 @@ function translateDeploy(
   deploy: Readonly<Record<string, unknown>>,
   at: Path,
   out: Record<string, unknown>,
-  options: TranslateOptions,
   context: FormContext,
   refuse: (path: Path, key: string, scope: string, rule: KeyRule | undefined) => void,
 ): RolloutDefaults | undefined {
@@ -290,7 +425,7 @@ function translateDeploy(
     if (key.startsWith('x-')) continue;
     const rule = Object.hasOwn(COMPOSE_DEPLOY_KEYS, key) ? COMPOSE_DEPLOY_KEYS[key] : undefined;
     if (rule === undefined || rule.status === 'refused') {
-      if (!options.ignoreUnsupported.has(`deploy.${key}`)) refuse(at, key, 'deploy.', rule);
+      refuse(at, key, 'deploy.', rule);
       continue;
     }
     switch (key) {
@@ -302,23 +437,23 @@ function translateDeploy(
         set('replicas', value, [...at, 'replicas']);
         break;
       case 'resources':
-        translateResources(value, [...at, 'resources'], set, options, context, refuse);
+        translateResources(value, [...at, 'resources'], set, context, refuse);
         break;
       case 'restart_policy':
-        translateRestartPolicy(value, [...at, 'restart_policy'], set, options, context, refuse);
+        translateRestartPolicy(value, [...at, 'restart_policy'], set, context, refuse);
         break;
       case 'update_config':
         rollout = translateUpdateConfig(value, [...at, 'update_config'], set, context);
         break;
       case 'placement':
-        translatePlacement(value, [...at, 'placement'], set, options, context, refuse);
+        translatePlacement(value, [...at, 'placement'], set, context, refuse);
         break;
     }
   }
   return rollout;
 }
 
-function translateResources(value: unknown, at: Path, set: (key: string, value: unknown, from: Path) => void, options: TranslateOptions, context: FormContext, refuse: (path: Path, key: string, scope: string, rule: KeyRule | undefined) => void): void {
+function translateResources(value: unknown, at: Path, set: (key: string, value: unknown, from: Path) => void, context: FormContext, refuse: (path: Path, key: string, scope: string, rule: KeyRule | undefined) => void): void {
   if (!isMapping(value)) return;
   const sections: Record<string, Record<string, string | undefined>> = {
     limits: { cpus: 'cpus', memory: 'mem_limit', pids: 'pids_limit' },
@@ -329,9 +464,8 @@ function translateResources(value: unknown, at: Path, set: (key: string, value: 
     if (mapping === undefined || !isMapping(entries)) continue;
     for (const [key, amount] of Object.entries(entries)) {
       const target = mapping[key];
-      const dotted = `deploy.resources.${section}.${key}`;
       if (target === undefined) {
-        if (!options.ignoreUnsupported.has(dotted)) refuse([...at, section], key, `deploy.resources.${section}.`, { status: 'refused', note: key === 'cpus' ? 'the engine reserves no CPU; use limits.cpus or cpu_shares' : 'no devices or generic resources yet; remove it' });
+        refuse([...at, section], key, `deploy.resources.${section}.`, { status: 'refused', note: key === 'cpus' ? 'the engine reserves no CPU; use limits.cpus or cpu_shares' : 'no devices or generic resources yet; remove it' });
         continue;
       }
       set(target, target === 'cpus' && typeof amount === 'string' && /^\d+(\.\d+)?$/.test(amount) ? Number(amount) : amount, [...at, section, key]);
@@ -340,14 +474,14 @@ function translateResources(value: unknown, at: Path, set: (key: string, value: 
   void context;
 }
 
-function translateRestartPolicy(value: unknown, at: Path, set: (key: string, value: unknown, from: Path) => void, options: TranslateOptions, context: FormContext, refuse: (path: Path, key: string, scope: string, rule: KeyRule | undefined) => void): void {
+function translateRestartPolicy(value: unknown, at: Path, set: (key: string, value: unknown, from: Path) => void, context: FormContext, refuse: (path: Path, key: string, scope: string, rule: KeyRule | undefined) => void): void {
   if (!isMapping(value)) return;
   for (const [key, entry] of Object.entries(value)) {
     if (key === 'condition') {
       const restart = entry === 'none' ? 'no' : entry === 'any' ? 'always' : entry === 'on-failure' ? 'on-failure' : undefined;
       if (restart === undefined) context.problem([...at, 'condition'], 'expected none, on-failure or any');
       else set('restart', restart, [...at, 'condition']);
-    } else if (!options.ignoreUnsupported.has(`deploy.restart_policy.${key}`)) {
+    } else {
       refuse(at, key, 'deploy.restart_policy.', { status: 'refused', note: 'the engine\'s restart policy has a condition only; remove it' });
     }
   }
@@ -397,10 +531,10 @@ function translateUpdateConfig(value: unknown, at: Path, set: (key: string, valu
 const CONSTRAINT = /^\s*(node\.hostname|node\.labels\.([^\s=!]+))\s*(==|!=)\s*(\S+)\s*$/;
 
 /** Swarm's constraints (`node.hostname == h1`, `node.labels.role != db`) as a placement. */
-function translatePlacement(value: unknown, at: Path, set: (key: string, value: unknown, from: Path) => void, options: TranslateOptions, context: FormContext, refuse: (path: Path, key: string, scope: string, rule: KeyRule | undefined) => void): void {
+function translatePlacement(value: unknown, at: Path, set: (key: string, value: unknown, from: Path) => void, context: FormContext, refuse: (path: Path, key: string, scope: string, rule: KeyRule | undefined) => void): void {
   if (!isMapping(value)) return;
   for (const key of Object.keys(value)) {
-    if (key !== 'constraints' && !options.ignoreUnsupported.has(`deploy.placement.${key}`)) refuse(at, key, 'deploy.placement.', { status: 'refused', note: 'Hostwright places by constraints (node.hostname, node.labels.<key>); remove it' });
+    if (key !== 'constraints') refuse(at, key, 'deploy.placement.', { status: 'refused', note: 'Hostwright places by constraints (node.hostname, node.labels.<key>); remove it' });
   }
   const constraints = value.constraints;
   if (!Array.isArray(constraints)) return;

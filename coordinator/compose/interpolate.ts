@@ -3,7 +3,7 @@ import { rebuildTree } from './rebuild-tree.js';
 
 // Compose's variable interpolation: `$VAR`, `${VAR}`, `${VAR:-default}` (unset or empty),
 // `${VAR-default}` (unset), `${VAR:?error}`, `${VAR?error}`, `${VAR:+other}`, `${VAR+other}`, and
-// `$$` for a literal "$". A default may itself hold variables. An unset variable without a default
+// `$$` for a literal "$"; a "$" that starts no variable is kept. A default may itself hold variables. An unset variable without a default
 // is the empty string, with a warning, as compose does.
 
 /** A variable's value, or undefined when it is not set. */
@@ -77,7 +77,12 @@ function parseTemplate(text: string, start: number, lookup: Lookup, unset: Set<s
     }
     NAME.lastIndex = i + 1;
     const name = NAME.exec(text)?.[0];
-    if (name === undefined) throw new InterpolationError(`"$" must start a variable ($NAME or \${NAME}) in ${quoted(text)}: write "$$" for a literal "$"`);
+    if (name === undefined) {
+      // A "$" that starts no variable ("$ ", "$1", a trailing "$") stays as written, as compose keeps it.
+      out += '$';
+      i += 1;
+      continue;
+    }
     out += valueOf(name, lookup, unset);
     i += 1 + name.length;
   }

@@ -13,20 +13,20 @@ const OWN = 'Options:';
 const LOCAL = 'Local mode options:';
 const CONNECTION = 'Connection options (fleet mode):';
 const NATS = ['--fleet-auth', '--nats', '--creds', '--tls-ca', '--tls-cert', '--tls-key'];
-const WORKLOAD = ['--file', '--project-name', '--profile', '--ignore-unsupported'];
+const WORKLOAD = ['--file', '--project-name', '--profile', '--ignore-unsupported', '--allow-outside-project'];
 
 /** What each command reads, by help section: what its --help must list, no more and no less. */
 const EXPECTED: Record<string, Record<string, readonly string[]>> = {
-  plan: { [OWN]: [...WORKLOAD, '--allow-empty', '--prune-volumes', '--json', '--out', '--timeout', '--detailed-exitcode'], [LOCAL]: ['--local', '--data-dir', '--host-id', '--label', '--image-grace'], [CONNECTION]: NATS },
-  apply: { [OWN]: [...WORKLOAD, '--allow-empty', '--prune-volumes', '--parallel', '--wait', '--timeout', '--json', '--signing-key'], [LOCAL]: ['--local', '--data-dir', '--host-id', '--label', '--registry-auth', '--image-grace'], [CONNECTION]: NATS },
+  plan: { [OWN]: [...WORKLOAD, '--allow-empty', '--prune-volumes', '--json', '--out', '--timeout', '--allow-unregistered', '--detailed-exitcode'], [LOCAL]: ['--local', '--data-dir', '--host-id', '--label', '--image-grace'], [CONNECTION]: NATS },
+  apply: { [OWN]: [...WORKLOAD, '--allow-empty', '--prune-volumes', '--parallel', '--wait', '--timeout', '--allow-unregistered', '--json', '--signing-key'], [LOCAL]: ['--local', '--data-dir', '--host-id', '--label', '--registry-auth', '--image-grace'], [CONNECTION]: NATS },
   status: { [OWN]: [...WORKLOAD, '--host', '--watch', '--json'], [LOCAL]: ['--local', '--data-dir', '--host-id', '--label'], [CONNECTION]: NATS },
   convert: { [OWN]: [...WORKLOAD, '--json'] },
   events: { [OWN]: ['--follow', '--type', '--host', '--project', '--since', '--json'], [LOCAL]: ['--local', '--data-dir'], [CONNECTION]: NATS },
-  retry: { [OWN]: ['--project', '--host', '--timeout', '--json'], [LOCAL]: ['--local', '--data-dir', '--host-id'], [CONNECTION]: NATS },
+  retry: { [OWN]: ['--project', '--host', '--timeout', '--json', '--signing-key'], [LOCAL]: ['--local', '--data-dir', '--host-id'], [CONNECTION]: NATS },
   hosts: { [OWN]: ['--json'], [CONNECTION]: NATS },
-  pull: { [OWN]: [...WORKLOAD, '--host', '--timeout', '--json'], [CONNECTION]: NATS },
+  pull: { [OWN]: [...WORKLOAD, '--host', '--timeout', '--json', '--signing-key'], [CONNECTION]: NATS },
   rollback: { [OWN]: ['--rollout', '--host', '--project', '--dry-run', '--json', '--signing-key'], [CONNECTION]: NATS },
-  rollout: { [OWN]: [...WORKLOAD, '--canary', '--max-parallel', '--min-healthy', '--healthy-deadline', '--max-failures', '--on-failure', '--order', '--skip-offline', '--pre-pull', '--pre-pull-timeout', '--detach', '--json', '--signing-key'], [CONNECTION]: NATS },
+  rollout: { [OWN]: [...WORKLOAD, '--canary', '--max-parallel', '--min-healthy', '--healthy-deadline', '--max-failures', '--on-failure', '--order', '--skip-offline', '--pre-pull', '--pre-pull-timeout', '--allow-unregistered', '--detach', '--json', '--signing-key'], [CONNECTION]: NATS },
   'rollout status': { [OWN]: ['--watch', '--json'], [CONNECTION]: NATS },
   'rollout list': { [OWN]: ['--json'], [CONNECTION]: NATS },
   'rollout pause': { [OWN]: ['--json'], [CONNECTION]: NATS },
@@ -34,7 +34,7 @@ const EXPECTED: Record<string, Record<string, readonly string[]>> = {
   'rollout abort': { [OWN]: ['--json'], [CONNECTION]: NATS },
   // The agent reads its local options in fleet mode too: they are its own.
   agent: {
-    [OWN]: ['--local', '--data-dir', '--host-id', '--label', '--registry-auth', '--image-grace', ...WORKLOAD, '--config', '--resync', '--heartbeat', '--parallel', '--name-prefix', '--metrics-addr', '--coordinator-key', '--allow-unsigned', '--allow-privileged', '--allow-devices', '--allow-cap', '--allow-host-path', '--allow-host-network', '--log-level'],
+    [OWN]: ['--local', '--data-dir', '--host-id', '--label', '--registry-auth', '--image-grace', ...WORKLOAD, '--config', '--resync', '--heartbeat', '--parallel', '--name-prefix', '--metrics-addr', '--coordinator-key', '--allow-unsigned', '--allow-privileged', '--allow-devices', '--allow-cap', '--allow-host-path', '--allow-host-network', '--allow-security-opt', '--allow-sysctl', '--allow-volume-driver', '--allow-volume-type', '--allow-log-driver', '--allow-secret-file', '--allow-network-opt', '--log-level'],
     [CONNECTION]: ['--nats', '--creds', '--tls-ca', '--tls-cert', '--tls-key'],
   },
   'keys generate': { [OWN]: ['--out'] },
@@ -42,6 +42,7 @@ const EXPECTED: Record<string, Record<string, readonly string[]>> = {
   'fleet add-host': { [OWN]: ['--dir', '--rotate'] },
   'fleet remove-host': { [OWN]: ['--dir'] },
   'fleet regenerate': { [OWN]: ['--dir'] },
+  'fleet setup': { [CONNECTION]: ['--nats', '--creds', '--tls-ca', '--tls-cert', '--tls-key'] },
 };
 
 /** The long options of a help text, by section heading, in order; --help itself left out. */

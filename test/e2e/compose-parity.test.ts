@@ -5,6 +5,8 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { parse as parseYaml } from 'yaml';
+import { loadWorkload } from '../../coordinator/workload-file.js';
 import { LABELS } from '../../shared/labels.js';
 import { uniqueName } from '../lib/builders.js';
 import { runCli } from '../lib/cli.js';
@@ -12,6 +14,7 @@ import { inside } from '../lib/container-exec.js';
 import { docker, projectContainers, removeProject } from '../lib/docker-harness.js';
 import { freePort } from '../lib/nats-server.js';
 import { waitFor } from '../lib/wait.js';
+import { NO_PUBLISHED_CORPUS, publishedFiles } from '../lib/published-corpus.js';
 
 const run = promisify(execFile);
 
@@ -181,5 +184,67 @@ describe('a compose file under docker-compose and under Hostwright (real Docker)
     const ours = await projectContainers(hostwrightProject);
     assert.equal(ours.length, 2);
     assert.ok(ours.every((container) => !container.Labels['com.docker.compose.project']), 'Hostwright does not pose as docker-compose');
+  });
+});
+
+// The resolved model (`docker-compose config`: interpolated, .env and env_file read, anchors merged)
+// of every published file in the corpus that Debian's docker-compose 1.29 reads, beside Hostwright's:
+// the same services, images, environment, restart policies and published ports.
+describe('published compose files: docker-compose config and Hostwright agree on the resolved model', { skip: NO_PUBLISHED_CORPUS }, () => {
+  const entries = publishedFiles();
+  /** "[ip:][host:]target[/proto]" as "host:target/proto" (the host IP aside: 1.29 writes it in either form). */
+  const shortPortKey = (port: string): string => {
+    const parts = port.split('/')[0]?.split(':') ?? [];
+    const target = parts.at(-1) ?? '';
+    const host = parts.length >= 2 ? parts.at(-2) : '';
+    return `${host}:${target}/${port.includes('/udp') ? 'udp' : 'tcp'}`;
+  };
+  const longPortKey = (port: { published?: number | string; target: number; protocol?: string }): string => `${port.published ?? ''}:${port.target}/${port.protocol ?? 'tcp'}`;
+  const textOf = (value: unknown): string => (typeof value === 'string' ? value : JSON.stringify(value));
+  const environmentOf = (value: unknown): Record<string, string> =>
+    Object.fromEntries(Object.entries((value ?? {}) as Record<string, unknown>).filter(([, entry]) => entry !== null && entry !== undefined).map(([key, entry]) => [key, textOf(entry)]));
+
+  it('agree on every file docker-compose 1.29 reads (at least 15 of them)', async (t) => {
+    const compared: string[] = [];
+    // docker-compose takes a second or two to start: three at a time.
+    const configs = new Map<string, string | undefined>();
+    for (let index = 0; index < entries.length; index += 3) {
+      await Promise.all(
+        entries.slice(index, index + 3).map(async ({ name, file }) => {
+          const result = await run('docker-compose', ['-f', file, 'config'], { env: { PATH: process.env.PATH ?? '', HOME: '/home/user' }, timeout: 60_000 }).catch(() => undefined);
+          configs.set(name, result?.stdout);
+        }),
+      );
+    }
+    for (const { name, file } of entries) {
+      const output = configs.get(name);
+      if (output === undefined) continue;
+      let workload: Awaited<ReturnType<typeof loadWorkload>>;
+      try {
+        workload = await loadWorkload({ files: [file], profiles: [], ignoreUnsupported: [] }, { HOME: '/home/user' });
+      } catch {
+        // Refused by Hostwright (build-only services, secrets, include, IPv6): the corpus test names each.
+        continue;
+      }
+      const composeServices = (parseYaml(output) as { services: Record<string, Record<string, unknown>> }).services;
+      // docker-compose 1.29's config lists every service, whatever its profiles: compare those Hostwright runs.
+      const names = Object.keys(workload.fleet.services).sort();
+      assert.ok(names.every((service) => Object.hasOwn(composeServices, service)), `${name}: ${names.join(', ')}`);
+      for (const service of names) {
+        const ours = workload.fleet.services[service];
+        const theirs = composeServices[service] ?? {};
+        const at = `${name}: ${service}`;
+        assert.equal(ours?.image, theirs.image, `${at} image`);
+        // config writes a "$" of a value as "$$", so that its output reads back as the same value.
+        const theirEnvironment = Object.fromEntries(Object.entries(environmentOf(theirs.environment)).map(([key, value]) => [key, value.replaceAll('$$', '$')]));
+        assert.deepEqual(environmentOf(ours?.env), theirEnvironment, `${at} environment`);
+        assert.equal(ours?.restart, theirs.restart ?? 'no', `${at} restart`);
+        const published = ((theirs.ports ?? []) as unknown[]).map((port) => (typeof port === 'string' || typeof port === 'number' ? shortPortKey(String(port)) : longPortKey(port as { published?: number | string; target: number; protocol?: string }))).sort();
+        assert.deepEqual((ours?.ports ?? []).map(shortPortKey).sort(), published, `${at} ports`);
+      }
+      compared.push(name);
+    }
+    t.diagnostic(`compared ${compared.length} of ${entries.length}: ${compared.join(', ')}`);
+    assert.ok(compared.length >= 15, `compared ${compared.length}: ${compared.join(', ')}`);
   });
 });

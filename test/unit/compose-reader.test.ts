@@ -65,7 +65,7 @@ describe('interpolation', () => {
     assert.equal(interpolateString('${EMPTY?}', lookup), '');
     assert.throws(() => interpolateString('${UNSET?no}', lookup), /UNSET is not set: no/);
     assert.throws(() => interpolateString('${SET', lookup), /missing "}"/);
-    assert.throws(() => interpolateString('cost: $5', lookup), /write "\$\$" for a literal/);
+    assert.equal(interpolateString('cost: $5 and $', lookup), 'cost: $5 and $');
     assert.throws(() => interpolateString('${SET!x}', lookup), /unexpected "!"/);
   });
 
@@ -276,13 +276,19 @@ describe('a compose file across a fleet', () => {
 
 describe('what cannot run on a fleet', () => {
   it('names every refused key at its line, and --ignore-unsupported leaves it out', () => {
-    const text = 'services:\n  a:\n    image: x\n    tty: true\n    build: .\n    deploy:\n      endpoint_mode: vip\n';
+    const text = 'services:\n  a:\n    image: x\n    cpu_count: 2\n    volumes_from: [b]\n    deploy:\n      endpoint_mode: vip\n  b: {image: x}\n';
     assert.equal(readError(text), [
-      'compose.yaml:4:10 services.a.tty: cannot run on a fleet: remove it (services run detached, without a terminal) (or pass --ignore-unsupported tty to leave it out)',
-      'compose.yaml:5:12 services.a.build: cannot run on a fleet: build and push the image, then set image: to it (every host pulls the same image) (or pass --ignore-unsupported build to leave it out)',
+      'compose.yaml:4:16 services.a.cpu_count: cannot run on a fleet: use cpus (or pass --ignore-unsupported cpu_count to leave it out)',
+      'compose.yaml:5:19 services.a.volumes_from: cannot run on a fleet: mount the same named volume in both services (or pass --ignore-unsupported volumes_from to leave it out)',
       'compose.yaml:7:22 services.a.deploy.endpoint_mode: cannot run on a fleet: remove it (no Swarm routing mesh) (or pass --ignore-unsupported deploy.endpoint_mode to leave it out)',
     ].join('\n'));
-    assert.deepEqual(Object.keys(read(text, { ignoreUnsupported: ['tty', 'build', 'deploy.endpoint_mode'] }).fleet.services), ['a']);
+    const ignored = read(text, { ignoreUnsupported: ['cpu_count', 'volumes_from', 'deploy.endpoint_mode'] });
+    assert.deepEqual(Object.keys(ignored.fleet.services), ['a', 'b']);
+    assert.deepEqual(ignored.warnings, [
+      'compose.yaml:4:5 services.a.cpu_count: left out (--ignore-unsupported cpu_count)',
+      'compose.yaml:5:5 services.a.volumes_from: left out (--ignore-unsupported volumes_from)',
+      'compose.yaml:7:7 services.a.deploy.endpoint_mode: left out (--ignore-unsupported deploy.endpoint_mode)',
+    ]);
   });
 
   it('runs a service with profiles only when --profile selects one', () => {
@@ -291,10 +297,11 @@ describe('what cannot run on a fleet', () => {
     assert.deepEqual(Object.keys(read(text, { profiles: ['all'] }).fleet.services), ['a', 'c']);
   });
 
-  it('takes container_name as an alias for one container on one host, and refuses it otherwise', () => {
-    const fleet = read('services:\n  db:\n    image: x\n    container_name: main-db\n    x-hostwright: {placement: {hosts: [h1]}}\n').fleet;
-    assert.deepEqual(fleet.services.db?.networks, { default: { aliases: ['main-db'] } });
-    assert.match(readError('services:\n  db:\n    image: x\n    container_name: main-db\n'), /compose\.yaml:4:21 services\.db\.container_name: cannot run on a fleet: service db may run on several hosts/);
+  it('takes container_name as an alias of the one instance each host runs, and refuses it with replicas > 1', () => {
+    assert.deepEqual(read('services:\n  db:\n    image: x\n    container_name: main-db\n    x-hostwright: {placement: {hosts: [h1]}}\n').fleet.services.db?.networks, { default: { aliases: ['main-db'] } });
+    assert.deepEqual(read('services:\n  db:\n    image: x\n    container_name: main-db\n    networks: [front, back]\nnetworks: {front: {}, back: {}}\n').fleet.services.db?.networks, { front: { aliases: ['main-db'] }, back: { aliases: ['main-db'] } });
+    assert.match(readError('services:\n  db:\n    image: x\n    container_name: main-db\n    deploy: {replicas: 2}\n'), /compose\.yaml:4:21 services\.db\.container_name: service db has 2 replicas on each host it runs on/);
+    assert.match(readError('services:\n  a: {image: x, container_name: one}\n  b: {image: x, container_name: one}\n'), /services\.b\.container_name: one is already the container_name of service a/);
   });
 
   it('refuses compose\'s !reset and !override tags at their line rather than merging wrongly', () => {

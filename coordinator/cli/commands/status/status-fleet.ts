@@ -48,8 +48,11 @@ async function watchFleet(client: FleetClient, options: StatusOptions): Promise<
     process.stdout.write(options.json ? `${text}\n` : `\n${new Date().toISOString()}\n${text}\n`);
   };
   await print();
+  if (abort.signal.aborted) return;
   const watchers = await Promise.all([client.connection.status.watch({ include: 'updates' }), client.connection.hosts.watch({ include: 'updates' })]);
-  abort.signal.addEventListener('abort', () => watchers.forEach((watcher) => watcher.stop()), { once: true });
+  // A signal that came while the watchers were being set up stops them at once.
+  if (abort.signal.aborted) watchers.forEach((watcher) => watcher.stop());
+  else abort.signal.addEventListener('abort', () => watchers.forEach((watcher) => watcher.stop()), { once: true });
   await Promise.all(watchers.map(async (watcher) => {
     for await (const entry of watcher) {
       if (entry) await print();

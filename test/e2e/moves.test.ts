@@ -122,11 +122,13 @@ describe('moves are make-before-break across hosts (real NATS, real agents, real
 
   it('plan shows the move in two phases: the receiving host first, the giving host once it runs the services healthy', async () => {
     await writeFile(file, fleetYaml(project, h1, port));
-    const human = await cli(['plan', '-f', file], 0);
+    // Exit 3: on the engine the agents share, h2's api holds the port h1 would bind, a gate apply meets too.
+    const human = await cli(['plan', '-f', file], 3);
+    assert.match(human.stdout, new RegExp(`\\[port-conflict\\].*owned by Hostwright agent ${h2}`));
     assert.match(human.stdout, new RegExp(`Moves: api \\(${h2} -> ${h1}\\), worker \\(${h2} -> ${h1}\\)`));
     assert.match(human.stdout, new RegExp(`phase 1: ${h1} `));
     assert.match(human.stdout, new RegExp(`phase 2: ${h2}, once ${h1} runs the moved services healthy`));
-    const json = JSON.parse((await cli(['plan', '-f', file, '--json'], 0)).stdout) as { phases?: { moves: unknown[]; phase1: string[]; phase2: string[] } };
+    const json = JSON.parse((await cli(['plan', '-f', file, '--json'], 3)).stdout) as { phases?: { moves: unknown[]; phase1: string[]; phase2: string[] } };
     assert.deepEqual(json.phases, { moves: [{ service: 'api', from: [h2], to: [h1] }, { service: 'worker', from: [h2], to: [h1] }], phase1: [h1], phase2: [h2] });
   });
 

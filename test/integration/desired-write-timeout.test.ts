@@ -3,8 +3,9 @@ import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { pino } from 'pino';
 import { FleetClient } from '../../coordinator/fleet-client.js';
-import { encode } from '../../shared/codec.js';
-import { signDocument } from '../../shared/signed-document.js';
+import { decode } from '../../shared/codec.js';
+import { hostDesiredSchema, type HostDesired } from '../../shared/host-desired.js';
+import { verifySignedDocument } from '../../shared/signed-document.js';
 import { desiredKey } from '../../shared/subjects.js';
 import { desired, service, uniqueName } from '../lib/builders.js';
 import { startNatsServer, type NatsServerHandle } from '../lib/nats-server.js';
@@ -34,6 +35,12 @@ describe('desired-state write that times out (real nats-server, replies held by 
     await server?.cleanup();
   });
 
+  /** The document a key holds, its signature checked; the signing time (which the writer stamps) left out. */
+  const storedDocument = (value: Uint8Array | undefined): Omit<HostDesired, 'signedAt'> => {
+    const { signedAt: _signedAt, ...document } = decode(hostDesiredSchema, verifySignedDocument(value ?? new Uint8Array(), signer.publicKey), 'stored desired state');
+    return document;
+  };
+
   /** Holds the replies until the write has landed and its 5 s answer timeout has passed, then lets them through. */
   async function writeWithRepliesHeld(document: ReturnType<typeof desired>, expectedRevision: number, meanwhile: () => Promise<void> = async () => undefined) {
     const key = desiredKey(document.hostId, document.project);
@@ -60,7 +67,7 @@ describe('desired-state write that times out (real nats-server, replies held by 
     const key = desiredKey(first.hostId, project);
     const stored = await direct.connection.desired.get(key);
     assert.equal(result.revision, stored?.revision);
-    assert.deepEqual(Buffer.from(stored?.value ?? []), Buffer.from(signDocument(encode(second), signer)), 'the key holds exactly the bytes written');
+    assert.deepEqual(storedDocument(stored?.value), second, 'the key holds exactly the document written');
     const history = [];
     for await (const entry of await direct.connection.desired.history({ key })) history.push(entry.revision);
     assert.equal(history.length, 2, `one create and one update, not a second copy: ${history.join(', ')}`);
@@ -78,6 +85,6 @@ describe('desired-state write that times out (real nats-server, replies held by 
     assert.ok(result.error instanceof Error, 'the write is refused');
     assert.match(result.error.message, /changed since it was read \(another write landed while ours timed out\)/);
     const stored = await direct.connection.desired.get(key);
-    assert.deepEqual(Buffer.from(stored?.value ?? []), Buffer.from(signDocument(encode({ ...first, revision: 3, services: { api: service() } }), signer)), 'the other writer\'s value stays');
+    assert.deepEqual(storedDocument(stored?.value), { ...first, revision: 3, services: { api: service() } }, 'the other writer\'s value stays');
   });
 });

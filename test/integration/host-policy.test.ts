@@ -75,7 +75,8 @@ describe('the host policy over a volume\'s driver_opts and security_opt (real ag
   it('a strict agent: plan shows the host-policy gate for the volume and each security_opt, apply is blocked, and no container or volume is created', async () => {
     const project = uniqueName('escape');
     const file = await composeFile(project, strictHost);
-    const plan = await cli(['plan', '-f', file], 0);
+    // A gate would block: plan exits 3, as apply does.
+    const plan = await cli(['plan', '-f', file], 3);
     assert.match(plan.stdout, /\[host-policy\] .*volume hostroot: driver_opts device .*root-only \(a bind mount of that host path\) is refused by this host's policy \(start its agent with --allow-host-path \S*root-only\)/);
     assert.match(plan.stdout, /\[host-policy\] .*escape: security_opt seccomp=unconfined \(turns off the syscall filter\) is refused by this host's policy \(start its agent with --allow-security-opt seccomp=unconfined\)/);
     assert.match(plan.stdout, /\[host-policy\] .*escape: security_opt apparmor=unconfined .*--allow-security-opt apparmor=unconfined/);

@@ -265,6 +265,11 @@ describe('least-privilege NATS: the config `fleet init` generates, on a real nat
     assert.deepEqual(refused, []);
     assert.equal(controls.get(hostA)?.control.cordon?.reason, 'secret maintenance', 'the coordinator reads it, verified, and nothing a host sent changed it');
     assert.equal(controls.get(hostA)?.kvRevision, 1);
+    // A value nobody signed (written with the coordinator's NATS credentials but not its signing key) is refused, not used.
+    await coordinator.connection.hostctl.put(hostB, encode({ ...emptyHostControl(hostB, new Date().toISOString()), cordon: { at: 'now' } }));
+    const after = await coordinator.hostControls();
+    assert.equal(after.controls.has(hostB), false);
+    assert.match(after.refused.find((entry) => entry.hostId === hostB)?.reason ?? '', /not a signed document/);
   });
 
   it('a revoked host (fleet remove-host, then a server reload) is disconnected and cannot connect again', async () => {

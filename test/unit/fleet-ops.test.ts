@@ -6,6 +6,8 @@ import { fleetTargets } from '../../coordinator/fleet-targets.js';
 import { coordinatorPermissions, hostPermissions } from '../../coordinator/nats-auth.js';
 import { removalTargets } from '../../coordinator/project-removal.js';
 import { psRows, renderPs } from '../../coordinator/cli/fleet/fleet-ps.js';
+import { placementHosts } from '../../coordinator/cli/fleet/fleet-session.js';
+import { HostwrightError } from '../../shared/errors.js';
 import { renderHosts } from '../../coordinator/cli/render/hosts-view.js';
 import { InvalidInputError } from '../../shared/errors.js';
 import { fleetFileSchema } from '../../shared/fleet-spec.js';
@@ -55,6 +57,15 @@ describe('host labels set by the coordinator', () => {
 });
 
 describe('cordoned hosts', () => {
+  it('placement reads the registrations with the coordinator\'s labels over them and its cordons; a control that failed its checks stops it', () => {
+    const registration = (hostId: string, labels: Record<string, string>) => ({ hostId, labels, agentVersion: '1', startedAt: 's', heartbeatAt: 'h' });
+    const control = { ...emptyHostControl('h2', 'now'), labels: { role: 'db' }, cordon: { reason: 'rack move', at: 'now' } };
+    const placed = placementHosts([registration('h1', { role: 'web' }), registration('h2', { role: 'web', zone: 'a' })], { controls: new Map([['h2', { control, kvRevision: 3 }]]), refused: [] });
+    assert.deepEqual(placed.hosts, [{ hostId: 'h1', labels: { role: 'web' } }, { hostId: 'h2', labels: { role: 'db', zone: 'a' } }]);
+    assert.deepEqual([...placed.cordons], [['h2', { reason: 'rack move' }]]);
+    assert.throws(() => placementHosts([registration('h1', {})], { controls: new Map(), refused: [{ hostId: 'h1', kvRevision: 2, reason: 'signed by UX…, not by the pinned coordinator key' }] }), (error: unknown) => error instanceof HostwrightError && /refusing to place: the cordon and labels of host h1 \(signed by/.test(error.message));
+  });
+
   const cordons = new Map([['h1', { reason: 'disk swap' }]]);
 
   it('a selector skips a cordoned host for a new placement, and plan says which services', () => {

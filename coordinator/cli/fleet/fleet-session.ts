@@ -12,6 +12,8 @@ import { HostwrightError } from '../../../shared/errors.js';
 import { effectiveLabels } from '../../../shared/host-control.js';
 import { cordonSkips, type Cordon, type CordonSkip } from '../../cordon.js';
 import type { HostInfo } from '../../placement.js';
+import { acceptedValues } from '../../../shared/host-report.js';
+import type { HostRegistration } from '../../../shared/wire.js';
 
 /**
  * Runs `work` with a connected client and always closes it. A command that writes desired state
@@ -39,7 +41,8 @@ export async function withFleet<T>(target: FleetTarget, work: (client: FleetClie
  * is in `allowUnregistered`, or already holds desired state of the project.
  */
 export async function targetsFor(client: FleetClient, fleet: FleetFile, correlationID: string, options: { readonly pruneVolumes?: boolean; readonly allowUnregistered?: readonly string[] } = {}): Promise<{ project: string; targets: HostTarget[]; cordonSkips: CordonSkip[] }> {
-  const [reports, existing, { hosts, cordons }] = await Promise.all([client.hostReports(), client.desiredOf(fleet.project), placementHosts(client)]);
+  const [reports, existing, controls] = await Promise.all([client.hostReports(), client.desiredOf(fleet.project), client.hostControls()]);
+  const { hosts, cordons } = placementHosts(acceptedValues(reports), controls);
   const registeredIds = new Set(reports.map((report) => report.hostId));
   checkPlacementHosts(fleet, [...registeredIds], options.allowUnregistered ?? [], new Set(existing.keys()));
   const targets = fleetTargets(fleet, hosts, existing, correlationID, { registeredIds, cordons, ...(options.pruneVolumes === true ? { pruneVolumes: true } : {}) });
@@ -47,12 +50,11 @@ export async function targetsFor(client: FleetClient, fleet: FleetFile, correlat
 }
 
 /**
- * The registered hosts as placement sees them: the agent's labels with the coordinator's over them
+ * Pure: the registered hosts as placement sees them: the agent's labels with the coordinator's over them
  * (`hosts label`), and the cordoned ones (`hosts cordon`). A host control that fails its signature
  * check stops the command: placing by a forged cordon or label would move services.
  */
-export async function placementHosts(client: FleetClient): Promise<{ hosts: HostInfo[]; cordons: Map<string, Cordon> }> {
-  const [registrations, { controls, refused }] = await Promise.all([client.hosts(), client.hostControls()]);
+export function placementHosts(registrations: readonly HostRegistration[], { controls, refused }: Awaited<ReturnType<FleetClient['hostControls']>>): { hosts: HostInfo[]; cordons: Map<string, Cordon> } {
   if (refused.length > 0) {
     throw new HostwrightError(`refusing to place: the cordon and labels of ${refused.map((entry) => `host ${entry.hostId} (${entry.reason})`).join(', ')} fail their checks; find out who wrote them, then set them again with \`hostwright hosts label\` or \`hosts cordon\`/\`uncordon\` (signed with the coordinator's key)`);
   }

@@ -97,8 +97,8 @@ function fleetStreams(): string[] {
 
 /**
  * The coordinator makes each host's desired-state feed, reads every bucket (ordered consumers,
- * direct get), writes desired state, rollouts and host controls (cordons, labels), reads events, and sends plan, retry and pull
- * requests. It never writes a host's status, registry or events, and it cannot change, purge or
+ * direct get), writes desired state, rollouts and host controls (cordons, labels), reads events,
+ * and sends plan, retry and pull requests. It never writes a host's status, registry or events, and it cannot change, purge or
  * delete a stream or any consumer but the hosts' feeds it makes again: stolen, its credentials
  * cannot erase history. It may create a missing stream (the server refuses to create one that
  * exists with another config), so a fleet set up by an older version keeps working.

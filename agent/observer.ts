@@ -104,12 +104,14 @@ export class Observer {
     const ownership = proveOwnership(summary.id, identity, record, this.owners.verifyOwnerToken);
     let modifiedFields: readonly string[] = [];
     let restartCount: number | undefined;
+    let startedAt: string | undefined;
     if (ownership.owned) {
       const details = await this.#detailsOf(summary.id);
       restartCount = details?.restartCount;
+      startedAt = details?.startedAt;
       if (details && record?.createdView) modifiedFields = changedViewFields(record.createdView, details.view);
     }
-    return { id: summary.id, name: summary.name, state: summary.state, health: summary.health, createdAt: summary.createdAt, identity, ownership, modifiedFields, restartCount, ...(summary.networks === undefined ? {} : { networks: summary.networks }), ...(summary.exitCode === undefined ? {} : { exitCode: summary.exitCode }) };
+    return { id: summary.id, name: summary.name, state: summary.state, health: summary.health, createdAt: summary.createdAt, identity, ownership, modifiedFields, restartCount, ...(summary.networks === undefined ? {} : { networks: summary.networks }), ...(summary.exitCode === undefined ? {} : { exitCode: summary.exitCode }), ...(startedAt === undefined ? {} : { startedAt }) };
   }
 
   async #detailsOf(id: string): Promise<RuntimeContainerDetails | undefined> {

@@ -14,6 +14,8 @@ export const instanceStatusSchema = z.object({
   health: z.enum(['none', 'starting', 'healthy', 'unhealthy']),
   specHash: z.string().optional(),
   restartCount: z.number().int().optional(),
+  /** When the container's main process last started (ISO): what `ps` shows as uptime. Absent: not known. */
+  startedAt: z.string().optional(),
   /** The image the container runs (sha256:…) and a repo digest of it, when the host has one. */
   imageId: z.string().optional(),
   imageDigest: z.string().optional(),

@@ -79,6 +79,8 @@ export interface ObservedContainer {
   readonly restartCount: number | undefined;
   /** An exited container's exit code, when the runtime said. */
   readonly exitCode?: number;
+  /** When its main process last started (ISO), for owned containers the runtime inspected. */
+  readonly startedAt?: string;
   /** The image it runs: its id, and a repo digest of it when the host knows one. */
   readonly image?: { readonly id: string; readonly digest?: string };
 }

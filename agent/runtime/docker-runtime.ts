@@ -52,7 +52,7 @@ export class DockerRuntime implements RuntimeAdapter {
       const inspect = await this.docker.getContainer(id).inspect();
       const health = (inspect.State.Health?.Status ?? 'none') as string;
       const state = containerStateOf(inspect.State.Status);
-      return { view: configViewOf(inspect), restartCount: inspect.RestartCount, state, health: health === 'healthy' || health === 'unhealthy' || health === 'starting' ? health : 'none', ...(state === 'exited' ? { exitCode: inspect.State.ExitCode } : {}) };
+      return { view: configViewOf(inspect), restartCount: inspect.RestartCount, state, health: health === 'healthy' || health === 'unhealthy' || health === 'starting' ? health : 'none', ...(state === 'exited' ? { exitCode: inspect.State.ExitCode } : {}), ...startedAtOf(inspect.State.StartedAt) };
     } catch (error) {
       if (isNotFound(error)) return undefined;
       throw runtimeFailure(`inspect container ${id.slice(0, 12)}`, error);
@@ -394,4 +394,9 @@ async function consumeEventLines(stream: NodeJS.ReadableStream, onEvent: (event:
     signal.removeEventListener('abort', onAbort);
   }
   if (!signal.aborted) throw new Error('docker event stream ended');
+}
+
+/** Docker's StartedAt, unless the container never ran (then it is the zero time, 0001-01-01). */
+function startedAtOf(startedAt: string | undefined): { startedAt?: string } {
+  return startedAt === undefined || startedAt === '' || startedAt.startsWith('0001-') ? {} : { startedAt };
 }

@@ -49,6 +49,8 @@ export interface RuntimeContainerDetails {
   readonly health: Health;
   /** The main process's exit code once it has exited (a one-shot that completed has 0). */
   readonly exitCode?: number;
+  /** When its main process last started (ISO); absent when it never ran. */
+  readonly startedAt?: string;
 }
 
 export interface ContainerCreateRequest {

@@ -30,7 +30,7 @@ interface HostsJson {
 }
 interface PsJson {
   schema: string;
-  instances: { hostId: string; project: string; service: string; instance: number; state: string; health: string; image: string | null; ports: string[]; containerId: string | null }[];
+  instances: { hostId: string; project: string; service: string; instance: number; state: string; health: string; image: string | null; ports: string[]; containerId: string | null; startedAt: string | null; uptimeSeconds: number | null }[];
 }
 interface StatusJson {
   hosts: { hostId: string; status: { projects: { project: string }[] } | null }[];
@@ -136,12 +136,17 @@ describe('fleet operations: host labels, cordon, ps and down (real NATS, real ag
       [h2, project, 'web', 1, 'running', 'hw/busybox:test', ['8080']],
       [h2, other, 'web', 1, 'running', 'hw/busybox:test', ['8080']],
     ].sort());
+    for (const row of mine) {
+      const inspected = await docker.getContainer(row.containerId ?? '').inspect();
+      assert.equal(row.startedAt, inspected.State.StartedAt, 'the start time is the engine\'s');
+      assert.ok(row.uptimeSeconds !== null && row.uptimeSeconds >= 0 && row.uptimeSeconds < 600, `uptime ${row.uptimeSeconds}`);
+    }
     const byFile = JSON.parse((await cli(['ps', '-f', file, '--json'], 0)).stdout) as PsJson;
     assert.deepEqual(byFile.instances.map((row) => row.project), [project]);
     assert.deepEqual((JSON.parse((await cli(['ps', '--project', project, '--host', h1, '--json'], 0)).stdout) as PsJson).instances, []);
     const table = await cli(['ps', '--project', project], 0);
-    assert.match(table.stdout, /HOST +PROJECT +SERVICE +INSTANCE +STATE +HEALTH +IMAGE +PORTS/);
-    assert.match(table.stdout, new RegExp(`${h2} +${project} +web +1 +running`));
+    assert.match(table.stdout, /HOST +PROJECT +SERVICE +INSTANCE +STATE +HEALTH +UP +IMAGE +PORTS/);
+    assert.match(table.stdout, new RegExp(`${h2} +${project} +web +1 +running +none +\\d+[smhd] +hw/busybox:test +8080`));
     assert.match((await cli(['ps', '--host', `${h1}x`], 1)).stderr, new RegExp(`no such host; did you mean ${h1}\\?`));
     assert.match((await cli(['ps', '-f', file, '--project', project], 1)).stderr, /not both/);
   });

@@ -5,7 +5,7 @@ import type { DesiredEntry } from '../../coordinator/fleet-client.js';
 import { fleetTargets } from '../../coordinator/fleet-targets.js';
 import { coordinatorPermissions, hostPermissions } from '../../coordinator/nats-auth.js';
 import { removalTargets } from '../../coordinator/project-removal.js';
-import { psRows, renderPs } from '../../coordinator/cli/fleet/fleet-ps.js';
+import { psRows, renderPs, uptime } from '../../coordinator/cli/fleet/fleet-ps.js';
 import { placementHosts } from '../../coordinator/cli/fleet/fleet-session.js';
 import { HostwrightError } from '../../shared/errors.js';
 import { renderHosts } from '../../coordinator/cli/render/hosts-view.js';
@@ -119,21 +119,26 @@ describe('down and removed projects', () => {
 
 describe('ps', () => {
   const report = (hostId: string, projects: ProjectStatus[]): StatusReport => ({ hostId, reportedAt: 'now', agentVersion: '0', outboxDepth: 0, status: { hostId, observedAt: 'now', projects } });
-  const instance = (service: string, n: number) => ({ project: 'shop', service, instance: n, name: `shop-${service}-${n}`, containerId: `c${service}${n}0000000000000`, state: 'running' as const, health: 'healthy' as const, restartCount: 0, drift: [] });
+  const instance = (service: string, n: number) => ({ project: 'shop', service, instance: n, name: `shop-${service}-${n}`, containerId: `c${service}${n}0000000000000`, state: 'running' as const, health: 'healthy' as const, restartCount: 0, startedAt: '2026-01-01T00:00:00.000Z', drift: [] });
+  const now = Date.parse('2026-01-01T00:05:30.000Z');
   const documents = fleetTargets(fleet, hosts, new Map(), 'c').map((t) => t.document);
 
   it('lists every instance sorted by host, project, service and instance, with image and ports from the host\'s document', () => {
     const reports = [report('h2', [project({ instances: [instance('web', 1), instance('db', 1)] }), project({ project: 'gone', removed: true })]), report('h1', [project({ instances: [instance('web', 1)] })])];
-    const rows = psRows(reports, documents, {}, new Set(['h2']));
-    assert.deepEqual(rows.map((row) => [row.hostId, row.service, row.instance, row.image, row.ports, row.stale]), [
-      ['h1', 'web', 1, 'hw/busybox:test', ['8080:80'], false],
-      ['h2', 'db', 1, 'hw/busybox:test', [], true],
-      ['h2', 'web', 1, 'hw/busybox:test', ['8080:80'], true],
+    const rows = psRows(reports, documents, {}, new Set(['h2']), now);
+    assert.deepEqual(rows.map((row) => [row.hostId, row.service, row.instance, row.image, row.ports, row.stale, row.uptimeSeconds]), [
+      ['h1', 'web', 1, 'hw/busybox:test', ['8080:80'], false, 330],
+      ['h2', 'db', 1, 'hw/busybox:test', [], true, 330],
+      ['h2', 'web', 1, 'hw/busybox:test', ['8080:80'], true, 330],
     ]);
-    assert.deepEqual(psRows(reports, documents, { hostId: 'h1' }, new Set()).map((row) => row.hostId), ['h1']);
-    assert.deepEqual(psRows(reports, documents, { project: 'other' }, new Set()), []);
+    assert.deepEqual(psRows(reports, documents, { hostId: 'h1' }, new Set(), now).map((row) => row.hostId), ['h1']);
+    assert.deepEqual(psRows(reports, documents, { project: 'other' }, new Set(), now), []);
+    const exited = psRows([report('h1', [project({ instances: [{ ...instance('web', 1), state: 'exited' }, { ...instance('web', 2), startedAt: undefined }] })])], documents, {}, new Set(), now);
+    assert.deepEqual(exited.map((row) => row.uptimeSeconds), [null, null], 'no uptime for an exited instance, nor without a start time');
     const text = renderPs(rows, {});
-    assert.match(text, /HOST +PROJECT +SERVICE/);
+    assert.match(text, /HOST +PROJECT +SERVICE +INSTANCE +STATE +HEALTH +UP/);
+    assert.match(text, /h1 +shop +web +1 +running +healthy +5m /);
+    assert.deepEqual([uptime(59), uptime(150), uptime(7300), uptime(200_000)], ['59s', '2m', '2h', '2d']);
     assert.match(text, /STALE: h2/);
     assert.equal(renderPs([], { project: 'other' }), 'No instances of project other are reported.');
   });

@@ -21,7 +21,7 @@ export async function runPs(options: PsOptions): Promise<void> {
     const heartbeats = new Map(registrations.map((host) => [host.hostId, host.heartbeatAt]));
     const stale = new Set(statuses.map((report) => report.hostId).filter((hostId) => isStale(heartbeats.get(hostId))));
     const filter = { project, hostId: options.host };
-    const rows = psRows(statuses, documents, filter, stale);
+    const rows = psRows(statuses, documents, filter, stale, Date.now());
     process.stdout.write(options.json ? `${printableJson({ schema: 'hostwright.ps/v1', ...(project === undefined ? {} : { project }), ...(options.host === undefined ? {} : { hostId: options.host }), instances: rows }, 2)}\n` : `${renderPs(rows, filter)}\n`);
   });
 }

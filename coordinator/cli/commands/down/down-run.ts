@@ -39,8 +39,11 @@ export async function runDown(options: DownOptions): Promise<void> {
         else say(`Written. The project leaves \`hostwright status\` once each host has removed it (\`down --wait\` waits for that).`);
         return;
       }
-      // Hosts already told before are waited for too: `down --wait` again waits for a removal under way.
-      const awaited = targets.map((target) => ({ hostId: target.hostId, document: target.document }));
+      // Hosts already told before are waited for too (`down --wait` again waits for a removal under
+      // way); a host no agent registered as (written with --allow-unregistered) has nothing to remove.
+      const registered = new Set((await client.hostReports()).map((report) => report.hostId));
+      for (const target of targets) if (!registered.has(target.hostId)) say(`${printable(target.hostId)}: NOT REGISTERED: no agent has registered as this host; the removal (r${target.document.revision}) is applied if one does, and not waited for`);
+      const awaited = targets.filter((target) => registered.has(target.hostId)).map((target) => ({ hostId: target.hostId, document: target.document }));
       const final = await waitForHosts(client, awaited, timeoutMs, (hostId, state, detail) => say(hostProgressLine(hostId, state === 'converged' ? 'removed' : state, state === 'converged' ? `project ${project} is gone from it` : detail)), () => undefined);
       if (options.json) process.stdout.write(`${printableJson({ ...summary, hosts: [...final].map(([hostId, state]) => ({ hostId, state: state === 'converged' ? 'removed' : state })) }, 2)}\n`);
       const states = [...final.values()];

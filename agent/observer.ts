@@ -105,15 +105,17 @@ export class Observer {
     let modifiedFields: readonly string[] = [];
     let restartCount: number | undefined;
     let ended: Pick<ObservedContainer, 'exitCode' | 'oomKilled'> = summary.exitCode === undefined ? {} : { exitCode: summary.exitCode };
+    let startedAt: string | undefined;
     if (ownership.owned) {
       const details = await this.#detailsOf(summary.id);
       restartCount = details?.restartCount;
+      startedAt = details?.startedAt;
       if (details && record?.createdView) modifiedFields = changedViewFields(record.createdView, details.view);
       // How the last run ended: the list's exit code (of a container that is not running), the inspect's OOM kill
       // (the inspect may be older than the list by a restart; events invalidate it).
       if (details?.oomKilled !== undefined) ended = { exitCode: summary.exitCode ?? (details.state === summary.state ? details.exitCode : undefined), oomKilled: details.oomKilled };
     }
-    return { id: summary.id, name: summary.name, state: summary.state, health: summary.health, createdAt: summary.createdAt, identity, ownership, modifiedFields, restartCount, ...(summary.networks === undefined ? {} : { networks: summary.networks }), ...ended };
+    return { id: summary.id, name: summary.name, state: summary.state, health: summary.health, createdAt: summary.createdAt, identity, ownership, modifiedFields, restartCount, ...(summary.networks === undefined ? {} : { networks: summary.networks }), ...ended, ...(startedAt === undefined ? {} : { startedAt }) };
   }
 
   async #detailsOf(id: string): Promise<RuntimeContainerDetails | undefined> {

@@ -348,10 +348,12 @@ export class Reconciler {
     const status = this.#statusFrom(this.#planFrom(desired, snapshot, converge), await journal.appliedRevisions(), await this.#conditionsOf(desired, snapshot));
     const rejected = await journal.rejectedRevisions();
     const refusals = await journal.desiredRefusals();
+    const emptied = new Set(desired.filter((document) => Object.keys(document.services).length === 0).map((document) => document.project));
     return {
       ...status,
       ...(refusals.length > 0 ? { refusedDesired: refusals } : {}),
-      projects: status.projects.map((project) => {
+      projects: status.projects.map((listed) => {
+        const project = emptied.has(listed.project) ? { ...listed, removed: true } : listed;
         const rejection = rejected.get(project.project);
         if (rejection && rejection.revision === project.desiredRevision) {
           return { ...project, rejected: { revision: rejection.revision, reason: rejection.reason, at: rejection.at, lift: liftHint(this.#options.hostId, project.project) } };

@@ -335,7 +335,7 @@ function emptyDeleted(): Record<PrunedKind, number> {
 }
 
 function bucketLimit(bucket: string): number {
-  const limits: Record<string, number> = { [BUCKETS.desired]: DEFAULT_STORAGE_LIMITS.desiredMaxBytes, [BUCKETS.hosts]: DEFAULT_STORAGE_LIMITS.hostsMaxBytes, [BUCKETS.status]: DEFAULT_STORAGE_LIMITS.statusMaxBytes, [BUCKETS.rollouts]: DEFAULT_STORAGE_LIMITS.rolloutsMaxBytes };
+  const limits: Record<string, number> = { [BUCKETS.desired]: DEFAULT_STORAGE_LIMITS.desiredMaxBytes, [BUCKETS.hosts]: DEFAULT_STORAGE_LIMITS.hostsMaxBytes, [BUCKETS.status]: DEFAULT_STORAGE_LIMITS.statusMaxBytes, [BUCKETS.rollouts]: DEFAULT_STORAGE_LIMITS.rolloutsMaxBytes, [BUCKETS.hostctl]: DEFAULT_STORAGE_LIMITS.hostctlMaxBytes };
   return limits[bucket] ?? 0;
 }
 

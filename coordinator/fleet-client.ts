@@ -10,6 +10,7 @@ import { SIGNED_AT_SCHEMA } from '../shared/replay-window.js';
 import { HostwrightError, InvalidInputError, errorMessage } from '../shared/errors.js';
 import { hostwrightEventSchema, type HostwrightEvent } from '../shared/events.js';
 import { hostDesiredSchema, type HostDesired } from '../shared/host-desired.js';
+import { hostControlSchema, type HostControl } from '../shared/host-control.js';
 import { connectFleet, isUnanswered, retryUnanswered, type FleetConnection, type NatsAccess } from '../shared/nats-connection.js';
 import type { StorageLimits } from '../shared/stream-replicas.js';
 import { openSignedDocument, signDocument, signatureHolds, verifySignedDocument } from '../shared/signed-document.js';
@@ -88,6 +89,42 @@ export class FleetClient {
 
   async close(): Promise<void> {
     await this.connection.close();
+  }
+
+  /**
+   * What the coordinator said about each host (cordon, labels), by host id, each verified like
+   * desired state; a value whose signature or shape fails is listed in `refused` and not used.
+   */
+  async hostControls(): Promise<{ controls: Map<string, { control: HostControl; kvRevision: number }>; refused: { hostId: string; kvRevision: number; reason: string }[] }> {
+    const controls = new Map<string, { control: HostControl; kvRevision: number }>();
+    const refused: { hostId: string; kvRevision: number; reason: string }[] = [];
+    const keys = await keysWithin(this.connection, 'hostctl');
+    for (const [hostId, entry] of await retryUnanswered(() => latestEntries(this.connection.hostctl, keys))) {
+      if (!entry || entry.operation !== 'PUT') continue;
+      try {
+        if (entry.value.byteLength > MAX_WIRE_BYTES) throw new HostwrightError(`larger than ${MAX_WIRE_BYTES} bytes`);
+        const bytes = this.signer ? verifySignedDocument(entry.value, this.signer.publicKey) : integrityChecked(entry.value);
+        const control = decode(hostControlSchema, bytes, `host control ${hostId}`);
+        if (control.hostId !== hostId) throw new HostwrightError(`it names host ${control.hostId}`);
+        controls.set(hostId, { control, kvRevision: entry.revision });
+      } catch (error) {
+        refused.push({ hostId, kvRevision: entry.revision, reason: errorMessage(error) });
+      }
+    }
+    return { controls, refused };
+  }
+
+  /** Signs and writes a host's control with compare-and-set (0: the key must not exist). */
+  async writeHostControl(control: HostControl, expectedRevision: number): Promise<number> {
+    this.requireSigner('writing a host\'s cordon or labels');
+    const value = signDocument(encode(control), this.signer as DesiredSigner);
+    const kv = this.connection.hostctl;
+    try {
+      return expectedRevision === 0 ? await kv.create(control.hostId, value) : await kv.update(control.hostId, value, expectedRevision);
+    } catch (error) {
+      if (isUnanswered(error)) throw new HostwrightError(`the cordon and labels of host ${control.hostId} may not have been written: NATS did not answer; run \`hostwright hosts\` to see, and the command again`, { cause: error });
+      throw new HostwrightError(`the cordon and labels of host ${control.hostId} changed since they were read (compare-and-set failed: ${errorMessage(error)}); run the command again`, { cause: error });
+    }
   }
 
   /** The registrations a reader may act on: refused ones are left out. */
@@ -495,7 +532,7 @@ const HISTORY_SCAN_TIMEOUT_MS = 30_000;
  * consumer on a bucket written every second, as hosts' heartbeats are, could keep delivering and
  * never finish.) Keys whose last value is a delete marker are listed too; readers skip them.
  */
-export async function keysWithin(connection: FleetConnection, bucket: 'hosts' | 'status' | 'rollouts' | 'desired'): Promise<string[]> {
+export async function keysWithin(connection: FleetConnection, bucket: 'hosts' | 'status' | 'rollouts' | 'desired' | 'hostctl'): Promise<string[]> {
   const prefix = `$KV.${BUCKETS[bucket]}.`;
   const info = await retryUnanswered(() => connection.jsm.streams.info(`KV_${BUCKETS[bucket]}`, { subjects_filter: `${prefix}>` }));
   return Object.keys(info.state.subjects ?? {})

@@ -90,21 +90,21 @@ export function hostPermissions(hostId: string): Permissions {
   };
 }
 
-/** The fleet's streams: the four buckets' and the event stream. */
+/** The fleet's streams: the five buckets' and the event stream. */
 function fleetStreams(): string[] {
-  return [...[BUCKETS.desired, BUCKETS.hosts, BUCKETS.status, BUCKETS.rollouts].map((bucket) => `KV_${bucket}`), EVENTS_STREAM];
+  return [...[BUCKETS.desired, BUCKETS.hosts, BUCKETS.status, BUCKETS.rollouts, BUCKETS.hostctl].map((bucket) => `KV_${bucket}`), EVENTS_STREAM];
 }
 
 /**
  * The coordinator makes each host's desired-state feed, reads every bucket (ordered consumers,
- * direct get), writes desired state and rollouts, reads events, and sends plan, retry and pull
- * requests. It never writes a host's status, registry or events, and it cannot change, purge or
+ * direct get), writes desired state, rollouts and host controls (cordons, labels), reads events,
+ * and sends plan, retry and pull requests. It never writes a host's status, registry or events, and it cannot change, purge or
  * delete a stream or any consumer but the hosts' feeds it makes again: stolen, its credentials
  * cannot erase history. It may create a missing stream (the server refuses to create one that
  * exists with another config), so a fleet set up by an older version keeps working.
  */
 export function coordinatorPermissions(hostIds: readonly string[]): Permissions {
-  const buckets = [BUCKETS.desired, BUCKETS.hosts, BUCKETS.status, BUCKETS.rollouts];
+  const buckets = [BUCKETS.desired, BUCKETS.hosts, BUCKETS.status, BUCKETS.rollouts, BUCKETS.hostctl];
   const streams = fleetStreams();
   return {
     publish: [
@@ -121,6 +121,8 @@ export function coordinatorPermissions(hostIds: readonly string[]): Permissions 
       ...buckets.map((bucket) => `$JS.API.STREAM.MSG.GET.KV_${bucket}`),
       kvSubject(BUCKETS.desired, '>'),
       kvSubject(BUCKETS.rollouts, '>'),
+      // Cordons and labels (shared/host-control.ts): the coordinator's alone, no host imports them.
+      kvSubject(BUCKETS.hostctl, '>'),
       planRpcSubject('*'),
       retryRpcSubject('*'),
       pullRpcSubject('*'),

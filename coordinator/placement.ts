@@ -44,10 +44,10 @@ export function placeServices(fleet: FleetFile, host: HostInfo): Record<string, 
 export function desiredForHost(
   fleet: FleetFile,
   host: HostInfo,
-  options: { revision: number; allowEmpty?: boolean; pruneVolumes?: boolean; correlationID?: string; ignorePlacement?: boolean; placement?: FleetPlacement },
+  options: { revision: number; allowEmpty?: boolean; pruneVolumes?: boolean; correlationID?: string; ignorePlacement?: boolean; placement?: FleetPlacement; leaveOut?: ReadonlySet<string> },
 ): HostDesired {
   const placement = options.placement?.fleet === fleet ? options.placement : placementOf(fleet);
-  const services = selectServices(placement, host, options.ignorePlacement ?? false);
+  const services = selectServices(placement, host, options.ignorePlacement ?? false, options.leaveOut);
   const instances = instanceCount(services);
   if (instances > MAX_INSTANCES_PER_HOST) {
     throw new InvalidInputError(`project ${fleet.project} places ${instances} instances on host ${host.hostId}: at most ${MAX_INSTANCES_PER_HOST} instances of a project may run on one host (lower replicas, or spread the services over more hosts with placement)`);
@@ -119,11 +119,11 @@ function resourcesUsedBy(fleet: FleetFile, services: Readonly<Record<string, Ser
   return { networks: pick(fleet.networks, networkKeys), volumes: pick(fleet.volumes, volumeKeys) };
 }
 
-function selectServices(placement: FleetPlacement, host: HostInfo, ignorePlacement: boolean): Record<string, ServiceSpec> {
+function selectServices(placement: FleetPlacement, host: HostInfo, ignorePlacement: boolean, leaveOut?: ReadonlySet<string>): Record<string, ServiceSpec> {
   const placed: Record<string, ServiceSpec> = {};
   for (const name of placement.names) {
     const service = placement.fleet.services[name];
-    if (service === undefined) continue;
+    if (service === undefined || leaveOut?.has(name)) continue;
     const { placement: servicePlacement, ...spec } = service;
     if (ignorePlacement || runsOn(servicePlacement, placement.hostSets.get(name), host)) placed[name] = spec;
   }

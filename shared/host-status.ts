@@ -15,6 +15,8 @@ export const instanceStatusSchema = z.object({
   health: z.enum(['none', 'starting', 'healthy', 'unhealthy']),
   specHash: z.string().optional(),
   restartCount: z.number().int().optional(),
+  /** When the container's main process last started (ISO): what `ps` shows as uptime. Absent: not known. */
+  startedAt: z.string().optional(),
   /** The image the container runs (sha256:…) and a repo digest of it, when the host has one. */
   imageId: z.string().optional(),
   imageDigest: z.string().optional(),
@@ -51,8 +53,19 @@ export const projectStatusSchema = z.object({
   rejected: z.object({ revision: z.number().int(), reason: z.string(), at: z.string().optional(), lift: z.string().optional() }).optional(),
   /** Set while the project's last attempts failed and it waits before the next (its actions held until `retryAt`). */
   backoff: z.object({ revision: z.number().int(), attempts: z.number().int(), reason: z.string(), since: z.string(), retryAt: z.string() }).optional(),
+  /** The desired document has no services (`down`, or a project moved off the host): it is being removed here. */
+  removed: z.boolean().optional(),
 });
 export type ProjectStatus = z.infer<typeof projectStatusSchema>;
+
+/**
+ * A removed project with nothing left of it on the host (no instance, container, block or pending
+ * action): `status` and `ps` leave it out. Its row stays in the report, at the revision that
+ * removed it, for `apply --wait`, `down --wait` and rollouts to see the removal converged.
+ */
+export function isGone(project: ProjectStatus): boolean {
+  return project.removed === true && project.converged && project.instances.length === 0 && project.unowned.length === 0 && project.blocked.length === 0 && project.rejected === undefined;
+}
 
 /** A desired-state value the agent refused (bad signature, foreign, replayed…); it kept the last good state. */
 export const desiredRefusalSchema = z.object({ key: z.string(), reason: z.string(), refusedAt: z.string() });

@@ -32,6 +32,7 @@ export interface FleetConnection {
   readonly hosts: KV;
   readonly status: KV;
   readonly rollouts: KV;
+  readonly hostctl: KV;
   /** For stream-level reads (a bucket's key list from its stream's subjects) and host feeds. */
   readonly jsm: JetStreamManager;
   close(): Promise<void>;
@@ -70,8 +71,8 @@ export async function connectFleet(options: ConnectOptions): Promise<FleetConnec
   try {
     const jsm = await retryUnanswered(() => jetstreamManager(nc, { timeout: options.timeoutMs ?? 5_000 }));
     const js = jetstream(nc, { timeout: options.timeoutMs ?? 5_000 });
-    const { desired, hosts, status, rollouts } = await retryUnanswered(() => ensureFleetStorage(nc, jsm, js, options.storageLimits));
-    return { nc, js, jsm, desired, hosts, status, rollouts, close: () => closeNats(nc) };
+    const { desired, hosts, status, rollouts, hostctl } = await retryUnanswered(() => ensureFleetStorage(nc, jsm, js, options.storageLimits));
+    return { nc, js, jsm, desired, hosts, status, rollouts, hostctl, close: () => closeNats(nc) };
   } catch (error) {
     await nc.close();
     throw error;

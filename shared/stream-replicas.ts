@@ -15,6 +15,7 @@ export interface FleetBuckets {
   readonly hosts: KV;
   readonly status: KV;
   readonly rollouts: KV;
+  readonly hostctl: KV;
 }
 
 /**
@@ -38,6 +39,7 @@ export interface StorageLimits {
   readonly hostsMaxBytes: number;
   readonly statusMaxBytes: number;
   readonly rolloutsMaxBytes: number;
+  readonly hostctlMaxBytes: number;
 }
 
 const MIB = 2 ** 20;
@@ -50,10 +52,11 @@ export const DEFAULT_STORAGE_LIMITS: StorageLimits = {
   hostsMaxBytes: 32 * MIB,
   statusMaxBytes: 256 * MIB,
   rolloutsMaxBytes: 64 * MIB,
+  hostctlMaxBytes: 8 * MIB,
 };
 
 /** The names HOSTWRIGHT_STORAGE_LIMITS takes, by limit. */
-const LIMIT_NAMES: Record<string, keyof StorageLimits> = { events: 'eventsMaxBytes', 'events-age': 'eventsMaxAgeMs', desired: 'desiredMaxBytes', hosts: 'hostsMaxBytes', status: 'statusMaxBytes', rollouts: 'rolloutsMaxBytes' };
+const LIMIT_NAMES: Record<string, keyof StorageLimits> = { events: 'eventsMaxBytes', 'events-age': 'eventsMaxAgeMs', desired: 'desiredMaxBytes', hosts: 'hostsMaxBytes', status: 'statusMaxBytes', rollouts: 'rolloutsMaxBytes', hostctl: 'hostctlMaxBytes' };
 
 /**
  * Limits from a text such as `events=4g,events-age=14d,desired=1g` (HOSTWRIGHT_STORAGE_LIMITS): each
@@ -113,8 +116,8 @@ export async function ensureFleetStorage(nc: NatsConnection, jsm: JetStreamManag
     const entry = found.find(({ spec }) => spec.bucket === bucket);
     return kvm.open(bucket, { allow_direct: entry?.config.allow_direct === true });
   };
-  const [desired, hosts, status, rollouts] = await Promise.all([bind(BUCKETS.desired), bind(BUCKETS.hosts), bind(BUCKETS.status), bind(BUCKETS.rollouts)]);
-  return { desired, hosts, status, rollouts };
+  const [desired, hosts, status, rollouts, hostctl] = await Promise.all([bind(BUCKETS.desired), bind(BUCKETS.hosts), bind(BUCKETS.status), bind(BUCKETS.rollouts), bind(BUCKETS.hostctl)]);
+  return { desired, hosts, status, rollouts, hostctl };
 }
 
 /** What `fleet setup` did to one stream. */

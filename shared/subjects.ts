@@ -8,6 +8,8 @@ export const BUCKETS = {
   status: 'hw_status',
   /** key `<rolloutId>`: a rollout's waves and per-host progress, so any coordinator can resume it. */
   rollouts: 'hw_rollouts',
+  /** key `<hostId>`: what the coordinator says about a host (cordon, labels), signed; hosts cannot read it. */
+  hostctl: 'hw_hostctl',
 } as const;
 
 export const DESIRED_HISTORY = 16;

@@ -83,6 +83,8 @@ export interface ObservedContainer {
   readonly exitCode?: number;
   /** The kernel killed its last run for exceeding its memory limit (from an inspect of an owned container; some engines reset it on start). */
   readonly oomKilled?: boolean;
+  /** When its main process last started (ISO), for owned containers the runtime inspected. */
+  readonly startedAt?: string;
   /** The image it runs: its id, and a repo digest of it when the host knows one. */
   readonly image?: { readonly id: string; readonly digest?: string };
 }

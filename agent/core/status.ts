@@ -58,6 +58,7 @@ export function hostStatus(input: StatusInput): HostStatus {
         health: container?.health ?? 'none',
         specHash: container?.identity.specHash,
         restartCount: container?.restartCount,
+        ...(container?.startedAt === undefined ? {} : { startedAt: container.startedAt }),
         ...(container?.image ? { imageId: container.image.id, ...(container.image.digest === undefined ? {} : { imageDigest: container.image.digest }) } : {}),
         drift: driftByKey.get(instanceKeyString(entry.key)) ?? [],
         ...(condition ? { condition } : {}),

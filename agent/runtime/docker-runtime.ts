@@ -53,7 +53,7 @@ export class DockerRuntime implements RuntimeAdapter {
       const health = (inspect.State.Health?.Status ?? 'none') as string;
       const state = containerStateOf(inspect.State.Status);
       const ended = state === 'exited' || state === 'restarting';
-      return { view: configViewOf(inspect), restartCount: inspect.RestartCount, state, health: health === 'healthy' || health === 'unhealthy' || health === 'starting' ? health : 'none', oomKilled: inspect.State.OOMKilled, ...(ended ? { exitCode: inspect.State.ExitCode } : {}) };
+      return { view: configViewOf(inspect), restartCount: inspect.RestartCount, state, health: health === 'healthy' || health === 'unhealthy' || health === 'starting' ? health : 'none', oomKilled: inspect.State.OOMKilled, ...(ended ? { exitCode: inspect.State.ExitCode } : {}), ...startedAtOf(inspect.State.StartedAt) };
     } catch (error) {
       if (isNotFound(error)) return undefined;
       throw runtimeFailure(`inspect container ${id.slice(0, 12)}`, error);
@@ -411,4 +411,9 @@ async function consumeEventLines(stream: NodeJS.ReadableStream, onEvent: (event:
     signal.removeEventListener('abort', onAbort);
   }
   if (!signal.aborted) throw new Error('docker event stream ended');
+}
+
+/** Docker's StartedAt, unless the container never ran (then it is the zero time, 0001-01-01). */
+function startedAtOf(startedAt: string | undefined): { startedAt?: string } {
+  return startedAt === undefined || startedAt === '' || startedAt.startsWith('0001-') ? {} : { startedAt };
 }

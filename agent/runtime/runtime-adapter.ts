@@ -51,6 +51,8 @@ export interface RuntimeContainerDetails {
   readonly exitCode?: number;
   /** Whether the kernel killed the last run for exceeding its memory limit (some engines reset it when the container starts again, some keep it). */
   readonly oomKilled?: boolean;
+  /** When its main process last started (ISO); absent when it never ran. */
+  readonly startedAt?: string;
 }
 
 export interface ContainerCreateRequest {

@@ -19,7 +19,8 @@ import { encode } from '../../shared/codec.js';
 import { openSignedDocument, signingKeyOf } from '../../shared/signed-document.js';
 import { sealReport } from '../../shared/host-report.js';
 import { signRequest } from '../../shared/signed-request.js';
-import { BUCKETS, desiredKey, eventSubject, hostInboxPrefix, planRpcSubject, pullRpcSubject, retryRpcSubject } from '../../shared/subjects.js';
+import { emptyHostControl } from '../../shared/host-control.js';
+import { BUCKETS, desiredKey, eventSubject, hostInboxPrefix, hostJetStreamPrefix, planRpcSubject, pullRpcSubject, retryRpcSubject } from '../../shared/subjects.js';
 import { desired, service, uniqueName } from '../lib/builders.js';
 import { runCli } from '../lib/cli.js';
 import { FleetHarness } from '../lib/fleet-harness.js';
@@ -241,6 +242,36 @@ describe('least-privilege NATS: the config `fleet init` generates, on a real nat
     assert.equal(entries.get(hostB)?.document.revision, 1);
   });
 
+  it('a host can neither read nor write the coordinator\'s cordons and labels (hw_hostctl), by no subject, reply subjects included', async () => {
+    await coordinator.writeHostControl({ ...emptyHostControl(hostA, new Date().toISOString()), labels: { role: 'web' }, cordon: { reason: 'secret maintenance', at: new Date().toISOString() } }, 0);
+    const nc = await asHost(hostA);
+    const prefix = hostJetStreamPrefix(hostA);
+    const forged = encode({ forged: true });
+    for (const subject of [
+      `$KV.hw_hostctl.${hostA}`,
+      `$KV.hw_hostctl.${hostB}`,
+      `$JS.API.DIRECT.GET.KV_hw_hostctl.$KV.hw_hostctl.${hostA}`,
+      `${prefix}.DIRECT.GET.KV_hw_hostctl.$KV.hw_hostctl.${hostA}`,
+      `${prefix}.STREAM.MSG.GET.KV_hw_hostctl`,
+      `${prefix}.CONSUMER.CREATE.KV_hw_hostctl`,
+      `${prefix}.STREAM.INFO.KV_hw_hostctl`,
+    ]) {
+      await assert.rejects(nc.request(subject, forged, { timeout: 3_000 }), deniedPublish(subject), subject);
+    }
+    // Neither the bucket's subjects nor the fleet account's reply inboxes (where the coordinator's reads are answered).
+    await assertSubscriptionDenied(nc.subscribe('$KV.hw_hostctl.>'), '$KV.hw_hostctl.>');
+    await assertSubscriptionDenied(nc.subscribe('_INBOX.>'), '_INBOX.>');
+    const { controls, refused } = await coordinator.hostControls();
+    assert.deepEqual(refused, []);
+    assert.equal(controls.get(hostA)?.control.cordon?.reason, 'secret maintenance', 'the coordinator reads it, verified, and nothing a host sent changed it');
+    assert.equal(controls.get(hostA)?.kvRevision, 1);
+    // A value nobody signed (written with the coordinator's NATS credentials but not its signing key) is refused, not used.
+    await coordinator.connection.hostctl.put(hostB, encode({ ...emptyHostControl(hostB, new Date().toISOString()), cordon: { at: 'now' } }));
+    const after = await coordinator.hostControls();
+    assert.equal(after.controls.has(hostB), false);
+    assert.match(after.refused.find((entry) => entry.hostId === hostB)?.reason ?? '', /not a signed document/);
+  });
+
   it('a revoked host (fleet remove-host, then a server reload) is disconnected and cannot connect again', async () => {
     const seed = (await readFile(hostCreds(hostB), 'utf8')).trim();
     const nc = await asHost(hostB);
@@ -338,7 +369,7 @@ describe('stolen coordinator credentials (no signing key) cannot erase history; 
     assert.equal((await stat(seedFile('admin.nk'))).mode & 0o777, 0o600);
     const setup = await runCli(['fleet', 'setup', '--nats', nats.url, '--creds', seedFile('admin.nk')]);
     assert.equal(setup.code, 0, setup.stderr);
-    assert.equal(setup.stdout, 'HW_EVENTS: unchanged\nKV_hw_desired: unchanged\nKV_hw_hosts: unchanged\nKV_hw_status: unchanged\nKV_hw_rollouts: unchanged\n', 'the coordinator made every stream as fleet setup would');
+    assert.equal(setup.stdout, 'HW_EVENTS: unchanged\nKV_hw_desired: unchanged\nKV_hw_hosts: unchanged\nKV_hw_status: unchanged\nKV_hw_rollouts: unchanged\nKV_hw_hostctl: unchanged\n', 'the coordinator made every stream as fleet setup would');
     const admin = await connectAs(nats.url, seedFile('admin.nk'), '_INBOX');
     open.push(admin);
     const jsm = await jetstreamManager(admin);

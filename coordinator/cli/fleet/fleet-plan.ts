@@ -34,6 +34,8 @@ export const savedPlanSchema = z.object({
   ),
   /** A change that moves services: the make-before-break write order `apply` follows (docs/rollout.md, "Moves"). */
   phases: z.object({ moves: z.array(z.object({ service: z.string(), from: z.array(z.string()), to: z.array(z.string()) })), phase1: z.array(z.string()), phase2: z.array(z.string()) }).optional(),
+  /** Cordoned hosts a selector matched, and the services left out there (coordinator/cordon.ts). */
+  cordoned: z.array(z.object({ hostId: z.string(), reason: z.string().optional(), services: z.array(z.string()) })).optional(),
 });
 export type SavedPlan = z.infer<typeof savedPlanSchema>;
 

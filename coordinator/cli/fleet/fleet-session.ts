@@ -7,8 +7,13 @@ import { findHostKeys } from '../../fleet-host-keys.js';
 import { parseStorageLimits } from '../../../shared/stream-replicas.js';
 import { describeHeartbeatAge, isStaleHeartbeat } from '../../heartbeat-age.js';
 import { checkPlacementHosts } from '../../known-hosts.js';
-import { acceptedValues } from '../../../shared/host-report.js';
 import type { FleetFile } from '../../../shared/fleet-spec.js';
+import { HostwrightError } from '../../../shared/errors.js';
+import { effectiveLabels } from '../../../shared/host-control.js';
+import { cordonSkips, type Cordon, type CordonSkip } from '../../cordon.js';
+import type { HostInfo } from '../../placement.js';
+import { acceptedValues } from '../../../shared/host-report.js';
+import type { HostRegistration } from '../../../shared/wire.js';
 
 /**
  * Runs `work` with a connected client and always closes it. A command that writes desired state
@@ -35,12 +40,28 @@ export async function withFleet<T>(target: FleetTarget, work: (client: FleetClie
  * before. A placement on a host that never registered is refused (known-hosts.ts) unless the host
  * is in `allowUnregistered`, or already holds desired state of the project.
  */
-export async function targetsFor(client: FleetClient, fleet: FleetFile, correlationID: string, options: { readonly pruneVolumes?: boolean; readonly allowUnregistered?: readonly string[] } = {}): Promise<{ project: string; targets: HostTarget[] }> {
-  const [reports, existing] = await Promise.all([client.hostReports(), client.desiredOf(fleet.project)]);
-  const hosts = acceptedValues(reports);
+export async function targetsFor(client: FleetClient, fleet: FleetFile, correlationID: string, options: { readonly pruneVolumes?: boolean; readonly allowUnregistered?: readonly string[] } = {}): Promise<{ project: string; targets: HostTarget[]; cordonSkips: CordonSkip[] }> {
+  const [reports, existing, controls] = await Promise.all([client.hostReports(), client.desiredOf(fleet.project), client.hostControls()]);
+  const { hosts, cordons } = placementHosts(acceptedValues(reports), controls);
   const registeredIds = new Set(reports.map((report) => report.hostId));
   checkPlacementHosts(fleet, [...registeredIds], options.allowUnregistered ?? [], new Set(existing.keys()));
-  return { project: fleet.project, targets: fleetTargets(fleet, hosts.map((host) => ({ hostId: host.hostId, labels: host.labels })), existing, correlationID, { registeredIds, ...(options.pruneVolumes === true ? { pruneVolumes: true } : {}) }) };
+  const targets = fleetTargets(fleet, hosts, existing, correlationID, { registeredIds, cordons, ...(options.pruneVolumes === true ? { pruneVolumes: true } : {}) });
+  return { project: fleet.project, targets, cordonSkips: cordonSkips(fleet, hosts, existing, cordons) };
+}
+
+/**
+ * Pure: the registered hosts as placement sees them: the agent's labels with the coordinator's over them
+ * (`hosts label`), and the cordoned ones (`hosts cordon`). A host control that fails its signature
+ * check stops the command: placing by a forged cordon or label would move services.
+ */
+export function placementHosts(registrations: readonly HostRegistration[], { controls, refused }: Awaited<ReturnType<FleetClient['hostControls']>>): { hosts: HostInfo[]; cordons: Map<string, Cordon> } {
+  if (refused.length > 0) {
+    throw new HostwrightError(`refusing to place: the cordon and labels of ${refused.map((entry) => `host ${entry.hostId} (${entry.reason})`).join(', ')} fail their checks; find out who wrote them, then set them again with \`hostwright hosts label\` or \`hosts cordon\`/\`uncordon\` (signed with the coordinator's key)`);
+  }
+  const hosts = registrations.map((host): HostInfo => ({ hostId: host.hostId, labels: effectiveLabels(host.labels, controls.get(host.hostId)?.control) }));
+  const cordons = new Map<string, Cordon>();
+  for (const [hostId, { control }] of controls) if (control.cordon) cordons.set(hostId, { reason: control.cordon.reason });
+  return { hosts, cordons };
 }
 
 

@@ -7,6 +7,7 @@ import { ago, isStale } from './fleet-session.js';
 import { compareStrings } from '../../../shared/compare.js';
 import type { HostDesired } from '../../../shared/host-desired.js';
 import { conditionSummary, lastOutputLines, type InstanceCondition } from '../../../shared/instance-condition.js';
+import { isGone } from '../../../shared/host-status.js';
 
 /** One host in `status --json` (schema hostwright.fleetstatus/v1). */
 export interface FleetHostStatus {
@@ -60,7 +61,9 @@ export function fleetStatus(hosts: readonly HostReport<HostRegistration>[], repo
       ];
       const verdicts = [registration?.trust.verdict, report?.trust.verdict].filter((verdict) => verdict !== undefined);
       const trust = refused.length > 0 ? 'refused' : verdicts.every((verdict) => verdict === 'verified') ? 'verified' : 'unverified';
-      return { hostId, labels: host?.labels ?? {}, heartbeatAt: host?.heartbeatAt ?? null, stale: isStale(host?.heartbeatAt, now), reportedAt: value?.reportedAt ?? null, outboxDepth: value?.outboxDepth ?? null, status: value?.status ?? null, trust, refused, registered: registration !== undefined };
+      // A removed project nothing is left of is no row (shared/host-status.ts isGone).
+      const status = value ? { ...value.status, projects: value.status.projects.filter((project) => !isGone(project)) } : null;
+      return { hostId, labels: host?.labels ?? {}, heartbeatAt: host?.heartbeatAt ?? null, stale: isStale(host?.heartbeatAt, now), reportedAt: value?.reportedAt ?? null, outboxDepth: value?.outboxDepth ?? null, status, trust, refused, registered: registration !== undefined };
     });
 }
 

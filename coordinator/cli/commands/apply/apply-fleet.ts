@@ -88,7 +88,7 @@ async function applyFleet(client: FleetClient, planFile: string | undefined, opt
 }
 
 /** Polls status until every host converged, failed or was blocked, or the timeout passes; reports each change, and each poll's status of a host still on its way. */
-async function waitForHosts(
+export async function waitForHosts(
   client: FleetClient,
   written: readonly WrittenHost[],
   timeoutMs: number,

@@ -3,3 +3,10 @@ export interface HostsOptions {
   readonly nats?: string;
   readonly json?: boolean;
 }
+
+/** `hosts cordon|uncordon|label` options. */
+export interface HostControlOptions {
+  readonly nats?: string;
+  readonly json?: boolean;
+  readonly signingKey?: string;
+}

@@ -1,14 +1,44 @@
 import type { Command } from 'commander';
 import { withNatsOptions } from '../../options.js';
-import type { HostsOptions } from './options.js';
+import type { HostControlOptions, HostsOptions } from './options.js';
+
+const SIGNING_KEY_HELP = 'the coordinator\'s signing seed (coordinator-signing.nk): the change is signed with it (default: $HOSTWRIGHT_SIGNING_KEY)';
 
 // Registration only: the implementation (NATS client, table rendering) is imported when it runs.
 export function registerHosts(program: Command): void {
-  withNatsOptions(program.command('hosts'))
-    .description('registered hosts: labels, agent version, last seen')
+  const hosts = withNatsOptions(program.command('hosts'))
+    .description('registered hosts: labels (the agent\'s and the coordinator\'s), cordon, agent version, last seen')
     .option('--json', 'print JSON (schema hostwright.hosts/v1)')
     .action(async (options: HostsOptions) => {
       const { listHosts } = await import('./hosts-run.js');
       await listHosts(options);
+    });
+
+  withNatsOptions(hosts.command('cordon <host>'))
+    .description('give the host no new placements: what runs there stays; a placement naming it is refused, a selector skips it')
+    .option('--reason <text>', 'why (shown by `hosts`, `plan` and the refusal)')
+    .option('--signing-key <file>', SIGNING_KEY_HELP)
+    .option('--json', 'print the host\'s cordon and labels as JSON (schema hostwright.hostctl/v1)')
+    .action(async (hostId: string, options: HostControlOptions & { reason?: string }) => {
+      const { cordonHost } = await import('./hosts-control.js');
+      await cordonHost(hostId, options);
+    });
+
+  withNatsOptions(hosts.command('uncordon <host>'))
+    .description('let placement use the host again')
+    .option('--signing-key <file>', SIGNING_KEY_HELP)
+    .option('--json', 'print the host\'s cordon and labels as JSON (schema hostwright.hostctl/v1)')
+    .action(async (hostId: string, options: HostControlOptions) => {
+      const { uncordonHost } = await import('./hosts-control.js');
+      await uncordonHost(hostId, options);
+    });
+
+  withNatsOptions(hosts.command('label <host> <changes...>'))
+    .description('set (key=value) or remove (key-) labels placement reads for the host, beside the agent\'s own (these win on the same key); no agent restart')
+    .option('--signing-key <file>', SIGNING_KEY_HELP)
+    .option('--json', 'print the host\'s cordon and labels as JSON (schema hostwright.hostctl/v1)')
+    .action(async (hostId: string, changes: string[], options: HostControlOptions) => {
+      const { labelHost } = await import('./hosts-control.js');
+      await labelHost(hostId, changes, options);
     });
 }

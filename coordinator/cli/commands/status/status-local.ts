@@ -1,5 +1,5 @@
 import { DataDirLockedError } from '../../../../shared/errors.js';
-import type { HostStatus } from '../../../../shared/host-status.js';
+import { isGone, type HostStatus } from '../../../../shared/host-status.js';
 import { desiredFromFleet, openLocalHost } from '../../local-host.js';
 import { defaultDataDir } from '../../options.js';
 import { fetchAgentStatus } from '../../local-agent-client.js';
@@ -14,7 +14,9 @@ import { printableJson } from '../../render/printable.js';
 export async function statusLocal(options: StatusOptions): Promise<void> {
   // Opens the journal: what LevelDB creates later is 0600 too (process-wide, so set here and not in Journal).
   usePrivateUmask();
-  const status = await readLocalStatus(options);
+  const read = await readLocalStatus(options);
+  // A removed project nothing is left of is no row (shared/host-status.ts isGone).
+  const status = { ...read, projects: read.projects.filter((project) => !isGone(project)) };
   process.stdout.write(options.json ? `${printableJson(statusJson(status), 2)}\n` : `${renderStatus(status)}\n`);
 }
 

@@ -1,0 +1,10 @@
+import type { NatsOptions, WorkloadOptions } from '../../options.js';
+
+/** `down` options as commander parses them from the flags register.ts declares. */
+export interface DownOptions extends NatsOptions, WorkloadOptions {
+  readonly project?: string;
+  readonly wait?: boolean;
+  readonly timeout: string;
+  readonly json?: boolean;
+  readonly signingKey?: string;
+}

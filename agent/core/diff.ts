@@ -1,4 +1,5 @@
 import type { HostDesired } from '../../shared/host-desired.js';
+import { maskFileSecret } from '../../shared/file-secrets.js';
 import type { DiffKind } from '../../shared/plan-report.js';
 import { runtimeConfigOf, type RuntimeConfig, type ServiceSpec } from '../../shared/fleet-spec.js';
 import { canonicalJson } from '../../shared/canonical.js';
@@ -289,7 +290,9 @@ function preferContainer(a: ObservedContainer, b: ObservedContainer, name: strin
 
 export function changedConfigFields(before: RuntimeConfig, after: RuntimeConfig): string[] {
   const fields = new Set([...Object.keys(before), ...Object.keys(after)]) as Set<keyof RuntimeConfig>;
-  return [...fields].filter((field) => canonicalJson(before[field] ?? null) !== canonicalJson(after[field] ?? null)).sort(compareStrings);
+  // Secret files by digest: each write seals them anew.
+  const comparable = (config: RuntimeConfig, field: keyof RuntimeConfig): unknown => (field === 'secrets' ? config.secrets?.map(maskFileSecret) : config[field]) ?? null;
+  return [...fields].filter((field) => canonicalJson(comparable(before, field)) !== canonicalJson(comparable(after, field))).sort(compareStrings);
 }
 
 /** Sorted by project, service, instance, kind, container: each entry's key is built once (10,000 services sort in milliseconds). */

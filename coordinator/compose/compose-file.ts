@@ -8,6 +8,7 @@ import { mappingForms, mergeComposeFiles } from './compose-merge.js';
 import { resolveMergeKeys } from './merge-keys.js';
 import type { ComposeSchemaCheck } from './compose-schema.js';
 import { translateCompose, type RolloutDefaults } from './compose-translate.js';
+import { extractFileSecrets } from './compose-secrets.js';
 import { interpolateString, interpolateTree, type Lookup } from './interpolate.js';
 import { projectNameOf } from './project-name.js';
 
@@ -33,6 +34,8 @@ export interface ComposeReadOptions {
   readonly dotenv?: ComposeText | undefined;
   /** Reads an env_file (an absolute path); throws when it cannot, OutsideProjectError when it may not. */
   readonly readEnvFile: (path: string) => string;
+  /** Reads a secret's or config's `file:` (an absolute path), bounded as readEnvFile is. */
+  readonly readSecretFile?: (path: string) => string;
   readonly schemaCheck: ComposeSchemaCheck;
 }
 
@@ -78,12 +81,20 @@ export function parseComposeFiles(files: readonly ComposeText[], options: Compos
     const origin = context.sourcePathOf(path, key);
     return placeIn(sources, origin.path, origin.key);
   };
+  // Secrets and configs are read here, their values kept out of everything the translation reports.
+  const fileSecrets = extractFileSecrets(merged, { directory: options.directory, lookup, readFile: options.readSecretFile ?? options.readEnvFile });
+  fail(fileSecrets.problems, (path, key) => placeIn(sources, path, key));
   const translated = translateCompose(
-    merged,
+    fileSecrets.compose,
     { projectName: project.name, directory: options.directory, profiles: options.profiles ?? [], ignoreUnsupported: new Set(options.ignoreUnsupported ?? []), lookup },
     context,
   );
   fail(context.problems, place);
+  const translatedServices = isMapping(translated.fleet.services) ? translated.fleet.services : {};
+  for (const [name, files] of fileSecrets.services) {
+    const service = translatedServices[name];
+    if (isMapping(service)) service.secrets = files;
+  }
   const result = validateFleet(translated.fleet);
   if (!result.success) {
     const projectHint = project.from === 'directory' && result.error.issues.some((issue) => issue.path[0] === 'project') ? `\n(the project name comes from the directory ${options.directory}: set name: in the file, or pass --project-name)` : '';

@@ -31,8 +31,8 @@ export const COMPOSE_TOP_KEYS: Readonly<Record<string, KeyRule>> = {
   services: supported(),
   networks: supported('project networks (bridge, per host)'),
   volumes: supported('project volumes'),
-  secrets: refused('give secrets to a service as env values `{secret_file: /path}` in x-hostwright, or through env_file'),
-  configs: refused('mount the file with a bind volume'),
+  secrets: mapped('file:, environment: read on the coordinator; sealed to each host that mounts them (docs/secrets.md)'),
+  configs: mapped('file:, environment:, content: read on the coordinator; sealed as secrets are (docs/secrets.md)'),
   models: refused('run the model server as a service of its own'),
 };
 
@@ -47,7 +47,7 @@ export const COMPOSE_SERVICE_KEYS: Readonly<Record<string, KeyRule>> = {
   cgroup: refused('remove it'),
   cgroup_parent: refused('remove it'),
   command: supported('a string is split into words as compose splits it'),
-  configs: refused('mount the file with a bind volume'),
+  configs: mapped('secrets, as files at /<name> or target (short and long syntax)'),
   container_name: mapped('needs replicas: 1 on one host (x-hostwright placement or a node.hostname == constraint); becomes a network alias, the container keeps its Hostwright name'),
   cpu_count: refused('use cpus'),
   cpu_percent: refused('use cpus'),
@@ -112,7 +112,7 @@ export const COMPOSE_SERVICE_KEYS: Readonly<Record<string, KeyRule>> = {
   restart: supported(),
   runtime: refused('remove it'),
   scale: mapped('replicas'),
-  secrets: refused('give the secret as an env value `{secret_file: /path}` in the native fleet file, or through env_file'),
+  secrets: mapped('secrets: files on the agent\'s tmpfs at /run/secrets/<name> or target, with uid, gid, mode'),
   security_opt: supported(),
   shm_size: supported(),
   stdin_open: refused('remove it (services run detached, without a terminal)'),

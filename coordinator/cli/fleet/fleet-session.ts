@@ -1,5 +1,6 @@
 import { FleetClient } from '../../fleet-client.js';
 import { fleetTargets, type HostTarget } from '../../fleet-targets.js';
+import { keyFleetSecrets, sealDocumentSecrets } from '../../fleet-secrets.js';
 import { cliLogger } from '../cli-logger.js';
 import type { FleetTarget } from '../options.js';
 import { loadSigningKey } from '../../signing-key.js';
@@ -40,7 +41,10 @@ export async function targetsFor(client: FleetClient, fleet: FleetFile, correlat
   const hosts = acceptedValues(reports);
   const registeredIds = new Set(reports.map((report) => report.hostId));
   checkPlacementHosts(fleet, [...registeredIds], options.allowUnregistered ?? [], new Set(existing.keys()));
-  return { project: fleet.project, targets: fleetTargets(fleet, hosts.map((host) => ({ hostId: host.hostId, labels: host.labels })), existing, correlationID, { registeredIds, ...(options.pruneVolumes === true ? { pruneVolumes: true } : {}) }) };
+  // Secret files are sealed to each host here: what is stored or sent from now on is ciphertext.
+  const keyed = keyFleetSecrets(fleet, client.hostKeys?.secretDigestKey);
+  const targets = fleetTargets(keyed, hosts.map((host) => ({ hostId: host.hostId, labels: host.labels })), existing, correlationID, { registeredIds, ...(options.pruneVolumes === true ? { pruneVolumes: true } : {}) });
+  return { project: fleet.project, targets: targets.map((target) => (target.changed ? { ...target, document: sealDocumentSecrets(target.document, client.hostKeys?.curveKeyOf?.(target.hostId)) } : target)) };
 }
 
 

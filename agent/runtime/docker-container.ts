@@ -33,7 +33,7 @@ export function toDockerCreateOptions(request: ContainerCreateRequest): Docker.C
     StopTimeout: Math.ceil(parseDurationMs(config.stop_timeout) / 1000),
     HostConfig: {
       PortBindings: bindings,
-      Binds: config.volumes.flatMap((entry) => bindOf(entry, request.attach?.volumes)),
+      Binds: [...config.volumes.flatMap((entry) => bindOf(entry, request.attach?.volumes)), ...(request.secretBinds ?? [])],
       RestartPolicy: { Name: config.restart === 'no' ? '' : config.restart },
     },
   };

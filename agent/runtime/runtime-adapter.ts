@@ -60,6 +60,8 @@ export interface ContainerCreateRequest {
   readonly identityLabels: Readonly<Record<string, string>>;
   /** Its network mode or networks and its volumes' engine names; Docker's default bridge when absent. */
   readonly attach?: Attachments;
+  /** Bind strings of the files config.secrets was written to (agent/runtime/secret-files.ts). */
+  readonly secretBinds?: readonly string[];
 }
 
 /** A change the runtime reports; it only wakes the loop, which re-reads everything. */

@@ -82,14 +82,13 @@ export function parseComposeFiles(files: readonly ComposeText[], options: Compos
     return placeIn(sources, origin.path, origin.key);
   };
   // Secrets and configs are read here, their values kept out of everything the translation reports.
-  const fileSecrets = extractFileSecrets(merged, { directory: options.directory, lookup, readFile: options.readSecretFile ?? options.readEnvFile });
-  fail(fileSecrets.problems, (path, key) => placeIn(sources, path, key));
+  const fileSecrets = extractFileSecrets(merged, { directory: options.directory, lookup, readFile: options.readSecretFile ?? options.readEnvFile, ignore: new Set(options.ignoreUnsupported ?? []) });
   const translated = translateCompose(
     fileSecrets.compose,
     { projectName: project.name, directory: options.directory, profiles: options.profiles ?? [], ignoreUnsupported: new Set(options.ignoreUnsupported ?? []), lookup },
     context,
   );
-  fail(context.problems, place);
+  fail([...context.problems, ...fileSecrets.problems], place);
   const translatedServices = isMapping(translated.fleet.services) ? translated.fleet.services : {};
   for (const [name, files] of fileSecrets.services) {
     const service = translatedServices[name];

@@ -14,6 +14,8 @@ export interface FileSecretSources {
   readonly lookup: Lookup;
   /** Reads a `file:` (an absolute path); throws when it cannot, OutsideProjectError when it may not. */
   readonly readFile: (path: string) => string;
+  /** --ignore-unsupported: `secrets` or `configs` named there are left out, unread. */
+  readonly ignore?: ReadonlySet<string>;
 }
 
 export interface ExtractedFileSecrets {
@@ -50,7 +52,7 @@ export function extractFileSecrets(compose: Readonly<Record<string, unknown>>, s
     servicesOut[serviceName] = rest;
     const files: FileSecret[] = [];
     for (const [kind, list] of [['secret', secrets], ['config', configs]] as const) {
-      if (list === undefined) continue;
+      if (list === undefined || sources.ignore?.has(TOP_KEY[kind])) continue;
       const at: Path = ['services', serviceName, TOP_KEY[kind]];
       if (!Array.isArray(list)) {
         problems.push({ path: at, message: 'expected a list of names or of {source, target, uid, gid, mode}' });

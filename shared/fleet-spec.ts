@@ -179,6 +179,9 @@ export const serviceSpecSchema = z.preprocess(stopGracePeriodAsStopTimeout, serv
   if (service.replicas > 1 && service.ports.some((port) => PORT_PATTERN.test(port) && parsePortMapping(port).hostPort !== undefined)) {
     ctx.addIssue({ code: 'custom', path: ['ports'], message: 'a fixed host port needs replicas: 1 (two instances cannot bind one port)' });
   }
+  const targets = (service.secrets ?? []).map((file) => file.target);
+  const twice = targets.find((target, index) => targets.indexOf(target) !== index);
+  if (twice !== undefined) ctx.addIssue({ code: 'custom', path: ['secrets'], message: `two secrets or configs are mounted at ${twice}: give each its own target` });
 });
 export type ServiceSpec = z.infer<typeof serviceSpecSchema>;
 

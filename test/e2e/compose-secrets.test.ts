@@ -167,7 +167,7 @@ describe('compose secrets and configs over NATS, sealed to the host', { timeout:
     const plan = await cli(['plan', '-f', projectDir, '--json']);
     assert.equal(plan.code, 0, plan.stderr);
     assert.ok(!plan.stdout.includes(newValue), 'plan shows the new value');
-    assert.match(plan.stdout, /secrets/);
+    assert.match(plan.stdout, /spec changed: secrets \(secret db_password digest [0-9a-f]{12} → [0-9a-f]{12}\)/);
     await apply();
     const afterIds = { app: (await containerOf('app')).Id, other: (await containerOf('other')).Id };
     assert.notEqual(afterIds.app, before.app, 'app was replaced');

@@ -12,6 +12,8 @@ import { loadWorkload } from '../../coordinator/workload-file.js';
 import { keyFleetSecrets, refuseLocalSecrets, sealDocumentSecrets } from '../../coordinator/fleet-secrets.js';
 import { desiredContentHash, desiredForHost } from '../../coordinator/placement.js';
 import { specHashOf } from '../../agent/core/spec-hash.js';
+import { changedConfigFields } from '../../agent/core/diff.js';
+import { runtimeConfigOf } from '../../shared/fleet-spec.js';
 import { InvalidInputError } from '../../shared/errors.js';
 import { curveKeyOf, fileSecretDigest, openFileSecret, sealFileSecret, type FileSecret } from '../../shared/file-secrets.js';
 import type { FleetFile } from '../../shared/fleet-spec.js';
@@ -60,6 +62,21 @@ describe('sealing a secret to a host', () => {
     assert.equal(specHashOf(service(sealFileSecret(secretOf('one'), host))), first);
     assert.notEqual(specHashOf(service(sealFileSecret(secretOf('two'), host))), first);
     assert.notEqual(specHashOf(service(sealFileSecret({ ...secretOf('one'), mode: 0o440 }, host))), first);
+  });
+
+  it('a plan names the changed secret and its digests, never the value', () => {
+    const host = createCurve().getPublicKey();
+    const config = (content: string) => runtimeConfigOf(hostDesiredSchema.parse({ hostId: 'h1', project: 'shop', revision: 1, services: { db: { image: 'postgres:16', secrets: [sealFileSecret(secretOf(content), host)] } } }).services.db!);
+    const [changed, ...rest] = changedConfigFields(config('one'), config('two'));
+    assert.deepEqual(rest, []);
+    assert.equal(changed, `secrets (secret db_password digest ${fileSecretDigest('one', DIGEST_KEY).slice(0, 12)} → ${fileSecretDigest('two', DIGEST_KEY).slice(0, 12)})`);
+    assert.deepEqual(changedConfigFields(config('one'), config('one')), [], 'sealed anew, unchanged');
+  });
+
+  it('a service mounts one file per target', () => {
+    const parsed = hostDesiredSchema.safeParse({ hostId: 'h1', project: 'shop', revision: 1, services: { db: { image: 'postgres:16', secrets: [secretOf('a'), { ...secretOf('b'), name: 'other' }] } } });
+    assert.equal(parsed.success, false);
+    assert.match(JSON.stringify(parsed.error?.issues), /two secrets or configs are mounted at \/run\/secrets\/db_password/);
   });
 
   it('the digest is keyed: the same value under another fleet\'s key has another digest', () => {

@@ -160,6 +160,22 @@ describe('compose secrets and configs over NATS, sealed to the host', { timeout:
     assert.deepEqual(await filesHolding(harness.agent(hostB).dataDir, 'db_password'), [], 'B\'s journal');
   });
 
+  it('without the fleet\'s keys beside the credentials, plan and apply refuse to carry secrets and write nothing', async () => {
+    const bare = await mkdtemp(join(tmpdir(), 'hw-secrets-bare-'));
+    try {
+      await writeFile(join(bare, 'coordinator.nk'), await readFile(join(dir, 'coordinator.nk')), { mode: 0o600 });
+      const revision = (await storedDesired(hostA)).document.revision;
+      for (const command of [['plan'], ['apply', '--signing-key', join(dir, 'coordinator-signing.nk')]]) {
+        const result = await runCli([...command, '-f', projectDir, '--nats', nats.url, '--creds', join(bare, 'coordinator.nk')], { APP_CONF: configValue });
+        assert.notEqual(result.code, 0, result.stdout);
+        assert.match(result.stderr, /mounts secrets or configs \(app: config app_conf, app: secret db_password\).*needs the fleet's keys from `hostwright fleet init`/);
+      }
+      assert.equal((await storedDesired(hostA)).document.revision, revision, 'nothing written');
+    } finally {
+      await rm(bare, { recursive: true, force: true });
+    }
+  });
+
   it('a changed secret replaces the instance that uses it, and plan shows it by digest only', async () => {
     const before = { app: (await containerOf('app')).Id, other: (await containerOf('other')).Id };
     const newValue = `ROTATED-${randomUUID()}`;

@@ -111,7 +111,7 @@ export class DockerRuntime implements RuntimeAdapter {
   async createContainer(unopened: ContainerCreateRequest): Promise<string> {
     // Secret files are opened and written only now, each container its own copy on the tmpfs.
     const secrets = unopened.config.secrets === undefined || unopened.config.secrets.length === 0 ? undefined : await this.#secretFiles.materialize(unopened.name, unopened.config.secrets);
-    const request: ContainerCreateRequest = secrets === undefined ? unopened : { ...unopened, secretBinds: secrets.binds };
+    const request: ContainerCreateRequest = secrets === undefined ? unopened : { ...unopened, secretMounts: secrets.mounts };
     try {
       return await this.#create(request);
     } catch (error) {
@@ -214,9 +214,9 @@ export class DockerRuntime implements RuntimeAdapter {
   async removeContainer(id: string): Promise<'removed' | 'missing'> {
     try {
       // Its secret files go with it: read where they are before the engine forgets.
-      const binds = (await this.docker.getContainer(id).inspect().catch(() => undefined))?.HostConfig.Binds ?? [];
+      const mounts = (await this.docker.getContainer(id).inspect().catch(() => undefined))?.Mounts ?? [];
       await this.docker.getContainer(id).remove({ force: true, v: false });
-      for (const dir of this.#secretFiles.dirsOf(binds)) await this.#secretFiles.remove(dir);
+      for (const dir of this.#secretFiles.dirsOf(mounts.map((mount) => mount.Source))) await this.#secretFiles.remove(dir);
       return 'removed';
     } catch (error) {
       if (isNotFound(error)) return 'missing';

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import type { KeyPair } from '@nats-io/nkeys';
 import { RuntimeError, errorMessage } from '../../shared/errors.js';
 import { openFileSecret, type FileSecret } from '../../shared/file-secrets.js';
+import type { SecretMount } from './runtime-adapter.js';
 
 /** statfs types of memory-backed file systems: tmpfs and ramfs. */
 const MEMORY_FILE_SYSTEMS = new Set([0x01021994, 0x858458f6]);
@@ -22,14 +23,14 @@ export class SecretFileStore {
     readonly curve: KeyPair | undefined,
   ) {}
 
-  /** Writes a container's files; returns its directory and the engine's bind strings for them. */
-  async materialize(containerName: string, secrets: readonly FileSecret[]): Promise<{ dir: string; binds: string[] }> {
+  /** Writes a container's files; returns its directory and where each file is mounted. */
+  async materialize(containerName: string, secrets: readonly FileSecret[]): Promise<{ dir: string; mounts: SecretMount[] }> {
     if (this.curve === undefined) throw new RuntimeError(`create ${containerName}: it mounts secrets or configs, and this agent has no curve key to open them: start it with --curve-key FILE (the hosts/<id>.xk that \`hostwright fleet init\` wrote)`);
     await this.#prepareRoot();
     const dir = join(this.root, `${containerName}-${randomUUID().slice(0, 8)}`);
     await mkdir(dir, { mode: 0o700 });
     try {
-      const binds: string[] = [];
+      const mounts: SecretMount[] = [];
       for (const [index, secret] of secrets.entries()) {
         let content: Uint8Array;
         try {
@@ -41,19 +42,19 @@ export class SecretFileStore {
         await writeFile(file, content, { mode: 0o600, flag: 'wx' });
         await chown(file, Number(secret.uid), Number(secret.gid));
         await chmod(file, secret.mode);
-        binds.push(`${file}:${secret.target}:ro`);
+        mounts.push({ source: file, target: secret.target });
       }
-      return { dir, binds };
+      return { dir, mounts };
     } catch (error) {
       await this.remove(dir);
       throw error;
     }
   }
 
-  /** The directories of this store among a container's bind strings (source:target[:options]). */
-  dirsOf(binds: readonly string[]): string[] {
+  /** The directories of this store among a container's mount sources. */
+  dirsOf(sources: readonly string[]): string[] {
     const prefix = `${this.root}/`;
-    return [...new Set(binds.map((bind) => bind.split(':')[0] ?? '').filter((source) => source.startsWith(prefix)).map((source) => join(this.root, source.slice(prefix.length).split('/')[0] ?? '')))];
+    return [...new Set(sources.filter((source) => source.startsWith(prefix)).map((source) => join(this.root, source.slice(prefix.length).split('/')[0] ?? '')))];
   }
 
   async remove(dir: string): Promise<void> {

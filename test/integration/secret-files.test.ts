@@ -16,18 +16,18 @@ describe('secret files on the agent\'s tmpfs', () => {
   const secret = (content: string, extra: Partial<FileSecret> = {}): FileSecret => sealFileSecret({ name: 'pw', kind: 'secret', target: '/run/secrets/pw', uid: '1234', gid: '5678', mode: 0o440, value: { content, digest: fileSecretDigest(content, new Uint8Array(32)) }, ...extra }, host.getPublicKey());
   after(async () => rm(root, { recursive: true, force: true }));
 
-  it('writes each file with its owner and mode in a 0700 dir of the container\'s own, and binds it read-only', async () => {
+  it('writes each file with its owner and mode in a 0700 dir of the container\'s own, and mounts it at its target', async () => {
     const store = new SecretFileStore(root, host);
-    const { dir, binds } = await store.materialize('shop-db-1', [secret('v1'), secret('c1', { name: 'conf', kind: 'config', target: '/conf', uid: '0', gid: '0', mode: 0o444 })]);
+    const { dir, mounts } = await store.materialize('shop-db-1', [secret('v1'), secret('c1', { name: 'conf', kind: 'config', target: '/conf', uid: '0', gid: '0', mode: 0o444 })]);
     assert.equal((await stat(root)).mode & 0o777, 0o700);
     assert.equal((await stat(dir)).mode & 0o777, 0o700);
-    const [first, second] = binds.map((bind) => bind.split(':'));
-    assert.deepEqual([first?.[1], first?.[2], second?.[1], second?.[2]], ['/run/secrets/pw', 'ro', '/conf', 'ro']);
+    const [first, second] = mounts.map((mount) => [mount.source, mount.target]);
+    assert.deepEqual([first?.[1], second?.[1]], ['/run/secrets/pw', '/conf']);
     const info = await stat(first?.[0] as string);
     assert.deepEqual([info.mode & 0o7777, info.uid, info.gid], [0o440, 1234, 5678]);
     assert.equal(await readFile(first?.[0] as string, 'utf8'), 'v1');
     assert.equal(await readFile(second?.[0] as string, 'utf8'), 'c1');
-    assert.deepEqual(store.dirsOf([...binds, '/srv/data:/data']), [dir]);
+    assert.deepEqual(store.dirsOf([...mounts.map((mount) => mount.source), '/srv/data']), [dir]);
     await store.remove(dir);
     assert.deepEqual(await readdir(root), []);
   });

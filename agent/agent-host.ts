@@ -4,6 +4,7 @@ import { Reconciler } from './reconciler.js';
 import { DockerRuntime } from './runtime/docker-runtime.js';
 import type { RegistryAuthSource } from './runtime/registry-credentials.js';
 import type { RuntimeAdapter } from './runtime/runtime-adapter.js';
+import type { SecretFileStore } from './runtime/secret-files.js';
 import { Journal } from './store/journal.js';
 
 // One host as Hostwright drives it: its journal, its runtime and the reconciler between them.
@@ -23,6 +24,8 @@ export interface AgentHostOptions {
   readonly registryAuth?: RegistryAuthSource | undefined;
   /** Image cleanup's grace period (`--image-grace`); 1 h when omitted. */
   readonly imageGraceMs?: number;
+  /** Opens and writes secret files (`--curve-key`, `--secrets-dir`); containers with secrets are refused when omitted. */
+  readonly secretFiles?: SecretFileStore | undefined;
 }
 
 export interface AgentHost {
@@ -35,7 +38,7 @@ export interface AgentHost {
 
 /** The host over a journal already open (a daemon opens it when the disk lets it); closing closes the journal. */
 export function agentHostOn(journal: Journal, options: AgentHostOptions): AgentHost {
-  const runtime = options.runtime ?? new DockerRuntime({ registryAuth: options.registryAuth });
+  const runtime = options.runtime ?? new DockerRuntime({ registryAuth: options.registryAuth, secretFiles: options.secretFiles });
   const reconciler = new Reconciler({
     runtime,
     journal,

@@ -1,4 +1,5 @@
 import { maskEnv } from '../shared/secret-env.js';
+import { maskFileSecret } from '../shared/file-secrets.js';
 import { describeAction } from '../shared/actions.js';
 import type { DiffEntry, ResourceEntry } from './core/diff.js';
 import type { UnusedVolume } from './core/planner.js';
@@ -18,7 +19,7 @@ export function planReport(report: CycleReport): PlanReport {
     diff: report.diff.projects.flatMap((project) => project.entries.filter((entry) => entry.kind !== 'in-sync').map(diffEntryReport)),
     resources: report.diff.projects.flatMap((project) => project.resources.flatMap((entry) => resourceReport(project.project, entry, report.plan.unusedVolumes))),
     // Secret env values never leave the agent in a plan: only their digests.
-    actions: report.plan.actions.map((action) => ({ ...(action.kind === 'create' ? { ...action, config: { ...action.config, env: maskEnv(action.config.env) } } : action), description: describeAction(action), blocked: !runnable.has(action.id) })),
+    actions: report.plan.actions.map((action) => ({ ...(action.kind === 'create' ? { ...action, config: { ...action.config, env: maskEnv(action.config.env), ...(action.config.secrets === undefined ? {} : { secrets: action.config.secrets.map(maskFileSecret) }) } } : action), description: describeAction(action), blocked: !runnable.has(action.id) })),
     blocked: [...report.blocks],
     drift: report.plan.drift.map((finding) => ({ kind: finding.kind, ...finding.key, action: finding.action, message: finding.message })),
   };

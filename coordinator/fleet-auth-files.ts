@@ -1,9 +1,10 @@
+import { randomBytes } from 'node:crypto';
 import { chmod, mkdir, rm, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { createOperator, createUser } from '@nats-io/nkeys';
+import { createCurve, createOperator, createUser } from '@nats-io/nkeys';
 import { InvalidInputError } from '../shared/errors.js';
 import { hostIdSchema } from '../shared/fleet-spec.js';
-import { FLEET_AUTH_MANIFEST, exists, loadManifest } from './fleet-host-keys.js';
+import { FLEET_AUTH_MANIFEST, SECRET_DIGEST_KEY_FILE, exists, loadManifest } from './fleet-host-keys.js';
 import { accountsConfig, serverConfig, withHost, withoutHost, type FleetAuthManifest, type ServerTls } from './nats-auth.js';
 
 /** The files of a fleet's auth dir, by what they are. */
@@ -17,6 +18,10 @@ export function fleetAuthPaths(dir: string) {
     signingSeed: join(dir, 'coordinator-signing.nk'),
     signingPublicKey: join(dir, 'coordinator-signing.pub'),
     hostCreds: (hostId: string) => join(dir, 'hosts', `${hostId}.nk`),
+    /** The host's curve seed (SX…): secrets are sealed to its public half; only that host's agent holds it. */
+    hostCurveSeed: (hostId: string) => join(dir, 'hosts', `${hostId}.xk`),
+    /** The key of the secrets' digests (docs/secrets.md): plans show a digest no one can test guesses against. */
+    secretDigestKey: join(dir, SECRET_DIGEST_KEY_FILE),
   };
 }
 
@@ -54,11 +59,14 @@ export async function initFleetAuth(options: FleetInitOptions): Promise<FleetIni
   await writeSecret(paths.adminCreds, seedText(admin.getSeed()));
   await writeSecret(paths.signingSeed, seedText(signing.getSeed()));
   await writeFile(paths.signingPublicKey, `${signingPublicKey}\n`, { mode: 0o644 });
+  await writeSecret(paths.secretDigestKey, `${randomBytes(32).toString('hex')}\n`);
+  files.push(paths.secretDigestKey);
   for (const hostId of new Set(options.hosts)) {
     const host = createUser();
     await writeSecret(paths.hostCreds(hostId), seedText(host.getSeed()));
-    manifest = withHost(manifest, hostId, host.getPublicKey());
-    files.push(paths.hostCreds(hostId));
+    const curve = await writeCurveSeed(paths.hostCurveSeed(hostId));
+    manifest = withHost(manifest, hostId, host.getPublicKey(), curve);
+    files.push(paths.hostCreds(hostId), paths.hostCurveSeed(hostId));
   }
   const tls = options.tls ? { caFile: resolve(options.tls.caFile), certFile: resolve(options.tls.certFile), keyFile: resolve(options.tls.keyFile) } : undefined;
   await writeFile(paths.server, serverConfig({ listen: options.listen, storeDir: resolve(options.storeDir ?? join(dir, 'jetstream')), accountsFile: 'accounts.conf', tls }), { mode: 0o644 });
@@ -74,10 +82,14 @@ export async function addFleetHost(dirArg: string, hostId: string, rotate: boole
   const known = manifest.hosts.some((host) => host.hostId === hostId);
   if (known && !rotate) throw new InvalidInputError(`host ${hostId} already has credentials; pass --rotate to replace its key`);
   const host = createUser();
-  const credsFile = fleetAuthPaths(dir).hostCreds(hostId);
+  const paths = fleetAuthPaths(dir);
+  const credsFile = paths.hostCreds(hostId);
   await mkdir(join(dir, 'hosts'), { recursive: true, mode: 0o700 });
   await writeSecret(credsFile, seedText(host.getSeed()));
-  await saveManifest(dir, withHost(manifest, hostId, host.getPublicKey()));
+  const curve = await writeCurveSeed(paths.hostCurveSeed(hostId));
+  // A fleet made before secrets gets its digest key with its first new host.
+  if (!(await exists(paths.secretDigestKey))) await writeSecret(paths.secretDigestKey, `${randomBytes(32).toString('hex')}\n`);
+  await saveManifest(dir, withHost(manifest, hostId, host.getPublicKey(), curve));
   return credsFile;
 }
 
@@ -106,6 +118,7 @@ export async function removeFleetHost(dirArg: string, hostId: string): Promise<v
   if (!manifest.hosts.some((host) => host.hostId === hostId)) throw new InvalidInputError(`host ${hostId} has no credentials in ${dir}`);
   await saveManifest(dir, withoutHost(manifest, hostId));
   await rm(fleetAuthPaths(dir).hostCreds(hostId), { force: true });
+  await rm(fleetAuthPaths(dir).hostCurveSeed(hostId), { force: true });
 }
 
 /** The manifest and the accounts config generated from it, always written together. */
@@ -118,6 +131,13 @@ async function saveManifest(dir: string, manifest: FleetAuthManifest): Promise<v
 function checkHostId(hostId: string): void {
   const parsed = hostIdSchema.safeParse(hostId);
   if (!parsed.success) throw new InvalidInputError(`host id ${JSON.stringify(hostId)}: ${parsed.error.issues[0]?.message ?? 'invalid'}`);
+}
+
+/** A new curve key pair: its seed written 0600, its public key (X…) returned for the manifest. */
+async function writeCurveSeed(file: string): Promise<string> {
+  const curve = createCurve();
+  await writeSecret(file, seedText(curve.getSeed()));
+  return curve.getPublicKey();
 }
 
 function seedText(seed: Uint8Array): string {

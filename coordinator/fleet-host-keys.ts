@@ -6,6 +6,8 @@ import { fleetAuthManifestSchema, type FleetAuthManifest } from './nats-auth.js'
 
 /** The public half of a fleet's auth dir: which key is whose (no seed). */
 export const FLEET_AUTH_MANIFEST = 'fleet-auth.json';
+/** Written by `fleet init` beside it (coordinator/fleet-auth-files.ts). */
+export const SECRET_DIGEST_KEY_FILE = 'secret-digest.key';
 
 /**
  * The host keys a coordinator verifies reports with: from `location` (an auth dir or its
@@ -23,7 +25,19 @@ export async function findHostKeys(location: string | undefined, credsFile: stri
   }
   const manifest = await loadManifest(dir);
   const keys = new Map(manifest.hosts.map((host) => [host.hostId, host.publicKey]));
-  return { keyOf: (hostId) => keys.get(hostId) };
+  const curveKeys = new Map(manifest.hosts.flatMap((host) => (host.curveKey === undefined ? [] : [[host.hostId, host.curveKey] as const])));
+  const secretDigestKey = await readDigestKey(join(dir, SECRET_DIGEST_KEY_FILE));
+  return { keyOf: (hostId) => keys.get(hostId), curveKeyOf: (hostId) => curveKeys.get(hostId), ...(secretDigestKey === undefined ? {} : { secretDigestKey }) };
+}
+
+/** The digest key's bytes; undefined when the file is absent (a fleet made before secrets) or unreadable to this user. */
+async function readDigestKey(file: string): Promise<Uint8Array | undefined> {
+  try {
+    const text = (await readFile(file, 'utf8')).trim();
+    return /^[0-9a-f]{64}$/.test(text) ? Buffer.from(text, 'hex') : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 export async function loadManifest(dir: string): Promise<FleetAuthManifest> {

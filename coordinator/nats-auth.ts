@@ -23,7 +23,8 @@ export const fleetAuthManifestSchema = z.strictObject({
   /** The user that creates and updates the streams and buckets (`fleet setup`); fleets made before it have none. */
   admin: z.strictObject({ publicKey: userKeySchema }).optional(),
   signingPublicKey: operatorKeySchema,
-  hosts: z.array(z.strictObject({ hostId: hostIdSchema, publicKey: userKeySchema })),
+  /** curveKey: the host's X25519 key (X…) that secrets are sealed to; hosts added before it have none. */
+  hosts: z.array(z.strictObject({ hostId: hostIdSchema, publicKey: userKeySchema, curveKey: z.string().regex(/^X[A-Z2-7]{55}$/, 'expected a curve public key (X…)').optional() })),
 });
 export type FleetAuthManifest = z.infer<typeof fleetAuthManifestSchema>;
 
@@ -258,8 +259,8 @@ export function serverConfig(input: ServerConfigInput): string {
 }
 
 /** The manifest with a host added, or its key replaced (rotation). */
-export function withHost(manifest: FleetAuthManifest, hostId: string, publicKey: string): FleetAuthManifest {
-  return { ...manifest, hosts: [...manifest.hosts.filter((host) => host.hostId !== hostId), { hostId, publicKey }].sort((a, b) => compareStrings(a.hostId, b.hostId)) };
+export function withHost(manifest: FleetAuthManifest, hostId: string, publicKey: string, curveKey?: string): FleetAuthManifest {
+  return { ...manifest, hosts: [...manifest.hosts.filter((host) => host.hostId !== hostId), { hostId, publicKey, ...(curveKey === undefined ? {} : { curveKey }) }].sort((a, b) => compareStrings(a.hostId, b.hostId)) };
 }
 
 export function withoutHost(manifest: FleetAuthManifest, hostId: string): FleetAuthManifest {

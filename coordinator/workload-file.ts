@@ -68,6 +68,7 @@ export async function loadWorkload(source: WorkloadSource, environment: Readonly
     environment,
     dotenv: dotenv === undefined ? undefined : { name: dotenvPath, text: dotenv },
     readEnvFile: (path) => readEnvFileSync(path, bound),
+    readSecretFile: (path) => readEnvFileSync(path, bound, 'secret or config file'),
     schemaCheck: composeSchemaCheck(),
   });
   return { kind: 'compose', ...workload, files: dotenv === undefined ? paths : [...paths, dotenvPath] };
@@ -168,8 +169,8 @@ async function readOptional(path: string, bound: string | undefined): Promise<st
 }
 
 /** env_file is read while the files are translated: bounded like the files themselves, and to the project directory unless bound is undefined. */
-function readEnvFileSync(path: string, bound: string | undefined): string {
-  const real = bound === undefined ? path : insideProject(path, bound, 'env_file');
+function readEnvFileSync(path: string, bound: string | undefined, what = 'env_file'): string {
+  const real = bound === undefined ? path : insideProject(path, bound, what);
   const size = statSync(real).size;
   if (size > MAX_FLEET_FILE_BYTES) throw new Error(`larger than ${MAX_FLEET_FILE_BYTES} bytes`);
   return readFileSync(real, 'utf8');

@@ -35,6 +35,10 @@ export const agentConfigSchema = z.strictObject({
   coordinator_key: coordinatorKeySchema.optional(),
   /** INSECURE: accept desired state nobody signed. */
   allow_unsigned: z.boolean().optional(),
+  /** This host's curve seed file (SX…, from `fleet init`): opens the secrets sealed to it (docs/secrets.md). */
+  curve_key: absolutePathSchema.optional(),
+  /** Where secret files are written; must be on a tmpfs. */
+  secrets_dir: absolutePathSchema.optional(),
   data_dir: absolutePathSchema.optional(),
   name_prefix: boundedString(32).regex(/^[a-zA-Z0-9_.-]*$/, 'expected letters, digits, ".", "_" or "-"').optional(),
   parallel: z.number().int().min(1).max(64).optional(),

@@ -17,6 +17,7 @@ import {
 } from './limits.js';
 import { boundedArray, boundedRecord, boundedString } from './bounded.js';
 import { envValueSchema } from './secret-env.js';
+import { fileSecretSchema, MAX_FILE_SECRETS } from './file-secrets.js';
 import { CONTAINER_OPTION_NAMES, containerOptionsShape, type ContainerOptions } from './container-options.js';
 import { networkModeSchema, networksSchema, resourceReferenceIssues, serviceNetworksSchema, volumesSchema } from './project-resources.js';
 import { dependsOnIssues, dependsOnSchema } from './depends-on.js';
@@ -146,6 +147,8 @@ const serviceFieldsSchema = z.strictObject({
     env: boundedRecord(boundedString(MAX_KEY_LENGTH).regex(/^[^=\s]+$/, 'env names have no "=" or spaces'), envValueSchema, MAX_ENV_ENTRIES, 'env entries').default({}),
     ports: boundedArray(portSchema, MAX_PORTS).default([]),
     volumes: boundedArray(volumeEntrySchema, MAX_VOLUMES).default([]),
+    /** Compose secrets and configs, mounted as files from the agent's tmpfs (shared/file-secrets.ts). */
+    secrets: boundedArray(fileSecretSchema, MAX_FILE_SECRETS).optional(),
     labels: labelsSchema.default({}),
     restart: restartPolicySchema.default('unless-stopped'),
     healthcheck: healthcheckSchema.optional(),
@@ -176,6 +179,9 @@ export const serviceSpecSchema = z.preprocess(stopGracePeriodAsStopTimeout, serv
   if (service.replicas > 1 && service.ports.some((port) => PORT_PATTERN.test(port) && parsePortMapping(port).hostPort !== undefined)) {
     ctx.addIssue({ code: 'custom', path: ['ports'], message: 'a fixed host port needs replicas: 1 (two instances cannot bind one port)' });
   }
+  const targets = (service.secrets ?? []).map((file) => file.target);
+  const twice = targets.find((target, index) => targets.indexOf(target) !== index);
+  if (twice !== undefined) ctx.addIssue({ code: 'custom', path: ['secrets'], message: `two secrets or configs are mounted at ${twice}: give each its own target` });
 });
 export type ServiceSpec = z.infer<typeof serviceSpecSchema>;
 
@@ -207,8 +213,9 @@ export const runtimeConfigSchema = serviceFieldsSchema.pick({
   stop_timeout: true,
   networks: true,
   network_mode: true,
+  secrets: true,
   ...Object.fromEntries(CONTAINER_OPTION_NAMES.map((name) => [name, true])),
-} as { [K in 'image' | 'command' | 'env' | 'ports' | 'volumes' | 'labels' | 'restart' | 'healthcheck' | 'stop_timeout' | 'networks' | 'network_mode' | keyof ContainerOptions]: true });
+} as { [K in 'image' | 'command' | 'env' | 'ports' | 'volumes' | 'labels' | 'restart' | 'healthcheck' | 'stop_timeout' | 'networks' | 'network_mode' | 'secrets' | keyof ContainerOptions]: true });
 export type RuntimeConfig = z.infer<typeof runtimeConfigSchema>;
 
 export function runtimeConfigOf(service: ServiceSpec): RuntimeConfig {
@@ -225,6 +232,7 @@ export function runtimeConfigOf(service: ServiceSpec): RuntimeConfig {
     // Only the options the service sets: an absent one leaves the spec hash as it was.
     ...(service.networks === undefined ? {} : { networks: service.networks }),
     ...(service.network_mode === undefined ? {} : { network_mode: service.network_mode }),
+    ...(service.secrets === undefined ? {} : { secrets: service.secrets }),
     ...Object.fromEntries(CONTAINER_OPTION_NAMES.flatMap((name) => (service[name] === undefined ? [] : [[name, service[name]]]))),
   };
 }

@@ -26,6 +26,10 @@ export type ReportTrust =
 /** The host public keys the fleet's auth manifest records. */
 export interface HostKeys {
   keyOf(hostId: string): string | undefined;
+  /** The host's curve public key (X…) that secrets are sealed to, when the fleet's auth dir has one. */
+  curveKeyOf?(hostId: string): string | undefined;
+  /** The key of the secrets' digests (the auth dir's secret-digest.key), when readable. */
+  readonly secretDigestKey?: Uint8Array | undefined;
 }
 
 /** A report read off a host's own key or subject: the host is the channel's, never the payload's. */

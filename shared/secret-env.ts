@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import { boundedString } from './bounded.js';
 import { MAX_ARG_LENGTH, MAX_PATH_LENGTH } from './limits.js';
+import { isSealed, maskFileSecret, type FileSecret } from './file-secrets.js';
 
 /**
  * Env values that are secrets. In the fleet file:
@@ -41,10 +42,12 @@ export function maskEnv(env: Readonly<Record<string, EnvValue>>): Record<string,
   return masked;
 }
 
-/** Masks the env of every service of a value shaped like a desired document (services: { env }). */
-export function maskServices<T extends { services: Record<string, { env: Record<string, EnvValue> }> }>(document: T): T {
-  const services: Record<string, { env: Record<string, EnvValue> }> = {};
-  for (const [name, service] of Object.entries(document.services)) services[name] = { ...service, env: maskEnv(service.env) };
+type ServicesWithSecrets = { services: Record<string, { env: Record<string, EnvValue>; secrets?: FileSecret[] | undefined }> };
+
+/** Masks the env and the secret files of every service of a value shaped like a desired document (services: { env, secrets }). */
+export function maskServices<T extends ServicesWithSecrets>(document: T): T {
+  const services: ServicesWithSecrets['services'] = {};
+  for (const [name, service] of Object.entries(document.services)) services[name] = { ...service, env: maskEnv(service.env), ...(service.secrets === undefined ? {} : { secrets: service.secrets.map(maskFileSecret) }) };
   return { ...document, services };
 }
 
@@ -60,13 +63,16 @@ export function maskedNames(env: Readonly<Record<string, EnvValue>>): string[] {
  * Puts secret values back into a masked document (a saved plan) from a document that holds them
  * (the key's current desired state): a digest with no matching value there is returned by name.
  */
-export function unmaskServices<T extends { services: Record<string, { env: Record<string, EnvValue> }> }>(masked: T, source: { services: Record<string, { env: Record<string, EnvValue> }> } | undefined): { document: T; missing: string[] } {
+export function unmaskServices<T extends ServicesWithSecrets>(masked: T, source: ServicesWithSecrets | undefined): { document: T; missing: string[] } {
   const known = new Map<string, string>();
+  // A sealed file secret is taken back by its digest: sealed to this host, it reads as it did.
+  const knownFiles = new Map<string, FileSecret['value']>();
   for (const service of Object.values(source?.services ?? {})) {
     for (const value of Object.values(service.env)) if (isInlineSecret(value)) known.set(secretDigest(value.secret), value.secret);
+    for (const file of service.secrets ?? []) if (isSealed(file.value)) knownFiles.set(file.value.digest, file.value);
   }
   const missing: string[] = [];
-  const services: Record<string, { env: Record<string, EnvValue> }> = {};
+  const services: ServicesWithSecrets['services'] = {};
   for (const [serviceName, service] of Object.entries(masked.services)) {
     const env: Record<string, EnvValue> = {};
     for (const [name, value] of Object.entries(service.env)) {
@@ -74,7 +80,13 @@ export function unmaskServices<T extends { services: Record<string, { env: Recor
       if (isMaskedSecret(value) && secret === undefined) missing.push(`${serviceName}.env.${name}`);
       env[name] = secret === undefined ? value : { secret };
     }
-    services[serviceName] = { ...service, env };
+    const files = service.secrets?.map((file) => {
+      if (isSealed(file.value) || 'content' in file.value) return file;
+      const value = file.value.digest === undefined ? undefined : knownFiles.get(file.value.digest);
+      if (value === undefined) missing.push(`${serviceName}.${file.kind}s.${file.name}`);
+      return value === undefined ? file : { ...file, value };
+    });
+    services[serviceName] = { ...service, env, ...(files === undefined ? {} : { secrets: files }) };
   }
   return { document: { ...masked, services }, missing };
 }

@@ -1,4 +1,5 @@
 import type { HostDesired } from '../../shared/host-desired.js';
+import { maskFileSecret, type FileSecret } from '../../shared/file-secrets.js';
 import type { DiffKind } from '../../shared/plan-report.js';
 import { runtimeConfigOf, type RuntimeConfig, type ServiceSpec } from '../../shared/fleet-spec.js';
 import { canonicalJson } from '../../shared/canonical.js';
@@ -289,7 +290,26 @@ function preferContainer(a: ObservedContainer, b: ObservedContainer, name: strin
 
 export function changedConfigFields(before: RuntimeConfig, after: RuntimeConfig): string[] {
   const fields = new Set([...Object.keys(before), ...Object.keys(after)]) as Set<keyof RuntimeConfig>;
-  return [...fields].filter((field) => canonicalJson(before[field] ?? null) !== canonicalJson(after[field] ?? null)).sort(compareStrings);
+  // Secret files by digest: each write seals them anew.
+  const comparable = (config: RuntimeConfig, field: keyof RuntimeConfig): unknown => (field === 'secrets' ? config.secrets?.map(maskFileSecret) : config[field]) ?? null;
+  return [...fields]
+    .filter((field) => canonicalJson(comparable(before, field)) !== canonicalJson(comparable(after, field)))
+    .sort(compareStrings)
+    .map((field) => (field === 'secrets' ? `secrets (${secretChanges(before.secrets ?? [], after.secrets ?? []).join(', ')})` : field));
+}
+
+/** Which secret files changed, by name and digest (a keyed HMAC: never the value). */
+function secretChanges(before: readonly FileSecret[], after: readonly FileSecret[]): string[] {
+  const short = (file: FileSecret | undefined): string => (file?.value.digest === undefined ? 'none' : file.value.digest.slice(0, 12));
+  const keyOf = (file: FileSecret): string => `${file.kind} ${file.name}`;
+  const keys = [...new Set([...before, ...after].map(keyOf))].sort(compareStrings);
+  return keys.flatMap((key) => {
+    const old = before.find((file) => keyOf(file) === key);
+    const now = after.find((file) => keyOf(file) === key);
+    if (old !== undefined && now !== undefined && canonicalJson(maskFileSecret(old)) === canonicalJson(maskFileSecret(now))) return [];
+    if (old?.value.digest !== now?.value.digest) return [`${key} digest ${short(old)} → ${short(now)}`];
+    return [`${key} mount`];
+  });
 }
 
 /** Sorted by project, service, instance, kind, container: each entry's key is built once (10,000 services sort in milliseconds). */

@@ -22,6 +22,7 @@ export const SERVICE_KEY_REACH: { readonly [K in keyof ServiceSpec]-?: KeyReach 
   env: gated('--allow-secret-file (secret_file: reads a host file as root)'),
   ports: harmless('publishes container ports; clashes are the port gates\''),
   volumes: gated('--allow-host-path (bind mounts, short and long syntax)'),
+  secrets: harmless('files the agent writes on its own tmpfs, mounted read-only into the container'),
   labels: harmless('metadata'),
   restart: harmless('engine restart policy'),
   healthcheck: harmless('runs inside the container'),

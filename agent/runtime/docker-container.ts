@@ -37,7 +37,10 @@ export function toDockerCreateOptions(request: ContainerCreateRequest): Docker.C
       RestartPolicy: { Name: config.restart === 'no' ? '' : config.restart },
     },
   };
-  const mounts = config.volumes.flatMap((entry) => mountOf(entry, request.attach?.volumes));
+  // Secret files as Mounts: after a reboot empties the tmpfs, the engine refuses to start the container
+  // (bind source path does not exist) instead of mounting an empty directory in the file's place.
+  const secretMounts = (request.secretMounts ?? []).map((mount): MountSettings => ({ Type: 'bind', Source: mount.source, Target: mount.target, ReadOnly: true }));
+  const mounts = [...config.volumes.flatMap((entry) => mountOf(entry, request.attach?.volumes)), ...secretMounts];
   if (mounts.length > 0) (options.HostConfig as NonNullable<Docker.ContainerCreateOptions['HostConfig']>).Mounts = mounts as Docker.MountSettings[];
   applyNetworking(options, request);
   if (config.command) options.Cmd = [...config.command];

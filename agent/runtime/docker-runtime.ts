@@ -7,6 +7,7 @@ import { toDockerNetworkOptions, toDockerVolumeOptions } from './docker-resource
 import type { RegistryAuthLookup, RegistryAuthSource } from './registry-credentials.js';
 import type { ContainerCreateRequest, ImageRemoval, PulledImage, PullProgress, RuntimeImage, NetworkCreateRequest, RuntimeAdapter, RuntimeContainerDetails, RuntimeContainerSummary, RuntimeEvent, RuntimeResourceSummary, StartResult, VolumeCreateRequest } from './runtime-adapter.js';
 import { sleep } from '../../shared/sleep.js';
+import { DEFAULT_SECRETS_DIR, SecretFileStore } from './secret-files.js';
 
 export interface DockerRuntimeOptions {
   /** A dockerode instance; by default one built from DOCKER_HOST or the local socket. */
@@ -15,6 +16,8 @@ export interface DockerRuntimeOptions {
   readonly reconnectMaxMs?: number;
   /** Where pulls get registry credentials; none sent when omitted. */
   readonly registryAuth?: RegistryAuthSource | undefined;
+  /** Where a container's secret files are opened and written; a container with secrets is refused without it. */
+  readonly secretFiles?: SecretFileStore | undefined;
 }
 
 /** RuntimeAdapter over the Docker Engine API (dockerode). */
@@ -23,12 +26,14 @@ export class DockerRuntime implements RuntimeAdapter {
   readonly #reconnectMinMs: number;
   readonly #reconnectMaxMs: number;
   readonly #registryAuth: RegistryAuthSource | undefined;
+  readonly #secretFiles: SecretFileStore;
 
   constructor(options: DockerRuntimeOptions = {}) {
     this.docker = options.docker ?? new (loadDockerode())();
     this.#reconnectMinMs = options.reconnectMinMs ?? 250;
     this.#reconnectMaxMs = options.reconnectMaxMs ?? 10_000;
     this.#registryAuth = options.registryAuth;
+    this.#secretFiles = options.secretFiles ?? new SecretFileStore(DEFAULT_SECRETS_DIR, undefined);
   }
 
   async listContainers(): Promise<RuntimeContainerSummary[]> {
@@ -118,7 +123,19 @@ export class DockerRuntime implements RuntimeAdapter {
     return { imageId: inspected?.Id, digest: digest ?? repoDigest?.slice(repoDigest.indexOf('@') + 1), credentials: lookup?.source };
   }
 
-  async createContainer(request: ContainerCreateRequest): Promise<string> {
+  async createContainer(unopened: ContainerCreateRequest): Promise<string> {
+    // Secret files are opened and written only now, each container its own copy on the tmpfs.
+    const secrets = unopened.config.secrets === undefined || unopened.config.secrets.length === 0 ? undefined : await this.#secretFiles.materialize(unopened.name, unopened.config.secrets);
+    const request: ContainerCreateRequest = secrets === undefined ? unopened : { ...unopened, secretMounts: secrets.mounts };
+    try {
+      return await this.#create(request);
+    } catch (error) {
+      if (secrets !== undefined) await this.#secretFiles.remove(secrets.dir);
+      throw error;
+    }
+  }
+
+  async #create(request: ContainerCreateRequest): Promise<string> {
     let id: string;
     try {
       const container = await this.docker.createContainer(toDockerCreateOptions(request));
@@ -213,7 +230,10 @@ export class DockerRuntime implements RuntimeAdapter {
 
   async removeContainer(id: string): Promise<'removed' | 'missing'> {
     try {
+      // Its secret files go with it: read where they are before the engine forgets.
+      const mounts = (await this.docker.getContainer(id).inspect().catch(() => undefined))?.Mounts ?? [];
       await this.docker.getContainer(id).remove({ force: true, v: false });
+      for (const dir of this.#secretFiles.dirsOf(mounts.map((mount) => mount.Source))) await this.#secretFiles.remove(dir);
       return 'removed';
     } catch (error) {
       if (isNotFound(error)) return 'missing';

@@ -3,6 +3,11 @@ import type { RuntimeConfig } from '../../shared/fleet-spec.js';
 import type { NetworkSpec, VolumeSpec } from '../../shared/project-resources.js';
 import type { ContainerConfigView, ContainerState, Health } from '../core/snapshot.js';
 
+export interface SecretMount {
+  readonly source: string;
+  readonly target: string;
+}
+
 /** One container as the runtime lists it (cheap: no per-container inspect). */
 export interface RuntimeContainerSummary {
   readonly id: string;
@@ -64,6 +69,8 @@ export interface ContainerCreateRequest {
   readonly identityLabels: Readonly<Record<string, string>>;
   /** Its network mode or networks and its volumes' engine names; Docker's default bridge when absent. */
   readonly attach?: Attachments;
+  /** The files config.secrets was written to and where each is mounted, read-only (agent/runtime/secret-files.ts). */
+  readonly secretMounts?: readonly SecretMount[];
 }
 
 /** A change the runtime reports; it only wakes the loop, which re-reads everything. */

@@ -6,6 +6,7 @@ import type { FleetFile } from '../../shared/fleet-spec.js';
 import { hostIdSchema } from '../../shared/fleet-spec.js';
 import type { HostDesired } from '../../shared/host-desired.js';
 import { desiredContentHash, desiredForHost } from '../placement.js';
+import { refuseLocalSecrets } from '../fleet-secrets.js';
 import { cliLogger } from './cli-logger.js';
 import { registryAuthOf } from './registry-auth-option.js';
 import { defaultDataDir, parseLabels, parseParallel, type LocalOptions } from './options.js';
@@ -33,6 +34,7 @@ export async function openLocalHost(options: LocalOptions, logger: Logger = cliL
  * unchanged, the next revision otherwise. Without --host-id, local mode ignores placement.
  */
 export async function desiredFromFleet(host: LocalHost, fleet: FleetFile, options: LocalOptions & { allowEmpty?: boolean; pruneVolumes?: boolean; correlationID?: string }): Promise<{ document: HostDesired; changed: boolean; previous: HostDesired | undefined }> {
+  refuseLocalSecrets(fleet);
   const previous = (await host.journal.desiredDocuments()).find((document) => document.project === fleet.project);
   const draft = desiredForHost(fleet, { hostId: host.hostId, labels: parseLabels(options.label) }, {
     revision: 1,

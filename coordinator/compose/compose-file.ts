@@ -11,6 +11,7 @@ import { mappingForms, mergeComposeFiles } from './compose-merge.js';
 import { resolveMergeKeys } from './merge-keys.js';
 import type { ComposeSchemaCheck } from './compose-schema.js';
 import { translateCompose, type LeftOut, type RolloutDefaults } from './compose-translate.js';
+import { extractFileSecrets } from './compose-secrets.js';
 import { interpolateString, interpolateTree, type Lookup } from './interpolate.js';
 import { projectNameOf } from './project-name.js';
 
@@ -36,6 +37,8 @@ export interface ComposeReadOptions {
   readonly dotenv?: ComposeText | undefined;
   /** Reads an env_file or a file `extends:` names (an absolute path); throws when it cannot, OutsideProjectError when it may not. */
   readonly readEnvFile: (path: string) => string;
+  /** Reads a secret's or config's `file:` (an absolute path), bounded as readEnvFile is. */
+  readonly readSecretFile?: (path: string) => string;
   readonly schemaCheck: ComposeSchemaCheck;
 }
 
@@ -82,12 +85,19 @@ export function parseComposeFiles(files: readonly ComposeText[], options: Compos
     const origin = context.sourcePathOf(path, key);
     return placeIn(sources, origin.path, origin.key);
   };
+  // Secrets and configs are read here, their values kept out of everything the translation reports.
+  const fileSecrets = extractFileSecrets(merged, { directory: options.directory, lookup, readFile: options.readSecretFile ?? options.readEnvFile, ignore: new Set(options.ignoreUnsupported ?? []) });
   const translated = translateCompose(
-    merged,
+    fileSecrets.compose,
     { projectName: project.name, directory: options.directory, profiles: profilesOf(options.profiles ?? [], lookup), ignoreUnsupported: new Set(options.ignoreUnsupported ?? []), lookup },
     context,
   );
-  fail(context.problems, place);
+  fail([...context.problems, ...fileSecrets.problems], place);
+  const translatedServices = isMapping(translated.fleet.services) ? translated.fleet.services : {};
+  for (const [name, files] of fileSecrets.services) {
+    const service = translatedServices[name];
+    if (isMapping(service)) service.secrets = files;
+  }
   for (const left of translated.leftOut) {
     const where = place(left.path.slice(0, -1), String(left.path.at(-1))).at;
     warnings.add(`${where} ${left.path.join('.')}: ${left.option === undefined ? left.why : `left out (--ignore-unsupported ${left.option})`}`);

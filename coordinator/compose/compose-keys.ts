@@ -31,8 +31,8 @@ export const COMPOSE_TOP_KEYS: Readonly<Record<string, KeyRule>> = {
   services: supported(),
   networks: supported('project networks (bridge, per host); a created network is named <project>_<key>, so its name: is left out (said when read)'),
   volumes: supported('project volumes'),
-  secrets: refused('mount the secret\'s file read-only with a bind volume (./db_password.txt:/run/secrets/db_password:ro), or give its values through env_file'),
-  configs: refused('mount the file read-only with a bind volume (./nginx.conf:/etc/nginx/nginx.conf:ro)'),
+  secrets: mapped('file:, environment: read on the coordinator; sealed to each host that mounts them (docs/secrets.md)'),
+  configs: mapped('file:, environment:, content: read on the coordinator; sealed as secrets are (docs/secrets.md)'),
   models: refused('run the model server as a service of its own'),
 };
 
@@ -47,7 +47,7 @@ export const COMPOSE_SERVICE_KEYS: Readonly<Record<string, KeyRule>> = {
   cgroup: refused('remove it'),
   cgroup_parent: refused('remove it'),
   command: supported('a string is split into words as compose splits it'),
-  configs: refused('mount the file read-only with a bind volume (./nginx.conf:/etc/nginx/nginx.conf:ro)'),
+  configs: mapped('secrets, as files at /<name> or target (short and long syntax)'),
   container_name: mapped('a network alias on each of the service\'s networks (other containers reach it by that name); the container keeps its Hostwright name, which ownership and start-first replacements need; refused with replicas > 1 (one host would run two instances)'),
   cpu_count: refused('use cpus'),
   cpu_percent: refused('use cpus'),
@@ -112,7 +112,7 @@ export const COMPOSE_SERVICE_KEYS: Readonly<Record<string, KeyRule>> = {
   restart: supported('`no` when not given, as with compose (a one-shot service runs once); x-hostwright.restart sets another default for the file'),
   runtime: refused('remove it'),
   scale: mapped('replicas'),
-  secrets: refused('mount the secret\'s file read-only with a bind volume (./db_password.txt:/run/secrets/db_password:ro)'),
+  secrets: mapped('secrets: files on the agent\'s tmpfs at /run/secrets/<name> or target, with uid, gid, mode'),
   security_opt: supported(),
   shm_size: supported(),
   stdin_open: supported('stdin kept open on the detached container'),

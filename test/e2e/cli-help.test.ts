@@ -39,7 +39,7 @@ const EXPECTED: Record<string, Record<string, readonly string[]>> = {
   'rollout abort': { [OWN]: ['--json'], [CONNECTION]: NATS },
   // The agent reads its local options in fleet mode too: they are its own.
   agent: {
-    [OWN]: ['--local', '--data-dir', '--host-id', '--label', '--registry-auth', '--image-grace', ...WORKLOAD, '--config', '--resync', '--heartbeat', '--parallel', '--name-prefix', '--metrics-addr', '--coordinator-key', '--allow-unsigned', '--allow-privileged', '--allow-devices', '--allow-cap', '--allow-host-path', '--allow-host-network', '--allow-security-opt', '--allow-sysctl', '--allow-volume-driver', '--allow-volume-type', '--allow-log-driver', '--allow-secret-file', '--allow-network-opt', '--log-level'],
+    [OWN]: ['--local', '--data-dir', '--host-id', '--label', '--registry-auth', '--image-grace', ...WORKLOAD, '--config', '--resync', '--heartbeat', '--parallel', '--name-prefix', '--metrics-addr', '--coordinator-key', '--allow-unsigned', '--curve-key', '--secrets-dir', '--allow-privileged', '--allow-devices', '--allow-cap', '--allow-host-path', '--allow-host-network', '--allow-security-opt', '--allow-sysctl', '--allow-volume-driver', '--allow-volume-type', '--allow-log-driver', '--allow-secret-file', '--allow-network-opt', '--log-level'],
     [CONNECTION]: ['--nats', '--creds', '--tls-ca', '--tls-cert', '--tls-key'],
   },
   'keys generate': { [OWN]: ['--out'] },

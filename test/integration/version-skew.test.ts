@@ -1,6 +1,8 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { pino } from 'pino';
+import { createCurve } from '@nats-io/nkeys';
+import { fileSecretDigest, sealFileSecret } from '../../shared/file-secrets.js';
 import { FleetClient } from '../../coordinator/fleet-client.js';
 import { encode } from '../../shared/codec.js';
 import { DESIRED_SCHEMA_VERSION, HOSTWRIGHT_VERSION } from '../../shared/desired-schema.js';
@@ -58,7 +60,9 @@ describe('version skew: the coordinator refuses a feature an agent is too old fo
     const hostId = uniqueName('new');
     const project = uniqueName('skew');
     await register({ hostId, agentVersion: HOSTWRIGHT_VERSION, desiredSchema: DESIRED_SCHEMA_VERSION });
-    await client.writeDesired(desired(project, { web: service({ user: '1000' }) }, { hostId }), 0);
+    // A sealed secret file: the newest schema's feature.
+    const secret = sealFileSecret({ name: 'pw', kind: 'secret', target: '/run/secrets/pw', uid: '0', gid: '0', mode: 0o400, value: { content: 'x', digest: fileSecretDigest('x', new Uint8Array(32)) } }, createCurve().getPublicKey());
+    await client.writeDesired(desired(project, { web: service({ user: '1000', secrets: [secret] }) }, { hostId }), 0);
     const written = client.openDesired((await client.connection.desired.get(`${hostId}.${project}`))?.value ?? new Uint8Array(), 'written');
     assert.equal(written.schemaVersion, DESIRED_SCHEMA_VERSION);
     assert.equal(written.minAgentVersion, '0.3.0');

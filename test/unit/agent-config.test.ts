@@ -2,7 +2,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { agentConfigPath, loadAgentConfig, withAgentConfig } from '../../coordinator/cli/commands/agent/agent-config-file.js';
 import { onceEachKey } from '../../coordinator/cli/commands/agent/agent-logger.js';
 import { agentConfigOf } from '../../coordinator/cli/commands/agent/agent-install.js';
@@ -23,6 +23,8 @@ const FULL_CONFIG = [
   '  tls:',
   '    ca: /etc/hostwright/ca.pem',
   'coordinator_key: /etc/hostwright/coordinator-signing.pub',
+  'curve_key: /etc/hostwright/h1.xk',
+  'secrets_dir: /run/hostwright-secrets',
   'data_dir: /var/lib/hostwright',
   'parallel: 8',
   'resync: 1m',
@@ -83,6 +85,8 @@ describe('agent configuration file', () => {
     assert.equal(options.tlsCa, '/etc/hostwright/ca.pem');
     assert.equal(options.coordinatorKey, '/etc/hostwright/coordinator-signing.pub');
     assert.equal(options.dataDir, '/var/lib/hostwright');
+    assert.equal(options.curveKey, '/etc/hostwright/h1.xk');
+    assert.equal(options.secretsDir, '/run/hostwright-secrets');
     assert.equal(options.parallel, '8');
     assert.equal(options.resync, '1m');
     assert.equal(options.heartbeat, '10s');
@@ -112,6 +116,12 @@ describe('agent configuration file', () => {
     assert.deepEqual(installed.policy, { allow_host_paths: ['/srv/data'], allow_security_opts: ['apparmor=unconfined'], allow_sysctls: ['vm.*'], allow_volume_drivers: ['rclone'], allow_volume_types: ['nfs'], allow_log_drivers: ['gelf'], allow_secret_files: ['/etc/hostwright/secrets'], allow_network_opts: ['com.docker.network.bridge.name'] });
     const policy = hostPolicyFromFlags(withAgentConfig(NO_FLAGS, installed, new Set(), {}));
     assert.deepEqual(policy, { ...STRICT_HOST_POLICY, allowHostPaths: ['/srv/data'], allowSecurityOpts: ['apparmor=unconfined'], allowSysctls: ['vm.*'], allowVolumeDrivers: ['rclone'], allowVolumeTypes: ['nfs'], allowLogDrivers: ['gelf'], allowSecretFiles: ['/etc/hostwright/secrets'], allowNetworkOpts: ['com.docker.network.bridge.name'] });
+  });
+
+  it('agent install writes --curve-key and --secrets-dir as absolute paths', () => {
+    const installed = agentConfigOf({ hostId: 'h1', nats: 'nats://10.0.0.1:4222', allowUnsigned: true, label: [], allowCap: [], allowHostPath: [], curveKey: 'keys/h1.xk', secretsDir: '/run/hw-secrets' }, '/var/lib/hostwright');
+    assert.equal(installed.curve_key, resolve('keys/h1.xk'));
+    assert.equal(installed.secrets_dir, '/run/hw-secrets');
   });
 
   it('with no policy flags and no policy in the file, the agent\'s policy is the strict one', () => {

@@ -60,6 +60,7 @@ const HARMLESS_SERVICE: { readonly [K in keyof ServiceSpec]?: Partial<Record<key
   command: { command: ['sh', '-c', 'cat /etc/shadow'] },
   ports: { ports: ['127.0.0.1:8080:80', '53:53/udp'] },
   labels: { labels: { team: 'a' } },
+  secrets: { secrets: [{ name: 'pw', kind: 'secret', target: '/run/secrets/pw', uid: '0', gid: '0', mode: 0o400, value: { digest: 'a'.repeat(64) } }] },
   restart: { restart: 'always' },
   healthcheck: { healthcheck: { test: ['CMD', 'true'] } },
   replicas: { replicas: 3 },

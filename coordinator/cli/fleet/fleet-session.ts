@@ -1,5 +1,6 @@
 import { FleetClient } from '../../fleet-client.js';
 import { fleetTargets, type HostTarget } from '../../fleet-targets.js';
+import { keyFleetSecrets, sealDocumentSecrets } from '../../fleet-secrets.js';
 import { cliLogger } from '../cli-logger.js';
 import type { FleetTarget } from '../options.js';
 import { loadSigningKey } from '../../signing-key.js';
@@ -45,8 +46,14 @@ export async function targetsFor(client: FleetClient, fleet: FleetFile, correlat
   const { hosts, cordons } = placementHosts(acceptedValues(reports), controls);
   const registeredIds = new Set(reports.map((report) => report.hostId));
   checkPlacementHosts(fleet, [...registeredIds], options.allowUnregistered ?? [], new Set(existing.keys()));
-  const targets = fleetTargets(fleet, hosts, existing, correlationID, { registeredIds, cordons, ...(options.pruneVolumes === true ? { pruneVolumes: true } : {}) });
-  return { project: fleet.project, targets, cordonSkips: cordonSkips(fleet, hosts, existing, cordons) };
+  // Secret files are sealed to each host here: what is stored or sent from now on is ciphertext.
+  const keyed = keyFleetSecrets(fleet, client.hostKeys?.secretDigestKey);
+  const targets = fleetTargets(keyed, hosts, existing, correlationID, { registeredIds, cordons, ...(options.pruneVolumes === true ? { pruneVolumes: true } : {}) });
+  return {
+    project: fleet.project,
+    targets: targets.map((target) => (target.changed ? { ...target, document: sealDocumentSecrets(target.document, client.hostKeys?.curveKeyOf?.(target.hostId)) } : target)),
+    cordonSkips: cordonSkips(fleet, hosts, existing, cordons),
+  };
 }
 
 /**

@@ -43,6 +43,8 @@ export function withAgentConfig(options: AgentOptions, config: AgentConfig, from
     tlsKey: config.nats?.tls?.key,
     coordinatorKey: config.coordinator_key,
     allowUnsigned: config.allow_unsigned,
+    curveKey: config.curve_key,
+    secretsDir: config.secrets_dir,
     dataDir: config.data_dir,
     namePrefix: config.name_prefix,
     parallel: config.parallel === undefined ? undefined : String(config.parallel),

@@ -28,6 +28,8 @@ export interface AgentInstallOptions {
   readonly tlsKey?: string;
   readonly coordinatorKey?: string;
   readonly allowUnsigned?: boolean;
+  readonly curveKey?: string;
+  readonly secretsDir?: string;
   readonly dataDir?: string;
   readonly metricsAddr?: string;
   readonly logLevel?: string;
@@ -114,6 +116,8 @@ export function agentConfigOf(options: AgentInstallOptions, dataDir: string): Ag
     },
     ...(coordinatorKey === undefined ? {} : { coordinator_key: coordinatorKey }),
     ...(options.allowUnsigned ? { allow_unsigned: true } : {}),
+    ...(options.curveKey === undefined ? {} : { curve_key: abs(options.curveKey) }),
+    ...(options.secretsDir === undefined ? {} : { secrets_dir: abs(options.secretsDir) }),
     data_dir: dataDir,
     ...(options.metricsAddr === undefined ? {} : { metrics_addr: options.metricsAddr }),
     ...(options.logLevel === undefined ? {} : { log_level: options.logLevel }),

@@ -16,6 +16,10 @@ import { usePrivateUmask } from '../../private-umask.js';
 import { imageGraceOf, parseTimeout } from '../../parse.js';
 import { agentConfigPath, loadAgentConfig, withAgentConfig } from './agent-config-file.js';
 import type { AgentOptions } from './options.js';
+import { readFile } from 'node:fs/promises';
+import { curveKeyOf } from '../../../../shared/file-secrets.js';
+import { errorMessage } from '../../../../shared/errors.js';
+import { DEFAULT_SECRETS_DIR, SecretFileStore } from '../../../../agent/runtime/secret-files.js';
 
 /** `agent`: the reconcile loop as a daemon until SIGINT or SIGTERM, fed from NATS or from a fleet file. */
 export async function runAgent(flags: AgentOptions, fromCommandLine: ReadonlySet<string> = new Set()): Promise<void> {
@@ -66,6 +70,7 @@ export async function runAgent(flags: AgentOptions, fromCommandLine: ReadonlySet
       onReady,
       ...imageGraceOf(options),
       policy: hostPolicyFromFlags(options),
+      secretFiles: await secretFileStoreOf(options),
     });
     return;
   }
@@ -73,4 +78,22 @@ export async function runAgent(flags: AgentOptions, fromCommandLine: ReadonlySet
   // Local mode: whoever runs it owns the host already, so its policy allows everything.
   const daemon = await AgentDaemon.open({ hostId: localHostId(options), dataDir, resyncMs, parallelism: parseParallel(options.parallel), logger, signal: abort.signal, onReady, policy: LOCAL_HOST_POLICY, registryAuth: await registryAuthOf(options.registryAuth, 'local', logger), ...imageGraceOf(options), ...(options.metricsAddr ? { metricsAddr: options.metricsAddr } : {}) });
   if (daemon) await daemon.run(new FleetFileSource(workloadSourceOf(options), { ...options, dataDir }));
+}
+
+/** --curve-key and --secrets-dir: without a key the agent runs, and refuses only containers that mount secrets. */
+async function secretFileStoreOf(options: AgentOptions): Promise<SecretFileStore> {
+  const dir = options.secretsDir ?? DEFAULT_SECRETS_DIR;
+  if (!dir.startsWith('/')) throw new InvalidInputError(`--secrets-dir ${dir}: expected an absolute path on this host (such as ${resolve(dir)})`);
+  if (options.curveKey === undefined) return new SecretFileStore(dir, undefined);
+  let text: string;
+  try {
+    text = await readFile(options.curveKey, 'utf8');
+  } catch (error) {
+    throw new InvalidInputError(`--curve-key ${options.curveKey}: cannot read it (${errorMessage(error)})`, { cause: error });
+  }
+  try {
+    return new SecretFileStore(dir, curveKeyOf(text));
+  } catch (error) {
+    throw new InvalidInputError(`--curve-key ${options.curveKey}: not a curve seed (SX…, the hosts/<id>.xk that \`hostwright fleet init\` wrote): ${errorMessage(error)}`, { cause: error });
+  }
 }

@@ -4,6 +4,8 @@ import type { LocalOptions, WorkloadOptions } from '../../options.js';
 export interface AgentOptions extends LocalOptions, WorkloadOptions {
   readonly config?: string;
   readonly creds?: string;
+  readonly curveKey?: string;
+  readonly secretsDir?: string;
   readonly tlsCa?: string;
   readonly tlsCert?: string;
   readonly tlsKey?: string;

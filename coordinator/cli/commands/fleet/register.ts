@@ -43,7 +43,7 @@ export function registerFleet(program: Command): void {
           `start NATS:  nats-server -c ${paths.server}`,
           `set up the streams (once, and after an upgrade):  hostwright fleet setup --nats URL --creds ${paths.adminCreds}`,
           `coordinator: hostwright <command> --nats URL --creds ${paths.coordinatorCreds}`,
-          `agent:       hostwright agent --nats URL --host-id ID --creds ${paths.hostCreds('ID')}  (copy only that host's file to it)`,
+          `agent:       hostwright agent --nats URL --host-id ID --creds ${paths.hostCreds('ID')} --curve-key ${paths.hostCurveSeed('ID')}  (copy only that host's files to it)`,
           '',
         ].join('\n'),
       );
@@ -57,7 +57,7 @@ export function registerFleet(program: Command): void {
     .action(async (hostId: string, options: { dir: string; rotate?: boolean }) => {
       const { addFleetHost, fleetAuthPaths } = await import('../../../fleet-auth-files.js');
       const credsFile = await addFleetHost(options.dir, hostId, options.rotate === true);
-      process.stdout.write(`wrote ${credsFile} and ${fleetAuthPaths(options.dir).accounts}\n${RELOAD_HINT}\n`);
+      process.stdout.write(`wrote ${credsFile}, ${fleetAuthPaths(options.dir).hostCurveSeed(hostId)} (the agent's --curve-key) and ${fleetAuthPaths(options.dir).accounts}\n${RELOAD_HINT}\n`);
     });
 
   fleet

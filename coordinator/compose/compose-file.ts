@@ -98,7 +98,8 @@ export function parseComposeFiles(files: readonly ComposeText[], options: Compos
     const service = translatedServices[name];
     if (isMapping(service)) service.secrets = files;
   }
-  for (const left of translated.leftOut) {
+  const leftOut = [...fileSecrets.leftOut, ...translated.leftOut];
+  for (const left of leftOut) {
     const where = place(left.path.slice(0, -1), String(left.path.at(-1))).at;
     warnings.add(`${where} ${left.path.join('.')}: ${left.option === undefined ? left.why : `left out (--ignore-unsupported ${left.option})`}`);
   }
@@ -108,7 +109,7 @@ export function parseComposeFiles(files: readonly ComposeText[], options: Compos
     throw new InvalidInputError(describeSchemaIssues(result.error.issues, translated.fleet, place) + projectHint);
   }
   // Checked last, so that a file's own problems are said first.
-  const unused = unusedIgnores(options.ignoreUnsupported ?? [], translated.leftOut);
+  const unused = unusedIgnores(options.ignoreUnsupported ?? [], leftOut);
   if (unused.length > 0) throw new InvalidInputError(unused.map((line) => `${files[0]?.name ?? '(no file)'}: ${line}`).join('\n'));
   return { fleet: result.data, rollout: translated.rollout, warnings: [...warnings] };
 }

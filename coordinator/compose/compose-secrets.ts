@@ -3,6 +3,7 @@ import { OutsideProjectError, errorMessage } from '../../shared/errors.js';
 import { MAX_FILE_SECRET_BYTES, type FileSecret } from '../../shared/file-secrets.js';
 import { isMapping, type FormProblem, type Path } from '../service-forms.js';
 import type { Lookup } from './interpolate.js';
+import type { LeftOut } from './compose-translate.js';
 
 // Compose's `secrets:` and `configs:` as compose defines them: the top-level definitions (file:,
 // environment:, and for configs content:) read on the coordinator, and each service's references
@@ -24,6 +25,8 @@ export interface ExtractedFileSecrets {
   /** Each service's secret files, in the order it lists them (secrets, then configs). */
   readonly services: ReadonlyMap<string, FileSecret[]>;
   readonly problems: readonly FormProblem[];
+  /** What --ignore-unsupported secrets / configs left out, each at its path. */
+  readonly leftOut: readonly LeftOut[];
 }
 
 type Kind = FileSecret['kind'];
@@ -32,6 +35,7 @@ const TOP_KEY: Record<Kind, 'secrets' | 'configs'> = { secret: 'secrets', config
 /** Takes secrets and configs out of a merged compose model, their values read. */
 export function extractFileSecrets(compose: Readonly<Record<string, unknown>>, sources: FileSecretSources): ExtractedFileSecrets {
   const problems: FormProblem[] = [];
+  const leftOut: LeftOut[] = [];
   const contents = new Map<string, string>();
   const contentOf = (kind: Kind, name: string): string | undefined => {
     const key = `${kind}\u0000${name}`;
@@ -52,8 +56,12 @@ export function extractFileSecrets(compose: Readonly<Record<string, unknown>>, s
     servicesOut[serviceName] = rest;
     const files: FileSecret[] = [];
     for (const [kind, list] of [['secret', secrets], ['config', configs]] as const) {
-      if (list === undefined || sources.ignore?.has(TOP_KEY[kind])) continue;
+      if (list === undefined) continue;
       const at: Path = ['services', serviceName, TOP_KEY[kind]];
+      if (sources.ignore?.has(TOP_KEY[kind])) {
+        leftOut.push({ path: at, option: TOP_KEY[kind], why: 'left out' });
+        continue;
+      }
       if (!Array.isArray(list)) {
         problems.push({ path: at, message: 'expected a list of names or of {source, target, uid, gid, mode}' });
         continue;
@@ -73,8 +81,9 @@ export function extractFileSecrets(compose: Readonly<Record<string, unknown>>, s
     }
     if (files.length > 0) services.set(serviceName, files);
   }
+  for (const key of ['secrets', 'configs'] as const) if (compose[key] !== undefined && sources.ignore?.has(key)) leftOut.push({ path: [key], option: key, why: 'left out' });
   const { secrets: _secrets, configs: _configs, ...top } = compose;
-  return { compose: { ...top, ...(compose.services === undefined ? {} : { services: servicesOut }) }, services, problems };
+  return { compose: { ...top, ...(compose.services === undefined ? {} : { services: servicesOut }) }, services, problems, leftOut };
 }
 
 interface Reference {

@@ -1,19 +1,14 @@
 import { createCurve, type KeyPair } from '@nats-io/nkeys';
 import { InvalidInputError } from '../shared/errors.js';
-import { fileSecretDigest, isPlain, sealFileSecret } from '../shared/file-secrets.js';
+import { fileSecretDigest, isPlain } from '../shared/file-secrets.js';
+import { sealFileSecret } from '../shared/file-secret-keys.js';
 import type { FleetFile } from '../shared/fleet-spec.js';
 import type { HostDesired } from '../shared/host-desired.js';
+import { fileSecretNames } from './secret-names.js';
 
 // The coordinator's side of compose secrets and configs (docs/secrets.md): their digests keyed with
 // the fleet's digest key, then each host's copy sealed to that host's curve key, before anything is
 // stored or sent. Only the coordinator's memory holds a value in the clear.
-
-/** The names (service.kind.name) of the secret files a fleet mounts, sorted. */
-export function fileSecretNames(fleet: FleetFile): string[] {
-  return Object.entries(fleet.services)
-    .flatMap(([service, spec]) => (spec.secrets ?? []).map((file) => `${service}: ${file.kind} ${file.name}`))
-    .sort();
-}
 
 /** The fleet with every secret file's digest computed under the digest key; refused without one. */
 export function keyFleetSecrets(fleet: FleetFile, digestKey: Uint8Array | undefined): FleetFile {
@@ -46,10 +41,4 @@ export function sealDocumentSecrets(document: HostDesired, curveKey: string | un
     services[name] = service.secrets === undefined ? service : { ...service, secrets: service.secrets.map((file) => sealFileSecret(file, curveKey, newSender())) };
   }
   return { ...document, services };
-}
-
-/** Local mode writes the document into its own journal: a value would land there in the clear. */
-export function refuseLocalSecrets(fleet: FleetFile): void {
-  const names = fileSecretNames(fleet);
-  if (names.length > 0) throw new InvalidInputError(`project ${fleet.project} mounts secrets or configs (${names.join(', ')}): local mode does not carry them (its journal would hold them in the clear); run an agent with fleet credentials (docs/secrets.md), or give the value as an env {secret_file: /path}`);
 }

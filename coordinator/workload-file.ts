@@ -10,7 +10,6 @@ import type { RolloutDefaults } from './compose/compose-translate.js';
 import { parseFleetFile } from './fleet-file.js';
 import { insideProject } from './project-bound.js';
 import { isMap, isScalar, parseDocument } from 'yaml';
-import { parse as parseDotenv } from 'dotenv';
 
 // The one entry for `-f`: a native fleet file, or one or more Compose Specification files (or a
 // directory holding compose.yaml), told apart by their shape, read into the same model.
@@ -107,7 +106,8 @@ function topLevelKeysOf(text: string): Set<string> | undefined {
 async function composeFileVariable(path: string, environment: Readonly<Record<string, string | undefined>>, allowOutsideProject: boolean): Promise<string[] | undefined> {
   if (!(await isDirectory(path))) return undefined;
   const dotenvText = await readOptional(join(path, '.env'), allowOutsideProject ? undefined : resolve(path));
-  const dotenv = dotenvText === undefined ? {} : parseDotenv(dotenvText);
+  // Loaded only when there is a .env: a fleet file's command does not load dotenv.
+  const dotenv = dotenvText === undefined ? {} : (await import('dotenv')).parse(dotenvText);
   const variable = (name: string): string | undefined => environment[name] ?? dotenv[name];
   const value = variable('COMPOSE_FILE');
   if (value === undefined || value.trim() === '') return undefined;

@@ -1,5 +1,5 @@
 import { createHmac } from 'node:crypto';
-import { createCurve, fromCurveSeed, type KeyPair } from '@nats-io/nkeys';
+import type { KeyPair } from '@nats-io/nkeys';
 import { z } from 'zod';
 import { boundedString } from './bounded.js';
 import { MAX_PATH_LENGTH } from './limits.js';
@@ -56,27 +56,10 @@ export function maskFileSecret(secret: FileSecret): FileSecret {
   return { ...secret, value: secret.value.digest === undefined ? {} : { digest: secret.value.digest } };
 }
 
-/**
- * The value sealed to a host's curve public key (X…) with a one-time sender key: only that host's
- * curve seed opens it. A value already sealed (from a stored rollout) is kept.
- */
-export function sealFileSecret(secret: FileSecret, hostCurveKey: string, sender: KeyPair = createCurve()): FileSecret {
-  const { value } = secret;
-  if (!isPlain(value)) return secret;
-  if (value.digest === undefined) throw new Error(`${secret.kind} ${secret.name} has no digest: key the fleet's secrets before sealing them`);
-  const sealed = sender.seal(new TextEncoder().encode(value.content), hostCurveKey);
-  return { ...secret, value: { sealed: Buffer.from(sealed).toString('base64'), sender: sender.getPublicKey(), digest: value.digest } };
-}
-
 /** Opens a sealed value with the host's curve key pair; throws when it was sealed to another key or altered. */
 export function openFileSecret(value: FileSecretValue, curve: KeyPair): Uint8Array {
   if (!isSealed(value)) throw new Error(isPlain(value) ? 'holds a plain value, which agents refuse: only a coordinator with the fleet\'s curve keys writes secrets' : 'holds only a digest (a masked value from a plan or a display); apply the compose file itself');
   const opened = curve.open(Buffer.from(value.sealed, 'base64'), value.sender);
   if (opened === null) throw new Error('cannot be opened with this host\'s curve key (sealed to another host, or altered)');
   return opened;
-}
-
-/** A curve key pair from a seed's text (`SX…`), as `fleet init` writes it. */
-export function curveKeyOf(seedText: string): KeyPair {
-  return fromCurveSeed(new TextEncoder().encode(seedText.trim()));
 }

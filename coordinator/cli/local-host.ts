@@ -6,7 +6,7 @@ import type { FleetFile } from '../../shared/fleet-spec.js';
 import { hostIdSchema } from '../../shared/fleet-spec.js';
 import type { HostDesired } from '../../shared/host-desired.js';
 import { desiredContentHash, desiredForHost } from '../placement.js';
-import { refuseLocalSecrets } from '../fleet-secrets.js';
+import { refuseLocalSecrets } from '../secret-names.js';
 import { cliLogger } from './cli-logger.js';
 import { registryAuthOf } from './registry-auth-option.js';
 import { defaultDataDir, parseLabels, parseParallel, type LocalOptions } from './options.js';

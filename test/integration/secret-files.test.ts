@@ -6,7 +6,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createCurve } from '@nats-io/nkeys';
 import { SecretFileStore } from '../../agent/runtime/secret-files.js';
-import { fileSecretDigest, sealFileSecret, type FileSecret } from '../../shared/file-secrets.js';
+import { fileSecretDigest, type FileSecret } from '../../shared/file-secrets.js';
+import { sealFileSecret } from '../../shared/file-secret-keys.js';
 
 // The agent's side of compose secrets on the real file system: a tmpfs (/dev/shm) and a disk (/tmp).
 

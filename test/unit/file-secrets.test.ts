@@ -9,13 +9,15 @@ import { composeSchemaCheck } from '../../coordinator/compose/compose-schema.js'
 import { initFleetAuth, addFleetHost, fleetAuthPaths } from '../../coordinator/fleet-auth-files.js';
 import { findHostKeys } from '../../coordinator/fleet-host-keys.js';
 import { loadWorkload } from '../../coordinator/workload-file.js';
-import { keyFleetSecrets, refuseLocalSecrets, sealDocumentSecrets } from '../../coordinator/fleet-secrets.js';
+import { keyFleetSecrets, sealDocumentSecrets } from '../../coordinator/fleet-secrets.js';
+import { refuseLocalSecrets } from '../../coordinator/secret-names.js';
 import { desiredContentHash, desiredForHost } from '../../coordinator/placement.js';
 import { specHashOf } from '../../agent/core/spec-hash.js';
 import { changedConfigFields } from '../../agent/core/diff.js';
 import { runtimeConfigOf } from '../../shared/fleet-spec.js';
 import { InvalidInputError } from '../../shared/errors.js';
-import { curveKeyOf, fileSecretDigest, openFileSecret, sealFileSecret, type FileSecret } from '../../shared/file-secrets.js';
+import { fileSecretDigest, openFileSecret, type FileSecret } from '../../shared/file-secrets.js';
+import { curveKeyOf, sealFileSecret } from '../../shared/file-secret-keys.js';
 import type { FleetFile } from '../../shared/fleet-spec.js';
 import { hostDesiredSchema } from '../../shared/host-desired.js';
 import { maskServices, unmaskServices } from '../../shared/secret-env.js';

@@ -17,7 +17,7 @@ import { imageGraceOf, parseTimeout } from '../../parse.js';
 import { agentConfigPath, loadAgentConfig, withAgentConfig } from './agent-config-file.js';
 import type { AgentOptions } from './options.js';
 import { readFile } from 'node:fs/promises';
-import { curveKeyOf } from '../../../../shared/file-secrets.js';
+import { curveKeyOf } from '../../../../shared/file-secret-keys.js';
 import { errorMessage } from '../../../../shared/errors.js';
 import { DEFAULT_SECRETS_DIR, SecretFileStore } from '../../../../agent/runtime/secret-files.js';
 

@@ -107,7 +107,7 @@ async function composeFileVariable(path: string, environment: Readonly<Record<st
   if (!(await isDirectory(path))) return undefined;
   const dotenvText = await readOptional(join(path, '.env'), allowOutsideProject ? undefined : resolve(path));
   // Loaded only when there is a .env: a fleet file's command does not load dotenv.
-  const dotenv = dotenvText === undefined ? {} : (await import('dotenv')).parse(dotenvText);
+  const dotenv = dotenvText === undefined ? {} : (await import('./compose/compose-file.js')).parseDotenv(dotenvText);
   const variable = (name: string): string | undefined => environment[name] ?? dotenv[name];
   const value = variable('COMPOSE_FILE');
   if (value === undefined || value.trim() === '') return undefined;

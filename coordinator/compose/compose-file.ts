@@ -15,6 +15,9 @@ import { extractFileSecrets } from './compose-secrets.js';
 import { interpolateString, interpolateTree, type Lookup } from './interpolate.js';
 import { projectNameOf } from './project-name.js';
 
+/** A `.env` text as compose reads it (loaded with this module, for compose files only). */
+export { parseDotenv };
+
 // Reading compose files into the model: parse each file (with the fleet file's bounds), interpolate
 // it, check it against the Compose Specification's schema, merge the files in order, read env_file,
 // translate into the model and validate that. Every problem names its file, line and path.

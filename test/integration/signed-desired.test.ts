@@ -153,7 +153,9 @@ describe('signed desired state: a real agent refuses what the coordinator did no
     // The coordinator's first write makes the host's feed; an empty project runs nothing.
     const control = uniqueName('ctl');
     await client.writeDesired(desired(control, {}, { hostId: freshHost, revision: 1, allowEmpty: true }), 0);
-    await waitFor('the coordinator\'s write is taken', async () => (await freshStatus())?.projects.some((p) => p.project === control && p.desiredRevision === 1), 30_000, 250);
+    // An empty project is a removed one, which `status` no longer lists: the status bucket still has it.
+    const reported = async () => (await client.statusReports()).find((report) => report.hostId === freshHost)?.value?.status;
+    await waitFor('the coordinator\'s write is taken', async () => (await reported())?.projects.some((p) => p.project === control && p.desiredRevision === 1), 30_000, 250);
 
     const replayed = uniqueName('old');
     const legacy = uniqueName('legacy');
@@ -177,7 +179,7 @@ describe('signed desired state: a real agent refuses what the coordinator did no
     const current = (await client.desiredOf(replayed)).get(freshHost);
     await client.writeDesired(desired(replayed, {}, { hostId: freshHost, revision: 4, allowEmpty: true }), current?.kvRevision ?? 0);
     await waitFor('the coordinator\'s write clears the refusal', async () => {
-      const status = await freshStatus();
+      const status = await reported();
       return status?.projects.some((p) => p.project === replayed && p.desiredRevision === 4) && !status.refusedDesired?.some((r) => r.key === desiredKey(freshHost, replayed));
     }, 30_000, 250);
   });

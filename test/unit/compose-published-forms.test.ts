@@ -3,32 +3,17 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parseComposeFiles, type ComposeReadOptions, type ComposeText, type ComposeWorkload } from '../../coordinator/compose/compose-file.js';
-import { composeSchemaCheck } from '../../coordinator/compose/compose-schema.js';
 import { loadWorkload, looksLikeCompose } from '../../coordinator/workload-file.js';
 import { toDockerCreateOptions } from '../../agent/runtime/docker-container.js';
 import { requiredSchema } from '../../shared/desired-schema.js';
 import { runtimeConfigOf, serviceSpecSchema } from '../../shared/fleet-spec.js';
-import { InvalidInputError } from '../../shared/errors.js';
+import { composeError, readCompose } from '../lib/compose-read.js';
 
 // The forms real projects' compose files use (issue 26), read with compose's meaning.
 
-const schemaCheck = composeSchemaCheck();
 
-function read(files: readonly ComposeText[] | string, options: Partial<ComposeReadOptions> = {}): ComposeWorkload {
-  const list = typeof files === 'string' ? [{ name: 'compose.yaml', text: files }] : files;
-  return parseComposeFiles(list, { directory: '/srv/shop', environment: {}, readEnvFile: () => { throw new Error('no such file'); }, schemaCheck, ...options });
-}
-
-function readError(files: readonly ComposeText[] | string, options: Partial<ComposeReadOptions> = {}): string {
-  try {
-    read(files, options);
-  } catch (error) {
-    assert.ok(error instanceof InvalidInputError, `an InvalidInputError, got ${String(error)}`);
-    return error.message;
-  }
-  assert.fail('expected the compose file to be refused');
-}
+const read = readCompose;
+const readError = composeError;
 
 describe('compose files as projects publish them', () => {
   it('restarts nothing unless restart: says so (compose\'s default), x-hostwright.restart setting the file\'s default', () => {

@@ -4,10 +4,8 @@ import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseComposeFiles, type ComposeReadOptions, type ComposeText, type ComposeWorkload } from '../../coordinator/compose/compose-file.js';
 import { COMPOSE_DEPLOY_KEYS, COMPOSE_SERVICE_KEYS, COMPOSE_TOP_KEYS, composeKeysMarkdown } from '../../coordinator/compose/compose-keys.js';
 import { mergeComposeFiles, mappingForms } from '../../coordinator/compose/compose-merge.js';
-import { composeSchemaCheck } from '../../coordinator/compose/compose-schema.js';
 import { translateCompose } from '../../coordinator/compose/compose-translate.js';
 import { interpolateString, interpolateTree } from '../../coordinator/compose/interpolate.js';
 import { normalizeProjectName, projectNameOf } from '../../coordinator/compose/project-name.js';
@@ -17,25 +15,12 @@ import { FormContext } from '../../coordinator/service-forms.js';
 import { fleetTargets } from '../../coordinator/fleet-targets.js';
 import { withFileDefaults } from '../../coordinator/cli/commands/rollout/rollout-run.js';
 import { looksLikeCompose } from '../../coordinator/workload-file.js';
-import { InvalidInputError } from '../../shared/errors.js';
+import { composeError, readCompose } from '../lib/compose-read.js';
 
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
-const schemaCheck = composeSchemaCheck();
 
-function read(files: readonly ComposeText[] | string, options: Partial<ComposeReadOptions> = {}): ComposeWorkload {
-  const list = typeof files === 'string' ? [{ name: 'compose.yaml', text: files }] : files;
-  return parseComposeFiles(list, { directory: '/srv/shop', environment: {}, readEnvFile: () => { throw new Error('no such file'); }, schemaCheck, ...options });
-}
-
-function readError(files: readonly ComposeText[] | string, options: Partial<ComposeReadOptions> = {}): string {
-  try {
-    read(files, options);
-  } catch (error) {
-    assert.ok(error instanceof InvalidInputError, `an InvalidInputError, got ${String(error)}`);
-    return error.message;
-  }
-  assert.fail('expected the compose file to be refused');
-}
+const read = readCompose;
+const readError = composeError;
 
 describe('interpolation', () => {
   const env: Record<string, string> = { SET: 'value', EMPTY: '' };

@@ -9,10 +9,11 @@ import { validate } from '../../../../shared/codec.js';
 import { InvalidInputError, SchemaError } from '../../../../shared/errors.js';
 import { nodeSupport } from '../../node-support.js';
 import { parseLabels } from '../../options.js';
+import type { HostPolicyFlags } from './options.js';
 import { DEFAULT_AGENT_UNIT_PATHS, agentUnitCommand, renderAgentUnit, type AgentUnitPaths } from './agent-unit.js';
 
 /** `agent install` options as commander parses them. */
-export interface AgentInstallOptions {
+export interface AgentInstallOptions extends HostPolicyFlags {
   readonly prefix?: string;
   readonly config?: string;
   readonly unitDir?: string;
@@ -33,18 +34,6 @@ export interface AgentInstallOptions {
   readonly dataDir?: string;
   readonly metricsAddr?: string;
   readonly logLevel?: string;
-  readonly allowPrivileged?: boolean;
-  readonly allowDevices?: boolean;
-  readonly allowCap: string[];
-  readonly allowHostPath: string[];
-  readonly allowHostNetwork?: boolean;
-  readonly allowSecurityOpt?: string[];
-  readonly allowSysctl?: string[];
-  readonly allowVolumeDriver?: string[];
-  readonly allowVolumeType?: string[];
-  readonly allowLogDriver?: string[];
-  readonly allowSecretFile?: string[];
-  readonly allowNetworkOpt?: string[];
 }
 
 export const UNIT_NAME = 'hostwright-agent.service';

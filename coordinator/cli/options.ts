@@ -3,6 +3,7 @@ import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { InvalidInputError } from '../../shared/errors.js';
 import type { NatsAccess } from '../../shared/nats-connection.js';
+import { withContextOption } from './cli-context.js';
 
 /** A repeatable option's values, in order (commander's argParser for `--x a --x b`). */
 export function collect(value: string, previous: string[]): string[] {
@@ -60,6 +61,8 @@ export function withNatsOptions(command: Command, role: 'coordinator' | 'agent' 
   connection('--tls-ca <file>', 'TLS: trust this CA for the NATS server\'s certificate (default: $HOSTWRIGHT_TLS_CA)');
   connection('--tls-cert <file>', 'TLS: client certificate, when the server verifies clients (default: $HOSTWRIGHT_TLS_CERT)');
   connection('--tls-key <file>', 'TLS: client key (default: $HOSTWRIGHT_TLS_KEY)');
+  // The agent and `fleet setup` (admin credentials) take their connection from flags and their own files.
+  if (role === 'coordinator') withContextOption(command, connection);
   return command;
 }
 
@@ -86,7 +89,7 @@ export function modeOf(options: { local?: boolean } & NatsOptions, command: stri
   if (options.local) return { kind: 'local' };
   const natsUrl = options.nats ?? process.env.HOSTWRIGHT_NATS;
   if (natsUrl) return { kind: 'fleet', natsUrl, access: natsAccessOf(options), fleetAuth: options.fleetAuth ?? nonEmpty(process.env.HOSTWRIGHT_FLEET_AUTH) };
-  throw new InvalidInputError(`${command}: pass --local to manage this machine, or --nats URL (or set HOSTWRIGHT_NATS) to manage the fleet`);
+  throw new InvalidInputError(`${command}: pass --local to manage this machine, or --nats URL (or set HOSTWRIGHT_NATS, or use a context: hostwright context set NAME --nats URL --use) to manage the fleet`);
 }
 
 /** Flags win over the environment; a client certificate needs its key. */

@@ -3,6 +3,7 @@ import { HOSTWRIGHT_VERSION } from '../../shared/version.js';
 import { FleetStorageTamperedError, HostwrightError, InvalidInputError, errorMessage } from '../../shared/errors.js';
 import { registerAgent } from './commands/agent/register.js';
 import { registerApply } from './commands/apply/register.js';
+import { registerCompletion } from './commands/completion/register.js';
 import { registerContext } from './commands/context/register.js';
 import { registerConvert } from './commands/convert/register.js';
 import { registerDown } from './commands/down/register.js';
@@ -46,6 +47,7 @@ registerRetry(program);
 registerKeys(program);
 registerFleet(program);
 registerContext(program);
+registerCompletion(program);
 
 // The one top-level catch: every error becomes a message and an exit code, never a stack trace.
 try {

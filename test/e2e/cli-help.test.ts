@@ -12,7 +12,7 @@ const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 const OWN = 'Options:';
 const LOCAL = 'Local mode options:';
 const CONNECTION = 'Connection options (fleet mode):';
-const NATS = ['--fleet-auth', '--nats', '--creds', '--tls-ca', '--tls-cert', '--tls-key'];
+const NATS = ['--fleet-auth', '--nats', '--creds', '--tls-ca', '--tls-cert', '--tls-key', '--context'];
 const WORKLOAD = ['--file', '--project-name', '--profile', '--ignore-unsupported', '--allow-outside-project'];
 
 /** What each command reads, by help section: what its --help must list, no more and no less. */

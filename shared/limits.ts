@@ -2,7 +2,7 @@
  * Every size Hostwright accepts in a fleet file and a desired document, in one place. Each is far
  * above what a real service uses (a real command line has fewer than 1,000 arguments) and low
  * enough that no input can make a coordinator or an agent spend minutes or gigabytes on it.
- * The schemas in fleet-spec.ts and host-desired.ts use these; the README's "Limits" lists them.
+ * The schemas in fleet-spec.ts and host-desired.ts use these; docs/fleet-file.md, "Limits", lists them.
  */
 
 /** A fleet file, in bytes, checked before it is parsed, and again once its YAML aliases are expanded. */

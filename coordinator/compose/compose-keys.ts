@@ -1,7 +1,7 @@
 import { compareStrings } from '../../shared/compare.js';
 
 // Every key of the Compose Specification, at the top level and in a service, with what Hostwright
-// does with it. This one table drives the reader's errors and the README's table of keys.
+// does with it. This one table drives the reader's errors and the table of keys in docs/fleet-file.md.
 
 export type KeyStatus =
   /** Taken as compose means it, under the same name. */
@@ -150,7 +150,7 @@ export function serviceKeyRule(key: string): KeyRule | undefined {
   return Object.hasOwn(COMPOSE_SERVICE_KEYS, key) ? COMPOSE_SERVICE_KEYS[key] : undefined;
 }
 
-/** The README's table of keys, generated from the tables above. */
+/** The table of keys in docs/fleet-file.md, generated from the tables above. */
 export function composeKeysMarkdown(): string {
   const rows = (scope: string, table: Readonly<Record<string, KeyRule>>): string[] =>
     Object.entries(table)

@@ -323,11 +323,11 @@ describe('the table of compose keys', () => {
     assert.deepEqual(Object.keys(COMPOSE_DEPLOY_KEYS).sort(), Object.keys(schema.definitions.deployment.properties).sort());
   });
 
-  it('is the README\'s table, generated from the code', () => {
-    const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
+  it('is the table of docs/fleet-file.md, generated from the code', () => {
+    const readme = readFileSync(join(ROOT, 'docs', 'fleet-file.md'), 'utf8');
     const start = readme.indexOf('<!-- compose-keys:start -->');
     const end = readme.indexOf('<!-- compose-keys:end -->');
-    assert.ok(start >= 0 && end > start, 'README.md marks the table with <!-- compose-keys:start --> and <!-- compose-keys:end -->');
+    assert.ok(start >= 0 && end > start, 'docs/fleet-file.md marks the table with <!-- compose-keys:start --> and <!-- compose-keys:end -->');
     assert.equal(readme.slice(start + '<!-- compose-keys:start -->'.length, end).trim(), composeKeysMarkdown(), 'regenerate with: node dist/test/lib/print-compose-keys.js');
   });
 });

@@ -19,7 +19,7 @@ export function registerContext(program: Command): void {
 
   context
     .command('show [name]')
-    .description('what a context holds (default: the one in use: --context, $HOSTWRIGHT_CONTEXT or current_context)')
+    .description('what a context holds (default: the one in use: $HOSTWRIGHT_CONTEXT, else the file\'s current_context)')
     .option('--json', 'print JSON (schema hostwright.context/v1)')
     .action(async (name: string | undefined, options: ContextReadOptions) => {
       const { showContext } = await import('./context-run.js');

@@ -48,6 +48,9 @@ const EXPECTED: Record<string, Record<string, readonly string[]>> = {
   'fleet remove-host': { [OWN]: ['--dir'] },
   'fleet regenerate': { [OWN]: ['--dir'] },
   'fleet setup': { [CONNECTION]: ['--nats', '--creds', '--tls-ca', '--tls-cert', '--tls-key'] },
+  'context list': { [OWN]: ['--json'] },
+  'context show': { [OWN]: ['--json'] },
+  'context set': { [OWN]: ['--nats', '--creds', '--tls-ca', '--tls-cert', '--tls-key', '--signing-key', '--fleet-auth', '--as', '--unset', '--use'] },
 };
 
 /** The long options of a help text, by section heading, in order; --help itself left out. */

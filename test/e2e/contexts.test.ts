@@ -76,6 +76,10 @@ describe('hostwright context and --context', () => {
     assert.match((await cli(['hosts'], 1, { HOSTWRIGHT_NATS: deadUrl })).stderr, new RegExp(`cannot connect to NATS at ${deadUrl}`));
     await cli(['hosts', '--json', '--nats', server.url], 0, { HOSTWRIGHT_NATS: deadUrl });
     assert.match((await cli(['hosts', '--context', 'dead', '--creds', join(dir, 'flag.nk')], 1)).stderr, /cannot read credentials .*flag\.nk/);
+    // A subcommand takes the context too, and --context given to its parent command.
+    assert.deepEqual((JSON.parse((await cli(['rollout', 'list', '--json'], 0)).stdout) as { schema: string }).schema, 'hostwright.rollouts/v1');
+    assert.match((await cli(['rollout', '--context', 'dead', 'list'], 1)).stderr, /relative\.nk/);
+    assert.match((await cli(['rollout', 'list', '--context', 'dead'], 1)).stderr, /relative\.nk/);
     // --local needs no context, and a missing one is no error there.
     await cli(['events', '--local', '--data-dir', join(dir, 'local'), '--context', 'nowhere', '--json'], 0);
   });

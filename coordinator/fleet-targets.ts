@@ -1,7 +1,7 @@
 import type { FleetFile } from '../shared/fleet-spec.js';
 import type { HostDesired } from '../shared/host-desired.js';
 import type { DesiredEntry } from './fleet-client.js';
-import { cordonedServices, type Cordon } from './cordon.js';
+import { skippedServices, type Cordon } from './cordon.js';
 import { desiredContentHash, desiredForHost, placementOf, type HostInfo } from './placement.js';
 
 /** What one host should run of a project, and whether that differs from what it was told before. */
@@ -21,7 +21,7 @@ export interface HostTarget {
  * Pure: resolves placement into one document per host. Hosts are the registered ones, the ones a
  * placement names, and the ones that already run the project (a host placed nothing any more gets
  * an explicit empty document, never a silent absence). A cordoned host (`cordons`) keeps
- * the services it was told before and gets no new one.
+ * the services it was told before and gets no new one; a drained one only what the drain left there.
  */
 export function fleetTargets(fleet: FleetFile, registered: readonly HostInfo[], existing: ReadonlyMap<string, DesiredEntry>, correlationID: string, options: { readonly pruneVolumes?: boolean; readonly registeredIds?: ReadonlySet<string>; readonly cordons?: ReadonlyMap<string, Cordon> } = {}): HostTarget[] {
   const hosts = new Map<string, HostInfo>(registered.map((host) => [host.hostId, host]));
@@ -39,7 +39,7 @@ export function fleetTargets(fleet: FleetFile, registered: readonly HostInfo[], 
     const unregistered = registeredIds.has(hostId) ? {} : { unregistered: true as const };
     const previous = existing.get(hostId);
     const hostCordon = options.cordons?.get(hostId);
-    const skipped = hostCordon ? cordonedServices(fleet, host, previous?.document, hostCordon) : [];
+    const skipped = hostCordon ? skippedServices(fleet, host, previous?.document, hostCordon) : [];
     const cordon = hostCordon ? { cordon: { reason: hostCordon.reason, skipped } } : {};
     const draft = desiredForHost(fleet, host, { revision: 1, correlationID, placement, leaveOut: new Set(skipped), ...(options.pruneVolumes === true ? { pruneVolumes: true } : {}) });
     const placedNothing = Object.keys(draft.services).length === 0;

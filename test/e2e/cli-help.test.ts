@@ -27,6 +27,7 @@ const EXPECTED: Record<string, Record<string, readonly string[]>> = {
   'hosts cordon': { [OWN]: ['--reason', '--signing-key', '--json'], [CONNECTION]: NATS },
   'hosts uncordon': { [OWN]: ['--signing-key', '--json'], [CONNECTION]: NATS },
   'hosts label': { [OWN]: ['--signing-key', '--json'], [CONNECTION]: NATS },
+  'hosts drain': { [OWN]: ['--deadline', '--dry-run', '--detach', '--force', '--signing-key', '--json'], [CONNECTION]: NATS },
   ps: { [OWN]: [...WORKLOAD, '--project', '--host', '--json'], [CONNECTION]: NATS },
   down: { [OWN]: [...WORKLOAD, '--project', '--wait', '--timeout', '--json', '--signing-key'], [CONNECTION]: NATS },
   pull: { [OWN]: [...WORKLOAD, '--host', '--timeout', '--json', '--signing-key'], [CONNECTION]: NATS },

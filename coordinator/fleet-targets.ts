@@ -41,7 +41,7 @@ export function fleetTargets(fleet: FleetFile, registered: readonly HostInfo[], 
     const hostCordon = options.cordons?.get(hostId);
     const skipped = hostCordon ? skippedServices(fleet, host, previous?.document, hostCordon) : [];
     const cordon = hostCordon ? { cordon: { reason: hostCordon.reason, skipped } } : {};
-    const draft = desiredForHost(fleet, host, { revision: 1, correlationID, placement, leaveOut: new Set(skipped), ...(options.pruneVolumes === true ? { pruneVolumes: true } : {}) });
+    const draft = withRestarts(desiredForHost(fleet, host, { revision: 1, correlationID, placement, leaveOut: new Set(skipped), ...(options.pruneVolumes === true ? { pruneVolumes: true } : {}) }), previous?.document);
     const placedNothing = Object.keys(draft.services).length === 0;
     if (placedNothing && !previous) continue;
     // Moving a project off a host is the fleet file's explicit intent: allow it to empty the project there.
@@ -54,4 +54,14 @@ export function fleetTargets(fleet: FleetFile, registered: readonly HostInfo[], 
     }
   }
   return targets;
+}
+
+/**
+ * Pure: the document with the restart generations (`hostwright restart`) its host holds for the
+ * services it keeps: a fleet file does not carry them, and a generation must never go down (an
+ * instance restarted for generation 2 would not restart for a new 1).
+ */
+export function withRestarts(document: HostDesired, previous: HostDesired | undefined): HostDesired {
+  const kept = Object.entries(previous?.restarts ?? {}).filter(([service]) => Object.hasOwn(document.services, service));
+  return kept.length === 0 ? document : { ...document, restarts: Object.fromEntries(kept) };
 }

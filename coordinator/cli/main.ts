@@ -12,6 +12,7 @@ import { registerKeys } from './commands/keys/register.js';
 import { registerPlan } from './commands/plan/register.js';
 import { registerPs } from './commands/ps/register.js';
 import { registerPull } from './commands/pull/register.js';
+import { registerRestart } from './commands/restart/register.js';
 import { registerRetry } from './commands/retry/register.js';
 import { registerRollback } from './commands/rollback/register.js';
 import { registerRollout } from './commands/rollout/register.js';
@@ -42,6 +43,7 @@ registerRollout(program);
 registerPull(program);
 registerRollback(program);
 registerRetry(program);
+registerRestart(program);
 registerKeys(program);
 registerFleet(program);
 

@@ -22,6 +22,7 @@ const EXPECTED: Record<string, Record<string, readonly string[]>> = {
   status: { [OWN]: [...WORKLOAD, '--host', '--watch', '--json'], [LOCAL]: ['--local', '--data-dir', '--host-id', '--label'], [CONNECTION]: NATS },
   convert: { [OWN]: [...WORKLOAD, '--json'] },
   events: { [OWN]: ['--follow', '--type', '--host', '--project', '--since', '--json'], [LOCAL]: ['--local', '--data-dir'], [CONNECTION]: NATS },
+  restart: { [OWN]: [...WORKLOAD, '--project', '--host', '--wait', '--timeout', '--json', '--signing-key'], [CONNECTION]: NATS },
   retry: { [OWN]: ['--project', '--host', '--timeout', '--json', '--signing-key'], [LOCAL]: ['--local', '--data-dir', '--host-id'], [CONNECTION]: NATS },
   hosts: { [OWN]: ['--json'], [CONNECTION]: NATS },
   'hosts cordon': { [OWN]: ['--reason', '--signing-key', '--json'], [CONNECTION]: NATS },

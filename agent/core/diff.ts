@@ -199,6 +199,9 @@ function diffProject(desired: HostDesired, context: ProjectContext): ProjectDiff
       } else if (completed(current, service)) {
         // A one-shot (restart "no" or "on-failure") that exited 0 has done its work: not stopped drift.
         entries.push({ kind: 'in-sync', key, container: current });
+      } else if ((current.state === 'exited' || current.state === 'created') && restartDue(desired, serviceName, journal.latestRecordFor(key), current)) {
+        // Stopped by a restart that a crash cut short (or stopped anyway): the restart starts it, and records it.
+        entries.push({ kind: 'restart', key, name, container: current, generation: desired.restarts?.[serviceName] as number });
       } else if (current.state !== 'running' && current.state !== 'restarting') {
         const record = journal.latestRecordFor(key);
         const refusedStarts = record?.containerId === current.id ? record.refusedStarts : undefined;

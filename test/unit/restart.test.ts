@@ -89,6 +89,15 @@ describe('restart: the agent\'s diff and plan', () => {
     assert.equal(planRound({ desired: [desired('shop', { web }, { restarts: { web: 8 } })], snapshot, owners: restarted }).plan.actions.length, 6);
   });
 
+  it('resumed after a crash between stop and start: the stopped instance is started (and recorded), not stopped again', () => {
+    const stopped = ownedFixture({ project: 'shop', service: 'web', instance: 1 }, web, { id: 'c1'.padEnd(64, '0'), state: 'exited' });
+    const round = planRound({ desired: [desired('shop', { web }, { restarts: { web: 7 } })], snapshot: snapshotOf([stopped.container, two.container], { images: ['hw/busybox:test'] }), owners: ownersOf([stopped.record, { ...two.record, restartGeneration: 7 }]) });
+    assert.deepEqual(round.plan.actions.map((action) => [action.kind, action.kind === 'start' ? action.restartGeneration : undefined]), [
+      ['start', 7],
+      ['await-healthy', undefined],
+    ]);
+  });
+
   it('a container made under a generation counts as restarted for it', () => {
     const round = planRound({ desired: [desired('shop', { web: service({ replicas: 3, healthcheck: web.healthcheck }) }, { restarts: { web: 7 } })], snapshot, owners: ownersOf([{ ...one.record, restartGeneration: 7 }, { ...two.record, restartGeneration: 7 }]) });
     const create = round.plan.actions.find((action) => action.kind === 'create');

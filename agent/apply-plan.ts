@@ -136,7 +136,7 @@ async function runAction(action: Action, chainContainerId: string | undefined, t
         : undefined;
   const issuedRecord: Omit<OwnerRecord, 'intentSeq'> | undefined =
     action.kind === 'create' && ownerToken
-      ? { ownerToken, hostId, ...action.key, name: action.name, specHash: action.specHash, config: action.config, containerId: undefined, createdView: undefined, removed: false }
+      ? { ownerToken, hostId, ...action.key, name: action.name, specHash: action.specHash, config: action.config, containerId: undefined, createdView: undefined, removed: false, ...(action.restartGeneration === undefined ? {} : { restartGeneration: action.restartGeneration }) }
       : undefined;
   const issuedResource: Omit<ResourceRecord, 'intentSeq'> | undefined =
     (action.kind === 'create-network' || action.kind === 'create-volume') && resourceKind && ownerToken
@@ -222,6 +222,8 @@ function ownerChanges(action: Action, result: ActionOutcome | { readonly failure
     if ('failure' in result && !(result.failure instanceof RuntimeUnreachableError)) {
       return [{ ...record, refusedStarts: { count: (record.refusedStarts?.count ?? 0) + 1, lastError: errorMessage(result.failure) } }];
     }
+    // A restart is done once its start succeeded: the generation is recorded with the container.
+    if (outcome && action.restartGeneration !== undefined) return [{ ...withoutRefusedStarts(record), restartGeneration: action.restartGeneration }];
     if (outcome && record.refusedStarts) return [withoutRefusedStarts(record)];
   }
   return [];

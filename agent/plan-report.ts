@@ -52,6 +52,8 @@ function diffDetail(entry: DiffEntry): string {
       return `not owned: ${entry.reason} (never touched)`;
     case 'in-sync':
       return 'in sync';
+    case 'restart':
+      return `restart requested (generation ${entry.generation}): stopped and started in place, one instance of the service at a time`;
   }
 }
 

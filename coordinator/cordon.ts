@@ -10,6 +10,8 @@ import { placeServices, type HostInfo } from './placement.js';
 /** A cordon as placement reads it. */
 export interface Cordon {
   readonly reason?: string | undefined;
+  /** The host is drained: it keeps only these services of a project, as `project/service` (what the drain left). */
+  readonly drain?: { readonly keep: ReadonlySet<string> };
 }
 
 /** Services of a project a selector would have placed on a cordoned host, left out there. */
@@ -39,11 +41,24 @@ export function cordonedServices(fleet: FleetFile, host: HostInfo, previous: Hos
   return fresh;
 }
 
+/**
+ * Pure: the services of `fleet` a drained host is not given: every one placement puts there but
+ * those the drain left running (it is ineligible for existing placements too, not only new ones).
+ */
+export function drainedServices(fleet: FleetFile, host: HostInfo, drain: NonNullable<Cordon['drain']>): string[] {
+  return Object.keys(placeServices(fleet, host)).filter((name) => !drain.keep.has(`${fleet.project}/${name}`)).sort(compareStrings);
+}
+
 /** Pure: every cordoned host's skipped services of the project, sorted by host; hosts with none left out. */
 export function cordonSkips(fleet: FleetFile, hosts: readonly HostInfo[], previous: ReadonlyMap<string, { readonly document: HostDesired }>, cordons: ReadonlyMap<string, Cordon>): CordonSkip[] {
   return hosts
     .filter((host) => cordons.has(host.hostId))
-    .map((host) => ({ hostId: host.hostId, reason: cordons.get(host.hostId)?.reason, services: cordonedServices(fleet, host, previous.get(host.hostId)?.document, cordons.get(host.hostId) as Cordon) }))
+    .map((host) => ({ hostId: host.hostId, reason: cordons.get(host.hostId)?.reason, services: skippedServices(fleet, host, previous.get(host.hostId)?.document, cordons.get(host.hostId) as Cordon) }))
     .filter((skip) => skip.services.length > 0)
     .sort((a, b) => compareStrings(a.hostId, b.hostId));
+}
+
+/** Pure: what a cordoned host is not given of the project: a drained host everything the drain did not leave, else the new placements. */
+export function skippedServices(fleet: FleetFile, host: HostInfo, previous: HostDesired | undefined, cordon: Cordon): string[] {
+  return cordon.drain ? drainedServices(fleet, host, cordon.drain) : cordonedServices(fleet, host, previous, cordon);
 }

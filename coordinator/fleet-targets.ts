@@ -1,7 +1,7 @@
 import type { FleetFile } from '../shared/fleet-spec.js';
 import type { HostDesired } from '../shared/host-desired.js';
 import type { DesiredEntry } from './fleet-client.js';
-import { cordonedServices, type Cordon } from './cordon.js';
+import { skippedServices, type Cordon } from './cordon.js';
 import { desiredContentHash, desiredForHost, placementOf, type HostInfo } from './placement.js';
 
 /** What one host should run of a project, and whether that differs from what it was told before. */
@@ -21,7 +21,7 @@ export interface HostTarget {
  * Pure: resolves placement into one document per host. Hosts are the registered ones, the ones a
  * placement names, and the ones that already run the project (a host placed nothing any more gets
  * an explicit empty document, never a silent absence). A cordoned host (`cordons`) keeps
- * the services it was told before and gets no new one.
+ * the services it was told before and gets no new one; a drained one only what the drain left there.
  */
 export function fleetTargets(fleet: FleetFile, registered: readonly HostInfo[], existing: ReadonlyMap<string, DesiredEntry>, correlationID: string, options: { readonly pruneVolumes?: boolean; readonly registeredIds?: ReadonlySet<string>; readonly cordons?: ReadonlyMap<string, Cordon> } = {}): HostTarget[] {
   const hosts = new Map<string, HostInfo>(registered.map((host) => [host.hostId, host]));
@@ -39,9 +39,9 @@ export function fleetTargets(fleet: FleetFile, registered: readonly HostInfo[], 
     const unregistered = registeredIds.has(hostId) ? {} : { unregistered: true as const };
     const previous = existing.get(hostId);
     const hostCordon = options.cordons?.get(hostId);
-    const skipped = hostCordon ? cordonedServices(fleet, host, previous?.document, hostCordon) : [];
+    const skipped = hostCordon ? skippedServices(fleet, host, previous?.document, hostCordon) : [];
     const cordon = hostCordon ? { cordon: { reason: hostCordon.reason, skipped } } : {};
-    const draft = desiredForHost(fleet, host, { revision: 1, correlationID, placement, leaveOut: new Set(skipped), ...(options.pruneVolumes === true ? { pruneVolumes: true } : {}) });
+    const draft = withRestarts(desiredForHost(fleet, host, { revision: 1, correlationID, placement, leaveOut: new Set(skipped), ...(options.pruneVolumes === true ? { pruneVolumes: true } : {}) }), previous?.document);
     const placedNothing = Object.keys(draft.services).length === 0;
     if (placedNothing && !previous) continue;
     // Moving a project off a host is the fleet file's explicit intent: allow it to empty the project there.
@@ -54,4 +54,14 @@ export function fleetTargets(fleet: FleetFile, registered: readonly HostInfo[], 
     }
   }
   return targets;
+}
+
+/**
+ * Pure: the document with the restart generations (`hostwright restart`) its host holds for the
+ * services it keeps: a fleet file does not carry them, and a generation must never go down (an
+ * instance restarted for generation 2 would not restart for a new 1).
+ */
+export function withRestarts(document: HostDesired, previous: HostDesired | undefined): HostDesired {
+  const kept = Object.entries(previous?.restarts ?? {}).filter(([service]) => Object.hasOwn(document.services, service));
+  return kept.length === 0 ? document : { ...document, restarts: Object.fromEntries(kept) };
 }

@@ -44,9 +44,13 @@ export const actionSchema = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('pull-image'), ...actionBase, image: z.string(), projects: z.array(z.string()).optional() }),
   z.object({ kind: z.literal('create-network'), ...resourceActionBase, specHash: z.string(), spec: networkSpecSchema }),
   z.object({ kind: z.literal('create-volume'), ...resourceActionBase, specHash: z.string(), spec: volumeSpecSchema }),
-  z.object({ kind: z.literal('create'), ...instanceActionBase, specHash: z.string(), config: runtimeConfigSchema, attach: attachmentsSchema.optional() }),
-  /** containerId is undefined when the container is created earlier in the same chain. */
-  z.object({ kind: z.literal('start'), ...instanceActionBase, containerId: z.string().optional(), repair: z.boolean() }),
+  /** restartGeneration: the service's restart generation the new container counts as restarted for (absent: none asked). */
+  z.object({ kind: z.literal('create'), ...instanceActionBase, specHash: z.string(), config: runtimeConfigSchema, attach: attachmentsSchema.optional(), restartGeneration: z.number().int().optional() }),
+  /**
+   * containerId is undefined when the container is created earlier in the same chain. restartGeneration:
+   * this start restarts the instance for that generation (`hostwright restart`), recorded once it started.
+   */
+  z.object({ kind: z.literal('start'), ...instanceActionBase, containerId: z.string().optional(), repair: z.boolean(), restartGeneration: z.number().int().optional() }),
   /** Moves the old instance out of the way of its start-first successor. */
   z.object({ kind: z.literal('rename'), ...instanceActionBase, containerId: z.string(), newName: z.string() }),
   /** Waits until the container the chain created is healthy (or running, without a health check). */

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { InvalidInputError } from './errors.js';
-import { hostIdSchema } from './fleet-spec.js';
+import { hostIdSchema, nameSchema } from './fleet-spec.js';
 
 // What the coordinator says about a host, beside what its agent registered: a cordon and labels.
 // Written only by the coordinator (KV hw_hostctl/<hostId>), signed like desired state.
@@ -10,12 +10,45 @@ const LABEL_KEY = /^[A-Za-z0-9][A-Za-z0-9._/-]{0,62}$/;
 const MAX_CONTROL_LABELS = 64;
 const MAX_LABEL_VALUE = 256;
 const MAX_REASON = 512;
+/** Services one drain may move or leave: a host runs at most this many (project, service) pairs in a drain record. */
+export const MAX_DRAIN_ENTRIES = 2_000;
+
+/** A service a drain moves: its instances on the drained host, and the replicas each receiving host runs afterwards. */
+export const drainMoveSchema = z.strictObject({
+  project: nameSchema,
+  service: nameSchema,
+  instances: z.number().int().min(1),
+  to: z.record(hostIdSchema, z.number().int().min(1)),
+});
+export type DrainMove = z.infer<typeof drainMoveSchema>;
+
+/** A service that can run nowhere else: left running on the drained host, or stopped with --force. */
+export const drainLeftSchema = z.strictObject({ project: nameSchema, service: nameSchema, instances: z.number().int().min(1), reason: z.string().max(MAX_REASON) });
+export type DrainLeft = z.infer<typeof drainLeftSchema>;
+
+/**
+ * A drain in progress or done, with the moves it decided when it started: a second run (or a second
+ * coordinator) resumes from these instead of planning again over replicas it already raised.
+ */
+export const drainSchema = z.strictObject({
+  state: z.enum(['draining', 'drained']),
+  startedAt: z.string(),
+  /** When the deadline of the run that started it passes (a resumed run sets its own). */
+  until: z.string().optional(),
+  force: z.boolean(),
+  moves: z.array(drainMoveSchema).max(MAX_DRAIN_ENTRIES),
+  left: z.array(drainLeftSchema).max(MAX_DRAIN_ENTRIES),
+  drainedAt: z.string().optional(),
+});
+export type Drain = z.infer<typeof drainSchema>;
 
 export const hostControlSchema = z.strictObject({
   schema: z.literal('hostwright.hostctl/v1'),
   hostId: hostIdSchema,
   /** Set: the host gets no new placements (what already runs there stays). */
   cordon: z.strictObject({ reason: z.string().max(MAX_REASON).optional(), at: z.string() }).optional(),
+  /** Set: the host is being (or was) drained; placement gives it nothing but what the drain left there. */
+  drain: drainSchema.optional(),
   /** Labels placement reads beside the agent's own; on the same key these win. */
   labels: z.record(z.string().regex(LABEL_KEY), z.string().max(MAX_LABEL_VALUE)).refine((labels) => Object.keys(labels).length <= MAX_CONTROL_LABELS, `at most ${MAX_CONTROL_LABELS} labels`),
   updatedAt: z.string(),

@@ -21,6 +21,11 @@ export const hostDesiredSchema = z
     pruneVolumes: z.boolean().optional(),
     /** Permits a plan that leaves the project with no running instance. */
     allowEmpty: z.boolean().default(false),
+    /**
+     * Per service, its restart generation (`hostwright restart`): an instance restarted for a lower one
+     * (or never) is stopped and started in place, one at a time; not part of the spec, so never a replacement.
+     */
+    restarts: z.record(nameSchema, z.number().int().min(1)).optional(),
     /** How instances are replaced (a rollout's --order); absent: each service's update_order. */
     updateOrder: z.enum(['stop-first', 'start-first']).optional(),
     /** The desired-state schema the document needs (shared/desired-schema.ts); absent: 1. */

@@ -3,7 +3,7 @@ import { actionSchema } from './actions.js';
 import { driftKindSchema, gateBlockSchema } from './host-status.js';
 
 /** Every kind of difference the diff finds between desired and observed (agent/core/diff.ts narrows on them). */
-export const diffKindSchema = z.enum(['create', 'replace', 'modified', 'stopped', 'unhealthy', 'remove', 'name-conflict', 'unowned', 'in-sync']);
+export const diffKindSchema = z.enum(['create', 'replace', 'modified', 'stopped', 'unhealthy', 'remove', 'name-conflict', 'unowned', 'in-sync', 'restart']);
 export type DiffKind = z.infer<typeof diffKindSchema>;
 
 export const diffEntryReportSchema = z.object({

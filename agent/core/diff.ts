@@ -51,7 +51,9 @@ export type DiffEntry =
   | { readonly kind: 'remove'; readonly key: InstanceKey; readonly container: ObservedContainer; readonly cause: 'service-removed' | 'scaled-down' | 'duplicate' }
   | { readonly kind: 'name-conflict'; readonly key: InstanceKey; readonly name: string; readonly holder: string }
   | { readonly kind: 'unowned'; readonly container: ObservedContainer; readonly reason: string }
-  | { readonly kind: 'in-sync'; readonly key: InstanceKey; readonly container: ObservedContainer };
+  | { readonly kind: 'in-sync'; readonly key: InstanceKey; readonly container: ObservedContainer }
+  /** In sync, but its service's restart generation is above the one it was last started for (`hostwright restart`). */
+  | { readonly kind: 'restart'; readonly key: InstanceKey; readonly name: string; readonly container: ObservedContainer; readonly generation: number };
 
 /** The entries' kinds are exactly the wire's (shared/plan-report.ts): a new kind does not compile until both have it. */
 export type { DiffKind };
@@ -197,10 +199,15 @@ function diffProject(desired: HostDesired, context: ProjectContext): ProjectDiff
       } else if (completed(current, service)) {
         // A one-shot (restart "no" or "on-failure") that exited 0 has done its work: not stopped drift.
         entries.push({ kind: 'in-sync', key, container: current });
+      } else if ((current.state === 'exited' || current.state === 'created') && restartDue(desired, serviceName, journal.latestRecordFor(key), current)) {
+        // Stopped by a restart that a crash cut short (or stopped anyway): the restart starts it, and records it.
+        entries.push({ kind: 'restart', key, name, container: current, generation: desired.restarts?.[serviceName] as number });
       } else if (current.state !== 'running' && current.state !== 'restarting') {
         const record = journal.latestRecordFor(key);
         const refusedStarts = record?.containerId === current.id ? record.refusedStarts : undefined;
         entries.push({ kind: 'stopped', key, name, container: current, neverStarted: current.state === 'created', specHash, config, attach, refusedStarts });
+      } else if (restartDue(desired, serviceName, journal.latestRecordFor(key), current)) {
+        entries.push({ kind: 'restart', key, name, container: current, generation: desired.restarts?.[serviceName] as number });
       } else if (current.health === 'unhealthy') {
         entries.push({ kind: 'unhealthy', key, container: current });
       } else {
@@ -336,4 +343,12 @@ function movedImage(service: ServiceSpec, container: ObservedContainer, snapshot
   if (named === undefined || named === container.image.id) return undefined;
   const short = (id: string) => id.replace(/^sha256:/, '').slice(0, 12);
   return `image moved (${short(container.image.id)} -> ${short(named)})`;
+}
+
+/** A restart is due when the service's generation is above the one the journal recorded for this very container. */
+function restartDue(desired: HostDesired, service: string, record: OwnerRecord | undefined, container: ObservedContainer): boolean {
+  const generation = desired.restarts?.[service];
+  if (generation === undefined) return false;
+  const done = record?.containerId === container.id ? (record.restartGeneration ?? 0) : 0;
+  return generation > done;
 }

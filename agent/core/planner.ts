@@ -93,6 +93,7 @@ export function planHost(input: PlanInput): ActionPlan {
     const desired = desiredByProject.get(projectDiff.project);
     if (!desired) continue;
     const before = instances.length;
+    const restarts = new Map<string, ObservedRestart[]>();
     for (const entry of projectDiff.resources) {
       const project = projectDiff.project;
       if (entry.kind === 'create') {
@@ -181,6 +182,9 @@ export function planHost(input: PlanInput): ActionPlan {
           cleanup.push(...removeChain(entry.container, entry.key, 'cleanup', reason, true, spec ? stopSeconds(spec) : 10));
           break;
         }
+        case 'restart':
+          restarts.set(entry.key.service, [...(restarts.get(entry.key.service) ?? []), entry]);
+          break;
         case 'name-conflict':
         case 'unowned':
         case 'in-sync':
@@ -194,6 +198,9 @@ export function planHost(input: PlanInput): ActionPlan {
       const healthTimeout = (service: string): number => healthTimeoutSeconds({ healthcheck: desired.services[service]?.healthcheck });
       instances = [...instances.slice(0, before), ...orderByDependencies({ drafts: instances.slice(before), desired, diff: projectDiff, healthTimeoutSeconds: healthTimeout })];
     }
+    // A container made now counts as restarted for its service's generation: a restart never follows a create.
+    instances = [...instances.slice(0, before), ...instances.slice(before).map((draft) => (draft.kind === 'create' && desired.restarts?.[draft.key.service] !== undefined ? { ...draft, restartGeneration: desired.restarts[draft.key.service] } : draft))];
+    for (const service of [...restarts.keys()].sort(compareStrings)) instances.push(...restartChain(restarts.get(service) as ObservedRestart[], desired.services[service]));
   }
 
   const present = new Set(input.snapshot.images.map(normalizeImageRef));
@@ -244,6 +251,31 @@ function createChain(key: InstanceKey, name: string, specHash: string, config: R
     { kind: 'create', phase: 'instances', chain, key, name, specHash, config, attach, reason },
     { kind: 'start', phase: 'instances', chain, key, name, containerId: undefined, repair: false, reason },
   ];
+}
+
+type ObservedRestart = Extract<HostDiff['projects'][number]['entries'][number], { kind: 'restart' }>;
+
+/**
+ * `hostwright restart`: the service's instances on this host one at a time, in instance order, in one
+ * chain: each stopped and started in place (the container and its spec stay) and waited for until
+ * healthy (or running) before the next. A failure ends the chain: the instances after it keep running.
+ */
+function restartChain(entries: readonly ObservedRestart[], spec: RuntimeConfig | undefined): Draft[] {
+  const ordered = [...entries].sort((a, b) => a.key.instance - b.key.instance);
+  const first = ordered[0];
+  if (first === undefined) return [];
+  const chain = `restart:${first.key.project}/${first.key.service}`;
+  const timeout = spec ? stopSeconds(spec) : 10;
+  return ordered.flatMap((entry): Draft[] => {
+    const reason = `restart requested (generation ${entry.generation})`;
+    const base = { phase: 'instances' as const, chain, key: entry.key, name: entry.container.name, reason };
+    const stop: Draft[] = entry.container.state === 'running' || entry.container.state === 'restarting' ? [{ ...base, kind: 'stop', containerId: entry.container.id, timeoutSeconds: timeout }] : [];
+    return [
+      ...stop,
+      { ...base, kind: 'start', containerId: entry.container.id, repair: false, restartGeneration: entry.generation },
+      { ...base, kind: 'await-healthy', timeoutSeconds: healthTimeoutSeconds({ healthcheck: spec?.healthcheck }), reason: `${reason}: healthy before the next instance restarts` },
+    ];
+  });
 }
 
 function orderOf(desired: HostDesired, service: string): UpdateOrder {

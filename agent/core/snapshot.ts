@@ -196,6 +196,8 @@ export const ownerRecordSchema = z.object({
    * that succeeds. (An engine that does not answer at all does not count: that is not the container.)
    */
   refusedStarts: z.object({ count: z.number().int().min(1), lastError: z.string() }).optional(),
+  /** The service's restart generation this container was (re)started for (`hostwright restart`); absent: none. */
+  restartGeneration: z.number().int().optional(),
 });
 export type OwnerRecord = z.infer<typeof ownerRecordSchema>;
 

@@ -67,7 +67,11 @@ export function placementHosts(registrations: readonly HostRegistration[], { con
   }
   const hosts = registrations.map((host): HostInfo => ({ hostId: host.hostId, labels: effectiveLabels(host.labels, controls.get(host.hostId)?.control) }));
   const cordons = new Map<string, Cordon>();
-  for (const [hostId, { control }] of controls) if (control.cordon) cordons.set(hostId, { reason: control.cordon.reason });
+  for (const [hostId, { control }] of controls) {
+    if (!control.cordon && !control.drain) continue;
+    const keep = control.drain && !control.drain.force ? new Set(control.drain.left.map((entry) => `${entry.project}/${entry.service}`)) : new Set<string>();
+    cordons.set(hostId, { reason: control.cordon?.reason ?? 'drain', ...(control.drain ? { drain: { keep } } : {}) });
+  }
   return { hosts, cordons };
 }
 

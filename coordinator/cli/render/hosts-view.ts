@@ -10,6 +10,7 @@ export type ListedHost = HostRegistration & {
   readonly trust: ReportTrust['verdict'];
   readonly coordinatorLabels?: Readonly<Record<string, string>>;
   readonly cordon?: HostControl['cordon'] | null;
+  readonly drain?: HostControl['drain'] | null;
 };
 
 /**
@@ -24,13 +25,22 @@ export function renderHosts(hosts: readonly ListedHost[], refused: readonly { re
     const merged = { ...host.labels, ...set };
     return Object.entries(merged).map(([k, v]) => `${k}=${v}${Object.hasOwn(set, k) ? '*' : ''}`).join(',') || '-';
   };
-  const rows = hosts.map((host) => [host.hostId, labelsOf(host), host.cordon ? 'CORDONED' : 'schedulable', host.agentVersion, `${isStale(host.heartbeatAt, now) ? 'STALE ' : ''}${ago(host.heartbeatAt, now)}`, host.startedAt, host.trust]);
+  const rows = hosts.map((host) => [host.hostId, labelsOf(host), host.drain ? host.drain.state.toUpperCase() : host.cordon ? 'CORDONED' : 'schedulable', host.agentVersion, `${isStale(host.heartbeatAt, now) ? 'STALE ' : ''}${ago(host.heartbeatAt, now)}`, host.startedAt, host.trust]);
   const lines = [renderTable(['HOST', 'LABELS', 'PLACEMENT', 'VERSION', 'SEEN', 'STARTED', 'TRUST'], rows)];
   if (hosts.some((host) => Object.keys(host.coordinatorLabels ?? {}).length > 0)) lines.push('', '* set by the coordinator (`hosts label`); it wins over the agent\'s label of the same key.');
   const cordoned = hosts.filter((host) => host.cordon);
   if (cordoned.length > 0) lines.push('', ...cordoned.map((host) => `${printable(host.hostId)}: CORDONED since ${printable(host.cordon?.at ?? '')}${host.cordon?.reason ? `: ${printable(host.cordon.reason)}` : ''}`));
+  const drains = hosts.filter((host) => host.drain);
+  if (drains.length > 0) lines.push('', ...drains.map((host) => drainLine(host.hostId, host.drain as NonNullable<HostControl['drain']>)));
   if (refused.length > 0) lines.push('', ...refused.map((entry) => `${printable(entry.hostId)}: REFUSED its registration: ${printable(entry.reason)}`));
   if (refusedControls.length > 0) lines.push('', ...refusedControls.map((entry) => `${printable(entry.hostId)}: REFUSED its cordon and labels (hw_hostctl), which placement therefore will not use: ${printable(entry.reason)}; set them again with \`hostwright hosts label\` or \`hosts cordon\``));
   if (hosts.some((host) => host.trust === 'unverified')) lines.push('', 'Unverified: no fleet-auth.json with the hosts\' keys to check their signatures against (pass --fleet-auth DIR).');
   return lines.join('\n');
+}
+
+/** A drain as `hosts` shows it: since when, and what it moves and leaves. */
+function drainLine(hostId: string, drain: NonNullable<HostControl['drain']>): string {
+  const when = drain.state === 'drained' ? `DRAINED at ${printable(drain.drainedAt ?? '')}` : `DRAINING since ${printable(drain.startedAt)}${drain.until ? ` (deadline ${printable(drain.until)})` : ''}`;
+  const left = drain.left.length > 0 ? `; ${drain.force ? 'stopped' : 'left there'}: ${drain.left.map((entry) => `${printable(entry.project)}/${printable(entry.service)}`).join(', ')}` : '';
+  return `${printable(hostId)}: ${when}: ${drain.moves.length} service(s) moved${left}`;
 }

@@ -13,6 +13,7 @@ const DIFF_SYMBOL: Record<PlanReport['diff'][number]['kind'], string> = {
   'name-conflict': 'x',
   unowned: '?',
   'in-sync': ' ',
+  restart: '~',
 };
 
 const RESOURCE_SYMBOL: Record<NonNullable<PlanReport['resources']>[number]['kind'], string> = {

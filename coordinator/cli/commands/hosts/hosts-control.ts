@@ -11,9 +11,9 @@ export async function cordonHost(hostId: string, options: HostControlOptions & {
   await changeControl(hostId, options, (control, now) => ({ ...control, cordon: { ...(options.reason ? { reason: options.reason } : {}), at: now } }), (control) => `${hostId} cordoned${control.cordon?.reason ? ` (${control.cordon.reason})` : ''}: it gets no new placements; what runs there stays. \`hostwright hosts uncordon ${hostId}\` undoes it.`);
 }
 
-/** `hosts uncordon H`: placement may use the host again. */
+/** `hosts uncordon H`: placement may use the host again; a drain's record goes with the cordon. */
 export async function uncordonHost(hostId: string, options: HostControlOptions): Promise<void> {
-  await changeControl(hostId, options, ({ cordon: _cordon, ...control }) => control, () => `${hostId} uncordoned: placement may use it again (the next apply places there what its placements allow).`);
+  await changeControl(hostId, options, ({ cordon: _cordon, drain: _drain, ...control }) => control, () => `${hostId} uncordoned: placement may use it again (the next apply places there what its placements allow).`);
 }
 
 /** `hosts label H role=web zone=a role-`: labels placement reads beside the agent's own, which they override. */
@@ -34,14 +34,23 @@ async function changeControl(hostId: string, options: HostControlOptions, change
     async (client: FleetClient) => {
       client.requireSigner('hosts cordon, uncordon and label');
       requireKnownHost('hosts', hostId, await client.knownHostIds());
-      const { controls, refused } = await client.hostControls();
-      const now = new Date().toISOString();
-      const current = controls.get(hostId);
-      const kvRevision = current?.kvRevision ?? refused.find((entry) => entry.hostId === hostId)?.kvRevision ?? 0;
-      const next = { ...change(current?.control ?? emptyHostControl(hostId, now), now), updatedAt: now };
-      await client.writeHostControl(next, kvRevision);
+      const next = await rewriteControl(client, hostId, change);
       process.stdout.write(options.json ? `${printableJson({ schema: 'hostwright.hostctl/v1', hostId, labels: next.labels, cordon: next.cordon ?? null }, 2)}\n` : `${printable(done(next))}\n`);
     },
     { keyFile: options.signingKey },
   );
+}
+
+/**
+ * Reads the host's control, changes it and writes it back with compare-and-set (a stored value that
+ * fails its checks is replaced); returns what it wrote.
+ */
+export async function rewriteControl(client: FleetClient, hostId: string, change: (control: HostControl, now: string) => HostControl): Promise<HostControl> {
+  const { controls, refused } = await client.hostControls();
+  const now = new Date().toISOString();
+  const current = controls.get(hostId);
+  const kvRevision = current?.kvRevision ?? refused.find((entry) => entry.hostId === hostId)?.kvRevision ?? 0;
+  const next = { ...change(current?.control ?? emptyHostControl(hostId, now), now), updatedAt: now };
+  await client.writeHostControl(next, kvRevision);
+  return next;
 }

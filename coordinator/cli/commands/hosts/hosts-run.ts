@@ -19,7 +19,7 @@ export async function listHosts(options: HostsOptions): Promise<void> {
     const hosts = reports.flatMap((report) => {
       if (!report.value) return [];
       const control = controls.get(report.hostId)?.control;
-      return [{ ...report.value, trust: report.trust.verdict, coordinatorLabels: control?.labels ?? {}, effectiveLabels: effectiveLabels(report.value.labels, control), cordon: control?.cordon ?? null }];
+      return [{ ...report.value, trust: report.trust.verdict, coordinatorLabels: control?.labels ?? {}, effectiveLabels: effectiveLabels(report.value.labels, control), cordon: control?.cordon ?? null, drain: control?.drain ?? null }];
     });
     const refused = reports.flatMap((report) => (report.trust.verdict === 'refused' ? [{ hostId: report.hostId, reason: report.trust.reason }] : []));
     const controlsRefused = refusedControls.map((entry) => ({ hostId: entry.hostId, reason: entry.reason }));

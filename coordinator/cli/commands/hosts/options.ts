@@ -10,3 +10,11 @@ export interface HostControlOptions {
   readonly json?: boolean;
   readonly signingKey?: string;
 }
+
+/** `hosts drain` options. */
+export interface HostDrainOptions extends HostControlOptions {
+  readonly deadline: string;
+  readonly dryRun?: boolean;
+  readonly detach?: boolean;
+  readonly force?: boolean;
+}

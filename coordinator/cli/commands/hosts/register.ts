@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { withNatsOptions } from '../../options.js';
-import type { HostControlOptions, HostsOptions } from './options.js';
+import type { HostControlOptions, HostDrainOptions, HostsOptions } from './options.js';
 
 const SIGNING_KEY_HELP = 'the coordinator\'s signing seed (coordinator-signing.nk): the change is signed with it (default: $HOSTWRIGHT_SIGNING_KEY)';
 
@@ -40,5 +40,18 @@ export function registerHosts(program: Command): void {
     .action(async (hostId: string, changes: string[], options: HostControlOptions) => {
       const { labelHost } = await import('./hosts-control.js');
       await labelHost(hostId, changes, options);
+    });
+
+  withNatsOptions(hosts.command('drain <host>'))
+    .description('cordon the host, then move its instances to the other hosts that run the same services, make-before-break (the replacements healthy before the host\'s instances stop); services that can run nowhere else are listed and left')
+    .option('--deadline <duration>', 'how long to wait for the moves; when it passes, what is left is said and the drain stays recorded (run it again to resume)', '1h')
+    .option('--dry-run', 'show the moves and what is left; write nothing')
+    .option('--detach', 'record the drain and start the replacements, then return; run `hosts drain H` again to finish it')
+    .option('--force', 'stop the services that can run nowhere else too')
+    .option('--signing-key <file>', SIGNING_KEY_HELP)
+    .option('--json', 'print the drain as JSON (schema hostwright.drain/v1)')
+    .action(async (hostId: string, options: HostDrainOptions) => {
+      const { drainHost } = await import('./hosts-drain.js');
+      await drainHost(hostId, options);
     });
 }

@@ -12,7 +12,7 @@ import { nameSchema } from './fleet-spec.js';
 /** Chunks a request may grant: a host answers one request with at most this many messages (nats-auth.ts). */
 export const MAX_LOG_CREDIT = 32;
 /** The agent sends a heartbeat when it had nothing to send for this long, so a dead side is noticed. */
-export const LOG_HEARTBEAT_MS = 2_000;
+export const LOG_HEARTBEAT_MS = 1_000;
 /** A session nobody granted credit for this long is closed by the agent (the coordinator went away). */
 export const LOG_SESSION_IDLE_MS = 60_000;
 /** A line longer than this is cut (the engine already splits lines at 16 KiB). */
@@ -152,11 +152,14 @@ export function compareEntries(a: LogEntry, b: LogEntry): number {
 
 /**
  * Splits one container's raw log output (the engine's lines, each "<RFC3339Nano> <text>") into
- * lines with their per-timestamp index. Holds a partial line until its end arrives.
+ * lines with their per-timestamp index. Holds a partial line until its end arrives. A line equal to
+ * the one before it in time, stream and text is the engine repeating itself and is dropped.
  */
 export class LogLineSplitter {
   readonly #partial = { stdout: '', stderr: '' };
   #lastTime = '';
+  #lastText = '';
+  #lastStream: 'stdout' | 'stderr' | undefined;
   #sameTimeCount = 0;
 
   constructor(
@@ -192,8 +195,12 @@ export class LogLineSplitter {
     const time = normalizeEngineTime(space < 0 ? raw : raw.slice(0, space));
     if (!time) return undefined;
     const text = space < 0 ? '' : raw.slice(space + 1, space + 1 + MAX_LOG_LINE_BYTES).replace(/\r$/, '');
+    // The engine's follow sends the last line again when it reopens a rotated file: the same time, stream and text.
+    if (time === this.#lastTime && text === this.#lastText && stream === this.#lastStream) return undefined;
     this.#sameTimeCount = time === this.#lastTime ? this.#sameTimeCount + 1 : 0;
     this.#lastTime = time;
+    this.#lastText = text;
+    this.#lastStream = stream;
     return { kind: 'line', instance: this.instance, containerId: this.containerId, time, index: this.#sameTimeCount, stream, text };
   }
 }

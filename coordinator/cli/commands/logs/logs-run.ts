@@ -8,6 +8,7 @@ import { EXIT } from '../../exit-codes.js';
 import { withFleet } from '../../fleet/fleet-session.js';
 import type { FleetTarget } from '../../options.js';
 import { parseTimeout } from '../../parse.js';
+import type { LogsOptions } from './options.js';
 import { entryJson, entryPrefix, hostNoticeJson, parseServiceSelector, parseTail, parseTimeFlag, renderEntry, renderHostNotice, type EntrySource, type HostNotice, type ServiceSelector } from './log-output.js';
 
 /** One stream: a host and one of the selectors asked for. */
@@ -26,7 +27,7 @@ interface Merged {
  * by that host's agent over NATS; their histories merged in time order, then live lines as they
  * come. A host that does not answer is named and asked again while the others stream.
  */
-export async function logsOnFleet(target: FleetTarget, selectorsText: readonly string[], options: import('./options.js').LogsOptions): Promise<void> {
+export async function logsOnFleet(target: FleetTarget, selectorsText: readonly string[], options: LogsOptions): Promise<void> {
   const selectors = selectorsText.map(parseServiceSelector);
   const now = new Date();
   const since = parseTimeFlag('--since', options.since, now);

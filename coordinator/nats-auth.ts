@@ -80,7 +80,7 @@ export function hostImports(hostId: string): HostImport[] {
 
 /**
  * Within its own account a host may publish only to its imports, receive only on its inbox prefix,
- * its plan, retry and pull subjects and the advisory that its feed was made, and answer a request with at most MAX_PLAN_REPLY_PARTS
+ * its plan, retry, pull and logs subjects and the advisory that its feed was made, and answer a request with at most MAX_PLAN_REPLY_PARTS
  * messages within HOST_REPLY_WINDOW.
  */
 export function hostPermissions(hostId: string): Permissions {

@@ -77,12 +77,11 @@ export async function logsOnFleet(target: FleetTarget, selectorsText: readonly s
       answering: (key: string, answering: boolean) => {
         const source = bySourceKey.get(key) as StreamSource;
         // Said once per host, not per service asked for.
-        const hostKeys = streams.filter((stream) => stream.hostId === source.hostId);
         if (!answering) {
           merge.setCounted(key, false);
           if (!missing.has(source.hostId)) notice(source.hostId, { state: 'not-answering' });
           missing.add(source.hostId);
-        } else if (missing.has(source.hostId) && hostKeys.every((stream) => stream.key === key || !stream.stream.ended)) {
+        } else if (missing.has(source.hostId)) {
           missing.delete(source.hostId);
           notice(source.hostId, { state: 'answering' });
         }

@@ -46,6 +46,8 @@ const RETRY_MAX_MS = 10_000;
  */
 export class HostLogStream {
   readonly #offsets = new Map<number, LogOffset>();
+  /** Where a reopened session resumes, per instance: its lines up to there are skipped, once. */
+  #resumeFrom = new Map<number, LogOffset>();
   #session = '';
   #expectedSeq = 1;
   /** Chunks granted and not yet received. */
@@ -100,6 +102,7 @@ export class HostLogStream {
   #open(restart: boolean): void {
     this.#subscription?.unsubscribe();
     this.#session = randomUUID();
+    this.#resumeFrom = new Map(this.#offsets);
     this.#expectedSeq = 1;
     this.#outstanding = CREDIT_WINDOW;
     const session = this.#session;
@@ -150,7 +153,15 @@ export class HostLogStream {
     this.#expectedSeq += 1;
     this.#outstanding -= 1;
     this.#heard();
-    const fresh = chunk.entries.filter((entry) => entry.kind === 'marker' || isAfterOffset(entry, this.#offsets.get(entry.instance)));
+    // Only what a reopened session sends again is skipped: within a stream, a container's stdout and
+    // stderr lines may come slightly out of timestamp order, and none of them is a repeat.
+    const fresh = chunk.entries.filter((entry) => {
+      const resume = entry.kind === 'line' ? this.#resumeFrom.get(entry.instance) : undefined;
+      if (entry.kind === 'marker' || !resume) return true;
+      if (!isAfterOffset(entry, resume)) return false;
+      this.#resumeFrom.delete(entry.instance);
+      return true;
+    });
     for (const entry of fresh) {
       if (entry.kind === 'line') this.#offsets.set(entry.instance, { instance: entry.instance, containerId: entry.containerId, time: entry.time, index: entry.index });
       else if (entry.containerId !== undefined) this.#offsets.delete(entry.instance);

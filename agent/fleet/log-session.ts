@@ -162,9 +162,16 @@ export class LogSession {
     const pieces = await readContainerLogs(this.ports.docker, owned.containerId, { ...query, signal: this.#abort.signal });
     if (!pieces) return;
     const splitter = new LogLineSplitter(owned.instance, owned.containerId);
+    // Lines up to the offset the read starts from were sent already; after it, every line is new
+    // (stdout and stderr lines may come slightly out of timestamp order: none is skipped then).
+    let resumeAt = this.#offsets.get(owned.instance);
     const fresh = (lines: LogLine[]): LogLine[] => {
-      const offset = this.#offsets.get(owned.instance);
-      const after = lines.filter((line) => isAfterOffset(line, offset));
+      const after = lines.filter((line) => {
+        if (!resumeAt) return true;
+        if (!isAfterOffset(line, resumeAt)) return false;
+        resumeAt = undefined;
+        return true;
+      });
       const last = after.at(-1);
       if (last) this.#offsets.set(owned.instance, { instance: owned.instance, containerId: owned.containerId, time: last.time, index: last.index });
       return after;

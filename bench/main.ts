@@ -14,13 +14,14 @@ import { peersRows, runPeers, type PeersResult } from './peers.js';
 import { runScale, scaleRows, type ScaleResult } from './scale.js';
 import { runSigning, signingRows, type SigningResult } from './signing.js';
 import { pullRows, runPull, type PullResult } from './pull.js';
+import { logsRows, runLogsBench, type LogsBenchResult } from './logs.js';
 import { MAX_SERVICES } from '../shared/limits.js';
 import { round } from './stats.js';
 import { InterruptedError, checkEngine, installInterruptHandler, throwIfInterrupted } from './support.js';
 
 /** The engine and the CPUs are shared: every result says how busy the machine was around it. */
 type Measured<T> = T & { readonly load_avg_1m: { readonly start: number; readonly end: number } };
-type BenchResult = Measured<ConvergeResult> | Measured<NoopResult> | Measured<PlannerResult> | Measured<RenderResult> | Measured<FleetResult> | Measured<RolloutBenchResult> | Measured<ScaleResult> | Measured<PeersResult> | Measured<SigningResult> | Measured<CliResult> | Measured<LoadPlanResult> | Measured<JournalOpenResult> | Measured<SoakResult> | Measured<PullResult>;
+type BenchResult = Measured<ConvergeResult> | Measured<NoopResult> | Measured<PlannerResult> | Measured<RenderResult> | Measured<FleetResult> | Measured<RolloutBenchResult> | Measured<ScaleResult> | Measured<PeersResult> | Measured<SigningResult> | Measured<CliResult> | Measured<LoadPlanResult> | Measured<JournalOpenResult> | Measured<SoakResult> | Measured<PullResult> | Measured<LogsBenchResult>;
 
 async function measured<T>(body: () => T | Promise<T>): Promise<Measured<T>> {
   const start = loadavg()[0] ?? 0;
@@ -123,6 +124,14 @@ Benchmarks (they print figures and never assert timing):
              goes first, the image removed before every pull; medians and their ratio.
                --megabytes M      size of the random layer (1-1000, default 40)
                --runs R           rounds (1-50, default 5)
+  logs       The whole output of a container that printed M MB of 100-byte lines, read by the engine's
+             logs API (dockerode, timestamps) and by \`hostwright logs\`'s path (an agent's log session,
+             a real nats-server, the coordinator's stream, rendered), alternating which goes first;
+             then with -f for 15 s, the delay from a line's engine timestamp to its arrival, both
+             ways, with C chatty containers (20 lines of 100 bytes every 0.1 s each) on the engine.
+               --megabytes M      output of the container read whole (1-2000, default 100)
+               --runs R           rounds (1-50, default 3)
+               --containers C     chatty containers (0-100, default 10)
   smoke      every benchmark once at a small size (CI: checks they run, asserts no timing).
   all        converge (20 containers), noop (100 containers) and planner (10000 services) with defaults.
 
@@ -163,7 +172,7 @@ const OPTIONS = {
 type OptionName = keyof typeof OPTIONS;
 type Values = { [K in OptionName]?: (typeof OPTIONS)[K]['type'] extends 'boolean' ? boolean : string };
 
-const COMMANDS = ['converge', 'noop', 'planner', 'render', 'load-plan', 'fleet', 'rollout', 'peers', 'scale', 'signing', 'cli', 'journal-open', 'soak', 'pull', 'smoke', 'all'] as const;
+const COMMANDS = ['converge', 'noop', 'planner', 'render', 'load-plan', 'fleet', 'rollout', 'peers', 'scale', 'signing', 'cli', 'journal-open', 'soak', 'pull', 'logs', 'smoke', 'all'] as const;
 type Command = (typeof COMMANDS)[number];
 
 /** The numeric options each benchmark accepts (json and help go with every one). */
@@ -182,6 +191,7 @@ const ALLOWED: Record<Command, readonly OptionName[]> = {
   'journal-open': ['days', 'runs'],
   soak: ['minutes', 'days', 'hosts', 'containers', 'agent-env'],
   pull: ['megabytes', 'runs'],
+  logs: ['megabytes', 'runs', 'containers'],
   smoke: [],
   all: [],
 };
@@ -316,6 +326,11 @@ async function run(command: Command, values: Values): Promise<BenchResult[]> {
       await checkEngine();
       return [await measured(() => runPull(options))];
     }
+    case 'logs': {
+      const options = { megabytes: integer(values, 'megabytes', 100, 1, 2000), runs: integer(values, 'runs', 3, 1, 50), chatty: integer(values, 'containers', 10, 0, 100), seconds: 15 };
+      await checkEngine();
+      return [await measured(() => runLogsBench(options))];
+    }
     case 'smoke': {
       await checkEngine();
       const steps: (() => Promise<BenchResult>)[] = [
@@ -332,6 +347,7 @@ async function run(command: Command, values: Values): Promise<BenchResult[]> {
         () => measured(() => runCli({ containers: 2, runs: 2 })),
         () => measured(() => runJournalOpen({ days: 1, lifecyclesPerDay: 200, runs: 1 })),
         () => measured(() => runPull({ megabytes: 1, runs: 1 })),
+        () => measured(() => runLogsBench({ megabytes: 1, runs: 1, chatty: 1, seconds: 2 })),
       ];
       const results: BenchResult[] = [];
       for (const step of steps) {
@@ -368,6 +384,7 @@ const TITLES: Record<BenchResult['benchmark'], string> = {
   'journal-open': 'journal-open: a journal of D days of churn opened without retention and at its retention limit',
   soak: 'soak: agents under churn with retention time compressed, then SIGKILL and restart',
   pull: 'pull: an image from a local registry with auth, Hostwright vs docker pull',
+  logs: 'logs: a container\'s output through the agent, NATS and the coordinator vs the engine\'s logs API',
 };
 
 function rowsOf(result: BenchResult): [string, string][] {
@@ -400,6 +417,8 @@ function rowsOf(result: BenchResult): [string, string][] {
       return soakRows(result);
     case 'pull':
       return pullRows(result);
+    case 'logs':
+      return logsRows(result);
   }
 }
 

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { compareStrings } from '../shared/compare.js';
 import { hostIdSchema } from '../shared/fleet-spec.js';
 import { MAX_PLAN_REPLY_PARTS } from '../shared/plan-reply-parts.js';
-import { BUCKETS, DESIRED_STREAM, EVENTS_STREAM, desiredFeedConsumer, desiredFeedCreatedSubject, hostInboxPrefix, hostJetStreamPrefix, planRpcSubject, pullRpcSubject, retryRpcSubject } from '../shared/subjects.js';
+import { BUCKETS, DESIRED_STREAM, EVENTS_STREAM, desiredFeedConsumer, desiredFeedCreatedSubject, hostInboxPrefix, hostJetStreamPrefix, logsRpcSubject, planRpcSubject, pullRpcSubject, retryRpcSubject } from '../shared/subjects.js';
 
 /** The NATS account of the coordinator, JetStream and every bucket and stream. */
 export const FLEET_ACCOUNT = 'HOSTWRIGHT';
@@ -80,15 +80,23 @@ export function hostImports(hostId: string): HostImport[] {
 
 /**
  * Within its own account a host may publish only to its imports, receive only on its inbox prefix,
- * its plan, retry and pull subjects and the advisory that its feed was made, and answer a request with at most MAX_PLAN_REPLY_PARTS
+ * its plan, retry, pull and logs subjects and the advisory that its feed was made, and answer a request with at most MAX_PLAN_REPLY_PARTS
  * messages within HOST_REPLY_WINDOW.
  */
 export function hostPermissions(hostId: string): Permissions {
   return {
     publish: hostImports(hostId).map((entry) => entry.local),
-    subscribe: [`${hostInboxPrefix(hostId)}.>`, planRpcSubject(hostId), retryRpcSubject(hostId), pullRpcSubject(hostId), desiredFeedCreatedSubject(hostId)],
+    subscribe: [`${hostInboxPrefix(hostId)}.>`, planRpcSubject(hostId), retryRpcSubject(hostId), pullRpcSubject(hostId), logsRpcSubject(hostId), desiredFeedCreatedSubject(hostId)],
     responses: MAX_PLAN_REPLY_PARTS,
   };
+}
+
+/**
+ * Reading any host's logs (`hostwright logs`): requests on each host's logs subject, answered on
+ * the requester's inbox. Kept as one entry so a role that may read logs can be given exactly it.
+ */
+export function logsReaderPublish(): string[] {
+  return [logsRpcSubject('*')];
 }
 
 /** The fleet's streams: the five buckets' and the event stream. */
@@ -127,6 +135,7 @@ export function coordinatorPermissions(hostIds: readonly string[]): Permissions 
       planRpcSubject('*'),
       retryRpcSubject('*'),
       pullRpcSubject('*'),
+      ...logsReaderPublish(),
     ],
     subscribe: ['_INBOX.>'],
     // Flow control of the ordered consumers the coordinator reads with.
@@ -201,7 +210,7 @@ export function accountsConfig(manifest: FleetAuthManifest): string {
     ...hosts.flatMap((host) => [...hostImports(host.hostId).map((entry) => exportLine(entry.subject, hostAccount(host.hostId), entry.streamed)), streamExportLine(desiredFeedCreatedSubject(host.hostId), hostAccount(host.hostId))]),
     '    ]',
     '    imports: [',
-    ...hosts.flatMap((host) => [planRpcSubject(host.hostId), retryRpcSubject(host.hostId), pullRpcSubject(host.hostId)].map((subject) => importLine(hostAccount(host.hostId), subject, subject))),
+    ...hosts.flatMap((host) => [planRpcSubject(host.hostId), retryRpcSubject(host.hostId), pullRpcSubject(host.hostId), logsRpcSubject(host.hostId)].map((subject) => importLine(hostAccount(host.hostId), subject, subject))),
     '    ]',
     '  }',
   ];
@@ -219,6 +228,8 @@ export function accountsConfig(manifest: FleetAuthManifest): string {
       exportLine(planRpcSubject(host.hostId), FLEET_ACCOUNT, true),
       exportLine(retryRpcSubject(host.hostId), FLEET_ACCOUNT, false),
       exportLine(pullRpcSubject(host.hostId), FLEET_ACCOUNT, false, HOST_REPLY_WINDOW),
+      // A logs request is answered with up to its credit of chunks, for as long as the stream follows.
+      exportLine(logsRpcSubject(host.hostId), FLEET_ACCOUNT, true, HOST_REPLY_WINDOW),
       '    ]',
       '  }',
     );

@@ -51,6 +51,11 @@ export function pullRpcSubject(hostId: string): string {
   return `hw.rpc.${hostId}.pull`;
 }
 
+/** Request/reply: open a `hostwright logs` stream of a service on one host, or grant it more credit (shared/log-stream.ts). */
+export function logsRpcSubject(hostId: string): string {
+  return `hw.rpc.${hostId}.logs`;
+}
+
 /** The stream behind the desired-state bucket. */
 export const DESIRED_STREAM = `KV_${BUCKETS.desired}`;
 

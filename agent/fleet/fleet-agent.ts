@@ -10,7 +10,7 @@ import { bindFleet, readCredentials, type HostConnection, type NatsAccess } from
 import { splitReply } from '../../shared/plan-reply-parts.js';
 import { signingKeyOf, type DocumentSigningKey } from '../../shared/signed-document.js';
 import { sleep } from '../../shared/sleep.js';
-import { BUCKETS, desiredFeedCreatedSubject, hostInboxPrefix, kvKeySubject, planRpcSubject, pullRpcSubject, retryRpcSubject } from '../../shared/subjects.js';
+import { BUCKETS, desiredFeedCreatedSubject, hostInboxPrefix, kvKeySubject, logsRpcSubject, planRpcSubject, pullRpcSubject, retryRpcSubject } from '../../shared/subjects.js';
 import { MAX_WIRE_BYTES, planRequestSchema, retryRequestSchema, type HostRegistration, type RetryRequest, type PlanReply, type RetryReply, type StatusReport } from '../../shared/wire.js';
 import type { CycleProgress, CycleReport } from '../cycle.js';
 import { AgentDaemon, type AgentDaemonOptions, type DesiredSource } from '../daemon.js';
@@ -22,6 +22,8 @@ import { isMissingFeed, watchDesired, type DesiredTrust } from './desired-watche
 import { OutboxPublisher } from './outbox-publisher.js';
 import { answerPullRequest } from './pull-request.js';
 import { RequestGuard } from './request-guard.js';
+import { LogRequests } from './log-requests.js';
+import { DockerRuntime } from '../runtime/docker-runtime.js';
 
 export const AGENT_VERSION = HOSTWRIGHT_VERSION;
 
@@ -60,7 +62,7 @@ export async function runFleetAgent(options: FleetAgentOptions): Promise<void> {
 /**
  * The fleet as a daemon's desired-state source: connects to NATS (retrying forever), reads the
  * host's desired-state feed, publishes its events from the outbox, its status and a heartbeat,
- * all signed with the host key, and answers dry-run plan, retry and pull requests.
+ * all signed with the host key, and answers dry-run plan, retry, pull and logs requests.
  */
 class FleetSource implements DesiredSource {
   readonly publishesEvents = true;
@@ -78,6 +80,7 @@ class FleetSource implements DesiredSource {
   readonly #requests: RequestGuard;
   #progressTimer: NodeJS.Timeout | undefined;
   #progressSentAt = 0;
+  #logRequests: LogRequests | undefined;
   /**
    * Status publications run one at a time, so an older status never lands after a newer one; those
    * asked for meanwhile become one, with the newest status (a stalled NATS queues nothing more).
@@ -111,6 +114,7 @@ class FleetSource implements DesiredSource {
 
   async stop(): Promise<void> {
     clearTimeout(this.#progressTimer);
+    this.#logRequests?.close();
     if (!this.#connection) return;
     await this.#publishStatusSafely(true);
     await this.#connection.close();
@@ -157,6 +161,22 @@ class FleetSource implements DesiredSource {
           answerPullRequest(this.daemon, this.#requests, msg.data)
             .then((reply) => msg.reply && msg.respond(encode(reply)))
             .catch((cause: unknown) => this.#log.error({ error: errorMessage(cause) }, 'pull request not answered'));
+      },
+    });
+    const { runtime, reconciler } = this.daemon.host;
+    const logRequests = new LogRequests({
+      hostId: this.options.hostId,
+      docker: runtime instanceof DockerRuntime ? runtime.docker : undefined,
+      observe: () => reconciler.observer.observe(),
+      publish: (subject, data) => connection.nc.publish(subject, data),
+      maxPayload: () => connection.nc.info?.max_payload ?? 1024 * 1024,
+      logger: this.#log.child({ component: 'logs' }),
+    });
+    this.#logRequests = logRequests;
+    connection.nc.subscribe(logsRpcSubject(this.options.hostId), {
+      callback: (error, msg) => {
+        if (error) this.#log.warn({ error: errorMessage(error) }, 'logs subscription error');
+        else logRequests.handle(msg);
       },
     });
     const publisher = new OutboxPublisher(connection.js, host.journal, this.#log.child({ component: 'outbox' }), (bytes) => this.#seal(bytes));

@@ -11,6 +11,7 @@ import { registerEvents } from './commands/events/register.js';
 import { registerFleet } from './commands/fleet/register.js';
 import { registerHosts } from './commands/hosts/register.js';
 import { registerKeys } from './commands/keys/register.js';
+import { registerLogs } from './commands/logs/register.js';
 import { registerPlan } from './commands/plan/register.js';
 import { registerPs } from './commands/ps/register.js';
 import { registerPull } from './commands/pull/register.js';
@@ -50,6 +51,7 @@ registerKeys(program);
 registerFleet(program);
 registerContext(program);
 registerCompletion(program);
+registerLogs(program);
 
 // The one top-level catch: every error becomes a message and an exit code, never a stack trace.
 try {

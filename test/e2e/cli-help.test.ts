@@ -24,6 +24,7 @@ const EXPECTED: Record<string, Record<string, readonly string[]>> = {
   events: { [OWN]: ['--follow', '--type', '--host', '--project', '--since', '--json'], [LOCAL]: ['--local', '--data-dir'], [CONNECTION]: NATS },
   restart: { [OWN]: [...WORKLOAD, '--project', '--host', '--wait', '--timeout', '--json', '--signing-key'], [CONNECTION]: NATS },
   retry: { [OWN]: ['--project', '--host', '--timeout', '--json', '--signing-key'], [LOCAL]: ['--local', '--data-dir', '--host-id'], [CONNECTION]: NATS },
+  logs: { [OWN]: ['--host', '--project', '--follow', '--since', '--until', '--tail', '--timestamps', '--json', '--timeout'], [CONNECTION]: NATS },
   hosts: { [OWN]: ['--json'], [CONNECTION]: NATS },
   'hosts cordon': { [OWN]: ['--reason', '--signing-key', '--json'], [CONNECTION]: NATS },
   'hosts uncordon': { [OWN]: ['--signing-key', '--json'], [CONNECTION]: NATS },

@@ -7,7 +7,7 @@ import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { connect, headers, nkeyAuthenticator, type NatsConnection, type Subscription } from '@nats-io/transport-node';
+import { connect, createInbox, headers, nkeyAuthenticator, type NatsConnection, type Subscription } from '@nats-io/transport-node';
 import { AckPolicy, jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { Kvm } from '@nats-io/kv';
 import { createOperator, createUser } from '@nats-io/nkeys';
@@ -20,7 +20,7 @@ import { openSignedDocument, signingKeyOf } from '../../shared/signed-document.j
 import { sealReport } from '../../shared/host-report.js';
 import { signRequest } from '../../shared/signed-request.js';
 import { emptyHostControl } from '../../shared/host-control.js';
-import { BUCKETS, desiredKey, eventSubject, hostInboxPrefix, hostJetStreamPrefix, planRpcSubject, pullRpcSubject, retryRpcSubject } from '../../shared/subjects.js';
+import { BUCKETS, desiredKey, eventSubject, hostInboxPrefix, hostJetStreamPrefix, logsRpcSubject, planRpcSubject, pullRpcSubject, retryRpcSubject } from '../../shared/subjects.js';
 import { desired, service, uniqueName } from '../lib/builders.js';
 import { runCli } from '../lib/cli.js';
 import { FleetHarness } from '../lib/fleet-harness.js';
@@ -221,6 +221,49 @@ describe('least-privilege NATS: the config `fleet init` generates, on a real nat
     await assertSubscriptionDenied(nc.subscribe('hw.rpc.*.plan'), 'hw.rpc.*.plan');
     // Nobody may answer in B's place: the coordinator's request finds no responder.
     assert.equal(await coordinator.requestPlan(desired(project, {}, { hostId: hostB, allowEmpty: true }), 'c-1', 2_000), undefined);
+  });
+
+  it("host A cannot read B's logs: no request on B's logs subject (nor its own), no answering in B's place, no reply-subject detour; the coordinator's request reaches B and B's chunks reach it", async () => {
+    const a = await asHost(hostA);
+    const b = await asHost(hostB);
+    const received: string[] = [];
+    const bListens = b.subscribe(logsRpcSubject(hostB), {
+      callback: (_error, msg) => {
+        received.push(msg.reply ?? '');
+        // A stream of chunks answers one request (up to its credit).
+        for (let chunk = 1; chunk <= 3; chunk += 1) msg.respond(encode({ chunk }));
+      },
+    });
+    await b.flush();
+    const body = encode({ session: 'probe-0001' });
+    for (const subject of [logsRpcSubject(hostB), logsRpcSubject(hostA)]) {
+      await assert.rejects(a.request(subject, body, { timeout: 3_000 }), deniedPublish(subject), subject);
+    }
+    await assertSubscriptionDenied(a.subscribe(logsRpcSubject(hostB)), logsRpcSubject(hostB));
+    await assertSubscriptionDenied(a.subscribe('hw.rpc.*.logs'), 'hw.rpc.*.logs');
+    // A's own status key, with B's logs subject as the reply: JetStream's answer stays in A's account.
+    a.publish(`$KV.${BUCKETS.status}.${hostA}`, encode({ probe: true }), { reply: logsRpcSubject(hostB) });
+    await a.flush();
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    assert.deepEqual(received, [], 'nothing A sent reached B\'s logs subject');
+    // The coordinator's request reaches B, and B's chunks come back to the coordinator's inbox.
+    const inbox = createInbox();
+    const chunks: number[] = [];
+    const coordinatorNc = coordinator.connection.nc;
+    const answered = new Promise<void>((resolve) => {
+      coordinatorNc.subscribe(inbox, {
+        max: 3,
+        callback: (_error, msg) => {
+          chunks.push((unpack(msg.data) as { chunk: number }).chunk);
+          if (chunks.length === 3) resolve();
+        },
+      });
+    });
+    coordinatorNc.publish(logsRpcSubject(hostB), encode({ session: 'probe-0002' }), { reply: inbox });
+    await Promise.race([answered, new Promise((_, reject) => setTimeout(() => reject(new Error(`B's chunks did not arrive: ${JSON.stringify(chunks)}`)), 5_000))]);
+    assert.deepEqual(chunks, [1, 2, 3]);
+    assert.equal(received.length, 1);
+    bListens.unsubscribe();
   });
 
   it('host A cannot write any desired state, not even its own', async () => {

@@ -6,6 +6,7 @@ import { registerApply } from './commands/apply/register.js';
 import { registerConvert } from './commands/convert/register.js';
 import { registerDown } from './commands/down/register.js';
 import { registerEvents } from './commands/events/register.js';
+import { registerExec } from './commands/exec/register.js';
 import { registerFleet } from './commands/fleet/register.js';
 import { registerHosts } from './commands/hosts/register.js';
 import { registerKeys } from './commands/keys/register.js';
@@ -44,6 +45,7 @@ registerRollback(program);
 registerRetry(program);
 registerKeys(program);
 registerFleet(program);
+registerExec(program);
 
 // The one top-level catch: every error becomes a message and an exit code, never a stack trace.
 try {

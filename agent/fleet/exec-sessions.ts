@@ -53,7 +53,7 @@ export class ExecSessions {
     try {
       if (!this.allowExec) throw new RequestRefusedError('this agent does not allow exec: start it with --allow-exec (or policy.allow_exec: true in its configuration file)');
       if (this.trust.kind !== 'pinned') throw new RequestRefusedError('exec needs a pinned coordinator key (--coordinator-key); this agent runs with --allow-unsigned');
-      request = this.guard.admit(data, execRequestSchema, 'exec request', Date.now());
+      request = await this.guard.admit(data, execRequestSchema, 'exec request', Date.now());
       if (this.#sessions.size >= MAX_SESSIONS) throw new RequestRefusedError(`${MAX_SESSIONS} exec sessions are open on this host; try again when one ends`);
       const target = execTarget((await this.daemon.host.reconciler.observer.observe()).containers, request);
       if (typeof target === 'string') throw new RequestRefusedError(target);

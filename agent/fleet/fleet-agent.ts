@@ -95,7 +95,7 @@ class FleetSource implements DesiredSource {
     private readonly hostKey: DocumentSigningKey | undefined,
   ) {
     this.#log = options.logger;
-    this.#requests = new RequestGuard(options.hostId, options.trust);
+    this.#requests = new RequestGuard(options.hostId, options.trust, () => daemon.host.journal.requestNonces());
     this.#exec = new ExecSessions(daemon, this.#requests, options.trust, options.allowExec === true, options.logger.child({ component: 'exec' }));
   }
 
@@ -340,7 +340,7 @@ class FleetSource implements DesiredSource {
     try {
       let request: RetryRequest;
       try {
-        request = this.#requests.admit(msg.data, retryRequestSchema, 'retry request', Date.now());
+        request = await this.#requests.admit(msg.data, retryRequestSchema, 'retry request', Date.now());
       } catch (error) {
         await this.daemon.host.journal.appendEvents([failedEvent({ hostId, project: HOST_PROJECT, message: `rejected a retry request: ${errorMessage(error)}` })]).catch(() => undefined);
         throw error;

@@ -6,7 +6,7 @@ import { z } from 'zod';
  * byte of the session's input or output.
  */
 export const execAuditSchema = z.strictObject({
-  phase: z.enum(['started', 'ended', 'refused']),
+  phase: z.enum(['started', 'ended']),
   session: z.string().optional(),
   signingKey: z.string().optional(),
   natsUser: z.string().optional(),

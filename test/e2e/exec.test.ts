@@ -13,10 +13,11 @@ import { signingKeyOf } from '../../shared/signed-document.js';
 import { signRequest } from '../../shared/signed-request.js';
 import { execRpcSubject } from '../../shared/subjects.js';
 import { uniqueName } from '../lib/builders.js';
-import { CLI, runCli, runCliWithInput, type CliResult } from '../lib/cli.js';
+import { CLI, runCli, runCliWithInput, startCli, type CliResult } from '../lib/cli.js';
 import { connectAs, seedOf } from '../lib/fleet-attack.js';
 import { FleetHarness } from '../lib/fleet-harness.js';
 import { startNatsServer, type NatsServerHandle } from '../lib/nats-server.js';
+import { waitFor } from '../lib/wait.js';
 
 const QUICK_STOP = `["sh", "-c", "trap 'exit 0' TERM; sleep 3600 & wait"]`;
 
@@ -100,6 +101,17 @@ describe('hostwright exec: signed, single-use, admin only, audited (real NATS, r
     });
     assert.match(result.output, /tty-42/, result.output);
     assert.equal(result.code, 5, result.output);
+  });
+
+  it('without a terminal, Ctrl-C stops exec: the session is closed and it exits 130', async () => {
+    const child = startCli(['exec', '--host', h1, '--nats', nats.url, '--creds', join(dir, 'admin.nk'), 'app', '--', 'sh', '-c', 'echo ready; sleep 30'], { HOSTWRIGHT_SIGNING_KEY: join(dir, 'coordinator-signing.nk') });
+    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+    await waitFor('the command to print ready', async () => child.output().includes('ready\n'), 20_000, 100);
+    const interruptedAt = Date.now();
+    child.kill('SIGINT');
+    assert.equal(await exited, 130, child.output());
+    assert.ok(Date.now() - interruptedAt < 10_000, 'it did not wait for the command');
+    assert.match(child.output(), /exec interrupted; the session was closed/);
   });
 
   it('finds the host from the status, and asks for --host when the service runs on several', async () => {

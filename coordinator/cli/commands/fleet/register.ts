@@ -43,6 +43,7 @@ export function registerFleet(program: Command): void {
           `start NATS:  nats-server -c ${paths.server}`,
           `set up the streams (once, and after an upgrade):  hostwright fleet setup --nats URL --creds ${paths.adminCreds}`,
           `coordinator: hostwright <command> --nats URL --creds ${paths.coordinatorCreds}`,
+          `more users by role (reader, deployer, admin):  hostwright fleet add-user NAME --role reader --dir ${options.dir}`,
           `agent:       hostwright agent --nats URL --host-id ID --creds ${paths.hostCreds('ID')} --curve-key ${paths.hostCurveSeed('ID')}  (copy only that host's files to it)`,
           '',
         ].join('\n'),

@@ -5,7 +5,7 @@ import { createCurve, createOperator, createUser } from '@nats-io/nkeys';
 import { InvalidInputError } from '../shared/errors.js';
 import { hostIdSchema } from '../shared/fleet-spec.js';
 import { FLEET_AUTH_MANIFEST, SECRET_DIGEST_KEY_FILE, exists, loadManifest } from './fleet-host-keys.js';
-import { accountsConfig, serverConfig, withHost, withoutHost, type FleetAuthManifest, type ServerTls } from './nats-auth.js';
+import { USER_NAME_PATTERN, accountsConfig, serverConfig, withHost, withoutHost, type FleetAuthManifest, type Role, type ServerTls } from './nats-auth.js';
 
 /** The files of a fleet's auth dir, by what they are. */
 export function fleetAuthPaths(dir: string) {
@@ -18,6 +18,8 @@ export function fleetAuthPaths(dir: string) {
     signingSeed: join(dir, 'coordinator-signing.nk'),
     signingPublicKey: join(dir, 'coordinator-signing.pub'),
     hostCreds: (hostId: string) => join(dir, 'hosts', `${hostId}.nk`),
+    /** A user of a role (`fleet add-user`): reader, deployer or admin. */
+    userCreds: (name: string) => join(dir, 'users', `${name}.nk`),
     /** The host's curve seed (SX…): secrets are sealed to its public half; only that host's agent holds it. */
     hostCurveSeed: (hostId: string) => join(dir, 'hosts', `${hostId}.xk`),
     /** The key of the secrets' digests (docs/secrets.md): plans show a digest no one can test guesses against. */
@@ -119,6 +121,34 @@ export async function removeFleetHost(dirArg: string, hostId: string): Promise<v
   await saveManifest(dir, withoutHost(manifest, hostId));
   await rm(fleetAuthPaths(dir).hostCreds(hostId), { force: true });
   await rm(fleetAuthPaths(dir).hostCurveSeed(hostId), { force: true });
+}
+
+/**
+ * Adds a coordinator user of a role (or, with rotate, gives one a new key or role): users/<name>.nk
+ * and accounts.conf. The names coordinator and admin are the fleet's own users.
+ */
+export async function addFleetUser(dirArg: string, name: string, role: Role, rotate: boolean): Promise<string> {
+  const dir = resolve(dirArg);
+  if (!USER_NAME_PATTERN.test(name)) throw new InvalidInputError(`user name ${JSON.stringify(name)}: expected letters, digits, "-", "_" or "." (max 63), starting with a letter or digit`);
+  if (name === 'coordinator' || name === 'admin') throw new InvalidInputError(`${name} is the fleet's own ${name === 'admin' ? 'admin (admin.nk)' : 'deployer (coordinator.nk)'} user; pick another name`);
+  const manifest = await loadManifest(dir);
+  const users = manifest.users ?? [];
+  if (users.some((user) => user.name === name) && !rotate) throw new InvalidInputError(`user ${name} exists; pass --rotate to give it a new key (and the role given), or remove it with \`hostwright fleet remove-user ${name}\``);
+  const user = createUser();
+  const credsFile = fleetAuthPaths(dir).userCreds(name);
+  await mkdir(join(dir, 'users'), { recursive: true, mode: 0o700 });
+  await writeSecret(credsFile, seedText(user.getSeed()));
+  await saveManifest(dir, { ...manifest, users: [...users.filter((entry) => entry.name !== name), { name, role, publicKey: user.getPublicKey() }].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0)) });
+  return credsFile;
+}
+
+/** Revokes a user: it leaves accounts.conf and its seed file is deleted. */
+export async function removeFleetUser(dirArg: string, name: string): Promise<void> {
+  const dir = resolve(dirArg);
+  const manifest = await loadManifest(dir);
+  if (!(manifest.users ?? []).some((user) => user.name === name)) throw new InvalidInputError(`user ${name} is not in ${dir} (users: ${(manifest.users ?? []).map((user) => user.name).join(', ') || 'none'})`);
+  await saveManifest(dir, { ...manifest, users: (manifest.users ?? []).filter((user) => user.name !== name) });
+  await rm(fleetAuthPaths(dir).userCreds(name), { force: true });
 }
 
 /** The manifest and the accounts config generated from it, always written together. */

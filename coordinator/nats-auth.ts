@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { compareStrings } from '../shared/compare.js';
 import { hostIdSchema } from '../shared/fleet-spec.js';
 import { MAX_PLAN_REPLY_PARTS } from '../shared/plan-reply-parts.js';
-import { BUCKETS, DESIRED_STREAM, EVENTS_STREAM, desiredFeedConsumer, desiredFeedCreatedSubject, hostInboxPrefix, hostJetStreamPrefix, logsRpcSubject, planRpcSubject, pullRpcSubject, retryRpcSubject } from '../shared/subjects.js';
+import { BUCKETS, DESIRED_STREAM, EVENTS_STREAM, desiredFeedConsumer, desiredFeedCreatedSubject, execIoRpcSubject, execRpcSubject, hostInboxPrefix, hostJetStreamPrefix, logsRpcSubject, planRpcSubject, pullRpcSubject, retryRpcSubject } from '../shared/subjects.js';
 
 /** The NATS account of the coordinator, JetStream and every bucket and stream. */
 export const FLEET_ACCOUNT = 'HOSTWRIGHT';
@@ -16,6 +16,16 @@ export function hostAccount(hostId: string): string {
 const userKeySchema = z.string().regex(/^U[A-Z2-7]{55}$/, 'expected an nkey user public key (U…, 56 characters)');
 const operatorKeySchema = z.string().regex(/^O[A-Z2-7]{55}$/, 'expected an nkey operator public key (O…, 56 characters)');
 
+/**
+ * What a coordinator user may do: `reader` reads (status, events, hosts, ps, logs), `deployer`
+ * also writes desired state and host controls and sends plan, retry and pull requests (today's
+ * coordinator.nk), `admin` also runs exec and sets up the streams and buckets (admin.nk).
+ */
+export const ROLES = ['reader', 'deployer', 'admin'] as const;
+export type Role = (typeof ROLES)[number];
+
+export const USER_NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/;
+
 /** `<dir>/fleet-auth.json`: public keys only, so the config can be regenerated without any seed. */
 export const fleetAuthManifestSchema = z.strictObject({
   schema: z.literal('hostwright.fleet-auth/v1'),
@@ -25,6 +35,8 @@ export const fleetAuthManifestSchema = z.strictObject({
   signingPublicKey: operatorKeySchema,
   /** curveKey: the host's X25519 key (X…) that secrets are sealed to; hosts added before it have none. */
   hosts: z.array(z.strictObject({ hostId: hostIdSchema, publicKey: userKeySchema, curveKey: z.string().regex(/^X[A-Z2-7]{55}$/, 'expected a curve public key (X…)').optional() })),
+  /** Users by role (`fleet add-user`), each with users/<name>.nk; fleets made before roles have none. */
+  users: z.array(z.strictObject({ name: z.string().regex(USER_NAME_PATTERN, 'expected letters, digits, "-", "_" or "." (max 63)'), role: z.enum(ROLES), publicKey: userKeySchema })).optional(),
 });
 export type FleetAuthManifest = z.infer<typeof fleetAuthManifestSchema>;
 
@@ -86,7 +98,7 @@ export function hostImports(hostId: string): HostImport[] {
 export function hostPermissions(hostId: string): Permissions {
   return {
     publish: hostImports(hostId).map((entry) => entry.local),
-    subscribe: [`${hostInboxPrefix(hostId)}.>`, planRpcSubject(hostId), retryRpcSubject(hostId), pullRpcSubject(hostId), logsRpcSubject(hostId), desiredFeedCreatedSubject(hostId)],
+    subscribe: [`${hostInboxPrefix(hostId)}.>`, planRpcSubject(hostId), retryRpcSubject(hostId), pullRpcSubject(hostId), logsRpcSubject(hostId), desiredFeedCreatedSubject(hostId), execRpcSubject(hostId), execIoRpcSubject(hostId)],
     responses: MAX_PLAN_REPLY_PARTS,
   };
 }
@@ -156,6 +168,44 @@ export function adminPermissions(): Permissions {
   };
 }
 
+/**
+ * The reader role: what status, events, hosts and ps read (stream info, ordered consumers, direct
+ * gets) and `logs` (a host's logs subject), and nothing that writes a bucket or asks a host to act.
+ */
+export function readerPermissions(): Permissions {
+  const buckets = [BUCKETS.desired, BUCKETS.hosts, BUCKETS.status, BUCKETS.rollouts, BUCKETS.hostctl];
+  const streams = fleetStreams();
+  return {
+    publish: [
+      '$JS.API.INFO',
+      ...streams.map((stream) => `$JS.API.STREAM.INFO.${stream}`),
+      ...streams.map((stream) => `$JS.API.CONSUMER.CREATE.${stream}.>`),
+      ...streams.map((stream) => `$JS.API.CONSUMER.INFO.${stream}.*`),
+      `$JS.API.CONSUMER.MSG.NEXT.${EVENTS_STREAM}.*`,
+      ...buckets.map((bucket) => `$JS.API.DIRECT.GET.KV_${bucket}.>`),
+      ...buckets.map((bucket) => `$JS.API.STREAM.MSG.GET.KV_${bucket}`),
+      ...logsReaderPublish(),
+    ],
+    subscribe: ['_INBOX.>'],
+    responses: 1,
+  };
+}
+
+/** exec's subjects on every host: only the admin role may start a session or send its bytes. */
+export const EXEC_SUBJECTS = [execRpcSubject('*'), execIoRpcSubject('*')] as const;
+
+/** The admin role: the deployer's permissions, exec on any host, and stream and bucket setup. */
+export function adminRolePermissions(hostIds: readonly string[]): Permissions {
+  const deployer = coordinatorPermissions(hostIds);
+  const setup = adminPermissions();
+  return { publish: [...new Set([...deployer.publish, ...setup.publish, ...EXEC_SUBJECTS])], subscribe: deployer.subscribe, responses: deployer.responses };
+}
+
+/** The permissions of a role; deployer is the coordinator's. */
+export function rolePermissions(role: Role, hostIds: readonly string[]): Permissions {
+  return role === 'reader' ? readerPermissions() : role === 'deployer' ? coordinatorPermissions(hostIds) : adminRolePermissions(hostIds);
+}
+
 function quoted(values: readonly string[]): string {
   return `[${values.map((value) => JSON.stringify(value)).join(', ')}]`;
 }
@@ -204,13 +254,14 @@ export function accountsConfig(manifest: FleetAuthManifest): string {
     '    jetstream: enabled',
     '    users: [',
     ...userBlock('coordinator', manifest.coordinator.publicKey, coordinatorPermissions(hosts.map((host) => host.hostId))),
-    ...(manifest.admin ? userBlock('admin (fleet setup)', manifest.admin.publicKey, adminPermissions()) : []),
+    ...(manifest.admin ? userBlock('admin (fleet setup)', manifest.admin.publicKey, adminRolePermissions(hosts.map((host) => host.hostId))) : []),
+    ...[...(manifest.users ?? [])].sort((a, b) => compareStrings(a.name, b.name)).flatMap((user) => userBlock(`user ${user.name} (role ${user.role})`, user.publicKey, rolePermissions(user.role, hosts.map((host) => host.hostId)))),
     '    ]',
     '    exports: [',
     ...hosts.flatMap((host) => [...hostImports(host.hostId).map((entry) => exportLine(entry.subject, hostAccount(host.hostId), entry.streamed)), streamExportLine(desiredFeedCreatedSubject(host.hostId), hostAccount(host.hostId))]),
     '    ]',
     '    imports: [',
-    ...hosts.flatMap((host) => [planRpcSubject(host.hostId), retryRpcSubject(host.hostId), pullRpcSubject(host.hostId), logsRpcSubject(host.hostId)].map((subject) => importLine(hostAccount(host.hostId), subject, subject))),
+    ...hosts.flatMap((host) => [planRpcSubject(host.hostId), retryRpcSubject(host.hostId), pullRpcSubject(host.hostId), logsRpcSubject(host.hostId), execRpcSubject(host.hostId), execIoRpcSubject(host.hostId)].map((subject) => importLine(hostAccount(host.hostId), subject, subject))),
     '    ]',
     '  }',
   ];
@@ -230,6 +281,8 @@ export function accountsConfig(manifest: FleetAuthManifest): string {
       exportLine(pullRpcSubject(host.hostId), FLEET_ACCOUNT, false, HOST_REPLY_WINDOW),
       // A logs request is answered with up to its credit of chunks, for as long as the stream follows.
       exportLine(logsRpcSubject(host.hostId), FLEET_ACCOUNT, true, HOST_REPLY_WINDOW),
+      exportLine(execRpcSubject(host.hostId), FLEET_ACCOUNT, false),
+      exportLine(execIoRpcSubject(host.hostId), FLEET_ACCOUNT, false),
       '    ]',
       '  }',
     );

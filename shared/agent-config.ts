@@ -61,6 +61,8 @@ export const agentConfigSchema = z.strictObject({
       allow_log_drivers: boundedArray(boundedString(64).min(1), 64).optional(),
       allow_secret_files: boundedArray(absolutePathSchema, 256).optional(),
       allow_network_opts: boundedArray(boundedString(256).min(1), 64).optional(),
+      /** Answer signed `hostwright exec` requests (remote code execution; off unless set). */
+      allow_exec: z.boolean().optional(),
     })
     .optional(),
   /** Registry credentials for pulls: a file in Docker's config.json format (docs/images.md). */

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { EVENT_TYPES } from './event-types.js';
+import { execAuditSchema } from './exec-audit.js';
 
 export const eventTypeSchema = z.enum(EVENT_TYPES);
 export type EventType = z.infer<typeof eventTypeSchema>;
@@ -20,6 +21,8 @@ export const hostwrightEventSchema = z.strictObject({
   runtimeRef: z.string().optional(),
   timestamp: z.string(),
   correlationID: z.string(),
+  /** An `exec` event's session record (shared/exec-audit.ts). */
+  exec: execAuditSchema.optional(),
 });
 export type HostwrightEvent = z.infer<typeof hostwrightEventSchema>;
 

@@ -84,3 +84,13 @@ export function hostJetStreamPrefix(hostId: string): string {
 export function hostInboxPrefix(hostId: string): string {
   return `_INBOX_${hostId}`;
 }
+
+/** Request/reply: start a command in a container the host owns (`hostwright exec`); signed, single-use, admin only. */
+export function execRpcSubject(hostId: string): string {
+  return `hw.rpc.${hostId}.exec`;
+}
+
+/** Request/reply: a running exec session's stdin, resize and output polls (shared/exec-wire.ts). */
+export function execIoRpcSubject(hostId: string): string {
+  return `hw.rpc.${hostId}.exec.io`;
+}

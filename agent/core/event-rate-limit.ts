@@ -33,6 +33,11 @@ export function limitEvents(state: EventRateState, events: readonly HostwrightEv
   const windows = new Map(closed.state);
   const admitted: HostwrightEvent[] = [];
   for (const event of events) {
+    // An exec session's events are its audit record: each is kept (sessions are admin-only, signed and single-use).
+    if (event.type === 'exec') {
+      admitted.push(event);
+      continue;
+    }
     const key = eventKind(event);
     const window = windows.get(key) ?? { startMs: nowMs, admitted: 0, suppressed: 0, last: undefined };
     if (window.admitted < limit.perWindow) {

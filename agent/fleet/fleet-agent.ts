@@ -10,7 +10,7 @@ import { bindFleet, readCredentials, type HostConnection, type NatsAccess } from
 import { splitReply } from '../../shared/plan-reply-parts.js';
 import { signingKeyOf, type DocumentSigningKey } from '../../shared/signed-document.js';
 import { sleep } from '../../shared/sleep.js';
-import { BUCKETS, desiredFeedCreatedSubject, hostInboxPrefix, kvKeySubject, logsRpcSubject, planRpcSubject, pullRpcSubject, retryRpcSubject } from '../../shared/subjects.js';
+import { BUCKETS, desiredFeedCreatedSubject, execIoRpcSubject, execRpcSubject, hostInboxPrefix, kvKeySubject, logsRpcSubject, planRpcSubject, pullRpcSubject, retryRpcSubject } from '../../shared/subjects.js';
 import { MAX_WIRE_BYTES, planRequestSchema, retryRequestSchema, type HostRegistration, type RetryRequest, type PlanReply, type RetryReply, type StatusReport } from '../../shared/wire.js';
 import type { CycleProgress, CycleReport } from '../cycle.js';
 import { AgentDaemon, type AgentDaemonOptions, type DesiredSource } from '../daemon.js';
@@ -19,6 +19,7 @@ import { planReport } from '../plan-report.js';
 import { PullsInFlight } from '../pulls-in-flight.js';
 import { candidateOf } from './candidate.js';
 import { isMissingFeed, watchDesired, type DesiredTrust } from './desired-watcher.js';
+import { ExecSessions } from './exec-sessions.js';
 import { OutboxPublisher } from './outbox-publisher.js';
 import { answerPullRequest } from './pull-request.js';
 import { RequestGuard } from './request-guard.js';
@@ -41,6 +42,8 @@ export interface FleetAgentOptions extends AgentDaemonOptions {
   /** Credentials and TLS; the inbox prefix is set here, to this host's own. */
   readonly natsAccess?: NatsAccess;
   readonly heartbeatMs: number;
+  /** `--allow-exec`: answer signed `hostwright exec` requests (off by default). */
+  readonly allowExec?: boolean;
 }
 
 /**
@@ -78,6 +81,7 @@ class FleetSource implements DesiredSource {
   readonly #pulls = new PullsInFlight();
   /** Admits retry and pull requests: signed by the pinned key, for this host, fresh, single-use. */
   readonly #requests: RequestGuard;
+  readonly #exec: ExecSessions;
   #progressTimer: NodeJS.Timeout | undefined;
   #progressSentAt = 0;
   #logRequests: LogRequests | undefined;
@@ -94,7 +98,8 @@ class FleetSource implements DesiredSource {
     private readonly hostKey: DocumentSigningKey | undefined,
   ) {
     this.#log = options.logger;
-    this.#requests = new RequestGuard(options.hostId, options.trust);
+    this.#requests = new RequestGuard(options.hostId, options.trust, () => daemon.host.journal.requestNonces());
+    this.#exec = new ExecSessions(daemon, this.#requests, options.trust, options.allowExec === true, options.logger.child({ component: 'exec' }));
   }
 
   onCycle(report: CycleReport | Error): void {
@@ -115,6 +120,7 @@ class FleetSource implements DesiredSource {
   async stop(): Promise<void> {
     clearTimeout(this.#progressTimer);
     this.#logRequests?.close();
+    this.#exec.close();
     if (!this.#connection) return;
     await this.#publishStatusSafely(true);
     await this.#connection.close();
@@ -177,6 +183,26 @@ class FleetSource implements DesiredSource {
       callback: (error, msg) => {
         if (error) this.#log.warn({ error: errorMessage(error) }, 'logs subscription error');
         else logRequests.handle(msg);
+      },
+    });
+    connection.nc.subscribe(execRpcSubject(this.options.hostId), {
+      callback: (error, msg) => {
+        if (error) this.#log.warn({ error: errorMessage(error) }, 'exec subscription error');
+        else
+          this.#exec
+            .start(msg.data)
+            .then((reply) => msg.reply && msg.respond(encode(reply)))
+            .catch((cause: unknown) => this.#log.error({ error: errorMessage(cause) }, 'exec request not answered'));
+      },
+    });
+    connection.nc.subscribe(execIoRpcSubject(this.options.hostId), {
+      callback: (error, msg) => {
+        if (error) this.#log.warn({ error: errorMessage(error) }, 'exec io subscription error');
+        else
+          this.#exec
+            .io(msg.data)
+            .then((reply) => msg.reply && msg.respond(encode(reply)))
+            .catch((cause: unknown) => this.#log.error({ error: errorMessage(cause) }, 'exec io request not answered'));
       },
     });
     const publisher = new OutboxPublisher(connection.js, host.journal, this.#log.child({ component: 'outbox' }), (bytes) => this.#seal(bytes));
@@ -334,7 +360,7 @@ class FleetSource implements DesiredSource {
     try {
       let request: RetryRequest;
       try {
-        request = this.#requests.admit(msg.data, retryRequestSchema, 'retry request', Date.now());
+        request = await this.#requests.admit(msg.data, retryRequestSchema, 'retry request', Date.now());
       } catch (error) {
         await this.daemon.host.journal.appendEvents([failedEvent({ hostId, project: HOST_PROJECT, message: `rejected a retry request: ${errorMessage(error)}` })]).catch(() => undefined);
         throw error;

@@ -18,7 +18,7 @@ import type { RequestGuard } from './request-guard.js';
 export async function answerPullRequest(daemon: AgentDaemon, guard: RequestGuard, data: Uint8Array): Promise<PullReply> {
   const { hostId, journal } = daemon.host;
   try {
-    const request = guard.admit(data, pullRequestSchema, 'pull request', Date.now(), (bytes) => {
+    const request = await guard.admit(data, pullRequestSchema, 'pull request', Date.now(), (bytes) => {
       const refusal = newerSchemaRefusal(candidateOf(bytes));
       if (refusal) throw new Error(`the candidate is ${refusal}`);
     });

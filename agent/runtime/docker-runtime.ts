@@ -3,9 +3,10 @@ import { ImageUnavailableError, NameConflictError, RuntimeError, RuntimeUnreacha
 import { configViewOf, containerStateOf, demultiplexOutput, exitCodeFromStatusText, healthFromStatusText, toDockerCreateOptions } from './docker-container.js';
 import { dockerMessage, isConflict, isNotFound, isNotModified } from './docker-errors.js';
 import { loadDockerode } from './dockerode-loader.js';
+import { startDockerExec } from './docker-exec.js';
 import { toDockerNetworkOptions, toDockerVolumeOptions } from './docker-resources.js';
 import type { RegistryAuthLookup, RegistryAuthSource } from './registry-credentials.js';
-import type { ContainerCreateRequest, ImageRemoval, PulledImage, PullProgress, RuntimeImage, NetworkCreateRequest, RuntimeAdapter, RuntimeContainerDetails, RuntimeContainerSummary, RuntimeEvent, RuntimeResourceSummary, StartResult, VolumeCreateRequest } from './runtime-adapter.js';
+import type { ContainerCreateRequest, ExecStartRequest, RuntimeExec, ImageRemoval, PulledImage, PullProgress, RuntimeImage, NetworkCreateRequest, RuntimeAdapter, RuntimeContainerDetails, RuntimeContainerSummary, RuntimeEvent, RuntimeResourceSummary, StartResult, VolumeCreateRequest } from './runtime-adapter.js';
 import { sleep } from '../../shared/sleep.js';
 import { DEFAULT_SECRETS_DIR, SecretFileStore } from './secret-files.js';
 
@@ -34,6 +35,10 @@ export class DockerRuntime implements RuntimeAdapter {
     this.#reconnectMaxMs = options.reconnectMaxMs ?? 10_000;
     this.#registryAuth = options.registryAuth;
     this.#secretFiles = options.secretFiles ?? new SecretFileStore(DEFAULT_SECRETS_DIR, undefined);
+  }
+
+  startExec(containerId: string, request: ExecStartRequest): Promise<RuntimeExec> {
+    return startDockerExec(this.docker, containerId, request);
   }
 
   async listContainers(): Promise<RuntimeContainerSummary[]> {

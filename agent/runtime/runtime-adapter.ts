@@ -1,3 +1,4 @@
+import type { Duplex } from 'node:stream';
 import type { Attachments } from '../../shared/actions.js';
 import type { RuntimeConfig } from '../../shared/fleet-spec.js';
 import type { NetworkSpec, VolumeSpec } from '../../shared/project-resources.js';
@@ -121,6 +122,22 @@ export interface RuntimeAdapter {
   removeImage(imageId: string, references: readonly string[]): Promise<ImageRemoval>;
   /** Streams runtime events until the signal aborts, reconnecting with backoff after a failure. */
   watchEvents(onEvent: (event: RuntimeEvent) => void, signal: AbortSignal): void;
+  /** Starts a command in a running container (`hostwright exec`); a runtime without it refuses exec. */
+  startExec?(containerId: string, request: ExecStartRequest): Promise<RuntimeExec>;
+}
+
+export interface ExecStartRequest {
+  readonly argv: readonly string[];
+  readonly tty: boolean;
+  readonly stdin: boolean;
+  readonly size?: { readonly cols: number; readonly rows: number } | undefined;
+}
+
+/** A started exec: its attached stream (multiplexed unless tty), resize, and its exit code once it ended. */
+export interface RuntimeExec {
+  readonly stream: Duplex;
+  resize(size: { readonly cols: number; readonly rows: number }): Promise<void>;
+  exitCode(): Promise<number | null>;
 }
 
 /** One local image: its id, and its tags ("app:1") and repo digests ("app@sha256:…"), sorted. */

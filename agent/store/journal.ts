@@ -17,6 +17,7 @@ import type { InstanceKey, OwnerRecord, ResourceKind, ResourceRecord } from '../
 import { BatchWriter, type BatchOperation, type CommitStats } from './batch-writer.js';
 import { makeContentsPrivate, prepareDataDir } from './data-dir.js';
 import { ImagePulls, type ImagePullRecord } from './image-pulls.js';
+import { RequestNonces } from './request-nonces.js';
 import { DesiredStore } from './desired-store.js';
 import { EventOutbox, type EventPage, type NumberedEvent } from './event-outbox.js';
 import { PREFIX, planKey, planSeqOf, range, seqKey, seqOf } from './keys.js';
@@ -59,6 +60,7 @@ export class Journal implements JournalView {
   readonly #resources: ResourceIndex;
   readonly #events: EventOutbox;
   readonly #imagePulls: ImagePulls;
+  #nonces: Promise<RequestNonces> | undefined;
   readonly #ownerSecret: Uint8Array;
   readonly verifyOwnerToken: OwnerTokenVerifier;
   readonly verifyResourceToken: ResourceTokenVerifier;
@@ -255,6 +257,14 @@ export class Journal implements JournalView {
 
   async setRejected(record: RejectedRevision | { project: string; revision?: undefined }): Promise<void> {
     return this.#desired.setRejected(record);
+  }
+
+  // --- signed requests' nonces (request-nonces.ts) ---------------------------------------------
+
+  /** The nonces of signed requests still valid, read on first use. */
+  async requestNonces(): Promise<RequestNonces> {
+    this.#nonces ??= RequestNonces.load(this.#db, this.#writer);
+    return this.#nonces;
   }
 
   // --- ownership (owner-index.ts) ------------------------------------------------------------

@@ -25,6 +25,8 @@ export const PREFIX = {
   /** `plan:#<seq>:<correlationID>`: numbered, so that retention takes the oldest first. Keys without the `#` are an older agent's. */
   plan: 'plan:',
   planNumbered: 'plan:#',
+  /** request-nonces.ts */
+  nonce: 'nonce:',
   /** journal.ts: one key, no prefix range */
   status: 'status',
 } as const;

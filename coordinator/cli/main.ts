@@ -8,6 +8,7 @@ import { registerContext } from './commands/context/register.js';
 import { registerConvert } from './commands/convert/register.js';
 import { registerDown } from './commands/down/register.js';
 import { registerEvents } from './commands/events/register.js';
+import { registerExec } from './commands/exec/register.js';
 import { registerFleet } from './commands/fleet/register.js';
 import { registerHosts } from './commands/hosts/register.js';
 import { registerKeys } from './commands/keys/register.js';
@@ -52,6 +53,7 @@ registerFleet(program);
 registerContext(program);
 registerCompletion(program);
 registerLogs(program);
+registerExec(program);
 
 // The one top-level catch: every error becomes a message and an exit code, never a stack trace.
 try {

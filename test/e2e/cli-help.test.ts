@@ -42,7 +42,7 @@ const EXPECTED: Record<string, Record<string, readonly string[]>> = {
   'rollout abort': { [OWN]: ['--json'], [CONNECTION]: NATS },
   // The agent reads its local options in fleet mode too: they are its own.
   agent: {
-    [OWN]: ['--local', '--data-dir', '--host-id', '--label', '--registry-auth', '--image-grace', ...WORKLOAD, '--config', '--resync', '--heartbeat', '--parallel', '--name-prefix', '--metrics-addr', '--coordinator-key', '--allow-unsigned', '--curve-key', '--secrets-dir', '--allow-privileged', '--allow-devices', '--allow-cap', '--allow-host-path', '--allow-host-network', '--allow-security-opt', '--allow-sysctl', '--allow-volume-driver', '--allow-volume-type', '--allow-log-driver', '--allow-secret-file', '--allow-network-opt', '--log-level'],
+    [OWN]: ['--local', '--data-dir', '--host-id', '--label', '--registry-auth', '--image-grace', ...WORKLOAD, '--config', '--resync', '--heartbeat', '--parallel', '--name-prefix', '--metrics-addr', '--coordinator-key', '--allow-unsigned', '--curve-key', '--secrets-dir', '--allow-privileged', '--allow-devices', '--allow-cap', '--allow-host-path', '--allow-host-network', '--allow-security-opt', '--allow-sysctl', '--allow-volume-driver', '--allow-volume-type', '--allow-log-driver', '--allow-secret-file', '--allow-network-opt', '--allow-exec', '--log-level'],
     [CONNECTION]: ['--nats', '--creds', '--tls-ca', '--tls-cert', '--tls-key'],
   },
   'keys generate': { [OWN]: ['--out'] },
@@ -50,6 +50,9 @@ const EXPECTED: Record<string, Record<string, readonly string[]>> = {
   'fleet add-host': { [OWN]: ['--dir', '--rotate'] },
   'fleet remove-host': { [OWN]: ['--dir'] },
   'fleet regenerate': { [OWN]: ['--dir'] },
+  'fleet add-user': { [OWN]: ['--dir', '--role', '--rotate'] },
+  'fleet remove-user': { [OWN]: ['--dir'] },
+  exec: { [OWN]: ['--host', '--project', '--interactive', '--tty', '--as', '--timeout', '--signing-key'], [CONNECTION]: NATS },
   'fleet setup': { [CONNECTION]: ['--nats', '--creds', '--tls-ca', '--tls-cert', '--tls-key'] },
   'context list': { [OWN]: ['--json'] },
   'context show': { [OWN]: ['--json'] },

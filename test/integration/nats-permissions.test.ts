@@ -20,7 +20,7 @@ import { openSignedDocument, signingKeyOf } from '../../shared/signed-document.j
 import { sealReport } from '../../shared/host-report.js';
 import { signRequest } from '../../shared/signed-request.js';
 import { emptyHostControl } from '../../shared/host-control.js';
-import { BUCKETS, desiredKey, eventSubject, hostInboxPrefix, hostJetStreamPrefix, logsRpcSubject, planRpcSubject, pullRpcSubject, retryRpcSubject } from '../../shared/subjects.js';
+import { BUCKETS, desiredKey, eventSubject, execIoRpcSubject, execRpcSubject, hostInboxPrefix, hostJetStreamPrefix, logsRpcSubject, planRpcSubject, pullRpcSubject, retryRpcSubject } from '../../shared/subjects.js';
 import { desired, service, uniqueName } from '../lib/builders.js';
 import { runCli } from '../lib/cli.js';
 import { FleetHarness } from '../lib/fleet-harness.js';
@@ -283,6 +283,54 @@ describe('least-privilege NATS: the config `fleet init` generates, on a real nat
     const entries = await coordinator.desiredOf(project);
     assert.deepEqual([...entries.keys()], [hostB]);
     assert.equal(entries.get(hostB)?.document.revision, 1);
+  });
+
+  // Before the cordon test below, whose unsigned control of host B stops every later apply.
+  it('roles: a reader reads and cannot apply, plan, retry, pull or exec; a deployer cannot exec or set up streams; only an admin reaches exec (reply subjects included)', async () => {
+    for (const [name, role] of [['ro', 'reader'], ['dep', 'deployer'], ['boss', 'admin']] as const) {
+      const added = await runCli(['fleet', 'add-user', name, '--role', role, '--dir', dir]);
+      assert.equal(added.code, 0, added.stderr);
+      assert.equal((await stat(join(dir, 'users', `${name}.nk`))).mode & 0o777, 0o600);
+    }
+    process.kill(nats.pid, 'SIGHUP');
+    const asUser = async (name: string): Promise<NatsConnection> => {
+      let nc: NatsConnection | undefined;
+      await waitFor(`user ${name} admitted after the reload`, async () => {
+        nc = await connectAs(nats.url, join(dir, 'users', `${name}.nk`), '_INBOX').catch(() => undefined);
+        return nc !== undefined;
+      });
+      open.push(nc as NatsConnection);
+      return nc as NatsConnection;
+    };
+    const [reader, deployer, admin] = [await asUser('ro'), await asUser('dep'), await asUser('boss')];
+    const forged = encode({ forged: true });
+    const deniedTo = async (nc: NatsConnection, subjects: readonly string[]): Promise<void> => {
+      for (const subject of subjects) await assert.rejects(nc.request(subject, forged, { timeout: 3_000 }), deniedPublish(subject), subject);
+    };
+    const execSubjects = [execRpcSubject(hostB), execIoRpcSubject(hostB)];
+    // Writes, host requests, exec, setup and other clients' reply subjects (a forged answer to someone's request).
+    await deniedTo(reader, [`$KV.hw_desired.${hostB}.${project}`, `$KV.hw_hostctl.${hostB}`, planRpcSubject(hostB), retryRpcSubject(hostB), pullRpcSubject(hostB), ...execSubjects, '$JS.API.STREAM.UPDATE.HW_EVENTS', '$JS.API.STREAM.CREATE.KV_hw_desired', '_INBOX.forged', '_R_.forged']);
+    await deniedTo(deployer, [...execSubjects, '$JS.API.STREAM.UPDATE.HW_EVENTS', '_INBOX.forged', '_R_.forged']);
+    // Nor may they listen where hosts are asked or answer: a host's subjects and inboxes.
+    for (const nc of [reader, deployer]) {
+      for (const subject of [execRpcSubject(hostB), 'hw.rpc.>', `${hostInboxPrefix(hostB)}.>`]) await assertSubscriptionDenied(nc.subscribe(subject), subject);
+    }
+    // What a reader may do: read the status bucket and the event stream's info.
+    const info = await reader.request('$JS.API.STREAM.INFO.KV_hw_status', new Uint8Array(), { timeout: 3_000 });
+    assert.match(new TextDecoder().decode(info.data), /"config"/);
+    // The admin may send to a host's exec subject: no agent listens here, so the request goes unanswered, with no permission error.
+    await assert.rejects(admin.request(execRpcSubject(hostB), forged, { timeout: 2_000 }), (error: unknown) => /timeout|no responders/i.test(String(error)) && !/Permissions Violation/.test(`${String(error)} ${String((error as Error).cause)}`));
+    // The CLI says so in words: a reader's apply is refused by the server.
+    const file = join(dir, 'reader-apply.yaml');
+    await writeFile(file, `project: ${project}\nservices:\n  api:\n    image: hw/busybox:test\n    placement: { hosts: [${hostB}] }\n`);
+    const apply = await runCli(['apply', '-f', file, '--nats', nats.url, '--creds', join(dir, 'users', 'ro.nk')], { HOSTWRIGHT_SIGNING_KEY: join(dir, 'coordinator-signing.nk') });
+    assert.equal(apply.code, 1, `${apply.stdout}\n${apply.stderr}`);
+    assert.match(apply.stderr, /Permissions Violation|may not/);
+    const removed = await runCli(['fleet', 'remove-user', 'ro', '--dir', dir]);
+    assert.equal(removed.code, 0, removed.stderr);
+    await assert.rejects(stat(join(dir, 'users', 'ro.nk')), /ENOENT/);
+    process.kill(nats.pid, 'SIGHUP');
+    await waitFor('the server to drop the removed reader', async () => reader.isClosed());
   });
 
   it('a host can neither read nor write the coordinator\'s cordons and labels (hw_hostctl), by no subject, reply subjects included', async () => {

@@ -36,3 +36,17 @@ export function startCli(args: readonly string[], env: Record<string, string> = 
   child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
   return Object.assign(child, { output: () => output });
 }
+
+/** Runs the CLI with `input` on its stdin (then closed), for commands that read it (`exec -i`). */
+export function runCliWithInput(args: readonly string[], input: string, env: Record<string, string> = {}): Promise<CliResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [CLI, ...args], { env: { ...process.env, ...env }, stdio: ['pipe', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    child.on('error', reject);
+    child.on('exit', (code) => resolve({ code: code ?? -1, stdout, stderr: stderr.replace(NODE_SUPPORT_WARNING, '') }));
+    child.stdin.end(input);
+  });
+}

@@ -1,7 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { HOST_REPLY_WINDOW, accountsConfig, adminPermissions, coordinatorPermissions, hostAccount, hostImports, hostPermissions, withHost, withoutHost, type FleetAuthManifest } from '../../coordinator/nats-auth.js';
+import { EXEC_SUBJECTS, HOST_REPLY_WINDOW, accountsConfig, adminPermissions, rolePermissions, coordinatorPermissions, hostAccount, hostImports, hostPermissions, withHost, withoutHost, type FleetAuthManifest } from '../../coordinator/nats-auth.js';
 
 const key = (prefix: 'U' | 'O', fill: string) => `${prefix}${fill.repeat(55)}`;
 const manifest: FleetAuthManifest = { schema: 'hostwright.fleet-auth/v1', coordinator: { publicKey: key('U', 'C') }, signingPublicKey: key('O', 'S'), hosts: [] };
@@ -86,5 +86,33 @@ describe('NATS permissions (pure)', () => {
     // The host publishes only what it imports; JetStream API subjects only under its own prefix.
     for (const subject of hostPermissions('a').publish) assert.ok(!subject.startsWith('$JS.API'), subject);
     assert.deepEqual(hostPermissions('a').publish, hostImports('a').map((entry) => entry.local));
+  });
+});
+
+describe('roles (pure)', () => {
+  const hosts = ['a', 'b'];
+  it('a reader reads and may not write a bucket, ask a host to act, exec or set up streams', () => {
+    const { publish } = rolePermissions('reader', hosts);
+    for (const subject of publish) assert.match(subject, /^\$JS\.API\.(INFO|STREAM\.INFO\.|CONSUMER\.(CREATE|INFO)\.|CONSUMER\.MSG\.NEXT\.HW_EVENTS\.|DIRECT\.GET\.|STREAM\.MSG\.GET\.)/, subject);
+    assert.ok(publish.includes('$JS.API.DIRECT.GET.KV_hw_status.>'));
+  });
+
+  it('a deployer is the coordinator: it writes desired state and asks for plans, retries and pulls, but may not exec or set up streams', () => {
+    const { publish } = rolePermissions('deployer', hosts);
+    assert.deepEqual(publish, coordinatorPermissions(hosts).publish);
+    for (const subject of [...EXEC_SUBJECTS, '$JS.API.STREAM.UPDATE.HW_EVENTS']) assert.ok(!publish.includes(subject), subject);
+  });
+
+  it('an admin has the deployer\'s permissions, exec on every host, and stream setup', () => {
+    const admin = rolePermissions('admin', hosts).publish;
+    for (const subject of [...coordinatorPermissions(hosts).publish, ...adminPermissions().publish, 'hw.rpc.*.exec', 'hw.rpc.*.exec.io']) assert.ok(admin.includes(subject), subject);
+  });
+
+  it('each host imports exec from its own account only, and users of a role get their block', () => {
+    const text = accountsConfig({ ...withHost(withHost(manifest, 'a', key('U', 'A')), 'b', key('U', 'B')), users: [{ name: 'ro', role: 'reader', publicKey: key('U', 'R') }] });
+    assert.ok(text.includes('{ service: { account: "HOST_a", subject: "hw.rpc.a.exec" } }'), text);
+    assert.ok(text.includes('{ service: { account: "HOST_b", subject: "hw.rpc.b.exec.io" } }'), text);
+    assert.ok(hostPermissions('a').subscribe.includes('hw.rpc.a.exec') && !hostPermissions('a').subscribe.some((subject) => subject.includes('.b.')));
+    assert.match(text, /# user ro \(role reader\)\n {6}\{\n {8}nkey: "UR+"/);
   });
 });

@@ -64,6 +64,7 @@ export function withAgentConfig(options: AgentOptions, config: AgentConfig, from
     allowLogDriver: config.policy?.allow_log_drivers,
     allowSecretFile: config.policy?.allow_secret_files,
     allowNetworkOpt: config.policy?.allow_network_opts,
+    allowExec: config.policy?.allow_exec,
     registryAuth: config.registry_auth,
     imageGrace: config.image_grace,
   };

@@ -86,6 +86,7 @@ export function agentConfigOf(options: AgentInstallOptions, dataDir: string): Ag
     ...(options.allowCap.length > 0 ? { allow_caps: options.allowCap } : {}),
     ...(options.allowHostPath.length > 0 ? { allow_host_paths: options.allowHostPath.map((path) => resolve(path)) } : {}),
     ...(options.allowHostNetwork ? { allow_host_network: true } : {}),
+    ...(options.allowExec ? { allow_exec: true } : {}),
     ...((options.allowSecurityOpt ?? []).length > 0 ? { allow_security_opts: options.allowSecurityOpt } : {}),
     ...((options.allowSysctl ?? []).length > 0 ? { allow_sysctls: options.allowSysctl } : {}),
     ...((options.allowVolumeDriver ?? []).length > 0 ? { allow_volume_drivers: options.allowVolumeDriver } : {}),

@@ -71,6 +71,7 @@ export async function runAgent(flags: AgentOptions, fromCommandLine: ReadonlySet
       ...imageGraceOf(options),
       policy: hostPolicyFromFlags(options),
       secretFiles: await secretFileStoreOf(options),
+      allowExec: options.allowExec === true,
     });
     return;
   }

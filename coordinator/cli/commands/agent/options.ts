@@ -14,6 +14,8 @@ export interface HostPolicyFlags {
   readonly allowLogDriver?: string[];
   readonly allowSecretFile?: string[];
   readonly allowNetworkOpt?: string[];
+  /** `--allow-exec` / policy.allow_exec: answer signed `hostwright exec` requests. */
+  readonly allowExec?: boolean;
 }
 
 /** `agent` options as commander parses them from the flags register.ts declares. */

@@ -31,6 +31,7 @@ export function registerAgent(program: Command): void {
     .option('--allow-log-driver <driver>', 'fleet mode: a log driver besides json-file, local, journald and none, e.g. syslog (repeatable; ALL: any)', collect, [])
     .option('--allow-secret-file <path>', 'fleet mode: a host file, or a directory with everything below it, that env values may read as secret_file (repeatable; none by default)', collect, [])
     .option('--allow-network-opt <key>', 'fleet mode: a project network\'s driver_opts key besides mtu, enable_icc, enable_ip_masquerade and container_iface_prefix, e.g. com.docker.network.bridge.name (repeatable; ALL: any)', collect, [])
+    .option('--allow-exec', 'fleet mode: run `hostwright exec` commands in this agent\'s containers, on requests signed with the coordinator key (refused by default)')
     .option('--log-level <level>', 'pino log level (trace, debug, info, warn, error)', 'info')
     .action(async (options: AgentOptions, command: Command) => {
       const { runAgent } = await import('./agent-run.js');
@@ -72,6 +73,7 @@ function registerAgentInstall(agent: Command): void {
     .option('--allow-cap <capability>', 'a capability beyond Docker\'s defaults that services may add (repeatable; ALL: any)', collect, [])
     .option('--allow-host-path <path>', 'a host path services may bind-mount, with everything below it (repeatable)', collect, [])
     .option('--allow-host-network', 'let services use the host\'s network')
+    .option('--allow-exec', 'run `hostwright exec` commands in this agent\'s containers, on requests signed with the coordinator key')
     .option('--allow-security-opt <option>', 'a security_opt that loosens confinement, e.g. seccomp=unconfined (repeatable; ALL: any)', collect, [])
     .option('--allow-sysctl <name>', 'a sysctl outside Docker\'s namespaced set, e.g. kernel.panic or vm.* (repeatable; ALL: any)', collect, [])
     .option('--allow-volume-driver <driver>', 'a volume driver besides local (repeatable; ALL: any)', collect, [])

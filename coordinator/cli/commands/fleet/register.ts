@@ -43,6 +43,7 @@ export function registerFleet(program: Command): void {
           `start NATS:  nats-server -c ${paths.server}`,
           `set up the streams (once, and after an upgrade):  hostwright fleet setup --nats URL --creds ${paths.adminCreds}`,
           `coordinator: hostwright <command> --nats URL --creds ${paths.coordinatorCreds}`,
+          `more users by role (reader, deployer, admin):  hostwright fleet add-user NAME --role reader --dir ${options.dir}`,
           `agent:       hostwright agent --nats URL --host-id ID --creds ${paths.hostCreds('ID')} --curve-key ${paths.hostCurveSeed('ID')}  (copy only that host's files to it)`,
           '',
         ].join('\n'),
@@ -68,6 +69,31 @@ export function registerFleet(program: Command): void {
       const { fleetAuthPaths, removeFleetHost } = await import('../../../fleet-auth-files.js');
       await removeFleetHost(options.dir, hostId);
       process.stdout.write(`removed host ${hostId} from ${fleetAuthPaths(options.dir).accounts}\n${RELOAD_HINT}; the server then closes its connections\n`);
+    });
+
+  fleet
+    .command('add-user <name>')
+    .description('create NATS credentials for a person or a tool by role: reader (status, events, hosts, ps, logs), deployer (also plan, apply, rollout, rollback, retry, pull, down, hosts cordon/label), admin (also exec and fleet setup); writes users/<name>.nk and regenerates the accounts config')
+    .requiredOption('--dir <dir>', 'the dir `fleet init` wrote')
+    .requiredOption('--role <role>', 'reader, deployer or admin')
+    .option('--rotate', 'replace the key (and role) of a user that exists (the old key stops working on reload)')
+    .action(async (name: string, options: { dir: string; role: string; rotate?: boolean }) => {
+      const { ROLES } = await import('../../../nats-auth.js');
+      const role = ROLES.find((candidate) => candidate === options.role);
+      if (!role) throw new InvalidInputError(`--role ${options.role}: expected one of ${ROLES.join(', ')}`);
+      const { addFleetUser, fleetAuthPaths } = await import('../../../fleet-auth-files.js');
+      const credsFile = await addFleetUser(options.dir, name, role, options.rotate === true);
+      process.stdout.write(`wrote ${credsFile} (role ${role}) and ${fleetAuthPaths(options.dir).accounts}\n${RELOAD_HINT}\nit connects with: hostwright <command> --nats URL --creds ${credsFile}\n`);
+    });
+
+  fleet
+    .command('remove-user <name>')
+    .description('revoke a user added with `fleet add-user`: remove it from the accounts config and delete its seed')
+    .requiredOption('--dir <dir>', 'the dir `fleet init` wrote')
+    .action(async (name: string, options: { dir: string }) => {
+      const { fleetAuthPaths, removeFleetUser } = await import('../../../fleet-auth-files.js');
+      await removeFleetUser(options.dir, name);
+      process.stdout.write(`removed user ${name} from ${fleetAuthPaths(options.dir).accounts}\n${RELOAD_HINT}; the server then closes its connections\n`);
     });
 
   fleet

@@ -1,10 +1,25 @@
 import type { EndpointInstance, EndpointRecord } from '../../shared/endpoint-record.js';
 import type { HostDesired } from '../../shared/host-desired.js';
 import { LABELS } from '../../shared/labels.js';
-import type { RuntimeContainerSummary, RuntimeResourceSummary } from '../runtime/runtime-adapter.js';
+
+/** What the records need of a container as the runtime lists it. */
+export interface EndpointContainer {
+  readonly name: string;
+  readonly state: string;
+  readonly health: string;
+  readonly labels: Readonly<Record<string, string>>;
+  readonly addresses?: Readonly<Record<string, string>>;
+  readonly ports?: readonly { readonly port: number; readonly protocol: 'tcp' | 'udp' }[];
+}
+
+/** A network as the runtime lists it. */
+export interface EndpointNetwork {
+  readonly name: string;
+  readonly labels: Readonly<Record<string, string>>;
+}
 
 /** What the host publishes of a service: its running instances that are healthy or have no healthcheck. */
-function reachable(container: RuntimeContainerSummary): boolean {
+function reachable(container: EndpointContainer): boolean {
   return container.state === 'running' && (container.health === 'none' || container.health === 'healthy');
 }
 
@@ -15,7 +30,7 @@ function reachable(container: RuntimeContainerSummary): boolean {
  * which withdraws it. Single-host projects publish nothing. Pure: containers, networks and the
  * time come in.
  */
-export function endpointRecords(hostId: string, documents: readonly HostDesired[], containers: readonly RuntimeContainerSummary[], networks: readonly RuntimeResourceSummary[], namePrefix: string, now: Date): EndpointRecord[] {
+export function endpointRecords(hostId: string, documents: readonly HostDesired[], containers: readonly EndpointContainer[], networks: readonly EndpointNetwork[], namePrefix: string, now: Date): EndpointRecord[] {
   const refreshedAt = now.toISOString();
   const records: EndpointRecord[] = [];
   for (const document of documents) {

@@ -201,8 +201,10 @@ export function accountsConfig(manifest: FleetAuthManifest): string {
     '    ]',
     '    exports: [',
     ...hosts.flatMap((host) => [...hostImports(host.hostId).map((entry) => exportLine(entry.subject, hostAccount(host.hostId), entry.streamed)), streamExportLine(desiredFeedCreatedSubject(host.hostId), hostAccount(host.hostId))]),
-    // Every host reads the endpoint records (addresses, no secrets) of the services its projects use.
-    ...(hosts.length > 0 ? [`      { stream: ${JSON.stringify(kvSubject(BUCKETS.endpoints, '>'))}, accounts: ${quoted(hosts.map((host) => hostAccount(host.hostId)))} }`] : []),
+    // Every host reads the endpoint records (addresses, no secrets) of the services its projects use:
+    // the bucket republishes each stored put under hw.endpoints (a put that arrived through a host's
+    // service import is not passed on to other accounts' stream imports; a republished one is).
+    ...(hosts.length > 0 ? [`      { stream: ${JSON.stringify(`${ENDPOINTS_FEED_PREFIX}.>`)}, accounts: ${quoted(hosts.map((host) => hostAccount(host.hostId)))} }`] : []),
     '    ]',
     '    imports: [',
     ...hosts.flatMap((host) => [planRpcSubject(host.hostId), retryRpcSubject(host.hostId), pullRpcSubject(host.hostId)].map((subject) => importLine(hostAccount(host.hostId), subject, subject))),
@@ -218,7 +220,7 @@ export function accountsConfig(manifest: FleetAuthManifest): string {
       '    imports: [',
       ...hostImports(host.hostId).map((entry) => importLine(FLEET_ACCOUNT, entry.subject, entry.local)),
       `      { stream: { account: ${JSON.stringify(FLEET_ACCOUNT)}, subject: ${JSON.stringify(desiredFeedCreatedSubject(host.hostId))} } }`,
-      `      { stream: { account: ${JSON.stringify(FLEET_ACCOUNT)}, subject: ${JSON.stringify(kvSubject(BUCKETS.endpoints, '>'))} }, to: ${JSON.stringify(`${ENDPOINTS_FEED_PREFIX}.>`)} }`,
+      `      { stream: { account: ${JSON.stringify(FLEET_ACCOUNT)}, subject: ${JSON.stringify(`${ENDPOINTS_FEED_PREFIX}.>`)} } }`,
       '    ]',
       '    exports: [',
       exportLine(planRpcSubject(host.hostId), FLEET_ACCOUNT, true),

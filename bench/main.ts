@@ -13,6 +13,7 @@ import { renderRows, runRender, type RenderResult } from './render.js';
 import { peersRows, runPeers, type PeersResult } from './peers.js';
 import { runScale, scaleRows, type ScaleResult } from './scale.js';
 import { runSigning, signingRows, type SigningResult } from './signing.js';
+import { endpointsRows, runEndpoints, type EndpointsResult } from './endpoints.js';
 import { pullRows, runPull, type PullResult } from './pull.js';
 import { logsRows, runLogsBench, type LogsBenchResult } from './logs.js';
 import { MAX_SERVICES } from '../shared/limits.js';
@@ -21,7 +22,7 @@ import { InterruptedError, checkEngine, installInterruptHandler, throwIfInterrup
 
 /** The engine and the CPUs are shared: every result says how busy the machine was around it. */
 type Measured<T> = T & { readonly load_avg_1m: { readonly start: number; readonly end: number } };
-type BenchResult = Measured<ConvergeResult> | Measured<NoopResult> | Measured<PlannerResult> | Measured<RenderResult> | Measured<FleetResult> | Measured<RolloutBenchResult> | Measured<ScaleResult> | Measured<PeersResult> | Measured<SigningResult> | Measured<CliResult> | Measured<LoadPlanResult> | Measured<JournalOpenResult> | Measured<SoakResult> | Measured<PullResult> | Measured<LogsBenchResult>;
+type BenchResult = Measured<ConvergeResult> | Measured<NoopResult> | Measured<PlannerResult> | Measured<RenderResult> | Measured<FleetResult> | Measured<RolloutBenchResult> | Measured<ScaleResult> | Measured<PeersResult> | Measured<SigningResult> | Measured<CliResult> | Measured<LoadPlanResult> | Measured<JournalOpenResult> | Measured<SoakResult> | Measured<PullResult> | Measured<EndpointsResult> | Measured<LogsBenchResult>;
 
 async function measured<T>(body: () => T | Promise<T>): Promise<Measured<T>> {
   const start = loadavg()[0] ?? 0;
@@ -87,6 +88,12 @@ Benchmarks (they print figures and never assert timing):
                --containers N     containers per hollow host (1-50, default 2)
                --latency MS       simulated create/start/stop/remove latency (0-10000, default 50)
                --workers W        agent worker processes (0 = one per 250 hosts, max 4; default 0)
+  endpoints  Endpoint propagation through the registry (hw_endpoints): a host puts a changed,
+             signed record; time until every reader host's EndpointView resolves it (signature
+             and placement checked), p99 over C changes, beside NATS's own KV watch latency for
+             the same puts, in the same run.
+               --readers R        reader hosts, each its own connection and credentials (1-200, default 10)
+               --changes C        endpoint changes (1-10000, default 50)
   signing    Sign + verify one host's desired document (S services): the nkeys package's pure-JS
              ed25519 (before) vs the same keys and signatures through Node's native crypto (now),
              alternating each iteration.
@@ -148,6 +155,8 @@ class UsageError extends Error {
 }
 
 const OPTIONS = {
+  readers: { type: 'string' },
+  changes: { type: 'string' },
   containers: { type: 'string' },
   'agent-env': { type: 'string' },
   parallelism: { type: 'string' },
@@ -172,7 +181,7 @@ const OPTIONS = {
 type OptionName = keyof typeof OPTIONS;
 type Values = { [K in OptionName]?: (typeof OPTIONS)[K]['type'] extends 'boolean' ? boolean : string };
 
-const COMMANDS = ['converge', 'noop', 'planner', 'render', 'load-plan', 'fleet', 'rollout', 'peers', 'scale', 'signing', 'cli', 'journal-open', 'soak', 'pull', 'logs', 'smoke', 'all'] as const;
+const COMMANDS = ['converge', 'noop', 'planner', 'render', 'load-plan', 'fleet', 'rollout', 'peers', 'scale', 'signing', 'endpoints', 'cli', 'journal-open', 'soak', 'pull', 'logs', 'smoke', 'all'] as const;
 type Command = (typeof COMMANDS)[number];
 
 /** The numeric options each benchmark accepts (json and help go with every one). */
@@ -187,6 +196,7 @@ const ALLOWED: Record<Command, readonly OptionName[]> = {
   peers: ['containers', 'parallelism'],
   scale: ['hosts', 'containers', 'latency', 'workers'],
   signing: ['services', 'iterations'],
+  endpoints: ['readers', 'changes'],
   cli: ['containers', 'runs', 'baseline-cli'],
   'journal-open': ['days', 'runs'],
   soak: ['minutes', 'days', 'hosts', 'containers', 'agent-env'],
@@ -302,6 +312,10 @@ async function run(command: Command, values: Values): Promise<BenchResult[]> {
       const options = { sizes: integerList(values, 'hosts', [100, 300, 1000], 1, 5000), containers: integer(values, 'containers', 2, 1, 50), latencyMs: integer(values, 'latency', 50, 0, 10_000), workers: integer(values, 'workers', 0, 0, 16) };
       return [await measured(() => runScale(options))];
     }
+    case 'endpoints': {
+      const options = { readers: integer(values, 'readers', 10, 1, 200), changes: integer(values, 'changes', 50, 1, 10_000) };
+      return [await measured(() => runEndpoints(options))];
+    }
     case 'signing': {
       const options = { services: integer(values, 'services', 20, 1, 10_000), iterations: integer(values, 'iterations', 200, 1, 100_000) };
       return [await measured(() => runSigning(options))];
@@ -344,6 +358,7 @@ async function run(command: Command, values: Values): Promise<BenchResult[]> {
         () => measured(() => runPeers({ containers: 1, parallelism: 4 })),
         () => measured(() => runScale({ sizes: [5], containers: 1, latencyMs: 10, workers: 1 })),
         () => measured(() => runSigning({ services: 2, iterations: 3 })),
+        () => measured(() => runEndpoints({ readers: 2, changes: 3 })),
         () => measured(() => runCli({ containers: 2, runs: 2 })),
         () => measured(() => runJournalOpen({ days: 1, lifecyclesPerDay: 200, runs: 1 })),
         () => measured(() => runPull({ megabytes: 1, runs: 1 })),
@@ -380,6 +395,7 @@ const TITLES: Record<BenchResult['benchmark'], string> = {
   peers: 'peers: Hostwright vs raw dockerode, docker-compose and Docker Swarm on one engine',
   scale: 'scale: hollow agents over NATS, one apply that changes every host',
   signing: 'signing: one desired document signed and verified, nkeys pure JS vs native crypto',
+  endpoints: 'endpoints: registry propagation to every reader vs NATS KV watch latency',
   cli: 'cli: hostwright as separate processes (start-up included)',
   'journal-open': 'journal-open: a journal of D days of churn opened without retention and at its retention limit',
   soak: 'soak: agents under churn with retention time compressed, then SIGKILL and restart',
@@ -409,6 +425,8 @@ function rowsOf(result: BenchResult): [string, string][] {
       return scaleRows(result);
     case 'signing':
       return signingRows(result);
+    case 'endpoints':
+      return endpointsRows(result);
     case 'cli':
       return cliRows(result);
     case 'journal-open':

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { compareStrings } from '../shared/compare.js';
 import { hostIdSchema } from '../shared/fleet-spec.js';
 import { MAX_PLAN_REPLY_PARTS } from '../shared/plan-reply-parts.js';
-import { BUCKETS, DESIRED_STREAM, EVENTS_STREAM, desiredFeedConsumer, desiredFeedCreatedSubject, execIoRpcSubject, execRpcSubject, hostInboxPrefix, hostJetStreamPrefix, logsRpcSubject, planRpcSubject, pullRpcSubject, retryRpcSubject } from '../shared/subjects.js';
+import { BUCKETS, DESIRED_STREAM, ENDPOINTS_FEED_PREFIX, EVENTS_STREAM, desiredFeedConsumer, desiredFeedCreatedSubject, execIoRpcSubject, execRpcSubject, hostInboxPrefix, hostJetStreamPrefix, logsRpcSubject, planRpcSubject, pullRpcSubject, retryRpcSubject } from '../shared/subjects.js';
 
 /** The NATS account of the coordinator, JetStream and every bucket and stream. */
 export const FLEET_ACCOUNT = 'HOSTWRIGHT';
@@ -83,6 +83,8 @@ export function hostImports(hostId: string): HostImport[] {
   return [
     plain(kvSubject(BUCKETS.hosts, hostId)),
     plain(kvSubject(BUCKETS.status, hostId)),
+    // Its endpoint records: keys that start with its own id only (docs/networking.md).
+    plain(kvSubject(BUCKETS.endpoints, `${hostId}.>`)),
     plain(`hw.events.${hostId}.>`),
     api(`CONSUMER.INFO.${DESIRED_STREAM}.${feed}`, false),
     api(`CONSUMER.MSG.NEXT.${DESIRED_STREAM}.${feed}`, true),
@@ -98,7 +100,7 @@ export function hostImports(hostId: string): HostImport[] {
 export function hostPermissions(hostId: string): Permissions {
   return {
     publish: hostImports(hostId).map((entry) => entry.local),
-    subscribe: [`${hostInboxPrefix(hostId)}.>`, planRpcSubject(hostId), retryRpcSubject(hostId), pullRpcSubject(hostId), logsRpcSubject(hostId), desiredFeedCreatedSubject(hostId), execRpcSubject(hostId), execIoRpcSubject(hostId)],
+    subscribe: [`${hostInboxPrefix(hostId)}.>`, planRpcSubject(hostId), retryRpcSubject(hostId), pullRpcSubject(hostId), desiredFeedCreatedSubject(hostId), logsRpcSubject(hostId), execRpcSubject(hostId), execIoRpcSubject(hostId), `${ENDPOINTS_FEED_PREFIX}.>`],
     responses: MAX_PLAN_REPLY_PARTS,
   };
 }
@@ -111,9 +113,9 @@ export function logsReaderPublish(): string[] {
   return [logsRpcSubject('*')];
 }
 
-/** The fleet's streams: the five buckets' and the event stream. */
+/** The fleet's streams: the buckets' and the event stream. */
 function fleetStreams(): string[] {
-  return [...[BUCKETS.desired, BUCKETS.hosts, BUCKETS.status, BUCKETS.rollouts, BUCKETS.hostctl].map((bucket) => `KV_${bucket}`), EVENTS_STREAM];
+  return [...[BUCKETS.desired, BUCKETS.hosts, BUCKETS.status, BUCKETS.rollouts, BUCKETS.hostctl, BUCKETS.endpoints].map((bucket) => `KV_${bucket}`), EVENTS_STREAM];
 }
 
 /**
@@ -125,7 +127,7 @@ function fleetStreams(): string[] {
  * exists with another config), so a fleet set up by an older version keeps working.
  */
 export function coordinatorPermissions(hostIds: readonly string[]): Permissions {
-  const buckets = [BUCKETS.desired, BUCKETS.hosts, BUCKETS.status, BUCKETS.rollouts, BUCKETS.hostctl];
+  const buckets = [BUCKETS.desired, BUCKETS.hosts, BUCKETS.status, BUCKETS.rollouts, BUCKETS.hostctl, BUCKETS.endpoints];
   const streams = fleetStreams();
   return {
     publish: [
@@ -259,6 +261,10 @@ export function accountsConfig(manifest: FleetAuthManifest): string {
     '    ]',
     '    exports: [',
     ...hosts.flatMap((host) => [...hostImports(host.hostId).map((entry) => exportLine(entry.subject, hostAccount(host.hostId), entry.streamed)), streamExportLine(desiredFeedCreatedSubject(host.hostId), hostAccount(host.hostId))]),
+    // Every host reads the endpoint records (addresses, no secrets) of the services its projects use:
+    // the bucket republishes each stored put under hw.endpoints (a put that arrived through a host's
+    // service import is not passed on to other accounts' stream imports; a republished one is).
+    ...(hosts.length > 0 ? [`      { stream: ${JSON.stringify(`${ENDPOINTS_FEED_PREFIX}.>`)}, accounts: ${quoted(hosts.map((host) => hostAccount(host.hostId)))} }`] : []),
     '    ]',
     '    imports: [',
     ...hosts.flatMap((host) => [planRpcSubject(host.hostId), retryRpcSubject(host.hostId), pullRpcSubject(host.hostId), logsRpcSubject(host.hostId), execRpcSubject(host.hostId), execIoRpcSubject(host.hostId)].map((subject) => importLine(hostAccount(host.hostId), subject, subject))),
@@ -274,6 +280,7 @@ export function accountsConfig(manifest: FleetAuthManifest): string {
       '    imports: [',
       ...hostImports(host.hostId).map((entry) => importLine(FLEET_ACCOUNT, entry.subject, entry.local)),
       `      { stream: { account: ${JSON.stringify(FLEET_ACCOUNT)}, subject: ${JSON.stringify(desiredFeedCreatedSubject(host.hostId))} } }`,
+      `      { stream: { account: ${JSON.stringify(FLEET_ACCOUNT)}, subject: ${JSON.stringify(`${ENDPOINTS_FEED_PREFIX}.>`)} } }`,
       '    ]',
       '    exports: [',
       exportLine(planRpcSubject(host.hostId), FLEET_ACCOUNT, true),

@@ -37,8 +37,9 @@ export const DESIRED_FEATURES: readonly DesiredFeature[] = [
   { name: 'short-syntax volume flags beyond ro and rw (z, Z, nocopy, propagation …)', schema: 2, usedBy: (document) => Object.values(document.services).some((service) => service.volumes.some(hasVolumeFlags)) },
   { name: 'long-syntax volumes entries', schema: 2, usedBy: (document) => Object.values(document.services).some((service) => service.volumes.some((entry) => typeof entry !== 'string')) },
   { name: 'the signing time (signedAt, the replay window)', schema: 3, usedBy: (document) => document.signedAt !== undefined },
-  { name: 'restart generations (hostwright restart)', schema: 5, usedBy: (document) => document.restarts !== undefined },
   { name: 'secret and config files (secrets:, sealed to the host)', schema: 4, usedBy: (document) => Object.values(document.services).some((service) => service.secrets !== undefined) },
+  { name: 'restart generations (hostwright restart)', schema: 5, usedBy: (document) => document.restarts !== undefined },
+  { name: 'services placed on other hosts (remotes:, the endpoint registry)', schema: 5, usedBy: (document) => document.remotes !== undefined },
   { name: 'pull policies beyond missing and never (always, daily, weekly, every_<duration>)', schema: 2, usedBy: (document) => Object.values(document.services).some((service) => service.pull_policy !== 'missing' && service.pull_policy !== 'never') },
 ];
 

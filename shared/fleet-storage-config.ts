@@ -1,8 +1,8 @@
-import { BUCKETS, DESIRED_HISTORY, EVENTS_DUPLICATE_WINDOW_NS, EVENTS_STREAM, EVENTS_SUBJECTS } from './subjects.js';
+import { BUCKETS, DESIRED_HISTORY, ENDPOINTS_FEED_PREFIX, EVENTS_DUPLICATE_WINDOW_NS, EVENTS_STREAM, EVENTS_SUBJECTS } from './subjects.js';
 import type { StorageLimits } from './stream-replicas.js';
 
 /** A value of a stream's config that Hostwright relies on: a number, a flag, a policy or the subjects. */
-export type ConfigValue = number | boolean | string | readonly string[];
+export type ConfigValue = number | boolean | string | readonly string[] | Readonly<Record<string, string>>;
 
 /**
  * One stream of the fleet and the settings Hostwright relies on: `checked` must hold on the server,
@@ -17,10 +17,17 @@ export interface FleetStreamSpec {
   readonly created: Readonly<Record<string, ConfigValue>>;
 }
 
-/** How many values of a key each bucket keeps (the KV's history). */
-const BUCKET_HISTORY: Record<keyof typeof BUCKETS, number> = { desired: DESIRED_HISTORY, hosts: 1, status: 1, rollouts: 8, hostctl: 8 };
+/**
+ * The endpoint bucket republishes each stored put under hw.endpoints, which every host account
+ * imports: a put that reached the fleet account through a host's service import is not passed on
+ * to other accounts, a republished one is (docs/networking.md).
+ */
+const ENDPOINTS_REPUBLISH = { src: `$KV.${BUCKETS.endpoints}.>`, dest: `${ENDPOINTS_FEED_PREFIX}.>` } as const;
 
-const BUCKET_LIMITS: Record<keyof typeof BUCKETS, keyof StorageLimits> = { desired: 'desiredMaxBytes', hosts: 'hostsMaxBytes', status: 'statusMaxBytes', rollouts: 'rolloutsMaxBytes', hostctl: 'hostctlMaxBytes' };
+/** How many values of a key each bucket keeps (the KV's history). */
+const BUCKET_HISTORY: Record<keyof typeof BUCKETS, number> = { desired: DESIRED_HISTORY, hosts: 1, status: 1, rollouts: 8, hostctl: 8, endpoints: 1 };
+
+const BUCKET_LIMITS: Record<keyof typeof BUCKETS, keyof StorageLimits> = { desired: 'desiredMaxBytes', hosts: 'hostsMaxBytes', status: 'statusMaxBytes', rollouts: 'rolloutsMaxBytes', hostctl: 'hostctlMaxBytes', endpoints: 'endpointsMaxBytes' };
 
 /**
  * Every stream and bucket of a fleet as Hostwright relies on it. Nothing may delete or purge a
@@ -41,7 +48,7 @@ export function fleetStreamSpecs(limits: StorageLimits, replicas: number): Fleet
     (name): FleetStreamSpec => ({
       stream: `KV_${BUCKETS[name]}`,
       bucket: BUCKETS[name],
-      checked: { subjects: [`$KV.${BUCKETS[name]}.>`], ...untouchable, discard: 'new', max_msgs_per_subject: BUCKET_HISTORY[name], max_bytes: limits[BUCKET_LIMITS[name]], max_age: 0 },
+      checked: { subjects: [`$KV.${BUCKETS[name]}.>`], ...untouchable, discard: 'new', max_msgs_per_subject: BUCKET_HISTORY[name], max_bytes: limits[BUCKET_LIMITS[name]], max_age: 0, ...(name === 'endpoints' ? { republish: ENDPOINTS_REPUBLISH } : {}) },
       // Direct gets only where there is one copy: on a cluster they are answered by any replica, and
       // a follower can answer with an old value (nats-server 2.9 did so for minutes after a node's
       // restart, nats-io/nats-server#4162). The compare-and-set writes of desired state and the
@@ -75,6 +82,7 @@ export function storageDrift(spec: FleetStreamSpec, found: Readonly<Record<strin
 
 function sameValue(expected: ConfigValue, found: ConfigValue | undefined): boolean {
   if (Array.isArray(expected)) return Array.isArray(found) && found.length === expected.length && expected.every((value, index) => found[index] === value);
+  if (typeof expected === 'object') return typeof found === 'object' && !Array.isArray(found) && Object.entries(expected).every(([key, value]) => (found as Readonly<Record<string, string>>)[key] === value);
   return expected === found;
 }
 
@@ -84,5 +92,5 @@ export function describeDrift(drift: StorageDrift): string {
 }
 
 function shown(value: ConfigValue): string {
-  return Array.isArray(value) ? JSON.stringify(value) : String(value);
+  return typeof value === 'object' ? JSON.stringify(value) : String(value);
 }

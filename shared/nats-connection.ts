@@ -33,6 +33,8 @@ export interface FleetConnection {
   readonly status: KV;
   readonly rollouts: KV;
   readonly hostctl: KV;
+  /** The endpoint registry (docs/networking.md): hosts write it, the coordinator reads it. */
+  readonly endpoints: KV;
   /** For stream-level reads (a bucket's key list from its stream's subjects) and host feeds. */
   readonly jsm: JetStreamManager;
   close(): Promise<void>;
@@ -71,8 +73,8 @@ export async function connectFleet(options: ConnectOptions): Promise<FleetConnec
   try {
     const jsm = await retryUnanswered(() => jetstreamManager(nc, { timeout: options.timeoutMs ?? 5_000 }));
     const js = jetstream(nc, { timeout: options.timeoutMs ?? 5_000 });
-    const { desired, hosts, status, rollouts, hostctl } = await retryUnanswered(() => ensureFleetStorage(nc, jsm, js, options.storageLimits));
-    return { nc, js, jsm, desired, hosts, status, rollouts, hostctl, close: () => closeNats(nc) };
+    const { desired, hosts, status, rollouts, hostctl, endpoints } = await retryUnanswered(() => ensureFleetStorage(nc, jsm, js, options.storageLimits));
+    return { nc, js, jsm, desired, hosts, status, rollouts, hostctl, endpoints, close: () => closeNats(nc) };
   } catch (error) {
     await nc.close();
     throw error;

@@ -10,6 +10,8 @@ export const BUCKETS = {
   rollouts: 'hw_rollouts',
   /** key `<hostId>`: what the coordinator says about a host (cordon, labels), signed; hosts cannot read it. */
   hostctl: 'hw_hostctl',
+  /** key `<hostId>.<project>.<service>`: the addresses of the service's running, healthy instances on the host, signed by it (docs/networking.md). */
+  endpoints: 'hw_endpoints',
 } as const;
 
 export const DESIRED_HISTORY = 16;
@@ -93,4 +95,19 @@ export function execRpcSubject(hostId: string): string {
 /** Request/reply: a running exec session's stdin, resize and output polls (shared/exec-wire.ts). */
 export function execIoRpcSubject(hostId: string): string {
   return `hw.rpc.${hostId}.exec.io`;
+}
+
+export function endpointKey(hostId: string, project: string, service: string): string {
+  return `${hostId}.${project}.${service}`;
+}
+
+/**
+ * Where a host's account receives the endpoint bucket's puts (the fleet account's `$KV.hw_endpoints.>`
+ * imported as a stream under this prefix, so that it never meets the host's own write import).
+ */
+export const ENDPOINTS_FEED_PREFIX = 'hw.endpoints';
+
+/** What a host subscribes to for one service's endpoints on every host. */
+export function endpointsFeedSubject(project: string, service: string): string {
+  return `${ENDPOINTS_FEED_PREFIX}.*.${project}.${service}`;
 }

@@ -17,7 +17,7 @@ import { startNatsServer, type NatsServerHandle } from '../lib/nats-server.js';
 
 const logger = pino({ level: 'silent' });
 const MIB = 2 ** 20;
-const STREAMS = { events: EVENTS_STREAM, desired: `KV_${BUCKETS.desired}`, hosts: `KV_${BUCKETS.hosts}`, status: `KV_${BUCKETS.status}`, rollouts: `KV_${BUCKETS.rollouts}`, hostctl: `KV_${BUCKETS.hostctl}` };
+const STREAMS = { events: EVENTS_STREAM, desired: `KV_${BUCKETS.desired}`, hosts: `KV_${BUCKETS.hosts}`, status: `KV_${BUCKETS.status}`, rollouts: `KV_${BUCKETS.rollouts}`, hostctl: `KV_${BUCKETS.hostctl}`, endpoints: `KV_${BUCKETS.endpoints}` };
 
 // The coordinator sets byte limits (and the stream's age limit) where it creates the stream and the buckets, and `fleet setup` where they exist (real nats-server).
 describe('fleet storage limits (real nats-server)', () => {
@@ -68,7 +68,7 @@ describe('fleet storage limits (real nats-server)', () => {
       const setup = await setupFleet({ servers: server.url, name: 'limits-setup', logger, waitOnFirstConnect: false, storageLimits: limits });
       assert.deepEqual(
         setup.map((result) => `${result.stream} ${result.outcome}`),
-        ['HW_EVENTS updated', 'KV_hw_desired unchanged', 'KV_hw_hosts updated', 'KV_hw_status updated', 'KV_hw_rollouts unchanged', 'KV_hw_hostctl unchanged'],
+        ['HW_EVENTS updated', 'KV_hw_desired unchanged', 'KV_hw_hosts updated', 'KV_hw_status updated', 'KV_hw_rollouts unchanged', 'KV_hw_hostctl unchanged', 'KV_hw_endpoints unchanged'],
       );
       assert.equal((await info(STREAMS.events)).max_bytes, 64 * MIB);
       assert.equal((await info(STREAMS.events)).max_age, 7 * 24 * 3600 * 1e9);
@@ -118,7 +118,7 @@ describe('fleet storage limits (real nats-server)', () => {
       }
       await assert.rejects(connectFleet(options), (error: unknown) => error instanceof FleetStorageTamperedError && /KV_hw_desired allow_rollup_hdrs: expected false, found true/.test(error.message) && /KV_hw_status deny_purge: expected true, found false/.test(error.message));
       const setup = await setupFleet(options);
-      assert.deepEqual(setup.map((result) => `${result.stream} ${result.outcome}`), ['HW_EVENTS unchanged', 'KV_hw_desired updated', 'KV_hw_hosts updated', 'KV_hw_status updated', 'KV_hw_rollouts updated', 'KV_hw_hostctl unchanged']);
+      assert.deepEqual(setup.map((result) => `${result.stream} ${result.outcome}`), ['HW_EVENTS unchanged', 'KV_hw_desired updated', 'KV_hw_hosts updated', 'KV_hw_status updated', 'KV_hw_rollouts updated', 'KV_hw_hostctl unchanged', 'KV_hw_endpoints unchanged']);
       const fleet = await connectFleet(options);
       try {
         assert.deepEqual([...((await fleet.desired.get('h1.web'))?.value ?? [])], [1], 'what the bucket held is kept');

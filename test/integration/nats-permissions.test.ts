@@ -460,7 +460,7 @@ describe('stolen coordinator credentials (no signing key) cannot erase history; 
     assert.equal((await stat(seedFile('admin.nk'))).mode & 0o777, 0o600);
     const setup = await runCli(['fleet', 'setup', '--nats', nats.url, '--creds', seedFile('admin.nk')]);
     assert.equal(setup.code, 0, setup.stderr);
-    assert.equal(setup.stdout, 'HW_EVENTS: unchanged\nKV_hw_desired: unchanged\nKV_hw_hosts: unchanged\nKV_hw_status: unchanged\nKV_hw_rollouts: unchanged\nKV_hw_hostctl: unchanged\n', 'the coordinator made every stream as fleet setup would');
+    assert.equal(setup.stdout, 'HW_EVENTS: unchanged\nKV_hw_desired: unchanged\nKV_hw_hosts: unchanged\nKV_hw_status: unchanged\nKV_hw_rollouts: unchanged\nKV_hw_hostctl: unchanged\nKV_hw_endpoints: unchanged\n', 'the coordinator made every stream as fleet setup would');
     const admin = await connectAs(nats.url, seedFile('admin.nk'), '_INBOX');
     open.push(admin);
     const jsm = await jetstreamManager(admin);

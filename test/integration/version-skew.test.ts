@@ -61,9 +61,9 @@ describe('version skew: the coordinator refuses a feature an agent is too old fo
     const hostId = uniqueName('new');
     const project = uniqueName('skew');
     await register({ hostId, agentVersion: HOSTWRIGHT_VERSION, desiredSchema: DESIRED_SCHEMA_VERSION });
-    // A sealed secret file: the newest schema's feature.
+    // A sealed secret file and a service placed on another host (remotes): the newest schemas' features.
     const secret = sealFileSecret({ name: 'pw', kind: 'secret', target: '/run/secrets/pw', uid: '0', gid: '0', mode: 0o400, value: { content: 'x', digest: fileSecretDigest('x', new Uint8Array(32)) } }, createCurve().getPublicKey());
-    await client.writeDesired(desired(project, { web: service({ user: '1000', secrets: [secret] }) }, { hostId }), 0);
+    await client.writeDesired(desired(project, { web: service({ user: '1000', secrets: [secret] }) }, { hostId, remotes: { api: { [uniqueName('other')]: {} } } }), 0);
     const written = client.openDesired((await client.connection.desired.get(`${hostId}.${project}`))?.value ?? new Uint8Array(), 'written');
     assert.equal(written.schemaVersion, DESIRED_SCHEMA_VERSION);
     assert.equal(written.minAgentVersion, '0.3.0');

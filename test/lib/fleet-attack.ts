@@ -12,7 +12,7 @@ import type { JetStreamManager } from '@nats-io/jetstream';
 import { unpack } from 'msgpackr';
 import { openSignedDocument } from '../../shared/signed-document.js';
 
-export const FLEET_STREAMS = ['HW_EVENTS', 'KV_hw_desired', 'KV_hw_hosts', 'KV_hw_status', 'KV_hw_rollouts'] as const;
+export const FLEET_STREAMS = ['HW_EVENTS', 'KV_hw_desired', 'KV_hw_hosts', 'KV_hw_status', 'KV_hw_rollouts', 'KV_hw_endpoints'] as const;
 
 /**
  * The generated accounts.conf with one user added to the fleet account, without permissions: the

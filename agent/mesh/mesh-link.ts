@@ -27,7 +27,7 @@ export class MeshLinkError extends RuntimeError {
 export interface MeshLinkOptions {
   readonly interfaceName: string;
   readonly dataDir: string;
-  /** Commands run inside this network namespace (`ip netns exec`); absent: the agent's own. */
+  /** Commands run inside this named network namespace (/var/run/netns/<netns>); absent: the agent's own. */
   readonly netns?: string;
 }
 
@@ -159,7 +159,8 @@ export class MeshLink {
   }
 
   #command(argv: readonly string[]): string[] {
-    return this.#options.netns === undefined ? [...argv] : ['ip', 'netns', 'exec', this.#options.netns, ...argv];
+    // nsenter, not `ip netns exec`: that one remounts /sys, which the commands need not and dockerd minds.
+    return this.#options.netns === undefined ? [...argv] : ['nsenter', `--net=/var/run/netns/${this.#options.netns}`, '--', ...argv];
   }
 
   async #exec(argv: readonly string[]): Promise<string> {

@@ -5,7 +5,7 @@ import { promisify } from 'node:util';
 import { InvalidInputError, RuntimeError, errorMessage } from '../../shared/errors.js';
 import type { MeshDesired } from '../../shared/mesh.js';
 import { sleep } from '../../shared/sleep.js';
-import { ABSENT_LINK, linkDesiredOf, parseAddresses, parseLinkUp, parseRoutes, parseWgDump, planMeshLink, type MeshAction, type MeshLinkObserved } from './mesh-state.js';
+import { ABSENT_LINK, forwardComment, linkDesiredOf, parseAddresses, parseForwardRules, parseLinkUp, parseRoutes, parseWgDump, planMeshLink, type MeshAction, type MeshLinkObserved } from './mesh-state.js';
 import { ensureMeshKey, MESH_DIR, type MeshKey } from './wireguard-key.js';
 
 // The edge that changes the host's network: one WireGuard interface whose name says it is ours,
@@ -59,10 +59,11 @@ export class MeshLink {
 
   async observe(): Promise<MeshLinkObserved> {
     const name = this.#options.interfaceName;
-    const link = await this.#try(['ip', '-o', 'link', 'show', 'dev', name]);
-    if (link === undefined) return ABSENT_LINK;
+    const [link, forward] = await Promise.all([this.#try(['ip', '-o', 'link', 'show', 'dev', name]), this.#try(['iptables', '-w', '-S', 'FORWARD'])]);
+    const forwardRules = parseForwardRules(forward ?? '', name);
+    if (link === undefined) return { ...ABSENT_LINK, forwardRules };
     const [wg, addresses, routes] = await Promise.all([this.#try(['wg', 'show', name, 'dump']), this.#exec(['ip', '-o', '-4', 'addr', 'show', 'dev', name]), this.#exec(['ip', '-4', 'route', 'show', 'dev', name])]);
-    return { exists: true, up: parseLinkUp(link), ...parseWgDump(wg ?? ''), addresses: parseAddresses(addresses), routes: parseRoutes(routes) };
+    return { exists: true, up: parseLinkUp(link), ...parseWgDump(wg ?? ''), addresses: parseAddresses(addresses), routes: parseRoutes(routes), forwardRules };
   }
 
   /** The steps `reconcile` would take now; `undefined`: the fleet has no mesh (or this host has left it). */
@@ -116,6 +117,13 @@ export class MeshLink {
       case 'remove-route':
         await this.#exec(['ip', 'route', 'del', action.prefix, 'dev', name]);
         return undefined;
+      case 'allow-forward':
+        // First in FORWARD: the engine's rules after it drop new connections to containers from other interfaces.
+        await this.#exec(['iptables', '-w', '-I', 'FORWARD', '1', ...this.#forwardRule(action.block)]);
+        return undefined;
+      case 'remove-forward':
+        await this.#exec(['iptables', '-w', '-D', 'FORWARD', ...this.#forwardRule(action.block)]);
+        return undefined;
       case 'delete-link':
         await this.#exec(['ip', 'link', 'del', 'dev', name]);
         return undefined;
@@ -156,6 +164,11 @@ export class MeshLink {
     } finally {
       await handle.close();
     }
+  }
+
+  /** Connections from the mesh to this host's own block only (a peer's allowed IPs already bound their sources). */
+  #forwardRule(block: string): string[] {
+    return ['-i', this.#options.interfaceName, '-d', block, '-m', 'comment', '--comment', forwardComment(this.#options.interfaceName), '-j', 'ACCEPT'];
   }
 
   #command(argv: readonly string[]): string[] {

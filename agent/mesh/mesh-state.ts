@@ -18,6 +18,8 @@ export interface MeshLinkDesired {
   readonly peers: readonly MeshPeerConfig[];
   /** Peer blocks, routed through the interface. */
   readonly routes: readonly string[];
+  /** The host's own block: what the forward rule lets in from the mesh. */
+  readonly block: string;
 }
 
 export interface MeshLinkObserved {
@@ -28,9 +30,16 @@ export interface MeshLinkObserved {
   readonly peers: readonly MeshPeerConfig[];
   readonly addresses: readonly string[];
   readonly routes: readonly string[];
+  /** Destinations of our FORWARD accept rules (found by their comment), independent of the interface. */
+  readonly forwardRules: readonly string[];
 }
 
-export const ABSENT_LINK: MeshLinkObserved = { exists: false, up: false, publicKey: undefined, listenPort: undefined, peers: [], addresses: [], routes: [] };
+export const ABSENT_LINK: MeshLinkObserved = { exists: false, up: false, publicKey: undefined, listenPort: undefined, peers: [], addresses: [], routes: [], forwardRules: [] };
+
+/** Marks our FORWARD rule: the engine's FORWARD policy drops new connections to containers from elsewhere. */
+export function forwardComment(interfaceName: string): string {
+  return `hostwright-mesh-${interfaceName}`;
+}
 
 export type MeshAction =
   | { readonly kind: 'create-link' }
@@ -42,6 +51,8 @@ export type MeshAction =
   | { readonly kind: 'remove-peer'; readonly publicKey: string }
   | { readonly kind: 'add-route'; readonly prefix: string }
   | { readonly kind: 'remove-route'; readonly prefix: string }
+  | { readonly kind: 'allow-forward'; readonly block: string }
+  | { readonly kind: 'remove-forward'; readonly block: string }
   | { readonly kind: 'delete-link' };
 
 /** The interface a signed mesh document asks for, with this host's key. */
@@ -54,12 +65,14 @@ export function linkDesiredOf(mesh: MeshDesired, publicKey: string): MeshLinkDes
     publicKey,
     peers: mesh.peers.map((peer) => ({ publicKey: peer.publicKey, endpoint: peer.endpoint, allowedIps: [peer.block] })),
     routes: mesh.peers.map((peer) => peer.block).sort(),
+    block: mesh.block,
   };
 }
 
 /** The steps, in the order they must run; none when the interface is as desired. `undefined`: no mesh. */
 export function planMeshLink(desired: MeshLinkDesired | undefined, observed: MeshLinkObserved): MeshAction[] {
-  if (desired === undefined) return observed.exists ? [{ kind: 'delete-link' }] : [];
+  const strayRules = observed.forwardRules.filter((block) => block !== desired?.block).map((block): MeshAction => ({ kind: 'remove-forward', block }));
+  if (desired === undefined) return [...strayRules, ...(observed.exists ? [{ kind: 'delete-link' } as const] : [])];
   const actions: MeshAction[] = [];
   const current = observed.exists ? observed : ABSENT_LINK;
   if (!observed.exists) actions.push({ kind: 'create-link' });
@@ -76,6 +89,8 @@ export function planMeshLink(desired: MeshLinkDesired | undefined, observed: Mes
   }
   for (const route of current.routes) if (!desired.routes.includes(route) && route !== desired.address) actions.push({ kind: 'remove-route', prefix: route });
   for (const route of desired.routes) if (!current.routes.includes(route)) actions.push({ kind: 'add-route', prefix: route });
+  actions.push(...strayRules);
+  if (!observed.forwardRules.includes(desired.block)) actions.push({ kind: 'allow-forward', block: desired.block });
   return actions;
 }
 
@@ -100,6 +115,10 @@ export function describeMeshAction(action: MeshAction, interfaceName: string): s
       return `route ${action.prefix} via ${interfaceName}`;
     case 'remove-route':
       return `remove route ${action.prefix} via ${interfaceName}`;
+    case 'allow-forward':
+      return `accept forwarded connections from ${interfaceName} to ${action.block}`;
+    case 'remove-forward':
+      return `remove the forward rule from ${interfaceName} to ${action.block}`;
     case 'delete-link':
       return `delete WireGuard interface ${interfaceName} (and its routes)`;
   }
@@ -146,4 +165,14 @@ function withLength(destination: string): string {
 
 function sameSet(a: readonly string[], b: readonly string[]): boolean {
   return a.length === b.length && a.every((item) => b.includes(item));
+}
+
+/** `iptables -S FORWARD`: the destinations of the accept rules carrying our comment. */
+export function parseForwardRules(text: string, interfaceName: string): string[] {
+  const comment = forwardComment(interfaceName);
+  return text
+    .split('\n')
+    .filter((line) => line.includes(`--comment ${comment}`) || line.includes(`--comment "${comment}"`))
+    .flatMap((line) => /-d (\S+)/.exec(line)?.[1] ?? [])
+    .sort();
 }

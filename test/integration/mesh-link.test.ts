@@ -86,7 +86,8 @@ describe('the mesh interface on real namespaces (wireguard-go where the kernel h
   it('removes the interface, its routes and its wireguard-go when the mesh is removed', async () => {
     const host = pair.hosts[2]!;
     const result = await links[2]!.reconcile(undefined);
-    assert.deepEqual(result.actions, [{ kind: 'delete-link' }]);
+    assert.deepEqual(result.actions, [{ kind: 'remove-forward', block: '10.96.32.0/20' }, { kind: 'delete-link' }]);
+    assert.doesNotMatch((await pair.exec(host.netns, 'iptables', ['-w', '-S', 'FORWARD'])).stdout, /hostwright-mesh/);
     const { stdout } = await pair.exec(host.netns, 'ip', ['-o', 'link', 'show']);
     assert.doesNotMatch(stdout, new RegExp(host.meshInterface));
     const pids = (await run('ip', ['netns', 'pids', host.netns])).stdout.trim();

@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { assignBlocks, meshDocuments, MeshRangeExhaustedError } from '../../coordinator/mesh-plan.js';
 import { formatIpv4, parseIpv4, parsePrefix, prefixContains, prefixesOverlap, subPrefix } from '../../shared/ipv4.js';
+import { meshNetworkPlacement } from '../../agent/mesh/mesh-networks.js';
 import { meshAddressOf, meshDesiredSchema, meshNetworkCapacity, meshNetworkSubnet, meshSettingsSchema } from '../../shared/mesh.js';
 
 const SETTINGS = meshSettingsSchema.parse({});
@@ -100,5 +101,17 @@ describe('mesh address plan', () => {
     assert.ok(!meshDesiredSchema.safeParse({ ...document, peers: [{ ...document.peers[0], publicKey: 'not-a-key' }] }).success);
     assert.ok(!meshDesiredSchema.safeParse({ ...document, peers: [{ ...document.peers[0], endpoint: 'example.com:51820' }] }).success);
     assert.ok(!meshDesiredSchema.safeParse({ ...document, peers: [{ ...document.peers[0], endpoint: '192.0.2.12:70000' }] }).success);
+  });
+});
+
+describe('mesh project networks', () => {
+  it('take the lowest /24 of the host\'s block that no network of the engine overlaps, with the routed gateway mode', () => {
+    assert.deepEqual(meshNetworkPlacement('10.96.16.0/20', []), { subnet: '10.96.17.0/24', gateway: '10.96.17.1', options: { 'com.docker.network.bridge.gateway_mode_ipv4': 'nat-unprotected' } });
+    assert.equal(meshNetworkPlacement('10.96.16.0/20', ['10.96.17.0/24', '172.17.0.0/16', '10.96.18.0/23']).subnet, '10.96.20.0/24');
+  });
+
+  it('refuses a full block, saying what to do', () => {
+    const full = Array.from({ length: 15 }, (_, i) => `10.96.${17 + i}.0/24`);
+    assert.throws(() => meshNetworkPlacement('10.96.16.0/20', full), /blockPrefix/);
   });
 });

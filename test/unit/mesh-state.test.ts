@@ -1,6 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { ABSENT_LINK, describeMeshAction, linkDesiredOf, parseAddresses, parseLinkUp, parseRoutes, parseWgDump, planMeshLink, type MeshLinkObserved } from '../../agent/mesh/mesh-state.js';
+import { ABSENT_LINK, describeMeshAction, linkDesiredOf, parseAddresses, parseForwardRules, parseLinkUp, parseRoutes, parseWgDump, planMeshLink, type MeshLinkObserved } from '../../agent/mesh/mesh-state.js';
 import type { MeshDesired } from '../../shared/mesh.js';
 
 const OWN_KEY = 'YPYw3Sd3J0LALHRxkqNtdyAWHQ1xb6faWVmaUFguXEQ=';
@@ -23,13 +23,14 @@ const MESH: MeshDesired = {
 /** What the interface looks like once every step of the plan ran. */
 function converged(): MeshLinkObserved {
   const desired = linkDesiredOf(MESH, OWN_KEY);
-  return { exists: true, up: true, publicKey: OWN_KEY, listenPort: 51820, peers: desired.peers, addresses: [desired.address], routes: [...desired.routes] };
+  return { exists: true, up: true, publicKey: OWN_KEY, listenPort: 51820, peers: desired.peers, addresses: [desired.address], routes: [...desired.routes], forwardRules: [desired.block] };
 }
 
 describe('mesh interface plan', () => {
-  it('makes an absent interface in order: create, key, address, up, peers, routes', () => {
-    const kinds = planMeshLink(linkDesiredOf(MESH, OWN_KEY), ABSENT_LINK).map((action) => action.kind);
-    assert.deepEqual(kinds, ['create-link', 'configure-link', 'add-address', 'link-up', 'set-peer', 'set-peer', 'add-route', 'add-route']);
+  it('makes an absent interface in order: create, key, address, up, peers, routes, then lets the mesh in to its own block', () => {
+    const actions = planMeshLink(linkDesiredOf(MESH, OWN_KEY), ABSENT_LINK);
+    assert.deepEqual(actions.map((action) => action.kind), ['create-link', 'configure-link', 'add-address', 'link-up', 'set-peer', 'set-peer', 'add-route', 'add-route', 'allow-forward']);
+    assert.deepEqual(actions.at(-1), { kind: 'allow-forward', block: '10.96.0.0/20' });
   });
 
   it('plans nothing for an interface as desired (idempotent)', () => {
@@ -46,9 +47,10 @@ describe('mesh interface plan', () => {
     ]);
   });
 
-  it('deletes the interface when the mesh is removed, and does nothing when there is none', () => {
-    assert.deepEqual(planMeshLink(undefined, converged()), [{ kind: 'delete-link' }]);
+  it('deletes the interface and its forward rule when the mesh is removed, and does nothing when there is none', () => {
+    assert.deepEqual(planMeshLink(undefined, converged()), [{ kind: 'remove-forward', block: '10.96.0.0/20' }, { kind: 'delete-link' }]);
     assert.deepEqual(planMeshLink(undefined, ABSENT_LINK), []);
+    assert.deepEqual(planMeshLink(undefined, { ...ABSENT_LINK, forwardRules: ['10.96.0.0/20'] }), [{ kind: 'remove-forward', block: '10.96.0.0/20' }], 'a rule left by a pass cut short');
   });
 
   it('re-keys an interface that holds another key (a key file replaced) and drops a stray address', () => {
@@ -74,6 +76,11 @@ describe('mesh interface observation', () => {
       ],
     });
     assert.deepEqual(parseWgDump('(none)\t(none)\t0\toff\n'), { publicKey: undefined, listenPort: undefined, peers: [] });
+  });
+
+  it('reads our forward rules from `iptables -S FORWARD` by their comment, and no other', () => {
+    const rules = ['-P FORWARD DROP', '-A FORWARD -d 10.96.0.0/20 -i hwmesh0 -m comment --comment hostwright-mesh-hwmesh0 -j ACCEPT', '-A FORWARD -d 10.96.16.0/20 -i hwmesh1 -m comment --comment hostwright-mesh-hwmesh1 -j ACCEPT', '-A FORWARD -d 10.96.0.0/20 -i eth0 -j ACCEPT'].join('\n');
+    assert.deepEqual(parseForwardRules(rules, 'hwmesh0'), ['10.96.0.0/20']);
   });
 
   it('reads `ip` addresses, routes and the UP flag', () => {

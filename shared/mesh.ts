@@ -11,15 +11,15 @@ import { formatIpv4, parseIpv4, parsePrefix, prefixSize, subPrefix, type Ipv4Pre
 export const MAX_MESH_PEERS = 4096;
 /** The length of each project network's subnet inside a host's block. */
 export const MESH_NETWORK_PREFIX = 24;
-/** The default fleet range; configurable, since Kubernetes' default service range is the same. */
-export const DEFAULT_FLEET_RANGE = '10.96.0.0/12';
+/** The default fleet range (beside, not on, Kubernetes' default service range 10.96.0.0/12); configurable. */
+export const DEFAULT_FLEET_RANGE = '10.64.0.0/12';
 export const DEFAULT_BLOCK_PREFIX = 20;
 export const DEFAULT_MESH_PORT = 51820;
 
 /** A WireGuard key as `wg` prints it: 32 bytes in standard base64. */
 export const wireguardKeySchema = z.string().regex(/^[A-Za-z0-9+/]{42}[AEIMQUYcgkosw048]=$/, 'expected a WireGuard public key (44 characters of base64)');
 export const ipv4Schema = z.string().refine((text) => parseIpv4(text) !== undefined, 'expected an IPv4 address such as 192.0.2.10');
-export const prefixSchema = z.string().refine((text) => parsePrefix(text) !== undefined, 'expected an IPv4 prefix such as 10.96.0.0/20 (no host bits set)');
+export const prefixSchema = z.string().refine((text) => parsePrefix(text) !== undefined, 'expected an IPv4 prefix such as 10.64.0.0/20 (no host bits set)');
 /** `address:port` a peer's WireGuard listens on. */
 export const endpointSchema = z.string().refine((text) => {
   const at = text.lastIndexOf(':');

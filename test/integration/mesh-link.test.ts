@@ -49,11 +49,11 @@ describe('the mesh interface on real namespaces (wireguard-go where the kernel h
       assert.equal(result.recovered, false);
     }
     // h2's mesh address is the first address of its block.
-    await pair.echoServer(pair.hosts[1]!.netns, '10.96.16.1', 7001);
-    assert.equal(await pair.roundTrip(pair.hosts[0]!.netns, '10.96.16.1', 7001), 'ping\n');
+    await pair.echoServer(pair.hosts[1]!.netns, '10.64.16.1', 7001);
+    assert.equal(await pair.roundTrip(pair.hosts[0]!.netns, '10.64.16.1', 7001), 'ping\n');
     const observed = await links[0]!.observe();
-    assert.deepEqual(observed.routes, ['10.96.16.0/20', '10.96.32.0/20']);
-    assert.deepEqual(observed.addresses, ['10.96.0.1/32']);
+    assert.deepEqual(observed.routes, ['10.64.16.0/20', '10.64.32.0/20']);
+    assert.deepEqual(observed.addresses, ['10.64.0.1/32']);
     for (const [i, link] of links.entries()) assert.deepEqual(await link.plan(documents[i]), [], `h${i + 1} is as desired`);
     const { stdout } = await pair.exec(pair.hosts[0]!.netns, 'wg', ['show', pair.hosts[0]!.meshInterface, 'latest-handshakes']);
     assert.match(stdout, /\t[1-9]\d+/, 'a handshake with h2 took place');
@@ -61,32 +61,32 @@ describe('the mesh interface on real namespaces (wireguard-go where the kernel h
 
   it('after a step cut short (intent left, a route gone), the next pass says so and restores the route', async () => {
     const host = pair.hosts[0]!;
-    await pair.exec(host.netns, 'ip', ['route', 'del', '10.96.16.0/20', 'dev', host.meshInterface]);
-    await writeFile(join(dirs[0]!, MESH_DIR, MESH_INTENT_FILE), JSON.stringify({ action: { kind: 'add-route', prefix: '10.96.16.0/20' } }));
+    await pair.exec(host.netns, 'ip', ['route', 'del', '10.64.16.0/20', 'dev', host.meshInterface]);
+    await writeFile(join(dirs[0]!, MESH_DIR, MESH_INTENT_FILE), JSON.stringify({ action: { kind: 'add-route', prefix: '10.64.16.0/20' } }));
     const result = await links[0]!.reconcile(documents[0]);
     assert.equal(result.recovered, true);
-    assert.deepEqual(result.actions, [{ kind: 'add-route', prefix: '10.96.16.0/20' }]);
-    assert.equal(await pair.roundTrip(host.netns, '10.96.16.1', 7001), 'ping\n');
+    assert.deepEqual(result.actions, [{ kind: 'add-route', prefix: '10.64.16.0/20' }]);
+    assert.equal(await pair.roundTrip(host.netns, '10.64.16.1', 7001), 'ping\n');
     await assert.rejects(stat(join(dirs[0]!, MESH_DIR, MESH_INTENT_FILE)), 'the intent is gone once the pass finished');
   });
 
   it('touches only its own interface: a route of the host elsewhere stays, and a name not marked as ours is refused', async () => {
     const host = pair.hosts[0]!;
-    await pair.exec(host.netns, 'ip', ['route', 'add', '10.96.48.0/20', 'dev', 'eth0']);
+    await pair.exec(host.netns, 'ip', ['route', 'add', '10.64.48.0/20', 'dev', 'eth0']);
     assert.deepEqual(await links[0]!.plan(documents[0]), []);
     const peerless: MeshDesired = { ...documents[0]!, revision: 2, peers: [] };
     await links[0]!.reconcile(peerless);
     const routes = (await pair.exec(host.netns, 'ip', ['-4', 'route', 'show'])).stdout;
-    assert.match(routes, /10\.96\.48\.0\/20 dev eth0/);
-    assert.doesNotMatch(routes, /10\.96\.16\.0\/20/, 'the departed peer\'s route went with it');
-    await assert.rejects(pair.roundTrip(host.netns, '10.96.16.1', 7001, 1_000));
+    assert.match(routes, /10\.64\.48\.0\/20 dev eth0/);
+    assert.doesNotMatch(routes, /10\.64\.16\.0\/20/, 'the departed peer\'s route went with it');
+    await assert.rejects(pair.roundTrip(host.netns, '10.64.16.1', 7001, 1_000));
     assert.throws(() => new MeshLink({ interfaceName: 'eth0', dataDir: dirs[0]! }), InvalidInputError);
   });
 
   it('removes the interface, its routes and its wireguard-go when the mesh is removed', async () => {
     const host = pair.hosts[2]!;
     const result = await links[2]!.reconcile(undefined);
-    assert.deepEqual(result.actions, [{ kind: 'remove-forward', block: '10.96.32.0/20' }, { kind: 'delete-link' }]);
+    assert.deepEqual(result.actions, [{ kind: 'remove-forward', block: '10.64.32.0/20' }, { kind: 'delete-link' }]);
     assert.doesNotMatch((await pair.exec(host.netns, 'iptables', ['-w', '-S', 'FORWARD'])).stdout, /hostwright-mesh/);
     const { stdout } = await pair.exec(host.netns, 'ip', ['-o', 'link', 'show']);
     assert.doesNotMatch(stdout, new RegExp(host.meshInterface));

@@ -69,3 +69,33 @@ export function meshDocuments(settings: MeshSettings, members: readonly MeshMemb
     revision,
   }));
 }
+
+export interface MeshWrite {
+  readonly document: MeshDesired;
+  /** The KV revision the write expects (0: the key must not exist). */
+  readonly expectedRevision: number;
+  readonly change: 'added' | 'changed' | 'unchanged';
+}
+
+/**
+ * Pure: what `mesh apply` writes. Blocks stay where the stored documents put them; every changed
+ * document gets one revision past the highest stored, so an agent can tell a newer one from a replay.
+ */
+export function planMeshWrites(settings: MeshSettings, members: readonly MeshMember[], stored: ReadonlyMap<string, { readonly document: MeshDesired; readonly kvRevision: number }>): MeshWrite[] {
+  const previous = new Map([...stored].map(([hostId, entry]) => [hostId, entry.document.block]));
+  const blocks = assignBlocks(settings, members.map((member) => member.hostId), previous);
+  const revision = Math.max(0, ...[...stored.values()].map((entry) => entry.document.revision)) + 1;
+  return meshDocuments(settings, members, blocks, revision).map((document): MeshWrite => {
+    const held = stored.get(document.hostId);
+    if (held === undefined) return { document, expectedRevision: 0, change: 'added' };
+    const same = JSON.stringify({ ...held.document, revision: 0 }) === JSON.stringify({ ...document, revision: 0 });
+    return same ? { document: held.document, expectedRevision: held.kvRevision, change: 'unchanged' } : { document, expectedRevision: held.kvRevision, change: 'changed' };
+  });
+}
+
+/** The settings a stored mesh was made with (absent: the defaults), under the flags given. */
+export function meshSettingsOf(stored: Iterable<{ readonly document: MeshDesired }>, flags: { readonly fleetRange?: string; readonly blockPrefix?: number; readonly listenPort?: number }, parse: (raw: unknown) => MeshSettings): MeshSettings {
+  const first = [...stored][0]?.document;
+  const fromStored = first === undefined ? {} : { fleetRange: first.fleetRange, blockPrefix: Number(first.block.split('/')[1]), listenPort: first.listenPort };
+  return parse({ ...fromStored, ...Object.fromEntries(Object.entries(flags).filter(([, value]) => value !== undefined)) });
+}

@@ -15,6 +15,9 @@ export const MESH_NETWORK_PREFIX = 24;
 export const DEFAULT_FLEET_RANGE = '10.64.0.0/12';
 export const DEFAULT_BLOCK_PREFIX = 20;
 export const DEFAULT_MESH_PORT = 51820;
+/** Our interfaces are named so (at most 15 characters, Linux's limit): the name is the ownership proof. */
+export const MESH_INTERFACE_PATTERN = /^hwm[a-z0-9-]{0,12}$/;
+export const DEFAULT_MESH_INTERFACE = 'hwmesh0';
 
 /** A WireGuard key as `wg` prints it: 32 bytes in standard base64. */
 export const wireguardKeySchema = z.string().regex(/^[A-Za-z0-9+/]{42}[AEIMQUYcgkosw048]=$/, 'expected a WireGuard public key (44 characters of base64)');
@@ -82,4 +85,12 @@ export function meshNetworkSubnet(block: Ipv4Prefix, index: number): Ipv4Prefix 
 /** How many mesh networks fit in a block of this length. */
 export function meshNetworkCapacity(blockPrefix: number): number {
   return prefixSize(blockPrefix) / prefixSize(MESH_NETWORK_PREFIX) - 1;
+}
+
+/**
+ * The desired-state key of a host's mesh document: on the host's own desired feed, beside its
+ * projects' keys, under a name no project can have (project names start with a letter or digit).
+ */
+export function meshDesiredKey(hostId: string): string {
+  return `${hostId}._mesh`;
 }

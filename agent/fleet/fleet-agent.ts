@@ -2,7 +2,7 @@ import type { Msg } from '@nats-io/transport-node';
 import type { Logger } from 'pino';
 import { decode, encode } from '../../shared/codec.js';
 import { DESIRED_SCHEMA_VERSION, HOSTWRIGHT_VERSION, newerSchemaRefusal } from '../../shared/desired-schema.js';
-import { errorMessage } from '../../shared/errors.js';
+import { InvalidInputError, errorMessage } from '../../shared/errors.js';
 import { HOST_PROJECT } from '../../shared/events.js';
 import { sealReport } from '../../shared/host-report.js';
 import type { HostStatus } from '../../shared/host-status.js';
@@ -19,6 +19,7 @@ import { planReport } from '../plan-report.js';
 import { PullsInFlight } from '../pulls-in-flight.js';
 import { candidateOf } from './candidate.js';
 import { isMissingFeed, watchDesired, type DesiredTrust } from './desired-watcher.js';
+import { MeshAgent } from '../mesh/mesh-agent.js';
 import { OutboxPublisher } from './outbox-publisher.js';
 import { answerPullRequest } from './pull-request.js';
 import { RequestGuard } from './request-guard.js';
@@ -39,6 +40,8 @@ export interface FleetAgentOptions extends AgentDaemonOptions {
   /** Credentials and TLS; the inbox prefix is set here, to this host's own. */
   readonly natsAccess?: NatsAccess;
   readonly heartbeatMs: number;
+  /** Take part in the fleet's WireGuard mesh (docs/networking.md). */
+  readonly mesh?: { readonly interfaceName: string; readonly endpoint: string };
 }
 
 /**
@@ -77,6 +80,8 @@ class FleetSource implements DesiredSource {
   /** Admits retry and pull requests: signed by the pinned key, for this host, fresh, single-use. */
   readonly #requests: RequestGuard;
   #progressTimer: NodeJS.Timeout | undefined;
+  /** This host's end of the fleet's WireGuard mesh, when the agent takes part in one. */
+  readonly #mesh: MeshAgent | undefined;
   #progressSentAt = 0;
   /**
    * Status publications run one at a time, so an older status never lands after a newer one; those
@@ -92,6 +97,23 @@ class FleetSource implements DesiredSource {
   ) {
     this.#log = options.logger;
     this.#requests = new RequestGuard(options.hostId, options.trust);
+    if (options.mesh !== undefined) {
+      // A mesh document says whom this host trusts on the network: it is never taken unsigned.
+      if (options.trust.kind !== 'pinned') throw new InvalidInputError('--mesh-endpoint needs --coordinator-key: the mesh\'s peers and keys are taken only from documents the pinned coordinator key signed');
+      this.#mesh = new MeshAgent({ hostId: options.hostId, dataDir: options.dataDir, interfaceName: options.mesh.interfaceName, endpoint: options.mesh.endpoint, coordinatorKey: options.trust.coordinatorKey, logger: options.logger.child({ component: 'mesh' }) });
+    }
+  }
+
+  /** A value of this host's mesh key: a refusal is an error event, like a refused desired document; the last good mesh stays. */
+  async #acceptMesh(value: Uint8Array): Promise<void> {
+    const mesh = this.#mesh;
+    if (mesh === undefined) return;
+    try {
+      const outcome = await mesh.accept(value);
+      if ('refused' in outcome) this.#log.error({ reason: outcome.refused }, 'rejected the mesh document; keeping the last good mesh');
+    } catch (error) {
+      this.#log.error({ error: errorMessage(error) }, 'the mesh interface could not be brought to the mesh document; it is tried again at the next document or restart');
+    }
   }
 
   onCycle(report: CycleReport | Error): void {
@@ -117,6 +139,8 @@ class FleetSource implements DesiredSource {
   }
 
   async run(): Promise<void> {
+    // The kept mesh first: containers on other hosts stay reachable while NATS is away.
+    await this.#mesh?.resume().catch((error: unknown) => this.#log.error({ error: errorMessage(error) }, 'the kept mesh could not be brought up'));
     const connection = await this.#connect();
     if (!connection) return;
     this.#connection = connection;
@@ -191,7 +215,8 @@ class FleetSource implements DesiredSource {
 
   async #register(connection: HostConnection): Promise<void> {
     const { hostId } = this.options;
-    const registration: HostRegistration = { hostId, labels: { ...this.options.labels }, agentVersion: AGENT_VERSION, desiredSchema: DESIRED_SCHEMA_VERSION, startedAt: this.#startedAt, heartbeatAt: new Date().toISOString(), journalId: this.daemon.host.journal.id, signedRequests: true };
+    const mesh = this.#mesh === undefined ? undefined : await this.#mesh.registration();
+    const registration: HostRegistration = { hostId, labels: { ...this.options.labels }, agentVersion: AGENT_VERSION, desiredSchema: DESIRED_SCHEMA_VERSION, startedAt: this.#startedAt, heartbeatAt: new Date().toISOString(), journalId: this.daemon.host.journal.id, signedRequests: true, ...(mesh === undefined ? {} : { mesh }) };
     await connection.js.publish(kvKeySubject(BUCKETS.hosts, hostId), this.#seal(encode(registration)));
   }
 
@@ -281,6 +306,7 @@ class FleetSource implements DesiredSource {
           signal: AbortSignal.any([options.signal, restart.signal]),
           onAccepted: (document) => this.daemon.loop.trigger('desired', { correlationID: document.correlationID }),
           onRefused: () => void this.#publishStatusSafely(false),
+          ...(this.#mesh === undefined ? {} : { onMesh: (value: Uint8Array) => this.#acceptMesh(value) }),
         });
         waitingSaid = false;
       } catch (error) {

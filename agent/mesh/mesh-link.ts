@@ -3,7 +3,7 @@ import { open, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { InvalidInputError, RuntimeError, errorMessage } from '../../shared/errors.js';
-import type { MeshDesired } from '../../shared/mesh.js';
+import { MESH_INTERFACE_PATTERN, type MeshDesired } from '../../shared/mesh.js';
 import { sleep } from '../../shared/sleep.js';
 import { ABSENT_LINK, forwardComment, linkDesiredOf, parseAddresses, parseForwardRules, parseLinkUp, parseRoutes, parseWgDump, planMeshLink, type MeshAction, type MeshLinkObserved } from './mesh-state.js';
 import { ensureMeshKey, MESH_DIR, type MeshKey } from './wireguard-key.js';
@@ -13,9 +13,6 @@ import { ensureMeshKey, MESH_DIR, type MeshKey } from './wireguard-key.js';
 
 const run = promisify(execFile);
 
-/** Our interfaces are named so (at most 15 characters, Linux's limit): the name is the ownership proof. */
-export const MESH_INTERFACE_PATTERN = /^hwm[a-z0-9-]{0,12}$/;
-export const DEFAULT_MESH_INTERFACE = 'hwmesh0';
 /** Written (fsync'd) before a step changes the host, removed when all steps are done. */
 export const MESH_INTENT_FILE = 'intent.json';
 const LINK_APPEAR_MS = 5_000;

@@ -9,6 +9,7 @@ import { registerEvents } from './commands/events/register.js';
 import { registerFleet } from './commands/fleet/register.js';
 import { registerHosts } from './commands/hosts/register.js';
 import { registerKeys } from './commands/keys/register.js';
+import { registerMesh } from './commands/mesh/register.js';
 import { registerPlan } from './commands/plan/register.js';
 import { registerPs } from './commands/ps/register.js';
 import { registerPull } from './commands/pull/register.js';
@@ -44,6 +45,7 @@ registerRollback(program);
 registerRetry(program);
 registerKeys(program);
 registerFleet(program);
+registerMesh(program);
 
 // The one top-level catch: every error becomes a message and an exit code, never a stack trace.
 try {

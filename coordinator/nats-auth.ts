@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { compareStrings } from '../shared/compare.js';
 import { hostIdSchema } from '../shared/fleet-spec.js';
 import { MAX_PLAN_REPLY_PARTS } from '../shared/plan-reply-parts.js';
-import { BUCKETS, DESIRED_STREAM, EVENTS_STREAM, desiredFeedConsumer, desiredFeedCreatedSubject, hostInboxPrefix, hostJetStreamPrefix, planRpcSubject, pullRpcSubject, retryRpcSubject } from '../shared/subjects.js';
+import { BUCKETS, DESIRED_STREAM, ENDPOINTS_FEED_PREFIX, EVENTS_STREAM, desiredFeedConsumer, desiredFeedCreatedSubject, hostInboxPrefix, hostJetStreamPrefix, planRpcSubject, pullRpcSubject, retryRpcSubject } from '../shared/subjects.js';
 
 /** The NATS account of the coordinator, JetStream and every bucket and stream. */
 export const FLEET_ACCOUNT = 'HOSTWRIGHT';
@@ -71,6 +71,8 @@ export function hostImports(hostId: string): HostImport[] {
   return [
     plain(kvSubject(BUCKETS.hosts, hostId)),
     plain(kvSubject(BUCKETS.status, hostId)),
+    // Its endpoint records: keys that start with its own id only (docs/networking.md).
+    plain(kvSubject(BUCKETS.endpoints, `${hostId}.>`)),
     plain(`hw.events.${hostId}.>`),
     api(`CONSUMER.INFO.${DESIRED_STREAM}.${feed}`, false),
     api(`CONSUMER.MSG.NEXT.${DESIRED_STREAM}.${feed}`, true),
@@ -86,14 +88,14 @@ export function hostImports(hostId: string): HostImport[] {
 export function hostPermissions(hostId: string): Permissions {
   return {
     publish: hostImports(hostId).map((entry) => entry.local),
-    subscribe: [`${hostInboxPrefix(hostId)}.>`, planRpcSubject(hostId), retryRpcSubject(hostId), pullRpcSubject(hostId), desiredFeedCreatedSubject(hostId)],
+    subscribe: [`${hostInboxPrefix(hostId)}.>`, planRpcSubject(hostId), retryRpcSubject(hostId), pullRpcSubject(hostId), desiredFeedCreatedSubject(hostId), `${ENDPOINTS_FEED_PREFIX}.>`],
     responses: MAX_PLAN_REPLY_PARTS,
   };
 }
 
-/** The fleet's streams: the five buckets' and the event stream. */
+/** The fleet's streams: the buckets' and the event stream. */
 function fleetStreams(): string[] {
-  return [...[BUCKETS.desired, BUCKETS.hosts, BUCKETS.status, BUCKETS.rollouts, BUCKETS.hostctl].map((bucket) => `KV_${bucket}`), EVENTS_STREAM];
+  return [...[BUCKETS.desired, BUCKETS.hosts, BUCKETS.status, BUCKETS.rollouts, BUCKETS.hostctl, BUCKETS.endpoints].map((bucket) => `KV_${bucket}`), EVENTS_STREAM];
 }
 
 /**
@@ -105,7 +107,7 @@ function fleetStreams(): string[] {
  * exists with another config), so a fleet set up by an older version keeps working.
  */
 export function coordinatorPermissions(hostIds: readonly string[]): Permissions {
-  const buckets = [BUCKETS.desired, BUCKETS.hosts, BUCKETS.status, BUCKETS.rollouts, BUCKETS.hostctl];
+  const buckets = [BUCKETS.desired, BUCKETS.hosts, BUCKETS.status, BUCKETS.rollouts, BUCKETS.hostctl, BUCKETS.endpoints];
   const streams = fleetStreams();
   return {
     publish: [
@@ -199,6 +201,8 @@ export function accountsConfig(manifest: FleetAuthManifest): string {
     '    ]',
     '    exports: [',
     ...hosts.flatMap((host) => [...hostImports(host.hostId).map((entry) => exportLine(entry.subject, hostAccount(host.hostId), entry.streamed)), streamExportLine(desiredFeedCreatedSubject(host.hostId), hostAccount(host.hostId))]),
+    // Every host reads the endpoint records (addresses, no secrets) of the services its projects use.
+    ...(hosts.length > 0 ? [`      { stream: ${JSON.stringify(kvSubject(BUCKETS.endpoints, '>'))}, accounts: ${quoted(hosts.map((host) => hostAccount(host.hostId)))} }`] : []),
     '    ]',
     '    imports: [',
     ...hosts.flatMap((host) => [planRpcSubject(host.hostId), retryRpcSubject(host.hostId), pullRpcSubject(host.hostId)].map((subject) => importLine(hostAccount(host.hostId), subject, subject))),
@@ -214,6 +218,7 @@ export function accountsConfig(manifest: FleetAuthManifest): string {
       '    imports: [',
       ...hostImports(host.hostId).map((entry) => importLine(FLEET_ACCOUNT, entry.subject, entry.local)),
       `      { stream: { account: ${JSON.stringify(FLEET_ACCOUNT)}, subject: ${JSON.stringify(desiredFeedCreatedSubject(host.hostId))} } }`,
+      `      { stream: { account: ${JSON.stringify(FLEET_ACCOUNT)}, subject: ${JSON.stringify(kvSubject(BUCKETS.endpoints, '>'))} }, to: ${JSON.stringify(`${ENDPOINTS_FEED_PREFIX}.>`)} }`,
       '    ]',
       '    exports: [',
       exportLine(planRpcSubject(host.hostId), FLEET_ACCOUNT, true),

@@ -18,9 +18,9 @@ export interface FleetStreamSpec {
 }
 
 /** How many values of a key each bucket keeps (the KV's history). */
-const BUCKET_HISTORY: Record<keyof typeof BUCKETS, number> = { desired: DESIRED_HISTORY, hosts: 1, status: 1, rollouts: 8, hostctl: 8 };
+const BUCKET_HISTORY: Record<keyof typeof BUCKETS, number> = { desired: DESIRED_HISTORY, hosts: 1, status: 1, rollouts: 8, hostctl: 8, endpoints: 1 };
 
-const BUCKET_LIMITS: Record<keyof typeof BUCKETS, keyof StorageLimits> = { desired: 'desiredMaxBytes', hosts: 'hostsMaxBytes', status: 'statusMaxBytes', rollouts: 'rolloutsMaxBytes', hostctl: 'hostctlMaxBytes' };
+const BUCKET_LIMITS: Record<keyof typeof BUCKETS, keyof StorageLimits> = { desired: 'desiredMaxBytes', hosts: 'hostsMaxBytes', status: 'statusMaxBytes', rollouts: 'rolloutsMaxBytes', hostctl: 'hostctlMaxBytes', endpoints: 'endpointsMaxBytes' };
 
 /**
  * Every stream and bucket of a fleet as Hostwright relies on it. Nothing may delete or purge a

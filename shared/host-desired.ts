@@ -5,6 +5,12 @@ import { networksSchema, resourceReferenceIssues, volumesSchema } from './projec
 import { dependsOnIssues } from './depends-on.js';
 import { MAX_CORRELATION_ID_LENGTH, MAX_INSTANCES_PER_HOST, MAX_SERVICES } from './limits.js';
 
+/** How many other hosts one remote service of a desired document may name. */
+export const MAX_REMOTE_HOSTS = 20_000;
+
+/** A host a remote service is placed on: its nkeys public key, which signs its endpoint records. */
+export const remoteHostSchema = z.strictObject({ key: z.string().regex(/^U[A-Z2-7]{55}$/, 'expected an nkey user public key').optional() });
+
 /** Desired state of one project on one host: what the agent reconciles toward. */
 export const hostDesiredSchema = z
   .strictObject({
@@ -17,6 +23,11 @@ export const hostDesiredSchema = z
     /** The project's declared networks and volumes its services on this host use (absent: none declared). */
     networks: networksSchema.optional(),
     volumes: volumesSchema.optional(),
+    /**
+     * The project's services placed on other hosts, each with those hosts and their public keys (when
+     * the coordinator knew them): which hosts' endpoint records this host may use (docs/networking.md).
+     */
+    remotes: boundedRecord(nameSchema, boundedRecord(hostIdSchema, remoteHostSchema, MAX_REMOTE_HOSTS, 'hosts of a remote service'), MAX_SERVICES, 'remote services').optional(),
     /** Permits the removal of the project's volumes no service on this host uses (apply --prune-volumes). */
     pruneVolumes: z.boolean().optional(),
     /** Permits a plan that leaves the project with no running instance. */

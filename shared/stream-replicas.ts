@@ -16,6 +16,7 @@ export interface FleetBuckets {
   readonly status: KV;
   readonly rollouts: KV;
   readonly hostctl: KV;
+  readonly endpoints: KV;
 }
 
 /**
@@ -40,6 +41,7 @@ export interface StorageLimits {
   readonly statusMaxBytes: number;
   readonly rolloutsMaxBytes: number;
   readonly hostctlMaxBytes: number;
+  readonly endpointsMaxBytes: number;
 }
 
 const MIB = 2 ** 20;
@@ -53,10 +55,12 @@ export const DEFAULT_STORAGE_LIMITS: StorageLimits = {
   statusMaxBytes: 256 * MIB,
   rolloutsMaxBytes: 64 * MIB,
   hostctlMaxBytes: 8 * MIB,
+  // One value per (host, service): a few hundred bytes each, re-put every refresh (history 1).
+  endpointsMaxBytes: 64 * MIB,
 };
 
 /** The names HOSTWRIGHT_STORAGE_LIMITS takes, by limit. */
-const LIMIT_NAMES: Record<string, keyof StorageLimits> = { events: 'eventsMaxBytes', 'events-age': 'eventsMaxAgeMs', desired: 'desiredMaxBytes', hosts: 'hostsMaxBytes', status: 'statusMaxBytes', rollouts: 'rolloutsMaxBytes', hostctl: 'hostctlMaxBytes' };
+const LIMIT_NAMES: Record<string, keyof StorageLimits> = { events: 'eventsMaxBytes', 'events-age': 'eventsMaxAgeMs', desired: 'desiredMaxBytes', hosts: 'hostsMaxBytes', status: 'statusMaxBytes', rollouts: 'rolloutsMaxBytes', hostctl: 'hostctlMaxBytes', endpoints: 'endpointsMaxBytes' };
 
 /**
  * Limits from a text such as `events=4g,events-age=14d,desired=1g` (HOSTWRIGHT_STORAGE_LIMITS): each
@@ -116,8 +120,8 @@ export async function ensureFleetStorage(nc: NatsConnection, jsm: JetStreamManag
     const entry = found.find(({ spec }) => spec.bucket === bucket);
     return kvm.open(bucket, { allow_direct: entry?.config.allow_direct === true });
   };
-  const [desired, hosts, status, rollouts, hostctl] = await Promise.all([bind(BUCKETS.desired), bind(BUCKETS.hosts), bind(BUCKETS.status), bind(BUCKETS.rollouts), bind(BUCKETS.hostctl)]);
-  return { desired, hosts, status, rollouts, hostctl };
+  const [desired, hosts, status, rollouts, hostctl, endpoints] = await Promise.all([bind(BUCKETS.desired), bind(BUCKETS.hosts), bind(BUCKETS.status), bind(BUCKETS.rollouts), bind(BUCKETS.hostctl), bind(BUCKETS.endpoints)]);
+  return { desired, hosts, status, rollouts, hostctl, endpoints };
 }
 
 /** What `fleet setup` did to one stream. */

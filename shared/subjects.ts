@@ -10,6 +10,8 @@ export const BUCKETS = {
   rollouts: 'hw_rollouts',
   /** key `<hostId>`: what the coordinator says about a host (cordon, labels), signed; hosts cannot read it. */
   hostctl: 'hw_hostctl',
+  /** key `<hostId>.<project>.<service>`: the addresses of the service's running, healthy instances on the host, signed by it (docs/networking.md). */
+  endpoints: 'hw_endpoints',
 } as const;
 
 export const DESIRED_HISTORY = 16;
@@ -78,4 +80,19 @@ export function hostJetStreamPrefix(hostId: string): string {
 /** An agent's reply inbox prefix: its NATS user may subscribe only below it. */
 export function hostInboxPrefix(hostId: string): string {
   return `_INBOX_${hostId}`;
+}
+
+export function endpointKey(hostId: string, project: string, service: string): string {
+  return `${hostId}.${project}.${service}`;
+}
+
+/**
+ * Where a host's account receives the endpoint bucket's puts (the fleet account's `$KV.hw_endpoints.>`
+ * imported as a stream under this prefix, so that it never meets the host's own write import).
+ */
+export const ENDPOINTS_FEED_PREFIX = 'hw.endpoints';
+
+/** What a host subscribes to for one service's endpoints on every host. */
+export function endpointsFeedSubject(project: string, service: string): string {
+  return `${ENDPOINTS_FEED_PREFIX}.*.${project}.${service}`;
 }

@@ -16,6 +16,8 @@ import type { CycleProgress, CycleReport } from '../cycle.js';
 import { AgentDaemon, type AgentDaemonOptions, type DesiredSource } from '../daemon.js';
 import { failedEvent } from '../host-events.js';
 import { planReport } from '../plan-report.js';
+import { EndpointPublisher } from './endpoint-publisher.js';
+import { EndpointView } from './endpoint-registry.js';
 import { PullsInFlight } from '../pulls-in-flight.js';
 import { candidateOf } from './candidate.js';
 import { isMissingFeed, watchDesired, type DesiredTrust } from './desired-watcher.js';
@@ -83,6 +85,9 @@ class FleetSource implements DesiredSource {
   /** This host's end of the fleet's WireGuard mesh, when the agent takes part in one. */
   readonly #mesh: MeshAgent | undefined;
   #progressSentAt = 0;
+  /** This host's endpoint records, and its view of the endpoints of its projects' services on other hosts (docs/networking.md). */
+  #endpointPublisher: EndpointPublisher | undefined;
+  endpoints: EndpointView | undefined;
   /**
    * Status publications run one at a time, so an older status never lands after a newer one; those
    * asked for meanwhile become one, with the newest status (a stalled NATS queues nothing more).
@@ -118,6 +123,7 @@ class FleetSource implements DesiredSource {
 
   onCycle(report: CycleReport | Error): void {
     void this.#publishStatusSafely(false, report instanceof Error ? undefined : report.status);
+    this.#endpointPublisher?.publishSoon();
   }
 
   /** A pull in flight shows in the status, at most one status a second while it lasts. */
@@ -134,6 +140,8 @@ class FleetSource implements DesiredSource {
   async stop(): Promise<void> {
     clearTimeout(this.#progressTimer);
     if (!this.#connection) return;
+    this.endpoints?.close();
+    await this.#endpointPublisher?.withdrawAll();
     await this.#publishStatusSafely(true);
     await this.#connection.close();
   }
@@ -183,8 +191,39 @@ class FleetSource implements DesiredSource {
             .catch((cause: unknown) => this.#log.error({ error: errorMessage(cause) }, 'pull request not answered'));
       },
     });
+    await this.#startEndpoints(connection);
     const publisher = new OutboxPublisher(connection.js, host.journal, this.#log.child({ component: 'outbox' }), (bytes) => this.#seal(bytes));
     await Promise.all([publisher.run(this.options.signal), this.#keepWatchingDesired(connection), this.#publishStatusSafely(true)]);
+  }
+
+  /** Publishes this host's endpoints and follows those of the services its projects have elsewhere. */
+  async #startEndpoints(connection: HostConnection): Promise<void> {
+    const { host } = this.daemon;
+    const log = this.#log.child({ component: 'endpoints' });
+    this.#endpointPublisher = new EndpointPublisher(connection.js, host, this.options.namePrefix ?? '', (bytes) => this.#seal(bytes), log);
+    this.#endpointPublisher.start(this.options.signal);
+    const view = new EndpointView(connection.nc, this.options.hostId);
+    // Said once a minute per key: a host that floods forged records does not flood this log.
+    const said = new Map<string, number>();
+    view.on('refused', ({ key, reason }) => {
+      if (Date.now() - (said.get(key) ?? 0) < 60_000) return;
+      if (said.size > 1_000) said.clear();
+      said.set(key, Date.now());
+      log.warn({ key, reason }, 'refused an endpoint record');
+    });
+    view.setDesired(await host.journal.desiredDocuments());
+    this.endpoints = view;
+  }
+
+  /** A newly accepted desired document may place services elsewhere: the view follows, the host publishes. */
+  #followPlacements(): void {
+    const view = this.endpoints;
+    if (!view) return;
+    this.daemon.host.journal
+      .desiredDocuments()
+      .then((documents) => view.setDesired(documents))
+      .catch((error: unknown) => this.#log.debug({ error: errorMessage(error) }, 'endpoint placements not updated'));
+    this.#endpointPublisher?.publishSoon();
   }
 
   #seal(bytes: Uint8Array): Uint8Array {
@@ -304,7 +343,10 @@ class FleetSource implements DesiredSource {
           journal,
           logger: log.child({ component: 'desired' }),
           signal: AbortSignal.any([options.signal, restart.signal]),
-          onAccepted: (document) => this.daemon.loop.trigger('desired', { correlationID: document.correlationID }),
+          onAccepted: (document) => {
+            this.daemon.loop.trigger('desired', { correlationID: document.correlationID });
+            this.#followPlacements();
+          },
           onRefused: () => void this.#publishStatusSafely(false),
           ...(this.#mesh === undefined ? {} : { onMesh: (value: Uint8Array) => this.#acceptMesh(value) }),
         });

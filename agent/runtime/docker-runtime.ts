@@ -48,6 +48,7 @@ export class DockerRuntime implements RuntimeAdapter {
       ...exitCodeFromStatusText(container.Status),
       ...(container.ImageID ? { imageId: container.ImageID } : {}),
       networks: Object.keys(container.NetworkSettings?.Networks ?? {}).sort(),
+      addresses: Object.fromEntries(Object.entries(container.NetworkSettings?.Networks ?? {}).flatMap(([name, network]) => (network.IPAddress ? [[name, network.IPAddress]] : []))),
       ports: (container.Ports ?? []).flatMap((port) => (port.PublicPort ? [{ ip: port.IP ?? '0.0.0.0', port: port.PublicPort, protocol: port.Type === 'udp' ? ('udp' as const) : ('tcp' as const) }] : [])),
     }));
   }

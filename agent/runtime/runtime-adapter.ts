@@ -20,6 +20,8 @@ export interface RuntimeContainerSummary {
   readonly exitCode?: number;
   /** The networks it is attached to, sorted. */
   readonly networks?: readonly string[];
+  /** Its IPv4 address on each network it is attached to, by the engine's network name (the endpoint registry publishes them). */
+  readonly addresses?: Readonly<Record<string, string>>;
   /** The host ports it publishes (a running container's). */
   readonly ports?: readonly { readonly ip: string; readonly port: number; readonly protocol: 'tcp' | 'udp' }[];
   /** The id of the image it runs (sha256:…). */

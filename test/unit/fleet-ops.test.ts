@@ -44,14 +44,16 @@ describe('host labels set by the coordinator', () => {
     assert.deepEqual(effectiveLabels({ role: 'web' }, undefined), { role: 'web' });
   });
 
-  it('a label change moves exactly the services whose selector now matches another host', () => {
+  it('a label change moves exactly the services whose selector now matches another host; the others learn where it went', () => {
     const before = fleetTargets(fleet, hosts, new Map(), 'c1');
     const existing = new Map<string, DesiredEntry>(before.map((t) => [t.hostId, { document: t.document, kvRevision: 1 }]));
     const relabelled = [{ hostId: 'h1', labels: effectiveLabels(hosts[0]?.labels ?? {}, { ...emptyHostControl('h1', 'now'), labels: { role: 'db' } }) }, hosts[1] as { hostId: string; labels: Record<string, string> }];
     const after = fleetTargets(fleet, relabelled, existing, 'c2');
-    assert.deepEqual(after.map((t) => [t.hostId, Object.keys(t.document.services), t.changed]), [
-      ['h1', [], true],
-      ['h2', ['db', 'web'], false],
+    assert.deepEqual(before.map((t) => t.document.remotes), [{ db: { h2: {} }, web: { h2: {} } }, { web: { h1: {} } }]);
+    // h2 runs the same services, but no longer takes web's endpoints from h1 (remotes: none left).
+    assert.deepEqual(after.map((t) => [t.hostId, Object.keys(t.document.services), t.changed, t.document.remotes]), [
+      ['h1', [], true, undefined],
+      ['h2', ['db', 'web'], true, undefined],
     ]);
   });
 });

@@ -8,7 +8,7 @@ describe('the fleet streams\' settings Hostwright relies on', () => {
   const spec = (stream: string) => specs.find((candidate) => candidate.stream === stream) ?? assert.fail(stream);
 
   it('covers the event stream and every bucket: no delete, purge or rollup anywhere, no message-count limit, the configured limits', () => {
-    assert.deepEqual(specs.map((candidate) => candidate.stream), ['HW_EVENTS', 'KV_hw_desired', 'KV_hw_hosts', 'KV_hw_status', 'KV_hw_rollouts', 'KV_hw_hostctl']);
+    assert.deepEqual(specs.map((candidate) => candidate.stream), ['HW_EVENTS', 'KV_hw_desired', 'KV_hw_hosts', 'KV_hw_status', 'KV_hw_rollouts', 'KV_hw_hostctl', 'KV_hw_endpoints']);
     for (const candidate of specs) {
       assert.equal(candidate.checked.deny_delete, true, candidate.stream);
       assert.equal(candidate.checked.deny_purge, true, candidate.stream);

@@ -13,7 +13,11 @@ describe('NATS permissions (pure)', () => {
       fc.property(hostIdArb, hostIdArb, (hostId, other) => {
         fc.pre(hostId !== other);
         const permissions = hostPermissions(hostId);
-        for (const subject of [...permissions.publish, ...permissions.subscribe]) {
+        // The one exception: every host reads the endpoint records (addresses, no secrets) of the
+        // services its projects use, whichever host published them; it writes only its own.
+        assert.ok(permissions.subscribe.includes('hw.endpoints.>'));
+        assert.ok(permissions.publish.filter((subject) => subject.startsWith('$KV.hw_endpoints.')).every((subject) => subject === `$KV.hw_endpoints.${hostId}.>`));
+        for (const subject of [...permissions.publish, ...permissions.subscribe.filter((subject) => subject !== 'hw.endpoints.>')]) {
           assert.ok(!subject.split('.').includes(other), `${subject} names ${other}`);
           assert.ok(!/^\$JS\.(API\.)?>$/.test(subject), subject);
           // Wildcards only where the host's own id bounds them.

@@ -48,7 +48,7 @@ export async function targetsFor(client: FleetClient, fleet: FleetFile, correlat
   checkPlacementHosts(fleet, [...registeredIds], options.allowUnregistered ?? [], new Set(existing.keys()));
   // Secret files are sealed to each host here: what is stored or sent from now on is ciphertext.
   const keyed = keyFleetSecrets(fleet, client.hostKeys?.secretDigestKey);
-  const targets = fleetTargets(keyed, hosts, existing, correlationID, { registeredIds, cordons, ...(options.pruneVolumes === true ? { pruneVolumes: true } : {}) });
+  const targets = fleetTargets(keyed, hosts, existing, correlationID, { registeredIds, cordons, hostKeys: client.hostKeys, ...(options.pruneVolumes === true ? { pruneVolumes: true } : {}) });
   return {
     project: fleet.project,
     targets: targets.map((target) => (target.changed ? { ...target, document: sealDocumentSecrets(target.document, client.hostKeys?.curveKeyOf?.(target.hostId)) } : target)),

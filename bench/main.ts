@@ -14,13 +14,14 @@ import { peersRows, runPeers, type PeersResult } from './peers.js';
 import { runScale, scaleRows, type ScaleResult } from './scale.js';
 import { runSigning, signingRows, type SigningResult } from './signing.js';
 import { pullRows, runPull, type PullResult } from './pull.js';
+import { meshRows, runMesh, type MeshBenchResult } from './mesh.js';
 import { MAX_SERVICES } from '../shared/limits.js';
 import { round } from './stats.js';
 import { InterruptedError, checkEngine, installInterruptHandler, throwIfInterrupted } from './support.js';
 
 /** The engine and the CPUs are shared: every result says how busy the machine was around it. */
 type Measured<T> = T & { readonly load_avg_1m: { readonly start: number; readonly end: number } };
-type BenchResult = Measured<ConvergeResult> | Measured<NoopResult> | Measured<PlannerResult> | Measured<RenderResult> | Measured<FleetResult> | Measured<RolloutBenchResult> | Measured<ScaleResult> | Measured<PeersResult> | Measured<SigningResult> | Measured<CliResult> | Measured<LoadPlanResult> | Measured<JournalOpenResult> | Measured<SoakResult> | Measured<PullResult>;
+type BenchResult = Measured<ConvergeResult> | Measured<NoopResult> | Measured<PlannerResult> | Measured<RenderResult> | Measured<FleetResult> | Measured<RolloutBenchResult> | Measured<ScaleResult> | Measured<PeersResult> | Measured<SigningResult> | Measured<CliResult> | Measured<LoadPlanResult> | Measured<JournalOpenResult> | Measured<SoakResult> | Measured<PullResult> | Measured<MeshBenchResult>;
 
 async function measured<T>(body: () => T | Promise<T>): Promise<Measured<T>> {
   const start = loadavg()[0] ?? 0;
@@ -123,6 +124,13 @@ Benchmarks (they print figures and never assert timing):
              goes first, the image removed before every pull; medians and their ratio.
                --megabytes M      size of the random layer (1-1000, default 40)
                --runs R           rounds (1-50, default 5)
+  mesh       Two network namespaces (root needed) joined by a bridge, with the mesh brought up by the
+             agent's own code: a bulk TCP transfer and 64-byte request/response round trips through
+             WireGuard (kernel, else wireguard-go) and directly over the link, alternating; median
+             throughput, p50/p99 latency and the ratio.
+               --megabytes M      bulk transfer per run (1-4000, default 200)
+               --iterations I     round trips per run (10-100000, default 2000)
+               --runs R           rounds (1-20, default 3)
   smoke      every benchmark once at a small size (CI: checks they run, asserts no timing).
   all        converge (20 containers), noop (100 containers) and planner (10000 services) with defaults.
 
@@ -163,7 +171,7 @@ const OPTIONS = {
 type OptionName = keyof typeof OPTIONS;
 type Values = { [K in OptionName]?: (typeof OPTIONS)[K]['type'] extends 'boolean' ? boolean : string };
 
-const COMMANDS = ['converge', 'noop', 'planner', 'render', 'load-plan', 'fleet', 'rollout', 'peers', 'scale', 'signing', 'cli', 'journal-open', 'soak', 'pull', 'smoke', 'all'] as const;
+const COMMANDS = ['converge', 'noop', 'planner', 'render', 'load-plan', 'fleet', 'rollout', 'peers', 'scale', 'signing', 'cli', 'journal-open', 'soak', 'pull', 'mesh', 'smoke', 'all'] as const;
 type Command = (typeof COMMANDS)[number];
 
 /** The numeric options each benchmark accepts (json and help go with every one). */
@@ -182,6 +190,7 @@ const ALLOWED: Record<Command, readonly OptionName[]> = {
   'journal-open': ['days', 'runs'],
   soak: ['minutes', 'days', 'hosts', 'containers', 'agent-env'],
   pull: ['megabytes', 'runs'],
+  mesh: ['megabytes', 'iterations', 'runs'],
   smoke: [],
   all: [],
 };
@@ -316,6 +325,10 @@ async function run(command: Command, values: Values): Promise<BenchResult[]> {
       await checkEngine();
       return [await measured(() => runPull(options))];
     }
+    case 'mesh': {
+      const options = { megabytes: integer(values, 'megabytes', 200, 1, 4000), iterations: integer(values, 'iterations', 2000, 10, 100_000), runs: integer(values, 'runs', 3, 1, 20) };
+      return [await measured(() => runMesh(options))];
+    }
     case 'smoke': {
       await checkEngine();
       const steps: (() => Promise<BenchResult>)[] = [
@@ -368,6 +381,7 @@ const TITLES: Record<BenchResult['benchmark'], string> = {
   'journal-open': 'journal-open: a journal of D days of churn opened without retention and at its retention limit',
   soak: 'soak: agents under churn with retention time compressed, then SIGKILL and restart',
   pull: 'pull: an image from a local registry with auth, Hostwright vs docker pull',
+  mesh: 'mesh: TCP between two hosts\' namespaces through the WireGuard mesh vs directly',
 };
 
 function rowsOf(result: BenchResult): [string, string][] {
@@ -400,6 +414,8 @@ function rowsOf(result: BenchResult): [string, string][] {
       return soakRows(result);
     case 'pull':
       return pullRows(result);
+    case 'mesh':
+      return meshRows(result);
   }
 }
 

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import pino from 'pino';
+import { pino } from 'pino';
 import { MeshAgent, MESH_DESIRED_FILE } from '../../agent/mesh/mesh-agent.js';
 import { MESH_DIR } from '../../agent/mesh/wireguard-key.js';
 import { encode } from '../../shared/codec.js';

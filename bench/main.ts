@@ -16,13 +16,14 @@ import { runSigning, signingRows, type SigningResult } from './signing.js';
 import { endpointsRows, runEndpoints, type EndpointsResult } from './endpoints.js';
 import { pullRows, runPull, type PullResult } from './pull.js';
 import { logsRows, runLogsBench, type LogsBenchResult } from './logs.js';
+import { meshRows, runMesh, type MeshBenchResult } from './mesh.js';
 import { MAX_SERVICES } from '../shared/limits.js';
 import { round } from './stats.js';
 import { InterruptedError, checkEngine, installInterruptHandler, throwIfInterrupted } from './support.js';
 
 /** The engine and the CPUs are shared: every result says how busy the machine was around it. */
 type Measured<T> = T & { readonly load_avg_1m: { readonly start: number; readonly end: number } };
-type BenchResult = Measured<ConvergeResult> | Measured<NoopResult> | Measured<PlannerResult> | Measured<RenderResult> | Measured<FleetResult> | Measured<RolloutBenchResult> | Measured<ScaleResult> | Measured<PeersResult> | Measured<SigningResult> | Measured<CliResult> | Measured<LoadPlanResult> | Measured<JournalOpenResult> | Measured<SoakResult> | Measured<PullResult> | Measured<EndpointsResult> | Measured<LogsBenchResult>;
+type BenchResult = Measured<ConvergeResult> | Measured<NoopResult> | Measured<PlannerResult> | Measured<RenderResult> | Measured<FleetResult> | Measured<RolloutBenchResult> | Measured<ScaleResult> | Measured<PeersResult> | Measured<SigningResult> | Measured<CliResult> | Measured<LoadPlanResult> | Measured<JournalOpenResult> | Measured<SoakResult> | Measured<PullResult> | Measured<EndpointsResult> | Measured<LogsBenchResult> | Measured<MeshBenchResult>;
 
 async function measured<T>(body: () => T | Promise<T>): Promise<Measured<T>> {
   const start = loadavg()[0] ?? 0;
@@ -139,6 +140,13 @@ Benchmarks (they print figures and never assert timing):
                --megabytes M      output of the container read whole (1-2000, default 100)
                --runs R           rounds (1-50, default 3)
                --containers C     chatty containers (0-100, default 10)
+  mesh       Two network namespaces (root needed) joined by a bridge, with the mesh brought up by the
+             agent's own code: a bulk TCP transfer and 64-byte request/response round trips through
+             WireGuard (kernel, else wireguard-go) and directly over the link, alternating; median
+             throughput, p50/p99 latency and the ratio.
+               --megabytes M      bulk transfer per run (1-4000, default 200)
+               --iterations I     round trips per run (10-100000, default 2000)
+               --runs R           rounds (1-20, default 3)
   smoke      every benchmark once at a small size (CI: checks they run, asserts no timing).
   all        converge (20 containers), noop (100 containers) and planner (10000 services) with defaults.
 
@@ -181,7 +189,7 @@ const OPTIONS = {
 type OptionName = keyof typeof OPTIONS;
 type Values = { [K in OptionName]?: (typeof OPTIONS)[K]['type'] extends 'boolean' ? boolean : string };
 
-const COMMANDS = ['converge', 'noop', 'planner', 'render', 'load-plan', 'fleet', 'rollout', 'peers', 'scale', 'signing', 'endpoints', 'cli', 'journal-open', 'soak', 'pull', 'logs', 'smoke', 'all'] as const;
+const COMMANDS = ['converge', 'noop', 'planner', 'render', 'load-plan', 'fleet', 'rollout', 'peers', 'scale', 'signing', 'endpoints', 'cli', 'journal-open', 'soak', 'pull', 'logs', 'mesh', 'smoke', 'all'] as const;
 type Command = (typeof COMMANDS)[number];
 
 /** The numeric options each benchmark accepts (json and help go with every one). */
@@ -202,6 +210,7 @@ const ALLOWED: Record<Command, readonly OptionName[]> = {
   soak: ['minutes', 'days', 'hosts', 'containers', 'agent-env'],
   pull: ['megabytes', 'runs'],
   logs: ['megabytes', 'runs', 'containers'],
+  mesh: ['megabytes', 'iterations', 'runs'],
   smoke: [],
   all: [],
 };
@@ -344,6 +353,9 @@ async function run(command: Command, values: Values): Promise<BenchResult[]> {
       const options = { megabytes: integer(values, 'megabytes', 100, 1, 2000), runs: integer(values, 'runs', 3, 1, 50), chatty: integer(values, 'containers', 10, 0, 100), seconds: 15 };
       await checkEngine();
       return [await measured(() => runLogsBench(options))];
+    case 'mesh': {
+      const options = { megabytes: integer(values, 'megabytes', 200, 1, 4000), iterations: integer(values, 'iterations', 2000, 10, 100_000), runs: integer(values, 'runs', 3, 1, 20) };
+      return [await measured(() => runMesh(options))];
     }
     case 'smoke': {
       await checkEngine();
@@ -401,6 +413,7 @@ const TITLES: Record<BenchResult['benchmark'], string> = {
   soak: 'soak: agents under churn with retention time compressed, then SIGKILL and restart',
   pull: 'pull: an image from a local registry with auth, Hostwright vs docker pull',
   logs: 'logs: a container\'s output through the agent, NATS and the coordinator vs the engine\'s logs API',
+  mesh: 'mesh: TCP between two hosts\' namespaces through the WireGuard mesh vs directly',
 };
 
 function rowsOf(result: BenchResult): [string, string][] {
@@ -437,6 +450,8 @@ function rowsOf(result: BenchResult): [string, string][] {
       return pullRows(result);
     case 'logs':
       return logsRows(result);
+    case 'mesh':
+      return meshRows(result);
   }
 }
 

@@ -11,6 +11,7 @@ import { HostwrightError, InvalidInputError, errorMessage } from '../shared/erro
 import { hostwrightEventSchema, type HostwrightEvent } from '../shared/events.js';
 import { hostDesiredSchema, type HostDesired } from '../shared/host-desired.js';
 import { hostControlSchema, type HostControl } from '../shared/host-control.js';
+import { meshDesiredKey, meshDesiredSchema, type MeshDesired } from '../shared/mesh.js';
 import { connectFleet, isUnanswered, retryUnanswered, type FleetConnection, type NatsAccess } from '../shared/nats-connection.js';
 import type { StorageLimits } from '../shared/stream-replicas.js';
 import { openSignedDocument, signDocument, signatureHolds, verifySignedDocument } from '../shared/signed-document.js';
@@ -124,6 +125,39 @@ export class FleetClient {
     } catch (error) {
       if (isUnanswered(error)) throw new HostwrightError(`the cordon and labels of host ${control.hostId} may not have been written: NATS did not answer; run \`hostwright hosts\` to see, and the command again`, { cause: error });
       throw new HostwrightError(`the cordon and labels of host ${control.hostId} changed since they were read (compare-and-set failed: ${errorMessage(error)}); run the command again`, { cause: error });
+    }
+  }
+
+  /**
+   * The mesh documents stored for each host (key `<hostId>._mesh` of the desired bucket), with
+   * their KV revisions; a value this coordinator's key did not sign is left out (it is rewritten).
+   */
+  async meshDocuments(): Promise<Map<string, { document: MeshDesired; kvRevision: number }>> {
+    const keys = (await keysWithin(this.connection, 'desired')).filter((key) => key.endsWith('._mesh'));
+    const found = new Map<string, { document: MeshDesired; kvRevision: number }>();
+    for (const [key, entry] of await latestEntries(this.connection.desired, keys)) {
+      if (entry?.operation !== 'PUT') continue;
+      try {
+        const bytes = this.signer === undefined ? openSignedDocument(entry.value).document : verifySignedDocument(entry.value, this.signer.publicKey);
+        const document = decode(meshDesiredSchema, bytes, `mesh document ${key}`);
+        if (meshDesiredKey(document.hostId) === key) found.set(document.hostId, { document, kvRevision: entry.revision });
+      } catch {
+        // A value that does not verify is no mesh this coordinator wrote: the next write replaces it.
+      }
+    }
+    return found;
+  }
+
+  /** Signs a host's mesh document and writes it onto the host's desired feed, compare-and-set (0: must not exist). */
+  async writeMesh(document: MeshDesired, expectedRevision: number): Promise<number> {
+    this.requireSigner('writing the mesh');
+    const value = signDocument(encode(document), this.signer as DesiredSigner);
+    await retryUnanswered(() => this.#ensureDesiredFeed(document.hostId));
+    const key = meshDesiredKey(document.hostId);
+    try {
+      return expectedRevision === 0 ? await this.connection.desired.create(key, value) : await this.connection.desired.update(key, value, expectedRevision);
+    } catch (error) {
+      throw new HostwrightError(`the mesh document of host ${document.hostId} changed since it was read, or was not written (${errorMessage(error)}); run \`hostwright mesh apply\` again`, { cause: error });
     }
   }
 
@@ -447,7 +481,8 @@ export class FleetClient {
     for (const key of await keysWithin(this.connection, 'desired')) {
       // `<hostId>.<project>`: a host id has no dot.
       const dot = key.indexOf('.');
-      if (dot <= 0) continue;
+      // The host's mesh document shares its feed, and is no project.
+      if (dot <= 0 || key === meshDesiredKey(key.slice(0, dot))) continue;
       const hostId = key.slice(0, dot);
       byHost.set(hostId, [...(byHost.get(hostId) ?? []), key.slice(dot + 1)]);
     }

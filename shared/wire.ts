@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { hostIdSchema } from './fleet-spec.js';
 import { hostDesiredSchema } from './host-desired.js';
 import { hostStatusSchema } from './host-status.js';
+import { meshRegistrationSchema } from './mesh.js';
 import { planReportSchema } from './plan-report.js';
 import { requestSealSchema } from './signed-request.js';
 
@@ -18,6 +19,8 @@ export const hostRegistrationSchema = z.object({
   journalId: z.string().max(64).optional(),
   /** The agent reads signed retry and pull requests (shared/signed-request.ts); absent: an older agent, which reads only unsigned ones. */
   signedRequests: z.boolean().optional(),
+  /** The host's end of the fleet's WireGuard mesh (shared/mesh.ts), when its agent was started with one. */
+  mesh: meshRegistrationSchema.optional(),
 });
 export type HostRegistration = z.infer<typeof hostRegistrationSchema>;
 

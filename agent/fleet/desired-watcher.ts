@@ -6,6 +6,7 @@ import { newerSchemaRefusal } from '../../shared/desired-schema.js';
 import { JournalError, SignatureError, errorMessage } from '../../shared/errors.js';
 import { HOST_PROJECT } from '../../shared/events.js';
 import { hostDesiredSchema, type HostDesired } from '../../shared/host-desired.js';
+import { meshDesiredKey } from '../../shared/mesh.js';
 import { replayRefusal } from '../../shared/replay-window.js';
 import { openSignedDocument, signatureHolds, verifySignedDocument } from '../../shared/signed-document.js';
 import { BUCKETS, DESIRED_STREAM, desiredFeedConsumer } from '../../shared/subjects.js';
@@ -28,6 +29,8 @@ export interface DesiredWatcherOptions {
   readonly onAccepted: (document: HostDesired) => void;
   /** A value was refused (and recorded): the host's status should show it. */
   readonly onRefused?: () => void;
+  /** A value of the host's mesh key (shared/mesh.ts); absent: the agent takes no part in a mesh and ignores it. */
+  readonly onMesh?: (value: Uint8Array) => Promise<void>;
   readonly signal: AbortSignal;
 }
 
@@ -59,6 +62,11 @@ export async function watchDesired(js: JetStreamClient, options: DesiredWatcherO
       continue;
     }
     try {
+      if (key === meshDesiredKey(options.hostId)) {
+        await options.onMesh?.(msg.data);
+        msg.ack();
+        continue;
+      }
       // When the server stored the value: set by JetStream, not by whoever wrote it (shared/replay-window.ts).
       await acceptDesired(key, msg.data, options, msg.time);
     } catch (error) {

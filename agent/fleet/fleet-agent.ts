@@ -2,7 +2,7 @@ import type { Msg } from '@nats-io/transport-node';
 import type { Logger } from 'pino';
 import { decode, encode } from '../../shared/codec.js';
 import { DESIRED_SCHEMA_VERSION, HOSTWRIGHT_VERSION, newerSchemaRefusal } from '../../shared/desired-schema.js';
-import { errorMessage } from '../../shared/errors.js';
+import { InvalidInputError, errorMessage } from '../../shared/errors.js';
 import { HOST_PROJECT } from '../../shared/events.js';
 import { sealReport } from '../../shared/host-report.js';
 import type { HostStatus } from '../../shared/host-status.js';
@@ -22,6 +22,7 @@ import { PullsInFlight } from '../pulls-in-flight.js';
 import { candidateOf } from './candidate.js';
 import { isMissingFeed, watchDesired, type DesiredTrust } from './desired-watcher.js';
 import { ExecSessions } from './exec-sessions.js';
+import { MeshAgent } from '../mesh/mesh-agent.js';
 import { OutboxPublisher } from './outbox-publisher.js';
 import { answerPullRequest } from './pull-request.js';
 import { RequestGuard } from './request-guard.js';
@@ -46,6 +47,8 @@ export interface FleetAgentOptions extends AgentDaemonOptions {
   readonly heartbeatMs: number;
   /** `--allow-exec`: answer signed `hostwright exec` requests (off by default). */
   readonly allowExec?: boolean;
+  /** Take part in the fleet's WireGuard mesh (docs/networking.md). */
+  readonly mesh?: { readonly interfaceName: string; readonly endpoint: string };
 }
 
 /**
@@ -85,6 +88,8 @@ class FleetSource implements DesiredSource {
   readonly #requests: RequestGuard;
   readonly #exec: ExecSessions;
   #progressTimer: NodeJS.Timeout | undefined;
+  /** This host's end of the fleet's WireGuard mesh, when the agent takes part in one. */
+  readonly #mesh: MeshAgent | undefined;
   #progressSentAt = 0;
   #logRequests: LogRequests | undefined;
   /** This host's endpoint records, and its view of the endpoints of its projects' services on other hosts (docs/networking.md). */
@@ -105,6 +110,23 @@ class FleetSource implements DesiredSource {
     this.#log = options.logger;
     this.#requests = new RequestGuard(options.hostId, options.trust, () => daemon.host.journal.requestNonces());
     this.#exec = new ExecSessions(daemon, this.#requests, options.trust, options.allowExec === true, options.logger.child({ component: 'exec' }));
+    if (options.mesh !== undefined) {
+      // A mesh document says whom this host trusts on the network: it is never taken unsigned.
+      if (options.trust.kind !== 'pinned') throw new InvalidInputError('--mesh-endpoint needs --coordinator-key: the mesh\'s peers and keys are taken only from documents the pinned coordinator key signed');
+      this.#mesh = new MeshAgent({ hostId: options.hostId, dataDir: options.dataDir, interfaceName: options.mesh.interfaceName, endpoint: options.mesh.endpoint, coordinatorKey: options.trust.coordinatorKey, logger: options.logger.child({ component: 'mesh' }) });
+    }
+  }
+
+  /** A value of this host's mesh key: a refusal is an error event, like a refused desired document; the last good mesh stays. */
+  async #acceptMesh(value: Uint8Array): Promise<void> {
+    const mesh = this.#mesh;
+    if (mesh === undefined) return;
+    try {
+      const outcome = await mesh.accept(value);
+      if ('refused' in outcome) this.#log.error({ reason: outcome.refused }, 'rejected the mesh document; keeping the last good mesh');
+    } catch (error) {
+      this.#log.error({ error: errorMessage(error) }, 'the mesh interface could not be brought to the mesh document; it is tried again at the next document or restart');
+    }
   }
 
   onCycle(report: CycleReport | Error): void {
@@ -135,6 +157,8 @@ class FleetSource implements DesiredSource {
   }
 
   async run(): Promise<void> {
+    // The kept mesh first: containers on other hosts stay reachable while NATS is away.
+    await this.#mesh?.resume().catch((error: unknown) => this.#log.error({ error: errorMessage(error) }, 'the kept mesh could not be brought up'));
     const connection = await this.#connect();
     if (!connection) return;
     this.#connection = connection;
@@ -276,7 +300,8 @@ class FleetSource implements DesiredSource {
 
   async #register(connection: HostConnection): Promise<void> {
     const { hostId } = this.options;
-    const registration: HostRegistration = { hostId, labels: { ...this.options.labels }, agentVersion: AGENT_VERSION, desiredSchema: DESIRED_SCHEMA_VERSION, startedAt: this.#startedAt, heartbeatAt: new Date().toISOString(), journalId: this.daemon.host.journal.id, signedRequests: true };
+    const mesh = this.#mesh === undefined ? undefined : await this.#mesh.registration();
+    const registration: HostRegistration = { hostId, labels: { ...this.options.labels }, agentVersion: AGENT_VERSION, desiredSchema: DESIRED_SCHEMA_VERSION, startedAt: this.#startedAt, heartbeatAt: new Date().toISOString(), journalId: this.daemon.host.journal.id, signedRequests: true, ...(mesh === undefined ? {} : { mesh }) };
     await connection.js.publish(kvKeySubject(BUCKETS.hosts, hostId), this.#seal(encode(registration)));
   }
 
@@ -369,6 +394,7 @@ class FleetSource implements DesiredSource {
             this.#followPlacements();
           },
           onRefused: () => void this.#publishStatusSafely(false),
+          ...(this.#mesh === undefined ? {} : { onMesh: (value: Uint8Array) => this.#acceptMesh(value) }),
         });
         waitingSaid = false;
       } catch (error) {

@@ -13,6 +13,7 @@ import { registerFleet } from './commands/fleet/register.js';
 import { registerHosts } from './commands/hosts/register.js';
 import { registerKeys } from './commands/keys/register.js';
 import { registerLogs } from './commands/logs/register.js';
+import { registerMesh } from './commands/mesh/register.js';
 import { registerPlan } from './commands/plan/register.js';
 import { registerPs } from './commands/ps/register.js';
 import { registerPull } from './commands/pull/register.js';
@@ -54,6 +55,7 @@ registerContext(program);
 registerCompletion(program);
 registerLogs(program);
 registerExec(program);
+registerMesh(program);
 
 // The one top-level catch: every error becomes a message and an exit code, never a stack trace.
 try {

@@ -30,6 +30,8 @@ const EXPECTED: Record<string, Record<string, readonly string[]>> = {
   'hosts uncordon': { [OWN]: ['--signing-key', '--json'], [CONNECTION]: NATS },
   'hosts label': { [OWN]: ['--signing-key', '--json'], [CONNECTION]: NATS },
   'hosts drain': { [OWN]: ['--deadline', '--dry-run', '--detach', '--force', '--signing-key', '--json'], [CONNECTION]: NATS },
+  mesh: { [OWN]: ['--json'], [CONNECTION]: NATS },
+  'mesh apply': { [OWN]: ['--fleet-range', '--block-prefix', '--port', '--dry-run', '--signing-key', '--json'], [CONNECTION]: NATS },
   ps: { [OWN]: [...WORKLOAD, '--project', '--host', '--json'], [CONNECTION]: NATS },
   down: { [OWN]: [...WORKLOAD, '--project', '--wait', '--timeout', '--json', '--signing-key'], [CONNECTION]: NATS },
   pull: { [OWN]: [...WORKLOAD, '--host', '--timeout', '--json', '--signing-key'], [CONNECTION]: NATS },
@@ -42,7 +44,7 @@ const EXPECTED: Record<string, Record<string, readonly string[]>> = {
   'rollout abort': { [OWN]: ['--json'], [CONNECTION]: NATS },
   // The agent reads its local options in fleet mode too: they are its own.
   agent: {
-    [OWN]: ['--local', '--data-dir', '--host-id', '--label', '--registry-auth', '--image-grace', ...WORKLOAD, '--config', '--resync', '--heartbeat', '--parallel', '--name-prefix', '--metrics-addr', '--coordinator-key', '--allow-unsigned', '--curve-key', '--secrets-dir', '--allow-privileged', '--allow-devices', '--allow-cap', '--allow-host-path', '--allow-host-network', '--allow-security-opt', '--allow-sysctl', '--allow-volume-driver', '--allow-volume-type', '--allow-log-driver', '--allow-secret-file', '--allow-network-opt', '--allow-exec', '--log-level'],
+    [OWN]: ['--local', '--data-dir', '--host-id', '--label', '--registry-auth', '--image-grace', ...WORKLOAD, '--config', '--resync', '--heartbeat', '--parallel', '--name-prefix', '--metrics-addr', '--coordinator-key', '--allow-unsigned', '--curve-key', '--secrets-dir', '--allow-privileged', '--allow-devices', '--allow-cap', '--allow-host-path', '--allow-host-network', '--allow-security-opt', '--allow-sysctl', '--allow-volume-driver', '--allow-volume-type', '--allow-log-driver', '--allow-secret-file', '--allow-network-opt', '--allow-exec', '--mesh-endpoint', '--mesh-interface', '--log-level'],
     [CONNECTION]: ['--nats', '--creds', '--tls-ca', '--tls-cert', '--tls-key'],
   },
   'keys generate': { [OWN]: ['--out'] },

@@ -45,6 +45,8 @@ export interface NetnsFleetOptions {
   readonly agentArgs?: readonly string[];
   /** Start the agents (default true); false gives engines and links only. */
   readonly agents?: boolean;
+  /** Extra agent flags for one host (after agentArgs), e.g. its own address. */
+  readonly hostAgentArgs?: (host: NetnsHost) => readonly string[];
 }
 
 export interface NetnsHost {
@@ -183,6 +185,7 @@ export class NetnsFleet {
   readonly #hosts = new Map<string, Host>();
   #nats: NatsServerHandle | undefined;
   #cleanedUp = false;
+  #hostAgentArgs: ((host: NetnsHost) => readonly string[]) | undefined;
 
   private constructor(
     /** Unique per run: in every name this run creates. */
@@ -244,6 +247,7 @@ export class NetnsFleet {
     await writeFile(join(dir, 'owner'), `${process.pid}\n`);
     const r = await pickRange();
     const fleet = new NetnsFleet(runId, dir, `${PREFIX}${runId}b`, `10.${r}.0.1`, options.agentArgs ?? [], options.labels ?? {});
+    fleet.#hostAgentArgs = options.hostAgentArgs;
     try {
       await run('ip', ['link', 'add', fleet.bridge, 'type', 'bridge']);
       await run('ip', ['addr', 'add', `${fleet.gateway}/24`, 'dev', fleet.bridge]);
@@ -287,7 +291,7 @@ export class NetnsFleet {
   }
 
   #launchAgent(host: Host): void {
-    host.startAgent(this.nats.url, this.fleetDir, this.labels[host.hostId] ?? {}, this.agentArgs);
+    host.startAgent(this.nats.url, this.fleetDir, this.labels[host.hostId] ?? {}, [...this.agentArgs, ...(this.#hostAgentArgs?.(host) ?? [])]);
   }
 
   /** Every given host is listed by `hosts --json` as not stale, registered after its agent's (re)start. */

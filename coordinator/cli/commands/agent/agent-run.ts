@@ -19,6 +19,7 @@ import type { AgentOptions } from './options.js';
 import { readFile } from 'node:fs/promises';
 import { curveKeyOf } from '../../../../shared/file-secret-keys.js';
 import { errorMessage } from '../../../../shared/errors.js';
+import { DEFAULT_MESH_INTERFACE, MESH_INTERFACE_PATTERN, endpointSchema } from '../../../../shared/mesh.js';
 import { DEFAULT_SECRETS_DIR, SecretFileStore } from '../../../../agent/runtime/secret-files.js';
 
 /** `agent`: the reconcile loop as a daemon until SIGINT or SIGTERM, fed from NATS or from a fleet file. */
@@ -72,6 +73,7 @@ export async function runAgent(flags: AgentOptions, fromCommandLine: ReadonlySet
       policy: hostPolicyFromFlags(options),
       secretFiles: await secretFileStoreOf(options),
       allowExec: options.allowExec === true,
+      ...meshOf(options),
     });
     return;
   }
@@ -97,4 +99,16 @@ async function secretFileStoreOf(options: AgentOptions): Promise<SecretFileStore
   } catch (error) {
     throw new InvalidInputError(`--curve-key ${options.curveKey}: not a curve seed (SX…, the hosts/<id>.xk that \`hostwright fleet init\` wrote): ${errorMessage(error)}`, { cause: error });
   }
+}
+
+/** --mesh-endpoint and --mesh-interface, checked: a mesh interface only with an endpoint. */
+function meshOf(options: AgentOptions): { mesh?: { interfaceName: string; endpoint: string } } {
+  if (options.meshEndpoint === undefined) {
+    if (options.meshInterface !== undefined) throw new InvalidInputError('--mesh-interface needs --mesh-endpoint (the address and port other hosts reach this host\'s WireGuard at)');
+    return {};
+  }
+  if (!endpointSchema.safeParse(options.meshEndpoint).success) throw new InvalidInputError(`--mesh-endpoint ${options.meshEndpoint}: expected this host's IPv4 address and a UDP port, such as 192.0.2.10:51820`);
+  const interfaceName = options.meshInterface ?? DEFAULT_MESH_INTERFACE;
+  if (!MESH_INTERFACE_PATTERN.test(interfaceName)) throw new InvalidInputError(`--mesh-interface ${interfaceName}: expected "hwm" followed by at most 12 lowercase letters, digits or "-" (the prefix marks it as Hostwright's)`);
+  return { mesh: { interfaceName, endpoint: options.meshEndpoint } };
 }

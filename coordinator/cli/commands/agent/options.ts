@@ -35,4 +35,6 @@ export interface AgentOptions extends LocalOptions, WorkloadOptions, HostPolicyF
   readonly metricsAddr?: string;
   readonly coordinatorKey?: string;
   readonly allowUnsigned?: boolean;
+  readonly meshEndpoint?: string;
+  readonly meshInterface?: string;
 }

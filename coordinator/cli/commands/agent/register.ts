@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { DEFAULT_MESH_INTERFACE } from '../../../../shared/mesh.js';
 import { DEFAULT_AGENT_CONFIG_PATH } from '../../../../shared/agent-paths.js';
 import { collect, withLocalOptions, withWorkloadOptions } from '../../options.js';
 import type { AgentInstallOptions } from './agent-install.js';
@@ -32,6 +33,8 @@ export function registerAgent(program: Command): void {
     .option('--allow-secret-file <path>', 'fleet mode: a host file, or a directory with everything below it, that env values may read as secret_file (repeatable; none by default)', collect, [])
     .option('--allow-network-opt <key>', 'fleet mode: a project network\'s driver_opts key besides mtu, enable_icc, enable_ip_masquerade and container_iface_prefix, e.g. com.docker.network.bridge.name (repeatable; ALL: any)', collect, [])
     .option('--allow-exec', 'fleet mode: run `hostwright exec` commands in this agent\'s containers, on requests signed with the coordinator key (refused by default)')
+    .option('--mesh-endpoint <address:port>', 'fleet mode: take part in the fleet\'s WireGuard mesh, reached by the other hosts at this address and UDP port (docs/networking.md)')
+    .option('--mesh-interface <name>', `fleet mode: the mesh's WireGuard interface, hwm… (default: ${DEFAULT_MESH_INTERFACE})`)
     .option('--log-level <level>', 'pino log level (trace, debug, info, warn, error)', 'info')
     .action(async (options: AgentOptions, command: Command) => {
       const { runAgent } = await import('./agent-run.js');

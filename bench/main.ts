@@ -353,6 +353,7 @@ async function run(command: Command, values: Values): Promise<BenchResult[]> {
       const options = { megabytes: integer(values, 'megabytes', 100, 1, 2000), runs: integer(values, 'runs', 3, 1, 50), chatty: integer(values, 'containers', 10, 0, 100), seconds: 15 };
       await checkEngine();
       return [await measured(() => runLogsBench(options))];
+    }
     case 'mesh': {
       const options = { megabytes: integer(values, 'megabytes', 200, 1, 4000), iterations: integer(values, 'iterations', 2000, 10, 100_000), runs: integer(values, 'runs', 3, 1, 20) };
       return [await measured(() => runMesh(options))];

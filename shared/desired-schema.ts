@@ -14,10 +14,10 @@ export { HOSTWRIGHT_VERSION };
  */
 
 /** The schema this build reads and writes. */
-export const DESIRED_SCHEMA_VERSION = 4;
+export const DESIRED_SCHEMA_VERSION = 5;
 
 /** The Hostwright release whose agent first reads each schema. */
-export const SCHEMA_AGENT_VERSIONS: Readonly<Record<number, string>> = { 1: '0.1.0', 2: '0.2.0', 3: '0.3.0', 4: '0.3.0' };
+export const SCHEMA_AGENT_VERSIONS: Readonly<Record<number, string>> = { 1: '0.1.0', 2: '0.2.0', 3: '0.3.0', 4: '0.3.0', 5: '0.3.0' };
 
 
 export interface DesiredFeature {
@@ -38,6 +38,7 @@ export const DESIRED_FEATURES: readonly DesiredFeature[] = [
   { name: 'long-syntax volumes entries', schema: 2, usedBy: (document) => Object.values(document.services).some((service) => service.volumes.some((entry) => typeof entry !== 'string')) },
   { name: 'the signing time (signedAt, the replay window)', schema: 3, usedBy: (document) => document.signedAt !== undefined },
   { name: 'secret and config files (secrets:, sealed to the host)', schema: 4, usedBy: (document) => Object.values(document.services).some((service) => service.secrets !== undefined) },
+  { name: 'the author of a write (author: signing key, NATS user, name)', schema: 5, usedBy: (document) => document.author !== undefined },
   { name: 'pull policies beyond missing and never (always, daily, weekly, every_<duration>)', schema: 2, usedBy: (document) => Object.values(document.services).some((service) => service.pull_policy !== 'missing' && service.pull_policy !== 'never') },
 ];
 

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { EVENT_TYPES } from './event-types.js';
+import { desiredAuthorSchema } from './desired-author.js';
 
 export const eventTypeSchema = z.enum(EVENT_TYPES);
 export type EventType = z.infer<typeof eventTypeSchema>;
@@ -20,6 +21,8 @@ export const hostwrightEventSchema = z.strictObject({
   runtimeRef: z.string().optional(),
   timestamp: z.string(),
   correlationID: z.string(),
+  /** Who wrote the desired revision whose cycle this event belongs to (absent: none known). */
+  author: desiredAuthorSchema.optional(),
 });
 export type HostwrightEvent = z.infer<typeof hostwrightEventSchema>;
 
@@ -27,4 +30,4 @@ export type HostwrightEvent = z.infer<typeof hostwrightEventSchema>;
 export const HOST_PROJECT = '_host';
 
 /** An event before the edge stamps it with an id, host, time and correlation id. */
-export type EventDraft = Omit<HostwrightEvent, 'id' | 'hostId' | 'timestamp' | 'correlationID'>;
+export type EventDraft = Omit<HostwrightEvent, 'id' | 'hostId' | 'timestamp' | 'correlationID' | 'author'>;

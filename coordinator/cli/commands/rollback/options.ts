@@ -7,4 +7,6 @@ export interface RollbackOptions {
   readonly dryRun?: boolean;
   readonly json?: boolean;
   readonly signingKey?: string;
+  /** The name recorded as the author of the desired writes (default: $USER). */
+  readonly as?: string;
 }

@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { AS_HELP } from '../../author-option.js';
 import { withNatsOptions } from '../../options.js';
 import type { RollbackOptions } from './options.js';
 
@@ -12,6 +13,7 @@ export function registerRollback(program: Command): void {
     .option('--dry-run', 'only show the plan of each host')
     .option('--json', 'print the final state as JSON')
     .option('--signing-key <file>', 'the coordinator\'s signing seed (coordinator-signing.nk); the rolled-back documents are signed with it (default: $HOSTWRIGHT_SIGNING_KEY)')
+    .option('--as <name>', AS_HELP)
     .action(async (options: RollbackOptions) => {
       const { runRollback } = await import('./rollback-run.js');
       await runRollback(options);

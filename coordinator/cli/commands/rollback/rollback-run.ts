@@ -27,7 +27,7 @@ export async function runRollback(options: RollbackOptions): Promise<void> {
       if (!options.dryRun) client.requireSigner('rollback');
       return options.rollout ? rollbackRollout(client, options.rollout, options) : rollbackHost(client, options.host as string, options.project as string, options);
     },
-    { keyFile: options.signingKey },
+    { keyFile: options.signingKey, as: options.as },
   );
 }
 

@@ -35,6 +35,14 @@ export interface DesiredEntry {
   readonly damaged?: boolean;
 }
 
+/** One value of a desired key's history: the document when its agent would accept it. */
+export interface StoredDesired {
+  readonly kvRevision: number;
+  /** When the NATS server stored it (ISO 8601). */
+  readonly storedAt: string;
+  readonly document?: HostDesired;
+}
+
 export interface EventQuery {
   readonly hostId?: string;
   readonly project?: string;
@@ -193,6 +201,27 @@ export class FleetClient {
     }
     await this.#markUnsignedTimes(entries);
     return entries;
+  }
+
+  /**
+   * Every value the desired bucket keeps of one project (on one host, or on every host), oldest
+   * first per host: each with its KV revision and storage time, and the document if its agent
+   * would accept it (a damaged or refused value has none). Delete markers are left out.
+   */
+  async desiredHistory(project: string, hostId?: string): Promise<Map<string, StoredDesired[]>> {
+    const histories = await projectHistories(this.connection.desired, `${hostId ?? '*'}.${project}`);
+    const byHost = new Map<string, StoredDesired[]>();
+    for (const [key, history] of [...histories].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
+      const host = key.slice(0, key.length - project.length - 1);
+      byHost.set(
+        host,
+        history.filter((entry) => entry.operation === 'PUT').map((entry): StoredDesired => {
+          const document = this.#acceptableDesired(entry.value, host, project);
+          return { kvRevision: entry.revision, storedAt: entry.created.toISOString(), ...(document === undefined ? {} : { document }) };
+        }),
+      );
+    }
+    return byHost;
   }
 
   /**

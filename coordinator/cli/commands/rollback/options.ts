@@ -4,6 +4,8 @@ export interface RollbackOptions {
   readonly rollout?: string;
   readonly host?: string;
   readonly project?: string;
+  /** The revision to go back to (--to): written again as a new revision. */
+  readonly to?: string;
   readonly dryRun?: boolean;
   readonly json?: boolean;
   readonly signingKey?: string;

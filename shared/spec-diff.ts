@@ -131,7 +131,8 @@ export function diffDesired(before: HostDesired | undefined, after: HostDesired 
 function documentFields(document: HostDesired | undefined): Map<string, unknown> {
   const flat = new Map<string, unknown>();
   if (document === undefined) return flat;
-  for (const [field, value] of Object.entries(document)) if (!WRITE_FIELDS.has(field)) flattenInto(flat, field, value);
+  // allowEmpty: false is the default every document carries: no change worth a line.
+  for (const [field, value] of Object.entries(document)) if (!WRITE_FIELDS.has(field) && !(field === 'allowEmpty' && value === false)) flattenInto(flat, field, value);
   return flat;
 }
 

@@ -76,7 +76,7 @@ describe('history, typed diff and rollback --to: who wrote which revision, field
     dir = await mkdtemp(join(tmpdir(), 'hw-history-test-'));
     server = await startNatsServer();
     fleet = FleetHarness.create(server, runId);
-    await fleet.startAgents([{ hostId: h1 }]);
+    await fleet.startAgents([{ hostId: h1, labels: {} }]);
     // Three applies by two operators: r1 alice, r2 bob (env, secret, +api), r3 alice (-api, stop_timeout).
     await apply('r1', fleetYaml(project, h1, 'a', SECRET_ONE, false), 'alice');
     await apply('r2', fleetYaml(project, h1, 'b', SECRET_TWO, true), 'bob');

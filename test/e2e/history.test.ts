@@ -146,6 +146,10 @@ describe('history, typed diff and rollback --to: who wrote which revision, field
     const replace = report?.diff.find((entry) => entry.kind === 'replace' && entry.service === 'web');
     assert.deepEqual(replace?.changes, [{ field: 'env.MODE', type: 'edited', old: 'b', new: 'c', forces: true }]);
     assert.match((await cli(['plan', '-f', file])).stdout, /~ env\.MODE: "b" => "c" \(forces replacement\)/);
+    // diff -f: the current revision against what the file would write, by the same placement as plan.
+    const fromFile = (JSON.parse((await cli(['diff', '-f', file, '--json'])).stdout) as DiffJson).hosts[0];
+    assert.deepEqual([fromFile?.from.revision, fromFile?.to.file], [3, true]);
+    assert.deepEqual(fromFile?.diff.services.flatMap((change) => change.fields.map((field) => [field.field, field.old, field.new])), [['env.MODE', 'b', 'c']]);
   });
 
   it('rollback --to 1 writes r4 with r1\'s content, signed by the current operator, and the host converges to it', async () => {

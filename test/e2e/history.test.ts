@@ -1,8 +1,9 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fromSeed } from '@nats-io/nkeys';
 import { LABELS } from '../../shared/labels.js';
 import type { FieldChange, DesiredDiff } from '../../shared/spec-diff.js';
 import type { PlanReport } from '../../shared/plan-report.js';
@@ -44,8 +45,8 @@ interface DiffJson {
   hosts: { hostId: string; from: { revision?: number }; to: { revision?: number; file?: true }; diff: DesiredDiff }[];
 }
 
-// One real agent (a CLI child process) on the local Docker engine and a real nats-server; the
-// coordinator is the `hostwright` CLI, run as two operators (--as alice, --as bob).
+// One real agent (a CLI child process) on the local Docker engine and a real nats-server with the
+// users `fleet init` writes; the coordinator is the `hostwright` CLI, run as two operators (--as alice, --as bob).
 describe('history, typed diff and rollback --to: who wrote which revision, field by field (real NATS, real agent, real Docker)', () => {
   const runId = uniqueName('hwh');
   const project = uniqueName('hist');
@@ -53,10 +54,13 @@ describe('history, typed diff and rollback --to: who wrote which revision, field
   let server: NatsServerHandle;
   let fleet: FleetHarness;
   let dir: string;
+  /** The public keys of fleet init's signing key and coordinator NATS user: what every revision must name. */
+  let signingKey: string;
+  let natsUser: string;
 
   const agentLogs = () => fleet.agents.map((a) => `--- ${a.hostId}\n${a.output().split('\n').slice(-15).join('\n')}`).join('\n');
   const cli = async (args: readonly string[], expectCode = 0): Promise<CliResult> => {
-    const result = await runCli([...args, '--nats', server.url], fleet.cliEnv);
+    const result = await runCli([...args, '--nats', server.url, '--creds', join(dir, 'coordinator.nk')], { HOSTWRIGHT_SIGNING_KEY: join(dir, 'coordinator-signing.nk') });
     assert.equal(result.code, expectCode, `hostwright ${args.join(' ')} exited ${result.code}:\n${result.stdout}\n${result.stderr}\n${agentLogs()}`);
     return result;
   };
@@ -74,9 +78,14 @@ describe('history, typed diff and rollback --to: who wrote which revision, field
 
   before(async () => {
     dir = await mkdtemp(join(tmpdir(), 'hw-history-test-'));
-    server = await startNatsServer();
-    fleet = FleetHarness.create(server, runId);
-    await fleet.startAgents([{ hostId: h1, labels: {} }]);
+    const init = await runCli(['fleet', 'init', '--dir', dir, '--host', h1]);
+    assert.equal(init.code, 0, init.stderr);
+    signingKey = (await readFile(join(dir, 'coordinator-signing.pub'), 'utf8')).trim();
+    const seed = (await readFile(join(dir, 'coordinator.nk'), 'utf8')).split('\n').map((line) => line.trim()).find((line) => line.startsWith('SU')) ?? assert.fail('a user seed in coordinator.nk');
+    natsUser = fromSeed(new TextEncoder().encode(seed)).getPublicKey();
+    server = await startNatsServer({ include: join(dir, 'accounts.conf') });
+    fleet = FleetHarness.create(server, runId, { cliArgs: ['--creds', join(dir, 'coordinator.nk')] });
+    await fleet.startAgents([{ hostId: h1, labels: {}, args: ['--creds', join(dir, 'hosts', `${h1}.nk`), '--coordinator-key', join(dir, 'coordinator-signing.pub'), '--curve-key', join(dir, 'hosts', `${h1}.xk`)] }]);
     // Three applies by two operators: r1 alice, r2 bob (env, secret, +api), r3 alice (-api, stop_timeout).
     await apply('r1', fleetYaml(project, h1, 'a', SECRET_ONE, false), 'alice');
     await apply('r2', fleetYaml(project, h1, 'b', SECRET_TWO, true), 'bob');
@@ -88,7 +97,7 @@ describe('history, typed diff and rollback --to: who wrote which revision, field
     if (dir) await rm(dir, { recursive: true, force: true });
   });
 
-  it('history lists the three revisions with their authors (name and signing key), correlation ids and what changed', async () => {
+  it('history lists the three revisions with their authors (name, NATS user, signing key), correlation ids and what changed', async () => {
     const listed = await history();
     assert.equal(listed.schema, 'hostwright.history/v1');
     assert.deepEqual(listed.revisions.map((row) => [row.revision, row.author?.name, row.summary]), [
@@ -97,12 +106,13 @@ describe('history, typed diff and rollback --to: who wrote which revision, field
       [3, 'alice', '-api ~web (replaces)'],
     ]);
     for (const row of listed.revisions) {
-      assert.equal(row.author?.key, fleet.coordinatorKey, 'the signing key is recorded');
+      assert.equal(row.author?.key, signingKey, 'the signing key is recorded');
+      assert.equal(row.author?.natsUser, natsUser, 'the NATS user of --creds is recorded');
       assert.match(row.correlationID ?? '', /^[0-9a-f-]{36}$/);
     }
     assert.equal(new Set(listed.revisions.map((row) => row.correlationID)).size, 3, 'one request per revision');
     const human = (await cli(['history', '--project', project])).stdout;
-    assert.match(human, new RegExp(`${h1}\\s+r2\\s+\\S+\\s+bob \\(key O\\w{5}…\\w{4}\\)`));
+    assert.match(human, new RegExp(`${h1}\\s+r2\\s+\\S+\\s+bob \\(nats U\\w{5}…\\w{4}, key O\\w{5}…\\w{4}\\)`));
   });
 
   it('diff r1 r2: the fields with old and new values, the secret masked, the added service; the default diff is the last change', async () => {
@@ -133,7 +143,7 @@ describe('history, typed diff and rollback --to: who wrote which revision, field
     const events = (await cli(['events', '--project', project, '--json'])).stdout.split('\n').filter((line) => line.trim() !== '').map((line) => JSON.parse(line) as { correlationID: string; author?: Author });
     const ofR3 = events.filter((event) => event.correlationID === r3?.correlationID);
     assert.ok(ofR3.length > 0, 'r3 caused events');
-    assert.ok(ofR3.every((event) => event.author?.name === 'alice' && event.author.key === fleet.coordinatorKey), JSON.stringify(ofR3));
+    assert.ok(ofR3.every((event) => event.author?.name === 'alice' && event.author.key === signingKey && event.author.natsUser === natsUser), JSON.stringify(ofR3));
     const status = JSON.parse((await cli(['status', '--json'])).stdout) as { hosts: { status: { projects: { project: string; author?: Author }[] } | null }[] };
     assert.equal(status.hosts[0]?.status?.projects.find((entry) => entry.project === project)?.author?.name, 'alice');
     assert.match((await cli(['status'])).stdout, /BY[\s\S]*alice/);

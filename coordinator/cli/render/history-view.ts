@@ -13,9 +13,9 @@ export function renderHistory(project: string, rows: readonly RevisionRow[]): st
   return `History of ${printable(project)} (${rows.length} revision${rows.length === 1 ? '' : 's'}; \`hostwright diff --project ${printable(project)} --host H A B\` shows one change field by field)\n\n${table}`;
 }
 
-/** One host's typed diff between two revisions (or a revision and a file), Nomad plan style. */
+/** One host's typed diff between two revisions (or a revision and a file), Nomad plan style; every part shown printable. */
 export function renderDesiredDiff(heading: string, diff: DesiredDiff): string {
-  const lines = [heading];
+  const lines = [printable(heading)];
   if (diff.services.length === 0 && diff.fields.length === 0) lines.push('  no change');
   for (const service of diff.services) {
     const mark = service.type === 'added' ? '+' : service.type === 'deleted' ? '-' : '~';

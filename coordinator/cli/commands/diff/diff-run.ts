@@ -8,7 +8,7 @@ import { targetsFor, withFleet } from '../../fleet/fleet-session.js';
 import { hasFile, modeOf } from '../../options.js';
 import { projectOf } from '../../project-option.js';
 import { renderDesiredDiff } from '../../render/history-view.js';
-import { printable, printableJson } from '../../render/printable.js';
+import { printableJson } from '../../render/printable.js';
 import { readWorkload } from '../../workload.js';
 import type { DiffOptions } from './options.js';
 
@@ -50,7 +50,7 @@ export async function runDiff(revA: string | undefined, revB: string | undefined
       for (const [hostId, history] of histories) rows.push(revisionDiff(hostId, project, history, from, to));
     }
     if (rows.length === 0) throw new InvalidInputError(`no desired state of project ${project}${options.host === undefined ? '' : ` on host ${options.host}`} (see \`hostwright status\`)`);
-    process.stdout.write(options.json ? `${printableJson({ schema: 'hostwright.diff/v1', project, hosts: rows }, 2)}\n` : `${rows.map((row) => renderDesiredDiff(`${printable(row.hostId)} ${printable(project)}: ${sideText(row.from)} -> ${sideText(row.to)}`, row.diff)).join('\n\n')}\n`);
+    process.stdout.write(options.json ? `${printableJson({ schema: 'hostwright.diff/v1', project, hosts: rows }, 2)}\n` : `${rows.map((row) => renderDesiredDiff(`${row.hostId} ${project}: ${sideText(row.from)} -> ${sideText(row.to)}`, row.diff)).join('\n\n')}\n`);
   });
 }
 

@@ -13,6 +13,7 @@ import { executeAction, type ActionOutcome, type ExecutionContext } from './exec
 import { stampEvents } from './host-events.js';
 import type { PullProgress, RuntimeAdapter } from './runtime/runtime-adapter.js';
 import type { Journal } from './store/journal.js';
+import type { DesiredAuthor } from '../shared/desired-author.js';
 
 /** Where a plan is applied, and for which cycle. */
 export interface PlanTarget {
@@ -25,6 +26,8 @@ export interface PlanTarget {
   readonly echoes: OwnEchoes;
   readonly now: () => Date;
   readonly correlationID: string;
+  /** By project: who wrote the revision the cycle works toward; its events name them. */
+  readonly authors?: ReadonlyMap<string, DesiredAuthor>;
   /** Projects in a failure streak: their failed actions are recorded without an event (the streak has its own). */
   readonly quiet?: ReadonlySet<string>;
   /** This host's policy, for the host paths a create resolves just before it runs. */
@@ -181,7 +184,7 @@ async function runAction(action: Action, chainContainerId: string | undefined, t
   const resultWritten = journal
     .recordResult(
       { seq: intent.seq, outcome: report.outcome, message: report.message, containerId: report.containerId, finishedAt: now().toISOString() },
-      stampEvents(quiet && !ok ? [] : [event], { hostId, timestamp: now().toISOString(), correlationID }),
+      stampEvents(quiet && !ok ? [] : [event], { hostId, timestamp: now().toISOString(), correlationID, ...(target.authors === undefined ? {} : { authors: target.authors }) }),
       owners,
       resources,
     )

@@ -1,7 +1,8 @@
 import { compareStrings } from '../shared/compare.js';
 import { LABELS } from '../shared/labels.js';
 import type { OwnerTokenVerifier, ResourceTokenVerifier } from './core/owner-token.js';
-import { changedViewFields, proveOwnership, proveResourceOwnership } from './core/ownership.js';
+import { changedViewFields, proveOwnership, proveResourceOwnership, viewChanges } from './core/ownership.js';
+import type { FieldChange } from '../shared/spec-diff.js';
 import type { HeldPort, LabelledIdentity, ObservedContainer, ObservedResource, OwnerRecord, ResourceIdentity, ResourceKind, ResourceRecord, RuntimeSnapshot } from './core/snapshot.js';
 import type { RuntimeAdapter, RuntimeContainerDetails, RuntimeContainerSummary, RuntimeImage, RuntimeResourceSummary } from './runtime/runtime-adapter.js';
 import { normalizeImageRef } from './core/images.js';
@@ -103,6 +104,7 @@ export class Observer {
     const record = this.owners.ownerRecord(identity.ownerToken);
     const ownership = proveOwnership(summary.id, identity, record, this.owners.verifyOwnerToken);
     let modifiedFields: readonly string[] = [];
+    let modifications: readonly FieldChange[] | undefined;
     let restartCount: number | undefined;
     let ended: Pick<ObservedContainer, 'exitCode' | 'oomKilled'> = summary.exitCode === undefined ? {} : { exitCode: summary.exitCode };
     let startedAt: string | undefined;
@@ -110,12 +112,15 @@ export class Observer {
       const details = await this.#detailsOf(summary.id);
       restartCount = details?.restartCount;
       startedAt = details?.startedAt;
-      if (details && record?.createdView) modifiedFields = changedViewFields(record.createdView, details.view);
+      if (details && record?.createdView) {
+        modifiedFields = changedViewFields(record.createdView, details.view);
+        modifications = modifiedFields.length === 0 ? undefined : viewChanges(record.createdView, details.view);
+      }
       // How the last run ended: the list's exit code (of a container that is not running), the inspect's OOM kill
       // (the inspect may be older than the list by a restart; events invalidate it).
       if (details?.oomKilled !== undefined) ended = { exitCode: summary.exitCode ?? (details.state === summary.state ? details.exitCode : undefined), oomKilled: details.oomKilled };
     }
-    return { id: summary.id, name: summary.name, state: summary.state, health: summary.health, createdAt: summary.createdAt, identity, ownership, modifiedFields, restartCount, ...(summary.networks === undefined ? {} : { networks: summary.networks }), ...ended, ...(startedAt === undefined ? {} : { startedAt }) };
+    return { id: summary.id, name: summary.name, state: summary.state, health: summary.health, createdAt: summary.createdAt, identity, ownership, modifiedFields, ...(modifications === undefined ? {} : { modifications }), restartCount, ...(summary.networks === undefined ? {} : { networks: summary.networks }), ...ended, ...(startedAt === undefined ? {} : { startedAt }) };
   }
 
   async #detailsOf(id: string): Promise<RuntimeContainerDetails | undefined> {

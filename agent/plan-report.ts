@@ -29,7 +29,8 @@ function diffEntryReport(entry: DiffEntry): DiffEntryReport {
   const key = entry.kind === 'unowned' ? entry.container.identity : entry.key;
   const container = 'container' in entry ? entry.container : undefined;
   const name = 'name' in entry ? entry.name : (container?.name ?? '');
-  return { kind: entry.kind, project: key.project, service: key.service, instance: key.instance, name, containerId: container?.id ?? null, detail: diffDetail(entry) };
+  const changes = entry.kind === 'replace' ? entry.changes : entry.kind === 'modified' ? (entry.container.modifications ?? []) : undefined;
+  return { kind: entry.kind, project: key.project, service: key.service, instance: key.instance, name, containerId: container?.id ?? null, detail: diffDetail(entry), ...(changes === undefined ? {} : { changes: [...changes] }) };
 }
 
 function diffDetail(entry: DiffEntry): string {

@@ -24,7 +24,8 @@ import type { InstanceCondition } from '../shared/instance-condition.js';
 import { secretEnvValues } from './runtime/secret-env-resolver.js';
 import { errorMessage } from '../shared/errors.js';
 import type { ActionReport, CycleContext, CycleReport, CycleRequest } from './cycle.js';
-import { stampEvents } from './host-events.js';
+import { cycleAuthors, stampEvents } from './host-events.js';
+import type { DesiredAuthor } from '../shared/desired-author.js';
 import { Observer } from './observer.js';
 import { resolveUnfinishedIntents } from './recovery.js';
 import type { RuntimeAdapter } from './runtime/runtime-adapter.js';
@@ -112,6 +113,8 @@ export class Reconciler {
     const quiet = request.explicit === true ? new Set<string>() : new Set(streaks?.keys() ?? []);
     const correlationID = this.#correlationID(request, desired, modes);
     const log = this.#options.logger.child({ correlationID });
+    // Events of this cycle name who wrote the revisions it works toward.
+    const authors = cycleAuthors(desired, correlationID);
     // Intents a crash (or a failed journal write) left open are resolved before anything new is planned.
     if (!request.dryRun) await this.#resolveUnfinishedIntents(log);
 
@@ -127,10 +130,10 @@ export class Reconciler {
     if (request.dryRun) return { correlationID, dryRun: true, ...(request.candidate ? scopedTo(planned, candidates) : planned), results: [], failed: false, status: undefined };
 
     // Persist the plan before any mutation (each action's intent is persisted as it runs).
-    const before = await this.#recordPlan(planned, correlationID, quiet, await this.#conditionsOf(desired, snapshot));
+    const before = await this.#recordPlan(planned, correlationID, quiet, await this.#conditionsOf(desired, snapshot), authors);
 
     // Apply idempotently: intent fsync'd before each mutation, its result right after.
-    const results = await applyPlan(planned.runnable, { ...this.#planTarget(correlationID), quiet }, context);
+    const results = await applyPlan(planned.runnable, { ...this.#planTarget(correlationID, authors), quiet }, context);
     const failed = results.some((report) => report.outcome === 'failed');
 
     // Record the revisions this cycle converged.
@@ -139,7 +142,7 @@ export class Reconciler {
     if (failed) log.warn({ failures: results.filter((r) => r.outcome === 'failed').map((r) => r.message) }, 'a project stopped at a failed action');
 
     // Count failures per project: backoff, rejection after repeated failures, one event per change of state.
-    const failures = request.failures && !context.signal?.aborted ? await this.#countFailures(request.failures, { planned, held, failedProjects, desired, nowMs, correlationID }) : request.failures?.state;
+    const failures = request.failures && !context.signal?.aborted ? await this.#countFailures(request.failures, { planned, held, failedProjects, desired, nowMs, correlationID, authors }) : request.failures?.state;
 
     // Observe again when something ran: status reflects what is running now, not what the plan hoped for.
     const observed = results.length > 0 ? await this.#observeStatus(failures) : await this.#statusOf(desired, snapshot, failures);
@@ -213,7 +216,7 @@ export class Reconciler {
    */
   async #countFailures(
     failures: NonNullable<CycleRequest['failures']>,
-    cycle: { planned: Planned; held: ReadonlySet<string>; failedProjects: ReadonlyMap<string, ActionReport>; desired: readonly HostDesired[]; nowMs: number; correlationID: string },
+    cycle: { planned: Planned; held: ReadonlySet<string>; failedProjects: ReadonlyMap<string, ActionReport>; desired: readonly HostDesired[]; nowMs: number; correlationID: string; authors: ReadonlyMap<string, DesiredAuthor> },
   ): Promise<FailureState> {
     const { journal, hostId } = this.#options;
     const blocked = new Set(cycle.planned.blocks.map((block) => block.project));
@@ -230,7 +233,7 @@ export class Reconciler {
       if (transition.kind === 'rejected') await journal.setRejected({ project: transition.project, revision: transition.revision, reason: transition.reason, at });
     }
     const events = failureTransitionEvents(step.transitions, hostId);
-    if (events.length > 0) await journal.appendEvents(this.#stamp(events, cycle.correlationID));
+    if (events.length > 0) await journal.appendEvents(this.#stamp(events, cycle.correlationID, cycle.authors));
     return step.state;
   }
 
@@ -278,7 +281,7 @@ export class Reconciler {
    * actions), fsync'd in one write; a cycle with nothing to do and nothing new to say writes nothing
    * (no fsync on the no-op path). Returns the status before the cycle, as stored and as planned.
    */
-  async #recordPlan(planned: Planned, correlationID: string, quiet: ReadonlySet<string>, conditions: ReadonlyMap<string, InstanceCondition>): Promise<{ stored: HostStatus | undefined; planned: HostStatus; appliedRevisions: ReadonlyMap<string, number> }> {
+  async #recordPlan(planned: Planned, correlationID: string, quiet: ReadonlySet<string>, conditions: ReadonlyMap<string, InstanceCondition>, authors: ReadonlyMap<string, DesiredAuthor>): Promise<{ stored: HostStatus | undefined; planned: HostStatus; appliedRevisions: ReadonlyMap<string, number> }> {
     const { journal } = this.#options;
     const stored = await journal.getStatus();
     const appliedRevisions = await journal.appliedRevisions();
@@ -286,14 +289,14 @@ export class Reconciler {
     // A project retrying after a failure plans the same again: its streak's events say so once.
     const events = [...statusTransitionEvents(stored, status), ...plannedEvents(planned.plan, planned.runnable).filter((event) => !quiet.has(event.project))];
     if (planned.runnable.length > 0 || events.length > 0) {
-      await journal.recordPlan(correlationID, { plan: planned.plan, blocks: planned.blocks, runnable: planned.runnable.map((action) => action.id) }, this.#stamp(events, correlationID));
+      await journal.recordPlan(correlationID, { plan: planned.plan, blocks: planned.blocks, runnable: planned.runnable.map((action) => action.id) }, this.#stamp(events, correlationID, authors));
     }
     return { stored, planned: status, appliedRevisions };
   }
 
-  #planTarget(correlationID: string): PlanTarget {
+  #planTarget(correlationID: string, authors?: ReadonlyMap<string, DesiredAuthor>): PlanTarget {
     const { runtime, journal, hostId, parallelism, now, policy } = this.#options;
-    return { runtime, journal, hostId, parallelism, now, echoes: this.echoes, correlationID, policy };
+    return { runtime, journal, hostId, parallelism, now, echoes: this.echoes, correlationID, policy, ...(authors === undefined ? {} : { authors }) };
   }
 
   /** A converged revision is applied unless one of its project's actions (or a pull of an image it needs) failed, a gate blocked it or it was held. */
@@ -315,7 +318,7 @@ export class Reconciler {
     const { journal } = this.#options;
     const status = (await this.#liftReachedRejections(observed, correlationID)) ? await this.#statusOf(desired, await this.observer.observe(), failures) : observed;
     const events = statusTransitionEvents(before.planned, status);
-    if (events.length > 0) await journal.appendEvents(this.#stamp(events, correlationID));
+    if (events.length > 0) await journal.appendEvents(this.#stamp(events, correlationID, cycleAuthors(desired, correlationID)));
     if (!sameStatus(before.stored, status)) await journal.putStatus(status);
     return status;
   }
@@ -349,11 +352,14 @@ export class Reconciler {
     const rejected = await journal.rejectedRevisions();
     const refusals = await journal.desiredRefusals();
     const emptied = new Set(desired.filter((document) => Object.keys(document.services).length === 0).map((document) => document.project));
+    // Who wrote each project's desired revision: `status` shows it.
+    const authors = new Map(desired.flatMap((document) => (document.author === undefined ? [] : [[document.project, document.author] as const])));
     return {
       ...status,
       ...(refusals.length > 0 ? { refusedDesired: refusals } : {}),
       projects: status.projects.map((listed) => {
-        const project = emptied.has(listed.project) ? { ...listed, removed: true } : listed;
+        const author = authors.get(listed.project);
+        const project = { ...listed, ...(emptied.has(listed.project) ? { removed: true } : {}), ...(author === undefined ? {} : { author }) };
         const rejection = rejected.get(project.project);
         if (rejection && rejection.revision === project.desiredRevision) {
           return { ...project, rejected: { revision: rejection.revision, reason: rejection.reason, at: rejection.at, lift: liftHint(this.#options.hostId, project.project) } };
@@ -391,8 +397,8 @@ export class Reconciler {
     return step.conditions;
   }
 
-  #stamp(drafts: readonly EventDraft[], correlationID: string): HostwrightEvent[] {
-    return stampEvents(drafts, { hostId: this.#options.hostId, timestamp: this.#options.now().toISOString(), correlationID });
+  #stamp(drafts: readonly EventDraft[], correlationID: string, authors?: ReadonlyMap<string, DesiredAuthor>): HostwrightEvent[] {
+    return stampEvents(drafts, { hostId: this.#options.hostId, timestamp: this.#options.now().toISOString(), correlationID, ...(authors === undefined ? {} : { authors }) });
   }
 }
 

@@ -7,6 +7,7 @@ import type { z } from 'zod';
 import { decode, encode } from '../shared/codec.js';
 import { agentTooOld, stampSchema } from '../shared/desired-schema.js';
 import { SIGNED_AT_SCHEMA } from '../shared/replay-window.js';
+import { AUTHOR_SCHEMA, type AuthorClaims } from '../shared/desired-author.js';
 import { HostwrightError, InvalidInputError, errorMessage } from '../shared/errors.js';
 import { hostwrightEventSchema, type HostwrightEvent } from '../shared/events.js';
 import { hostDesiredSchema, type HostDesired } from '../shared/host-desired.js';
@@ -33,6 +34,14 @@ export interface DesiredEntry {
    * Also set for a document without a signing time whose host's agent reads one (it may refuse it).
    */
   readonly damaged?: boolean;
+}
+
+/** One value of a desired key's history: the document when its agent would accept it. */
+export interface StoredDesired {
+  readonly kvRevision: number;
+  /** When the NATS server stored it (ISO 8601). */
+  readonly storedAt: string;
+  readonly document?: HostDesired;
 }
 
 export interface EventQuery {
@@ -67,11 +76,13 @@ export class FleetClient {
     private readonly signer: DesiredSigner | undefined,
     /** The host public keys of the fleet's auth manifest; undefined: reports cannot be verified. */
     readonly hostKeys: HostKeys | undefined,
+    /** Who this coordinator says it is (NATS user, --as name): recorded, with the signing key, in every desired write. */
+    readonly authorClaims: AuthorClaims = {},
   ) {}
 
   /** Without a signer the client reads, plans and watches, but cannot write desired state. */
-  static async connect(servers: string, logger: Logger, access: NatsAccess = {}, signer?: DesiredSigner, hostKeys?: HostKeys, storageLimits?: StorageLimits): Promise<FleetClient> {
-    return new FleetClient(await connectFleet({ servers, name: 'hostwright-coordinator', logger, waitOnFirstConnect: false, warnWeakDurability: false, access, ...(storageLimits ? { storageLimits } : {}) }), signer, hostKeys);
+  static async connect(servers: string, logger: Logger, access: NatsAccess = {}, signer?: DesiredSigner, hostKeys?: HostKeys, storageLimits?: StorageLimits, authorClaims?: AuthorClaims): Promise<FleetClient> {
+    return new FleetClient(await connectFleet({ servers, name: 'hostwright-coordinator', logger, waitOnFirstConnect: false, warnWeakDurability: false, access, ...(storageLimits ? { storageLimits } : {}) }), signer, hostKeys, authorClaims);
   }
 
   /** Fails early, before anything is written, when a command that writes desired state has no key. */
@@ -227,6 +238,27 @@ export class FleetClient {
   }
 
   /**
+   * Every value the desired bucket keeps of one project (on one host, or on every host), oldest
+   * first per host: each with its KV revision and storage time, and the document if its agent
+   * would accept it (a damaged or refused value has none). Delete markers are left out.
+   */
+  async desiredHistory(project: string, hostId?: string): Promise<Map<string, StoredDesired[]>> {
+    const histories = await projectHistories(this.connection.desired, `${hostId ?? '*'}.${project}`);
+    const byHost = new Map<string, StoredDesired[]>();
+    for (const [key, history] of [...histories].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
+      const host = key.slice(0, key.length - project.length - 1);
+      byHost.set(
+        host,
+        history.filter((entry) => entry.operation === 'PUT').map((entry): StoredDesired => {
+          const document = this.#acceptableDesired(entry.value, host, project);
+          return { kvRevision: entry.revision, storedAt: entry.created.toISOString(), ...(document === undefined ? {} : { document }) };
+        }),
+      );
+    }
+    return byHost;
+  }
+
+  /**
    * A document signed without a signing time (by a coordinator before schema 3) is refused by an
    * agent of this schema whose journal holds nothing of the key (shared/replay-window.ts): where
    * the host's agent reads the signing time, the next apply writes it again, signed now.
@@ -250,14 +282,16 @@ export class FleetClient {
   async writeDesired(unstamped: HostDesired, expectedRevision: number): Promise<number> {
     const key = desiredKey(unstamped.hostId, unstamped.project);
     this.requireSigner('writing desired state');
-    const { signedAt: _previous, ...content } = unstamped;
+    // Signing time and author are this write's own, never an older document's (rollback --to rewrites one).
+    const { signedAt: _previous, author: _author, ...content } = unstamped;
     // The signing time (the agents' replay window, shared/replay-window.ts) for every agent that reads it: an older one refuses the field.
     const registration = await this.#registrationOf(unstamped.hostId);
-    const signsTime = registration === undefined || (registration.desiredSchema ?? 1) >= SIGNED_AT_SCHEMA;
-    const document = stampSchema(signsTime ? { ...content, signedAt: new Date().toISOString() } : content);
+    const reads = (schema: number): boolean => registration === undefined || (registration.desiredSchema ?? 1) >= schema;
+    const signer = this.signer as DesiredSigner;
+    const document = stampSchema({ ...content, ...(reads(SIGNED_AT_SCHEMA) ? { signedAt: new Date().toISOString() } : {}), ...(reads(AUTHOR_SCHEMA) ? { author: { ...this.authorClaims, key: signer.publicKey } } : {}) });
     const tooOld = await this.#agentTooOld(document);
     if (tooOld) throw new InvalidInputError(tooOld);
-    const value = signDocument(encode(document), this.signer as DesiredSigner);
+    const value = signDocument(encode(document), signer);
     await retryUnanswered(() => this.#ensureDesiredFeed(document.hostId));
     const kv = this.connection.desired;
     for (let attempt = 1; ; attempt += 1) {
@@ -559,7 +593,7 @@ async function readAll<T>(connection: FleetConnection, bucket: 'hosts' | 'status
   return reports;
 }
 
-/** Every host's history of a project: up to 16 values per host, so more time than a key listing. */
+/** Every host's history of a project: up to DESIRED_HISTORY values per host, so more time than a key listing. */
 const HISTORY_SCAN_TIMEOUT_MS = 30_000;
 
 /**

@@ -98,6 +98,8 @@ export function desiredContentHash(document: HostDesired): string {
   delete content.minAgentVersion;
   // Set anew at every signing (shared/replay-window.ts).
   delete content.signedAt;
+  // Who wrote it is not what runs: the same content from another operator is no new revision.
+  delete content.author;
   return contentHash(content);
 }
 

@@ -40,6 +40,7 @@ export const DESIRED_FEATURES: readonly DesiredFeature[] = [
   { name: 'secret and config files (secrets:, sealed to the host)', schema: 4, usedBy: (document) => Object.values(document.services).some((service) => service.secrets !== undefined) },
   { name: 'restart generations (hostwright restart)', schema: 5, usedBy: (document) => document.restarts !== undefined },
   { name: 'services placed on other hosts (remotes:, the endpoint registry)', schema: 5, usedBy: (document) => document.remotes !== undefined },
+  { name: 'the author of a write (author: signing key, NATS user, name)', schema: 5, usedBy: (document) => document.author !== undefined },
   { name: 'pull policies beyond missing and never (always, daily, weekly, every_<duration>)', schema: 2, usedBy: (document) => Object.values(document.services).some((service) => service.pull_policy !== 'missing' && service.pull_policy !== 'never') },
 ];
 

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { EVENT_TYPES } from './event-types.js';
 import { execAuditSchema } from './exec-audit.js';
+import { desiredAuthorSchema } from './desired-author.js';
 
 export const eventTypeSchema = z.enum(EVENT_TYPES);
 export type EventType = z.infer<typeof eventTypeSchema>;
@@ -23,6 +24,8 @@ export const hostwrightEventSchema = z.strictObject({
   correlationID: z.string(),
   /** An `exec` event's session record (shared/exec-audit.ts). */
   exec: execAuditSchema.optional(),
+  /** Who wrote the desired revision whose cycle this event belongs to (absent: none known). */
+  author: desiredAuthorSchema.optional(),
 });
 export type HostwrightEvent = z.infer<typeof hostwrightEventSchema>;
 
@@ -30,4 +33,4 @@ export type HostwrightEvent = z.infer<typeof hostwrightEventSchema>;
 export const HOST_PROJECT = '_host';
 
 /** An event before the edge stamps it with an id, host, time and correlation id. */
-export type EventDraft = Omit<HostwrightEvent, 'id' | 'hostId' | 'timestamp' | 'correlationID'>;
+export type EventDraft = Omit<HostwrightEvent, 'id' | 'hostId' | 'timestamp' | 'correlationID' | 'author'>;

@@ -1,4 +1,4 @@
-import { BUCKETS, DESIRED_HISTORY, ENDPOINTS_FEED_PREFIX, EVENTS_DUPLICATE_WINDOW_NS, EVENTS_STREAM, EVENTS_SUBJECTS } from './subjects.js';
+import { BUCKETS, DESIRED_HISTORY, ENDPOINTS_FEED_PREFIX, PREVIOUS_DESIRED_HISTORY, EVENTS_DUPLICATE_WINDOW_NS, EVENTS_STREAM, EVENTS_SUBJECTS } from './subjects.js';
 import type { StorageLimits } from './stream-replicas.js';
 
 /** A value of a stream's config that Hostwright relies on: a number, a flag, a policy or the subjects. */
@@ -93,4 +93,17 @@ export function describeDrift(drift: StorageDrift): string {
 
 function shown(value: ConfigValue): string {
   return typeof value === 'object' ? JSON.stringify(value) : String(value);
+}
+
+/** The desired bucket's byte limit before DESIRED_HISTORY went from 16 to 64. */
+const PREVIOUS_DESIRED_MAX_BYTES = 512 * 2 ** 20;
+
+/**
+ * A setting an earlier version made and this one raised (the desired bucket's history and byte
+ * limit): `fleet setup` finishes the upgrade. Anything else that differs is tampering. Pure.
+ */
+export function isUpgradeDrift(drift: StorageDrift): boolean {
+  if (drift.stream !== `KV_${BUCKETS.desired}`) return false;
+  if (drift.field === 'max_msgs_per_subject') return drift.found === PREVIOUS_DESIRED_HISTORY && drift.expected === DESIRED_HISTORY;
+  return drift.field === 'max_bytes' && drift.found === PREVIOUS_DESIRED_MAX_BYTES && typeof drift.expected === 'number' && drift.expected > PREVIOUS_DESIRED_MAX_BYTES;
 }

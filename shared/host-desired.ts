@@ -3,6 +3,7 @@ import { boundedRecord, boundedString } from './bounded.js';
 import { driftPolicySchema, hostIdSchema, nameSchema, serviceSpecSchema } from './fleet-spec.js';
 import { networksSchema, resourceReferenceIssues, volumesSchema } from './project-resources.js';
 import { dependsOnIssues } from './depends-on.js';
+import { desiredAuthorSchema } from './desired-author.js';
 import { MAX_CORRELATION_ID_LENGTH, MAX_INSTANCES_PER_HOST, MAX_SERVICES } from './limits.js';
 
 /** How many other hosts one remote service of a desired document may name. */
@@ -47,6 +48,8 @@ export const hostDesiredSchema = z
     signedAt: boundedString(40).optional(),
     /** Correlates the agent's cycle with the request that wrote this document. */
     correlationID: boundedString(MAX_CORRELATION_ID_LENGTH).optional(),
+    /** Who wrote it (schema 5): signing key, NATS user, name (shared/desired-author.ts). */
+    author: desiredAuthorSchema.optional(),
   })
   .superRefine((document, ctx) => {
     // The diff makes one entry per instance: the sum of replicas bounds an agent's work, not the service count.

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { desiredAuthorSchema } from './desired-author.js';
 import { instanceConditionSchema } from './instance-condition.js';
 
 /** What drift an instance can show; the same names in status, plans and events. */
@@ -55,6 +56,8 @@ export const projectStatusSchema = z.object({
   backoff: z.object({ revision: z.number().int(), attempts: z.number().int(), reason: z.string(), since: z.string(), retryAt: z.string() }).optional(),
   /** The desired document has no services (`down`, or a project moved off the host): it is being removed here. */
   removed: z.boolean().optional(),
+  /** Who wrote the desired revision (shared/desired-author.ts); absent for one written before authors. */
+  author: desiredAuthorSchema.optional(),
 });
 export type ProjectStatus = z.infer<typeof projectStatusSchema>;
 

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { actionSchema } from './actions.js';
 import { driftKindSchema, gateBlockSchema } from './host-status.js';
+import { fieldChangeSchema } from './spec-diff.js';
 
 /** Every kind of difference the diff finds between desired and observed (agent/core/diff.ts narrows on them). */
 export const diffKindSchema = z.enum(['create', 'replace', 'modified', 'stopped', 'unhealthy', 'remove', 'name-conflict', 'unowned', 'in-sync', 'restart']);
@@ -14,6 +15,8 @@ export const diffEntryReportSchema = z.object({
   name: z.string(),
   containerId: z.string().nullable(),
   detail: z.string(),
+  /** replace and modified: the field-level change (shared/spec-diff.ts); absent from older agents and other kinds. */
+  changes: z.array(fieldChangeSchema).optional(),
 });
 export type DiffEntryReport = z.infer<typeof diffEntryReportSchema>;
 

@@ -4,7 +4,7 @@ import { Kvm, type KV } from '@nats-io/kv';
 import { parseByteSize } from './byte-size.js';
 import { parseDurationMs } from './duration.js';
 import { FleetNotSetUpError, FleetStorageTamperedError, InvalidInputError, errorMessage } from './errors.js';
-import { describeDrift, fleetStreamSpecs, storageDrift, type FleetStreamSpec, type StorageDrift } from './fleet-storage-config.js';
+import { describeDrift, fleetStreamSpecs, isUpgradeDrift, storageDrift, type FleetStreamSpec, type StorageDrift } from './fleet-storage-config.js';
 import { BUCKETS } from './subjects.js';
 
 /** R3 survives the loss of one node; more copies cost writes without a gain for a fleet's control plane. */
@@ -46,11 +46,12 @@ export interface StorageLimits {
 
 const MIB = 2 ** 20;
 
-/** Sized for about a thousand hosts (docs/fleet.md says how to size them): 1.9 GiB in all, per replica. */
+/** Sized for about a thousand hosts (docs/fleet.md says how to size them): 2.4 GiB in all, per replica. */
 export const DEFAULT_STORAGE_LIMITS: StorageLimits = {
   eventsMaxBytes: 1024 * MIB,
   eventsMaxAgeMs: 30 * 24 * 3600 * 1000,
-  desiredMaxBytes: 512 * MIB,
+  // 64 revisions per host and project (DESIRED_HISTORY): 1,000 hosts × 4 projects × 64 × 4 KB.
+  desiredMaxBytes: 1024 * MIB,
   hostsMaxBytes: 32 * MIB,
   statusMaxBytes: 256 * MIB,
   rolloutsMaxBytes: 64 * MIB,
@@ -106,6 +107,16 @@ export async function ensureFleetStorage(nc: NatsConnection, jsm: JetStreamManag
     }),
   );
   const drift = found.flatMap(({ spec, config }) => storageDrift(spec, config));
+  // Only what an earlier version set (a shorter desired history): not tampering, an upgrade to finish.
+  if (drift.length > 0 && drift.every(isUpgradeDrift)) {
+    throw new FleetNotSetUpError(
+      [
+        'the fleet\'s NATS streams were set up by an earlier version of Hostwright:',
+        ...drift.map((entry) => `  ${describeDrift(entry)}`),
+        'This version keeps 64 revisions of desired state per host and project (`history`, `diff`, `rollback --to`). Run `hostwright fleet setup --nats URL --creds admin.nk` once (the admin credentials `fleet init` wrote); it keeps every value the buckets hold.',
+      ].join('\n'),
+    );
+  }
   if (drift.length > 0) {
     throw new FleetStorageTamperedError(
       [

@@ -14,7 +14,10 @@ export const BUCKETS = {
   endpoints: 'hw_endpoints',
 } as const;
 
-export const DESIRED_HISTORY = 16;
+/** Revisions of desired state kept per host and project (`history`, `diff`, `rollback --to`): NATS KV's maximum. */
+export const DESIRED_HISTORY = 64;
+/** What the desired bucket kept before (a fleet set up by 0.2.0): `fleet setup` raises it. */
+export const PREVIOUS_DESIRED_HISTORY = 16;
 
 export const EVENTS_STREAM = 'HW_EVENTS';
 export const EVENTS_SUBJECTS = 'hw.events.>';

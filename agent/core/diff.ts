@@ -3,6 +3,7 @@ import { maskFileSecret, type FileSecret } from '../../shared/file-secrets.js';
 import type { DiffKind } from '../../shared/plan-report.js';
 import { runtimeConfigOf, type RuntimeConfig, type ServiceSpec } from '../../shared/fleet-spec.js';
 import { canonicalJson } from '../../shared/canonical.js';
+import { diffFlat, flattenService, type FieldChange } from '../../shared/spec-diff.js';
 import { compareStrings } from '../../shared/compare.js';
 import type { Attachments } from '../../shared/actions.js';
 import { attachmentsOf, expectedNetworkNames, wantedResources, type WantedResource } from './resources.js';
@@ -33,7 +34,18 @@ export type ResourceEntry =
 /** One instance's (or one container's) difference between desired and observed. */
 export type DiffEntry =
   | { readonly kind: 'create'; readonly key: InstanceKey; readonly name: string; readonly specHash: string; readonly config: RuntimeConfig; readonly attach: Attachments; readonly cause: 'new' | 'missing' }
-  | { readonly kind: 'replace'; readonly key: InstanceKey; readonly name: string; readonly container: ObservedContainer; readonly specHash: string; readonly config: RuntimeConfig; readonly attach: Attachments; readonly changedFields: readonly string[] }
+  | {
+      readonly kind: 'replace';
+      readonly key: InstanceKey;
+      readonly name: string;
+      readonly container: ObservedContainer;
+      readonly specHash: string;
+      readonly config: RuntimeConfig;
+      readonly attach: Attachments;
+      readonly changedFields: readonly string[];
+      /** The same change typed (shared/spec-diff.ts): empty when the previous spec is not in the journal. */
+      readonly changes: readonly FieldChange[];
+    }
   | {
       readonly kind: 'stopped';
       readonly key: InstanceKey;
@@ -190,10 +202,13 @@ function diffProject(desired: HostDesired, context: ProjectContext): ProjectDiff
         entries.push({ kind: 'create', key, name, specHash, config, attach, cause });
       } else if (current.identity.specHash !== specHash) {
         const previous = journal.latestRecordFor(key);
-        const changedFields = previous?.specHash === current.identity.specHash ? changedConfigFields(previous.config, config) : ['(unknown: previous spec not in journal)'];
-        entries.push({ kind: 'replace', key, name, container: current, specHash, config, attach, changedFields });
+        const known = previous?.specHash === current.identity.specHash;
+        const changedFields = known ? changedConfigFields(previous.config, config) : ['(unknown: previous spec not in journal)'];
+        const changes = known ? diffRuntimeConfig(previous.config, config) : [];
+        entries.push({ kind: 'replace', key, name, container: current, specHash, config, attach, changedFields, changes });
       } else if (movedImage(service, current, context.snapshot) !== undefined) {
-        entries.push({ kind: 'replace', key, name, container: current, specHash, config, attach, changedFields: [movedImage(service, current, context.snapshot) as string] });
+        const moved = movedImage(service, current, context.snapshot) as { text: string; change: FieldChange };
+        entries.push({ kind: 'replace', key, name, container: current, specHash, config, attach, changedFields: [moved.text], changes: [moved.change] });
       } else if (current.modifiedFields.some((field) => field !== 'name') || (current.name !== name && !nameKeptByDuplicate)) {
         entries.push({ kind: 'modified', key, name, container: current, specHash, config, attach });
       } else if (completed(current, service)) {
@@ -305,6 +320,11 @@ export function changedConfigFields(before: RuntimeConfig, after: RuntimeConfig)
     .map((field) => (field === 'secrets' ? `secrets (${secretChanges(before.secrets ?? [], after.secrets ?? []).join(', ')})` : field));
 }
 
+/** The typed change between two runtime configs: every field of one forces a replacement. */
+export function diffRuntimeConfig(before: RuntimeConfig, after: RuntimeConfig): FieldChange[] {
+  return diffFlat(flattenService(before), flattenService(after), () => true);
+}
+
 /** Which secret files changed, by name and digest (a keyed HMAC: never the value). */
 function secretChanges(before: readonly FileSecret[], after: readonly FileSecret[]): string[] {
   const short = (file: FileSecret | undefined): string => (file?.value.digest === undefined ? 'none' : file.value.digest.slice(0, 12));
@@ -337,12 +357,12 @@ const NONE: readonly ObservedContainer[] = [];
  * "image moved (old -> new)" when a service that follows its tag (pull_policy always, daily, …)
  * runs another image than the one its reference names on the host now (a pull moved the tag).
  */
-function movedImage(service: ServiceSpec, container: ObservedContainer, snapshot: RuntimeSnapshot): string | undefined {
+function movedImage(service: ServiceSpec, container: ObservedContainer, snapshot: RuntimeSnapshot): { text: string; change: FieldChange } | undefined {
   if (!followsTag(service.pull_policy) || container.image === undefined) return undefined;
   const named = snapshot.imageIds?.[normalizeImageRef(service.image)];
   if (named === undefined || named === container.image.id) return undefined;
   const short = (id: string) => id.replace(/^sha256:/, '').slice(0, 12);
-  return `image moved (${short(container.image.id)} -> ${short(named)})`;
+  return { text: `image moved (${short(container.image.id)} -> ${short(named)})`, change: { field: 'image.id', type: 'edited', old: container.image.id, new: named, forces: true } };
 }
 
 /** A restart is due when the service's generation is above the one the journal recorded for this very container. */

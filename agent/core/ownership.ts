@@ -1,5 +1,7 @@
 import { canonicalJson } from '../../shared/canonical.js';
 import type { OwnerTokenVerifier, ResourceTokenVerifier } from './owner-token.js';
+import type { FieldChange } from '../../shared/spec-diff.js';
+import { secretDigest } from '../../shared/secret-env.js';
 import type { ContainerConfigView, LabelledIdentity, OwnerRecord, Ownership, ResourceIdentity, ResourceRecord } from './snapshot.js';
 
 /**
@@ -37,4 +39,21 @@ export function proveResourceOwnership(resourceId: string, identity: ResourceIde
 export function changedViewFields(created: ContainerConfigView, observed: ContainerConfigView): string[] {
   const fields = Object.keys(created) as (keyof ContainerConfigView)[];
   return fields.filter((field) => canonicalJson(created[field]) !== canonicalJson(observed[field])).sort();
+}
+
+/**
+ * The changed fields as typed changes (shared/spec-diff.ts): `old` what the container has now, `new`
+ * what Hostwright made and a repair restores. Env values only as digests: the view holds secrets.
+ */
+export function viewChanges(created: ContainerConfigView, observed: ContainerConfigView): FieldChange[] {
+  return changedViewFields(created, observed).map((field) => ({ field, type: 'edited', old: shownView(field, observed[field as keyof ContainerConfigView]), new: shownView(field, created[field as keyof ContainerConfigView]), forces: field !== 'name' }));
+}
+
+function shownView(field: string, value: unknown): unknown {
+  if (field !== 'env' || !Array.isArray(value)) return value ?? null;
+  return value.map((entry) => {
+    const text = String(entry);
+    const equals = text.indexOf('=');
+    return equals < 0 ? text : `${text.slice(0, equals)}=(sha256 ${secretDigest(text.slice(equals + 1)).slice(0, 12)}…)`;
+  });
 }

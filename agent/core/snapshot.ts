@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import type { FieldChange } from '../../shared/spec-diff.js';
 import { runtimeConfigSchema } from '../../shared/fleet-spec.js';
 import type { instanceKeySchema } from '../../shared/actions.js';
 import type { HostImage } from './image-cleanup.js';
@@ -78,6 +79,8 @@ export interface ObservedContainer {
   readonly ownership: Ownership;
   /** Fields that differ from what was read back right after creation; empty when unchanged or unknown. */
   readonly modifiedFields: readonly string[];
+  /** The same fields typed, with the values now and as made (absent where none were compared). */
+  readonly modifications?: readonly FieldChange[];
   readonly restartCount: number | undefined;
   /** An exited (or restarting) container's exit code, when the runtime said. */
   readonly exitCode?: number;

@@ -96,6 +96,39 @@ describe('fleet storage limits (real nats-server)', () => {
     }
   });
 
+  it('a desired bucket set up by 0.2.0 (16 revisions per key, 512 MiB): every command says to run fleet setup, which raises both and keeps the values', async () => {
+    const older = await startNatsServer();
+    try {
+      const options = { servers: older.url, name: 'history-upgrade-test', logger, waitOnFirstConnect: false } as const;
+      const fleet = await connectFleet(options);
+      try {
+        await fleet.desired.put('h1.web', new Uint8Array([7]));
+        const config = (await fleet.jsm.streams.info(STREAMS.desired)).config;
+        await fleet.jsm.streams.update(STREAMS.desired, { ...config, max_msgs_per_subject: 16, max_bytes: 512 * MIB });
+      } finally {
+        await fleet.close();
+      }
+      await assert.rejects(connectFleet(options), (error: unknown) => {
+        assert.ok(error instanceof FleetNotSetUpError, String(error));
+        assert.match(error.message, /set up by an earlier version of Hostwright/);
+        assert.match(error.message, /KV_hw_desired max_msgs_per_subject: expected 64, found 16/);
+        assert.match(error.message, /Run `hostwright fleet setup --nats URL --creds admin\.nk` once/);
+        return true;
+      });
+      const setup = await setupFleet(options);
+      assert.deepEqual(setup.find((result) => result.stream === STREAMS.desired)?.outcome, 'updated');
+      const upgraded = await connectFleet(options);
+      try {
+        assert.equal((await upgraded.jsm.streams.info(STREAMS.desired)).config.max_msgs_per_subject, 64);
+        assert.deepEqual([...((await upgraded.desired.get('h1.web'))?.value ?? [])], [7], 'what the bucket held is kept');
+      } finally {
+        await upgraded.close();
+      }
+    } finally {
+      await older.cleanup();
+    }
+  });
+
   it('a fleet an earlier version made (rollups allowed on the desired bucket, no deny flags on buckets): refused until fleet setup brings it up to date', async () => {
     const old = await startNatsServer();
     try {

@@ -474,7 +474,7 @@ describe('stolen coordinator credentials (no signing key) cannot erase history; 
       const refused = await runCli([...command, ...coordinatorArgs]);
       assert.equal(refused.code, 4, `${command[0]}: ${refused.stdout}${refused.stderr}`);
       assert.match(refused.stderr, /HW_EVENTS max_msgs: expected -1, found 1/);
-      assert.match(refused.stderr, /KV_hw_desired max_msgs_per_subject: expected 16, found 1/);
+      assert.match(refused.stderr, /KV_hw_desired max_msgs_per_subject: expected 64, found 1/);
       assert.match(refused.stderr, /hostwright fleet setup --nats URL --creds admin\.nk/);
     }
     const notAdmin = await runCli(['fleet', 'setup', ...coordinatorArgs]);
@@ -484,7 +484,7 @@ describe('stolen coordinator credentials (no signing key) cannot erase history; 
     const restored = await runCli(['fleet', 'setup', '--nats', nats.url, '--creds', seedFile('admin.nk')]);
     assert.equal(restored.code, 0, restored.stderr);
     assert.match(restored.stdout, /^HW_EVENTS: updated\n {2}max_msgs: 1 -> -1\n/);
-    assert.match(restored.stdout, /KV_hw_desired: updated\n {2}max_msgs_per_subject: 1 -> 16\n/);
+    assert.match(restored.stdout, /KV_hw_desired: updated\n {2}max_msgs_per_subject: 1 -> 64\n/);
     const hosts = await runCli(['hosts', ...coordinatorArgs]);
     assert.equal(hosts.code, 0, hosts.stderr);
   });

@@ -8,6 +8,7 @@ import { renderFleetStatus, type FleetHostStatus } from '../../coordinator/cli/f
 import { actionProgressLine, hostProgressLine, stalePlanMessage, unansweredHostLine, wouldBlockLine, writtenLine } from '../../coordinator/cli/render/apply-view.js';
 import { renderEvent } from '../../coordinator/cli/render/events-view.js';
 import { renderHosts } from '../../coordinator/cli/render/hosts-view.js';
+import { renderDesiredDiff, renderHistory } from '../../coordinator/cli/render/history-view.js';
 import { renderPlan } from '../../coordinator/cli/render/plan-view.js';
 import { renderRollout, renderRolloutList, renderRolloutStart, rolloutProgressLines } from '../../coordinator/cli/render/rollout-view.js';
 import { renderStatus } from '../../coordinator/cli/render/status-view.js';
@@ -95,7 +96,7 @@ function hostilePlan(v: Values): PlanReport {
     observationFingerprint: 'f',
     projects: [{ project: v.value('planProject'), revision: 3, mode: 'converge' }],
     changes: true,
-    diff: [{ kind: 'modified', ...KEY, name: v.value('diffName'), containerId: null, detail: v.value('diffDetail') }],
+    diff: [{ kind: 'modified', ...KEY, name: v.value('diffName'), containerId: null, detail: v.value('diffDetail'), changes: [{ field: v.value('changeField'), type: 'edited', old: v.value('changeOld'), new: [v.value('changeNew')], forces: true }] }],
     actions: hostileActions(v),
     blocked: [{ project: v.value('gateProject'), gate: 'unowned-target', message: v.value('gateMessage') }],
     drift: [{ kind: 'modified', ...KEY, action: 'report', message: v.value('driftMessage') }],
@@ -156,7 +157,7 @@ describe('human output shows what hosts and Docker report escaped', () => {
   it('plan: header, diff, every kind of action target, gates and drift', () => {
     assertShownEscaped(
       (v) => renderPlan(hostilePlan(v)),
-      ['planHost', 'planObservedAt', 'planProject', 'diffName', 'diffDetail', 'pullImage', 'pullReason', 'createName', 'createImage', 'createReason', 'renameName', 'newName', 'stopName', 'startName', 'awaitName', 'gateProject', 'gateMessage', 'driftMessage'],
+      ['planHost', 'planObservedAt', 'planProject', 'diffName', 'diffDetail', 'changeField', 'pullImage', 'pullReason', 'createName', 'createImage', 'createReason', 'renameName', 'newName', 'stopName', 'startName', 'awaitName', 'gateProject', 'gateMessage', 'driftMessage'],
       ['rc', 'sc'],
     );
   });
@@ -202,5 +203,20 @@ describe('human output shows what hosts and Docker report escaped', () => {
     assertShownEscaped((v) => writtenLine([{ hostId: v.value('host'), revision: 2 }], v.value('correlation')), ['host', 'correlation']);
     assertShownEscaped((v) => hostProgressLine(v.value('host'), 'failed', v.value('rejectedReason')), ['host', 'rejectedReason']);
     assertShownEscaped((v) => stalePlanMessage([v.value('reason')], v.value('planFile')), ['reason', 'planFile']);
+  });
+
+  it('history and diff: host, author, summary, field names and values from the bucket are shown escaped', () => {
+    assertShownEscaped(
+      (v) =>
+        renderHistory(v.value('project'), [
+          { hostId: v.value('host'), project: v.value('project'), revision: 2, kvRevision: 9, storedAt: '2026-01-01T00:00:00.000Z', signedAt: null, author: { key: v.value('authorKey'), name: v.value('authorName') }, correlationID: 'c0ffee00-0000', rolloutId: v.value('rolloutId'), summary: v.value('summary'), diff: null },
+        ]),
+      ['project', 'host', 'authorName', 'rolloutId', 'summary'],
+    );
+    assertShownEscaped(
+      (v) => renderDesiredDiff(v.value('heading'), { services: [{ service: v.value('service'), type: 'edited', forces: true, fields: [{ field: v.value('field'), type: 'edited', old: v.value('old'), new: [v.value('new')], forces: true }] }], fields: [{ field: v.value('projectField'), type: 'added', old: null, new: v.value('value'), forces: false }] }),
+      ['heading', 'service', 'field', 'projectField'],
+    );
+    assertShownEscaped((v) => renderEvent({ id: 'e1', type: 'applied', severity: 'info', hostId: 'h1', project: 'shop', message: 'm', timestamp: 't', correlationID: 'c0ffee00', author: { key: 'OKEY', name: v.value('eventAuthor') } }), ['eventAuthor']);
   });
 });

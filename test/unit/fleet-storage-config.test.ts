@@ -17,7 +17,7 @@ describe('the fleet streams\' settings Hostwright relies on', () => {
     }
     assert.equal(spec('HW_EVENTS').checked.discard, 'old');
     assert.equal(spec('HW_EVENTS').checked.max_bytes, DEFAULT_STORAGE_LIMITS.eventsMaxBytes);
-    assert.equal(spec('KV_hw_desired').checked.max_msgs_per_subject, 16);
+    assert.equal(spec('KV_hw_desired').checked.max_msgs_per_subject, 64);
     assert.equal(spec('KV_hw_status').checked.discard, 'new');
   });
 

@@ -2,7 +2,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { issueOwnerToken, ownerTokenValid, ownerTokenVerifier } from '../../agent/core/owner-token.js';
-import { changedViewFields, proveOwnership } from '../../agent/core/ownership.js';
+import { changedViewFields, proveOwnership, viewChanges } from '../../agent/core/ownership.js';
 import type { ContainerConfigView, LabelledIdentity, OwnerRecord } from '../../agent/core/snapshot.js';
 import { desired, service } from '../lib/builders.js';
 import { TEST_OWNER_SECRET, testToken, verifyTestToken } from '../lib/owner-tokens.js';
@@ -163,5 +163,17 @@ describe('changedViewFields', () => {
   it('an order change inside a list is a change', () => {
     const two = { ...view, env: ['A=1', 'B=2'] };
     assert.deepEqual(changedViewFields(two, { ...two, env: ['B=2', 'A=1'] }), ['env']);
+  });
+});
+
+describe('viewChanges: a container modified outside Hostwright, field by field', () => {
+  it('old is what the container has now, new what Hostwright made; env values only as digests; a rename alone replaces nothing', () => {
+    const created = { name: 'hw-shop-web-1', image: 'nginx:1.27', command: [], env: ['MODE=a', 'DB_PASSWORD=s3cr3t-9f'], labels: {}, ports: [], mounts: [], restart: 'no', healthcheck: [] } as ContainerConfigView;
+    const observed = { ...created, name: 'renamed', env: ['MODE=b', 'DB_PASSWORD=s3cr3t-9f'] } as ContainerConfigView;
+    const changes = viewChanges(created, observed);
+    assert.deepEqual(changes.map((change) => [change.field, change.type, change.forces]), [['env', 'edited', true], ['name', 'edited', false]]);
+    assert.deepEqual([changes[1]?.old, changes[1]?.new], ['renamed', 'hw-shop-web-1']);
+    assert.ok(!JSON.stringify(changes).includes('s3cr3t-9f') && !JSON.stringify(changes).includes('MODE=a'), JSON.stringify(changes));
+    assert.match(String((changes[0]?.old as string[])[0]), /^MODE=\(sha256 [0-9a-f]{12}…\)$/);
   });
 });

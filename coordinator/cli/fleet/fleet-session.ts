@@ -4,6 +4,7 @@ import { keyFleetSecrets, sealDocumentSecrets } from '../../fleet-secrets.js';
 import { cliLogger } from '../cli-logger.js';
 import type { FleetTarget } from '../options.js';
 import { loadSigningKey } from '../../signing-key.js';
+import { authorClaimsOf } from '../../author-claims.js';
 import { findHostKeys } from '../../fleet-host-keys.js';
 import { parseStorageLimits } from '../../../shared/stream-replicas.js';
 import { describeHeartbeatAge, isStaleHeartbeat } from '../../heartbeat-age.js';
@@ -22,13 +23,15 @@ import type { HostRegistration } from '../../../shared/wire.js';
  * when one is given. Read-only commands never read the secret key, even when the variable is set.
  * $HOSTWRIGHT_STORAGE_LIMITS sets the stream's and buckets' limits (parseStorageLimits).
  */
-export async function withFleet<T>(target: FleetTarget, work: (client: FleetClient) => Promise<T>, signing?: { readonly keyFile: string | undefined }): Promise<T> {
+export async function withFleet<T>(target: FleetTarget, work: (client: FleetClient) => Promise<T>, signing?: { readonly keyFile: string | undefined; readonly as?: string | undefined }): Promise<T> {
   const keyFile = signing && (signing.keyFile ?? process.env.HOSTWRIGHT_SIGNING_KEY);
   const signer = keyFile ? await loadSigningKey(keyFile) : undefined;
+  // Every desired write records who made it (shared/desired-author.ts).
+  const author = signer ? await authorClaimsOf(target.access.credsFile, signing?.as) : undefined;
   const hostKeys = await findHostKeys(target.fleetAuth, target.access.credsFile);
   // The stream's and buckets' limits, where the coordinator creates them (docs/fleet.md, "Storage limits").
   const limits = parseStorageLimits(process.env.HOSTWRIGHT_STORAGE_LIMITS);
-  const client = await FleetClient.connect(target.natsUrl, cliLogger(), target.access, signer, hostKeys, limits);
+  const client = await FleetClient.connect(target.natsUrl, cliLogger(), target.access, signer, hostKeys, limits, author);
   try {
     return await work(client);
   } finally {

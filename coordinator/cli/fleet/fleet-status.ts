@@ -80,11 +80,11 @@ export function renderFleetStatus(hosts: readonly FleetHostStatus[], now = Date.
     const seen = `${host.stale ? 'STALE ' : ''}${ago(host.heartbeatAt ?? undefined, now)}`;
     const projects = host.status?.projects ?? [];
     if (host.registered === false && host.status === null) {
-      for (const desired of host.desired ?? []) rows.push([host.hostId, 'NOT REGISTERED', desired.project, `r${desired.revision}`, '-', 'no', '-', '-', '-']);
-      if ((host.desired ?? []).length === 0) rows.push([host.hostId, 'NOT REGISTERED', '-', '-', '-', '-', '-', '-', '-']);
+      for (const desired of host.desired ?? []) rows.push([host.hostId, 'NOT REGISTERED', desired.project, `r${desired.revision}`, '-', 'no', '-', '-', '-', '-']);
+      if ((host.desired ?? []).length === 0) rows.push([host.hostId, 'NOT REGISTERED', '-', '-', '-', '-', '-', '-', '-', '-']);
       continue;
     }
-    if (projects.length === 0) rows.push([host.hostId, seen, '-', '-', '-', '-', '-', '-', '-']);
+    if (projects.length === 0) rows.push([host.hostId, seen, '-', '-', '-', '-', '-', '-', '-', '-']);
     for (const project of projects) {
       const running = project.instances.filter((i) => i.state === 'running').length;
       const healthy = project.instances.filter((i) => i.health === 'healthy').length;
@@ -94,10 +94,10 @@ export function renderFleetStatus(hosts: readonly FleetHostStatus[], now = Date.
       const conditions = project.instances.flatMap((i) => (i.condition ? [`${i.name}: ${conditionSummary(i.condition)}`] : []));
       const health = [...conditions, ...(unhealthy > 0 ? [`${unhealthy} unhealthy`] : healthy > 0 ? [`${healthy} healthy`] : [])];
       const converged = project.rejected ? `REJECTED r${project.rejected.revision}` : project.blocked.length > 0 ? 'BLOCKED' : project.backoff ? `BACKING OFF (${project.backoff.attempts})` : project.converged ? 'yes' : 'no';
-      rows.push([host.hostId, seen, project.project, `r${project.desiredRevision}`, project.appliedRevision === undefined ? '-' : `r${project.appliedRevision}`, converged, `${running}/${project.instances.length} running`, health.length > 0 ? health.join(' ') : '-', drift.length > 0 ? drift.join(' ') : '-']);
+      rows.push([host.hostId, seen, project.project, `r${project.desiredRevision}`, project.appliedRevision === undefined ? '-' : `r${project.appliedRevision}`, converged, `${running}/${project.instances.length} running`, health.length > 0 ? health.join(' ') : '-', drift.length > 0 ? drift.join(' ') : '-', project.author?.name ?? '-']);
     }
   }
-  const table = renderTable(['HOST', 'SEEN', 'PROJECT', 'DESIRED', 'APPLIED', 'CONVERGED', 'INSTANCES', 'HEALTH', 'DRIFT'], rows);
+  const table = renderTable(['HOST', 'SEEN', 'PROJECT', 'DESIRED', 'APPLIED', 'CONVERGED', 'INSTANCES', 'HEALTH', 'DRIFT', 'BY'], rows);
   // Refusals and unsigned mode concern the host, not one row: listed under the table.
   const notes = hosts.flatMap((host) => [
     ...(host.registered !== false ? [] : [`${printable(host.hostId)}: NOT REGISTERED: no agent has registered as this host${host.desired && host.desired.length > 0 ? `; its desired state (${host.desired.map((d) => `${printable(d.project)} r${d.revision}`).join(', ')}) waits for it` : ''}; start it with \`hostwright agent --host-id ${printable(host.hostId)} …\``]),

@@ -1,6 +1,7 @@
 import { conditionText, type Action } from '../../../shared/actions.js';
 import type { PlanReport } from '../../../shared/plan-report.js';
 import { printable } from './printable.js';
+import { describeFieldChange } from '../../../shared/spec-diff.js';
 import { renderTable, shortId } from './table.js';
 
 const DIFF_SYMBOL: Record<PlanReport['diff'][number]['kind'], string> = {
@@ -32,7 +33,11 @@ export function renderPlan(json: PlanReport): string {
   lines.push(`Host ${printable(json.hostId)} · ${revisions} · observed ${printable(json.observedAt)}`);
   if (json.diff.length > 0) {
     lines.push('', 'Diff:');
-    for (const entry of json.diff) lines.push(`  ${DIFF_SYMBOL[entry.kind]} ${printable(entry.name).padEnd(28)} ${printable(entry.detail)}`);
+    for (const entry of json.diff) {
+      lines.push(`  ${DIFF_SYMBOL[entry.kind]} ${printable(entry.name).padEnd(28)} ${printable(entry.detail)}`);
+      // The typed change under its entry, one field a line (old => new).
+      for (const change of entry.changes ?? []) lines.push(`      ${printable(describeFieldChange(change))}`);
+    }
   }
   const resources = json.resources ?? [];
   if (resources.length > 0) {

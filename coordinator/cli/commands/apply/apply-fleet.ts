@@ -21,7 +21,7 @@ import { sleep } from '../../../../shared/sleep.js';
 /** `apply` in fleet mode: writes each host's desired state over NATS, optionally waits for convergence. */
 export async function applyToFleet(target: FleetTarget, planFile: string | undefined, options: ApplyOptions): Promise<void> {
   const timeoutMs = parseTimeout(options.timeout, '--timeout');
-  await withFleet(target, (client) => applyFleet(client, planFile, options, timeoutMs), { keyFile: options.signingKey });
+  await withFleet(target, (client) => applyFleet(client, planFile, options, timeoutMs), { keyFile: options.signingKey, as: options.as });
 }
 
 async function applyFleet(client: FleetClient, planFile: string | undefined, options: ApplyOptions, timeoutMs: number): Promise<void> {

@@ -9,5 +9,7 @@ export interface ApplyOptions extends LocalOptions, WorkloadOptions {
   readonly wait?: boolean;
   readonly timeout: string;
   readonly signingKey?: string;
+  /** The name recorded as the author of the desired writes (default: $USER). */
+  readonly as?: string;
   readonly allowUnregistered?: readonly string[];
 }

@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { AS_HELP } from '../../author-option.js';
 import { InvalidInputError } from '../../../../shared/errors.js';
 import { collect, hasFile, modeOf, withLocalOptions, withWorkloadOptions } from '../../options.js';
 import type { ApplyOptions } from './options.js';
@@ -17,6 +18,7 @@ export function registerApply(program: Command): void {
     .option('--allow-unregistered <host>', 'fleet mode: write the desired state of a host the placement names that no agent has registered as yet, for an agent that registers later (repeatable, or comma-separated; `status` lists it as NOT REGISTERED)', collect, [])
     .option('--json', 'print the result as JSON instead of progress lines')
     .option('--signing-key <file>', 'fleet mode: the coordinator\'s signing seed (coordinator-signing.nk); every desired document is signed with it (default: $HOSTWRIGHT_SIGNING_KEY)')
+    .option('--as <name>', AS_HELP)
     .action(async (planFile: string | undefined, options: ApplyOptions) => {
       const mode = modeOf(options, 'apply');
       if (!hasFile(options) && !planFile) throw new InvalidInputError('apply: pass -f fleet.yaml, or a saved plan file');

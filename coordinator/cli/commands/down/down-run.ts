@@ -53,6 +53,6 @@ export async function runDown(options: DownOptions): Promise<void> {
       }
       process.exitCode = states.some((state: HostProgress) => state === 'blocked') && states.every((state) => state === 'converged' || state === 'blocked') ? EXIT.blocked : EXIT.error;
     },
-    { keyFile: options.signingKey },
+    { keyFile: options.signingKey, as: options.as },
   );
 }

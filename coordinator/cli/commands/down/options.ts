@@ -7,4 +7,6 @@ export interface DownOptions extends NatsOptions, WorkloadOptions {
   readonly timeout: string;
   readonly json?: boolean;
   readonly signingKey?: string;
+  /** The name recorded as the author of the desired writes (default: $USER). */
+  readonly as?: string;
 }

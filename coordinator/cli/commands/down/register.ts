@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { AS_HELP } from '../../author-option.js';
 import { withNatsOptions, withWorkloadOptions } from '../../options.js';
 import type { DownOptions } from './options.js';
 
@@ -11,6 +12,7 @@ export function registerDown(program: Command): void {
     .option('--timeout <duration>', 'with --wait: how long to wait', '2m')
     .option('--json', 'print JSON (schema hostwright.down/v1)')
     .option('--signing-key <file>', 'the coordinator\'s signing seed (coordinator-signing.nk); the documents are signed with it (default: $HOSTWRIGHT_SIGNING_KEY)')
+    .option('--as <name>', AS_HELP)
     .action(async (options: DownOptions) => {
       const { runDown } = await import('./down-run.js');
       await runDown(options);

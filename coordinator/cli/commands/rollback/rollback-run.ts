@@ -11,6 +11,7 @@ import { EXIT } from '../../exit-codes.js';
 import { collectPlans, renderFleetPlan } from '../../fleet/fleet-plan.js';
 import { withFleet } from '../../fleet/fleet-session.js';
 import { requireKnownHost } from '../../../known-hosts.js';
+import { latestOf, parseRevision, revisionOf } from '../../../desired-history.js';
 import { modeOf } from '../../options.js';
 import { renderRollout, rolloutProgressLines } from '../../render/rollout-view.js';
 import type { RollbackOptions } from './options.js';
@@ -20,14 +21,17 @@ import { printableJson } from '../../render/printable.js';
 export async function runRollback(options: RollbackOptions): Promise<void> {
   const mode = modeOf(options, 'rollback');
   if (mode.kind !== 'fleet') return;
-  if (!options.rollout && !(options.host && options.project)) throw new InvalidInputError('rollback: pass --rollout ID, or --host ID --project NAME');
+  if (options.to !== undefined && (options.rollout !== undefined || options.project === undefined)) throw new InvalidInputError('rollback --to REV: pass --project NAME (and --host ID for one host), not --rollout');
+  if (!options.rollout && !options.to && !(options.host && options.project)) throw new InvalidInputError('rollback: pass --rollout ID, --host ID --project NAME, or --project NAME --to REV');
+  const to = options.to === undefined ? undefined : parseRevision(options.to, '--to');
   await withFleet(
     mode,
     (client) => {
       if (!options.dryRun) client.requireSigner('rollback');
+      if (to !== undefined) return rollbackTo(client, options.project as string, to, options);
       return options.rollout ? rollbackRollout(client, options.rollout, options) : rollbackHost(client, options.host as string, options.project as string, options);
     },
-    { keyFile: options.signingKey },
+    { keyFile: options.signingKey, as: options.as },
   );
 }
 
@@ -70,6 +74,37 @@ async function rollbackHost(client: FleetClient, hostId: string, project: string
   if (options.dryRun) return;
   const revision = await writeIdempotently(client, previous, client.newCorrelationID());
   process.stdout.write(`wrote ${key} r${revision}; follow it with \`hostwright status --host ${hostId} --watch\`\n`);
+}
+
+/**
+ * `rollback --to REV`: each host (one with --host) that keeps revision REV of the project gets a new
+ * revision with its content, signed now by this coordinator (a fresh signing time and author, so the
+ * agents' replay window takes it). A host already running that content is left as it is.
+ */
+async function rollbackTo(client: FleetClient, project: string, revision: number, options: RollbackOptions): Promise<void> {
+  if (options.host !== undefined) requireKnownHost('--host', options.host, await client.knownHostIds());
+  const histories = await client.desiredHistory(project, options.host);
+  if (histories.size === 0) throw new InvalidInputError(`no desired state of project ${project}${options.host === undefined ? '' : ` on host ${options.host}`} (see \`hostwright status\`)`);
+  // One host: its revision must be there. Every host: those that keep it (revisions are per host).
+  const kept = [...histories].filter(([, history]) => options.host !== undefined || history.some((stored) => stored.document?.revision === revision)).map(([hostId, history]) => revisionOf(hostId, project, history, revision));
+  if (kept.length === 0) throw new InvalidInputError(`no host keeps revision ${revision} of project ${project} (see \`hostwright history --project ${project}\`)`);
+  const correlationID = client.newCorrelationID();
+  // --json prints only the result; otherwise what goes where, and each host's plan, first.
+  if (!options.json) {
+    for (const [hostId, history] of histories) {
+      const current = latestOf(history);
+      process.stdout.write(kept.some((document) => document.hostId === hostId) ? `${hostId}.${project}: r${current?.revision ?? 0} -> content of r${revision}\n` : `${hostId}.${project}: keeps no revision ${revision}; left as it is\n`);
+    }
+    await showPlans(client, kept, correlationID);
+  }
+  if (options.dryRun) return;
+  const written = await Promise.all(kept.map(async (document) => ({ hostId: document.hostId, revision: await writeIdempotently(client, document, correlationID) })));
+  if (options.json) {
+    process.stdout.write(`${printableJson({ schema: 'hostwright.rollback/v1', project, to: revision, correlationID, hosts: written })}\n`);
+    return;
+  }
+  for (const { hostId, revision: now } of written) process.stdout.write(`wrote ${hostId}.${project} r${now}\n`);
+  process.stdout.write('follow it with `hostwright status --watch`\n');
 }
 
 /** Each host's plan, headed by the revision the rollback will write (the next one), not the old revision whose content it restores. */

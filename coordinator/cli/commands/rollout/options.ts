@@ -16,6 +16,8 @@ export interface RolloutCommandOptions extends WorkloadOptions {
   readonly prePull?: boolean;
   readonly prePullTimeout?: string;
   readonly signingKey?: string;
+  /** The name recorded as the author of the desired writes (default: $USER). */
+  readonly as?: string;
   readonly allowUnregistered?: readonly string[];
 }
 

@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { AS_HELP } from '../../author-option.js';
 import { collect, withNatsOptions, withWorkloadOptions } from '../../options.js';
 import type { RolloutCommandOptions } from './options.js';
 
@@ -22,6 +23,7 @@ export function registerRollout(program: Command): void {
     .option('--detach', 'start the rollout and return; follow it with `rollout status --watch`')
     .option('--json', 'print progress records and the final state as JSON lines')
     .option('--signing-key <file>', SIGNING_KEY_HELP)
+    .option('--as <name>', AS_HELP)
     .action(async (options: RolloutCommandOptions) => {
       const { startRolloutCommand } = await import('./rollout-run.js');
       await startRolloutCommand(options);

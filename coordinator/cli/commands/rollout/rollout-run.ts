@@ -73,7 +73,7 @@ export async function startRolloutCommand(options: RolloutCommandOptions): Promi
     }
     await store.create(state);
     await follow(client, store, state, options);
-  }, { keyFile: options.signingKey });
+  }, { keyFile: options.signingKey, as: options.as });
 }
 
 /** `rollout status [id]`: one rollout's state, once or until it finishes or pauses. */

@@ -38,6 +38,7 @@ export const DESIRED_FEATURES: readonly DesiredFeature[] = [
   { name: 'long-syntax volumes entries', schema: 2, usedBy: (document) => Object.values(document.services).some((service) => service.volumes.some((entry) => typeof entry !== 'string')) },
   { name: 'the signing time (signedAt, the replay window)', schema: 3, usedBy: (document) => document.signedAt !== undefined },
   { name: 'secret and config files (secrets:, sealed to the host)', schema: 4, usedBy: (document) => Object.values(document.services).some((service) => service.secrets !== undefined) },
+  { name: 'a restart retry limit (restart: on-failure:<n>)', schema: 4, usedBy: (document) => Object.values(document.services).some((service) => service.restart.startsWith('on-failure:')) },
   { name: 'pull policies beyond missing and never (always, daily, weekly, every_<duration>)', schema: 2, usedBy: (document) => Object.values(document.services).some((service) => service.pull_policy !== 'missing' && service.pull_policy !== 'never') },
 ];
 

@@ -30,6 +30,8 @@ describe('compose files as projects publish them', () => {
     assert.deepEqual([fleet.services.kong?.restart, fleet.services.api?.restart], ['on-failure:5', 'on-failure:3']);
     const kong = fleet.services.kong as NonNullable<typeof fleet.services.kong>;
     assert.deepEqual(toDockerCreateOptions({ name: 'k', config: runtimeConfigOf(kong), env: {}, identityLabels: {} } as never).HostConfig?.RestartPolicy, { Name: 'on-failure', MaximumRetryCount: 5 });
+    // An agent before 0.3.0 would refuse the value by its own schema: the document says it needs schema 4.
+    assert.deepEqual(requiredSchema({ hostId: 'h', project: 'p', revision: 1, services: { kong } } as never).features.map((feature) => `${feature.schema} ${feature.name}`), ['4 a restart retry limit (restart: on-failure:<n>)']);
     assert.match(readError('services:\n  a: {image: x, restart: "on-failure:x"}\n'), /compose\.yaml:2:\d+ services\.a\.restart: expected "no", "always", "on-failure", "on-failure:<max retries>"/);
     assert.match(readError('services:\n  a: {image: x, deploy: {restart_policy: {condition: any, max_attempts: 3}}}\n'), /compose\.yaml:2:\d+ services\.a\.deploy\.restart_policy\.max_attempts: the engine limits restarts under condition: on-failure only/);
   });

@@ -27,7 +27,7 @@ const refused = (note: string): KeyRule => ({ status: 'refused', note });
 export const COMPOSE_TOP_KEYS: Readonly<Record<string, KeyRule>> = {
   version: { status: 'ignored', note: 'obsolete; compose ignores it too' },
   name: mapped('the project name (before --project-name and the directory name)'),
-  include: refused('merge the files with several -f instead'),
+  include: supported('resolved when the file is read: each included file (path: one or a list, project_directory, env_file) read in its own directory with its own .env; a name defined twice, or a cycle, is refused'),
   services: supported(),
   networks: supported('project networks (bridge, per host); a created network is named <project>_<key>, so its name: is left out (said when read)'),
   volumes: supported('project volumes'),

@@ -206,6 +206,10 @@ function translateService(
       case 'labels':
         defineEntry(out, key, labelsOf(value));
         continue;
+      case 'logging':
+        // The engine's log options are text; compose takes a number (wger's `max-file: 3`) and writes it as text.
+        defineEntry(out, key, isMapping(value) && isMapping(value.options) ? { ...value, options: Object.fromEntries(Object.entries(value.options).map(([name, option]) => [name, typeof option === 'number' ? String(option) : option])) } : value);
+        continue;
       case 'healthcheck':
         // {disable: false} with no test keeps the image's own check, as compose does.
         if (isMapping(value) && value.disable === false) {

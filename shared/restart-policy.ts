@@ -9,7 +9,8 @@ const NAMES: ReadonlySet<string> = new Set(['no', 'always', 'on-failure', 'unles
 export type RestartPolicy = 'no' | 'always' | 'on-failure' | 'unless-stopped' | `on-failure:${number}`;
 
 export const restartPolicySchema = z.custom<RestartPolicy>((value) => typeof value === 'string' && (NAMES.has(value) || ON_FAILURE_LIMIT.test(value)), {
-  error: (issue) => `expected "no", "always", "on-failure", "on-failure:<max retries>" (such as on-failure:5) or "unless-stopped", got ${typeof issue.input === 'string' ? `the string ${JSON.stringify(issue.input)}` : `the ${issue.input === null ? 'null' : typeof issue.input} ${JSON.stringify(issue.input)}`}`,
+  // Only text is quoted back (bounded): a decoded document may hold anything, a BigInt among them.
+  error: (issue) => `expected "no", "always", "on-failure", "on-failure:<max retries>" (such as on-failure:5) or "unless-stopped", got ${typeof issue.input === 'string' ? `the string ${JSON.stringify(issue.input.slice(0, 64))}` : issue.input === null ? 'null' : `a ${typeof issue.input}`}`,
 });
 
 /** The policy names, as an error message lists them. */

@@ -27,9 +27,9 @@ const refused = (note: string): KeyRule => ({ status: 'refused', note });
 export const COMPOSE_TOP_KEYS: Readonly<Record<string, KeyRule>> = {
   version: { status: 'ignored', note: 'obsolete; compose ignores it too' },
   name: mapped('the project name (before --project-name and the directory name)'),
-  include: supported('resolved when the file is read: each included file (path: one or a list, project_directory, env_file) read in its own directory with its own .env; a name defined twice, or a cycle, is refused'),
+  include: supported('resolved when the file is read: each included file (path: one or a list, project_directory, env_file) read in its own directory with its own .env; the including file\'s own definition of a name merges onto the included one; a name two included files define, or a cycle, is refused'),
   services: supported(),
-  networks: supported('project networks (bridge, per host); a created network is named <project>_<key>, so its name: is left out (said when read)'),
+  networks: supported('project networks (bridge, per host; enable_ipv6 with an IPv6 subnet in ipam.config); a created network is named <project>_<key>, so its name: is left out (said when read)'),
   volumes: supported('project volumes'),
   secrets: mapped('file:, environment: read on the coordinator; sealed to each host that mounts them (docs/secrets.md)'),
   configs: mapped('file:, environment:, content: read on the coordinator; sealed as secrets are (docs/secrets.md)'),

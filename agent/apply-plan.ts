@@ -148,7 +148,7 @@ async function runAction(action: Action, chainContainerId: string | undefined, t
   // Intent first (fsync): if this write fails, nothing is mutated.
   const startTarget = action.kind === 'start' ? (action.containerId ?? chainContainerId) : undefined;
   const [intent] = await Promise.all([journal.recordIntent({ correlationID, action, ownerToken, containerId: startTarget, startedAt: now().toISOString() }, issuedRecord, issuedResource), previousResult]);
-  const context: ExecutionContext = { runtime, owners: journal, hostId, ownerToken, chainContainerId, signal: cycle.signal ?? new AbortController().signal, ...(cycle.onProgress ? { onPullProgress: throttledProgress(action, cycle.onProgress) } : {}), ...(policy ? { policy } : {}) };
+  const context: ExecutionContext = { runtime, owners: journal, recordOf: (key) => journal.latestRecordFor(key), hostId, ownerToken, chainContainerId, signal: cycle.signal ?? new AbortController().signal, ...(cycle.onProgress ? { onPullProgress: throttledProgress(action, cycle.onProgress) } : {}), ...(policy ? { policy } : {}) };
   let outcome: ActionOutcome | undefined;
   let failure: unknown;
   const affected = 'containerId' in action && action.containerId !== undefined ? action.containerId : chainContainerId;

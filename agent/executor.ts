@@ -8,7 +8,7 @@ import { proveOwnership, proveResourceOwnership } from './core/ownership.js';
 import { hostPathsOfContainer, volumeHostPath, type HostPolicy } from './core/host-policy.js';
 import { checkHostPaths } from './runtime/host-paths.js';
 import { resolveEnv } from './runtime/secret-env-resolver.js';
-import type { ContainerConfigView, OwnerRecord, ResourceKind, ResourceRecord } from './core/snapshot.js';
+import type { ContainerConfigView, InstanceKey, OwnerRecord, ResourceKind, ResourceRecord } from './core/snapshot.js';
 import { identityOf, resourceIdentityOf, type OwnerLookup } from './observer.js';
 import type { PulledImage, PullProgress, RuntimeAdapter, RuntimeContainerDetails } from './runtime/runtime-adapter.js';
 
@@ -41,6 +41,8 @@ export interface ExecutionContext {
   readonly signal: AbortSignal;
   /** Told as a pull's layers arrive (throttled by the caller). */
   readonly onPullProgress?: (progress: PullProgress) => void;
+  /** The journal's latest record of an instance: a start finds there the sealed files its container was created with. */
+  readonly recordOf?: (key: InstanceKey) => OwnerRecord | undefined;
   /** This host's policy: the host paths a create uses are resolved against it first (none checked when omitted). */
   readonly policy?: HostPolicy;
 }
@@ -83,10 +85,13 @@ export const actionHandlers: { readonly [K in ActionKind]: Handler<K> } = {
     }
   },
 
-  start: async (action, { runtime, chainContainerId }) => {
+  start: async (action, { runtime, chainContainerId, recordOf }) => {
     const containerId = action.containerId ?? chainContainerId;
     if (!containerId) throw new Error(`start ${action.name}: the chain created no container to start`);
-    const result = await runtime.startContainer(containerId);
+    // After a reboot its secret files are gone from the tmpfs: written again from the sealed ones it was created with.
+    const record = recordOf?.(action.key);
+    const secrets = record?.containerId === containerId ? record.config.secrets : undefined;
+    const result = await runtime.startContainer(containerId, secrets);
     if (result === 'already-running') return { outcome: 'already', message: `${action.name} was already running`, containerId };
     const released = result === 'started-after-release' ? ' (after releasing a stale network endpoint the engine had kept)' : '';
     return { outcome: 'done', message: `started ${action.name}${released}`, containerId };

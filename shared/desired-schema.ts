@@ -38,6 +38,7 @@ export const DESIRED_FEATURES: readonly DesiredFeature[] = [
   { name: 'long-syntax volumes entries', schema: 2, usedBy: (document) => Object.values(document.services).some((service) => service.volumes.some((entry) => typeof entry !== 'string')) },
   { name: 'the signing time (signedAt, the replay window)', schema: 3, usedBy: (document) => document.signedAt !== undefined },
   { name: 'secret and config files (secrets:, sealed to the host)', schema: 4, usedBy: (document) => Object.values(document.services).some((service) => service.secrets !== undefined) },
+  { name: 'a restart retry limit (restart: on-failure:<n>)', schema: 4, usedBy: (document) => Object.values(document.services).some((service) => service.restart.startsWith('on-failure:')) },
   { name: 'restart generations (hostwright restart)', schema: 5, usedBy: (document) => document.restarts !== undefined },
   { name: 'services placed on other hosts (remotes:, the endpoint registry)', schema: 5, usedBy: (document) => document.remotes !== undefined },
   { name: 'the author of a write (author: signing key, NATS user, name)', schema: 5, usedBy: (document) => document.author !== undefined },

@@ -1,3 +1,4 @@
+import { restartPolicySchema } from './restart-policy.js';
 import { z } from 'zod';
 import { durationSchema } from './duration.js';
 import { LABEL_PREFIX } from './labels.js';
@@ -114,7 +115,7 @@ export const placementSchema = z.union([
 ]);
 export type Placement = z.infer<typeof placementSchema>;
 
-export const restartPolicySchema = z.enum(['no', 'always', 'on-failure', 'unless-stopped']);
+export { restartPolicySchema };
 
 /** One service as written in the fleet file. */
 const PULL_INTERVAL_UNIT_MS = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 } as const;

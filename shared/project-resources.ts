@@ -3,6 +3,7 @@ import { boundedArray, boundedRecord, boundedString } from './bounded.js';
 import { LABEL_PREFIX } from './labels.js';
 import { MAX_KEY_LENGTH, MAX_LABEL_VALUE_LENGTH, MAX_LABELS } from './limits.js';
 import { namedVolumeOf, type VolumeEntry } from './volume-mounts.js';
+import { addressFamily, isIpv4, parseSubnet, subnetContains } from './ip-subnets.js';
 
 // A project's networks and volumes as a fleet file declares them, with compose's keys and meanings.
 // Hostwright names what it creates `<name prefix><project>_<key>` (compose: `<project>_<key>`);
@@ -24,23 +25,12 @@ const resourceLabelsSchema = boundedRecord(boundedString(MAX_KEY_LENGTH).min(1),
 );
 const driverOptsSchema = boundedRecord(boundedString(MAX_KEY_LENGTH).min(1), z.union([boundedString(MAX_LABEL_VALUE_LENGTH), z.number()]), MAX_LABELS, 'driver options');
 
-const IPV4 = /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}$/;
-export const ipv4Schema = z.string().regex(IPV4, 'expected an IPv4 address such as 172.28.0.10');
-const subnetSchema = z.string().refine((text) => {
-  const [address, bits, extra] = text.split('/');
-  return extra === undefined && address !== undefined && IPV4.test(address) && bits !== undefined && /^\d{1,2}$/.test(bits) && Number(bits) <= 32;
-}, 'expected an IPv4 subnet in CIDR form such as 172.28.0.0/16');
+export const ipv4Schema = z.string().refine(isIpv4, 'expected an IPv4 address such as 172.28.0.10');
+const gatewaySchema = z.string().refine((text) => addressFamily(text) !== undefined, 'expected an IPv4 or IPv6 address such as 172.28.0.1 or fd00::1');
+const subnetSchema = z.string().refine((text) => parseSubnet(text) !== undefined, 'expected an IPv4 or IPv6 subnet in CIDR form such as 172.28.0.0/16 or fd00:1::/64');
 
 /** True when `address` lies inside the CIDR `subnet`. */
-export function subnetContains(subnet: string, address: string): boolean {
-  const [base = '', bits = '32'] = subnet.split('/');
-  const mask = Number(bits) === 0 ? 0 : (~0 << (32 - Number(bits))) >>> 0;
-  return ((ipv4Number(base) & mask) >>> 0) === ((ipv4Number(address) & mask) >>> 0);
-}
-
-function ipv4Number(address: string): number {
-  return address.split('.').reduce((value, part) => ((value << 8) | Number(part)) >>> 0, 0);
-}
+export { subnetContains };
 
 /** A top-level `networks:` entry. Only the bridge driver: a host's project networks are local to it. */
 export const networkSpecSchema = z
@@ -48,12 +38,13 @@ export const networkSpecSchema = z
     driver: z.literal('bridge', { error: 'only the bridge driver: each host\'s project network is local to that host (an overlay spans hosts, which Hostwright does not manage)' }).optional(),
     driver_opts: driverOptsSchema.optional(),
     internal: z.boolean().optional(),
-    enable_ipv6: z.literal(false, { error: 'IPv6 networks are not supported yet' }).optional(),
+    /** IPv6 on the bridge as well: needs an IPv6 subnet in ipam.config (the engine has no IPv6 pool of its own unless configured). */
+    enable_ipv6: z.boolean().optional(),
     attachable: z.boolean().optional(),
     ipam: z
       .strictObject({
         driver: z.literal('default', { error: 'only the default IPAM driver' }).optional(),
-        config: boundedArray(z.strictObject({ subnet: subnetSchema, gateway: ipv4Schema.optional(), ip_range: subnetSchema.optional() }), 8).optional(),
+        config: boundedArray(z.strictObject({ subnet: subnetSchema, gateway: gatewaySchema.optional(), ip_range: subnetSchema.optional() }), 8).optional(),
       })
       .optional(),
     labels: resourceLabelsSchema.optional(),
@@ -69,9 +60,15 @@ export const networkSpecSchema = z
     } else if (network.name !== undefined) {
       ctx.addIssue({ code: 'custom', path: ['name'], message: 'a network Hostwright creates is named <project>_<key> (so agents that share an engine do not collide); `name` is for `external: true` networks' });
     }
-    for (const [index, range] of (network.ipam?.config ?? []).entries()) {
+    const ranges = network.ipam?.config ?? [];
+    for (const [index, range] of ranges.entries()) {
       if (range.gateway !== undefined && !subnetContains(range.subnet, range.gateway)) ctx.addIssue({ code: 'custom', path: ['ipam', 'config', index, 'gateway'], message: `${range.gateway} is not in ${range.subnet}` });
+      if (range.ip_range !== undefined && !subnetContains(range.subnet, range.ip_range.split('/')[0] ?? '')) ctx.addIssue({ code: 'custom', path: ['ipam', 'config', index, 'ip_range'], message: `${range.ip_range} is not in ${range.subnet}` });
     }
+    // The engine refuses an IPv6 subnet on a network without IPv6, and has no IPv6 pool to pick from by default.
+    const ipv6 = ranges.findIndex((range) => parseSubnet(range.subnet)?.family === 6);
+    if (network.enable_ipv6 === true && ipv6 < 0) ctx.addIssue({ code: 'custom', path: ['enable_ipv6'], message: 'an IPv6 network needs its IPv6 subnet: add one to ipam.config (such as `- subnet: fd00:1::/64`, a unique local range)' });
+    if (network.enable_ipv6 !== true && ipv6 >= 0) ctx.addIssue({ code: 'custom', path: ['ipam', 'config', ipv6, 'subnet'], message: 'an IPv6 subnet needs `enable_ipv6: true` on the network' });
   });
 export type NetworkSpec = z.infer<typeof networkSpecSchema>;
 
@@ -178,8 +175,8 @@ export function resourceReferenceIssues(
         continue;
       }
       if (attachment.ipv4_address !== undefined) {
-        const subnets = (declared?.ipam?.config ?? []).map((range) => range.subnet);
-        if (subnets.length === 0) issues.push({ path: ['services', name, 'networks', key, 'ipv4_address'], message: `a fixed address needs a subnet declared for network ${key} (ipam.config[].subnet)` });
+        const subnets = (declared?.ipam?.config ?? []).map((range) => range.subnet).filter((subnet) => parseSubnet(subnet)?.family === 4);
+        if (subnets.length === 0) issues.push({ path: ['services', name, 'networks', key, 'ipv4_address'], message: `a fixed address needs an IPv4 subnet declared for network ${key} (ipam.config[].subnet)` });
         else if (!subnets.some((subnet) => subnetContains(subnet, attachment.ipv4_address as string))) issues.push({ path: ['services', name, 'networks', key, 'ipv4_address'], message: `${attachment.ipv4_address} is not in the subnet of network ${key} (${subnets.join(', ')})` });
       }
     }

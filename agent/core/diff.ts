@@ -10,6 +10,7 @@ import { attachmentsOf, expectedNetworkNames, wantedResources, type WantedResour
 import { normalizeImageRef } from './images.js';
 import { followsTag } from './pull-policy.js';
 import { specHashOf } from './spec-hash.js';
+import { engineLeavesExited } from '../../shared/restart-policy.js';
 import { foreignHolderText } from './holders.js';
 import { containerName, instanceKeyString, type InstanceKey, type ObservedContainer, type ObservedResource, type OwnerRecord, type ResourceKind, type ResourceRecord, type RuntimeSnapshot } from './snapshot.js';
 
@@ -211,8 +212,9 @@ function diffProject(desired: HostDesired, context: ProjectContext): ProjectDiff
         entries.push({ kind: 'replace', key, name, container: current, specHash, config, attach, changedFields: [moved.text], changes: [moved.change] });
       } else if (current.modifiedFields.some((field) => field !== 'name') || (current.name !== name && !nameKeptByDuplicate)) {
         entries.push({ kind: 'modified', key, name, container: current, specHash, config, attach });
-      } else if (completed(current, service)) {
-        // A one-shot (restart "no" or "on-failure") that exited 0 has done its work: not stopped drift.
+      } else if (leftExited(current, service)) {
+        // A one-shot that exited 0 has done its work; one that failed is reported failed (its condition), as the
+        // engine leaves it: restarting it every cycle would run a failed migration again and again.
         entries.push({ kind: 'in-sync', key, container: current });
       } else if ((current.state === 'exited' || current.state === 'created') && restartDue(desired, serviceName, journal.latestRecordFor(key), current)) {
         // Stopped by a restart that a crash cut short (or stopped anyway): the restart starts it, and records it.
@@ -289,9 +291,9 @@ function diffResources(desired: HostDesired, context: ProjectContext): ResourceE
   return entries;
 }
 
-/** Exited with code 0 under a restart policy that never starts it again by itself. */
-function completed(container: ObservedContainer, service: ServiceSpec): boolean {
-  return container.state === 'exited' && container.exitCode === 0 && (service.restart === 'no' || service.restart === 'on-failure');
+/** Exited, and its restart policy says the engine will not start it again: a one-shot done, or failed and reported. */
+function leftExited(container: ObservedContainer, service: ServiceSpec): boolean {
+  return container.state === 'exited' && engineLeavesExited(service.restart, container);
 }
 
 /** Running, and healthy or without a health check. */

@@ -84,7 +84,7 @@ export const NETWORK_KEY_REACH: { readonly [K in keyof NetworkSpec]-?: KeyReach 
   driver: harmless('only bridge: a network local to the host\'s engine'),
   driver_opts: gated('--allow-network-opt (the bridge\'s host interface, its gateway mode and the host bindings)'),
   internal: harmless('cuts the network off'),
-  enable_ipv6: harmless('only false'),
+  enable_ipv6: harmless('IPv6 addresses of the project network\'s own subnet'),
   attachable: harmless('lets other containers join'),
   ipam: harmless('the project network\'s own addresses'),
   labels: harmless('metadata'),

@@ -4,6 +4,7 @@ import type { HostDesired } from '../../shared/host-desired.js';
 import type { InstanceCondition } from '../../shared/instance-condition.js';
 import type { ServiceSpec } from '../../shared/fleet-spec.js';
 import type { ObservedContainer, RuntimeSnapshot } from './snapshot.js';
+import { runsOnce } from '../../shared/restart-policy.js';
 
 /** Restarts by the runtime within CRASHLOOP_WINDOW_MS that make a crash loop even while the container runs between them. */
 export const CRASHLOOP_RESTARTS = 3;
@@ -123,7 +124,7 @@ export function withLastLines(step: ConditionStep, containerId: string, lines: r
  */
 function conditionKind(container: ObservedContainer, restart: ServiceSpec['restart'], restarts: readonly RestartSample[], nowMs: number): InstanceCondition['kind'] | undefined {
   if (container.state === 'restarting') return 'crashloop';
-  if (container.state === 'exited') return container.exitCode !== undefined && container.exitCode !== 0 && (restart === 'no' || restart === 'on-failure') ? 'failed' : undefined;
+  if (container.state === 'exited') return container.exitCode !== undefined && container.exitCode !== 0 && runsOnce(restart) ? 'failed' : undefined;
   // The first sample is when the container was first seen; only a later one is a restart seen.
   const lastRestart = restarts.length > 1 ? restarts.at(-1) : undefined;
   if (lastRestart === undefined || nowMs - lastRestart.atMs >= CRASHLOOP_SETTLED_MS) return undefined;

@@ -4,6 +4,7 @@ import { parseDurationMs } from '../../shared/duration.js';
 import { parseByteSize } from '../../shared/byte-size.js';
 import { capabilityName } from '../../shared/container-options.js';
 import { parsePortMapping } from '../../shared/fleet-spec.js';
+import { engineRestartPolicy } from '../../shared/restart-policy.js';
 import type { ContainerConfigView, ContainerState, Health } from '../core/snapshot.js';
 import type { ContainerCreateRequest } from './runtime-adapter.js';
 import type { VolumeEntry } from '../../shared/volume-mounts.js';
@@ -34,7 +35,7 @@ export function toDockerCreateOptions(request: ContainerCreateRequest): Docker.C
     HostConfig: {
       PortBindings: bindings,
       Binds: config.volumes.flatMap((entry) => bindOf(entry, request.attach?.volumes)),
-      RestartPolicy: { Name: config.restart === 'no' ? '' : config.restart },
+      RestartPolicy: engineRestartPolicy(config.restart),
     },
   };
   // Secret files as Mounts: after a reboot empties the tmpfs, the engine refuses to start the container

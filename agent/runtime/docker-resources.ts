@@ -13,6 +13,7 @@ export function toDockerNetworkOptions(request: NetworkCreateRequest): Docker.Ne
     CheckDuplicate: true,
     Internal: spec.internal ?? false,
     Attachable: spec.attachable ?? false,
+    ...(spec.enable_ipv6 === undefined ? {} : { EnableIPv6: spec.enable_ipv6 }),
     Labels: { ...(spec.labels ?? {}), ...request.identityLabels },
     Options: Object.fromEntries(Object.entries(spec.driver_opts ?? {}).map(([key, value]) => [key, String(value)])),
     ...(ranges.length > 0 ? { IPAM: { Driver: 'default', Config: ranges.map((range) => ({ Subnet: range.subnet, ...(range.gateway ? { Gateway: range.gateway } : {}), ...(range.ip_range ? { IPRange: range.ip_range } : {}) })) } } : {}),

@@ -9,6 +9,7 @@ import type { RegistryAuthLookup, RegistryAuthSource } from './registry-credenti
 import type { ContainerCreateRequest, ExecStartRequest, RuntimeExec, ImageRemoval, PulledImage, PullProgress, RuntimeImage, NetworkCreateRequest, RuntimeAdapter, RuntimeContainerDetails, RuntimeContainerSummary, RuntimeEvent, RuntimeResourceSummary, StartResult, VolumeCreateRequest } from './runtime-adapter.js';
 import { sleep } from '../../shared/sleep.js';
 import { DEFAULT_SECRETS_DIR, SecretFileStore } from './secret-files.js';
+import type { FileSecret } from '../../shared/file-secrets.js';
 
 export interface DockerRuntimeOptions {
   /** A dockerode instance; by default one built from DOCKER_HOST or the local socket. */
@@ -169,7 +170,15 @@ export class DockerRuntime implements RuntimeAdapter {
     return id;
   }
 
-  async startContainer(id: string): Promise<StartResult> {
+  /**
+   * `secrets`: the sealed files the container was created with. Its files on the tmpfs are gone after
+   * a reboot (the engine then refuses the start): those missing are written again first.
+   */
+  async startContainer(id: string, secrets?: readonly FileSecret[]): Promise<StartResult> {
+    if (secrets !== undefined && secrets.length > 0) {
+      const inspect = await this.docker.getContainer(id).inspect().catch(() => undefined);
+      if (inspect !== undefined) await this.#secretFiles.restore(inspect.Name.replace(/^\//, ''), (inspect.HostConfig.Mounts ?? []).flatMap((mount) => (mount.Source === undefined ? [] : [{ source: mount.Source, target: mount.Target }])), secrets);
+    }
     return this.#start(id, true);
   }
 

@@ -2,6 +2,7 @@ import type { Duplex } from 'node:stream';
 import type { Attachments } from '../../shared/actions.js';
 import type { RuntimeConfig } from '../../shared/fleet-spec.js';
 import type { NetworkSpec, VolumeSpec } from '../../shared/project-resources.js';
+import type { FileSecret } from '../../shared/file-secrets.js';
 import type { ContainerConfigView, ContainerState, Health } from '../core/snapshot.js';
 
 export interface SecretMount {
@@ -101,7 +102,7 @@ export interface RuntimeAdapter {
   /** Throws NameConflictError when the name is taken. */
   createContainer(request: ContainerCreateRequest): Promise<string>;
   /** 'started-after-release': the engine kept a stale network endpoint of this container; it was released first. */
-  startContainer(id: string): Promise<StartResult>;
+  startContainer(id: string, secrets?: readonly FileSecret[]): Promise<StartResult>;
   /** Throws NameConflictError when the new name is taken. */
   renameContainer(id: string, name: string): Promise<'renamed' | 'already-named'>;
   unpauseContainer(id: string): Promise<'unpaused' | 'not-paused'>;

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { chmod, chown, mkdir, rm, statfs, writeFile } from 'node:fs/promises';
+import { access, chmod, chown, mkdir, rm, statfs, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { KeyPair } from '@nats-io/nkeys';
 import { RuntimeError, errorMessage } from '../../shared/errors.js';
@@ -51,6 +51,40 @@ export class SecretFileStore {
     }
   }
 
+  /**
+   * Writes again the files of a container's mounts (source on this store, target) that are gone, as a
+   * reboot empties the tmpfs: each from the sealed secret mounted at its target, with its mode and owner.
+   * The engine reads the sources when it starts the container; one that still exists is left as it is.
+   */
+  async restore(containerName: string, mounts: readonly SecretMount[], secrets: readonly FileSecret[]): Promise<number> {
+    const prefix = `${this.root}/`;
+    const missing: { mount: SecretMount; secret: FileSecret }[] = [];
+    for (const mount of mounts) {
+      if (!mount.source.startsWith(prefix) || (await exists(mount.source))) continue;
+      const secret = secrets.find((candidate) => candidate.target === mount.target);
+      if (secret !== undefined) missing.push({ mount, secret });
+    }
+    if (missing.length === 0) return 0;
+    if (this.curve === undefined) throw new RuntimeError(`start ${containerName}: its secret files are gone (a reboot empties the tmpfs), and this agent has no curve key to write them again: start it with --curve-key FILE`);
+    await this.#prepareRoot();
+    for (const { mount, secret } of missing) {
+      // Only a file of this store's own layout (<root>/<dir>/<file>) is written, never a path elsewhere.
+      const relative = mount.source.slice(prefix.length).split('/');
+      if (relative.length !== 2 || relative.some((part) => part === '' || part === '.' || part === '..')) continue;
+      await mkdir(join(this.root, relative[0] as string), { recursive: true, mode: 0o700 });
+      let content: Uint8Array;
+      try {
+        content = openFileSecret(secret.value, this.curve);
+      } catch (error) {
+        throw new RuntimeError(`start ${containerName}: ${secret.kind} ${secret.name} ${errorMessage(error)}`, { cause: error });
+      }
+      await writeFile(mount.source, content, { mode: 0o600, flag: 'wx' });
+      await chown(mount.source, Number(secret.uid), Number(secret.gid));
+      await chmod(mount.source, secret.mode);
+    }
+    return missing.length;
+  }
+
   /** The directories of this store among a container's mount sources. */
   dirsOf(sources: readonly string[]): string[] {
     const prefix = `${this.root}/`;
@@ -68,4 +102,11 @@ export class SecretFileStore {
     const { type } = await statfs(this.root);
     if (!MEMORY_FILE_SYSTEMS.has(type)) throw new RuntimeError(`secrets dir ${this.root} is not on a tmpfs (file system type 0x${type.toString(16)}): secret files must not reach a disk; give --secrets-dir a directory on a tmpfs (such as /dev/shm or /run)`);
   }
+}
+
+async function exists(path: string): Promise<boolean> {
+  return access(path).then(
+    () => true,
+    () => false,
+  );
 }

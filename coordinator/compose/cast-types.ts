@@ -20,6 +20,7 @@ const BOOLEAN_PATHS: readonly (readonly string[])[] = [
 const NUMBER_PATHS: readonly (readonly string[])[] = [
   ...['scale', 'cpu_shares', 'pids_limit', 'cpus'].map((key) => ['services', '*', key]),
   ['services', '*', 'deploy', 'replicas'],
+  ['services', '*', 'deploy', 'restart_policy', 'max_attempts'],
   ['services', '*', 'healthcheck', 'retries'],
   ['services', '*', 'ports', '*', 'target'],
   ['services', '*', 'ports', '*', 'published'],

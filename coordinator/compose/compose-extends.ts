@@ -59,7 +59,7 @@ export function resolveExtends(file: Record<string, unknown>, source: YamlSource
 }
 
 /** A service read from another directory, with its relative host paths made absolute there (as compose rebases them). */
-function rebased(service: unknown, directory: string): unknown {
+export function rebased(service: unknown, directory: string): unknown {
   if (!isMapping(service) || !Array.isArray(service.volumes)) return service;
   const volumes = service.volumes.map((entry) => {
     if (typeof entry === 'string' && entry.startsWith('.')) return `${resolve(directory, entry.split(':')[0] ?? '')}${entry.slice((entry.split(':')[0] ?? '').length)}`;

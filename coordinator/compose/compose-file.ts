@@ -7,6 +7,7 @@ import { defineEntry, FormContext, isMapping, type FormProblem, type Path } from
 import { castTypes } from './cast-types.js';
 import { COMPOSE_DEPLOY_KEYS, COMPOSE_SERVICE_KEYS, COMPOSE_TOP_KEYS } from './compose-keys.js';
 import { resolveExtends } from './compose-extends.js';
+import { resolveIncludes } from './compose-include.js';
 import { mappingForms, mergeComposeFiles } from './compose-merge.js';
 import { resolveMergeKeys } from './merge-keys.js';
 import type { ComposeSchemaCheck } from './compose-schema.js';
@@ -73,11 +74,13 @@ export function parseComposeFiles(files: readonly ComposeText[], options: Compos
 
   // Interpolated, checked against the schema and normalised file by file: each problem is in one file.
   const perFile: Record<string, unknown>[] = [];
+  const included: YamlSource[] = [];
   for (const source of sources) {
     const file = readSource(source, options, lookup, warnings);
-    const read = (other: YamlSource, directory: string): Record<string, unknown> => readSource(other, { ...options, directory }, lookup, warnings);
-    perFile.push(resolveExtends(file, source, options.directory, { readFile: options.readEnvFile, read }));
+    perFile.push(readWithIncludes(file, source, options.directory, lookup, { options, warnings, included }, [resolve(options.directory, source.name)]));
   }
+  // Included files' lines are found after the given files': a problem in an included service is placed in its file.
+  sources.push(...included);
   const merged = perFile.reduce((base, next) => mergeComposeFiles(base, next), {});
   if (!isMapping(merged.services)) fail([{ path: [], message: 'services: required (a compose file declares its services)' }], (path, key) => placeIn(sources, path, key));
 
@@ -115,6 +118,29 @@ export function parseComposeFiles(files: readonly ComposeText[], options: Compos
   const unused = unusedIgnores(options.ignoreUnsupported ?? [], leftOut);
   if (unused.length > 0) throw new InvalidInputError(unused.map((line) => `${files[0]?.name ?? '(no file)'}: ${line}`).join('\n'));
   return { fleet: result.data, rollout: translated.rollout, warnings: [...warnings] };
+}
+
+interface ReadState {
+  readonly options: ComposeReadOptions;
+  readonly warnings: Set<string>;
+  readonly included: YamlSource[];
+}
+
+/** A file read (as readSource gives it) with its includes joined and its extends resolved, in its own directory. */
+function readWithIncludes(file: Record<string, unknown>, source: YamlSource, directory: string, lookup: Lookup, state: ReadState, chain: readonly string[]): Record<string, unknown> {
+  const { options, warnings } = state;
+  const withIncludes = resolveIncludes(file, source, directory, {
+    readFile: options.readEnvFile,
+    readDotenv: (name, text) => readDotenv({ name, text }, options.environment),
+    // The including project's variables win; the included file's env_file (or .env) adds the others, as compose v2 reads them.
+    read: (other, otherDirectory, variables, otherChain) => {
+      const otherLookup: Lookup = (name) => lookup(name) ?? (Object.hasOwn(variables, name) ? variables[name] : undefined);
+      return readWithIncludes(readSource(other, { ...options, directory: otherDirectory }, otherLookup, warnings), other, otherDirectory, otherLookup, state, otherChain);
+    },
+    sources: state.included,
+  }, chain);
+  const read = (other: YamlSource, otherDirectory: string): Record<string, unknown> => readSource(other, { ...options, directory: otherDirectory }, lookup, warnings);
+  return resolveExtends(withIncludes, source, directory, { readFile: options.readEnvFile, read });
 }
 
 /** One file parsed, merge keys resolved, interpolated, cast, checked against the schema and in mapping forms. */

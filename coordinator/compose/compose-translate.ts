@@ -4,6 +4,7 @@ import { isAbsolute, resolve } from 'node:path';
 import { didYouMean } from '../../shared/did-you-mean.js';
 import { parseDurationMs } from '../../shared/duration.js';
 import { restartPolicySchema } from '../../shared/fleet-spec.js';
+import { RESTART_POLICY_FORMS } from '../../shared/restart-policy.js';
 import { COMPOSE_DEPLOY_KEYS, COMPOSE_TOP_KEYS, serviceKeyRule, type KeyRule } from './compose-keys.js';
 import { defineEntry, durationOf, isMapping, normalizeServiceForms, type FormContext, type Path } from '../service-forms.js';
 import type { Lookup } from './interpolate.js';
@@ -71,7 +72,7 @@ export function translateCompose(compose: Readonly<Record<string, unknown>>, opt
   }
 
   const top = xHostwright(compose['x-hostwright'], ['x-hostwright'], X_HOSTWRIGHT_TOP, context);
-  if (top.restart !== undefined && !restartPolicySchema.safeParse(top.restart).success) context.problem(['x-hostwright', 'restart'], `expected one of ${restartPolicySchema.options.join(', ')}`);
+  if (top.restart !== undefined && !restartPolicySchema.safeParse(top.restart).success) context.problem(['x-hostwright', 'restart'], `expected one of ${RESTART_POLICY_FORMS.join(', ')}`);
   const rollout: RolloutDefaults = {};
   if (top.rollout !== undefined) readRolloutDefaults(top.rollout, ['x-hostwright', 'rollout'], rollout, context);
 
@@ -204,6 +205,10 @@ function translateService(
         continue;
       case 'labels':
         defineEntry(out, key, labelsOf(value));
+        continue;
+      case 'logging':
+        // The engine's log options are text; compose takes a number (wger's `max-file: 3`) and writes it as text.
+        defineEntry(out, key, isMapping(value) && isMapping(value.options) ? { ...value, options: Object.fromEntries(Object.entries(value.options).map(([name, option]) => [name, typeof option === 'number' ? String(option) : option])) } : value);
         continue;
       case 'healthcheck':
         // {disable: false} with no test keeps the image's own check, as compose does.
@@ -476,15 +481,23 @@ function translateResources(value: unknown, at: Path, set: (key: string, value: 
 
 function translateRestartPolicy(value: unknown, at: Path, set: (key: string, value: unknown, from: Path) => void, context: FormContext, refuse: (path: Path, key: string, scope: string, rule: KeyRule | undefined) => void): void {
   if (!isMapping(value)) return;
+  let restart: string | undefined;
   for (const [key, entry] of Object.entries(value)) {
     if (key === 'condition') {
-      const restart = entry === 'none' ? 'no' : entry === 'any' ? 'always' : entry === 'on-failure' ? 'on-failure' : undefined;
+      restart = entry === 'none' ? 'no' : entry === 'any' ? 'always' : entry === 'on-failure' ? 'on-failure' : undefined;
       if (restart === undefined) context.problem([...at, 'condition'], 'expected none, on-failure or any');
-      else set('restart', restart, [...at, 'condition']);
-    } else {
-      refuse(at, key, 'deploy.restart_policy.', { status: 'refused', note: 'the engine\'s restart policy has a condition only; remove it' });
+    } else if (key !== 'max_attempts') {
+      refuse(at, key, 'deploy.restart_policy.', { status: 'refused', note: 'the engine\'s restart policy has a condition and a retry limit only; remove it' });
     }
   }
+  // The engine counts retries under on-failure only: max_attempts becomes on-failure:<n>.
+  if (Object.hasOwn(value, 'max_attempts')) {
+    const attempts = value.max_attempts;
+    if (restart !== 'on-failure') context.problem([...at, 'max_attempts'], 'the engine limits restarts under condition: on-failure only (restart: on-failure:<n>); set condition: on-failure or remove max_attempts');
+    else if (typeof attempts !== 'number' || !Number.isInteger(attempts) || attempts < 0 || attempts > 9999) context.problem([...at, 'max_attempts'], 'expected a whole number of attempts (0 to 9999)');
+    else if (attempts > 0) return set('restart', `on-failure:${attempts}`, [...at, 'max_attempts']);
+  }
+  if (restart !== undefined) set('restart', restart, [...at, 'condition']);
 }
 
 function translateUpdateConfig(value: unknown, at: Path, set: (key: string, value: unknown, from: Path) => void, context: FormContext): RolloutDefaults | undefined {

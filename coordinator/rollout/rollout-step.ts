@@ -1,6 +1,7 @@
 import { compareStrings } from '../../shared/compare.js';
 import { isStaleHeartbeat } from '../heartbeat-age.js';
 import { hasHealthcheck } from '../../shared/fleet-spec.js';
+import { runsOnce } from '../../shared/restart-policy.js';
 import type { HostDesired } from '../../shared/host-desired.js';
 import type { InstanceStatus } from '../../shared/host-status.js';
 import type { StatusReport } from '../../shared/wire.js';
@@ -205,10 +206,10 @@ function healthyOn(document: HostDesired, revision: number, observation: HostObs
   );
 }
 
-/** A one-shot (restart "no" or "on-failure") that exited 0: the agent reports it exited without stopped drift. */
+/** A one-shot (restart "no" or "on-failure") that exited 0: the agent reports it exited without stopped drift or a failure. */
 export function completedOneShot(document: HostDesired, instance: InstanceStatus): boolean {
   const restart = document.services[instance.service]?.restart;
-  return instance.state === 'exited' && (restart === 'no' || restart === 'on-failure') && !instance.drift.includes('stopped');
+  return instance.state === 'exited' && restart !== undefined && runsOnce(restart) && !instance.drift.includes('stopped') && instance.condition?.kind !== 'failed';
 }
 
 /** Failed only for time: it was written, and neither rejected, blocked nor unhealthy (those stay failed). */

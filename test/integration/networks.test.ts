@@ -142,6 +142,34 @@ describe('project networks and volumes (real Docker)', () => {
     }
   });
 
+  it('an IPv6 network (enable_ipv6 with a unique local /64, as Mailcow declares it): the engine gives each container an address in it, reached over IPv6; a changed subnet blocks the project in plan', async () => {
+    const dual = uniqueName('net6');
+    projects.push(dual);
+    // A random unique local /64 per run: the engine refuses two networks with overlapping subnets.
+    const group = () => Math.floor(Math.random() * 0xffff).toString(16);
+    const subnet = `fd00:${group()}:${group()}::/64`;
+    const prefix = subnet.replace('::/64', '::');
+    const ipv6 = (range: string) => ({ back: { enable_ipv6: true, ipam: { config: [{ subnet: range, gateway: `${range.replace('::/64', '::')}1` }] } } });
+    const services = { api: server('ours'), probe: service({ command: QUICK_STOP_COMMAND, stop_timeout: '1s', networks: ['back'] }) };
+    await apply(desired(dual, { ...services, api: { ...services.api, networks: ['back'] } }, { networks: ipv6(subnet) }));
+    const network = await docker.getNetwork(`${dual}_back`).inspect();
+    assert.equal(network.EnableIPv6, true);
+    assert.ok((network.IPAM?.Config ?? []).some((range: { Subnet?: string }) => range.Subnet === subnet), JSON.stringify(network.IPAM));
+    const api = await containerNamed(`${dual}-api-1`);
+    const address = api.NetworkSettings.Networks[`${dual}_back`]?.GlobalIPv6Address ?? '';
+    assert.ok(address.startsWith(prefix), `api's IPv6 address ${address} is in ${subnet}`);
+    const probe = await containerNamed(`${dual}-probe-1`);
+    const fetched = await waitFor('api answers over IPv6', async () => {
+      const result = await inside(probe.Id, `timeout 3 wget -q -O- http://[${address}]:8080/`);
+      return result.code === 0 ? result.output : undefined;
+    }, 15_000);
+    assert.equal(fetched, 'ours');
+    // Docker cannot change a network in place: another subnet is a changed network, which plan shows.
+    await h.journal.putDesired(desired(dual, { ...services, api: { ...services.api, networks: ['back'] } }, { networks: ipv6(`fd00:${group()}:${group()}::/64`), revision: 2 }));
+    const changed = await h.reconciler.runCycle({ dryRun: true });
+    assert.ok(changed.blocks.some((block) => block.project === dual && block.gate === 'resource-changed'), JSON.stringify(changed.blocks));
+  });
+
   it('a named volume keeps its data across a replacement; unused it is kept and reported, and removed only with prune', async () => {
     const stateful = uniqueName('vol');
     projects.push(stateful);

@@ -23,10 +23,12 @@ async function engineEvents(since: number, ids: readonly string[]): Promise<{ id
 describe('start order: depends_on (real Docker)', () => {
   const project = uniqueName('order');
   const failing = uniqueName('order-fail');
+  const limited = uniqueName('order-retry');
   let h: Awaited<ReturnType<typeof openHarness>>;
   after(async () => {
     await removeProject(project);
     await removeProject(failing);
+    await removeProject(limited);
     await h?.close();
   });
 
@@ -76,5 +78,37 @@ describe('start order: depends_on (real Docker)', () => {
     assert.match(failure?.message ?? '', new RegExp(`${failing}-migrate-1 exited with code 3 .*depends_on migrate: service_completed_successfully`));
     const names = (await projectContainers(failing)).map((c) => c.Names[0]);
     assert.deepEqual(names, [`/${failing}-migrate-1`], 'api was never created');
+  });
+
+  it('a failed one-shot is left exited and reported failed, cycle after cycle: on-failure:2 once the engine gave up (MaximumRetryCount 2), and restart "no"', async () => {
+    const failingTask = (restart: 'no' | 'on-failure:2') => service({ restart, command: ['sh', '-c', 'exit 3'] });
+    await h.journal.putDesired(desired(limited, { retried: failingTask('on-failure:2'), once: failingTask('no') }));
+    await h.reconciler.runCycle();
+    const inspect = async (service: string) => docker.getContainer(`${limited}-${service}-1`).inspect();
+    assert.deepEqual((await inspect('retried')).HostConfig.RestartPolicy, { Name: 'on-failure', MaximumRetryCount: 2 });
+    // The engine's back-off starts at 100 ms and doubles: two retries are over well within 10 s.
+    const deadline = Date.now() + 10_000;
+    while ((await inspect('retried')).State.Status !== 'exited' || (await inspect('retried')).RestartCount < 2) {
+      assert.ok(Date.now() < deadline, 'the engine retried twice and gave up');
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+    const before = await Promise.all([inspect('retried'), inspect('once')]);
+    assert.equal(before[1].State.Status, 'exited');
+    for (let cycle = 0; cycle < 2; cycle += 1) {
+      // The agent's engine events (die, start) drop its cached inspects; the harness has no event stream.
+      h.reconciler.observer.invalidate();
+      const report = await h.reconciler.runCycle();
+      const ours = report.plan.actions.filter((a) => 'name' in a && a.name.startsWith(limited));
+      assert.deepEqual(ours.map((a) => `${a.kind} ${'name' in a ? a.name : ''}`), [], `cycle ${cycle}: nothing is started again`);
+    }
+    const after = await Promise.all([inspect('retried'), inspect('once')]);
+    assert.deepEqual(after.map((c) => [c.State.Status, c.State.ExitCode, c.State.StartedAt, c.RestartCount]), before.map((c) => [c.State.Status, c.State.ExitCode, c.State.StartedAt, c.RestartCount]));
+    const status = await h.reconciler.observeStatus();
+    const instances = status.projects.find((p) => p.project === limited)?.instances ?? [];
+    assert.deepEqual(instances.map((i) => `${i.service} ${i.condition?.kind} ${i.condition?.exitCode}`).sort(), ['once failed 3', 'retried failed 3']);
+    // A changed spec still replaces the failed one-shot.
+    await h.journal.putDesired(desired(limited, { retried: service({ restart: 'on-failure:2', command: ['sh', '-c', 'exit 0'] }), once: failingTask('no') }, { revision: 2 }));
+    const replaced = await h.reconciler.runCycle();
+    assert.ok(replaced.plan.actions.some((a) => a.kind === 'create' && a.name === `${limited}-retried-1`), replaced.plan.actions.map((a) => a.kind).join(', '));
   });
 });

@@ -22,7 +22,18 @@ describe('compose files as projects publish them', () => {
     assert.deepEqual([fleet.services.init?.restart, fleet.services.web?.restart, fleet.services.api?.restart], ['no', 'always', 'on-failure']);
     assert.equal(read(`x-hostwright: {restart: unless-stopped}\n${text}`).fleet.services.init?.restart, 'unless-stopped');
     assert.equal(read(`x-hostwright: {restart: unless-stopped}\n${text}`).fleet.services.web?.restart, 'always');
-    assert.match(readError(`x-hostwright: {restart: sometimes}\n${text}`), /compose\.yaml:1:\d+ x-hostwright\.restart: expected one of no, always, on-failure, unless-stopped/);
+    assert.match(readError(`x-hostwright: {restart: sometimes}\n${text}`), /compose\.yaml:1:\d+ x-hostwright\.restart: expected one of no, always, on-failure, on-failure:<n>, unless-stopped/);
+  });
+
+  it('carries a restart retry limit (on-failure:<n>, or deploy.restart_policy.max_attempts) to the engine\'s MaximumRetryCount', () => {
+    const { fleet } = read('services:\n  kong: {image: x, restart: "on-failure:5"}\n  api: {image: x, deploy: {restart_policy: {condition: on-failure, max_attempts: "${TRIES:-3}"}}}\n');
+    assert.deepEqual([fleet.services.kong?.restart, fleet.services.api?.restart], ['on-failure:5', 'on-failure:3']);
+    const kong = fleet.services.kong as NonNullable<typeof fleet.services.kong>;
+    assert.deepEqual(toDockerCreateOptions({ name: 'k', config: runtimeConfigOf(kong), env: {}, identityLabels: {} } as never).HostConfig?.RestartPolicy, { Name: 'on-failure', MaximumRetryCount: 5 });
+    // An agent before 0.3.0 would refuse the value by its own schema: the document says it needs schema 4.
+    assert.deepEqual(requiredSchema({ hostId: 'h', project: 'p', revision: 1, services: { kong } } as never).features.map((feature) => `${feature.schema} ${feature.name}`), ['4 a restart retry limit (restart: on-failure:<n>)']);
+    assert.match(readError('services:\n  a: {image: x, restart: "on-failure:x"}\n'), /compose\.yaml:2:\d+ services\.a\.restart: expected "no", "always", "on-failure", "on-failure:<max retries>"/);
+    assert.match(readError('services:\n  a: {image: x, deploy: {restart_policy: {condition: any, max_attempts: 3}}}\n'), /compose\.yaml:2:\d+ services\.a\.deploy\.restart_policy\.max_attempts: the engine limits restarts under condition: on-failure only/);
   });
 
   it('takes every volume flag compose takes, alone or combined, and names an unknown one', () => {

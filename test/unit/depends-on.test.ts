@@ -162,7 +162,7 @@ describe('depends_on in the plan', () => {
     }
   });
 
-  it('a converged project plans no waits, and a one-shot that exited 0 is not restarted', () => {
+  it('a converged project plans no waits, and a one-shot that exited is not restarted: done at 0, failed otherwise (as the engine leaves it)', () => {
     const apiNow = ownedFixture(key('api'), api, { id: 'a1', health: 'healthy' });
     const webNow = ownedFixture(key('web'), web, { id: 'w1' });
     const migrateNow = ownedFixture(key('migrate'), migrate, { id: 'm1', state: 'exited' });
@@ -170,7 +170,23 @@ describe('depends_on in the plan', () => {
     const round = (exitCode: number) =>
       planRound({ desired: [doc], snapshot: snapshotOf([apiNow.container, webNow.container, { ...migrateNow.container, exitCode }], { images: [TEST_IMAGE] }), owners: ownersOf([apiNow.record, webNow.record, migrateNow.record]), modes: new Map([['shop', 'maintain']]) });
     assert.deepEqual(steps(round(0).plan.actions), []);
-    assert.deepEqual(steps(round(1).plan.actions), ['start hw-shop-migrate-1']);
+    assert.deepEqual(steps(round(1).plan.actions), [], 'a failed one-shot under restart "no" is left exited (its condition reports it)');
     assert.deepEqual(evaluateGates({ ...round(0), desired: [doc], snapshot: snapshotOf([]) }), []);
+  });
+
+  it('under on-failure:<n> a failure is started again until the engine gave up (n restarts), then left exited; a changed spec still replaces it', () => {
+    const limited = service({ restart: 'on-failure:2' });
+    const doc = desired('shop', { migrate: limited });
+    const now = ownedFixture(key('migrate'), limited, { id: 'm1', state: 'exited' });
+    const round = (exitCode: number, restartCount: number, document = doc) =>
+      steps(planRound({ desired: [document], snapshot: snapshotOf([{ ...now.container, exitCode, restartCount }], { images: [TEST_IMAGE] }), owners: ownersOf([now.record]), modes: new Map([['shop', 'maintain']]) }).plan.actions);
+    assert.deepEqual(round(0, 0), [], 'done');
+    assert.deepEqual(round(1, 2), [], 'the engine restarted it twice and gave up');
+    assert.deepEqual(round(1, 1), ['start hw-shop-migrate-1'], 'stopped before the engine gave up: stopped drift');
+    const unlimited = service({ restart: 'on-failure' });
+    const plain = ownedFixture(key('migrate'), unlimited, { id: 'm1', state: 'exited' });
+    assert.deepEqual(steps(planRound({ desired: [desired('shop', { migrate: unlimited })], snapshot: snapshotOf([{ ...plain.container, exitCode: 1, restartCount: 9 }], { images: [TEST_IMAGE] }), owners: ownersOf([plain.record]), modes: new Map([['shop', 'maintain']]) }).plan.actions), ['start hw-shop-migrate-1'], 'without a limit the engine never gives up: an exited failure was stopped');
+    const changed = desired('shop', { migrate: service({ restart: 'on-failure:2', env: { STEP: '2' } }) });
+    assert.ok(round(1, 2, changed).some((step) => step.startsWith('create hw-shop-migrate-1')), 'a changed spec replaces the failed one-shot');
   });
 });

@@ -153,7 +153,7 @@ describe('parseFleetFile', () => {
     );
     assert.deepEqual(message.split('\n'), [
       'fleet.yaml:1:10 project: expected lowercase letters, digits, "-" or "_" (max 63, starting with a letter or digit)',
-      'fleet.yaml:5:14 services.web.restart: expected "no", "always", "on-failure" or "unless-stopped", got the string "sometimes"',
+      'fleet.yaml:5:14 services.web.restart: expected "no", "always", "on-failure", "on-failure:<max retries>" (such as on-failure:5) or "unless-stopped", got the string "sometimes"',
       'fleet.yaml:8:17 services.web.healthcheck.interval: expected a string, got the number 5',
       'fleet.yaml:9:3 services: invalid key "Bad_Name": expected lowercase letters, digits, "-" or "_" (max 63, starting with a letter or digit)',
     ]);

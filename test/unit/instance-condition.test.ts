@@ -1,6 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import type { ObservedContainer } from '../../agent/core/snapshot.js';
+import type { RestartPolicy } from '../../shared/restart-policy.js';
 import { CRASHLOOP_RESTARTS, CRASHLOOP_SETTLED_MS, CRASHLOOP_WINDOW_MS, LAST_LINES_BYTES, LAST_LINES_MAX, conditionSubjects, nextConditions, terminationLines, withLastLines, type ConditionMemory, type ConditionStep } from '../../agent/core/instance-condition.js';
 import { hostStatus, statusTransitionEvents } from '../../agent/core/status.js';
 import { conditionSummary, conditionsDetail } from '../../shared/instance-condition.js';
@@ -15,12 +16,12 @@ const T0 = new Date('2026-01-01T00:00:00.000Z');
 const at = (ms: number) => new Date(T0.getTime() + ms);
 const key = { project: 'shop', service: 'api', instance: 1 };
 
-function container(fields: Partial<ObservedContainer>, restart: 'no' | 'always' | 'on-failure' | 'unless-stopped' = 'unless-stopped') {
+function container(fields: Partial<ObservedContainer>, restart: RestartPolicy = 'unless-stopped') {
   const { container: observed } = ownedFixture(key, service({ restart }), { id: 'c1' });
   return { container: { ...observed, ...fields }, restart };
 }
 
-function step(memory: ConditionMemory, fields: Partial<ObservedContainer>, now: Date, restart?: 'no' | 'always' | 'on-failure' | 'unless-stopped'): ConditionStep {
+function step(memory: ConditionMemory, fields: Partial<ObservedContainer>, now: Date, restart?: RestartPolicy): ConditionStep {
   return nextConditions(memory, [container(fields, restart)], now);
 }
 
@@ -62,6 +63,8 @@ describe('instance conditions', () => {
     assert.deepEqual(step(new Map(), { state: 'exited', exitCode: 3 }, T0, 'no').conditions.get('c1'), { kind: 'failed', exitCode: 3, oomKilled: false, restartCount: 0, lastLines: [], since: T0.toISOString() });
     assert.equal(step(new Map(), { state: 'exited', exitCode: 0 }, T0, 'no').conditions.size, 0);
     assert.equal(step(new Map(), { state: 'exited', exitCode: 2 }, T0, 'on-failure').conditions.get('c1')?.kind, 'failed');
+    assert.equal(step(new Map(), { state: 'exited', exitCode: 2, restartCount: 5 }, T0, 'on-failure:5').conditions.get('c1')?.kind, 'failed', 'a retry limit the engine reached');
+    assert.equal(step(new Map(), { state: 'exited', exitCode: 0 }, T0, 'on-failure:5').conditions.size, 0);
     // Started again (drift repair), it stays failed until it has run for a while.
     const failed = step(new Map(), { state: 'exited', exitCode: 3 }, T0, 'no');
     const rerun = step(failed.memory, { state: 'running' }, at(1000), 'no');

@@ -7,6 +7,8 @@ import { attachmentsOf, wantedResources } from '../../agent/core/resources.js';
 import { specHashOf } from '../../agent/core/spec-hash.js';
 import { diffHost } from '../../agent/core/diff.js';
 import { planHost } from '../../agent/core/planner.js';
+import { toDockerNetworkOptions } from '../../agent/runtime/docker-resources.js';
+import { parseSubnet, subnetContains } from '../../shared/ip-subnets.js';
 import { desired, service } from '../lib/builders.js';
 import { FIXTURE_PREFIX, journalViewOf, networkFixture, snapshotOf } from '../lib/simulated-runtime.js';
 
@@ -26,12 +28,40 @@ describe('networks and volumes in a fleet file (pure)', () => {
   it('refuses a bad network definition with its path and line', () => {
     const withNetwork = (definition: string, attachment = '[back]') => lines('project: p', 'services:', '  api:', '    image: x', `    networks: ${attachment}`, 'networks:', `  back: ${definition}`);
     assert.match(fleetFileError(withNetwork('{ driver: overlay }')), /^fleet\.yaml:7:19 networks\.back\.driver: only the bridge driver/);
-    assert.match(fleetFileError(withNetwork('{ ipam: { config: [{ subnet: 10.0.0.0/33 }] } }')), /networks\.back\.ipam\.config\[0\]\.subnet: expected an IPv4 subnet in CIDR form/);
+    assert.match(fleetFileError(withNetwork('{ ipam: { config: [{ subnet: 10.0.0.0/33 }] } }')), /networks\.back\.ipam\.config\[0\]\.subnet: expected an IPv4 or IPv6 subnet in CIDR form/);
     assert.match(fleetFileError(withNetwork('{ name: custom }')), /networks\.back\.name: a network Hostwright creates is named <project>_<key>/);
     assert.match(fleetFileError(withNetwork('{ external: true, internal: true }')), /networks\.back\.internal: an external network is the operator's/);
     assert.match(fleetFileError(withNetwork('{ ipam: { config: [{ subnet: 10.1.0.0/24 }] } }', '{ back: { ipv4_address: 10.2.0.5 } }')), /services\.api\.networks\.back\.ipv4_address: 10\.2\.0\.5 is not in the subnet of network back \(10\.1\.0\.0\/24\)/);
-    assert.match(fleetFileError(withNetwork('{}', '{ back: { ipv4_address: 10.2.0.5 } }')), /a fixed address needs a subnet declared for network back/);
+    assert.match(fleetFileError(withNetwork('{}', '{ back: { ipv4_address: 10.2.0.5 } }')), /a fixed address needs an IPv4 subnet declared for network back/);
     assert.match(fleetFileError(withNetwork('{ labels: { io.hostwright.project: x } }')), /networks\.back\.labels: label keys starting with "io\.hostwright\." are reserved/);
+  });
+
+  it('takes an IPv6 network as Mailcow publishes it (enable_ipv6 with an IPv4 and an IPv6 subnet), and refuses what the engine would', () => {
+    const withNetwork = (definition: string, attachment = '[back]') => lines('project: p', 'services:', '  api:', '    image: x', `    networks: ${attachment}`, 'networks:', `  back: ${definition}`);
+    const fleet = parseFleetFile(withNetwork('{ enable_ipv6: true, ipam: { config: [{ subnet: 172.22.1.0/24 }, { subnet: "fd4d:6169:6c63:6f77::/64", gateway: "fd4d:6169:6c63:6f77::1" }] } }', '{ back: { ipv4_address: 172.22.1.254 } }'), 'fleet.yaml');
+    const back = fleet.networks?.back as NonNullable<NonNullable<typeof fleet.networks>['back']>;
+    assert.deepEqual(toDockerNetworkOptions({ name: 'hw-p_back', spec: back, identityLabels: {} }), {
+      Name: 'hw-p_back', Driver: 'bridge', CheckDuplicate: true, Internal: false, Attachable: false, EnableIPv6: true, Labels: {}, Options: {},
+      IPAM: { Driver: 'default', Config: [{ Subnet: '172.22.1.0/24' }, { Subnet: 'fd4d:6169:6c63:6f77::/64', Gateway: 'fd4d:6169:6c63:6f77::1' }] },
+    });
+    assert.match(fleetFileError(withNetwork('{ enable_ipv6: true }')), /^fleet\.yaml:7:\d+ networks\.back\.enable_ipv6: an IPv6 network needs its IPv6 subnet: add one to ipam\.config/);
+    assert.match(fleetFileError(withNetwork('{ ipam: { config: [{ subnet: "fd00:1::/64" }] } }')), /networks\.back\.ipam\.config\[0\]\.subnet: an IPv6 subnet needs `enable_ipv6: true` on the network/);
+    assert.match(fleetFileError(withNetwork('{ enable_ipv6: true, ipam: { config: [{ subnet: "fd00:1::/64", gateway: "fd00:2::1" }] } }')), /networks\.back\.ipam\.config\[0\]\.gateway: fd00:2::1 is not in fd00:1::\/64/);
+    assert.match(fleetFileError(withNetwork('{ enable_ipv6: true, ipam: { config: [{ subnet: "fd00:1::/129" }] } }')), /expected an IPv4 or IPv6 subnet in CIDR form/);
+    assert.match(fleetFileError(withNetwork('{ enable_ipv6: true, ipam: { config: [{ subnet: "fd00:1::/64" }] } }', '{ back: { ipv4_address: 10.2.0.5 } }')), /a fixed address needs an IPv4 subnet declared for network back/);
+    // Without enable_ipv6 the options (and the definition's hash) are as before IPv6 networks.
+    assert.equal('EnableIPv6' in toDockerNetworkOptions({ name: 'n', spec: {}, identityLabels: {} }), false);
+  });
+
+  it('contains addresses in IPv4 and IPv6 subnets, compressed forms and an IPv4 tail included', () => {
+    assert.equal(subnetContains('fd00:1::/64', 'fd00:1::abcd'), true);
+    assert.equal(subnetContains('fd00:1::/64', 'fd00:1:0:1::1'), false);
+    assert.equal(subnetContains('::ffff:0:0/96', '::ffff:10.0.0.1'), true);
+    assert.equal(subnetContains('10.0.0.0/8', '10.255.0.1'), true);
+    assert.equal(subnetContains('10.0.0.0/8', 'fd00::1'), false);
+    assert.equal(subnetContains('0.0.0.0/0', '1.2.3.4'), true);
+    for (const bad of ['fd00:::1/64', '1:2:3:4:5:6:7:8:9/64', 'fd0g::/64', '10.0.0.0/', 'fd00::/64/1']) assert.equal(parseSubnet(bad), undefined, bad);
+    assert.deepEqual(parseSubnet('fd00::/8'), { family: 6, base: 0xfdn << 120n, bits: 8 });
   });
 
   it('a service without networks or network_mode hashes as before project networks existed', () => {

@@ -217,6 +217,8 @@ describe('advanceRollout: a good rollout', () => {
     };
     assert.equal(outcome([instance('h1'), exited('migrate'), exited('sweep')]), 'healthy');
     assert.equal(outcome([instance('h1'), exited('migrate', ['stopped'])]), 'applying', 'a one-shot that exited non-zero is stopped drift, not done');
+    const failed = { ...exited('migrate'), condition: { kind: 'failed' as const, exitCode: 1, oomKilled: false, restartCount: 0, lastLines: [], since: '2026-01-01T00:00:00.000Z' } };
+    assert.notEqual(outcome([instance('h1'), failed]), 'healthy', 'a one-shot left exited with a failure is not done');
     assert.equal(outcome([instance('h1'), exited('daemon')]), 'applying', 'an exited service that should keep running is not healthy');
     assert.equal(outcome([instance('h1'), exited('migrate')], false), 'applying', 'not converged');
   });

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { LABELS } from '../../shared/labels.js';
 import { uniqueName } from '../lib/builders.js';
-import { runCli, type CliResult } from '../lib/cli.js';
+import type { CliResult } from '../lib/cli.js';
 import { docker } from '../lib/docker-harness.js';
 import { FleetHarness } from '../lib/fleet-harness.js';
 import { startNatsServer, type NatsServerHandle } from '../lib/nats-server.js';
@@ -50,12 +50,7 @@ describe('fleet operations: host labels, cordon, ps and down (real NATS, real ag
   let file: string;
   let otherFile: string;
 
-  const agentLogs = () => fleet.agents.map((a) => `--- ${a.hostId}\n${a.output().split('\n').slice(-10).join('\n')}`).join('\n');
-  const cli = async (args: readonly string[], expectCode: number): Promise<CliResult> => {
-    const result = await runCli([...args, '--nats', server.url], fleet.cliEnv);
-    assert.equal(result.code, expectCode, `hostwright ${args.join(' ')} exited ${result.code}:\n${result.stdout}\n${result.stderr}\n${agentLogs()}`);
-    return result;
-  };
+  const cli = (args: readonly string[], expectCode: number): Promise<CliResult> => fleet.cli(args, expectCode);
   const running = async (name: string): Promise<string[]> => {
     const listed = await docker.listContainers({ all: true, filters: { label: [`${LABELS.project}=${name}`] } });
     return listed.filter((c) => c.State === 'running').map((c) => c.Labels[LABELS.host] ?? '?').sort();

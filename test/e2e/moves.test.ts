@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { LABELS } from '../../shared/labels.js';
 import { sleep } from '../../shared/sleep.js';
 import { uniqueName } from '../lib/builders.js';
-import { runCli, type CliResult } from '../lib/cli.js';
+import type { CliResult } from '../lib/cli.js';
 import { docker } from '../lib/docker-harness.js';
 import { FleetHarness } from '../lib/fleet-harness.js';
 import { startNatsServer, type NatsServerHandle } from '../lib/nats-server.js';
@@ -89,12 +89,7 @@ describe('moves are make-before-break across hosts (real NATS, real agents, real
   let dir: string;
   let file: string;
 
-  const agentLogs = () => fleet.agents.map((a) => `--- ${a.hostId}\n${a.output().split('\n').slice(-10).join('\n')}`).join('\n');
-  const cli = async (args: readonly string[], expectCode: number): Promise<CliResult> => {
-    const result = await runCli([...args, '--nats', server.url], fleet.cliEnv);
-    assert.equal(result.code, expectCode, `hostwright ${args.join(' ')} exited ${result.code}:\n${result.stdout}\n${result.stderr}\n${agentLogs()}`);
-    return result;
-  };
+  const cli = (args: readonly string[], expectCode: number): Promise<CliResult> => fleet.cli(args, expectCode);
   const hostsOf = async (service: string): Promise<string[]> => {
     const listed = await docker.listContainers({ all: true, filters: { label: [`${LABELS.project}=${project}`, `${LABELS.service}=${service}`] } });
     return listed.filter((c) => c.State === 'running').map((c) => c.Labels[LABELS.host] ?? '?').sort();

@@ -7,7 +7,7 @@ import { LABELS } from '../../shared/labels.js';
 import type { HostwrightEvent } from '../../shared/events.js';
 import { sleep } from '../../shared/sleep.js';
 import { uniqueName } from '../lib/builders.js';
-import { runCli, type CliResult } from '../lib/cli.js';
+import type { CliResult } from '../lib/cli.js';
 import { docker } from '../lib/docker-harness.js';
 import { FleetHarness } from '../lib/fleet-harness.js';
 import { startNatsServer, type NatsServerHandle } from '../lib/nats-server.js';
@@ -51,12 +51,7 @@ describe('restart: rolling, in place, through desired state (real NATS, real age
   let dir: string;
   let file: string;
 
-  const agentLogs = () => fleet.agents.map((a) => `--- ${a.hostId}\n${a.output().split('\n').slice(-10).join('\n')}`).join('\n');
-  const cli = async (args: readonly string[], expectCode: number): Promise<CliResult> => {
-    const result = await runCli([...args, '--nats', server.url], fleet.cliEnv);
-    assert.equal(result.code, expectCode, `hostwright ${args.join(' ')} exited ${result.code}:\n${result.stdout}\n${result.stderr}\n${agentLogs()}`);
-    return result;
-  };
+  const cli = (args: readonly string[], expectCode: number): Promise<CliResult> => fleet.cli(args, expectCode);
   const started = async (): Promise<Started[]> => {
     const listed = await docker.listContainers({ all: true, filters: { label: [`${LABELS.project}=${project}`] } });
     const rows = await Promise.all(listed.map(async (c) => ({ host: c.Labels[LABELS.host] ?? '?', service: c.Labels[LABELS.service] ?? '?', instance: c.Labels[LABELS.instance] ?? '?', id: c.Id, startedAt: (await docker.getContainer(c.Id).inspect()).State.StartedAt })));

@@ -11,6 +11,7 @@
  * containers (label io.hostwright.host=<id> AND the agent's name prefix) and the temp dirs. Agents
  * still running when the test process exits are SIGKILLed by a process 'exit' hook.
  */
+import assert from 'node:assert/strict';
 import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -23,7 +24,7 @@ import { SIGNING_PUBLIC_FILE, SIGNING_SEED_FILE } from '../../coordinator/signin
 import { hostwrightEventSchema, type HostwrightEvent } from '../../shared/events.js';
 import { LABELS } from '../../shared/labels.js';
 import { killOnExit } from './child-reaper.js';
-import { runCli, startCli } from './cli.js';
+import { runCli, startCli, type CliResult } from './cli.js';
 import { docker, removeHostObjects } from './docker-harness.js';
 import { startTcpProxy, type TcpProxy } from './tcp-proxy.js';
 import { waitFor } from './wait.js';
@@ -143,6 +144,21 @@ export class FleetHarness {
   /** Environment for CLI commands that write desired state: they sign with this fleet's key. */
   get cliEnv(): Record<string, string> {
     return { HOSTWRIGHT_SIGNING_KEY: this.signingKeyFile };
+  }
+
+  /** The last lines of every agent's output, for the message of a failed assertion. */
+  agentTails(lines = 10): string {
+    return this.agents.map((a) => `--- ${a.hostId} (alive: ${a.alive()})\n${a.output().split('\n').slice(-lines).join('\n')}`).join('\n');
+  }
+
+  /**
+   * Runs a coordinator command against this fleet's server, signing with its key, and asserts its
+   * exit code; a wrong one fails with the command's output and the agents' last lines.
+   */
+  async cli(args: readonly string[], expectCode: number): Promise<CliResult> {
+    const result = await runCli([...args, '--nats', this.natsUrl], this.cliEnv);
+    assert.equal(result.code, expectCode, `hostwright ${args.join(' ')} exited ${result.code}:\n${result.stdout}\n${result.stderr}\n${this.agentTails()}`);
+    return result;
   }
 
   agent(hostId: string): FleetAgent {

@@ -15,9 +15,7 @@ export const MESH_NETWORK_PREFIX = 24;
 export const DEFAULT_FLEET_RANGE = '10.64.0.0/12';
 export const DEFAULT_BLOCK_PREFIX = 20;
 export const DEFAULT_MESH_PORT = 51820;
-/** Our interfaces are named so (at most 15 characters, Linux's limit): the name is the ownership proof. */
-export const MESH_INTERFACE_PATTERN = /^hwm[a-z0-9-]{0,12}$/;
-export const DEFAULT_MESH_INTERFACE = 'hwmesh0';
+export { DEFAULT_MESH_INTERFACE, MESH_INTERFACE_PATTERN } from './mesh-interface.js';
 
 /** A WireGuard key as `wg` prints it: 32 bytes in standard base64. */
 export const wireguardKeySchema = z.string().regex(/^[A-Za-z0-9+/]{42}[AEIMQUYcgkosw048]=$/, 'expected a WireGuard public key (44 characters of base64)');

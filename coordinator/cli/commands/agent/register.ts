@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { DEFAULT_MESH_INTERFACE } from '../../../../shared/mesh.js';
+import { DEFAULT_MESH_INTERFACE } from '../../../../shared/mesh-interface.js';
 import { DEFAULT_AGENT_CONFIG_PATH } from '../../../../shared/agent-paths.js';
 import { collect, withLocalOptions, withWorkloadOptions } from '../../options.js';
 import type { AgentInstallOptions } from './agent-install.js';

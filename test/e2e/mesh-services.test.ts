@@ -107,6 +107,12 @@ describe('services that find each other across three real engines through the me
       seen.add(answer);
       return seen.has(onH2) && seen.has(onH3);
     }, 60_000, 100).catch((error: unknown) => assert.fail(`${String(error)}; answers: ${[...seen].join(' | ')}\n${fleet.host('h1').agentOutput().slice(-2_000)}`));
+    // A container on no project network (Docker's default bridge, asking the resolver directly) is nobody: refused.
+    const stranger = await run('docker', ['-H', fleet.host('h1').dockerHost, 'run', '--rm', '--dns', '10.64.0.1', 'hw/busybox:test', 'timeout', '5', 'wget', '-q', '-O', '-', 'http://api:8080/'], { timeout: 60_000 }).then(
+      (result) => `answered: ${result.stdout}`,
+      (error: unknown) => String((error as { stderr?: string }).stderr ?? error),
+    );
+    assert.match(stranger, /bad address/, 'the resolver answers only containers of the host\'s project networks');
     const before = await restarts();
 
     await fleet.cutLink('h3');

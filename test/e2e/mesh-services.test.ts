@@ -85,6 +85,10 @@ describe('services that find each other across three real engines through the me
     }
     const file = join(fleet.dir, 'compose.yaml');
     await writeFile(file, COMPOSE);
+    // The plan shows where each host's project network goes, before anything is made.
+    const plan = await fleet.cli(['plan', '-f', file]);
+    assert.equal(plan.code, 0, `${plan.stdout}\n${plan.stderr}`);
+    for (const subnet of ['10.64.1.0/24', '10.64.17.0/24', '10.64.33.0/24']) assert.ok(plan.stdout.includes(`subnet ${subnet} of the mesh block`), `${subnet} in the plan:\n${plan.stdout}`);
     const deployed = await fleet.cli(['apply', '-f', file, '--wait', '--timeout', '90s']);
     assert.equal(deployed.code, 0, `${deployed.stdout}\n${deployed.stderr}\n${fleet.host('h1').agentOutput().slice(-2_000)}`);
 

@@ -79,7 +79,8 @@ export class Observer {
     // Image cleanup never removes an image any container uses, whoever owns the container.
     const usedImageIds = [...new Set(containers.flatMap((summary) => (summary.imageId === undefined ? [] : [summary.imageId])))].sort(compareStrings);
     const hostImages = images.map((image) => ({ id: image.id, references: image.references })).sort((a, b) => compareStrings(a.id, b.id));
-    return { hostId: this.hostId, observedAt, containers: withImages(labelled, containers, images), foreignNames: foreignNames.sort(compareStrings), foreignOwners, images: references, imageIds, hostImages, usedImageIds, networks: observedNetworks.labelled, volumes: observedVolumes.labelled, foreignNetworks: observedNetworks.foreign, foreignVolumes: observedVolumes.foreign, foreignPorts };
+    const engineSubnets = networks.flatMap((network) => network.subnets ?? []).sort(compareStrings);
+    return { hostId: this.hostId, observedAt, containers: withImages(labelled, containers, images), foreignNames: foreignNames.sort(compareStrings), foreignOwners, images: references, imageIds, hostImages, usedImageIds, networks: observedNetworks.labelled, volumes: observedVolumes.labelled, foreignNetworks: observedNetworks.foreign, foreignVolumes: observedVolumes.foreign, foreignPorts, ...(engineSubnets.length > 0 ? { engineSubnets } : {}) };
   }
 
   /** Networks or volumes labelled for this host, with their ownership proven, and the names of all others. */
@@ -94,7 +95,7 @@ export class Observer {
       }
       const ownership = proveResourceOwnership(summary.id, identity, this.owners.resourceRecord(identity.ownerToken), this.owners.verifyResourceToken);
       const users = foreignUsers?.get(summary.name);
-      labelled.push({ id: summary.id, name: summary.name, identity, ownership, ...(users === undefined ? {} : { foreignUsers: [...users].sort(compareStrings) }) });
+      labelled.push({ id: summary.id, name: summary.name, identity, ownership, ...(users === undefined ? {} : { foreignUsers: [...users].sort(compareStrings) }), ...(summary.subnets === undefined ? {} : { subnets: summary.subnets }) });
     }
     labelled.sort((a, b) => compareStrings(a.name, b.name) || compareStrings(a.id, b.id));
     return { labelled, foreign: foreign.sort(compareStrings) };

@@ -28,6 +28,7 @@ import { cycleAuthors, stampEvents } from './host-events.js';
 import type { DesiredAuthor } from '../shared/desired-author.js';
 import { Observer } from './observer.js';
 import { resolveUnfinishedIntents } from './recovery.js';
+import { withFleetResolver, type HostMesh } from './resolver/fleet-dns.js';
 import type { RuntimeAdapter } from './runtime/runtime-adapter.js';
 import type { Journal } from './store/journal.js';
 
@@ -77,11 +78,28 @@ export class Reconciler {
   #cyclesInFlight = 0;
   /** Restart counts and last exits of the containers last observed: bounded by them, kept in memory (a restart of the agent starts it afresh). */
   #conditionMemory: ConditionMemory = new Map();
+  /** This host's part in the fleet's mesh, read at each plan (set by the fleet agent; none: single-host behaviour). */
+  #mesh: () => HostMesh | undefined = () => undefined;
 
   constructor(options: ReconcilerOptions) {
     this.#options = { namePrefix: '', parallelism: 4, now: () => new Date(), policy: STRICT_HOST_POLICY, imageGraceMs: DEFAULT_IMAGE_GRACE_MS, ...options };
     this.observer = new Observer(options.runtime, options.journal, options.hostId, this.#options.now);
     this.echoes = new OwnEchoes(() => this.#options.now().getTime());
+  }
+
+  /** Plans from now on with the host's mesh: project networks in its block, spread projects with the fleet resolver. */
+  useMesh(mesh: () => HostMesh | undefined): void {
+    this.#mesh = mesh;
+  }
+
+  /** The stored documents, as this host runs them (with the fleet resolver on a mesh host). */
+  async #desiredDocuments(): Promise<HostDesired[]> {
+    return this.#asRun(await this.#options.journal.desiredDocuments());
+  }
+
+  #asRun(documents: readonly HostDesired[]): HostDesired[] {
+    const mesh = this.#mesh();
+    return mesh === undefined ? [...documents] : withFleetResolver(documents, mesh.resolver);
   }
 
   get hostId(): string {
@@ -103,7 +121,7 @@ export class Reconciler {
   async #runCycle(request: CycleRequest, context: CycleContext, pulledThisCycle?: ReadonlySet<string>): Promise<CycleReport> {
     // Load desired state: the agent's own store, with the candidates of a dry run in their projects' places
     // (the cycle that applies them plans every project of the host, so the dry run does too).
-    const { desired, modes, candidates } = cycleDesired(await this.#options.journal.desiredDocuments(), request.candidate, await this.#settled(), request.explicit === true);
+    const { desired, modes, candidates } = cycleDesired(await this.#desiredDocuments(), request.candidate && this.#asRun(request.candidate), await this.#settled(), request.explicit === true);
     // Failure scope: a rejected revision and a project backing off run nothing of their own (unless asked explicitly).
     const nowMs = this.#options.now().getTime();
     // A streak belongs to its revision: a new revision is tried at once, and its events are not held back.
@@ -174,7 +192,7 @@ export class Reconciler {
     await this.#resolveUnfinishedIntents(log);
     const snapshot = await this.observer.observe();
     // Gated as the cycle that applies it will be: among the host's other projects.
-    const { desired, modes } = cycleDesired(await this.#options.journal.desiredDocuments(), [candidate], await this.#settled(), false);
+    const { desired, modes } = cycleDesired(await this.#desiredDocuments(), this.#asRun([candidate]), await this.#settled(), false);
     const planned = this.#planFrom(desired, snapshot, modes);
     // By normalized reference, shown as the services write it.
     const needed = new Map(Object.values(candidate.services).map((service) => [normalizeImageRef(service.image), service.image]));
@@ -193,12 +211,12 @@ export class Reconciler {
 
   /** Observes and computes status without changing anything. */
   async observeStatus(desiredOverride?: readonly HostDesired[]): Promise<HostStatus> {
-    const desired = desiredOverride ? [...desiredOverride] : await this.#options.journal.desiredDocuments();
+    const desired = desiredOverride ? this.#asRun(desiredOverride) : await this.#desiredDocuments();
     return this.#statusOf(desired, await this.observer.observe());
   }
 
   async #observeStatus(failures: FailureState | undefined): Promise<HostStatus> {
-    return this.#statusOf(await this.#options.journal.desiredDocuments(), await this.observer.observe(), failures);
+    return this.#statusOf(await this.#desiredDocuments(), await this.observer.observe(), failures);
   }
 
   /** Projects whose actions do not run in this cycle: their revision is rejected, or they are backing off. */
@@ -273,7 +291,8 @@ export class Reconciler {
   #planFrom(desired: readonly HostDesired[], snapshot: RuntimeSnapshot, modes: ReadonlyMap<string, PlanMode>, held?: ReadonlySet<string>, pulledThisCycle?: ReadonlySet<string>, imageRemovals?: readonly ImageRemoval[]): Planned {
     const { journal, now, namePrefix, policy } = this.#options;
     const pulls = { lastPulledAt: journal.imagesLastPulledAt(), now: now().toISOString(), ...(pulledThisCycle ? { pulledThisCycle } : {}) };
-    return planCycle({ desired, snapshot, journal, namePrefix, modes, pulls, policy, ...(held ? { held } : {}), ...(imageRemovals ? { imageRemovals } : {}) });
+    const meshBlock = this.#mesh()?.block;
+    return planCycle({ desired, snapshot, journal, namePrefix, modes, pulls, policy, ...(held ? { held } : {}), ...(imageRemovals ? { imageRemovals } : {}), ...(meshBlock === undefined ? {} : { meshBlock }) });
   }
 
   /**

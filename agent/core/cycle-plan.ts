@@ -33,12 +33,14 @@ export interface CyclePlanInput {
   readonly pulls?: PullTimes;
   readonly imageRemovals?: readonly ImageRemoval[];
   readonly policy?: HostPolicy;
+  /** This host's mesh block, when it takes part in a mesh (agent/mesh/mesh-networks.ts). */
+  readonly meshBlock?: string;
 }
 
 /** Pure: diff, plan and safety gates of one cycle; the same input gives the same plan byte for byte. */
 export function planCycle(input: CyclePlanInput): CyclePlan {
   const diff = diffHost({ desired: input.desired, snapshot: input.snapshot, journal: input.journal, namePrefix: input.namePrefix });
-  const plan = planHost({ diff, desired: input.desired, snapshot: input.snapshot, modes: input.modes, ...(input.pulls ? { pulls: input.pulls } : {}), ...(input.imageRemovals && input.imageRemovals.length > 0 ? { imageRemovals: input.imageRemovals } : {}) });
+  const plan = planHost({ diff, desired: input.desired, snapshot: input.snapshot, modes: input.modes, ...(input.pulls ? { pulls: input.pulls } : {}), ...(input.imageRemovals && input.imageRemovals.length > 0 ? { imageRemovals: input.imageRemovals } : {}), ...(input.meshBlock === undefined ? {} : { meshBlock: input.meshBlock }) });
   const blocks = evaluateGates({ plan, diff, desired: input.desired, snapshot: input.snapshot, ...(input.policy ? { policy: input.policy } : {}) });
   return { diff, plan, blocks, runnable: runnableActions(plan, blocks, input.held) };
 }

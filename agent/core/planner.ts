@@ -13,6 +13,7 @@ import { repullDue } from './pull-policy.js';
 import type { ImageRemoval } from './image-cleanup.js';
 import { instanceKeyString, type InstanceKey, type ObservedContainer, type RuntimeSnapshot } from './snapshot.js';
 import { orderByDependencies } from './start-order.js';
+import { meshNetworkSpec } from '../mesh/mesh-networks.js';
 
 /**
  * converge: bring everything to the desired state (explicit apply, or a revision not yet applied).
@@ -63,6 +64,8 @@ export interface PlanInput {
   readonly pulls?: PullTimes;
   /** Images cleanup removes (agent/core/image-cleanup.ts), last of all; none when omitted. */
   readonly imageRemovals?: readonly ImageRemoval[];
+  /** This host's block of the fleet's mesh, when it takes part in one: new project networks get a subnet of it. */
+  readonly meshBlock?: string;
 }
 
 /** When each image was last pulled (by normalized reference, from the journal), and the time now. */
@@ -88,6 +91,8 @@ export function planHost(input: PlanInput): ActionPlan {
   const teardown: Draft[] = [];
   const drift: DriftFinding[] = [];
   const unusedVolumes: UnusedVolume[] = [];
+  // Subnets taken on the engine, and by the networks this plan creates before the next one.
+  const usedSubnets = [...(input.snapshot.engineSubnets ?? [])];
 
   for (const projectDiff of input.diff.projects) {
     const desired = desiredByProject.get(projectDiff.project);
@@ -99,7 +104,15 @@ export function planHost(input: PlanInput): ActionPlan {
       if (entry.kind === 'create') {
         const { wanted } = entry;
         const base = { phase: 'setup' as const, chain: `${wanted.kind}:${wanted.name}`, project, resource: wanted.resource, name: wanted.name, specHash: wanted.specHash, reason: entry.cause === 'missing' ? `${wanted.kind} is missing` : `new ${wanted.kind}` };
-        setup.push(wanted.kind === 'network' ? { ...base, kind: 'create-network', spec: wanted.spec as NetworkSpec } : { ...base, kind: 'create-volume', spec: wanted.spec as VolumeSpec });
+        if (wanted.kind === 'network') {
+          const placed = input.meshBlock === undefined ? undefined : meshNetworkSpec(wanted.spec as NetworkSpec, input.meshBlock, usedSubnets);
+          if (placed === undefined) setup.push({ ...base, kind: 'create-network', spec: wanted.spec as NetworkSpec });
+          else if (placed === 'full') setup.push({ ...base, kind: 'create-network', spec: wanted.spec as NetworkSpec, reason: `${base.reason}; the mesh block ${input.meshBlock} is full, so the engine picks its subnet and other hosts cannot reach it` });
+          else {
+            usedSubnets.push(placed.subnet);
+            setup.push({ ...base, kind: 'create-network', spec: placed.spec, reason: `${base.reason} (subnet ${placed.subnet} of the mesh block)` });
+          }
+        } else setup.push({ ...base, kind: 'create-volume', spec: wanted.spec as VolumeSpec });
       } else if (entry.kind === 'unused') {
         const { observed } = entry;
         const base = { phase: 'teardown' as const, chain: `${observed.identity.kind}:${observed.name}`, project, resource: observed.identity.resource, name: observed.name };

@@ -118,6 +118,8 @@ export interface RuntimeSnapshot {
   readonly foreignVolumes: readonly string[];
   /** Host ports published by running containers Hostwright does not own here, sorted (absent: not observed). */
   readonly foreignPorts?: readonly HeldPort[];
+  /** The IPv4 subnets of every network on the engine, sorted (absent when it reports none): a mesh network avoids them. */
+  readonly engineSubnets?: readonly string[];
 }
 
 /** A host port a container publishes: `ip` 0.0.0.0 (or ::) means every address. */
@@ -152,6 +154,8 @@ export interface ObservedResource {
   readonly ownership: Ownership;
   /** A network's: containers attached to it that Hostwright does not own here (they keep it from being removed). */
   readonly foreignUsers?: readonly string[];
+  /** A network's IPv4 subnets, as the engine reports them (absent when it reports none). */
+  readonly subnets?: readonly string[];
 }
 
 /** What the journal remembers about a network or volume Hostwright created. */

@@ -23,6 +23,7 @@ import { candidateOf } from './candidate.js';
 import { isMissingFeed, watchDesired, type DesiredTrust } from './desired-watcher.js';
 import { ExecSessions } from './exec-sessions.js';
 import { MeshAgent } from '../mesh/mesh-agent.js';
+import { HostResolver } from '../resolver/host-resolver.js';
 import { OutboxPublisher } from './outbox-publisher.js';
 import { answerPullRequest } from './pull-request.js';
 import { RequestGuard } from './request-guard.js';
@@ -90,6 +91,8 @@ class FleetSource implements DesiredSource {
   #progressTimer: NodeJS.Timeout | undefined;
   /** This host's end of the fleet's WireGuard mesh, when the agent takes part in one. */
   readonly #mesh: MeshAgent | undefined;
+  /** The fleet resolver on the host's mesh address, while the host takes part in the mesh. */
+  readonly #resolver: HostResolver | undefined;
   #progressSentAt = 0;
   #logRequests: LogRequests | undefined;
   /** This host's endpoint records, and its view of the endpoints of its projects' services on other hosts (docs/networking.md). */
@@ -113,7 +116,13 @@ class FleetSource implements DesiredSource {
     if (options.mesh !== undefined) {
       // A mesh document says whom this host trusts on the network: it is never taken unsigned.
       if (options.trust.kind !== 'pinned') throw new InvalidInputError('--mesh-endpoint needs --coordinator-key: the mesh\'s peers and keys are taken only from documents the pinned coordinator key signed');
-      this.#mesh = new MeshAgent({ hostId: options.hostId, dataDir: options.dataDir, interfaceName: options.mesh.interfaceName, endpoint: options.mesh.endpoint, coordinatorKey: options.trust.coordinatorKey, logger: options.logger.child({ component: 'mesh' }) });
+      const mesh = new MeshAgent({ hostId: options.hostId, dataDir: options.dataDir, interfaceName: options.mesh.interfaceName, endpoint: options.mesh.endpoint, coordinatorKey: options.trust.coordinatorKey, logger: options.logger.child({ component: 'mesh' }) });
+      this.#mesh = mesh;
+      this.#resolver = new HostResolver({ hostId: options.hostId, runtime: daemon.host.runtime, source: { resolve: (project, name, network) => this.endpoints?.resolve(project, name, network) ?? [] }, logger: options.logger.child({ component: 'resolver' }) });
+      // Only with an accepted mesh document: until then the host plans exactly as a single host does.
+      daemon.host.reconciler.useMesh(() => mesh.hostMesh());
+    } else {
+      this.#resolver = undefined;
     }
   }
 
@@ -124,12 +133,20 @@ class FleetSource implements DesiredSource {
     try {
       const outcome = await mesh.accept(value);
       if ('refused' in outcome) this.#log.error({ reason: outcome.refused }, 'rejected the mesh document; keeping the last good mesh');
+      else await this.#meshChanged(outcome.accepted === 'unchanged');
     } catch (error) {
       this.#log.error({ error: errorMessage(error) }, 'the mesh interface could not be brought to the mesh document; it is tried again at the next document or restart');
     }
   }
 
+  /** The resolver follows the mesh address; a new mesh changes what cycles plan (networks, `dns:`), so one runs. */
+  async #meshChanged(unchanged: boolean): Promise<void> {
+    await this.#resolver?.sync(this.#mesh?.hostMesh()?.resolver);
+    if (!unchanged) this.daemon.loop.trigger('mesh');
+  }
+
   onCycle(report: CycleReport | Error): void {
+    void this.#resolver?.refresh();
     void this.#publishStatusSafely(false, report instanceof Error ? undefined : report.status);
     this.#endpointPublisher?.publishSoon();
   }
@@ -149,6 +166,7 @@ class FleetSource implements DesiredSource {
     clearTimeout(this.#progressTimer);
     this.#logRequests?.close();
     this.#exec.close();
+    await this.#resolver?.close();
     if (!this.#connection) return;
     this.endpoints?.close();
     await this.#endpointPublisher?.withdrawAll();
@@ -159,6 +177,7 @@ class FleetSource implements DesiredSource {
   async run(): Promise<void> {
     // The kept mesh first: containers on other hosts stay reachable while NATS is away.
     await this.#mesh?.resume().catch((error: unknown) => this.#log.error({ error: errorMessage(error) }, 'the kept mesh could not be brought up'));
+    await this.#resolver?.sync(this.#mesh?.hostMesh()?.resolver);
     const connection = await this.#connect();
     if (!connection) return;
     this.#connection = connection;

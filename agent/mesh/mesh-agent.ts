@@ -3,7 +3,9 @@ import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { decode } from '../../shared/codec.js';
 import { errorMessage } from '../../shared/errors.js';
-import { meshDesiredSchema, type MeshDesired, type MeshRegistration } from '../../shared/mesh.js';
+import { parsePrefix } from '../../shared/ipv4.js';
+import { meshAddressOf, meshDesiredSchema, type MeshDesired, type MeshRegistration } from '../../shared/mesh.js';
+import type { HostMesh } from '../resolver/fleet-dns.js';
 import { verifySignedDocument } from '../../shared/signed-document.js';
 import { MeshLink, type MeshReconcileResult } from './mesh-link.js';
 import { MESH_DIR } from './wireguard-key.js';
@@ -45,6 +47,12 @@ export class MeshAgent {
 
   get current(): MeshDesired | undefined {
     return this.#current;
+  }
+
+  /** What the reconciler plans with while this host takes part in the mesh: its block and the resolver's address. */
+  hostMesh(): HostMesh | undefined {
+    const block = this.#current === undefined ? undefined : parsePrefix(this.#current.block);
+    return block === undefined || this.#current === undefined ? undefined : { block: this.#current.block, resolver: meshAddressOf(block) };
   }
 
   /** At start: the kept document, if any, brought to the interface again (the mesh survives NATS being away). */

@@ -260,7 +260,10 @@ export class DockerRuntime implements RuntimeAdapter {
 
   async listNetworks(): Promise<RuntimeResourceSummary[]> {
     const networks = await this.#call('list networks', () => this.docker.listNetworks());
-    return networks.map((network) => ({ id: network.Id, name: network.Name, labels: network.Labels ?? {} }));
+    return networks.map((network) => {
+      const subnets = (network.IPAM?.Config ?? []).flatMap((range) => (range.Subnet !== undefined && range.Subnet.includes('.') ? [range.Subnet] : []));
+      return { id: network.Id, name: network.Name, labels: network.Labels ?? {}, ...(subnets.length > 0 ? { subnets } : {}) };
+    });
   }
 
   async createNetwork(request: NetworkCreateRequest): Promise<string> {

@@ -35,6 +35,8 @@ export interface RuntimeResourceSummary {
   readonly id: string;
   readonly name: string;
   readonly labels: Readonly<Record<string, string>>;
+  /** A network's IPv4 subnets (IPAM config); absent for volumes and networks without one. */
+  readonly subnets?: readonly string[];
 }
 
 export interface NetworkCreateRequest {

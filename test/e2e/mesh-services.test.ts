@@ -1,0 +1,136 @@
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { readdir, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { sleep } from '../../shared/sleep.js';
+import { NetnsFleet } from '../lib/netns-fleet.js';
+import { waitFor } from '../lib/wait.js';
+
+const run = promisify(execFile);
+const PORT = 51820;
+const PROJECT = 'shop';
+const BLOCKS: Record<string, string> = { h1: '10.64.0.0/20', h2: '10.64.16.0/20', h3: '10.64.32.0/20' };
+const IDLE = `["sh", "-c", "trap 'exit 0' TERM; sleep 3600 & wait"]`;
+// An unchanged compose file: nothing in it says the services run on different hosts but x-hostwright's placement.
+const COMPOSE = `name: ${PROJECT}
+services:
+  web:
+    image: hw/busybox:test
+    command: ${IDLE}
+    x-hostwright: { placement: { hosts: [h1] } }
+  api:
+    image: hw/busybox:test
+    command: ["sh", "-c", "mkdir -p /www && hostname > /www/index.html && exec httpd -f -p 8080 -h /www"]
+    x-hostwright: { placement: { hosts: [h2, h3] } }
+  db:
+    image: hw/busybox:test
+    command: ${IDLE}
+    volumes: [data:/data]
+    x-hostwright: { placement: { hosts: [h2] } }
+volumes:
+  data: {}
+`;
+
+async function docker(fleet: NetnsFleet, hostId: string, args: readonly string[]): Promise<string> {
+  return (await run('docker', ['-H', fleet.host(hostId).dockerHost, ...args], { timeout: 60_000 })).stdout;
+}
+
+/** From the host's namespace, a TCP connect: 'refused' proves the far kernel answered (over the tunnel). */
+async function probe(fleet: NetnsFleet, hostId: string, address: string): Promise<string> {
+  const script = `const s = require('node:net').connect(9, ${JSON.stringify(address)}, () => { console.log('open'); s.destroy(); }); s.setTimeout(1500, () => { console.log('timeout'); process.exit(0); }); s.on('error', (e) => console.log(e.code === 'ECONNREFUSED' ? 'refused' : e.code));`;
+  return (await fleet.execIn(hostId, process.execPath, ['-e', script])).stdout.trim();
+}
+
+describe('services that find each other across three real engines through the mesh and the fleet resolver', () => {
+  let fleet: NetnsFleet;
+  const name = (hostId: string, service: string) => `${fleet.host(hostId).namePrefix}${PROJECT}-${service}-1`;
+
+  /** One request from web to api by its compose name: the answering replica's hostname, or the failure. */
+  async function request(): Promise<string> {
+    try {
+      return (await docker(fleet, 'h1', ['exec', name('h1', 'web'), 'timeout', '5', 'wget', '-q', '-O', '-', 'http://api:8080/'])).trim();
+    } catch (error) {
+      return `failed: ${String((error as { stderr?: string }).stderr ?? error).trim()}`;
+    }
+  }
+
+  /** Every container's id and restart count, on every host. */
+  async function restarts(): Promise<string[]> {
+    const rows: string[] = [];
+    for (const hostId of ['h1', 'h2', 'h3']) {
+      const ids = (await docker(fleet, hostId, ['ps', '-aq'])).split('\n').filter(Boolean);
+      if (ids.length > 0) rows.push(...(await docker(fleet, hostId, ['inspect', '-f', '{{.Name}} {{.Id}} {{.RestartCount}} {{.State.StartedAt}}', ...ids])).split('\n').filter(Boolean));
+    }
+    return rows.sort();
+  }
+
+  before(async () => {
+    fleet = await NetnsFleet.start({ hosts: 3, hostAgentArgs: (host) => ['--mesh-endpoint', `${host.address}:${PORT}`, '--mesh-interface', `hwm${host.netns.split('-')[1]}${host.index}`] });
+  });
+
+  after(async () => {
+    const runId = fleet?.runId;
+    await fleet?.cleanup();
+    // wireguard-go killed with the namespace leaves its control socket behind.
+    if (runId !== undefined) for (const entry of await readdir('/var/run/wireguard').catch(() => [])) if (entry.startsWith(`hwm${runId}`)) await rm(`/var/run/wireguard/${entry}`, { force: true });
+  });
+
+  it('web on h1 reaches api on h2 and h3 by name; a cut link leaves h2 serving within 5 s; a restored one brings h3 back; nothing restarts', async () => {
+    const applied = await fleet.cli(['mesh', 'apply', '--json']);
+    assert.equal(applied.code, 0, applied.stderr);
+    for (const [from, to] of [['h1', '10.64.16.1'], ['h1', '10.64.32.1'], ['h2', '10.64.0.1'], ['h3', '10.64.0.1']] as const) {
+      await waitFor(`${from} reaches ${to} over the mesh`, async () => (await probe(fleet, from, to)) === 'refused', 30_000, 200);
+    }
+    const file = join(fleet.dir, 'compose.yaml');
+    await writeFile(file, COMPOSE);
+    // The plan shows where each host's project network goes, before anything is made.
+    const plan = await fleet.cli(['plan', '-f', file]);
+    assert.equal(plan.code, 0, `${plan.stdout}\n${plan.stderr}`);
+    for (const subnet of ['10.64.1.0/24', '10.64.17.0/24', '10.64.33.0/24']) assert.ok(plan.stdout.includes(`subnet ${subnet} of the mesh block`), `${subnet} in the plan:\n${plan.stdout}`);
+    const deployed = await fleet.cli(['apply', '-f', file, '--wait', '--timeout', '90s']);
+    assert.equal(deployed.code, 0, `${deployed.stdout}\n${deployed.stderr}\n${fleet.host('h1').agentOutput().slice(-2_000)}`);
+
+    // Each host's project network lies in its block; web asks the fleet resolver on its host's mesh address.
+    for (const hostId of ['h1', 'h2', 'h3']) {
+      const subnet = (await docker(fleet, hostId, ['network', 'inspect', '-f', '{{range .IPAM.Config}}{{.Subnet}}{{end}}', `${fleet.host(hostId).namePrefix}${PROJECT}_default`])).trim();
+      const [a, b, c] = BLOCKS[hostId]!.split('/')[0]!.split('.').map(Number) as [number, number, number];
+      const parts = subnet.split('.').map(Number);
+      assert.ok(parts[0] === a && parts[1] === b && parts[2]! > c && parts[2]! < c + 16, `${hostId}'s network ${subnet} lies in its block ${BLOCKS[hostId]}`);
+    }
+    assert.equal((await docker(fleet, 'h1', ['inspect', '-f', '{{json .HostConfig.Dns}}', name('h1', 'web')])).trim(), '["10.64.0.1"]');
+    const replica = async (hostId: string) => (await docker(fleet, hostId, ['inspect', '-f', '{{.Config.Hostname}}', name(hostId, 'api')])).trim();
+    const [onH2, onH3] = [await replica('h2'), await replica('h3')];
+    assert.notEqual(onH2, onH3);
+
+    // Both replicas serve: the resolver turns its answer from one query to the next.
+    const seen = new Set<string>();
+    await waitFor('both api replicas to answer web', async () => {
+      const answer = await request();
+      seen.add(answer);
+      return seen.has(onH2) && seen.has(onH3);
+    }, 60_000, 100).catch((error: unknown) => assert.fail(`${String(error)}; answers: ${[...seen].join(' | ')}\n${fleet.host('h1').agentOutput().slice(-2_000)}`));
+    // A container on no project network (Docker's default bridge, asking the resolver directly) is nobody: refused.
+    const stranger = await run('docker', ['-H', fleet.host('h1').dockerHost, 'run', '--rm', '--dns', '10.64.0.1', 'hw/busybox:test', 'timeout', '5', 'wget', '-q', '-O', '-', 'http://api:8080/'], { timeout: 60_000 }).then(
+      (result) => `answered: ${result.stdout}`,
+      (error: unknown) => String((error as { stderr?: string }).stderr ?? error),
+    );
+    assert.match(stranger, /bad address/, 'the resolver answers only containers of the host\'s project networks');
+    const before = await restarts();
+
+    await fleet.cutLink('h3');
+    await sleep(5_000);
+    const afterCut: string[] = [];
+    for (let i = 0; i < 6; i++) afterCut.push(await request());
+    assert.deepEqual(afterCut, Array<string>(6).fill(onH2), 'from 5 s after the cut, every request is served by h2');
+
+    await fleet.restoreLink('h3');
+    const back = new Set<string>();
+    await waitFor('h3\'s replica back in rotation', async () => {
+      back.add(await request());
+      return back.has(onH3);
+    }, 60_000, 100).catch((error: unknown) => assert.fail(`${String(error)}; answers: ${[...back].join(' | ')}`));
+    assert.deepEqual(await restarts(), before, 'no container restarted or was replaced');
+  });
+});

@@ -99,7 +99,7 @@ export class Reconciler {
 
   #asRun(documents: readonly HostDesired[]): HostDesired[] {
     const mesh = this.#mesh();
-    return mesh === undefined ? [...documents] : withFleetResolver(documents, mesh.resolver);
+    return mesh === undefined ? [...documents] : withFleetResolver(documents, mesh.resolver, mesh.upstream);
   }
 
   get hostId(): string {

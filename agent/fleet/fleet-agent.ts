@@ -23,6 +23,7 @@ import { candidateOf } from './candidate.js';
 import { isMissingFeed, watchDesired, type DesiredTrust } from './desired-watcher.js';
 import { ExecSessions } from './exec-sessions.js';
 import { MeshAgent } from '../mesh/mesh-agent.js';
+import { readHostUpstreamResolvers } from '../resolver/host-upstream.js';
 import { HostResolver } from '../resolver/host-resolver.js';
 import { OutboxPublisher } from './outbox-publisher.js';
 import { answerPullRequest } from './pull-request.js';
@@ -120,7 +121,11 @@ class FleetSource implements DesiredSource {
       this.#mesh = mesh;
       this.#resolver = new HostResolver({ hostId: options.hostId, runtime: daemon.host.runtime, source: { resolve: (project, name, network) => this.endpoints?.resolve(project, name, network) ?? [] }, logger: options.logger.child({ component: 'resolver' }) });
       // Only with an accepted mesh document: until then the host plans exactly as a single host does.
-      daemon.host.reconciler.useMesh(() => mesh.hostMesh());
+      const upstream = readHostUpstreamResolvers();
+      daemon.host.reconciler.useMesh(() => {
+        const hostMesh = mesh.hostMesh();
+        return hostMesh === undefined ? undefined : { ...hostMesh, upstream };
+      });
     } else {
       this.#resolver = undefined;
     }

@@ -1,7 +1,8 @@
 import { DNS_CLASS_IN, DNS_TYPE_A, RCODE, type DnsAnswer, type DnsQuery } from './dns-wire.js';
 
 // Pure: what the fleet resolver answers. It knows only the fleet's names, as compose gives them,
-// for the project of the container asking; it never recurses (no query leaves for the internet).
+// for the project of the container asking; it never recurses. Any other name is REFUSED: Docker's
+// embedded DNS then asks the next server of the container's `dns:`, the host's own resolvers.
 
 /** Answers carry this TTL (seconds): a withdrawn endpoint leaves clients' caches within it. */
 export const RESOLVER_TTL_S = 1;
@@ -27,7 +28,7 @@ export function answerQuery(query: DnsQuery, caller: Caller | undefined, source:
   // Only containers on this host's project networks may ask, and only about the internet class.
   if (caller === undefined || query.question.class !== DNS_CLASS_IN) return { ...base, rcode: RCODE.refused };
   const addresses = [...new Set(source.resolve(caller.project, query.question.name, caller.network).map((endpoint) => endpoint.address))];
-  if (addresses.length === 0) return { ...base, rcode: RCODE.nxDomain };
+  if (addresses.length === 0) return { ...base, rcode: RCODE.refused };
   // A name we know with no record of the asked type (AAAA, say): no data, which is not NXDOMAIN.
   if (query.question.type !== DNS_TYPE_A) return { ...base, rcode: RCODE.noError, addresses: [] };
   const turn = rotation % addresses.length;

@@ -64,9 +64,9 @@ describe('the fleet resolver\'s answers', () => {
     assert.equal(answerQuery(decodeQuery(encodeQuery(1, 'many')), WEB, SOURCE, 3).addresses?.length, MAX_ANSWER_ADDRESSES);
   });
 
-  it('says NXDOMAIN for any other name (no recursion), and no data for AAAA of a known name', () => {
-    assert.equal(answerQuery(decodeQuery(encodeQuery(1, 'example.com')), WEB, SOURCE, 0).rcode, RCODE.nxDomain);
-    assert.equal(answerQuery(decodeQuery(encodeQuery(1, 'db')), WEB, SOURCE, 0).rcode, RCODE.nxDomain);
+  it('refuses any other name (no recursion: Docker asks the host\'s resolvers next), and no data for AAAA of a known name', () => {
+    assert.equal(answerQuery(decodeQuery(encodeQuery(1, 'example.com')), WEB, SOURCE, 0).rcode, RCODE.refused);
+    assert.equal(answerQuery(decodeQuery(encodeQuery(1, 'db')), WEB, SOURCE, 0).rcode, RCODE.refused);
     const aaaa = answerQuery(decodeQuery(encodeQuery(1, 'api', DNS_TYPE_AAAA)), WEB, SOURCE, 0);
     assert.equal(aaaa.rcode, RCODE.noError);
     assert.deepEqual(aaaa.addresses, []);
@@ -74,7 +74,7 @@ describe('the fleet resolver\'s answers', () => {
 
   it('refuses a caller on none of the host\'s project networks, and another project\'s names resolve nothing', () => {
     assert.equal(answerQuery(decodeQuery(encodeQuery(1, 'api')), undefined, SOURCE, 0).rcode, RCODE.refused);
-    assert.equal(answerQuery(decodeQuery(encodeQuery(1, 'api')), { project: 'blog' }, SOURCE, 0).rcode, RCODE.nxDomain);
+    assert.equal(answerQuery(decodeQuery(encodeQuery(1, 'api')), { project: 'blog' }, SOURCE, 0).rcode, RCODE.refused);
   });
 
   it('answers NOTIMP to an opcode other than a query', () => {

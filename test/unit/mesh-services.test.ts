@@ -4,6 +4,7 @@ import { diffHost } from '../../agent/core/diff.js';
 import { planHost } from '../../agent/core/planner.js';
 import { meshNetworkSpec } from '../../agent/mesh/mesh-networks.js';
 import { withFleetResolver } from '../../agent/resolver/fleet-dns.js';
+import { upstreamResolvers } from '../../agent/resolver/host-upstream.js';
 import { callerNetworks, callerOf } from '../../agent/resolver/resolver-callers.js';
 import type { ActionOf } from '../../shared/actions.js';
 import { desired, service } from '../lib/builders.js';
@@ -66,6 +67,14 @@ describe('the fleet resolver as containers\' dns', () => {
     assert.deepEqual(meshed?.services.tool?.dns, ['192.0.2.53']);
     assert.equal(untouched, local, 'a project wholly on this host is the same document');
     assert.equal(spread.services.web?.dns, undefined, 'the stored document is not changed');
+    const [withUpstream] = withFleetResolver([spread], '10.64.16.1', ['192.0.2.1', '2001:db8::1']);
+    assert.deepEqual(withUpstream?.services.web?.dns, ['10.64.16.1', '192.0.2.1', '2001:db8::1'], 'the host\'s resolvers follow the fleet resolver');
+  });
+
+  it('takes the host\'s resolvers a container can reach from resolv.conf: no loopback, at most two', () => {
+    const conf = '# generated\nsearch example.internal\nnameserver 127.0.0.53\nnameserver 192.0.2.1\n  nameserver 2001:db8::1\nnameserver ::1\nnameserver not-an-address\nnameserver 192.0.2.1\nnameserver 198.51.100.7\noptions edns0\n';
+    assert.deepEqual(upstreamResolvers(conf), ['192.0.2.1', '2001:db8::1']);
+    assert.deepEqual(upstreamResolvers('nameserver 127.0.0.53\n'), []);
   });
 
   it('maps a query\'s source to the project network it is on; the gateway and strangers are nobody', () => {

@@ -1,4 +1,5 @@
 import { after, before, describe, it } from 'node:test';
+import { readHostUpstreamResolvers } from '../../agent/resolver/host-upstream.js';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { readdir, rm, writeFile } from 'node:fs/promises';
@@ -99,7 +100,8 @@ describe('services that find each other across three real engines through the me
       const parts = subnet.split('.').map(Number);
       assert.ok(parts[0] === a && parts[1] === b && parts[2]! > c && parts[2]! < c + 16, `${hostId}'s network ${subnet} lies in its block ${BLOCKS[hostId]}`);
     }
-    assert.equal((await docker(fleet, 'h1', ['inspect', '-f', '{{json .HostConfig.Dns}}', name('h1', 'web')])).trim(), '["10.64.0.1"]');
+    // The fleet resolver first, then the host's own resolvers for names outside the fleet.
+    assert.deepEqual(JSON.parse((await docker(fleet, 'h1', ['inspect', '-f', '{{json .HostConfig.Dns}}', name('h1', 'web')])).trim()), ['10.64.0.1', ...readHostUpstreamResolvers()]);
     const replica = async (hostId: string) => (await docker(fleet, hostId, ['inspect', '-f', '{{.Config.Hostname}}', name(hostId, 'api')])).trim();
     const [onH2, onH3] = [await replica('h2'), await replica('h3')];
     assert.notEqual(onH2, onH3);

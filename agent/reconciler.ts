@@ -29,6 +29,7 @@ import { Observer } from './observer.js';
 import { resolveUnfinishedIntents } from './recovery.js';
 import type { RuntimeAdapter } from './runtime/runtime-adapter.js';
 import type { Journal } from './store/journal.js';
+import type { RemoteRecords } from './executor.js';
 
 export interface ReconcilerOptions {
   readonly runtime: RuntimeAdapter;
@@ -76,6 +77,8 @@ export class Reconciler {
   #cyclesInFlight = 0;
   /** Restart counts and last exits of the containers last observed: bounded by them, kept in memory (a restart of the agent starts it afresh). */
   #conditionMemory: ConditionMemory = new Map();
+  /** Other hosts' endpoint records (a fleet agent's registry view): depends_on across hosts waits on them. */
+  #remoteRecords: RemoteRecords | undefined;
 
   constructor(options: ReconcilerOptions) {
     this.#options = { namePrefix: '', parallelism: 4, now: () => new Date(), policy: STRICT_HOST_POLICY, imageGraceMs: DEFAULT_IMAGE_GRACE_MS, ...options };
@@ -291,9 +294,15 @@ export class Reconciler {
     return { stored, planned: status, appliedRevisions };
   }
 
+  /** Where depends_on across hosts reads other hosts' endpoint records (set once the fleet connection is up). */
+  useRemoteRecords(source: RemoteRecords): void {
+    this.#remoteRecords = source;
+  }
+
   #planTarget(correlationID: string): PlanTarget {
     const { runtime, journal, hostId, parallelism, now, policy } = this.#options;
-    return { runtime, journal, hostId, parallelism, now, echoes: this.echoes, correlationID, policy };
+    const remoteRecords = this.#remoteRecords;
+    return { runtime, journal, hostId, parallelism, now, echoes: this.echoes, correlationID, policy, ...(remoteRecords ? { remoteRecords } : {}) };
   }
 
   /** A converged revision is applied unless one of its project's actions (or a pull of an image it needs) failed, a gate blocked it or it was held. */

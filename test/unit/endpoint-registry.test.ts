@@ -82,6 +82,8 @@ describe('endpoint records: what a host publishes (pure)', () => {
       ['worker', []],
     ]);
     assert.ok(records.every((r) => r.hostId === 'h2' && r.refreshedAt === now.toISOString()));
+    // Every running instance counts, healthy or not (cross-host service_started reads it).
+    assert.deepEqual(records.map((r) => [r.service, r.running]), [['api', 3], ['worker', 0]]);
   });
 });
 

@@ -85,7 +85,8 @@ function withWaits(chain: ActionDraft[], service: string, input: StartOrderInput
       dependency: dependency.service,
       condition: dependency.condition,
       containers: names.get(dependency.service) ?? [],
-      timeoutSeconds: timeoutOf(dependency, input),
+      // Another host's health check is not in this document: the started bound stands for it there.
+      timeoutSeconds: here(dependency) ? timeoutOf(dependency, input) : STARTED_TIMEOUT_SECONDS,
       // Not here: waited for through the endpoint registry, on the hosts the desired state placed it on.
       ...(here(dependency) ? {} : { hosts: remoteHosts(input.desired, dependency.service) }),
       reason: `depends_on ${dependency.service} (${dependency.condition})`,

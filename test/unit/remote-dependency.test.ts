@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { remoteDependencyVerdict } from '../../agent/core/remote-dependency.js';
 import { evaluateGates } from '../../agent/core/gates.js';
+import { STARTED_TIMEOUT_SECONDS } from '../../agent/core/start-order.js';
 import { actionHandlers, type ExecutionContext } from '../../agent/executor.js';
 import { describeAction, type ActionOf } from '../../shared/actions.js';
 import type { DependencyCondition } from '../../shared/depends-on.js';
@@ -59,7 +60,8 @@ describe('depends_on across hosts: plan and gates (pure)', () => {
     assert.deepEqual(blocks, []);
     const wait = actions.actions.find((action): action is ActionOf<'await-dependency'> => action.kind === 'await-dependency');
     assert.ok(wait);
-    assert.deepEqual([wait.hosts, wait.containers, wait.condition], [['h2', 'h3'], [], 'service_healthy']);
+    // The dependency's health check is in the other hosts' documents, not this one: the started bound.
+    assert.deepEqual([wait.hosts, wait.containers, wait.condition, wait.timeoutSeconds], [['h2', 'h3'], [], 'service_healthy', STARTED_TIMEOUT_SECONDS]);
     assert.deepEqual(actions.actions.map((action) => action.kind), ['await-dependency', 'create', 'start']);
     assert.match(describeAction(wait), /^wait until api is healthy on h2, h3 \(endpoint registry\) before hw-shop-web-1 \(up to \d+s\)$/);
     const report = { hostId: 'h1', projects: [], observedAt: '2026-12-07T12:00:00Z', diff: [], actions: actions.actions.map((a) => ({ ...a, blocked: false })), blocked: [], drift: [] };

@@ -72,10 +72,13 @@ describe('depends_on across hosts waits through the endpoint registry (real NATS
     if (dir) await rm(dir, { recursive: true, force: true });
   });
 
-  it('plan shows the remote wait, with no gate', async () => {
+  it('plan shows the remote wait and the wiring, with no gate', async () => {
     const human = await cli(['plan', '-f', file], 0);
     assert.match(human.stdout, new RegExp(`waits for api on ${h2} \\(healthy, up to 60s\\)`));
+    assert.match(human.stdout, new RegExp(`Wiring \\(depends_on\\):\\n  web \\(${h1}\\) -> api \\(${h2}\\): depends_on service_healthy, across hosts \\(endpoint registry\\)`));
     assert.doesNotMatch(human.stdout, /service-not-here/);
+    const json = JSON.parse((await cli(['plan', '-f', file, '--json'], 0)).stdout) as { wiring?: unknown[] };
+    assert.deepEqual(json.wiring, [{ project, from: 'web', fromHosts: [h1], to: 'api', toHosts: [h2], via: 'depends_on', condition: 'service_healthy', required: true, reach: 'across-hosts' }]);
   });
 
   it('web on h1 starts only once api is healthy on h2', async () => {
@@ -102,5 +105,12 @@ describe('depends_on across hosts waits through the endpoint registry (real NATS
     assert.ok(lastUnhealthy.at < webStartedAt, `web started at ${new Date(webStartedAt).toISOString()}, before api was healthy (still not at ${new Date(lastUnhealthy.at).toISOString()})\n${agentLogs()}`);
     for (const sample of samples) assert.ok(!sample.webRunning || sample.apiHealthy, `web ran while api was not healthy at ${new Date(sample.at).toISOString()}`);
     assert.equal(web.Labels[LABELS.host], h1);
+  });
+
+  it('status shows the wiring across hosts', async () => {
+    const human = await cli(['status'], 0);
+    assert.match(human.stdout, new RegExp(`Wiring \\(depends_on across hosts\\):\\n  web \\(${h1}\\) -> api \\(${h2}\\): depends_on service_healthy, across hosts`));
+    const json = JSON.parse((await cli(['status', '--json'], 0)).stdout) as { wiring: { project: string; from: string; reach: string }[] };
+    assert.deepEqual(json.wiring.filter((edge) => edge.project === project).map((edge) => [edge.from, edge.reach]), [['web', 'across-hosts']]);
   });
 });

@@ -9,6 +9,7 @@ import { describeAction, type ActionOf } from '../../shared/actions.js';
 import type { DependencyCondition } from '../../shared/depends-on.js';
 import type { EndpointRecord } from '../../shared/endpoint-record.js';
 import { renderPlan } from '../../coordinator/cli/render/plan-view.js';
+import { projectWiring, wiringLines } from '../../coordinator/wiring.js';
 import { TEST_IMAGE, desired, service } from '../lib/builders.js';
 import { ownersOf, planRound, snapshotOf } from '../lib/simulated-runtime.js';
 
@@ -91,5 +92,27 @@ describe('depends_on across hosts: the executor waits on the registry view', () 
     assert.equal(outcome.message, 'api is healthy on h2');
     assert.ok(Date.now() - started >= 250);
     await assert.rejects(actionHandlers['await-dependency'](action, context(() => [record('h2', 0, 1)])), /web-1 not started: api has no healthy instance on h2 after 1s \(depends_on api: service_healthy\)/);
+  });
+});
+
+describe('the wiring of a project spread over hosts (pure)', () => {
+  it('each depends_on edge with the hosts of both ends: same host, across hosts, or placed nowhere', () => {
+    const documents = [
+      desired('shop', { web: service({ depends_on: { api: { condition: 'service_healthy' }, cache: { required: false } } }) }, { hostId: 'h1' }),
+      desired('shop', { api: service({ depends_on: ['db'] }), db: service() }, { hostId: 'h2' }),
+      desired('shop', { api: service({ depends_on: ['db'] }) }, { hostId: 'h3' }),
+    ];
+    const edges = projectWiring(documents);
+    assert.deepEqual(edges.map((edge) => [edge.from, edge.fromHosts, edge.to, edge.toHosts, edge.reach]), [
+      ['api', ['h2', 'h3'], 'db', ['h2'], 'across-hosts'],
+      ['web', ['h1'], 'api', ['h2', 'h3'], 'across-hosts'],
+      ['web', ['h1'], 'cache', [], 'nowhere'],
+    ]);
+    assert.deepEqual(wiringLines(edges, (text) => text), [
+      'api (h2, h3) -> db (h2): depends_on service_started, across hosts (endpoint registry)',
+      'web (h1) -> api (h2, h3): depends_on service_healthy, across hosts (endpoint registry)',
+      'web (h1) -> cache (no host): depends_on service_started, placed on no host (required: false, skipped)',
+    ]);
+    assert.deepEqual(projectWiring([desired('solo', { a: service({ depends_on: ['b'] }), b: service() }, { hostId: 'h1' })]).map((edge) => edge.reach), ['same-host']);
   });
 });

@@ -9,7 +9,7 @@ import type { HostPolicy } from './core/host-policy.js';
 import type { OwnEchoes } from './core/own-echoes.js';
 import type { OwnerRecord, ResourceRecord } from './core/snapshot.js';
 import type { ActionReport, CycleContext } from './cycle.js';
-import { executeAction, type ActionOutcome, type ExecutionContext } from './executor.js';
+import { executeAction, type ActionOutcome, type ExecutionContext, type RemoteRecords } from './executor.js';
 import { stampEvents } from './host-events.js';
 import type { PullProgress, RuntimeAdapter } from './runtime/runtime-adapter.js';
 import type { Journal } from './store/journal.js';
@@ -32,6 +32,8 @@ export interface PlanTarget {
   readonly quiet?: ReadonlySet<string>;
   /** This host's policy, for the host paths a create resolves just before it runs. */
   readonly policy?: HostPolicy;
+  /** Other hosts' endpoint records, for depends_on across hosts. */
+  readonly remoteRecords?: RemoteRecords;
 }
 
 /**
@@ -127,7 +129,7 @@ function groupChains(actions: readonly Action[]): Action[][] {
  * awaits it before it ends, and a failed write stops the chain like a failed intent.
  */
 async function runAction(action: Action, chainContainerId: string | undefined, target: PlanTarget, cycle: CycleContext, previousResult: Promise<void> | undefined, quiet: boolean): Promise<{ report: ActionReport; resultWritten: Promise<void> }> {
-  const { journal, runtime, hostId, echoes, now, correlationID, policy } = target;
+  const { journal, runtime, hostId, echoes, now, correlationID, policy, remoteRecords } = target;
   cycle.onProgress?.({ type: 'action-started', action });
   const started = Date.now();
   const resourceKind = action.kind === 'create-network' ? 'network' : action.kind === 'create-volume' ? 'volume' : undefined;
@@ -148,7 +150,7 @@ async function runAction(action: Action, chainContainerId: string | undefined, t
   // Intent first (fsync): if this write fails, nothing is mutated.
   const startTarget = action.kind === 'start' ? (action.containerId ?? chainContainerId) : undefined;
   const [intent] = await Promise.all([journal.recordIntent({ correlationID, action, ownerToken, containerId: startTarget, startedAt: now().toISOString() }, issuedRecord, issuedResource), previousResult]);
-  const context: ExecutionContext = { runtime, owners: journal, recordOf: (key) => journal.latestRecordFor(key), hostId, ownerToken, chainContainerId, signal: cycle.signal ?? new AbortController().signal, ...(cycle.onProgress ? { onPullProgress: throttledProgress(action, cycle.onProgress) } : {}), ...(policy ? { policy } : {}) };
+  const context: ExecutionContext = { runtime, owners: journal, recordOf: (key) => journal.latestRecordFor(key), hostId, ownerToken, chainContainerId, signal: cycle.signal ?? new AbortController().signal, ...(cycle.onProgress ? { onPullProgress: throttledProgress(action, cycle.onProgress) } : {}), ...(policy ? { policy } : {}), ...(remoteRecords ? { remoteRecords } : {}) };
   let outcome: ActionOutcome | undefined;
   let failure: unknown;
   const affected = 'containerId' in action && action.containerId !== undefined ? action.containerId : chainContainerId;

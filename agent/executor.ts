@@ -10,6 +10,8 @@ import { checkHostPaths } from './runtime/host-paths.js';
 import { resolveEnv } from './runtime/secret-env-resolver.js';
 import type { ContainerConfigView, InstanceKey, OwnerRecord, ResourceKind, ResourceRecord } from './core/snapshot.js';
 import { identityOf, resourceIdentityOf, type OwnerLookup } from './observer.js';
+import { remoteDependencyVerdict } from './core/remote-dependency.js';
+import type { EndpointRecord } from '../shared/endpoint-record.js';
 import type { PulledImage, PullProgress, RuntimeAdapter, RuntimeContainerDetails } from './runtime/runtime-adapter.js';
 
 /** What one action did. `already` means the runtime was already in the wanted state. */
@@ -45,7 +47,12 @@ export interface ExecutionContext {
   readonly recordOf?: (key: InstanceKey) => OwnerRecord | undefined;
   /** This host's policy: the host paths a create uses are resolved against it first (none checked when omitted). */
   readonly policy?: HostPolicy;
+  /** The endpoint records of a service on other hosts, for depends_on across hosts (none when the host is not in a fleet). */
+  readonly remoteRecords?: RemoteRecords;
 }
+
+/** The accepted, fresh endpoint records of a project's service on other hosts. */
+export type RemoteRecords = (project: string, service: string) => readonly EndpointRecord[];
 
 type Handler<K extends ActionKind> = (action: ActionOf<K>, context: ExecutionContext) => Promise<ActionOutcome>;
 
@@ -117,8 +124,18 @@ export const actionHandlers: { readonly [K in ActionKind]: Handler<K> } = {
     }
   },
 
-  'await-dependency': async (action, { runtime, signal }) => {
+  'await-dependency': async (action, { runtime, signal, remoteRecords }) => {
     const deadline = Date.now() + action.timeoutSeconds * 1000;
+    if (action.hosts !== undefined) {
+      // On other hosts: asked of the registry's view until met; it changes as their records arrive.
+      for (;;) {
+        const verdict = remoteDependencyVerdict(action.dependency, action.condition, action.hosts, remoteRecords?.(action.key.project, action.dependency) ?? []);
+        if (verdict.kind === 'met') return { outcome: 'done', message: verdict.message };
+        if (verdict.kind === 'failed') throw new Error(`${action.name} not started: ${verdict.message} (depends_on ${action.dependency}: ${action.condition})`);
+        if (Date.now() > deadline || signal.aborted) throw new Error(`${action.name} not started: ${verdict.message} after ${action.timeoutSeconds}s (depends_on ${action.dependency}: ${action.condition})`);
+        await sleep(250, signal);
+      }
+    }
     if (action.containers.length === 0) throw new Error(`${action.name}: ${action.dependency} has no instance to wait for`);
     for (;;) {
       const verdicts = await Promise.all(action.containers.map(async (name) => dependencyVerdict(action.condition, name, await runtime.inspectContainer(name))));

@@ -31,6 +31,7 @@ import { resolveUnfinishedIntents } from './recovery.js';
 import { withFleetResolver, type HostMesh } from './resolver/fleet-dns.js';
 import type { RuntimeAdapter } from './runtime/runtime-adapter.js';
 import type { Journal } from './store/journal.js';
+import type { RemoteRecords } from './executor.js';
 
 export interface ReconcilerOptions {
   readonly runtime: RuntimeAdapter;
@@ -80,6 +81,8 @@ export class Reconciler {
   #conditionMemory: ConditionMemory = new Map();
   /** This host's part in the fleet's mesh, read at each plan (set by the fleet agent; none: single-host behaviour). */
   #mesh: () => HostMesh | undefined = () => undefined;
+  /** Other hosts' endpoint records (a fleet agent's registry view): depends_on across hosts waits on them. */
+  #remoteRecords: RemoteRecords | undefined;
 
   constructor(options: ReconcilerOptions) {
     this.#options = { namePrefix: '', parallelism: 4, now: () => new Date(), policy: STRICT_HOST_POLICY, imageGraceMs: DEFAULT_IMAGE_GRACE_MS, ...options };
@@ -313,9 +316,15 @@ export class Reconciler {
     return { stored, planned: status, appliedRevisions };
   }
 
+  /** Where depends_on across hosts reads other hosts' endpoint records (set once the fleet connection is up). */
+  useRemoteRecords(source: RemoteRecords): void {
+    this.#remoteRecords = source;
+  }
+
   #planTarget(correlationID: string, authors?: ReadonlyMap<string, DesiredAuthor>): PlanTarget {
     const { runtime, journal, hostId, parallelism, now, policy } = this.#options;
-    return { runtime, journal, hostId, parallelism, now, echoes: this.echoes, correlationID, policy, ...(authors === undefined ? {} : { authors }) };
+    const remoteRecords = this.#remoteRecords;
+    return { runtime, journal, hostId, parallelism, now, echoes: this.echoes, correlationID, policy, ...(authors === undefined ? {} : { authors }), ...(remoteRecords ? { remoteRecords } : {}) };
   }
 
   /** A converged revision is applied unless one of its project's actions (or a pull of an image it needs) failed, a gate blocked it or it was held. */

@@ -58,9 +58,10 @@ export const actionSchema = z.discriminatedUnion('kind', [
   /**
    * Starts an instance's chain when the chain depends on another service (depends_on): runs once
    * every chain of that service in this plan has ended, and waits until its containers (`containers`,
-   * engine names) meet the condition.
+   * engine names) meet the condition. `hosts`: the dependency runs on those other hosts instead,
+   * and is waited for through the endpoint registry (agent/core/remote-dependency.ts).
    */
-  z.object({ kind: z.literal('await-dependency'), ...instanceActionBase, dependency: z.string(), condition: dependencyConditionSchema, containers: z.array(z.string()), timeoutSeconds: z.number().int().min(1) }),
+  z.object({ kind: z.literal('await-dependency'), ...instanceActionBase, dependency: z.string(), condition: dependencyConditionSchema, containers: z.array(z.string()), timeoutSeconds: z.number().int().min(1), hosts: z.array(z.string()).optional() }),
   z.object({ kind: z.literal('unpause'), ...instanceActionBase, containerId: z.string() }),
   z.object({ kind: z.literal('stop'), ...instanceActionBase, containerId: z.string(), timeoutSeconds: z.number().int().min(0) }),
   z.object({ kind: z.literal('remove'), ...instanceActionBase, containerId: z.string(), cleanup: z.boolean() }),
@@ -111,6 +112,7 @@ export function describeAction(action: Action): string {
     case 'await-healthy':
       return `wait until ${action.name} is healthy (up to ${action.timeoutSeconds}s)`;
     case 'await-dependency':
+      if (action.hosts !== undefined) return `wait until ${action.dependency} ${conditionText(action.condition)} on ${action.hosts.join(', ')} (endpoint registry) before ${action.name} (up to ${action.timeoutSeconds}s)`;
       return `wait until ${action.dependency} ${conditionText(action.condition)} before ${action.name} (up to ${action.timeoutSeconds}s)`;
     case 'unpause':
       return `unpause ${action.name} [${action.containerId.slice(0, 12)}]`;
@@ -129,6 +131,11 @@ export function describeAction(action: Action): string {
     case 'remove-image':
       return `remove image ${action.references.join(', ')} [${action.imageId.replace(/^sha256:/, '').slice(0, 12)}]`;
   }
+}
+
+/** A depends_on condition across hosts as the plan says it: "healthy", "started". */
+export function remoteConditionText(condition: ActionOf<'await-dependency'>['condition']): string {
+  return condition === 'service_healthy' ? 'healthy' : condition === 'service_completed_successfully' ? 'completed' : 'started';
 }
 
 /** A depends_on condition as the plan says it: "api is healthy". */

@@ -27,6 +27,8 @@ export const endpointRecordSchema = z.strictObject({
   /** The host's address on the fleet's mesh, when it has one (docs/networking.md). */
   meshAddress: boundedString(45).optional(),
   instances: z.array(endpointInstanceSchema).max(256),
+  /** How many instances run on the host, healthy or not yet (cross-host depends_on service_started waits for one). */
+  running: z.number().int().min(0).max(10_000).optional(),
   /** When the host last re-put the record (ISO; readers time it by their own clock, not this). */
   refreshedAt: boundedString(40),
 });

@@ -26,7 +26,7 @@ function reachable(container: EndpointContainer): boolean {
 /**
  * The endpoint records this host publishes: one per service of each project spread over hosts (a
  * desired document with `remotes`), listing the service's reachable instances here, with their
- * addresses by the project's network keys. A service with none gets a record with no instances,
+ * addresses by the project's network keys, and how many of its instances run at all. A service with none gets a record with no instances,
  * which withdraws it. Single-host projects publish nothing. Pure: containers, networks and the
  * time come in.
  */
@@ -50,7 +50,8 @@ export function endpointRecords(hostId: string, documents: readonly HostDesired[
           ports: (c.ports ?? []).map((port) => ({ port: port.port, protocol: port.protocol })),
         }))
         .sort((a, b) => a.instance - b.instance);
-      records.push({ hostId, project: document.project, service, instances, refreshedAt });
+      const running = containers.filter((c) => c.labels[LABELS.host] === hostId && c.labels[LABELS.project] === document.project && c.labels[LABELS.service] === service && c.state === 'running').length;
+      records.push({ hostId, project: document.project, service, instances, running, refreshedAt });
     }
   }
   return records;

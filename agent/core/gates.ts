@@ -12,6 +12,7 @@ import { portConflicts } from './port-gates.js';
 import { foreignHolderText } from './holders.js';
 import { STRICT_HOST_POLICY, networkRefusals, policyRefusals, volumeRefusals, type HostPolicy } from './host-policy.js';
 import { networkKeysOf } from './resources.js';
+import { remoteHosts } from './start-order.js';
 
 export type { GateBlock };
 
@@ -94,12 +95,19 @@ export function evaluateGates(input: GateInput): GateBlock[] {
         blocks.push({ project, gate: 'service-not-here', message: `${name} shares the network stack of ${target} (network_mode: service:${target}), which has no instance on this host; place both on the same hosts` });
       }
     }
-    // depends_on on one host: a required dependency must have an instance here.
+    // depends_on: a required dependency must have an instance here, or be placed on other hosts
+    // (waited for through the endpoint registry), where only started and healthy can be seen.
     for (const [name, service] of Object.entries(desired.services)) {
       if (service.replicas === 0) continue;
       for (const dependency of dependenciesOf(service.depends_on)) {
         if (!dependency.required || (desired.services[dependency.service]?.replicas ?? 0) > 0) continue;
-        blocks.push({ project, gate: 'service-not-here', message: `${name} depends on ${dependency.service} (depends_on), which has no instance on this host; start order holds on one host only: place both on the same hosts, or set required: false` });
+        const elsewhere = remoteHosts(desired, dependency.service);
+        if (elsewhere.length > 0 && dependency.condition !== 'service_completed_successfully') continue;
+        if (elsewhere.length > 0) {
+          blocks.push({ project, gate: 'service-not-here', message: `${name} depends on ${dependency.service} (depends_on) with service_completed_successfully, but ${dependency.service} runs on ${elsewhere.join(', ')}: a completion can be waited for on one host only; place both on the same hosts, or use service_started or service_healthy` });
+          continue;
+        }
+        blocks.push({ project, gate: 'service-not-here', message: `${name} depends on ${dependency.service} (depends_on), which is placed on no host (none here, none elsewhere); place it, or set required: false` });
       }
     }
     for (const entry of projectDiff?.entries ?? []) {

@@ -6,8 +6,8 @@ import type { HostDesired } from '../../shared/host-desired.js';
 import type { ProjectDiff } from './diff.js';
 import { instanceKeyString, type InstanceKey } from './snapshot.js';
 
-// depends_on on one host: a project's instance chains in start order, each chain that starts a
-// container opened by a wait for its dependencies, and `restart: true` dependents restarted after
+// depends_on: a project's instance chains in start order, each chain that starts a container
+// opened by a wait for its dependencies (here, or on the other hosts `remotes` names), and `restart: true` dependents restarted after
 // a dependency the plan replaces or restarts.
 
 /** How long a dependent waits for a dependency that must be running, or must complete. */
@@ -73,8 +73,9 @@ export function orderByDependencies(input: StartOrderInput): ActionDraft[] {
 function withWaits(chain: ActionDraft[], service: string, input: StartOrderInput, names: ReadonlyMap<string, string[]>): ActionDraft[] {
   const last = chain.findLast((draft) => draft.kind === 'create' || draft.kind === 'start') as Omit<ActionOf<'create'>, 'id'> | Omit<ActionOf<'start'>, 'id'> | undefined;
   if (last === undefined) return chain;
+  const here = (dependency: Dependency): boolean => (input.desired.services[dependency.service]?.replicas ?? 0) > 0;
   const waits = dependenciesOf(input.desired.services[service]?.depends_on)
-    .filter((dependency) => (input.desired.services[dependency.service]?.replicas ?? 0) > 0)
+    .filter((dependency) => here(dependency) || remoteHosts(input.desired, dependency.service).length > 0)
     .map((dependency): ActionDraft => ({
       kind: 'await-dependency',
       phase: 'instances',
@@ -84,10 +85,18 @@ function withWaits(chain: ActionDraft[], service: string, input: StartOrderInput
       dependency: dependency.service,
       condition: dependency.condition,
       containers: names.get(dependency.service) ?? [],
-      timeoutSeconds: timeoutOf(dependency, input),
+      // Another host's health check is not in this document: the started bound stands for it there.
+      timeoutSeconds: here(dependency) ? timeoutOf(dependency, input) : STARTED_TIMEOUT_SECONDS,
+      // Not here: waited for through the endpoint registry, on the hosts the desired state placed it on.
+      ...(here(dependency) ? {} : { hosts: remoteHosts(input.desired, dependency.service) }),
       reason: `depends_on ${dependency.service} (${dependency.condition})`,
     }));
   return [...waits, ...chain];
+}
+
+/** The other hosts the desired document places a service of its project on (`remotes`), sorted. */
+export function remoteHosts(desired: HostDesired, service: string): string[] {
+  return Object.keys(desired.remotes?.[service] ?? {}).sort(compareStrings);
 }
 
 function timeoutOf(dependency: Dependency, input: StartOrderInput): number {

@@ -97,7 +97,8 @@ export class EndpointView extends EventEmitter<{ change: [EndpointChange]; refus
     }
     const before = this.#records.get(key);
     this.#records.set(key, { record: verdict.accepted, receivedAt: this.now() });
-    if (!before || JSON.stringify(before.record.instances) !== JSON.stringify(verdict.accepted.instances)) this.emit('change', { project, service });
+    // The running count matters too: a started dependency on another host lets dependents start.
+    if (!before || JSON.stringify(before.record.instances) !== JSON.stringify(verdict.accepted.instances) || before.record.running !== verdict.accepted.running) this.emit('change', { project, service });
   }
 
   /** Drops records whose host has not refreshed them for ENDPOINT_EXPIRY_MS. */

@@ -10,6 +10,7 @@ import { bindFleet, readCredentials, type HostConnection, type NatsAccess } from
 import { splitReply } from '../../shared/plan-reply-parts.js';
 import { signingKeyOf, type DocumentSigningKey } from '../../shared/signed-document.js';
 import { sleep } from '../../shared/sleep.js';
+import { dependenciesOf } from '../../shared/depends-on.js';
 import { BUCKETS, desiredFeedCreatedSubject, execIoRpcSubject, execRpcSubject, hostInboxPrefix, kvKeySubject, logsRpcSubject, planRpcSubject, pullRpcSubject, retryRpcSubject } from '../../shared/subjects.js';
 import { MAX_WIRE_BYTES, planRequestSchema, retryRequestSchema, type HostRegistration, type RetryRequest, type PlanReply, type RetryReply, type StatusReport } from '../../shared/wire.js';
 import type { CycleProgress, CycleReport } from '../cycle.js';
@@ -283,6 +284,18 @@ class FleetSource implements DesiredSource {
     });
     view.setDesired(await host.journal.desiredDocuments());
     this.endpoints = view;
+    host.reconciler.useRemoteRecords((project, service) => view.records(project, service));
+    // A dependency on another host that became ready may let a dependent here start (one that timed out waiting retries).
+    view.on('change', ({ project, service }) => {
+      host.journal
+        .desiredDocuments()
+        .then((documents) => {
+          const document = documents.find((candidate) => candidate.project === project);
+          const waited = Object.values(document?.services ?? {}).some((candidate) => candidate.replicas > 0 && dependenciesOf(candidate.depends_on).some((dependency) => dependency.service === service));
+          if (waited) this.daemon.loop.trigger('endpoints');
+        })
+        .catch((error: unknown) => log.debug({ error: errorMessage(error) }, 'endpoint change not followed'));
+    });
   }
 
   /** A newly accepted desired document may place services elsewhere: the view follows, the host publishes. */

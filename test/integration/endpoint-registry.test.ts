@@ -18,6 +18,7 @@ import { desired, service, uniqueName } from '../lib/builders.js';
 import { runCli } from '../lib/cli.js';
 import { startNatsServer, type NatsServerHandle } from '../lib/nats-server.js';
 import { waitFor } from '../lib/wait.js';
+import { remoteDependencyVerdict } from '../../agent/core/remote-dependency.js';
 
 const silent = pino({ level: 'silent' });
 
@@ -97,6 +98,9 @@ describe('the endpoint registry (hw_endpoints): a host publishes only for itself
     assert.match(refused.join('\n'), /unsigned/);
     assert.deepEqual(addresses('db'), [`${h3}:10.64.48.9`], 'db still resolves to h3 only');
     assert.deepEqual(addresses('api'), [`${h2}:10.64.32.7`], 'api keeps h2\'s last good record');
+    // What a cross-host depends_on on db reads: h3's record only, whatever h2 claims.
+    assert.deepEqual(view.records(project, 'db').map((r) => r.hostId), [h3]);
+    assert.deepEqual(remoteDependencyVerdict('db', 'service_started', [h3], view.records(project, 'db')), { kind: 'met', message: `db is running on ${h3}` });
   });
 
   it('with h2\'s credentials: writing under h3\'s key, into the readers\' feed, or through reply subjects is refused or lands nowhere', async () => {

@@ -157,7 +157,7 @@ describe('depends_on in the plan', () => {
       assert.deepEqual(steps(plan.actions), ['create hw-shop-web-1', 'start hw-shop-web-1']);
       assert.deepEqual(
         blocks.map((block) => `${block.gate}: ${block.message}`),
-        required ? ['service-not-here: web depends on db (depends_on), which has no instance on this host; start order holds on one host only: place both on the same hosts, or set required: false'] : [],
+        required ? ['service-not-here: web depends on db (depends_on), which is placed on no host (none here, none elsewhere); place it, or set required: false'] : [],
       );
     }
   });

@@ -82,6 +82,8 @@ describe('endpoint records: what a host publishes (pure)', () => {
       ['worker', []],
     ]);
     assert.ok(records.every((r) => r.hostId === 'h2' && r.refreshedAt === now.toISOString()));
+    // Every running instance counts, healthy or not (cross-host service_started reads it).
+    assert.deepEqual(records.map((r) => [r.service, r.running]), [['api', 3], ['worker', 0]]);
   });
 });
 
@@ -129,6 +131,9 @@ describe('EndpointView: placement, expiry and compose names', () => {
       view.sweep();
       assert.deepEqual([...new Set(view.resolve('shop', 'api').map((e) => e.hostId))], ['h2']);
       assert.deepEqual(changes, ['api', 'api', 'api'], 'h2\'s unchanged refresh is no change; h3\'s expiry is');
+      // Another running count with the same instances is a change (a cross-host service_started may now hold).
+      view.receive('h2.shop.api', sealReport(encode({ ...record('h2', 'api', '10.64.32.7', 2), running: 3 }), h2));
+      assert.deepEqual(changes, ['api', 'api', 'api', 'api']);
       // A new desired document places api on h3 only: h2's record goes at once.
       view.setDesired([desired('shop', { web: service() }, { hostId: 'h1', remotes: { api: { h3: { key: h3.publicKey } } } })]);
       assert.deepEqual(view.resolve('shop', 'api'), []);

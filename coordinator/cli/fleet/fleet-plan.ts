@@ -1,6 +1,8 @@
 import { writeFile } from 'node:fs/promises';
 import { z } from 'zod';
 import { hostDesiredSchema } from '../../../shared/host-desired.js';
+import { dependencyConditionSchema } from '../../../shared/depends-on.js';
+import { projectWiring, wiringLines } from '../../wiring.js';
 import { maskServices } from '../../../shared/secret-env.js';
 import { planReportSchema, type PlanReport } from '../../../shared/plan-report.js';
 import { updateOrderExceptions } from '../../../shared/update-order.js';
@@ -36,6 +38,8 @@ export const savedPlanSchema = z.object({
   phases: z.object({ moves: z.array(z.object({ service: z.string(), from: z.array(z.string()), to: z.array(z.string()) })), phase1: z.array(z.string()), phase2: z.array(z.string()) }).optional(),
   /** Cordoned hosts a selector matched, and the services left out there (coordinator/cordon.ts). */
   cordoned: z.array(z.object({ hostId: z.string(), reason: z.string().optional(), services: z.array(z.string()) })).optional(),
+  /** The project's depends_on edges with the hosts of both ends (coordinator/wiring.ts); absent without depends_on. */
+  wiring: z.array(z.object({ project: z.string(), from: z.string(), fromHosts: z.array(z.string()), to: z.string(), toHosts: z.array(z.string()), via: z.literal('depends_on'), condition: dependencyConditionSchema, required: z.boolean(), reach: z.enum(['same-host', 'across-hosts', 'nowhere']) })).optional(),
 });
 export type SavedPlan = z.infer<typeof savedPlanSchema>;
 
@@ -58,6 +62,7 @@ export async function collectPlans(client: FleetClient, targets: readonly HostTa
 }
 
 export function savedPlan(project: string, correlationID: string, plans: readonly HostPlan[]): SavedPlan {
+  const wiring = projectWiring(plans.map(({ target }) => target.document));
   return {
     schema: 'hostwright.fleetplan/v1',
     createdAt: new Date().toISOString(),
@@ -66,6 +71,7 @@ export function savedPlan(project: string, correlationID: string, plans: readonl
     updateOrder: updateOrderExceptions(plans.map(({ target }) => target.document)),
     // A plan file never holds a secret value: `apply plan.json` takes them from the current desired state.
     hosts: plans.map(({ target, plan, error }) => ({ hostId: target.hostId, document: maskServices(target.document), kvRevision: target.kvRevision, changed: target.changed, ...(target.unregistered ? { unregistered: true as const } : {}), ...(plan ? { plan } : {}), ...(error ? { error } : {}) })),
+    ...(wiring.length > 0 ? { wiring } : {}),
   };
 }
 
@@ -85,5 +91,8 @@ export function renderFleetPlan(project: string, plans: readonly HostPlan[]): st
   const silent = plans.filter((p) => p.error).length;
   const orders = updateOrderExceptions(plans.map(({ target }) => target.document)).map((exception) => `Update order: ${printable(exception.message)} (start-first cannot bind it twice)`);
   const unregistered = plans.filter((p) => p.target.unregistered).length;
-  return `${[...sections, ...(orders.length > 0 ? [orders.join('\n')] : [])].join('\n\n')}\n\nFleet: ${plans.length} host(s), ${changing} with changes${silent ? `, ${silent} did not answer` : ''}${unregistered ? `, ${unregistered} NOT REGISTERED` : ''}.`;
+  const edges = projectWiring(plans.map(({ target }) => target.document));
+  // Only worth a section when a wait crosses hosts or has nothing to wait for.
+  const wiring = edges.some((edge) => edge.reach !== 'same-host') ? [`Wiring (depends_on):\n${wiringLines(edges, printable).map((line) => `  ${line}`).join('\n')}`] : [];
+  return `${[...sections, ...(orders.length > 0 ? [orders.join('\n')] : []), ...wiring].join('\n\n')}\n\nFleet: ${plans.length} host(s), ${changing} with changes${silent ? `, ${silent} did not answer` : ''}${unregistered ? `, ${unregistered} NOT REGISTERED` : ''}.`;
 }

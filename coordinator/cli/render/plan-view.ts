@@ -1,4 +1,4 @@
-import { conditionText, type Action } from '../../../shared/actions.js';
+import { conditionText, remoteConditionText, type Action } from '../../../shared/actions.js';
 import type { PlanReport } from '../../../shared/plan-report.js';
 import { printable } from './printable.js';
 import { describeFieldChange } from '../../../shared/spec-diff.js';
@@ -66,6 +66,7 @@ function target(action: Action): string {
   if (action.kind === 'create') return `${action.name} (${action.config.image})`;
   if (action.kind === 'rename') return `${action.name} [${shortId(action.containerId)}] -> ${action.newName}`;
   if (action.kind === 'await-healthy') return `${action.name} (up to ${action.timeoutSeconds}s)`;
+  if (action.kind === 'await-dependency' && action.hosts !== undefined) return `${action.name}: waits for ${action.dependency} on ${action.hosts.join(', ')} (${remoteConditionText(action.condition)}, up to ${action.timeoutSeconds}s)`;
   if (action.kind === 'await-dependency') return `${action.name}: ${action.dependency} ${conditionText(action.condition)} (up to ${action.timeoutSeconds}s)`;
   if (action.kind === 'create-network' || action.kind === 'create-volume' || action.kind === 'remove-volume') return action.name;
   if (action.kind === 'remove-image') return `${action.references.join(', ')} [${shortId(action.imageId.replace(/^sha256:/, ''))}]`;

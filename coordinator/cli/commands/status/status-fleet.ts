@@ -5,7 +5,8 @@ import { PullProgressLines } from '../../render/pull-view.js';
 import { withFleet } from '../../fleet/fleet-session.js';
 import type { FleetTarget } from '../../options.js';
 import type { StatusOptions } from './options.js';
-import { printableJson } from '../../render/printable.js';
+import { printable, printableJson } from '../../render/printable.js';
+import { projectWiring, wiringLines, type WiringEdge } from '../../../wiring.js';
 
 /** `status` in fleet mode: every host's last report, once or on every change. */
 export async function statusOfFleet(target: FleetTarget, options: StatusOptions): Promise<void> {
@@ -23,9 +24,23 @@ async function readFleet(client: FleetClient, only: string | undefined): Promise
   return withUnregistered(fleetStatus(registrations, reports, only), unregistered.length > 0 ? await client.currentDesired(unregistered) : [], only);
 }
 
+/**
+ * The depends_on wiring of the projects spread over hosts (only their documents are read: a
+ * project on one host has no wiring across hosts), limited to the edges touching `only`.
+ */
+async function readWiring(client: FleetClient, only: string | undefined): Promise<WiringEdge[]> {
+  const hostsOf = new Map<string, string[]>();
+  for (const [hostId, projects] of await client.desiredProjectsByHost()) for (const project of projects) hostsOf.set(project, [...(hostsOf.get(project) ?? []), hostId]);
+  const keys = [...hostsOf].filter(([, hosts]) => hosts.length > 1).flatMap(([project, hosts]) => hosts.map((hostId) => ({ hostId, project })));
+  const edges = projectWiring(keys.length > 0 ? await client.currentDesired(keys) : []);
+  return only === undefined ? edges : edges.filter((edge) => edge.fromHosts.includes(only) || edge.toHosts.includes(only));
+}
+
 async function printFleet(client: FleetClient, options: StatusOptions): Promise<void> {
-  const hosts = await readFleet(client, options.host);
-  process.stdout.write(options.json ? `${printableJson({ schema: 'hostwright.fleetstatus/v1', hosts }, 2)}\n` : `${renderFleetStatus(hosts)}\n`);
+  const [hosts, wiring] = await Promise.all([readFleet(client, options.host), readWiring(client, options.host)]);
+  const across = wiring.filter((edge) => edge.reach !== 'same-host');
+  const wiringText = across.length > 0 ? `\n\nWiring (depends_on across hosts):\n${wiringLines(across, printable).map((line) => `  ${line}`).join('\n')}` : '';
+  process.stdout.write(options.json ? `${printableJson({ schema: 'hostwright.fleetstatus/v1', hosts, wiring }, 2)}\n` : `${renderFleetStatus(hosts)}${wiringText}\n`);
 }
 
 /** Re-reads and prints whenever a host's status or heartbeat changes, until interrupted. */

@@ -132,6 +132,13 @@ describe('chaos 8: a host\'s link cut and an engine killed on a fleet of real se
       await f.restartEngine('h2');
       const engineAt = Date.now();
       await waitFor('the project converged again after h2\'s engine restart', converged, 60_000, 200);
+      // The endpoints h1 resolves for h2 are the addresses h2's api holds now, after the engine's restart.
+      await waitFor('h1 resolves h2\'s api at its current address', async () => {
+        const api = (await f.host('h2').docker.listContainers()).find((c) => c.Names[0] === `/${expected('h2').find((name) => name.endsWith('-api-1'))}`);
+        const addresses = Object.values(api?.NetworkSettings.Networks ?? {}).map((network) => network.IPAddress).filter((address) => address !== '');
+        const resolved = readers.get('h1')!.resolve(project, 'api').filter((endpoint) => endpoint.hostId === 'h2').map((endpoint) => endpoint.address);
+        return resolved.length > 0 && resolved.every((address) => addresses.includes(address));
+      }, 30_000, 200);
       engineBackMs.push(Date.now() - engineAt);
       tally.converged(Date.now() - engineAt);
       assert.ok(f.host('h2').agentAlive(), f.host('h2').agentOutput().slice(-2_000));

@@ -58,6 +58,13 @@ export interface EndpointsScaleResult {
   readonly per_change: CentralCost & { readonly changes: number; readonly deliveries: number };
   readonly steady_per_s: CentralCost & { readonly seconds: number; readonly puts: number; readonly deliveries: number; readonly nats_cpu_percent: number };
   readonly idle_per_s: CentralCost & { readonly seconds: number; readonly nats_cpu_percent: number };
+  /**
+   * Steady refresh per put the server took in (msgs_in): the cost of one refresh, whatever rate the
+   * load generator reached (one process on a loaded machine may fall short of H puts per period).
+   */
+  readonly steady_per_put: CentralCost;
+  /** Puts per second the refresh period asks for: H / ENDPOINT_REFRESH_MS. */
+  readonly target_puts_per_s: number;
   /** A host's inbound endpoint traffic in steady refresh. */
   readonly per_host_msgs_per_s: number;
 }
@@ -94,6 +101,11 @@ function cost(before: Sample, after: Sample, per: number): CentralCost {
   return { msgs_in: of(after.msgsIn - before.msgsIn), msgs_out: of(after.msgsOut - before.msgsOut), bytes_in: of(after.bytesIn - before.bytesIn), bytes_out: of(after.bytesOut - before.bytesOut), cpu_ms: round(((after.ticks - before.ticks) * (1000 / TICKS_PER_S)) / per, 3) };
 }
 
+function perPut(steady: CentralCost): CentralCost {
+  const puts = Math.max(steady.msgs_in, 1);
+  return { msgs_in: 1, msgs_out: round(steady.msgs_out / puts, 1), bytes_in: round(steady.bytes_in / puts, 1), bytes_out: round(steady.bytes_out / puts, 1), cpu_ms: round(steady.cpu_ms / puts, 3) };
+}
+
 interface Hollow {
   readonly hostId: string;
   readonly service: string;
@@ -116,7 +128,8 @@ export async function runEndpointsScale(options: EndpointsScaleOptions): Promise
   try {
     progress(`endpoints-scale: fleet init of ${options.hosts} hosts`);
     await fleetInit(dir, hostIds);
-    nats = await startNatsServer({ include: join(dir, 'accounts.conf') });
+    // One account per host: loading a thousand takes the server tens of seconds on a loaded machine.
+    nats = await startNatsServer({ include: join(dir, 'accounts.conf'), readyTimeoutMs: 180_000 });
     // The coordinator creates the bucket (and its republish to the hosts' feed).
     client = await FleetClient.connect(nats.url, pino({ level: 'silent' }), { credsFile: join(dir, 'coordinator.nk') });
     progress(`endpoints-scale: connecting ${options.hosts} hosts`);
@@ -210,6 +223,8 @@ export async function runEndpointsScale(options: EndpointsScaleOptions): Promise
       per_change: { ...cost(changeBefore, changeAfter, options.changes), changes: options.changes, deliveries: round(changeDeliveries / options.changes, 1) },
       steady_per_s: { ...steady, seconds: round(steadySeconds, 1), puts: round(steadyPuts / steadySeconds, 1), deliveries: round(steadyDeliveries / steadySeconds, 1), nats_cpu_percent: round(steady.cpu_ms / 10, 1) },
       idle_per_s: { ...idle, seconds: round(idleSeconds, 1), nats_cpu_percent: round(idle.cpu_ms / 10, 1) },
+      steady_per_put: perPut(steady),
+      target_puts_per_s: round(options.hosts / (ENDPOINT_REFRESH_MS / 1000), 1),
       per_host_msgs_per_s: round(steadyDeliveries / steadySeconds / options.hosts, 1),
     };
   } finally {
@@ -226,6 +241,7 @@ export function endpointsScaleRows(result: EndpointsScaleResult): [string, strin
     ['hosts / services / watchers per key / record bytes', `${result.hosts} / ${result.services} / ${result.watchers_per_key} / ${result.record_bytes}`],
     ['per endpoint change', `${line(result.per_change)}; ${result.per_change.deliveries} deliveries (${result.per_change.changes} changes)`],
     [`per second of steady refresh (every ${result.refresh_ms} ms)`, `${line(result.steady_per_s)} (${result.steady_per_s.nats_cpu_percent} % of a core); ${result.steady_per_s.puts} puts, ${result.steady_per_s.deliveries} deliveries`],
+    [`per put in steady refresh (${result.target_puts_per_s} puts/s asked for)`, line(result.steady_per_put)],
     ['per second idle (same fleet, baseline)', `${line(result.idle_per_s)} (${result.idle_per_s.nats_cpu_percent} % of a core)`],
     ['per host in steady refresh', `${result.per_host_msgs_per_s} endpoint msgs/s received`],
   ];

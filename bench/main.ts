@@ -14,6 +14,7 @@ import { peersRows, runPeers, type PeersResult } from './peers.js';
 import { runScale, scaleRows, type ScaleResult } from './scale.js';
 import { runSigning, signingRows, type SigningResult } from './signing.js';
 import { endpointsRows, runEndpoints, type EndpointsResult } from './endpoints.js';
+import { endpointsScaleRows, runEndpointsScale, type EndpointsScaleResult } from './endpoints-scale.js';
 import { pullRows, runPull, type PullResult } from './pull.js';
 import { logsRows, runLogsBench, type LogsBenchResult } from './logs.js';
 import { meshRows, runMesh, type MeshBenchResult } from './mesh.js';
@@ -23,7 +24,7 @@ import { InterruptedError, checkEngine, installInterruptHandler, throwIfInterrup
 
 /** The engine and the CPUs are shared: every result says how busy the machine was around it. */
 type Measured<T> = T & { readonly load_avg_1m: { readonly start: number; readonly end: number } };
-type BenchResult = Measured<ConvergeResult> | Measured<NoopResult> | Measured<PlannerResult> | Measured<RenderResult> | Measured<FleetResult> | Measured<RolloutBenchResult> | Measured<ScaleResult> | Measured<PeersResult> | Measured<SigningResult> | Measured<CliResult> | Measured<LoadPlanResult> | Measured<JournalOpenResult> | Measured<SoakResult> | Measured<PullResult> | Measured<EndpointsResult> | Measured<LogsBenchResult> | Measured<MeshBenchResult>;
+type BenchResult = Measured<ConvergeResult> | Measured<NoopResult> | Measured<PlannerResult> | Measured<RenderResult> | Measured<FleetResult> | Measured<RolloutBenchResult> | Measured<ScaleResult> | Measured<PeersResult> | Measured<SigningResult> | Measured<CliResult> | Measured<LoadPlanResult> | Measured<JournalOpenResult> | Measured<SoakResult> | Measured<PullResult> | Measured<EndpointsResult> | Measured<EndpointsScaleResult> | Measured<LogsBenchResult> | Measured<MeshBenchResult>;
 
 async function measured<T>(body: () => T | Promise<T>): Promise<Measured<T>> {
   const start = loadavg()[0] ?? 0;
@@ -95,6 +96,16 @@ Benchmarks (they print figures and never assert timing):
              the same puts, in the same run.
                --readers R        reader hosts, each its own connection and credentials (1-200, default 10)
                --changes C        endpoint changes (1-10000, default 50)
+  endpoints-scale
+             The registry's central cost with H hollow hosts, each with its own account,
+             credentials and connection; a project of S services spread over all of them (host i
+             runs service i mod S, watches only the keys of service i+1). nats-server messages,
+             bytes (/varz) and CPU (/proc/<pid>/stat) per endpoint change and per second of steady
+             refresh, beside the same fleet idle, in the same run.
+               --hosts H          hollow hosts (1-5000, default 1000)
+               --services S       services of the project (1-1000, default 20)
+               --changes C        endpoint changes, one at a time (1-10000, default 200)
+               --seconds T        seconds of steady refresh and of idle baseline (1-600, default 15)
   signing    Sign + verify one host's desired document (S services): the nkeys package's pure-JS
              ed25519 (before) vs the same keys and signatures through Node's native crypto (now),
              alternating each iteration.
@@ -181,6 +192,7 @@ const OPTIONS = {
   'baseline-cli': { type: 'string' },
   'baseline-dist': { type: 'string' },
   megabytes: { type: 'string' },
+  seconds: { type: 'string' },
   breakdown: { type: 'boolean' },
   json: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
@@ -189,7 +201,7 @@ const OPTIONS = {
 type OptionName = keyof typeof OPTIONS;
 type Values = { [K in OptionName]?: (typeof OPTIONS)[K]['type'] extends 'boolean' ? boolean : string };
 
-const COMMANDS = ['converge', 'noop', 'planner', 'render', 'load-plan', 'fleet', 'rollout', 'peers', 'scale', 'signing', 'endpoints', 'cli', 'journal-open', 'soak', 'pull', 'logs', 'mesh', 'smoke', 'all'] as const;
+const COMMANDS = ['converge', 'noop', 'planner', 'render', 'load-plan', 'fleet', 'rollout', 'peers', 'scale', 'signing', 'endpoints', 'endpoints-scale', 'cli', 'journal-open', 'soak', 'pull', 'logs', 'mesh', 'smoke', 'all'] as const;
 type Command = (typeof COMMANDS)[number];
 
 /** The numeric options each benchmark accepts (json and help go with every one). */
@@ -205,6 +217,7 @@ const ALLOWED: Record<Command, readonly OptionName[]> = {
   scale: ['hosts', 'containers', 'latency', 'workers'],
   signing: ['services', 'iterations'],
   endpoints: ['readers', 'changes'],
+  'endpoints-scale': ['hosts', 'services', 'changes', 'seconds'],
   cli: ['containers', 'runs', 'baseline-cli'],
   'journal-open': ['days', 'runs'],
   soak: ['minutes', 'days', 'hosts', 'containers', 'agent-env'],
@@ -325,6 +338,10 @@ async function run(command: Command, values: Values): Promise<BenchResult[]> {
       const options = { readers: integer(values, 'readers', 10, 1, 200), changes: integer(values, 'changes', 50, 1, 10_000) };
       return [await measured(() => runEndpoints(options))];
     }
+    case 'endpoints-scale': {
+      const options = { hosts: integer(values, 'hosts', 1000, 1, 5000), services: integer(values, 'services', 20, 1, 1000), changes: integer(values, 'changes', 200, 1, 10_000), seconds: integer(values, 'seconds', 15, 1, 600) };
+      return [await measured(() => runEndpointsScale(options))];
+    }
     case 'signing': {
       const options = { services: integer(values, 'services', 20, 1, 10_000), iterations: integer(values, 'iterations', 200, 1, 100_000) };
       return [await measured(() => runSigning(options))];
@@ -372,6 +389,7 @@ async function run(command: Command, values: Values): Promise<BenchResult[]> {
         () => measured(() => runScale({ sizes: [5], containers: 1, latencyMs: 10, workers: 1 })),
         () => measured(() => runSigning({ services: 2, iterations: 3 })),
         () => measured(() => runEndpoints({ readers: 2, changes: 3 })),
+        () => measured(() => runEndpointsScale({ hosts: 6, services: 2, changes: 3, seconds: 1 })),
         () => measured(() => runCli({ containers: 2, runs: 2 })),
         () => measured(() => runJournalOpen({ days: 1, lifecyclesPerDay: 200, runs: 1 })),
         () => measured(() => runPull({ megabytes: 1, runs: 1 })),
@@ -409,6 +427,7 @@ const TITLES: Record<BenchResult['benchmark'], string> = {
   scale: 'scale: hollow agents over NATS, one apply that changes every host',
   signing: 'signing: one desired document signed and verified, nkeys pure JS vs native crypto',
   endpoints: 'endpoints: registry propagation to every reader vs NATS KV watch latency',
+  'endpoints-scale': 'endpoints-scale: the registry\'s central cost with H hollow hosts, per change and per second of refresh, vs idle',
   cli: 'cli: hostwright as separate processes (start-up included)',
   'journal-open': 'journal-open: a journal of D days of churn opened without retention and at its retention limit',
   soak: 'soak: agents under churn with retention time compressed, then SIGKILL and restart',
@@ -441,6 +460,8 @@ function rowsOf(result: BenchResult): [string, string][] {
       return signingRows(result);
     case 'endpoints':
       return endpointsRows(result);
+    case 'endpoints-scale':
+      return endpointsScaleRows(result);
     case 'cli':
       return cliRows(result);
     case 'journal-open':

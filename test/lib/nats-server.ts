@@ -27,6 +27,8 @@ export interface NatsServerOptions {
   include?: string;
   /** Client listen address: 127.0.0.1 when omitted; a test bridge's own address lets network namespaces reach it (test/lib/netns-fleet.ts). */
   host?: string;
+  /** How long start() waits for the server to be ready (default 15 s); a config with thousands of accounts takes longer to load. */
+  readyTimeoutMs?: number;
 }
 
 export interface NatsServerHandle {
@@ -138,6 +140,7 @@ class RunningNatsServer implements NatsServerHandle {
     private readonly configFile: string,
     /** Temp dirs this harness created and cleanup() removes. */
     private readonly ownedDirs: string[],
+    private readonly readyTimeoutMs = READY_TIMEOUT_MS,
   ) {
     this.url = `nats://${host}:${port}`;
     this.monitorUrl = `http://127.0.0.1:${monitorPort}`;
@@ -171,7 +174,7 @@ class RunningNatsServer implements NatsServerHandle {
       this.tail.mark(`nats-server exited (code ${code}, signal ${signal})`);
     });
 
-    const deadline = Date.now() + READY_TIMEOUT_MS;
+    const deadline = Date.now() + this.readyTimeoutMs;
     for (;;) {
       if (spawnError) {
         throw new Error(`could not start ${NATS_SERVER_BIN} (${spawnError.message}); is it installed? (apt-get install -y nats-server)\n${this.output()}`);
@@ -182,7 +185,7 @@ class RunningNatsServer implements NatsServerHandle {
       if (await this.healthy()) return;
       if (Date.now() > deadline) {
         await this.kill9();
-        throw new Error(`nats-server on port ${this.port} not ready within ${READY_TIMEOUT_MS} ms:\n${this.output()}`);
+        throw new Error(`nats-server on port ${this.port} not ready within ${this.readyTimeoutMs} ms:\n${this.output()}`);
       }
       await sleep(50);
     }
@@ -259,7 +262,7 @@ export async function startNatsServer(options: NatsServerOptions = {}): Promise<
     const include = options.include === undefined ? undefined : relative(confDir, options.include);
     const host = options.host ?? '127.0.0.1';
     await writeFile(configFile, configText(host, port, monitorPort, storeDir, options.config, include));
-    const server = new RunningNatsServer(host, port, monitorPort, storeDir, configFile, ownedDirs);
+    const server = new RunningNatsServer(host, port, monitorPort, storeDir, configFile, ownedDirs, options.readyTimeoutMs);
     try {
       await server.start();
       return server;

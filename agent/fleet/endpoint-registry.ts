@@ -6,7 +6,7 @@ import { ENDPOINTS_FEED_PREFIX, endpointsFeedSubject } from '../../shared/subjec
 import { ENDPOINT_REFRESH_MS } from './endpoint-publisher.js';
 
 /** A record not refreshed for this long (by the reader's own clock) is dropped: its host went silent. */
-export const ENDPOINT_EXPIRY_MS = 3 * ENDPOINT_REFRESH_MS;
+export const ENDPOINT_EXPIRY_MS = 2.5 * ENDPOINT_REFRESH_MS;
 
 /** An address another host's instance of a service is reached at. */
 export interface RemoteEndpoint {

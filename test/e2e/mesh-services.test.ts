@@ -20,10 +20,12 @@ services:
   web:
     image: hw/busybox:test
     command: ${IDLE}
+    depends_on: { api: { condition: service_healthy } }
     x-hostwright: { placement: { hosts: [h1] } }
   api:
     image: hw/busybox:test
     command: ["sh", "-c", "mkdir -p /www && hostname > /www/index.html && exec httpd -f -p 8080 -h /www"]
+    healthcheck: { test: ["CMD", "wget", "-q", "-O", "/dev/null", "http://127.0.0.1:8080/"], interval: 1s, retries: 30 }
     x-hostwright: { placement: { hosts: [h2, h3] } }
   db:
     image: hw/busybox:test
@@ -102,6 +104,11 @@ describe('services that find each other across three real engines through the me
     }
     // The fleet resolver first, then the host's own resolvers for names outside the fleet.
     assert.deepEqual(JSON.parse((await docker(fleet, 'h1', ['inspect', '-f', '{{json .HostConfig.Dns}}', name('h1', 'web')])).trim()), ['10.64.0.1', ...readHostUpstreamResolvers()]);
+    // depends_on across hosts: web started only once an api replica on another engine was healthy,
+    // which its health check (first probe one interval after the start) makes at least 1 s after it started.
+    const startedAt = async (hostId: string, service: string) => Date.parse((await docker(fleet, hostId, ['inspect', '-f', '{{.State.StartedAt}}', name(hostId, service)])).trim());
+    const [webStarted, firstApiStarted] = [await startedAt('h1', 'web'), Math.min(await startedAt('h2', 'api'), await startedAt('h3', 'api'))];
+    assert.ok(webStarted >= firstApiStarted + 900, `web started ${webStarted - firstApiStarted} ms after the first api replica: before any could be healthy`);
     const replica = async (hostId: string) => (await docker(fleet, hostId, ['inspect', '-f', '{{.Config.Hostname}}', name(hostId, 'api')])).trim();
     const [onH2, onH3] = [await replica('h2'), await replica('h3')];
     assert.notEqual(onH2, onH3);

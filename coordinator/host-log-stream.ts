@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { createInbox, type NatsConnection, type Subscription } from '@nats-io/transport-node';
 import { decode, encode } from '../shared/codec.js';
 import { errorMessage } from '../shared/errors.js';
-import { LOG_HEARTBEAT_MS, MAX_LOG_CREDIT, isAfterOffset, logChunkSchema, type LogChunk, type LogEntry, type LogOffset, type LogRequest, type LogTime } from '../shared/log-stream.js';
+import { LOG_HEARTBEAT_MS, MAX_LOG_CREDIT, RecentLines, isAfterOffset, logChunkSchema, type LogChunk, type LogEntry, type LogOffset, type LogRequest, type LogTime } from '../shared/log-stream.js';
 import { logsRpcSubject } from '../shared/subjects.js';
 
 /** What one host's stream asks for (the same on every host). */
@@ -48,6 +48,8 @@ export class HostLogStream {
   readonly #offsets = new Map<number, LogOffset>();
   /** Where a reopened session resumes, per instance: its lines up to there are skipped, once. */
   #resumeFrom = new Map<number, LogOffset>();
+  /** Lines shown lately: one that comes again (through a reopened read) is dropped. */
+  readonly #recent = new RecentLines();
   #session = '';
   #expectedSeq = 1;
   /** Chunks granted and not yet received. */
@@ -156,11 +158,13 @@ export class HostLogStream {
     // Only what a reopened session sends again is skipped: within a stream, a container's stdout and
     // stderr lines may come slightly out of timestamp order, and none of them is a repeat.
     const fresh = chunk.entries.filter((entry) => {
-      const resume = entry.kind === 'line' ? this.#resumeFrom.get(entry.instance) : undefined;
-      if (entry.kind === 'marker' || !resume) return true;
-      if (!isAfterOffset(entry, resume)) return false;
-      this.#resumeFrom.delete(entry.instance);
-      return true;
+      if (entry.kind === 'marker') return true;
+      const resume = this.#resumeFrom.get(entry.instance);
+      if (resume) {
+        if (!isAfterOffset(entry, resume)) return false;
+        this.#resumeFrom.delete(entry.instance);
+      }
+      return !this.#recent.repeated(entry);
     });
     for (const entry of fresh) {
       if (entry.kind === 'line') this.#offsets.set(entry.instance, { instance: entry.instance, containerId: entry.containerId, time: entry.time, index: entry.index });

@@ -204,3 +204,24 @@ export class LogLineSplitter {
     return { kind: 'line', instance: this.instance, containerId: this.containerId, time, index: this.#sameTimeCount, stream, text };
   }
 }
+
+/**
+ * The last lines shown, to drop one that arrives again: the same container, engine timestamp (to
+ * the nanosecond), stream and text is the same line, whatever index a reopened read gave it (an
+ * engine re-sends a line when it reopens a rotated file; a read reopened after an agent restart
+ * starts its per-timestamp count afresh). Bounded: the oldest keys go first.
+ */
+export class RecentLines {
+  readonly #keys = new Set<string>();
+
+  constructor(private readonly capacity = 4096) {}
+
+  /** True when this line was shown already; otherwise remembers it. */
+  repeated(line: Pick<LogLine, 'containerId' | 'time' | 'stream' | 'text'>): boolean {
+    const key = `${line.containerId}\u0000${line.time}\u0000${line.stream}\u0000${line.text}`;
+    if (this.#keys.has(key)) return true;
+    this.#keys.add(key);
+    if (this.#keys.size > this.capacity) this.#keys.delete(this.#keys.values().next().value as string);
+    return false;
+  }
+}

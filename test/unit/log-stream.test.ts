@@ -6,7 +6,7 @@ import type { ObservedContainer, RuntimeSnapshot } from '../../agent/core/snapsh
 import { entryPrefix, parseServiceSelector, parseTail, parseTimeFlag, renderEntry } from '../../coordinator/cli/commands/logs/log-output.js';
 import { accountsConfig, hostPermissions, logsReaderPublish, coordinatorPermissions } from '../../coordinator/nats-auth.js';
 import { TimeMerge } from '../../shared/log-merge.js';
-import { LogLineSplitter, chunkBudget, compareEntries, engineTimeParameter, isAfterOffset, logRequestSchema, normalizeEngineTime, parseLogTime, type LogEntry } from '../../shared/log-stream.js';
+import { LogLineSplitter, RecentLines, chunkBudget, compareEntries, engineTimeParameter, isAfterOffset, logRequestSchema, normalizeEngineTime, parseLogTime, type LogEntry } from '../../shared/log-stream.js';
 import { logsRpcSubject } from '../../shared/subjects.js';
 
 const ID = 'a'.repeat(64);
@@ -162,5 +162,18 @@ describe('logs: who may read, what is read, how it shows (pure)', () => {
     assert.equal(renderEntry({ hostId: 'h1', service: 'web' }, line, { withService: false, timestamps: false, width: 6 }), 'h1/2   | hello\\x1b[31m');
     assert.equal(renderEntry({ hostId: 'h1', service: 'web' }, line, { withService: false, timestamps: true, width: 4 }), 'h1/2 | 2026-12-07T11:41:52.100000000Z hello\\x1b[31m');
     assert.equal(renderEntry({ hostId: 'h1', service: 'web' }, { kind: 'marker', instance: 2, time: line.time, text: 'replaced' }, { withService: false, timestamps: false, width: 4 }), 'h1/2 | -- replaced --');
+  });
+});
+
+describe('RecentLines', () => {
+  it('drops a line that comes again with another index, keeps distinct ones, and forgets the oldest past its capacity', () => {
+    const recent = new RecentLines(3);
+    const line = { containerId: 'c'.repeat(64), time: '2026-12-07T13:32:38.601442527Z', stream: 'stdout' as const, text: '100' };
+    assert.equal(recent.repeated(line), false);
+    assert.equal(recent.repeated({ ...line }), true, 'the same line again');
+    assert.equal(recent.repeated({ ...line, stream: 'stderr' }), false, 'another stream is another line');
+    assert.equal(recent.repeated({ ...line, time: '2026-12-07T13:32:38.601442528Z' }), false, 'another time is another line');
+    assert.equal(recent.repeated({ ...line, text: '101' }), false);
+    assert.equal(recent.repeated(line), false, 'forgotten once three newer lines were kept');
   });
 });

@@ -35,9 +35,9 @@ describe('desired-state write that times out (real nats-server, replies held by 
     await server?.cleanup();
   });
 
-  /** The document a key holds, its signature checked; what the writer stamps (signing time, schema and agent versions) left out. */
-  const storedDocument = (value: Uint8Array | undefined): Omit<HostDesired, 'signedAt' | 'schemaVersion' | 'minAgentVersion'> => {
-    const { signedAt: _signedAt, schemaVersion: _schema, minAgentVersion: _agent, ...document } = decode(hostDesiredSchema, verifySignedDocument(value ?? new Uint8Array(), signer.publicKey), 'stored desired state');
+  /** The document a key holds, its signature checked; what the writer stamps (signing time, author, schema and agent versions) left out. */
+  const storedDocument = (value: Uint8Array | undefined): Omit<HostDesired, 'signedAt' | 'author' | 'schemaVersion' | 'minAgentVersion'> => {
+    const { signedAt: _signedAt, author: _author, schemaVersion: _schema, minAgentVersion: _agent, ...document } = decode(hostDesiredSchema, verifySignedDocument(value ?? new Uint8Array(), signer.publicKey), 'stored desired state');
     return document;
   };
 

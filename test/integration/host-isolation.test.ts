@@ -314,7 +314,7 @@ describe('a compromised host cannot touch the rest of the fleet', { timeout: 600
         const hostsJson = await cli(['hosts', '--json']);
         assert.equal(hostsJson.code, 0, hostsJson.stderr);
         const listed = (JSON.parse(hostsJson.stdout) as { hosts: { hostId: string; stale: boolean; heartbeatAt: string }[] }).hosts;
-        assert.deepEqual(listed.find((host) => host.hostId === hostA), { hostId: hostA, labels: {}, agentVersion: '0.1.0', startedAt: now, heartbeatAt, trust: 'verified', coordinatorLabels: {}, effectiveLabels: {}, cordon: null, stale: true });
+        assert.deepEqual(listed.find((host) => host.hostId === hostA), { hostId: hostA, labels: {}, agentVersion: '0.1.0', startedAt: now, heartbeatAt, trust: 'verified', coordinatorLabels: {}, effectiveLabels: {}, cordon: null, drain: null, stale: true });
         assert.equal(listed.find((host) => host.hostId === hostB)?.stale, false, 'B, heartbeating, is not stale');
         const hosts = await cli(['hosts']);
         assert.match(hosts.stdout.split('\n').find((line) => line.startsWith(hostA)) ?? '', shown);

@@ -1,7 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { EXEC_SUBJECTS, HOST_REPLY_WINDOW, accountsConfig, adminPermissions, rolePermissions, coordinatorPermissions, hostAccount, hostImports, hostPermissions, withHost, withoutHost, type FleetAuthManifest } from '../../coordinator/nats-auth.js';
+import { EXEC_SUBJECTS, HOST_REPLY_WINDOW, accountsConfig, adminPermissions, logsReaderPublish, rolePermissions, coordinatorPermissions, hostAccount, hostImports, hostPermissions, withHost, withoutHost, type FleetAuthManifest } from '../../coordinator/nats-auth.js';
 
 const key = (prefix: 'U' | 'O', fill: string) => `${prefix}${fill.repeat(55)}`;
 const manifest: FleetAuthManifest = { schema: 'hostwright.fleet-auth/v1', coordinator: { publicKey: key('U', 'C') }, signingPublicKey: key('O', 'S'), hosts: [] };
@@ -95,10 +95,12 @@ describe('NATS permissions (pure)', () => {
 
 describe('roles (pure)', () => {
   const hosts = ['a', 'b'];
-  it('a reader reads and may not write a bucket, ask a host to act, exec or set up streams', () => {
+  it('a reader reads and may not write a bucket, ask a host to act, exec or set up streams; it may read logs', () => {
     const { publish } = rolePermissions('reader', hosts);
-    for (const subject of publish) assert.match(subject, /^\$JS\.API\.(INFO|STREAM\.INFO\.|CONSUMER\.(CREATE|INFO)\.|CONSUMER\.MSG\.NEXT\.HW_EVENTS\.|DIRECT\.GET\.|STREAM\.MSG\.GET\.)/, subject);
+    const reads = publish.filter((subject) => !logsReaderPublish().includes(subject));
+    for (const subject of reads) assert.match(subject, /^\$JS\.API\.(INFO|STREAM\.INFO\.|CONSUMER\.(CREATE|INFO)\.|CONSUMER\.MSG\.NEXT\.HW_EVENTS\.|DIRECT\.GET\.|STREAM\.MSG\.GET\.)/, subject);
     assert.ok(publish.includes('$JS.API.DIRECT.GET.KV_hw_status.>'));
+    assert.deepEqual(publish.filter((subject) => subject.startsWith('hw.')), ['hw.rpc.*.logs'], 'of the hosts\' subjects, only logs');
   });
 
   it('a deployer is the coordinator: it writes desired state and asks for plans, retries and pulls, but may not exec or set up streams', () => {

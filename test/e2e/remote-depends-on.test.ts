@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { LABELS } from '../../shared/labels.js';
 import { sleep } from '../../shared/sleep.js';
 import { uniqueName } from '../lib/builders.js';
-import { runCli, type CliResult } from '../lib/cli.js';
+import type { CliResult } from '../lib/cli.js';
 import { docker } from '../lib/docker-harness.js';
 import { FleetHarness } from '../lib/fleet-harness.js';
 import { startNatsServer, type NatsServerHandle } from '../lib/nats-server.js';
@@ -48,12 +48,7 @@ describe('depends_on across hosts waits through the endpoint registry (real NATS
   let dir: string;
   let file: string;
 
-  const agentLogs = () => fleet.agents.map((a) => `--- ${a.hostId}\n${a.output().split('\n').slice(-15).join('\n')}`).join('\n');
-  const cli = async (args: readonly string[], expectCode: number): Promise<CliResult> => {
-    const result = await runCli([...args, '--nats', server.url], fleet.cliEnv);
-    assert.equal(result.code, expectCode, `hostwright ${args.join(' ')} exited ${result.code}:\n${result.stdout}\n${result.stderr}\n${agentLogs()}`);
-    return result;
-  };
+  const cli = (args: readonly string[], expectCode: number): Promise<CliResult> => fleet.cli(args, expectCode);
 
   before(async () => {
     dir = await mkdtemp(join(tmpdir(), 'hw-remote-deps-test-'));
@@ -102,7 +97,7 @@ describe('depends_on across hosts waits through the endpoint registry (real NATS
     // The last look at which api was not healthy yet came before web started.
     const lastUnhealthy = samples.findLast((sample) => !sample.apiHealthy);
     assert.ok(lastUnhealthy, `api was seen before it was healthy (${samples.length} samples)`);
-    assert.ok(lastUnhealthy.at < webStartedAt, `web started at ${new Date(webStartedAt).toISOString()}, before api was healthy (still not at ${new Date(lastUnhealthy.at).toISOString()})\n${agentLogs()}`);
+    assert.ok(lastUnhealthy.at < webStartedAt, `web started at ${new Date(webStartedAt).toISOString()}, before api was healthy (still not at ${new Date(lastUnhealthy.at).toISOString()})\n${fleet.agentTails(15)}`);
     for (const sample of samples) assert.ok(!sample.webRunning || sample.apiHealthy, `web ran while api was not healthy at ${new Date(sample.at).toISOString()}`);
     assert.equal(web.Labels[LABELS.host], h1);
   });

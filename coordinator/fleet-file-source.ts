@@ -5,8 +5,7 @@ import type { Logger } from 'pino';
 import type { CycleReport } from '../agent/cycle.js';
 import type { AgentDaemon, DesiredSource } from '../agent/daemon.js';
 import { errorMessage } from '../shared/errors.js';
-import { desiredFromFleet } from './cli/local-host.js';
-import type { LocalOptions } from './cli/options.js';
+import { desiredFromFleet, type LocalPlacement } from './local-desired.js';
 import { loadWorkload, watchedNames, type WorkloadSource } from './workload-file.js';
 
 /** How long the file must rest after a change before it is read (editors write in several steps). */
@@ -21,7 +20,7 @@ export class FleetFileSource implements DesiredSource {
 
   constructor(
     private readonly source: WorkloadSource,
-    private readonly options: LocalOptions,
+    private readonly placement: LocalPlacement,
   ) {}
 
   async start(daemon: AgentDaemon): Promise<void> {
@@ -57,7 +56,7 @@ export class FleetFileSource implements DesiredSource {
       const { fleet, warnings } = await loadWorkload(this.source);
       for (const warning of warnings) log.warn({ files: this.source.files }, warning);
       const correlationID = randomUUID();
-      const { document, changed } = await desiredFromFleet(daemon.host, fleet, { ...this.options, correlationID });
+      const { document, changed } = await desiredFromFleet(daemon.host, fleet, { ...this.placement, correlationID });
       if (!changed) return;
       await daemon.host.journal.putDesired(document);
       log.info({ project: document.project, revision: document.revision, correlationID }, 'desired state changed');

@@ -154,3 +154,12 @@ export function receivingState(
   if (applied && counts.every((c) => c.ready >= c.wanted)) return { state: 'ready', detail: counts.map((c) => `${c.service} ${c.ready}/${c.wanted}`).join(', ') + ' running and healthy' };
   return { state: 'waiting', detail: `${counts.map((c) => `${c.service} ${c.ready}/${c.wanted}`).join(', ')} running and healthy${applied ? '' : `, ${project.pendingActions} pending action(s)`}` };
 }
+
+/** `plan --json` and `apply --json`: the same order as data (`acting`: the hosts the apply writes). */
+export function moveOrderJson(phases: MovePhases, acting: ReadonlySet<string>): { moves: { service: string; from: string[]; to: string[] }[]; phase1: string[]; phase2: string[] } {
+  return {
+    moves: phases.moves.map((move) => ({ service: move.service, from: [...move.from], to: [...move.to] })),
+    phase1: phases.first.map((t) => t.hostId).filter((hostId) => acting.has(hostId)),
+    phase2: phases.second.map((t) => t.hostId),
+  };
+}

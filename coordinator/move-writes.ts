@@ -1,9 +1,9 @@
 import type { HostDesired } from '../shared/host-desired.js';
-import { sleep } from '../shared/sleep.js';
 import type { FleetClient } from './fleet-client.js';
 import type { HostTarget } from './fleet-targets.js';
 import { receivingState, type MovePhases, type ReceivingState } from './move-phases.js';
 import { STALE_HEARTBEAT_MS } from './rollout/rollout-step.js';
+import { FleetReportWatch } from './report-watch.js';
 
 /** A document as written: the host and the revision its agent must reach. */
 export interface WrittenDocument {
@@ -26,6 +26,7 @@ export interface PhasedWrite {
 export interface PhasedWriteOptions {
   /** How long phase 1's receiving hosts have to run the moved services healthy. */
   readonly timeoutMs: number;
+  /** The longest the wait sleeps without a change of a status or heartbeat (what only time moves on). */
   readonly pollMs?: number;
   /** A receiving host's state changed while phase 2 waits for it. */
   readonly onReceiving?: (hostId: string, state: ReceivingState | 'timed-out', detail: string) => void;
@@ -60,38 +61,41 @@ async function waitForReceivers(client: FleetClient, written: readonly WrittenDo
   const deadline = Date.now() + options.timeoutMs;
   const states = new Map<string, { state: ReceivingState; detail: string }>();
   const final = (state: ReceivingState | undefined) => state === 'ready' || state === 'blocked' || state === 'failed';
-  for (;;) {
-    const [reports, hosts] = await Promise.all([client.statusReports(), client.hosts()]);
-    const reportOf = new Map(reports.map((report) => [report.hostId, report]));
-    const heartbeatOf = new Map(hosts.map((host) => [host.hostId, host.heartbeatAt]));
-    for (const [hostId, services] of receiving) {
-      if (final(states.get(hostId)?.state)) continue;
-      // A receiving host not written (its plan had nothing to do) is held to the revision it has.
-      const document = written.find((w) => w.hostId === hostId)?.document ?? current.get(hostId);
-      if (document === undefined) {
-        states.set(hostId, { state: 'failed', detail: 'no desired state to wait for' });
-        continue;
+  // Woken by each change of the status and hosts buckets, not by re-reading them on a timer.
+  const watch = await FleetReportWatch.open(client);
+  try {
+    for (;;) {
+      for (const [hostId, services] of receiving) {
+        if (final(states.get(hostId)?.state)) continue;
+        // A receiving host not written (its plan had nothing to do) is held to the revision it has.
+        const document = written.find((w) => w.hostId === hostId)?.document ?? current.get(hostId);
+        if (document === undefined) {
+          states.set(hostId, { state: 'failed', detail: 'no desired state to wait for' });
+          continue;
+        }
+        const reported = watch.statusOf(hostId);
+        const heartbeatAt = watch.heartbeatOf(hostId);
+        const next = receivingState({ document }, services, {
+          report: reported?.value,
+          refused: reported?.trust.verdict === 'refused' ? reported.trust.reason : undefined,
+          stale: heartbeatAt === undefined || Date.now() - Date.parse(heartbeatAt) > STALE_HEARTBEAT_MS,
+        });
+        if (states.get(hostId)?.state !== next.state) options.onReceiving?.(hostId, next.state, next.detail);
+        states.set(hostId, next);
       }
-      const reported = reportOf.get(hostId);
-      const heartbeatAt = heartbeatOf.get(hostId);
-      const next = receivingState({ document }, services, {
-        report: reported?.value,
-        refused: reported?.trust.verdict === 'refused' ? reported.trust.reason : undefined,
-        stale: heartbeatAt === undefined || Date.now() - Date.parse(heartbeatAt) > STALE_HEARTBEAT_MS,
-      });
-      if (states.get(hostId)?.state !== next.state) options.onReceiving?.(hostId, next.state, next.detail);
-      states.set(hostId, next);
-    }
-    const all = [...receiving.keys()].map((hostId) => states.get(hostId)?.state);
-    // One receiving host that cannot take its instances ends the wait: the giving hosts are held either way.
-    if (all.every((state) => state === 'ready') || all.some((state) => state === 'blocked' || state === 'failed')) return states;
-    if (Date.now() > deadline) {
-      for (const hostId of receiving.keys()) {
-        const last = states.get(hostId);
-        if (last?.state !== 'ready') options.onReceiving?.(hostId, 'timed-out', `still ${last?.state ?? 'waiting'} after ${Math.round(options.timeoutMs / 1000)}s${last ? `: ${last.detail}` : ''}`);
+      const all = [...receiving.keys()].map((hostId) => states.get(hostId)?.state);
+      // One receiving host that cannot take its instances ends the wait: the giving hosts are held either way.
+      if (all.every((state) => state === 'ready') || all.some((state) => state === 'blocked' || state === 'failed')) return states;
+      if (Date.now() > deadline) {
+        for (const hostId of receiving.keys()) {
+          const last = states.get(hostId);
+          if (last?.state !== 'ready') options.onReceiving?.(hostId, 'timed-out', `still ${last?.state ?? 'waiting'} after ${Math.round(options.timeoutMs / 1000)}s${last ? `: ${last.detail}` : ''}`);
+        }
+        return states;
       }
-      return states;
+      await watch.next(options.pollMs ?? 300);
     }
-    await sleep(options.pollMs ?? 300);
+  } finally {
+    watch.stop();
   }
 }

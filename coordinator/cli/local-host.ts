@@ -5,8 +5,7 @@ import { InvalidInputError } from '../../shared/errors.js';
 import type { FleetFile } from '../../shared/fleet-spec.js';
 import { hostIdSchema } from '../../shared/fleet-spec.js';
 import type { HostDesired } from '../../shared/host-desired.js';
-import { desiredContentHash, desiredForHost } from '../placement.js';
-import { refuseLocalSecrets } from '../secret-names.js';
+import { desiredFromFleet as desiredOnHost } from '../local-desired.js';
 import { cliLogger } from './cli-logger.js';
 import { registryAuthOf } from './registry-auth-option.js';
 import { defaultDataDir, parseLabels, parseParallel, type LocalOptions } from './options.js';
@@ -29,20 +28,7 @@ export async function openLocalHost(options: LocalOptions, logger: Logger = cliL
   return openAgentHost(options.dataDir ?? defaultDataDir(), { hostId: localHostId(options), parallelism: parseParallel(options.parallel), logger, policy: LOCAL_HOST_POLICY, registryAuth: await registryAuthOf(options.registryAuth, 'local', logger), ...imageGraceOf(options) });
 }
 
-/**
- * The desired document a fleet file gives this host: the stored revision when the content is
- * unchanged, the next revision otherwise. Without --host-id, local mode ignores placement.
- */
+/** The desired document a fleet file gives this host, placed by the local-mode flags (coordinator/local-desired.ts). */
 export async function desiredFromFleet(host: LocalHost, fleet: FleetFile, options: LocalOptions & { allowEmpty?: boolean; pruneVolumes?: boolean; correlationID?: string }): Promise<{ document: HostDesired; changed: boolean; previous: HostDesired | undefined }> {
-  refuseLocalSecrets(fleet);
-  const previous = (await host.journal.desiredDocuments()).find((document) => document.project === fleet.project);
-  const draft = desiredForHost(fleet, { hostId: host.hostId, labels: parseLabels(options.label) }, {
-    revision: 1,
-    allowEmpty: options.allowEmpty ?? false,
-    ...(options.pruneVolumes === true ? { pruneVolumes: true } : {}),
-    ignorePlacement: options.hostId === undefined,
-    ...(options.correlationID === undefined ? {} : { correlationID: options.correlationID }),
-  });
-  if (previous && desiredContentHash(previous) === desiredContentHash(draft)) return { document: { ...previous, correlationID: draft.correlationID }, changed: false, previous };
-  return { document: { ...draft, revision: (previous?.revision ?? 0) + 1 }, changed: true, previous };
+  return desiredOnHost(host, fleet, { hostId: options.hostId, labels: parseLabels(options.label), allowEmpty: options.allowEmpty, pruneVolumes: options.pruneVolumes, correlationID: options.correlationID });
 }

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { InvalidInputError } from '../../shared/errors.js';
 import type { NatsAccess } from '../../shared/nats-connection.js';
 import { withContextOption } from './cli-context.js';
+import type { FleetTarget } from '../fleet-session.js';
 
 /** A repeatable option's values, in order (commander's argParser for `--x a --x b`). */
 export function collect(value: string, previous: string[]): string[] {
@@ -75,12 +76,8 @@ export interface NatsOptions {
   readonly tlsKey?: string;
 }
 
-export interface FleetTarget {
-  readonly natsUrl: string;
-  readonly access: NatsAccess;
-  /** Where the fleet's auth manifest is, as given (--fleet-auth, $HOSTWRIGHT_FLEET_AUTH); else looked for beside the creds. */
-  readonly fleetAuth?: string | undefined;
-}
+// Defined beside withFleet, which opens it (coordinator/fleet-session.ts).
+export type { FleetTarget };
 
 export type Mode = { readonly kind: 'local' } | ({ readonly kind: 'fleet' } & FleetTarget);
 

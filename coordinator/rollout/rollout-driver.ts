@@ -10,6 +10,7 @@ import { asWrittenOver } from '../placement.js';
 import { FINISHED_STATUSES, rolloutStateSchema, type RolloutState } from './rollout-state.js';
 import { advanceRollout, type HostObservation } from './rollout-step.js';
 import { sleep } from '../../shared/sleep.js';
+import { FleetReportWatch } from '../report-watch.js';
 
 /** Rollout state in KV `hw_rollouts`, written with compare-and-set so two coordinators cannot both drive one. */
 export class RolloutStore {
@@ -56,6 +57,7 @@ export class RolloutStore {
 }
 
 export interface DriveOptions {
+  /** The longest between two steps without a change of a status or heartbeat: gates on time (min healthy, deadlines) move on within it. */
   readonly pollMs: number;
   readonly signal?: AbortSignal;
   readonly onStep?: (state: RolloutState, previous: RolloutState) => void;
@@ -76,21 +78,28 @@ export const UNANSWERED_GIVE_UP_MS = 120_000;
  */
 export async function driveRollout(client: FleetClient, store: RolloutStore, id: string, options: DriveOptions): Promise<RolloutState> {
   let unansweredSince: number | undefined;
-  for (;;) {
-    let state: RolloutState;
-    try {
-      state = await driveOneStep(client, store, id, options);
-      unansweredSince = undefined;
-    } catch (error) {
-      if (!isUnanswered(error)) throw error;
-      unansweredSince ??= Date.now();
-      if (Date.now() - unansweredSince > UNANSWERED_GIVE_UP_MS) throw new HostwrightError(`NATS has not answered the rollout for ${Math.round(UNANSWERED_GIVE_UP_MS / 1000)} s (${errorMessage(error)}); \`hostwright rollout resume ${id}\` goes on from where it stopped`, { cause: error });
-      options.onUnanswered?.(error);
-      await sleep(options.pollMs * 2, options.signal);
-      continue;
+  // Steps are woken by the hosts' status and heartbeat changes (KV watches), not by re-reading every host each step.
+  let watch: FleetReportWatch | undefined;
+  try {
+    for (;;) {
+      let state: RolloutState;
+      try {
+        watch ??= await FleetReportWatch.open(client);
+        state = await driveOneStep(client, store, id, watch, options);
+        unansweredSince = undefined;
+      } catch (error) {
+        if (!isUnanswered(error)) throw error;
+        unansweredSince ??= Date.now();
+        if (Date.now() - unansweredSince > UNANSWERED_GIVE_UP_MS) throw new HostwrightError(`NATS has not answered the rollout for ${Math.round(UNANSWERED_GIVE_UP_MS / 1000)} s (${errorMessage(error)}); \`hostwright rollout resume ${id}\` goes on from where it stopped`, { cause: error });
+        options.onUnanswered?.(error);
+        await sleep(options.pollMs * 2, options.signal);
+        continue;
+      }
+      if (isDone(state, options.signal)) return state;
+      await watch.next(options.pollMs, options.signal);
     }
-    if (isDone(state, options.signal)) return state;
-    await sleep(options.pollMs, options.signal);
+  } finally {
+    watch?.stop();
   }
 }
 
@@ -100,18 +109,15 @@ function isDone(state: RolloutState, signal: AbortSignal | undefined): boolean {
 }
 
 /** One observe-step-write-save round; returns the rollout's state after it. */
-async function driveOneStep(client: FleetClient, store: RolloutStore, id: string, options: DriveOptions): Promise<RolloutState> {
+async function driveOneStep(client: FleetClient, store: RolloutStore, id: string, watch: FleetReportWatch, options: DriveOptions): Promise<RolloutState> {
   const found = await store.get(id);
   if (!found) throw new HostwrightError(`no rollout ${id}`);
   const { state, revision } = found;
   if (isDone(state, options.signal)) return state;
-  const [reports, hosts] = await Promise.all([client.statusReports(), client.hosts()]);
-  options.onReports?.(reports);
-  const reportOf = new Map(reports.map((report) => [report.hostId, report]));
-  const heartbeatOf = new Map(hosts.map((host) => [host.hostId, host.heartbeatAt]));
+  options.onReports?.(watch.statusReports());
   const observe = (hostId: string): HostObservation => {
-    const reported = reportOf.get(hostId);
-    return { report: reported?.value, refusedReport: reported?.trust.verdict === 'refused' ? reported.trust.reason : undefined, heartbeatAt: heartbeatOf.get(hostId) };
+    const reported = watch.statusOf(hostId);
+    return { report: reported?.value, refusedReport: reported?.trust.verdict === 'refused' ? reported.trust.reason : undefined, heartbeatAt: watch.heartbeatOf(hostId) };
   };
   const step = advanceRollout(state, observe, new Date());
   let next = step.state;

@@ -5,7 +5,7 @@ import { drainTargets, planDrain, remainingOnHost } from '../../coordinator/drai
 import type { DesiredEntry } from '../../coordinator/fleet-client.js';
 import { fleetTargets } from '../../coordinator/fleet-targets.js';
 import { movePhases } from '../../coordinator/move-phases.js';
-import { placementHosts } from '../../coordinator/cli/fleet/fleet-session.js';
+import { placementHosts } from '../../coordinator/fleet-session.js';
 import { renderHosts } from '../../coordinator/cli/render/hosts-view.js';
 import { renderDrainPlan } from '../../coordinator/cli/render/drain-view.js';
 import { fleetFileSchema } from '../../shared/fleet-spec.js';

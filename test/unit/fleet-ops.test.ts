@@ -6,7 +6,7 @@ import { fleetTargets } from '../../coordinator/fleet-targets.js';
 import { coordinatorPermissions, hostPermissions } from '../../coordinator/nats-auth.js';
 import { removalTargets } from '../../coordinator/project-removal.js';
 import { psRows, renderPs, uptime } from '../../coordinator/cli/fleet/fleet-ps.js';
-import { placementHosts } from '../../coordinator/cli/fleet/fleet-session.js';
+import { placementHosts } from '../../coordinator/fleet-session.js';
 import { HostwrightError } from '../../shared/errors.js';
 import { renderHosts } from '../../coordinator/cli/render/hosts-view.js';
 import { InvalidInputError } from '../../shared/errors.js';

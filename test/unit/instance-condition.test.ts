@@ -8,7 +8,7 @@ import { conditionSummary, conditionsDetail } from '../../shared/instance-condit
 import { desired, service } from '../lib/builders.js';
 import { FIXTURE_PREFIX, ownedFixture, ownersOf, planRound, snapshotOf } from '../lib/simulated-runtime.js';
 import { TEST_IMAGE } from '../lib/builders.js';
-import { progressOf } from '../../coordinator/cli/fleet/fleet-apply.js';
+import { progressOf } from '../../coordinator/fleet-apply.js';
 import type { ProjectStatus } from '../../shared/host-status.js';
 import { demultiplexOutput, exitCodeFromStatusText } from '../../agent/runtime/docker-container.js';
 

@@ -5,9 +5,9 @@ import type { HostDesired } from '../../shared/host-desired.js';
 import type { InstanceStatus, ProjectStatus } from '../../shared/host-status.js';
 import type { StatusReport } from '../../shared/wire.js';
 import type { HostTarget } from '../../coordinator/fleet-targets.js';
-import { movePhases, receivingState, rolloutMoveOrder, serviceMoves } from '../../coordinator/move-phases.js';
+import { moveOrderJson, movePhases, receivingState, rolloutMoveOrder, serviceMoves } from '../../coordinator/move-phases.js';
 import { desiredContentHash } from '../../coordinator/placement.js';
-import { moveOrderJson, renderMoveOrder } from '../../coordinator/cli/render/move-view.js';
+import { renderMoveOrder } from '../../coordinator/cli/render/move-view.js';
 import { desired, service } from '../lib/builders.js';
 
 // Pure tests of the make-before-break order: hand-built and generated placements, no NATS, no Docker.

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { actionResultEvent, plannedEvents } from '../../agent/core/action-events.js';
 import { specHashOf } from '../../agent/core/spec-hash.js';
 import { planReport } from '../../agent/plan-report.js';
-import { savedPlan } from '../../coordinator/cli/fleet/fleet-plan.js';
+import { savedPlan } from '../../coordinator/fleet-plan.js';
 import { renderPlan } from '../../coordinator/cli/render/plan-view.js';
 import { parseFleetFile } from '../../coordinator/fleet-file.js';
 import { desiredContentHash } from '../../coordinator/placement.js';

@@ -1,6 +1,8 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { renderFleetPlan, savedPlan, savedPlanSchema, type HostPlan } from '../../coordinator/cli/fleet/fleet-plan.js';
+import { savedPlan, type HostPlan } from '../../coordinator/fleet-plan.js';
+import { savedPlanSchema } from '../../shared/fleet-plan-json.js';
+import { renderFleetPlan } from '../../coordinator/cli/render/plan-view.js';
 import { startFirstRefusal, updateOrderExceptions } from '../../shared/update-order.js';
 import { desired, service } from '../lib/builders.js';
 

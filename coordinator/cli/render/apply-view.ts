@@ -2,6 +2,8 @@ import { describeAction } from '../../../shared/actions.js';
 import type { CycleProgress } from '../../../agent/cycle.js';
 import type { GateBlock } from '../../../shared/host-status.js';
 import { printable } from './printable.js';
+import type { ApplyProgress } from '../../operations/apply-fleet.js';
+import { moveProgressLine } from './move-view.js';
 
 /** `apply --local`: one line as an action starts or ends ('' for none); names, images and Docker's answers are shown printable. */
 export function actionProgressLine(progress: CycleProgress): string {
@@ -56,4 +58,27 @@ export function hostProgressLine(hostId: string, state: string, detail: string):
 /** `apply plan.json` refused: why each host's part of the saved plan no longer holds. */
 export function stalePlanMessage(reasons: readonly string[], planFile: string): string {
   return `error: the saved plan is stale; nothing was applied:\n${reasons.map((reason) => `  ${printable(reason)}`).join('\n')}\nMake a new plan with \`hostwright plan -f <fleet.yaml> --out ${printable(planFile)}\`.\n`;
+}
+
+/** `apply` in fleet mode: one line per step of coordinator/operations/apply-fleet.ts (a pull's progress is PullProgressLines'). */
+export function applyProgressLine(progress: Exclude<ApplyProgress, { type: 'pulls' }>): string {
+  switch (progress.type) {
+    case 'unanswered':
+      return unansweredHostLine(progress.hostId, progress.error);
+    case 'would-block':
+      return wouldBlockLine(progress.hostId, progress.blocked);
+    case 'not-registered':
+      return notRegisteredLine(progress.hostId, progress.revision);
+    case 'host':
+      return hostProgressLine(progress.hostId, progress.state, progress.detail);
+    default:
+      return moveProgressLine(progress);
+  }
+}
+
+/** `apply --wait`: how many hosts ended in each state, in the order the states first appeared. */
+export function applySummaryLine(states: readonly string[]): string {
+  const counts = new Map<string, number>();
+  for (const state of states) counts.set(state, (counts.get(state) ?? 0) + 1);
+  return `${[...counts.entries()].map(([state, count]) => `${count} ${state}`).join(', ')}.`;
 }

@@ -1,7 +1,7 @@
 import type { ReportTrust } from '../../../shared/host-report.js';
 import type { HostControl } from '../../../shared/host-control.js';
 import type { HostRegistration } from '../../../shared/wire.js';
-import { ago, isStale } from '../fleet/fleet-session.js';
+import { ago, isStale } from '../../fleet-session.js';
 import { printable } from './printable.js';
 import { renderTable } from './table.js';
 

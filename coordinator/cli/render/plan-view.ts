@@ -3,6 +3,10 @@ import type { PlanReport } from '../../../shared/plan-report.js';
 import { printable } from './printable.js';
 import { describeFieldChange } from '../../../shared/spec-diff.js';
 import { renderTable, shortId } from './table.js';
+import type { HostPlan } from '../../fleet-plan.js';
+import { projectWiring, wiringLines } from '../../wiring.js';
+import { updateOrderExceptions } from '../../../shared/update-order.js';
+import { notRegisteredLine } from './apply-view.js';
 
 const DIFF_SYMBOL: Record<PlanReport['diff'][number]['kind'], string> = {
   create: '+',
@@ -82,4 +86,22 @@ function summary(actions: readonly Action[]): string {
 
 function indent(text: string): string {
   return text.split('\n').map((line) => `  ${line}`).join('\n');
+}
+
+export function renderFleetPlan(project: string, plans: readonly HostPlan[]): string {
+  if (plans.length === 0) return `Project ${printable(project)}: no host is placed (no registered host matches; see \`hostwright hosts\`).`;
+  const sections = plans.map(({ target, plan, error }) => {
+    const revision = target.changed ? `desired r${target.document.revision} (new)` : `desired r${target.document.revision} (unchanged)`;
+    const header = `=== ${printable(target.hostId)} · ${revision}`;
+    if (target.unregistered) return `${header}\n${notRegisteredLine(target.hostId, target.document.revision)}`;
+    return error ? `${header}\n${printable(target.hostId)}: ${printable(error)}` : `${header}\n${renderPlan(plan as PlanReport)}`;
+  });
+  const changing = plans.filter((p) => p.plan?.changes).length;
+  const silent = plans.filter((p) => p.error).length;
+  const orders = updateOrderExceptions(plans.map(({ target }) => target.document)).map((exception) => `Update order: ${printable(exception.message)} (start-first cannot bind it twice)`);
+  const unregistered = plans.filter((p) => p.target.unregistered).length;
+  const edges = projectWiring(plans.map(({ target }) => target.document));
+  // Only worth a section when a wait crosses hosts or has nothing to wait for.
+  const wiring = edges.some((edge) => edge.reach !== 'same-host') ? [`Wiring (depends_on):\n${wiringLines(edges, printable).map((line) => `  ${line}`).join('\n')}`] : [];
+  return `${[...sections, ...(orders.length > 0 ? [orders.join('\n')] : []), ...wiring].join('\n\n')}\n\nFleet: ${plans.length} host(s), ${changing} with changes${silent ? `, ${silent} did not answer` : ''}${unregistered ? `, ${unregistered} NOT REGISTERED` : ''}.`;
 }

@@ -1,5 +1,5 @@
 import type { PullInFlight } from '../../../shared/host-status.js';
-import type { PullReply } from '../../../shared/wire.js';
+import type { HostPullOutcome } from '../../fleet-pull.js';
 import { printable } from './printable.js';
 import { renderTable } from './table.js';
 
@@ -36,13 +36,6 @@ export class PullProgressLines {
 /** How often one pull's progress line is repeated while it lasts. */
 export const PULL_LINE_MS = 2_000;
 
-/** What `hostwright pull` (and `rollout --pre-pull`) did per host: one row per image, and the hosts that did not answer. */
-export interface HostPullOutcome {
-  readonly hostId: string;
-  /** undefined: the host did not answer in time. */
-  readonly reply: PullReply | undefined;
-}
-
 export function renderPullOutcomes(outcomes: readonly HostPullOutcome[]): string {
   const rows: string[][] = [];
   for (const { hostId, reply } of outcomes) {
@@ -55,9 +48,4 @@ export function renderPullOutcomes(outcomes: readonly HostPullOutcome[]): string
     }
   }
   return renderTable(['HOST', 'IMAGE', 'RESULT', 'DETAIL'], rows);
-}
-
-/** Every host answered, and every pull it ran succeeded (a blocked host pulled nothing: that is a failure too). */
-export function allPulled(outcomes: readonly HostPullOutcome[]): boolean {
-  return outcomes.every(({ reply }) => reply?.ok === true && reply.blocked.length === 0 && reply.pulled.every((pulled) => pulled.outcome === 'pulled'));
 }

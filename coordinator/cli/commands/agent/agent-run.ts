@@ -80,7 +80,7 @@ export async function runAgent(flags: AgentOptions, fromCommandLine: ReadonlySet
   if (!hasFile(options)) throw new InvalidInputError('agent: local mode needs -f fleet.yaml (or a compose file)');
   // Local mode: whoever runs it owns the host already, so its policy allows everything.
   const daemon = await AgentDaemon.open({ hostId: localHostId(options), dataDir, resyncMs, parallelism: parseParallel(options.parallel), logger, signal: abort.signal, onReady, policy: LOCAL_HOST_POLICY, registryAuth: await registryAuthOf(options.registryAuth, 'local', logger), ...imageGraceOf(options), ...(options.metricsAddr ? { metricsAddr: options.metricsAddr } : {}) });
-  if (daemon) await daemon.run(new FleetFileSource(workloadSourceOf(options), { ...options, dataDir }));
+  if (daemon) await daemon.run(new FleetFileSource(workloadSourceOf(options), { hostId: options.hostId, labels: parseLabels(options.label) }));
 }
 
 /** --curve-key and --secrets-dir: without a key the agent runs, and refuses only containers that mount secrets. */

@@ -4,7 +4,7 @@ import { diffDesired, type DesiredDiff } from '../../../../shared/spec-diff.js';
 import { latestOf, parseRevision, revisionOf } from '../../../desired-history.js';
 import type { StoredDesired } from '../../../fleet-client.js';
 import { requireKnownHost } from '../../../known-hosts.js';
-import { targetsFor, withFleet } from '../../fleet/fleet-session.js';
+import { targetsFor, withFleet } from '../../../fleet-session.js';
 import { hasFile, modeOf } from '../../options.js';
 import { projectOf } from '../../project-option.js';
 import { renderDesiredDiff } from '../../render/history-view.js';

@@ -1,14 +1,14 @@
 import { InvalidInputError } from '../../../../shared/errors.js';
 import { removalTargets } from '../../../project-removal.js';
 import { EXIT } from '../../exit-codes.js';
-import { writeTargets, type HostProgress } from '../../fleet/fleet-apply.js';
-import { withFleet } from '../../fleet/fleet-session.js';
+import { writeTargets, type HostProgress } from '../../../fleet-apply.js';
+import { withFleet } from '../../../fleet-session.js';
 import { modeOf } from '../../options.js';
 import { parseTimeout } from '../../parse.js';
 import { projectOf } from '../../project-option.js';
 import { hostProgressLine } from '../../render/apply-view.js';
 import { printable, printableJson } from '../../render/printable.js';
-import { waitForHosts } from '../apply/apply-fleet.js';
+import { waitForHosts } from '../../../fleet-wait.js';
 import type { DownOptions } from './options.js';
 
 /**

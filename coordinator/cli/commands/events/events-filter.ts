@@ -5,12 +5,9 @@ import type { HostwrightEvent } from '../../../../shared/events.js';
 import { renderEvent } from '../../render/events-view.js';
 import type { EventsOptions } from './options.js';
 import { printableJson } from '../../render/printable.js';
+import { eventMatches, type EventFilter } from '../../../operations/events-fleet.js';
 
-export interface EventFilter {
-  readonly type: string | undefined;
-  readonly project: string | undefined;
-  readonly since: string | undefined;
-}
+export type { EventFilter };
 
 export function parseFilter(options: EventsOptions): EventFilter {
   if (options.type !== undefined && !(EVENT_TYPES as readonly string[]).includes(options.type)) {
@@ -33,11 +30,7 @@ export function parseFilter(options: EventsOptions): EventFilter {
  */
 export function eventPrinter(filter: EventFilter, json: boolean): (event: HostwrightEvent, trust?: 'verified' | 'unverified') => void {
   return (event, trust) => {
-    if (!matches(event, filter)) return;
+    if (!eventMatches(event, filter)) return;
     process.stdout.write(json ? `${printableJson({ schema: 'hostwright.event/v1', ...event, ...(trust ? { trust } : {}) })}\n` : `${renderEvent(event)}\n`);
   };
-}
-
-function matches(event: HostwrightEvent, filter: EventFilter): boolean {
-  return (filter.type === undefined || event.type === filter.type) && (filter.project === undefined || event.project === filter.project) && (filter.since === undefined || event.timestamp >= filter.since);
 }

@@ -1,7 +1,7 @@
 import type { HostwrightEvent } from '../../../../shared/events.js';
-import type { StreamEvent } from '../../../fleet-client.js';
-import { withFleet } from '../../fleet/fleet-session.js';
+import { withFleet } from '../../../fleet-session.js';
 import { requireKnownHost } from '../../../known-hosts.js';
+import { fleetEvents as followFleetEvents } from '../../../operations/events-fleet.js';
 import type { FleetTarget } from '../../options.js';
 import { renderRefusedEvent } from '../../render/events-view.js';
 import { printableJson } from '../../render/printable.js';
@@ -20,14 +20,10 @@ export async function fleetEvents(target: FleetTarget, options: EventsOptions, f
   await withFleet(target, async (client) => {
     if (options.host !== undefined) requireKnownHost('--host', options.host, await client.knownHostIds());
     if (!client.hostKeys) process.stderr.write(`${UNVERIFIED_NOTE}\n`);
-    const show = (item: StreamEvent) => {
-      if ('refused' in item) {
-        process.stdout.write(options.json ? `${printableJson({ schema: 'hostwright.refusedevent/v1', ...item.refused })}\n` : `${renderRefusedEvent(item.refused)}\n`);
-        return;
-      }
-      print(item.event, item.trust.verdict === 'verified' ? 'verified' : 'unverified');
-    };
-    await client.events({ hostId: options.host, project: filter.project, type: filter.type, since: filter.since ? new Date(filter.since) : undefined, follow: options.follow === true, signal: abort.signal }, show);
+    await followFleetEvents(client, { filter, ...(options.host === undefined ? {} : { hostId: options.host }), follow: options.follow === true, signal: abort.signal }, (item) => {
+      if (item.type === 'refused') process.stdout.write(options.json ? `${printableJson({ schema: 'hostwright.refusedevent/v1', ...item.refused })}\n` : `${renderRefusedEvent(item.refused)}\n`);
+      else print(item.event, item.trust);
+    });
   });
 }
 

@@ -8,7 +8,7 @@ import { runExecSession, type ExecIo } from '../../../exec-client.js';
 import { execHostOf, parseExecTarget } from '../../../exec-target.js';
 import { requireKnownHost } from '../../../known-hosts.js';
 import { loadSigningKey } from '../../../signing-key.js';
-import { withFleet } from '../../fleet/fleet-session.js';
+import { withFleet } from '../../../fleet-session.js';
 import { EXIT } from '../../exit-codes.js';
 import type { FleetTarget } from '../../options.js';
 import { parseTimeout } from '../../parse.js';

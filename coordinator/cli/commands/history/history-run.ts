@@ -3,7 +3,7 @@ import { revisionRows, type RevisionRow } from '../../../desired-history.js';
 import type { FleetClient } from '../../../fleet-client.js';
 import { requireKnownHost } from '../../../known-hosts.js';
 import { RolloutStore } from '../../../rollout/rollout-driver.js';
-import { withFleet } from '../../fleet/fleet-session.js';
+import { withFleet } from '../../../fleet-session.js';
 import { modeOf } from '../../options.js';
 import { projectOf } from '../../project-option.js';
 import { renderHistory } from '../../render/history-view.js';

@@ -1,7 +1,7 @@
 import { emptyHostControl, parseLabelChanges, withLabelChanges, type HostControl } from '../../../../shared/host-control.js';
 import type { FleetClient } from '../../../fleet-client.js';
 import { requireKnownHost } from '../../../known-hosts.js';
-import { withFleet } from '../../fleet/fleet-session.js';
+import { withFleet } from '../../../fleet-session.js';
 import { modeOf } from '../../options.js';
 import { printable, printableJson } from '../../render/printable.js';
 import type { HostControlOptions } from './options.js';

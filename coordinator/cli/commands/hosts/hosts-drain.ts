@@ -4,16 +4,17 @@ import type { HostDesired } from '../../../../shared/host-desired.js';
 import { drainTargets, planDrain, remainingOnHost, type DrainPlan } from '../../../drain.js';
 import { requireKnownHost } from '../../../known-hosts.js';
 import { EXIT } from '../../exit-codes.js';
-import { writeTargets, type WrittenHost } from '../../fleet/fleet-apply.js';
-import { readPhases, writeFleetChange } from '../../fleet/fleet-moves.js';
-import type { HostPlan } from '../../fleet/fleet-plan.js';
-import { isStale, placementHosts, withFleet } from '../../fleet/fleet-session.js';
+import { writeTargets, type WrittenHost } from '../../../fleet-apply.js';
+import { readPhases, writeFleetChange } from '../../../fleet-moves.js';
+import { moveProgressLine } from '../../render/move-view.js';
+import type { HostPlan } from '../../../fleet-plan.js';
+import { isStale, placementHosts, withFleet } from '../../../fleet-session.js';
 import { modeOf } from '../../options.js';
 import { parseTimeout } from '../../parse.js';
 import { hostProgressLine, writtenLine } from '../../render/apply-view.js';
 import { remainingLine, renderDrainPlan } from '../../render/drain-view.js';
 import { printable, printableJson } from '../../render/printable.js';
-import { waitForHosts } from '../apply/apply-fleet.js';
+import { waitForHosts } from '../../../fleet-wait.js';
 import { rewriteControl } from './hosts-control.js';
 import type { HostDrainOptions } from './options.js';
 
@@ -73,7 +74,7 @@ export async function drainHost(hostId: string, options: HostDrainOptions): Prom
           continue;
         }
         const remainingMs = Math.max(1_000, started + deadlineMs - Date.now());
-        const result = await writeFleetChange(client, project, plans, phases, { timeoutMs: remainingMs, correlationID, say: (line) => say(line.split('\n').map((l) => `  ${l}`).join('\n')) });
+        const result = await writeFleetChange(client, project, plans, phases, { timeoutMs: remainingMs, correlationID, onProgress: (progress) => say(moveProgressLine(progress).split('\n').map((l) => `  ${l}`).join('\n')) });
         written.push(...result.written.map((w) => ({ ...w, project })));
         held ||= result.held.length > 0;
         blocked ||= result.blocked;

@@ -1,4 +1,4 @@
-import { isStale, withFleet } from '../../fleet/fleet-session.js';
+import { isStale, withFleet } from '../../../fleet-session.js';
 import { modeOf } from '../../options.js';
 import { renderHosts } from '../../render/hosts-view.js';
 import type { HostsOptions } from './options.js';

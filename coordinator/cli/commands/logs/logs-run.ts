@@ -5,7 +5,7 @@ import { compareEntries, type LogEntry } from '../../../../shared/log-stream.js'
 import type { FleetClient } from '../../../fleet-client.js';
 import { HostLogStream, type LogQuery } from '../../../host-log-stream.js';
 import { EXIT } from '../../exit-codes.js';
-import { withFleet } from '../../fleet/fleet-session.js';
+import { withFleet } from '../../../fleet-session.js';
 import type { FleetTarget } from '../../options.js';
 import { parseTimeout } from '../../parse.js';
 import type { LogsOptions } from './options.js';

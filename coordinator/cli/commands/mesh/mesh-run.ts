@@ -4,7 +4,7 @@ import { parsePrefix } from '../../../../shared/ipv4.js';
 import { meshAddressOf, meshSettingsSchema, type MeshDesired } from '../../../../shared/mesh.js';
 import type { FleetClient } from '../../../fleet-client.js';
 import { meshSettingsOf, planMeshWrites, type MeshMember } from '../../../mesh-plan.js';
-import { withFleet } from '../../fleet/fleet-session.js';
+import { withFleet } from '../../../fleet-session.js';
 import { modeOf } from '../../options.js';
 import { printable, printableJson } from '../../render/printable.js';
 import type { MeshApplyOptions, MeshOptions } from './options.js';

@@ -1,7 +1,7 @@
 import { acceptedValues } from '../../../../shared/host-report.js';
 import { requireKnownHost } from '../../../known-hosts.js';
 import { psRows, renderPs } from '../../fleet/fleet-ps.js';
-import { isStale, withFleet } from '../../fleet/fleet-session.js';
+import { isStale, withFleet } from '../../../fleet-session.js';
 import { modeOf } from '../../options.js';
 import { projectOf } from '../../project-option.js';
 import { printableJson } from '../../render/printable.js';

@@ -1,12 +1,12 @@
 import { InvalidInputError } from '../../../../shared/errors.js';
 import { EXIT } from '../../exit-codes.js';
-import { prePullFleet } from '../../fleet/fleet-pull.js';
-import { targetsFor, withFleet } from '../../fleet/fleet-session.js';
+import { allPulled, prePullFleet } from '../../../fleet-pull.js';
+import { targetsFor, withFleet } from '../../../fleet-session.js';
 import { requireKnownHost } from '../../../known-hosts.js';
 import type { FleetTarget } from '../../options.js';
 import { parseTimeout } from '../../parse.js';
 import { printableJson } from '../../render/printable.js';
-import { allPulled, renderPullOutcomes } from '../../render/pull-view.js';
+import { PullProgressLines, renderPullOutcomes } from '../../render/pull-view.js';
 import { readWorkload } from '../../workload.js';
 import type { PullOptions } from './options.js';
 
@@ -32,8 +32,9 @@ export async function pullOnFleet(target: FleetTarget, options: PullOptions): Pr
     const unplaced = [...only].filter((hostId) => !targets.some((host) => host.hostId === hostId));
     if (unplaced.length > 0) throw new InvalidInputError(`--host ${unplaced.join(', ')}: ${project} places no service there (placed on: ${targets.map((host) => host.hostId).join(', ') || 'no host'})`);
     if (placed.length === 0) throw new InvalidInputError(`${project} places no service on any registered host: nothing to pull`);
+    const lines = new PullProgressLines(say);
     if (!options.json) say(`Pulling the images of ${project} on ${placed.length} host(s) (correlation ${correlationID})`);
-    const outcomes = await prePullFleet(client, placed.map((host) => host.document), correlationID, timeoutMs, say);
+    const outcomes = await prePullFleet(client, placed.map((host) => host.document), correlationID, timeoutMs, (hostId, pulls) => lines.show(hostId, pulls));
     if (options.json) {
       process.stdout.write(`${printableJson({ schema: 'hostwright.pull/v1', correlationID, project, hosts: outcomes.map(({ hostId, reply }) => ({ answered: reply !== undefined, ...(reply ?? {}), hostId })) })}\n`);
     } else {

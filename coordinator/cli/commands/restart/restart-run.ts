@@ -3,15 +3,16 @@ import { nameSchema } from '../../../../shared/fleet-spec.js';
 import { requireKnownHost } from '../../../known-hosts.js';
 import { restartTargets } from '../../../restart.js';
 import { EXIT } from '../../exit-codes.js';
-import { writeTargets } from '../../fleet/fleet-apply.js';
-import { collectPlans, renderFleetPlan } from '../../fleet/fleet-plan.js';
-import { withFleet } from '../../fleet/fleet-session.js';
+import { writeTargets } from '../../../fleet-apply.js';
+import { collectPlans } from '../../../fleet-plan.js';
+import { renderFleetPlan } from '../../render/plan-view.js';
+import { withFleet } from '../../../fleet-session.js';
 import { modeOf } from '../../options.js';
 import { parseTimeout } from '../../parse.js';
 import { projectOf } from '../../project-option.js';
 import { hostProgressLine, writtenLine } from '../../render/apply-view.js';
 import { printable, printableJson } from '../../render/printable.js';
-import { waitForHosts } from '../apply/apply-fleet.js';
+import { waitForHosts } from '../../../fleet-wait.js';
 import type { RestartOptions } from './options.js';
 
 /**

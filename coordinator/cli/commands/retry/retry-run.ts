@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { DataDirLockedError, HostwrightError } from '../../../../shared/errors.js';
 import type { RetryReply } from '../../../../shared/wire.js';
-import { withFleet } from '../../fleet/fleet-session.js';
+import { withFleet } from '../../../fleet-session.js';
 import { requireKnownHost } from '../../../known-hosts.js';
 import { openLocalHost } from '../../local-host.js';
 import { postAgentRetry } from '../../local-agent-client.js';

@@ -8,8 +8,9 @@ import { driveRollout, RolloutStore, writeIdempotently } from '../../../rollout/
 import { FINISHED_STATUSES, maskedRollout } from '../../../rollout/rollout-state.js';
 import { rollbackDocument, startRollback } from '../../../rollout/rollout-step.js';
 import { EXIT } from '../../exit-codes.js';
-import { collectPlans, renderFleetPlan } from '../../fleet/fleet-plan.js';
-import { withFleet } from '../../fleet/fleet-session.js';
+import { collectPlans } from '../../../fleet-plan.js';
+import { renderFleetPlan } from '../../render/plan-view.js';
+import { withFleet } from '../../../fleet-session.js';
 import { requireKnownHost } from '../../../known-hosts.js';
 import { latestOf, parseRevision, revisionOf } from '../../../desired-history.js';
 import { modeOf } from '../../options.js';

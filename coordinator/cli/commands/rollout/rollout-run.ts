@@ -1,12 +1,9 @@
-import { randomUUID } from 'node:crypto';
 import { errorMessage, InvalidInputError } from '../../../../shared/errors.js';
-import type { HostDesired } from '../../../../shared/host-desired.js';
-import type { FleetClient } from '../../../fleet-client.js';
-import { driveRollout, RolloutStore } from '../../../rollout/rollout-driver.js';
-import { FINISHED_STATUSES, maskedRollout, type RolloutOptions, type RolloutState } from '../../../rollout/rollout-state.js';
-import { startRollout } from '../../../rollout/rollout-step.js';
+import { RolloutStore } from '../../../rollout/rollout-driver.js';
+import { FINISHED_STATUSES, maskedRollout, type RolloutOptions } from '../../../rollout/rollout-state.js';
+import { followRollout, startFleetRollout, type RolloutProgress, type RolloutRunResult } from '../../../operations/rollout-fleet.js';
 import { EXIT } from '../../exit-codes.js';
-import { targetsFor, withFleet } from '../../fleet/fleet-session.js';
+import { withFleet } from '../../../fleet-session.js';
 import { allowedUnregistered } from '../../../known-hosts.js';
 import { hasFile, modeOf } from '../../options.js';
 import { readWorkload } from '../../workload.js';
@@ -14,17 +11,13 @@ import type { RolloutDefaults } from '../../../compose/compose-translate.js';
 import { parseTimeout } from '../../parse.js';
 import { printable, printableJson } from '../../render/printable.js';
 import { renderRollout, renderRolloutList, renderRolloutStart, rolloutProgressLines } from '../../render/rollout-view.js';
-import { allPulled, PullProgressLines, renderPullOutcomes } from '../../render/pull-view.js';
-import { prePullFleet } from '../../fleet/fleet-pull.js';
+import { PullProgressLines, renderPullOutcomes } from '../../render/pull-view.js';
 import type { RolloutChange, RolloutCommandOptions } from './options.js';
 import { sleep } from '../../../../shared/sleep.js';
-import { phasesOf } from '../../fleet/fleet-moves.js';
-import { rolloutMoveOrder } from '../../../move-phases.js';
-import { updateOrderExceptions } from '../../../../shared/update-order.js';
 
 const POLL_MS = 500;
 
-/** `rollout -f fleet.yaml`: stores a new rollout of the fleet file and drives it. */
+/** `rollout -f fleet.yaml`: parses the options, runs coordinator/operations/rollout-fleet.ts, and prints its progress. */
 export async function startRolloutCommand(options: RolloutCommandOptions): Promise<void> {
   if (!hasFile(options)) throw new InvalidInputError('rollout: pass -f fleet.yaml or compose.yaml (or a subcommand: status, list, pause, resume, abort)');
   const mode = modeOf(options, 'rollout');
@@ -33,46 +26,23 @@ export async function startRolloutCommand(options: RolloutCommandOptions): Promi
   const flags = withFileDefaults(options, workload.rollout);
   const parsed = parseRolloutOptions(flags);
   const prePullTimeoutMs = parseTimeout(options.prePullTimeout ?? '10m', '--pre-pull-timeout');
+  const abort = new AbortController();
+  process.once('SIGINT', () => abort.abort());
   await withFleet(mode, async (client) => {
-    client.requireSigner('rollout');
-    const store = new RolloutStore(client);
-    const correlationID = randomUUID();
-    const { project, targets } = await targetsFor(client, workload.fleet, correlationID, { allowUnregistered: allowedUnregistered(options.allowUnregistered) });
-    const active = (await store.list()).find((r) => r.project === project && !FINISHED_STATUSES.includes(r.status));
-    if (active) throw new InvalidInputError(`rollout ${active.id} of project ${project} is ${active.status}; \`hostwright rollout resume ${active.id}\` or \`hostwright rollout abort ${active.id}\` first`);
-    const existing = await client.desiredOf(project);
-    // A move goes make-before-break: its giving hosts in waves after its receiving ones (docs/rollout.md, "Moves").
-    const phases = phasesOf(targets.map((target) => ({ target, plan: undefined, error: undefined })), existing, await client.statuses(), project);
-    const after = rolloutMoveOrder(phases);
-    const changed = targets.filter((t) => t.changed || phases.receiving.has(t.hostId));
-    const maxFailures = flags.maxFailures.includes('.') ? Math.floor(Number(flags.maxFailures) * changed.length) : Number(flags.maxFailures);
-    const state = startRollout({
-      id: `${project}-${new Date().toISOString().replace(/[-:T]/g, '').slice(0, 14)}-${randomUUID().slice(0, 6)}`,
-      project,
-      correlationID,
-      now: new Date(),
-      options: { ...parsed, maxFailures },
-      targets: changed.map((t) => ({ hostId: t.hostId, target: withOrder(t.document, parsed.order), previous: existing.get(t.hostId)?.document ?? null, ...(after.has(t.hostId) ? { after: after.get(t.hostId) } : {}) })),
-    });
-    // Before anything changes: a service asked to update start-first that will run stop-first.
-    for (const exception of updateOrderExceptions(state.hosts.map((host) => host.target))) {
-      const line = `${exception.message}: two instances cannot bind it at once, so its instances are replaced stop-first (a short gap per host)`;
-      process.stdout.write(options.json ? `${printableJson({ progress: line, rollout: state.id, updateOrder: exception })}\n` : `${line}\n`);
+    const result = await startFleetRollout(client, {
+      fleet: workload.fleet,
+      options: { ...parsed, maxFailures: flags.maxFailures },
+      allowUnregistered: allowedUnregistered(options.allowUnregistered),
+      ...(options.prePull ? { prePull: { timeoutMs: prePullTimeoutMs } } : {}),
+      detach: options.detach === true,
+      signal: abort.signal,
+    }, rolloutPrinter(options));
+    if (result.kind === 'pre-pull-failed') {
+      process.stderr.write(`${renderPullOutcomes(result.outcomes)}\n\nrollout not started: the pre-pull did not succeed on every host; nothing was changed (\`hostwright pull -f …\` pulls again)\n`);
+      process.exitCode = EXIT.error;
+      return;
     }
-    if (options.prePull) {
-      // As Kamal does: every host of the rollout has its images before the first one switches.
-      const say = (line: string) => process.stdout.write(options.json ? `${printableJson({ progress: line, rollout: state.id })}\n` : `${line}\n`);
-      say(`Pre-pulling the images of ${project} on ${changed.length} host(s)`);
-      const outcomes = await prePullFleet(client, changed.map((t) => t.document), correlationID, prePullTimeoutMs, say);
-      if (!allPulled(outcomes)) {
-        process.stderr.write(`${renderPullOutcomes(outcomes)}\n\nrollout not started: the pre-pull did not succeed on every host; nothing was changed (\`hostwright pull -f …\` pulls again)\n`);
-        process.exitCode = EXIT.error;
-        return;
-      }
-      if (!options.json) say(renderPullOutcomes(outcomes));
-    }
-    await store.create(state);
-    await follow(client, store, state, options);
+    finish(result, options);
   }, { keyFile: options.signingKey, as: options.as });
 }
 
@@ -129,31 +99,51 @@ export async function changeRollout(name: RolloutChange, id: string, options: { 
       const failures = current.hosts.filter((host) => host.state === 'failed').length;
       return { ...current, status: 'running', options: { ...current.options, maxFailures: Math.max(current.options.maxFailures, failures) }, reason: failures > 0 ? `resumed accepting ${failures} failed host(s)` : 'resumed', updatedAt: new Date().toISOString() };
     });
-    if (name === 'resume') await follow(client, store, state, { json: options.json });
+    if (name === 'resume') {
+      const abort = new AbortController();
+      process.once('SIGINT', () => abort.abort());
+      finish(await followRollout(client, state, { signal: abort.signal }, rolloutPrinter(options)), options);
+    }
     else process.stdout.write(options.json ? `${printableJson(maskedRollout(state))}\n` : `${renderRollout(state)}\n`);
   }, { keyFile: options.signingKey });
 }
 
-/** Drives the rollout with progress lines; the exit code says whether the whole fleet is on the new revision. */
-async function follow(client: FleetClient, store: RolloutStore, state: RolloutState, options: { json?: boolean; detach?: boolean }): Promise<void> {
-  const say = (line: string) => process.stdout.write(options.json ? `${printableJson({ progress: line, rollout: state.id })}\n` : `${line}\n`);
-  say(renderRolloutStart(state));
-  if (options.detach) return;
-  const abort = new AbortController();
-  process.once('SIGINT', () => abort.abort());
-  const pulls = new PullProgressLines(say);
-  const rolling = new Set(state.hosts.map((host) => host.hostId));
-  const final = await driveRollout(client, store, state.id, {
-    pollMs: POLL_MS,
-    signal: abort.signal,
-    onStep: (next, previous) => rolloutProgressLines(next, previous).forEach(say),
-    onReports: (reports) => {
-      for (const report of reports) if (report.value && rolling.has(report.hostId)) pulls.show(report.hostId, report.value.status.pulls);
-    },
-    onUnanswered: (error) => say(`NATS did not answer (${printable(errorMessage(error))}); trying again`),
-  });
-  process.stdout.write(options.json ? `${printableJson(maskedRollout(final))}\n` : `\n${renderRollout(final)}\n`);
-  if (final.status !== 'succeeded') process.exitCode = EXIT.error;
+/**
+ * Prints a rollout's progress: a line each (JSON `{ progress, rollout }` with --json,
+ * shared/rollout-progress-json.ts), a pull in flight at most every few seconds.
+ */
+function rolloutPrinter(options: { json?: boolean }): (progress: RolloutProgress) => void {
+  const say = (line: string, rollout: string, extra: object = {}) => process.stdout.write(options.json ? `${printableJson({ progress: line, rollout, ...extra })}\n` : `${line}\n`);
+  const pulls = new Map<string, PullProgressLines>();
+  return (progress) => {
+    switch (progress.type) {
+      case 'update-order':
+        return say(`${progress.exception.message}: two instances cannot bind it at once, so its instances are replaced stop-first (a short gap per host)`, progress.rollout, { updateOrder: progress.exception });
+      case 'pre-pull':
+        return say(`Pre-pulling the images of ${progress.project} on ${progress.hosts} host(s)`, progress.rollout);
+      case 'pulls': {
+        const lines = pulls.get(progress.rollout) ?? new PullProgressLines((line) => say(line, progress.rollout));
+        pulls.set(progress.rollout, lines);
+        return lines.show(progress.hostId, progress.pulls);
+      }
+      case 'pre-pulled':
+        if (!options.json) say(renderPullOutcomes(progress.outcomes), progress.rollout);
+        return;
+      case 'started':
+        return say(renderRolloutStart(progress.state), progress.state.id);
+      case 'step':
+        return rolloutProgressLines(progress.state, progress.previous).forEach((line) => say(line, progress.state.id));
+      case 'unanswered':
+        return say(`NATS did not answer (${printable(errorMessage(progress.error))}); trying again`, progress.rollout);
+    }
+  };
+}
+
+/** The rollout's state at the end; the exit code says whether the whole fleet is on the new revision. */
+function finish(result: RolloutRunResult, options: { json?: boolean }): void {
+  if (result.kind !== 'driven') return;
+  process.stdout.write(options.json ? `${printableJson(maskedRollout(result.state))}\n` : `\n${renderRollout(result.state)}\n`);
+  if (result.state.status !== 'succeeded') process.exitCode = EXIT.error;
 }
 
 export type RolloutFlags = Required<Pick<RolloutCommandOptions, 'canary' | 'maxParallel' | 'minHealthy' | 'healthyDeadline' | 'maxFailures' | 'onFailure' | 'order'>> & Pick<RolloutCommandOptions, 'skipOffline'>;
@@ -190,8 +180,4 @@ function parseRolloutOptions(options: RolloutFlags): Omit<RolloutOptions, 'maxFa
     order: options.order,
     skipOffline: options.skipOffline === true,
   };
-}
-
-function withOrder(document: HostDesired, order: RolloutOptions['order']): HostDesired {
-  return order === 'start-first' ? { ...document, updateOrder: order } : document;
 }

@@ -1,12 +1,14 @@
 import type { FleetClient } from '../../../fleet-client.js';
-import { fleetStatus, renderFleetStatus, withUnregistered, withoutPulls, type FleetHostStatus } from '../../fleet/fleet-status.js';
+import { withoutPulls, type FleetHostStatus } from '../../../fleet-status.js';
+import { renderFleetStatus } from '../../render/fleet-status-view.js';
+import { readFleetStatus, watchFleetStatus } from '../../../operations/status-fleet.js';
 import { requireKnownHost } from '../../../known-hosts.js';
 import { PullProgressLines } from '../../render/pull-view.js';
-import { withFleet } from '../../fleet/fleet-session.js';
+import { withFleet } from '../../../fleet-session.js';
 import type { FleetTarget } from '../../options.js';
 import type { StatusOptions } from './options.js';
 import { printable, printableJson } from '../../render/printable.js';
-import { projectWiring, wiringLines, type WiringEdge } from '../../../wiring.js';
+import { wiringLines } from '../../../wiring.js';
 
 /** `status` in fleet mode: every host's last report, once or on every change. */
 export async function statusOfFleet(target: FleetTarget, options: StatusOptions): Promise<void> {
@@ -16,28 +18,8 @@ export async function statusOfFleet(target: FleetTarget, options: StatusOptions)
   });
 }
 
-/** Every host's status, with the hosts that hold desired state but never registered (NOT REGISTERED). */
-async function readFleet(client: FleetClient, only: string | undefined): Promise<FleetHostStatus[]> {
-  const [registrations, reports, desired] = await Promise.all([client.hostReports(), client.statusReports(), client.desiredProjectsByHost()]);
-  const listed = new Set([...registrations.map((report) => report.hostId), ...reports.map((report) => report.hostId)]);
-  const unregistered = [...desired].filter(([hostId]) => !listed.has(hostId) && (only === undefined || hostId === only)).flatMap(([hostId, projects]) => projects.map((project) => ({ hostId, project })));
-  return withUnregistered(fleetStatus(registrations, reports, only), unregistered.length > 0 ? await client.currentDesired(unregistered) : [], only);
-}
-
-/**
- * The depends_on wiring of the projects spread over hosts (only their documents are read: a
- * project on one host has no wiring across hosts), limited to the edges touching `only`.
- */
-async function readWiring(client: FleetClient, only: string | undefined): Promise<WiringEdge[]> {
-  const hostsOf = new Map<string, string[]>();
-  for (const [hostId, projects] of await client.desiredProjectsByHost()) for (const project of projects) hostsOf.set(project, [...(hostsOf.get(project) ?? []), hostId]);
-  const keys = [...hostsOf].filter(([, hosts]) => hosts.length > 1).flatMap(([project, hosts]) => hosts.map((hostId) => ({ hostId, project })));
-  const edges = projectWiring(keys.length > 0 ? await client.currentDesired(keys) : []);
-  return only === undefined ? edges : edges.filter((edge) => edge.fromHosts.includes(only) || edge.toHosts.includes(only));
-}
-
 async function printFleet(client: FleetClient, options: StatusOptions): Promise<void> {
-  const [hosts, wiring] = await Promise.all([readFleet(client, options.host), readWiring(client, options.host)]);
+  const { hosts, wiring } = await readFleetStatus(client, options.host);
   const across = wiring.filter((edge) => edge.reach !== 'same-host');
   const wiringText = across.length > 0 ? `\n\nWiring (depends_on across hosts):\n${wiringLines(across, printable).map((line) => `  ${line}`).join('\n')}` : '';
   process.stdout.write(options.json ? `${printableJson({ schema: 'hostwright.fleetstatus/v1', hosts, wiring }, 2)}\n` : `${renderFleetStatus(hosts)}${wiringText}\n`);
@@ -51,8 +33,7 @@ async function watchFleet(client: FleetClient, options: StatusOptions): Promise<
   let last = '';
   const say = (line: string) => process.stdout.write(options.json ? `${printableJson({ progress: line })}\n` : `${line}\n`);
   const pulls = new PullProgressLines(say);
-  const print = async () => {
-    const reported = await readFleet(client, options.host);
+  const print = (reported: readonly FleetHostStatus[]) => {
     // A pull's progress alone prints a line (throttled), not the whole table again.
     for (const host of reported) pulls.show(host.hostId, host.status?.pulls);
     const hosts = withoutPulls(reported);
@@ -62,15 +43,5 @@ async function watchFleet(client: FleetClient, options: StatusOptions): Promise<
     last = comparable;
     process.stdout.write(options.json ? `${text}\n` : `\n${new Date().toISOString()}\n${text}\n`);
   };
-  await print();
-  if (abort.signal.aborted) return;
-  const watchers = await Promise.all([client.connection.status.watch({ include: 'updates' }), client.connection.hosts.watch({ include: 'updates' })]);
-  // A signal that came while the watchers were being set up stops them at once.
-  if (abort.signal.aborted) watchers.forEach((watcher) => watcher.stop());
-  else abort.signal.addEventListener('abort', () => watchers.forEach((watcher) => watcher.stop()), { once: true });
-  await Promise.all(watchers.map(async (watcher) => {
-    for await (const entry of watcher) {
-      if (entry) await print();
-    }
-  }));
+  await watchFleetStatus(client, { ...(options.host === undefined ? {} : { only: options.host }), signal: abort.signal }, print);
 }

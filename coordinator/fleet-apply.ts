@@ -1,14 +1,16 @@
 import { readFile } from 'node:fs/promises';
-import { validate } from '../../../shared/codec.js';
-import { InvalidInputError, errorMessage } from '../../../shared/errors.js';
-import type { HostDesired } from '../../../shared/host-desired.js';
-import type { HostReport } from '../../../shared/host-report.js';
-import { conditionsDetail } from '../../../shared/instance-condition.js';
-import type { StatusReport } from '../../../shared/wire.js';
-import { runBounded } from '../../../shared/worker-pool.js';
-import type { FleetClient } from '../../fleet-client.js';
-import type { HostTarget } from '../../fleet-targets.js';
-import { collectPlans, savedPlanSchema, type HostPlan, type SavedPlan } from './fleet-plan.js';
+import { validate } from '../shared/codec.js';
+import { InvalidInputError, errorMessage } from '../shared/errors.js';
+import type { HostDesired } from '../shared/host-desired.js';
+import type { HostReport } from '../shared/host-report.js';
+import { conditionsDetail } from '../shared/instance-condition.js';
+import type { StatusReport } from '../shared/wire.js';
+import { runBounded } from '../shared/worker-pool.js';
+import type { FleetClient } from './fleet-client.js';
+import type { HostTarget } from './fleet-targets.js';
+import { collectPlans, type HostPlan } from './fleet-plan.js';
+import { savedPlanSchema, type SavedPlan } from '../shared/fleet-plan-json.js';
+import type { HOST_PROGRESS_STATES } from '../shared/fleet-apply-json.js';
 import { isStale } from './fleet-session.js';
 
 export async function readSavedPlan(path: string): Promise<SavedPlan> {
@@ -78,7 +80,7 @@ export async function writeTargets(client: FleetClient, plans: readonly HostPlan
   return due;
 }
 
-export type HostProgress = 'waiting' | 'applying' | 'converged' | 'blocked' | 'failed' | 'stale' | 'refused' | 'timed-out';
+export type HostProgress = (typeof HOST_PROGRESS_STATES)[number];
 
 /**
  * Where one host stands on the revision it was given. A status report that failed its checks

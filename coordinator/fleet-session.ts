@@ -1,21 +1,29 @@
-import { FleetClient } from '../../fleet-client.js';
-import { fleetTargets, type HostTarget } from '../../fleet-targets.js';
-import { keyFleetSecrets, sealDocumentSecrets } from '../../fleet-secrets.js';
-import { cliLogger } from '../cli-logger.js';
-import type { FleetTarget } from '../options.js';
-import { loadSigningKey } from '../../signing-key.js';
-import { authorClaimsOf } from '../../author-claims.js';
-import { findHostKeys } from '../../fleet-host-keys.js';
-import { parseStorageLimits } from '../../../shared/stream-replicas.js';
-import { describeHeartbeatAge, isStaleHeartbeat } from '../../heartbeat-age.js';
-import { checkPlacementHosts } from '../../known-hosts.js';
-import type { FleetFile } from '../../../shared/fleet-spec.js';
-import { HostwrightError } from '../../../shared/errors.js';
-import { effectiveLabels } from '../../../shared/host-control.js';
-import { cordonSkips, type Cordon, type CordonSkip } from '../../cordon.js';
-import type { HostInfo } from '../../placement.js';
-import { acceptedValues } from '../../../shared/host-report.js';
-import type { HostRegistration } from '../../../shared/wire.js';
+import { FleetClient } from './fleet-client.js';
+import { fleetTargets, type HostTarget } from './fleet-targets.js';
+import { keyFleetSecrets, sealDocumentSecrets } from './fleet-secrets.js';
+import { cliLogger } from './cli-logger.js';
+import type { NatsAccess } from '../shared/nats-connection.js';
+import { loadSigningKey } from './signing-key.js';
+import { authorClaimsOf } from './author-claims.js';
+import { findHostKeys } from './fleet-host-keys.js';
+import { parseStorageLimits } from '../shared/stream-replicas.js';
+import { describeHeartbeatAge, isStaleHeartbeat } from './heartbeat-age.js';
+import { checkPlacementHosts } from './known-hosts.js';
+import type { FleetFile } from '../shared/fleet-spec.js';
+import { HostwrightError } from '../shared/errors.js';
+import { effectiveLabels } from '../shared/host-control.js';
+import { cordonSkips, type Cordon, type CordonSkip } from './cordon.js';
+import type { HostInfo } from './placement.js';
+import { acceptedValues } from '../shared/host-report.js';
+import type { HostRegistration } from '../shared/wire.js';
+
+/** How to reach the fleet's NATS, as the CLI's options (or a context) give it. */
+export interface FleetTarget {
+  readonly natsUrl: string;
+  readonly access: NatsAccess;
+  /** Where the fleet's auth manifest is, as given (--fleet-auth, $HOSTWRIGHT_FLEET_AUTH); else looked for beside the creds. */
+  readonly fleetAuth?: string | undefined;
+}
 
 /**
  * Runs `work` with a connected client and always closes it. A command that writes desired state

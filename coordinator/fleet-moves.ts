@@ -1,10 +1,8 @@
-import type { DesiredEntry, FleetClient } from '../../fleet-client.js';
-import type { HostDesired } from '../../../shared/host-desired.js';
-import type { StatusReport } from '../../../shared/wire.js';
-import { movePhases, type MovePhases } from '../../move-phases.js';
-import { writeInPhases, type PhaseWriter } from '../../move-writes.js';
-import { heldLine, renderMoveOrder } from '../render/move-view.js';
-import { hostProgressLine, writtenLine } from '../render/apply-view.js';
+import type { DesiredEntry, FleetClient } from './fleet-client.js';
+import type { HostDesired } from '../shared/host-desired.js';
+import type { StatusReport } from '../shared/wire.js';
+import { movePhases, type MovePhases, type ReceivingState } from './move-phases.js';
+import { writeInPhases, type PhaseWriter } from './move-writes.js';
 import { writeTargets, type WrittenHost } from './fleet-apply.js';
 import type { HostPlan } from './fleet-plan.js';
 
@@ -41,37 +39,46 @@ export interface FleetWrite {
   readonly blocked: boolean;
 }
 
+/** What a fleet change's writes tell as they go (rendered by cli/render/move-view.ts moveProgressLine). */
+export type MoveProgress =
+  | { readonly type: 'written'; readonly phase: 1 | 2 | undefined; readonly written: readonly { readonly hostId: string; readonly revision: number }[]; readonly correlationID: string }
+  | { readonly type: 'move-order'; readonly phases: MovePhases; readonly acting: ReadonlySet<string> }
+  | { readonly type: 'waiting-receivers'; readonly hostIds: readonly string[]; readonly timeoutMs: number }
+  | { readonly type: 'receiving'; readonly hostId: string; readonly state: ReceivingState | 'timed-out'; readonly detail: string }
+  | { readonly type: 'held'; readonly held: readonly string[]; readonly phases: MovePhases; readonly why: readonly string[] };
+
 /**
  * `apply`'s writes: all at once without a move; with one, the receiving hosts first, then (once
- * they run the moved services healthy, within timeoutMs) the giving hosts, each phase said.
+ * they run the moved services healthy, within timeoutMs) the giving hosts, each phase told.
  */
-export async function writeFleetChange(client: FleetClient, project: string, plans: readonly HostPlan[], phases: MovePhases, options: { readonly timeoutMs: number; readonly correlationID: string; readonly say: (line: string) => void }): Promise<FleetWrite> {
-  const { say, correlationID } = options;
+export async function writeFleetChange(client: FleetClient, project: string, plans: readonly HostPlan[], phases: MovePhases, options: { readonly timeoutMs: number; readonly correlationID: string; readonly onProgress: (progress: MoveProgress) => void }): Promise<FleetWrite> {
+  const { onProgress, correlationID } = options;
   const planOf = new Map(plans.map((p) => [p.target.hostId, p.plan]));
+  const revisions = (written: readonly WrittenHost[]) => written.map((w) => ({ hostId: w.hostId, revision: w.document.revision }));
   if (phases.moves.length === 0) {
     const written = await writeTargets(client, plans);
-    say(writtenLine(written.map((w) => ({ hostId: w.hostId, revision: w.document.revision })), correlationID));
+    onProgress({ type: 'written', phase: undefined, written: revisions(written), correlationID });
     return { written, held: [], blocked: false };
   }
-  say(renderMoveOrder(phases, actingHosts(plans)));
+  onProgress({ type: 'move-order', phases, acting: actingHosts(plans) });
   // Every phase's agents must read their documents before phase 1 changes anything.
   await client.checkAgentVersions(phases.second.map((t) => t.document));
-  let phase = 0;
+  let phase: 0 | 1 | 2 = 0;
   const write: PhaseWriter = async (targets) => {
-    phase += 1;
+    phase = phase === 0 ? 1 : 2;
     const written = await writeTargets(client, targets.map((target) => ({ target, plan: planOf.get(target.hostId), error: undefined })));
-    say(`Phase ${phase}: ${writtenLine(written.map((w) => ({ hostId: w.hostId, revision: w.document.revision })), correlationID)}`);
-    if (phase === 1) say(`Waiting up to ${Math.round(options.timeoutMs / 1000)}s for ${[...phases.receiving.keys()].join(', ')} to run the moved services healthy`);
+    onProgress({ type: 'written', phase, written: revisions(written), correlationID });
+    if (phase === 1) onProgress({ type: 'waiting-receivers', hostIds: [...phases.receiving.keys()], timeoutMs: options.timeoutMs });
     return written;
   };
-  const result = await writeInPhases(client, project, phases, write, { timeoutMs: options.timeoutMs, onReceiving: (hostId, state, detail) => say(hostProgressLine(hostId, state, detail)) });
+  const result = await writeInPhases(client, project, phases, write, { timeoutMs: options.timeoutMs, onReceiving: (hostId, state, detail) => onProgress({ type: 'receiving', hostId, state, detail }) });
   if (result.held.length > 0) {
     const why = [...phases.receiving.keys()].flatMap((hostId) => {
       const last = result.receiving.get(hostId);
       if (last?.state === 'ready') return [];
       return [last?.state === 'blocked' || last?.state === 'failed' ? `${hostId} ${last.state === 'blocked' ? 'is blocked' : 'failed'}: ${last.detail}` : `${hostId} did not run them healthy within ${Math.round(options.timeoutMs / 1000)}s (${last?.state ?? 'waiting'}${last ? `: ${last.detail}` : ''})`];
     });
-    say(heldLine(result.held, phases, why));
+    onProgress({ type: 'held', held: result.held, phases, why });
   }
   const blocked = [...result.receiving.values()].some((r) => r.state === 'blocked');
   return { written: result.written as WrittenHost[], held: result.held, blocked };

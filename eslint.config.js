@@ -21,6 +21,12 @@ export default tseslint.config(
     rules: { 'no-restricted-imports': ['error', { patterns: [{ group: ['**/coordinator/**'], message: 'agent/ must not import coordinator/ (the layering: shared <- agent <- coordinator).' }] }] },
   },
   {
+    // The coordinator is a library (coordinator/operations/) that the CLI only renders: nothing outside coordinator/cli/ imports it.
+    files: ['coordinator/**/*.ts'],
+    ignores: ['coordinator/cli/**/*.ts'],
+    rules: { 'no-restricted-imports': ['error', { patterns: [{ group: ['**/cli/**', 'cli/**'], message: 'coordinator/ outside cli/ must not import coordinator/cli/ (the CLI parses options and renders; the use cases live in coordinator/).' }] }] },
+  },
+  {
     files: ['shared/nats-connection.ts', 'shared/stream-replicas.ts', 'shared/read-bounded.ts'],
     rules: { 'no-restricted-imports': ['error', { patterns: [{ group: ['**/agent/**', '**/coordinator/**'], message: 'shared/ imports neither agent/ nor coordinator/ (the wire schemas live in shared/).' }] }] },
   },

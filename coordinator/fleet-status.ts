@@ -4,25 +4,10 @@ import { isStale } from './fleet-session.js';
 import { compareStrings } from '../shared/compare.js';
 import type { HostDesired } from '../shared/host-desired.js';
 import { isGone } from '../shared/host-status.js';
+import type { FleetHostStatus } from '../shared/fleet-status-json.js';
 
-/** One host in `status --json` (schema hostwright.fleetstatus/v1). */
-export interface FleetHostStatus {
-  readonly hostId: string;
-  readonly labels: Readonly<Record<string, string>>;
-  readonly heartbeatAt: string | null;
-  /** No heartbeat for a while: the agent is down or cut off from NATS; its status may be old. */
-  readonly stale: boolean;
-  readonly reportedAt: string | null;
-  readonly outboxDepth: number | null;
-  readonly status: StatusReport['status'] | null;
-  /** `verified`: every report the host has is signed by its key; `refused`: one failed its checks and is left out. */
-  readonly trust: 'verified' | 'unverified' | 'refused';
-  readonly refused: readonly { readonly report: 'registration' | 'status'; readonly reason: string }[];
-  /** false: no agent has registered as this host (NOT REGISTERED); it may hold desired state written with --allow-unregistered. */
-  readonly registered?: boolean;
-  /** The desired revisions a host that is NOT REGISTERED holds, by project; absent for a registered host. */
-  readonly desired?: readonly { readonly project: string; readonly revision: number }[];
-}
+/** One host in `status --json` (schema hostwright.fleetstatus/v1, shared/fleet-status-json.ts). */
+export type { FleetHostStatus };
 
 /**
  * The hosts of `statuses` plus one NOT REGISTERED entry per host that holds desired state (written

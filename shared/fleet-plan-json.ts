@@ -3,6 +3,9 @@ import { dependencyConditionSchema } from './depends-on.js';
 import { hostDesiredSchema } from './host-desired.js';
 import { planReportSchema } from './plan-report.js';
 
+/** A depends_on edge with the hosts of both ends (coordinator/wiring.ts WiringEdge), in `plan --json` and `status --json`. */
+export const wiringEdgeJsonSchema = z.object({ project: z.string(), from: z.string(), fromHosts: z.array(z.string()), to: z.string(), toHosts: z.array(z.string()), via: z.literal('depends_on'), condition: dependencyConditionSchema, required: z.boolean(), reach: z.enum(['same-host', 'across-hosts', 'nowhere']) });
+
 /** A saved fleet plan: exactly what `apply plan.json` writes, and what it must still find to do so. */
 export const savedPlanSchema = z.object({
   schema: z.literal('hostwright.fleetplan/v1'),
@@ -30,6 +33,6 @@ export const savedPlanSchema = z.object({
   /** Cordoned hosts a selector matched, and the services left out there (coordinator/cordon.ts). */
   cordoned: z.array(z.object({ hostId: z.string(), reason: z.string().optional(), services: z.array(z.string()) })).optional(),
   /** The project's depends_on edges with the hosts of both ends (coordinator/wiring.ts); absent without depends_on. */
-  wiring: z.array(z.object({ project: z.string(), from: z.string(), fromHosts: z.array(z.string()), to: z.string(), toHosts: z.array(z.string()), via: z.literal('depends_on'), condition: dependencyConditionSchema, required: z.boolean(), reach: z.enum(['same-host', 'across-hosts', 'nowhere']) })).optional(),
+  wiring: z.array(wiringEdgeJsonSchema).optional(),
 });
 export type SavedPlan = z.infer<typeof savedPlanSchema>;

@@ -3,7 +3,8 @@ import type { CycleProgress } from '../../../agent/cycle.js';
 import type { GateBlock } from '../../../shared/host-status.js';
 import { printable } from './printable.js';
 import type { ApplyProgress } from '../../operations/apply-fleet.js';
-import { moveProgressLine } from './move-view.js';
+import type { MoveProgress } from '../../fleet-moves.js';
+import { heldLine, renderMoveOrder } from './move-view.js';
 
 /** `apply --local`: one line as an action starts or ends ('' for none); names, images and Docker's answers are shown printable. */
 export function actionProgressLine(progress: CycleProgress): string {
@@ -81,4 +82,20 @@ export function applySummaryLine(states: readonly string[]): string {
   const counts = new Map<string, number>();
   for (const state of states) counts.set(state, (counts.get(state) ?? 0) + 1);
   return `${[...counts.entries()].map(([state, count]) => `${count} ${state}`).join(', ')}.`;
+}
+
+/** `apply`, `hosts drain`: one line (or the move order) per step of a fleet change's writes. */
+export function moveProgressLine(progress: MoveProgress): string {
+  switch (progress.type) {
+    case 'written':
+      return `${progress.phase === undefined ? '' : `Phase ${progress.phase}: `}${writtenLine(progress.written, progress.correlationID)}`;
+    case 'move-order':
+      return renderMoveOrder(progress.phases, progress.acting);
+    case 'waiting-receivers':
+      return `Waiting up to ${Math.round(progress.timeoutMs / 1000)}s for ${progress.hostIds.join(', ')} to run the moved services healthy`;
+    case 'receiving':
+      return hostProgressLine(progress.hostId, progress.state, progress.detail);
+    case 'held':
+      return heldLine(progress.held, progress.phases, progress.why);
+  }
 }

@@ -1,6 +1,4 @@
 import type { MovePhases, ServiceMove } from '../../move-phases.js';
-import type { MoveProgress } from '../../fleet-moves.js';
-import { hostProgressLine, writtenLine } from './apply-view.js';
 import { printable } from './printable.js';
 
 function hostList(hostIds: readonly string[]): string {
@@ -27,20 +25,4 @@ export function renderMoveOrder(phases: MovePhases, acting: ReadonlySet<string>)
 export function heldLine(held: readonly string[], phases: MovePhases, why: readonly string[]): string {
   const services = phases.moves.filter((move) => move.from.some((hostId) => held.includes(hostId))).map((move) => printable(move.service));
   return `Phase 2 not written: ${hostList(held)} keep${held.length === 1 ? 's' : ''} ${services.join(', ')} running, since ${why.map((reason) => printable(reason)).join('; ')}. Fix that and apply again.`;
-}
-
-/** `apply`, `hosts drain`: one line (or the move order) per step of a fleet change's writes. */
-export function moveProgressLine(progress: MoveProgress): string {
-  switch (progress.type) {
-    case 'written':
-      return `${progress.phase === undefined ? '' : `Phase ${progress.phase}: `}${writtenLine(progress.written, progress.correlationID)}`;
-    case 'move-order':
-      return renderMoveOrder(progress.phases, progress.acting);
-    case 'waiting-receivers':
-      return `Waiting up to ${Math.round(progress.timeoutMs / 1000)}s for ${progress.hostIds.join(', ')} to run the moved services healthy`;
-    case 'receiving':
-      return hostProgressLine(progress.hostId, progress.state, progress.detail);
-    case 'held':
-      return heldLine(progress.held, progress.phases, progress.why);
-  }
 }

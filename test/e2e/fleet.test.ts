@@ -22,6 +22,10 @@ import { freePort, startNatsServer, type NatsServerHandle } from '../lib/nats-se
 import { waitFor } from '../lib/wait.js';
 import { loadSigningKey } from '../../coordinator/signing-key.js';
 import { signedValue } from '../lib/signing.js';
+import { fleetApplyJsonSchema, type FleetApplyJson } from '../../shared/fleet-apply-json.js';
+import { fleetStatusJsonSchema } from '../../shared/fleet-status-json.js';
+import { eventLineJsonSchema } from '../../shared/event-line-json.js';
+import { savedPlanSchema } from '../../shared/fleet-plan-json.js';
 
 /** What the fleet file says; each test changes one part of it. */
 interface FleetShape {
@@ -97,6 +101,12 @@ function parseApply(stdout: string): ApplyOutput {
   return { correlationID: match[2] ?? '', written };
 }
 
+/** `apply --json`, read with its documented schema (shared/fleet-apply-json.ts). */
+function parseApplyJson(stdout: string): ApplyOutput & { json: FleetApplyJson } {
+  const json = fleetApplyJsonSchema.parse(JSON.parse(stdout));
+  return { correlationID: json.correlationID, written: new Map(json.written.map((host) => [host.hostId, host.revision])), json };
+}
+
 function jsonLines<T>(text: string): T[] {
   return text
     .split('\n')
@@ -143,9 +153,10 @@ describe('fleet mode: coordinator CLI and agents over real NATS JetStream (real 
     return result;
   };
   const fleetStatus = async (): Promise<FleetStatusJson> => {
-    const status = JSON.parse((await cli(['status', '--json'])).stdout) as FleetStatusJson;
-    assert.equal(status.schema, 'hostwright.fleetstatus/v1');
-    return status;
+    const json: unknown = JSON.parse((await cli(['status', '--json'])).stdout);
+    // The documented shape (shared/fleet-status-json.ts): the one-shot document carries the wiring.
+    assert.ok(fleetStatusJsonSchema.parse(json).wiring, 'status --json has its wiring');
+    return json as FleetStatusJson;
   };
   const projectOn = (status: FleetStatusJson, hostId: string): ProjectJson | undefined => status.hosts.find((h) => h.hostId === hostId)?.status?.projects.find((p) => p.project === project);
   /** Why a host is not converged at its revision, or undefined when it is. */
@@ -179,11 +190,11 @@ describe('fleet mode: coordinator CLI and agents over real NATS JetStream (real 
   };
   const agentLogs = () => fleet.agents.map((a) => `--- ${a.hostId} (alive: ${a.alive()})\n${a.output().split('\n').slice(-15).join('\n')}`).join('\n');
   /** Writes the fleet file and applies it; records the written revisions. */
-  const apply = async (next: FleetShape, args: readonly string[] = [], expectCode = 0): Promise<ApplyOutput & { result: CliResult }> => {
+  const apply = async (next: FleetShape, args: readonly string[] = [], expectCode = 0): Promise<ApplyOutput & { result: CliResult; json?: FleetApplyJson }> => {
     shape = next;
     await writeFile(file, fleetYaml(project, h3, shape));
     const result = await cli(['apply', '-f', file, ...args], expectCode);
-    const parsed = parseApply(result.stdout);
+    const parsed = args.includes('--json') ? parseApplyJson(result.stdout) : parseApply(result.stdout);
     for (const [hostId, revision] of parsed.written) revisions.set(hostId, revision);
     return { ...parsed, result };
   };
@@ -301,6 +312,11 @@ describe('fleet mode: coordinator CLI and agents over real NATS JetStream (real 
       jsonLines<FleetStatusJson>(watch.output()).some((line) => line.schema === 'hostwright.fleetstatus/v1' && notConverged(line, h1, 2) === undefined && notConverged(line, h2, 2) === undefined),
     20_000, 200);
 
+    // Every document the watch printed has the documented shape (a pull's progress line is no document).
+    const documents = jsonLines<{ schema?: string }>(watch.output()).filter((line) => line.schema !== undefined);
+    assert.ok(documents.length >= 2, watch.output().slice(-2000));
+    for (const document of documents) assert.ok(fleetStatusJsonSchema.parse(document).at, 'status --watch --json stamps each document');
+
     const correlationID = imageChangeCorrelation;
     assert.match(correlationID, /^[0-9a-f-]{36}$/);
     const ofApply = () => jsonLines<HostwrightEvent>(follow.output()).filter((e) => e.correlationID === correlationID);
@@ -308,6 +324,8 @@ describe('fleet mode: coordinator CLI and agents over real NATS JetStream (real 
       [h1, h2].every((hostId) => ['planned', 'applied'].every((type) => ofApply().some((e) => e.hostId === hostId && e.type === type))),
     20_000, 200);
     assert.deepEqual([...new Set(ofApply().map((e) => e.hostId))].sort(), [h1, h2].sort(), 'the same correlation id on both hosts, and nowhere else');
+    // Every line of events --follow --json has the documented shape (shared/event-line-json.ts).
+    for (const line of jsonLines<unknown>(follow.output())) assert.ok(eventLineJsonSchema.parse(line).trust, 'a fleet event line says how far it was verified');
 
     for (const child of [watch, follow]) {
       const exit = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
@@ -492,9 +510,11 @@ describe('fleet mode: coordinator CLI and agents over real NATS JetStream (real 
     await fleet.waitRegistered([fleet.agent(h1)]);
     assert.deepEqual(await containers(h1), before, 'containers untouched');
 
-    // A valid change afterwards converges every host.
-    const { written } = await apply({ ...shape, allVersion: '3' }, ['--wait']);
+    // A valid change afterwards converges every host; --json says so in its one shape.
+    const { written, json } = await apply({ ...shape, allVersion: '3' }, ['--wait', '--json']);
     assert.deepEqual([...written.keys()].sort(), [...hostIds].sort());
+    assert.deepEqual(json?.hosts.map((host) => [host.hostId, host.revision, host.state]).sort(), [...written].map(([hostId, revision]) => [hostId, revision, 'converged']).sort());
+    assert.deepEqual(json?.held, []);
     await waitConverged(revisions);
     assert.notEqual((await containers(h1)).get('all-1')?.id, before.get('all-1')?.id, 'the valid change was applied');
   });
@@ -554,6 +574,9 @@ describe('fleet mode: coordinator CLI and agents over real NATS JetStream (real 
     // Both sides named, in project order (the names are random).
     const [low, high] = [first, second].sort(compareStrings);
     assert.match(planned.stdout, new RegExp(`\\[port-conflict\\] ${second}: ${low}/web \\("127\\.0\\.0\\.1:${port}:80"\\) and ${high}/web \\("127\\.0\\.0\\.1:${port}:80"\\) bind the same host port ${port}/tcp`), planned.stdout);
+    // plan --json: the same block in the documented shape (shared/fleet-plan-json.ts).
+    const plannedJson = savedPlanSchema.parse(JSON.parse((await cli(['plan', '-f', secondFile, '--json'], 3)).stdout));
+    assert.deepEqual(plannedJson.hosts.map((host) => [host.hostId, host.plan?.blocked.map((block) => block.gate)]), [[h1, ['port-conflict']]]);
     const applied = await cli(['apply', '-f', secondFile, '--wait', '--timeout', '60s'], 3);
     assert.match(applied.stdout, new RegExp(`${h1}: would block: \\[port-conflict\\]`));
     assert.match(applied.stdout, /1 blocked\./);

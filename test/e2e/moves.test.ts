@@ -10,6 +10,7 @@ import type { CliResult } from '../lib/cli.js';
 import { docker } from '../lib/docker-harness.js';
 import { FleetHarness } from '../lib/fleet-harness.js';
 import { startNatsServer, type NatsServerHandle } from '../lib/nats-server.js';
+import { fleetApplyJsonSchema } from '../../shared/fleet-apply-json.js';
 
 const QUICK_STOP = `["sh", "-c", "trap 'exit 0' TERM; sleep 3600 & wait"]`;
 
@@ -150,9 +151,9 @@ describe('moves are make-before-break across hosts (real NATS, real agents, real
 
   it('without --wait a move still waits for phase 1, and --json says which giving host was held', async () => {
     const result = await cli(['apply', '-f', file, '--json', '--timeout', '30s'], 3);
-    const json = JSON.parse(result.stdout) as { schema: string; written: { hostId: string; revision: number }[]; phases?: { phase1: string[]; phase2: string[] }; held?: string[] };
-    assert.equal(json.schema, 'hostwright.fleetapply/v1');
+    const json = fleetApplyJsonSchema.parse(JSON.parse(result.stdout));
     assert.deepEqual(json.written.map((w) => w.hostId), [h1]);
+    assert.deepEqual(json.hosts.map((host) => [host.hostId, host.state]), [[h1, 'written']], 'held: the hosts written are not waited for');
     assert.deepEqual([json.phases?.phase1, json.phases?.phase2, json.held], [[h1], [h2], [h2]]);
     assert.deepEqual(await hostsOf('api'), [h2]);
   });

@@ -17,6 +17,7 @@ import { docker } from '../lib/docker-harness.js';
 import { FleetHarness } from '../lib/fleet-harness.js';
 import { startNatsServer, type NatsServerHandle } from '../lib/nats-server.js';
 import { waitFor } from '../lib/wait.js';
+import { rolloutProgressJsonSchema } from '../../shared/rollout-progress-json.js';
 
 const QUICK_STOP = `["sh", "-c", "trap 'exit 0' TERM; sleep 3600 & wait"]`;
 
@@ -446,7 +447,11 @@ describe('rollout: waves, gates, pause, rollback, resume, offline hosts and star
     assert.equal(first, 'stop-first: service app publishes fixed host port 18080: two instances cannot bind it at once, so its instances are replaced stop-first (a short gap per host)', human.stdout);
     assert.match(human.stderr, /rollout not started/);
     const json = await cli(['rollout', '-f', file, '--order', 'start-first', '--pre-pull', '--pre-pull-timeout', '20s', '--json'], 1);
-    const record = JSON.parse(json.stdout.split('\n')[0] ?? '') as { updateOrder?: { service: string; requested: string; runs: string; hostPort: number } };
+    // Every progress line has the documented shape (shared/rollout-progress-json.ts), the first one with the exception.
+    const records = json.stdout.split('\n').filter((line) => line !== '').map((line) => rolloutProgressJsonSchema.parse(JSON.parse(line)));
+    assert.ok(records.length >= 2, json.stdout);
+    assert.equal(new Set(records.map((line) => line.rollout)).size, 1, 'one rollout id on every line');
+    const record = records[0] ?? { progress: '', rollout: '' };
     assert.deepEqual(record.updateOrder && [record.updateOrder.service, record.updateOrder.requested, record.updateOrder.runs, record.updateOrder.hostPort], ['app', 'start-first', 'stop-first', 18080]);
     // Without --order start-first nothing is said.
     const plain = await cli(['rollout', '-f', file, '--pre-pull', '--pre-pull-timeout', '20s'], 1);

@@ -7,12 +7,17 @@ import { FleetClient } from '../coordinator/fleet-client.js';
 import type { HostInfo } from '../coordinator/placement.js';
 import { startNatsServer } from '../test/lib/nats-server.js';
 import { testSigner } from '../test/lib/signing.js';
+import type { DesiredSigner } from '../coordinator/signing-key.js';
 import { removeProjectContainers } from './support.js';
 
 export interface InProcessFleet {
   readonly client: FleetClient;
   readonly hostIds: readonly string[];
   readonly hosts: readonly HostInfo[];
+  /** The coordinator key the agents pin (its seed signs what a `hostwright` process writes to them). */
+  readonly signer: DesiredSigner;
+  /** The nats-server's URL. */
+  readonly natsUrl: string;
   /** Stops the agents and the server, removes the project's containers and the data dirs. */
   close(project: string): Promise<void>;
 }
@@ -45,7 +50,7 @@ export async function startInProcessFleet(run: string, count: number, parallelis
     }
     await until(async () => (await connected.hosts()).filter((h) => hostIds.includes(h.hostId)).length === count, 30_000, 'agents to register');
     const hosts = (await connected.hosts()).filter((h) => hostIds.includes(h.hostId)).map((h) => ({ hostId: h.hostId, labels: h.labels }));
-    return { client: connected, hostIds, hosts, close };
+    return { client: connected, hostIds, hosts, signer, natsUrl: nats.url, close };
   } catch (error) {
     await close(run);
     throw error;

@@ -1,6 +1,7 @@
 import { loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
 import { cliRows, runCli, type CliResult } from './cli.js';
+import { applyWaitRows, runApplyWait, type ApplyWaitResult } from './apply-wait.js';
 import { convergeRows, runConverge, type ConvergeResult } from './converge.js';
 import { fleetRows, runFleet, type FleetResult } from './fleet.js';
 import { journalOpenRows, runJournalOpen, type JournalOpenResult } from './journal-open.js';
@@ -24,7 +25,7 @@ import { InterruptedError, checkEngine, installInterruptHandler, throwIfInterrup
 
 /** The engine and the CPUs are shared: every result says how busy the machine was around it. */
 type Measured<T> = T & { readonly load_avg_1m: { readonly start: number; readonly end: number } };
-type BenchResult = Measured<ConvergeResult> | Measured<NoopResult> | Measured<PlannerResult> | Measured<RenderResult> | Measured<FleetResult> | Measured<RolloutBenchResult> | Measured<ScaleResult> | Measured<PeersResult> | Measured<SigningResult> | Measured<CliResult> | Measured<LoadPlanResult> | Measured<JournalOpenResult> | Measured<SoakResult> | Measured<PullResult> | Measured<EndpointsResult> | Measured<EndpointsScaleResult> | Measured<LogsBenchResult> | Measured<MeshBenchResult>;
+type BenchResult = Measured<ConvergeResult> | Measured<NoopResult> | Measured<PlannerResult> | Measured<RenderResult> | Measured<FleetResult> | Measured<RolloutBenchResult> | Measured<ScaleResult> | Measured<PeersResult> | Measured<SigningResult> | Measured<CliResult> | Measured<ApplyWaitResult> | Measured<LoadPlanResult> | Measured<JournalOpenResult> | Measured<SoakResult> | Measured<PullResult> | Measured<EndpointsResult> | Measured<EndpointsScaleResult> | Measured<LogsBenchResult> | Measured<MeshBenchResult>;
 
 async function measured<T>(body: () => T | Promise<T>): Promise<Measured<T>> {
   const start = loadavg()[0] ?? 0;
@@ -111,6 +112,13 @@ Benchmarks (they print figures and never assert timing):
              alternating each iteration.
                --services S       services in the document (1-10000, default 20)
                --iterations I     measured iterations (1-100000, default 200)
+  apply-wait Whole \`hostwright apply -f … --wait\` processes against H real agents (in this process)
+             over a real nats-server, each a change that replaces every container, spawn to exit.
+               --hosts H          agents (1-20, default 3)
+               --containers N     services per host (1-50, default 2)
+               --runs R           timed applies per build (1-50, default 5)
+               --baseline-cli P   also time another build's CLI entry (dist/cli/hostwright.js),
+                                  alternating with this one, on the same fleet
   cli        Whole \`hostwright\` processes, wall-clock from spawn to exit, R interleaved runs each:
              \`node -e 0\` (Node's own start, the floor), \`hostwright --help\`, and an unchanged
              \`hostwright apply --local\` of N services (converged once first, untimed); median and p90.
@@ -201,7 +209,7 @@ const OPTIONS = {
 type OptionName = keyof typeof OPTIONS;
 type Values = { [K in OptionName]?: (typeof OPTIONS)[K]['type'] extends 'boolean' ? boolean : string };
 
-const COMMANDS = ['converge', 'noop', 'planner', 'render', 'load-plan', 'fleet', 'rollout', 'peers', 'scale', 'signing', 'endpoints', 'endpoints-scale', 'cli', 'journal-open', 'soak', 'pull', 'logs', 'mesh', 'smoke', 'all'] as const;
+const COMMANDS = ['converge', 'noop', 'planner', 'render', 'load-plan', 'fleet', 'rollout', 'peers', 'scale', 'signing', 'endpoints', 'endpoints-scale', 'cli', 'apply-wait', 'journal-open', 'soak', 'pull', 'logs', 'mesh', 'smoke', 'all'] as const;
 type Command = (typeof COMMANDS)[number];
 
 /** The numeric options each benchmark accepts (json and help go with every one). */
@@ -219,6 +227,7 @@ const ALLOWED: Record<Command, readonly OptionName[]> = {
   endpoints: ['readers', 'changes'],
   'endpoints-scale': ['hosts', 'services', 'changes', 'seconds'],
   cli: ['containers', 'runs', 'baseline-cli'],
+  'apply-wait': ['hosts', 'containers', 'runs', 'baseline-cli'],
   'journal-open': ['days', 'runs'],
   soak: ['minutes', 'days', 'hosts', 'containers', 'agent-env'],
   pull: ['megabytes', 'runs'],
@@ -352,6 +361,12 @@ async function run(command: Command, values: Values): Promise<BenchResult[]> {
       await checkEngine();
       return [await measured(() => runCli(options))];
     }
+    case 'apply-wait': {
+      const baselineCli = values['baseline-cli'];
+      const options = { hosts: integer(values, 'hosts', 3, 1, 20), containers: integer(values, 'containers', 2, 1, 50), runs: integer(values, 'runs', 5, 1, 50), ...(baselineCli === undefined ? {} : { baselineCli }) };
+      await checkEngine();
+      return [await measured(() => runApplyWait(options))];
+    }
     case 'journal-open': {
       const options = { days: integer(values, 'days', 30, 1, 90), lifecyclesPerDay: 2533, runs: integer(values, 'runs', 5, 1, 50) };
       return [await measured(() => runJournalOpen(options))];
@@ -429,6 +444,7 @@ const TITLES: Record<BenchResult['benchmark'], string> = {
   endpoints: 'endpoints: registry propagation to every reader vs NATS KV watch latency',
   'endpoints-scale': 'endpoints-scale: the registry\'s central cost with H hollow hosts, per change and per second of refresh, vs idle',
   cli: 'cli: hostwright as separate processes (start-up included)',
+  'apply-wait': 'apply-wait: hostwright apply --wait against real agents over NATS, spawn to exit',
   'journal-open': 'journal-open: a journal of D days of churn opened without retention and at its retention limit',
   soak: 'soak: agents under churn with retention time compressed, then SIGKILL and restart',
   pull: 'pull: an image from a local registry with auth, Hostwright vs docker pull',
@@ -464,6 +480,8 @@ function rowsOf(result: BenchResult): [string, string][] {
       return endpointsScaleRows(result);
     case 'cli':
       return cliRows(result);
+    case 'apply-wait':
+      return applyWaitRows(result);
     case 'journal-open':
       return journalOpenRows(result);
     case 'soak':

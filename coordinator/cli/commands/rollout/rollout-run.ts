@@ -27,7 +27,7 @@ export async function startRolloutCommand(options: RolloutCommandOptions): Promi
   const parsed = parseRolloutOptions(flags);
   const prePullTimeoutMs = parseTimeout(options.prePullTimeout ?? '10m', '--pre-pull-timeout');
   const abort = new AbortController();
-  process.once('SIGINT', () => abort.abort());
+  const print = rolloutPrinter(options);
   await withFleet(mode, async (client) => {
     const result = await startFleetRollout(client, {
       fleet: workload.fleet,
@@ -36,7 +36,11 @@ export async function startRolloutCommand(options: RolloutCommandOptions): Promi
       ...(options.prePull ? { prePull: { timeoutMs: prePullTimeoutMs } } : {}),
       detach: options.detach === true,
       signal: abort.signal,
-    }, rolloutPrinter(options));
+    }, (progress) => {
+      // Interrupting stops the driving once the rollout is stored (it stays in KV; `rollout resume` goes on); before that, it ends the command.
+      if (progress.type === 'started') process.once('SIGINT', () => abort.abort());
+      print(progress);
+    });
     if (result.kind === 'pre-pull-failed') {
       process.stderr.write(`${renderPullOutcomes(result.outcomes)}\n\nrollout not started: the pre-pull did not succeed on every host; nothing was changed (\`hostwright pull -f …\` pulls again)\n`);
       process.exitCode = EXIT.error;

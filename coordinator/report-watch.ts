@@ -65,7 +65,8 @@ export class FleetReportWatch {
    * wait on: a settle time, a stale heartbeat, a deadline), or when `signal` aborts.
    */
   async next(maxMs: number, signal?: AbortSignal): Promise<void> {
-    if (Date.now() - this.#readAt >= FALLBACK_READ_MS) await this.#read();
+    // A fallback read NATS does not answer leaves the watches' state as it is; the next one tries again.
+    if (Date.now() - this.#readAt >= FALLBACK_READ_MS) await this.#read().catch(() => undefined);
     if (this.#changed || signal?.aborted) {
       this.#changed = false;
       return;

@@ -166,9 +166,9 @@ describe('services that find each other across three real engines through the me
     await sampler;
     assert.equal(drained.code, 0, `${drained.stdout}\n${drained.stderr}\n${fleet.host('h2').agentOutput().slice(-2_000)}`);
     assert.match(drained.stdout, /h3 drained/);
-    assert.match(drained.stdout, /Phase 1: Wrote desired state for 2 host\(s\): h1 r\d+, h2 r\d+/, 'h1 is written in the first phase: its document stops naming h3 for api');
     assert.ok(during.length >= 3, `${during.length} requests during the drain`);
     assert.deepEqual(during.filter((answer) => answer.startsWith('failed')), [], `no request failed during the drain (${during.length} made)`);
+    assert.match(drained.stdout, /Phase 1: Wrote desired state for 2 host\(s\): h1 r\d+, h2 r\d+/, 'h1 is written in the first phase: its document stops naming h3 for api');
 
     // Exactly the project's instances, once each: h2 runs both api replicas, h3 nothing of the project.
     assert.deepEqual(await projectContainers('h1'), [`${PROJECT}-web-1`]);

@@ -144,7 +144,11 @@ class FleetSource implements DesiredSource {
     try {
       const outcome = await mesh.accept(value);
       if ('refused' in outcome) this.#log.error({ reason: outcome.refused }, 'rejected the mesh document; keeping the last good mesh');
-      else await this.#meshChanged(outcome.accepted === 'unchanged');
+      else {
+        await this.#meshChanged(outcome.accepted === 'unchanged');
+        // The registration then says which revision is in place.
+        await this.#meshRepair?.check();
+      }
     } catch (error) {
       this.#log.error({ error: errorMessage(error) }, 'the mesh interface could not be brought to the mesh document; it is tried again at the next repair check');
     }
@@ -346,7 +350,8 @@ class FleetSource implements DesiredSource {
   async #register(connection: HostConnection): Promise<void> {
     const { hostId } = this.options;
     const mesh = this.#mesh === undefined ? undefined : await this.#mesh.registration();
-    const registration: HostRegistration = { hostId, labels: { ...this.options.labels }, agentVersion: AGENT_VERSION, desiredSchema: DESIRED_SCHEMA_VERSION, startedAt: this.#startedAt, heartbeatAt: new Date().toISOString(), journalId: this.daemon.host.journal.id, signedRequests: true, ...(mesh === undefined ? {} : { mesh }) };
+    const meshLive = this.#meshRepair?.live;
+    const registration: HostRegistration = { hostId, labels: { ...this.options.labels }, agentVersion: AGENT_VERSION, desiredSchema: DESIRED_SCHEMA_VERSION, startedAt: this.#startedAt, heartbeatAt: new Date().toISOString(), journalId: this.daemon.host.journal.id, signedRequests: true, ...(mesh === undefined ? {} : { mesh }), ...(meshLive === undefined ? {} : { meshLive }) };
     await connection.js.publish(kvKeySubject(BUCKETS.hosts, hostId), this.#seal(encode(registration)));
   }
 

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import { errorMessage } from '../../shared/errors.js';
 import { HOST_PROJECT, type EventDraft, type HostwrightEvent } from '../../shared/events.js';
+import type { MeshLive } from '../../shared/mesh.js';
 import { failedEvent, stampEvents } from '../host-events.js';
 import type { MeshAgent } from './mesh-agent.js';
 import { describeMeshAction, type MeshAction } from './mesh-state.js';
@@ -44,6 +45,7 @@ export class MeshRepair {
   /** One `failed` event per streak of failed repairs; the log has every attempt. */
   #failing = false;
   #lastCheckAt = 0;
+  #live: MeshLive | undefined;
 
   constructor(options: MeshRepairOptions) {
     this.#options = options;
@@ -58,6 +60,11 @@ export class MeshRepair {
   stop(): void {
     clearInterval(this.#timer);
     this.#timer = undefined;
+  }
+
+  /** The outcome of the last check, for the registration (undefined: none yet, or no document held). */
+  get live(): MeshLive | undefined {
+    return this.#live;
   }
 
   /** After a reconcile cycle: a check, unless one ran within the last second. */
@@ -79,13 +86,20 @@ export class MeshRepair {
     try {
       const result = await mesh.repair();
       this.#failing = false;
-      if (result === undefined || result.actions.length === 0) return [];
+      const checkedAt = new Date().toISOString();
+      const revision = mesh.current?.revision;
+      if (result === undefined || revision === undefined) return [];
+      const repaired = result.actions.length > 0 ? { at: checkedAt, steps: result.actions.length } : this.#live?.revision === revision ? this.#live.repaired : undefined;
+      this.#live = { revision, inSync: true, checkedAt, ...(repaired === undefined ? {} : { repaired }) };
+      if (result.actions.length === 0) return [];
       const draft = meshRepairEvent(result.actions, mesh.link.interfaceName, mesh.current?.revision);
       logger.warn({ actions: result.actions.map((action) => action.kind) }, draft.message);
       await this.#options.record(stampEvents([draft], { hostId, timestamp: new Date().toISOString(), correlationID: randomUUID() })).catch((error: unknown) => logger.error({ error: errorMessage(error) }, 'the mesh repair event could not be recorded'));
       return result.actions;
     } catch (error) {
       logger.error({ error: errorMessage(error) }, 'the mesh interface could not be brought back to its mesh document; tried again at the next check');
+      const revision = mesh.current?.revision;
+      if (revision !== undefined) this.#live = { revision, inSync: false, checkedAt: new Date().toISOString(), error: errorMessage(error).slice(0, 500) };
       if (!this.#failing) {
         this.#failing = true;
         await this.#options.record([failedEvent({ hostId, project: HOST_PROJECT, message: `mesh interface ${mesh.link.interfaceName} could not be repaired: ${errorMessage(error)}; tried again every ${Math.round((this.#options.periodMs ?? MESH_REPAIR_MS) / 1000)} s` })]).catch(() => undefined);

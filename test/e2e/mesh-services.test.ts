@@ -86,6 +86,19 @@ describe('services that find each other across three real engines through the me
     for (const [from, to] of [['h1', '10.64.16.1'], ['h1', '10.64.32.1'], ['h2', '10.64.0.1'], ['h3', '10.64.0.1']] as const) {
       await waitFor(`${from} reaches ${to} over the mesh`, async () => (await probe(fleet, from, to)) === 'refused', 30_000, 200);
     }
+    // Each agent says its live mesh matches revision 1; a route removed by hand on h2 is put back
+    // (the agent checks after every cycle, here every 3 s), recorded as an event, and `mesh` says so.
+    type MeshList = { hosts: { hostId: string; revision: number; live: { state: string; revision?: number; repaired?: { steps: number } } }[] };
+    const meshList = async () => (JSON.parse((await fleet.cli(['mesh', '--json'])).stdout) as MeshList).hosts;
+    await waitFor('every host\'s live mesh in sync with revision 1', async () => (await meshList()).every((host) => host.live.state === 'in-sync' && host.live.revision === 1), 20_000, 250);
+    const h2Interface = `hwm${fleet.host('h2').netns.split('-')[1]}${fleet.host('h2').index}`;
+    await fleet.execIn('h2', 'ip', ['route', 'del', BLOCKS.h1!, 'dev', h2Interface]);
+    await waitFor('h2\'s route to h1\'s block repaired, as `mesh` shows', async () => (await meshList()).find((host) => host.hostId === 'h2')?.live.repaired?.steps === 1, 20_000, 250);
+    assert.equal(await probe(fleet, 'h2', '10.64.0.1'), 'refused', 'h2 reaches h1 again');
+    const listed = await fleet.cli(['mesh']);
+    assert.match(listed.stdout, /^h2 .* in sync \(repaired 1 step\(s\) at /m);
+    const events = await fleet.cli(['events', '--host', 'h2', '--type', 'drift_detected', '--json']);
+    assert.ok(events.stdout.includes(`repaired: route ${BLOCKS.h1} via ${h2Interface}`), `the repair in h2's events:\n${events.stdout}`);
     const file = join(fleet.dir, 'compose.yaml');
     await writeFile(file, COMPOSE);
     // The plan shows where each host's project network goes, before anything is made.

@@ -1,4 +1,6 @@
+import type { HostReport } from '../shared/host-report.js';
 import type { MeshLive } from '../shared/mesh.js';
+import type { HostRegistration } from '../shared/wire.js';
 
 // Pure: how each host's live mesh compares with the mesh document stored for it, from what its
 // agent says in its signed registration (its last drift check, agent/mesh/mesh-repair.ts).
@@ -12,6 +14,11 @@ export interface MeshLiveView {
   readonly checkedAt?: string;
   readonly repaired?: { readonly at: string; readonly steps: number };
   readonly error?: string;
+}
+
+/** Each host's report of its live mesh, from verified registrations only: an unverified one could be anyone's. */
+export function meshLiveByHost(reports: readonly HostReport<HostRegistration>[]): Map<string, MeshLive> {
+  return new Map(reports.flatMap((report) => (report.trust.verdict === 'verified' && report.value?.meshLive !== undefined && report.value.hostId === report.hostId ? [[report.hostId, report.value.meshLive] as const] : [])));
 }
 
 /**

@@ -1,6 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { meshLiveText, meshLiveView } from '../../coordinator/mesh-live.js';
+import { meshLiveByHost, meshLiveText, meshLiveView } from '../../coordinator/mesh-live.js';
 import { meshLiveSchema } from '../../shared/mesh.js';
 import { hostRegistrationSchema } from '../../shared/wire.js';
 
@@ -21,6 +21,18 @@ describe('`mesh`: how each host\'s live mesh compares with its stored document',
       assert.equal(view.state, state);
       assert.equal(meshLiveText(view, stored), text);
     }
+  });
+
+  it('only a verified registration says how a host\'s mesh is', () => {
+    const live = { revision: 1, inSync: true, checkedAt: AT };
+    const value = (hostId: string) => ({ hostId, labels: {}, agentVersion: '0.2.0', startedAt: AT, heartbeatAt: AT, meshLive: live });
+    const byHost = meshLiveByHost([
+      { hostId: 'h1', value: value('h1'), trust: { verdict: 'verified' } },
+      { hostId: 'h2', value: value('h2'), trust: { verdict: 'unverified', reason: 'no fleet-auth.json' } },
+      { hostId: 'h3', value: undefined, trust: { verdict: 'refused', reason: 'signed by another key' } },
+    ]);
+    assert.deepEqual([...byHost.keys()], ['h1']);
+    assert.equal(meshLiveView(1, byHost.get('h2')).state, 'unknown');
   });
 
   it('the report rides beside `mesh` in the registration: an older reader ignores it, a bad one is refused', () => {

@@ -3,7 +3,7 @@ import { InvalidInputError } from '../../../../shared/errors.js';
 import { parsePrefix } from '../../../../shared/ipv4.js';
 import { meshAddressOf, meshSettingsSchema, type MeshDesired } from '../../../../shared/mesh.js';
 import type { FleetClient } from '../../../fleet-client.js';
-import { meshLiveText, meshLiveView, type MeshLiveView } from '../../../mesh-live.js';
+import { meshLiveByHost, meshLiveText, meshLiveView, type MeshLiveView } from '../../../mesh-live.js';
 import { meshSettingsOf, planMeshWrites, type MeshMember } from '../../../mesh-plan.js';
 import { withFleet } from '../../fleet/fleet-session.js';
 import { modeOf } from '../../options.js';
@@ -17,8 +17,7 @@ export async function showMesh(options: MeshOptions): Promise<void> {
   await withFleet(mode, async (client) => {
     const [stored, reports] = await Promise.all([client.meshDocuments(), client.hostReports()]);
     const members = meshMembersOf(reports);
-    // Only a verified registration says how a host's mesh is: an unverified one could be anyone's.
-    const liveOf = new Map(reports.flatMap((report) => (report.trust.verdict === 'verified' && report.value?.meshLive ? [[report.hostId, report.value.meshLive] as const] : [])));
+    const liveOf = meshLiveByHost(reports);
     const hosts = [...stored.values()].map((entry) => ({ ...row(entry.document), live: meshLiveView(entry.document.revision, liveOf.get(entry.document.hostId)) })).sort((a, b) => compareStrings(a.hostId, b.hostId));
     const waiting = members.filter((member) => !stored.has(member.hostId)).map((member) => member.hostId);
     if (options.json) {

@@ -4,6 +4,7 @@ import { instanceCount, type HostDesired } from '../shared/host-desired.js';
 import { MAX_INSTANCES_PER_HOST } from '../shared/limits.js';
 import type { DesiredEntry } from './fleet-client.js';
 import type { HostTarget } from './fleet-targets.js';
+import { desiredContentHash } from './placement.js';
 
 // A drain moves a host's instances to the other hosts that run the same service (placement put them
 // there, so it allows them), raising their replicas by what the drained host ran: the fleet keeps
@@ -69,6 +70,8 @@ export function planDrain(hostId: string, desired: ReadonlyMap<string, ReadonlyM
  * before is listed unchanged, so the move still waits for it), and the
  * drained host without the moved services (nor, with `force`, the left ones). A receiving host
  * that no longer runs a service takes none of it; a move nobody can take stays on the drained host.
+ * In a project spread over hosts, the other hosts' documents stop naming the drained host (`remotes`)
+ * for the services it gives up.
  */
 export function drainTargets(plan: DrainPlan, project: string, current: ReadonlyMap<string, DesiredEntry>, options: { readonly force: boolean; readonly correlationID: string }): HostTarget[] {
   const raised = new Map<string, HostDesired>();
@@ -89,25 +92,46 @@ export function drainTargets(plan: DrainPlan, project: string, current: Readonly
     if (taken) gone.add(move.service);
   }
   if (options.force) for (const entry of plan.left) if (entry.project === project) gone.add(entry.service);
+  const drained = current.get(plan.hostId);
+  const kept = Object.keys(drained?.document.services ?? {}).filter((service) => !gone.has(service));
+  const changed = new Map(raised);
+  if (drained !== undefined && kept.length < Object.keys(drained.document.services).length) {
+    const services = Object.fromEntries(kept.map((service) => [service, drained.document.services[service]])) as HostDesired['services'];
+    // What the drain takes away is meant to go: the project may end up empty on the drained host.
+    changed.set(plan.hostId, { ...drained.document, services, allowEmpty: kept.length === 0 ? true : drained.document.allowEmpty });
+  }
+  // A spread project's readers take endpoint records only from the hosts their document names
+  // (`remotes`): the other hosts stop naming the drained host for what it gives up, so it is no
+  // longer trusted for it, and readers stop using its instances in the first phase, before they stop.
+  for (const [hostId, entry] of current) {
+    if (hostId === plan.hostId) continue;
+    const document = changed.get(hostId) ?? entry.document;
+    const remotes = withoutHost(document.remotes, plan.hostId, [...gone]);
+    if (remotes !== document.remotes) changed.set(hostId, { ...document, remotes });
+  }
   const targets: HostTarget[] = [];
-  for (const [hostId, document] of [...raised].sort(([a], [b]) => compareStrings(a, b))) {
+  for (const [hostId, document] of [...changed].sort(([a], [b]) => compareStrings(a, b))) {
     const entry = current.get(hostId) as DesiredEntry;
-    // Unchanged (raised by an earlier run) it is still a receiving host: the move waits for it to run them.
-    if (document === entry.document) {
-      targets.push({ hostId, document: entry.document, kvRevision: entry.kvRevision, changed: false });
+    // Unchanged (written by an earlier run) it is still a receiving host: the move waits for it to run them.
+    if (desiredContentHash(document) === desiredContentHash(entry.document)) {
+      if (raised.has(hostId)) targets.push({ hostId, document: entry.document, kvRevision: entry.kvRevision, changed: false });
       continue;
     }
     targets.push({ hostId, document: { ...document, revision: entry.document.revision + 1, correlationID: options.correlationID }, kvRevision: entry.kvRevision, changed: true });
   }
-  const drained = current.get(plan.hostId);
-  const kept = Object.keys(drained?.document.services ?? {}).filter((service) => !gone.has(service));
-  if (drained !== undefined && kept.length < Object.keys(drained.document.services).length) {
-    const services = Object.fromEntries(kept.map((service) => [service, drained.document.services[service]])) as HostDesired['services'];
-    // What the drain takes away is meant to go: the project may end up empty on the drained host.
-    const document: HostDesired = { ...drained.document, services, allowEmpty: kept.length === 0 ? true : drained.document.allowEmpty, revision: drained.document.revision + 1, correlationID: options.correlationID };
-    targets.push({ hostId: plan.hostId, document, kvRevision: drained.kvRevision, changed: true });
-  }
-  return targets.sort((a, b) => compareStrings(a.hostId, b.hostId));
+  return targets;
+}
+
+/**
+ * Pure: `remotes` without `hostId` for `services` (the same object when it names none of them). An
+ * emptied entry goes, unless none would be left: a document with remotes keeps some, so its
+ * containers keep the fleet resolver as their `dns:` and the drain replaces none of them.
+ */
+export function withoutHost(remotes: HostDesired['remotes'], hostId: string, services: readonly string[]): HostDesired['remotes'] {
+  if (remotes === undefined || !services.some((service) => remotes[service]?.[hostId] !== undefined)) return remotes;
+  const narrowed = Object.fromEntries(Object.entries(remotes).map(([service, hosts]) => [service, services.includes(service) ? Object.fromEntries(Object.entries(hosts).filter(([id]) => id !== hostId)) : hosts]));
+  const nonEmpty = Object.fromEntries(Object.entries(narrowed).filter(([, hosts]) => Object.keys(hosts).length > 0));
+  return Object.keys(nonEmpty).length > 0 ? nonEmpty : narrowed;
 }
 
 /** Pure: the instances of each service the drained host is still told to run, by project (what a deadline leaves). */

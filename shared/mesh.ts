@@ -45,6 +45,23 @@ export type MeshSettings = z.infer<typeof meshSettingsSchema>;
 export const meshRegistrationSchema = z.strictObject({ publicKey: wireguardKeySchema, endpoint: endpointSchema });
 export type MeshRegistration = z.infer<typeof meshRegistrationSchema>;
 
+/**
+ * How the host's live mesh compares with the document it holds, as of its last drift check
+ * (agent/mesh/mesh-repair.ts), in its signed registration: `mesh` shows it per host.
+ */
+export const meshLiveSchema = z.strictObject({
+  /** The revision of the mesh document the agent holds. */
+  revision: z.number().int().min(0),
+  /** The interface, addresses, peers, routes and rule matched that document after the check (a repair made them match). */
+  inSync: z.boolean(),
+  checkedAt: z.string().max(40),
+  /** The last repair: when, and how many steps it took. */
+  repaired: z.strictObject({ at: z.string().max(40), steps: z.number().int().min(1) }).optional(),
+  /** Why the last check could not bring the interface to the document. */
+  error: z.string().max(500).optional(),
+});
+export type MeshLive = z.infer<typeof meshLiveSchema>;
+
 export const meshPeerSchema = z.strictObject({
   hostId: hostIdSchema,
   publicKey: wireguardKeySchema,

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { hostIdSchema } from './fleet-spec.js';
 import { hostDesiredSchema } from './host-desired.js';
 import { hostStatusSchema } from './host-status.js';
-import { meshRegistrationSchema } from './mesh.js';
+import { meshLiveSchema, meshRegistrationSchema } from './mesh.js';
 import { planReportSchema } from './plan-report.js';
 import { requestSealSchema } from './signed-request.js';
 
@@ -21,6 +21,8 @@ export const hostRegistrationSchema = z.object({
   signedRequests: z.boolean().optional(),
   /** The host's end of the fleet's WireGuard mesh (shared/mesh.ts), when its agent was started with one. */
   mesh: meshRegistrationSchema.optional(),
+  /** Whether the host's live mesh matches the document it holds, at its last drift check; beside `mesh`, so an older coordinator ignores it. */
+  meshLive: meshLiveSchema.optional(),
 });
 export type HostRegistration = z.infer<typeof hostRegistrationSchema>;
 

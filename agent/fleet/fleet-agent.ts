@@ -24,6 +24,7 @@ import { candidateOf } from './candidate.js';
 import { isMissingFeed, watchDesired, type DesiredTrust } from './desired-watcher.js';
 import { ExecSessions } from './exec-sessions.js';
 import { MeshAgent } from '../mesh/mesh-agent.js';
+import { MeshRepair } from '../mesh/mesh-repair.js';
 import { readHostUpstreamResolvers } from '../resolver/host-upstream.js';
 import { HostResolver } from '../resolver/host-resolver.js';
 import { OutboxPublisher } from './outbox-publisher.js';
@@ -51,7 +52,7 @@ export interface FleetAgentOptions extends AgentDaemonOptions {
   /** `--allow-exec`: answer signed `hostwright exec` requests (off by default). */
   readonly allowExec?: boolean;
   /** Take part in the fleet's WireGuard mesh (docs/networking.md). */
-  readonly mesh?: { readonly interfaceName: string; readonly endpoint: string };
+  readonly mesh?: { readonly interfaceName: string; readonly endpoint: string; /** How often the live mesh is compared with its document (default MESH_REPAIR_MS). */ readonly repairMs?: number };
 }
 
 /**
@@ -93,6 +94,8 @@ class FleetSource implements DesiredSource {
   #progressTimer: NodeJS.Timeout | undefined;
   /** This host's end of the fleet's WireGuard mesh, when the agent takes part in one. */
   readonly #mesh: MeshAgent | undefined;
+  /** Puts back what of the mesh was changed by hand, on a period and after each cycle. */
+  readonly #meshRepair: MeshRepair | undefined;
   /** The fleet resolver on the host's mesh address, while the host takes part in the mesh. */
   readonly #resolver: HostResolver | undefined;
   #progressSentAt = 0;
@@ -120,6 +123,7 @@ class FleetSource implements DesiredSource {
       if (options.trust.kind !== 'pinned') throw new InvalidInputError('--mesh-endpoint needs --coordinator-key: the mesh\'s peers and keys are taken only from documents the pinned coordinator key signed');
       const mesh = new MeshAgent({ hostId: options.hostId, dataDir: options.dataDir, interfaceName: options.mesh.interfaceName, endpoint: options.mesh.endpoint, coordinatorKey: options.trust.coordinatorKey, logger: options.logger.child({ component: 'mesh' }) });
       this.#mesh = mesh;
+      this.#meshRepair = new MeshRepair({ hostId: options.hostId, mesh, ...(options.mesh.repairMs === undefined ? {} : { periodMs: options.mesh.repairMs }), record: (events) => daemon.host.journal.appendEvents(events), logger: options.logger.child({ component: 'mesh' }) });
       this.#resolver = new HostResolver({ hostId: options.hostId, runtime: daemon.host.runtime, source: { resolve: (project, name, network) => this.endpoints?.resolve(project, name, network) ?? [] }, logger: options.logger.child({ component: 'resolver' }) });
       // Only with an accepted mesh document: until then the host plans exactly as a single host does.
       const upstream = readHostUpstreamResolvers();
@@ -129,6 +133,7 @@ class FleetSource implements DesiredSource {
       });
     } else {
       this.#resolver = undefined;
+      this.#meshRepair = undefined;
     }
   }
 
@@ -139,9 +144,13 @@ class FleetSource implements DesiredSource {
     try {
       const outcome = await mesh.accept(value);
       if ('refused' in outcome) this.#log.error({ reason: outcome.refused }, 'rejected the mesh document; keeping the last good mesh');
-      else await this.#meshChanged(outcome.accepted === 'unchanged');
+      else {
+        await this.#meshChanged(outcome.accepted === 'unchanged');
+        // The registration then says which revision is in place.
+        await this.#meshRepair?.check();
+      }
     } catch (error) {
-      this.#log.error({ error: errorMessage(error) }, 'the mesh interface could not be brought to the mesh document; it is tried again at the next document or restart');
+      this.#log.error({ error: errorMessage(error) }, 'the mesh interface could not be brought to the mesh document; it is tried again at the next repair check');
     }
   }
 
@@ -152,6 +161,7 @@ class FleetSource implements DesiredSource {
   }
 
   onCycle(report: CycleReport | Error): void {
+    this.#meshRepair?.afterCycle();
     void this.#resolver?.refresh();
     void this.#publishStatusSafely(false, report instanceof Error ? undefined : report.status);
     this.#endpointPublisher?.publishSoon();
@@ -170,6 +180,7 @@ class FleetSource implements DesiredSource {
 
   async stop(): Promise<void> {
     clearTimeout(this.#progressTimer);
+    this.#meshRepair?.stop();
     this.#logRequests?.close();
     this.#exec.close();
     await this.#resolver?.close();
@@ -184,6 +195,7 @@ class FleetSource implements DesiredSource {
     // The kept mesh first: containers on other hosts stay reachable while NATS is away.
     await this.#mesh?.resume().catch((error: unknown) => this.#log.error({ error: errorMessage(error) }, 'the kept mesh could not be brought up'));
     await this.#resolver?.sync(this.#mesh?.hostMesh()?.resolver);
+    this.#meshRepair?.start();
     const connection = await this.#connect();
     if (!connection) return;
     this.#connection = connection;
@@ -338,7 +350,8 @@ class FleetSource implements DesiredSource {
   async #register(connection: HostConnection): Promise<void> {
     const { hostId } = this.options;
     const mesh = this.#mesh === undefined ? undefined : await this.#mesh.registration();
-    const registration: HostRegistration = { hostId, labels: { ...this.options.labels }, agentVersion: AGENT_VERSION, desiredSchema: DESIRED_SCHEMA_VERSION, startedAt: this.#startedAt, heartbeatAt: new Date().toISOString(), journalId: this.daemon.host.journal.id, signedRequests: true, ...(mesh === undefined ? {} : { mesh }) };
+    const meshLive = this.#meshRepair?.live;
+    const registration: HostRegistration = { hostId, labels: { ...this.options.labels }, agentVersion: AGENT_VERSION, desiredSchema: DESIRED_SCHEMA_VERSION, startedAt: this.#startedAt, heartbeatAt: new Date().toISOString(), journalId: this.daemon.host.journal.id, signedRequests: true, ...(mesh === undefined ? {} : { mesh }), ...(meshLive === undefined ? {} : { meshLive }) };
     await connection.js.publish(kvKeySubject(BUCKETS.hosts, hostId), this.#seal(encode(registration)));
   }
 

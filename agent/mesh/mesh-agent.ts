@@ -86,6 +86,14 @@ export class MeshAgent {
     return { accepted: await this.#reconcile() };
   }
 
+  /**
+   * The interface brought back to the held document (a route, peer, address or rule changed by
+   * hand): the same pass a new document runs, queued behind any in flight. `undefined`: no document held.
+   */
+  repair(): Promise<MeshReconcileResult | undefined> {
+    return this.#current === undefined ? Promise.resolve(undefined) : this.#reconcile();
+  }
+
   /** The steps the interface needs now (for `plan`). */
   plan(): ReturnType<MeshLink['plan']> {
     return this.link.plan(this.#current);

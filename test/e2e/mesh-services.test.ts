@@ -86,6 +86,19 @@ describe('services that find each other across three real engines through the me
     for (const [from, to] of [['h1', '10.64.16.1'], ['h1', '10.64.32.1'], ['h2', '10.64.0.1'], ['h3', '10.64.0.1']] as const) {
       await waitFor(`${from} reaches ${to} over the mesh`, async () => (await probe(fleet, from, to)) === 'refused', 30_000, 200);
     }
+    // Each agent says its live mesh matches revision 1; a route removed by hand on h2 is put back
+    // (the agent checks after every cycle, here every 3 s), recorded as an event, and `mesh` says so.
+    type MeshList = { hosts: { hostId: string; revision: number; live: { state: string; revision?: number; repaired?: { steps: number } } }[] };
+    const meshList = async () => (JSON.parse((await fleet.cli(['mesh', '--json'])).stdout) as MeshList).hosts;
+    await waitFor('every host\'s live mesh in sync with revision 1', async () => (await meshList()).every((host) => host.live.state === 'in-sync' && host.live.revision === 1), 20_000, 250);
+    const h2Interface = `hwm${fleet.host('h2').netns.split('-')[1]}${fleet.host('h2').index}`;
+    await fleet.execIn('h2', 'ip', ['route', 'del', BLOCKS.h1!, 'dev', h2Interface]);
+    await waitFor('h2\'s route to h1\'s block repaired, as `mesh` shows', async () => (await meshList()).find((host) => host.hostId === 'h2')?.live.repaired?.steps === 1, 20_000, 250);
+    assert.equal(await probe(fleet, 'h2', '10.64.0.1'), 'refused', 'h2 reaches h1 again');
+    const listed = await fleet.cli(['mesh']);
+    assert.match(listed.stdout, /^h2 .* in sync \(repaired 1 step\(s\) at /m);
+    const events = await fleet.cli(['events', '--host', 'h2', '--type', 'drift_detected', '--json']);
+    assert.ok(events.stdout.includes(`repaired: route ${BLOCKS.h1} via ${h2Interface}`), `the repair in h2's events:\n${events.stdout}`);
     const file = join(fleet.dir, 'compose.yaml');
     await writeFile(file, COMPOSE);
     // The plan shows where each host's project network goes, before anything is made.
@@ -141,5 +154,53 @@ describe('services that find each other across three real engines through the me
       return back.has(onH3);
     }, 60_000, 100).catch((error: unknown) => assert.fail(`${String(error)}; answers: ${[...back].join(' | ')}`));
     assert.deepEqual(await restarts(), before, 'no container restarted or was replaced');
+  });
+
+  /** The project's containers on one engine, running or not, by name without the host's prefix. */
+  async function projectContainers(hostId: string): Promise<string[]> {
+    const names = (await docker(fleet, hostId, ['ps', '-a', '--format', '{{.Names}}'])).split('\n').filter(Boolean);
+    const prefix = `${fleet.host(hostId).namePrefix}${PROJECT}-`;
+    return names.filter((entry) => entry.startsWith(prefix)).map((entry) => entry.slice(fleet.host(hostId).namePrefix.length)).sort();
+  }
+
+  it('hosts drain h3 moves its api replica to h2; web on h1 still reaches api by name, on h2 only; no duplicate anywhere; h3 keeps none of the project', async () => {
+    const untouched = async () => (await restarts()).filter((row) => !row.includes(`${PROJECT}-api-`) || row.startsWith(`/${name('h2', 'api')} `));
+    const before = await untouched();
+    // web keeps asking for api through the drain: the readers stop using h3's replica (their
+    // documents no longer name h3 for api) before it stops, and h2's second replica is healthy first.
+    const during: string[] = [];
+    let draining = true;
+    const sampler = (async () => {
+      while (draining) during.push(await request());
+    })();
+    const drained = await fleet.cli(['hosts', 'drain', 'h3', '--deadline', '90s']).finally(() => {
+      draining = false;
+    });
+    await sampler;
+    assert.equal(drained.code, 0, `${drained.stdout}\n${drained.stderr}\n${fleet.host('h2').agentOutput().slice(-2_000)}`);
+    assert.match(drained.stdout, /h3 drained/);
+    assert.ok(during.length >= 3, `${during.length} requests during the drain`);
+    assert.deepEqual(during.filter((answer) => answer.startsWith('failed')), [], `no request failed during the drain (${during.length} made)`);
+    assert.match(drained.stdout, /Phase 1: Wrote desired state for 2 host\(s\): h1 r\d+, h2 r\d+/, 'h1 is written in the first phase: its document stops naming h3 for api');
+
+    // Exactly the project's instances, once each: h2 runs both api replicas, h3 nothing of the project.
+    assert.deepEqual(await projectContainers('h1'), [`${PROJECT}-web-1`]);
+    assert.deepEqual(await projectContainers('h2'), [`${PROJECT}-api-1`, `${PROJECT}-api-2`, `${PROJECT}-db-1`]);
+    assert.deepEqual(await projectContainers('h3'), []);
+    const hostnameOf = async (instance: string) => (await docker(fleet, 'h2', ['inspect', '-f', '{{.Config.Hostname}}', `${fleet.host('h2').namePrefix}${PROJECT}-${instance}`])).trim();
+    const replicas = new Set([await hostnameOf('api-1'), await hostnameOf('api-2')]);
+    assert.equal(replicas.size, 2);
+
+    // Through h1's resolver and the mesh: both of h2's replicas answer, and from then on nothing but them.
+    const seen = new Set<string>();
+    await waitFor('both of h2\'s api replicas to answer web', async () => {
+      seen.add(await request());
+      return [...replicas].every((replica) => seen.has(replica));
+    }, 30_000, 100).catch((error: unknown) => assert.fail(`${String(error)}; answers: ${[...seen].join(' | ')}\n${fleet.host('h1').agentOutput().slice(-2_000)}`));
+    const settled: string[] = [];
+    for (let i = 0; i < 6; i++) settled.push(await request());
+    assert.ok(settled.every((answer) => replicas.has(answer)), `every request served by h2 after the drain: ${settled.join(' | ')}`);
+    // The move replaced nothing else: web, db and h2's first api replica are the same containers, not restarted.
+    assert.deepEqual(await untouched(), before);
   });
 });

@@ -1,7 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { drainTargets, planDrain, remainingOnHost } from '../../coordinator/drain.js';
+import { drainTargets, planDrain, remainingOnHost, withoutHost } from '../../coordinator/drain.js';
 import type { DesiredEntry } from '../../coordinator/fleet-client.js';
 import { fleetTargets } from '../../coordinator/fleet-targets.js';
 import { movePhases } from '../../coordinator/move-phases.js';
@@ -114,6 +114,53 @@ describe('hosts drain: the documents', () => {
     const changed = documentsOf('shop', { h1: { other: 1 }, h2: { other: 1 }, h3: { web: 2, cache: 1 } });
     assert.deepEqual(drainTargets(plan, 'shop', entriesOf(changed), { force: false, correlationID: 'c' }), []);
     assert.deepEqual(remainingOnHost(plan, new Map([['shop', changed.get('h3') as HostDesired]]), false), [{ project: 'shop', service: 'web', instances: 2 }]);
+  });
+});
+
+describe('hosts drain: the remotes of a project spread over hosts', () => {
+  const KEY = (n: number) => `U${String(n).repeat(55)}`;
+  // web (h1) -> api (h2, h3), db (h2): each document names where the services it does not run are placed.
+  const spread = new Map<string, HostDesired>([
+    ['h1', { ...desired('shop', { web: service() }, { hostId: 'h1', revision: 4 }), remotes: { api: { h2: { key: KEY(2) }, h3: { key: KEY(3) } }, db: { h2: { key: KEY(2) } } } }],
+    ['h2', { ...desired('shop', { api: service(), db: service() }, { hostId: 'h2', revision: 4 }), remotes: { api: { h3: { key: KEY(3) } }, web: { h1: { key: KEY(1) } } } }],
+    ['h3', { ...desired('shop', { api: service() }, { hostId: 'h3', revision: 4 }), remotes: { api: { h2: { key: KEY(2) } }, db: { h2: { key: KEY(2) } }, web: { h1: { key: KEY(1) } } } }],
+  ]);
+  const plan = planDrain('h3', new Map([['shop', spread]]), new Set(['h1', 'h2']));
+
+  it('the other hosts stop naming the drained host for what it gives up, in the first phase; the drained host\'s own document keeps its remotes', () => {
+    const targets = drainTargets(plan, 'shop', entriesOf(spread), { force: false, correlationID: 'c1' });
+    assert.deepEqual(targets.map((t) => [t.hostId, t.document.remotes, t.document.revision, t.changed]), [
+      ['h1', { api: { h2: { key: KEY(2) } }, db: { h2: { key: KEY(2) } } }, 5, true],
+      ['h2', { web: { h1: { key: KEY(1) } } }, 5, true],
+      ['h3', spread.get('h3')?.remotes, 5, true],
+    ]);
+    assert.deepEqual(targets.find((t) => t.hostId === 'h2')?.document.services.api?.replicas, 2);
+    const phases = movePhases(spread, targets);
+    assert.deepEqual([phases.first.map((t) => t.hostId), phases.second.map((t) => t.hostId)], [['h1', 'h2'], ['h3']]);
+    // Resumed after the first run wrote h1 and h2: nothing more for h1, h2 listed unchanged (it still receives).
+    const written = new Map(spread);
+    for (const target of targets) if (target.hostId !== 'h3') written.set(target.hostId, target.document);
+    assert.deepEqual(drainTargets(plan, 'shop', entriesOf(written), { force: false, correlationID: 'c2' }).map((t) => [t.hostId, t.changed]), [['h2', false], ['h3', true]]);
+  });
+
+  it('a service left on the drained host stays trusted there; a project on one host gets no remotes', () => {
+    const pinned = new Map(spread);
+    pinned.set('h3', { ...spread.get('h3')!, services: { ...spread.get('h3')!.services, cache: service() } });
+    pinned.set('h1', { ...spread.get('h1')!, remotes: { ...spread.get('h1')!.remotes, cache: { h3: { key: KEY(3) } } } });
+    const left = planDrain('h3', new Map([['shop', pinned]]), new Set(['h1', 'h2']));
+    const h1 = drainTargets(left, 'shop', entriesOf(pinned), { force: false, correlationID: 'c' }).find((t) => t.hostId === 'h1');
+    assert.deepEqual(h1?.document.remotes?.cache, { h3: { key: KEY(3) } });
+    assert.equal(h1?.document.remotes?.api?.h3, undefined);
+    const single = documentsOf('solo', { h1: { web: 1 }, h3: { web: 1 } });
+    for (const target of drainTargets(planDrain('h3', new Map([['solo', single]]), new Set(['h1'])), 'solo', entriesOf(single), { force: false, correlationID: 'c' })) assert.equal(target.document.remotes, undefined);
+  });
+
+  it('withoutHost: an emptied entry goes unless none would be left (the containers keep the fleet resolver); untouched remotes are the same object', () => {
+    const remotes = { api: { h3: {} }, db: { h2: {} } };
+    assert.deepEqual(withoutHost(remotes, 'h3', ['api']), { db: { h2: {} } });
+    assert.deepEqual(withoutHost({ api: { h3: {} } }, 'h3', ['api']), { api: {} });
+    assert.equal(withoutHost(remotes, 'h3', ['db']), remotes);
+    assert.equal(withoutHost(undefined, 'h3', ['api']), undefined);
   });
 });
 

@@ -1,6 +1,8 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { ABSENT_LINK, describeMeshAction, linkDesiredOf, parseAddresses, parseForwardRules, parseLinkUp, parseRoutes, parseWgDump, planMeshLink, type MeshLinkObserved } from '../../agent/mesh/mesh-state.js';
+import { meshRepairEvent } from '../../agent/mesh/mesh-repair.js';
+import { HOST_PROJECT, hostwrightEventSchema } from '../../shared/events.js';
 import type { MeshDesired } from '../../shared/mesh.js';
 
 const OWN_KEY = 'YPYw3Sd3J0LALHRxkqNtdyAWHQ1xb6faWVmaUFguXEQ=';
@@ -88,5 +90,14 @@ describe('mesh interface observation', () => {
     assert.deepEqual(parseRoutes('10.64.32.0/20 scope link \n10.64.16.0/20 scope link \n10.111.255.2 scope link \n'), ['10.111.255.2/32', '10.64.16.0/20', '10.64.32.0/20']);
     assert.equal(parseLinkUp('3: hwmA: <POINTOPOINT,MULTICAST,NOARP,UP,LOWER_UP> mtu 1420 qdisc'), true);
     assert.equal(parseLinkUp('3: hwmA: <POINTOPOINT,MULTICAST,NOARP> mtu 1420 qdisc noop state DOWN'), false);
+  });
+
+  it('a repair is one drift_detected event about the host, naming the interface, the document\'s revision and each step', () => {
+    const observed: MeshLinkObserved = { ...ABSENT_LINK, exists: true, up: true, publicKey: OWN_KEY, listenPort: 51820, addresses: ['10.64.0.1/32'], forwardRules: ['10.64.0.0/20'], peers: [{ publicKey: KEY_B, endpoint: '192.0.2.12:51820', allowedIps: ['10.64.16.0/20'] }, { publicKey: KEY_C, endpoint: '192.0.2.13:51820', allowedIps: ['10.64.32.0/20'] }], routes: ['10.64.32.0/20'] };
+    const actions = planMeshLink(linkDesiredOf(MESH, OWN_KEY), observed);
+    assert.deepEqual(actions, [{ kind: 'add-route', prefix: '10.64.16.0/20' }]);
+    const draft = meshRepairEvent(actions, 'hwmesh0', 3);
+    assert.deepEqual(draft, { type: 'drift_detected', severity: 'warning', project: HOST_PROJECT, runtimeRef: 'hwmesh0', message: 'mesh interface hwmesh0 differed from its mesh document (revision 3); repaired: route 10.64.16.0/20 via hwmesh0' });
+    assert.ok(hostwrightEventSchema.safeParse({ ...draft, id: 'x', hostId: 'h1', timestamp: '2026-01-01T00:00:00.000Z', correlationID: 'c' }).success, 'a valid event once stamped');
   });
 });

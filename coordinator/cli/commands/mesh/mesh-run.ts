@@ -3,25 +3,28 @@ import { InvalidInputError } from '../../../../shared/errors.js';
 import { parsePrefix } from '../../../../shared/ipv4.js';
 import { meshAddressOf, meshSettingsSchema, type MeshDesired } from '../../../../shared/mesh.js';
 import type { FleetClient } from '../../../fleet-client.js';
+import { meshLiveByHost, meshLiveText, meshLiveView, type MeshLiveView } from '../../../mesh-live.js';
 import { meshSettingsOf, planMeshWrites, type MeshMember } from '../../../mesh-plan.js';
 import { withFleet } from '../../../fleet-session.js';
 import { modeOf } from '../../options.js';
 import { printable, printableJson } from '../../render/printable.js';
 import type { MeshApplyOptions, MeshOptions } from './options.js';
 
-/** `mesh`: the stored mesh documents, one row per host, and hosts ready to join that are not in it yet. */
+/** `mesh`: the stored mesh documents, one row per host with how its live mesh compares, and hosts ready to join that are not in it yet. */
 export async function showMesh(options: MeshOptions): Promise<void> {
   const mode = modeOf(options, 'mesh');
   if (mode.kind !== 'fleet') return;
   await withFleet(mode, async (client) => {
-    const [stored, members] = await Promise.all([client.meshDocuments(), meshMembers(client)]);
-    const hosts = [...stored.values()].map((entry) => row(entry.document)).sort((a, b) => compareStrings(a.hostId, b.hostId));
+    const [stored, reports] = await Promise.all([client.meshDocuments(), client.hostReports()]);
+    const members = meshMembersOf(reports);
+    const liveOf = meshLiveByHost(reports);
+    const hosts = [...stored.values()].map((entry) => ({ ...row(entry.document), live: meshLiveView(entry.document.revision, liveOf.get(entry.document.hostId)) })).sort((a, b) => compareStrings(a.hostId, b.hostId));
     const waiting = members.filter((member) => !stored.has(member.hostId)).map((member) => member.hostId);
     if (options.json) {
       process.stdout.write(`${printableJson({ schema: 'hostwright.mesh-list/v1', hosts, waiting }, 2)}\n`);
       return;
     }
-    process.stdout.write(`${printable(renderRows(hosts, waiting))}\n`);
+    process.stdout.write(`${renderRows(hosts, waiting)}\n`);
   });
 }
 
@@ -49,7 +52,7 @@ export async function applyMesh(options: MeshApplyOptions): Promise<void> {
       }
       const changed = rows.filter((entry) => entry.change !== 'unchanged').length;
       const summary = options.dryRun ? `would write ${changed} of ${rows.length} mesh documents (dry run)` : `wrote ${changed} of ${rows.length} mesh documents; each agent brings its interface to it`;
-      process.stdout.write(`${printable(`${renderRows(rows, [])}\n${summary}`)}\n`);
+      process.stdout.write(`${renderRows(rows, [])}\n${printable(summary)}\n`);
     },
     { keyFile: options.signingKey },
   );
@@ -57,17 +60,23 @@ export async function applyMesh(options: MeshApplyOptions): Promise<void> {
 
 /** Registered hosts whose agent named a mesh key, verified against the fleet's host keys: an unverified key could be anyone's. */
 async function meshMembers(client: FleetClient): Promise<MeshMember[]> {
-  return (await client.hostReports()).flatMap((report) => (report.trust.verdict === 'verified' && report.value?.mesh ? [{ hostId: report.hostId, ...report.value.mesh }] : []));
+  return meshMembersOf(await client.hostReports());
+}
+
+function meshMembersOf(reports: Awaited<ReturnType<FleetClient['hostReports']>>): MeshMember[] {
+  return reports.flatMap((report) => (report.trust.verdict === 'verified' && report.value?.mesh ? [{ hostId: report.hostId, ...report.value.mesh }] : []));
 }
 
 function row(document: MeshDesired): { hostId: string; block: string; meshAddress: string; listenPort: number; peers: string[]; revision: number } {
   return { hostId: document.hostId, block: document.block, meshAddress: meshAddressOf(parsePrefix(document.block)!), listenPort: document.listenPort, peers: document.peers.map((peer) => peer.hostId), revision: document.revision };
 }
 
-function renderRows(rows: readonly (ReturnType<typeof row> & { change?: string })[], waiting: readonly string[]): string {
-  const lines = rows.map((entry) => `${entry.hostId.padEnd(16)} ${entry.block.padEnd(18)} ${entry.meshAddress.padEnd(15)} peers ${entry.peers.length}${entry.change ? `  ${entry.change}` : ''}`);
-  const head = rows.length === 0 ? 'no mesh: run `hostwright mesh apply`' : `${'HOST'.padEnd(16)} ${'BLOCK'.padEnd(18)} ${'MESH ADDRESS'.padEnd(15)} PEERS`;
-  return [head, ...lines, ...(waiting.length > 0 ? [`not in the mesh yet (run \`hostwright mesh apply\`): ${waiting.join(', ')}`] : [])].join('\n');
+function renderRows(rows: readonly (ReturnType<typeof row> & { change?: string; live?: MeshLiveView })[], waiting: readonly string[]): string {
+  const withLive = rows.some((entry) => entry.live !== undefined);
+  const lines = rows.map((entry) => `${entry.hostId.padEnd(16)} ${entry.block.padEnd(18)} ${entry.meshAddress.padEnd(15)} ${withLive ? String(entry.peers.length).padEnd(5) : `peers ${entry.peers.length}`}${entry.change ? `  ${entry.change}` : ''}${entry.live ? ` ${meshLiveText(entry.live, entry.revision)}` : ''}`);
+  const head = rows.length === 0 ? 'no mesh: run `hostwright mesh apply`' : `${'HOST'.padEnd(16)} ${'BLOCK'.padEnd(18)} ${'MESH ADDRESS'.padEnd(15)} PEERS${withLive ? ' LIVE' : ''}`;
+  // Each line escaped on its own: a line break inside a value (an agent's error) cannot start a line of its own.
+  return [head, ...lines, ...(waiting.length > 0 ? [`not in the mesh yet (run \`hostwright mesh apply\`): ${waiting.join(', ')}`] : [])].map((line) => printable(line)).join('\n');
 }
 
 function integerFlag(value: string | undefined, flag: string): number | undefined {

@@ -125,7 +125,8 @@ export async function runMesh(options: MeshBenchOptions): Promise<MeshBenchResul
         const order = PATHS.map((_, i) => PATHS[(i + run) % PATHS.length]!);
         for (const path of order) {
           progress(`mesh: run ${run + 1}/${options.runs}, ${path}`);
-          const { stdout } = await pair.exec(near.netns, process.execPath, ['-e', CLIENT, targets[path], String(bytes), String(options.iterations)]);
+          // wireguard-go on a loaded machine can take minutes for the bulk transfer.
+          const { stdout } = await pair.exec(near.netns, process.execPath, ['-e', CLIENT, targets[path], String(bytes), String(options.iterations)], 600_000);
           const sample = JSON.parse(stdout) as Sample;
           if (sample.got !== bytes) throw new Error(`${path}: received ${sample.got} of ${bytes} bytes`);
           samples[path].push(sample);

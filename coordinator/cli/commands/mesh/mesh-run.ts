@@ -21,7 +21,9 @@ export async function showMesh(options: MeshOptions): Promise<void> {
       process.stdout.write(`${printableJson({ schema: 'hostwright.mesh-list/v1', hosts, waiting }, 2)}\n`);
       return;
     }
-    process.stdout.write(`${printable(renderRows(hosts, waiting))}\n`);
+    const transports = [...new Set(hosts.map((host) => host.transport))];
+    const transport = transports.length === 0 ? '' : `\ntransport ${transports.join(', ')}${transports.includes('routed') ? ' (routed: in clear, for a trusted private network only)' : ''}`;
+    process.stdout.write(`${printable(`${renderRows(hosts, waiting)}${transport}`)}\n`);
   });
 }
 

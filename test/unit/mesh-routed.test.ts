@@ -136,7 +136,9 @@ describe('routed mesh documents', () => {
 
   it('defaults to wireguard, refuses an unknown transport, and carries the setting in every document', () => {
     assert.equal(settings.transport, 'wireguard');
-    assert.ok(!meshSettingsSchema.safeParse({ transport: 'vxlan' }).success);
+    const refused = meshSettingsSchema.safeParse({ transport: 'vxlan' });
+    assert.ok(!refused.success);
+    assert.deepEqual(refused.error.issues.map((issue) => [issue.path.join('.'), /"wireguard"\|"routed"/.test(issue.message)]), [['transport', true]], 'the error names the setting and both choices');
     const writes = planMeshWrites(meshSettingsSchema.parse({ transport: 'routed' }), members, new Map());
     assert.deepEqual(writes.map((write) => write.document.transport), ['routed', 'routed']);
     assert.ok(meshDesiredSchema.safeParse(writes[0]!.document).success);

@@ -11,7 +11,8 @@ import { applyRoutedAction, isRoutedAction } from './routed-link.js';
 import { MESH_ROUTE_PROTO, parseGatewayRoutes, parseLinkKind, routedForwardComment } from './routed-state.js';
 
 // The edge that changes the host's network: one WireGuard interface whose name says it is ours,
-// its addresses, peers and the routes on it. Nothing else on the host is read or touched.
+// its addresses, peers and the routes on it; or, with the routed transport, a link of that name
+// and the routes marked as the mesh's (routed-link.ts). Nothing else on the host is read or touched.
 
 const run = promisify(execFile);
 

@@ -3,7 +3,8 @@ import { parsePrefix } from '../../shared/ipv4.js';
 import { isRoutedLink, planRoutedLink, routedLeftovers, type GatewayRoute } from './routed-state.js';
 
 // Pure: the mesh interface as it should be, as it is (parsed from `wg` and `ip`), and the steps
-// from one to the other. Only our interface is ever read or changed: routes are those on it.
+// from one to the other. Only our interface is ever read or changed: routes are those on it (the
+// routed transport's, which are not on it, carry their own mark: routed-state.ts).
 
 export interface MeshPeerConfig {
   readonly publicKey: string;
@@ -93,15 +94,18 @@ function routedDesired(mesh: MeshDesired): Pick<MeshLinkDesired, 'transport' | '
 }
 
 /** The steps, in the order they must run; none when the interface is as desired. `undefined`: no mesh. */
-export function planMeshLink(desired: MeshLinkDesired | undefined, seen: MeshLinkObserved): MeshAction[] {
-  if (desired?.transport === 'routed') return planRoutedLink(desired, seen);
-  // The routed transport's objects go first; its interface is not a WireGuard one: made anew.
-  const routedLeft = routedLeftovers(seen);
-  const routedLink = isRoutedLink(seen);
-  const observed: MeshLinkObserved = routedLink ? { ...ABSENT_LINK, forwardRules: seen.forwardRules } : seen;
+export function planMeshLink(desired: MeshLinkDesired | undefined, observed: MeshLinkObserved): MeshAction[] {
+  if (desired?.transport === 'routed') return planRoutedLink(desired, observed);
+  // The routed transport's objects go first; its interface is not a WireGuard one: deleted, then made anew.
+  const routedLink = isRoutedLink(observed);
+  const tunnel: MeshLinkObserved = routedLink ? { ...ABSENT_LINK, forwardRules: observed.forwardRules } : observed;
+  return [...routedLeftovers(observed), ...(routedLink ? [{ kind: 'delete-link' } as const] : []), ...planWireguardLink(desired, tunnel)];
+}
+
+function planWireguardLink(desired: MeshLinkDesired | undefined, observed: MeshLinkObserved): MeshAction[] {
   const strayRules = observed.forwardRules.filter((block) => block !== desired?.block).map((block): MeshAction => ({ kind: 'remove-forward', block }));
-  if (desired === undefined) return [...routedLeft, ...strayRules, ...(seen.exists ? [{ kind: 'delete-link' } as const] : [])];
-  const actions: MeshAction[] = [...routedLeft, ...(routedLink ? [{ kind: 'delete-link' } as const] : [])];
+  if (desired === undefined) return [...strayRules, ...(observed.exists ? [{ kind: 'delete-link' } as const] : [])];
+  const actions: MeshAction[] = [];
   const current = observed.exists ? observed : ABSENT_LINK;
   if (!observed.exists) actions.push({ kind: 'create-link' });
   if (current.publicKey !== desired.publicKey || current.listenPort !== desired.listenPort) actions.push({ kind: 'configure-link', listenPort: desired.listenPort });

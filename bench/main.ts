@@ -160,9 +160,9 @@ Benchmarks (they print figures and never assert timing):
                --runs R           rounds (1-50, default 3)
                --containers C     chatty containers (0-100, default 10)
   mesh       Two network namespaces (root needed) joined by a bridge, with the mesh brought up by the
-             agent's own code: a bulk TCP transfer and 64-byte request/response round trips through
-             WireGuard (kernel, else wireguard-go) and directly over the link, alternating; median
-             throughput, p50/p99 latency and the ratio.
+             agent's own code: a bulk TCP transfer and 64-byte request/response round trips directly
+             over the link, through the routed transport and through WireGuard (kernel, else
+             wireguard-go), alternating; median throughput, p50/p99 latency and the ratios.
                --megabytes M      bulk transfer per run (1-4000, default 200)
                --iterations I     round trips per run (10-100000, default 2000)
                --runs R           rounds (1-20, default 3)
@@ -449,7 +449,7 @@ const TITLES: Record<BenchResult['benchmark'], string> = {
   soak: 'soak: agents under churn with retention time compressed, then SIGKILL and restart',
   pull: 'pull: an image from a local registry with auth, Hostwright vs docker pull',
   logs: 'logs: a container\'s output through the agent, NATS and the coordinator vs the engine\'s logs API',
-  mesh: 'mesh: TCP between two hosts\' namespaces through the WireGuard mesh vs directly',
+  mesh: 'mesh: TCP between two hosts\' namespaces through the routed and WireGuard transports vs directly',
 };
 
 function rowsOf(result: BenchResult): [string, string][] {

@@ -1,14 +1,14 @@
 // The data plane's cost: TCP throughput and request latency between two hosts' namespaces through
-// the mesh (WireGuard: kernel where there is one, else wireguard-go), beside the same between the
-// namespaces directly over their link, alternating in one run.
+// each mesh transport (routed: no tunnel; WireGuard: kernel where there is one, else wireguard-go),
+// beside the same between the namespaces directly over their link, alternating in one run.
 import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { MeshLink, type MeshReconcileResult } from '../agent/mesh/mesh-link.js';
 import { assignBlocks, meshDocuments } from '../coordinator/mesh-plan.js';
-import { meshAddressOf, meshSettingsSchema } from '../shared/mesh.js';
+import { meshAddressOf, meshSettingsSchema, type MeshSettings } from '../shared/mesh.js';
 import { parsePrefix } from '../shared/ipv4.js';
-import { NetnsPair } from '../test/lib/netns-pair.js';
+import { NetnsPair, type BareHost } from '../test/lib/netns-pair.js';
 import { median, percentile, round } from './stats.js';
 import { progress, withInterruptCleanup } from './support.js';
 
@@ -23,17 +23,28 @@ interface PathFigures {
   readonly latency_ms: { readonly p50: number; readonly p99: number };
 }
 
+/** A transport's figures beside the direct path's. */
+interface TransportFigures extends PathFigures {
+  readonly throughput_ratio: number;
+  readonly p99_added_ms: number;
+}
+
 export interface MeshBenchResult {
   readonly benchmark: 'mesh';
+  /** How the WireGuard transport's interface was made: kernel or wireguard-go. */
   readonly implementation: string;
   readonly megabytes: number;
   readonly round_trips: number;
   readonly runs: number;
   readonly direct: PathFigures;
-  readonly mesh: PathFigures;
-  readonly throughput_ratio: number;
-  readonly p99_added_ms: number;
+  readonly routed: TransportFigures;
+  readonly wireguard: TransportFigures;
 }
+
+type Path = 'direct' | 'routed' | 'wireguard';
+const PATHS: readonly Path[] = ['direct', 'routed', 'wireguard'];
+/** The routed mesh's own range, beside the WireGuard one's default, so both run side by side. */
+const ROUTED_RANGE = '10.80.0.0/12';
 
 const BULK_PORT = 7301;
 const ECHO_PORT = 7302;
@@ -80,7 +91,8 @@ interface Sample {
 
 export async function runMesh(options: MeshBenchOptions): Promise<MeshBenchResult> {
   const pair = await NetnsPair.start(2);
-  const dirs = await Promise.all(pair.hosts.map(() => mkdtemp(join(tmpdir(), 'hw-bench-mesh-'))));
+  // One data dir per host and transport: each MeshLink keeps its key and intent there.
+  const dirs = await Promise.all([...pair.hosts, ...pair.hosts].map(() => mkdtemp(join(tmpdir(), 'hw-bench-mesh-'))));
   const cleanup = async () => {
     await pair.cleanup();
     await Promise.all(dirs.map((dir) => rm(dir, { recursive: true, force: true })));
@@ -88,12 +100,17 @@ export async function runMesh(options: MeshBenchOptions): Promise<MeshBenchResul
   };
   return withInterruptCleanup(cleanup, async () => {
     try {
-      const settings = meshSettingsSchema.parse({});
-      const links = pair.hosts.map((host, i) => new MeshLink({ interfaceName: host.meshInterface, dataDir: dirs[i]!, netns: host.netns }));
-      const members = await Promise.all(links.map(async (link, i) => ({ hostId: `h${i + 1}`, publicKey: (await link.key()).publicKey, endpoint: `${pair.hosts[i]!.address}:${settings.listenPort}` })));
-      const documents = meshDocuments(settings, members, assignBlocks(settings, members.map((member) => member.hostId), new Map()), 1);
-      let made: MeshReconcileResult['implementation'];
-      for (const [i, link] of links.entries()) made = (await link.reconcile(documents[i])).implementation ?? made;
+      const bringUp = async (settings: MeshSettings, interfaceOf: (host: BareHost) => string, dirOffset: number) => {
+        const links = pair.hosts.map((host, i) => new MeshLink({ interfaceName: interfaceOf(host), dataDir: dirs[dirOffset + i]!, netns: host.netns }));
+        const members = await Promise.all(links.map(async (link, i) => ({ hostId: `h${i + 1}`, publicKey: (await link.key()).publicKey, endpoint: `${pair.hosts[i]!.address}:${settings.listenPort}` })));
+        const documents = meshDocuments(settings, members, assignBlocks(settings, members.map((member) => member.hostId), new Map()), 1);
+        let made: MeshReconcileResult['implementation'];
+        for (const [i, link] of links.entries()) made = (await link.reconcile(documents[i])).implementation ?? made;
+        return { made, farAddress: meshAddressOf(parsePrefix(documents[1]!.block)!) };
+      };
+      // WireGuard first: a pass of it removes routes marked as the routed transport's (one routed mesh per namespace).
+      const wireguard = await bringUp(meshSettingsSchema.parse({}), (host) => host.meshInterface, 0);
+      const routed = await bringUp(meshSettingsSchema.parse({ fleetRange: ROUTED_RANGE, transport: 'routed' }), (host) => `${host.meshInterface}r`, pair.hosts.length);
       const [near, far] = pair.hosts as [typeof pair.hosts[0], typeof pair.hosts[0]];
       const bytes = options.megabytes * 1024 * 1024;
       const server = pair.spawnNode(far.netns, SERVER, [String(bytes)]);
@@ -101,35 +118,38 @@ export async function runMesh(options: MeshBenchOptions): Promise<MeshBenchResul
         server.stdout?.on('data', (chunk: Buffer) => chunk.toString().includes('listening') && resolve());
         server.once('exit', () => reject(new Error('the benchmark server exited')));
       });
-      const targets = { direct: far.address, mesh: meshAddressOf(parsePrefix(documents[1]!.block)!) };
-      const samples: Record<'direct' | 'mesh', Sample[]> = { direct: [], mesh: [] };
+      const targets: Record<Path, string> = { direct: far.address, routed: routed.farAddress, wireguard: wireguard.farAddress };
+      const samples: Record<Path, Sample[]> = { direct: [], routed: [], wireguard: [] };
       for (let run = 0; run < options.runs; run++) {
-        // Alternate which path goes first: a busy moment of the shared machine falls on both.
-        const order = run % 2 === 0 ? (['direct', 'mesh'] as const) : (['mesh', 'direct'] as const);
+        // Rotate which path goes first: a busy moment of the shared machine falls on each in turn.
+        const order = PATHS.map((_, i) => PATHS[(i + run) % PATHS.length]!);
         for (const path of order) {
           progress(`mesh: run ${run + 1}/${options.runs}, ${path}`);
-          const { stdout } = await pair.exec(near.netns, process.execPath, ['-e', CLIENT, targets[path], String(bytes), String(options.iterations)]);
+          // wireguard-go on a loaded machine can take minutes for the bulk transfer.
+          const { stdout } = await pair.exec(near.netns, process.execPath, ['-e', CLIENT, targets[path], String(bytes), String(options.iterations)], 600_000);
           const sample = JSON.parse(stdout) as Sample;
           if (sample.got !== bytes) throw new Error(`${path}: received ${sample.got} of ${bytes} bytes`);
           samples[path].push(sample);
         }
       }
-      const figures = (path: 'direct' | 'mesh'): PathFigures => {
+      const figures = (path: Path): PathFigures => {
         const all = samples[path].flatMap((sample) => sample.samples);
         return { throughput_mbit_s: round(median(samples[path].map((sample) => (sample.got * 8) / sample.seconds / 1e6)), 1), latency_ms: { p50: round(percentile(all, 50), 3), p99: round(percentile(all, 99), 3) } };
       };
       const direct = figures('direct');
-      const mesh = figures('mesh');
+      const beside = (path: Path): TransportFigures => {
+        const own = figures(path);
+        return { ...own, throughput_ratio: round(own.throughput_mbit_s / direct.throughput_mbit_s, 3), p99_added_ms: round(own.latency_ms.p99 - direct.latency_ms.p99, 3) };
+      };
       return {
         benchmark: 'mesh',
-        implementation: made ?? 'unknown',
+        implementation: wireguard.made ?? 'unknown',
         megabytes: options.megabytes,
         round_trips: options.iterations,
         runs: options.runs,
         direct,
-        mesh,
-        throughput_ratio: round(mesh.throughput_mbit_s / direct.throughput_mbit_s, 3),
-        p99_added_ms: round(mesh.latency_ms.p99 - direct.latency_ms.p99, 3),
+        routed: beside('routed'),
+        wireguard: beside('wireguard'),
       };
     } finally {
       await cleanup();
@@ -141,10 +161,10 @@ export function meshRows(result: MeshBenchResult): [string, string][] {
   return [
     ['WireGuard implementation', result.implementation],
     ['bulk transfer / round trips per run / runs', `${result.megabytes} MiB / ${result.round_trips} / ${result.runs}`],
-    ['throughput, median (Mbit/s): direct | mesh', `${result.direct.throughput_mbit_s} | ${result.mesh.throughput_mbit_s}`],
-    ['mesh throughput / direct', `${(result.throughput_ratio * 100).toFixed(1)} %`],
-    ['64-byte round trip p50 (ms): direct | mesh', `${result.direct.latency_ms.p50} | ${result.mesh.latency_ms.p50}`],
-    ['64-byte round trip p99 (ms): direct | mesh', `${result.direct.latency_ms.p99} | ${result.mesh.latency_ms.p99}`],
-    ['p99 added by the mesh', `${result.p99_added_ms} ms`],
+    ['throughput, median (Mbit/s): direct | routed | wireguard', `${result.direct.throughput_mbit_s} | ${result.routed.throughput_mbit_s} | ${result.wireguard.throughput_mbit_s}`],
+    ['throughput / direct: routed | wireguard', `${(result.routed.throughput_ratio * 100).toFixed(1)} % | ${(result.wireguard.throughput_ratio * 100).toFixed(1)} %`],
+    ['64-byte round trip p50 (ms): direct | routed | wireguard', `${result.direct.latency_ms.p50} | ${result.routed.latency_ms.p50} | ${result.wireguard.latency_ms.p50}`],
+    ['64-byte round trip p99 (ms): direct | routed | wireguard', `${result.direct.latency_ms.p99} | ${result.routed.latency_ms.p99} | ${result.wireguard.latency_ms.p99}`],
+    ['p99 added: routed | wireguard', `${result.routed.p99_added_ms} ms | ${result.wireguard.p99_added_ms} ms`],
   ];
 }

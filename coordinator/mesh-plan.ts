@@ -1,6 +1,6 @@
 import { InvalidInputError } from '../shared/errors.js';
 import { formatPrefix, parsePrefix, prefixContains, prefixSize, subPrefix } from '../shared/ipv4.js';
-import type { MeshDesired, MeshRegistration, MeshSettings } from '../shared/mesh.js';
+import { meshTransportOf, type MeshDesired, type MeshRegistration, type MeshSettings } from '../shared/mesh.js';
 
 // Pure: the fleet's address plan (which block each host has) and each host's mesh document.
 
@@ -67,6 +67,7 @@ export function meshDocuments(settings: MeshSettings, members: readonly MeshMemb
     listenPort: settings.listenPort,
     peers: sorted.filter((peer) => peer.hostId !== member.hostId).map((peer) => ({ hostId: peer.hostId, publicKey: peer.publicKey, endpoint: peer.endpoint, block: blockOf(peer.hostId) })),
     revision,
+    transport: settings.transport,
   }));
 }
 
@@ -88,14 +89,15 @@ export function planMeshWrites(settings: MeshSettings, members: readonly MeshMem
   return meshDocuments(settings, members, blocks, revision).map((document): MeshWrite => {
     const held = stored.get(document.hostId);
     if (held === undefined) return { document, expectedRevision: 0, change: 'added' };
-    const same = JSON.stringify({ ...held.document, revision: 0 }) === JSON.stringify({ ...document, revision: 0 });
+    // A document from before the transport setting is a wireguard one: not a change by itself.
+    const same = JSON.stringify({ ...held.document, revision: 0, transport: meshTransportOf(held.document) }) === JSON.stringify({ ...document, revision: 0 });
     return same ? { document: held.document, expectedRevision: held.kvRevision, change: 'unchanged' } : { document, expectedRevision: held.kvRevision, change: 'changed' };
   });
 }
 
 /** The settings a stored mesh was made with (absent: the defaults), under the flags given. */
-export function meshSettingsOf(stored: Iterable<{ readonly document: MeshDesired }>, flags: { readonly fleetRange?: string; readonly blockPrefix?: number; readonly listenPort?: number }, parse: (raw: unknown) => MeshSettings): MeshSettings {
+export function meshSettingsOf(stored: Iterable<{ readonly document: MeshDesired }>, flags: { readonly fleetRange?: string; readonly blockPrefix?: number; readonly listenPort?: number; readonly transport?: string }, parse: (raw: unknown) => MeshSettings): MeshSettings {
   const first = [...stored][0]?.document;
-  const fromStored = first === undefined ? {} : { fleetRange: first.fleetRange, blockPrefix: Number(first.block.split('/')[1]), listenPort: first.listenPort };
+  const fromStored = first === undefined ? {} : { fleetRange: first.fleetRange, blockPrefix: Number(first.block.split('/')[1]), listenPort: first.listenPort, transport: meshTransportOf(first) };
   return parse({ ...fromStored, ...Object.fromEntries(Object.entries(flags).filter(([, value]) => value !== undefined)) });
 }

@@ -28,12 +28,23 @@ export const endpointSchema = z.string().refine((text) => {
   return at > 0 && parseIpv4(text.slice(0, at)) !== undefined && Number.isInteger(port) && port >= 1 && port <= 65535;
 }, 'expected address:port such as 192.0.2.10:51820');
 
+/**
+ * How blocks travel between hosts. `wireguard`: encrypted, through a tunnel (the default).
+ * `routed`: in clear, each peer's block routed via its underlay address on the host's own link
+ * (flannel's host-gw): line rate, for a trusted private network only (docs/networking.md).
+ */
+export const MESH_TRANSPORTS = ['wireguard', 'routed'] as const;
+export const meshTransportSchema = z.enum(MESH_TRANSPORTS);
+export type MeshTransport = z.infer<typeof meshTransportSchema>;
+export const DEFAULT_MESH_TRANSPORT: MeshTransport = 'wireguard';
+
 /** The fleet-level setting: absent, there is no mesh (single-host and non-mesh fleets unchanged). */
 export const meshSettingsSchema = z
   .strictObject({
     fleetRange: prefixSchema.default(DEFAULT_FLEET_RANGE),
     blockPrefix: z.number().int().min(16).max(MESH_NETWORK_PREFIX - 1).default(DEFAULT_BLOCK_PREFIX),
     listenPort: z.number().int().min(1).max(65535).default(DEFAULT_MESH_PORT),
+    transport: meshTransportSchema.default(DEFAULT_MESH_TRANSPORT),
   })
   .superRefine((settings, ctx) => {
     const range = parsePrefix(settings.fleetRange);
@@ -81,8 +92,20 @@ export const meshDesiredSchema = z.strictObject({
   peers: boundedArray(meshPeerSchema, MAX_MESH_PEERS),
   /** Increases with every change; the agent applies only a newer one. */
   revision: z.number().int().min(1),
+  /** Absent in documents written before the setting existed: wireguard. */
+  transport: meshTransportSchema.optional(),
 });
 export type MeshDesired = z.infer<typeof meshDesiredSchema>;
+
+/** The transport a document asks for. */
+export function meshTransportOf(document: Pick<MeshDesired, 'transport'>): MeshTransport {
+  return document.transport ?? DEFAULT_MESH_TRANSPORT;
+}
+
+/** The underlay address of a peer's endpoint (`address:port`): where the routed transport sends its block. */
+export function endpointAddress(endpoint: string): string {
+  return endpoint.slice(0, endpoint.lastIndexOf(':'));
+}
 
 /** The host's own address in the mesh: the first usable address of its block (its resolver listens there). */
 export function meshAddressOf(block: Ipv4Prefix): string {

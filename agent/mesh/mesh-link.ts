@@ -5,11 +5,14 @@ import { promisify } from 'node:util';
 import { InvalidInputError, RuntimeError, errorMessage } from '../../shared/errors.js';
 import { MESH_INTERFACE_PATTERN, type MeshDesired } from '../../shared/mesh.js';
 import { sleep } from '../../shared/sleep.js';
-import { ABSENT_LINK, forwardComment, linkDesiredOf, parseAddresses, parseForwardRules, parseLinkUp, parseRoutes, parseWgDump, planMeshLink, type MeshAction, type MeshLinkObserved } from './mesh-state.js';
+import { ABSENT_LINK, forwardComment, linkDesiredOf, parseAddresses, parseForwardRules, rulesWithComment, parseLinkUp, parseRoutes, parseWgDump, planMeshLink, type MeshAction, type MeshLinkObserved } from './mesh-state.js';
 import { ensureMeshKey, MESH_DIR, type MeshKey } from './wireguard-key.js';
+import { applyRoutedAction, isRoutedAction } from './routed-link.js';
+import { MESH_ROUTE_PROTO, parseGatewayRoutes, parseLinkKind, routedForwardComment } from './routed-state.js';
 
 // The edge that changes the host's network: one WireGuard interface whose name says it is ours,
-// its addresses, peers and the routes on it. Nothing else on the host is read or touched.
+// its addresses, peers and the routes on it; or, with the routed transport, a link of that name
+// and the routes marked as the mesh's (routed-link.ts). Nothing else on the host is read or touched.
 
 const run = promisify(execFile);
 
@@ -56,11 +59,14 @@ export class MeshLink {
 
   async observe(): Promise<MeshLinkObserved> {
     const name = this.#options.interfaceName;
-    const [link, forward] = await Promise.all([this.#try(['ip', '-o', 'link', 'show', 'dev', name]), this.#try(['iptables', '-w', '-S', 'FORWARD'])]);
+    const [link, forward, marked] = await Promise.all([this.#try(['ip', '-d', '-o', 'link', 'show', 'dev', name]), this.#try(['iptables', '-w', '-S', 'FORWARD']), this.#try(['ip', '-4', 'route', 'show', 'proto', String(MESH_ROUTE_PROTO)])]);
     const forwardRules = parseForwardRules(forward ?? '', name);
-    if (link === undefined) return { ...ABSENT_LINK, forwardRules };
+    // The routed transport's objects off the interface: seen whichever transport is wanted, so a switch removes them.
+    const routed = { gatewayRoutes: parseGatewayRoutes(marked ?? ''), routedForwardRules: rulesWithComment(forward ?? '', routedForwardComment(name)) };
+    if (link === undefined) return { ...ABSENT_LINK, forwardRules, ...routed };
     const [wg, addresses, routes] = await Promise.all([this.#try(['wg', 'show', name, 'dump']), this.#exec(['ip', '-o', '-4', 'addr', 'show', 'dev', name]), this.#exec(['ip', '-4', 'route', 'show', 'dev', name])]);
-    return { exists: true, up: parseLinkUp(link), ...parseWgDump(wg ?? ''), addresses: parseAddresses(addresses), routes: parseRoutes(routes), forwardRules };
+    const kind = parseLinkKind(link);
+    return { exists: true, up: parseLinkUp(link), ...parseWgDump(wg ?? ''), addresses: parseAddresses(addresses), routes: parseRoutes(routes), forwardRules, ...(kind === undefined ? {} : { kind }), ...routed };
   }
 
   /** The steps `reconcile` would take now; `undefined`: the fleet has no mesh (or this host has left it). */
@@ -85,6 +91,11 @@ export class MeshLink {
 
   async #apply(action: MeshAction, key: MeshKey | undefined): Promise<'kernel' | 'wireguard-go' | undefined> {
     const name = this.#options.interfaceName;
+    if (isRoutedAction(action)) {
+      const hint = (error: unknown) => new MeshLinkError(`${errorMessage(error)} (the routed transport sends each peer's block via the address of its endpoint, which must be on a link of this host: choose the wireguard transport across routers)`, { cause: error });
+      await applyRoutedAction(action, name, { exec: (argv) => this.#exec(argv), attempt: (argv) => this.#try(argv) }, hint);
+      return undefined;
+    }
     switch (action.kind) {
       case 'create-link':
         return this.#createLink();

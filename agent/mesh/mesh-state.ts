@@ -1,8 +1,10 @@
-import { meshAddressOf, type MeshDesired } from '../../shared/mesh.js';
+import { endpointAddress, meshAddressOf, meshTransportOf, type MeshDesired, type MeshTransport } from '../../shared/mesh.js';
 import { parsePrefix } from '../../shared/ipv4.js';
+import { isRoutedLink, planRoutedLink, routedLeftovers, type GatewayRoute } from './routed-state.js';
 
 // Pure: the mesh interface as it should be, as it is (parsed from `wg` and `ip`), and the steps
-// from one to the other. Only our interface is ever read or changed: routes are those on it.
+// from one to the other. Only our interface is ever read or changed: routes are those on it (the
+// routed transport's, which are not on it, carry their own mark: routed-state.ts).
 
 export interface MeshPeerConfig {
   readonly publicKey: string;
@@ -20,6 +22,10 @@ export interface MeshLinkDesired {
   readonly routes: readonly string[];
   /** The host's own block: what the forward rule lets in from the mesh. */
   readonly block: string;
+  /** Absent: wireguard. */
+  readonly transport?: MeshTransport;
+  /** Routed transport: each peer block via the peer's underlay address. */
+  readonly gateways?: readonly GatewayRoute[];
 }
 
 export interface MeshLinkObserved {
@@ -32,6 +38,12 @@ export interface MeshLinkObserved {
   readonly routes: readonly string[];
   /** Destinations of our FORWARD accept rules (found by their comment), independent of the interface. */
   readonly forwardRules: readonly string[];
+  /** The interface's link kind (`ip -d link`): dummy or bridge for the routed transport, wireguard or tun for WireGuard. */
+  readonly kind?: string;
+  /** Routes marked as the routed transport's (MESH_ROUTE_PROTO), on whatever device. */
+  readonly gatewayRoutes?: readonly GatewayRoute[];
+  /** Destinations of the routed transport's FORWARD rules (by their comment). */
+  readonly routedForwardRules?: readonly string[];
 }
 
 export const ABSENT_LINK: MeshLinkObserved = { exists: false, up: false, publicKey: undefined, listenPort: undefined, peers: [], addresses: [], routes: [], forwardRules: [] };
@@ -53,7 +65,12 @@ export type MeshAction =
   | { readonly kind: 'remove-route'; readonly prefix: string }
   | { readonly kind: 'allow-forward'; readonly block: string }
   | { readonly kind: 'remove-forward'; readonly block: string }
-  | { readonly kind: 'delete-link' };
+  | { readonly kind: 'delete-link' }
+  | { readonly kind: 'create-routed-link' }
+  | { readonly kind: 'add-gateway-route'; readonly route: GatewayRoute }
+  | { readonly kind: 'remove-gateway-route'; readonly route: GatewayRoute }
+  | { readonly kind: 'allow-routed-forward'; readonly block: string }
+  | { readonly kind: 'remove-routed-forward'; readonly block: string };
 
 /** The interface a signed mesh document asks for, with this host's key. */
 export function linkDesiredOf(mesh: MeshDesired, publicKey: string): MeshLinkDesired {
@@ -66,11 +83,26 @@ export function linkDesiredOf(mesh: MeshDesired, publicKey: string): MeshLinkDes
     peers: mesh.peers.map((peer) => ({ publicKey: peer.publicKey, endpoint: peer.endpoint, allowedIps: [peer.block] })),
     routes: mesh.peers.map((peer) => peer.block).sort(),
     block: mesh.block,
+    ...(meshTransportOf(mesh) === 'routed' ? routedDesired(mesh) : {}),
   };
+}
+
+/** Routed: no tunnel peers or routes on the interface; each peer's block via its endpoint's address. */
+function routedDesired(mesh: MeshDesired): Pick<MeshLinkDesired, 'transport' | 'gateways' | 'peers' | 'routes'> {
+  const gateways = mesh.peers.map((peer) => ({ prefix: peer.block, via: endpointAddress(peer.endpoint) })).sort((a, b) => (a.prefix < b.prefix ? -1 : a.prefix > b.prefix ? 1 : 0));
+  return { transport: 'routed', gateways, peers: [], routes: [] };
 }
 
 /** The steps, in the order they must run; none when the interface is as desired. `undefined`: no mesh. */
 export function planMeshLink(desired: MeshLinkDesired | undefined, observed: MeshLinkObserved): MeshAction[] {
+  if (desired?.transport === 'routed') return planRoutedLink(desired, observed);
+  // The routed transport's objects go first; its interface is not a WireGuard one: deleted, then made anew.
+  const routedLink = isRoutedLink(observed);
+  const tunnel: MeshLinkObserved = routedLink ? { ...ABSENT_LINK, forwardRules: observed.forwardRules } : observed;
+  return [...routedLeftovers(observed), ...(routedLink ? [{ kind: 'delete-link' } as const] : []), ...planWireguardLink(desired, tunnel)];
+}
+
+function planWireguardLink(desired: MeshLinkDesired | undefined, observed: MeshLinkObserved): MeshAction[] {
   const strayRules = observed.forwardRules.filter((block) => block !== desired?.block).map((block): MeshAction => ({ kind: 'remove-forward', block }));
   if (desired === undefined) return [...strayRules, ...(observed.exists ? [{ kind: 'delete-link' } as const] : [])];
   const actions: MeshAction[] = [];
@@ -120,7 +152,17 @@ export function describeMeshAction(action: MeshAction, interfaceName: string): s
     case 'remove-forward':
       return `remove the forward rule from ${interfaceName} to ${action.block}`;
     case 'delete-link':
-      return `delete WireGuard interface ${interfaceName} (and its routes)`;
+      return `delete interface ${interfaceName} (and its routes)`;
+    case 'create-routed-link':
+      return `create interface ${interfaceName} for the mesh address (routed transport: no tunnel)`;
+    case 'add-gateway-route':
+      return `route ${action.route.prefix} via ${action.route.via} (routed transport, in clear)`;
+    case 'remove-gateway-route':
+      return `remove route ${action.route.prefix} via ${action.route.via}`;
+    case 'allow-routed-forward':
+      return `accept forwarded connections from the underlay to ${action.block} (routed transport)`;
+    case 'remove-routed-forward':
+      return `remove the routed forward rule to ${action.block}`;
   }
 }
 
@@ -169,10 +211,14 @@ function sameSet(a: readonly string[], b: readonly string[]): boolean {
 
 /** `iptables -S FORWARD`: the destinations of the accept rules carrying our comment. */
 export function parseForwardRules(text: string, interfaceName: string): string[] {
-  const comment = forwardComment(interfaceName);
+  return rulesWithComment(text, forwardComment(interfaceName));
+}
+
+/** The destinations of the rules whose comment is exactly this one (not one it is a prefix of). */
+export function rulesWithComment(text: string, comment: string): string[] {
   return text
     .split('\n')
-    .filter((line) => line.includes(`--comment ${comment}`) || line.includes(`--comment "${comment}"`))
+    .filter((line) => /--comment (\S+|"[^"]*")/.exec(line)?.[1]?.replace(/^"|"$/g, '') === comment)
     .flatMap((line) => /-d (\S+)/.exec(line)?.[1] ?? [])
     .sort();
 }

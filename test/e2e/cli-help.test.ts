@@ -31,7 +31,7 @@ const EXPECTED: Record<string, Record<string, readonly string[]>> = {
   'hosts label': { [OWN]: ['--signing-key', '--json'], [CONNECTION]: NATS },
   'hosts drain': { [OWN]: ['--deadline', '--dry-run', '--detach', '--force', '--signing-key', '--json'], [CONNECTION]: NATS },
   mesh: { [OWN]: ['--json'], [CONNECTION]: NATS },
-  'mesh apply': { [OWN]: ['--fleet-range', '--block-prefix', '--port', '--dry-run', '--signing-key', '--json'], [CONNECTION]: NATS },
+  'mesh apply': { [OWN]: ['--fleet-range', '--block-prefix', '--port', '--transport', '--dry-run', '--signing-key', '--json'], [CONNECTION]: NATS },
   ps: { [OWN]: [...WORKLOAD, '--project', '--host', '--json'], [CONNECTION]: NATS },
   down: { [OWN]: [...WORKLOAD, '--project', '--wait', '--timeout', '--json', '--signing-key', '--as'], [CONNECTION]: NATS },
   pull: { [OWN]: [...WORKLOAD, '--host', '--timeout', '--json', '--signing-key'], [CONNECTION]: NATS },

@@ -4,6 +4,7 @@ import { execFile } from 'node:child_process';
 import { readdir, rm } from 'node:fs/promises';
 import { promisify } from 'node:util';
 import { meshNetworkPlacement } from '../../agent/mesh/mesh-networks.js';
+import { MESH_ROUTE_PROTO } from '../../agent/mesh/routed-state.js';
 import { NetnsFleet } from '../lib/netns-fleet.js';
 import { waitFor } from '../lib/wait.js';
 
@@ -81,5 +82,27 @@ describe('the mesh from the coordinator to the data plane, on two real engines',
     assert.equal(answer.trim(), 'served-by-h2');
     const transfer = (await fleet.execIn('h2', 'wg', ['show', interfaceOf(fleet, 2), 'transfer'])).stdout;
     assert.match(transfer, /\t[1-9]\d*\t[1-9]\d*/, 'the request crossed the WireGuard interface');
+  });
+
+  it('mesh apply --transport routed: the agents swap the tunnel for routes via each other\'s address, and the same container answers', async () => {
+    const applied = await fleet.cli(['mesh', 'apply', '--transport', 'routed', '--json']);
+    assert.equal(applied.code, 0, applied.stderr);
+    const result = JSON.parse(applied.stdout) as MeshApply & { transport: string };
+    assert.equal(result.transport, 'routed');
+    assert.deepEqual(result.hosts.map((host) => [host.change, host.revision]), [['changed', 2], ['changed', 2]]);
+    const h2Address = fleet.host('h2').address.replace(/\./g, '\\.');
+    await waitFor('h1 routes h2\'s block via h2\'s address', async () => new RegExp(`10\\.64\\.16\\.0/20 via ${h2Address} `).test((await fleet.execIn('h1', 'ip', ['-4', 'route', 'show', 'proto', String(MESH_ROUTE_PROTO)])).stdout), 20_000, 200);
+    // The same name, now a routed link (dummy, or an empty bridge where the kernel has no dummy), not wireguard-go's tun.
+    await waitFor('h2\'s mesh interface is a routed link', async () => /\\\s+(dummy|bridge)\s/.test((await fleet.execIn('h2', 'ip', ['-d', '-o', 'link', 'show', 'dev', interfaceOf(fleet, 2)])).stdout), 20_000, 200);
+    const network = `${fleet.runId}-mesh`;
+    const server = `${fleet.runId}-api`;
+    const address = (await docker(fleet, 'h2', ['inspect', '-f', `{{(index .NetworkSettings.Networks "${network}").IPAddress}}`, server])).trim();
+    await waitFor('a container on h1 fetches from h2 over the routed transport', async () => {
+      const answer = await docker(fleet, 'h1', ['run', '--rm', '--network', network, IMAGE, 'timeout', '5', 'wget', '-q', '-O', '-', `http://${address}:8080/`]).catch(() => '');
+      return answer.trim() === 'served-by-h2';
+    }, 30_000, 500);
+    const back = await fleet.cli(['mesh', 'apply', '--json']);
+    assert.equal((JSON.parse(back.stdout) as { transport: string }).transport, 'routed', 'the stored transport is kept when no flag is given');
+    assert.deepEqual((JSON.parse(back.stdout) as MeshApply).hosts.map((host) => host.change), ['unchanged', 'unchanged']);
   });
 });

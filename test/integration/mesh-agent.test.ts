@@ -9,6 +9,7 @@ import { MESH_DIR } from '../../agent/mesh/wireguard-key.js';
 import { encode } from '../../shared/codec.js';
 import type { MeshDesired } from '../../shared/mesh.js';
 import { signDocument } from '../../shared/signed-document.js';
+import { isRoutedLink } from '../../agent/mesh/routed-state.js';
 import { NetnsPair } from '../lib/netns-pair.js';
 import { testSigner } from '../lib/signing.js';
 
@@ -70,5 +71,27 @@ describe('the agent takes a mesh document only from the pinned coordinator, for 
     const distrustful = new MeshAgent({ hostId: 'h1', dataDir, interfaceName: host.meshInterface, endpoint: `${host.address}:51820`, coordinatorKey: coordinator.publicKey, logger: pino({ level: 'silent' }), netns: host.netns });
     await distrustful.resume();
     assert.equal(distrustful.current, undefined, 'a kept document that no longer verifies is not used');
+  });
+
+  it('takes the routed transport (traffic in clear) only from the coordinator, and brings it back from the kept document after a restart', async () => {
+    const host = pair.hosts[0]!;
+    // A peer on the host's own link: the routed transport routes its block via that address.
+    const peerAddress = host.address.replace(/\.\d+$/, '.99');
+    const routed = (revision: number): MeshDesired => ({ ...documentFor('h1', revision), peers: [{ hostId: 'h2', publicKey: PEER_KEY, endpoint: `${peerAddress}:51820`, block: '10.64.16.0/20' }], transport: 'routed' });
+    const forged = await agent.accept(signDocument(encode(routed(9)), attacker));
+    assert.ok('refused' in forged, JSON.stringify(forged));
+    assert.ok(!isRoutedLink(await agent.link.observe()), 'a forged document does not switch the mesh to clear text');
+    const switched = await agent.accept(signDocument(encode(routed(9)), coordinator));
+    assert.ok('accepted' in switched && switched.accepted !== 'unchanged');
+    const observed = await agent.link.observe();
+    assert.ok(isRoutedLink(observed), `a routed link, not ${observed.kind}`);
+    assert.deepEqual(observed.gatewayRoutes, [{ prefix: '10.64.16.0/20', via: peerAddress }]);
+    await pair.exec(host.netns, 'ip', ['link', 'del', 'dev', host.meshInterface]);
+    const restarted = new MeshAgent({ hostId: 'h1', dataDir, interfaceName: host.meshInterface, endpoint: `${host.address}:51820`, coordinatorKey: coordinator.publicKey, logger: pino({ level: 'silent' }), netns: host.netns });
+    await restarted.resume();
+    assert.equal(restarted.current?.transport, 'routed');
+    const back = await restarted.link.observe();
+    assert.ok(isRoutedLink(back));
+    assert.deepEqual(back.addresses, ['10.64.0.1/32']);
   });
 });

@@ -18,6 +18,7 @@ import { loadSigningKey } from '../../coordinator/signing-key.js';
 import { encode } from '../../shared/codec.js';
 import { openSignedDocument, signingKeyOf } from '../../shared/signed-document.js';
 import { sealReport } from '../../shared/host-report.js';
+import { meshDesiredKey } from '../../shared/mesh.js';
 import { signRequest } from '../../shared/signed-request.js';
 import { emptyHostControl } from '../../shared/host-control.js';
 import { BUCKETS, desiredKey, eventSubject, execIoRpcSubject, execRpcSubject, hostInboxPrefix, hostJetStreamPrefix, logsRpcSubject, planRpcSubject, pullRpcSubject, retryRpcSubject } from '../../shared/subjects.js';
@@ -272,6 +273,9 @@ describe('least-privilege NATS: the config `fleet init` generates, on a real nat
     const own = desired(project, {}, { hostId: hostA, allowEmpty: true });
     await assert.rejects(kv.put(desiredKey(hostA, project), encode(own)), deniedPublish(`$KV.hw_desired.${hostA}.${project}`));
     await assert.rejects(kv.put(desiredKey(hostB, project), encode(own), { previousSeq: 1 }), deniedPublish(`$KV.hw_desired.${hostB}.${project}`));
+    // Nor a mesh document (peers, blocks, transport): no host can switch itself or another to the routed transport, in clear.
+    const mesh = encode({ schema: 'hostwright.mesh/v1', hostId: hostA, fleetRange: '10.64.0.0/12', block: '10.64.0.0/20', listenPort: 51820, peers: [], revision: 99, transport: 'routed' });
+    for (const target of [hostA, hostB]) await assert.rejects(kv.put(meshDesiredKey(target), mesh), deniedPublish(`$KV.hw_desired.${meshDesiredKey(target)}`));
     // A plain publish without a reply: the server reports the violation on the connection.
     const violation = (async () => {
       for await (const status of nc.status()) if (status.type === 'error') return status.error;

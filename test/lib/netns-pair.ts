@@ -57,8 +57,8 @@ export class NetnsPair {
     }
   }
 
-  exec(netns: string, command: string, args: readonly string[]): Promise<{ stdout: string; stderr: string }> {
-    return run('nsenter', [`--net=/var/run/netns/${netns}`, '--', command, ...args], { timeout: 30_000 });
+  exec(netns: string, command: string, args: readonly string[], timeoutMs = 30_000): Promise<{ stdout: string; stderr: string }> {
+    return run('nsenter', [`--net=/var/run/netns/${netns}`, '--', command, ...args], { timeout: timeoutMs });
   }
 
   /** A Node script run in the namespace until cleanup (servers). */

@@ -62,7 +62,7 @@ describe('mesh interface plan', () => {
 
   it('says every step in words for plan', () => {
     for (const action of planMeshLink(linkDesiredOf(MESH, OWN_KEY), ABSENT_LINK)) assert.match(describeMeshAction(action, 'hwmesh0'), /hwmesh0|peer/);
-    assert.equal(describeMeshAction({ kind: 'delete-link' }, 'hwmesh0'), 'delete WireGuard interface hwmesh0 (and its routes)');
+    assert.equal(describeMeshAction({ kind: 'delete-link' }, 'hwmesh0'), 'delete interface hwmesh0 (and its routes)');
   });
 });
 

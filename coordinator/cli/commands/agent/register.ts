@@ -33,7 +33,7 @@ export function registerAgent(program: Command): void {
     .option('--allow-secret-file <path>', 'fleet mode: a host file, or a directory with everything below it, that env values may read as secret_file (repeatable; none by default)', collect, [])
     .option('--allow-network-opt <key>', 'fleet mode: a project network\'s driver_opts key besides mtu, enable_icc, enable_ip_masquerade and container_iface_prefix, e.g. com.docker.network.bridge.name (repeatable; ALL: any)', collect, [])
     .option('--allow-exec', 'fleet mode: run `hostwright exec` commands in this agent\'s containers, on requests signed with the coordinator key (refused by default)')
-    .option('--mesh-endpoint <address:port>', 'fleet mode: take part in the fleet\'s WireGuard mesh, reached by the other hosts at this address and UDP port (docs/networking.md)')
+    .option('--mesh-endpoint <address:port>', 'fleet mode: take part in the fleet\'s mesh, reached by the other hosts at this address (and, with the wireguard transport, this UDP port) (docs/networking.md)')
     .option('--mesh-interface <name>', `fleet mode: the mesh's WireGuard interface, hwm… (default: ${DEFAULT_MESH_INTERFACE})`)
     .option('--log-level <level>', 'pino log level (trace, debug, info, warn, error)', 'info')
     .action(async (options: AgentOptions, command: Command) => {

@@ -1,7 +1,7 @@
 import { compareStrings } from '../../../../shared/compare.js';
 import { InvalidInputError } from '../../../../shared/errors.js';
 import { parsePrefix } from '../../../../shared/ipv4.js';
-import { meshAddressOf, meshSettingsSchema, type MeshDesired } from '../../../../shared/mesh.js';
+import { meshAddressOf, meshSettingsSchema, meshTransportOf, type MeshDesired } from '../../../../shared/mesh.js';
 import type { FleetClient } from '../../../fleet-client.js';
 import { meshLiveByHost, meshLiveText, meshLiveView, type MeshLiveView } from '../../../mesh-live.js';
 import { meshSettingsOf, planMeshWrites, type MeshMember } from '../../../mesh-plan.js';
@@ -24,7 +24,9 @@ export async function showMesh(options: MeshOptions): Promise<void> {
       process.stdout.write(`${printableJson({ schema: 'hostwright.mesh-list/v1', hosts, waiting }, 2)}\n`);
       return;
     }
-    process.stdout.write(`${renderRows(hosts, waiting)}\n`);
+    const transports = [...new Set(hosts.map((host) => host.transport))];
+    const transport = transports.length === 0 ? '' : `\n${printable(`transport ${transports.join(', ')}${transports.includes('routed') ? ' (routed: in clear, for a trusted private network only)' : ''}`)}`;
+    process.stdout.write(`${renderRows(hosts, waiting)}${transport}\n`);
   });
 }
 
@@ -38,7 +40,7 @@ export async function applyMesh(options: MeshApplyOptions): Promise<void> {
       if (!options.dryRun) client.requireSigner('mesh apply');
       const [stored, members] = await Promise.all([client.meshDocuments(), meshMembers(client)]);
       if (members.length === 0) throw new InvalidInputError('mesh apply: no registered host takes part in a mesh: start agents with --mesh-endpoint ADDRESS:PORT (and a fleet-auth.json beside the credentials, so their keys can be verified), then run this again');
-      const settings = meshSettingsOf(stored.values(), { fleetRange: options.fleetRange, blockPrefix: integerFlag(options.blockPrefix, '--block-prefix'), listenPort: integerFlag(options.port, '--port') }, (raw) => {
+      const settings = meshSettingsOf(stored.values(), { fleetRange: options.fleetRange, blockPrefix: integerFlag(options.blockPrefix, '--block-prefix'), listenPort: integerFlag(options.port, '--port'), transport: options.transport }, (raw) => {
         const parsed = meshSettingsSchema.safeParse(raw);
         if (!parsed.success) throw new InvalidInputError(`mesh apply: ${parsed.error.issues.map((issue) => `${issue.path.join('.') || 'settings'}: ${issue.message}`).join('; ')}`);
         return parsed.data;
@@ -47,11 +49,12 @@ export async function applyMesh(options: MeshApplyOptions): Promise<void> {
       if (!options.dryRun) for (const write of writes) if (write.change !== 'unchanged') await client.writeMesh(write.document, write.expectedRevision);
       const rows = writes.map((write) => ({ ...row(write.document), change: write.change }));
       if (options.json) {
-        process.stdout.write(`${printableJson({ schema: 'hostwright.mesh-apply/v1', dryRun: options.dryRun === true, fleetRange: settings.fleetRange, blockPrefix: settings.blockPrefix, listenPort: settings.listenPort, hosts: rows }, 2)}\n`);
+        process.stdout.write(`${printableJson({ schema: 'hostwright.mesh-apply/v1', dryRun: options.dryRun === true, fleetRange: settings.fleetRange, blockPrefix: settings.blockPrefix, listenPort: settings.listenPort, transport: settings.transport, hosts: rows }, 2)}\n`);
         return;
       }
       const changed = rows.filter((entry) => entry.change !== 'unchanged').length;
-      const summary = options.dryRun ? `would write ${changed} of ${rows.length} mesh documents (dry run)` : `wrote ${changed} of ${rows.length} mesh documents; each agent brings its interface to it`;
+      const transport = settings.transport === 'routed' ? 'transport routed: in clear, for a trusted private network only' : 'transport wireguard';
+      const summary = `${options.dryRun ? `would write ${changed} of ${rows.length} mesh documents (dry run)` : `wrote ${changed} of ${rows.length} mesh documents; each agent brings its interface to it`}; ${transport}`;
       process.stdout.write(`${renderRows(rows, [])}\n${printable(summary)}\n`);
     },
     { keyFile: options.signingKey },
@@ -67,8 +70,8 @@ function meshMembersOf(reports: Awaited<ReturnType<FleetClient['hostReports']>>)
   return reports.flatMap((report) => (report.trust.verdict === 'verified' && report.value?.mesh ? [{ hostId: report.hostId, ...report.value.mesh }] : []));
 }
 
-function row(document: MeshDesired): { hostId: string; block: string; meshAddress: string; listenPort: number; peers: string[]; revision: number } {
-  return { hostId: document.hostId, block: document.block, meshAddress: meshAddressOf(parsePrefix(document.block)!), listenPort: document.listenPort, peers: document.peers.map((peer) => peer.hostId), revision: document.revision };
+function row(document: MeshDesired): { hostId: string; block: string; meshAddress: string; listenPort: number; transport: string; peers: string[]; revision: number } {
+  return { hostId: document.hostId, block: document.block, meshAddress: meshAddressOf(parsePrefix(document.block)!), listenPort: document.listenPort, transport: meshTransportOf(document), peers: document.peers.map((peer) => peer.hostId), revision: document.revision };
 }
 
 function renderRows(rows: readonly (ReturnType<typeof row> & { change?: string; live?: MeshLiveView })[], waiting: readonly string[]): string {

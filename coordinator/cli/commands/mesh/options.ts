@@ -9,6 +9,7 @@ export interface MeshApplyOptions extends MeshOptions {
   readonly fleetRange?: string;
   readonly blockPrefix?: string;
   readonly port?: string;
+  readonly transport?: string;
   readonly dryRun?: boolean;
   readonly signingKey?: string;
 }

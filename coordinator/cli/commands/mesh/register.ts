@@ -17,6 +17,7 @@ export function registerMesh(program: Command): void {
     .option('--fleet-range <prefix>', 'the fleet\'s private range (default: the stored mesh\'s, else 10.64.0.0/12)')
     .option('--block-prefix <n>', 'the length of each host\'s block (default: the stored mesh\'s, else 20)')
     .option('--port <n>', 'the UDP port every host\'s WireGuard listens on (default: the stored mesh\'s, else 51820)')
+    .option('--transport <name>', 'wireguard (encrypted, the default) or routed (in clear, via each peer\'s endpoint address: trusted private links only) (default: the stored mesh\'s, else wireguard)')
     .option('--dry-run', 'show what would be written; write nothing')
     .option('--signing-key <file>', 'the coordinator\'s signing seed (coordinator-signing.nk): the documents are signed with it (default: $HOSTWRIGHT_SIGNING_KEY)')
     .option('--json', 'print JSON (schema hostwright.mesh-apply/v1)')

@@ -52,7 +52,7 @@ export interface FleetAgentOptions extends AgentDaemonOptions {
   /** `--allow-exec`: answer signed `hostwright exec` requests (off by default). */
   readonly allowExec?: boolean;
   /** Take part in the fleet's WireGuard mesh (docs/networking.md). */
-  readonly mesh?: { readonly interfaceName: string; readonly endpoint: string; /** How often the live mesh is compared with its document (default MESH_REPAIR_MS). */ readonly repairMs?: number };
+  readonly mesh?: { readonly interfaceName: string; readonly endpoint: string };
 }
 
 /**
@@ -123,7 +123,7 @@ class FleetSource implements DesiredSource {
       if (options.trust.kind !== 'pinned') throw new InvalidInputError('--mesh-endpoint needs --coordinator-key: the mesh\'s peers and keys are taken only from documents the pinned coordinator key signed');
       const mesh = new MeshAgent({ hostId: options.hostId, dataDir: options.dataDir, interfaceName: options.mesh.interfaceName, endpoint: options.mesh.endpoint, coordinatorKey: options.trust.coordinatorKey, logger: options.logger.child({ component: 'mesh' }) });
       this.#mesh = mesh;
-      this.#meshRepair = new MeshRepair({ hostId: options.hostId, mesh, ...(options.mesh.repairMs === undefined ? {} : { periodMs: options.mesh.repairMs }), record: (events) => daemon.host.journal.appendEvents(events), logger: options.logger.child({ component: 'mesh' }) });
+      this.#meshRepair = new MeshRepair({ hostId: options.hostId, mesh, record: (events) => daemon.host.journal.appendEvents(events), logger: options.logger.child({ component: 'mesh' }) });
       this.#resolver = new HostResolver({ hostId: options.hostId, runtime: daemon.host.runtime, source: { resolve: (project, name, network) => this.endpoints?.resolve(project, name, network) ?? [] }, logger: options.logger.child({ component: 'resolver' }) });
       // Only with an accepted mesh document: until then the host plans exactly as a single host does.
       const upstream = readHostUpstreamResolvers();

@@ -91,7 +91,8 @@ export class MeshAgent {
    * hand): the same pass a new document runs, queued behind any in flight. `undefined`: no document held.
    */
   repair(): Promise<MeshReconcileResult | undefined> {
-    return this.#current === undefined ? Promise.resolve(undefined) : this.#reconcile();
+    const held = this.#current;
+    return held === undefined ? Promise.resolve(undefined) : this.#reconcile(held);
   }
 
   /** The steps the interface needs now (for `plan`). */
@@ -105,8 +106,10 @@ export class MeshAgent {
     return document;
   }
 
-  #reconcile(): Promise<MeshReconcileResult> {
+  /** With `only`: nothing when another document was taken meanwhile (its own pass brings the interface to it; that is no drift). */
+  #reconcile(only?: MeshDesired): Promise<MeshReconcileResult> {
     const next = this.#queue.then(async () => {
+      if (only !== undefined && only !== this.#current) return { actions: [], recovered: false };
       const result = await this.link.reconcile(this.#current);
       if (result.actions.length > 0) this.#options.logger.info({ revision: this.#current?.revision, actions: result.actions.map((action) => action.kind), recovered: result.recovered, implementation: result.implementation }, 'mesh interface reconciled');
       return result;

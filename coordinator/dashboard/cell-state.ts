@@ -45,3 +45,20 @@ function stateOf(project: ProjectStatus): { state: CellState; detail?: string } 
 export function driftingInstances(projects: readonly ProjectStatus[]): number {
   return projects.reduce((count, project) => count + project.instances.filter((instance) => instance.drift.length > 0).length, 0);
 }
+
+/** A drift event the agent sent (`drift_detected`): when, and what it said. */
+export interface DriftSeen {
+  readonly at: string;
+  readonly message: string;
+}
+
+/**
+ * Pure: the cell with drift the agent told of since its last status. An agent repairs a removed
+ * container within the cycle that saw it, and reports status after the repair: the drift event is
+ * what shows the page that it happened, until a later status says how the project is now.
+ */
+export function withDriftSeen(cell: DashboardCell, drift: DriftSeen | undefined, observedAt: string | undefined): DashboardCell {
+  if (drift === undefined || (observedAt !== undefined && Date.parse(observedAt) >= Date.parse(drift.at))) return cell;
+  if (cell.state !== 'converged' && cell.state !== 'applying') return cell;
+  return { ...cell, state: 'drift', detail: drift.message.slice(0, MAX_DETAIL) };
+}

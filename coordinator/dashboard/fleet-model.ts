@@ -7,7 +7,7 @@ import type { HostRegistration, StatusReport } from '../../shared/wire.js';
 import { fleetStatus } from '../cli/fleet/fleet-status.js';
 import { isStaleHeartbeat } from '../heartbeat-age.js';
 import type { RolloutState } from '../rollout/rollout-state.js';
-import { classifyCell } from './cell-state.js';
+import { classifyCell, withDriftSeen, type DriftSeen } from './cell-state.js';
 import { CycleLog } from './cycle-log.js';
 import { rolloutView, type RolloutView } from './rollout-view.js';
 
@@ -46,6 +46,8 @@ export class FleetModel {
   readonly #cycles = new CycleLog();
   readonly #changed = new Set<string>();
   readonly #removed = new Set<string>();
+  /** The last drift event of each host's projects: shown until a later status (cell-state.ts withDriftSeen). */
+  readonly #driftSeen = new Map<string, Map<string, DriftSeen>>();
   /** Controls of hosts with neither a registration nor a status yet. */
   readonly #pendingControls = new Map<string, HostControl>();
 
@@ -72,6 +74,11 @@ export class FleetModel {
   }
 
   addEvent(event: HostwrightEvent): void {
+    if (event.type === 'drift_detected') {
+      const projects = this.#driftSeen.get(event.hostId) ?? new Map<string, DriftSeen>();
+      projects.set(event.project, { at: event.timestamp, message: event.message });
+      this.#driftSeen.set(event.hostId, projects);
+    }
     if (this.#cycles.add(event) && this.#hosts.has(event.hostId)) this.#changed.add(event.hostId);
   }
 
@@ -133,6 +140,7 @@ export class FleetModel {
         this.#removed.add(hostId);
         this.#changed.delete(hostId);
         this.#cycles.forget(hostId);
+        this.#driftSeen.delete(hostId);
       }
       if (entry.control !== undefined) this.#pendingControls.set(hostId, entry.control);
       else this.#pendingControls.delete(hostId);
@@ -157,7 +165,7 @@ export class FleetModel {
       stale: isStaleHeartbeat(base.heartbeatAt ?? undefined, now, this.staleAfterMs),
       cordoned: control?.cordon !== undefined || control?.drain !== undefined,
       draining: control?.drain?.state === 'draining',
-      cells: (base.status?.projects ?? []).map(classifyCell),
+      cells: (base.status?.projects ?? []).map((project) => withDriftSeen(classifyCell(project), this.#driftSeen.get(hostId)?.get(project.project), base.status?.observedAt)),
       cycles: this.#cycles.cyclesOf(hostId),
     };
   }

@@ -6,10 +6,10 @@ import type { HostwrightEvent } from '../../shared/events.js';
 import type { InstanceStatus, ProjectStatus } from '../../shared/host-status.js';
 import type { HostReport } from '../../shared/host-report.js';
 import type { HostRegistration, StatusReport } from '../../shared/wire.js';
-import { classifyCell } from '../../coordinator/dashboard/cell-state.js';
+import { classifyCell, withDriftSeen } from '../../coordinator/dashboard/cell-state.js';
 import { CYCLES_KEPT, CycleLog } from '../../coordinator/dashboard/cycle-log.js';
 import { hostHeaderAllowed, parseListen, postAllowed, securityHeaders, tokenCookie, tokenMatches, tokenOf } from '../../coordinator/dashboard/dashboard-security.js';
-import { roleMayAct, roleOfKey } from '../../coordinator/dashboard/dashboard-access.js';
+import { roleMayAct, userOfKey } from '../../coordinator/dashboard/dashboard-access.js';
 import { FleetModel } from '../../coordinator/dashboard/fleet-model.js';
 import { parseEventsFilter, lastPlanOf } from '../../coordinator/dashboard/event-queries.js';
 import { parseLogsQuery } from '../../coordinator/dashboard/logs-endpoint.js';
@@ -78,6 +78,18 @@ describe('dashboard: a cell\'s state', () => {
         assert.equal(classifyCell(withConditions(chosen)).state, expected);
       }),
     );
+  });
+});
+
+describe('dashboard: drift an agent told of', () => {
+  it('shows as drift until a later status; a worse state stays', () => {
+    const cell = classifyCell(project());
+    const drift = { at: '2026-03-01T12:00:05.000Z', message: 'shop-web-1: missing' };
+    assert.deepEqual(withDriftSeen(cell, drift, '2026-03-01T12:00:00.000Z'), { ...cell, state: 'drift', detail: 'shop-web-1: missing' });
+    assert.deepEqual(withDriftSeen(cell, drift, '2026-03-01T12:00:06.000Z'), cell);
+    assert.deepEqual(withDriftSeen(cell, undefined, undefined), cell);
+    const crashing = classifyCell(project({ instances: [instance({ condition: crashloop })] }));
+    assert.equal(withDriftSeen(crashing, drift, '2026-03-01T12:00:00.000Z').state, 'crash-loop');
   });
 });
 
@@ -201,7 +213,7 @@ describe('dashboard: request checks', () => {
 describe('dashboard: roles', () => {
   const manifest = { schema: 'hostwright.fleet-auth/v1', coordinator: { publicKey: 'UCOORD' }, admin: { publicKey: 'UADMIN' }, signingPublicKey: 'O', hosts: [], users: [{ name: 'ro', role: 'reader', publicKey: 'UREADER' }, { name: 'ci', role: 'deployer', publicKey: 'UCI' }] } as unknown as FleetAuthManifest;
   it('a key\'s role comes from the manifest; only deployer and admin may act', () => {
-    assert.deepEqual(['UCOORD', 'UADMIN', 'UREADER', 'UCI', 'UOTHER'].map((key) => roleOfKey(manifest, key)), ['deployer', 'admin', 'reader', 'deployer', 'unknown']);
+    assert.deepEqual(['UCOORD', 'UADMIN', 'UREADER', 'UCI', 'UOTHER'].map((key) => userOfKey(manifest, key)), [{ name: 'coordinator', role: 'deployer' }, { name: 'admin', role: 'admin' }, { name: 'ro', role: 'reader' }, { name: 'ci', role: 'deployer' }, { name: undefined, role: 'unknown' }]);
     assert.deepEqual((['reader', 'deployer', 'admin', 'unknown'] as const).map(roleMayAct), [false, true, true, false]);
   });
 });

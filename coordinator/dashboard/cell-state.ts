@@ -53,12 +53,19 @@ export interface DriftSeen {
 }
 
 /**
- * Pure: the cell with drift the agent told of since its last status. An agent repairs a removed
- * container within the cycle that saw it, and reports status after the repair: the drift event is
- * what shows the page that it happened, until a later status says how the project is now.
+ * How long a drift event shows at least. An agent repairs a removed container within the cycle that
+ * saw it and reports its status after the repair: without this the page would never see the drift.
  */
-export function withDriftSeen(cell: DashboardCell, drift: DriftSeen | undefined, observedAt: string | undefined): DashboardCell {
-  if (drift === undefined || (observedAt !== undefined && Date.parse(observedAt) >= Date.parse(drift.at))) return cell;
-  if (cell.state !== 'converged' && cell.state !== 'applying') return cell;
+export const DRIFT_SHOWN_MS = 5_000;
+
+/** Pure: the cell with drift the agent told of; a worse state stays. */
+export function withDriftSeen(cell: DashboardCell, drift: DriftSeen | undefined): DashboardCell {
+  if (drift === undefined || (cell.state !== 'converged' && cell.state !== 'applying')) return cell;
   return { ...cell, state: 'drift', detail: drift.message.slice(0, MAX_DETAIL) };
+}
+
+/** Pure: a drift event is shown until DRIFT_SHOWN_MS passed and a status observed after it came. */
+export function driftStillShown(drift: DriftSeen, observedAt: string | undefined, now: number): boolean {
+  const at = Date.parse(drift.at);
+  return now - at < DRIFT_SHOWN_MS || observedAt === undefined || Date.parse(observedAt) < at;
 }

@@ -7,7 +7,7 @@ import type { HostRegistration, StatusReport } from '../../shared/wire.js';
 import { fleetStatus } from '../cli/fleet/fleet-status.js';
 import { isStaleHeartbeat } from '../heartbeat-age.js';
 import type { RolloutState } from '../rollout/rollout-state.js';
-import { classifyCell, withDriftSeen, type DriftSeen } from './cell-state.js';
+import { classifyCell, driftStillShown, withDriftSeen, type DriftSeen } from './cell-state.js';
 import { CycleLog } from './cycle-log.js';
 import { rolloutView, type RolloutView } from './rollout-view.js';
 
@@ -115,6 +115,15 @@ export class FleetModel {
 
   /** The hosts changed since the last take, with those that turned stale (or fresh) since they were last sent. */
   takeChanges(now: number): HostChanges {
+    for (const [hostId, projects] of this.#driftSeen) {
+      const observedAt = this.#hosts.get(hostId)?.status?.value?.status.observedAt;
+      for (const [project, drift] of projects) {
+        if (driftStillShown(drift, observedAt, now)) continue;
+        projects.delete(project);
+        if (this.#hosts.has(hostId)) this.#changed.add(hostId);
+      }
+      if (projects.size === 0) this.#driftSeen.delete(hostId);
+    }
     for (const [hostId, entry] of this.#hosts) {
       if (entry.sentStale !== undefined && entry.sentStale !== isStaleHeartbeat(entry.registration?.value?.heartbeatAt, now, this.staleAfterMs)) this.#changed.add(hostId);
     }
@@ -165,7 +174,7 @@ export class FleetModel {
       stale: isStaleHeartbeat(base.heartbeatAt ?? undefined, now, this.staleAfterMs),
       cordoned: control?.cordon !== undefined || control?.drain !== undefined,
       draining: control?.drain?.state === 'draining',
-      cells: (base.status?.projects ?? []).map((project) => withDriftSeen(classifyCell(project), this.#driftSeen.get(hostId)?.get(project.project), base.status?.observedAt)),
+      cells: (base.status?.projects ?? []).map((project) => withDriftSeen(classifyCell(project), this.#driftSeen.get(hostId)?.get(project.project))),
       cycles: this.#cycles.cyclesOf(hostId),
     };
   }

@@ -6,7 +6,7 @@ import type { HostwrightEvent } from '../../shared/events.js';
 import type { InstanceStatus, ProjectStatus } from '../../shared/host-status.js';
 import type { HostReport } from '../../shared/host-report.js';
 import type { HostRegistration, StatusReport } from '../../shared/wire.js';
-import { classifyCell, withDriftSeen } from '../../coordinator/dashboard/cell-state.js';
+import { classifyCell, driftStillShown, DRIFT_SHOWN_MS, withDriftSeen } from '../../coordinator/dashboard/cell-state.js';
 import { CYCLES_KEPT, CycleLog } from '../../coordinator/dashboard/cycle-log.js';
 import { hostHeaderAllowed, parseListen, postAllowed, securityHeaders, tokenCookie, tokenMatches, tokenOf } from '../../coordinator/dashboard/dashboard-security.js';
 import { roleMayAct, userOfKey } from '../../coordinator/dashboard/dashboard-access.js';
@@ -82,14 +82,33 @@ describe('dashboard: a cell\'s state', () => {
 });
 
 describe('dashboard: drift an agent told of', () => {
-  it('shows as drift until a later status; a worse state stays', () => {
+  const drift = { at: '2026-03-01T12:00:05.000Z', message: 'shop-web-1: missing' };
+  const at = (text: string) => Date.parse(text);
+
+  it('shows as drift; a worse state stays', () => {
     const cell = classifyCell(project());
-    const drift = { at: '2026-03-01T12:00:05.000Z', message: 'shop-web-1: missing' };
-    assert.deepEqual(withDriftSeen(cell, drift, '2026-03-01T12:00:00.000Z'), { ...cell, state: 'drift', detail: 'shop-web-1: missing' });
-    assert.deepEqual(withDriftSeen(cell, drift, '2026-03-01T12:00:06.000Z'), cell);
-    assert.deepEqual(withDriftSeen(cell, undefined, undefined), cell);
+    assert.deepEqual(withDriftSeen(cell, drift), { ...cell, state: 'drift', detail: 'shop-web-1: missing' });
+    assert.deepEqual(withDriftSeen(cell, undefined), cell);
     const crashing = classifyCell(project({ instances: [instance({ condition: crashloop })] }));
-    assert.equal(withDriftSeen(crashing, drift, '2026-03-01T12:00:00.000Z').state, 'crash-loop');
+    assert.equal(withDriftSeen(crashing, drift).state, 'crash-loop');
+  });
+
+  it(`is shown for ${DRIFT_SHOWN_MS} ms, and after that until a later status`, () => {
+    assert.equal(driftStillShown(drift, '2026-03-01T12:00:06.000Z', at('2026-03-01T12:00:07.000Z')), true);
+    assert.equal(driftStillShown(drift, '2026-03-01T12:00:06.000Z', at('2026-03-01T12:00:10.000Z')), false);
+    assert.equal(driftStillShown(drift, '2026-03-01T12:00:04.000Z', at('2026-03-01T12:00:30.000Z')), true);
+  });
+
+  it('the model sends the host in drift, then again once it is no longer shown', () => {
+    const model = new FleetModel(60_000);
+    model.setRegistration('h1', registration('h1', 0));
+    model.setStatus('h1', statusOf('h1', [project()]));
+    model.takeChanges(T0);
+    model.addEvent({ ...event('h1', 'c9', 100, 'drift_detected'), message: 'shop-web-1: missing' });
+    assert.equal(model.takeChanges(T0 + 200).hosts[0]?.cells[0]?.state, 'drift');
+    model.setStatus('h1', statusOf('h1', [project()], 1_000));
+    assert.equal(model.takeChanges(T0 + 1_000).hosts[0]?.cells[0]?.state, 'drift', 'still shown');
+    assert.equal(model.takeChanges(T0 + 100 + DRIFT_SHOWN_MS).hosts[0]?.cells[0]?.state, 'converged');
   });
 });
 
@@ -125,8 +144,8 @@ function registration(hostId: string, heartbeatMs: number, labels: Record<string
   return { hostId, value: { hostId, labels, startedAt: at, heartbeatAt: at, agentVersion: 'test' } as HostRegistration, trust: { verdict: 'unverified', reason: 'test' } } as HostReport<HostRegistration>;
 }
 
-function statusOf(hostId: string, projects: ProjectStatus[]): HostReport<StatusReport> {
-  const at = new Date(T0).toISOString();
+function statusOf(hostId: string, projects: ProjectStatus[], observedMs = 0): HostReport<StatusReport> {
+  const at = new Date(T0 + observedMs).toISOString();
   return { hostId, value: { hostId, reportedAt: at, agentVersion: 'test', outboxDepth: 0, status: { hostId, observedAt: at, projects } }, trust: { verdict: 'unverified', reason: 'test' } } as HostReport<StatusReport>;
 }
 

@@ -53,12 +53,18 @@ export class FleetModel {
 
   constructor(readonly staleAfterMs: number) {}
 
+  /** A heartbeat alone changes nothing the page shows but the time: the host is not sent again for it (its turning stale is). */
   setRegistration(hostId: string, report: HostReport<HostRegistration> | undefined): void {
-    this.#update(hostId, (entry) => (report ? (entry.registration = report) : delete entry.registration));
+    const before = this.#hosts.get(hostId)?.registration;
+    const quiet = report !== undefined && before !== undefined && sameReport(before, report, (value) => ({ ...value, heartbeatAt: '' }));
+    this.#update(hostId, (entry) => (report ? (entry.registration = report) : delete entry.registration), quiet);
   }
 
+  /** A status that differs only in its times is kept without sending the host again. */
   setStatus(hostId: string, report: HostReport<StatusReport> | undefined): void {
-    this.#update(hostId, (entry) => (report ? (entry.status = report) : delete entry.status));
+    const before = this.#hosts.get(hostId)?.status;
+    const quiet = report !== undefined && before !== undefined && sameReport(before, report, (value) => ({ ...value, reportedAt: '', status: { ...value.status, observedAt: '' } }));
+    this.#update(hostId, (entry) => (report ? (entry.status = report) : delete entry.status), quiet);
   }
 
   setControl(hostId: string, control: HostControl | undefined): void {
@@ -140,7 +146,7 @@ export class FleetModel {
     return { hosts, removed };
   }
 
-  #update(hostId: string, change: (entry: HostEntry) => unknown): void {
+  #update(hostId: string, change: (entry: HostEntry) => unknown, quiet = false): void {
     const entry = this.#hosts.get(hostId) ?? {};
     change(entry);
     if (entry.registration === undefined && entry.status === undefined) {
@@ -160,7 +166,7 @@ export class FleetModel {
     this.#pendingControls.delete(hostId);
     this.#hosts.set(hostId, entry);
     this.#removed.delete(hostId);
-    this.#changed.add(hostId);
+    if (!quiet) this.#changed.add(hostId);
   }
 
   #view(hostId: string, entry: HostEntry, now: number): DashboardHost {
@@ -178,4 +184,11 @@ export class FleetModel {
       cycles: this.#cycles.cyclesOf(hostId),
     };
   }
+}
+
+/** Pure: two reports of a host say the same once `comparable` blanked what changes every time. */
+function sameReport<T>(before: HostReport<T>, after: HostReport<T>, comparable: (value: T) => unknown): boolean {
+  if (before.trust.verdict !== after.trust.verdict || (before.value === undefined) !== (after.value === undefined)) return false;
+  if (before.value === undefined || after.value === undefined) return before.trust.verdict === 'refused' && after.trust.verdict === 'refused' && before.trust.reason === after.trust.reason;
+  return JSON.stringify(comparable(before.value)) === JSON.stringify(comparable(after.value));
 }

@@ -107,7 +107,8 @@ describe('dashboard: drift an agent told of', () => {
     model.addEvent({ ...event('h1', 'c9', 100, 'drift_detected'), message: 'shop-web-1: missing' });
     assert.equal(model.takeChanges(T0 + 200).hosts[0]?.cells[0]?.state, 'drift');
     model.setStatus('h1', statusOf('h1', [project()], 1_000));
-    assert.equal(model.takeChanges(T0 + 1_000).hosts[0]?.cells[0]?.state, 'drift', 'still shown');
+    assert.deepEqual(model.takeChanges(T0 + 1_000).hosts, [], 'a status that only says the time again sends nothing');
+    assert.equal(model.host('h1', T0 + 1_000)?.cells[0]?.state, 'drift', 'still shown');
     assert.equal(model.takeChanges(T0 + 100 + DRIFT_SHOWN_MS).hosts[0]?.cells[0]?.state, 'converged');
   });
 });
@@ -141,7 +142,7 @@ describe('dashboard: cycles from events', () => {
 
 function registration(hostId: string, heartbeatMs: number, labels: Record<string, string> = {}): HostReport<HostRegistration> {
   const at = new Date(T0 + heartbeatMs).toISOString();
-  return { hostId, value: { hostId, labels, startedAt: at, heartbeatAt: at, agentVersion: 'test' } as HostRegistration, trust: { verdict: 'unverified', reason: 'test' } } as HostReport<HostRegistration>;
+  return { hostId, value: { hostId, labels, startedAt: new Date(T0).toISOString(), heartbeatAt: at, agentVersion: 'test' } as HostRegistration, trust: { verdict: 'unverified', reason: 'test' } } as HostReport<HostRegistration>;
 }
 
 function statusOf(hostId: string, projects: ProjectStatus[], observedMs = 0): HostReport<StatusReport> {
@@ -166,6 +167,21 @@ describe('dashboard: the fleet model', () => {
     assert.deepEqual(h2?.effectiveLabels, { tier: 'gold' });
     assert.deepEqual(model.takeChanges(T0 + 1_200), { hosts: [], removed: [] });
     assert.equal(model.snapshot(T0 + 1_200).hosts.length, 2);
+  });
+
+  it('a heartbeat or a status that differs only in its times does not send the host again', () => {
+    const model = new FleetModel(5_000);
+    model.setRegistration('h1', registration('h1', 0));
+    model.setStatus('h1', statusOf('h1', [project()]));
+    model.takeChanges(T0);
+    model.setRegistration('h1', registration('h1', 1_000));
+    model.setStatus('h1', statusOf('h1', [project()], 1_000));
+    assert.deepEqual(model.takeChanges(T0 + 1_100).hosts, []);
+    assert.equal(model.host('h1', T0 + 1_100)?.heartbeatAt, new Date(T0 + 1_000).toISOString(), 'the time is kept');
+    model.setStatus('h1', statusOf('h1', [project({ converged: false })], 2_000));
+    assert.deepEqual(model.takeChanges(T0 + 2_100).hosts.map((host) => host.cells[0]?.state), ['applying']);
+    model.setRegistration('h1', registration('h1', 3_000, { zone: 'b' }));
+    assert.equal(model.takeChanges(T0 + 3_100).hosts.length, 1);
   });
 
   it('a host that turns stale is sent again with stale: true; a host gone is sent as removed', () => {

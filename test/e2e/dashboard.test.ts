@@ -150,6 +150,8 @@ describe('hostwright dashboard: the server over real NATS and real agents', () =
     assert.match((JSON.parse(rebound.body) as { error: string }).error, /not this dashboard/);
     assert.equal((await send(`${deployer.url}api/fleet`, { headers: { Host: `localhost:${port}` } })).status, 200);
     assert.equal((await send(`${deployer.url}api/nothing`)).status, 404);
+    const login = await send(`${deployer.url}login`);
+    assert.deepEqual([login.status, login.headers.location, login.headers['set-cookie']], [303, '/', undefined], 'no token on loopback: /login only goes to the page');
   });
 
   it('a host label with <script> comes back as a plain JSON string', async () => {

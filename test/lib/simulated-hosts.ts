@@ -55,6 +55,12 @@ export function convergedProject(project: string, revision: number, replicas = 2
   return { project, desiredRevision: revision, appliedRevision: revision, converged: true, pendingActions: 0, instances, unowned: [], blocked: [] };
 }
 
+/** Creates the fleet's buckets and event stream if missing, as a coordinator's first connection does. */
+export async function ensureFleetBuckets(natsUrl: string): Promise<void> {
+  const setup = await connectFleet({ servers: natsUrl, name: 'hostwright-simulated-setup', logger: pino({ level: 'silent' }), waitOnFirstConnect: false, warnWeakDurability: false });
+  await setup.close();
+}
+
 export class SimulatedHosts {
   readonly #hosts: SimulatedHost[];
   readonly #byId = new Map<string, SimulatedHost>();
@@ -87,8 +93,7 @@ export class SimulatedHosts {
    * publishes its status, and starts the heartbeats.
    */
   static async start(options: SimulatedHostsOptions): Promise<SimulatedHosts> {
-    const setup = await connectFleet({ servers: options.natsUrl, name: 'hostwright-simulated-setup', logger: pino({ level: 'silent' }), waitOnFirstConnect: false, warnWeakDurability: false });
-    await setup.close();
+    await ensureFleetBuckets(options.natsUrl);
     const nc = await connect({ servers: options.natsUrl, name: 'hostwright-simulated-hosts', maxReconnectAttempts: -1 });
     const hosts = new SimulatedHosts(nc, jetstream(nc, { timeout: 30_000 }), options);
     await hosts.#all((host) => Promise.all([hosts.#register(host), hosts.#report(host)]).then(() => undefined));
@@ -147,6 +152,7 @@ export class SimulatedHosts {
 
   /** Every tick, the hosts whose turn it is in the period heartbeat; a put not yet acknowledged holds back new ones. */
   #startHeartbeats(): void {
+    if (this.#hosts.length === 0) return;
     const tickMs = Math.min(100, this.options.heartbeatMs);
     const perTick = Math.max(1, Math.ceil((this.#hosts.length * tickMs) / this.options.heartbeatMs));
     const limit = this.options.inFlight ?? 256;

@@ -102,7 +102,7 @@ describe('dashboard in chromium: live fleet, host, project, rollout and events v
     await cli(['apply', '-f', await rollFile('1', 'true'), '--wait', '--timeout', '60s'], 0);
     // Crash-loops from the start: apply --wait says it failed.
     await cli(['apply', '-f', await fleetFile(crash, `  api:\n    image: hw/busybox:test\n    command: ${CRASH}\n    placement: { hosts: [${h2}] }\n`), '--wait', '--timeout', '30s'], 1);
-    deployer = await startDashboard([...creds('coordinator.nk'), '--allow-actions', '--signing-key', join(dir, 'coordinator-signing.nk')]);
+    deployer = await startDashboard([...creds('coordinator.nk'), '--stale-after', '4s', '--allow-actions', '--signing-key', join(dir, 'coordinator-signing.nk')]);
     reader = await startDashboard([...creds(join('users', 'ro.nk')), '--allow-actions']);
     browser = await launchBrowser();
     page = await openPage(browser, deployer.url);
@@ -311,8 +311,8 @@ describe('dashboard in chromium: live fleet, host, project, rollout and events v
     assert.equal(await page.locator(`[data-testid=host-row][data-host="${h3}"] [data-testid=stale]`).count(), 0, `${h3} is not stale yet`);
     await fleet.stop(h3);
     const stale = page.locator(`[data-testid=host-row][data-host="${h3}"] [data-testid=stale]`);
-    // The heartbeat turns stale 15 s after the last one.
-    await stale.waitFor({ timeout: 30_000 });
+    // The dashboard runs with --stale-after 4s; the agents heartbeat every second.
+    await stale.waitFor({ timeout: 15_000 });
     assert.match((await stale.textContent()) ?? '', /STALE/);
     assert.equal(await page.getAttribute('[data-testid=connection]', 'data-state'), 'live');
     // Uncaught errors and CSP refusals (a 404 of a favicon is neither).

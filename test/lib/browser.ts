@@ -99,7 +99,7 @@ export async function startDashboard(args: readonly string[], env: Record<string
     50,
   ).catch((error: unknown) => {
     child.kill('SIGKILL');
-    throw error;
+    throw new Error(`${error instanceof Error ? error.message : String(error)}; its output:\n${child.output()}`, { cause: error });
   });
   const stop = async (): Promise<void> => {
     if (child.exitCode !== null || child.signalCode !== null) return;

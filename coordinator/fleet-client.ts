@@ -114,16 +114,21 @@ export class FleetClient {
     for (const [hostId, entry] of await retryUnanswered(() => latestEntries(this.connection.hostctl, keys))) {
       if (!entry || entry.operation !== 'PUT') continue;
       try {
-        if (entry.value.byteLength > MAX_WIRE_BYTES) throw new HostwrightError(`larger than ${MAX_WIRE_BYTES} bytes`);
-        const bytes = this.signer ? verifySignedDocument(entry.value, this.signer.publicKey) : integrityChecked(entry.value);
-        const control = decode(hostControlSchema, bytes, `host control ${hostId}`);
-        if (control.hostId !== hostId) throw new HostwrightError(`it names host ${control.hostId}`);
-        controls.set(hostId, { control, kvRevision: entry.revision });
+        controls.set(hostId, { control: this.openHostControl(entry.value, hostId), kvRevision: entry.revision });
       } catch (error) {
         refused.push({ hostId, kvRevision: entry.revision, reason: errorMessage(error) });
       }
     }
     return { controls, refused };
+  }
+
+  /** A host control value (KV hw_hostctl/<hostId>), verified like desired state; throws saying what is wrong with it. */
+  openHostControl(value: Uint8Array, hostId: string): HostControl {
+    if (value.byteLength > MAX_WIRE_BYTES) throw new HostwrightError(`larger than ${MAX_WIRE_BYTES} bytes`);
+    const bytes = this.signer ? verifySignedDocument(value, this.signer.publicKey) : integrityChecked(value);
+    const control = decode(hostControlSchema, bytes, `host control ${hostId}`);
+    if (control.hostId !== hostId) throw new HostwrightError(`it names host ${control.hostId}`);
+    return control;
   }
 
   /** Signs and writes a host's control with compare-and-set (0: the key must not exist). */

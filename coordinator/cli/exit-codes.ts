@@ -7,6 +7,8 @@ export const EXIT = {
   changes: 2,
   /** `agent`: this Node.js is older than Hostwright supports; the agent did not start (not worth a restart). */
   unsupportedNode: 2,
+  /** `dashboard`: the page is not built (no dashboard/index.html); nothing was started. */
+  dashboardAssetsMissing: 2,
   /** `apply`: a safety gate blocked the plan; nothing of the blocked project ran. `plan`: a gate would block it. */
   blocked: 3,
   /** Any fleet command: a stream or bucket of the fleet is not configured as Hostwright relies on; the command did nothing. */

@@ -24,6 +24,7 @@ import { registerRollout } from './commands/rollout/register.js';
 import { registerStatus } from './commands/status/register.js';
 import { registerHistory } from './commands/history/register.js';
 import { registerDiff } from './commands/diff/register.js';
+import { registerDashboard } from './commands/dashboard/register.js';
 import { EXIT } from './exit-codes.js';
 import { sharedGroupsLast } from './options.js';
 import { printable } from './render/printable.js';
@@ -60,6 +61,7 @@ registerCompletion(program);
 registerLogs(program);
 registerExec(program);
 registerMesh(program);
+registerDashboard(program);
 
 // The one top-level catch: every error becomes a message and an exit code, never a stack trace.
 try {

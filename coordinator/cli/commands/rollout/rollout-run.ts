@@ -5,6 +5,7 @@ import type { FleetClient } from '../../../fleet-client.js';
 import { driveRollout, RolloutStore } from '../../../rollout/rollout-driver.js';
 import { FINISHED_STATUSES, maskedRollout, type RolloutOptions, type RolloutState } from '../../../rollout/rollout-state.js';
 import { startRollout } from '../../../rollout/rollout-step.js';
+import { changedRollout } from '../../../rollout/rollout-change.js';
 import { EXIT } from '../../exit-codes.js';
 import { targetsFor, withFleet } from '../../fleet/fleet-session.js';
 import { allowedUnregistered } from '../../../known-hosts.js';
@@ -120,15 +121,7 @@ export async function changeRollout(name: RolloutChange, id: string, options: { 
     // Resuming drives the rollout, which writes desired state.
     if (name === 'resume') client.requireSigner('rollout resume');
     const store = new RolloutStore(client);
-    const state = await store.setStatus(id, (current) => {
-      if (FINISHED_STATUSES.includes(current.status)) throw new InvalidInputError(`rollout ${id} already ${current.status}; nothing to ${name} (\`hostwright rollout status ${id}\` shows how it ended; \`hostwright rollout -f fleet.yaml\` starts a new one)`);
-      if (name === 'pause') return { ...current, status: current.status === 'running' ? 'paused' : current.status, reason: 'paused by an operator', updatedAt: new Date().toISOString() };
-      if (name === 'abort') return { ...current, status: 'aborted', reason: 'aborted by an operator', updatedAt: new Date().toISOString() };
-      if (current.status !== 'paused') return current;
-      // Resuming accepts the failures so far (the operator looked at them) and goes on with the next wave.
-      const failures = current.hosts.filter((host) => host.state === 'failed').length;
-      return { ...current, status: 'running', options: { ...current.options, maxFailures: Math.max(current.options.maxFailures, failures) }, reason: failures > 0 ? `resumed accepting ${failures} failed host(s)` : 'resumed', updatedAt: new Date().toISOString() };
-    });
+    const state = await store.setStatus(id, (current) => changedRollout(name, current, new Date()));
     if (name === 'resume') await follow(client, store, state, { json: options.json });
     else process.stdout.write(options.json ? `${printableJson(maskedRollout(state))}\n` : `${renderRollout(state)}\n`);
   }, { keyFile: options.signingKey });

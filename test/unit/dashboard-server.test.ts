@@ -1,0 +1,255 @@
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import fc from 'fast-check';
+import { CELL_STATES, type CellState } from '../../shared/dashboard-api.js';
+import type { HostwrightEvent } from '../../shared/events.js';
+import type { InstanceStatus, ProjectStatus } from '../../shared/host-status.js';
+import type { HostReport } from '../../shared/host-report.js';
+import type { HostRegistration, StatusReport } from '../../shared/wire.js';
+import { classifyCell } from '../../coordinator/dashboard/cell-state.js';
+import { CYCLES_KEPT, CycleLog } from '../../coordinator/dashboard/cycle-log.js';
+import { hostHeaderAllowed, parseListen, postAllowed, securityHeaders, tokenCookie, tokenMatches, tokenOf } from '../../coordinator/dashboard/dashboard-security.js';
+import { roleMayAct, roleOfKey } from '../../coordinator/dashboard/dashboard-access.js';
+import { FleetModel } from '../../coordinator/dashboard/fleet-model.js';
+import { parseEventsFilter, lastPlanOf } from '../../coordinator/dashboard/event-queries.js';
+import { parseLogsQuery } from '../../coordinator/dashboard/logs-endpoint.js';
+import { rolloutView } from '../../coordinator/dashboard/rollout-view.js';
+import { changedRollout } from '../../coordinator/rollout/rollout-change.js';
+import { startRollout } from '../../coordinator/rollout/rollout-step.js';
+import type { FleetAuthManifest } from '../../coordinator/nats-auth.js';
+import { desired, service } from '../lib/builders.js';
+
+// Pure parts of the dashboard's server: cell states, cycles, the model's changes and staleness,
+// the request checks, roles, query parsing and rollout gates. The HTTP server itself is tested over
+// real NATS and real agents in test/e2e/dashboard.test.ts.
+
+const T0 = Date.parse('2026-03-01T12:00:00.000Z');
+
+function instance(fields: Partial<InstanceStatus> = {}): InstanceStatus {
+  return { project: 'shop', service: 'web', instance: 1, name: 'shop-web-1', state: 'running', health: 'none', drift: [], ...fields };
+}
+
+function project(fields: Partial<ProjectStatus> = {}): ProjectStatus {
+  return { project: 'shop', desiredRevision: 3, appliedRevision: 3, converged: true, pendingActions: 0, instances: [instance()], unowned: [], blocked: [], ...fields };
+}
+
+const crashloop = { kind: 'crashloop' as const, exitCode: 3, oomKilled: false, restartCount: 4, lastLines: ['FATAL: no token'], since: '2026-03-01T11:00:00Z' };
+const failed = { ...crashloop, kind: 'failed' as const, exitCode: 1 };
+
+/** Every condition that can make a cell worse, each with the state it alone gives. */
+const CONDITIONS: readonly [CellState, Partial<ProjectStatus>][] = [
+  ['rejected', { rejected: { revision: 3, reason: 'failed 5 times' } }],
+  ['crash-loop', { instances: [instance({ condition: crashloop, name: 'shop-web-2' })] }],
+  ['failed', { instances: [instance({ condition: failed, name: 'shop-job-1' })] }],
+  ['blocked', { blocked: [{ project: 'shop', gate: 'port-conflict', message: 'port 80 is taken' }] }],
+  ['backing-off', { backoff: { revision: 3, attempts: 2, reason: 'pull failed', since: '2026-03-01T11:00:00Z', retryAt: '2026-03-01T12:01:00Z' } }],
+  ['unhealthy', { instances: [instance({ health: 'unhealthy', name: 'shop-web-3' })] }],
+  ['drift', { instances: [instance({ drift: ['missing'], name: 'shop-web-4' })] }],
+  ['removing', { removed: true, converged: false }],
+  ['applying', { converged: false, appliedRevision: 2, pendingActions: 1 }],
+];
+
+/** Merges the conditions' fields, their instances together. */
+function withConditions(chosen: readonly (typeof CONDITIONS)[number][]): ProjectStatus {
+  const instances = chosen.flatMap(([, fields]) => fields.instances ?? []);
+  const merged = Object.assign({}, ...chosen.map(([, fields]) => fields)) as Partial<ProjectStatus>;
+  return project({ ...merged, instances: instances.length > 0 ? instances : [instance()] });
+}
+
+describe('dashboard: a cell\'s state', () => {
+  it('a converged project is converged, with its revisions and no detail', () => {
+    assert.deepEqual(classifyCell(project()), { project: 'shop', state: 'converged', revision: 3, appliedRevision: 3 });
+  });
+
+  it('each condition alone gives its state, with a plain-text reason', () => {
+    for (const [state, fields] of CONDITIONS) {
+      const cell = classifyCell(withConditions([[state, fields]]));
+      assert.equal(cell.state, state, JSON.stringify(fields));
+      assert.ok(state === 'removing' || (cell.detail ?? '').length > 0, `${state} has a detail`);
+    }
+    assert.match(classifyCell(withConditions([CONDITIONS[1] as (typeof CONDITIONS)[number]])).detail ?? '', /shop-web-2 crashloop \(exit 3\)/);
+    assert.match(classifyCell(withConditions([CONDITIONS[6] as (typeof CONDITIONS)[number]])).detail ?? '', /shop-web-4: missing/);
+  });
+
+  it('property: with any set of conditions the worst one wins (rejected > crash-loop > failed > blocked > backing-off > unhealthy > drift > removing > applying > converged)', () => {
+    fc.assert(
+      fc.property(fc.subarray([...CONDITIONS]), (chosen) => {
+        const expected = chosen.length === 0 ? 'converged' : (CELL_STATES.find((state) => chosen.some(([given]) => given === state)) as CellState);
+        assert.equal(classifyCell(withConditions(chosen)).state, expected);
+      }),
+    );
+  });
+});
+
+function event(hostId: string, correlationID: string, offsetMs: number, type: HostwrightEvent['type'] = 'applied'): HostwrightEvent {
+  return { id: `${correlationID}-${offsetMs}-${type}`, type, severity: 'info', hostId, project: 'shop', message: 'm', timestamp: new Date(T0 + offsetMs).toISOString(), correlationID };
+}
+
+describe('dashboard: cycles from events', () => {
+  it('one cycle per correlation id: from its first event to its last, counting drift events', () => {
+    const log = new CycleLog();
+    log.add(event('h1', 'c1', 0, 'drift_detected'));
+    log.add(event('h1', 'c1', 1_500, 'planned'));
+    log.add(event('h1', 'c1', 4_000, 'applied'));
+    log.add(event('h1', 'c2', 10_000, 'planned'));
+    assert.deepEqual(log.cyclesOf('h1'), [
+      { at: new Date(T0).toISOString(), durationMs: 4_000, drift: 1 },
+      { at: new Date(T0 + 10_000).toISOString(), durationMs: 0, drift: 0 },
+    ]);
+    assert.deepEqual(log.cyclesOf('h2'), []);
+  });
+
+  it(`keeps the last ${CYCLES_KEPT} cycles of a host`, () => {
+    const log = new CycleLog();
+    for (let index = 0; index < CYCLES_KEPT + 5; index += 1) log.add(event('h1', `c${index}`, index * 1_000));
+    const cycles = log.cyclesOf('h1');
+    assert.equal(cycles.length, CYCLES_KEPT);
+    assert.equal(cycles[0]?.at, new Date(T0 + 5_000).toISOString());
+  });
+});
+
+function registration(hostId: string, heartbeatMs: number, labels: Record<string, string> = {}): HostReport<HostRegistration> {
+  const at = new Date(T0 + heartbeatMs).toISOString();
+  return { hostId, value: { hostId, labels, startedAt: at, heartbeatAt: at, agentVersion: 'test' } as HostRegistration, trust: { verdict: 'unverified', reason: 'test' } } as HostReport<HostRegistration>;
+}
+
+function statusOf(hostId: string, projects: ProjectStatus[]): HostReport<StatusReport> {
+  const at = new Date(T0).toISOString();
+  return { hostId, value: { hostId, reportedAt: at, agentVersion: 'test', outboxDepth: 0, status: { hostId, observedAt: at, projects } }, trust: { verdict: 'unverified', reason: 'test' } } as HostReport<StatusReport>;
+}
+
+describe('dashboard: the fleet model', () => {
+  it('one entry per host with its cells, cordon and labels; changes are taken once', () => {
+    const model = new FleetModel(5_000);
+    model.setRegistration('h1', registration('h1', 0, { zone: '<script>alert(1)</script>' }));
+    model.setStatus('h1', statusOf('h1', [project(), project({ project: 'db', instances: [instance({ drift: ['stopped'] })] })]));
+    model.setRegistration('h2', registration('h2', 0));
+    model.setControl('h2', { schema: 'hostwright.hostctl/v1', hostId: 'h2', labels: { tier: 'gold' }, cordon: { at: 'x' }, updatedAt: 'x' });
+    const first = model.takeChanges(T0 + 1_000);
+    assert.deepEqual(first.hosts.map((host) => host.hostId), ['h1', 'h2']);
+    const [h1, h2] = first.hosts;
+    assert.deepEqual(h1?.cells.map((cell) => cell.state), ['converged', 'drift']);
+    assert.equal(h1?.labels.zone, '<script>alert(1)</script>');
+    assert.equal(h2?.cordoned, true);
+    assert.equal(h2?.draining, false);
+    assert.deepEqual(h2?.effectiveLabels, { tier: 'gold' });
+    assert.deepEqual(model.takeChanges(T0 + 1_200), { hosts: [], removed: [] });
+    assert.equal(model.snapshot(T0 + 1_200).hosts.length, 2);
+  });
+
+  it('a host that turns stale is sent again with stale: true; a host gone is sent as removed', () => {
+    const model = new FleetModel(5_000);
+    model.setRegistration('h1', registration('h1', 0));
+    assert.equal(model.takeChanges(T0 + 1_000).hosts[0]?.stale, false);
+    assert.deepEqual(model.takeChanges(T0 + 4_000).hosts, []);
+    const turned = model.takeChanges(T0 + 6_000).hosts;
+    assert.deepEqual(turned.map((host) => [host.hostId, host.stale]), [['h1', true]]);
+    assert.deepEqual(model.takeChanges(T0 + 7_000).hosts, []);
+    model.setRegistration('h1', undefined);
+    assert.deepEqual(model.takeChanges(T0 + 8_000), { hosts: [], removed: ['h1'] });
+    assert.equal(model.host('h1', T0), undefined);
+  });
+
+  it('an event of a known host marks it changed and adds to its cycles', () => {
+    const model = new FleetModel(5_000);
+    model.setRegistration('h1', registration('h1', 0));
+    model.takeChanges(T0);
+    model.addEvent(event('h1', 'c1', 0, 'drift_detected'));
+    assert.deepEqual(model.takeChanges(T0 + 100).hosts[0]?.cycles, [{ at: new Date(T0).toISOString(), durationMs: 0, drift: 1 }]);
+  });
+});
+
+describe('dashboard: request checks', () => {
+  it('every response has the CSP and friends; the API is not cached', () => {
+    const page = securityHeaders('/');
+    assert.match(page['Content-Security-Policy'] ?? '', /default-src 'none'; script-src 'self'/);
+    assert.equal(page['X-Content-Type-Options'], 'nosniff');
+    assert.equal(page['Referrer-Policy'], 'no-referrer');
+    assert.equal(page['Cache-Control'], undefined);
+    assert.equal(securityHeaders('/api/fleet')['Cache-Control'], 'no-store');
+  });
+
+  it('on loopback only localhost names with the port pass the Host check', () => {
+    const listen = parseListen('127.0.0.1:8080');
+    assert.equal(listen.loopback, true);
+    for (const host of ['127.0.0.1:8080', 'localhost:8080', '[::1]:8080', 'LOCALHOST:8080']) assert.equal(hostHeaderAllowed(host, listen), true, host);
+    for (const host of [undefined, 'evil.example:8080', '127.0.0.1:9090', '127.0.0.1', 'localhost.evil.example:8080']) assert.equal(hostHeaderAllowed(host, listen), false, String(host));
+    assert.equal(hostHeaderAllowed('dash.example.com', parseListen('0.0.0.0:8080')), true);
+    assert.deepEqual(parseListen('[::1]:0'), { host: '::1', port: 0, loopback: true });
+    assert.throws(() => parseListen('8080'), /expected ADDR:PORT/);
+    assert.throws(() => parseListen('127.0.0.1:70000'), /expected ADDR:PORT/);
+  });
+
+  it('a POST needs JSON and, with an Origin, this server\'s', () => {
+    assert.deepEqual(postAllowed({ contentType: 'application/json; charset=utf-8', origin: undefined, host: '127.0.0.1:80' }), { ok: true });
+    assert.deepEqual(postAllowed({ contentType: 'application/json', origin: 'http://127.0.0.1:80', host: '127.0.0.1:80' }), { ok: true });
+    assert.equal(postAllowed({ contentType: 'text/plain', origin: undefined, host: 'h' }).ok, false);
+    assert.equal(postAllowed({ contentType: 'application/json', origin: 'http://evil.example', host: '127.0.0.1:80' }).ok, false);
+  });
+
+  it('the token comes from a bearer header or the cookie, and is compared whole', () => {
+    assert.equal(tokenOf('Bearer abc', undefined), 'abc');
+    assert.equal(tokenOf(undefined, 'a=b; hw_dashboard=t%3Dx'), 't=x');
+    assert.equal(tokenOf(undefined, 'a=b'), undefined);
+    assert.equal(tokenMatches('secret-token-123', 'secret-token-123'), true);
+    assert.equal(tokenMatches('secret-token-12', 'secret-token-123'), false);
+    assert.equal(tokenMatches(undefined, 'x'), false);
+    assert.match(tokenCookie('t'), /^hw_dashboard=t; HttpOnly; SameSite=Strict; Path=\/$/);
+  });
+});
+
+describe('dashboard: roles', () => {
+  const manifest = { schema: 'hostwright.fleet-auth/v1', coordinator: { publicKey: 'UCOORD' }, admin: { publicKey: 'UADMIN' }, signingPublicKey: 'O', hosts: [], users: [{ name: 'ro', role: 'reader', publicKey: 'UREADER' }, { name: 'ci', role: 'deployer', publicKey: 'UCI' }] } as unknown as FleetAuthManifest;
+  it('a key\'s role comes from the manifest; only deployer and admin may act', () => {
+    assert.deepEqual(['UCOORD', 'UADMIN', 'UREADER', 'UCI', 'UOTHER'].map((key) => roleOfKey(manifest, key)), ['deployer', 'admin', 'reader', 'deployer', 'unknown']);
+    assert.deepEqual((['reader', 'deployer', 'admin', 'unknown'] as const).map(roleMayAct), [false, true, true, false]);
+  });
+});
+
+describe('dashboard: queries', () => {
+  it('events: the filters of `events`, a bounded limit, and a bad value said plainly', () => {
+    assert.deepEqual(parseEventsFilter(new URLSearchParams('host=h1&type=applied&correlation=c1&limit=5')), { host: 'h1', project: undefined, type: 'applied', correlation: 'c1', limit: 5 });
+    assert.equal(parseEventsFilter(new URLSearchParams('')).limit, 200);
+    assert.throws(() => parseEventsFilter(new URLSearchParams('type=nope')), /expected one of planned/);
+    assert.throws(() => parseEventsFilter(new URLSearchParams('limit=0')), /limit=0/);
+    assert.throws(() => parseEventsFilter(new URLSearchParams('host=h1.>')), /expected a host id/);
+  });
+
+  it('the last plan is the newest planned event of each project', () => {
+    const events = [event('h1', 'c1', 0, 'planned'), event('h1', 'c2', 1_000, 'planned'), event('h1', 'c2', 2_000, 'applied')].map((e) => ({ ...e, schema: 'hostwright.event/v1' as const, trust: 'unverified' as const }));
+    assert.deepEqual(lastPlanOf(events)?.map((plan) => plan.correlationID), ['c2']);
+    assert.equal(lastPlanOf([]), null);
+  });
+
+  it('logs: host, project and service are required; tail defaults to 200; download never follows', () => {
+    const query = parseLogsQuery(new URLSearchParams('host=h1&project=shop&service=web&instance=2&follow=1&grep=ERR'));
+    assert.deepEqual(query, { host: 'h1', project: 'shop', service: 'web', instance: 2, tail: 200, follow: true, grep: 'ERR', download: false });
+    assert.equal(parseLogsQuery(new URLSearchParams('host=h1&project=shop&service=web&follow=1&download=1')).follow, false);
+    assert.throws(() => parseLogsQuery(new URLSearchParams('project=shop&service=web')), /host=/);
+    assert.throws(() => parseLogsQuery(new URLSearchParams('host=h1&project=shop&service=web&tail=-1')), /tail=-1/);
+  });
+});
+
+describe('dashboard: rollouts', () => {
+  const state = startRollout({ id: 'r1', project: 'shop', correlationID: 'c1', now: new Date(T0), options: { canary: 1, maxParallel: 2, minHealthyMs: 10_000, healthyDeadlineMs: 60_000, maxFailures: 0, onFailure: 'pause', order: 'stop-first', skipOffline: false }, targets: ['h1', 'h2'].map((hostId) => ({ hostId, target: desired('shop', { web: service({ env: { TOKEN: { secret: 'secret-value' } } }) }, { hostId, revision: 2 }), previous: null })) });
+
+  it('the gate of each host of the current wave, in plain words; secrets masked', () => {
+    const applying = { ...state, hosts: state.hosts.map((host) => (host.hostId === 'h1' ? { ...host, state: 'applying' as const, startedAt: new Date(T0).toISOString(), healthySince: new Date(T0 + 2_000).toISOString() } : host)) };
+    const view = rolloutView(applying, T0 + 6_000);
+    assert.deepEqual(view.gate, [{ hostId: 'h1', waitingFor: 'healthy for 10s (4s so far)' }]);
+    assert.doesNotMatch(JSON.stringify(view), /secret-value/);
+    const failedHost = { ...state, status: 'paused' as const, hosts: state.hosts.map((host) => (host.hostId === 'h1' ? { ...host, state: 'failed' as const, message: 'crashloop (exit 3)' } : host)) };
+    assert.deepEqual(rolloutView(failedHost, T0).gate, [{ hostId: 'h1', waitingFor: 'crashloop (exit 3)' }]);
+  });
+
+  it('pause, resume and abort say who did it; a finished rollout is refused', () => {
+    const paused = changedRollout('pause', state, new Date(T0), 'alice (dashboard)');
+    assert.equal(paused.status, 'paused');
+    assert.equal(paused.reason, 'paused by alice (dashboard)');
+    assert.equal(changedRollout('resume', paused, new Date(T0)).reason, 'resumed');
+    assert.equal(changedRollout('pause', state, new Date(T0)).reason, 'paused by an operator');
+    const aborted = changedRollout('abort', state, new Date(T0), 'bob');
+    assert.equal(aborted.status, 'aborted');
+    assert.throws(() => changedRollout('pause', aborted, new Date(T0)), /already aborted/);
+  });
+});

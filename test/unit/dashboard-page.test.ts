@@ -6,7 +6,10 @@ import type { HostStatus } from '../../shared/host-status.js';
 import { lastOutputLines, type InstanceCondition } from '../../shared/instance-condition.js';
 import type { RolloutState } from '../../coordinator/rollout/rollout-state.js';
 import type { FleetHostStatus } from '../../coordinator/cli/fleet/fleet-status.js';
-import type { DashboardHost, EventView, HostStatusView, RolloutView } from '../../coordinator/dashboard/view/dashboard-types.js';
+import type { CELL_STATES, DashboardHost, DashboardSession, EventView, HostDetail, HostStatusView, LogLine, ProjectDetail, RolloutView } from '../../coordinator/dashboard/view/dashboard-types.js';
+import type * as Api from '../../shared/dashboard-api.js';
+import type { RolloutView as ServerRolloutView } from '../../coordinator/dashboard/rollout-view.js';
+import type { lastPlanOf } from '../../coordinator/dashboard/event-queries.js';
 import { applyHostsChange, fleetCounts, fleetProjects, fleetRows, hostRow } from '../../coordinator/dashboard/view/fleet-rows.js';
 import { filterRows, NO_FILTER } from '../../coordinator/dashboard/view/fleet-filter.js';
 import { rowWindow } from '../../coordinator/dashboard/view/row-window.js';
@@ -26,6 +29,15 @@ export type WireShapesHold = [
   Holds<HostwrightEvent extends EventView ? true : false>,
   Holds<RolloutState & { gate: [] } extends RolloutView ? true : false>,
   Holds<FleetHostStatus extends Omit<DashboardHost, 'status' | 'cordoned' | 'draining' | 'cells' | 'cycles'> ? true : false>,
+  // What the server sends (shared/dashboard-api.ts, coordinator/dashboard/) is what the page reads.
+  Holds<Api.DashboardHost extends DashboardHost ? true : false>,
+  Holds<Api.DashboardSession extends DashboardSession ? true : false>,
+  Holds<Api.DashboardEvent extends EventView ? true : false>,
+  Holds<Api.DashboardLogLine extends LogLine ? true : false>,
+  Holds<{ project: string; hosts: Api.DashboardProjectHost[]; history: Api.DashboardProjectChange[] } extends ProjectDetail ? true : false>,
+  Holds<ServerRolloutView extends RolloutView ? true : false>,
+  Holds<ReturnType<typeof lastPlanOf> extends HostDetail['lastPlan'] ? true : false>,
+  Holds<typeof Api.CELL_STATES extends typeof CELL_STATES ? true : false>,
 ];
 
 const T0 = Date.parse('2026-01-01T00:00:00.000Z');

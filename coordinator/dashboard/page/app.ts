@@ -123,8 +123,9 @@ class DashboardApp {
         case 'project':
           return { key: routeHash(route), path: `/api/projects/${encodeURIComponent(route.project)}` };
         case 'rollouts':
-        case 'rollout':
           return { key: routeHash(route), path: '/api/rollouts' };
+        case 'rollout':
+          return { key: routeHash(route), path: `/api/rollouts/${encodeURIComponent(route.id)}` };
         case 'events': {
           const filters = eventsQueryString(route.filter);
           return { key: routeHash(route), path: `/api/events${filters === '' ? '?limit=200' : `?${filters}&limit=200`}` };
@@ -147,9 +148,8 @@ class DashboardApp {
   #settle(key: string, result: { value?: unknown; error?: string }): void {
     if (this.#loaded.key !== key) return;
     this.#loaded = { key, ...result };
-    if (result.value !== undefined && typeof result.value === 'object' && result.value !== null && 'rollouts' in result.value && Array.isArray(result.value.rollouts)) {
-      for (const rollout of result.value.rollouts as RolloutView[]) this.#rollouts.set(rollout.id, rollout);
-    }
+    const value = result.value as { rollouts?: RolloutView[]; rollout?: RolloutView } | undefined;
+    for (const rollout of [...(value?.rollouts ?? []), ...(value?.rollout ? [value.rollout] : [])]) this.#rollouts.set(rollout.id, rollout);
     this.schedule();
   }
 
@@ -200,7 +200,7 @@ class DashboardApp {
           actionsAllowed: this.#session?.actionsAllowed === true,
           actionMessage: this.#action.message,
           busy: this.#action.busy,
-          error: this.#loaded.error ?? (this.#loaded.value !== undefined && !this.#rollouts.has(route.id) ? `No rollout ${route.id}.` : undefined),
+          error: this.#loaded.error,
           nowMs: now,
           onAction: (action) => this.#act(route.id, action),
         });

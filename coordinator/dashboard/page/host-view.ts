@@ -1,5 +1,5 @@
 import { html, type TemplateResult } from 'lit-html';
-import type { DashboardHost, EventView, InstanceView, ProjectStatusView } from '../view/dashboard-types.js';
+import type { DashboardHost, EventView, InstanceView, LastPlanEntry, ProjectStatusView } from '../view/dashboard-types.js';
 import { ago, driftReasons, imageAndDigest, lastLines } from '../view/instance-facts.js';
 import { routeHash } from '../view/route.js';
 import type { LogsPanel, LogTarget } from './logs-panel.js';
@@ -11,7 +11,7 @@ export interface HostViewProps {
   /** The live host from the fleet model, else the one /api/hosts answered; undefined while loading. */
   readonly host: DashboardHost | undefined;
   readonly events: readonly EventView[];
-  readonly lastPlan: unknown;
+  readonly lastPlan: readonly LastPlanEntry[] | null;
   readonly error: string | undefined;
   readonly logs: LogsPanel;
   readonly nowMs: number;
@@ -106,10 +106,15 @@ function instanceRow(instance: InstanceView): TemplateResult {
   </tr>`;
 }
 
-/** A plan's actions as a list when it has them, else the plan as JSON text; both rendered as text. */
-function planView(plan: unknown): TemplateResult | string {
-  if (plan === null || plan === undefined) return 'No plan known for this host.';
-  const actions = typeof plan === 'object' && 'actions' in plan && Array.isArray(plan.actions) ? (plan.actions as unknown[]) : undefined;
-  if (actions !== undefined && actions.length === 0) return 'Nothing to do: the host is converged.';
-  return html`<pre class="plan">${JSON.stringify(plan, null, 2)}</pre>`;
+/** The last plan of each project, as its `planned` event said it. */
+function planView(plan: readonly LastPlanEntry[] | null): TemplateResult | string {
+  if (plan === null || plan.length === 0) return 'No plan known for this host.';
+  return html`<ul class="plans">
+    ${plan.map(
+      (entry) => html`<li>
+        <strong>${entry.project}</strong> <time datetime=${entry.at}>${entry.at}</time>: ${entry.message}
+        <a class="correlation" href=${routeHash({ view: 'events', filter: { correlation: entry.correlationID } })} title="Every event of this cycle">${entry.correlationID}</a>
+      </li>`,
+    )}
+  </ul>`;
 }

@@ -1,5 +1,5 @@
 import { html, type TemplateResult } from 'lit-html';
-import type { DesiredDiffView, FieldChangeView, ProjectDetail, ProjectHostRevision } from '../view/dashboard-types.js';
+import type { AuthorView, DesiredDiffView, FieldChangeView, ProjectDetail } from '../view/dashboard-types.js';
 import { routeHash } from '../view/route.js';
 
 export interface ProjectViewProps {
@@ -33,9 +33,9 @@ export function projectView(props: ProjectViewProps): TemplateResult {
               ${detail.hosts.map(
                 (host) => html`<tr data-testid="project-host" data-host=${host.hostId}>
                   <th scope="row"><a href=${routeHash({ view: 'host', hostId: host.hostId })}>${host.hostId}</a></th>
-                  <td>r${host.desiredRevision}</td>
-                  <td>${host.appliedRevision === undefined ? '-' : `r${host.appliedRevision}`}</td>
-                  <td><span class=${`cell state-${host.state}`}>${host.state}</span></td>
+                  <td>${revision(host.desiredRevision)}</td>
+                  <td>${revision(host.appliedRevision)}</td>
+                  <td>${host.state === null ? 'unknown' : html`<span class=${`cell state-${host.state}`}>${host.state}</span>`}</td>
                   <td>${authorName(host.author)}</td>
                 </tr>`,
               )}
@@ -45,18 +45,20 @@ export function projectView(props: ProjectViewProps): TemplateResult {
           ${detail.history.length === 0
             ? html`<p>No history.</p>`
             : detail.history.map(
-                (change) => html`<article class="change" aria-label=${`${change.hostId} r${change.revision}`}>
-                  <h3>${change.hostId}: r${change.revision} by ${authorName(change.author)} at <time datetime=${change.at}>${change.at}</time></h3>
+                (change) => html`<article class="change" aria-label=${`${change.hostId} ${revision(change.revision)}`}>
+                  <h3>${change.hostId}: ${revision(change.revision)} by ${authorName(change.author)} at <time datetime=${change.at}>${change.at}</time></h3>
                   <div data-testid="diff">${diffView(change.diff)}</div>
                 </article>`,
               )}`}
   </section>`;
 }
 
-function authorName(author: ProjectHostRevision['author']): string {
-  if (author === undefined || author === null) return 'unknown';
-  if (typeof author === 'string') return author;
-  return author.name ?? author.natsUser ?? author.key ?? 'unknown';
+function authorName(author: AuthorView | null): string {
+  return author === null ? 'unknown' : (author.name ?? author.natsUser ?? author.key);
+}
+
+function revision(value: number | null): string {
+  return value === null ? '-' : `r${value}`;
 }
 
 function diffView(diff: DesiredDiffView | null): TemplateResult | string {

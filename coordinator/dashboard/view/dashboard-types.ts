@@ -60,7 +60,7 @@ export interface EventView {
 }
 
 /** What a host × project cell shows, in the server's order of precedence (rejected first). */
-export const CELL_STATES = ['rejected', 'crash-loop', 'failed', 'blocked', 'backing-off', 'unhealthy', 'drift', 'applying', 'removing', 'converged'] as const;
+export const CELL_STATES = ['rejected', 'crash-loop', 'failed', 'blocked', 'backing-off', 'unhealthy', 'drift', 'removing', 'applying', 'converged'] as const;
 export type CellState = (typeof CELL_STATES)[number];
 
 export interface DashboardCell {
@@ -145,18 +145,34 @@ export interface DashboardSession {
   readonly version: string;
 }
 
+/** The last `planned` event of each of a host's projects. */
+export interface LastPlanEntry {
+  readonly at: string;
+  readonly project: string;
+  readonly message: string;
+  readonly correlationID: string;
+}
+
 export interface HostDetail {
   readonly host: DashboardHost;
   readonly events: readonly EventView[];
-  readonly lastPlan: unknown;
+  readonly lastPlan: readonly LastPlanEntry[] | null;
 }
 
+/** Who wrote a revision (shared/desired-author.ts). */
+export interface AuthorView {
+  readonly key: string;
+  readonly natsUser?: string | undefined;
+  readonly name?: string | undefined;
+}
+
+/** A project on one host; null: not known (no desired state or no status of it there). */
 export interface ProjectHostRevision {
   readonly hostId: string;
-  readonly desiredRevision: number;
-  readonly appliedRevision?: number;
-  readonly author?: string | { readonly name?: string; readonly natsUser?: string; readonly key?: string } | null;
-  readonly state: string;
+  readonly desiredRevision: number | null;
+  readonly appliedRevision: number | null;
+  readonly author: AuthorView | null;
+  readonly state: string | null;
 }
 
 export interface FieldChangeView {
@@ -175,7 +191,7 @@ export interface DesiredDiffView {
 export interface ProjectDetail {
   readonly project: string;
   readonly hosts: readonly ProjectHostRevision[];
-  readonly history: readonly { readonly hostId: string; readonly revision: number; readonly author?: ProjectHostRevision['author']; readonly at: string; readonly diff: DesiredDiffView | null }[];
+  readonly history: readonly { readonly hostId: string; readonly revision: number | null; readonly author: AuthorView | null; readonly at: string; readonly diff: DesiredDiffView | null }[];
 }
 
 /** `event: line` of /api/logs. */

@@ -34,6 +34,7 @@ export interface DashboardBenchResult {
 }
 
 const HEARTBEAT_MS = 5_000;
+const FIRST_VIEW_TIMEOUT_MS = 120_000;
 const MIB = 1024 * 1024;
 
 function hostIdOf(index: number): string {
@@ -60,6 +61,11 @@ async function firstView(browser: Browser, url: string, hosts: number): Promise<
     const page = await context.newPage();
     const start = performance.now();
     await page.goto(url);
+    // A view that never completes fails with what the page said (its banner and row count).
+    const said = async () => page.evaluate(() => {
+      const { document } = globalThis as unknown as { document: { querySelector(s: string): { textContent: string | null } | null } };
+      return `connection "${document.querySelector('[data-testid=connection]')?.textContent?.trim() ?? ''}", row count "${document.querySelector('[data-testid=row-count]')?.textContent ?? ''}"`;
+    });
     await page.waitForFunction(
       (hosts) => {
         const { document } = globalThis as unknown as { document: { querySelector(s: string): { textContent: string | null } | null } };
@@ -67,8 +73,10 @@ async function firstView(browser: Browser, url: string, hosts: number): Promise<
         return new RegExp(`of ${hosts} hosts?`).test(count.replace(/,/g, '')) && (hosts === 0 || document.querySelector('[data-testid=host-row]') !== null);
       },
       hosts,
-      { polling: 100, timeout: 300_000 },
-    );
+      { polling: 100, timeout: FIRST_VIEW_TIMEOUT_MS },
+    ).catch(async (error: unknown) => {
+      throw new Error(`the first view of ${hosts} hosts did not complete within ${FIRST_VIEW_TIMEOUT_MS / 1000} s: ${await said().catch(() => 'page unreadable')}`, { cause: error });
+    });
     return performance.now() - start;
   } finally {
     await context.close();
@@ -164,7 +172,7 @@ export async function runDashboardBench(options: DashboardBenchOptions): Promise
     progress('dashboard: filters');
     const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
     await page.goto(dashboard.url);
-    await page.waitForSelector('[data-testid=host-row]', { timeout: 300_000 });
+    await page.waitForSelector('[data-testid=host-row]', { timeout: FIRST_VIEW_TIMEOUT_MS });
     const filters = { host_substring: [] as number[], label: [] as number[], state: [] as number[], clear: [] as number[] };
     for (let run = 0; run < options.runs; run += 1) {
       // The ten hosts whose ids share all but the last digit with one in the middle.

@@ -103,7 +103,8 @@ describe('dashboard in chromium: live fleet, host, project, rollout and events v
     // Crash-loops from the start: apply --wait says it failed.
     await cli(['apply', '-f', await fleetFile(crash, `  api:\n    image: hw/busybox:test\n    command: ${CRASH}\n    placement: { hosts: [${h2}] }\n`), '--wait', '--timeout', '30s'], 1);
     deployer = await startDashboard([...creds('coordinator.nk'), '--stale-after', '4s', '--allow-actions', '--signing-key', join(dir, 'coordinator-signing.nk')]);
-    reader = await startDashboard([...creds(join('users', 'ro.nk')), '--allow-actions']);
+    // --allow-actions asked for, but a reader's credential: the role, read from the fleet's auth manifest, withholds them.
+    reader = await startDashboard([...creds(join('users', 'ro.nk')), '--fleet-auth', dir, '--allow-actions']);
     browser = await launchBrowser();
     page = await openPage(browser, deployer.url);
   });

@@ -153,7 +153,8 @@ export class SimulatedHosts {
   /** Every tick, the hosts whose turn it is in the period heartbeat; a put not yet acknowledged holds back new ones. */
   #startHeartbeats(): void {
     if (this.#hosts.length === 0) return;
-    const tickMs = Math.min(100, this.options.heartbeatMs);
+    // At least one host a tick: a small fleet ticks less often than every 100 ms.
+    const tickMs = Math.max(Math.min(100, this.options.heartbeatMs), this.options.heartbeatMs / this.#hosts.length);
     const perTick = Math.max(1, Math.ceil((this.#hosts.length * tickMs) / this.options.heartbeatMs));
     const limit = this.options.inFlight ?? 256;
     this.#timer = setInterval(() => {

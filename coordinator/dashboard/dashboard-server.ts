@@ -65,11 +65,11 @@ async function handle(options: DashboardServerOptions, request: IncomingMessage,
   const listen = { ...options.listen, port: request.socket.localPort ?? options.listen.port };
   if (!hostHeaderAllowed(request.headers.host, listen)) throw new HttpError(421, `Host ${request.headers.host ?? '(none)'} is not this dashboard: open it as http://127.0.0.1:${listen.port}/ or http://localhost:${listen.port}/`);
   const method = request.method ?? 'GET';
-  if (path === '/login' && method === 'GET' && options.token !== undefined) {
+  if (path === '/login' && method === 'GET') {
+    if (options.token === undefined) return redirectHome(response);
     if (!tokenMatches(url.searchParams.get('token') ?? undefined, options.token)) throw new HttpError(401, 'wrong token: use the token the dashboard printed at start (its --token-file)');
-    response.writeHead(303, { 'Set-Cookie': tokenCookie(options.token), Location: '/' });
-    response.end();
-    return;
+    response.setHeader('Set-Cookie', tokenCookie(options.token));
+    return redirectHome(response);
   }
   if (options.token !== undefined && !tokenMatches(tokenOf(request.headers.authorization, request.headers.cookie), options.token)) {
     throw new HttpError(401, 'this dashboard needs its token: open /login?token=TOKEN once, or send Authorization: Bearer TOKEN');
@@ -131,6 +131,12 @@ async function rolloutAction(options: DashboardServerOptions, id: string, change
   if (!options.model.rollout(id, Date.now())) throw new HttpError(404, `no rollout ${id} (GET /api/rollouts lists them)`);
   const state = await options.actions.change(change, id);
   sendJson(response, 200, { schema: 'hostwright.dashboard.rolloutaction/v1', rollout: rolloutView(state, Date.now()) });
+}
+
+/** 303 to the page: after a login, or a login where no token is needed. */
+function redirectHome(response: ServerResponse): void {
+  response.writeHead(303, { Location: '/' });
+  response.end();
 }
 
 function sendJson(response: ServerResponse, status: number, body: object): void {

@@ -150,6 +150,8 @@ describe('hostwright dashboard: the server over real NATS and real agents', () =
     assert.match((JSON.parse(rebound.body) as { error: string }).error, /not this dashboard/);
     assert.equal((await send(`${deployer.url}api/fleet`, { headers: { Host: `localhost:${port}` } })).status, 200);
     assert.equal((await send(`${deployer.url}api/nothing`)).status, 404);
+    const login = await send(`${deployer.url}login`);
+    assert.deepEqual([login.status, login.headers.location, login.headers['set-cookie']], [303, '/', undefined], 'no token on loopback: /login only goes to the page');
   });
 
   it('a host label with <script> comes back as a plain JSON string', async () => {
@@ -175,7 +177,7 @@ describe('hostwright dashboard: the server over real NATS and real agents', () =
       const cellOf = (message: { event: string; data: unknown }) => (message.event === 'hosts' ? (message.data as { hosts: DashboardHost[] }).hosts.find((host) => host.hostId === h1)?.cells.find((cell) => cell.project === project) : undefined);
       const drift = await live.waitFor('h1 in drift', (message) => (cellOf(message)?.state === 'drift' ? cellOf(message) : undefined), 10_000, from);
       assert.ok(drift.message.at - removedAt <= 2_000, `drift shown ${drift.message.at - removedAt} ms after the removal`);
-      assert.match(drift.value.detail ?? '', /missing/);
+      assert.match(drift.value.detail ?? '', /: (missing|stopped)/);
       await live.waitFor('h1 converged again', (message) => (cellOf(message)?.state === 'converged' ? true : undefined), 30_000, drift.index + 1);
       const repaired = await fleet.containersOf(h1);
       assert.ok(repaired.some((entry) => entry.Id !== container.Id && entry.State === 'running'), 'the agent made a new container');

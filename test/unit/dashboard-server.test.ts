@@ -17,6 +17,12 @@ import { rolloutView } from '../../coordinator/dashboard/rollout-view.js';
 import { changedRollout } from '../../coordinator/rollout/rollout-change.js';
 import { startRollout } from '../../coordinator/rollout/rollout-step.js';
 import type { FleetAuthManifest } from '../../coordinator/nats-auth.js';
+import { DashboardAssetsMissingError, findAssets } from '../../coordinator/dashboard/dashboard-assets.js';
+import { sseMessage } from '../../coordinator/dashboard/live-hub.js';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { desired, service } from '../lib/builders.js';
 
 // Pure parts of the dashboard's server: cell states, cycles, the model's changes and staleness,
@@ -298,5 +304,30 @@ describe('dashboard: rollouts', () => {
     const aborted = changedRollout('abort', state, new Date(T0), 'bob');
     assert.equal(aborted.status, 'aborted');
     assert.throws(() => changedRollout('pause', aborted, new Date(T0)), /already aborted/);
+  });
+});
+
+describe('dashboard: the page\'s files and the stream\'s messages', () => {
+  it('the assets are the first dashboard/ with index.html above the module (the bundle and tsc\'s output both find dist/dashboard/)', () => {
+    const root = mkdtempSync(join(tmpdir(), 'hw-dash-assets-'));
+    try {
+      mkdirSync(join(root, 'dist', 'dashboard'), { recursive: true });
+      mkdirSync(join(root, 'dist', 'coordinator', 'dashboard'), { recursive: true });
+      const bundle = pathToFileURL(join(root, 'dist', 'cli', 'hostwright.js')).href;
+      const compiled = pathToFileURL(join(root, 'dist', 'coordinator', 'dashboard', 'dashboard-assets.js')).href;
+      assert.throws(() => findAssets(bundle, {}), (error: unknown) => error instanceof DashboardAssetsMissingError && /npm run build/.test(error.message));
+      writeFileSync(join(root, 'dist', 'dashboard', 'index.html'), '<html></html>');
+      assert.equal(findAssets(bundle, {}), join(root, 'dist', 'dashboard'));
+      assert.equal(findAssets(compiled, {}), join(root, 'dist', 'dashboard'));
+      assert.throws(() => findAssets(bundle, { HOSTWRIGHT_DASHBOARD_ASSETS: join(root, 'dist') }), /holds no index\.html/);
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
+  });
+
+  it('a message is one event line and one data line of JSON, whatever the values hold', () => {
+    const text = sseMessage('hosts', { label: 'a\nevent: forged\n\ndata: x' });
+    assert.equal(text.split('\n').length, 4);
+    assert.match(text, /^event: hosts\ndata: \{.*\}\n\n$/);
   });
 });

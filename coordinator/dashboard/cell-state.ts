@@ -45,3 +45,27 @@ function stateOf(project: ProjectStatus): { state: CellState; detail?: string } 
 export function driftingInstances(projects: readonly ProjectStatus[]): number {
   return projects.reduce((count, project) => count + project.instances.filter((instance) => instance.drift.length > 0).length, 0);
 }
+
+/** A drift event the agent sent (`drift_detected`): when, and what it said. */
+export interface DriftSeen {
+  readonly at: string;
+  readonly message: string;
+}
+
+/**
+ * How long a drift event shows at least. An agent repairs a removed container within the cycle that
+ * saw it and reports its status after the repair: without this the page would never see the drift.
+ */
+export const DRIFT_SHOWN_MS = 5_000;
+
+/** Pure: the cell with drift the agent told of; a worse state stays. */
+export function withDriftSeen(cell: DashboardCell, drift: DriftSeen | undefined): DashboardCell {
+  if (drift === undefined || (cell.state !== 'converged' && cell.state !== 'applying')) return cell;
+  return { ...cell, state: 'drift', detail: drift.message.slice(0, MAX_DETAIL) };
+}
+
+/** Pure: a drift event is shown until DRIFT_SHOWN_MS passed and a status observed after it came. */
+export function driftStillShown(drift: DriftSeen, observedAt: string | undefined, now: number): boolean {
+  const at = Date.parse(drift.at);
+  return now - at < DRIFT_SHOWN_MS || observedAt === undefined || Date.parse(observedAt) < at;
+}

@@ -1,11 +1,12 @@
 import { randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
 import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { fromSeed } from '@nats-io/nkeys';
 import type { DashboardRole } from '../../shared/dashboard-api.js';
 import { InvalidInputError, errorMessage } from '../../shared/errors.js';
 import { readCredentials } from '../../shared/nats-connection.js';
-import { loadManifest } from '../fleet-host-keys.js';
+import { FLEET_AUTH_MANIFEST, loadManifest } from '../fleet-host-keys.js';
 import type { FleetAuthManifest } from '../nats-auth.js';
 
 /** The token file the dashboard writes when it needs one and none was given (0600, beside the CLI's config). */
@@ -14,32 +15,33 @@ export const GENERATED_TOKEN_FILE = 'dashboard.token';
 const MIN_TOKEN_LENGTH = 16;
 
 /**
- * Pure: the role of a NATS user key in the fleet's auth manifest: the coordinator key is the
- * deployer, `fleet add-user` users have theirs, the setup admin key is admin; any other is unknown.
+ * Pure: who a NATS user key is in the fleet's auth manifest, and its role: the coordinator key is
+ * the deployer, the setup admin key is admin, `fleet add-user` users have theirs; any other is unknown.
  */
-export function roleOfKey(manifest: FleetAuthManifest, publicKey: string): DashboardRole {
-  if (manifest.coordinator.publicKey === publicKey) return 'deployer';
-  if (manifest.admin?.publicKey === publicKey) return 'admin';
-  return manifest.users?.find((user) => user.publicKey === publicKey)?.role ?? 'unknown';
+export function userOfKey(manifest: FleetAuthManifest, publicKey: string): { name: string | undefined; role: DashboardRole } {
+  if (manifest.coordinator.publicKey === publicKey) return { name: 'coordinator', role: 'deployer' };
+  if (manifest.admin?.publicKey === publicKey) return { name: 'admin', role: 'admin' };
+  const user = manifest.users?.find((entry) => entry.publicKey === publicKey);
+  return user ? { name: user.name, role: user.role } : { name: undefined, role: 'unknown' };
 }
 
 /**
- * The role the dashboard's NATS credential has: its key looked up in the fleet's fleet-auth.json
+ * Who the dashboard's NATS credential is: its key looked up in the fleet's fleet-auth.json
  * (--fleet-auth, else beside the credentials). Unknown without credentials or without a manifest:
  * the dashboard then offers no action (NATS would decide, and the page could not say beforehand).
  */
-export async function credentialRole(credsFile: string | undefined, fleetAuth: string | undefined): Promise<DashboardRole> {
-  if (credsFile === undefined) return 'unknown';
+export async function credentialUser(credsFile: string | undefined, fleetAuth: string | undefined): Promise<{ name: string | undefined; role: DashboardRole }> {
+  if (credsFile === undefined) return { name: undefined, role: 'unknown' };
   const { seed } = await readCredentials(credsFile);
   const publicKey = fromSeed(new TextEncoder().encode(seed)).getPublicKey();
-  const dir = fleetAuth === undefined ? dirname(resolve(credsFile)) : fleetAuth.endsWith('.json') ? dirname(resolve(fleetAuth)) : resolve(fleetAuth);
-  try {
-    return roleOfKey(await loadManifest(dir), publicKey);
-  } catch (error) {
-    if (fleetAuth !== undefined) throw error;
-    // No manifest beside the credentials: the role cannot be told.
-    return 'unknown';
+  if (fleetAuth !== undefined) return userOfKey(await loadManifest(fleetAuth.endsWith('.json') ? dirname(resolve(fleetAuth)) : resolve(fleetAuth)), publicKey);
+  // `fleet init` writes coordinator.nk beside fleet-auth.json, `fleet add-user` users/NAME.nk below it.
+  const beside = dirname(resolve(credsFile));
+  for (const dir of [beside, dirname(beside)]) {
+    if (existsSync(join(dir, FLEET_AUTH_MANIFEST))) return userOfKey(await loadManifest(dir), publicKey);
   }
+  // No manifest near the credentials: who it is cannot be told.
+  return { name: undefined, role: 'unknown' };
 }
 
 /** Pure: whether the role may write (pause, resume, abort a rollout). */

@@ -61,7 +61,9 @@ async function handle(options: DashboardServerOptions, request: IncomingMessage,
   const url = new URL(request.url ?? '/', 'http://dashboard.invalid');
   const path = url.pathname;
   for (const [name, value] of Object.entries(securityHeaders(path))) response.setHeader(name, value);
-  if (!hostHeaderAllowed(request.headers.host, options.listen)) throw new HttpError(421, `Host ${request.headers.host ?? '(none)'} is not this dashboard: open it as http://127.0.0.1:${options.listen.port}/ or http://localhost:${options.listen.port}/`);
+  // The port accepted on: `--listen ADDR:0` is known only once listening.
+  const listen = { ...options.listen, port: request.socket.localPort ?? options.listen.port };
+  if (!hostHeaderAllowed(request.headers.host, listen)) throw new HttpError(421, `Host ${request.headers.host ?? '(none)'} is not this dashboard: open it as http://127.0.0.1:${listen.port}/ or http://localhost:${listen.port}/`);
   const method = request.method ?? 'GET';
   if (path === '/login' && method === 'GET' && options.token !== undefined) {
     if (!tokenMatches(url.searchParams.get('token') ?? undefined, options.token)) throw new HttpError(401, 'wrong token: use the token the dashboard printed at start (its --token-file)');

@@ -72,13 +72,13 @@ export async function startFleetFeeds(client: FleetClient, model: FleetModel, hu
       },
     },
   ];
-  const loads = await Promise.all(watched.map(async ({ bucket, kv, apply }) => watchBucket(kv, (await keysWithin(connection, bucket)).length, apply, logger, signal)));
+  const watches = await Promise.all(watched.map(async ({ bucket, kv, apply }) => watchBucket(kv, (await keysWithin(connection, bucket)).length, apply, logger, signal)));
   void followEvents(client, model, hub, logger, signal);
-  await Promise.race([Promise.all(loads), new Promise((resolve) => setTimeout(resolve, INITIAL_LOAD_MS).unref())]);
+  await Promise.race([Promise.all(watches.map((watch) => watch.loaded)), new Promise((resolve) => setTimeout(resolve, INITIAL_LOAD_MS).unref())]);
 }
 
-/** Watches a bucket until `signal` aborts; the promise returned resolves once `keys` current values arrived. */
-async function watchBucket(kv: KV, keys: number, apply: (entry: KvWatchEntry) => void, logger: Logger, signal: AbortSignal): Promise<Promise<void>> {
+/** Watches a bucket until `signal` aborts; `loaded` resolves once `keys` values arrived (the current ones, or newer). */
+async function watchBucket(kv: KV, keys: number, apply: (entry: KvWatchEntry) => void, logger: Logger, signal: AbortSignal): Promise<{ loaded: Promise<void> }> {
   const watcher = await kv.watch();
   signal.addEventListener('abort', () => watcher.stop(), { once: true });
   let seen = 0;
@@ -92,10 +92,10 @@ async function watchBucket(kv: KV, keys: number, apply: (entry: KvWatchEntry) =>
       } catch (error) {
         logger.warn({ key: entry.key, err: errorMessage(error) }, 'watched value not applied');
       }
-      if (!entry.isUpdate && (seen += 1) >= keys) loaded();
+      if ((seen += 1) >= keys) loaded();
     }
   })().catch((error: unknown) => logger.error({ err: errorMessage(error) }, 'KV watch ended'));
-  return initial;
+  return { loaded: initial };
 }
 
 /** The one ordered consumer of the events stream: every event feeds the hosts' cycles and goes to the pages. */

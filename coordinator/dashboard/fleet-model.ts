@@ -7,7 +7,7 @@ import type { HostRegistration, StatusReport } from '../../shared/wire.js';
 import { fleetStatus } from '../cli/fleet/fleet-status.js';
 import { isStaleHeartbeat } from '../heartbeat-age.js';
 import type { RolloutState } from '../rollout/rollout-state.js';
-import { classifyCell } from './cell-state.js';
+import { classifyCell, driftStillShown, withDriftSeen, type DriftSeen } from './cell-state.js';
 import { CycleLog } from './cycle-log.js';
 import { rolloutView, type RolloutView } from './rollout-view.js';
 
@@ -46,17 +46,25 @@ export class FleetModel {
   readonly #cycles = new CycleLog();
   readonly #changed = new Set<string>();
   readonly #removed = new Set<string>();
+  /** The last drift event of each host's projects: shown until a later status (cell-state.ts withDriftSeen). */
+  readonly #driftSeen = new Map<string, Map<string, DriftSeen>>();
   /** Controls of hosts with neither a registration nor a status yet. */
   readonly #pendingControls = new Map<string, HostControl>();
 
   constructor(readonly staleAfterMs: number) {}
 
+  /** A heartbeat alone changes nothing the page shows but the time: the host is not sent again for it (its turning stale is). */
   setRegistration(hostId: string, report: HostReport<HostRegistration> | undefined): void {
-    this.#update(hostId, (entry) => (report ? (entry.registration = report) : delete entry.registration));
+    const before = this.#hosts.get(hostId)?.registration;
+    const quiet = report !== undefined && before !== undefined && sameReport(before, report, (value) => ({ ...value, heartbeatAt: '' }));
+    this.#update(hostId, (entry) => (report ? (entry.registration = report) : delete entry.registration), quiet);
   }
 
+  /** A status that differs only in its times is kept without sending the host again. */
   setStatus(hostId: string, report: HostReport<StatusReport> | undefined): void {
-    this.#update(hostId, (entry) => (report ? (entry.status = report) : delete entry.status));
+    const before = this.#hosts.get(hostId)?.status;
+    const quiet = report !== undefined && before !== undefined && sameReport(before, report, (value) => ({ ...value, reportedAt: '', status: { ...value.status, observedAt: '' } }));
+    this.#update(hostId, (entry) => (report ? (entry.status = report) : delete entry.status), quiet);
   }
 
   setControl(hostId: string, control: HostControl | undefined): void {
@@ -72,6 +80,11 @@ export class FleetModel {
   }
 
   addEvent(event: HostwrightEvent): void {
+    if (event.type === 'drift_detected') {
+      const projects = this.#driftSeen.get(event.hostId) ?? new Map<string, DriftSeen>();
+      projects.set(event.project, { at: event.timestamp, message: event.message });
+      this.#driftSeen.set(event.hostId, projects);
+    }
     if (this.#cycles.add(event) && this.#hosts.has(event.hostId)) this.#changed.add(event.hostId);
   }
 
@@ -108,6 +121,15 @@ export class FleetModel {
 
   /** The hosts changed since the last take, with those that turned stale (or fresh) since they were last sent. */
   takeChanges(now: number): HostChanges {
+    for (const [hostId, projects] of this.#driftSeen) {
+      const observedAt = this.#hosts.get(hostId)?.status?.value?.status.observedAt;
+      for (const [project, drift] of projects) {
+        if (driftStillShown(drift, observedAt, now)) continue;
+        projects.delete(project);
+        if (this.#hosts.has(hostId)) this.#changed.add(hostId);
+      }
+      if (projects.size === 0) this.#driftSeen.delete(hostId);
+    }
     for (const [hostId, entry] of this.#hosts) {
       if (entry.sentStale !== undefined && entry.sentStale !== isStaleHeartbeat(entry.registration?.value?.heartbeatAt, now, this.staleAfterMs)) this.#changed.add(hostId);
     }
@@ -124,7 +146,7 @@ export class FleetModel {
     return { hosts, removed };
   }
 
-  #update(hostId: string, change: (entry: HostEntry) => unknown): void {
+  #update(hostId: string, change: (entry: HostEntry) => unknown, quiet = false): void {
     const entry = this.#hosts.get(hostId) ?? {};
     change(entry);
     if (entry.registration === undefined && entry.status === undefined) {
@@ -133,6 +155,7 @@ export class FleetModel {
         this.#removed.add(hostId);
         this.#changed.delete(hostId);
         this.#cycles.forget(hostId);
+        this.#driftSeen.delete(hostId);
       }
       if (entry.control !== undefined) this.#pendingControls.set(hostId, entry.control);
       else this.#pendingControls.delete(hostId);
@@ -143,7 +166,7 @@ export class FleetModel {
     this.#pendingControls.delete(hostId);
     this.#hosts.set(hostId, entry);
     this.#removed.delete(hostId);
-    this.#changed.add(hostId);
+    if (!quiet) this.#changed.add(hostId);
   }
 
   #view(hostId: string, entry: HostEntry, now: number): DashboardHost {
@@ -157,8 +180,15 @@ export class FleetModel {
       stale: isStaleHeartbeat(base.heartbeatAt ?? undefined, now, this.staleAfterMs),
       cordoned: control?.cordon !== undefined || control?.drain !== undefined,
       draining: control?.drain?.state === 'draining',
-      cells: (base.status?.projects ?? []).map(classifyCell),
+      cells: (base.status?.projects ?? []).map((project) => withDriftSeen(classifyCell(project), this.#driftSeen.get(hostId)?.get(project.project))),
       cycles: this.#cycles.cyclesOf(hostId),
     };
   }
+}
+
+/** Pure: two reports of a host say the same once `comparable` blanked what changes every time. */
+function sameReport<T>(before: HostReport<T>, after: HostReport<T>, comparable: (value: T) => unknown): boolean {
+  if (before.trust.verdict !== after.trust.verdict || (before.value === undefined) !== (after.value === undefined)) return false;
+  if (before.value === undefined || after.value === undefined) return before.trust.verdict === 'refused' && after.trust.verdict === 'refused' && before.trust.reason === after.trust.reason;
+  return JSON.stringify(comparable(before.value)) === JSON.stringify(comparable(after.value));
 }

@@ -37,6 +37,7 @@ const EXPECTED: Record<string, Record<string, readonly string[]>> = {
   pull: { [OWN]: [...WORKLOAD, '--host', '--timeout', '--json', '--signing-key'], [CONNECTION]: NATS },
   rollback: { [OWN]: ['--rollout', '--host', '--project', '--to', '--dry-run', '--json', '--signing-key', '--as'], [CONNECTION]: NATS },
   history: { [OWN]: ['--project', '--host', '--json'], [CONNECTION]: NATS },
+  dashboard: { [OWN]: ['--listen', '--token-file', '--allow-actions', '--signing-key', '--stale-after', '--json'], [CONNECTION]: NATS },
   diff: { [OWN]: [...WORKLOAD, '--project', '--host', '--json'], [CONNECTION]: NATS },
   rollout: { [OWN]: [...WORKLOAD, '--canary', '--max-parallel', '--min-healthy', '--healthy-deadline', '--max-failures', '--on-failure', '--order', '--skip-offline', '--pre-pull', '--pre-pull-timeout', '--allow-unregistered', '--detach', '--json', '--signing-key', '--as'], [CONNECTION]: NATS },
   'rollout status': { [OWN]: ['--watch', '--json'], [CONNECTION]: NATS },

@@ -6,10 +6,10 @@ import type { HostwrightEvent } from '../../shared/events.js';
 import type { InstanceStatus, ProjectStatus } from '../../shared/host-status.js';
 import type { HostReport } from '../../shared/host-report.js';
 import type { HostRegistration, StatusReport } from '../../shared/wire.js';
-import { classifyCell } from '../../coordinator/dashboard/cell-state.js';
+import { classifyCell, driftStillShown, DRIFT_SHOWN_MS, withDriftSeen } from '../../coordinator/dashboard/cell-state.js';
 import { CYCLES_KEPT, CycleLog } from '../../coordinator/dashboard/cycle-log.js';
 import { hostHeaderAllowed, parseListen, postAllowed, securityHeaders, tokenCookie, tokenMatches, tokenOf } from '../../coordinator/dashboard/dashboard-security.js';
-import { roleMayAct, roleOfKey } from '../../coordinator/dashboard/dashboard-access.js';
+import { roleMayAct, userOfKey } from '../../coordinator/dashboard/dashboard-access.js';
 import { FleetModel } from '../../coordinator/dashboard/fleet-model.js';
 import { parseEventsFilter, lastPlanOf } from '../../coordinator/dashboard/event-queries.js';
 import { parseLogsQuery } from '../../coordinator/dashboard/logs-endpoint.js';
@@ -81,6 +81,38 @@ describe('dashboard: a cell\'s state', () => {
   });
 });
 
+describe('dashboard: drift an agent told of', () => {
+  const drift = { at: '2026-03-01T12:00:05.000Z', message: 'shop-web-1: missing' };
+  const at = (text: string) => Date.parse(text);
+
+  it('shows as drift; a worse state stays', () => {
+    const cell = classifyCell(project());
+    assert.deepEqual(withDriftSeen(cell, drift), { ...cell, state: 'drift', detail: 'shop-web-1: missing' });
+    assert.deepEqual(withDriftSeen(cell, undefined), cell);
+    const crashing = classifyCell(project({ instances: [instance({ condition: crashloop })] }));
+    assert.equal(withDriftSeen(crashing, drift).state, 'crash-loop');
+  });
+
+  it(`is shown for ${DRIFT_SHOWN_MS} ms, and after that until a later status`, () => {
+    assert.equal(driftStillShown(drift, '2026-03-01T12:00:06.000Z', at('2026-03-01T12:00:07.000Z')), true);
+    assert.equal(driftStillShown(drift, '2026-03-01T12:00:06.000Z', at('2026-03-01T12:00:10.000Z')), false);
+    assert.equal(driftStillShown(drift, '2026-03-01T12:00:04.000Z', at('2026-03-01T12:00:30.000Z')), true);
+  });
+
+  it('the model sends the host in drift, then again once it is no longer shown', () => {
+    const model = new FleetModel(60_000);
+    model.setRegistration('h1', registration('h1', 0));
+    model.setStatus('h1', statusOf('h1', [project()]));
+    model.takeChanges(T0);
+    model.addEvent({ ...event('h1', 'c9', 100, 'drift_detected'), message: 'shop-web-1: missing' });
+    assert.equal(model.takeChanges(T0 + 200).hosts[0]?.cells[0]?.state, 'drift');
+    model.setStatus('h1', statusOf('h1', [project()], 1_000));
+    assert.deepEqual(model.takeChanges(T0 + 1_000).hosts, [], 'a status that only says the time again sends nothing');
+    assert.equal(model.host('h1', T0 + 1_000)?.cells[0]?.state, 'drift', 'still shown');
+    assert.equal(model.takeChanges(T0 + 100 + DRIFT_SHOWN_MS).hosts[0]?.cells[0]?.state, 'converged');
+  });
+});
+
 function event(hostId: string, correlationID: string, offsetMs: number, type: HostwrightEvent['type'] = 'applied'): HostwrightEvent {
   return { id: `${correlationID}-${offsetMs}-${type}`, type, severity: 'info', hostId, project: 'shop', message: 'm', timestamp: new Date(T0 + offsetMs).toISOString(), correlationID };
 }
@@ -110,11 +142,11 @@ describe('dashboard: cycles from events', () => {
 
 function registration(hostId: string, heartbeatMs: number, labels: Record<string, string> = {}): HostReport<HostRegistration> {
   const at = new Date(T0 + heartbeatMs).toISOString();
-  return { hostId, value: { hostId, labels, startedAt: at, heartbeatAt: at, agentVersion: 'test' } as HostRegistration, trust: { verdict: 'unverified', reason: 'test' } } as HostReport<HostRegistration>;
+  return { hostId, value: { hostId, labels, startedAt: new Date(T0).toISOString(), heartbeatAt: at, agentVersion: 'test' } as HostRegistration, trust: { verdict: 'unverified', reason: 'test' } } as HostReport<HostRegistration>;
 }
 
-function statusOf(hostId: string, projects: ProjectStatus[]): HostReport<StatusReport> {
-  const at = new Date(T0).toISOString();
+function statusOf(hostId: string, projects: ProjectStatus[], observedMs = 0): HostReport<StatusReport> {
+  const at = new Date(T0 + observedMs).toISOString();
   return { hostId, value: { hostId, reportedAt: at, agentVersion: 'test', outboxDepth: 0, status: { hostId, observedAt: at, projects } }, trust: { verdict: 'unverified', reason: 'test' } } as HostReport<StatusReport>;
 }
 
@@ -135,6 +167,21 @@ describe('dashboard: the fleet model', () => {
     assert.deepEqual(h2?.effectiveLabels, { tier: 'gold' });
     assert.deepEqual(model.takeChanges(T0 + 1_200), { hosts: [], removed: [] });
     assert.equal(model.snapshot(T0 + 1_200).hosts.length, 2);
+  });
+
+  it('a heartbeat or a status that differs only in its times does not send the host again', () => {
+    const model = new FleetModel(5_000);
+    model.setRegistration('h1', registration('h1', 0));
+    model.setStatus('h1', statusOf('h1', [project()]));
+    model.takeChanges(T0);
+    model.setRegistration('h1', registration('h1', 1_000));
+    model.setStatus('h1', statusOf('h1', [project()], 1_000));
+    assert.deepEqual(model.takeChanges(T0 + 1_100).hosts, []);
+    assert.equal(model.host('h1', T0 + 1_100)?.heartbeatAt, new Date(T0 + 1_000).toISOString(), 'the time is kept');
+    model.setStatus('h1', statusOf('h1', [project({ converged: false })], 2_000));
+    assert.deepEqual(model.takeChanges(T0 + 2_100).hosts.map((host) => host.cells[0]?.state), ['applying']);
+    model.setRegistration('h1', registration('h1', 3_000, { zone: 'b' }));
+    assert.equal(model.takeChanges(T0 + 3_100).hosts.length, 1);
   });
 
   it('a host that turns stale is sent again with stale: true; a host gone is sent as removed', () => {
@@ -201,7 +248,7 @@ describe('dashboard: request checks', () => {
 describe('dashboard: roles', () => {
   const manifest = { schema: 'hostwright.fleet-auth/v1', coordinator: { publicKey: 'UCOORD' }, admin: { publicKey: 'UADMIN' }, signingPublicKey: 'O', hosts: [], users: [{ name: 'ro', role: 'reader', publicKey: 'UREADER' }, { name: 'ci', role: 'deployer', publicKey: 'UCI' }] } as unknown as FleetAuthManifest;
   it('a key\'s role comes from the manifest; only deployer and admin may act', () => {
-    assert.deepEqual(['UCOORD', 'UADMIN', 'UREADER', 'UCI', 'UOTHER'].map((key) => roleOfKey(manifest, key)), ['deployer', 'admin', 'reader', 'deployer', 'unknown']);
+    assert.deepEqual(['UCOORD', 'UADMIN', 'UREADER', 'UCI', 'UOTHER'].map((key) => userOfKey(manifest, key)), [{ name: 'coordinator', role: 'deployer' }, { name: 'admin', role: 'admin' }, { name: 'ro', role: 'reader' }, { name: 'ci', role: 'deployer' }, { name: undefined, role: 'unknown' }]);
     assert.deepEqual((['reader', 'deployer', 'admin', 'unknown'] as const).map(roleMayAct), [false, true, true, false]);
   });
 });

@@ -4,7 +4,7 @@ import type { DashboardSession } from '../../../../shared/dashboard-api.js';
 import { InvalidInputError } from '../../../../shared/errors.js';
 import { HOSTWRIGHT_VERSION } from '../../../../shared/version.js';
 import { authorClaimsOf } from '../../../author-claims.js';
-import { credentialRole, dashboardToken, roleMayAct } from '../../../dashboard/dashboard-access.js';
+import { credentialUser, dashboardToken, roleMayAct } from '../../../dashboard/dashboard-access.js';
 import { DashboardAssetsMissingError, findAssets } from '../../../dashboard/dashboard-assets.js';
 import { createDashboardServer } from '../../../dashboard/dashboard-server.js';
 import { parseListen } from '../../../dashboard/dashboard-security.js';
@@ -39,11 +39,11 @@ export async function runDashboard(options: DashboardOptions): Promise<void> {
   if (mode.kind !== 'fleet') return;
   // Beyond loopback anyone who reaches the port could watch the fleet: a token is required.
   const token = listen.loopback && options.tokenFile === undefined ? undefined : await dashboardToken(options.tokenFile, dirname(cliConfigPath()));
-  const role = await credentialRole(mode.access.credsFile, mode.fleetAuth);
+  const { name: fleetUser, role } = await credentialUser(mode.access.credsFile, mode.fleetAuth);
   const actionsAllowed = options.allowActions === true && roleMayAct(role);
   if (options.allowActions === true && !actionsAllowed) process.stderr.write(`note: --allow-actions has no effect: the credential's role is ${role}, and pausing, resuming or aborting a rollout needs deployer or admin\n`);
   const claims = await authorClaimsOf(mode.access.credsFile, undefined);
-  const user = claims.natsUser ?? claims.name ?? 'unknown';
+  const user = fleetUser ?? claims.natsUser ?? claims.name ?? 'unknown';
   const session: DashboardSession = { schema: 'hostwright.dashboard.session/v1', user, role, actionsAllowed, version: HOSTWRIGHT_VERSION };
   const logger = cliLogger();
   const stop = new AbortController();
@@ -52,7 +52,9 @@ export async function runDashboard(options: DashboardOptions): Promise<void> {
   await withFleet(mode, async (client) => {
     const model = new FleetModel(staleAfterMs);
     const hub = new LiveHub(model);
-    await startFleetFeeds(client, model, hub, logger, stop.signal);
+    // An interrupt while the watches start ends the command too.
+    await Promise.race([startFleetFeeds(client, model, hub, logger, stop.signal), aborted(stop.signal)]);
+    if (stop.signal.aborted) return;
     const actions = actionsAllowed ? new RolloutActions(client, `${claims.name ?? user} (dashboard)`, logger, stop.signal) : undefined;
     const server = createDashboardServer({ client, model, hub, listen, token: token?.token, session, assetsDir, actions, logger });
     await new Promise<void>((resolve, reject) => {
@@ -64,9 +66,13 @@ export async function runDashboard(options: DashboardOptions): Promise<void> {
     const url = `http://${listen.host.includes(':') ? `[${listen.host}]` : listen.host}:${port}/`;
     process.stdout.write(options.json ? `${JSON.stringify({ schema: 'hostwright.dashboard.start/v1', url, tokenRequired: token !== undefined, actionsAllowed })}\n` : `dashboard listening on ${url}\n`);
     if (token) process.stderr.write(`A token is required (listening beyond loopback): it is in ${printable(token.file)}${token.generated ? ' (made now, mode 0600)' : ''}; open ${url}login?token=TOKEN once, or send Authorization: Bearer TOKEN\n`);
-    if (!stop.signal.aborted) await new Promise<void>((resolve) => stop.signal.addEventListener('abort', () => resolve(), { once: true }));
+    await aborted(stop.signal);
     hub.stop();
     server.closeAllConnections();
     await new Promise<void>((resolve) => server.close(() => resolve()));
   }, options.allowActions === true ? { keyFile: options.signingKey } : undefined);
+}
+
+function aborted(signal: AbortSignal): Promise<void> {
+  return signal.aborted ? Promise.resolve() : new Promise((resolve) => signal.addEventListener('abort', () => resolve(), { once: true }));
 }

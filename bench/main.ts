@@ -19,13 +19,14 @@ import { endpointsScaleRows, runEndpointsScale, type EndpointsScaleResult } from
 import { pullRows, runPull, type PullResult } from './pull.js';
 import { logsRows, runLogsBench, type LogsBenchResult } from './logs.js';
 import { meshRows, runMesh, type MeshBenchResult } from './mesh.js';
+import { dashboardRows, runDashboardBench, type DashboardBenchResult } from './dashboard.js';
 import { MAX_SERVICES } from '../shared/limits.js';
 import { round } from './stats.js';
 import { InterruptedError, checkEngine, installInterruptHandler, throwIfInterrupted } from './support.js';
 
 /** The engine and the CPUs are shared: every result says how busy the machine was around it. */
 type Measured<T> = T & { readonly load_avg_1m: { readonly start: number; readonly end: number } };
-type BenchResult = Measured<ConvergeResult> | Measured<NoopResult> | Measured<PlannerResult> | Measured<RenderResult> | Measured<FleetResult> | Measured<RolloutBenchResult> | Measured<ScaleResult> | Measured<PeersResult> | Measured<SigningResult> | Measured<CliResult> | Measured<ApplyWaitResult> | Measured<LoadPlanResult> | Measured<JournalOpenResult> | Measured<SoakResult> | Measured<PullResult> | Measured<EndpointsResult> | Measured<EndpointsScaleResult> | Measured<LogsBenchResult> | Measured<MeshBenchResult>;
+type BenchResult = Measured<ConvergeResult> | Measured<NoopResult> | Measured<PlannerResult> | Measured<RenderResult> | Measured<FleetResult> | Measured<RolloutBenchResult> | Measured<ScaleResult> | Measured<PeersResult> | Measured<SigningResult> | Measured<CliResult> | Measured<ApplyWaitResult> | Measured<LoadPlanResult> | Measured<JournalOpenResult> | Measured<SoakResult> | Measured<PullResult> | Measured<EndpointsResult> | Measured<EndpointsScaleResult> | Measured<LogsBenchResult> | Measured<MeshBenchResult> | Measured<DashboardBenchResult>;
 
 async function measured<T>(body: () => T | Promise<T>): Promise<Measured<T>> {
   const start = loadavg()[0] ?? 0;
@@ -166,6 +167,13 @@ Benchmarks (they print figures and never assert timing):
                --megabytes M      bulk transfer per run (1-4000, default 200)
                --iterations I     round trips per run (10-100000, default 2000)
                --runs R           rounds (1-20, default 3)
+  dashboard  \`hostwright dashboard\` with H simulated hosts heartbeating every 5 s (no Docker) on a real
+             nats-server, in Debian's chromium: the first view, each filter, the dashboard process's RSS
+             while the hosts heartbeat and a host's status put to its cell on the page, beside the
+             first view and RSS of the same process on an empty fleet, measured first.
+               --hosts H          simulated hosts (20-20000, default 10000)
+               --seconds S        RSS sampled once a second for S seconds (1-600, default 30)
+               --runs R           first views, filters of each kind, status changes x2 (1-50, default 5)
   smoke      every benchmark once at a small size (CI: checks they run, asserts no timing).
   all        converge (20 containers), noop (100 containers) and planner (10000 services) with defaults.
 
@@ -209,7 +217,7 @@ const OPTIONS = {
 type OptionName = keyof typeof OPTIONS;
 type Values = { [K in OptionName]?: (typeof OPTIONS)[K]['type'] extends 'boolean' ? boolean : string };
 
-const COMMANDS = ['converge', 'noop', 'planner', 'render', 'load-plan', 'fleet', 'rollout', 'peers', 'scale', 'signing', 'endpoints', 'endpoints-scale', 'cli', 'apply-wait', 'journal-open', 'soak', 'pull', 'logs', 'mesh', 'smoke', 'all'] as const;
+const COMMANDS = ['converge', 'noop', 'planner', 'render', 'load-plan', 'fleet', 'rollout', 'peers', 'scale', 'signing', 'endpoints', 'endpoints-scale', 'cli', 'apply-wait', 'journal-open', 'soak', 'pull', 'logs', 'mesh', 'dashboard', 'smoke', 'all'] as const;
 type Command = (typeof COMMANDS)[number];
 
 /** The numeric options each benchmark accepts (json and help go with every one). */
@@ -233,6 +241,7 @@ const ALLOWED: Record<Command, readonly OptionName[]> = {
   pull: ['megabytes', 'runs'],
   logs: ['megabytes', 'runs', 'containers'],
   mesh: ['megabytes', 'iterations', 'runs'],
+  dashboard: ['hosts', 'seconds', 'runs'],
   smoke: [],
   all: [],
 };
@@ -390,6 +399,10 @@ async function run(command: Command, values: Values): Promise<BenchResult[]> {
       const options = { megabytes: integer(values, 'megabytes', 200, 1, 4000), iterations: integer(values, 'iterations', 2000, 10, 100_000), runs: integer(values, 'runs', 3, 1, 20) };
       return [await measured(() => runMesh(options))];
     }
+    case 'dashboard': {
+      const options = { hosts: integer(values, 'hosts', 10_000, 20, 20_000), seconds: integer(values, 'seconds', 30, 1, 600), runs: integer(values, 'runs', 5, 1, 50) };
+      return [await measured(() => runDashboardBench(options))];
+    }
     case 'smoke': {
       await checkEngine();
       const steps: (() => Promise<BenchResult>)[] = [
@@ -406,9 +419,11 @@ async function run(command: Command, values: Values): Promise<BenchResult[]> {
         () => measured(() => runEndpoints({ readers: 2, changes: 3 })),
         () => measured(() => runEndpointsScale({ hosts: 6, services: 2, changes: 3, seconds: 1 })),
         () => measured(() => runCli({ containers: 2, runs: 2 })),
+        () => measured(() => runApplyWait({ hosts: 1, containers: 1, runs: 1 })),
         () => measured(() => runJournalOpen({ days: 1, lifecyclesPerDay: 200, runs: 1 })),
         () => measured(() => runPull({ megabytes: 1, runs: 1 })),
         () => measured(() => runLogsBench({ megabytes: 1, runs: 1, chatty: 1, seconds: 2 })),
+        () => measured(() => runDashboardBench({ hosts: 20, seconds: 2, runs: 1 })),
       ];
       const results: BenchResult[] = [];
       for (const step of steps) {
@@ -450,6 +465,7 @@ const TITLES: Record<BenchResult['benchmark'], string> = {
   pull: 'pull: an image from a local registry with auth, Hostwright vs docker pull',
   logs: 'logs: a container\'s output through the agent, NATS and the coordinator vs the engine\'s logs API',
   mesh: 'mesh: TCP between two hosts\' namespaces through the routed and WireGuard transports vs directly',
+  dashboard: 'dashboard: simulated hosts heartbeating, the page in chromium and the dashboard process\'s RSS, vs an empty fleet',
 };
 
 function rowsOf(result: BenchResult): [string, string][] {
@@ -492,6 +508,8 @@ function rowsOf(result: BenchResult): [string, string][] {
       return logsRows(result);
     case 'mesh':
       return meshRows(result);
+    case 'dashboard':
+      return dashboardRows(result);
   }
 }
 

@@ -9,7 +9,7 @@
 // - dockerode: agent/runtime/dockerode-loader.ts loads it through its own `require` to defer the
 //   modules of it that Hostwright never uses, which a bundle would load eagerly.
 import { build } from 'esbuild';
-import { chmod, rm, writeFile } from 'node:fs/promises';
+import { chmod, copyFile, rm, writeFile } from 'node:fs/promises';
 import { URL, fileURLToPath } from 'node:url';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
@@ -39,3 +39,23 @@ const { metafile } = await build({
 });
 await writeFile(`${root}/dist/cli/metafile.json`, JSON.stringify(metafile));
 await chmod(`${root}/dist/cli/hostwright.js`, 0o755);
+
+// The dashboard's page (coordinator/dashboard/page/, browser code type-checked by its own
+// tsconfig): one minified script beside its HTML and CSS in dist/dashboard/, which the dashboard
+// server finds by walking up from its module. Bundled from the TypeScript sources (tsc leaves the
+// page out of dist/); no CDN, nothing fetched at run time.
+await rm(`${root}/dist/dashboard`, { recursive: true, force: true });
+await build({
+  absWorkingDir: root,
+  entryPoints: { app: 'coordinator/dashboard/page/app.ts' },
+  outdir: 'dist/dashboard',
+  bundle: true,
+  format: 'esm',
+  platform: 'browser',
+  target: 'es2022',
+  minify: true,
+  // lit-html's licence stays in the one file served.
+  legalComments: 'eof',
+  logLevel: 'warning',
+});
+await Promise.all(['index.html', 'app.css'].map((name) => copyFile(`${root}/coordinator/dashboard/page/${name}`, `${root}/dist/dashboard/${name}`)));

@@ -5,7 +5,7 @@ import type { HostwrightEvent } from '../../shared/events.js';
 import type { HostStatus } from '../../shared/host-status.js';
 import { lastOutputLines, type InstanceCondition } from '../../shared/instance-condition.js';
 import type { RolloutState } from '../../coordinator/rollout/rollout-state.js';
-import type { FleetHostStatus } from '../../coordinator/cli/fleet/fleet-status.js';
+import type { FleetHostStatus } from '../../coordinator/fleet-status.js';
 import type { CELL_STATES, DashboardHost, DashboardSession, EventView, HostDetail, HostStatusView, LogLine, ProjectDetail, RolloutView } from '../../coordinator/dashboard/view/dashboard-types.js';
 import type * as Api from '../../shared/dashboard-api.js';
 import type { RolloutView as ServerRolloutView } from '../../coordinator/dashboard/rollout-view.js';

@@ -65,7 +65,7 @@ export class LogsPanel {
         ${this.#target === undefined ? null : html`<a data-testid="logs-download" href=${this.#url(false)} download=${`${this.#target.name}.log`}>Download</a>`}
       </div>
       <p class="logs-status" role="status">${this.#status}</p>
-      <pre class="logs-lines" data-testid="logs" tabindex="0" aria-label="Log lines">${this.#lines.map(
+      <pre class="logs-lines" data-testid="logs" role="log" tabindex="0" aria-label="Log lines">${this.#lines.map(
         (line) => html`<span class=${`log-line stream-${line.stream}`} data-testid="log-line">${line.at} ${line.text}\n</span>`,
       )}</pre>
     </section>`;

@@ -47,4 +47,21 @@ export default tseslint.config(
       ],
     },
   },
+  {
+    // The dashboard page's pure parts: DOM-free (the main tsconfig has no DOM lib) and free of I/O, so node:test covers them.
+    files: ['coordinator/dashboard/view/**/*.ts'],
+    rules: { 'no-restricted-imports': ['error', { patterns: [{ group: ['node:*', '@nats-io/*', 'dockerode', 'level', 'lit-html', 'lit-html/*', 'zod'], message: 'coordinator/dashboard/view/ is pure: values in, values out.' }] }] },
+  },
+  {
+    // The page renders everything from hosts as text: lit-html escapes every interpolation; nothing parses markup.
+    files: ['coordinator/dashboard/page/**/*.ts'],
+    rules: {
+      'no-restricted-imports': ['error', { patterns: [{ group: ['lit-html/directives/unsafe-*', 'node:*', 'zod'], message: 'The page renders host data as text only, and runs in the browser.' }] }],
+      'no-restricted-syntax': [
+        'error',
+        { selector: 'ExportDefaultDeclaration', message: 'Use named exports.' },
+        { selector: "MemberExpression[property.name=/^(innerHTML|outerHTML|insertAdjacentHTML)$/]", message: 'Render with lit-html, which escapes: never parse host data as markup.' },
+      ],
+    },
+  },
 );

@@ -46,6 +46,28 @@ export interface DashboardHost {
   readonly cycles: readonly DashboardCycle[];
 }
 
+/** A cycle in the fleet view: [start as epoch ms, duration ms, drifting instances]; an array, not an object, to keep 10,000 hosts' worth small. */
+export type DashboardCycleTuple = readonly [at: number, durationMs: number, drift: number];
+
+/**
+ * One host in the fleet view (GET /api/fleet, /api/live `snapshot` and `hosts`): what the grid,
+ * its counts, filters and sparkline need, and nothing of its instances. The whole host is GET
+ * /api/hosts/:id.
+ */
+export interface DashboardHostSummary {
+  readonly hostId: string;
+  readonly labels: Readonly<Record<string, string>>;
+  readonly effectiveLabels: Readonly<Record<string, string>>;
+  readonly heartbeatAt: string | null;
+  readonly stale: boolean;
+  readonly trust: 'verified' | 'unverified' | 'refused';
+  readonly registered: boolean;
+  readonly cordoned: boolean;
+  readonly draining: boolean;
+  readonly cells: readonly DashboardCell[];
+  readonly cycles: readonly DashboardCycleTuple[];
+}
+
 /** What one host of a rollout's current wave waits on. */
 export interface RolloutGate {
   readonly hostId: string;

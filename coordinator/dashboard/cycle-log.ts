@@ -1,4 +1,4 @@
-import type { DashboardCycle } from '../../shared/dashboard-api.js';
+import type { DashboardCycle, DashboardCycleTuple } from '../../shared/dashboard-api.js';
 import type { HostwrightEvent } from '../../shared/events.js';
 
 /** Cycles kept per host: what the sparkline draws. */
@@ -39,6 +39,11 @@ export class CycleLog {
 
   cyclesOf(hostId: string): DashboardCycle[] {
     return (this.#byHost.get(hostId) ?? []).map((cycle) => ({ at: new Date(cycle.firstAt).toISOString(), durationMs: cycle.lastAt - cycle.firstAt, drift: cycle.drift }));
+  }
+
+  /** The same cycles as the fleet view carries them: [start ms, duration ms, drift]. */
+  tuplesOf(hostId: string): DashboardCycleTuple[] {
+    return (this.#byHost.get(hostId) ?? []).map((cycle) => [cycle.firstAt, cycle.lastAt - cycle.firstAt, cycle.drift] as const);
   }
 
   forget(hostId: string): void {

@@ -113,7 +113,7 @@ async function handle(options: DashboardServerOptions, request: IncomingMessage,
     if (!isProjectName(name)) throw new HttpError(404, `no project ${name}: expected a project name`);
     const histories = await client.desiredHistory(name);
     if (histories.size === 0) throw new HttpError(404, `no project ${name}: no host holds desired state of it`);
-    return sendJson(response, 200, projectView(name, histories, (hostId) => model.host(hostId, now), model.rolloutStates()));
+    return sendJson(response, 200, projectView(name, histories, (hostId) => model.summary(hostId, now), model.rolloutStates()));
   }
   const rollout = /^\/api\/rollouts\/([^/]+)$/.exec(path);
   if (rollout) {

@@ -1,8 +1,9 @@
 import { compareStrings } from '../../shared/compare.js';
-import type { DashboardHost } from '../../shared/dashboard-api.js';
+import type { DashboardCell, DashboardHost, DashboardHostSummary } from '../../shared/dashboard-api.js';
 import type { HostwrightEvent } from '../../shared/events.js';
 import { effectiveLabels, type HostControl } from '../../shared/host-control.js';
-import type { HostReport } from '../../shared/host-report.js';
+import type { HostReport, ReportTrust } from '../../shared/host-report.js';
+import { isGone } from '../../shared/host-status.js';
 import type { HostRegistration, StatusReport } from '../../shared/wire.js';
 import { fleetStatus } from '../fleet-status.js';
 import { isStaleHeartbeat } from '../heartbeat-age.js';
@@ -13,23 +14,46 @@ import { rolloutView, type RolloutView } from './rollout-view.js';
 
 /** GET /api/fleet and the live stream's first message. */
 export interface FleetSnapshot {
-  readonly schema: 'hostwright.dashboard.fleet/v1';
+  readonly schema: 'hostwright.dashboard.fleet/v2';
   readonly at: string;
   readonly staleAfterMs: number;
-  readonly hosts: DashboardHost[];
+  readonly hosts: DashboardHostSummary[];
   readonly rollouts: RolloutView[];
 }
 
 /** What changed since the last take: hosts to send again, hosts gone. */
 export interface HostChanges {
-  readonly hosts: DashboardHost[];
+  readonly hosts: DashboardHostSummary[];
   readonly removed: string[];
 }
 
-/** Everything the model holds of one host: its latest values as read from KV, nothing derived. */
+/**
+ * A report as the model keeps it: its value as one JSON string with the times that change at every
+ * heartbeat blanked (a string is a fraction of the parsed object graph; only GET /api/hosts/:id
+ * decodes it), the times beside it, and what the fleet view needs of it.
+ */
+interface KeptReport {
+  readonly trust: ReportTrust;
+  /** Undefined when refused. */
+  readonly json: string | undefined;
+}
+
+interface KeptRegistration extends KeptReport {
+  readonly heartbeatAt: string | undefined;
+  readonly labels: Readonly<Record<string, string>>;
+}
+
+interface KeptStatus extends KeptReport {
+  readonly reportedAt: string | undefined;
+  readonly observedAt: string | undefined;
+  /** Each project's cell, before drift events are laid over it. */
+  readonly cells: readonly DashboardCell[];
+}
+
+/** Everything the model holds of one host: its latest values as read from KV, kept compact. */
 interface HostEntry {
-  registration?: HostReport<HostRegistration>;
-  status?: HostReport<StatusReport>;
+  registration?: KeptRegistration;
+  status?: KeptStatus;
   control?: HostControl;
   /** Stale when last sent: a host that turns stale is sent again. */
   sentStale?: boolean;
@@ -56,15 +80,17 @@ export class FleetModel {
   /** A heartbeat alone changes nothing the page shows but the time: the host is not sent again for it (its turning stale is). */
   setRegistration(hostId: string, report: HostReport<HostRegistration> | undefined): void {
     const before = this.#hosts.get(hostId)?.registration;
-    const quiet = report !== undefined && before !== undefined && sameReport(before, report, (value) => ({ ...value, heartbeatAt: '' }));
-    this.#update(hostId, (entry) => (report ? (entry.registration = report) : delete entry.registration), quiet);
+    const kept = report && keepRegistration(report);
+    const quiet = kept !== undefined && before !== undefined && sameKept(before, kept);
+    this.#update(hostId, (entry) => (kept ? (entry.registration = kept) : delete entry.registration), quiet);
   }
 
   /** A status that differs only in its times is kept without sending the host again. */
   setStatus(hostId: string, report: HostReport<StatusReport> | undefined): void {
     const before = this.#hosts.get(hostId)?.status;
-    const quiet = report !== undefined && before !== undefined && sameReport(before, report, (value) => ({ ...value, reportedAt: '', status: { ...value.status, observedAt: '' } }));
-    this.#update(hostId, (entry) => (report ? (entry.status = report) : delete entry.status), quiet);
+    const kept = report && keepStatus(report);
+    const quiet = kept !== undefined && before !== undefined && sameKept(before, kept);
+    this.#update(hostId, (entry) => (kept ? (entry.status = kept) : delete entry.status), quiet);
   }
 
   setControl(hostId: string, control: HostControl | undefined): void {
@@ -92,13 +118,19 @@ export class FleetModel {
     return this.#hosts.has(hostId);
   }
 
+  /** The whole host, its status decoded: GET /api/hosts/:id. */
   host(hostId: string, now: number): DashboardHost | undefined {
     const entry = this.#hosts.get(hostId);
-    return entry && this.#view(hostId, entry, now);
+    return entry && this.#full(hostId, entry, now);
   }
 
-  hosts(now: number): DashboardHost[] {
-    return [...this.#hosts.keys()].sort(compareStrings).map((hostId) => this.#view(hostId, this.#hosts.get(hostId) as HostEntry, now));
+  summary(hostId: string, now: number): DashboardHostSummary | undefined {
+    const entry = this.#hosts.get(hostId);
+    return entry && this.#summary(hostId, entry, now);
+  }
+
+  hosts(now: number): DashboardHostSummary[] {
+    return [...this.#hosts.keys()].sort(compareStrings).map((hostId) => this.#summary(hostId, this.#hosts.get(hostId) as HostEntry, now));
   }
 
   rollout(id: string, now: number): RolloutView | undefined {
@@ -116,13 +148,13 @@ export class FleetModel {
 
   snapshot(now: number): FleetSnapshot {
     const hosts = this.hosts(now);
-    return { schema: 'hostwright.dashboard.fleet/v1', at: new Date(now).toISOString(), staleAfterMs: this.staleAfterMs, hosts, rollouts: this.rollouts(now) };
+    return { schema: 'hostwright.dashboard.fleet/v2', at: new Date(now).toISOString(), staleAfterMs: this.staleAfterMs, hosts, rollouts: this.rollouts(now) };
   }
 
   /** The hosts changed since the last take, with those that turned stale (or fresh) since they were last sent. */
   takeChanges(now: number): HostChanges {
     for (const [hostId, projects] of this.#driftSeen) {
-      const observedAt = this.#hosts.get(hostId)?.status?.value?.status.observedAt;
+      const observedAt = this.#hosts.get(hostId)?.status?.observedAt;
       for (const [project, drift] of projects) {
         if (driftStillShown(drift, observedAt, now)) continue;
         projects.delete(project);
@@ -131,12 +163,12 @@ export class FleetModel {
       if (projects.size === 0) this.#driftSeen.delete(hostId);
     }
     for (const [hostId, entry] of this.#hosts) {
-      if (entry.sentStale !== undefined && entry.sentStale !== isStaleHeartbeat(entry.registration?.value?.heartbeatAt, now, this.staleAfterMs)) this.#changed.add(hostId);
+      if (entry.sentStale !== undefined && entry.sentStale !== isStaleHeartbeat(entry.registration?.heartbeatAt, now, this.staleAfterMs)) this.#changed.add(hostId);
     }
     const hosts = [...this.#changed].sort(compareStrings).flatMap((hostId) => {
       const entry = this.#hosts.get(hostId);
       if (!entry) return [];
-      const view = this.#view(hostId, entry, now);
+      const view = this.#summary(hostId, entry, now);
       entry.sentStale = view.stale;
       return [view];
     });
@@ -169,26 +201,69 @@ export class FleetModel {
     if (!quiet) this.#changed.add(hostId);
   }
 
-  #view(hostId: string, entry: HostEntry, now: number): DashboardHost {
-    const [status] = fleetStatus(entry.registration ? [entry.registration] : [], entry.status ? [entry.status] : [], hostId, now);
-    const base = status ?? { hostId, labels: {}, heartbeatAt: null, stale: true, reportedAt: null, outboxDepth: null, status: null, trust: 'unverified' as const, refused: [], registered: false };
-    const control = entry.control;
+  #summary(hostId: string, entry: HostEntry, now: number): DashboardHostSummary {
+    const { registration, status, control } = entry;
+    const labels = registration?.labels ?? {};
+    const heartbeatAt = registration?.heartbeatAt ?? null;
+    const drift = this.#driftSeen.get(hostId);
     return {
-      ...base,
+      hostId,
+      labels,
       // The coordinator's labels over the agent's, as placement sees them (`hosts --json`).
-      effectiveLabels: effectiveLabels(base.labels, control),
-      stale: isStaleHeartbeat(base.heartbeatAt ?? undefined, now, this.staleAfterMs),
+      effectiveLabels: effectiveLabels(labels, control),
+      heartbeatAt,
+      stale: isStaleHeartbeat(heartbeatAt ?? undefined, now, this.staleAfterMs),
+      trust: trustOf(registration, status),
+      registered: registration !== undefined,
       cordoned: control?.cordon !== undefined || control?.drain !== undefined,
       draining: control?.drain?.state === 'draining',
-      cells: (base.status?.projects ?? []).map((project) => withDriftSeen(classifyCell(project), this.#driftSeen.get(hostId)?.get(project.project))),
-      cycles: this.#cycles.cyclesOf(hostId),
+      cells: (status?.cells ?? []).map((cell) => withDriftSeen(cell, drift?.get(cell.project))),
+      cycles: this.#cycles.tuplesOf(hostId),
     };
+  }
+
+  #full(hostId: string, entry: HostEntry, now: number): DashboardHost {
+    const registration = entry.registration && reportOf(hostId, entry.registration, (value: HostRegistration) => ({ ...value, heartbeatAt: entry.registration?.heartbeatAt ?? '' }));
+    const statusReport = entry.status && reportOf(hostId, entry.status, (value: StatusReport) => ({ ...value, reportedAt: entry.status?.reportedAt ?? '', status: { ...value.status, observedAt: entry.status?.observedAt ?? '' } }));
+    const [status] = fleetStatus(registration ? [registration] : [], statusReport ? [statusReport] : [], hostId, now);
+    const base = status ?? { hostId, labels: {}, heartbeatAt: null, stale: true, reportedAt: null, outboxDepth: null, status: null, trust: 'unverified' as const, refused: [], registered: false };
+    const summary = this.#summary(hostId, entry, now);
+    return { ...base, effectiveLabels: summary.effectiveLabels, stale: summary.stale, cordoned: summary.cordoned, draining: summary.draining, cells: summary.cells, cycles: this.#cycles.cyclesOf(hostId) };
   }
 }
 
-/** Pure: two reports of a host say the same once `comparable` blanked what changes every time. */
-function sameReport<T>(before: HostReport<T>, after: HostReport<T>, comparable: (value: T) => unknown): boolean {
-  if (before.trust.verdict !== after.trust.verdict || (before.value === undefined) !== (after.value === undefined)) return false;
-  if (before.value === undefined || after.value === undefined) return before.trust.verdict === 'refused' && after.trust.verdict === 'refused' && before.trust.reason === after.trust.reason;
-  return JSON.stringify(comparable(before.value)) === JSON.stringify(comparable(after.value));
+function keepRegistration(report: HostReport<HostRegistration>): KeptRegistration {
+  const { value } = report;
+  return { trust: report.trust, json: value && JSON.stringify({ ...value, heartbeatAt: '' }), heartbeatAt: value?.heartbeatAt, labels: value?.labels ?? {} };
+}
+
+function keepStatus(report: HostReport<StatusReport>): KeptStatus {
+  const { value } = report;
+  return {
+    trust: report.trust,
+    json: value && JSON.stringify({ ...value, reportedAt: '', status: { ...value.status, observedAt: '' } }),
+    reportedAt: value?.reportedAt,
+    observedAt: value?.status.observedAt,
+    // A removed project nothing is left of is no cell (as fleet-status.ts leaves it out).
+    cells: (value?.status.projects ?? []).filter((project) => !isGone(project)).map(classifyCell),
+  };
+}
+
+/** Pure: the report again, its value decoded and its times put back. */
+function reportOf<T>(hostId: string, kept: KeptReport, withTimes: (value: T) => T): HostReport<T> {
+  return { hostId, trust: kept.trust, value: kept.json === undefined ? undefined : withTimes(JSON.parse(kept.json) as T) };
+}
+
+/** Pure: a host's trust as fleet-status.ts says it: refused if a report is, verified if every report is. */
+function trustOf(...reports: (KeptReport | undefined)[]): 'verified' | 'unverified' | 'refused' {
+  const verdicts = reports.flatMap((report) => (report ? [report.trust.verdict] : []));
+  if (verdicts.includes('refused')) return 'refused';
+  return verdicts.every((verdict) => verdict === 'verified') ? 'verified' : 'unverified';
+}
+
+/** Pure: two reports of a host say the same once the times that change every time were blanked. */
+function sameKept(before: KeptReport, after: KeptReport): boolean {
+  if (before.trust.verdict !== after.trust.verdict || before.json !== after.json) return false;
+  if (after.json !== undefined) return true;
+  return before.trust.verdict === 'refused' && after.trust.verdict === 'refused' && before.trust.reason === after.trust.reason;
 }

@@ -1,5 +1,5 @@
 import { compareStrings } from '../../shared/compare.js';
-import type { DashboardHost, DashboardProjectChange, DashboardProjectHost } from '../../shared/dashboard-api.js';
+import type { DashboardHostSummary, DashboardProjectChange, DashboardProjectHost } from '../../shared/dashboard-api.js';
 import { hostIdSchema, nameSchema } from '../../shared/fleet-spec.js';
 import { maskServices } from '../../shared/secret-env.js';
 import { revisionRows } from '../desired-history.js';
@@ -28,7 +28,7 @@ export function isHostId(text: string): boolean {
  * bucket's history), what the host applied and its cell state (from the model), and the typed diff
  * of each host's last change (coordinator/desired-history.ts), with secret values masked.
  */
-export function projectView(project: string, histories: ReadonlyMap<string, readonly StoredDesired[]>, hostOf: (hostId: string) => DashboardHost | undefined, rollouts: readonly RolloutState[]): ProjectView {
+export function projectView(project: string, histories: ReadonlyMap<string, readonly StoredDesired[]>, hostOf: (hostId: string) => DashboardHostSummary | undefined, rollouts: readonly RolloutState[]): ProjectView {
   const byCorrelation = new Map(rollouts.filter((rollout) => rollout.project === project).map((rollout) => [rollout.correlationID, rollout.id]));
   const hosts: DashboardProjectHost[] = [];
   const history: DashboardProjectChange[] = [];
@@ -37,14 +37,13 @@ export function projectView(project: string, histories: ReadonlyMap<string, read
     const rows = revisionRows(hostId, project, masked, byCorrelation);
     const last = rows.at(-1);
     const good = [...rows].reverse().find((row) => row.revision !== null);
-    const host = hostOf(hostId);
-    const reported = host?.status?.projects.find((entry) => entry.project === project);
+    const cell = hostOf(hostId)?.cells.find((entry) => entry.project === project);
     hosts.push({
       hostId,
       desiredRevision: good?.revision ?? null,
-      appliedRevision: reported?.appliedRevision ?? null,
+      appliedRevision: cell?.appliedRevision ?? null,
       author: good?.author ?? null,
-      state: host?.cells.find((cell) => cell.project === project)?.state ?? null,
+      state: cell?.state ?? null,
     });
     if (last) history.push({ hostId, revision: last.revision, author: last.author, at: last.storedAt, diff: last.diff });
   }

@@ -6,14 +6,14 @@ import type { HostStatus } from '../../shared/host-status.js';
 import { lastOutputLines, type InstanceCondition } from '../../shared/instance-condition.js';
 import type { RolloutState } from '../../coordinator/rollout/rollout-state.js';
 import type { FleetHostStatus } from '../../coordinator/fleet-status.js';
-import type { CELL_STATES, DashboardHost, DashboardSession, EventView, HostDetail, HostStatusView, LogLine, ProjectDetail, RolloutView } from '../../coordinator/dashboard/view/dashboard-types.js';
+import type { CELL_STATES, DashboardHost, DashboardHostSummary, DashboardSession, EventView, HostDetail, HostStatusView, LogLine, ProjectDetail, RolloutView } from '../../coordinator/dashboard/view/dashboard-types.js';
 import type * as Api from '../../shared/dashboard-api.js';
 import type { RolloutView as ServerRolloutView } from '../../coordinator/dashboard/rollout-view.js';
 import type { lastPlanOf } from '../../coordinator/dashboard/event-queries.js';
 import { applyHostsChange, fleetCounts, fleetProjects, fleetRows, hostRow } from '../../coordinator/dashboard/view/fleet-rows.js';
 import { filterRows, NO_FILTER } from '../../coordinator/dashboard/view/fleet-filter.js';
 import { rowWindow } from '../../coordinator/dashboard/view/row-window.js';
-import { sparkline } from '../../coordinator/dashboard/view/sparkline.js';
+import { cyclesOfTuples, sparkline } from '../../coordinator/dashboard/view/sparkline.js';
 import { rolloutTimeline } from '../../coordinator/dashboard/view/rollout-timeline.js';
 import { convergeTimes, formatDuration } from '../../coordinator/dashboard/view/converge-times.js';
 import { parseRoute, routeHash, type Route } from '../../coordinator/dashboard/view/route.js';
@@ -31,6 +31,7 @@ export type WireShapesHold = [
   Holds<FleetHostStatus extends Omit<DashboardHost, 'status' | 'cordoned' | 'draining' | 'cells' | 'cycles'> ? true : false>,
   // What the server sends (shared/dashboard-api.ts, coordinator/dashboard/) is what the page reads.
   Holds<Api.DashboardHost extends DashboardHost ? true : false>,
+  Holds<Api.DashboardHostSummary extends DashboardHostSummary ? true : false>,
   Holds<Api.DashboardSession extends DashboardSession ? true : false>,
   Holds<Api.DashboardEvent extends EventView ? true : false>,
   Holds<Api.DashboardLogLine extends LogLine ? true : false>,
@@ -43,8 +44,8 @@ export type WireShapesHold = [
 const T0 = Date.parse('2026-01-01T00:00:00.000Z');
 const at = (offsetMs: number) => new Date(T0 + offsetMs).toISOString();
 
-function host(hostId: string, extra: Partial<DashboardHost> = {}): DashboardHost {
-  return { hostId, labels: {}, heartbeatAt: at(0), stale: false, reportedAt: at(0), status: null, trust: 'verified', refused: [], cordoned: false, draining: false, cells: [], cycles: [], ...extra };
+function host(hostId: string, extra: Partial<DashboardHostSummary> = {}): DashboardHostSummary {
+  return { hostId, labels: {}, effectiveLabels: {}, heartbeatAt: at(0), stale: false, trust: 'verified', registered: true, cordoned: false, draining: false, cells: [], cycles: [], ...extra };
 }
 
 const fleet = fleetRows([
@@ -181,6 +182,14 @@ describe('dashboard page: pictures', () => {
     assert.deepEqual(line.driftMarks, [{ x: 51, y: 11, drift: 2 }]);
     assert.equal(line.maxMs, 100);
     assert.equal(line.lastMs, 0);
+  });
+
+  it('the fleet view\'s cycle tuples read as the cycles the host view has', () => {
+    assert.deepEqual(cyclesOfTuples([[T0, 100, 0], [T0 + 1000, 50, 2]]), [
+      { at: at(0), durationMs: 100, drift: 0 },
+      { at: at(1000), durationMs: 50, drift: 2 },
+    ]);
+    assert.deepEqual(cyclesOfTuples([]), []);
   });
 
   it('a sparkline of no cycles is empty, of one a flat line, and never holds NaN', () => {

@@ -11,6 +11,7 @@ import { CYCLES_KEPT, CycleLog } from '../../coordinator/dashboard/cycle-log.js'
 import { hostHeaderAllowed, parseListen, postAllowed, securityHeaders, tokenCookie, tokenMatches, tokenOf } from '../../coordinator/dashboard/dashboard-security.js';
 import { roleMayAct, userOfKey } from '../../coordinator/dashboard/dashboard-access.js';
 import { FleetModel } from '../../coordinator/dashboard/fleet-model.js';
+import { fleetStatus } from '../../coordinator/fleet-status.js';
 import { parseEventsFilter, lastPlanOf } from '../../coordinator/dashboard/event-queries.js';
 import { parseLogsQuery } from '../../coordinator/dashboard/logs-endpoint.js';
 import { rolloutView } from '../../coordinator/dashboard/rollout-view.js';
@@ -208,7 +209,39 @@ describe('dashboard: the fleet model', () => {
     model.setRegistration('h1', registration('h1', 0));
     model.takeChanges(T0);
     model.addEvent(event('h1', 'c1', 0, 'drift_detected'));
-    assert.deepEqual(model.takeChanges(T0 + 100).hosts[0]?.cycles, [{ at: new Date(T0).toISOString(), durationMs: 0, drift: 1 }]);
+    assert.deepEqual(model.takeChanges(T0 + 100).hosts[0]?.cycles, [[T0, 0, 1]]);
+    assert.deepEqual(model.host('h1', T0 + 100)?.cycles, [{ at: new Date(T0).toISOString(), durationMs: 0, drift: 1 }], 'the whole host has them as objects');
+  });
+
+  it('the fleet view carries summaries; the whole host is its reports as they came, times included', () => {
+    const model = new FleetModel(5_000);
+    const reg = registration('h1', 2_000, { zone: 'a' });
+    const status = statusOf('h1', [project(), project({ project: 'gone', removed: true, converged: true, instances: [] })], 1_500);
+    model.setRegistration('h1', reg);
+    model.setStatus('h1', status);
+    const [summary] = model.snapshot(T0 + 2_100).hosts;
+    assert.deepEqual(Object.keys(summary ?? {}).sort(), ['cells', 'cordoned', 'cycles', 'draining', 'effectiveLabels', 'heartbeatAt', 'hostId', 'labels', 'registered', 'stale', 'trust']);
+    assert.deepEqual(summary?.cells.map((cell) => cell.project), ['shop'], 'a project nothing is left of is no cell');
+    assert.equal(summary?.trust, 'unverified');
+    const whole = model.host('h1', T0 + 2_100);
+    const [expected] = fleetStatus([reg], [status], 'h1', T0 + 2_100);
+    assert.deepEqual(whole?.status, expected?.status);
+    assert.equal(whole?.reportedAt, status.value?.reportedAt);
+    assert.equal(whole?.heartbeatAt, reg.value?.heartbeatAt);
+    assert.deepEqual(whole?.cells, summary?.cells);
+  });
+
+  it('a refused report is no content; the same refusal again sends nothing, another one does', () => {
+    const model = new FleetModel(5_000);
+    const refused = (reason: string): HostReport<StatusReport> => ({ hostId: 'h1', value: undefined, trust: { verdict: 'refused', reason } });
+    model.setRegistration('h1', registration('h1', 0));
+    model.setStatus('h1', refused('bad signature'));
+    assert.deepEqual(model.takeChanges(T0 + 100).hosts.map((host) => [host.trust, host.cells.length]), [['refused', 0]]);
+    model.setStatus('h1', refused('bad signature'));
+    assert.deepEqual(model.takeChanges(T0 + 200).hosts, []);
+    model.setStatus('h1', refused('wrong key'));
+    assert.equal(model.takeChanges(T0 + 300).hosts.length, 1);
+    assert.deepEqual(model.host('h1', T0 + 300)?.refused, [{ report: 'status', reason: 'wrong key' }]);
   });
 });
 

@@ -26,7 +26,6 @@ const MAX_LIVE_EVENTS = 500;
 class DashboardApp {
   #session: DashboardSession | undefined;
   #rows: HostRow[] = [];
-  #byId = new Map<string, HostRow>();
   #derived: { counts: Record<CountKey, number>; projects: string[] } | undefined;
   #filter: FleetFilter = NO_FILTER;
   #filtered: readonly HostRow[] | undefined;
@@ -37,6 +36,8 @@ class DashboardApp {
   /** What the current view loaded from the API; reset when the route changes. */
   #loaded: { key: string; value?: unknown; error?: string } = { key: '' };
   #action: { busy: boolean; message?: string } = { busy: false };
+  /** The host view's refetch in flight, and whether its host changed again meanwhile. */
+  #refreshing: { key: string; again: boolean } | undefined;
   #frame: number | undefined;
   readonly #logs = new LogsPanel(() => this.schedule());
 
@@ -93,12 +94,14 @@ class DashboardApp {
 
   #hosts(change: HostsChange): void {
     this.#setRows(applyHostsChange(this.#rows, change));
+    const route = this.#route;
+    // The fleet view carries summaries: the host view fetches its host again when it changed.
+    if (route.view === 'host' && (change.hosts.some((host) => host.hostId === route.hostId) || change.removed.includes(route.hostId))) this.#refresh();
     this.schedule();
   }
 
   #setRows(rows: HostRow[]): void {
     this.#rows = rows;
-    this.#byId = new Map(rows.map((row) => [row.hostId, row]));
     this.#derived = undefined;
     this.#filtered = undefined;
   }
@@ -139,6 +142,36 @@ class DashboardApp {
       return;
     }
     this.#loaded = { key: request.key };
+    this.#fetch(request);
+  }
+
+  /**
+   * The current view's data fetched again, what it showed kept until the answer: one request at a
+   * time, and one more after it when asked again meanwhile.
+   */
+  #refresh(): void {
+    if (this.#refreshing !== undefined) {
+      this.#refreshing.again = true;
+      return;
+    }
+    const route = this.#route;
+    if (route.view !== 'host') return;
+    const key = routeHash(route);
+    this.#refreshing = { key, again: false };
+    getJson<unknown>(`/api/hosts/${encodeURIComponent(route.hostId)}`).then(
+      (value) => this.#refreshed(key, { value }),
+      (error: unknown) => this.#refreshed(key, { value: this.#loaded.value, error: error instanceof Error ? error.message : String(error) }),
+    );
+  }
+
+  #refreshed(key: string, result: { value?: unknown; error?: string }): void {
+    const again = this.#refreshing?.again === true;
+    this.#refreshing = undefined;
+    this.#settle(key, result);
+    if (again) this.#refresh();
+  }
+
+  #fetch(request: { key: string; path: string }): void {
     getJson<unknown>(request.path).then(
       (value) => this.#settle(request.key, { value }),
       (error: unknown) => this.#settle(request.key, { error: error instanceof Error ? error.message : String(error) }),
@@ -183,7 +216,7 @@ class DashboardApp {
       case 'host': {
         this.#logs.forHost(route.hostId);
         const detail = this.#loaded.value as HostDetail | undefined;
-        const live: DashboardHost | undefined = this.#byId.get(route.hostId)?.host ?? detail?.host;
+        const live: DashboardHost | undefined = detail?.host;
         const fetched = detail?.events ?? [];
         const newest = fetched.length === 0 ? '' : fetched[fetched.length - 1]!.timestamp;
         const events = [...fetched, ...this.#liveEvents.filter((event) => event.hostId === route.hostId && event.timestamp > newest)];

@@ -1,5 +1,6 @@
 import { html, type TemplateResult } from 'lit-html';
-import { CELL_STATES, type DashboardHost } from '../view/dashboard-types.js';
+import { CELL_STATES, type DashboardHostSummary } from '../view/dashboard-types.js';
+import { cyclesOfTuples } from '../view/sparkline.js';
 import { COUNT_KEYS, HOST_MARKERS, type CountKey, type HostRow } from '../view/fleet-rows.js';
 import type { FleetFilter } from '../view/fleet-filter.js';
 import type { RowWindow } from '../view/row-window.js';
@@ -76,7 +77,7 @@ export function fleetView(props: FleetViewProps): TemplateResult {
   </section>`;
 }
 
-function hostRowView(host: DashboardHost): TemplateResult {
+function hostRowView(host: DashboardHostSummary): TemplateResult {
   const labels = Object.entries(host.labels).map(([key, value]) => `${key}=${value}`);
   return html`<li class="host-row" data-testid="host-row" data-host=${host.hostId}>
     <span class="host-name">
@@ -101,6 +102,6 @@ function hostRowView(host: DashboardHost): TemplateResult {
           >`,
       )}
     </span>
-    ${sparklineSvg(host.cycles)}
+    ${sparklineSvg(cyclesOfTuples(host.cycles))}
   </li>`;
 }

@@ -96,6 +96,24 @@ export interface DashboardHost {
   readonly cycles: readonly HostCycle[];
 }
 
+/** A cycle in the fleet view: [start as epoch ms, duration ms, drifting instances]. */
+export type HostCycleTuple = readonly [at: number, durationMs: number, drift: number];
+
+/** One host in the fleet view: no instances; GET /api/hosts/:id has the whole host. */
+export interface DashboardHostSummary {
+  readonly hostId: string;
+  readonly labels: Readonly<Record<string, string>>;
+  readonly effectiveLabels: Readonly<Record<string, string>>;
+  readonly heartbeatAt: string | null;
+  readonly stale: boolean;
+  readonly trust: 'verified' | 'unverified' | 'refused';
+  readonly registered: boolean;
+  readonly cordoned: boolean;
+  readonly draining: boolean;
+  readonly cells: readonly DashboardCell[];
+  readonly cycles: readonly HostCycleTuple[];
+}
+
 export type RolloutHostState = 'pending' | 'applying' | 'healthy' | 'failed' | 'skipped' | 'rolling-back' | 'rolled-back';
 
 export interface RolloutHostView {
@@ -128,13 +146,13 @@ export interface FleetSnapshot {
   readonly schema: string;
   readonly at: string;
   readonly staleAfterMs: number;
-  readonly hosts: readonly DashboardHost[];
+  readonly hosts: readonly DashboardHostSummary[];
   readonly rollouts: readonly RolloutView[];
 }
 
 /** `event: hosts` of /api/live: hosts changed or added, and the ids of hosts gone. */
 export interface HostsChange {
-  readonly hosts: readonly DashboardHost[];
+  readonly hosts: readonly DashboardHostSummary[];
   readonly removed: readonly string[];
 }
 

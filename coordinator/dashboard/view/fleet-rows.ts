@@ -1,4 +1,4 @@
-import { CELL_STATES, type CellState, type DashboardHost, type HostsChange } from './dashboard-types.js';
+import { CELL_STATES, type CellState, type DashboardHostSummary, type HostsChange } from './dashboard-types.js';
 import { compareStrings } from '../../../shared/compare.js';
 
 /**
@@ -6,7 +6,7 @@ import { compareStrings } from '../../../shared/compare.js';
  * filter over 10,000 rows then compares strings and looks up sets, nothing more.
  */
 export interface HostRow {
-  readonly host: DashboardHost;
+  readonly host: DashboardHostSummary;
   readonly hostId: string;
   /** The host id in lower case, for the substring filter. */
   readonly searchId: string;
@@ -22,7 +22,7 @@ export interface HostRow {
 /** Host-level markers the state filter offers beside the cell states. */
 export const HOST_MARKERS = ['stale', 'cordoned', 'draining', 'refused'] as const;
 
-export function hostRow(host: DashboardHost): HostRow {
+export function hostRow(host: DashboardHostSummary): HostRow {
   const stateByProject = new Map(host.cells.map((cell) => [cell.project, cell.state]));
   const states = new Set<string>(stateByProject.values());
   if (host.stale) states.add('stale');
@@ -42,7 +42,7 @@ export function hostRow(host: DashboardHost): HostRow {
 }
 
 /** The rows of a snapshot's hosts, sorted by host id. */
-export function fleetRows(hosts: readonly DashboardHost[]): HostRow[] {
+export function fleetRows(hosts: readonly DashboardHostSummary[]): HostRow[] {
   return hosts.map(hostRow).sort((a, b) => compareStrings(a.hostId, b.hostId));
 }
 

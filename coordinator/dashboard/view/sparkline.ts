@@ -1,4 +1,4 @@
-import type { HostCycle } from './dashboard-types.js';
+import type { HostCycle, HostCycleTuple } from './dashboard-types.js';
 
 /** A sparkline's geometry: the polyline of cycle durations and a mark for each cycle that found drift. */
 export interface Sparkline {
@@ -34,4 +34,9 @@ export function sparkline(cycles: readonly HostCycle[], width: number, height: n
 
 function round(value: number): number {
   return Math.round(value * 10) / 10;
+}
+
+/** Pure: the fleet view's cycle tuples as the sparkline draws them. */
+export function cyclesOfTuples(tuples: readonly HostCycleTuple[]): HostCycle[] {
+  return tuples.map(([at, durationMs, drift]) => ({ at: new Date(at).toISOString(), durationMs, drift }));
 }

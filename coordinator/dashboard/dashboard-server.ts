@@ -94,7 +94,7 @@ async function handle(options: DashboardServerOptions, request: IncomingMessage,
   const now = Date.now();
   const { model, client } = options;
   if (path === '/api/session') return sendJson(response, 200, options.session);
-  if (path === '/api/fleet') return sendJson(response, 200, model.snapshot(now));
+  if (path === '/api/fleet') return sendJsonText(response, 200, model.snapshotJson(now));
   if (path === '/api/live') return options.hub.attach(response);
   if (path === '/api/rollouts') return sendJson(response, 200, { schema: 'hostwright.dashboard.rollouts/v1', rollouts: model.rollouts(now) });
   if (path === '/api/events') return sendJson(response, 200, { schema: 'hostwright.dashboard.events/v1', events: await queryEvents(client, parseEventsFilter(url.searchParams), closedSignal(response)) });
@@ -140,7 +140,10 @@ function redirectHome(response: ServerResponse): void {
 }
 
 function sendJson(response: ServerResponse, status: number, body: object): void {
-  const text = JSON.stringify(body);
+  sendJsonText(response, status, JSON.stringify(body));
+}
+
+function sendJsonText(response: ServerResponse, status: number, text: string): void {
   response.writeHead(status, { 'Content-Type': 'application/json; charset=utf-8', 'Content-Length': Buffer.byteLength(text), 'Cache-Control': 'no-store' });
   response.end(text);
 }

@@ -57,6 +57,11 @@ interface HostEntry {
   control?: HostControl;
   /** Stale when last sent: a host that turns stale is sent again. */
   sentStale?: boolean;
+  /**
+   * The summary's JSON without `heartbeatAt` and `stale` (they change without the host being sent
+   * again), kept until the host changes: a snapshot of 10,000 hosts joins strings.
+   */
+  summaryRest?: string;
 }
 
 /**
@@ -111,7 +116,7 @@ export class FleetModel {
       projects.set(event.project, { at: event.timestamp, message: event.message });
       this.#driftSeen.set(event.hostId, projects);
     }
-    if (this.#cycles.add(event) && this.#hosts.has(event.hostId)) this.#changed.add(event.hostId);
+    if (this.#cycles.add(event) && this.#hosts.has(event.hostId)) this.#touch(event.hostId);
   }
 
   has(hostId: string): boolean {
@@ -151,6 +156,12 @@ export class FleetModel {
     return { schema: 'hostwright.dashboard.fleet/v2', at: new Date(now).toISOString(), staleAfterMs: this.staleAfterMs, hosts, rollouts: this.rollouts(now) };
   }
 
+  /** The snapshot as JSON, the same value as JSON.stringify(snapshot(now)): what /api/fleet and /api/live send. */
+  snapshotJson(now: number): string {
+    const hosts = [...this.#hosts.keys()].sort(compareStrings).map((hostId) => this.#summaryJson(hostId, this.#hosts.get(hostId) as HostEntry, now));
+    return `{"schema":"hostwright.dashboard.fleet/v2","at":${JSON.stringify(new Date(now).toISOString())},"staleAfterMs":${this.staleAfterMs},"hosts":[${hosts.join(',')}],"rollouts":${JSON.stringify(this.rollouts(now))}}`;
+  }
+
   /** The hosts changed since the last take, with those that turned stale (or fresh) since they were last sent. */
   takeChanges(now: number): HostChanges {
     for (const [hostId, projects] of this.#driftSeen) {
@@ -158,7 +169,7 @@ export class FleetModel {
       for (const [project, drift] of projects) {
         if (driftStillShown(drift, observedAt, now)) continue;
         projects.delete(project);
-        if (this.#hosts.has(hostId)) this.#changed.add(hostId);
+        if (this.#hosts.has(hostId)) this.#touch(hostId);
       }
       if (projects.size === 0) this.#driftSeen.delete(hostId);
     }
@@ -198,7 +209,20 @@ export class FleetModel {
     this.#pendingControls.delete(hostId);
     this.#hosts.set(hostId, entry);
     this.#removed.delete(hostId);
-    if (!quiet) this.#changed.add(hostId);
+    if (!quiet) this.#touch(hostId);
+  }
+
+  /** The host changed: sent at the next take, its summary's JSON built again. */
+  #touch(hostId: string): void {
+    this.#changed.add(hostId);
+    const entry = this.#hosts.get(hostId);
+    if (entry) delete entry.summaryRest;
+  }
+
+  #summaryJson(hostId: string, entry: HostEntry, now: number): string {
+    const heartbeatAt = entry.registration?.heartbeatAt;
+    entry.summaryRest ??= JSON.stringify({ ...this.#summary(hostId, entry, now), heartbeatAt: undefined, stale: undefined });
+    return `{"heartbeatAt":${JSON.stringify(heartbeatAt ?? null)},"stale":${isStaleHeartbeat(heartbeatAt, now, this.staleAfterMs)},${entry.summaryRest.slice(1)}`;
   }
 
   #summary(hostId: string, entry: HostEntry, now: number): DashboardHostSummary {

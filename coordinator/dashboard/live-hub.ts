@@ -53,7 +53,8 @@ export class LiveHub {
   /** Starts a client's stream with the fleet as it is now. */
   attach(response: ServerResponse): void {
     response.writeHead(200, EVENT_STREAM_HEADERS);
-    response.write(`retry: 1000\n\n${sseMessage('snapshot', this.model.snapshot(this.now()))}`);
+    // The snapshot is JSON already (fleet-model.ts snapshotJson): one data line, as sseMessage writes one.
+    response.write(`retry: 1000\n\nevent: snapshot\ndata: ${this.model.snapshotJson(this.now())}\n\n`);
     this.#clients.add(response);
     response.on('close', () => this.#clients.delete(response));
   }

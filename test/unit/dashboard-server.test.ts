@@ -231,6 +231,24 @@ describe('dashboard: the fleet model', () => {
     assert.deepEqual(whole?.cells, summary?.cells);
   });
 
+  it('the snapshot\'s JSON is the snapshot, also after heartbeats, changes, events and a host turning stale', () => {
+    const model = new FleetModel(5_000);
+    const same = (now: number) => assert.deepEqual(JSON.parse(model.snapshotJson(now)), JSON.parse(JSON.stringify(model.snapshot(now))));
+    model.setRegistration('h1', registration('h1', 0, { zone: 'a"b' }));
+    model.setStatus('h1', statusOf('h1', [project()]));
+    model.setRegistration('h2', registration('h2', 0));
+    same(T0 + 100);
+    model.setRegistration('h1', registration('h1', 1_000, { zone: 'a"b' }));
+    same(T0 + 1_100);
+    model.setStatus('h1', statusOf('h1', [project({ converged: false })], 1_500));
+    model.addEvent(event('h1', 'c1', 1_500, 'drift_detected'));
+    model.setControl('h2', { schema: 'hostwright.hostctl/v1', hostId: 'h2', labels: { tier: 'gold' }, cordon: { at: 'x' }, updatedAt: 'x' });
+    same(T0 + 1_600);
+    model.takeChanges(T0 + 1_600);
+    same(T0 + 1_600 + DRIFT_SHOWN_MS + 10_000);
+    assert.equal((JSON.parse(model.snapshotJson(T0 + 1_600)) as { hosts: { cells: { state: string }[] }[] }).hosts[0]?.cells[0]?.state, 'drift');
+  });
+
   it('a refused report is no content; the same refusal again sends nothing, another one does', () => {
     const model = new FleetModel(5_000);
     const refused = (reason: string): HostReport<StatusReport> => ({ hostId: 'h1', value: undefined, trust: { verdict: 'refused', reason } });

@@ -46,7 +46,8 @@ class HttpError extends Error {
 export function createDashboardServer(options: DashboardServerOptions): Server {
   return createServer((request, response) => {
     handle(options, request, response).catch((error: unknown) => {
-      const status = error instanceof HttpError ? error.status : error instanceof InvalidInputError ? 400 : 500;
+      // A malformed %-escape in the path (URIError) is the request's fault, not the server's.
+      const status = error instanceof HttpError ? error.status : error instanceof InvalidInputError || error instanceof URIError ? 400 : 500;
       if (status === 500) options.logger.error({ err: errorMessage(error), url: request.url }, 'dashboard request failed');
       if (response.headersSent) {
         response.destroy();

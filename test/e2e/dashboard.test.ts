@@ -198,6 +198,8 @@ describe('hostwright dashboard: the server over real NATS and real agents', () =
     assert.ok(detail.events.every((event) => event.hostId === h1));
     assert.notEqual(detail.lastPlan, null);
     assert.equal((await send(`${deployer.url}api/hosts/nobody`)).status, 404);
+    // A broken %-escape is a bad request, not a server error.
+    assert.equal((await send(`${deployer.url}api/hosts/%E0%A4%A`)).status, 400);
 
     const correlation = (detail.events.at(-1) as { correlationID: string }).correlationID;
     const byCorrelation = JSON.parse((await send(`${deployer.url}api/events?correlation=${correlation}`)).body) as { events: { correlationID: string }[] };

@@ -112,14 +112,16 @@ describe('dashboard page: fleet rows, filters and counts', () => {
     );
   });
 
-  it('counts cells per state, and stale, cordoned and all hosts', () => {
+  it('counts cells per state, and stale, cordoned and all hosts; a stale host\'s cells count only as stale', () => {
     const counts = fleetCounts(fleet);
     assert.equal(counts.hosts, 4);
     assert.equal(counts.stale, 1);
     assert.equal(counts.cordoned, 1);
-    assert.equal(counts.drift, 2);
+    assert.equal(counts.drift, 1, 'web-2 drifts; stale db-1\'s drift is only what it last said');
     assert.equal(counts.converged, 2);
-    assert.equal(counts['crash-loop'], 1);
+    assert.equal(counts['crash-loop'], 0);
+    const live = fleetCounts(fleetRows([host('db-1', { cells: [{ project: 'pg', state: 'crash-loop', revision: 2 }] })]));
+    assert.equal(live['crash-loop'], 1);
     assert.equal(counts.rejected, 0);
   });
 

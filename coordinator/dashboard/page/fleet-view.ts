@@ -92,13 +92,14 @@ function hostRowView(host: DashboardHostSummary): TemplateResult {
       ${host.cells.map(
         (cell) =>
           html`<a
-            class=${`cell state-${cell.state}`}
+            class=${`cell state-${cell.state}${host.stale ? ' cell-last-known' : ''}`}
             data-testid="cell"
             data-project=${cell.project}
             data-state=${cell.state}
+            data-last-known=${host.stale ? 'true' : 'false'}
             href=${routeHash({ view: 'project', project: cell.project })}
-            title=${cell.detail ?? `${cell.project} r${cell.revision}: ${cell.state}`}
-            >${cell.project}: ${cell.state}</a
+            title=${`${host.stale ? 'last known, the host is STALE: ' : ''}${cell.detail ?? `${cell.project} r${cell.revision}: ${cell.state}`}`}
+            >${cell.project}: ${host.stale ? `${cell.state}?` : cell.state}</a
           >`,
       )}
     </span>

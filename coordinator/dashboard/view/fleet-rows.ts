@@ -68,13 +68,19 @@ export function applyHostsChange(rows: readonly HostRow[], change: HostsChange):
 export type CountKey = CellState | 'stale' | 'cordoned' | 'hosts';
 export const COUNT_KEYS: readonly CountKey[] = [...CELL_STATES, 'stale', 'cordoned', 'hosts'];
 
-/** Cells in each state (hosts × projects) and hosts stale, cordoned and in all. */
+/**
+ * Cells in each state (hosts × projects) and hosts stale, cordoned and in all. A stale host's cells
+ * are only what it last said: they count under stale hosts, not as converged or any other state.
+ */
 export function fleetCounts(rows: readonly HostRow[]): Record<CountKey, number> {
   const counts = Object.fromEntries(COUNT_KEYS.map((key) => [key, 0])) as Record<CountKey, number>;
   for (const row of rows) {
     counts.hosts += 1;
-    if (row.host.stale) counts.stale += 1;
     if (row.host.cordoned) counts.cordoned += 1;
+    if (row.host.stale) {
+      counts.stale += 1;
+      continue;
+    }
     for (const state of row.stateByProject.values()) counts[state] += 1;
   }
   return counts;

@@ -11,7 +11,7 @@ import { assertAccessible, launchBrowser, openPage, startDashboard, type Dashboa
 import { runCli, startCli, type CliResult } from '../lib/cli.js';
 import { docker } from '../lib/docker-harness.js';
 import { FleetHarness } from '../lib/fleet-harness.js';
-import { startNatsServer, type NatsServerHandle } from '../lib/nats-server.js';
+import type { NatsServerHandle } from '../lib/nats-server.js';
 import { waitFor } from '../lib/wait.js';
 
 const QUICK_STOP = `["sh", "-c", "trap 'exit 0' TERM; sleep 3600 & wait"]`;
@@ -85,13 +85,9 @@ describe('dashboard in chromium: live fleet, host, project, rollout and events v
 
   before(async () => {
     dir = await mkdtemp(join(tmpdir(), 'hw-dashboard-'));
-    const init = await runCli(['fleet', 'init', '--dir', dir, ...hostIds.flatMap((hostId) => ['--host', hostId])]);
-    assert.equal(init.code, 0, init.stderr);
-    const added = await runCli(['fleet', 'add-user', 'ro', '--role', 'reader', '--dir', dir]);
-    assert.equal(added.code, 0, added.stderr);
-    nats = await startNatsServer({ include: join(dir, 'accounts.conf') });
-    fleet = FleetHarness.create(nats, runId, { cliArgs: ['--creds', join(dir, 'coordinator.nk')] });
-    const hostArgs = (hostId: string) => ['--creds', join(dir, 'hosts', `${hostId}.nk`), '--coordinator-key', join(dir, 'coordinator-signing.pub')];
+    const started = await FleetHarness.withFleetAuth(dir, runId, hostIds, [{ name: 'ro', role: 'reader' }]);
+    ({ nats, fleet } = started);
+    const { hostArgs } = started;
     await fleet.startAgents([
       { hostId: h1, labels: { role: 'web', note: HOSTILE_LABEL }, args: hostArgs(h1) },
       { hostId: h2, labels: { role: 'web' }, args: hostArgs(h2) },

@@ -13,7 +13,7 @@ import { killOnExit } from '../lib/child-reaper.js';
 import { runCli, startCli } from '../lib/cli.js';
 import { docker } from '../lib/docker-harness.js';
 import { FleetHarness } from '../lib/fleet-harness.js';
-import { startNatsServer, type NatsServerHandle } from '../lib/nats-server.js';
+import type { NatsServerHandle } from '../lib/nats-server.js';
 import { SseReader } from '../lib/sse-reader.js';
 import { waitFor } from '../lib/wait.js';
 
@@ -98,11 +98,9 @@ describe('hostwright dashboard: the server over real NATS and real agents', () =
       await writeFile(join(assets, 'app.css'), 'main {}\n');
       assetsEnv = { HOSTWRIGHT_DASHBOARD_ASSETS: assets };
     }
-    assert.equal((await runCli(['fleet', 'init', '--dir', dir, ...hostIds.flatMap((hostId) => ['--host', hostId])])).code, 0);
-    assert.equal((await runCli(['fleet', 'add-user', 'ro', '--role', 'reader', '--dir', dir])).code, 0);
-    nats = await startNatsServer({ include: join(dir, 'accounts.conf') });
-    fleet = FleetHarness.create(nats, runId, { cliArgs: creds('coordinator.nk') });
-    const hostArgs = (hostId: string) => ['--creds', join(dir, 'hosts', `${hostId}.nk`), '--coordinator-key', join(dir, 'coordinator-signing.pub')];
+    const started = await FleetHarness.withFleetAuth(dir, runId, hostIds, [{ name: 'ro', role: 'reader' }]);
+    ({ nats, fleet } = started);
+    const { hostArgs } = started;
     await fleet.startAgents(hostIds.map((hostId) => ({ hostId, labels: { zone: 'z1' }, args: hostArgs(hostId) })));
     await writeFile(join(dir, 'app.yaml'), fleetFile('v1'));
     await fleet.cli(['apply', '-f', join(dir, 'app.yaml'), '--wait', '--timeout', '60s', ...creds('coordinator.nk'), '--signing-key', join(dir, 'coordinator-signing.nk')], 0);

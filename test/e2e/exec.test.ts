@@ -16,7 +16,7 @@ import { uniqueName } from '../lib/builders.js';
 import { CLI, runCli, runCliWithInput, startCli, type CliResult } from '../lib/cli.js';
 import { connectAs, seedOf } from '../lib/fleet-attack.js';
 import { FleetHarness } from '../lib/fleet-harness.js';
-import { startNatsServer, type NatsServerHandle } from '../lib/nats-server.js';
+import type { NatsServerHandle } from '../lib/nats-server.js';
 import { waitFor } from '../lib/wait.js';
 
 const QUICK_STOP = `["sh", "-c", "trap 'exit 0' TERM; sleep 3600 & wait"]`;
@@ -43,13 +43,9 @@ describe('hostwright exec: signed, single-use, admin only, audited (real NATS, r
 
   before(async () => {
     dir = await mkdtemp(join(tmpdir(), 'hw-exec-'));
-    const init = await runCli(['fleet', 'init', '--dir', dir, ...hostIds.flatMap((hostId) => ['--host', hostId])]);
-    assert.equal(init.code, 0, init.stderr);
-    const added = await runCli(['fleet', 'add-user', 'ro', '--role', 'reader', '--dir', dir]);
-    assert.equal(added.code, 0, added.stderr);
-    nats = await startNatsServer({ include: join(dir, 'accounts.conf') });
-    fleet = FleetHarness.create(nats, runId, { cliArgs: ['--creds', join(dir, 'coordinator.nk')] });
-    const hostArgs = (hostId: string) => ['--creds', join(dir, 'hosts', `${hostId}.nk`), '--coordinator-key', join(dir, 'coordinator-signing.pub')];
+    const started = await FleetHarness.withFleetAuth(dir, runId, hostIds, [{ name: 'ro', role: 'reader' }]);
+    ({ nats, fleet } = started);
+    const { hostArgs } = started;
     await fleet.startAgents([
       { hostId: h1, labels: {}, args: [...hostArgs(h1), '--allow-exec'] },
       { hostId: h2, labels: {}, args: hostArgs(h2) },

@@ -24,6 +24,7 @@ import { SIGNING_PUBLIC_FILE, SIGNING_SEED_FILE } from '../../coordinator/signin
 import { hostwrightEventSchema, type HostwrightEvent } from '../../shared/events.js';
 import { LABELS } from '../../shared/labels.js';
 import { killOnExit } from './child-reaper.js';
+import { startNatsServer, type NatsServerHandle } from './nats-server.js';
 import { runCli, startCli, type CliResult } from './cli.js';
 import { docker, removeHostObjects } from './docker-harness.js';
 import { startTcpProxy, type TcpProxy } from './tcp-proxy.js';
@@ -139,6 +140,23 @@ export class FleetHarness {
 
   static create(nats: { readonly url: string; readonly port: number }, runId: string, options: { readonly cliArgs?: readonly string[] } = {}): FleetHarness {
     return new FleetHarness(nats.url, nats.port, runId, options.cliArgs ?? []);
+  }
+
+  /**
+   * A fleet with credentials as `fleet init` makes them in `dir`: one NATS user per host, the
+   * coordinator's user (the harness's CLI runs as it), the named users with their roles, and a
+   * nats-server started on the accounts it wrote. `hostArgs` are an agent's credential flags.
+   */
+  static async withFleetAuth(dir: string, runId: string, hostIds: readonly string[], users: readonly { readonly name: string; readonly role: string }[] = []): Promise<{ readonly nats: NatsServerHandle; readonly fleet: FleetHarness; hostArgs(hostId: string): string[] }> {
+    const init = await runCli(['fleet', 'init', '--dir', dir, ...hostIds.flatMap((hostId) => ['--host', hostId])]);
+    assert.equal(init.code, 0, init.stderr);
+    for (const user of users) {
+      const added = await runCli(['fleet', 'add-user', user.name, '--role', user.role, '--dir', dir]);
+      assert.equal(added.code, 0, added.stderr);
+    }
+    const nats = await startNatsServer({ include: join(dir, 'accounts.conf') });
+    const fleet = FleetHarness.create(nats, runId, { cliArgs: ['--creds', join(dir, 'coordinator.nk')] });
+    return { nats, fleet, hostArgs: (hostId) => ['--creds', join(dir, 'hosts', `${hostId}.nk`), '--coordinator-key', join(dir, 'coordinator-signing.pub')] };
   }
 
   /** Environment for CLI commands that write desired state: they sign with this fleet's key. */

@@ -17,6 +17,7 @@ import { testSigner } from '../lib/signing.js';
 import { waitFor } from '../lib/wait.js';
 
 const SETTINGS = meshSettingsSchema.parse({ listenPort: 51820 });
+const ROUTED = meshSettingsSchema.parse({ listenPort: 51820, transport: 'routed' });
 const PERIOD_MS = 500;
 const H2_MESH_ADDRESS = '10.64.16.1';
 
@@ -115,5 +116,23 @@ describe('the agent puts back what of its mesh was changed by hand, within the r
     await waitFor('the interface back', async () => (await agents[0]!.plan()).length === 0, 10_000, 100);
     assert.ok((await repairEvents(seq)).some((event) => event.message.includes(`create WireGuard interface ${host.meshInterface}`)));
     await waitFor('traffic through the made-again interface', async () => (await pair.roundTrip(host.netns, H2_MESH_ADDRESS, 7001, 1_000).catch(() => '')) === 'ping\n', 10_000, 200);
+  });
+
+  it('on the routed transport, a peer block\'s route removed by hand is back within the period, recorded', async () => {
+    const host = pair.hosts[0]!;
+    const members = await Promise.all(agents.map(async (agent, i) => ({ hostId: `h${i + 1}`, ...(await agent.registration()) })));
+    const documents = meshDocuments(ROUTED, members, assignBlocks(ROUTED, members.map((member) => member.hostId), new Map()), 2);
+    for (const [i, agent] of agents.entries()) {
+      const outcome = await agent.accept(signDocument(encode(documents[i]!), coordinator));
+      assert.ok('accepted' in outcome, JSON.stringify(outcome));
+    }
+    await waitFor('traffic over the routed transport', async () => (await pair.roundTrip(host.netns, H2_MESH_ADDRESS, 7001, 1_000).catch(() => '')) === 'ping\n', 10_000, 200);
+    const routeTo = async () => ((await agents[0]!.link.observe()).gatewayRoutes ?? []).some((route) => JSON.stringify(route).includes('10.64.16.0/20'));
+    assert.ok(await routeTo(), 'the routed transport routes h2\'s block');
+    const seq = (await journal.readEvents(0)).lastSeq;
+    await pair.exec(host.netns, 'ip', ['route', 'del', '10.64.16.0/20']);
+    await waitFor('the routed route back', routeTo, 5_000, 50);
+    await waitFor('the repair event', async () => (await repairEvents(seq)).some((event) => event.message.includes('10.64.16.0/20')), 5_000, 50);
+    assert.equal(await pair.roundTrip(host.netns, H2_MESH_ADDRESS, 7001), 'ping\n');
   });
 });

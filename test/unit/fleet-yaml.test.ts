@@ -5,6 +5,7 @@ import { LineCounter, parseDocument, stringify } from 'yaml';
 import { composeYaml, toPlainValue, yamlExcerpt } from '../../coordinator/fleet-yaml.js';
 import { MAX_YAML_NESTING } from '../../shared/limits.js';
 import { hostileValue, mutatedTextOf } from '../lib/hostile-input.js';
+import { LINEAR_BOUND, measureGrowth } from '../lib/growth.js';
 
 function composed(text: string) {
   const result = composeYaml(text, new LineCounter());
@@ -69,19 +70,15 @@ describe('composeYaml and toPlainValue', () => {
     assert.deepEqual(problems('a: &s {b: *s}\n'), [[10, 'the alias "*s" is inside what "&s" marks (a value cannot contain itself)']]);
     assert.deepEqual(problems('{__proto__: 1}\n'), [[1, 'the key "__proto__" is not allowed']]);
     assert.deepEqual(problems('? [a]\n: b\n'), [[2, 'a mapping key must be a plain value, not a list or mapping']]);
-    // Keys given twice: one set per mapping, not a comparison with every earlier key, so four times
-    // the keys take about four times as long (a quadratic check: sixteen). Fastest of three runs each.
-    const twice = (count: number) => composed(Array.from({ length: 2 }, () => Array.from({ length: count }, (_, i) => `k${i}: 1`).join('\n')).join('\n'));
-    const fastest = (count: number) => {
-      const document = twice(count);
-      return Math.min(...[0, 1, 2].map(() => {
-        const started = performance.now();
-        assert.equal(toPlainValue(document).problems.length, count);
-        return performance.now() - started;
-      }));
-    };
-    const [small, large] = [fastest(5_000), fastest(20_000)];
-    assert.ok(large < 8 * small, `5,000 duplicate keys in ${Math.round(small)} ms, 20,000 in ${Math.round(large)} ms`);
+    // Keys given twice: one set per mapping, not a comparison with every earlier key, so the time
+    // grows with the keys, not with their square.
+    const growth = measureGrowth({
+      label: 'duplicate keys',
+      small: 2_000,
+      prepare: (count) => ({ count, document: composed(Array.from({ length: 2 }, () => Array.from({ length: count }, (_, i) => `k${i}: 1`).join('\n')).join('\n')) }),
+      run: ({ count, document }) => assert.equal(toPlainValue(document).problems.length, count),
+    });
+    assert.ok(growth.factor < LINEAR_BOUND, growth.summary);
   });
 });
 

@@ -12,6 +12,7 @@ import { collectPlans, type HostPlan } from './fleet-plan.js';
 import { savedPlanSchema, type SavedPlan } from '../shared/fleet-plan-json.js';
 import type { HOST_PROGRESS_STATES } from '../shared/fleet-apply-json.js';
 import { isStale } from './fleet-session.js';
+import type { Heartbeat } from './heartbeat-age.js';
 
 export async function readSavedPlan(path: string): Promise<SavedPlan> {
   let text: string;
@@ -86,7 +87,7 @@ export type HostProgress = (typeof HOST_PROGRESS_STATES)[number];
  * Where one host stands on the revision it was given. A status report that failed its checks
  * counts for nothing: the host is `refused` until a report that holds arrives (or the wait ends).
  */
-export function progressOf(host: WrittenHost, reported: HostReport<StatusReport> | undefined, heartbeatAt: string | undefined): { state: HostProgress; detail: string } {
+export function progressOf(host: WrittenHost, reported: HostReport<StatusReport> | undefined, heartbeat: Heartbeat | undefined): { state: HostProgress; detail: string } {
   if (reported?.trust.verdict === 'refused') return { state: 'refused', detail: `its status report was refused: ${reported.trust.reason}` };
   const report = reported?.value;
   const project = report?.status.projects.find((p) => p.project === host.document.project);
@@ -98,7 +99,7 @@ export function progressOf(host: WrittenHost, reported: HostReport<StatusReport>
     if (project.appliedRevision === host.document.revision && project.converged) return { state: 'converged', detail: `${project.instances.length} instance(s)` };
     return { state: 'applying', detail: `${project.pendingActions} pending action(s)` };
   }
-  if (isStale(heartbeatAt)) return { state: 'stale', detail: 'no heartbeat: the agent is down or cut off; it applies the change when it is back' };
+  if (isStale(heartbeat)) return { state: 'stale', detail: 'no heartbeat: the agent is down or cut off; it applies the change when it is back' };
   return { state: 'waiting', detail: 'the agent has not picked up the revision yet' };
 }
 

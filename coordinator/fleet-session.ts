@@ -7,7 +7,7 @@ import { loadSigningKey } from './signing-key.js';
 import { authorClaimsOf } from './author-claims.js';
 import { findHostKeys } from './fleet-host-keys.js';
 import { parseStorageLimits } from '../shared/stream-replicas.js';
-import { describeHeartbeatAge, isStaleHeartbeat } from './heartbeat-age.js';
+import { describeHeartbeatAge, isStaleHost, type Heartbeat } from './heartbeat-age.js';
 import { checkPlacementHosts } from './known-hosts.js';
 import type { FleetFile } from '../shared/fleet-spec.js';
 import { HostwrightError } from '../shared/errors.js';
@@ -87,12 +87,9 @@ export function placementHosts(registrations: readonly HostRegistration[], { con
 }
 
 
-/** A host is stale when its heartbeat is older than this. */
-export const STALE_AFTER_MS = 15_000;
-
-/** Stale also when the heartbeat is not a time or is from the future (coordinator/heartbeat-age.ts). */
-export function isStale(heartbeatAt: string | undefined, now = Date.now()): boolean {
-  return isStaleHeartbeat(heartbeatAt, now, STALE_AFTER_MS);
+/** Stale by the host's own heartbeat period, never sooner than 15 s (coordinator/heartbeat-age.ts). */
+export function isStale(host: Heartbeat | undefined, now = Date.now()): boolean {
+  return isStaleHost(host, now);
 }
 
 export function ago(timestamp: string | undefined, now = Date.now()): string {

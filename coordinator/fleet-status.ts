@@ -44,7 +44,7 @@ export function fleetStatus(hosts: readonly HostReport<HostRegistration>[], repo
       const trust = refused.length > 0 ? 'refused' : verdicts.every((verdict) => verdict === 'verified') ? 'verified' : 'unverified';
       // A removed project nothing is left of is no row (shared/host-status.ts isGone).
       const status = value ? { ...value.status, projects: value.status.projects.filter((project) => !isGone(project)) } : null;
-      return { hostId, labels: host?.labels ?? {}, heartbeatAt: host?.heartbeatAt ?? null, stale: isStale(host?.heartbeatAt, now), reportedAt: value?.reportedAt ?? null, outboxDepth: value?.outboxDepth ?? null, status, trust, refused, registered: registration !== undefined };
+      return { hostId, labels: host?.labels ?? {}, heartbeatAt: host?.heartbeatAt ?? null, stale: isStale(host, now), reportedAt: value?.reportedAt ?? null, outboxDepth: value?.outboxDepth ?? null, status, trust, refused, registered: registration !== undefined };
     });
 }
 

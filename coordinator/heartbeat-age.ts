@@ -21,6 +21,32 @@ export function heartbeatAge(heartbeatAt: string | undefined, now: number): Hear
   return { kind: 'past', ageMs: Math.max(0, now - at) };
 }
 
+/** A host whose heartbeat is older than this is stale, whatever its period (its agent's `--heartbeat`, 5 s by default). */
+export const STALE_AFTER_MS = 15_000;
+
+/** Heartbeats a host may miss before it reads stale. */
+export const MISSED_HEARTBEATS = 3;
+
+/** What a registration says of the host's liveness: when it last beat, and how often it beats (absent from an older agent: the floor alone applies). */
+export interface Heartbeat {
+  readonly heartbeatAt?: string | null;
+  readonly heartbeatMs?: number;
+}
+
+/**
+ * Pure: how long a host may be silent before it reads stale: three of its own heartbeat periods,
+ * and never less than the floor. An agent run with `--heartbeat 30s` is stale after 90 s, not
+ * after the 15 s that suit the default period.
+ */
+export function staleAfterMsOf(heartbeatMs: number | undefined, floorMs = STALE_AFTER_MS): number {
+  return heartbeatMs === undefined || !Number.isFinite(heartbeatMs) ? floorMs : Math.max(floorMs, MISSED_HEARTBEATS * heartbeatMs);
+}
+
+/** Pure: stale by the host's own period (staleAfterMsOf) and its heartbeat's age (isStaleHeartbeat). */
+export function isStaleHost(host: Heartbeat | undefined, now: number, floorMs = STALE_AFTER_MS): boolean {
+  return isStaleHeartbeat(host?.heartbeatAt ?? undefined, now, staleAfterMsOf(host?.heartbeatMs, floorMs));
+}
+
 /** Stale: no heartbeat, one that is not a time, one from the future, or one older than staleAfterMs. */
 export function isStaleHeartbeat(heartbeatAt: string | undefined, now: number, staleAfterMs: number): boolean {
   const age = heartbeatAge(heartbeatAt, now);

@@ -2,7 +2,7 @@ import type { HostDesired } from '../shared/host-desired.js';
 import type { FleetClient } from './fleet-client.js';
 import type { HostTarget } from './fleet-targets.js';
 import { receivingState, type MovePhases, type ReceivingState } from './move-phases.js';
-import { STALE_HEARTBEAT_MS } from './rollout/rollout-step.js';
+import { isStaleHost } from './heartbeat-age.js';
 import { FleetReportWatch } from './report-watch.js';
 
 /** A document as written: the host and the revision its agent must reach. */
@@ -74,11 +74,10 @@ async function waitForReceivers(client: FleetClient, written: readonly WrittenDo
           continue;
         }
         const reported = watch.statusOf(hostId);
-        const heartbeatAt = watch.heartbeatOf(hostId);
         const next = receivingState({ document }, services, {
           report: reported?.value,
           refused: reported?.trust.verdict === 'refused' ? reported.trust.reason : undefined,
-          stale: heartbeatAt === undefined || Date.now() - Date.parse(heartbeatAt) > STALE_HEARTBEAT_MS,
+          stale: isStaleHost(watch.heartbeatOf(hostId), Date.now()),
         });
         if (states.get(hostId)?.state !== next.state) options.onReceiving?.(hostId, next.state, next.detail);
         states.set(hostId, next);

@@ -1,7 +1,8 @@
 import type { KvWatchEntry } from '@nats-io/kv';
 import type { HostReport } from '../shared/host-report.js';
-import type { StatusReport } from '../shared/wire.js';
+import type { HostRegistration, StatusReport } from '../shared/wire.js';
 import type { FleetClient } from './fleet-client.js';
+import type { Heartbeat } from './heartbeat-age.js';
 
 /**
  * How often a watch is backed by a full re-read. A watch rides an ordered consumer: when the NATS
@@ -17,7 +18,7 @@ export const FALLBACK_READ_MS = 5_000;
 export class FleetReportWatch {
   readonly #client: FleetClient;
   readonly #status = new Map<string, HostReport<StatusReport>>();
-  readonly #heartbeats = new Map<string, string>();
+  readonly #heartbeats = new Map<string, Heartbeat>();
   readonly #stops: (() => void)[] = [];
   #wake: (() => void) | undefined;
   #changed = false;
@@ -55,8 +56,8 @@ export class FleetReportWatch {
     return [...this.#status.values()];
   }
 
-  /** The heartbeat of the host's accepted registration. */
-  heartbeatOf(hostId: string): string | undefined {
+  /** The heartbeat (time and period) of the host's accepted registration. */
+  heartbeatOf(hostId: string): Heartbeat | undefined {
     return this.#heartbeats.get(hostId);
   }
 
@@ -98,7 +99,7 @@ export class FleetReportWatch {
       this.#status.clear();
       for (const report of statuses) this.#status.set(report.hostId, report);
       this.#heartbeats.clear();
-      for (const host of hosts) this.#heartbeats.set(host.hostId, host.heartbeatAt);
+      for (const host of hosts) this.#heartbeats.set(host.hostId, heartbeatOf(host));
     } finally {
       const during = this.#during;
       this.#during = undefined;
@@ -126,7 +127,12 @@ export class FleetReportWatch {
 
   #onHost(entry: KvWatchEntry): void {
     const registration = entry.operation === 'PUT' ? this.#client.openRegistration(entry.value, entry.key).value : undefined;
-    if (registration) this.#heartbeats.set(entry.key, registration.heartbeatAt);
+    if (registration) this.#heartbeats.set(entry.key, heartbeatOf(registration));
     else this.#heartbeats.delete(entry.key);
   }
+}
+
+/** Pure: what a wait needs of a registration to tell a stale host. */
+function heartbeatOf(registration: HostRegistration): Heartbeat {
+  return { heartbeatAt: registration.heartbeatAt, ...(registration.heartbeatMs === undefined ? {} : { heartbeatMs: registration.heartbeatMs }) };
 }

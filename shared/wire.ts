@@ -15,6 +15,8 @@ export const hostRegistrationSchema = z.object({
   desiredSchema: z.number().int().min(1).optional(),
   startedAt: z.string(),
   heartbeatAt: z.string(),
+  /** The agent's heartbeat period in ms (its `--heartbeat`): the host reads stale after three missed beats (coordinator/heartbeat-age.ts); absent from an older agent. */
+  heartbeatMs: z.number().int().min(1_000).max(86_400_000).optional(),
   /** Names the agent's journal (agent/store/journal.ts `id`): a new one asks for desired state from the start. */
   journalId: z.string().max(64).optional(),
   /** The agent reads signed retry and pull requests (shared/signed-request.ts); absent: an older agent, which reads only unsigned ones. */

@@ -351,7 +351,7 @@ class FleetSource implements DesiredSource {
     const { hostId } = this.options;
     const mesh = this.#mesh === undefined ? undefined : await this.#mesh.registration();
     const meshLive = this.#meshRepair?.live;
-    const registration: HostRegistration = { hostId, labels: { ...this.options.labels }, agentVersion: AGENT_VERSION, desiredSchema: DESIRED_SCHEMA_VERSION, startedAt: this.#startedAt, heartbeatAt: new Date().toISOString(), journalId: this.daemon.host.journal.id, signedRequests: true, ...(mesh === undefined ? {} : { mesh }), ...(meshLive === undefined ? {} : { meshLive }) };
+    const registration: HostRegistration = { hostId, labels: { ...this.options.labels }, agentVersion: AGENT_VERSION, desiredSchema: DESIRED_SCHEMA_VERSION, startedAt: this.#startedAt, heartbeatAt: new Date().toISOString(), heartbeatMs: this.options.heartbeatMs, journalId: this.daemon.host.journal.id, signedRequests: true, ...(mesh === undefined ? {} : { mesh }), ...(meshLive === undefined ? {} : { meshLive }) };
     await connection.js.publish(kvKeySubject(BUCKETS.hosts, hostId), this.#seal(encode(registration)));
   }
 

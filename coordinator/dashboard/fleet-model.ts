@@ -6,7 +6,7 @@ import type { HostReport, ReportTrust } from '../../shared/host-report.js';
 import { isGone } from '../../shared/host-status.js';
 import type { HostRegistration, StatusReport } from '../../shared/wire.js';
 import { fleetStatus } from '../fleet-status.js';
-import { isStaleHeartbeat } from '../heartbeat-age.js';
+import { isStaleHost } from '../heartbeat-age.js';
 import type { RolloutState } from '../rollout/rollout-state.js';
 import { classifyCell, driftStillShown, withDriftSeen, type DriftSeen } from './cell-state.js';
 import { CycleLog } from './cycle-log.js';
@@ -40,6 +40,8 @@ interface KeptReport {
 
 interface KeptRegistration extends KeptReport {
   readonly heartbeatAt: string | undefined;
+  /** The agent's heartbeat period: the host reads stale after three of them, never sooner than staleAfterMs. */
+  readonly heartbeatMs: number | undefined;
   readonly labels: Readonly<Record<string, string>>;
 }
 
@@ -174,7 +176,7 @@ export class FleetModel {
       if (projects.size === 0) this.#driftSeen.delete(hostId);
     }
     for (const [hostId, entry] of this.#hosts) {
-      if (entry.sentStale !== undefined && entry.sentStale !== isStaleHeartbeat(entry.registration?.heartbeatAt, now, this.staleAfterMs)) this.#changed.add(hostId);
+      if (entry.sentStale !== undefined && entry.sentStale !== isStaleHost(entry.registration, now, this.staleAfterMs)) this.#changed.add(hostId);
     }
     const hosts = [...this.#changed].sort(compareStrings).flatMap((hostId) => {
       const entry = this.#hosts.get(hostId);
@@ -222,7 +224,7 @@ export class FleetModel {
   #summaryJson(hostId: string, entry: HostEntry, now: number): string {
     const heartbeatAt = entry.registration?.heartbeatAt;
     entry.summaryRest ??= JSON.stringify({ ...this.#summary(hostId, entry, now), heartbeatAt: undefined, stale: undefined });
-    return `{"heartbeatAt":${JSON.stringify(heartbeatAt ?? null)},"stale":${isStaleHeartbeat(heartbeatAt, now, this.staleAfterMs)},${entry.summaryRest.slice(1)}`;
+    return `{"heartbeatAt":${JSON.stringify(heartbeatAt ?? null)},"stale":${isStaleHost(entry.registration, now, this.staleAfterMs)},${entry.summaryRest.slice(1)}`;
   }
 
   #summary(hostId: string, entry: HostEntry, now: number): DashboardHostSummary {
@@ -236,7 +238,7 @@ export class FleetModel {
       // The coordinator's labels over the agent's, as placement sees them (`hosts --json`).
       effectiveLabels: effectiveLabels(labels, control),
       heartbeatAt,
-      stale: isStaleHeartbeat(heartbeatAt ?? undefined, now, this.staleAfterMs),
+      stale: isStaleHost(registration, now, this.staleAfterMs),
       trust: trustOf(registration, status),
       registered: registration !== undefined,
       cordoned: control?.cordon !== undefined || control?.drain !== undefined,
@@ -258,7 +260,7 @@ export class FleetModel {
 
 function keepRegistration(report: HostReport<HostRegistration>): KeptRegistration {
   const { value } = report;
-  return { trust: report.trust, json: value && JSON.stringify({ ...value, heartbeatAt: '' }), heartbeatAt: value?.heartbeatAt, labels: value?.labels ?? {} };
+  return { trust: report.trust, json: value && JSON.stringify({ ...value, heartbeatAt: '' }), heartbeatAt: value?.heartbeatAt, heartbeatMs: value?.heartbeatMs, labels: value?.labels ?? {} };
 }
 
 function keepStatus(report: HostReport<StatusReport>): KeptStatus {

@@ -117,7 +117,7 @@ async function driveOneStep(client: FleetClient, store: RolloutStore, id: string
   options.onReports?.(watch.statusReports());
   const observe = (hostId: string): HostObservation => {
     const reported = watch.statusOf(hostId);
-    return { report: reported?.value, refusedReport: reported?.trust.verdict === 'refused' ? reported.trust.reason : undefined, heartbeatAt: watch.heartbeatOf(hostId) };
+    return { report: reported?.value, refusedReport: reported?.trust.verdict === 'refused' ? reported.trust.reason : undefined, heartbeat: watch.heartbeatOf(hostId) };
   };
   const step = advanceRollout(state, observe, new Date());
   let next = step.state;

@@ -1,5 +1,5 @@
 import { compareStrings } from '../../shared/compare.js';
-import { isStaleHeartbeat } from '../heartbeat-age.js';
+import { isStaleHost, type Heartbeat } from '../heartbeat-age.js';
 import { hasHealthcheck } from '../../shared/fleet-spec.js';
 import { runsOnce } from '../../shared/restart-policy.js';
 import type { HostDesired } from '../../shared/host-desired.js';
@@ -15,7 +15,7 @@ export interface HostObservation {
   /** Why the host's status report was refused (shared/host-report.ts); it counts for nothing. */
   readonly refusedReport?: string | undefined;
   /** undefined when the host never registered. */
-  readonly heartbeatAt: string | undefined;
+  readonly heartbeat: Heartbeat | undefined;
 }
 
 /** A document the driver must write (with compare-and-set, at the next revision) for a host. */
@@ -28,8 +28,6 @@ export interface RolloutStep {
   readonly state: RolloutState;
   readonly writes: readonly RolloutWrite[];
 }
-
-export const STALE_HEARTBEAT_MS = 15_000;
 
 /**
  * Canaries first, then batches of maxParallel, in host order; the hosts in `last` (those that give
@@ -231,5 +229,5 @@ function lateArrival(host: RolloutHost, observation: HostObservation, options: R
 }
 
 function isOffline(observation: HostObservation, now: Date): boolean {
-  return isStaleHeartbeat(observation.heartbeatAt, now.getTime(), STALE_HEARTBEAT_MS);
+  return isStaleHost(observation.heartbeat, now.getTime());
 }

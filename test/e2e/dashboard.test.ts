@@ -1,13 +1,14 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { DashboardHost } from '../../shared/dashboard-api.js';
 import { CONTENT_SECURITY_POLICY } from '../../coordinator/dashboard/dashboard-security.js';
+import { DASHBOARD_SEMI_SPACE_MB } from '../../coordinator/cli/young-generation.js';
 import { uniqueName } from '../lib/builders.js';
 import { killOnExit } from '../lib/child-reaper.js';
 import { runCli, startCli } from '../lib/cli.js';
@@ -300,6 +301,14 @@ describe('hostwright dashboard: the server over real NATS and real agents', () =
     } finally {
       live.close();
     }
+  });
+
+  it('runs in the process it was started as, with a 2 MiB semi-space (the young generation sized for its messages)', async () => {
+    const pid = deployer.child.pid ?? 0;
+    const cmdline = (await readFile(`/proc/${pid}/cmdline`, 'utf8')).split('\0');
+    assert.ok(cmdline.includes(`--max-semi-space-size=${DASHBOARD_SEMI_SPACE_MB}`), cmdline.join(' '));
+    assert.equal(cmdline.filter((arg) => arg === 'dashboard').length, 1, 'started again once, with its own arguments');
+    assert.equal((await send(`${deployer.url}api/session`)).status, 200, 'the same pid still serves');
   });
 
   it('without the built page the command says so and exits 2', async () => {

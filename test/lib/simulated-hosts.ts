@@ -175,7 +175,7 @@ export class SimulatedHosts {
   }
 
   async #register(host: SimulatedHost): Promise<void> {
-    const registration: HostRegistration = { hostId: host.hostId, labels: host.labels, agentVersion: HOSTWRIGHT_VERSION, desiredSchema: DESIRED_SCHEMA_VERSION, startedAt: host.startedAt, heartbeatAt: new Date().toISOString(), signedRequests: true };
+    const registration: HostRegistration = { hostId: host.hostId, labels: host.labels, agentVersion: HOSTWRIGHT_VERSION, desiredSchema: DESIRED_SCHEMA_VERSION, startedAt: host.startedAt, heartbeatAt: new Date().toISOString(), heartbeatMs: this.options.heartbeatMs, signedRequests: true };
     await this.js.publish(kvKeySubject(BUCKETS.hosts, host.hostId), encode(registration));
     this.heartbeats += 1;
   }

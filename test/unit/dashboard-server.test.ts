@@ -204,6 +204,17 @@ describe('dashboard: the fleet model', () => {
     assert.equal(model.host('h1', T0), undefined);
   });
 
+  it('a host whose agent beats every 30 s turns stale after three missed beats, not after --stale-after', () => {
+    const model = new FleetModel(5_000);
+    const slow = registration('h1', 0);
+    model.setRegistration('h1', { ...slow, value: { ...(slow.value as HostRegistration), heartbeatMs: 30_000 } });
+    assert.equal(model.takeChanges(T0 + 1_000).hosts[0]?.stale, false);
+    assert.deepEqual(model.takeChanges(T0 + 60_000).hosts, [], 'two beats missed: still live');
+    assert.equal(model.summary('h1', T0 + 60_000)?.stale, false);
+    assert.deepEqual(model.takeChanges(T0 + 91_000).hosts.map((host) => [host.hostId, host.stale]), [['h1', true]]);
+    assert.match(model.snapshotJson(T0 + 91_000), /"stale":true/);
+  });
+
   it('an event of a known host marks it changed and adds to its cycles', () => {
     const model = new FleetModel(5_000);
     model.setRegistration('h1', registration('h1', 0));

@@ -1,7 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { HEARTBEAT_SKEW_MS, describeHeartbeatAge, heartbeatAge, isStaleHeartbeat } from '../../coordinator/heartbeat-age.js';
+import { HEARTBEAT_SKEW_MS, STALE_AFTER_MS, describeHeartbeatAge, heartbeatAge, isStaleHeartbeat, isStaleHost, staleAfterMsOf } from '../../coordinator/heartbeat-age.js';
 import { renderHosts } from '../../coordinator/cli/render/hosts-view.js';
 
 const NOW = Date.parse('2026-01-01T00:00:00.000Z');
@@ -37,6 +37,25 @@ describe('heartbeat age', () => {
         assert.equal(fresh, !Number.isNaN(parsed) && parsed >= NOW - 15_000 && parsed <= NOW + HEARTBEAT_SKEW_MS, `${heartbeatAt}: ${JSON.stringify(age)}`);
       }),
     );
+  });
+
+  it('a host is stale after three of its own heartbeat periods, never sooner than the floor; an agent that names no period gets the floor', () => {
+    assert.equal(staleAfterMsOf(undefined), STALE_AFTER_MS);
+    assert.equal(staleAfterMsOf(5_000), STALE_AFTER_MS);
+    assert.equal(staleAfterMsOf(1_000), STALE_AFTER_MS, 'a fast heartbeat does not make a host stale sooner');
+    assert.equal(staleAfterMsOf(30_000), 90_000);
+    assert.equal(staleAfterMsOf(30_000, 120_000), 120_000, 'a floor above three periods wins (the dashboard\'s --stale-after)');
+    assert.equal(isStaleHost({ heartbeatAt: at(-60_000), heartbeatMs: 30_000 }, NOW), false, 'two missed beats of a 30 s agent');
+    assert.equal(isStaleHost({ heartbeatAt: at(-91_000), heartbeatMs: 30_000 }, NOW), true);
+    assert.equal(isStaleHost({ heartbeatAt: at(-16_000) }, NOW), true);
+    assert.equal(isStaleHost({ heartbeatAt: null, heartbeatMs: 30_000 }, NOW), true);
+    assert.equal(isStaleHost(undefined, NOW), true);
+  });
+
+  it('hosts shows an agent that beats every 30 s, silent for 40 s, as live, and one silent for 100 s as STALE', () => {
+    const host = (silentMs: number) => ({ hostId: 'h1', labels: {}, agentVersion: '0.2.0', startedAt: at(-3_600_000), heartbeatAt: at(-silentMs), heartbeatMs: 30_000, trust: 'verified' as const });
+    assert.doesNotMatch(renderHosts([host(40_000)], [], NOW), /STALE/);
+    assert.match(renderHosts([host(100_000)], [], NOW), /STALE 100s ago/);
   });
 
   it('hosts shows a host heartbeating from the future as STALE with clock skew', () => {

@@ -187,10 +187,10 @@ describe('apply --wait: progressOf', () => {
   });
 
   it('a host whose applied revision has an instance in a condition failed, named with its exit code and last line', () => {
-    assert.deepEqual(progressOf({ hostId: 'h1', document }, reported({}), T0.toISOString()), { state: 'failed', detail: 'shop-api-1 failed (exit 3): "FATAL: API_TOKEN is not set"' });
+    assert.deepEqual(progressOf({ hostId: 'h1', document }, reported({}), { heartbeatAt: T0.toISOString() }), { state: 'failed', detail: 'shop-api-1 failed (exit 3): "FATAL: API_TOKEN is not set"' });
   });
 
   it('before the revision is applied, a condition (of the old containers) is not the new revision failing', () => {
-    assert.equal(progressOf({ hostId: 'h1', document }, reported({ appliedRevision: 1, pendingActions: 1 }), T0.toISOString()).state, 'applying');
+    assert.equal(progressOf({ hostId: 'h1', document }, reported({ appliedRevision: 1, pendingActions: 1 }), { heartbeatAt: T0.toISOString() }).state, 'applying');
   });
 });

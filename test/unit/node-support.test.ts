@@ -1,6 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { commandOf, nodeSupport } from '../../coordinator/cli/node-support.js';
+import { DASHBOARD_SEMI_SPACE_MB, withSmallYoungGeneration } from '../../coordinator/cli/young-generation.js';
 
 describe('the Node.js the CLI runs on', () => {
   it('22.12 and later are supported, whatever the command', () => {
@@ -31,5 +32,16 @@ describe('the Node.js the CLI runs on', () => {
     assert.equal(commandOf(['--help']), undefined);
     assert.equal(commandOf(['--no-color', 'rollout', 'status']), 'rollout');
     assert.equal(commandOf([]), undefined);
+  });
+});
+
+describe('the dashboard\'s young generation', () => {
+  it('starts again with a 2 MiB semi-space, keeping Node\'s flags and the command line, unless a semi-space was given', () => {
+    assert.deepEqual(withSmallYoungGeneration('/node', ['--enable-source-maps'], ['/node', '/hw.js', 'dashboard', '--listen', '127.0.0.1:0'], undefined), ['/node', `--max-semi-space-size=${DASHBOARD_SEMI_SPACE_MB}`, '--enable-source-maps', '/hw.js', 'dashboard', '--listen', '127.0.0.1:0']);
+    assert.equal(withSmallYoungGeneration('/node', ['--max-semi-space-size=2'], ['/node', '/hw.js', 'dashboard'], undefined), undefined, 'started again already');
+    assert.equal(withSmallYoungGeneration('/node', [], ['/node', '/hw.js', 'dashboard'], '--max-semi-space-size=16'), undefined, 'the user\'s NODE_OPTIONS win');
+    assert.equal(withSmallYoungGeneration('/node', [], ['/node', '/hw.js', 'dashboard'], '--max-semi-space-size 16'), undefined);
+    assert.notEqual(withSmallYoungGeneration('/node', [], ['/node', '/hw.js', 'dashboard'], '--max-old-space-size=512'), undefined, 'another flag is no semi-space');
+    assert.equal(withSmallYoungGeneration('/node', [], ['/node'], undefined), undefined, 'no script to start again');
   });
 });

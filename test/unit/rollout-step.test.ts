@@ -38,9 +38,15 @@ function report(hostId: string, revision: number, fields: Partial<ProjectStatus>
 class Fleet {
   readonly reports = new Map<string, StatusReport>();
   readonly heartbeats = new Map<string, string | undefined>();
+  /** Hosts whose agent announces a heartbeat period (`--heartbeat`). */
+  readonly periods = new Map<string, number>();
   now = at(0);
 
-  observe = (hostId: string): HostObservation => ({ report: this.reports.get(hostId), heartbeatAt: this.heartbeats.has(hostId) ? this.heartbeats.get(hostId) : this.now.toISOString() });
+  observe = (hostId: string): HostObservation => {
+    const heartbeatAt = this.heartbeats.has(hostId) ? this.heartbeats.get(hostId) : this.now.toISOString();
+    const heartbeatMs = this.periods.get(hostId);
+    return { report: this.reports.get(hostId), heartbeat: heartbeatAt === undefined ? undefined : { heartbeatAt, ...(heartbeatMs === undefined ? {} : { heartbeatMs }) } };
+  };
 
   /** The host reports the project at `revision` (converged and healthy unless fields say otherwise). */
   at(hostId: string, revision: number, fields: Partial<ProjectStatus> = {}): this {
@@ -386,6 +392,18 @@ describe('advanceRollout: --skip-offline', () => {
     step = fleet.step(step.state, 11_000);
     assert.equal(step.state.status, 'failed');
     assert.equal(step.state.reason, '0 failed and 2 skipped host(s) are not on the new revision');
+  });
+
+  it('a host is offline after three of its own heartbeat periods: 20 s of silence is online for an agent that beats every 30 s', () => {
+    const fleet = new Fleet();
+    fleet.heartbeats.set('h1', at(-20_000).toISOString());
+    fleet.periods.set('h1', 30_000);
+    assert.deepEqual(written(fleet.step(start(['h1'], { skipOffline: true }), 0)), ['h1']);
+    const silent = new Fleet();
+    silent.heartbeats.set('h1', at(-91_000).toISOString());
+    silent.periods.set('h1', 30_000);
+    const step = silent.step(start(['h1'], { skipOffline: true }), 0);
+    assert.deepEqual([written(step), host(step.state, 'h1').state], [[], 'skipped']);
   });
 
   it('without --skip-offline the same host is waited for, and written once it is back', () => {

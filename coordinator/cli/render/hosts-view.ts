@@ -25,7 +25,7 @@ export function renderHosts(hosts: readonly ListedHost[], refused: readonly { re
     const merged = { ...host.labels, ...set };
     return Object.entries(merged).map(([k, v]) => `${k}=${v}${Object.hasOwn(set, k) ? '*' : ''}`).join(',') || '-';
   };
-  const rows = hosts.map((host) => [host.hostId, labelsOf(host), host.drain ? host.drain.state.toUpperCase() : host.cordon ? 'CORDONED' : 'schedulable', host.agentVersion, `${isStale(host.heartbeatAt, now) ? 'STALE ' : ''}${ago(host.heartbeatAt, now)}`, host.startedAt, host.trust]);
+  const rows = hosts.map((host) => [host.hostId, labelsOf(host), host.drain ? host.drain.state.toUpperCase() : host.cordon ? 'CORDONED' : 'schedulable', host.agentVersion, `${isStale(host, now) ? 'STALE ' : ''}${ago(host.heartbeatAt, now)}`, host.startedAt, host.trust]);
   const lines = [renderTable(['HOST', 'LABELS', 'PLACEMENT', 'VERSION', 'SEEN', 'STARTED', 'TRUST'], rows)];
   if (hosts.some((host) => Object.keys(host.coordinatorLabels ?? {}).length > 0)) lines.push('', '* set by the coordinator (`hosts label`); it wins over the agent\'s label of the same key.');
   const cordoned = hosts.filter((host) => host.cordon);

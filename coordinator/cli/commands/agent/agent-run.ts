@@ -13,7 +13,7 @@ import { localHostId } from '../../local-host.js';
 import { defaultDataDir, hasFile, modeOf, parseLabels, parseParallel, workloadSourceOf } from '../../options.js';
 import { registryAuthOf } from '../../registry-auth-option.js';
 import { usePrivateUmask } from '../../private-umask.js';
-import { imageGraceOf, parseTimeout } from '../../parse.js';
+import { imageGraceOf, parseHeartbeat, parseTimeout } from '../../parse.js';
 import { agentConfigPath, loadAgentConfig, withAgentConfig } from './agent-config-file.js';
 import type { AgentOptions } from './options.js';
 import { readFile } from 'node:fs/promises';
@@ -63,7 +63,7 @@ export async function runAgent(flags: AgentOptions, fromCommandLine: ReadonlySet
       namePrefix: options.namePrefix ?? '',
       parallelism: parseParallel(options.parallel),
       resyncMs,
-      heartbeatMs: parseTimeout(options.heartbeat, '--heartbeat'),
+      heartbeatMs: parseHeartbeat(options.heartbeat),
       metricsAddr: options.metricsAddr,
       logger: logger.child({ hostId: hostId.data }),
       signal: abort.signal,

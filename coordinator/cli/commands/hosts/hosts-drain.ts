@@ -38,7 +38,7 @@ export async function drainHost(hostId: string, options: HostDrainOptions): Prom
       const [reports, controls, byHost] = await Promise.all([client.hostReports(), client.hostControls(), client.desiredProjectsByHost()]);
       // A forged cordon elsewhere must not steer where the instances go: refused as placement refuses it.
       const { cordons } = placementHosts(acceptedValues(reports), controls);
-      const eligible = new Set(acceptedValues(reports).filter((host) => host.hostId !== hostId && !cordons.has(host.hostId) && !isStale(host.heartbeatAt)).map((host) => host.hostId));
+      const eligible = new Set(acceptedValues(reports).filter((host) => host.hostId !== hostId && !cordons.has(host.hostId) && !isStale(host)).map((host) => host.hostId));
       const projects = [...(byHost.get(hostId) ?? [])].sort();
       const desired = new Map(await Promise.all(projects.map(async (project) => [project, await client.desiredOf(project)] as const)));
       const recorded = controls.controls.get(hostId)?.control.drain;

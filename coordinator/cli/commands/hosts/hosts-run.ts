@@ -24,7 +24,7 @@ export async function listHosts(options: HostsOptions): Promise<void> {
     const refused = reports.flatMap((report) => (report.trust.verdict === 'refused' ? [{ hostId: report.hostId, reason: report.trust.reason }] : []));
     const controlsRefused = refusedControls.map((entry) => ({ hostId: entry.hostId, reason: entry.reason }));
     if (options.json) {
-      process.stdout.write(`${printableJson({ schema: 'hostwright.hosts/v1', hosts: hosts.map((host) => ({ ...host, stale: isStale(host.heartbeatAt) })), refused, refusedControls: controlsRefused }, 2)}\n`);
+      process.stdout.write(`${printableJson({ schema: 'hostwright.hosts/v1', hosts: hosts.map((host) => ({ ...host, stale: isStale(host) })), refused, refusedControls: controlsRefused }, 2)}\n`);
       return;
     }
     process.stdout.write(`${renderHosts(hosts, refused, Date.now(), controlsRefused)}\n`);

@@ -167,12 +167,13 @@ Benchmarks (they print figures and never assert timing):
                --megabytes M      bulk transfer per run (1-4000, default 200)
                --iterations I     round trips per run (10-100000, default 2000)
                --runs R           rounds (1-20, default 3)
-  dashboard  \`hostwright dashboard\` with H simulated hosts heartbeating every 5 s (no Docker) on a real
+  dashboard  \`hostwright dashboard\` with H simulated hosts heartbeating every B s (no Docker) on a real
              nats-server, in Debian's chromium: the first view, each filter, the dashboard process's RSS
              while the hosts heartbeat and a host's status put to its cell on the page, beside the
              first view and RSS of the same process on an empty fleet, measured first.
                --hosts H          simulated hosts (20-20000, default 10000)
                --seconds S        RSS sampled once a second for S seconds (1-600, default 30)
+               --heartbeat B      each host's heartbeat period, seconds (1-60, default 5, the agent's)
                --runs R           first views, filters of each kind, status changes x2 (1-50, default 5)
   smoke      every benchmark once at a small size (CI: checks they run, asserts no timing).
   all        converge (20 containers), noop (100 containers) and planner (10000 services) with defaults.
@@ -209,6 +210,7 @@ const OPTIONS = {
   'baseline-dist': { type: 'string' },
   megabytes: { type: 'string' },
   seconds: { type: 'string' },
+  heartbeat: { type: 'string' },
   breakdown: { type: 'boolean' },
   json: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
@@ -241,7 +243,7 @@ const ALLOWED: Record<Command, readonly OptionName[]> = {
   pull: ['megabytes', 'runs'],
   logs: ['megabytes', 'runs', 'containers'],
   mesh: ['megabytes', 'iterations', 'runs'],
-  dashboard: ['hosts', 'seconds', 'runs'],
+  dashboard: ['hosts', 'seconds', 'heartbeat', 'runs'],
   smoke: [],
   all: [],
 };
@@ -400,7 +402,7 @@ async function run(command: Command, values: Values): Promise<BenchResult[]> {
       return [await measured(() => runMesh(options))];
     }
     case 'dashboard': {
-      const options = { hosts: integer(values, 'hosts', 10_000, 20, 20_000), seconds: integer(values, 'seconds', 30, 1, 600), runs: integer(values, 'runs', 5, 1, 50) };
+      const options = { hosts: integer(values, 'hosts', 10_000, 20, 20_000), seconds: integer(values, 'seconds', 30, 1, 600), heartbeatMs: integer(values, 'heartbeat', 5, 1, 60) * 1000, runs: integer(values, 'runs', 5, 1, 50) };
       return [await measured(() => runDashboardBench(options))];
     }
     case 'smoke': {
@@ -423,7 +425,7 @@ async function run(command: Command, values: Values): Promise<BenchResult[]> {
         () => measured(() => runJournalOpen({ days: 1, lifecyclesPerDay: 200, runs: 1 })),
         () => measured(() => runPull({ megabytes: 1, runs: 1 })),
         () => measured(() => runLogsBench({ megabytes: 1, runs: 1, chatty: 1, seconds: 2 })),
-        () => measured(() => runDashboardBench({ hosts: 20, seconds: 2, runs: 1 })),
+        () => measured(() => runDashboardBench({ hosts: 20, seconds: 2, heartbeatMs: 5_000, runs: 1 })),
       ];
       const results: BenchResult[] = [];
       for (const step of steps) {

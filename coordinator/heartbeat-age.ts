@@ -1,3 +1,5 @@
+import { MAX_HEARTBEAT_MS } from '../shared/limits.js';
+
 /**
  * How old a host's heartbeat is by this machine's clock. A heartbeat further ahead than the skew
  * allowance says nothing about whether the host is alive now (its clock is wrong, or the value is
@@ -39,7 +41,8 @@ export interface Heartbeat {
  * after the 15 s that suit the default period.
  */
 export function staleAfterMsOf(heartbeatMs: number | undefined, floorMs = STALE_AFTER_MS): number {
-  return heartbeatMs === undefined || !Number.isFinite(heartbeatMs) ? floorMs : Math.max(floorMs, MISSED_HEARTBEATS * heartbeatMs);
+  // A registration's schema bounds the period; the bound is applied here too, for a value read around it.
+  return heartbeatMs === undefined || !Number.isFinite(heartbeatMs) ? floorMs : Math.max(floorMs, MISSED_HEARTBEATS * Math.min(heartbeatMs, MAX_HEARTBEAT_MS));
 }
 
 /** Pure: stale by the host's own period (staleAfterMsOf) and its heartbeat's age (isStaleHeartbeat). */

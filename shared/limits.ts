@@ -50,3 +50,10 @@ export const MAX_DURATION_LENGTH = 32;
 export const MAX_DURATION_MS = 24 * 60 * 60 * 1000;
 /** Characters of a correlation id (a UUID has 36). */
 export const MAX_CORRELATION_ID_LENGTH = 256;
+
+/**
+ * An agent's heartbeat period (`--heartbeat`, a registration's heartbeatMs): a host reads stale after
+ * three missed beats, so a host that stops is STALE within 15 min at most, whatever it announced.
+ */
+export const MIN_HEARTBEAT_MS = 1_000;
+export const MAX_HEARTBEAT_MS = 5 * 60_000;

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { hostIdSchema } from './fleet-spec.js';
 import { hostDesiredSchema } from './host-desired.js';
 import { hostStatusSchema } from './host-status.js';
+import { MAX_HEARTBEAT_MS, MIN_HEARTBEAT_MS } from './limits.js';
 import { meshLiveSchema, meshRegistrationSchema } from './mesh.js';
 import { planReportSchema } from './plan-report.js';
 import { requestSealSchema } from './signed-request.js';
@@ -16,7 +17,7 @@ export const hostRegistrationSchema = z.object({
   startedAt: z.string(),
   heartbeatAt: z.string(),
   /** The agent's heartbeat period in ms (its `--heartbeat`): the host reads stale after three missed beats (coordinator/heartbeat-age.ts); absent from an older agent. */
-  heartbeatMs: z.number().int().min(1_000).max(86_400_000).optional(),
+  heartbeatMs: z.number().int().min(MIN_HEARTBEAT_MS).max(MAX_HEARTBEAT_MS).optional(),
   /** Names the agent's journal (agent/store/journal.ts `id`): a new one asks for desired state from the start. */
   journalId: z.string().max(64).optional(),
   /** The agent reads signed retry and pull requests (shared/signed-request.ts); absent: an older agent, which reads only unsigned ones. */

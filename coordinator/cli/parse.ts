@@ -1,5 +1,6 @@
 import { parseDurationMs } from '../../shared/duration.js';
 import { InvalidInputError } from '../../shared/errors.js';
+import { MAX_HEARTBEAT_MS, MIN_HEARTBEAT_MS } from '../../shared/limits.js';
 
 export function parseTimeout(text: string, flag: string): number {
   try {
@@ -9,10 +10,10 @@ export function parseTimeout(text: string, flag: string): number {
   }
 }
 
-/** --heartbeat: from 1 s to 24 h, what a registration may announce (shared/wire.ts heartbeatMs). */
+/** --heartbeat: from 1 s to 5 min, what a registration may announce (shared/wire.ts heartbeatMs). */
 export function parseHeartbeat(text: string): number {
   const ms = parseTimeout(text, '--heartbeat');
-  if (ms < 1_000 || ms > 86_400_000) throw new InvalidInputError(`--heartbeat ${text}: expected from 1s to 24h`);
+  if (ms < MIN_HEARTBEAT_MS || ms > MAX_HEARTBEAT_MS) throw new InvalidInputError(`--heartbeat ${text}: expected from 1s to 5m`);
   return ms;
 }
 

@@ -3,6 +3,9 @@ import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { HEARTBEAT_SKEW_MS, STALE_AFTER_MS, describeHeartbeatAge, heartbeatAge, isStaleHeartbeat, isStaleHost, staleAfterMsOf } from '../../coordinator/heartbeat-age.js';
 import { renderHosts } from '../../coordinator/cli/render/hosts-view.js';
+import { parseHeartbeat } from '../../coordinator/cli/parse.js';
+import { MAX_HEARTBEAT_MS } from '../../shared/limits.js';
+import { hostRegistrationSchema } from '../../shared/wire.js';
 
 const NOW = Date.parse('2026-01-01T00:00:00.000Z');
 const at = (offsetMs: number) => new Date(NOW + offsetMs).toISOString();
@@ -50,6 +53,17 @@ describe('heartbeat age', () => {
     assert.equal(isStaleHost({ heartbeatAt: at(-16_000) }, NOW), true);
     assert.equal(isStaleHost({ heartbeatAt: null, heartbeatMs: 30_000 }, NOW), true);
     assert.equal(isStaleHost(undefined, NOW), true);
+  });
+
+  it('a period above 5 min is refused in a registration and on the agent\'s command line, and counts as 5 min: a host that stops is STALE within 15 min', () => {
+    assert.equal(staleAfterMsOf(86_400_000), 3 * MAX_HEARTBEAT_MS);
+    const registration = { hostId: 'h1', labels: {}, agentVersion: '0.2.0', startedAt: at(0), heartbeatAt: at(0) };
+    assert.equal(hostRegistrationSchema.safeParse({ ...registration, heartbeatMs: MAX_HEARTBEAT_MS }).success, true);
+    assert.equal(hostRegistrationSchema.safeParse({ ...registration, heartbeatMs: MAX_HEARTBEAT_MS + 1 }).success, false);
+    assert.equal(hostRegistrationSchema.safeParse({ ...registration, heartbeatMs: 999 }).success, false);
+    assert.equal(parseHeartbeat('5m'), MAX_HEARTBEAT_MS);
+    assert.throws(() => parseHeartbeat('6m'), /--heartbeat 6m: expected from 1s to 5m/);
+    assert.throws(() => parseHeartbeat('500ms'), /expected from 1s to 5m/);
   });
 
   it('hosts shows an agent that beats every 30 s, silent for 40 s, as live, and one silent for 100 s as STALE', () => {

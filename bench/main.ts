@@ -167,13 +167,13 @@ Benchmarks (they print figures and never assert timing):
                --megabytes M      bulk transfer per run (1-4000, default 200)
                --iterations I     round trips per run (10-100000, default 2000)
                --runs R           rounds (1-20, default 3)
-  dashboard  \`hostwright dashboard\` with H simulated hosts heartbeating every B s (no Docker) on a real
+  dashboard  \`hostwright dashboard\` with H simulated hosts heartbeating as agents do (no Docker) on a real
              nats-server, in Debian's chromium: the first view, each filter, the dashboard process's RSS
              while the hosts heartbeat and a host's status put to its cell on the page, beside the
              first view and RSS of the same process on an empty fleet, measured first.
                --hosts H          simulated hosts (20-20000, default 10000)
                --seconds S        RSS sampled once a second for S seconds (1-600, default 30)
-               --heartbeat B      each host's heartbeat period, seconds (1-60, default 5, the agent's)
+               --heartbeat B      the agents' --heartbeat, seconds (1-60, default 5); the period follows the fleet's size
                --runs R           first views, filters of each kind, status changes x2 (1-50, default 5)
   smoke      every benchmark once at a small size (CI: checks they run, asserts no timing).
   all        converge (20 containers), noop (100 containers) and planner (10000 services) with defaults.

@@ -71,8 +71,8 @@ export interface HostImport {
 const kvSubject = (bucket: string, key: string): string => `$KV.${bucket}.${key}`;
 
 /**
- * Everything a host sends to the fleet: its registry and status keys, its events, and its
- * desired-state feed (a consumer the coordinator made; the host reads it, acknowledges it, and can
+ * Everything a host sends to the fleet: its registry and status keys, its events, the registry's
+ * size, and its desired-state feed (a consumer the coordinator made; the host reads it, acknowledges it, and can
  * create, change or delete no consumer). JetStream API subjects are mapped under the host's own
  * prefix, since `$JS.API` in an account without JetStream is answered "not enabled".
  */
@@ -88,6 +88,8 @@ export function hostImports(hostId: string): HostImport[] {
     plain(`hw.events.${hostId}.>`),
     api(`CONSUMER.INFO.${DESIRED_STREAM}.${feed}`, false),
     api(`CONSUMER.MSG.NEXT.${DESIRED_STREAM}.${feed}`, true),
+    // The registry's size (its stream info: counts and settings, no key or value), which spaces its heartbeats (shared/heartbeat-period.ts).
+    api(`STREAM.INFO.KV_${BUCKETS.hosts}`, false),
     plain(`$JS.ACK.${DESIRED_STREAM}.${feed}.>`),
   ];
 }

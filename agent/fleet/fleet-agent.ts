@@ -4,6 +4,7 @@ import { decode, encode } from '../../shared/codec.js';
 import { DESIRED_SCHEMA_VERSION, HOSTWRIGHT_VERSION, newerSchemaRefusal } from '../../shared/desired-schema.js';
 import { InvalidInputError, errorMessage } from '../../shared/errors.js';
 import { HOST_PROJECT } from '../../shared/events.js';
+import { FLEET_SIZE_EVERY_BEATS, heartbeatPeriodMs } from '../../shared/heartbeat-period.js';
 import { sealReport } from '../../shared/host-report.js';
 import type { HostStatus } from '../../shared/host-status.js';
 import { bindFleet, readCredentials, type HostConnection, type NatsAccess } from '../../shared/nats-connection.js';
@@ -23,6 +24,7 @@ import { PullsInFlight } from '../pulls-in-flight.js';
 import { candidateOf } from './candidate.js';
 import { isMissingFeed, watchDesired, type DesiredTrust } from './desired-watcher.js';
 import { ExecSessions } from './exec-sessions.js';
+import { fleetHostCount } from './fleet-size.js';
 import { MeshAgent } from '../mesh/mesh-agent.js';
 import { MeshRepair } from '../mesh/mesh-repair.js';
 import { readHostUpstreamResolvers } from '../resolver/host-upstream.js';
@@ -92,6 +94,8 @@ class FleetSource implements DesiredSource {
   readonly #requests: RequestGuard;
   readonly #exec: ExecSessions;
   #progressTimer: NodeJS.Timeout | undefined;
+  /** The period the last registration announced, and the wait until the next: `--heartbeat`, or longer in a large fleet (shared/heartbeat-period.ts). */
+  #heartbeatMs: number;
   /** This host's end of the fleet's WireGuard mesh, when the agent takes part in one. */
   readonly #mesh: MeshAgent | undefined;
   /** Puts back what of the mesh was changed by hand, on a period and after each cycle. */
@@ -116,6 +120,7 @@ class FleetSource implements DesiredSource {
     private readonly hostKey: DocumentSigningKey | undefined,
   ) {
     this.#log = options.logger;
+    this.#heartbeatMs = options.heartbeatMs;
     this.#requests = new RequestGuard(options.hostId, options.trust, () => daemon.host.journal.requestNonces());
     this.#exec = new ExecSessions(daemon, this.#requests, options.trust, options.allowExec === true, options.logger.child({ component: 'exec' }));
     if (options.mesh !== undefined) {
@@ -207,16 +212,15 @@ class FleetSource implements DesiredSource {
         if (status.type === 'reconnect') {
           metrics.natsConnected.set(1);
           void this.#publishStatusSafely(true);
+          // A beat at once: in a large fleet the next one may be a minute away, and the host reads stale until it comes.
+          this.#register(connection).catch((error: unknown) => this.#log.debug({ error: errorMessage(error) }, 'heartbeat not published'));
         }
         // A node left or joined the cluster: the feed's consumer may have been on the node that died.
         if (status.type === 'update') this.#rewatch?.('the NATS cluster changed');
       }
     })();
-    const heartbeat = setInterval(() => {
-      this.#register(connection).catch((error: unknown) => this.#log.debug({ error: errorMessage(error) }, 'heartbeat not published'));
-    }, this.options.heartbeatMs);
-    this.options.signal.addEventListener('abort', () => clearInterval(heartbeat), { once: true });
     await this.#register(connection).catch((error: unknown) => this.#log.warn({ error: errorMessage(error) }, 'registration not published yet'));
+    void this.#heartbeats(connection);
     connection.nc.subscribe(planRpcSubject(this.options.hostId), {
       callback: (error, msg) => {
         if (error) this.#log.warn({ error: errorMessage(error) }, 'plan subscription error');
@@ -347,11 +351,34 @@ class FleetSource implements DesiredSource {
     return undefined;
   }
 
+  /**
+   * Beats every #heartbeatMs until the agent stops. The period follows the fleet's size, read on
+   * the first beat and every FLEET_SIZE_EVERY_BEATS after; a period that changes is announced at
+   * once, so no reader waits on the old one.
+   */
+  async #heartbeats(connection: HostConnection): Promise<void> {
+    const { signal } = this.options;
+    for (let beat = 0; !signal.aborted; beat += 1) {
+      if (beat % FLEET_SIZE_EVERY_BEATS === 0) {
+        const before = this.#heartbeatMs;
+        const hosts = await fleetHostCount(connection, this.options.hostId);
+        this.#heartbeatMs = heartbeatPeriodMs(this.options.heartbeatMs, hosts);
+        if (this.#heartbeatMs !== before) {
+          this.#log.info({ hosts, heartbeatMs: this.#heartbeatMs }, 'heartbeat period follows the fleet\'s size');
+          await this.#register(connection).catch((error: unknown) => this.#log.debug({ error: errorMessage(error) }, 'heartbeat not published'));
+        }
+      }
+      await sleep(this.#heartbeatMs, signal);
+      if (signal.aborted) return;
+      await this.#register(connection).catch((error: unknown) => this.#log.debug({ error: errorMessage(error) }, 'heartbeat not published'));
+    }
+  }
+
   async #register(connection: HostConnection): Promise<void> {
     const { hostId } = this.options;
     const mesh = this.#mesh === undefined ? undefined : await this.#mesh.registration();
     const meshLive = this.#meshRepair?.live;
-    const registration: HostRegistration = { hostId, labels: { ...this.options.labels }, agentVersion: AGENT_VERSION, desiredSchema: DESIRED_SCHEMA_VERSION, startedAt: this.#startedAt, heartbeatAt: new Date().toISOString(), heartbeatMs: this.options.heartbeatMs, journalId: this.daemon.host.journal.id, signedRequests: true, ...(mesh === undefined ? {} : { mesh }), ...(meshLive === undefined ? {} : { meshLive }) };
+    const registration: HostRegistration = { hostId, labels: { ...this.options.labels }, agentVersion: AGENT_VERSION, desiredSchema: DESIRED_SCHEMA_VERSION, startedAt: this.#startedAt, heartbeatAt: new Date().toISOString(), heartbeatMs: this.#heartbeatMs, journalId: this.daemon.host.journal.id, signedRequests: true, ...(mesh === undefined ? {} : { mesh }), ...(meshLive === undefined ? {} : { meshLive }) };
     await connection.js.publish(kvKeySubject(BUCKETS.hosts, hostId), this.#seal(encode(registration)));
   }
 

@@ -13,6 +13,7 @@ import { Kvm } from '@nats-io/kv';
 import { createOperator, createUser } from '@nats-io/nkeys';
 import { unpack } from 'msgpackr';
 import { pino } from 'pino';
+import { countOf, fleetHostCount } from '../../agent/fleet/fleet-size.js';
 import { FleetClient } from '../../coordinator/fleet-client.js';
 import { loadSigningKey } from '../../coordinator/signing-key.js';
 import { encode } from '../../shared/codec.js';
@@ -152,6 +153,22 @@ describe('least-privilege NATS: the config `fleet init` generates, on a real nat
     // Its own feed exists once the coordinator wrote to it; B's document was written, A's was not.
     const own = await nc.request(`${prefix}.CONSUMER.INFO.KV_hw_desired.hw_host_${hostA}`, undefined, { timeout: 3_000 });
     assert.match(new TextDecoder().decode(own.data), /consumer not found/);
+  });
+
+  it('a host reads the registry\'s size (its stream info, which spaces the fleet\'s heartbeats) and no other stream\'s info or list', async () => {
+    const nc = await asHost(hostA);
+    const prefix = hostJetStreamPrefix(hostA);
+    const hostKey = signingKeyOf(new TextEncoder().encode((await readFile(hostCreds(hostA), 'utf8')).trim()));
+    const now = new Date().toISOString();
+    await jetstream(nc, { checkAPI: false }).publish(`$KV.hw_hosts.${hostA}`, sealReport(encode({ hostId: hostA, labels: {}, agentVersion: '0.2.0', startedAt: now, heartbeatAt: now }), hostKey), { timeout: 3_000 });
+    const info = JSON.parse(new TextDecoder().decode((await nc.request(`${prefix}.STREAM.INFO.KV_hw_hosts`, undefined, { timeout: 3_000 })).data)) as unknown;
+    const seen = JSON.parse(new TextDecoder().decode((await coordinator.connection.nc.request('$JS.API.STREAM.INFO.KV_hw_hosts', undefined, { timeout: 3_000 })).data)) as { state: { messages: number } };
+    assert.ok(seen.state.messages >= 1);
+    assert.equal(countOf(info), seen.state.messages, 'the count the coordinator sees');
+    assert.equal(await fleetHostCount({ nc, js: jetstream(nc), isolated: true, close: async () => undefined }, hostA), seen.state.messages, 'what the agent reads');
+    for (const subject of [`${prefix}.STREAM.INFO.KV_hw_status`, `${prefix}.STREAM.INFO.KV_hw_desired`, `${prefix}.STREAM.INFO.HW_EVENTS`, `${prefix}.STREAM.INFO.KV_hw_hosts.more`, `${prefix}.STREAM.NAMES`, `${prefix}.STREAM.LIST`, `${prefix}.STREAM.UPDATE.KV_hw_hosts`, '$JS.API.STREAM.INFO.KV_hw_hosts']) {
+      await assert.rejects(nc.request(subject, undefined, { timeout: 3_000 }), deniedPublish(subject), subject);
+    }
   });
 
   it('host A cannot publish B\'s events or write B\'s status or registry', async () => {

@@ -11,6 +11,7 @@ import { pino } from 'pino';
 import { HOSTWRIGHT_VERSION } from '../../shared/version.js';
 import { encode } from '../../shared/codec.js';
 import { DESIRED_SCHEMA_VERSION } from '../../shared/desired-schema.js';
+import { heartbeatPeriodMs } from '../../shared/heartbeat-period.js';
 import type { HostStatus, InstanceStatus, ProjectStatus } from '../../shared/host-status.js';
 import { connectFleet } from '../../shared/nats-connection.js';
 import { BUCKETS, kvKeySubject } from '../../shared/subjects.js';
@@ -23,7 +24,11 @@ export interface SimulatedHostsOptions {
   readonly labels?: (hostId: string, index: number) => Record<string, string>;
   /** Each host's projects and instances (default: one converged project `web` of two instances). */
   readonly status?: (hostId: string, index: number) => ProjectStatus[];
-  /** Every host heartbeats once per period, the hosts spread evenly over it (as agents started at random times). */
+  /**
+   * The agents' `--heartbeat`: every host beats once per period, the hosts spread evenly over it (as
+   * agents started at random times), the period lengthened with the fleet's size as an agent's is
+   * (shared/heartbeat-period.ts; `periodMs`).
+   */
   readonly heartbeatMs: number;
   /** Puts in flight at once (each waits for the stream's acknowledgement). */
   readonly inFlight?: number;
@@ -71,6 +76,8 @@ export class SimulatedHosts {
   skipped = 0;
   heartbeats = 0;
   statusReports = 0;
+  /** The period the hosts beat at: an agent's in a fleet of this many hosts. */
+  readonly periodMs: number;
 
   private constructor(
     private readonly nc: NatsConnection,
@@ -86,6 +93,7 @@ export class SimulatedHosts {
       heartbeating: true,
     }));
     for (const host of this.#hosts) this.#byId.set(host.hostId, host);
+    this.periodMs = heartbeatPeriodMs(options.heartbeatMs, options.hostIds.length);
   }
 
   /**
@@ -154,8 +162,8 @@ export class SimulatedHosts {
   #startHeartbeats(): void {
     if (this.#hosts.length === 0) return;
     // At least one host a tick: a small fleet ticks less often than every 100 ms.
-    const tickMs = Math.max(Math.min(100, this.options.heartbeatMs), this.options.heartbeatMs / this.#hosts.length);
-    const perTick = Math.max(1, Math.ceil((this.#hosts.length * tickMs) / this.options.heartbeatMs));
+    const tickMs = Math.max(Math.min(100, this.periodMs), this.periodMs / this.#hosts.length);
+    const perTick = Math.max(1, Math.ceil((this.#hosts.length * tickMs) / this.periodMs));
     const limit = this.options.inFlight ?? 256;
     this.#timer = setInterval(() => {
       for (let i = 0; i < perTick; i += 1) {
@@ -175,7 +183,7 @@ export class SimulatedHosts {
   }
 
   async #register(host: SimulatedHost): Promise<void> {
-    const registration: HostRegistration = { hostId: host.hostId, labels: host.labels, agentVersion: HOSTWRIGHT_VERSION, desiredSchema: DESIRED_SCHEMA_VERSION, startedAt: host.startedAt, heartbeatAt: new Date().toISOString(), heartbeatMs: this.options.heartbeatMs, signedRequests: true };
+    const registration: HostRegistration = { hostId: host.hostId, labels: host.labels, agentVersion: HOSTWRIGHT_VERSION, desiredSchema: DESIRED_SCHEMA_VERSION, startedAt: host.startedAt, heartbeatAt: new Date().toISOString(), heartbeatMs: this.periodMs, signedRequests: true };
     await this.js.publish(kvKeySubject(BUCKETS.hosts, host.hostId), encode(registration));
     this.heartbeats += 1;
   }

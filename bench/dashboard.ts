@@ -1,5 +1,5 @@
 import type { Browser, Page } from 'playwright-core';
-import { launchBrowser, residentBytes, startDashboard, type DashboardProcess } from '../test/lib/browser.js';
+import { cpuSeconds, launchBrowser, residentBytes, startDashboard, type DashboardProcess } from '../test/lib/browser.js';
 import { startNatsServer, type NatsServerHandle } from '../test/lib/nats-server.js';
 import { SimulatedHosts, convergedProject, ensureFleetBuckets } from '../test/lib/simulated-hosts.js';
 import type { ProjectStatus } from '../shared/host-status.js';
@@ -11,6 +11,8 @@ export interface DashboardBenchOptions {
   readonly hosts: number;
   /** Seconds the dashboard's RSS is sampled (once a second) while the hosts heartbeat. */
   readonly seconds: number;
+  /** NODE_OPTIONS of the dashboard process (a `--max-semi-space-size` there keeps it from adding its own flags, coordinator/cli/dashboard-memory.ts). */
+  readonly nodeOptions?: string;
   /** The agents' `--heartbeat` (5 s by default); the period follows the fleet's size as an agent's does. */
   readonly heartbeatMs: number;
   /** First-view navigations, filters of each kind and status changes measured. */
@@ -23,6 +25,7 @@ export interface DashboardBenchResult {
   /** The period the hosts beat at: an agent's with `--heartbeat` configured_heartbeat_ms in a fleet this size (shared/heartbeat-period.ts). */
   readonly heartbeat_ms: number;
   readonly configured_heartbeat_ms: number;
+  readonly node_options: string | null;
   /** Heartbeats the simulated hosts put per second over the RSS sampling (the target is hosts / heartbeat period). */
   readonly heartbeats_per_s: number;
   /** From navigation to the fleet grid showing rows and "N of M hosts", ms: with no host (the baseline), then with every host. */
@@ -33,6 +36,8 @@ export interface DashboardBenchResult {
   /** The dashboard process's RSS, MiB: started on an empty fleet (the baseline), then while every host heartbeats. */
   readonly rss_empty_mib: number;
   readonly rss_mib: { readonly median: number; readonly max: number; readonly samples: number };
+  /** The dashboard process's CPU time over the RSS sampling, in percent of one core. */
+  readonly cpu_percent: number;
   /** From a host's status put to its cell's data-state changing on the page, ms. */
   readonly status_to_page_ms: { readonly p50: number; readonly p95: number; readonly max: number; readonly samples: number };
 }
@@ -155,7 +160,7 @@ export async function runDashboardBench(options: DashboardBenchOptions): Promise
     nats = await startNatsServer();
     // The buckets first (the dashboard reads them; a fleet's coordinator made them long before).
     await ensureFleetBuckets(nats.url);
-    dashboard = await startDashboard(['--nats', nats.url]);
+    dashboard = await startDashboard(['--nats', nats.url], options.nodeOptions === undefined ? {} : { NODE_OPTIONS: options.nodeOptions });
     browser = await launchBrowser();
     progress(`dashboard: baseline on an empty fleet (${dashboard.url})`);
     const firstViewEmpty = await firstView(browser, dashboard.url, 0);
@@ -208,13 +213,16 @@ export async function runDashboardBench(options: DashboardBenchOptions): Promise
     progress(`dashboard: RSS over ${options.seconds} s of heartbeats`);
     const samples: number[] = [];
     const beatsBefore = hosts.heartbeats;
+    const cpuBefore = await cpuSeconds(dashboard.pid);
     const sampleStart = performance.now();
     for (let second = 0; second < options.seconds; second += 1) {
       await new Promise((resolve) => setTimeout(resolve, 1_000));
       samples.push(await residentBytes(dashboard.pid));
       throwIfInterrupted();
     }
-    const beatsPerS = (hosts.heartbeats - beatsBefore) / ((performance.now() - sampleStart) / 1000);
+    const sampledS = (performance.now() - sampleStart) / 1000;
+    const beatsPerS = (hosts.heartbeats - beatsBefore) / sampledS;
+    const cpuPercent = ((await cpuSeconds(dashboard.pid)) - cpuBefore) / sampledS * 100;
 
     const all = [...filters.host_substring, ...filters.label, ...filters.state, ...filters.clear];
     return {
@@ -222,12 +230,14 @@ export async function runDashboardBench(options: DashboardBenchOptions): Promise
       hosts: options.hosts,
       heartbeat_ms: hosts.periodMs,
       configured_heartbeat_ms: options.heartbeatMs,
+      node_options: options.nodeOptions ?? null,
       heartbeats_per_s: round(beatsPerS, 0),
       first_view_empty_ms: round(firstViewEmpty, 0),
       first_view_ms: { median: round(median(firstViews), 0), max: round(Math.max(...firstViews), 0), runs: firstViews.length },
       filter_ms: { host_substring: round(median(filters.host_substring), 1), label: round(median(filters.label), 1), state: round(median(filters.state), 1), clear: round(median(filters.clear), 1), max: round(Math.max(...all), 1) },
       rss_empty_mib: round(rssEmpty / MIB, 1),
       rss_mib: { median: round(median(samples) / MIB, 1), max: round(Math.max(...samples) / MIB, 1), samples: samples.length },
+      cpu_percent: round(cpuPercent, 1),
       status_to_page_ms: { p50: round(median(latencies), 0), p95: round(percentile(latencies, 95), 0), max: round(Math.max(...latencies), 0), samples: latencies.length },
     };
   } finally {
@@ -242,12 +252,14 @@ export function dashboardRows(result: DashboardBenchResult): [string, string][] 
   return [
     ['simulated hosts (heartbeat period; the agents\' --heartbeat)', `${result.hosts} (${result.heartbeat_ms / 1000} s; ${result.configured_heartbeat_ms / 1000} s)`],
     ['heartbeats put per second while sampling', String(result.heartbeats_per_s)],
+    ['dashboard NODE_OPTIONS', result.node_options ?? '(none: its own heap flags)'],
     ['first view, empty fleet (baseline)', `${result.first_view_empty_ms} ms`],
     [`first view, ${result.hosts} hosts (median / max of ${result.first_view_ms.runs})`, `${result.first_view_ms.median} / ${result.first_view_ms.max} ms`],
     ['filter: host substring / label / state (median)', `${result.filter_ms.host_substring} / ${result.filter_ms.label} / ${result.filter_ms.state} ms`],
     ['filter cleared (median); slowest filter', `${result.filter_ms.clear} ms; ${result.filter_ms.max} ms`],
     ['dashboard RSS, empty fleet (baseline)', `${result.rss_empty_mib} MiB`],
     [`dashboard RSS while hosts heartbeat (median / max of ${result.rss_mib.samples} s)`, `${result.rss_mib.median} / ${result.rss_mib.max} MiB`],
+    [`dashboard CPU while hosts heartbeat (over the same ${result.rss_mib.samples} s)`, `${result.cpu_percent} % of a core`],
     [`status put to the page (p50 / p95 / max of ${result.status_to_page_ms.samples})`, `${result.status_to_page_ms.p50} / ${result.status_to_page_ms.p95} / ${result.status_to_page_ms.max} ms`],
   ];
 }

@@ -174,6 +174,8 @@ Benchmarks (they print figures and never assert timing):
                --hosts H          simulated hosts (20-20000, default 10000)
                --seconds S        RSS sampled once a second for S seconds (1-600, default 30)
                --heartbeat B      the agents' --heartbeat, seconds (1-60, default 5); the period follows the fleet's size
+               --node-options O   NODE_OPTIONS of the dashboard process (a --max-semi-space-size there
+                                  keeps it from adding its own heap flags)
                --runs R           first views, filters of each kind, status changes x2 (1-50, default 5)
   smoke      every benchmark once at a small size (CI: checks they run, asserts no timing).
   all        converge (20 containers), noop (100 containers) and planner (10000 services) with defaults.
@@ -211,6 +213,7 @@ const OPTIONS = {
   megabytes: { type: 'string' },
   seconds: { type: 'string' },
   heartbeat: { type: 'string' },
+  'node-options': { type: 'string' },
   breakdown: { type: 'boolean' },
   json: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
@@ -243,7 +246,7 @@ const ALLOWED: Record<Command, readonly OptionName[]> = {
   pull: ['megabytes', 'runs'],
   logs: ['megabytes', 'runs', 'containers'],
   mesh: ['megabytes', 'iterations', 'runs'],
-  dashboard: ['hosts', 'seconds', 'heartbeat', 'runs'],
+  dashboard: ['hosts', 'seconds', 'heartbeat', 'node-options', 'runs'],
   smoke: [],
   all: [],
 };
@@ -402,7 +405,7 @@ async function run(command: Command, values: Values): Promise<BenchResult[]> {
       return [await measured(() => runMesh(options))];
     }
     case 'dashboard': {
-      const options = { hosts: integer(values, 'hosts', 10_000, 20, 20_000), seconds: integer(values, 'seconds', 30, 1, 600), heartbeatMs: integer(values, 'heartbeat', 5, 1, 60) * 1000, runs: integer(values, 'runs', 5, 1, 50) };
+      const options = { hosts: integer(values, 'hosts', 10_000, 20, 20_000), seconds: integer(values, 'seconds', 30, 1, 600), heartbeatMs: integer(values, 'heartbeat', 5, 1, 60) * 1000, runs: integer(values, 'runs', 5, 1, 50), ...(values['node-options'] === undefined ? {} : { nodeOptions: values['node-options'] }) };
       return [await measured(() => runDashboardBench(options))];
     }
     case 'smoke': {

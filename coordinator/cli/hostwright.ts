@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { endQuietlyOnClosedPipe } from './closed-pipe.js';
 import { EXIT } from './exit-codes.js';
 import { commandOf, nodeSupport } from './node-support.js';
-import { restartWithSmallYoungGeneration } from './young-generation.js';
+import { restartWithDashboardFlags } from './dashboard-memory.js';
 
 endQuietlyOnClosedPipe();
 const command = commandOf(process.argv.slice(2));
@@ -16,8 +16,8 @@ if (support.kind !== 'supported') process.stderr.write(`${support.message}\n`);
 if (support.kind === 'refuse') {
   process.exitCode = EXIT.unsupportedNode;
 } else {
-  // The dashboard holds a young generation sized for its message rate, not the machine's memory.
-  if (command === 'dashboard') restartWithSmallYoungGeneration();
+  // The dashboard's heap is sized for its messages, not for the machine's memory.
+  if (command === 'dashboard') restartWithDashboardFlags();
   // The agent is a daemon that starts once: it gains nothing from the cache.
   if (command !== 'agent') enableCompileCache();
   await import('./main.js');

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { DashboardHost } from '../../shared/dashboard-api.js';
 import { CONTENT_SECURITY_POLICY } from '../../coordinator/dashboard/dashboard-security.js';
-import { DASHBOARD_SEMI_SPACE_MB } from '../../coordinator/cli/young-generation.js';
+import { DASHBOARD_NODE_FLAGS } from '../../coordinator/cli/dashboard-memory.js';
 import { uniqueName } from '../lib/builders.js';
 import { killOnExit } from '../lib/child-reaper.js';
 import { runCli, startCli } from '../lib/cli.js';
@@ -303,10 +303,10 @@ describe('hostwright dashboard: the server over real NATS and real agents', () =
     }
   });
 
-  it('runs in the process it was started as, with a 2 MiB semi-space (the young generation sized for its messages)', async () => {
+  it('runs in the process it was started as, with the heap flags that size it for its messages', async () => {
     const pid = deployer.child.pid ?? 0;
     const cmdline = (await readFile(`/proc/${pid}/cmdline`, 'utf8')).split('\0');
-    assert.ok(cmdline.includes(`--max-semi-space-size=${DASHBOARD_SEMI_SPACE_MB}`), cmdline.join(' '));
+    for (const flag of DASHBOARD_NODE_FLAGS) assert.ok(cmdline.includes(flag), `${flag} in ${cmdline.join(' ')}`);
     assert.equal(cmdline.filter((arg) => arg === 'dashboard').length, 1, 'started again once, with its own arguments');
     assert.equal((await send(`${deployer.url}api/session`)).status, 200, 'the same pid still serves');
   });

@@ -120,6 +120,16 @@ export async function residentBytes(pid: number): Promise<number> {
   return Number(kb) * 1024;
 }
 
+/** A process's CPU time so far (user and system), in seconds: fields 14 and 15 of /proc/<pid>/stat, in clock ticks of 1/100 s. */
+export async function cpuSeconds(pid: number): Promise<number> {
+  const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
+  // The command name (field 2) is in parentheses and may hold spaces: count from after it.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  const [utime, stime] = [Number(fields[11]), Number(fields[12])];
+  if (!Number.isFinite(utime) || !Number.isFinite(stime)) throw new Error(`unreadable /proc/${pid}/stat`);
+  return (utime + stime) / 100;
+}
+
 /** Waits (polling in the page, every animation frame) until the selector's element has the attribute value; resolves with the time it took. */
 export async function waitForAttribute(page: Page, selector: string, attribute: string, value: string, timeoutMs = 10_000): Promise<number> {
   const start = performance.now();

@@ -1,7 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { commandOf, nodeSupport } from '../../coordinator/cli/node-support.js';
-import { DASHBOARD_SEMI_SPACE_MB, withSmallYoungGeneration } from '../../coordinator/cli/young-generation.js';
+import { DASHBOARD_NODE_FLAGS, withDashboardFlags } from '../../coordinator/cli/dashboard-memory.js';
 
 describe('the Node.js the CLI runs on', () => {
   it('22.12 and later are supported, whatever the command', () => {
@@ -35,13 +35,13 @@ describe('the Node.js the CLI runs on', () => {
   });
 });
 
-describe('the dashboard\'s young generation', () => {
-  it('starts again with a 2 MiB semi-space, keeping Node\'s flags and the command line, unless a semi-space was given', () => {
-    assert.deepEqual(withSmallYoungGeneration('/node', ['--enable-source-maps'], ['/node', '/hw.js', 'dashboard', '--listen', '127.0.0.1:0'], undefined), ['/node', `--max-semi-space-size=${DASHBOARD_SEMI_SPACE_MB}`, '--enable-source-maps', '/hw.js', 'dashboard', '--listen', '127.0.0.1:0']);
-    assert.equal(withSmallYoungGeneration('/node', ['--max-semi-space-size=2'], ['/node', '/hw.js', 'dashboard'], undefined), undefined, 'started again already');
-    assert.equal(withSmallYoungGeneration('/node', [], ['/node', '/hw.js', 'dashboard'], '--max-semi-space-size=16'), undefined, 'the user\'s NODE_OPTIONS win');
-    assert.equal(withSmallYoungGeneration('/node', [], ['/node', '/hw.js', 'dashboard'], '--max-semi-space-size 16'), undefined);
-    assert.notEqual(withSmallYoungGeneration('/node', [], ['/node', '/hw.js', 'dashboard'], '--max-old-space-size=512'), undefined, 'another flag is no semi-space');
-    assert.equal(withSmallYoungGeneration('/node', [], ['/node'], undefined), undefined, 'no script to start again');
+describe('the dashboard\'s Node flags', () => {
+  it('starts again with a 2 MiB semi-space and --optimize-for-size, keeping Node\'s flags and the command line, unless a semi-space was given', () => {
+    assert.deepEqual(withDashboardFlags('/node', ['--enable-source-maps'], ['/node', '/hw.js', 'dashboard', '--listen', '127.0.0.1:0'], undefined), ['/node', '--max-semi-space-size=2', '--optimize-for-size', '--enable-source-maps', '/hw.js', 'dashboard', '--listen', '127.0.0.1:0']);
+    assert.equal(withDashboardFlags('/node', [...DASHBOARD_NODE_FLAGS], ['/node', '/hw.js', 'dashboard'], undefined), undefined, 'started again already');
+    assert.equal(withDashboardFlags('/node', [], ['/node', '/hw.js', 'dashboard'], '--max-semi-space-size=16'), undefined, 'the user\'s NODE_OPTIONS win');
+    assert.equal(withDashboardFlags('/node', [], ['/node', '/hw.js', 'dashboard'], '--max-semi-space-size 16'), undefined);
+    assert.notEqual(withDashboardFlags('/node', [], ['/node', '/hw.js', 'dashboard'], '--max-old-space-size=512'), undefined, 'another flag is no semi-space');
+    assert.equal(withDashboardFlags('/node', [], ['/node'], undefined), undefined, 'no script to start again');
   });
 });

@@ -39,7 +39,7 @@ describe('FleetReportWatch: waits follow the status and hosts buckets by KV watc
     const watch = await FleetReportWatch.open(client);
     try {
       assert.equal(watch.statusOf(h1)?.value?.status.projects[0]?.desiredRevision, 1);
-      assert.equal(watch.heartbeatOf(h1), '2026-01-01T00:00:00.000Z');
+      assert.deepEqual(watch.heartbeatOf(h1), { heartbeatAt: '2026-01-01T00:00:00.000Z' });
       assert.equal(watch.statusOf(h2), undefined);
 
       // A wait of a minute that a change ends: the test's timeout (30 s) fails it if only a timer woke it.
@@ -51,9 +51,9 @@ describe('FleetReportWatch: waits follow the status and hosts buckets by KV watc
       assert.deepEqual(watch.statusReports().map((report) => report.hostId).sort(), [h1, h2].sort());
 
       const beat = watch.next(60_000);
-      await client.connection.hosts.put(h1, encode(registrationOf(h1, '2026-01-01T00:00:05.000Z')));
+      await client.connection.hosts.put(h1, encode({ ...registrationOf(h1, '2026-01-01T00:00:05.000Z'), heartbeatMs: 20_000 }));
       await beat;
-      assert.equal(watch.heartbeatOf(h1), '2026-01-01T00:00:05.000Z');
+      assert.deepEqual(watch.heartbeatOf(h1), { heartbeatAt: '2026-01-01T00:00:05.000Z', heartbeatMs: 20_000 }, 'the period the host announced, which its staleness follows');
 
       // A deleted status is gone from the watch too.
       const gone = watch.next(60_000);

@@ -10,7 +10,7 @@ import { asWrittenOver } from '../placement.js';
 import { FINISHED_STATUSES, rolloutStateSchema, type RolloutState } from './rollout-state.js';
 import { advanceRollout, type HostObservation } from './rollout-step.js';
 import { sleep } from '../../shared/sleep.js';
-import { FleetReportWatch } from '../report-watch.js';
+import { FALLBACK_READ_MS, FleetReportWatch } from '../report-watch.js';
 
 /** Rollout state in KV `hw_rollouts`, written with compare-and-set so two coordinators cannot both drive one. */
 export class RolloutStore {
@@ -42,6 +42,39 @@ export class RolloutStore {
       if (found) states.push(found.state);
     }
     return states.sort((a, b) => compareStrings(a.createdAt, b.createdAt));
+  }
+
+  /**
+   * The rollout's state at each change, from a KV watch of its key (the current state first), until
+   * it finishes, pauses or is deleted, or `signal` aborts. A re-read every FALLBACK_READ_MS stands in
+   * for a watch whose consumer ended with a NATS node; a state may come twice.
+   */
+  async *follow(id: string, signal?: AbortSignal): AsyncGenerator<RolloutState> {
+    const watch = await this.client.connection.rollouts.watch({ key: id });
+    const entries = watch[Symbol.asyncIterator]();
+    let pending = entries.next();
+    try {
+      while (!signal?.aborted) {
+        const quiet = new AbortController();
+        const timeout = sleep(FALLBACK_READ_MS, AbortSignal.any([quiet.signal, ...(signal ? [signal] : [])])).then(() => 'quiet' as const);
+        const next = await Promise.race([pending, timeout]);
+        quiet.abort();
+        if (signal?.aborted) return;
+        let state: RolloutState | undefined;
+        if (next === 'quiet' || next.done === true) {
+          if (next !== 'quiet') pending = new Promise(() => undefined); // The watch ended: re-reads alone from here.
+          state = (await this.get(id))?.state;
+        } else {
+          pending = entries.next();
+          state = next.value.operation === 'PUT' ? decode(rolloutStateSchema, next.value.value, `rollout ${id}`) : undefined;
+        }
+        if (state === undefined) return;
+        yield state;
+        if (FINISHED_STATUSES.includes(state.status) || state.status === 'paused') return;
+      }
+    } finally {
+      watch.stop();
+    }
   }
 
   /** Sets a new status with compare-and-set, retrying on a concurrent change. */

@@ -1,6 +1,6 @@
 import { errorMessage, InvalidInputError } from '../../../../shared/errors.js';
 import { RolloutStore } from '../../../rollout/rollout-driver.js';
-import { FINISHED_STATUSES, maskedRollout, type RolloutOptions } from '../../../rollout/rollout-state.js';
+import { maskedRollout, type RolloutOptions } from '../../../rollout/rollout-state.js';
 import { followRollout, startFleetRollout, type RolloutProgress, type RolloutRunResult } from '../../../operations/rollout-fleet.js';
 import { changedRollout } from '../../../rollout/rollout-change.js';
 import { EXIT } from '../../exit-codes.js';
@@ -14,9 +14,6 @@ import { printable, printableJson } from '../../render/printable.js';
 import { renderRollout, renderRolloutList, renderRolloutStart, rolloutProgressLines } from '../../render/rollout-view.js';
 import { PullProgressLines, renderPullOutcomes } from '../../render/pull-view.js';
 import type { RolloutChange, RolloutCommandOptions } from './options.js';
-import { sleep } from '../../../../shared/sleep.js';
-
-const POLL_MS = 500;
 
 /** `rollout -f fleet.yaml`: parses the options, runs coordinator/operations/rollout-fleet.ts, and prints its progress. */
 export async function startRolloutCommand(options: RolloutCommandOptions): Promise<void> {
@@ -65,10 +62,8 @@ export async function rolloutStatus(id: string | undefined, options: { nats?: st
     }
     let last = state;
     process.stdout.write(options.json ? `${printableJson(maskedRollout(state))}\n` : `${renderRollout(state)}\n`);
-    while (!FINISHED_STATUSES.includes(last.status) && last.status !== 'paused') {
-      await sleep(POLL_MS);
-      const current = (await store.get(last.id))?.state;
-      if (!current) break;
+    // Each change as the rollout's KV watch delivers it, until it finishes or pauses.
+    for await (const current of store.follow(state.id)) {
       for (const line of rolloutProgressLines(current, last)) process.stdout.write(options.json ? `${printableJson({ progress: line, rollout: current.id })}\n` : `${line}\n`);
       last = current;
     }

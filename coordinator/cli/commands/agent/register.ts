@@ -12,7 +12,7 @@ export function registerAgent(program: Command): void {
     .description('run a host agent: the reconcile loop as a daemon (fleet mode: desired state from NATS; local mode: from a fleet file)')
     .option('--config <file>', `the agent's configuration file (YAML; default: ${DEFAULT_AGENT_CONFIG_PATH} when it exists, except with --local); a flag given here wins over the file`)
     .option('--resync <duration>', 'periodic resync interval', '30s')
-    .option('--heartbeat <duration>', 'fleet mode: heartbeat interval, 1s to 5m; the host reads stale after three missed beats (at least 15s)', '5s')
+    .option('--heartbeat <duration>', 'fleet mode: heartbeat interval, 1s to 5m; beyond 2,500 hosts the agent beats every hosts/500 s if that is longer; the host reads stale after three missed beats (at least 15s)', '5s')
     .option('--parallel <n>', 'instances changed at once (default 4)')
     .option('--name-prefix <prefix>', 'prefix for container names, so several agents can share one engine (e.g. "h1-")', '')
     .option('--metrics-addr <host:port>', 'serve Prometheus /metrics and /healthz here, e.g. 127.0.0.1:9464')

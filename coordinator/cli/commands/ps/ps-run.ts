@@ -18,8 +18,8 @@ export async function runPs(options: PsOptions): Promise<void> {
     const statuses = acceptedValues(reports);
     const keys = statuses.flatMap((report) => (options.host !== undefined && report.hostId !== options.host ? [] : report.status.projects.filter((entry) => project === undefined || entry.project === project).map((entry) => ({ hostId: report.hostId, project: entry.project }))));
     const documents = keys.length > 0 ? await client.currentDesired(keys) : [];
-    const heartbeats = new Map(registrations.map((host) => [host.hostId, host]));
-    const stale = new Set(statuses.map((report) => report.hostId).filter((hostId) => isStale(heartbeats.get(hostId))));
+    const registered = new Map(registrations.map((host) => [host.hostId, host]));
+    const stale = new Set(statuses.map((report) => report.hostId).filter((hostId) => isStale(registered.get(hostId))));
     const filter = { project, hostId: options.host };
     const rows = psRows(statuses, documents, filter, stale, Date.now());
     process.stdout.write(options.json ? `${printableJson({ schema: 'hostwright.ps/v1', ...(project === undefined ? {} : { project }), ...(options.host === undefined ? {} : { hostId: options.host }), instances: rows }, 2)}\n` : `${renderPs(rows, filter)}\n`);
